@@ -1,0 +1,1 @@
+//! odix cdrip (being written).

@@ -1,0 +1,463 @@
+//! The reading commands: `info`, `ls`, `cat`, `extract`.
+
+use std::io::{self, BufWriter, Write};
+use std::path::PathBuf;
+
+use anyhow::{bail, Context, Result};
+use chrono::{DateTime, SecondsFormat, Utc};
+
+use crate::extract::{ExtractOptions, Extractor};
+use crate::formats::{self, Limits, ReadOptions, ViewChoice};
+use crate::source::{ImageSource, SourceOptions};
+use crate::view::{Kind, Node, Tree};
+use crate::EXIT_PARTIAL;
+
+/// Options every reading command takes.
+#[derive(clap::Args, Debug, Clone)]
+pub struct ImageArgs {
+    /// The image: an ISO 9660 or UDF image file or block device, a `.cue` sheet or a CloneCD `.ccd`.
+    pub image: PathBuf,
+    /// Which tree to read (default: UDF if present, else Rock Ridge, else Joliet, else plain ISO 9660).
+    #[arg(long, value_enum, default_value = "auto")]
+    pub view: ViewChoice,
+    /// Character set of plain ISO 9660 names on discs written with a legacy 8-bit charset (any WHATWG label,
+    /// for example `cp437`, `windows-1252`, `koi8-r`, `shift_jis`).
+    #[arg(long, value_name = "LABEL")]
+    pub charset: Option<String>,
+    /// Stop at the first inconsistency (both-endian mismatch, bad checksum) instead of warning and going on.
+    #[arg(long)]
+    pub strict: bool,
+    /// For raw images (.cue/.ccd): read the file system of session N (default: the last session).
+    #[arg(long, value_name = "N")]
+    pub session: Option<u32>,
+    /// For images of a whole multi-session disc: read the session that starts at this LBA.
+    #[arg(long, value_name = "LBA")]
+    pub offset: Option<u64>,
+    /// Deepest directory nesting followed.
+    #[arg(long, value_name = "N", default_value_t = Limits::default().max_depth)]
+    pub max_depth: u32,
+    /// Most entries read in one command.
+    #[arg(long, value_name = "N", default_value_t = Limits::default().max_total_entries)]
+    pub max_entries: u64,
+    /// Most entries read from one directory.
+    #[arg(long, value_name = "N", default_value_t = Limits::default().max_dir_entries)]
+    pub max_dir_entries: u64,
+    /// Most continuation hops (SUSP CE, UDF continuation extents, indirect entries) for one entry.
+    #[arg(long, value_name = "N", default_value_t = Limits::default().max_continuations)]
+    pub max_continuations: u32,
+    /// Largest metadata structure read into memory, in bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = Limits::default().max_alloc)]
+    pub max_alloc: u64,
+}
+
+impl ImageArgs {
+    /// The source and read options these arguments describe.
+    pub fn open(&self) -> Result<(ImageSource, ReadOptions)> {
+        let src = ImageSource::new(&self.image, SourceOptions { session: self.session, offset: self.offset });
+        let charset = match &self.charset {
+            Some(label) => Some(
+                encoding_rs::Encoding::for_label(label.as_bytes())
+                    .with_context(|| format!("unknown character set {label:?}"))?,
+            ),
+            None => None,
+        };
+        let opts = ReadOptions {
+            charset,
+            strict: self.strict,
+            limits: Limits {
+                max_depth: self.max_depth,
+                max_dir_entries: self.max_dir_entries,
+                max_total_entries: self.max_entries,
+                max_continuations: self.max_continuations,
+                max_alloc: self.max_alloc,
+            },
+            session_start: src.session_start()?,
+        };
+        Ok((src, opts))
+    }
+
+    /// The view these arguments ask for.
+    pub fn tree(&self) -> Result<(ImageSource, ReadOptions, Box<dyn Tree>)> {
+        let (src, opts) = self.open()?;
+        let tree = formats::open_view(&src, &opts, self.view)?;
+        Ok((src, opts, tree))
+    }
+}
+
+/// `odix info`.
+#[derive(clap::Args, Debug)]
+pub struct InfoArgs {
+    #[command(flatten)]
+    pub image: ImageArgs,
+    /// Print one JSON object.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `odix ls`.
+#[derive(clap::Args, Debug)]
+pub struct LsArgs {
+    #[command(flatten)]
+    pub image: ImageArgs,
+    /// The directory or file to list (default `/`).
+    pub path: Option<String>,
+    /// List subdirectories recursively, one full path per line.
+    #[arg(short = 'R', long)]
+    pub recursive: bool,
+    /// Long format: mode, links, owner, group, size, mtime, name.
+    #[arg(short = 'l', long)]
+    pub long: bool,
+    /// Print one JSON array of objects (path, type, size, mtime, mode, uid, gid, nlink, target, extents).
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `odix cat`.
+#[derive(clap::Args, Debug)]
+pub struct CatArgs {
+    #[command(flatten)]
+    pub image: ImageArgs,
+    /// The file's path inside the image.
+    pub path: String,
+}
+
+/// `odix extract`.
+#[derive(clap::Args, Debug)]
+pub struct ExtractArgs {
+    #[command(flatten)]
+    pub image: ImageArgs,
+    /// What to extract (default: everything).
+    pub paths: Vec<String>,
+    /// The folder to extract into (created if missing).
+    #[arg(short = 'C', long = "directory", value_name = "DIR", default_value = ".")]
+    pub dir: PathBuf,
+    /// Keep files that already exist in DIR instead of replacing them.
+    #[arg(long)]
+    pub keep_old_files: bool,
+    /// Do not restore permissions (use 0644 / 0755).
+    #[arg(long)]
+    pub no_same_permissions: bool,
+    /// Write each El Torito boot image (and the boot catalog) into this folder instead of extracting files.
+    #[arg(long, value_name = "DIR")]
+    pub boot: Option<PathBuf>,
+}
+
+pub fn info(args: InfoArgs) -> Result<u8> {
+    let (src, opts) = args.image.open()?;
+    let sections = formats::info(&src, &opts)?;
+    let stdout = io::stdout();
+    let mut out = BufWriter::new(stdout.lock());
+    if args.json {
+        let mut obj = serde_json::Map::new();
+        obj.insert("image".into(), serde_json::Value::String(src.path().display().to_string()));
+        if let Ok(meta) = std::fs::metadata(src.path()) {
+            obj.insert("image_size".into(), meta.len().into());
+        }
+        for s in sections {
+            obj.insert(s.key.to_string(), s.json);
+        }
+        serde_json::to_writer_pretty(&mut out, &serde_json::Value::Object(obj))?;
+        writeln!(out)?;
+    } else {
+        writeln!(out, "Image: {}", src.path().display())?;
+        for s in sections {
+            writeln!(out)?;
+            write!(out, "{}", s.text)?;
+            if !s.text.ends_with('\n') {
+                writeln!(out)?;
+            }
+        }
+    }
+    out.flush()?;
+    Ok(0)
+}
+
+/// Splits an image path into its components, refusing nothing: lookups compare names exactly.
+fn components(path: &str) -> Vec<&str> {
+    path.split('/').filter(|c| !c.is_empty() && *c != ".").collect()
+}
+
+/// Finds `path` in the tree, following directories only (symlinks inside the image are not followed).
+pub fn resolve(tree: &mut dyn Tree, path: &str) -> Result<Node> {
+    let mut node = tree.root()?;
+    let mut walked = String::new();
+    for comp in components(path) {
+        if node.kind != Kind::Dir {
+            bail!("{walked}: not a directory");
+        }
+        walked.push('/');
+        walked.push_str(comp);
+        let entries = tree.read_dir(&node)?;
+        node = match entries.into_iter().find(|e| e.name == comp) {
+            Some(n) => n,
+            None => bail!("{walked}: no such file or directory in the image"),
+        };
+    }
+    Ok(node)
+}
+
+/// Joins an image directory path and a name.
+pub fn join(dir: &str, name: &str) -> String {
+    if dir == "/" || dir.is_empty() {
+        format!("/{name}")
+    } else {
+        format!("{dir}/{name}")
+    }
+}
+
+/// Visits `start` and, for directories, everything below it depth first, parents before children. The visitor
+/// gets each node with its absolute image path and depth, and returns whether to descend into it. Loops (a directory that contains itself or an
+/// ancestor) and the limits stop that branch with a warning. Returns the number of warnings.
+pub fn walk(
+    tree: &mut dyn Tree,
+    start: Node,
+    start_path: String,
+    limits: &Limits,
+    recursive: bool,
+    visit: &mut dyn FnMut(&mut dyn Tree, &Node, &str, u32) -> Result<bool>,
+) -> Result<u64> {
+    let mut warnings = 0u64;
+    let mut total = 0u64;
+    // (node, path, depth, ancestors' directory identities)
+    let mut stack: Vec<(Node, String, u32, std::rc::Rc<Vec<u64>>)> =
+        vec![(start, start_path, 0, std::rc::Rc::new(Vec::new()))];
+    while let Some((node, path, depth, ancestors)) = stack.pop() {
+        let descend = visit(tree, &node, &path, depth)?;
+        if !descend || node.kind != Kind::Dir || (!recursive && depth > 0) {
+            continue;
+        }
+        if depth >= limits.max_depth {
+            eprintln!("odix: warning: {path}: deeper than {} levels, not descended", limits.max_depth);
+            warnings += 1;
+            continue;
+        }
+        let id = dir_identity(&node);
+        if let Some(id) = id {
+            if ancestors.contains(&id) {
+                eprintln!("odix: warning: {path}: directory contains itself or an ancestor (loop), not descended");
+                warnings += 1;
+                continue;
+            }
+        }
+        let entries = match tree.read_dir(&node) {
+            Ok(e) => e,
+            Err(e) => {
+                eprintln!("odix: warning: {path}: {e:#}");
+                warnings += 1;
+                continue;
+            }
+        };
+        for w in tree.take_warnings() {
+            eprintln!("odix: warning: {}", w.0);
+            warnings += 1;
+        }
+        if entries.len() as u64 > limits.max_dir_entries {
+            bail!("{path}: more than {} entries in one directory (raise --max-dir-entries)", limits.max_dir_entries);
+        }
+        total += entries.len() as u64;
+        if total > limits.max_total_entries {
+            bail!("more than {} entries in the image (raise --max-entries)", limits.max_total_entries);
+        }
+        let mut anc = (*ancestors).clone();
+        if let Some(id) = id {
+            anc.push(id);
+        }
+        let anc = std::rc::Rc::new(anc);
+        for child in entries.into_iter().rev() {
+            let p = join(&path, &child.name);
+            stack.push((child, p, depth + 1, anc.clone()));
+        }
+    }
+    for w in tree.take_warnings() {
+        eprintln!("odix: warning: {}", w.0);
+        warnings += 1;
+    }
+    Ok(warnings)
+}
+
+fn dir_identity(node: &Node) -> Option<u64> {
+    node.link_id.or_else(|| node.extents.first().map(|e| e.lba))
+}
+
+fn rfc3339(t: &DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::AutoSi, true)
+}
+
+fn mode_string(node: &Node) -> String {
+    let t = match node.kind {
+        Kind::Dir => 'd',
+        Kind::Symlink => 'l',
+        Kind::File => '-',
+        Kind::Other => match node.mode.map(|m| m & 0o170000) {
+            Some(0o020000) => 'c',
+            Some(0o060000) => 'b',
+            Some(0o010000) => 'p',
+            Some(0o140000) => 's',
+            _ => '?',
+        },
+    };
+    let m = node.mode.unwrap_or(match node.kind {
+        Kind::Dir => 0o555,
+        _ => 0o444,
+    });
+    let mut s = String::with_capacity(10);
+    s.push(t);
+    let bits = [(0o400, 'r'), (0o200, 'w'), (0o100, 'x'), (0o40, 'r'), (0o20, 'w'), (0o10, 'x'), (0o4, 'r'), (0o2, 'w'), (0o1, 'x')];
+    for (i, (b, c)) in bits.iter().enumerate() {
+        let set = m & b != 0;
+        let ch = match i {
+            2 if m & 0o4000 != 0 => if set { 's' } else { 'S' },
+            5 if m & 0o2000 != 0 => if set { 's' } else { 'S' },
+            8 if m & 0o1000 != 0 => if set { 't' } else { 'T' },
+            _ if set => *c,
+            _ => '-',
+        };
+        s.push(ch);
+    }
+    s
+}
+
+fn json_entry(node: &Node, path: &str) -> serde_json::Value {
+    let mut o = serde_json::Map::new();
+    o.insert("path".into(), path.into());
+    o.insert("type".into(), node.kind.as_str().into());
+    if node.kind == Kind::File {
+        o.insert("size".into(), node.size.into());
+    }
+    if let Some(t) = &node.mtime {
+        o.insert("mtime".into(), rfc3339(t).into());
+    }
+    if let Some(m) = node.mode {
+        o.insert("mode".into(), m.into());
+    }
+    if let Some(u) = node.uid {
+        o.insert("uid".into(), u.into());
+    }
+    if let Some(g) = node.gid {
+        o.insert("gid".into(), g.into());
+    }
+    if let Some(n) = node.nlink {
+        o.insert("nlink".into(), n.into());
+    }
+    if let Some(t) = &node.target {
+        o.insert("target".into(), t.as_str().into());
+    }
+    if let Some((ma, mi)) = node.rdev {
+        o.insert("rdev".into(), serde_json::json!([ma, mi]));
+    }
+    o.insert("extents".into(), serde_json::to_value(&node.extents).unwrap_or_default());
+    serde_json::Value::Object(o)
+}
+
+pub fn ls(args: LsArgs) -> Result<u8> {
+    let (_src, opts, mut tree) = args.image.tree()?;
+    let start_path = args.path.clone().unwrap_or_else(|| "/".into());
+    let start = resolve(tree.as_mut(), &start_path)?;
+    let norm = {
+        let c = components(&start_path);
+        if c.is_empty() { "/".to_string() } else { format!("/{}", c.join("/")) }
+    };
+    let stdout = io::stdout();
+    let mut out = BufWriter::with_capacity(256 * 1024, stdout.lock());
+    let mut first = true;
+    if args.json {
+        out.write_all(b"[")?;
+    }
+    let start_is_dir = start.kind == Kind::Dir;
+    let warnings = walk(tree.as_mut(), start, norm, &opts.limits, args.recursive, &mut |_t, node, path, depth| {
+        // The directory asked for is listed by its contents, as `ls` does.
+        if depth == 0 && start_is_dir {
+            return Ok(true);
+        }
+        if args.json {
+            if !first {
+                out.write_all(b",\n")?;
+            } else {
+                out.write_all(b"\n")?;
+            }
+            first = false;
+            serde_json::to_writer(&mut out, &json_entry(node, path))?;
+            return Ok(true);
+        }
+        let shown = if args.recursive || depth == 0 { path } else { node.name.as_str() };
+        if args.long {
+            let mtime = node.mtime.map(|t| t.format("%Y-%m-%d %H:%M").to_string()).unwrap_or_else(|| "-".into());
+            let owner = node.uid.map(|u| u.to_string()).unwrap_or_else(|| "-".into());
+            let group = node.gid.map(|g| g.to_string()).unwrap_or_else(|| "-".into());
+            write!(
+                out,
+                "{} {:>3} {:>5} {:>5} {:>12} {} {}",
+                mode_string(node),
+                node.nlink.unwrap_or(1),
+                owner,
+                group,
+                node.size,
+                mtime,
+                shown
+            )?;
+            if let Some(t) = &node.target {
+                write!(out, " -> {t}")?;
+            }
+            writeln!(out)?;
+        } else {
+            writeln!(out, "{shown}")?;
+        }
+        Ok(true)
+    })?;
+    if args.json {
+        out.write_all(b"\n]\n")?;
+    }
+    out.flush()?;
+    Ok(if warnings > 0 { EXIT_PARTIAL } else { 0 })
+}
+
+pub fn cat(args: CatArgs) -> Result<u8> {
+    let (_src, _opts, mut tree) = args.image.tree()?;
+    let node = resolve(tree.as_mut(), &args.path)?;
+    if node.kind != Kind::File {
+        bail!("{}: not a regular file", args.path);
+    }
+    let stdout = io::stdout();
+    let mut out = stdout.lock();
+    let mut reader = tree.open(&node)?;
+    io::copy(&mut reader, &mut out).with_context(|| format!("reading {}", args.path))?;
+    out.flush()?;
+    Ok(0)
+}
+
+pub fn extract(args: ExtractArgs) -> Result<u8> {
+    if let Some(dir) = &args.boot {
+        return formats::iso::extract_boot(&args.image, dir);
+    }
+    let (_src, opts, mut tree) = args.image.tree()?;
+    let mut ex = Extractor::new(
+        &args.dir,
+        ExtractOptions { keep_old: args.keep_old_files, same_permissions: !args.no_same_permissions },
+    )?;
+    let paths = if args.paths.is_empty() { vec!["/".to_string()] } else { args.paths.clone() };
+    let mut warnings = 0u64;
+    for p in &paths {
+        let node = match resolve(tree.as_mut(), p) {
+            Ok(n) => n,
+            Err(e) => {
+                eprintln!("odix: {}: {e:#}", args.image.image.display());
+                warnings += 1;
+                continue;
+            }
+        };
+        let comps = components(p);
+        let start_is_root = comps.is_empty();
+        let norm = if start_is_root { "/".to_string() } else { format!("/{}", comps.join("/")) };
+        warnings += walk(tree.as_mut(), node, norm, &opts.limits, true, &mut |t, node, path, _depth| {
+            if start_is_root && path == "/" {
+                return Ok(true);
+            }
+            // Every name on the way was checked by the extractor when it was visited (no `/` in any of them),
+            // so splitting the image path gives back exactly those names.
+            let rel: Vec<&str> = components(path);
+            ex.entry(t, node, &rel)
+        })?;
+    }
+    warnings += ex.finish()?;
+    Ok(if warnings > 0 { EXIT_PARTIAL } else { 0 })
+}

@@ -1,0 +1,97 @@
+//! `odix`: rip, build, list, read and extract optical disc images.
+#![forbid(unsafe_code)]
+
+mod cmd_read;
+mod extract;
+mod formats;
+mod source;
+mod view;
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{CommandFactory, Parser, Subcommand};
+
+/// Optical disc image toolkit: rip CDs and DVDs, build ISO 9660 / UDF images, list and extract any image.
+#[derive(Parser, Debug)]
+#[command(name = "odix", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Show the formats, volume ids, dates, sizes, boot entries and partitions of an image.
+    Info(cmd_read::InfoArgs),
+    /// List the contents of an image.
+    Ls(cmd_read::LsArgs),
+    /// Write one file of an image to standard output.
+    Cat(cmd_read::CatArgs),
+    /// Extract files from an image into a folder.
+    Extract(cmd_read::ExtractArgs),
+    /// Print a shell completion script.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff) to standard output.
+    Man,
+}
+
+/// Exit status: 0 success, 1 failure, 2 partial success (something was damaged and skipped).
+pub const EXIT_PARTIAL: u8 = 2;
+
+fn run(cli: Cli) -> anyhow::Result<u8> {
+    match cli.command {
+        Command::Info(a) => cmd_read::info(a),
+        Command::Ls(a) => cmd_read::ls(a),
+        Command::Cat(a) => cmd_read::cat(a),
+        Command::Extract(a) => cmd_read::extract(a),
+        Command::Completions { shell } => {
+            clap_complete::generate(shell, &mut Cli::command(), "odix", &mut std::io::stdout());
+            Ok(0)
+        }
+        Command::Man => {
+            clap_mangen::Man::new(Cli::command()).render(&mut std::io::stdout())?;
+            Ok(0)
+        }
+    }
+}
+
+/// Rewrites the arguments for the other names odix answers to: `odix -as mkisofs ...`, and a link named
+/// `mkisofs`, `genisoimage` or `xorrisofs`.
+fn normalize_args(mut args: Vec<OsString>) -> Vec<OsString> {
+    let argv0 = args
+        .first()
+        .map(PathBuf::from)
+        .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .unwrap_or_default();
+    if matches!(argv0.as_str(), "mkisofs" | "genisoimage" | "xorrisofs") {
+        args.insert(1, OsString::from("mkisofs"));
+        return args;
+    }
+    if args.len() >= 3 && args[1] == "-as" && matches!(args[2].to_str(), Some("mkisofs" | "genisoimage" | "xorrisofs")) {
+        args.remove(1);
+        args[1] = OsString::from("mkisofs");
+    }
+    args
+}
+
+fn main() -> ExitCode {
+    let args = normalize_args(std::env::args_os().collect());
+    let cli = Cli::parse_from(args);
+    match run(cli) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            if let Some(io) = e.downcast_ref::<std::io::Error>() {
+                if io.kind() == std::io::ErrorKind::BrokenPipe {
+                    return ExitCode::SUCCESS;
+                }
+            }
+            eprintln!("odix: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}

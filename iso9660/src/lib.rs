@@ -1,0 +1,1 @@
+//! odix iso9660 (being written).

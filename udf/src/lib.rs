@@ -1,0 +1,1 @@
+//! odix udf (being written).
