@@ -1,1 +1,11 @@
-//! Test support.
+//! Test support for odix: the tricky test-tree generator, tree comparison, and finding the independent tools
+//! (oracles) the tests check odix against.
+//!
+//! A test whose oracle is missing skips on a developer's machine, but fails in CI (`CI=true`): the setup script
+//! installs every oracle.
+
+pub mod oracle;
+pub mod tree;
+
+pub use oracle::{require_tool, run, run_ok, vm_run};
+pub use tree::{compare_trees, random_tree, tricky_tree, CompareOptions, TreeOptions};
