@@ -1,6 +1,7 @@
 //! `odix`: rip, build, list, read and extract optical disc images.
 #![forbid(unsafe_code)]
 
+mod cmd_mount;
 mod cmd_read;
 mod extract;
 mod formats;
@@ -31,6 +32,8 @@ enum Command {
     Cat(cmd_read::CatArgs),
     /// Extract files from an image into a folder.
     Extract(cmd_read::ExtractArgs),
+    /// Mount an image read-only on a folder (FUSE); `fusermount -u DIR` or `umount DIR` ends it.
+    Mount(cmd_mount::MountArgs),
     /// Print a shell completion script.
     Completions {
         /// The shell.
@@ -49,6 +52,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Ls(a) => cmd_read::ls(a),
         Command::Cat(a) => cmd_read::cat(a),
         Command::Extract(a) => cmd_read::extract(a),
+        Command::Mount(a) => cmd_mount::mount(a),
         Command::Completions { shell } => {
             clap_complete::generate(shell, &mut Cli::command(), "odix", &mut std::io::stdout());
             Ok(0)
@@ -72,7 +76,8 @@ fn normalize_args(mut args: Vec<OsString>) -> Vec<OsString> {
         args.insert(1, OsString::from("mkisofs"));
         return args;
     }
-    if args.len() >= 3 && args[1] == "-as" && matches!(args[2].to_str(), Some("mkisofs" | "genisoimage" | "xorrisofs")) {
+    if args.len() >= 3 && args[1] == "-as" && matches!(args[2].to_str(), Some("mkisofs" | "genisoimage" | "xorrisofs"))
+    {
         args.remove(1);
         args[1] = OsString::from("mkisofs");
     }

@@ -115,6 +115,29 @@ pub trait Tree: Send {
     /// `file.size` bytes or fails.
     fn open<'a>(&'a mut self, file: &Node) -> anyhow::Result<Box<dyn Read + 'a>>;
 
+    /// Reads up to `buf.len()` bytes of the file's contents starting at byte `offset`, returning how many were
+    /// read (0 at the end). Used for random access (`odix mount`). The default opens the file and skips to
+    /// `offset`; views whose data maps directly onto extents answer without reading what lies before.
+    fn read_at(&mut self, file: &Node, offset: u64, buf: &mut [u8]) -> anyhow::Result<usize> {
+        if offset >= file.size {
+            return Ok(0);
+        }
+        let mut r = self.open(file)?;
+        let skipped = std::io::copy(&mut (&mut r).take(offset), &mut std::io::sink())?;
+        if skipped < offset {
+            return Ok(0);
+        }
+        let mut n = 0;
+        while n < buf.len() {
+            let k = r.read(&mut buf[n..])?;
+            if k == 0 {
+                break;
+            }
+            n += k;
+        }
+        Ok(n)
+    }
+
     /// Warnings gathered since the last call (damaged entries skipped, lenient fixes).
     fn take_warnings(&mut self) -> Vec<Warning>;
 }
