@@ -302,13 +302,41 @@ fn mode_string(node: &Node) -> String {
     });
     let mut s = String::with_capacity(10);
     s.push(t);
-    let bits = [(0o400, 'r'), (0o200, 'w'), (0o100, 'x'), (0o40, 'r'), (0o20, 'w'), (0o10, 'x'), (0o4, 'r'), (0o2, 'w'), (0o1, 'x')];
+    let bits = [
+        (0o400, 'r'),
+        (0o200, 'w'),
+        (0o100, 'x'),
+        (0o40, 'r'),
+        (0o20, 'w'),
+        (0o10, 'x'),
+        (0o4, 'r'),
+        (0o2, 'w'),
+        (0o1, 'x'),
+    ];
     for (i, (b, c)) in bits.iter().enumerate() {
         let set = m & b != 0;
         let ch = match i {
-            2 if m & 0o4000 != 0 => if set { 's' } else { 'S' },
-            5 if m & 0o2000 != 0 => if set { 's' } else { 'S' },
-            8 if m & 0o1000 != 0 => if set { 't' } else { 'T' },
+            2 if m & 0o4000 != 0 => {
+                if set {
+                    's'
+                } else {
+                    'S'
+                }
+            }
+            5 if m & 0o2000 != 0 => {
+                if set {
+                    's'
+                } else {
+                    'S'
+                }
+            }
+            8 if m & 0o1000 != 0 => {
+                if set {
+                    't'
+                } else {
+                    'T'
+                }
+            }
             _ if set => *c,
             _ => '-',
         };
@@ -355,7 +383,11 @@ pub fn ls(args: LsArgs) -> Result<u8> {
     let start = resolve(tree.as_mut(), &start_path)?;
     let norm = {
         let c = components(&start_path);
-        if c.is_empty() { "/".to_string() } else { format!("/{}", c.join("/")) }
+        if c.is_empty() {
+            "/".to_string()
+        } else {
+            format!("/{}", c.join("/"))
+        }
     };
     let stdout = io::stdout();
     let mut out = BufWriter::with_capacity(256 * 1024, stdout.lock());
