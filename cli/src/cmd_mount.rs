@@ -270,6 +270,10 @@ pub fn mount(args: MountArgs) -> Result<u8> {
         bail!("{}: not a directory", args.dir.display());
     }
     if !args.foreground {
+        // Check the image here, so that a bad image is one clear error from this process.
+        let (_src, _opts, mut tree) = args.image.tree()?;
+        tree.root()?;
+        drop(tree);
         // Serve from a child process and return once the mount is up.
         let exe = std::env::current_exe().context("cannot find the odix executable")?;
         let mut child_args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
