@@ -19,6 +19,13 @@
     )
 )]
 
+pub mod cue;
 pub mod error;
+pub mod map;
+pub mod mmc;
+pub mod sector;
+pub mod sense;
+pub mod sg;
+pub mod transport;
 
 pub use error::{Error, Result};
