@@ -1,1 +1,2 @@
 //! odix iso9660 (being written).
+pub mod write;

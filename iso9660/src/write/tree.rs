@@ -1,0 +1,202 @@
+//! The neutral input tree the writer lays out: names, kinds, POSIX metadata and references to file data.
+//!
+//! The tree never holds file contents. A regular file names its data by a [`DataId`], an index into a table the
+//! caller owns; the caller places each data item on the image and later copies its bytes (see
+//! [`crate::write::IsoLayout::write_metadata`] for how extents are looked up).
+
+use super::error::WriteError;
+
+/// Index of a node in a [`Tree`]; the root is [`Tree::ROOT`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct NodeId(pub u32);
+
+/// Index of a data item in the caller's table of file contents. Several nodes may share one (hard links,
+/// deduplicated contents); each data item is stored once.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct DataId(pub u32);
+
+/// The kind of device a [`NodeKind::Device`] is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DeviceKind {
+    /// A character device (`S_IFCHR`).
+    Char,
+    /// A block device (`S_IFBLK`).
+    Block,
+}
+
+/// How a regular file's data is stored.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FileData {
+    /// Which data item holds the bytes.
+    pub data: DataId,
+    /// Size of the stored bytes on the image (the compressed size for zisofs).
+    pub stored_size: u64,
+    /// For a zisofs-compressed file, the uncompressed size in bytes (recorded in the Rock Ridge `ZF` entry).
+    pub zisofs_size: Option<u32>,
+}
+
+/// What a node is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum NodeKind {
+    /// A directory; its children are kept in [`Tree::children`].
+    Dir,
+    /// A regular file with data (an empty file has `stored_size` 0).
+    File(FileData),
+    /// A symbolic link and its target, as raw bytes.
+    Symlink(Box<[u8]>),
+    /// A device node with its major and minor numbers.
+    Device {
+        /// Character or block.
+        kind: DeviceKind,
+        /// The device number's high part.
+        major: u32,
+        /// The device number's low part.
+        minor: u32,
+    },
+    /// A named pipe.
+    Fifo,
+    /// A Unix socket.
+    Socket,
+}
+
+/// POSIX metadata of a node, as Rock Ridge records it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct Meta {
+    /// Permission bits and set-id/sticky bits (`0o7777`); the file-type bits are derived from the kind.
+    pub perm: u32,
+    /// Owner user id.
+    pub uid: u32,
+    /// Owner group id.
+    pub gid: u32,
+    /// Modification time, seconds since the Unix epoch.
+    pub mtime: i64,
+    /// Access time, seconds since the Unix epoch.
+    pub atime: i64,
+    /// Status change time, seconds since the Unix epoch.
+    pub ctime: i64,
+    /// File serial number written to the Rock Ridge `PX` entry. Nodes with the same serial are hard links of
+    /// one another and must share their data; `0` lets the writer assign a unique one.
+    pub ino: u32,
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct Node {
+    pub(crate) name: Box<[u8]>,
+    pub(crate) parent: NodeId,
+    pub(crate) kind: NodeKind,
+    pub(crate) meta: Meta,
+}
+
+/// An abstract file tree to be written: the root directory and every entry below it.
+#[derive(Clone, Debug)]
+pub struct Tree {
+    pub(crate) nodes: Vec<Node>,
+    pub(crate) children: Vec<Vec<NodeId>>,
+}
+
+/// Largest number of nodes a tree may hold (the path tables number directories in 16 bits, but files are
+/// bounded only by memory; this keeps every index in a `u32`).
+pub const MAX_NODES: usize = u32::MAX as usize - 1;
+
+impl Tree {
+    /// The root directory.
+    pub const ROOT: NodeId = NodeId(0);
+
+    /// A tree holding only a root directory with `meta`.
+    pub fn new(meta: Meta) -> Self {
+        Tree {
+            nodes: vec![Node { name: Box::new([]), parent: Self::ROOT, kind: NodeKind::Dir, meta }],
+            children: vec![Vec::new()],
+        }
+    }
+
+    /// Adds `name` (raw bytes of one path component, no `/`, not `.` or `..`) under the directory `parent`.
+    ///
+    /// Names are unique within a directory: adding a name twice is an error, as is adding under a non-directory.
+    pub fn add(&mut self, parent: NodeId, name: &[u8], kind: NodeKind, meta: Meta) -> Result<NodeId, WriteError> {
+        if name.is_empty() || name == b"." || name == b".." || name.contains(&b'/') || name.contains(&0) {
+            return Err(WriteError::InvalidName { name: String::from_utf8_lossy(name).into_owned() });
+        }
+        let p = parent.0 as usize;
+        if !matches!(self.nodes.get(p).map(|n| &n.kind), Some(NodeKind::Dir)) {
+            return Err(WriteError::NotADirectory { name: String::from_utf8_lossy(name).into_owned() });
+        }
+        if self.nodes.len() >= MAX_NODES {
+            return Err(WriteError::TooManyEntries);
+        }
+        let id = NodeId(self.nodes.len() as u32);
+        self.nodes.push(Node { name: name.into(), parent, kind, meta });
+        self.children.push(Vec::new());
+        self.children[p].push(id);
+        Ok(id)
+    }
+
+    /// Finds the child of `dir` called `name`.
+    pub fn lookup(&self, dir: NodeId, name: &[u8]) -> Option<NodeId> {
+        self.children.get(dir.0 as usize)?.iter().copied().find(|c| &*self.nodes[c.0 as usize].name == name)
+    }
+
+    /// Changes the kind and metadata of an existing node (used when a later source replaces an entry).
+    pub fn replace(&mut self, id: NodeId, kind: NodeKind, meta: Meta) {
+        if let Some(n) = self.nodes.get_mut(id.0 as usize) {
+            if !matches!(kind, NodeKind::Dir) {
+                self.children[id.0 as usize].clear();
+            }
+            n.kind = kind;
+            n.meta = meta;
+        }
+    }
+
+    /// Number of nodes, the root included.
+    pub fn len(&self) -> usize {
+        self.nodes.len()
+    }
+
+    /// Always false: a tree holds at least its root.
+    pub fn is_empty(&self) -> bool {
+        false
+    }
+
+    /// The kind of `id`.
+    pub fn kind(&self, id: NodeId) -> Option<&NodeKind> {
+        self.nodes.get(id.0 as usize).map(|n| &n.kind)
+    }
+
+    /// The metadata of `id`.
+    pub fn meta(&self, id: NodeId) -> Option<&Meta> {
+        self.nodes.get(id.0 as usize).map(|n| &n.meta)
+    }
+
+    /// Mutable metadata of `id`.
+    pub fn meta_mut(&mut self, id: NodeId) -> Option<&mut Meta> {
+        self.nodes.get_mut(id.0 as usize).map(|n| &mut n.meta)
+    }
+
+    /// The raw name of `id` (empty for the root).
+    pub fn name(&self, id: NodeId) -> Option<&[u8]> {
+        self.nodes.get(id.0 as usize).map(|n| &*n.name)
+    }
+
+    /// The parent of `id` (the root is its own parent).
+    pub fn parent(&self, id: NodeId) -> Option<NodeId> {
+        self.nodes.get(id.0 as usize).map(|n| n.parent)
+    }
+
+    /// The children of directory `id`, in insertion order.
+    pub fn children(&self, id: NodeId) -> &[NodeId] {
+        self.children.get(id.0 as usize).map(|v| v.as_slice()).unwrap_or(&[])
+    }
+
+    /// Every node id, in insertion order (parents before children).
+    pub fn ids(&self) -> impl Iterator<Item = NodeId> {
+        (0..self.nodes.len() as u32).map(NodeId)
+    }
+
+    pub(crate) fn node(&self, id: NodeId) -> &Node {
+        &self.nodes[id.0 as usize]
+    }
+
+    pub(crate) fn is_dir(&self, id: NodeId) -> bool {
+        matches!(self.nodes[id.0 as usize].kind, NodeKind::Dir)
+    }
+}
