@@ -38,11 +38,8 @@ pub const GRUB2_BOOT_INFO_OFFSET: usize = 2548;
 pub const MAX_PATCHED_IMAGE: u64 = 32 << 20;
 
 /// Size in bytes of the three diskette images floppy emulation accepts (El Torito 2.2, boot media type 1..3).
-pub const FLOPPY_SIZES: [(Emulation, u64); 3] = [
-    (Emulation::Floppy12, 1_228_800),
-    (Emulation::Floppy144, 1_474_560),
-    (Emulation::Floppy288, 2_949_120),
-];
+pub const FLOPPY_SIZES: [(Emulation, u64); 3] =
+    [(Emulation::Floppy12, 1_228_800), (Emulation::Floppy144, 1_474_560), (Emulation::Floppy288, 2_949_120)];
 
 /// Why a boot catalog, a boot image patch or a system area could not be made.
 #[derive(Debug, thiserror::Error)]

@@ -75,17 +75,14 @@ pub struct Guid(pub [u8; 16]);
 
 impl Guid {
     /// Basic Data (EBD0A0A2-B9E5-4433-87C0-68B6B72699C7).
-    pub const BASIC_DATA: Guid = Guid([
-        0xa2, 0xa0, 0xd0, 0xeb, 0xe5, 0xb9, 0x33, 0x44, 0x87, 0xc0, 0x68, 0xb6, 0xb7, 0x26, 0x99, 0xc7,
-    ]);
+    pub const BASIC_DATA: Guid =
+        Guid([0xa2, 0xa0, 0xd0, 0xeb, 0xe5, 0xb9, 0x33, 0x44, 0x87, 0xc0, 0x68, 0xb6, 0xb7, 0x26, 0x99, 0xc7]);
     /// EFI System Partition (C12A7328-F81F-11D2-BA4B-00A0C93EC93B).
-    pub const EFI_SYSTEM: Guid = Guid([
-        0x28, 0x73, 0x2a, 0xc1, 0x1f, 0xf8, 0xd2, 0x11, 0xba, 0x4b, 0x00, 0xa0, 0xc9, 0x3e, 0xc9, 0x3b,
-    ]);
+    pub const EFI_SYSTEM: Guid =
+        Guid([0x28, 0x73, 0x2a, 0xc1, 0x1f, 0xf8, 0xd2, 0x11, 0xba, 0x4b, 0x00, 0xa0, 0xc9, 0x3e, 0xc9, 0x3b]);
     /// Linux filesystem data (0FC63DAF-8483-4772-8E79-3D69D8477DE4).
-    pub const LINUX_DATA: Guid = Guid([
-        0xaf, 0x3d, 0xc6, 0x0f, 0x83, 0x84, 0x72, 0x47, 0x8e, 0x79, 0x3d, 0x69, 0xd8, 0x47, 0x7d, 0xe4,
-    ]);
+    pub const LINUX_DATA: Guid =
+        Guid([0xaf, 0x3d, 0xc6, 0x0f, 0x83, 0x84, 0x72, 0x47, 0x8e, 0x79, 0x3d, 0x69, 0xd8, 0x47, 0x7d, 0xe4]);
 
     /// Parses the text form `XXXXXXXX-XXXX-XXXX-XXXX-XXXXXXXXXXXX` (or its 32 hex digits without dashes).
     pub fn parse(text: &str) -> Option<Guid> {
@@ -440,7 +437,14 @@ impl GptEntry {
 }
 
 /// Serialises a GPT header (UEFI 2.10, 5.3.2) into a 512-byte block.
-fn gpt_header(disk: Guid, my_lba: u64, alternate: u64, last_usable: u64, entries_lba: u64, entries_crc: u32) -> Vec<u8> {
+fn gpt_header(
+    disk: Guid,
+    my_lba: u64,
+    alternate: u64,
+    last_usable: u64,
+    entries_lba: u64,
+    entries_crc: u32,
+) -> Vec<u8> {
     let mut h = vec![0u8; BLOCK as usize];
     h[0..8].copy_from_slice(b"EFI PART");
     h[8..12].copy_from_slice(&0x0001_0000u32.to_le_bytes()); // revision 1.0
@@ -791,10 +795,7 @@ mod tests {
         let l = HybridLayout::plan(&opts, &facts).unwrap();
         let sa = l.system_area();
         assert_eq!(&sa[432..440], &[0x88, 0, 0, 0, 0, 0, 0, 0]);
-        assert_eq!(
-            &sa[446..462],
-            &[0x80, 0x00, 0x01, 0x00, 0x17, 0x3f, 0x20, 0x00, 0, 0, 0, 0, 0x00, 0x08, 0, 0]
-        );
+        assert_eq!(&sa[446..462], &[0x80, 0x00, 0x01, 0x00, 0x17, 0x3f, 0x20, 0x00, 0, 0, 0, 0, 0x00, 0x08, 0, 0]);
         assert!(sa[462..510].iter().all(|&b| b == 0));
         assert_eq!(&sa[510..512], &[0x55, 0xAA]);
         assert_eq!(l.total_sectors(), 512);
@@ -863,10 +864,7 @@ mod tests {
         let sa = l.system_area();
         assert_eq!(&sa[0x1b0..0x1b8], &11440u64.to_le_bytes());
         assert_eq!(l.total_sectors(), 9782);
-        assert_eq!(
-            &sa[446..462],
-            &[0x00, 0x00, 0x02, 0x00, 0xee, 0x06, 0x18, 0x13, 1, 0, 0, 0, 0xd7, 0x98, 0, 0]
-        );
+        assert_eq!(&sa[446..462], &[0x00, 0x00, 0x02, 0x00, 0xee, 0x06, 0x18, 0x13, 1, 0, 0, 0, 0xd7, 0x98, 0, 0]);
         assert_eq!(&sa[510..512], &[0x55, 0xAA]);
         let g = l.gpt_entries();
         let got: Vec<_> = g.iter().map(|e| (e.name.as_str(), e.first, e.last - e.first + 1)).collect();
@@ -884,9 +882,11 @@ mod tests {
     /// ends at the first cylinder boundary (block 2048) instead of xorriso's 8192.
     #[test]
     fn appended_partitions() {
-        let opts = HybridOptions::default()
-            .template(MbrTemplate::Isohybrid(isohdpfx()))
-            .append(Appended { number: 2, ptype: PartitionType::Mbr(0xef), len: 1_000_000 });
+        let opts = HybridOptions::default().template(MbrTemplate::Isohybrid(isohdpfx())).append(Appended {
+            number: 2,
+            ptype: PartitionType::Mbr(0xef),
+            len: 1_000_000,
+        });
         let facts = ImageFacts { iso_sectors: 200, bios_boot_lba: Some(34), efi_image: None };
         let l = HybridLayout::plan(&opts, &facts).unwrap();
         let sa = l.system_area();
@@ -900,24 +900,25 @@ mod tests {
             &[TailPiece::Zeros(312 * 2048), TailPiece::File { index: 0, len: 1_000_000, pad: 489 * 2048 - 1_000_000 }]
         );
         assert_eq!(l.total_sectors(), 512 + 489);
-        let bad = HybridOptions::default()
-            .template(MbrTemplate::Isohybrid(isohdpfx()))
-            .append(Appended { number: 1, ptype: PartitionType::Mbr(0xef), len: 10 });
+        let bad = HybridOptions::default().template(MbrTemplate::Isohybrid(isohdpfx())).append(Appended {
+            number: 1,
+            ptype: PartitionType::Mbr(0xef),
+            len: 10,
+        });
         assert!(HybridLayout::plan(&bad, &facts).is_err());
     }
 
     #[test]
     fn appended_as_gpt_and_efi_file() {
-        let opts = HybridOptions::default()
-            .efi_boot_part(EfiBootPart::Appended { len: 4096 })
-            .append(Appended { number: 3, ptype: PartitionType::Mbr(0x83), len: 100 });
+        let opts = HybridOptions::default().efi_boot_part(EfiBootPart::Appended { len: 4096 }).append(Appended {
+            number: 3,
+            ptype: PartitionType::Mbr(0x83),
+            len: 100,
+        });
         let facts = ImageFacts { iso_sectors: 112, ..Default::default() };
         let l = HybridLayout::plan(&opts, &facts).unwrap();
         let got: Vec<_> = l.gpt_entries().iter().map(|e| (e.name.as_str(), e.first, e.last)).collect();
-        assert_eq!(
-            got,
-            [("Gap0", 64, 447), ("EFI boot partition", 448, 455), ("Appended3", 456, 459)]
-        );
+        assert_eq!(got, [("Gap0", 64, 447), ("EFI boot partition", 448, 455), ("Appended3", 456, 459)]);
         assert_eq!(l.gpt_entries()[2].ptype, Guid::LINUX_DATA);
         assert_eq!(l.mbr_entries()[0].ptype, 0xEE);
         check_gpt(&l);
