@@ -449,7 +449,7 @@ fn gpt_header(
     h[0..8].copy_from_slice(b"EFI PART");
     h[8..12].copy_from_slice(&0x0001_0000u32.to_le_bytes()); // revision 1.0
     h[12..16].copy_from_slice(&92u32.to_le_bytes()); // header size
-                                                     // 16..20 header CRC32, computed below; 20..24 reserved
+    // 16..20 header CRC32, computed below; 20..24 reserved
     h[24..32].copy_from_slice(&my_lba.to_le_bytes());
     h[32..40].copy_from_slice(&alternate.to_le_bytes());
     h[40..48].copy_from_slice(&GPT_FIRST_USABLE.to_le_bytes());
