@@ -19,8 +19,11 @@
     )
 )]
 
+pub mod ccd;
 pub mod cue;
 pub mod error;
+pub mod hash;
+pub mod image;
 pub mod map;
 pub mod mmc;
 pub mod sector;
@@ -29,3 +32,5 @@ pub mod sg;
 pub mod transport;
 
 pub use error::{Error, Result};
+pub mod disc;
+pub mod rip;

@@ -1,0 +1,156 @@
+//! CRC32, MD5 and SHA-1 of a raw image and of each of its tracks, and a redump-style DAT entry.
+//!
+//! A track's hash covers the bytes it has in its file (its stored pregap included), which is what redump
+//! hashes for its one-file-per-track images; the image's hash covers every file in order.
+
+use std::fmt::Write as _;
+use std::io::Read;
+
+use md5::Digest as _;
+
+use crate::error::{Error, Result};
+use crate::image::RawDisc;
+
+/// The three digests of one byte stream, as lowercase hex.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Hashes {
+    /// Bytes hashed.
+    pub size: u64,
+    /// CRC-32 (ISO-HDLC, as zip and redump use).
+    pub crc32: String,
+    /// MD5.
+    pub md5: String,
+    /// SHA-1.
+    pub sha1: String,
+}
+
+/// Incremental computation of [`Hashes`].
+#[derive(Clone, Default)]
+pub struct Hasher {
+    size: u64,
+    crc: crc32fast::Hasher,
+    md5: md5::Md5,
+    sha1: sha1::Sha1,
+}
+
+fn hex(bytes: &[u8]) -> String {
+    let mut s = String::with_capacity(bytes.len().saturating_mul(2));
+    for b in bytes {
+        let _ = write!(s, "{b:02x}");
+    }
+    s
+}
+
+impl Hasher {
+    /// A fresh hasher.
+    pub fn new() -> Hasher {
+        Hasher::default()
+    }
+
+    /// Adds bytes.
+    pub fn update(&mut self, data: &[u8]) {
+        self.size = self.size.saturating_add(data.len() as u64);
+        self.crc.update(data);
+        self.md5.update(data);
+        self.sha1.update(data);
+    }
+
+    /// The digests.
+    pub fn finish(self) -> Hashes {
+        Hashes {
+            size: self.size,
+            crc32: format!("{:08x}", self.crc.finalize()),
+            md5: hex(&self.md5.finalize()),
+            sha1: hex(&self.sha1.finalize()),
+        }
+    }
+}
+
+/// Hashes of a whole image and of each track.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ImageHashes {
+    /// Every file of the image, in order.
+    pub image: Hashes,
+    /// One per track, in track order: (track number, hashes).
+    pub tracks: Vec<(u8, Hashes)>,
+}
+
+/// Chunk read at a time, in bytes.
+const CHUNK: usize = 1 << 20;
+
+/// Hashes the files of `disc` and the stored bytes of each track, reading each file once.
+///
+/// # Errors
+/// [`Error::Io`] when a file cannot be read.
+pub fn hash_image(disc: &RawDisc) -> Result<ImageHashes> {
+    let mut image = Hasher::new();
+    let mut tracks: Vec<(u8, Hasher, u64, u64)> = disc
+        .tracks()
+        .iter()
+        .map(|t| (t.number, Hasher::new(), t.file_offset, t.file_offset.saturating_add(t.stored_bytes())))
+        .collect();
+    let mut buf = vec![0u8; CHUNK];
+    for (fi, f) in disc.files().iter().enumerate() {
+        let io = |source| Error::Io { path: f.path.clone(), source };
+        let mut file = std::fs::File::open(&f.path).map_err(io)?;
+        let mut pos = 0u64;
+        loop {
+            let n = file.read(&mut buf).map_err(io)?;
+            if n == 0 {
+                break;
+            }
+            let chunk = buf.get(..n).unwrap_or_default();
+            image.update(chunk);
+            let end = pos.saturating_add(n as u64);
+            for ((_, h, from, to), t) in tracks.iter_mut().zip(disc.tracks()) {
+                if t.file != fi || *to <= pos || *from >= end {
+                    continue;
+                }
+                let a = usize::try_from(from.saturating_sub(pos)).unwrap_or(0);
+                let b = usize::try_from((*to).min(end).saturating_sub(pos)).unwrap_or(0);
+                h.update(chunk.get(a..b).unwrap_or_default());
+            }
+            pos = end;
+        }
+    }
+    Ok(ImageHashes { image: image.finish(), tracks: tracks.into_iter().map(|(n, h, _, _)| (n, h.finish())).collect() })
+}
+
+fn xml_escape(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+/// A redump-style DAT `<game>` entry: one `<rom>` per track, named `NAME (Track N).bin` (or `NAME.bin` for a
+/// single track), with size, crc, md5 and sha1.
+pub fn dat_entry(name: &str, hashes: &ImageHashes) -> String {
+    let mut s = String::new();
+    let n = xml_escape(name);
+    let _ = writeln!(s, "<game name=\"{n}\">");
+    let _ = writeln!(s, "\t<description>{n}</description>");
+    let single = hashes.tracks.len() == 1;
+    for (num, h) in &hashes.tracks {
+        let rom = if single { format!("{n}.bin") } else { format!("{n} (Track {num}).bin") };
+        let _ = writeln!(
+            s,
+            "\t<rom name=\"{rom}\" size=\"{}\" crc=\"{}\" md5=\"{}\" sha1=\"{}\"/>",
+            h.size, h.crc32, h.md5, h.sha1
+        );
+    }
+    s.push_str("</game>\n");
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn known_digests() {
+        let mut h = Hasher::new();
+        h.update(b"abc");
+        let d = h.finish();
+        assert_eq!(d.crc32, "352441c2");
+        assert_eq!(d.md5, "900150983cd24fb0d6963f7d28e17f72");
+        assert_eq!(d.sha1, "a9993e364706816aba3e25717850c26c9cd0d89d");
+    }
+}
