@@ -1,0 +1,750 @@
+//! A simulated drive: a [`Transport`] answering MMC commands from a disc image held in memory, with a fault
+//! model, so the rip is tested without hardware.
+//!
+//! Faults, per sector ([`Fault`]): a sector that never reads (MEDIUM ERROR 03/11/00 with its LBA), one that reads
+//! on the k-th try, one returned with wrong bytes flagged by C2 pointers, one returned with wrong bytes that only
+//! its EDC reveals, and a slow one whose commands time out. "Tries" count the commands that touched the sector.
+//! Audio tracks carry generated Q subchannel (raw P–W or formatted Q).
+
+// The simulated drive builds answers at fixed offsets into buffers it sized itself.
+#![allow(clippy::indexing_slicing, clippy::arithmetic_side_effects)]
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use crate::mmc::{lba_to_msf, op, RAW_SECTOR, USER_SECTOR};
+use crate::sector::{self, RawSector};
+use crate::sense::{fixed_sense, SenseKey};
+use crate::transport::{CommandResult, Transport, TransportFailure};
+
+/// What goes wrong with one sector.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// Never reads: MEDIUM ERROR 03/11/00.
+    Unreadable,
+    /// Fails (03/11/00) on the first `k - 1` tries, reads on the k-th.
+    ReadsOnTry(u32),
+    /// For its first `tries` tries, READ CD returns wrong bytes and flags them in the C2 pointers; READ(10) fails
+    /// with 03/11/05 (L-EC uncorrectable).
+    C2Wrong {
+        /// Tries during which the fault holds.
+        tries: u32,
+    },
+    /// For its first `tries` tries, wrong bytes without any C2 flag: only the EDC can tell (READ(10) returns the
+    /// wrong user data).
+    SilentWrong {
+        /// Tries during which the fault holds.
+        tries: u32,
+    },
+    /// For its first `tries` tries, commands touching it time out.
+    Slow {
+        /// Tries during which the fault holds.
+        tries: u32,
+    },
+}
+
+/// One track of the simulated disc.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SimTrack {
+    /// First LBA (INDEX 01).
+    pub start: u32,
+    /// Audio (else Mode 1 data).
+    pub audio: bool,
+}
+
+/// The simulated drive.
+#[derive(Debug, Clone)]
+pub struct SimDrive {
+    sectors: Vec<RawSector>,
+    tracks: Vec<SimTrack>,
+    faults: BTreeMap<u32, Fault>,
+    touches: BTreeMap<u32, u32>,
+    read_cd: bool,
+    c2: bool,
+    zero_edc: bool,
+    commands: Vec<u8>,
+}
+
+const VENDOR: &[u8; 8] = b"ODIXSIM ";
+const PRODUCT: &[u8; 16] = b"Simulated CD    ";
+const REVISION: &[u8; 4] = b"1.00";
+
+impl SimDrive {
+    /// A disc with one Mode 1 track holding `iso` (padded to whole 2048-byte sectors).
+    #[must_use]
+    pub fn from_cooked(iso: &[u8]) -> Self {
+        let sectors = iso
+            .chunks(USER_SECTOR)
+            .zip(0u32..)
+            .map(|(c, lba)| {
+                let mut user = [0u8; USER_SECTOR];
+                user[..c.len()].copy_from_slice(c);
+                sector::encode_mode1(i64::from(lba), &user).unwrap_or([0; RAW_SECTOR])
+            })
+            .collect();
+        Self::from_raw(sectors, vec![SimTrack { start: 0, audio: false }])
+    }
+
+    /// A disc of raw sectors from LBA 0 with `tracks` (sorted by start, the first at 0).
+    #[must_use]
+    pub fn from_raw(sectors: Vec<RawSector>, tracks: Vec<SimTrack>) -> Self {
+        Self {
+            sectors,
+            tracks,
+            faults: BTreeMap::new(),
+            touches: BTreeMap::new(),
+            read_cd: true,
+            c2: true,
+            zero_edc: false,
+            commands: Vec::new(),
+        }
+    }
+
+    /// Adds a fault on `lba`.
+    #[must_use]
+    pub fn with_fault(mut self, lba: u32, fault: Fault) -> Self {
+        self.faults.insert(lba, fault);
+        self
+    }
+
+    /// Makes READ CD unsupported (05/20/00), as QEMU's scsi-cd.
+    #[must_use]
+    pub fn without_read_cd(mut self) -> Self {
+        self.read_cd = false;
+        self
+    }
+
+    /// Makes the drive not report C2 pointers (CD Read feature without C2; C2 bytes come back zero).
+    #[must_use]
+    pub fn without_c2(mut self) -> Self {
+        self.c2 = false;
+        self
+    }
+
+    /// Makes READ CD return data sectors with EDC and ECC zeroed, as QEMU's ide-cd.
+    #[must_use]
+    pub fn with_zeroed_edc(mut self) -> Self {
+        self.zero_edc = true;
+        self
+    }
+
+    /// Commands that touched `lba`.
+    #[must_use]
+    pub fn touches(&self, lba: u32) -> u32 {
+        self.touches.get(&lba).copied().unwrap_or(0)
+    }
+
+    /// Opcodes received, in order.
+    #[must_use]
+    pub fn commands(&self) -> &[u8] {
+        &self.commands
+    }
+
+    /// The raw sector at `lba` as on the disc.
+    #[must_use]
+    pub fn sector(&self, lba: u32) -> Option<&RawSector> {
+        self.sectors.get(lba as usize)
+    }
+
+    fn track_index(&self, lba: u32) -> usize {
+        self.tracks.iter().rposition(|t| t.start <= lba).unwrap_or(0)
+    }
+
+    fn is_audio(&self, lba: u32) -> bool {
+        self.tracks.get(self.track_index(lba)).is_some_and(|t| t.audio)
+    }
+
+    /// The Q subchannel (12 bytes, CRC included) of `lba`: mode 1 position data (ECMA-130 22.3.3).
+    #[must_use]
+    pub fn q_subchannel(&self, lba: u32) -> [u8; 12] {
+        let i = self.track_index(lba);
+        let t = self.tracks.get(i).copied().unwrap_or(SimTrack { start: 0, audio: false });
+        let control: u8 = if t.audio { 0 } else { 4 };
+        let bcd = |v: u8| ((v / 10) << 4) | (v % 10);
+        let (rm, rs, rf) = lba_to_msf(i64::from(lba - t.start) - 150);
+        let (am, as_, af) = lba_to_msf(i64::from(lba));
+        let mut q = [
+            (control << 4) | 1,
+            bcd(u8::try_from(i + 1).unwrap_or(99)),
+            1,
+            bcd(rm),
+            bcd(rs),
+            bcd(rf),
+            0,
+            bcd(am),
+            bcd(as_),
+            bcd(af),
+            0,
+            0,
+        ];
+        let crc = !crc16_ccitt(&q[..10]);
+        q[10..12].copy_from_slice(&crc.to_be_bytes());
+        q
+    }
+
+    /// The 96 raw P–W subchannel bytes of `lba`: one bit of each channel per byte (P in bit 7, Q in bit 6), P and
+    /// R–W zero.
+    #[must_use]
+    pub fn raw_subchannel(&self, lba: u32) -> [u8; 96] {
+        let q = self.q_subchannel(lba);
+        let mut out = [0u8; 96];
+        for (i, b) in out.iter_mut().enumerate() {
+            if q[i / 8] & (0x80 >> (i % 8)) != 0 {
+                *b |= 0x40;
+            }
+        }
+        out
+    }
+
+    fn medium_error(lba: u32, ascq: u8) -> CommandResult {
+        CommandResult::check_condition(fixed_sense(SenseKey::MediumError, 0x11, ascq, Some(lba)))
+    }
+
+    fn illegal(asc: u8) -> CommandResult {
+        CommandResult::check_condition(fixed_sense(SenseKey::IllegalRequest, asc, 0, None))
+    }
+
+    /// A copy of `lba` with wrong bytes, different on each try, and the byte positions changed.
+    fn corrupt(&self, lba: u32, try_no: u32) -> (RawSector, Vec<usize>) {
+        let mut s = self.sectors[lba as usize];
+        let positions: Vec<usize> = (0..4).map(|k| 100 + ((try_no as usize * 37 + k * 401) % 1900)).collect();
+        for &p in &positions {
+            s[p] ^= 0x5a;
+        }
+        (s, positions)
+    }
+
+    /// Touches the sectors of a read and returns the failure the first faulty one causes, if any, and the sectors
+    /// returned wrong (with their try number and whether C2 flags them).
+    fn touch(&mut self, lba: u32, count: u32, cooked: bool) -> Result<Vec<(u32, u32, bool)>, CommandResult> {
+        let mut wrong = Vec::new();
+        let mut failure: Option<CommandResult> = None;
+        for l in lba..lba + count {
+            let n = self.touches.entry(l).or_insert(0);
+            *n += 1;
+            let try_no = *n;
+            let Some(fault) = self.faults.get(&l).copied() else { continue };
+            let f = match fault {
+                Fault::Unreadable => Some(Self::medium_error(l, 0)),
+                Fault::ReadsOnTry(k) if try_no < k => Some(Self::medium_error(l, 0)),
+                Fault::Slow { tries } if try_no <= tries => Some(CommandResult::failed(TransportFailure::Timeout)),
+                Fault::C2Wrong { tries } if try_no <= tries => {
+                    if cooked {
+                        Some(Self::medium_error(l, 5))
+                    } else {
+                        wrong.push((l, try_no, self.c2));
+                        None
+                    }
+                }
+                Fault::SilentWrong { tries } if try_no <= tries => {
+                    wrong.push((l, try_no, false));
+                    None
+                }
+                _ => None,
+            };
+            if failure.is_none() {
+                failure = f;
+            }
+        }
+        failure.map_or(Ok(wrong), Err)
+    }
+
+    fn read_blocks(&mut self, lba: u32, count: u32, data: &mut [u8]) -> CommandResult {
+        if u64::from(lba) + u64::from(count) > self.sectors.len() as u64 {
+            return Self::illegal(0x21);
+        }
+        if (lba..lba + count).any(|l| self.is_audio(l)) {
+            return Self::illegal(0x64);
+        }
+        let wrong = match self.touch(lba, count, true) {
+            Ok(w) => w,
+            Err(e) => return e,
+        };
+        for (i, l) in (lba..lba + count).enumerate() {
+            let s = match wrong.iter().find(|w| w.0 == l) {
+                Some(&(_, try_no, _)) => self.corrupt(l, try_no).0,
+                None => self.sectors[l as usize],
+            };
+            if let Some(out) = data.get_mut(i * USER_SECTOR..(i + 1) * USER_SECTOR) {
+                out.copy_from_slice(&s[16..16 + USER_SECTOR]);
+            }
+        }
+        CommandResult::good((count as usize * USER_SECTOR).min(data.len()))
+    }
+
+    fn read_cd(&mut self, cdb: &[u8], data: &mut [u8]) -> CommandResult {
+        if !self.read_cd {
+            return Self::illegal(0x20);
+        }
+        let Some((lba, count, fields)) = crate::mmc::decode_read_cd(cdb) else { return Self::illegal(0x24) };
+        if u64::from(lba) + u64::from(count) > self.sectors.len() as u64 {
+            return Self::illegal(0x21);
+        }
+        let wrong = match self.touch(lba, count, false) {
+            Ok(w) => w,
+            Err(e) => return e,
+        };
+        let per = fields.bytes_per_sector();
+        for (i, l) in (lba..lba + count).enumerate() {
+            let (s, flagged) = match wrong.iter().find(|w| w.0 == l) {
+                Some(&(_, try_no, c2)) => {
+                    let (s, pos) = self.corrupt(l, try_no);
+                    (s, if c2 { pos } else { Vec::new() })
+                }
+                None => (self.sectors[l as usize], Vec::new()),
+            };
+            let Some(out) = data.get_mut(i * per..(i + 1) * per) else { break };
+            let main_len = if fields.raw { RAW_SECTOR } else { USER_SECTOR };
+            if fields.raw {
+                out[..RAW_SECTOR].copy_from_slice(&s);
+                if self.zero_edc && !self.is_audio(l) {
+                    out[2064..RAW_SECTOR].fill(0);
+                }
+            } else {
+                out[..USER_SECTOR].copy_from_slice(&s[16..16 + USER_SECTOR]);
+            }
+            let c2 = &mut out[main_len..main_len + fields.c2.bytes()];
+            c2.fill(0);
+            if !c2.is_empty() {
+                for p in flagged {
+                    c2[p / 8] |= 0x80 >> (p % 8);
+                }
+                if c2.len() == 296 {
+                    c2[294] = c2[..294].iter().fold(0, |a, b| a | b);
+                }
+            }
+            let sub = &mut out[main_len + fields.c2.bytes()..];
+            match sub.len() {
+                96 => sub.copy_from_slice(&self.raw_subchannel(l)),
+                16 => {
+                    sub.fill(0);
+                    sub[..12].copy_from_slice(&self.q_subchannel(l));
+                }
+                _ => {}
+            }
+        }
+        CommandResult::good((count as usize * per).min(data.len()))
+    }
+
+    fn toc(&self, format: u8, data: &mut [u8]) -> CommandResult {
+        let lead_out = self.sectors.len() as u32;
+        let mut out = vec![0u8, 0, 1, self.tracks.len() as u8];
+        match format {
+            0 => {
+                for (i, t) in self.tracks.iter().enumerate() {
+                    let c = if t.audio { 0x10 } else { 0x14 };
+                    out.extend_from_slice(&[0, c, i as u8 + 1, 0]);
+                    out.extend_from_slice(&t.start.to_be_bytes());
+                }
+                out.extend_from_slice(&[0, 0x14, 0xaa, 0]);
+                out.extend_from_slice(&lead_out.to_be_bytes());
+            }
+            1 => {
+                out[2] = 1;
+                out[3] = 1;
+                out.extend_from_slice(&[0, 0x14, 1, 0, 0, 0, 0, 0]);
+            }
+            2 => {
+                out[2] = 1;
+                out[3] = 1;
+                let mut push = |ctrl: u8, point: u8, p: (u8, u8, u8)| {
+                    out.extend_from_slice(&[1, 0x10 | ctrl, 0, point, 0, 0, 0, 0, p.0, p.1, p.2]);
+                };
+                let n = self.tracks.len() as u8;
+                push(4, 0xa0, (1, 0, 0));
+                push(4, 0xa1, (n, 0, 0));
+                push(4, 0xa2, lba_to_msf(i64::from(lead_out)));
+                for (i, t) in self.tracks.iter().enumerate() {
+                    push(if t.audio { 0 } else { 4 }, i as u8 + 1, lba_to_msf(i64::from(t.start)));
+                }
+            }
+            _ => return Self::illegal(0x24),
+        }
+        let len = (out.len() - 2) as u16;
+        out[..2].copy_from_slice(&len.to_be_bytes());
+        let n = out.len().min(data.len());
+        data[..n].copy_from_slice(&out[..n]);
+        CommandResult::good(n)
+    }
+
+    fn answer(&mut self, cdb: &[u8], data: &mut [u8]) -> CommandResult {
+        let fill = |data: &mut [u8], b: &[u8]| {
+            let n = b.len().min(data.len());
+            data[..n].copy_from_slice(&b[..n]);
+            CommandResult::good(n)
+        };
+        let be32 = |b: &[u8]| u32::from_be_bytes([b[0], b[1], b[2], b[3]]);
+        match cdb[0] {
+            op::TEST_UNIT_READY | op::SET_CD_SPEED => CommandResult::good(0),
+            op::INQUIRY => {
+                let mut b = vec![0u8; 36];
+                b[0] = 0x05;
+                b[1] = 0x80;
+                b[4] = 31;
+                b[8..16].copy_from_slice(VENDOR);
+                b[16..32].copy_from_slice(PRODUCT);
+                b[32..36].copy_from_slice(REVISION);
+                fill(data, &b)
+            }
+            op::REQUEST_SENSE => fill(data, &fixed_sense(SenseKey::NoSense, 0, 0, None)),
+            op::READ_CAPACITY => {
+                let mut b = (self.sectors.len() as u32).saturating_sub(1).to_be_bytes().to_vec();
+                b.extend_from_slice(&2048u32.to_be_bytes());
+                fill(data, &b)
+            }
+            op::READ_TOC => self.toc(cdb[2] & 0x0f, data),
+            op::GET_CONFIGURATION => {
+                let mut b = vec![0u8, 0, 0, 0, 0, 0, 0, 0x08];
+                b.extend_from_slice(&[0, 0, 3, 4, 0, 0x08, 1, 0]);
+                b.extend_from_slice(&[0, 0x1e, 0x09, 4, 0x81 | if self.c2 { 0x02 } else { 0 }, 0, 0, 0]);
+                let n = (b.len() - 4) as u32;
+                b[..4].copy_from_slice(&n.to_be_bytes());
+                fill(data, &b)
+            }
+            op::READ_DISC_INFORMATION => {
+                let mut b = vec![0u8; 34];
+                b[1] = 32;
+                b[2] = 0x0e;
+                b[3] = 1;
+                b[4] = 1;
+                b[5] = 1;
+                b[6] = self.tracks.len() as u8;
+                fill(data, &b)
+            }
+            op::READ_TRACK_INFORMATION => {
+                let n = be32(&cdb[2..6]) as usize;
+                let Some(t) = n.checked_sub(1).and_then(|i| self.tracks.get(i)) else { return Self::illegal(0x24) };
+                let end = self.tracks.get(n).map_or(self.sectors.len() as u32, |x| x.start);
+                let mut b = vec![0u8; 48];
+                b[1] = 46;
+                b[2] = n as u8;
+                b[3] = 1;
+                b[5] = if t.audio { 0 } else { 4 };
+                b[6] = if t.audio { 0 } else { 1 };
+                b[8..12].copy_from_slice(&t.start.to_be_bytes());
+                b[24..28].copy_from_slice(&(end - t.start).to_be_bytes());
+                fill(data, &b)
+            }
+            op::MODE_SENSE_10 if cdb[2] & 0x3f == 0x01 => {
+                let mut b = vec![0u8, 18, 0, 0, 0, 0, 0, 0];
+                b.extend_from_slice(&[0x81, 10, 0x20, 5, 0, 0, 0, 0, 5, 0, 0, 0]);
+                fill(data, &b)
+            }
+            op::READ_10 => {
+                let count = u32::from(u16::from_be_bytes([cdb[7], cdb[8]]));
+                self.read_blocks(be32(&cdb[2..6]), count, data)
+            }
+            op::READ_12 => self.read_blocks(be32(&cdb[2..6]), be32(&cdb[6..10]), data),
+            op::READ_CD => self.read_cd(cdb, data),
+            _ => Self::illegal(0x20),
+        }
+    }
+}
+
+/// CRC-16/CCITT (polynomial 0x1021, initial 0) over `data`, as the Q subchannel uses (inverted when stored).
+fn crc16_ccitt(data: &[u8]) -> u16 {
+    let mut crc: u16 = 0;
+    for &b in data {
+        crc ^= u16::from(b) << 8;
+        for _ in 0..8 {
+            crc = if crc & 0x8000 != 0 { (crc << 1) ^ 0x1021 } else { crc << 1 };
+        }
+    }
+    crc
+}
+
+impl Transport for SimDrive {
+    fn execute(&mut self, cdb: &[u8], data_in: &mut [u8], _timeout: Duration) -> std::io::Result<CommandResult> {
+        if cdb.len() < 6 {
+            return Err(std::io::Error::new(std::io::ErrorKind::InvalidInput, "CDB shorter than 6 bytes"));
+        }
+        self.commands.push(cdb[0]);
+        Ok(self.answer(cdb, data_in))
+    }
+
+    fn execute_out(&mut self, cdb: &[u8], _data_out: &[u8], _timeout: Duration) -> std::io::Result<CommandResult> {
+        self.commands.push(cdb.first().copied().unwrap_or(0));
+        Ok(match cdb.first() {
+            Some(&op::MODE_SELECT_10) => CommandResult::good(0),
+            _ => Self::illegal(0x20),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::disc::Disc;
+    use crate::drive::{unreadable_raw_sector, DriveSource, ReadMode};
+    use crate::map::BlockStatus;
+    use crate::mmc::{C2Mode, Drive, Subchannel};
+    use crate::rip::{run, Options, Ripper, Sink, Write};
+
+    const N: u32 = 300;
+
+    fn iso() -> Vec<u8> {
+        (0..N as usize * USER_SECTOR).map(|i| (i / USER_SECTOR) as u8 ^ (i * 7) as u8).collect()
+    }
+
+    /// An image in memory, as the CLI's file sink writes it.
+    struct Image {
+        bytes: Vec<u8>,
+        sub: Vec<u8>,
+        sector: usize,
+        filler: fn(u32) -> Vec<u8>,
+    }
+
+    impl Sink for Image {
+        fn write(&mut self, w: &Write) -> std::io::Result<()> {
+            let at = w.lba as usize * self.sector;
+            self.bytes[at..at + self.sector].copy_from_slice(&w.data);
+            if let Some(s) = &w.sub {
+                let at = w.lba as usize * 96;
+                self.sub[at..at + 96].copy_from_slice(s);
+            }
+            Ok(())
+        }
+        fn fill_unreadable(&mut self, lba: u32) -> std::io::Result<()> {
+            let at = lba as usize * self.sector;
+            if self.bytes[at..at + self.sector].iter().all(|&b| b == 0) {
+                self.bytes[at..at + self.sector].copy_from_slice(&(self.filler)(lba));
+            }
+            Ok(())
+        }
+        fn checkpoint(&mut self, _: &Ripper, _: bool) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    struct Result {
+        image: Vec<u8>,
+        sub: Vec<u8>,
+        ripper: Ripper,
+        sim: SimDrive,
+        notes: Vec<String>,
+    }
+
+    fn rip(sim: SimDrive, mode: ReadMode, opts: Options) -> Result {
+        let mut drive = Drive::new(sim, Duration::from_secs(5));
+        let toc = drive.read_toc().unwrap();
+        let disc = Disc::from_toc(&toc, None, &mut |_| Some(1)).unwrap();
+        let sectors = disc.lead_out();
+        let ss = mode.sector_size() as usize;
+        let mut sink = Image {
+            bytes: vec![0; sectors as usize * ss],
+            sub: vec![0; sectors as usize * 96],
+            sector: ss,
+            filler: if ss == RAW_SECTOR { |l| unreadable_raw_sector(l, false, 1) } else { |_| vec![0; USER_SECTOR] },
+        };
+        let mut ripper = Ripper::new(sectors, mode.sector_size(), None, opts).unwrap();
+        let notes = {
+            let mut src = DriveSource::new(&mut drive, mode, Some(&disc));
+            src.probe(0);
+            run(&mut ripper, &mut src, &mut sink).unwrap();
+            src.notes().to_vec()
+        };
+        let sim = std::mem::replace(drive.transport_mut(), SimDrive::from_cooked(&[]));
+        Result { image: sink.bytes, sub: sink.sub, ripper, sim, notes }
+    }
+
+    fn raw() -> ReadMode {
+        ReadMode::Raw { c2: C2Mode::Pointers, subchannel: Subchannel::None }
+    }
+
+    fn raw_image(sim: &SimDrive) -> Vec<u8> {
+        (0..N).flat_map(|l| sim.sector(l).unwrap().to_vec()).collect()
+    }
+
+    fn bad(r: &Result) -> Vec<(u32, u32, char)> {
+        r.ripper.unfinished().into_iter().map(|(l, c, s)| (l, c, s.symbol())).collect()
+    }
+
+    #[test]
+    fn clean_disc_cooked_and_raw() {
+        let src = iso();
+        let r = rip(SimDrive::from_cooked(&src), ReadMode::Cooked, Options::default());
+        assert_eq!(r.image, src);
+        assert!(bad(&r).is_empty());
+        assert_eq!(r.ripper.stats().reads, 10);
+        let sim = SimDrive::from_cooked(&src);
+        let want = raw_image(&sim);
+        let r = rip(sim, raw(), Options::default());
+        assert_eq!(r.image, want);
+        assert!(r.notes.is_empty(), "{:?}", r.notes);
+    }
+
+    #[test]
+    fn unreadable_sector() {
+        let src = iso();
+        let r =
+            rip(SimDrive::from_cooked(&src).with_fault(100, Fault::Unreadable), ReadMode::Cooked, Options::default());
+        assert_eq!(bad(&r), vec![(100, 1, '-')]);
+        // One trim read, then eight retries; the copy read touched it once more.
+        assert_eq!(r.ripper.attempts(100), 9);
+        assert_eq!(r.sim.touches(100), 10);
+        let mut want = src.clone();
+        want[100 * USER_SECTOR..101 * USER_SECTOR].fill(0);
+        assert_eq!(r.image, want);
+        // Raw: sync and header, zero data.
+        let sim = SimDrive::from_cooked(&src).with_fault(100, Fault::Unreadable);
+        let mut want = raw_image(&sim);
+        want[100 * RAW_SECTOR..101 * RAW_SECTOR].copy_from_slice(&unreadable_raw_sector(100, false, 1));
+        let r = rip(sim, raw(), Options::default().retries(2));
+        assert_eq!(r.image, want);
+        assert_eq!(r.ripper.attempts(100), 3);
+        assert_eq!(r.ripper.map().status_at(100 * RAW_SECTOR as u64), Some(BlockStatus::BadSector));
+    }
+
+    #[test]
+    fn sector_that_reads_on_the_kth_try() {
+        let src = iso();
+        let r =
+            rip(SimDrive::from_cooked(&src).with_fault(77, Fault::ReadsOnTry(5)), ReadMode::Cooked, Options::default());
+        assert_eq!(r.image, src);
+        assert!(bad(&r).is_empty());
+        // Copy (try 1) failed, trim (2) failed, retries 1–2 failed (3, 4), retry 3 (5) read.
+        assert_eq!(r.sim.touches(77), 5);
+        assert_eq!(r.ripper.attempts(77), 4);
+        // Too few retries: stays bad.
+        let r = rip(
+            SimDrive::from_cooked(&src).with_fault(77, Fault::ReadsOnTry(5)),
+            ReadMode::Cooked,
+            Options::default().retries(2),
+        );
+        assert_eq!(bad(&r), vec![(77, 1, '-')]);
+    }
+
+    #[test]
+    fn c2_flagged_sector_is_reread() {
+        let src = iso();
+        let sim = SimDrive::from_cooked(&src).with_fault(150, Fault::C2Wrong { tries: 3 });
+        let want = raw_image(&sim);
+        let r = rip(sim, raw(), Options::default());
+        assert_eq!(r.image, want);
+        assert!(bad(&r).is_empty());
+        assert_eq!(r.ripper.stats().wrong_sectors, 3);
+        assert_eq!(r.sim.touches(150), 4);
+    }
+
+    #[test]
+    fn c2_sector_never_right_keeps_the_majority() {
+        let src = iso();
+        let sim = SimDrive::from_cooked(&src).with_fault(150, Fault::C2Wrong { tries: u32::MAX });
+        let want = raw_image(&sim);
+        let r = rip(sim, raw(), Options::default());
+        assert_eq!(bad(&r), vec![(150, 1, '-')]);
+        // Each copy is wrong at other bytes: the byte-wise majority of ten copies is the true sector.
+        assert_eq!(r.image, want);
+        assert_eq!(r.ripper.stats().wrong_sectors, 10);
+    }
+
+    #[test]
+    fn silent_error_only_edc_catches() {
+        let src = iso();
+        let sim = SimDrive::from_cooked(&src).with_fault(42, Fault::SilentWrong { tries: 2 });
+        let want = raw_image(&sim);
+        let r = rip(sim, raw(), Options::default());
+        assert_eq!(r.image, want);
+        assert!(bad(&r).is_empty());
+        assert_eq!(r.ripper.stats().wrong_sectors, 2);
+        // The same drive without C2 support: EDC still catches C2-type corruption.
+        let sim = SimDrive::from_cooked(&src).without_c2().with_fault(43, Fault::C2Wrong { tries: 1 });
+        let r = rip(sim, raw(), Options::default());
+        assert_eq!(r.image, want);
+    }
+
+    #[test]
+    fn slow_sector_times_out_then_reads() {
+        let src = iso();
+        let r = rip(
+            SimDrive::from_cooked(&src).with_fault(200, Fault::Slow { tries: 2 }),
+            ReadMode::Cooked,
+            Options::default(),
+        );
+        assert_eq!(r.image, src);
+        assert_eq!(r.ripper.stats().failed_reads, 2);
+        assert_eq!(r.sim.touches(200), 3);
+    }
+
+    #[test]
+    fn no_read_cd_falls_back() {
+        let src = iso();
+        let sim = SimDrive::from_cooked(&src).without_read_cd().with_fault(10, Fault::ReadsOnTry(2));
+        let want = raw_image(&sim);
+        let r = rip(sim, raw(), Options::default());
+        assert_eq!(r.image, want);
+        assert!(r.notes.iter().any(|n| n.contains("READ CD")), "{:?}", r.notes);
+    }
+
+    #[test]
+    fn raw_data_failing_edc_is_reported() {
+        let src = iso();
+        let sim = SimDrive::from_cooked(&src).with_zeroed_edc();
+        let want = raw_image(&sim);
+        let r = rip(sim, raw(), Options::default());
+        assert_eq!(r.image, want);
+        assert!(bad(&r).is_empty());
+        assert!(r.notes.iter().any(|n| n.contains("fail EDC") && n.contains("EDC field is zero")), "{:?}", r.notes);
+    }
+
+    #[test]
+    fn audio_track_with_subchannel() {
+        // Track 1: 100 data sectors; track 2: 200 audio sectors (pregap included).
+        let mut sectors: Vec<RawSector> = SimDrive::from_cooked(&iso()[..100 * USER_SECTOR]).sectors;
+        sectors.extend((0..200u32).map(|i| {
+            let mut s = [0u8; RAW_SECTOR];
+            for (j, b) in s.iter_mut().enumerate() {
+                *b = (i as usize * 3 + j) as u8;
+            }
+            s
+        }));
+        let tracks = vec![SimTrack { start: 0, audio: false }, SimTrack { start: 100, audio: true }];
+        let sim = SimDrive::from_raw(sectors, tracks).with_fault(250, Fault::C2Wrong { tries: 1 });
+        let want = raw_image(&sim);
+        let want_sub: Vec<u8> = (0..N).flat_map(|l| sim.raw_subchannel(l)).collect();
+        let r = rip(
+            sim,
+            ReadMode::Raw { c2: C2Mode::PointersAndBlockError, subchannel: Subchannel::RawPw },
+            Options::default(),
+        );
+        assert_eq!(r.image, want);
+        assert_eq!(r.sub, want_sub);
+        assert!(bad(&r).is_empty());
+        assert_eq!(r.ripper.stats().wrong_sectors, 1);
+        // Q of an audio sector: control 0, ADR 1, track 02.
+        assert_eq!(
+            &r.sub[250 * 96..250 * 96 + 16].iter().map(|b| (b >> 6) & 1).collect::<Vec<_>>()[..8],
+            &[0, 0, 0, 0, 0, 0, 0, 1]
+        );
+    }
+
+    #[test]
+    fn commands_parse_from_the_sim() {
+        let mut d = Drive::new(SimDrive::from_cooked(&iso()), Duration::from_secs(1));
+        let inq = d.inquiry().unwrap();
+        assert_eq!(
+            (inq.vendor.as_str(), inq.product.as_str(), inq.revision.as_str()),
+            ("ODIXSIM", "Simulated CD", "1.00")
+        );
+        assert_eq!(d.read_capacity().unwrap().last_lba, N - 1);
+        let full = d.read_full_toc().unwrap();
+        assert_eq!(full.disc_type(), Some(0));
+        let disc = Disc::from_toc(&d.read_toc().unwrap(), Some(&full), &mut |_| None).unwrap();
+        assert_eq!(disc.lead_out(), N);
+        assert_eq!(d.read_session_info().unwrap().last_session, 1);
+        let conf = d.get_configuration().unwrap();
+        assert_eq!(conf.current_profile, 8);
+        assert!(conf.cd_read.is_some_and(|c| c.c2_flags));
+        assert_eq!(d.read_track_information(1).unwrap().size, N);
+        assert_eq!(d.read_disc_information().unwrap().sessions, 1);
+        let page = d.read_error_recovery().unwrap();
+        assert_eq!(page.read_retry_count(), 5);
+        d.set_read_retry_count(&page, 1).unwrap();
+        d.set_cd_speed(0xffff).unwrap();
+        d.test_unit_ready().unwrap();
+        assert!(d.request_sense().unwrap().is_some());
+        let e = d.read_cd_text().unwrap_err();
+        assert!(e.is_unsupported());
+        assert_eq!(d.failures().0.len(), 1);
+    }
+}
