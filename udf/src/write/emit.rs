@@ -318,7 +318,7 @@ impl UdfLayout<'_> {
 
     /// Writes the tail: one anchor, or an anchor, 255 zero blocks and an anchor.
     pub fn write_tail<W: Write>(&self, w: &mut W) -> Result<(), WriteError> {
-        let blocks = self.plan.tail_blocks(self.tail_start);
+        let blocks = self.tail_blocks;
         put(w, &self.anchor(self.tail_start)?)?;
         if blocks > 1 {
             put_zeros(w, u64::from(blocks - 2) * BLOCK as u64)?;

@@ -37,11 +37,13 @@ impl<'t> UdfImage<'t> {
         let tail_start = u32::try_from(next).map_err(|_| WriteError::ImageTooLarge { blocks: next })?;
         let index: std::collections::HashMap<DataId, u32> = data.iter().map(|(d, s, _)| (*d, *s)).collect();
         let lookup = |d: DataId| index.get(&d).copied();
+        let tail_blocks = planner.tail_blocks(u64::from(tail_start));
         let layout = planner.place(&Placement {
             vrs: VRS_BLOCK,
             partition_start: HEAD_END,
             mirror,
             tail_start,
+            tail_blocks,
             data: &lookup,
         })?;
         Ok(UdfImage { layout, data })

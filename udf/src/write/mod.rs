@@ -23,6 +23,7 @@
 // the reader against hostile images.
 #![allow(clippy::indexing_slicing, clippy::arithmetic_side_effects)]
 
+mod dvd;
 mod emit;
 mod error;
 mod image;
@@ -31,6 +32,7 @@ mod options;
 mod plan;
 mod tree;
 
+pub use dvd::{dvd_video_rank, sort_for_dvd_video};
 pub use error::WriteError;
 pub use image::{UdfImage, VRS_BLOCK};
 pub use options::{Revision, UdfOptions};

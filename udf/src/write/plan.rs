@@ -114,8 +114,10 @@ pub struct Placement<'a> {
     /// First block of the metadata mirror ([`UdfPlanner::mirror_blocks`]) for UDF 2.50 and 2.60; ignored
     /// otherwise.
     pub mirror: u32,
-    /// First block after the partition: the tail ([`UdfPlanner::tail_blocks`]) starts here.
+    /// First block after the partition: the tail starts here.
     pub tail_start: u32,
+    /// Blocks of the tail: 1 or 257, as [`UdfPlanner::tail_blocks`] advises.
+    pub tail_blocks: u32,
     /// First block of each data item that has a nonzero size; every one must lie inside the partition.
     pub data: &'a dyn Fn(DataId) -> Option<u32>,
 }
@@ -154,6 +156,7 @@ pub struct UdfLayout<'t> {
     pub(crate) partition_start: u32,
     pub(crate) mirror: u32,
     pub(crate) tail_start: u32,
+    pub(crate) tail_blocks: u32,
     /// Partition-relative first block of each data item.
     pub(crate) data: HashMap<DataId, u32>,
 }
@@ -287,11 +290,11 @@ impl<'t> UdfPlanner<'t> {
         }
     }
 
-    /// Blocks of the tail when it starts at block `tail_start`: one anchor, or 257 blocks with anchors at both
-    /// ends for images of at least [`BIG_TAIL_FROM`] blocks (ECMA-167 3/8.4.2.1 counts from the last sector:
-    /// anchors at last-256 and last).
-    pub fn tail_blocks(&self, tail_start: u32) -> u32 {
-        if tail_start >= BIG_TAIL_FROM {
+    /// Blocks of the tail for an image whose tail starts at block `tail_start` (or at least there, when the
+    /// caller knows only a lower bound): one anchor, or 257 blocks with anchors at both ends from
+    /// [`BIG_TAIL_FROM`] on (ECMA-167 3/8.4.2.1 counts from the last sector: anchors at last-256 and last).
+    pub fn tail_blocks(&self, tail_start: u64) -> u32 {
+        if tail_start >= u64::from(BIG_TAIL_FROM) {
             257
         } else {
             1
@@ -306,7 +309,10 @@ impl<'t> UdfPlanner<'t> {
     /// Fixes the layout at `placement`, checking that the regions do not overlap and the data lies inside the
     /// partition.
     pub fn place(self, placement: &Placement<'_>) -> Result<UdfLayout<'t>, WriteError> {
-        let Placement { vrs, partition_start, mirror, tail_start, data } = *placement;
+        let Placement { vrs, partition_start, mirror, tail_start, tail_blocks, data } = *placement;
+        if tail_blocks != 1 && tail_blocks != 257 {
+            return Err(WriteError::plan(format!("tail of {tail_blocks} blocks (1 or 257)")));
+        }
         if vrs < 16 || vrs + VRS_BLOCKS > ANCHOR_BLOCK {
             return Err(WriteError::plan(format!("VRS at block {vrs} must lie between 16 and 256")));
         }
@@ -323,7 +329,7 @@ impl<'t> UdfPlanner<'t> {
                 return Err(WriteError::plan("metadata mirror overlaps the metadata area or leaves the partition"));
             }
         }
-        let end = u64::from(tail_start) + u64::from(self.tail_blocks(tail_start));
+        let end = u64::from(tail_start) + u64::from(tail_blocks);
         if end > u64::from(u32::MAX) {
             return Err(WriteError::ImageTooLarge { blocks: end });
         }
@@ -343,7 +349,7 @@ impl<'t> UdfPlanner<'t> {
                 placed.insert(d, start - partition_start);
             }
         }
-        Ok(UdfLayout { plan: self, vrs, partition_start, mirror, tail_start, data: placed })
+        Ok(UdfLayout { plan: self, vrs, partition_start, mirror, tail_start, tail_blocks, data: placed })
     }
 }
 
@@ -359,18 +365,14 @@ impl UdfLayout<'_> {
         if self.plan.mirror_blocks() > 0 {
             v.push(Region { kind: RegionKind::Mirror, start: self.mirror, blocks: self.plan.mirror_blocks() });
         }
-        v.push(Region {
-            kind: RegionKind::Tail,
-            start: self.tail_start,
-            blocks: self.plan.tail_blocks(self.tail_start),
-        });
+        v.push(Region { kind: RegionKind::Tail, start: self.tail_start, blocks: self.tail_blocks });
         v.sort_by_key(|r| r.start);
         v
     }
 
     /// Size of the image in blocks: the end of the tail.
     pub fn total_blocks(&self) -> u32 {
-        self.tail_start + self.plan.tail_blocks(self.tail_start)
+        self.tail_start + self.tail_blocks
     }
 
     /// Length of the partition in blocks.
