@@ -1,0 +1,154 @@
+//! Reading an entry's data: embedded bytes, recorded extents through the partition maps, and unrecorded or
+//! sparse extents as zeros.
+
+use std::io::{self, Read, Seek};
+
+use super::entry::{Data, DataExtent, Entry};
+use super::partition::Place;
+use super::volume::Core;
+use crate::error::{Checked, Error, Result};
+use crate::format::ad::ExtentType;
+
+/// A reader of one entry's data, yielding exactly its information length or failing.
+pub struct FileReader<'a, R> {
+    vol: &'a mut Core<R>,
+    data: Data,
+    size: u64,
+    pos: u64,
+    /// Index of the current extent and the byte offset where it starts in the data.
+    ext: usize,
+    ext_start: u64,
+    block: u64,
+}
+
+impl<R: Read + Seek> Core<R> {
+    /// A reader of the data of `entry` (a file, or the raw contents of a directory or link).
+    pub fn open_file(&mut self, entry: &Entry) -> Result<FileReader<'_, R>> {
+        let block = u64::from(self.block_size);
+        Ok(FileReader { vol: self, data: entry.data.clone(), size: entry.size(), pos: 0, ext: 0, ext_start: 0, block })
+    }
+
+    /// The physical runs of an entry's recorded data, as `(first physical block, length in bytes)`, at most
+    /// `max` of them.
+    pub fn physical_extents(&mut self, entry: &Entry, max: usize) -> Result<Vec<(u64, u64)>> {
+        let mut out: Vec<(u64, u64)> = Vec::new();
+        let bs = u64::from(self.block_size);
+        let Data::Extents(exts) = &entry.data else { return Ok(out) };
+        let mut remaining = entry.size();
+        for e in exts {
+            if remaining == 0 || out.len() >= max {
+                break;
+            }
+            let len = u64::from(e.length).min(remaining);
+            remaining = remaining.saturating_sub(len);
+            if e.extent_type != ExtentType::Recorded {
+                continue;
+            }
+            let blocks = len.div_ceil(bs);
+            let mut done = 0u64;
+            while done < blocks && out.len() < max {
+                let lb = u64::from(e.location.block).add_or(done, "extent block")?;
+                let place = self.maps.place(e.location.partition, lb, blocks.sub_or(done, "extent")?, false)?;
+                let (phys, n) = match place {
+                    Place::At { phys, blocks } => (Some(phys), blocks),
+                    Place::Hole { blocks } => (None, blocks),
+                };
+                let bytes = n.mul_or(bs, "extent bytes")?.min(len.saturating_sub(done.saturating_mul(bs)));
+                if let Some(phys) = phys {
+                    match out.last_mut() {
+                        Some((p, l)) if p.checked_add(l.div_ceil(bs)) == Some(phys) && l.checked_rem(bs) == Some(0) => {
+                            *l = l.saturating_add(bytes)
+                        }
+                        _ => out.push((phys, bytes)),
+                    }
+                }
+                done = done.add_or(n.max(1), "extent")?;
+            }
+        }
+        Ok(out)
+    }
+}
+
+impl<R: Read + Seek> FileReader<'_, R> {
+    /// Bytes of data in all.
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    pub(crate) fn read_data(&mut self, buf: &mut [u8]) -> Result<usize> {
+        if self.pos >= self.size || buf.is_empty() {
+            return Ok(0);
+        }
+        let left = self.size.sub_or(self.pos, "file position")?;
+        let exts = match &self.data {
+            Data::Embedded(bytes) => {
+                let start = usize::try_from(self.pos).map_err(|_| Error::Overflow { what: "embedded data" })?;
+                let avail = bytes.get(start..).unwrap_or(&[]);
+                if avail.is_empty() {
+                    return Err(self.short());
+                }
+                let n = avail.len().min(buf.len()).min(usize::try_from(left).unwrap_or(usize::MAX));
+                buf.get_mut(..n).unwrap_or_default().copy_from_slice(avail.get(..n).unwrap_or_default());
+                self.pos = self.pos.add_or(u64::try_from(n).unwrap_or(0), "file position")?;
+                return Ok(n);
+            }
+            Data::Extents(exts) => exts,
+        };
+        // Find the extent holding `pos`.
+        let (ext, ext_start) = loop {
+            let Some(e) = exts.get(self.ext) else { return Err(self.short()) };
+            let end = self.ext_start.add_or(u64::from(e.length), "extent end")?;
+            if self.pos < end {
+                break (*e, self.ext_start);
+            }
+            self.ext = self.ext.saturating_add(1);
+            self.ext_start = end;
+        };
+        let DataExtent { extent_type, length, location } = ext;
+        let in_ext = self.pos.sub_or(ext_start, "extent offset")?;
+        let ext_left = u64::from(length).sub_or(in_ext, "extent offset")?;
+        let want = left.min(ext_left).min(u64::try_from(buf.len()).unwrap_or(u64::MAX));
+        let n = if extent_type != ExtentType::Recorded {
+            want
+        } else {
+            let first = in_ext.checked_div(self.block).ok_or(Error::Overflow { what: "block size" })?;
+            let in_block = in_ext.checked_rem(self.block).ok_or(Error::Overflow { what: "block size" })?;
+            let blocks = in_block.add_or(want, "read")?.div_ceil(self.block);
+            let lb = u64::from(location.block).add_or(first, "extent block")?;
+            match self.vol.maps.place(location.partition, lb, blocks, false)? {
+                Place::At { phys, blocks } => {
+                    let n = want.min(blocks.mul_or(self.block, "read")?.sub_or(in_block, "read")?);
+                    let off = phys.mul_or(self.block, "byte offset")?.add_or(in_block, "byte offset")?;
+                    let dst = buf.get_mut(..usize::try_from(n).unwrap_or(0)).unwrap_or_default();
+                    self.vol.io.read_at(off, dst)?;
+                    n
+                }
+                Place::Hole { blocks } => {
+                    let n = want.min(blocks.mul_or(self.block, "read")?.sub_or(in_block, "read")?);
+                    buf.get_mut(..usize::try_from(n).unwrap_or(0)).unwrap_or_default().fill(0);
+                    n
+                }
+            }
+        };
+        if extent_type != ExtentType::Recorded {
+            buf.get_mut(..usize::try_from(n).unwrap_or(0)).unwrap_or_default().fill(0);
+        }
+        self.pos = self.pos.add_or(n, "file position")?;
+        usize::try_from(n).map_err(|_| Error::Overflow { what: "read length" })
+    }
+
+    fn short(&self) -> Error {
+        Error::invalid(
+            "file data",
+            0,
+            self.pos,
+            format!("allocation descriptors end at byte {} of {}", self.pos, self.size),
+        )
+    }
+}
+
+impl<R: Read + Seek> Read for FileReader<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.read_data(buf).map_err(io::Error::from)
+    }
+}

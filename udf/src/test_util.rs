@@ -1,0 +1,1 @@
+//! Building small UDF images in memory for the unit tests.
