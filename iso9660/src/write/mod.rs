@@ -19,8 +19,10 @@
 //!
 //! Nothing here reads a source file or seeks the output, so an image can stream into a pipe.
 
+pub mod eltorito;
 mod encode;
 mod error;
+pub mod hybrid;
 mod layout;
 mod names;
 mod susp;
