@@ -2,7 +2,9 @@
 #![forbid(unsafe_code)]
 
 mod cmd_mount;
+mod cmd_convert;
 mod cmd_read;
+mod cmd_verify;
 mod extract;
 mod formats;
 mod source;
@@ -34,6 +36,10 @@ enum Command {
     Extract(cmd_read::ExtractArgs),
     /// Mount an image read-only on a folder (FUSE); `fusermount -u DIR` or `umount DIR` ends it.
     Mount(cmd_mount::MountArgs),
+    /// Check an image: raw sectors (sync, header, EDC, ECC), xorriso MD5 tags, hashes; repair; compare with a folder.
+    Verify(cmd_verify::VerifyArgs),
+    /// Convert between raw disc images (.cue/.ccd) and ISO images.
+    Convert(cmd_convert::ConvertArgs),
     /// Print a shell completion script.
     Completions {
         /// The shell.
@@ -53,6 +59,8 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Cat(a) => cmd_read::cat(a),
         Command::Extract(a) => cmd_read::extract(a),
         Command::Mount(a) => cmd_mount::mount(a),
+        Command::Verify(a) => cmd_verify::verify(a),
+        Command::Convert(a) => cmd_convert::convert(a),
         Command::Completions { shell } => {
             clap_complete::generate(shell, &mut Cli::command(), "odix", &mut std::io::stdout());
             Ok(0)
