@@ -60,7 +60,7 @@ fn put<W: Write>(w: &mut W, data: &[u8]) -> Result<(), WriteError> {
 }
 
 pub(crate) fn put_zeros<W: Write + ?Sized>(w: &mut W, mut n: u64) -> Result<(), WriteError> {
-    const ZEROS: [u8; 65536] = [0; 65536];
+    static ZEROS: [u8; 65536] = [0; 65536];
     while n > 0 {
         let k = n.min(ZEROS.len() as u64) as usize;
         w.write_all(&ZEROS[..k])?;

@@ -1,0 +1,402 @@
+//! The UDF side of `odix mkiso`: `--udf` (a bridge image: ISO 9660 and UDF trees over one copy of the file
+//! data), `--format udf` (UDF only), `--udf-rev` and `--dvd-video`.
+//!
+//! The UDF structures plug into the ISO image plan (see [`crate::build`]): the recognition sequence after the
+//! ISO set terminator, a zero gap up to block 256, the anchor with both descriptor sequences and the integrity
+//! sequence at 256, the UDF metadata at the partition start (before the ISO hierarchy, which then lies inside
+//! the UDF partition with the file data), and after the data the metadata mirror and the closing anchors. The UDF
+//! layout is fixed once the plan has placed every data item; the producers read it then.
+
+use std::cell::OnceCell;
+use std::collections::HashMap;
+use std::io::{BufWriter, Write};
+
+use anyhow::{bail, Context, Result};
+use odix_iso9660::write::{IsoLayout, NodeKind as IsoKind, Tree as IsoTree, SECTOR, SYSTEM_AREA_SECTORS};
+use odix_udf::write::{
+    self as udf, DataId, Placement, Revision, UdfLayout, UdfOptions, UdfPlanner, ANCHOR_BLOCK, HEAD_END, VRS_BLOCKS,
+};
+
+use crate::build::image::ImageExtras;
+use crate::build::output::{progress_bar, Output};
+use crate::build::plan::{emit, Content, EmitCtx, Plan, Producer};
+use crate::build::walk::{DataTable, Walked};
+
+/// Image format of `odix mkiso`.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Format {
+    /// ISO 9660 (with Rock Ridge and Joliet unless turned off; with UDF too under `--udf`).
+    #[default]
+    Iso,
+    /// UDF only.
+    Udf,
+}
+
+/// The UDF options of `odix mkiso`.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct UdfArgs {
+    /// Add a UDF file system: a bridge image whose ISO 9660 and UDF trees share the file data.
+    #[arg(long)]
+    pub udf: bool,
+    /// Image format: `iso` (ISO 9660, plus UDF with --udf) or `udf` (UDF only).
+    #[arg(long, value_enum, default_value_t = Format::Iso, value_name = "FORMAT")]
+    pub format: Format,
+    /// UDF revision: 1.02, 1.50, 2.01 (default), 2.50 or 2.60 (2.50 and 2.60 keep the metadata in a metadata
+    /// partition with a mirror).
+    #[arg(long = "udf-rev", value_name = "REV")]
+    pub udf_rev: Option<Revision>,
+    /// DVD-Video layout: VIDEO_TS and AUDIO_TS first, the VIDEO_TS files in player order and contiguous, UDF 1.02
+    /// (implies --udf).
+    #[arg(long)]
+    pub dvd_video: bool,
+}
+
+impl UdfArgs {
+    /// Whether the image holds UDF.
+    pub fn wanted(&self) -> bool {
+        self.udf || self.dvd_video || self.format == Format::Udf || self.udf_rev.is_some()
+    }
+
+    /// Whether the image is UDF only.
+    pub fn udf_only(&self) -> bool {
+        self.format == Format::Udf
+    }
+
+    /// The revision to write (DVD-Video discs are UDF 1.02).
+    pub fn revision(&self) -> Result<Revision> {
+        match (self.dvd_video, self.udf_rev) {
+            (true, Some(r)) if r != Revision::V1_02 => bail!("--dvd-video needs UDF 1.02, not --udf-rev {r}"),
+            (true, _) => Ok(Revision::V1_02),
+            (false, r) => Ok(r.unwrap_or_default()),
+        }
+    }
+
+    /// Sort patterns placing the VIDEO_TS files first, in player order, for the walker's data order.
+    pub fn sort_patterns(&self) -> Vec<(String, i64)> {
+        if !self.dvd_video {
+            return Vec::new();
+        }
+        let mut names = vec!["VIDEO_TS.IFO".to_string(), "VIDEO_TS.VOB".into(), "VIDEO_TS.BUP".into()];
+        for t in 1..=99 {
+            names.push(format!("VTS_{t:02}_0.IFO"));
+            for k in 0..=9 {
+                names.push(format!("VTS_{t:02}_{k}.VOB"));
+            }
+            names.push(format!("VTS_{t:02}_0.BUP"));
+        }
+        names
+            .into_iter()
+            .filter_map(|n| udf::dvd_video_rank(&n).map(|r| (format!("**/VIDEO_TS/{n}"), 1_000_000 - i64::from(r))))
+            .collect()
+    }
+}
+
+/// The UDF tree of a walked ISO tree: the same names, kinds, metadata and data items. Hard links (nodes
+/// sharing a nonzero serial) become names of one entry. Device nodes, FIFOs and sockets are left out (UDF
+/// records device numbers only in extended attributes odix does not write); the count is returned.
+pub fn udf_tree(iso: &IsoTree, dvd_video: bool) -> Result<(udf::Tree, usize)> {
+    let conv = |id| -> Result<udf::Meta> {
+        let m = iso.meta(id).context("node without metadata")?;
+        Ok(udf::Meta {
+            perm: m.perm & 0o7777,
+            uid: m.uid,
+            gid: m.gid,
+            atime: udf::Time::from_secs(m.atime),
+            mtime: udf::Time::from_secs(m.mtime),
+            ctime: udf::Time::from_secs(m.ctime),
+            crtime: None,
+        })
+    };
+    let mut t = udf::Tree::new(conv(IsoTree::ROOT)?);
+    let mut map: HashMap<u32, udf::NodeId> = HashMap::new();
+    map.insert(IsoTree::ROOT.0, udf::Tree::ROOT);
+    let mut links: HashMap<u32, udf::NodeId> = HashMap::new();
+    let mut skipped = 0;
+    for id in iso.ids().skip(1) {
+        let parent = iso.parent(id).and_then(|p| map.get(&p.0).copied()).context("entry outside the tree")?;
+        let name = String::from_utf8_lossy(iso.name(id).unwrap_or_default()).into_owned();
+        let meta = conv(id)?;
+        let ino = iso.meta(id).map_or(0, |m| m.ino);
+        let kind = match iso.kind(id) {
+            Some(IsoKind::Dir) => udf::NodeKind::Dir,
+            Some(IsoKind::File(fd)) => {
+                if let Some(&first) = links.get(&ino).filter(|_| ino != 0) {
+                    t.add_hard_link(parent, &name, first).with_context(|| format!("UDF tree: {name}"))?;
+                    continue;
+                }
+                udf::NodeKind::File { data: DataId(fd.data.0), size: fd.stored_size }
+            }
+            Some(IsoKind::Symlink(target)) => udf::NodeKind::Symlink(target.clone()),
+            _ => {
+                skipped += 1;
+                continue;
+            }
+        };
+        let is_file = matches!(kind, udf::NodeKind::File { .. });
+        let new = t.add(parent, &name, kind, meta).with_context(|| format!("UDF tree: {name}"))?;
+        map.insert(id.0, new);
+        if is_file && ino != 0 {
+            links.insert(ino, new);
+        }
+    }
+    if dvd_video {
+        udf::sort_for_dvd_video(&mut t);
+    }
+    Ok((t, skipped))
+}
+
+/// The UDF volume label from the ISO volume id: at most 30 characters (a 32-byte d-string).
+pub fn udf_label(volume_id: &str) -> String {
+    volume_id.chars().take(30).collect()
+}
+
+/// UDF options for a build at time `now` (seconds; `SOURCE_DATE_EPOCH` when set).
+pub fn udf_options(args: &UdfArgs, label: &str, now: i64) -> Result<UdfOptions> {
+    Ok(UdfOptions::default()
+        .revision(args.revision()?)
+        .volume_id(udf_label(label))
+        .application(format!("*odix {}", env!("CARGO_PKG_VERSION")))
+        .recording_time(udf::Time::from_secs(now)))
+}
+
+/// The UDF half of a bridge image, or of a UDF-only image: sizes known from the tree, the layout fixed by
+/// [`Bridge::place`] once the plan has placed the data, then read by the producers.
+pub struct Bridge<'t> {
+    planner: std::cell::RefCell<Option<UdfPlanner<'t>>>,
+    layout: OnceCell<UdfLayout<'t>>,
+    metadata_blocks: u32,
+    mirror_blocks: u32,
+    tail_blocks: u32,
+}
+
+impl<'t> Bridge<'t> {
+    /// Plans the UDF structures of `tree`; `data` tells how many blocks the file data will take (for the
+    /// choice of the tail).
+    pub fn new(tree: &'t udf::Tree, opts: UdfOptions, data: &DataTable) -> Result<Self> {
+        if data.items().iter().any(|i| i.zisofs.is_some()) {
+            bail!("UDF cannot share zisofs-compressed file data: drop --zisofs or the UDF options");
+        }
+        let planner = UdfPlanner::new(tree, opts).context("planning the UDF file system")?;
+        let data_blocks: u64 = data
+            .items()
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| data.alias.get(*i).copied() == Some(*i as u32))
+            .map(|(_, d)| d.stored_size.div_ceil(SECTOR as u64))
+            .sum();
+        let metadata_blocks = planner.metadata_blocks();
+        let mirror_blocks = planner.mirror_blocks();
+        let least_tail_start =
+            u64::from(HEAD_END) + u64::from(metadata_blocks) + u64::from(mirror_blocks) + data_blocks;
+        let tail_blocks = planner.tail_blocks(least_tail_start);
+        Ok(Bridge {
+            planner: std::cell::RefCell::new(Some(planner)),
+            layout: OnceCell::new(),
+            metadata_blocks,
+            mirror_blocks,
+            tail_blocks,
+        })
+    }
+
+    fn producer<'a>(
+        &'a self,
+        f: fn(&UdfLayout<'t>, &mut &mut dyn Write) -> Result<(), udf::WriteError>,
+    ) -> Producer<'a> {
+        Box::new(move |_ctx: &EmitCtx<'_>, mut out: &mut dyn Write| {
+            let layout = self.layout.get().context("UDF layout used before it was placed")?;
+            f(layout, &mut out)?;
+            Ok(())
+        })
+    }
+
+    fn vrs(&self) -> Result<Vec<Vec<u8>>> {
+        let guard = self.planner.borrow();
+        let p = guard.as_ref().context("UDF plan already placed")?;
+        let nsr: &[u8; 5] = if p.options().get_revision().nsr03() { b"NSR03" } else { b"NSR02" };
+        Ok([b"BEA01", nsr, b"TEA01"]
+            .iter()
+            .map(|id| {
+                let mut s = vec![0u8; SECTOR];
+                s[1..6].copy_from_slice(&id[..]);
+                s[6] = 1;
+                s
+            })
+            .collect())
+    }
+
+    /// The extras a bridge image adds to the ISO plan of `layout` (whose descriptors come first).
+    pub fn extras<'a>(&'a self, layout: &IsoLayout<'_>) -> Result<ImageExtras<'a>> {
+        let vrs = self.vrs()?;
+        let descriptors = 1 + u64::from(layout.descriptor_count().saturating_sub(1)) + 1 + u64::from(VRS_BLOCKS);
+        let cursor = u64::from(SYSTEM_AREA_SECTORS) + descriptors;
+        let gap = u64::from(ANCHOR_BLOCK).checked_sub(cursor).context("too many volume descriptors for UDF")?;
+        let mut extras = ImageExtras::default();
+        for (name, s) in ["UDF BEA01", "UDF NSR", "UDF TEA01"].into_iter().zip(vrs) {
+            extras.after_terminator.push((name.into(), Content::Bytes(s)));
+        }
+        extras.metadata.push(("gap before the UDF anchor".into(), gap, Content::Zeros));
+        extras.metadata.push((
+            "UDF anchor and volume descriptor sequences".into(),
+            u64::from(HEAD_END - ANCHOR_BLOCK),
+            Content::Producer(self.producer(|l, w| l.write_head(w))),
+        ));
+        extras.metadata.push((
+            "UDF file system".into(),
+            u64::from(self.metadata_blocks),
+            Content::Producer(self.producer(|l, w| l.write_metadata(w))),
+        ));
+        if self.mirror_blocks > 0 {
+            extras.appended.push((
+                "UDF metadata mirror".into(),
+                u64::from(self.mirror_blocks),
+                Content::Producer(self.producer(|l, w| l.write_mirror(w))),
+            ));
+        }
+        extras.appended.push((
+            "UDF closing anchors".into(),
+            u64::from(self.tail_blocks),
+            Content::Producer(self.producer(|l, w| l.write_tail(w))),
+        ));
+        Ok(extras)
+    }
+
+    /// Fixes the UDF layout: `vrs` and `lbas` (the LBAs of the extras: gap, head, metadata, then mirror and
+    /// tail) from the plan, data item positions from `data_lba` and `alias`.
+    pub fn place(&self, vrs: u32, lbas: &[u32], data_lba: &[u32], alias: &[u32]) -> Result<()> {
+        let planner = self.planner.borrow_mut().take().context("UDF plan already placed")?;
+        let (head, meta) = (lbas.get(1).copied(), lbas.get(2).copied());
+        if head != Some(ANCHOR_BLOCK) || meta != Some(HEAD_END) {
+            bail!("UDF structures planned at {head:?}/{meta:?}, expected {ANCHOR_BLOCK}/{HEAD_END}");
+        }
+        let tail_start = *lbas.last().context("no UDF tail")?;
+        let mirror = if self.mirror_blocks > 0 { lbas.get(3).copied().context("no UDF mirror")? } else { 0 };
+        let lookup = |d: DataId| {
+            let real = alias.get(d.0 as usize).copied().unwrap_or(d.0);
+            data_lba.get(real as usize).copied()
+        };
+        let layout = planner
+            .place(&Placement {
+                vrs,
+                partition_start: HEAD_END,
+                mirror,
+                tail_start,
+                tail_blocks: self.tail_blocks,
+                data: &lookup,
+            })
+            .context("placing the UDF file system")?;
+        self.layout.set(layout).map_err(|_| anyhow::anyhow!("UDF layout placed twice"))
+    }
+}
+
+/// Writes a UDF-only image of `walked` to `output` (`-` for standard output): no ISO 9660 descriptors, the
+/// recognition sequence at 16, the UDF structures at 256 and the partition after them.
+pub fn write_udf_only(
+    args: &UdfArgs,
+    walked: &Walked,
+    label: &str,
+    now: i64,
+    output: &std::path::Path,
+    quiet: bool,
+) -> Result<u8> {
+    let (tree, skipped) = udf_tree(&walked.tree, args.dvd_video)?;
+    let bridge = Bridge::new(&tree, udf_options(args, label, now)?, &walked.data)?;
+    let data = &walked.data;
+    let mut plan = Plan::default();
+    plan.push("system area", u64::from(SYSTEM_AREA_SECTORS), Content::Zeros)?;
+    let vrs = plan.cursor();
+    for (name, s) in ["UDF BEA01", "UDF NSR", "UDF TEA01"].into_iter().zip(bridge.vrs()?) {
+        plan.push(name, 1, Content::Bytes(s))?;
+    }
+    let mut lbas =
+        vec![plan.push("gap before the UDF anchor", u64::from(ANCHOR_BLOCK - plan.cursor()), Content::Zeros)?];
+    lbas.push(plan.push(
+        "UDF anchor and volume descriptor sequences",
+        u64::from(HEAD_END - ANCHOR_BLOCK),
+        Content::Producer(bridge.producer(|l, w| l.write_head(w))),
+    )?);
+    lbas.push(plan.push(
+        "UDF file system",
+        u64::from(bridge.metadata_blocks),
+        Content::Producer(bridge.producer(|l, w| l.write_metadata(w))),
+    )?);
+    let mut order: Vec<u32> = (0..data.items().len() as u32)
+        .filter(|&i| data.alias[i as usize] == i && data.items()[i as usize].stored_size > 0)
+        .collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(data.items()[i as usize].weight));
+    let mut data_lba = vec![0u32; data.items().len()];
+    for i in order {
+        let item = &data.items()[i as usize];
+        let sectors = item.stored_size.div_ceil(SECTOR as u64);
+        data_lba[i as usize] =
+            plan.push(item.path.display().to_string(), sectors, Content::Data(odix_iso9660::write::DataId(i)))?;
+    }
+    if bridge.mirror_blocks > 0 {
+        lbas.push(plan.push(
+            "UDF metadata mirror",
+            u64::from(bridge.mirror_blocks),
+            Content::Producer(bridge.producer(|l, w| l.write_mirror(w))),
+        )?);
+    }
+    lbas.push(plan.push(
+        "UDF closing anchors",
+        u64::from(bridge.tail_blocks),
+        Content::Producer(bridge.producer(|l, w| l.write_tail(w))),
+    )?);
+    bridge.place(vrs, &lbas, &data_lba, &data.alias)?;
+    let total = plan.total_sectors();
+    let out = Output::create(output)?;
+    let bar = progress_bar(total * SECTOR as u64, quiet);
+    let ctx = EmitCtx { total_sectors: total as u32, data_lba: &data_lba, alias: &data.alias };
+    {
+        let mut w = BufWriter::with_capacity(1 << 20, &out.file);
+        emit(&plan, &ctx, data, &mut w, &|n| bar.inc(n)).with_context(|| format!("writing {}", output.display()))?;
+        w.flush()?;
+    }
+    bar.finish_and_clear();
+    out.commit()?;
+    if !quiet {
+        eprintln!(
+            "odix: wrote {} (UDF {}, {} sectors, {} bytes, {} entries)",
+            output.display(),
+            args.revision()?,
+            total,
+            total * SECTOR as u64,
+            tree.len().saturating_sub(1)
+        );
+        if skipped > 0 {
+            eprintln!("odix: left out {skipped} device nodes, FIFOs or sockets (UDF records none)");
+        }
+    }
+    Ok(0)
+}
+
+/// The UDF tree and options of a bridge image, when `args` asks for UDF.
+pub fn prepare(args: &UdfArgs, walked: &Walked, label: &str, now: i64) -> Result<Option<(udf::Tree, UdfOptions)>> {
+    if !args.wanted() {
+        return Ok(None);
+    }
+    let (tree, skipped) = udf_tree(&walked.tree, args.dvd_video)?;
+    if skipped > 0 {
+        eprintln!("odix: the UDF tree leaves out {skipped} device nodes, FIFOs or sockets");
+    }
+    Ok(Some((tree, udf_options(args, label, now)?)))
+}
+
+impl<'t> Bridge<'t> {
+    /// The bridge for what [`prepare`] returned.
+    pub fn for_tree(prepared: Option<&'t (udf::Tree, UdfOptions)>, data: &DataTable) -> Result<Option<Self>> {
+        prepared.map(|(t, o)| Bridge::new(t, o.clone(), data)).transpose()
+    }
+
+    /// Fixes the layout from a planned bridge image.
+    pub fn place_in(&self, planned: &crate::build::image::PlannedImage<'_>, alias: &[u32]) -> Result<()> {
+        let vrs = planned
+            .plan
+            .regions()
+            .iter()
+            .find(|r| r.what == "UDF BEA01")
+            .map(|r| r.lba)
+            .context("the plan lost the UDF recognition sequence")?;
+        self.place(vrs, &planned.extra_lbas, &planned.data_lba, alias)
+    }
+}
