@@ -1,27 +1,590 @@
-//! Adapter for the iso reader (being written).
+//! Adapter from odix-iso9660 to the CLI: the plain, Joliet and Rock Ridge views as a [`Tree`], the `info`
+//! sections (`iso9660`, `el_torito`, `system_area`), and `extract --boot`.
 
-use anyhow::{bail, Result};
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::fs::{self, OpenOptions};
+use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{anyhow, bail, Context, Result};
+use chrono::{DateTime, SecondsFormat, Utc};
+use odix_iso9660::format::el_torito::{emulation_name, platform_name, BootCatalog};
+use odix_iso9660::format::hybrid::guid_string;
+use odix_iso9660::format::identifier_text;
+use odix_iso9660::format::volume_descriptor::PrimaryVolumeDescriptor;
+use odix_iso9660::read::names::strip_version;
+use odix_iso9660::{Entry, EntryKind, Image, View};
+use serde_json::{json, Value};
 
 use super::{InfoSection, ReadOptions, ViewChoice};
-use crate::source::ImageSource;
-use crate::view::Tree;
+use crate::source::{ImageSource, Source};
+use crate::view::{Extent, Kind, Node, Tree, Warning};
 
-/// Whether the format is present.
-pub fn probe(_src: &ImageSource, _opts: &ReadOptions) -> Result<bool> {
-    Ok(false)
+const SECTOR: u64 = 2048;
+
+fn lib_options(opts: &ReadOptions) -> odix_iso9660::Options {
+    let l = &opts.limits;
+    odix_iso9660::Options::default().strict(opts.strict).charset(opts.charset).session_start(opts.session_start).limits(
+        odix_iso9660::Limits::default()
+            .with_max_depth(l.max_depth)
+            .with_max_dir_entries(l.max_dir_entries)
+            .with_max_continuations(l.max_continuations)
+            .with_max_alloc(l.max_alloc),
+    )
 }
 
-/// A view of the image.
-pub fn open(src: &ImageSource, _opts: &ReadOptions, _view: ViewChoice) -> Result<Box<dyn Tree>> {
-    bail!("{}: iso reading is not available in this build", src.path().display())
+fn open_image(src: &ImageSource, opts: &ReadOptions) -> Result<Image<Source>> {
+    let reader = src.open()?;
+    Image::open(reader, lib_options(opts)).map_err(|e| anyhow!("{}: {e}", src.path().display()))
 }
 
-/// The info sections.
-pub fn info(_src: &ImageSource, _opts: &ReadOptions) -> Result<Vec<InfoSection>> {
-    Ok(Vec::new())
+/// Whether an ISO 9660 volume descriptor (`CD001`) is at the session start + 16.
+pub fn probe(src: &ImageSource, opts: &ReadOptions) -> Result<bool> {
+    let mut r = src.open()?;
+    let at = opts.session_start.saturating_add(16).saturating_mul(SECTOR);
+    let mut head = [0u8; 6];
+    if r.seek(SeekFrom::Start(at)).is_err() || r.read_exact(&mut head).is_err() {
+        return Ok(false);
+    }
+    Ok(&head[1..6] == b"CD001")
 }
 
-/// `odix extract --boot DIR`: writes each El Torito boot image out.
-pub fn extract_boot(args: &crate::cmd_read::ImageArgs, _dir: &std::path::Path) -> Result<u8> {
-    bail!("{}: boot image extraction is not available in this build", args.image.display())
+/// A view of the image: the one asked for, or for `auto` Rock Ridge, else Joliet, else plain.
+pub fn open(src: &ImageSource, opts: &ReadOptions, view: ViewChoice) -> Result<Box<dyn Tree>> {
+    let img = open_image(src, opts)?;
+    let path = src.path().display().to_string();
+    let view = match view {
+        ViewChoice::Iso9660 => View::Plain,
+        ViewChoice::Joliet => {
+            if img.joliet().is_none() {
+                bail!("{path}: the image has no Joliet tree");
+            }
+            View::Joliet
+        }
+        ViewChoice::Rockridge => {
+            if img.rock_ridge().is_none() {
+                bail!("{path}: the image has no Rock Ridge");
+            }
+            View::RockRidge
+        }
+        ViewChoice::Auto | ViewChoice::Udf => img.best_view(),
+    };
+    let mut tree = IsoTree { img, view, path, early: Vec::new() };
+    tree.early = tree.img.take_warnings().into_iter().map(|w| Warning(format!("{}: {w}", tree.path))).collect();
+    Ok(Box::new(tree))
+}
+
+struct IsoTree {
+    img: Image<Source>,
+    view: View,
+    path: String,
+    early: Vec<Warning>,
+}
+
+impl IsoTree {
+    fn entry<'n>(&self, node: &'n Node) -> Result<&'n Entry> {
+        node.handle.downcast_ref::<Entry>().ok_or_else(|| anyhow!("{}: node of another view", self.path))
+    }
+}
+
+fn node(e: &Entry) -> Node {
+    let kind = match e.kind() {
+        EntryKind::File => Kind::File,
+        EntryKind::Dir => Kind::Dir,
+        EntryKind::Symlink => Kind::Symlink,
+        EntryKind::Other => Kind::Other,
+    };
+    let first = e.extents().first().map(|x| x.lba);
+    let link_id = match kind {
+        Kind::Dir => first,
+        _ => match (e.nlink(), e.ino()) {
+            (Some(n), Some(ino)) if n > 1 && ino != 0 => Some(u64::from(ino)),
+            _ if e.size() > 0 => first,
+            _ => None,
+        },
+    };
+    let is_dev = matches!(e.mode().map(|m| m & 0o170000), Some(0o020000) | Some(0o060000));
+    Node {
+        name: e.name().to_string(),
+        kind,
+        size: if kind == Kind::File { e.size() } else { 0 },
+        mtime: e.mtime(),
+        atime: e.atime(),
+        mode: e.mode(),
+        uid: e.uid(),
+        gid: e.gid(),
+        nlink: e.nlink(),
+        target: if kind == Kind::Symlink { Some(e.symlink_target().unwrap_or_default()) } else { None },
+        rdev: if is_dev { e.device() } else { None },
+        extents: e.extents().iter().map(|x| Extent { lba: x.lba, length: x.length }).collect(),
+        link_id,
+        handle: Arc::new(e.clone()),
+    }
+}
+
+impl Tree for IsoTree {
+    fn view_name(&self) -> &'static str {
+        match self.view {
+            View::Plain => "iso9660",
+            View::Joliet => "joliet",
+            View::RockRidge => "rockridge",
+        }
+    }
+
+    fn root(&mut self) -> Result<Node> {
+        let e = self.img.root(self.view).map_err(|e| anyhow!("{}: {e}", self.path))?;
+        Ok(node(&e))
+    }
+
+    fn read_dir(&mut self, dir: &Node) -> Result<Vec<Node>> {
+        let e = self.entry(dir)?.clone();
+        let list = self.img.read_dir(&e).map_err(|err| anyhow!("{}: {err}", self.path))?;
+        Ok(list.iter().map(node).collect())
+    }
+
+    fn open<'a>(&'a mut self, file: &Node) -> Result<Box<dyn Read + 'a>> {
+        let e = self.entry(file)?.clone();
+        let path = self.path.clone();
+        let r = self.img.open_file(&e).map_err(|err| anyhow!("{path}: {err}"))?;
+        Ok(Box::new(r))
+    }
+
+    fn take_warnings(&mut self) -> Vec<Warning> {
+        let mut out = std::mem::take(&mut self.early);
+        out.extend(self.img.take_warnings().into_iter().map(|w| Warning(format!("{}: {w}", self.path))));
+        out
+    }
+}
+
+fn rfc3339(t: Option<DateTime<Utc>>) -> Value {
+    t.map(|t| Value::String(t.to_rfc3339_opts(SecondsFormat::AutoSi, true))).unwrap_or(Value::Null)
+}
+
+/// What a walk of the primary tree tells: the lowest interchange level its names fit, multi-extent files,
+/// zisofs files, and which file starts at which LBA (to name boot images).
+#[derive(Default)]
+struct Scan {
+    entries: u64,
+    level: u8,
+    relaxed_names: bool,
+    zisofs: bool,
+    by_lba: HashMap<u64, (String, u64)>,
+}
+
+fn name_level(id: &[u8], is_dir: bool) -> (u8, bool) {
+    let id = if is_dir { id } else { strip_version(id) };
+    let (base, ext) = match id.iter().position(|&b| b == b'.') {
+        Some(p) if !is_dir => (&id[..p], &id[p + 1..]),
+        _ => (id, &id[..0]),
+    };
+    let dots = id.iter().filter(|&&b| b == b'.').count();
+    let level1 = base.len() <= 8 && ext.len() <= 3 && (if is_dir { dots == 0 } else { dots <= 1 });
+    let relaxed =
+        id.len() > 31 || id.iter().any(|&b| !(b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_' || b == b'.'));
+    (if level1 { 1 } else { 2 }, relaxed)
+}
+
+fn scan(img: &mut Image<Source>, max: u64) -> Result<Scan> {
+    let view = if img.rock_ridge().is_some() { View::RockRidge } else { View::Plain };
+    let root = img.root(view)?;
+    let mut s = Scan { level: 1, ..Scan::default() };
+    img.walk(&root, max, &mut |path, e| {
+        s.entries += 1;
+        if e.is_root() {
+            return;
+        }
+        let (lvl, relaxed) = name_level(e.identifier(), e.kind() == EntryKind::Dir);
+        s.level = s.level.max(lvl);
+        s.relaxed_names |= relaxed;
+        if e.is_multi_extent() {
+            s.level = 3;
+        }
+        s.zisofs |= e.is_zisofs();
+        if e.kind() == EntryKind::File {
+            if let Some(x) = e.extents().first() {
+                s.by_lba.entry(x.lba).or_insert_with(|| (path.to_string(), e.size()));
+            }
+        }
+    })?;
+    let _ = img.take_warnings();
+    Ok(s)
+}
+
+fn descriptor_json(d: &PrimaryVolumeDescriptor) -> Value {
+    json!({
+        "system_id": d.text(&d.system_id),
+        "volume_id": d.text(&d.volume_id),
+        "volume_set_id": d.text(&d.volume_set_id),
+        "publisher_id": d.text(&d.publisher_id),
+        "preparer_id": d.text(&d.preparer_id),
+        "application_id": d.text(&d.application_id),
+        "copyright_file_id": d.text(&d.copyright_file_id),
+        "abstract_file_id": d.text(&d.abstract_file_id),
+        "bibliographic_file_id": d.text(&d.bibliographic_file_id),
+        "creation_date": rfc3339(d.creation_time()),
+        "modification_date": rfc3339(d.modification_time()),
+        "expiration_date": rfc3339(d.expiration_time()),
+        "effective_date": rfc3339(d.effective_time()),
+        "volume_space_size": d.volume_space_size.value(),
+        "logical_block_size": d.logical_block_size.value(),
+        "volume_set_size": d.volume_set_size.value(),
+        "volume_sequence_number": d.volume_sequence_number.value(),
+        "path_table_size": d.path_table_size.value(),
+        "root_lba": d.root.extent.value(),
+    })
+}
+
+/// The boot image of a catalog entry: where it starts, how many bytes it has, and the file that holds it.
+///
+/// The size is that of the file of the ISO tree whose data starts at the entry's LBA, when there is one (as
+/// `xorriso -report_el_torito` names it under "img path"); otherwise the entry's sector count × 512 bytes
+/// (its "img blks"), cut at the end of the image.
+fn boot_image(e: &odix_iso9660::format::el_torito::BootEntry, s: &Scan, image_len: u64) -> (Option<String>, u64) {
+    let lba = u64::from(e.load_rba);
+    let start = lba.saturating_mul(SECTOR);
+    let avail = image_len.saturating_sub(start);
+    match s.by_lba.get(&lba) {
+        Some((path, size)) => (Some(path.clone()), (*size).min(avail)),
+        None => (None, (u64::from(e.sector_count) * 512).min(avail)),
+    }
+}
+
+fn el_torito_section(lba: u64, cat: &BootCatalog, s: &Scan, image_len: u64) -> InfoSection {
+    let mut entries = Vec::new();
+    let mut text = String::from("El Torito\n");
+    let cat_path = s.by_lba.get(&lba).map(|(p, _)| p.clone());
+    let _ = writeln!(text, "  Catalog: LBA {lba}{}", cat_path.as_ref().map(|p| format!(" ({p})")).unwrap_or_default());
+    let _ = writeln!(
+        text,
+        "  Validation entry: platform {}, id {:?}, checksum {}",
+        platform_name(cat.validation.platform_id),
+        identifier_text(&cat.validation.id),
+        if cat.validation.checksum_ok && cat.validation.key_ok { "ok" } else { "BAD" }
+    );
+    for (i, e) in cat.entries.iter().enumerate() {
+        let (path, bytes) = boot_image(e, s, image_len);
+        entries.push(json!({
+            "index": i + 1,
+            "section": e.section,
+            "platform": platform_name(e.platform_id),
+            "platform_id": e.platform_id,
+            "bootable": e.bootable(),
+            "emulation": emulation_name(e.media_type),
+            "media_type": e.media_type,
+            "load_segment": e.load_segment,
+            "system_type": e.system_type,
+            "sector_count": e.sector_count,
+            "lba": e.load_rba,
+            "selection_criteria": e.selection_criteria.0,
+            "path": path,
+            "image_bytes": bytes,
+        }));
+        let _ = writeln!(
+            text,
+            "  Entry {}: {} {}, emulation {}, load segment 0x{:04x}, system type 0x{:02x}, {} sectors, LBA {}, {} bytes{}",
+            i + 1,
+            platform_name(e.platform_id),
+            if e.bootable() { "bootable" } else { "not bootable" },
+            emulation_name(e.media_type),
+            e.load_segment,
+            e.system_type,
+            e.sector_count,
+            e.load_rba,
+            bytes,
+            path.map(|p| format!(", {p}")).unwrap_or_default()
+        );
+    }
+    InfoSection {
+        key: "el_torito",
+        json: json!({
+            "catalog_lba": lba,
+            "catalog_path": cat_path,
+            "validation": {
+                "platform": platform_name(cat.validation.platform_id),
+                "id": identifier_text(&cat.validation.id),
+                "checksum_ok": cat.validation.checksum_ok,
+                "key_ok": cat.validation.key_ok,
+            },
+            "entries": entries,
+        }),
+        text,
+    }
+}
+
+fn system_area_section(sa: &odix_iso9660::read::SystemArea) -> Option<InfoSection> {
+    if sa.mbr.is_none() && sa.gpt.is_none() && sa.apm.is_none() {
+        return None;
+    }
+    let mut text = String::from("System area\n");
+    let mut obj = serde_json::Map::new();
+    if let Some(parts) = &sa.mbr {
+        let list: Vec<Value> = parts
+            .iter()
+            .map(|p| {
+                let _ = writeln!(
+                    text,
+                    "  MBR partition {}: status 0x{:02x}, type 0x{:02x}, start {}, {} sectors",
+                    p.index, p.status, p.partition_type, p.start_lba, p.sectors
+                );
+                json!({"index": p.index, "status": p.status, "type": p.partition_type, "start": p.start_lba,
+                       "sectors": p.sectors})
+            })
+            .collect();
+        obj.insert("mbr".into(), json!({ "partitions": list }));
+    }
+    if let Some(g) = &sa.gpt {
+        let h = &g.header;
+        let _ = writeln!(
+            text,
+            "  GPT: disk {}, header CRC {}, entries at 512-byte LBA {} (CRC {}), backup header at LBA {} ({})",
+            guid_string(&h.disk_guid),
+            if h.crc_ok { "ok" } else { "BAD" },
+            h.entries_lba,
+            if g.entries_crc_ok { "ok" } else { "BAD" },
+            h.backup_lba,
+            match g.backup_found {
+                Some(true) => "found",
+                Some(false) => "missing",
+                None => "past the image end",
+            }
+        );
+        let list: Vec<Value> = g
+            .partitions
+            .iter()
+            .map(|p| {
+                let _ = writeln!(
+                    text,
+                    "  GPT partition {}: type {}, first {}, last {}, name {:?}",
+                    p.index,
+                    guid_string(&p.type_guid),
+                    p.first_lba,
+                    p.last_lba,
+                    p.name
+                );
+                json!({"index": p.index, "type_guid": guid_string(&p.type_guid), "guid": guid_string(&p.guid),
+                       "first_lba": p.first_lba, "last_lba": p.last_lba, "attributes": p.attributes,
+                       "name": p.name})
+            })
+            .collect();
+        obj.insert(
+            "gpt".into(),
+            json!({
+                "disk_guid": guid_string(&h.disk_guid),
+                "header_crc_ok": h.crc_ok,
+                "current_lba": h.current_lba,
+                "backup_lba": h.backup_lba,
+                "backup_found": g.backup_found,
+                "first_usable_lba": h.first_usable,
+                "last_usable_lba": h.last_usable,
+                "entries_lba": h.entries_lba,
+                "entries": h.num_entries,
+                "entry_size": h.entry_size,
+                "entries_crc_ok": g.entries_crc_ok,
+                "partitions": list,
+            }),
+        );
+    }
+    if let Some((bs, parts)) = &sa.apm {
+        let list: Vec<Value> = parts
+            .iter()
+            .map(|p| {
+                let _ = writeln!(
+                    text,
+                    "  APM partition {}: {:?} type {:?}, start block {}, {} blocks of {bs}",
+                    p.index, p.name, p.partition_type, p.start_block, p.blocks
+                );
+                json!({"index": p.index, "name": p.name, "type": p.partition_type, "start_block": p.start_block,
+                       "blocks": p.blocks})
+            })
+            .collect();
+        obj.insert("apm".into(), json!({"block_size": bs, "partitions": list}));
+    }
+    Some(InfoSection { key: "system_area", json: Value::Object(obj), text })
+}
+
+/// The `iso9660`, `el_torito` and `system_area` sections.
+pub fn info(src: &ImageSource, opts: &ReadOptions) -> Result<Vec<InfoSection>> {
+    let path = src.path().display().to_string();
+    let mut img = open_image(src, opts)?;
+    let ctx = |e: odix_iso9660::Error| anyhow!("{path}: {e}");
+    let s = scan(&mut img, opts.limits.max_total_entries).map_err(|e| anyhow!("{path}: {e}"))?;
+    let path_tables = img.check_path_tables();
+    let p = img.primary().clone();
+    let mut j = descriptor_json(&p);
+    let formats = json!({
+        "iso9660_level": s.level,
+        "relaxed_names": s.relaxed_names,
+        "joliet_level": img.joliet().and_then(|d| d.joliet_level()),
+        "rock_ridge": img.rock_ridge(),
+        "iso9660_1999": img.enhanced().is_some(),
+        "el_torito": img.boot_record().is_some_and(|b| b.is_el_torito()),
+        "zisofs": s.zisofs,
+    });
+    if let Value::Object(m) = &mut j {
+        m.insert("formats".into(), formats.clone());
+        m.insert("session_start".into(), opts.session_start.into());
+        m.insert("entries".into(), s.entries.into());
+        m.insert(
+            "path_table".into(),
+            match &path_tables {
+                Ok(n) => json!({"directories": n}),
+                Err(e) => json!({"error": e.to_string()}),
+            },
+        );
+        if let Some(jd) = img.joliet() {
+            m.insert("joliet".into(), descriptor_json(jd));
+        }
+        let parts: Vec<Value> = img
+            .partitions()
+            .iter()
+            .map(|pd| {
+                json!({"system_id": identifier_text(&pd.system_id), "partition_id": identifier_text(&pd.partition_id),
+                       "location": pd.location.value(), "size": pd.size.value()})
+            })
+            .collect();
+        if !parts.is_empty() {
+            m.insert("volume_partitions".into(), parts.into());
+        }
+    }
+    let mut text = String::from("ISO 9660\n");
+    let t = |o: Option<DateTime<Utc>>| o.map(|d| d.to_rfc3339_opts(SecondsFormat::Secs, true)).unwrap_or("-".into());
+    let mut fmts = vec![format!("ISO 9660 level {}{}", s.level, if s.relaxed_names { " (relaxed names)" } else { "" })];
+    if let Some(l) = img.joliet().and_then(|d| d.joliet_level()) {
+        fmts.push(format!("Joliet level {l}"));
+    }
+    if let Some(v) = img.rock_ridge() {
+        fmts.push(format!("Rock Ridge {v}"));
+    }
+    if img.enhanced().is_some() {
+        fmts.push("ISO 9660:1999".into());
+    }
+    if img.boot_record().is_some_and(|b| b.is_el_torito()) {
+        fmts.push("El Torito".into());
+    }
+    if s.zisofs {
+        fmts.push("zisofs".into());
+    }
+    let _ = writeln!(text, "  Formats: {}", fmts.join(", "));
+    for (label, v) in [
+        ("Volume id", p.text(&p.volume_id)),
+        ("System id", p.text(&p.system_id)),
+        ("Volume set id", p.text(&p.volume_set_id)),
+        ("Publisher", p.text(&p.publisher_id)),
+        ("Preparer", p.text(&p.preparer_id)),
+        ("Application", p.text(&p.application_id)),
+        ("Created", t(p.creation_time())),
+        ("Modified", t(p.modification_time())),
+        ("Expires", t(p.expiration_time())),
+        ("Effective", t(p.effective_time())),
+    ] {
+        let _ = writeln!(text, "  {label}: {v}");
+    }
+    let _ = writeln!(
+        text,
+        "  Volume space size: {} blocks of {} bytes ({} bytes)",
+        p.volume_space_size.value(),
+        p.logical_block_size.value(),
+        u64::from(p.volume_space_size.value()) * u64::from(p.logical_block_size.value())
+    );
+    if opts.session_start != 0 {
+        let _ = writeln!(text, "  Session start: LBA {}", opts.session_start);
+    }
+    if let Some(jd) = img.joliet() {
+        let _ = writeln!(text, "  Joliet volume id: {}", jd.text(&jd.volume_id));
+    }
+    match &path_tables {
+        Ok(n) => {
+            let _ = writeln!(text, "  Path table: {n} directories");
+        }
+        Err(e) => {
+            let _ = writeln!(text, "  Path table: unreadable ({e})");
+        }
+    }
+    let mut out = vec![InfoSection { key: "iso9660", json: j, text }];
+    if let Some((lba, cat)) = img.boot_catalog().map_err(ctx)? {
+        out.push(el_torito_section(lba, &cat, &s, img.image_len()));
+    }
+    match img.system_area() {
+        Ok(sa) => out.extend(system_area_section(&sa)),
+        Err(e) => eprintln!("odix: warning: {path}: {e}"),
+    }
+    for w in img.take_warnings() {
+        eprintln!("odix: warning: {path}: {w}");
+    }
+    Ok(out)
+}
+
+fn create_replacing(path: &Path) -> Result<fs::File> {
+    match fs::symlink_metadata(path) {
+        Ok(m) if m.is_dir() => bail!("{}: a directory is in the way", path.display()),
+        Ok(_) => fs::remove_file(path).with_context(|| format!("cannot replace {}", path.display()))?,
+        Err(_) => {}
+    }
+    OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o644)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(path)
+        .with_context(|| format!("cannot create {}", path.display()))
+}
+
+fn copy_range(src: &mut Source, lba: u64, len: u64, out: &Path) -> Result<()> {
+    let mut f = create_replacing(out)?;
+    src.seek(SeekFrom::Start(lba * SECTOR))?;
+    let n = io::copy(&mut src.by_ref().take(len), &mut f)?;
+    if n != len {
+        bail!("{}: only {n} of {len} bytes could be read", out.display());
+    }
+    f.flush()?;
+    Ok(())
+}
+
+/// `odix extract --boot DIR`: writes the boot catalog (`boot.catalog`, its first sector) and each boot image
+/// (`boot-N-PLATFORM-EMULATION.img`) into DIR, and prints one line for each.
+///
+/// A boot image is as long as the file of the ISO tree whose data starts at its LBA; when no file does
+/// (an appended partition, say), it is the entry's sector count × 512 bytes.
+pub fn extract_boot(args: &crate::cmd_read::ImageArgs, dir: &Path) -> Result<u8> {
+    let (src, opts) = args.open()?;
+    let path = src.path().display().to_string();
+    let mut img = open_image(&src, &opts)?;
+    let Some((cat_lba, cat)) = img.boot_catalog().map_err(|e| anyhow!("{path}: {e}"))? else {
+        bail!("{path}: no El Torito boot catalog");
+    };
+    let s = scan(&mut img, opts.limits.max_total_entries).map_err(|e| anyhow!("{path}: {e}"))?;
+    let image_len = img.image_len();
+    for w in img.take_warnings() {
+        eprintln!("odix: warning: {path}: {w}");
+    }
+    drop(img);
+    fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let mut reader = src.open()?;
+    let stdout = io::stdout();
+    let mut out = stdout.lock();
+    let cat_file: PathBuf = dir.join("boot.catalog");
+    copy_range(&mut reader, cat_lba, SECTOR, &cat_file)?;
+    writeln!(out, "boot.catalog: LBA {cat_lba}, {SECTOR} bytes")?;
+    for (i, e) in cat.entries.iter().enumerate() {
+        let (img_path, bytes) = boot_image(e, &s, image_len);
+        let name = format!(
+            "boot-{}-{}-{}.img",
+            i + 1,
+            platform_name(e.platform_id).to_ascii_lowercase(),
+            emulation_name(e.media_type).replace('.', "")
+        );
+        copy_range(&mut reader, u64::from(e.load_rba), bytes, &dir.join(&name))?;
+        writeln!(
+            out,
+            "{name}: LBA {}, {bytes} bytes{}",
+            e.load_rba,
+            img_path
+                .map(|p| format!(" ({p})"))
+                .unwrap_or_else(|| format!(" ({} sectors of 512 bytes)", e.sector_count))
+        )?;
+    }
+    Ok(0)
 }

@@ -29,8 +29,11 @@ pub fn decode_ucs2_be(raw: &[u8]) -> String {
 }
 
 /// A Joliet descriptor's identifier field: UCS-2 BE, trailing spaces and NULs removed.
+///
+/// The 37-byte file identifier fields hold 18 characters and a stray byte, which is dropped.
 pub fn identifier_text(raw: &[u8]) -> String {
-    decode_ucs2_be(raw).trim_end_matches([' ', '\0']).to_string()
+    let even = raw.get(..raw.len() & !1).unwrap_or_default();
+    decode_ucs2_be(even).trim_end_matches([' ', '\0']).to_string()
 }
 
 #[cfg(test)]
