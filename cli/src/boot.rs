@@ -1,0 +1,549 @@
+//! Bootable images: plugs El Torito (boot record, catalog, patched boot images) and the hybrid system area
+//! (MBR, GPT, appended partitions) into the sector plan of [`crate::build`].
+//!
+//! How the pieces meet the plan, without the planner knowing about boot:
+//! - the boot record is an `after_primary` descriptor (LBA 17), its catalog LBA read at emit time;
+//! - the catalog and each boot image that must be patched (`-boot-info-table`, `--grub2-boot-info`) are
+//!   `metadata` regions; each gets a data id past the end of the walk's data table, whose LBA is filled in after
+//!   planning, and the patched image's own data item is aliased to it, so the directory records of the file (and
+//!   its hard links) point at the patched copy and the unpatched source is not stored;
+//! - the catalog, when visible, is a file node of the tree pointing at its data id;
+//! - the system area is a producer that lays the MBR/GPT out at emit time, when every LBA is known;
+//! - padding, appended partitions and the backup GPT are regions pushed after the planned ISO.
+
+use std::cell::Cell;
+use std::fs::File;
+use std::io::{self, Read, Write};
+use std::path::PathBuf;
+
+use anyhow::{anyhow, bail, Context, Result};
+use odix_iso9660::write::eltorito::{
+    boot_record_descriptor, BootCatalog, BootEntry, BootPatches, Emulation, LoadSize, Platform, MAX_PATCHED_IMAGE,
+};
+use odix_iso9660::write::hybrid::{
+    Appended, EfiBootPart, HybridLayout, HybridOptions, ImageFacts, MbrTemplate, PartitionType, TailPiece,
+};
+use odix_iso9660::write::{DataId, FileData, Meta, NodeId, NodeKind, Tree, SECTOR};
+
+use crate::build::image::{ImageExtras, PlannedImage};
+use crate::build::plan::{Content, EmitCtx};
+use crate::build::walk::Walked;
+use crate::cmd_mkisofs::{BootSpec, EfiPartSpec, EmulChoice};
+
+/// LBA of the Primary Volume Descriptor (the first descriptor after the system area).
+const PVD_LBA: u32 = 16;
+
+/// Sectors of padding `-pad` adds after the ISO (300 KiB, as mkisofs and xorriso do).
+pub const PAD_SECTORS: u64 = 150;
+
+/// The boot and hybrid options of one build, from `odix mkisofs` or `odix mkiso`.
+#[derive(Clone, Debug, Default)]
+pub struct BootConfig {
+    /// El Torito entries, default entry first.
+    pub entries: Vec<BootSpec>,
+    /// Path of the catalog in the image (default `boot.catalog`).
+    pub catalog: Option<String>,
+    /// Keep the catalog out of the directory tree.
+    pub catalog_hide: bool,
+    /// `-isohybrid-mbr`.
+    pub isohybrid_mbr: Option<PathBuf>,
+    /// `--grub2-mbr`.
+    pub grub2_mbr: Option<PathBuf>,
+    /// `-G`.
+    pub embedded_boot: Option<PathBuf>,
+    /// `--protective-msdos-label`.
+    pub protective_msdos_label: bool,
+    /// `-isohybrid-gpt-basdat`.
+    pub gpt_basdat: bool,
+    /// `-efi-boot-part`.
+    pub efi_boot_part: Option<EfiPartSpec>,
+    /// `-append_partition`.
+    pub append: Vec<(u8, PartitionType, PathBuf)>,
+    /// `-appended_part_as_gpt`.
+    pub appended_as_gpt: bool,
+    /// Sectors of zero padding after the ISO (inside the volume).
+    pub pad_sectors: u64,
+}
+
+impl BootConfig {
+    /// True when the image needs none of this module.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+            && self.isohybrid_mbr.is_none()
+            && self.grub2_mbr.is_none()
+            && self.embedded_boot.is_none()
+            && !self.protective_msdos_label
+            && !self.gpt_basdat
+            && self.efi_boot_part.is_none()
+            && self.append.is_empty()
+            && self.pad_sectors == 0
+    }
+}
+
+/// One El Torito image as planned.
+struct PlannedEntry {
+    entry: BootEntry,
+    /// Where the directory records and the catalog find the image.
+    data: DataId,
+    /// For a patched image: its source, the patches and the synthetic id whose region holds the patched copy.
+    patch: Option<(PathBuf, BootPatches)>,
+    len: u64,
+}
+
+/// Everything prepared before the ISO layout is made; lives until the image is written.
+pub struct BootPlan {
+    catalog: Option<BootCatalog>,
+    catalog_id: DataId,
+    entries: Vec<PlannedEntry>,
+    hybrid: Option<HybridOptions>,
+    appended_paths: Vec<PathBuf>,
+    pad_sectors: u64,
+    /// Sectors of the ISO before padding and tail, set by [`BootPlan::finish`].
+    iso_sectors: Cell<u64>,
+    /// Synthetic ids: catalog, then patched images.
+    synthetic: Vec<(DataId, u64)>,
+}
+
+fn read_template(path: &PathBuf, max: usize) -> Result<Vec<u8>> {
+    let mut f = File::open(path).with_context(|| format!("opening {}", path.display()))?;
+    let mut buf = Vec::new();
+    (&mut f).take(max as u64 + 1).read_to_end(&mut buf).with_context(|| format!("reading {}", path.display()))?;
+    if buf.len() > max {
+        bail!("{}: larger than {max} bytes", path.display());
+    }
+    Ok(buf)
+}
+
+/// Finds `path` (relative to the image root, `/`-separated) in the tree.
+fn lookup_path(tree: &Tree, path: &str) -> Option<NodeId> {
+    let mut at = Tree::ROOT;
+    for comp in path.split('/').filter(|c| !c.is_empty() && *c != ".") {
+        at = tree.lookup(at, comp.as_bytes())?;
+    }
+    Some(at)
+}
+
+fn first_sector(path: &PathBuf) -> Result<Vec<u8>> {
+    let mut buf = Vec::with_capacity(512);
+    File::open(path)
+        .and_then(|f| f.take(512).read_to_end(&mut buf))
+        .with_context(|| format!("reading {}", path.display()))?;
+    Ok(buf)
+}
+
+impl BootPlan {
+    /// Checks the boot options against the walked tree, adds the catalog file to it and sets up the aliases of
+    /// patched images. `now` stamps the catalog file and seeds the GPT's GUIDs.
+    pub fn prepare(cfg: &BootConfig, walked: &mut Walked, now: i64) -> Result<BootPlan> {
+        let base = walked.data.items().len() as u32;
+        let mut next_id = base + 1;
+        let catalog_id = DataId(base);
+        let mut synthetic = Vec::new();
+        let mut entries = Vec::new();
+        for spec in &cfg.entries {
+            let node = lookup_path(&walked.tree, &spec.image)
+                .ok_or_else(|| anyhow!("boot image {}: not in the image", spec.image))?;
+            let Some(NodeKind::File(fd)) = walked.tree.kind(node).cloned() else {
+                bail!("boot image {}: not a regular file", spec.image);
+            };
+            if fd.zisofs_size.is_some() {
+                bail!("boot image {}: must not be zisofs-compressed", spec.image);
+            }
+            let item = walked.data.item(fd.data).ok_or_else(|| anyhow!("boot image {}: no data", spec.image))?.clone();
+            let len = item.source_size;
+            let emulation = spec.emulation(len)?;
+            let mut entry = BootEntry::new(len)
+                .platform(spec.platform())
+                .emulation(emulation)
+                .bootable(!spec.not_bootable)
+                .load_segment(spec.load_segment)
+                .load_size(spec.load_size.unwrap_or_default());
+            if emulation == Emulation::HardDisk {
+                if let Some(t) = entry.check_image(&first_sector(&item.path)?).with_context(|| spec.image.clone())? {
+                    entry = entry.system_type(t);
+                }
+            } else {
+                entry.check_image(&[]).with_context(|| spec.image.clone())?;
+            }
+            let patches = BootPatches { boot_info_table: spec.boot_info_table, grub2_boot_info: spec.grub2_boot_info };
+            let (data, patch) = if patches.is_empty() {
+                (fd.data, None)
+            } else {
+                if len > MAX_PATCHED_IMAGE {
+                    bail!("boot image {}: {len} bytes is too large to patch", spec.image);
+                }
+                // The patched copy gets its own id; the file's own item (and anything deduplicated onto it)
+                // becomes an alias of it, so the source bytes are not stored as well.
+                let id = DataId(next_id);
+                next_id += 1;
+                let real = walked.data.alias.get(fd.data.0 as usize).copied().unwrap_or(fd.data.0);
+                for a in walked.data.alias.iter_mut() {
+                    if *a == real {
+                        *a = id.0;
+                    }
+                }
+                synthetic.push((id, len.div_ceil(SECTOR as u64)));
+                (id, Some((item.path.clone(), patches)))
+            };
+            entries.push(PlannedEntry { entry, data, patch, len });
+        }
+
+        let catalog = if entries.is_empty() {
+            None
+        } else {
+            let cat = BootCatalog::new(entries.iter().map(|e| e.entry.clone()).collect())?;
+            synthetic.insert(0, (catalog_id, u64::from(cat.sectors())));
+            if !cfg.catalog_hide {
+                let path = cfg.catalog.clone().unwrap_or_else(|| "boot.catalog".into());
+                add_catalog_node(&mut walked.tree, &path, catalog_id, u64::from(cat.sectors()) * SECTOR as u64, now)?;
+            }
+            Some(cat)
+        };
+        if catalog.is_none() && (cfg.catalog.is_some() || cfg.entries.iter().any(|e| e.boot_info_table)) {
+            bail!("-c / boot options given without a boot image (-b or -e)");
+        }
+
+        let mut appended_paths = Vec::new();
+        let hybrid = {
+            let mut h = HybridOptions::default().seed(now as u64);
+            let mut any = false;
+            if let Some(p) = &cfg.isohybrid_mbr {
+                h = h.template(MbrTemplate::Isohybrid(read_template(p, 512)?));
+                any = true;
+            }
+            if let Some(p) = &cfg.grub2_mbr {
+                if cfg.isohybrid_mbr.is_some() {
+                    bail!("-isohybrid-mbr and --grub2-mbr exclude each other");
+                }
+                h = h.template(MbrTemplate::Grub2(read_template(p, 512)?));
+                any = true;
+            }
+            if let Some(p) = &cfg.embedded_boot {
+                h = h.embedded(read_template(p, 32768)?);
+                any = true;
+            }
+            if cfg.protective_msdos_label {
+                h = h.protective_msdos_label(true);
+                any = true;
+            }
+            if cfg.gpt_basdat {
+                h = h.gpt_basdat(true);
+                any = true;
+            }
+            match &cfg.efi_boot_part {
+                Some(EfiPartSpec::ElToritoImage) => {
+                    h = h.efi_boot_part(EfiBootPart::ElToritoImage);
+                    any = true;
+                }
+                Some(EfiPartSpec::File(p)) => {
+                    let len = std::fs::metadata(p).with_context(|| format!("reading {}", p.display()))?.len();
+                    h = h.efi_boot_part(EfiBootPart::Appended { len });
+                    appended_paths.push(p.clone());
+                    any = true;
+                }
+                None => {}
+            }
+            let mut sorted = cfg.append.clone();
+            sorted.sort_by_key(|(n, ..)| *n);
+            for (number, ptype, path) in sorted {
+                let len = std::fs::metadata(&path).with_context(|| format!("reading {}", path.display()))?.len();
+                h = h.append(Appended { number, ptype, len });
+                appended_paths.push(path);
+                any = true;
+            }
+            if cfg.appended_as_gpt {
+                h = h.appended_as_gpt(true);
+            }
+            any.then_some(h)
+        };
+        Ok(BootPlan {
+            catalog,
+            catalog_id,
+            entries,
+            hybrid,
+            appended_paths,
+            pad_sectors: cfg.pad_sectors,
+            iso_sectors: Cell::new(0),
+            synthetic,
+        })
+    }
+
+    fn facts(&self, ctx: Option<&EmitCtx<'_>>) -> ImageFacts {
+        let lba = |e: &PlannedEntry| ctx.map(|c| c.extent_of(e.data)).unwrap_or(0);
+        let bios = self.entries.first().filter(|e| e.entry.get_platform() == Platform::BIOS).map(lba);
+        let efi = self.entries.iter().find(|e| e.entry.get_platform() == Platform::EFI).map(|e| (lba(e), e.len));
+        ImageFacts { iso_sectors: self.iso_sectors.get() + self.pad_sectors, bios_boot_lba: bios, efi_image: efi }
+    }
+
+    /// The regions this plan adds before the data: system area, boot record, catalog and patched images.
+    pub fn extras(&self) -> ImageExtras<'_> {
+        let mut x = ImageExtras::default();
+        if let Some(h) = &self.hybrid {
+            x.system_area = Some(Content::Producer(Box::new(move |ctx: &EmitCtx<'_>, out: &mut dyn Write| {
+                let layout = HybridLayout::plan(h, &self.facts(Some(ctx)))?;
+                out.write_all(layout.system_area())?;
+                Ok(())
+            })));
+        }
+        let Some(cat) = &self.catalog else {
+            return x;
+        };
+        let cat_id = self.catalog_id;
+        x.after_primary.push((
+            "El Torito boot record".into(),
+            Content::Producer(Box::new(move |ctx: &EmitCtx<'_>, out: &mut dyn Write| {
+                out.write_all(&boot_record_descriptor(ctx.extent_of(cat_id)))?;
+                Ok(())
+            })),
+        ));
+        x.metadata.push((
+            "El Torito boot catalog".into(),
+            u64::from(cat.sectors()),
+            Content::Producer(Box::new(move |ctx: &EmitCtx<'_>, out: &mut dyn Write| {
+                let mut cat = cat.clone();
+                for (e, p) in cat.entries_mut().iter_mut().zip(&self.entries) {
+                    e.set_lba(ctx.extent_of(p.data));
+                }
+                out.write_all(&cat.to_bytes())?;
+                Ok(())
+            })),
+        ));
+        for e in &self.entries {
+            let Some((path, patches)) = &e.patch else { continue };
+            let sectors = e.len.div_ceil(SECTOR as u64);
+            let id = e.data;
+            let len = e.len;
+            x.metadata.push((
+                format!("boot image {}", path.display()),
+                sectors,
+                Content::Producer(Box::new(move |ctx: &EmitCtx<'_>, out: &mut dyn Write| {
+                    let mut buf = Vec::with_capacity(len as usize);
+                    File::open(path)
+                        .and_then(|f| f.take(len + 1).read_to_end(&mut buf))
+                        .with_context(|| format!("reading {}", path.display()))?;
+                    if buf.len() as u64 != len {
+                        bail!("{} changed size during the build", path.display());
+                    }
+                    patches.apply(&mut buf, PVD_LBA, ctx.extent_of(id))?;
+                    buf.resize((sectors * SECTOR as u64) as usize, 0);
+                    out.write_all(&buf)?;
+                    Ok(())
+                })),
+            ));
+        }
+        x
+    }
+
+    /// After [`crate::build::image::plan_image`]: gives the synthetic ids their LBAs, appends the padding and the
+    /// hybrid tail to the plan, and returns the LBA table to emit with and the volume space size (the sectors
+    /// up to the first appended partition, or all of them).
+    pub fn finish<'p>(&'p self, planned: &mut PlannedImage<'p>) -> Result<(Vec<u32>, u32)> {
+        let mut data_lba = planned.data_lba.clone();
+        let needed = self.synthetic.iter().map(|(id, _)| id.0 as usize + 1).max().unwrap_or(0);
+        if data_lba.len() < needed {
+            data_lba.resize(needed, 0);
+        }
+        for ((id, _), lba) in self.synthetic.iter().zip(&planned.extra_lbas) {
+            data_lba[id.0 as usize] = *lba;
+        }
+        self.iso_sectors.set(planned.plan.total_sectors());
+        if self.pad_sectors > 0 {
+            planned.plan.push("padding", self.pad_sectors, Content::Zeros)?;
+        }
+        let mut volume_end = None;
+        if let Some(h) = &self.hybrid {
+            let layout = HybridLayout::plan(h, &self.facts(None))?;
+            for piece in layout.tail() {
+                match piece {
+                    TailPiece::Zeros(n) => {
+                        planned.plan.push("cylinder padding", n / SECTOR as u64, Content::Zeros)?;
+                    }
+                    TailPiece::File { index, len, pad } => {
+                        if volume_end.is_none() {
+                            volume_end = Some(planned.plan.total_sectors());
+                        }
+                        let path = self
+                            .appended_paths
+                            .get(*index)
+                            .ok_or_else(|| anyhow!("appended partition {index} has no file"))?;
+                        let (len, pad) = (*len, *pad);
+                        planned.plan.push(
+                            format!("appended partition {}", path.display()),
+                            (len + pad) / SECTOR as u64,
+                            Content::Producer(Box::new(move |_ctx: &EmitCtx<'_>, out: &mut dyn Write| {
+                                let f = File::open(path).with_context(|| format!("opening {}", path.display()))?;
+                                let n = io::copy(&mut f.take(len), out)?;
+                                if n != len {
+                                    bail!("{} changed size during the build", path.display());
+                                }
+                                out.write_all(&vec![0u8; pad as usize])?;
+                                Ok(())
+                            })),
+                        )?;
+                    }
+                    TailPiece::Bytes(b) => {
+                        planned.plan.push(
+                            "backup GPT",
+                            b.len() as u64 / SECTOR as u64,
+                            Content::Producer(Box::new(move |ctx: &EmitCtx<'_>, out: &mut dyn Write| {
+                                let layout = HybridLayout::plan(h, &self.facts(Some(ctx)))?;
+                                match layout.tail().last() {
+                                    Some(TailPiece::Bytes(b)) => out.write_all(b)?,
+                                    _ => bail!("backup GPT missing from the layout"),
+                                }
+                                Ok(())
+                            })),
+                        )?;
+                    }
+                }
+            }
+            if layout.total_sectors() != planned.plan.total_sectors() {
+                bail!(
+                    "hybrid layout disagrees with the plan: {} vs {} sectors",
+                    layout.total_sectors(),
+                    planned.plan.total_sectors()
+                );
+            }
+        }
+        let end = volume_end.unwrap_or(planned.plan.total_sectors());
+        let vss = u32::try_from(end).context("image too large")?;
+        Ok((data_lba, vss))
+    }
+}
+
+fn add_catalog_node(tree: &mut Tree, path: &str, id: DataId, size: u64, now: i64) -> Result<()> {
+    let comps: Vec<&str> = path.split('/').filter(|c| !c.is_empty() && *c != ".").collect();
+    let Some((name, dirs)) = comps.split_last() else {
+        bail!("boot catalog path `{path}` is empty");
+    };
+    let meta = Meta { perm: 0o444, mtime: now, atime: now, ctime: now, ..Meta::default() };
+    let mut at = Tree::ROOT;
+    for d in dirs {
+        at = match tree.lookup(at, d.as_bytes()) {
+            Some(n) => n,
+            None => tree.add(at, d.as_bytes(), NodeKind::Dir, Meta { perm: 0o555, ..meta })?,
+        };
+    }
+    let kind = NodeKind::File(FileData { data: id, stored_size: size, zisofs_size: None });
+    match tree.lookup(at, name.as_bytes()) {
+        Some(n) if matches!(tree.kind(n), Some(NodeKind::File(_))) => tree.replace(n, kind, meta),
+        Some(_) => bail!("boot catalog path `{path}` names a directory or special file"),
+        None => {
+            tree.add(at, name.as_bytes(), kind, meta)?;
+        }
+    }
+    Ok(())
+}
+
+/// Boot options of `odix mkiso`, the long-option spelling of the mkisofs ones for one BIOS and one EFI image.
+#[derive(clap::Args, Debug, Default, Clone)]
+pub struct BootArgs {
+    /// El Torito BIOS boot image (path inside the image; mkisofs -b).
+    #[arg(long = "boot", value_name = "ISO_PATH", help_heading = "Boot")]
+    pub boot: Option<String>,
+    /// Emulation of the BIOS image: none, hard-disk or floppy (size picks 1.2/1.44/2.88 MB).
+    #[arg(long = "boot-emulation", value_name = "MODE", default_value = "none", help_heading = "Boot")]
+    pub boot_emulation: String,
+    /// 512-byte sectors the BIOS loads (default 4), or `full`.
+    #[arg(long = "boot-load-size", value_name = "N", help_heading = "Boot")]
+    pub boot_load_size: Option<String>,
+    /// Patch a boot info table into the BIOS image (ISOLINUX, GRUB2 eltorito.img).
+    #[arg(long = "boot-info-table", help_heading = "Boot")]
+    pub boot_info_table: bool,
+    /// Patch GRUB2's boot info into the BIOS image.
+    #[arg(long = "grub2-boot-info", help_heading = "Boot")]
+    pub grub2_boot_info: bool,
+    /// El Torito EFI boot image (a FAT image inside the image; mkisofs -e).
+    #[arg(long = "efi-boot", value_name = "ISO_PATH", help_heading = "Boot")]
+    pub efi_boot: Option<String>,
+    /// Path of the boot catalog (default boot.catalog).
+    #[arg(long = "boot-catalog", value_name = "ISO_PATH", help_heading = "Boot")]
+    pub boot_catalog: Option<String>,
+    /// Keep the boot catalog out of the directory tree.
+    #[arg(long = "boot-catalog-hide", help_heading = "Boot")]
+    pub boot_catalog_hide: bool,
+    /// SYSLINUX isohybrid MBR template (isohdpfx.bin).
+    #[arg(long = "isohybrid-mbr", value_name = "FILE", help_heading = "Boot")]
+    pub isohybrid_mbr: Option<PathBuf>,
+    /// GPT marking the ISO and the EFI image Basic Data, beside the isohybrid MBR.
+    #[arg(long = "isohybrid-gpt-basdat", help_heading = "Boot")]
+    pub isohybrid_gpt_basdat: bool,
+    /// GRUB2 hybrid MBR template (boot_hybrid.img).
+    #[arg(long = "grub2-mbr", value_name = "FILE", help_heading = "Boot")]
+    pub grub2_mbr: Option<PathBuf>,
+    /// Up to 32 KiB copied into the system area (mkisofs -G).
+    #[arg(long = "embedded-boot", value_name = "FILE", help_heading = "Boot")]
+    pub embedded_boot: Option<PathBuf>,
+    /// Protective MBR partition table.
+    #[arg(long = "protective-msdos-label", help_heading = "Boot")]
+    pub protective_msdos_label: bool,
+    /// EFI system partition in a GPT: the EFI image (`--efi-boot-part image`) or a file appended after the ISO.
+    #[arg(long = "efi-boot-part", value_name = "image|FILE", help_heading = "Boot")]
+    pub efi_boot_part: Option<String>,
+    /// Append FILE after the ISO as partition N of TYPE (0xNN or a GUID): `N:TYPE:FILE`; repeatable.
+    #[arg(long = "append-partition", value_name = "N:TYPE:FILE", help_heading = "Boot")]
+    pub append_partition: Vec<String>,
+}
+
+impl BootArgs {
+    /// The same options as a [`BootConfig`].
+    pub fn to_config(&self) -> Result<BootConfig> {
+        let mut cfg = BootConfig::default();
+        if let Some(b) = &self.boot {
+            let emulation = match self.boot_emulation.as_str() {
+                "none" => Some(EmulChoice::None),
+                "hard-disk" => Some(EmulChoice::HardDisk),
+                "floppy" => None,
+                other => bail!("--boot-emulation: `{other}` is not none, hard-disk or floppy"),
+            };
+            let load_size = match self.boot_load_size.as_deref() {
+                None => None,
+                Some("full") => Some(LoadSize::Full),
+                Some(n) => Some(LoadSize::Sectors(n.parse().with_context(|| format!("--boot-load-size {n}"))?)),
+            };
+            cfg.entries.push(BootSpec {
+                image: b.trim_start_matches('/').to_string(),
+                emulation,
+                load_size,
+                boot_info_table: self.boot_info_table,
+                grub2_boot_info: self.grub2_boot_info,
+                ..Default::default()
+            });
+        } else if self.boot_info_table || self.grub2_boot_info || self.boot_load_size.is_some() {
+            bail!("--boot-info-table, --grub2-boot-info and --boot-load-size need --boot");
+        }
+        if let Some(e) = &self.efi_boot {
+            cfg.entries.push(BootSpec {
+                image: e.trim_start_matches('/').to_string(),
+                platform: Some(Platform::EFI),
+                emulation: Some(EmulChoice::None),
+                ..Default::default()
+            });
+        }
+        cfg.catalog = self.boot_catalog.clone();
+        cfg.catalog_hide = self.boot_catalog_hide;
+        cfg.isohybrid_mbr = self.isohybrid_mbr.clone();
+        cfg.gpt_basdat = self.isohybrid_gpt_basdat;
+        cfg.grub2_mbr = self.grub2_mbr.clone();
+        cfg.embedded_boot = self.embedded_boot.clone();
+        cfg.protective_msdos_label = self.protective_msdos_label;
+        cfg.efi_boot_part = self.efi_boot_part.as_deref().map(|s| match s {
+            "image" => EfiPartSpec::ElToritoImage,
+            f => EfiPartSpec::File(PathBuf::from(f)),
+        });
+        for spec in &self.append_partition {
+            let mut it = spec.splitn(3, ':');
+            let (Some(n), Some(t), Some(f)) = (it.next(), it.next(), it.next()) else {
+                bail!("--append-partition {spec}: expected N:TYPE:FILE");
+            };
+            let n: u8 = n
+                .parse()
+                .ok()
+                .filter(|n| (1..=4).contains(n))
+                .with_context(|| format!("--append-partition {spec}: N is 1..4"))?;
+            let t = PartitionType::parse(t).with_context(|| format!("--append-partition {spec}: bad TYPE"))?;
+            cfg.append.push((n, t, PathBuf::from(f)));
+        }
+        Ok(cfg)
+    }
+}

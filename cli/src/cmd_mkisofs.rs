@@ -1,0 +1,1198 @@
+//! `odix mkisofs`: the command line of mkisofs, genisoimage and `xorriso -as mkisofs`, so that existing scripts
+//! (grub-mkrescue, live-build, cloud-init seed recipes, distribution ISO scripts) run unchanged.
+//!
+//! The arguments are parsed by hand rather than by clap: mkisofs options are single-dash long options
+//! (`-volid`), many exist in one- and two-dash spellings (`-efi-boot-part`, `--efi-boot-part`), and boot options
+//! apply to the El Torito entry they follow, so their order matters. The parsed options are then mapped onto the
+//! same builder `odix mkiso` uses.
+
+use std::ffi::{OsStr, OsString};
+use std::io::{BufWriter, Write};
+use std::path::PathBuf;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use anyhow::{anyhow, bail, Context, Result};
+use odix_iso9660::write::eltorito::{Emulation, LoadSize, Platform};
+use odix_iso9660::write::hybrid::PartitionType;
+use odix_iso9660::write::{IsoLayout, NodeKind, Tree, SECTOR};
+
+use crate::boot::{BootConfig, BootPlan, PAD_SECTORS};
+use crate::build::image::{iso_options, plan_image};
+use crate::build::output::{progress_bar, Output};
+use crate::build::plan::{emit, EmitCtx};
+use crate::build::walk::{read_sort_file, walk, WalkOptions};
+
+/// How many values an option takes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Arity {
+    Flag,
+    One,
+    Two,
+    Three,
+}
+
+/// Every option odix understands, by canonical name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Opt {
+    Output,
+    VolId,
+    VolSet,
+    Publisher,
+    Preparer,
+    AppId,
+    SysId,
+    Rock,
+    RationalRock,
+    Joliet,
+    JolietLong,
+    FullIsoNames,
+    IsoLevel,
+    Untranslated,
+    DeepDirs,
+    FollowLinks,
+    GraftPoints,
+    PathList,
+    Exclude,
+    ExcludeList,
+    Hide,
+    HideList,
+    HideJoliet,
+    HideJolietList,
+    HideRrMoved,
+    Quiet,
+    Verbose,
+    InputCharset,
+    OutputCharset,
+    BootImage,
+    Catalog,
+    CatalogHide,
+    NoEmulBoot,
+    HardDiskBoot,
+    NoBoot,
+    BootLoadSize,
+    BootLoadSeg,
+    BootInfoTable,
+    Grub2BootInfo,
+    AltBoot,
+    EfiImage,
+    EfiBoot,
+    Platform,
+    NoPad,
+    Pad,
+    Sort,
+    SortWeight,
+    Udf,
+    Uid,
+    Gid,
+    FileMode,
+    DirMode,
+    NewDirMode,
+    TransTbl,
+    AllowLowercase,
+    AllowMultidot,
+    RelaxedFilenames,
+    AllowLeadingDots,
+    OmitVersion,
+    OmitPeriod,
+    IsohybridMbr,
+    IsohybridGptBasdat,
+    IsohybridApmHfsplus,
+    PartitionOffset,
+    AppendPartition,
+    AppendedPartAsGpt,
+    EmbeddedBoot,
+    Grub2Mbr,
+    ProtectiveMsdosLabel,
+    EfiBootPart,
+    EfiBootImage,
+    ModificationDate,
+    VolumeDate,
+    Help,
+    Version,
+    /// An HFS/HFS+/Apple option: accepted, warned about once, left out of the image.
+    Hfs,
+    /// Options that only tune what xorriso prints or how it partitions and change nothing odix writes.
+    Ignored,
+}
+
+/// (spellings without leading dashes, option, arity, help text; empty help hides the line).
+const OPTIONS: &[(&[&str], Opt, Arity, &str)] = &[
+    (&["o", "output"], Opt::Output, Arity::One, "FILE  Write the image to FILE (`-` for standard output)"),
+    (&["V", "volid"], Opt::VolId, Arity::One, "ID  Volume id (32 characters)"),
+    (&["volset"], Opt::VolSet, Arity::One, "ID  Volume set id"),
+    (&["publisher"], Opt::Publisher, Arity::One, "TEXT  Publisher id"),
+    (&["p", "preparer"], Opt::Preparer, Arity::One, "TEXT  Data preparer id"),
+    (&["A", "appid"], Opt::AppId, Arity::One, "TEXT  Application id"),
+    (&["sysid"], Opt::SysId, Arity::One, "ID  System id"),
+    (&["R", "rock"], Opt::Rock, Arity::Flag, "Rock Ridge attributes as found on disk"),
+    (&["r", "rational-rock"], Opt::RationalRock, Arity::Flag, "Rock Ridge with uid/gid 0 and modes readable by all"),
+    (&["J", "joliet"], Opt::Joliet, Arity::Flag, "Joliet names for Windows"),
+    (&["joliet-long"], Opt::JolietLong, Arity::Flag, "Joliet names up to 103 characters"),
+    (&["l", "full-iso9660-filenames"], Opt::FullIsoNames, Arity::Flag, "ISO names up to 31 characters"),
+    (&["iso-level"], Opt::IsoLevel, Arity::One, "N  ISO 9660 interchange level 1..4"),
+    (&["U", "untranslated-filenames"], Opt::Untranslated, Arity::Flag, "Relaxed ISO names (see below)"),
+    (&["D", "disable-deep-relocation"], Opt::DeepDirs, Arity::Flag, "Accepted; deep directories are relocated"),
+    (&["f", "follow-links"], Opt::FollowLinks, Arity::Flag, "Follow symbolic links"),
+    (&["graft-points"], Opt::GraftPoints, Arity::Flag, "Allow PATH/IN/ISO=SOURCE arguments"),
+    (&["path-list"], Opt::PathList, Arity::One, "FILE  Read pathspecs from FILE, one a line"),
+    (&["m", "exclude", "x"], Opt::Exclude, Arity::One, "GLOB  Leave out source files matching GLOB"),
+    (&["exclude-list"], Opt::ExcludeList, Arity::One, "FILE  Read exclusion globs from FILE"),
+    (&["hide"], Opt::Hide, Arity::One, "GLOB  Hide matching files from the ISO/Rock Ridge tree"),
+    (&["hide-list"], Opt::HideList, Arity::One, "FILE  Read -hide globs from FILE"),
+    (&["hide-joliet"], Opt::HideJoliet, Arity::One, "GLOB  Hide matching files from the Joliet tree"),
+    (&["hide-joliet-list"], Opt::HideJolietList, Arity::One, "FILE  Read -hide-joliet globs from FILE"),
+    (&["hide-rr-moved"], Opt::HideRrMoved, Arity::Flag, "Accepted; the relocation directory is rr_moved"),
+    (&["quiet"], Opt::Quiet, Arity::Flag, "Print only errors"),
+    (&["v", "verbose"], Opt::Verbose, Arity::Flag, "Accepted"),
+    (&["input-charset"], Opt::InputCharset, Arity::One, "NAME  Charset of file names (UTF-8 and ISO-8859-1)"),
+    (&["output-charset"], Opt::OutputCharset, Arity::One, "NAME  Accepted; Rock Ridge names are written as given"),
+    (&["b", "eltorito-boot"], Opt::BootImage, Arity::One, "ISO_PATH  El Torito boot image"),
+    (&["c", "eltorito-catalog"], Opt::Catalog, Arity::One, "ISO_PATH  El Torito boot catalog"),
+    (&["boot-catalog-hide"], Opt::CatalogHide, Arity::Flag, "Keep the boot catalog out of the directory tree"),
+    (&["no-emul-boot"], Opt::NoEmulBoot, Arity::Flag, "No emulation for the current boot entry"),
+    (&["hard-disk-boot"], Opt::HardDiskBoot, Arity::Flag, "Hard disk emulation for the current boot entry"),
+    (&["no-boot"], Opt::NoBoot, Arity::Flag, "Mark the current boot entry not bootable"),
+    (&["boot-load-size"], Opt::BootLoadSize, Arity::One, "N|full  512-byte sectors the BIOS loads"),
+    (&["boot-load-seg"], Opt::BootLoadSeg, Arity::One, "SEG  Load segment of the current boot entry"),
+    (&["boot-info-table"], Opt::BootInfoTable, Arity::Flag, "Patch a boot info table into the boot image"),
+    (&["grub2-boot-info"], Opt::Grub2BootInfo, Arity::Flag, "Patch GRUB2 boot info into the boot image"),
+    (&["eltorito-alt-boot"], Opt::AltBoot, Arity::Flag, "Start a new El Torito boot entry"),
+    (&["e", "efi-boot-file"], Opt::EfiImage, Arity::One, "ISO_PATH  EFI boot image (platform 0xEF)"),
+    (
+        &["efi-boot"],
+        Opt::EfiBoot,
+        Arity::One,
+        "ISO_PATH  Same as -eltorito-alt-boot -e ISO_PATH -no-emul-boot -eltorito-alt-boot",
+    ),
+    (&["eltorito-platform"], Opt::Platform, Arity::One, "x86|efi|PPC|Mac|N  Platform of the next boot entry"),
+    (&["no-pad"], Opt::NoPad, Arity::Flag, "Do not add 300 KiB of padding"),
+    (&["pad"], Opt::Pad, Arity::Flag, "Add 300 KiB of padding (the default)"),
+    (&["sort"], Opt::Sort, Arity::One, "FILE  Sort weights: lines of `PATH WEIGHT`"),
+    (&["sort-weight"], Opt::SortWeight, Arity::Two, "WEIGHT ISO_PATH  Sort weight of a file or directory tree"),
+    (&["udf"], Opt::Udf, Arity::Flag, "Add a UDF file system"),
+    (&["uid"], Opt::Uid, Arity::One, "N  Owner of every file"),
+    (&["gid"], Opt::Gid, Arity::One, "N  Group of every file"),
+    (&["file-mode"], Opt::FileMode, Arity::One, "OCTAL  Mode of every file"),
+    (&["dir-mode"], Opt::DirMode, Arity::One, "OCTAL  Mode of every directory"),
+    (&["new-dir-mode"], Opt::NewDirMode, Arity::One, "OCTAL  Mode of directories made for graft points"),
+    (&["T", "translation-table"], Opt::TransTbl, Arity::Flag, "Accepted; no TRANS.TBL is written"),
+    (&["allow-lowercase"], Opt::AllowLowercase, Arity::Flag, "Relaxed ISO names (see below)"),
+    (&["allow-multidot"], Opt::AllowMultidot, Arity::Flag, "Relaxed ISO names (see below)"),
+    (&["relaxed-filenames"], Opt::RelaxedFilenames, Arity::Flag, "Relaxed ISO names (see below)"),
+    (&["L", "allow-leading-dots"], Opt::AllowLeadingDots, Arity::Flag, "Relaxed ISO names (see below)"),
+    (&["N", "omit-version-number"], Opt::OmitVersion, Arity::Flag, "Relaxed ISO names (see below)"),
+    (&["d", "omit-period"], Opt::OmitPeriod, Arity::Flag, "Relaxed ISO names (see below)"),
+    (&["isohybrid-mbr"], Opt::IsohybridMbr, Arity::One, "FILE  SYSLINUX isohybrid MBR template (isohdpfx.bin)"),
+    (&["isohybrid-gpt-basdat"], Opt::IsohybridGptBasdat, Arity::Flag, "GPT marking ISO and EFI image Basic Data"),
+    (&["isohybrid-apm-hfsplus"], Opt::IsohybridApmHfsplus, Arity::Flag, "Accepted; no Apple partition map"),
+    (&["partition_offset"], Opt::PartitionOffset, Arity::One, "N  Start of partition 1 in 2048-byte sectors (0 or 16)"),
+    (&["append_partition"], Opt::AppendPartition, Arity::Three, "N TYPE FILE  Append FILE as MBR partition N"),
+    (&["appended_part_as_gpt"], Opt::AppendedPartAsGpt, Arity::Flag, "Describe appended partitions in a GPT"),
+    (
+        &["G", "embedded-boot", "generic-boot"],
+        Opt::EmbeddedBoot,
+        Arity::One,
+        "FILE  Up to 32 KiB copied to the system area",
+    ),
+    (&["grub2-mbr"], Opt::Grub2Mbr, Arity::One, "FILE  GRUB2 hybrid MBR template (boot_hybrid.img)"),
+    (&["protective-msdos-label"], Opt::ProtectiveMsdosLabel, Arity::Flag, "Protective MBR partition table"),
+    (&["efi-boot-part"], Opt::EfiBootPart, Arity::One, "FILE|--efi-boot-image  EFI system partition in a GPT"),
+    (&["efi-boot-image"], Opt::EfiBootImage, Arity::Flag, ""),
+    (&["modification-date"], Opt::ModificationDate, Arity::One, "YYYYMMDDhhmmsscc  Volume dates (UTC)"),
+    (&["volume_date"], Opt::VolumeDate, Arity::Two, "c|m|x|f|all_file_dates|uuid TIME  Set a volume date"),
+    (&["help", "h", "?"], Opt::Help, Arity::Flag, "Print this help"),
+    (&["version"], Opt::Version, Arity::Flag, "Print the version"),
+    (&["hfsplus", "hfs", "apple", "mac-name", "hfs-unlock", "hfsplus-file-creator-type"], Opt::Hfs, Arity::Flag, ""),
+    (
+        &["hfs-bless", "hfsplus-serial-no", "hfsplus-block-size", "apm-block-size", "hfs-volid"],
+        Opt::Hfs,
+        Arity::One,
+        "",
+    ),
+    (&["hfs-bless-by", "hfs-type", "hfs-creator"], Opt::Hfs, Arity::Two, ""),
+    (
+        &["partition_cyl_align", "partition_hd_cyl", "partition_sec_hd", "gui", "chrp-boot"],
+        Opt::Ignored,
+        Arity::One,
+        "",
+    ),
+];
+
+/// The extra values of the HFS+ options whose arity differs from their table entry.
+fn hfs_arity(name: &str) -> Option<Arity> {
+    match name {
+        "hfsplus-file-creator-type" => Some(Arity::Three),
+        _ => None,
+    }
+}
+
+fn lookup(name: &str) -> Option<(Opt, Arity)> {
+    OPTIONS
+        .iter()
+        .find(|(names, ..)| names.contains(&name))
+        .map(|(_, opt, arity, _)| (*opt, hfs_arity(name).unwrap_or(*arity)))
+}
+
+/// The emulation chosen for a boot entry; `None` lets the image's size pick a floppy type (mkisofs rule).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EmulChoice {
+    /// `-no-emul-boot`.
+    None,
+    /// `-hard-disk-boot`.
+    HardDisk,
+}
+
+/// One El Torito entry as the command line describes it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct BootSpec {
+    /// Path of the image inside the ISO.
+    pub image: String,
+    /// Platform id.
+    pub platform: Option<Platform>,
+    /// Emulation mode; `None` = floppy by size.
+    pub emulation: Option<EmulChoice>,
+    /// `-boot-load-size`.
+    pub load_size: Option<LoadSize>,
+    /// `-boot-load-seg`.
+    pub load_segment: u16,
+    /// `-boot-info-table`.
+    pub boot_info_table: bool,
+    /// `--grub2-boot-info`.
+    pub grub2_boot_info: bool,
+    /// `-no-boot`.
+    pub not_bootable: bool,
+}
+
+impl BootSpec {
+    /// The platform: 0xEF for `-e` images, else BIOS unless `-eltorito-platform` said otherwise.
+    pub fn platform(&self) -> Platform {
+        self.platform.unwrap_or(Platform::BIOS)
+    }
+
+    /// The emulation for an image of `len` bytes.
+    pub fn emulation(&self, len: u64) -> Result<Emulation> {
+        Ok(match self.emulation {
+            Some(EmulChoice::None) => Emulation::NoEmulation,
+            Some(EmulChoice::HardDisk) => Emulation::HardDisk,
+            None => Emulation::floppy_for_size(len).with_context(|| {
+                format!("boot image {}: give -no-emul-boot or -hard-disk-boot, or use a floppy image", self.image)
+            })?,
+        })
+    }
+}
+
+/// `--efi-boot-part`'s argument.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum EfiPartSpec {
+    /// `--efi-boot-image`: the El Torito EFI image.
+    ElToritoImage,
+    /// A file appended as the EFI system partition.
+    File(PathBuf),
+}
+
+/// Everything the command line says, before it is mapped onto the builder.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct MkisofsArgs {
+    /// `-o`.
+    pub output: Option<PathBuf>,
+    /// `-V`.
+    pub volume_id: Option<String>,
+    /// `-volset`.
+    pub volume_set: Option<String>,
+    /// `-publisher`.
+    pub publisher: Option<String>,
+    /// `-p`.
+    pub preparer: Option<String>,
+    /// `-A`.
+    pub application: Option<String>,
+    /// `-sysid`.
+    pub system_id: Option<String>,
+    /// `-R` or `-r`.
+    pub rock: bool,
+    /// `-r`.
+    pub rational_rock: bool,
+    /// `-J`.
+    pub joliet: bool,
+    /// `-joliet-long`.
+    pub joliet_long: bool,
+    /// `-iso-level`.
+    pub iso_level: Option<u8>,
+    /// `-f`.
+    pub follow_links: bool,
+    /// `-graft-points`.
+    pub graft_points: bool,
+    /// Source arguments, in order (from the command line and `-path-list` files).
+    pub pathspecs: Vec<OsString>,
+    /// `-m`, `-exclude`, `-x`, `-exclude-list`.
+    pub exclude: Vec<String>,
+    /// `-hide`, `-hide-list`.
+    pub hide: Vec<String>,
+    /// `-hide-joliet`, `-hide-joliet-list`.
+    pub hide_joliet: Vec<String>,
+    /// `-quiet`.
+    pub quiet: bool,
+    /// `-input-charset`.
+    pub input_charset: Option<String>,
+    /// El Torito entries in catalog order.
+    pub boot: Vec<BootSpec>,
+    /// `-c`.
+    pub catalog: Option<String>,
+    /// `-boot-catalog-hide`.
+    pub catalog_hide: bool,
+    /// False with `-no-pad`.
+    pub pad: bool,
+    /// `-sort`.
+    pub sort_file: Option<PathBuf>,
+    /// `--sort-weight W PATH`, in order.
+    pub sort_weights: Vec<(i32, String)>,
+    /// `-udf`.
+    pub udf: bool,
+    /// `-uid`.
+    pub uid: Option<u32>,
+    /// `-gid`.
+    pub gid: Option<u32>,
+    /// `-file-mode`.
+    pub file_mode: Option<u32>,
+    /// `-dir-mode`.
+    pub dir_mode: Option<u32>,
+    /// `-new-dir-mode`.
+    pub new_dir_mode: Option<u32>,
+    /// `-isohybrid-mbr`.
+    pub isohybrid_mbr: Option<PathBuf>,
+    /// `--grub2-mbr`.
+    pub grub2_mbr: Option<PathBuf>,
+    /// `-G`.
+    pub embedded_boot: Option<PathBuf>,
+    /// `--protective-msdos-label`.
+    pub protective_msdos_label: bool,
+    /// `-isohybrid-gpt-basdat`.
+    pub gpt_basdat: bool,
+    /// `-efi-boot-part`.
+    pub efi_boot_part: Option<EfiPartSpec>,
+    /// `-append_partition N TYPE FILE`.
+    pub append: Vec<(u8, PartitionType, PathBuf)>,
+    /// `-appended_part_as_gpt`.
+    pub appended_as_gpt: bool,
+    /// `-partition_offset`.
+    pub partition_offset: u32,
+    /// `--modification-date` or `-volume_date m|uuid`, seconds since the epoch.
+    pub modification_date: Option<i64>,
+    /// `-volume_date c`.
+    pub creation_date: Option<i64>,
+    /// `-volume_date all_file_dates`.
+    pub all_file_dates: Option<i64>,
+    /// `-help`.
+    pub help: bool,
+    /// `-version`.
+    pub version: bool,
+    /// Notes for options accepted without effect, one per option.
+    pub warnings: Vec<String>,
+}
+
+fn parse_u32(opt: &str, v: &str) -> Result<u32> {
+    let r = match v.strip_prefix("0x") {
+        Some(h) => u32::from_str_radix(h, 16),
+        None => v.parse(),
+    };
+    r.map_err(|_| anyhow!("{opt}: `{v}` is not a number"))
+}
+
+fn parse_mode(opt: &str, v: &str) -> Result<u32> {
+    let m = u32::from_str_radix(v, 8).map_err(|_| anyhow!("{opt}: `{v}` is not an octal mode"))?;
+    if m > 0o7777 {
+        bail!("{opt}: mode {v} is larger than 7777");
+    }
+    Ok(m)
+}
+
+/// Parses `YYYYMMDDhhmmsscc` (UTC) into seconds since the epoch; the hundredths must be 00 since volume dates
+/// here have whole seconds.
+pub fn parse_date16(opt: &str, v: &str) -> Result<i64> {
+    let bad = || anyhow!("{opt}: `{v}` is not YYYYMMDDhhmmsscc");
+    if v.len() != 16 || !v.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(bad());
+    }
+    let n = |a: usize, b: usize| v[a..b].parse::<u32>().map_err(|_| bad());
+    let date = chrono::NaiveDate::from_ymd_opt(n(0, 4)? as i32, n(4, 6)?, n(6, 8)?).ok_or_else(bad)?;
+    let t = date.and_hms_opt(n(8, 10)?, n(10, 12)?, n(12, 14)?).ok_or_else(bad)?;
+    if n(14, 16)? != 0 {
+        bail!("{opt}: `{v}`: odix writes whole seconds; give hundredths 00");
+    }
+    Ok(t.and_utc().timestamp())
+}
+
+/// Parses xorriso's time strings for `-volume_date`: `YYYYMMDDhhmmsscc`, seconds since the epoch, or `default`.
+fn parse_time(opt: &str, v: &str) -> Result<Option<i64>> {
+    if v == "default" {
+        return Ok(None);
+    }
+    if v.len() == 16 {
+        return parse_date16(opt, v).map(Some);
+    }
+    v.parse::<i64>().map(Some).map_err(|_| anyhow!("{opt}: `{v}` is not YYYYMMDDhhmmsscc or a number of seconds"))
+}
+
+fn read_lines(opt: &str, path: &OsStr) -> Result<Vec<String>> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("{opt}: reading {}", path.to_string_lossy()))?;
+    Ok(text.lines().filter(|l| !l.trim().is_empty()).map(str::to_string).collect())
+}
+
+impl MkisofsArgs {
+    /// Parses the arguments after `mkisofs` (argv[1..] of a real mkisofs).
+    pub fn parse(args: &[OsString]) -> Result<MkisofsArgs> {
+        let mut a = MkisofsArgs { pad: true, ..Default::default() };
+        let mut current = BootSpec::default();
+        let mut next_platform: Option<Platform> = None;
+        let mut hfs_warned = false;
+        let mut relaxed: Vec<&'static str> = Vec::new();
+        let mut i = 0;
+        let mut only_paths = false;
+        while i < args.len() {
+            let raw = &args[i];
+            i += 1;
+            let text = raw.to_string_lossy();
+            if only_paths || !text.starts_with('-') || text == "-" {
+                a.pathspecs.push(raw.clone());
+                continue;
+            }
+            if text == "--" {
+                only_paths = true;
+                continue;
+            }
+            let stripped = text.trim_start_matches('-');
+            let (name, inline) = match stripped.split_once('=') {
+                Some((n, v)) if text.starts_with("--") => (n, Some(v.to_string())),
+                _ => (stripped, None),
+            };
+            let Some((opt, arity)) = lookup(name) else {
+                bail!("unknown option `{text}` (odix mkisofs -help lists the options odix knows)");
+            };
+            let want = match arity {
+                Arity::Flag => 0,
+                Arity::One => 1,
+                Arity::Two => 2,
+                Arity::Three => 3,
+            };
+            let mut vals: Vec<String> = Vec::with_capacity(want);
+            if let Some(v) = inline {
+                vals.push(v);
+            }
+            while vals.len() < want {
+                let Some(v) = args.get(i) else {
+                    bail!("option `{text}` needs {want} value(s)");
+                };
+                let v = v.to_str().ok_or_else(|| anyhow!("{text}: value is not valid UTF-8"))?;
+                vals.push(v.to_string());
+                i += 1;
+            }
+            if arity == Arity::Flag && !vals.is_empty() {
+                bail!("option `{text}` takes no value");
+            }
+            let v0 = || vals.first().cloned().unwrap_or_default();
+            match opt {
+                Opt::Output => a.output = Some(PathBuf::from(v0())),
+                Opt::VolId => a.volume_id = Some(v0()),
+                Opt::VolSet => a.volume_set = Some(v0()),
+                Opt::Publisher => a.publisher = Some(v0()),
+                Opt::Preparer => a.preparer = Some(v0()),
+                Opt::AppId => a.application = Some(v0()),
+                Opt::SysId => a.system_id = Some(v0()),
+                Opt::Rock => a.rock = true,
+                Opt::RationalRock => {
+                    a.rock = true;
+                    a.rational_rock = true;
+                }
+                Opt::Joliet => a.joliet = true,
+                Opt::JolietLong => {
+                    a.joliet = true;
+                    a.joliet_long = true;
+                }
+                Opt::IsoLevel => {
+                    let l = parse_u32(&text, &v0())?;
+                    if !(1..=4).contains(&l) {
+                        bail!("{text}: level {l} is not 1, 2, 3 or 4");
+                    }
+                    a.iso_level = Some(l as u8);
+                }
+                Opt::FollowLinks => a.follow_links = true,
+                Opt::GraftPoints => a.graft_points = true,
+                Opt::PathList => {
+                    for line in read_lines(&text, OsStr::new(&v0()))? {
+                        a.pathspecs.push(OsString::from(line));
+                    }
+                }
+                Opt::Exclude => a.exclude.push(v0()),
+                Opt::ExcludeList => a.exclude.extend(read_lines(&text, OsStr::new(&v0()))?),
+                Opt::Hide => a.hide.push(v0()),
+                Opt::HideList => a.hide.extend(read_lines(&text, OsStr::new(&v0()))?),
+                Opt::HideJoliet => a.hide_joliet.push(v0()),
+                Opt::HideJolietList => a.hide_joliet.extend(read_lines(&text, OsStr::new(&v0()))?),
+                Opt::Quiet => a.quiet = true,
+                Opt::Verbose | Opt::HideRrMoved | Opt::Ignored => {}
+                Opt::InputCharset => {
+                    let cs = v0();
+                    let l = cs.to_ascii_lowercase();
+                    if !matches!(l.as_str(), "utf-8" | "utf8" | "iso-8859-1" | "iso8859-1" | "default") {
+                        bail!("{text}: charset `{cs}` is not supported (UTF-8 and ISO-8859-1 are)");
+                    }
+                    a.input_charset = Some(cs);
+                }
+                Opt::OutputCharset => {}
+                Opt::BootImage | Opt::EfiImage => {
+                    if !current.image.is_empty() {
+                        // A second -b/-e without -eltorito-alt-boot replaces the image of the current entry, as
+                        // in mkisofs; xorriso does the same.
+                        current.image.clear();
+                    }
+                    current.image = v0().trim_start_matches('/').to_string();
+                    if opt == Opt::EfiImage {
+                        current.platform = Some(Platform::EFI);
+                        current.emulation = Some(EmulChoice::None);
+                    } else if let Some(p) = next_platform.take() {
+                        current.platform = Some(p);
+                    }
+                }
+                Opt::Catalog => a.catalog = Some(v0().trim_start_matches('/').to_string()),
+                Opt::CatalogHide => a.catalog_hide = true,
+                Opt::NoEmulBoot => current.emulation = Some(EmulChoice::None),
+                Opt::HardDiskBoot => current.emulation = Some(EmulChoice::HardDisk),
+                Opt::NoBoot => current.not_bootable = true,
+                Opt::BootLoadSize => {
+                    let v = v0();
+                    current.load_size = Some(if v == "full" {
+                        LoadSize::Full
+                    } else {
+                        let n = parse_u32(&text, &v)?;
+                        LoadSize::Sectors(u16::try_from(n).map_err(|_| anyhow!("{text}: {n} is larger than 65535"))?)
+                    });
+                }
+                Opt::BootLoadSeg => {
+                    let n = parse_u32(&text, &v0())?;
+                    current.load_segment = u16::try_from(n).map_err(|_| anyhow!("{text}: {n} is not a segment"))?;
+                }
+                Opt::BootInfoTable => current.boot_info_table = true,
+                Opt::Grub2BootInfo => current.grub2_boot_info = true,
+                Opt::AltBoot => {
+                    if !current.image.is_empty() {
+                        a.boot.push(std::mem::take(&mut current));
+                    }
+                }
+                Opt::EfiBoot => {
+                    if !current.image.is_empty() {
+                        a.boot.push(std::mem::take(&mut current));
+                    }
+                    a.boot.push(BootSpec {
+                        image: v0().trim_start_matches('/').to_string(),
+                        platform: Some(Platform::EFI),
+                        emulation: Some(EmulChoice::None),
+                        ..Default::default()
+                    });
+                }
+                Opt::Platform => {
+                    let p = Platform::from_name(&v0())
+                        .ok_or_else(|| anyhow!("{text}: unknown platform `{}` (x86, efi, PPC, Mac)", v0()))?;
+                    if current.image.is_empty() {
+                        current.platform = Some(p);
+                    } else {
+                        next_platform = Some(p);
+                    }
+                }
+                Opt::NoPad => a.pad = false,
+                Opt::Pad => a.pad = true,
+                Opt::Sort => a.sort_file = Some(PathBuf::from(v0())),
+                Opt::SortWeight => {
+                    let w: i32 = vals[0].parse().map_err(|_| anyhow!("{text}: `{}` is not a weight", vals[0]))?;
+                    a.sort_weights.push((w, vals[1].clone()));
+                }
+                Opt::Udf => a.udf = true,
+                Opt::Uid => a.uid = Some(parse_u32(&text, &v0())?),
+                Opt::Gid => a.gid = Some(parse_u32(&text, &v0())?),
+                Opt::FileMode => a.file_mode = Some(parse_mode(&text, &v0())?),
+                Opt::DirMode => a.dir_mode = Some(parse_mode(&text, &v0())?),
+                Opt::NewDirMode => a.new_dir_mode = Some(parse_mode(&text, &v0())?),
+                Opt::FullIsoNames => {}
+                Opt::DeepDirs => a.warnings.push(format!(
+                    "{text}: accepted; directories deeper than 8 levels are still relocated (Rock Ridge readers see \
+                     the true tree)"
+                )),
+                Opt::TransTbl => a.warnings.push(format!("{text}: accepted; odix writes no TRANS.TBL files")),
+                Opt::Untranslated
+                | Opt::AllowLowercase
+                | Opt::AllowMultidot
+                | Opt::RelaxedFilenames
+                | Opt::AllowLeadingDots
+                | Opt::OmitVersion
+                | Opt::OmitPeriod => relaxed.push(match opt {
+                    Opt::Untranslated => "-U",
+                    Opt::AllowLowercase => "-allow-lowercase",
+                    Opt::AllowMultidot => "-allow-multidot",
+                    Opt::RelaxedFilenames => "-relaxed-filenames",
+                    Opt::AllowLeadingDots => "-L",
+                    Opt::OmitVersion => "-N",
+                    _ => "-d",
+                }),
+                Opt::IsohybridMbr => a.isohybrid_mbr = Some(PathBuf::from(v0())),
+                Opt::IsohybridGptBasdat => a.gpt_basdat = true,
+                Opt::IsohybridApmHfsplus | Opt::Hfs => {
+                    if !hfs_warned {
+                        a.warnings.push(format!(
+                            "{text}: HFS/HFS+ and Apple partition map options are accepted and ignored; the image \
+                             has no HFS+ tree"
+                        ));
+                        hfs_warned = true;
+                    }
+                }
+                Opt::PartitionOffset => {
+                    let n = parse_u32(&text, &v0())?;
+                    if n != 0 && n != 16 {
+                        bail!("{text}: odix supports 0 and 16");
+                    }
+                    a.partition_offset = n;
+                }
+                Opt::AppendPartition => {
+                    let n: u8 = vals[0]
+                        .parse()
+                        .ok()
+                        .filter(|n| (1..=4).contains(n))
+                        .ok_or_else(|| anyhow!("{text}: partition number `{}` is not 1..4", vals[0]))?;
+                    let t = PartitionType::parse(&vals[1])
+                        .ok_or_else(|| anyhow!("{text}: `{}` is not a partition type", vals[1]))?;
+                    a.append.push((n, t, PathBuf::from(&vals[2])));
+                }
+                Opt::AppendedPartAsGpt => a.appended_as_gpt = true,
+                Opt::EmbeddedBoot => a.embedded_boot = Some(PathBuf::from(v0())),
+                Opt::Grub2Mbr => a.grub2_mbr = Some(PathBuf::from(v0())),
+                Opt::ProtectiveMsdosLabel => a.protective_msdos_label = true,
+                Opt::EfiBootPart => {
+                    let v = v0();
+                    a.efi_boot_part = Some(if v.trim_start_matches('-') == "efi-boot-image" {
+                        EfiPartSpec::ElToritoImage
+                    } else {
+                        EfiPartSpec::File(PathBuf::from(v))
+                    });
+                }
+                Opt::EfiBootImage => a.efi_boot_part = Some(EfiPartSpec::ElToritoImage),
+                Opt::ModificationDate => a.modification_date = Some(parse_date16(&text, &v0())?),
+                Opt::VolumeDate => {
+                    let t = parse_time(&text, &vals[1])?;
+                    match vals[0].as_str() {
+                        "m" | "uuid" => a.modification_date = t,
+                        "c" => a.creation_date = t,
+                        "all_file_dates" => a.all_file_dates = t,
+                        "x" | "f" => a
+                            .warnings
+                            .push(format!("{text} {}: accepted; expiration and effective dates stay unset", vals[0])),
+                        other => bail!("{text}: unknown date kind `{other}` (c, m, x, f, uuid, all_file_dates)"),
+                    }
+                }
+                Opt::Help => a.help = true,
+                Opt::Version => a.version = true,
+            }
+        }
+        if !current.image.is_empty() {
+            a.boot.push(current);
+        }
+        if !relaxed.is_empty() {
+            a.warnings.push(format!(
+                "{}: accepted; ISO 9660 names stay strict for the chosen level (Rock Ridge and Joliet carry the real \
+                 names)",
+                relaxed.join(" ")
+            ));
+        }
+        Ok(a)
+    }
+}
+
+/// The `-help` text: every option odix accepts, in the layout of `xorriso -as mkisofs -help` (tools such as
+/// grub-mkrescue search it for the options they need).
+pub fn help_text() -> String {
+    let mut s = String::from(
+        "Usage: odix mkisofs [options] [-graft-points] PATHSPEC...\n\
+         odix's mkisofs/genisoimage/xorriso -as mkisofs compatible command line.\n\
+         Options may start with - or --; `--opt=value` works for two-dash spellings.\nOptions:\n",
+    );
+    for (names, _, _, help) in OPTIONS {
+        if help.is_empty() {
+            continue;
+        }
+        let spelled: Vec<String> = names
+            .iter()
+            .map(|n| {
+                let two = matches!(
+                    *n,
+                    "grub2-boot-info"
+                        | "grub2-mbr"
+                        | "efi-boot"
+                        | "protective-msdos-label"
+                        | "modification-date"
+                        | "sort-weight"
+                        | "embedded-boot"
+                        | "efi-boot-image"
+                );
+                if two {
+                    format!("--{n}")
+                } else {
+                    format!("-{n}")
+                }
+            })
+            .collect();
+        s.push_str(&format!("  {:<28} {}\n", spelled.join(", "), help));
+    }
+    s.push_str("  --efi-boot-image             With -efi-boot-part: use the El Torito EFI image\n");
+    s.push_str(
+        "\nAccepted and ignored with one warning: -hfsplus, -hfs-bless, -hfs-bless-by, -hfsplus-file-creator-type,\n\
+         -apm-block-size and the other HFS/HFS+ options; -isohybrid-apm-hfsplus. Relaxed ISO name options\n\
+         (-U -allow-lowercase -allow-multidot -relaxed-filenames -L -N -d) are accepted; names stay strict.\n",
+    );
+    s
+}
+
+impl MkisofsArgs {
+    /// The boot and hybrid part of the options.
+    pub fn boot_config(&self) -> BootConfig {
+        BootConfig {
+            entries: self.boot.clone(),
+            catalog: self.catalog.clone(),
+            catalog_hide: self.catalog_hide,
+            isohybrid_mbr: self.isohybrid_mbr.clone(),
+            grub2_mbr: self.grub2_mbr.clone(),
+            embedded_boot: self.embedded_boot.clone(),
+            protective_msdos_label: self.protective_msdos_label,
+            gpt_basdat: self.gpt_basdat,
+            efi_boot_part: self.efi_boot_part.clone(),
+            append: self.append.clone(),
+            appended_as_gpt: self.appended_as_gpt,
+            pad_sectors: if self.pad { PAD_SECTORS } else { 0 },
+        }
+    }
+
+    /// The sort weights of `-sort` and `--sort-weight`, as glob patterns over source paths. A
+    /// `--sort-weight W ISO_PATH` names a path in the image; it is matched as the tail of source paths (the
+    /// pathspec that put it there is not kept), which is exact for the usual `DIR` and `/=DIR` pathspecs.
+    fn sort_patterns(&self) -> Result<Vec<(String, i64)>> {
+        let mut v = match &self.sort_file {
+            Some(p) => read_sort_file(p)?,
+            None => Vec::new(),
+        };
+        // Later --sort-weight options override earlier ones for the paths they share, as in xorriso: the deepest
+        // path given is the most specific, so it goes first.
+        let mut w: Vec<&(i32, String)> = self.sort_weights.iter().rev().collect();
+        w.sort_by_key(|(_, p)| std::cmp::Reverse(p.trim_matches('/').len()));
+        for (weight, path) in w {
+            let p = path.trim_matches('/');
+            if p.is_empty() {
+                v.push(("*".into(), i64::from(*weight)));
+            } else {
+                v.push((format!("*/{p}"), i64::from(*weight)));
+                v.push((format!("*/{p}/*"), i64::from(*weight)));
+            }
+        }
+        Ok(v)
+    }
+}
+
+fn now_and_clamp(a: &MkisofsArgs) -> Result<(i64, Option<i64>)> {
+    let sde = match std::env::var("SOURCE_DATE_EPOCH") {
+        Ok(s) if !s.trim().is_empty() => {
+            Some(s.trim().parse::<i64>().with_context(|| format!("SOURCE_DATE_EPOCH={s:?} is not a number"))?)
+        }
+        _ => None,
+    };
+    let wall = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
+    let now = a.modification_date.or(a.creation_date).or(sde).unwrap_or(wall);
+    Ok((now, sde))
+}
+
+/// Runs `odix mkisofs ARGS...`.
+pub fn mkisofs(args: Vec<OsString>) -> Result<u8> {
+    let a = MkisofsArgs::parse(&args)?;
+    if a.help {
+        eprint!("{}", help_text());
+        return Ok(0);
+    }
+    if a.version {
+        println!(
+            "odix {} (mkisofs compatible command line: mkisofs, genisoimage, xorriso -as mkisofs)",
+            env!("CARGO_PKG_VERSION")
+        );
+        return Ok(0);
+    }
+    if !a.quiet {
+        for w in &a.warnings {
+            eprintln!("odix mkisofs: warning: {w}");
+        }
+    }
+    if a.pathspecs.is_empty() {
+        bail!("no pathspec given (odix mkisofs -help shows the usage)");
+    }
+    if !a.hide.is_empty() || !a.hide_joliet.is_empty() {
+        bail!(
+            "-hide and -hide-joliet are not supported by odix yet: the writer keeps one set of entries for the \
+               ISO and Joliet trees (leave the files out with -m instead)"
+        );
+    }
+    if a.partition_offset != 0 {
+        bail!(
+            "-partition_offset 16 is not supported by odix yet (it needs a second, relocated set of volume \
+               descriptors and directories)"
+        );
+    }
+    if a.udf {
+        bail!("-udf is not supported by odix mkisofs yet: build a UDF image with `odix mkudf`");
+    }
+    let (now, sde) = now_and_clamp(&a)?;
+    let wopts = WalkOptions {
+        exclude: a.exclude.clone(),
+        follow_links: a.follow_links,
+        hidden: true,
+        rational_rock: a.rational_rock,
+        clamp_time: sde,
+        now,
+        zisofs: false,
+        sort: a.sort_patterns()?,
+    };
+    let mut walked = walk(&a.pathspecs, &wopts)?;
+    if let Some(t) = a.all_file_dates {
+        let ids: Vec<_> = walked.tree.ids().collect();
+        for id in ids {
+            if let Some(m) = walked.tree.meta_mut(id) {
+                m.mtime = t;
+                m.atime = t;
+                m.ctime = t;
+            }
+        }
+    }
+    if a.uid.is_some() || a.gid.is_some() || a.file_mode.is_some() || a.dir_mode.is_some() || a.new_dir_mode.is_some() {
+        let ids: Vec<_> = walked.tree.ids().collect();
+        for id in ids {
+            let is_dir = matches!(walked.tree.kind(id), Some(NodeKind::Dir));
+            let is_file = matches!(walked.tree.kind(id), Some(NodeKind::File(_)));
+            if let Some(m) = walked.tree.meta_mut(id) {
+                if let Some(u) = a.uid {
+                    m.uid = u;
+                }
+                if let Some(g) = a.gid {
+                    m.gid = g;
+                }
+                match (is_dir, is_file) {
+                    (true, _) => {
+                        if let Some(mode) = a.dir_mode.or(a.new_dir_mode.filter(|_| id == Tree::ROOT)) {
+                            m.perm = mode;
+                        }
+                    }
+                    (_, true) => {
+                        if let Some(mode) = a.file_mode {
+                            m.perm = mode;
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+    let boot_cfg = a.boot_config();
+    let boot = BootPlan::prepare(&boot_cfg, &mut walked, now)?;
+    let level = a.iso_level.unwrap_or(1);
+    let mut opts = iso_options(level, a.rock, a.joliet, a.joliet_long, now)
+        .volume_id(a.volume_id.clone().unwrap_or_else(|| "CDROM".into()))
+        .system_id(a.system_id.clone().unwrap_or_else(|| "LINUX".into()))
+        .application(a.application.clone().unwrap_or_else(|| format!("ODIX {}", env!("CARGO_PKG_VERSION"))));
+    if let Some(s) = &a.publisher {
+        opts = opts.publisher(s.clone());
+    }
+    if let Some(s) = &a.preparer {
+        opts = opts.preparer(s.clone());
+    }
+    if let Some(s) = &a.volume_set {
+        opts = opts.volume_set_id(s.clone());
+    }
+    let mut layout = IsoLayout::new(&walked.tree, opts)?;
+    let mut planned = plan_image(&mut layout, &walked.data, boot.extras())?;
+    let (data_lba, volume_sectors) = boot.finish(&mut planned)?;
+    let total = planned.plan.total_sectors();
+    let output = a.output.clone().unwrap_or_else(|| PathBuf::from("-"));
+    let out = Output::create(&output)?;
+    let bar = progress_bar(planned.size_bytes(), a.quiet || output.as_os_str() == "-");
+    let ctx = EmitCtx { total_sectors: volume_sectors, data_lba: &data_lba, alias: &walked.data.alias };
+    {
+        let mut w = BufWriter::with_capacity(1 << 20, &out.file);
+        emit(&planned.plan, &ctx, &walked.data, &mut w, &|n| bar.inc(n))
+            .with_context(|| format!("writing {}", output.display()))?;
+        w.flush()?;
+    }
+    bar.finish_and_clear();
+    out.commit()?;
+    if !a.quiet {
+        eprintln!("odix mkisofs: wrote {} ({} sectors, {} bytes)", output.display(), total, total * SECTOR as u64);
+    }
+    Ok(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<MkisofsArgs> {
+        let v: Vec<OsString> = args.iter().map(OsString::from).collect();
+        MkisofsArgs::parse(&v)
+    }
+
+    /// The arguments grub-mkrescue 2.06 passes to `xorriso -as mkisofs`.
+    #[test]
+    fn grub_mkrescue() {
+        let a = parse(&[
+            "-graft-points",
+            "--modification-date=2026112517223700",
+            "-b",
+            "boot/grub/i386-pc/eltorito.img",
+            "-no-emul-boot",
+            "-boot-load-size",
+            "4",
+            "-boot-info-table",
+            "--grub2-boot-info",
+            "--grub2-mbr",
+            "/usr/lib/grub/i386-pc/boot_hybrid.img",
+            "-hfsplus",
+            "-apm-block-size",
+            "2048",
+            "-hfsplus-file-creator-type",
+            "chrp",
+            "tbxj",
+            "/System/Library/CoreServices/.disk_label",
+            "-hfs-bless-by",
+            "i",
+            "/System/Library/CoreServices/boot.efi",
+            "--efi-boot",
+            "efi.img",
+            "-efi-boot-part",
+            "--efi-boot-image",
+            "--protective-msdos-label",
+            "-o",
+            "out.iso",
+            "-r",
+            "/tmp/grub.1XRk61",
+            "--sort-weight",
+            "0",
+            "/",
+            "--sort-weight",
+            "1",
+            "/boot",
+            "gdir",
+        ])
+        .unwrap();
+        assert_eq!(a.output, Some(PathBuf::from("out.iso")));
+        assert!(a.graft_points && a.rock && a.rational_rock && !a.joliet);
+        assert_eq!(a.boot.len(), 2);
+        let b = &a.boot[0];
+        assert_eq!(b.image, "boot/grub/i386-pc/eltorito.img");
+        assert_eq!(b.platform(), Platform::BIOS);
+        assert_eq!(b.load_size, Some(LoadSize::Sectors(4)));
+        assert!(b.boot_info_table && b.grub2_boot_info);
+        assert_eq!(b.emulation(10).unwrap(), Emulation::NoEmulation);
+        assert_eq!(a.boot[1].image, "efi.img");
+        assert_eq!(a.boot[1].platform(), Platform::EFI);
+        assert_eq!(a.efi_boot_part, Some(EfiPartSpec::ElToritoImage));
+        assert!(a.protective_msdos_label);
+        assert_eq!(a.grub2_mbr, Some(PathBuf::from("/usr/lib/grub/i386-pc/boot_hybrid.img")));
+        assert_eq!(a.sort_weights, [(0, "/".to_string()), (1, "/boot".to_string())]);
+        assert_eq!(a.pathspecs, [OsString::from("/tmp/grub.1XRk61"), OsString::from("gdir")]);
+        assert_eq!(a.modification_date, Some(1_795_627_357));
+        assert_eq!(a.warnings.len(), 1, "one HFS warning: {:?}", a.warnings);
+    }
+
+    #[test]
+    fn isolinux_and_seed() {
+        let a = parse(&[
+            "-o",
+            "out.iso",
+            "-b",
+            "isolinux/isolinux.bin",
+            "-c",
+            "isolinux/boot.cat",
+            "-no-emul-boot",
+            "-boot-load-size",
+            "4",
+            "-boot-info-table",
+            "-isohybrid-mbr",
+            "/usr/lib/ISOLINUX/isohdpfx.bin",
+            "-R",
+            "-J",
+            "dir",
+        ])
+        .unwrap();
+        assert_eq!(a.catalog.as_deref(), Some("isolinux/boot.cat"));
+        assert_eq!(a.boot.len(), 1);
+        assert!(a.rock && !a.rational_rock && a.joliet);
+        let s =
+            parse(&["-output", "seed.iso", "-volid", "cidata", "-joliet", "-rock", "user-data", "meta-data"]).unwrap();
+        assert_eq!(s.volume_id.as_deref(), Some("cidata"));
+        assert!(s.joliet && s.rock);
+        assert_eq!(s.pathspecs.len(), 2);
+    }
+
+    #[test]
+    fn alt_boot_sections_and_platforms() {
+        let a = parse(&[
+            "-b",
+            "a.img",
+            "-eltorito-alt-boot",
+            "-eltorito-platform",
+            "efi",
+            "-b",
+            "b.img",
+            "-no-emul-boot",
+            "-eltorito-alt-boot",
+            "-e",
+            "c.img",
+            "-eltorito-alt-boot",
+            "-b",
+            "d.img",
+            "-hard-disk-boot",
+            "-no-boot",
+            "-boot-load-seg",
+            "0x7c0",
+            "-boot-load-size",
+            "full",
+            "x",
+        ])
+        .unwrap();
+        let got: Vec<_> = a.boot.iter().map(|b| (b.image.as_str(), b.platform())).collect();
+        assert_eq!(
+            got,
+            [("a.img", Platform::BIOS), ("b.img", Platform::EFI), ("c.img", Platform::EFI), ("d.img", Platform::BIOS)]
+        );
+        assert!(a.boot[0].emulation(1000).is_err(), "no emulation mode and not a floppy size");
+        assert_eq!(a.boot[0].emulation(1_474_560).unwrap(), Emulation::Floppy144);
+        let d = &a.boot[3];
+        assert_eq!(d.emulation(0).unwrap(), Emulation::HardDisk);
+        assert!(d.not_bootable);
+        assert_eq!(d.load_segment, 0x7c0);
+        assert_eq!(d.load_size, Some(LoadSize::Full));
+    }
+
+    #[test]
+    fn values_and_errors() {
+        let a = parse(&[
+            "-uid",
+            "0",
+            "-gid",
+            "100",
+            "-file-mode",
+            "444",
+            "-dir-mode",
+            "555",
+            "-new-dir-mode",
+            "755",
+            "-iso-level",
+            "4",
+            "-volume_date",
+            "c",
+            "2020010100000000",
+            "-volume_date",
+            "uuid",
+            "2021010100000000",
+            "-append_partition",
+            "2",
+            "0xef",
+            "esp.img",
+            "-partition_offset",
+            "16",
+            "-no-pad",
+            "-m",
+            "*.o",
+            "-exclude",
+            "tmp",
+            "-x",
+            "y",
+            "-hide",
+            "h",
+            "-hide-joliet",
+            "hj",
+            "-U",
+            "-N",
+            "-d",
+            "-T",
+            "-D",
+            "-l",
+            "-allow-lowercase",
+            "-allow-multidot",
+            "-relaxed-filenames",
+            "-udf",
+            "-quiet",
+            "-v",
+            "-input-charset",
+            "utf-8",
+            "-output-charset",
+            "utf-8",
+            "-volset",
+            "S",
+            "-publisher",
+            "P",
+            "-p",
+            "Q",
+            "-A",
+            "APP",
+            "-sysid",
+            "LINUX",
+            "-joliet-long",
+            "-f",
+            "-isohybrid-gpt-basdat",
+            "-isohybrid-apm-hfsplus",
+            "-G",
+            "g.bin",
+            "-sort",
+            "sortfile",
+            "-pad",
+            "src",
+        ])
+        .unwrap();
+        assert_eq!(
+            (a.uid, a.gid, a.file_mode, a.dir_mode, a.new_dir_mode),
+            (Some(0), Some(100), Some(0o444), Some(0o555), Some(0o755))
+        );
+        assert_eq!(a.iso_level, Some(4));
+        assert_eq!(a.creation_date, Some(1_577_836_800));
+        assert_eq!(a.modification_date, Some(1_609_459_200));
+        assert_eq!(a.append, [(2, PartitionType::Mbr(0xef), PathBuf::from("esp.img"))]);
+        assert_eq!(a.partition_offset, 16);
+        assert!(a.pad, "-pad after -no-pad");
+        assert_eq!(a.exclude, ["*.o", "tmp", "y"]);
+        assert_eq!(a.hide, ["h"]);
+        assert_eq!(a.hide_joliet, ["hj"]);
+        assert!(a.udf && a.quiet && a.joliet_long && a.follow_links && a.gpt_basdat);
+        assert_eq!(a.embedded_boot, Some(PathBuf::from("g.bin")));
+        assert_eq!(a.warnings.len(), 4, "{:?}", a.warnings); // -T, -D, HFS, relaxed names
+
+        assert!(parse(&["-frobnicate", "x"]).unwrap_err().to_string().contains("unknown option `-frobnicate`"));
+        assert!(parse(&["-o"]).is_err());
+        assert!(parse(&["-iso-level", "5"]).is_err());
+        assert!(parse(&["-file-mode", "999"]).is_err());
+        assert!(parse(&["--modification-date=2026113217223700"]).is_err());
+        assert!(parse(&["-append_partition", "5", "0xef", "x"]).is_err());
+        assert!(parse(&["-input-charset", "cp437"]).is_err());
+        assert!(parse(&["-eltorito-platform", "amiga"]).is_err());
+        assert!(parse(&["-help"]).unwrap().help);
+        assert!(parse(&["--version"]).unwrap().version);
+        let dashes = parse(&["--", "-weird-name"]).unwrap();
+        assert_eq!(dashes.pathspecs, [OsString::from("-weird-name")]);
+    }
+
+    #[test]
+    fn help_lists_what_grub_mkrescue_looks_for() {
+        let h = help_text();
+        for o in [
+            "--grub2-boot-info",
+            "--grub2-mbr",
+            "--efi-boot",
+            "-efi-boot-part",
+            "--protective-msdos-label",
+            "--sort-weight",
+            "-no-emul-boot",
+            "-isohybrid-mbr",
+            "-append_partition",
+            "--modification-date",
+        ] {
+            assert!(h.contains(o), "{o} missing from -help");
+        }
+    }
+}
