@@ -1,22 +1,364 @@
-//! Adapter for the udf reader (being written).
+//! Adapter from odix-udf to the CLI: the UDF view as a [`Tree`] and the `udf` section of `odix info`.
+//!
+//! Node extents are physical blocks of the volume: with 2048-byte blocks (every optical disc) they are the
+//! image's LBAs; on 512- or 4096-byte disk images they count blocks of that size. `link_id` is the ICB address
+//! a name points at (`partition << 32 | block`), so the names of one hard-linked file share it.
 
-use anyhow::{bail, Result};
+use std::fmt::Write as _;
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom};
+use std::sync::Arc;
+
+use anyhow::{anyhow, bail, Result};
+use odix_udf::format::ad::LbAddr;
+use odix_udf::format::partition::PartitionMap;
+use odix_udf::read::MappingKind;
+use odix_udf::{Entry, Volume};
+use serde_json::{json, Value};
 
 use super::{InfoSection, ReadOptions, ViewChoice};
-use crate::source::ImageSource;
-use crate::view::Tree;
+use crate::source::{ImageSource, Source};
+use crate::view::{Extent, Kind, Node, Tree, Warning};
 
-/// Whether the format is present.
-pub fn probe(_src: &ImageSource, _opts: &ReadOptions) -> Result<bool> {
-    Ok(false)
+/// Most extents listed for one file (a fragmented file on a VAT disc can have one per block).
+const MAX_NODE_EXTENTS: usize = 4096;
+
+fn lib_options(opts: &ReadOptions) -> odix_udf::Options {
+    let l = &opts.limits;
+    odix_udf::Options::default().strict(opts.strict).session_start(opts.session_start).limits(
+        odix_udf::Limits::default()
+            .max_dir_entries(l.max_dir_entries)
+            .max_continuations(l.max_continuations)
+            .max_indirect(l.max_continuations)
+            .max_alloc(l.max_alloc),
+    )
 }
 
-/// A view of the image.
-pub fn open(src: &ImageSource, _opts: &ReadOptions, _view: ViewChoice) -> Result<Box<dyn Tree>> {
-    bail!("{}: udf reading is not available in this build", src.path().display())
+/// The image's sectors: a plain file is read directly (the reader does its own block-sized reads, and a
+/// buffered reader would throw its buffer away at every seek), anything else through the source.
+fn reader(src: &ImageSource) -> Result<Source> {
+    if src.is_raw_description() {
+        return src.open();
+    }
+    let f = File::open(src.path()).map_err(|e| anyhow!("cannot open {}: {e}", src.path().display()))?;
+    Ok(Box::new(f))
 }
 
-/// The info sections.
-pub fn info(_src: &ImageSource, _opts: &ReadOptions) -> Result<Vec<InfoSection>> {
-    Ok(Vec::new())
+fn open_volume(src: &ImageSource, opts: &ReadOptions) -> Result<Volume<Source>> {
+    Volume::open(reader(src)?, lib_options(opts)).map_err(|e| anyhow!("{}: UDF: {e}", src.path().display()))
+}
+
+/// Whether a UDF volume is present: a recognition sequence with NSR02/NSR03 and an anchor.
+pub fn probe(src: &ImageSource, opts: &ReadOptions) -> Result<bool> {
+    Ok(Volume::probe(reader(src)?, opts.session_start).unwrap_or(false))
+}
+
+/// The UDF view.
+pub fn open(src: &ImageSource, opts: &ReadOptions, _view: ViewChoice) -> Result<Box<dyn Tree>> {
+    let mut vol = open_volume(src, opts)?;
+    let path = src.path().display().to_string();
+    let early = vol.take_warnings().into_iter().map(|w| Warning(format!("{path}: {w}"))).collect();
+    Ok(Box::new(UdfTree { vol, path, early, strict: opts.strict }))
+}
+
+struct UdfTree {
+    vol: Volume<Source>,
+    path: String,
+    early: Vec<Warning>,
+    strict: bool,
+}
+
+struct UdfHandle {
+    entry: Entry,
+}
+
+fn link_id(icb: LbAddr) -> u64 {
+    (u64::from(icb.partition) << 32) | u64::from(icb.block)
+}
+
+impl UdfTree {
+    fn node(&mut self, name: String, entry: Entry) -> Result<Node> {
+        let (kind, target) = if entry.is_dir() {
+            (Kind::Dir, None)
+        } else if entry.is_symlink() {
+            let t = self.vol.read_link(&entry).map_err(|e| anyhow!("symbolic link {name:?}: {e}"))?;
+            (Kind::Symlink, Some(t))
+        } else if entry.is_file() {
+            (Kind::File, None)
+        } else {
+            (Kind::Other, None)
+        };
+        let extents = match kind {
+            Kind::File | Kind::Dir => self
+                .vol
+                .physical_extents(&entry, MAX_NODE_EXTENTS)
+                .map_err(|e| anyhow!("{name:?}: {e}"))?
+                .into_iter()
+                .map(|(lba, length)| Extent { lba, length })
+                .collect(),
+            _ => Vec::new(),
+        };
+        let fe = &entry.file_entry;
+        Ok(Node {
+            name,
+            kind,
+            size: if kind == Kind::Dir { 0 } else { entry.size() },
+            mtime: entry.mtime(),
+            atime: entry.atime(),
+            mode: Some(entry.mode()),
+            uid: fe.owner(),
+            gid: fe.group(),
+            nlink: Some(u32::from(fe.link_count)),
+            target,
+            rdev: fe.device(),
+            extents,
+            link_id: Some(link_id(entry.icb)),
+            handle: Arc::new(UdfHandle { entry }),
+        })
+    }
+
+    fn entry_of<'n>(&self, node: &'n Node) -> Result<&'n Entry> {
+        node.handle
+            .downcast_ref::<UdfHandle>()
+            .map(|h| &h.entry)
+            .ok_or_else(|| anyhow!("{}: node does not belong to the UDF view", self.path))
+    }
+}
+
+impl Tree for UdfTree {
+    fn view_name(&self) -> &'static str {
+        "udf"
+    }
+
+    fn root(&mut self) -> Result<Node> {
+        let root = self.vol.root().map_err(|e| anyhow!("{}: UDF root directory: {e}", self.path))?;
+        self.node(String::new(), root)
+    }
+
+    fn read_dir(&mut self, dir: &Node) -> Result<Vec<Node>> {
+        let entry = self.entry_of(dir)?.clone();
+        let names = self.vol.read_dir(&entry).map_err(|e| anyhow!("directory {:?}: {e}", dir.name))?;
+        let mut out = Vec::with_capacity(names.len());
+        for child in names {
+            if child.is_system_file() {
+                continue;
+            }
+            let r = self
+                .vol
+                .entry(&child)
+                .map_err(|e| anyhow!("{:?}: {e}", child.name))
+                .and_then(|e| self.node(child.name.clone(), e));
+            match r {
+                Ok(n) => out.push(n),
+                Err(e) if self.strict => return Err(e),
+                Err(e) => self.early.push(Warning(format!("{}: in {:?}: {e:#}; skipped", self.path, dir.name))),
+            }
+        }
+        Ok(out)
+    }
+
+    fn open<'a>(&'a mut self, file: &Node) -> Result<Box<dyn Read + 'a>> {
+        let entry = self.entry_of(file)?.clone();
+        if entry.is_dir() {
+            bail!("{:?}: is a directory", file.name);
+        }
+        Ok(Box::new(self.vol.open_file(&entry)?))
+    }
+
+    fn take_warnings(&mut self) -> Vec<Warning> {
+        let mut out = std::mem::take(&mut self.early);
+        out.extend(self.vol.take_warnings().into_iter().map(|w| Warning(format!("{}: {w}", self.path))));
+        out
+    }
+}
+
+/// Where the ISO 9660 tree's metadata lies, when a primary volume descriptor is at the session start + 16.
+fn iso_layout(src: &ImageSource, opts: &ReadOptions) -> Option<Value> {
+    let mut r = reader(src).ok()?;
+    let pvd_lba = opts.session_start.checked_add(16)?;
+    r.seek(SeekFrom::Start(pvd_lba.checked_mul(2048)?)).ok()?;
+    let mut pvd = [0u8; 2048];
+    r.read_exact(&mut pvd).ok()?;
+    if pvd.get(0..6)? != b"\x01CD001" {
+        return None;
+    }
+    let le32 = |at: usize| pvd.get(at..at + 4).and_then(|b| b.try_into().ok()).map(u32::from_le_bytes);
+    Some(json!({
+        "primary_volume_descriptor": pvd_lba,
+        "volume_space_blocks": le32(80)?,
+        "path_table_l": le32(140)?,
+        "path_table_size": le32(132)?,
+        "root_directory": { "lba": le32(158)?, "length": le32(166)? },
+    }))
+}
+
+/// The `udf` section of `odix info`.
+pub fn info(src: &ImageSource, opts: &ReadOptions) -> Result<Vec<InfoSection>> {
+    let mut vol = open_volume(src, opts)?;
+    let root_phys = {
+        let root = vol.info().file_set.root_directory_icb.location;
+        vol.physical_block(root)
+    };
+    let fsd_phys = vol.physical_block(vol.info().file_set_location);
+    let system_streams = vol.system_streams().map(|s| s.len()).unwrap_or(0);
+    let warnings = vol.take_warnings();
+    let i = vol.info();
+    let maps: Vec<Value> = i
+        .logical
+        .maps
+        .iter()
+        .enumerate()
+        .map(|(r, m)| {
+            let number = m.partition_number();
+            let pd = number.and_then(|n| i.partitions.iter().find(|p| p.number == n));
+            let mut o = json!({
+                "reference": r,
+                "type": m.kind_name(),
+                "partition_number": number,
+                "start": pd.map(|p| p.start),
+                "length": pd.map(|p| p.length),
+                "access_type": pd.map(|p| p.access_type),
+            });
+            match m {
+                PartitionMap::Sparable { packet_length, table_locations, .. } => {
+                    o["packet_length"] = json!(packet_length);
+                    o["sparing_tables"] = json!(table_locations);
+                    o["remapped_packets"] = json!(i.sparing.map(|s| s.1));
+                }
+                PartitionMap::Metadata { metadata_file, mirror_file, .. } => {
+                    o["metadata_file"] = json!(metadata_file);
+                    o["mirror_file"] = json!(mirror_file);
+                    o["mirror_used"] = json!(i.metadata_mirror_used);
+                }
+                PartitionMap::Virtual { .. } => {
+                    if let Some(v) = &i.vat {
+                        o["vat_location"] = json!(v.location);
+                        o["vat_entries"] = json!(v.table.entries.len());
+                        o["vat_form"] = json!(if v.table.header.is_some() { "2.00" } else { "1.50" });
+                    }
+                }
+                _ => {}
+            }
+            if i.map_kinds.get(r) == Some(&MappingKind::Unreadable) {
+                o["readable"] = json!(false);
+            }
+            o
+        })
+        .collect();
+    let counts = i.counts();
+    let lvid = i.integrity.as_ref().map(|(b, _)| *b);
+    let udf_layout = json!({
+        "anchors": i.anchors,
+        "main_vds": [i.anchor.main.location, i.anchor.main.length],
+        "reserve_vds": [i.anchor.reserve.location, i.anchor.reserve.length],
+        "integrity_descriptor": lvid,
+        "file_set_descriptor": fsd_phys,
+        "root_directory_icb": root_phys,
+        "partitions": i.partitions.iter().map(|p| json!([p.start, p.length])).collect::<Vec<_>>(),
+    });
+    let iso = iso_layout(src, opts);
+    let mut json = json!({
+        "revision": i.revision_string(),
+        "volume_id": i.primary.volume_id(),
+        "volume_set_id": i.primary.volume_set_id(),
+        "logical_volume_id": i.logical.logical_volume_id(),
+        "file_set_id": i.file_set.file_set_id(),
+        "block_size": i.block_size,
+        "nsr": i.recognition.nsr,
+        "partition_maps": maps,
+        "integrity": i.integrity_state(),
+        "files": counts.map(|c| c.0),
+        "directories": counts.map(|c| c.1),
+        "next_unique_id": i.next_unique_id(),
+        "used_reserve_vds": i.used_reserve_sequence,
+        "system_streams": system_streams,
+        "recorded": i.primary.recording_time.to_utc().map(|t| t.to_rfc3339()),
+        "implementation": i.primary.implementation_identifier.display(),
+        "layout": udf_layout,
+        "warnings": warnings,
+    });
+    if let Some(lv) = &i.lv_info {
+        json["lv_info"] = json!(lv.info_strings());
+    }
+    if let Some(iso) = &iso {
+        json["bridge"] = json!({ "iso9660": iso, "udf": udf_layout });
+    }
+
+    let mut t = String::new();
+    let _ = writeln!(t, "UDF:");
+    let _ = writeln!(t, "  Revision: {}", i.revision_string());
+    let _ = writeln!(t, "  Volume id: {}", i.primary.volume_id());
+    let _ = writeln!(t, "  Logical volume id: {}", i.logical.logical_volume_id());
+    let _ = writeln!(t, "  Volume set id: {}", i.primary.volume_set_id());
+    if !i.file_set.file_set_id().is_empty() {
+        let _ = writeln!(t, "  File set id: {}", i.file_set.file_set_id());
+    }
+    let _ = writeln!(t, "  Block size: {}", i.block_size);
+    for (r, m) in i.logical.maps.iter().enumerate() {
+        let number = m.partition_number();
+        let pd = number.and_then(|n| i.partitions.iter().find(|p| p.number == n));
+        let place = pd.map(|p| format!(" at block {} ({} blocks)", p.start, p.length)).unwrap_or_default();
+        let extra = match m {
+            PartitionMap::Sparable { packet_length, table_locations, .. } => format!(
+                ", packets of {packet_length}, sparing tables at {table_locations:?}, {} packets remapped",
+                i.sparing.map_or(0, |s| s.1)
+            ),
+            PartitionMap::Metadata { metadata_file, mirror_file, .. } => format!(
+                ", metadata file at {metadata_file}, mirror at {mirror_file}{}",
+                if i.metadata_mirror_used { " (mirror in use)" } else { "" }
+            ),
+            PartitionMap::Virtual { .. } => i
+                .vat
+                .as_ref()
+                .map(|v| {
+                    format!(
+                        ", VAT ({} form) at block {}, {} entries",
+                        if v.table.header.is_some() { "2.00" } else { "1.50" },
+                        v.location,
+                        v.table.entries.len()
+                    )
+                })
+                .unwrap_or_default(),
+            _ => String::new(),
+        };
+        let num = number.map(|n| n.to_string()).unwrap_or_else(|| "-".into());
+        let _ = writeln!(t, "  Partition map {r}: {} partition {num}{place}{extra}", m.kind_name());
+    }
+    let _ = writeln!(t, "  Integrity: {}", i.integrity_state().unwrap_or_else(|| "none recorded".into()));
+    if let Some((f, d)) = counts {
+        let _ = writeln!(t, "  Files: {f}");
+        let _ = writeln!(t, "  Directories: {d}");
+    }
+    if let Some(n) = i.next_unique_id() {
+        let _ = writeln!(t, "  Next unique id: {n}");
+    }
+    if i.used_reserve_sequence {
+        let _ = writeln!(t, "  Volume descriptors: main sequence damaged, reserve sequence used");
+    }
+    if system_streams > 0 {
+        let _ = writeln!(t, "  System streams: {system_streams}");
+    }
+    if let Some(iso) = &iso {
+        let _ = writeln!(t, "  Bridge layout (ISO 9660 and UDF share the image):");
+        let _ = writeln!(
+            t,
+            "    ISO 9660: volume descriptors from LBA {}, path table at LBA {}, root directory at LBA {}",
+            iso["primary_volume_descriptor"], iso["path_table_l"], iso["root_directory"]["lba"]
+        );
+        let _ = writeln!(
+            t,
+            "    UDF: volume descriptors at {}-{} (reserve {}), integrity at {}, file set at {}, root ICB at {}, anchors at {:?}",
+            i.anchor.main.location,
+            u64::from(i.anchor.main.location) + u64::from(i.anchor.main.length) / u64::from(i.block_size.max(1)),
+            i.anchor.reserve.location,
+            lvid.map_or_else(|| "-".into(), |b| b.to_string()),
+            fsd_phys.map_or_else(|| "-".into(), |b| b.to_string()),
+            root_phys.map_or_else(|| "-".into(), |b| b.to_string()),
+            i.anchors
+        );
+    }
+    for w in &warnings {
+        let _ = writeln!(t, "  Warning: {w}");
+    }
+    Ok(vec![InfoSection { key: "udf", json, text: t }])
 }

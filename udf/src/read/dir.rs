@@ -30,6 +30,12 @@ impl DirEntry {
         self.fid.has(characteristics::DIRECTORY)
     }
 
+    /// Whether this is a file system structure recorded as a file rather than user data: the hidden
+    /// "Non-Allocatable Space" file of UDF 1.50 3.3.7.2 (later revisions record it as a system stream).
+    pub fn is_system_file(&self) -> bool {
+        self.is_hidden() && self.name == "Non-Allocatable Space"
+    }
+
     /// The ICB the name points at.
     pub fn icb(&self) -> LbAddr {
         self.fid.icb.location

@@ -107,12 +107,22 @@ pub struct VolumeInfo {
 }
 
 impl VolumeInfo {
-    /// The UDF revision the volume was written to (0x0102, 0x0150, 0x0201, 0x0250, 0x0260): the highest write
-    /// revision of the integrity descriptor or VAT, else the domain identifier's.
+    /// The UDF revision the volume is formatted to (0x0102, 0x0150, 0x0201, 0x0250, 0x0260): the domain
+    /// identifier's suffix, else the minimum read revision of the VAT or the integrity descriptor.
     pub fn revision(&self) -> u16 {
-        let lvid = self.integrity.as_ref().and_then(|(_, d)| d.udf_use()).map(|u| u.max_write_revision);
+        let domain = self.logical.domain_identifier.udf_revision();
+        if domain != 0 {
+            return domain;
+        }
+        let vat = self.vat.as_ref().and_then(|v| v.table.header.as_ref()).map(|h| h.min_read_revision);
+        let lvid = self.integrity.as_ref().and_then(|(_, d)| d.udf_use()).map(|u| u.min_read_revision);
+        vat.or(lvid).unwrap_or(0)
+    }
+
+    /// The highest UDF revision an implementation wrote to the volume, from the VAT or integrity descriptor.
+    pub fn max_write_revision(&self) -> Option<u16> {
         let vat = self.vat.as_ref().and_then(|v| v.table.header.as_ref()).map(|h| h.max_write_revision);
-        vat.or(lvid).filter(|r| *r != 0).unwrap_or_else(|| self.logical.domain_identifier.udf_revision())
+        vat.or_else(|| self.integrity.as_ref().and_then(|(_, d)| d.udf_use()).map(|u| u.max_write_revision))
     }
 
     /// The revision as text, `2.01`.
