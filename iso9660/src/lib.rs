@@ -42,6 +42,7 @@
 pub mod error;
 pub mod format;
 pub mod read;
+pub mod write;
 
 pub use error::{Error, Result, Structure};
 pub use read::{Entry, EntryKind, Extent, FileReader, Image, Limits, Options, View, Warning};
