@@ -505,8 +505,8 @@ fn repair_as(s: &RawSector, k: SectorKind) -> Option<RawSector> {
 /// Corrects a Mode 1 or Mode 2 Form 1 sector whose EDC or ECC fails, with single-byte corrections of its P
 /// and Q codewords repeated until the EDC passes and every codeword checks, or no codeword can be corrected.
 ///
-/// The sector is changed only on success. A sector whose mode byte is damaged is tried as Mode 1 (whose ECC
-/// covers the header); a Mode 2 sector is tried as Form 1 even when its (possibly damaged) submode says Form 2
+/// The sector is changed only on success. The kind the mode byte claims is tried first, then the other one
+/// (a damaged mode byte is within reach of Mode 1's parities, which cover the header); a Mode 2 sector is tried as Form 1 even when its (possibly damaged) submode says Form 2
 /// and its Form 2 EDC fails, or when its two subheader copies differ. Sync and the Mode 2 header are not covered by the parities and are left as found.
 pub fn repair(s: &mut RawSector) -> Repair {
     let claimed = kind(s);
@@ -524,9 +524,10 @@ pub fn repair(s: &mut RawSector) -> Repair {
     if !needs {
         return Repair::NotNeeded;
     }
+    // The mode byte itself may be the damage: the kind it claims is tried first, then the other one.
     let tries: &[SectorKind] = match claimed {
-        Some(SectorKind::Mode1) | None => &[SectorKind::Mode1],
-        _ => &[SectorKind::Mode2Form1],
+        Some(SectorKind::Mode1) | None => &[SectorKind::Mode1, SectorKind::Mode2Form1],
+        _ => &[SectorKind::Mode2Form1, SectorKind::Mode1],
     };
     for &k in tries {
         if let Some(fixed) = repair_as(s, k) {
@@ -636,6 +637,14 @@ mod tests {
         s[1000] ^= 0x01;
         assert!(matches!(repair(&mut s), Repair::Fixed { bytes: 2, kind: SectorKind::Mode2Form1 }));
         assert_eq!(s, f1);
+
+        // Mode byte 1 turned into 2: the sector now claims to be Mode 2, and is repaired as Mode 1.
+        let mut s = good;
+        s[15] = 2;
+        s[700] ^= 0x40;
+        let r = repair(&mut s);
+        assert!(matches!(r, Repair::Fixed { bytes: 2, kind: SectorKind::Mode1 }), "{r:?}");
+        assert_eq!(s, good);
 
         // A whole row of data destroyed: beyond one byte per P codeword and per Q codeword.
         let mut s = good;
