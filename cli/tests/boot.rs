@@ -1,0 +1,386 @@
+//! Bootable images: real boot loaders built through `odix mkisofs` boot in QEMU under SeaBIOS and OVMF, the
+//! kernel reads a cloud-init seed, and xorriso reads back the El Torito catalog and partition tables odix wrote
+//! and agrees with its own for the same arguments.
+
+use std::fs;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use odix_testdata::{require_tool, run, run_ok, vm_run};
+
+const OVMF_CODE: &str = "/usr/share/OVMF/OVMF_CODE_4M.fd";
+const OVMF_VARS: &str = "/usr/share/OVMF/OVMF_VARS_4M.fd";
+const ISOLINUX_BIN: &str = "/usr/lib/ISOLINUX/isolinux.bin";
+const ISOHDPFX: &str = "/usr/lib/ISOLINUX/isohdpfx.bin";
+const LDLINUX: &str = "/usr/lib/syslinux/modules/bios/ldlinux.c32";
+const GRUB_MARKER: &str = "ODIX-BOOT-OK";
+const ISOLINUX_MARKER: &str = "ODIX-ISOLINUX-OK";
+
+fn odix() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_odix"))
+}
+
+/// The firmware QEMU starts with.
+#[derive(Clone, Copy, Debug)]
+enum Firmware {
+    SeaBios,
+    Ovmf,
+}
+
+/// How the image is attached.
+#[derive(Clone, Copy, Debug)]
+enum Media {
+    Cd,
+    Disk,
+}
+
+/// A file that must exist for a test; `None` skips locally, panics in CI (like `require_tool`).
+fn require_file(path: &str) -> Option<PathBuf> {
+    let p = PathBuf::from(path);
+    if p.is_file() {
+        return Some(p);
+    }
+    if odix_testdata::oracle::in_ci() {
+        panic!("{path} is missing in CI: ./setup.sh must install it");
+    }
+    eprintln!("skipping: {path} is not installed (run ./setup.sh)");
+    None
+}
+
+/// Boots `image` in QEMU (TCG) and waits until `marker` appears on the serial console; QEMU is killed as soon as
+/// it does, or after `timeout`. Returns the serial output; panics when the marker never came.
+fn boot(image: &Path, firmware: Firmware, media: Media, marker: &str, timeout: Duration) -> String {
+    let qemu = require_tool("qemu-system-x86_64").expect("checked by the caller");
+    let dir = tempfile::tempdir().unwrap();
+    let mut cmd = Command::new(qemu);
+    cmd.args(["-accel", "tcg", "-m", "512", "-display", "none", "-serial", "stdio", "-no-reboot", "-nodefaults"]);
+    cmd.args(["-vga", "none"]);
+    if let Firmware::Ovmf = firmware {
+        let vars = dir.path().join("OVMF_VARS.fd");
+        fs::copy(OVMF_VARS, &vars).unwrap();
+        cmd.arg("-drive").arg(format!("if=pflash,format=raw,readonly=on,file={OVMF_CODE}"));
+        cmd.arg("-drive").arg(format!("if=pflash,format=raw,file={}", vars.display()));
+    }
+    match media {
+        Media::Cd => cmd.arg("-cdrom").arg(image),
+        Media::Disk => {
+            cmd.arg("-drive").arg(format!("file={},format=raw,if=ide,media=disk,snapshot=on", image.display()))
+        }
+    };
+    cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::null());
+    let mut child = cmd.spawn().expect("starting qemu");
+    let mut stdout = child.stdout.take().unwrap();
+    let (tx, rx) = mpsc::channel::<Vec<u8>>();
+    let reader = std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = stdout.read(&mut buf) {
+            if n == 0 || tx.send(buf[..n].to_vec()).is_err() {
+                break;
+            }
+        }
+    });
+    let start = Instant::now();
+    let mut out = Vec::new();
+    let mut found = false;
+    while start.elapsed() < timeout {
+        match rx.recv_timeout(Duration::from_millis(200)) {
+            Ok(chunk) => {
+                out.extend_from_slice(&chunk);
+                if String::from_utf8_lossy(&out).contains(marker) {
+                    found = true;
+                    break;
+                }
+            }
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    drop(rx);
+    let _ = reader.join();
+    let text = String::from_utf8_lossy(&out).into_owned();
+    assert!(
+        found,
+        "{marker} not seen booting {} with {firmware:?} from {media:?} within {timeout:?}; serial output:\n{}",
+        image.display(),
+        text.chars().rev().take(3000).collect::<String>().chars().rev().collect::<String>()
+    );
+    text
+}
+
+/// A folder with `boot/grub/grub.cfg` printing the marker on the serial console.
+fn grub_tree(dir: &Path) {
+    fs::create_dir_all(dir.join("boot/grub")).unwrap();
+    fs::write(
+        dir.join("boot/grub/grub.cfg"),
+        format!("serial\nterminal_input serial\nterminal_output serial\necho {GRUB_MARKER}\nhalt\n"),
+    )
+    .unwrap();
+}
+
+/// A link named `xorriso` to the odix binary: grub-mkrescue runs `PATH -as mkisofs ...`, which odix answers.
+fn xorriso_link(dir: &Path) -> PathBuf {
+    let link = dir.join("xorriso");
+    std::os::unix::fs::symlink(odix(), &link).unwrap();
+    link
+}
+
+fn grub_mkrescue_image(dir: &Path, xorriso: &Path, out: &Path) {
+    let src = dir.join("grub-src");
+    grub_tree(&src);
+    let o = run_ok(
+        Command::new("grub-mkrescue").arg(format!("--xorriso={}", xorriso.display())).arg("-o").arg(out).arg(&src),
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!err.contains("doesn't support"), "grub-mkrescue disabled features: {err}");
+}
+
+fn grub_tools_present() -> bool {
+    require_tool("grub-mkrescue").is_some()
+        && require_tool("mformat").is_some()
+        && require_tool("qemu-system-x86_64").is_some()
+        && require_file("/usr/lib/grub/i386-pc/eltorito.img").is_some()
+        && require_file("/usr/lib/grub/x86_64-efi/kernel.img").is_some()
+        && require_file(OVMF_CODE).is_some()
+        && require_file(OVMF_VARS).is_some()
+}
+
+#[test]
+fn grub_mkrescue_image_boots_four_ways() {
+    if !grub_tools_present() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("rescue.iso");
+    grub_mkrescue_image(dir.path(), &xorriso_link(dir.path()), &out);
+    for (fw, media, secs) in [
+        (Firmware::SeaBios, Media::Cd, 60),
+        (Firmware::SeaBios, Media::Disk, 60),
+        (Firmware::Ovmf, Media::Cd, 120),
+        (Firmware::Ovmf, Media::Disk, 120),
+    ] {
+        boot(&out, fw, media, GRUB_MARKER, Duration::from_secs(secs));
+    }
+}
+
+fn isolinux_tree(dir: &Path) {
+    let d = dir.join("isolinux");
+    fs::create_dir_all(&d).unwrap();
+    fs::copy(ISOLINUX_BIN, d.join("isolinux.bin")).unwrap();
+    fs::copy(LDLINUX, d.join("ldlinux.c32")).unwrap();
+    // ISOLINUX echoes to the serial port what it prints itself (SAY lines are not); the default label names a
+    // kernel that does not exist, so "Loading ODIX-ISOLINUX-OK... failed" proves the config was read from the
+    // image's file system.
+    fs::write(d.join("isolinux.cfg"), format!("SERIAL 0 115200\nPROMPT 0\nTIMEOUT 1\nDEFAULT {ISOLINUX_MARKER}\n"))
+        .unwrap();
+}
+
+#[test]
+fn isolinux_image_boots_from_cd_and_disk() {
+    if require_tool("qemu-system-x86_64").is_none()
+        || require_file(ISOLINUX_BIN).is_none()
+        || require_file(ISOHDPFX).is_none()
+        || require_file(LDLINUX).is_none()
+    {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("src");
+    isolinux_tree(&src);
+    let out = dir.path().join("isolinux.iso");
+    run_ok(
+        Command::new(odix())
+            .arg("mkisofs")
+            .arg("-o")
+            .arg(&out)
+            .args(["-b", "isolinux/isolinux.bin", "-c", "isolinux/boot.cat", "-no-emul-boot", "-boot-load-size", "4"])
+            .args(["-boot-info-table", "-isohybrid-mbr", ISOHDPFX, "-R", "-J"])
+            .arg(&src),
+    );
+    boot(&out, Firmware::SeaBios, Media::Cd, ISOLINUX_MARKER, Duration::from_secs(60));
+    boot(&out, Firmware::SeaBios, Media::Disk, ISOLINUX_MARKER, Duration::from_secs(60));
+}
+
+#[test]
+fn cloud_init_seed_is_seen_by_the_kernel() {
+    let Some(vm) = vm_run() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("user-data"), "#cloud-config\nhostname: odix\n").unwrap();
+    fs::write(dir.path().join("meta-data"), "instance-id: odix-seed\n").unwrap();
+    run_ok(Command::new(odix()).current_dir(dir.path()).args([
+        "mkisofs",
+        "-output",
+        "seed.iso",
+        "-volid",
+        "cidata",
+        "-joliet",
+        "-rock",
+        "user-data",
+        "meta-data",
+    ]));
+    let o = run_ok(Command::new(vm).arg("--disc").arg(dir.path().join("seed.iso")).args([
+        "--",
+        "sh",
+        "-c",
+        "blkid /dev/sr0; mount -t iso9660 -o ro /dev/sr0 /mnt && ls /mnt && cat /mnt/meta-data",
+    ]));
+    let s = String::from_utf8_lossy(&o.stdout);
+    assert!(s.contains("LABEL=\"cidata\""), "{s}");
+    assert!(s.contains("user-data") && s.contains("meta-data"), "{s}");
+    assert!(s.contains("instance-id: odix-seed"), "{s}");
+}
+
+/// `xorriso -indev IMG -report_el_torito plain -report_system_area plain`, without the lines that depend on
+/// where files landed or on random numbers: LBAs of images and partitions, GUIDs, sizes of the whole image.
+fn xorriso_report(img: &Path) -> Vec<String> {
+    let xorriso = require_tool("xorriso").expect("checked by the caller");
+    let o = run(Command::new(xorriso).arg("-indev").arg(img).args([
+        "-report_el_torito",
+        "plain",
+        "-report_system_area",
+        "plain",
+    ]));
+    let text = String::from_utf8_lossy(&o.stdout).into_owned();
+    text.lines()
+        .filter(|l| {
+            l.starts_with("El Torito") || l.starts_with("System area") || l.starts_with("MBR") || l.starts_with("GPT")
+        })
+        .filter(|l| !l.contains("GUID") || l.starts_with("GPT type GUID"))
+        .filter(|l| !l.starts_with("El Torito catalog ") && !l.starts_with("GPT lba range"))
+        .filter(|l| !l.starts_with("GPT start and size") && !l.starts_with("GPT partition GUID"))
+        // xorriso names the file that starts where a partition starts; a gap partition may start at any file.
+        .filter(|l| !l.starts_with("GPT partition path") || l.contains("efi.img"))
+        .map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            if l.starts_with("El Torito boot img") || l.starts_with("MBR partition  ") {
+                // Drop the last column (the image's LBA / the partition's size) and, for MBR partitions, the start.
+                let keep = if l.starts_with("MBR") { f.len() - 2 } else { f.len() - 1 };
+                f[..keep].join(" ")
+            } else {
+                f.join(" ")
+            }
+        })
+        .collect()
+}
+
+/// The catalog of an image, with every entry's LBA field zeroed (odix and xorriso place files differently).
+fn catalog_bytes(img: &Path) -> Vec<u8> {
+    let data = fs::read(img).unwrap();
+    let br = &data[17 * 2048..18 * 2048];
+    assert_eq!(&br[..7], b"\0CD001\x01", "no boot record at LBA 17");
+    let lba = u32::from_le_bytes(br[0x47..0x4b].try_into().unwrap()) as usize;
+    let mut cat = data[lba * 2048..lba * 2048 + 2048].to_vec();
+    for e in cat.chunks_mut(32).skip(1) {
+        if e[0] == 0x88 || e[0] == 0x00 && e[1..].iter().any(|&b| b != 0) {
+            e[8..12].fill(0);
+        }
+    }
+    cat
+}
+
+#[test]
+fn boot_structures_agree_with_xorriso() {
+    if require_tool("xorriso").is_none()
+        || require_file(ISOLINUX_BIN).is_none()
+        || require_file(ISOHDPFX).is_none()
+        || require_file(LDLINUX).is_none()
+    {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("src");
+    isolinux_tree(&src);
+    // A small FAT image stands for an EFI system partition image.
+    let efi: Vec<u8> = (0..1_474_560u32).map(|i| (i % 251) as u8).collect();
+    fs::write(src.join("efi.img"), efi).unwrap();
+    fs::write(dir.path().join("part.bin"), vec![0x5a; 100_000]).unwrap();
+    let strings = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<String>>();
+    let isolinux = strings(&[
+        "-b",
+        "isolinux/isolinux.bin",
+        "-c",
+        "isolinux/boot.cat",
+        "-no-emul-boot",
+        "-boot-load-size",
+        "4",
+        "-boot-info-table",
+        "-isohybrid-mbr",
+        ISOHDPFX,
+        "-R",
+        "-J",
+    ]);
+    let with_efi =
+        [isolinux.clone(), strings(&["-eltorito-alt-boot", "-e", "efi.img", "-no-emul-boot", "-isohybrid-gpt-basdat"])]
+            .concat();
+    let part = dir.path().join("part.bin").display().to_string();
+    let appended = [isolinux.clone(), strings(&["-append_partition", "2", "0xef", &part])].concat();
+    let grub_like = strings(&[
+        "-b",
+        "isolinux/isolinux.bin",
+        "-no-emul-boot",
+        "-boot-load-size",
+        "4",
+        "-boot-info-table",
+        "--efi-boot",
+        "efi.img",
+        "-efi-boot-part",
+        "--efi-boot-image",
+        "--protective-msdos-label",
+        "-r",
+    ]);
+    let cases = [isolinux, with_efi, appended, grub_like];
+
+    for args in cases {
+        let ours = dir.path().join("odix.iso");
+        let theirs = dir.path().join("xorriso.iso");
+        let _ = fs::remove_file(&ours);
+        let _ = fs::remove_file(&theirs);
+        run_ok(Command::new(odix()).arg("mkisofs").arg("-quiet").arg("-o").arg(&ours).args(&args).arg(&src));
+        run_ok(Command::new("xorriso").args(["-as", "mkisofs", "-quiet", "-o"]).arg(&theirs).args(&args).arg(&src));
+        let (a, b) = (xorriso_report(&ours), xorriso_report(&theirs));
+        assert!(!a.is_empty());
+        // The catalog paths differ when xorriso invents one (/boot.catalog in both, but listed by xorriso only
+        // when it is a visible file: it is in both here).
+        assert_eq!(a, b, "xorriso reports differ for {args:?}");
+        assert_eq!(catalog_bytes(&ours), catalog_bytes(&theirs), "catalogs differ for {args:?}");
+        // The MBR boot code and the partition table's layout: identical except the patched boot image address and
+        // the disk signature (random in xorriso).
+        let (x, y) = (fs::read(&ours).unwrap(), fs::read(&theirs).unwrap());
+        assert_eq!(x[..432], y[..432], "MBR code differs for {args:?}");
+        let status_types = |d: &[u8]| (0..4).map(|i| (d[446 + 16 * i], d[450 + 16 * i])).collect::<Vec<_>>();
+        assert_eq!(status_types(&x), status_types(&y), "MBR entries differ for {args:?}");
+        assert_eq!(x[510..512], y[510..512]);
+    }
+}
+
+#[test]
+fn mkisofs_command_line_errors_and_help() {
+    let o = run(Command::new(odix()).args(["mkisofs", "-o", "x.iso", "-frobnicate", "dir"]));
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("unknown option `-frobnicate`"));
+    let o = run_ok(Command::new(odix()).args(["-as", "mkisofs", "-help"]));
+    let help = String::from_utf8_lossy(&o.stderr);
+    for opt in ["--grub2-boot-info", "--grub2-mbr", "-isohybrid-mbr", "-eltorito-alt-boot", "-append_partition"] {
+        assert!(help.contains(opt), "{opt} missing from -help");
+    }
+    let o = run_ok(Command::new(odix()).args(["mkisofs", "-version"]));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("odix"));
+    // HFS+ options: one warning, image still made.
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("f"), "x").unwrap();
+    let out = dir.path().join("h.iso");
+    let o = run_ok(
+        Command::new(odix())
+            .args(["mkisofs", "-hfsplus", "-apm-block-size", "2048", "-hfs-bless-by", "i", "/x", "-o"])
+            .arg(&out)
+            .arg(dir.path().join("f")),
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(err.matches("warning").count(), 1, "{err}");
+    assert!(err.contains("HFS"), "{err}");
+    assert!(out.is_file());
+}
