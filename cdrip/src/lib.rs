@@ -33,4 +33,6 @@ pub mod transport;
 
 pub use error::{Error, Result};
 pub mod disc;
+pub mod drive;
 pub mod rip;
+pub mod sim;

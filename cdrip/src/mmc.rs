@@ -242,7 +242,9 @@ impl<T: Transport> Drive<T> {
         let alloc: u16 = 0xfffe;
         let mut buf = vec![0u8; usize::from(alloc)];
         let [ah, al] = alloc.to_be_bytes();
-        let cdb = [op::READ_TOC, 0, format & 0x0f, 0, 0, 0, track_or_session, ah, al, legacy];
+        // The full TOC (format 2) holds MSF addresses only: MSF bit set, as drives (and QEMU) expect.
+        let msf = if format == 2 { 0x02 } else { 0 };
+        let cdb = [op::READ_TOC, msf, format & 0x0f, 0, 0, 0, track_or_session, ah, al, legacy];
         let n = self.command("READ TOC/PMA/ATIP", &cdb, &mut buf)?;
         if n < 4 {
             return Err(malformed("READ TOC/PMA/ATIP", format!("{n} bytes")));

@@ -4,6 +4,7 @@
 mod cmd_mount;
 mod cmd_convert;
 mod cmd_read;
+mod cmd_rip;
 mod cmd_verify;
 mod extract;
 mod formats;
@@ -40,6 +41,13 @@ enum Command {
     Verify(cmd_verify::VerifyArgs),
     /// Convert between raw disc images (.cue/.ccd) and ISO images.
     Convert(cmd_convert::ConvertArgs),
+    /// Rip a CD or DVD (or any file or block device) into an image, with retries and a resumable ddrescue map.
+    /// Exit status: 0 complete, 2 incomplete (bad sectors remain or interrupted), 1 error.
+    Rip(cmd_rip::RipArgs),
+    /// Show an optical drive's vendor, model, firmware, profiles, and C2 and raw-reading capability.
+    Drive(cmd_rip::DriveArgs),
+    /// Show the sessions and tracks of the disc in an optical drive.
+    Toc(cmd_rip::TocArgs),
     /// Print a shell completion script.
     Completions {
         /// The shell.
@@ -61,6 +69,9 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Mount(a) => cmd_mount::mount(a),
         Command::Verify(a) => cmd_verify::verify(a),
         Command::Convert(a) => cmd_convert::convert(a),
+        Command::Rip(a) => cmd_rip::rip(a),
+        Command::Drive(a) => cmd_rip::drive(a),
+        Command::Toc(a) => cmd_rip::toc(a),
         Command::Completions { shell } => {
             clap_complete::generate(shell, &mut Cli::command(), "odix", &mut std::io::stdout());
             Ok(0)

@@ -1,0 +1,765 @@
+//! The drive commands: `rip`, `drive`, `toc`.
+//!
+//! `rip` reads a disc (or any file or block device) into an image with odix-cdrip's rip machine, keeping a GNU
+//! ddrescue map beside it so that a second run resumes. Exit status: 0 the image is complete, 2 it is not (bad
+//! sectors remain, or the rip was interrupted), 1 an error stopped it.
+
+use std::fs::{File, OpenOptions};
+use std::io::{self, BufWriter, Read, Seek, SeekFrom, Write};
+use std::os::unix::fs::{FileExt, FileTypeExt};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use odix_cdrip::disc::{Disc, TrackKind};
+use odix_cdrip::drive::{unreadable_raw_sector, DriveSource, ReadMode};
+use odix_cdrip::hash::{dat_entry, Hasher, ImageHashes};
+use odix_cdrip::map::{BlockStatus, Mapfile};
+use odix_cdrip::mmc::{self, C2Mode, Configuration, Drive, Inquiry, ReadCdFields, Subchannel, RAW_SECTOR};
+use odix_cdrip::rip::{self, Options, Outcome, Request, Ripper, RunEnd, SectorData, SectorSource, Verdict};
+use odix_cdrip::sg::{self, SgDevice};
+use serde_json::json;
+
+use crate::EXIT_PARTIAL;
+
+/// Seconds between map saves.
+const MAP_SAVE_INTERVAL: Duration = Duration::from_secs(5);
+/// Peripheral device type of an MMC (CD/DVD/BD) device in INQUIRY data.
+const MMC_DEVICE_TYPE: u8 = 0x05;
+/// Sectors per copy read.
+const CLUSTER: u32 = 32;
+/// Bytes per copy read from a file or non-optical block device.
+const FILE_CLUSTER_BYTES: u32 = 64 * 1024;
+/// kB/s of CD speed 1× (75 sectors of 2352 bytes a second) and DVD 1×.
+const CD_1X_KBPS: f64 = 176.4;
+const DVD_1X_KBPS: f64 = 1385.0;
+
+/// `odix rip [DEVICE] OUT`.
+#[derive(clap::Args, Debug)]
+pub struct RipArgs {
+    /// `[DEVICE] OUT`: the drive (default: the first optical drive), or a regular file or block device read with
+    /// the same map and retries; then the image to write (`.iso`, or `.bin` with `--raw`).
+    #[arg(value_name = "DEVICE] [OUT", num_args = 1..=2, required = true)]
+    pub paths: Vec<PathBuf>,
+    /// Read 2352-byte raw sectors of every track (audio included) into OUT.bin, with OUT.cue beside it.
+    #[arg(long)]
+    pub raw: bool,
+    /// With --raw: also read the raw P–W subchannel into OUT.sub (96 bytes a sector).
+    #[arg(long, requires = "raw")]
+    pub subchannel: bool,
+    /// Passes over the sectors that still fail after scraping.
+    #[arg(long, value_name = "N", default_value_t = 8)]
+    pub retries: u32,
+    /// Scrape and retry from the last sector towards the first.
+    #[arg(long)]
+    pub reverse: bool,
+    /// The rescue map (GNU ddrescue format); default OUT with the extension `.map`.
+    #[arg(long, value_name = "FILE")]
+    pub map: Option<PathBuf>,
+    /// Read speed (SET CD SPEED), as a multiple of 1× (CD 176.4 kB/s, DVD 1385 kB/s); `max` for the fastest.
+    #[arg(long, value_name = "X")]
+    pub speed: Option<String>,
+    /// Do not trim the edges of failed areas sector by sector (leave them to scraping).
+    #[arg(long)]
+    pub no_trim: bool,
+    /// Do not read the non-scraped sectors one by one (nor retry them).
+    #[arg(long)]
+    pub no_scrape: bool,
+    /// Seconds one command may take before it counts as failed.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30.0)]
+    pub timeout: f64,
+    /// Sectors per read in the copy pass.
+    #[arg(long, value_name = "N", default_value_t = CLUSTER, hide = true)]
+    pub cluster: u32,
+}
+
+/// `odix drive [DEVICE]`.
+#[derive(clap::Args, Debug)]
+pub struct DriveArgs {
+    /// The drive (default: the first optical drive).
+    pub device: Option<PathBuf>,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `odix toc [DEVICE]`.
+#[derive(clap::Args, Debug)]
+pub struct TocArgs {
+    /// The drive (default: the first optical drive).
+    pub device: Option<PathBuf>,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn default_drive() -> Result<PathBuf> {
+    sg::optical_drives().into_iter().next().context("no optical drive found (looked for /sys/class/block/sr*)")
+}
+
+fn open_drive(device: Option<PathBuf>, timeout: Duration) -> Result<(PathBuf, Drive<SgDevice>)> {
+    let path = match device {
+        Some(p) => p,
+        None => default_drive()?,
+    };
+    let dev = SgDevice::open(&path).with_context(|| format!("opening {}", path.display()))?;
+    Ok((path, Drive::new(dev, timeout)))
+}
+
+/// Waits for the drive to be ready: UNIT ATTENTION after a disc change and NOT READY while it spins up are
+/// retried for up to 20 seconds.
+fn wait_ready<T: odix_cdrip::transport::Transport>(drive: &mut Drive<T>) -> Result<()> {
+    let start = Instant::now();
+    loop {
+        match drive.test_unit_ready() {
+            Ok(()) => return Ok(()),
+            Err(e) => {
+                let transient = e.sense().is_some_and(|s| {
+                    s.key == odix_cdrip::sense::SenseKey::UnitAttention
+                        || (s.key == odix_cdrip::sense::SenseKey::NotReady && s.asc == 0x04)
+                });
+                if !transient || start.elapsed() > Duration::from_secs(20) {
+                    return Err(e).context("the drive is not ready");
+                }
+                std::thread::sleep(Duration::from_millis(250));
+            }
+        }
+    }
+}
+
+/// What `odix drive` reports.
+struct DriveReport {
+    inquiry: Inquiry,
+    config: Option<Configuration>,
+    read_cd: Option<std::result::Result<bool, String>>,
+    retry_count: Option<u8>,
+}
+
+fn drive_report<T: odix_cdrip::transport::Transport>(drive: &mut Drive<T>) -> Result<DriveReport> {
+    let inquiry = drive.inquiry().context("INQUIRY")?;
+    let config = drive.get_configuration().ok();
+    let retry_count = drive.read_error_recovery().ok().map(|p| p.read_retry_count());
+    // Raw capability: READ CD of one raw sector of the loaded disc.
+    let read_cd = if drive.test_unit_ready().is_ok() {
+        let mut buf = vec![0u8; RAW_SECTOR];
+        Some(match drive.read_cd(0, 1, ReadCdFields::raw(C2Mode::None, Subchannel::None), &mut buf) {
+            Ok(_) => Ok(true),
+            Err(e) if e.is_unsupported() => Ok(false),
+            Err(e) => Err(e.to_string()),
+        })
+    } else {
+        None
+    };
+    Ok(DriveReport { inquiry, config, read_cd, retry_count })
+}
+
+fn write_drive_report(out: &mut dyn Write, path: &Path, r: &DriveReport, as_json: bool) -> io::Result<()> {
+    let profiles: Vec<_> = r.config.as_ref().map(|c| c.profiles.clone()).unwrap_or_default();
+    let c2 = r.config.as_ref().and_then(|c| c.cd_read).map(|f| f.c2_flags);
+    if as_json {
+        let v = json!({
+            "device": path.display().to_string(),
+            "vendor": r.inquiry.vendor,
+            "model": r.inquiry.product,
+            "firmware": r.inquiry.revision,
+            "device_type": r.inquiry.device_type,
+            "current_profile": r.config.as_ref().map(|c| mmc::profile_name(c.current_profile)),
+            "profiles": profiles.iter().map(|(p, cur)| json!({"code": p, "name": mmc::profile_name(*p), "current": cur})).collect::<Vec<_>>(),
+            "cd_read_feature": r.config.as_ref().is_some_and(|c| c.cd_read.is_some()),
+            "c2_pointers": c2.unwrap_or(false),
+            "read_cd": match &r.read_cd { Some(Ok(b)) => json!(b), Some(Err(e)) => json!(e), None => json!(null) },
+            "read_retry_count": r.retry_count,
+        });
+        writeln!(out, "{}", serde_json::to_string_pretty(&v).unwrap_or_default())
+    } else {
+        writeln!(out, "Device:       {}", path.display())?;
+        writeln!(out, "Vendor:       {}", r.inquiry.vendor)?;
+        writeln!(out, "Model:        {}", r.inquiry.product)?;
+        writeln!(out, "Firmware:     {}", r.inquiry.revision)?;
+        let list: Vec<String> = profiles
+            .iter()
+            .map(|(p, cur)| format!("{}{}", mmc::profile_name(*p), if *cur { " (current)" } else { "" }))
+            .collect();
+        writeln!(out, "Profiles:     {}", if list.is_empty() { "(none reported)".into() } else { list.join(", ") })?;
+        let c2 = match c2 {
+            Some(true) => "yes",
+            Some(false) => "no",
+            None => "unknown (no CD Read feature reported)",
+        };
+        writeln!(out, "C2 pointers:  {c2}")?;
+        let raw = match &r.read_cd {
+            Some(Ok(true)) => "yes (READ CD)".to_string(),
+            Some(Ok(false)) => "no (READ CD not implemented)".to_string(),
+            Some(Err(e)) => format!("unknown: {e}"),
+            None => "unknown (no disc)".to_string(),
+        };
+        writeln!(out, "Raw reading:  {raw}")?;
+        if let Some(n) = r.retry_count {
+            writeln!(out, "Read retries: {n} (drive setting)")?;
+        }
+        Ok(())
+    }
+}
+
+/// `odix drive`.
+pub fn drive(args: DriveArgs) -> Result<u8> {
+    let (path, mut drive) = open_drive(args.device, Duration::from_secs(30))?;
+    let report = drive_report(&mut drive)?;
+    let mut out = io::stdout().lock();
+    write_drive_report(&mut out, &path, &report, args.json)?;
+    Ok(0)
+}
+
+fn read_disc<T: odix_cdrip::transport::Transport>(drive: &mut Drive<T>) -> Result<Disc> {
+    let toc = drive.read_toc().context("READ TOC")?;
+    let full = drive.read_full_toc().ok();
+    let mut modes = std::collections::BTreeMap::new();
+    for e in toc.entries.iter().filter(|e| e.control & mmc::CONTROL_DATA != 0 && e.track != mmc::LEAD_OUT_TRACK) {
+        if let Ok(ti) = drive.read_track_information(e.track) {
+            modes.insert(e.track, ti.data_mode);
+        }
+    }
+    let mut mode = |t| modes.get(&t).copied().filter(|m| *m == 1 || *m == 2);
+    // A full TOC that contradicts itself (some drives fill it carelessly) gives way to the plain TOC.
+    Disc::from_toc(&toc, full.as_ref(), &mut mode)
+        .or_else(|_| Disc::from_toc(&toc, None, &mut mode))
+        .context("reading the disc's shape from its TOC")
+}
+
+fn write_toc(out: &mut dyn Write, disc: &Disc, as_json: bool) -> io::Result<()> {
+    if as_json {
+        let v = json!({
+            "disc_type": disc.disc_type,
+            "lead_out": disc.lead_out(),
+            "sessions": disc.sessions.iter().map(|s| json!({
+                "number": s.number, "first_track": s.first_track, "last_track": s.last_track, "lead_out": s.lead_out,
+            })).collect::<Vec<_>>(),
+            "tracks": disc.tracks.iter().map(|t| json!({
+                "number": t.number, "session": t.session, "type": t.kind.name(), "data": t.is_data(),
+                "control": t.control, "start": t.start, "length": t.length, "pregap": t.pregap,
+            })).collect::<Vec<_>>(),
+        });
+        return writeln!(out, "{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+    }
+    for s in &disc.sessions {
+        writeln!(
+            out,
+            "Session {}: tracks {}-{}, lead-out at LBA {}",
+            s.number, s.first_track, s.last_track, s.lead_out
+        )?;
+        for t in disc.tracks.iter().filter(|t| t.session == s.number) {
+            let (m, sec, f) = mmc::lba_to_msf(i64::from(t.start));
+            writeln!(
+                out,
+                "  Track {:2}  {:<6} start {:>7} ({m:02}:{sec:02}:{f:02})  length {:>7}{}",
+                t.number,
+                t.kind.name(),
+                t.start,
+                t.length,
+                if t.pregap > 0 { format!("  pregap {}", t.pregap) } else { String::new() }
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// `odix toc`.
+pub fn toc(args: TocArgs) -> Result<u8> {
+    let (_, mut drive) = open_drive(args.device, Duration::from_secs(30))?;
+    wait_ready(&mut drive)?;
+    let disc = read_disc(&mut drive)?;
+    let mut out = io::stdout().lock();
+    write_toc(&mut out, &disc, args.json)?;
+    Ok(0)
+}
+
+/// A regular file or a non-optical block device, read in `unit`-byte sectors.
+struct FileSource {
+    file: File,
+    unit: u32,
+}
+
+impl SectorSource for FileSource {
+    fn read(&mut self, lba: u32, count: u32) -> Outcome {
+        let unit = self.unit as usize;
+        let mut buf = vec![0u8; unit.saturating_mul(count as usize)];
+        match self.file.read_exact_at(&mut buf, u64::from(lba).saturating_mul(u64::from(self.unit))) {
+            Ok(()) => Outcome::Read(
+                buf.chunks_exact(unit)
+                    .map(|c| SectorData { data: c.to_vec(), sub: None, verdict: Verdict::Good })
+                    .collect(),
+            ),
+            Err(_) => Outcome::Failed,
+        }
+    }
+}
+
+/// The image, subchannel file and map of a rip, and its progress display.
+struct FileSink {
+    image: File,
+    image_path: PathBuf,
+    sub: Option<File>,
+    map_path: PathBuf,
+    map_comments: Vec<String>,
+    sector_size: u32,
+    filler: Box<dyn Fn(u32) -> Vec<u8>>,
+    last_save: Instant,
+    stop: Arc<AtomicBool>,
+    bar: indicatif::ProgressBar,
+    started: Instant,
+    bytes_read: u64,
+}
+
+impl FileSink {
+    fn offset(&self, lba: u32) -> u64 {
+        u64::from(lba).saturating_mul(u64::from(self.sector_size))
+    }
+}
+
+impl rip::Sink for FileSink {
+    fn write(&mut self, w: &rip::Write) -> io::Result<()> {
+        self.image.write_all_at(&w.data, self.offset(w.lba))?;
+        self.bytes_read = self.bytes_read.saturating_add(w.data.len() as u64);
+        if let (Some(f), Some(s)) = (&self.sub, &w.sub) {
+            f.write_all_at(s, u64::from(w.lba).saturating_mul(96))?;
+        }
+        Ok(())
+    }
+
+    fn fill_unreadable(&mut self, lba: u32) -> io::Result<()> {
+        let mut cur = vec![0u8; self.sector_size as usize];
+        self.image.read_exact_at(&mut cur, self.offset(lba))?;
+        if cur.iter().all(|&b| b == 0) {
+            let fill = (self.filler)(lba);
+            if fill.iter().any(|&b| b != 0) {
+                self.image.write_all_at(&fill, self.offset(lba))?;
+            }
+        }
+        Ok(())
+    }
+
+    fn checkpoint(&mut self, ripper: &Ripper, force: bool) -> io::Result<()> {
+        if !force && self.last_save.elapsed() < MAP_SAVE_INTERVAL {
+            return Ok(());
+        }
+        // The map may only claim what is on disk: make the image durable first.
+        self.image.sync_data()?;
+        if let Some(f) = &self.sub {
+            f.sync_data()?;
+        }
+        ripper
+            .map()
+            .save(&self.map_path, &self.map_comments)
+            .map_err(|e| io::Error::other(format!("saving the map {}: {e}", self.map_path.display())))?;
+        self.last_save = Instant::now();
+        Ok(())
+    }
+
+    fn should_stop(&mut self) -> bool {
+        self.stop.load(Ordering::Relaxed)
+    }
+
+    fn progress(&mut self, ripper: &Ripper, last: &Request) {
+        let t = ripper.sector_totals();
+        let good = t[BlockStatus::Finished.index()];
+        let bad = t[BlockStatus::BadSector.index()];
+        let untried = t[BlockStatus::NonTried.index()];
+        let pending = t[BlockStatus::NonTrimmed.index()].saturating_add(t[BlockStatus::NonScraped.index()]);
+        let secs = self.started.elapsed().as_secs_f64().max(0.001);
+        self.bar.set_position(good);
+        self.bar.set_message(format!(
+            "{} pass {} at LBA {} | {:.1} MB/s | good {good} bad {bad} pending {pending} untried {untried} | {}",
+            last.phase,
+            last.pass,
+            last.lba,
+            self.bytes_read as f64 / secs / 1e6,
+            self.image_path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default()
+        ));
+    }
+}
+
+fn with_ext(p: &Path, ext: &str) -> PathBuf {
+    p.with_extension(ext)
+}
+
+fn parse_speed(s: &str, dvd: bool) -> Result<u16> {
+    if s.eq_ignore_ascii_case("max") {
+        return Ok(0xffff);
+    }
+    let x: f64 = s.trim_end_matches(['x', 'X']).parse().with_context(|| format!("--speed {s:?}: not a number"))?;
+    if !(x > 0.0) {
+        bail!("--speed must be positive");
+    }
+    let kbps = x * if dvd { DVD_1X_KBPS } else { CD_1X_KBPS };
+    Ok(kbps.min(65534.0).round() as u16)
+}
+
+/// The rip's input, opened.
+enum Input {
+    Drive { path: PathBuf, drive: Box<Drive<SgDevice>> },
+    File { path: PathBuf, file: File, size: u64 },
+}
+
+fn open_input(device: Option<PathBuf>, timeout: Duration) -> Result<Input> {
+    let path = match device {
+        Some(p) => p,
+        None => default_drive()?,
+    };
+    let meta = std::fs::metadata(&path).with_context(|| format!("{}", path.display()))?;
+    if meta.file_type().is_block_device() || meta.file_type().is_char_device() {
+        if let Ok(dev) = SgDevice::open(&path) {
+            let mut drive = Drive::new(dev, timeout);
+            if drive.inquiry().is_ok_and(|i| i.device_type == MMC_DEVICE_TYPE) {
+                return Ok(Input::Drive { path, drive: Box::new(drive) });
+            }
+        }
+    }
+    let mut file = File::open(&path).with_context(|| format!("opening {}", path.display()))?;
+    let size = file.seek(SeekFrom::End(0)).with_context(|| format!("size of {}", path.display()))?;
+    Ok(Input::File { path, file, size })
+}
+
+/// Everything the log file reports.
+struct LogInfo {
+    input: String,
+    drive: Option<String>,
+    disc: Option<Disc>,
+    notes: Vec<String>,
+    failures: Vec<String>,
+    failures_dropped: u64,
+}
+
+/// `odix rip`.
+pub fn rip(args: RipArgs) -> Result<u8> {
+    let (device, out) = match args.paths.as_slice() {
+        [out] => (None, out.clone()),
+        [dev, out] => (Some(dev.clone()), out.clone()),
+        _ => bail!("usage: odix rip [DEVICE] OUT"),
+    };
+    if !(args.timeout > 0.0) {
+        bail!("--timeout must be positive");
+    }
+    let timeout = Duration::from_secs_f64(args.timeout);
+    let map_path = args.map.clone().unwrap_or_else(|| with_ext(&out, "map"));
+    let stop = Arc::new(AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(sig, Arc::clone(&stop)).context("installing the signal handler")?;
+    }
+
+    let mut input = open_input(device, timeout)?;
+    let mut log = LogInfo {
+        input: String::new(),
+        drive: None,
+        disc: None,
+        notes: Vec::new(),
+        failures: Vec::new(),
+        failures_dropped: 0,
+    };
+    let opts = Options::default()
+        .retries(args.retries)
+        .reverse(args.reverse)
+        .trim(!args.no_trim)
+        .scrape(!args.no_scrape)
+        .cluster(args.cluster.max(1));
+
+    // The shape of the rip: sectors, their size, the read mode.
+    let (sectors, mode, unit) = match &mut input {
+        Input::Drive { path, drive } => {
+            log.input = path.display().to_string();
+            let inq = drive.inquiry().context("INQUIRY")?;
+            log.drive = Some(format!("{} {} {}", inq.vendor, inq.product, inq.revision));
+            wait_ready(drive)?;
+            let config = drive.get_configuration().ok();
+            let profile = config.as_ref().map_or(0, |c| c.current_profile);
+            let is_cd = profile == 0 || (0x08..=0x0a).contains(&profile);
+            if args.raw && !is_cd {
+                bail!("--raw reads CDs only; the disc is a {}", mmc::profile_name(profile));
+            }
+            if let Some(s) = &args.speed {
+                if let Err(e) = drive.set_cd_speed(parse_speed(s, !is_cd)?) {
+                    log.notes.push(format!("setting the speed failed: {e}"));
+                }
+            }
+            let cap = drive.read_capacity().context("READ CAPACITY")?;
+            let disc = if is_cd { read_disc(drive).ok() } else { None };
+            let (sectors, mode) = if args.raw {
+                let disc = disc.as_ref().context("--raw needs the disc's TOC, which the drive did not give")?;
+                let c2 = if config.as_ref().and_then(|c| c.cd_read).is_some_and(|f| f.c2_flags) {
+                    C2Mode::Pointers
+                } else {
+                    C2Mode::None
+                };
+                let sub = if args.subchannel { Subchannel::RawPw } else { Subchannel::None };
+                (disc.lead_out(), ReadMode::Raw { c2, subchannel: sub })
+            } else {
+                let n = cap.last_lba.checked_add(1).context("READ CAPACITY: last LBA 0xFFFFFFFF")?;
+                if cap.block_length != 2048 {
+                    log.notes.push(format!("the drive reports {}-byte blocks; reading 2048", cap.block_length));
+                }
+                (n, ReadMode::Cooked)
+            };
+            log.disc = disc;
+            (sectors, mode, mode.sector_size())
+        }
+        Input::File { path, size, .. } => {
+            log.input = path.display().to_string();
+            let unit: u32 = if args.raw { RAW_SECTOR as u32 } else { 2048 };
+            let unit = [unit, 512, 1].into_iter().find(|u| *size % u64::from(*u) == 0).unwrap_or(1);
+            let sectors = u32::try_from(*size / u64::from(unit)).context("the input has more than 2^32 sectors")?;
+            (sectors, ReadMode::Cooked, unit)
+        }
+    };
+    let opts =
+        if matches!(input, Input::File { .. }) { opts.cluster((FILE_CLUSTER_BYTES / unit).max(1)) } else { opts };
+
+    // The map: resumed when it exists.
+    let resumed = map_path.exists();
+    let map = if resumed {
+        Some(Mapfile::load(&map_path).with_context(|| format!("reading the map {}", map_path.display()))?)
+    } else {
+        None
+    };
+    let mut ripper = Ripper::new(sectors, unit, map, opts)
+        .with_context(|| format!("the map {} belongs to another rip", map_path.display()))?;
+
+    let image = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(!resumed)
+        .open(&out)
+        .with_context(|| format!("creating {}", out.display()))?;
+    image
+        .set_len(u64::from(sectors).saturating_mul(u64::from(unit)))
+        .with_context(|| format!("sizing {}", out.display()))?;
+    let sub = if args.subchannel {
+        let p = with_ext(&out, "sub");
+        let f = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(!resumed)
+            .open(&p)
+            .with_context(|| format!("creating {}", p.display()))?;
+        f.set_len(u64::from(sectors).saturating_mul(96))?;
+        Some(f)
+    } else {
+        None
+    };
+    let filler: Box<dyn Fn(u32) -> Vec<u8>> = match mode {
+        ReadMode::Raw { .. } => {
+            let disc = log.disc.clone();
+            Box::new(move |lba| {
+                let t = disc.as_ref().and_then(|d| d.track_at(lba));
+                let audio = t.is_some_and(|t| t.kind == TrackKind::Audio);
+                let m = if t.is_some_and(|t| t.kind == TrackKind::Mode2) { 2 } else { 1 };
+                unreadable_raw_sector(lba, audio, m)
+            })
+        }
+        ReadMode::Cooked => {
+            let u = unit as usize;
+            Box::new(move |_| vec![0u8; u])
+        }
+    };
+    let bar = indicatif::ProgressBar::new(u64::from(sectors));
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{bar:30} {percent:>3}% {elapsed_precise} {msg}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let mut sink = FileSink {
+        image,
+        image_path: out.clone(),
+        sub,
+        map_path: map_path.clone(),
+        map_comments: vec![
+            format!("Mapfile. Created by odix version {}", env!("CARGO_PKG_VERSION")),
+            format!("Command line: {}", std::env::args().collect::<Vec<_>>().join(" ")),
+            format!("Start time: {}", chrono::Utc::now().format("%Y-%m-%d %H:%M:%S UTC")),
+            format!("Sector size: {unit} bytes"),
+        ],
+        sector_size: unit,
+        filler,
+        last_save: Instant::now(),
+        stop,
+        bar,
+        started: Instant::now(),
+        bytes_read: 0,
+    };
+    // Save the starting map at once, so a kill before the first interval still leaves a map of this rip.
+    rip::Sink::checkpoint(&mut sink, &ripper, true)?;
+
+    let end = match &mut input {
+        Input::Drive { drive, .. } => {
+            let disc = log.disc.clone();
+            let mut src = DriveSource::new(drive, mode, disc.as_ref());
+            src.probe(0);
+            for n in src.notes() {
+                eprintln!("odix: warning: {n}");
+            }
+            let end = rip::run(&mut ripper, &mut src, &mut sink).context("ripping")?;
+            log.notes.extend(src.notes().iter().cloned());
+            let (failures, dropped) = src.drive().failures();
+            log.failures = failures
+                .iter()
+                .map(|f| {
+                    format!("{} -> {}", f.cdb.iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(" "), f.error)
+                })
+                .collect();
+            log.failures_dropped = dropped;
+            end
+        }
+        Input::File { file, .. } => {
+            let mut src = FileSource { file: file.try_clone()?, unit };
+            rip::run(&mut ripper, &mut src, &mut sink).context("ripping")?
+        }
+    };
+    sink.bar.finish_and_clear();
+
+    if args.raw {
+        if let Some(disc) = &log.disc {
+            let name = out.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let cue = disc.cue_sheet(&name).to_text();
+            std::fs::write(with_ext(&out, "cue"), cue).context("writing the CUE sheet")?;
+        }
+    }
+    let totals = ripper.sector_totals();
+    let complete = end == RunEnd::Completed && totals[BlockStatus::Finished.index()] == u64::from(sectors);
+    let hashes =
+        if end == RunEnd::Completed { Some(hash_output(&out, unit, log.disc.as_ref(), args.raw)?) } else { None };
+    write_log(&with_ext(&out, "log"), &out, &map_path, &log, &ripper, hashes.as_ref(), end)?;
+
+    let bad: u64 = totals.iter().sum::<u64>().saturating_sub(totals[BlockStatus::Finished.index()]);
+    match end {
+        RunEnd::Interrupted => {
+            eprintln!("odix: interrupted; run the same command again to resume from {}", map_path.display());
+            Ok(EXIT_PARTIAL)
+        }
+        RunEnd::Completed if complete => Ok(0),
+        RunEnd::Completed => {
+            eprintln!(
+                "odix: {bad} of {sectors} sectors unreadable (see {}); the image is incomplete",
+                with_ext(&out, "log").display()
+            );
+            Ok(EXIT_PARTIAL)
+        }
+    }
+}
+
+/// CRC32/MD5/SHA-1 of the image and of each track's bytes in it (pregap included).
+fn hash_output(out: &Path, unit: u32, disc: Option<&Disc>, raw: bool) -> Result<ImageHashes> {
+    let mut f = File::open(out).with_context(|| format!("reading {} back", out.display()))?;
+    let ranges: Vec<(u8, u64, u64)> = match disc.filter(|_| raw) {
+        Some(d) => d
+            .tracks
+            .iter()
+            .map(|t| {
+                let from = u64::from(t.start.saturating_sub(t.pregap)) * u64::from(unit);
+                (t.number, from, u64::from(t.end()) * u64::from(unit))
+            })
+            .collect(),
+        None => vec![(1, 0, u64::MAX)],
+    };
+    let mut image = Hasher::new();
+    let mut tracks: Vec<Hasher> = ranges.iter().map(|_| Hasher::new()).collect();
+    let mut buf = vec![0u8; 1 << 20];
+    let mut pos = 0u64;
+    loop {
+        let n = f.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        let chunk = &buf[..n];
+        image.update(chunk);
+        let end = pos + n as u64;
+        for ((_, from, to), h) in ranges.iter().zip(tracks.iter_mut()) {
+            if *to <= pos || *from >= end {
+                continue;
+            }
+            let a = (from.saturating_sub(pos)) as usize;
+            let b = ((*to).min(end) - pos) as usize;
+            h.update(&chunk[a..b]);
+        }
+        pos = end;
+    }
+    Ok(ImageHashes {
+        image: image.finish(),
+        tracks: ranges.iter().map(|r| r.0).zip(tracks.into_iter().map(Hasher::finish)).collect(),
+    })
+}
+
+fn write_log(
+    path: &Path,
+    out: &Path,
+    map_path: &Path,
+    log: &LogInfo,
+    ripper: &Ripper,
+    hashes: Option<&ImageHashes>,
+    end: RunEnd,
+) -> Result<()> {
+    let f = File::create(path).with_context(|| format!("creating {}", path.display()))?;
+    let mut w = BufWriter::new(f);
+    (|| -> io::Result<()> {
+        writeln!(
+            w,
+            "odix {} rip log, {}",
+            env!("CARGO_PKG_VERSION"),
+            chrono::Utc::now().format("%Y-%m-%d %H:%M:%S UTC")
+        )?;
+        writeln!(w, "Input:  {}", log.input)?;
+        if let Some(d) = &log.drive {
+            writeln!(w, "Drive:  {d}")?;
+        }
+        writeln!(w, "Output: {}", out.display())?;
+        writeln!(w, "Map:    {}", map_path.display())?;
+        writeln!(w, "Sectors: {} of {} bytes", ripper.sectors(), ripper.sector_size())?;
+        if let Some(disc) = &log.disc {
+            writeln!(w, "\nTOC:")?;
+            write_toc(&mut w, disc, false)?;
+        }
+        if !log.notes.is_empty() {
+            writeln!(w, "\nNotes:")?;
+            for n in &log.notes {
+                writeln!(w, "  {n}")?;
+            }
+        }
+        writeln!(w, "\nFailed commands: {}", log.failures.len() as u64 + log.failures_dropped)?;
+        for f in &log.failures {
+            writeln!(w, "  {f}")?;
+        }
+        if log.failures_dropped > 0 {
+            writeln!(w, "  ... and {} more", log.failures_dropped)?;
+        }
+        let t = ripper.sector_totals();
+        let s = ripper.stats();
+        writeln!(w, "\nMap summary ({}):", if end == RunEnd::Completed { "rip completed" } else { "rip interrupted" })?;
+        for st in BlockStatus::ALL {
+            writeln!(w, "  {} {:<12} {:>10} sectors", st.symbol(), st.name(), t[st.index()])?;
+        }
+        writeln!(w, "  reads {}, failed {}, sectors with C2/EDC errors {}", s.reads, s.failed_reads, s.wrong_sectors)?;
+        let unfinished = ripper.unfinished();
+        if !unfinished.is_empty() {
+            writeln!(w, "\nUnreadable or unfinished sectors (LBA, count, status):")?;
+            for (lba, count, st) in unfinished {
+                writeln!(w, "  {lba} {count} {}", st.symbol())?;
+            }
+        }
+        if let Some(h) = hashes {
+            writeln!(w, "\nHashes:")?;
+            writeln!(
+                w,
+                "  image    size {} crc32 {} md5 {} sha1 {}",
+                h.image.size, h.image.crc32, h.image.md5, h.image.sha1
+            )?;
+            for (n, th) in &h.tracks {
+                writeln!(w, "  track {n:2} size {} crc32 {} md5 {} sha1 {}", th.size, th.crc32, th.md5, th.sha1)?;
+            }
+            let name = out.file_stem().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            writeln!(w, "\nDAT:")?;
+            write!(w, "{}", dat_entry(&name, h))?;
+        }
+        w.flush()
+    })()
+    .with_context(|| format!("writing {}", path.display()))
+}
