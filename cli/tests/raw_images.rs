@@ -491,3 +491,59 @@ fn xorriso_md5_tags_are_checked() {
     let v = run_ok(odix().arg("verify").arg(&plain));
     assert!(stdout(&v).contains("MD5 tags: none"), "{}", stdout(&v));
 }
+
+/// A Mode 2 Form 1 (CD-ROM XA) image built with odix-cdrip: chdman's ECC check (which reads a Mode 2
+/// header as zeros) accepts its parities and rebuilds identical sectors; odix reads it as MODE2/2352 and,
+/// without sync and header, as MODE2/2336.
+#[test]
+fn mode2_form1_images() {
+    let Some(f) = fixture() else { return };
+    let iso = fs::read(&f.iso).unwrap();
+    let mut bin = Vec::with_capacity(iso.len() / 2048 * RAW);
+    let mut bin2336 = Vec::new();
+    for (lba, user) in iso.chunks(2048).enumerate() {
+        let s = odix_cdrip::sector::encode_mode2_form1(lba as i64, [0, 0, 0x08, 0], user.try_into().unwrap()).unwrap();
+        bin.extend_from_slice(&s);
+        bin2336.extend_from_slice(&s[16..]);
+    }
+    fs::write(f.dir.join("xa.bin"), &bin).unwrap();
+    fs::write(f.dir.join("xa2336.bin"), &bin2336).unwrap();
+    let cue = f.dir.join("xa.cue");
+    fs::write(&cue, "FILE \"xa.bin\" BINARY\n  TRACK 01 MODE2/2352\n    INDEX 01 00:00:00\n").unwrap();
+    let cue2336 = f.dir.join("xa2336.cue");
+    fs::write(&cue2336, "FILE \"xa2336.bin\" BINARY\n  TRACK 01 MODE2/2336\n    INDEX 01 00:00:00\n").unwrap();
+    let n = iso.len() / 2048;
+    for c in [&cue, &cue2336] {
+        let v = run_ok(odix().arg("verify").arg("--no-hashes").arg(c));
+        assert!(stdout(&v).contains(&format!("Sectors: {n} checked, 0 bad")), "{}", stdout(&v));
+        let back = c.with_extension("iso");
+        run_ok(odix().arg("convert").arg(c).arg(&back));
+        assert!(fs::read(&back).unwrap() == iso, "{}", c.display());
+    }
+    let Some(chdman) = require_tool("chdman") else { return };
+    let chd = |cue: &Path, out: &Path| {
+        run_ok(Command::new(&chdman).args(["createcd", "-f", "-i"]).arg(cue).arg("-o").arg(out));
+        fs::metadata(out).unwrap().len() as usize
+    };
+    let good = chd(&cue, &f.dir.join("xa.chd"));
+    let mut bad = bin.clone();
+    for s in 0..n {
+        bad[s * RAW + 2300] ^= 0xFF;
+    }
+    fs::write(f.dir.join("xa-bad.bin"), &bad).unwrap();
+    let bad_cue = f.dir.join("xa-bad.cue");
+    fs::write(&bad_cue, fs::read_to_string(&cue).unwrap().replace("xa.bin", "xa-bad.bin")).unwrap();
+    let broken = chd(&bad_cue, &f.dir.join("xa-bad.chd"));
+    eprintln!("Mode 2 CHD sizes: odix BIN {good}, Q-damaged BIN {broken} ({n} sectors)");
+    assert!(broken > good + n * 100, "damaged {broken} vs odix {good}: chdman did not strip odix's parities");
+    run_ok(
+        Command::new(&chdman)
+            .args(["extractcd", "-f", "-i"])
+            .arg(f.dir.join("xa.chd"))
+            .arg("-o")
+            .arg(f.dir.join("xa-out.cue"))
+            .arg("-ob")
+            .arg(f.dir.join("xa-out.bin")),
+    );
+    assert!(fs::read(f.dir.join("xa-out.bin")).unwrap() == bin, "chdman rebuilt other bytes");
+}
