@@ -161,6 +161,19 @@ fn isoinfo_raw_paths(isoinfo: &Path, img: &Path) -> BTreeMap<String, String> {
 }
 
 #[test]
+fn xorriso_iso9660_1999() {
+    let Some(xorriso) = require_tool("xorriso") else { return };
+    let d = tmp();
+    let src = source(d.path(), &TreeOptions::default());
+    let img = d.path().join("e.iso");
+    run_ok(Command::new(&xorriso).args(["-as", "mkisofs", "-R", "-iso-level", "4", "-o"]).arg(&img).arg(&src));
+    let info = run_ok(odix().args(["info", "--json"]).arg(&img));
+    let info: Value = serde_json::from_slice(&info.stdout).unwrap();
+    assert_eq!(info["iso9660"]["formats"]["iso9660_1999"], true);
+    check_listing(&src, &ls_json(&img, &[]), true, true, &[]);
+}
+
+#[test]
 fn genisoimage_deep_relocation() {
     let Some(gen) = require_tool("genisoimage") else { return };
     let d = tmp();

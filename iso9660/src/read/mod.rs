@@ -10,6 +10,8 @@ mod entry;
 mod file;
 pub mod names;
 mod sectors;
+#[cfg(test)]
+mod tests;
 
 use std::io::{Read, Seek};
 
