@@ -1010,6 +1010,11 @@ fn type2_map(ident: &str, specific: &[u8]) -> Vec<u8> {
 /// A UDF image with everything but the root directory: VRS, both VDS copies, LVID, anchors, FSD (root ICB at
 /// block 2 of the file set's partition). `total` sectors; the partition spans [`UDF_PART`] for `part_len`.
 fn udf_base(total: u32, part_len: u32, maps: Maps) -> Image {
+    udf_base_at(total, UDF_PART, part_len, maps, &[256, total - 1])
+}
+
+/// [`udf_base`] with the partition at `part` and anchors at `anchors`.
+fn udf_base_at(total: u32, part: u32, part_len: u32, maps: Maps, anchors: &[u32]) -> Image {
     let mut img = Image::new(total);
     for (i, id) in [b"BEA01", b"NSR03", b"TEA01"].iter().enumerate() {
         let mut v = vec![0u8; 7];
@@ -1076,7 +1081,7 @@ fn udf_base(total: u32, part_len: u32, maps: Maps) -> Image {
         pd[20..22].copy_from_slice(&1u16.to_le_bytes());
         pd[24..56].copy_from_slice(&regid("+NSR03", &[]));
         pd[184..188].copy_from_slice(&1u32.to_le_bytes());
-        pd[188..192].copy_from_slice(&UDF_PART.to_le_bytes());
+        pd[188..192].copy_from_slice(&part.to_le_bytes());
         pd[192..196].copy_from_slice(&part_len.to_le_bytes());
         tag(&mut pd, 5, vds + 2);
         img.put(vds + 2, 0, &pd);
@@ -1130,7 +1135,7 @@ fn udf_base(total: u32, part_len: u32, maps: Maps) -> Image {
     tag(&mut td, 8, 65);
     img.put(65, 0, &td);
     // Anchors (3/10.2) at 256 and at the last sector.
-    for at in [256, total - 1] {
+    for &at in anchors {
         let mut avdp = vec![0u8; 512];
         avdp[16..24].copy_from_slice(&extent_ad(16 * SECTOR as u32, UDF_VDS));
         avdp[24..32].copy_from_slice(&extent_ad(16 * SECTOR as u32, UDF_VDS + 16));
@@ -1152,12 +1157,12 @@ fn udf_base(total: u32, part_len: u32, maps: Maps) -> Image {
     fsd[416..448].copy_from_slice(&regid("*OSTA UDF Compliant", &UDF_SUFFIX));
     tag(&mut fsd, 256, 0);
     if matches!(maps, Maps::Plain | Maps::Sparable(..)) {
-        img.put(UDF_PART, 0, &fsd);
+        img.put(part, 0, &fsd);
         let mut td = vec![0u8; 512];
         tag(&mut td, 8, 1);
-        img.put(UDF_PART + 1, 0, &td);
+        img.put(part + 1, 0, &td);
     } else {
-        img.put(UDF_PART + 100, 0, &fsd);
+        img.put(part + 100, 0, &fsd);
     }
     img
 }
@@ -1189,6 +1194,20 @@ fn udf_sane() -> Image {
     udf_dir(&mut img, UDF_PART, 2, 3, 2, &[("hello.txt", false, 4), ("sub", true, 5)]);
     udf_file(&mut img, UDF_PART, 4, HELLO);
     udf_dir(&mut img, UDF_PART, 5, 6, 2, &[]);
+    img
+}
+
+/// A compact valid UDF image (100 sectors, 200 KiB) for fuzzing seeds: the partition at 66 for 33 blocks, the
+/// only anchor at the last sector (99); root holds `hello.txt`, `sub/` with `inner.txt`, and a symlink `link`.
+pub fn compact_udf() -> Image {
+    let part = 66;
+    let mut img = udf_base_at(100, part, 33, Maps::Plain, &[99]);
+    udf_dir(&mut img, part, 2, 3, 2, &[("hello.txt", false, 4), ("sub", true, 5), ("link", false, 8)]);
+    udf_file(&mut img, part, 4, HELLO);
+    udf_dir(&mut img, part, 5, 6, 2, &[("inner.txt", false, 7)]);
+    udf_file(&mut img, part, 7, b"inner\n");
+    let target = [5u8, 9, 0, 0, b'h', b'e', b'l', b'l', b'o', b'.', b't', b'x', b't'];
+    img.put(part + 8, 0, &file_entry(FT_SYMLINK, target.len() as u64, AD_EMBEDDED, &target, 8));
     img
 }
 
@@ -1329,14 +1348,14 @@ fn udf_cases(w: &mut Writer) -> io::Result<()> {
         let mut fe = file_entry(248, vat.len() as u64, AD_EMBEDDED, &vat, vat_block);
         fe[16 + 11] = 248;
         tag(&mut fe, 261, vat_block);
-        img.put(total, 0, &[0u8; SECTOR]);
+        // The VAT is the last sector (where a reader looks for it); the anchor at the end gives way to it.
+        img.0.truncate(total as usize * SECTOR);
         img.put(base + vat_block, 0, &fe);
-        // The anchor at the end moved one sector earlier than the VAT would need; keep only the one at 256.
         w.image("udf-vat-self", "VAT pointing at itself", "/hello.txt", &img)?;
         // The 1.50 form: a VAT with its entries in a short_ad extent that is the VAT's own File Entry.
         let mut img = udf_base(total + 1, UDF_PART_LEN + 1, Maps::Virtual);
         let fe = file_entry(0, 0xFFFF_FFFF, AD_SHORT, &short_ad(0x3FFF_F800, vat_block), vat_block);
-        img.put(total, 0, &[0u8; SECTOR]);
+        img.0.truncate(total as usize * SECTOR);
         img.put(base + vat_block, 0, &fe);
         w.image("udf-vat150-self", "UDF 1.50 VAT whose data is itself", "/hello.txt", &img)?;
     }
