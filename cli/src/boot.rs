@@ -491,7 +491,7 @@ impl BootArgs {
         let mut cfg = BootConfig::default();
         if let Some(b) = &self.boot {
             let emulation = match self.boot_emulation.as_str() {
-                "none" => Some(EmulChoice::None),
+                "none" | "" => Some(EmulChoice::None),
                 "hard-disk" => Some(EmulChoice::HardDisk),
                 "floppy" => None,
                 other => bail!("--boot-emulation: `{other}` is not none, hard-disk or floppy"),
@@ -545,5 +545,109 @@ impl BootArgs {
             cfg.append.push((n, t, PathBuf::from(f)));
         }
         Ok(cfg)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::build::walk::{walk, WalkOptions};
+    use std::ffi::OsString;
+
+    fn walked(files: &[(&str, usize)]) -> (tempfile::TempDir, Walked) {
+        let dir = tempfile::tempdir().unwrap();
+        for (path, len) in files {
+            let p = dir.path().join(path);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(&p, vec![7u8; *len]).unwrap();
+        }
+        let w = walk(&[OsString::from(dir.path())], &WalkOptions { hidden: true, ..Default::default() }).unwrap();
+        (dir, w)
+    }
+
+    #[test]
+    fn catalog_node_and_aliases() {
+        let (_d, mut w) = walked(&[("isolinux/isolinux.bin", 5000), ("efi.img", 1_474_560), ("other", 10)]);
+        let items = w.data.items().len() as u32;
+        let cfg = BootConfig {
+            entries: vec![
+                BootSpec {
+                    image: "isolinux/isolinux.bin".into(),
+                    emulation: Some(EmulChoice::None),
+                    boot_info_table: true,
+                    ..Default::default()
+                },
+                BootSpec {
+                    image: "/efi.img".into(),
+                    platform: Some(Platform::EFI),
+                    emulation: Some(EmulChoice::None),
+                    ..Default::default()
+                },
+            ],
+            catalog: Some("isolinux/boot.cat".into()),
+            ..Default::default()
+        };
+        let plan = BootPlan::prepare(&cfg, &mut w, 0).unwrap();
+        let cat = lookup_path(&w.tree, "isolinux/boot.cat").unwrap();
+        let Some(NodeKind::File(fd)) = w.tree.kind(cat) else { panic!("catalog is not a file") };
+        assert_eq!(fd.data, DataId(items));
+        assert_eq!(fd.stored_size, 2048);
+        // The patched image's item now aliases the synthetic id after the catalog's.
+        let bin = lookup_path(&w.tree, "isolinux/isolinux.bin").unwrap();
+        let Some(NodeKind::File(bfd)) = w.tree.kind(bin) else { panic!() };
+        assert_eq!(w.data.alias[bfd.data.0 as usize], items + 1);
+        assert_eq!(plan.synthetic, [(DataId(items), 1), (DataId(items + 1), 3)]);
+        assert_eq!(plan.extras().metadata.len(), 2);
+
+        let missing =
+            BootConfig { entries: vec![BootSpec { image: "nope".into(), ..Default::default() }], ..Default::default() };
+        assert!(BootPlan::prepare(&missing, &mut w, 0).is_err());
+        let floppy = BootConfig {
+            entries: vec![BootSpec { image: "other".into(), ..Default::default() }],
+            ..Default::default()
+        };
+        assert!(BootPlan::prepare(&floppy, &mut w, 0).is_err(), "10 bytes is no floppy size");
+    }
+
+    #[test]
+    fn hidden_catalog_and_replaced_catalog() {
+        let (_d, mut w) = walked(&[("b.img", 2048), ("boot.catalog", 3)]);
+        let cfg = BootConfig {
+            entries: vec![BootSpec { image: "b.img".into(), emulation: Some(EmulChoice::None), ..Default::default() }],
+            ..Default::default()
+        };
+        let n = w.tree.len();
+        BootPlan::prepare(&cfg, &mut w, 0).unwrap();
+        assert_eq!(w.tree.len(), n, "the stale boot.catalog of the source is replaced");
+        let (_d, mut w) = walked(&[("b.img", 2048)]);
+        let n = w.tree.len();
+        BootPlan::prepare(&BootConfig { catalog_hide: true, ..cfg }, &mut w, 0).unwrap();
+        assert_eq!(w.tree.len(), n);
+    }
+
+    #[test]
+    fn mkiso_long_options() {
+        let a = BootArgs {
+            boot: Some("/isolinux/isolinux.bin".into()),
+            boot_emulation: "none".into(),
+            boot_load_size: Some("4".into()),
+            boot_info_table: true,
+            efi_boot: Some("efi.img".into()),
+            efi_boot_part: Some("image".into()),
+            append_partition: vec!["2:0xef:esp.img".into()],
+            ..Default::default()
+        };
+        let c = a.to_config().unwrap();
+        assert_eq!(c.entries.len(), 2);
+        assert_eq!(c.entries[0].image, "isolinux/isolinux.bin");
+        assert_eq!(c.entries[0].load_size, Some(LoadSize::Sectors(4)));
+        assert_eq!(c.entries[1].platform(), Platform::EFI);
+        assert_eq!(c.efi_boot_part, Some(EfiPartSpec::ElToritoImage));
+        assert_eq!(c.append, [(2, PartitionType::Mbr(0xef), PathBuf::from("esp.img"))]);
+        let bad = BootArgs { append_partition: vec!["9:0xef:x".into()], ..Default::default() };
+        assert!(bad.to_config().is_err());
+        let orphan = BootArgs { boot_info_table: true, ..Default::default() };
+        assert!(orphan.to_config().is_err());
+        assert!(BootArgs::default().to_config().unwrap().is_empty());
     }
 }

@@ -13,6 +13,10 @@
 //!   `eltorito.img`, written before the boot info table's checksum is computed; checked byte for byte against
 //!   images made by xorriso 1.5.4 with `--grub2-boot-info`.
 
+// Serialisation into buffers this module sizes itself: every index is a constant offset of a fixed-size
+// structure or checked against the buffer's length first; no offset is read from an image.
+#![allow(clippy::indexing_slicing, clippy::arithmetic_side_effects)]
+
 use std::fmt;
 
 /// Bytes in a logical sector of the image.

@@ -25,6 +25,10 @@
 //! stops before the tail this module adds (cylinder padding, appended partitions, backup GPT), where xorriso
 //! counts the padding and backup GPT in it.
 
+// Serialisation into buffers this module sizes itself: every index is a constant offset of a fixed-size
+// structure or checked against the buffer's length first; no offset is read from an image.
+#![allow(clippy::indexing_slicing, clippy::arithmetic_side_effects)]
+
 use super::eltorito::{BootError, Result};
 
 /// Bytes in a disk block (the unit of MBR and GPT addresses).
