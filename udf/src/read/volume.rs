@@ -37,6 +37,8 @@ const MAX_VRS_DESCRIPTORS: u64 = 64;
 const VAT_SEARCH_BLOCKS: u64 = 64;
 /// Largest descriptor read from a descriptor sequence: the CRC length field is 16 bits.
 const MAX_DESCRIPTOR_BYTES: u64 = 16 + 65535;
+/// Most bytes of trailing zeros skipped when looking for the last written block of a write-once disc image.
+const MAX_ZERO_TAIL: u64 = 1 << 30;
 
 /// The state shared by every read: the image, the partition maps, options and warnings.
 pub(crate) struct Core<R> {
@@ -827,9 +829,30 @@ fn read_sparing<R: Read + Seek>(
     Ok((remap, used))
 }
 
+/// The block after the last block holding a non-zero byte, scanning back from the end of the image at most
+/// [`MAX_ZERO_TAIL`] bytes and never before `floor`: an image of a write-once disc made by copying the whole
+/// allocated size ends in unwritten (zero) blocks after the VAT.
+fn last_written<R: Read + Seek>(core: &mut Core<R>, floor: u64) -> Result<u64> {
+    let bs = core.bs();
+    let mut end = core.io.size.checked_div(bs).unwrap_or(0);
+    let chunk_blocks = (1u64 << 20).checked_div(bs).unwrap_or(1).max(1);
+    let stop = end.saturating_sub(MAX_ZERO_TAIL.checked_div(bs).unwrap_or(0)).max(floor);
+    while end > stop {
+        let n = chunk_blocks.min(end.saturating_sub(stop));
+        let first = end.sub_or(n, "scan")?;
+        let buf = core.read_phys(first, n.mul_or(bs, "scan")?)?;
+        if let Some(pos) = buf.iter().rposition(|&b| b != 0) {
+            let pos = u64::try_from(pos).map_err(|_| Error::Overflow { what: "scan" })?;
+            return first.add_or(pos.checked_div(bs).unwrap_or(0), "scan")?.add_or(1, "scan");
+        }
+        end = first;
+    }
+    Ok(core.io.size.checked_div(bs).unwrap_or(0))
+}
+
 fn read_vat<R: Read + Seek>(core: &mut Core<R>, phys: u16, d: &PartitionDescriptor) -> Result<VatInfo> {
-    let blocks = core.io.size.checked_div(core.bs()).unwrap_or(0);
     let start = u64::from(d.start);
+    let blocks = last_written(core, start)?;
     let mut last_err = None;
     for back in 0..VAT_SEARCH_BLOCKS {
         let Some(b) = blocks.checked_sub(back.saturating_add(1)) else { break };
