@@ -1,0 +1,265 @@
+//! `odix rip`, `odix drive`, `odix toc`: on files, and through the kernel's SG_IO path in a VM whose QEMU drive
+//! injects read errors (`shared/vm/vm-run`).
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use odix_testdata::{require_tool, run, run_ok, tricky_tree, vm_run, TreeOptions};
+
+const ODIX: &str = env!("CARGO_BIN_EXE_odix");
+
+/// A source ISO of about 5.4 MB (2600+ sectors, past LBA 2000) from a generated tree.
+fn source_iso(dir: &Path) -> Option<PathBuf> {
+    let xorriso = require_tool("xorriso")?;
+    let tree = dir.join("tree");
+    fs::create_dir(&tree).unwrap();
+    tricky_tree(&tree, &TreeOptions::plain()).unwrap();
+    let payload: Vec<u8> = (0..5_000_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+    fs::write(tree.join("payload.bin"), payload).unwrap();
+    let iso = dir.join("src.iso");
+    run_ok(Command::new(xorriso).args(["-as", "mkisofs", "-quiet", "-R", "-o"]).arg(&iso).arg(&tree));
+    assert!(fs::metadata(&iso).unwrap().len() > 2100 * 2048);
+    Some(iso)
+}
+
+/// Boots the VM with `iso` (and `extra` vm-run options) and runs `script` in it; `$ODIX` and `$OUT` (the shared
+/// folder) are set. Returns stdout.
+fn in_vm(vm: &Path, iso: &Path, share: &Path, extra: &[&str], script: &str) -> String {
+    let full = format!("ODIX={ODIX}; OUT={}; {script}", share.display());
+    let o = run(Command::new(vm)
+        .arg("--disc")
+        .arg(iso)
+        .args(extra)
+        .arg("--share")
+        .arg(share)
+        .args(["--", "sh", "-c", &full]));
+    let stdout = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(
+        o.status.success(),
+        "vm-run failed ({:?}):\n{stdout}\n{}",
+        o.status.code(),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    stdout
+}
+
+fn rc(share: &Path, name: &str) -> i32 {
+    fs::read_to_string(share.join(name)).unwrap().trim().parse().unwrap()
+}
+
+/// Sectors (2048 bytes) where two images differ.
+fn differing_sectors(a: &[u8], b: &[u8]) -> Vec<usize> {
+    assert_eq!(a.len(), b.len());
+    let mut v: Vec<usize> = a.iter().zip(b).enumerate().filter(|(_, (x, y))| x != y).map(|(i, _)| i / 2048).collect();
+    v.dedup();
+    v
+}
+
+/// The bad-sector LBAs a map lists, read back by ddrescuelog.
+fn bad_lbas(ddrescuelog: &Path, map: &Path) -> Vec<u64> {
+    let o = run_ok(Command::new(ddrescuelog).args(["-b2048", "-l-"]).arg(map));
+    String::from_utf8_lossy(&o.stdout).lines().map(|l| l.trim().parse().unwrap()).collect()
+}
+
+#[test]
+fn rip_a_file_and_ddrescuelog_reads_the_map() {
+    let Some(ddrescuelog) = require_tool("ddrescuelog") else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let Some(iso) = source_iso(dir.path()) else { return };
+    let out = dir.path().join("out.iso");
+    let o = run(Command::new(ODIX).arg("rip").arg(&iso).arg(&out));
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(fs::read(&out).unwrap(), fs::read(&iso).unwrap());
+    let map = dir.path().join("out.map");
+    // ddrescuelog accepts the map and finds it all rescued.
+    let t = run_ok(Command::new(&ddrescuelog).arg("-t").arg(&map));
+    assert!(String::from_utf8_lossy(&t.stdout).contains("100%"), "{}", String::from_utf8_lossy(&t.stdout));
+    let log = fs::read_to_string(dir.path().join("out.log")).unwrap();
+    assert!(log.contains("sha1"), "{log}");
+
+    // A map from ddrescuelog with two holes: the next run reads only those, and the image is whole again.
+    let size = fs::metadata(&iso).unwrap().len();
+    let holes = [(100u64, 3u64), (2000, 1)];
+    let mut text = String::from("# made by the test\n0x00000000 + 1\n");
+    let mut pos = 0;
+    for (lba, n) in holes {
+        text += &format!("0x{:X} 0x{:X} +\n0x{:X} 0x{:X} ?\n", pos, lba * 2048 - pos, lba * 2048, n * 2048);
+        pos = (lba + n) * 2048;
+    }
+    text += &format!("0x{:X} 0x{:X} +\n", pos, size - pos);
+    fs::write(&map, text).unwrap();
+    run_ok(Command::new(&ddrescuelog).arg("-t").arg(&map));
+    let mut image = fs::read(&iso).unwrap();
+    for (lba, n) in holes {
+        image[(lba * 2048) as usize..((lba + n) * 2048) as usize].fill(0xEE);
+    }
+    fs::write(&out, &image).unwrap();
+    let o = run(Command::new(ODIX).arg("rip").arg(&iso).arg(&out));
+    assert_eq!(o.status.code(), Some(0));
+    assert_eq!(fs::read(&out).unwrap(), fs::read(&iso).unwrap());
+    let log = fs::read_to_string(dir.path().join("out.log")).unwrap();
+    assert!(log.contains("reads 2, failed 0"), "{log}");
+    assert!(bad_lbas(&ddrescuelog, &map).is_empty());
+}
+
+#[test]
+fn rip_rejects_a_foreign_or_broken_map() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("src.bin");
+    fs::write(&src, vec![7u8; 64 * 2048]).unwrap();
+    let out = dir.path().join("out.iso");
+    fs::write(dir.path().join("out.map"), "0x0 + 1\n0x0 0x800 +\n").unwrap();
+    let o = run(Command::new(ODIX).arg("rip").arg(&src).arg(&out));
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("belongs to another rip"));
+    fs::write(dir.path().join("out.map"), "garbage\n").unwrap();
+    let o = run(Command::new(ODIX).arg("rip").arg(&src).arg(&out));
+    assert_eq!(o.status.code(), Some(1));
+}
+
+#[test]
+fn vm_clean_rip_drive_and_toc() {
+    let Some(vm) = vm_run() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let Some(iso) = source_iso(dir.path()) else { return };
+    let share = dir.path().join("share");
+    fs::create_dir(&share).unwrap();
+    let stdout = in_vm(
+        &vm,
+        &iso,
+        &share,
+        &[],
+        "$ODIX drive --json > $OUT/drive.json; $ODIX toc --json > $OUT/toc.json; \
+         $ODIX rip /dev/sr0 $OUT/clean.iso 2>$OUT/clean.err; echo $? > $OUT/clean.rc; \
+         $ODIX rip --raw /dev/sr0 $OUT/raw.bin 2>$OUT/raw.err; echo $? > $OUT/raw.rc",
+    );
+    let drive: serde_json::Value = serde_json::from_slice(&fs::read(share.join("drive.json")).unwrap()).unwrap();
+    assert_eq!(drive["vendor"], "QEMU", "{drive}\n{stdout}");
+    assert_eq!(drive["model"], "QEMU CD-ROM");
+    assert_eq!(drive["read_cd"], false);
+    let toc: serde_json::Value = serde_json::from_slice(&fs::read(share.join("toc.json")).unwrap()).unwrap();
+    let tracks = toc["tracks"].as_array().unwrap();
+    assert_eq!(tracks.len(), 1, "{toc}");
+    assert_eq!(tracks[0]["data"], true);
+    assert_eq!(tracks[0]["start"], 0);
+    let sectors = fs::metadata(&iso).unwrap().len() / 2048;
+    assert_eq!(toc["lead_out"], sectors);
+
+    assert_eq!(rc(&share, "clean.rc"), 0, "{}", fs::read_to_string(share.join("clean.err")).unwrap());
+    assert_eq!(fs::read(share.join("clean.iso")).unwrap(), fs::read(&iso).unwrap());
+    // scsi-cd has no READ CD: the raw rip says so, falls back to READ(10) and rebuilds every sector.
+    assert_eq!(rc(&share, "raw.rc"), 0);
+    assert!(fs::read_to_string(share.join("raw.err")).unwrap().contains("does not implement READ CD"));
+    let raw = fs::read(share.join("raw.bin")).unwrap();
+    let user: Vec<u8> = raw.chunks(2352).flat_map(|s| s[16..2064].to_vec()).collect();
+    assert_eq!(user, fs::read(&iso).unwrap());
+    assert!(fs::read_to_string(share.join("raw.cue")).unwrap().contains("TRACK 01 MODE1/2352"));
+}
+
+#[test]
+fn vm_errors_once_are_retried_away() {
+    let Some(vm) = vm_run() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let Some(iso) = source_iso(dir.path()) else { return };
+    let share = dir.path().join("share");
+    fs::create_dir(&share).unwrap();
+    in_vm(
+        &vm,
+        &iso,
+        &share,
+        &["--bad-sectors", "100:once,2000:once"],
+        "$ODIX rip /dev/sr0 $OUT/once.iso; echo $? > $OUT/once.rc",
+    );
+    assert_eq!(rc(&share, "once.rc"), 0);
+    assert_eq!(fs::read(share.join("once.iso")).unwrap(), fs::read(&iso).unwrap());
+    let log = fs::read_to_string(share.join("once.log")).unwrap();
+    assert!(log.contains("reads") && log.contains("failed 2,"), "{log}");
+    assert!(log.contains("MEDIUM ERROR 03/11/00"), "{log}");
+}
+
+#[test]
+fn vm_unreadable_run_is_mapped_exactly() {
+    let Some(vm) = vm_run() else { return };
+    let Some(ddrescuelog) = require_tool("ddrescuelog") else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let Some(iso) = source_iso(dir.path()) else { return };
+    let share = dir.path().join("share");
+    fs::create_dir(&share).unwrap();
+    in_vm(
+        &vm,
+        &iso,
+        &share,
+        &["--bad-sectors", "300-310"],
+        "$ODIX rip --retries 2 /dev/sr0 $OUT/bad.iso; echo $? > $OUT/bad.rc",
+    );
+    assert_eq!(rc(&share, "bad.rc"), 2, "exit code 2: incomplete");
+    assert_eq!(bad_lbas(&ddrescuelog, &share.join("bad.map")), (300..=310).collect::<Vec<u64>>());
+    let got = fs::read(share.join("bad.iso")).unwrap();
+    let src = fs::read(&iso).unwrap();
+    let differ = differing_sectors(&src, &got);
+    assert!(differ.iter().all(|s| (300..=310).contains(s)), "{differ:?}");
+    assert!(got[300 * 2048..311 * 2048].iter().all(|&b| b == 0));
+    let log = fs::read_to_string(share.join("bad.log")).unwrap();
+    assert!(log.contains("  300 11 -"), "{log}");
+}
+
+#[test]
+fn vm_killed_rip_resumes_to_the_same_image() {
+    let Some(vm) = vm_run() else { return };
+    let Some(ddrescuelog) = require_tool("ddrescuelog") else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let Some(iso) = source_iso(dir.path()) else { return };
+    let share = dir.path().join("share");
+    fs::create_dir(&share).unwrap();
+    // About 13 s of reading at 400 kB/s; killed after 8 s, when the map has been saved at least once.
+    in_vm(
+        &vm,
+        &iso,
+        &share,
+        &["--read-bps", "400000"],
+        "$ODIX rip /dev/sr0 $OUT/k.iso 2>/dev/null & P=$!; sleep 8; kill -9 $P; wait $P; echo $? > $OUT/kill.rc; \
+         cp $OUT/k.map $OUT/killed.map; $ODIX rip /dev/sr0 $OUT/k.iso 2>/dev/null; echo $? > $OUT/k.rc",
+    );
+    assert_eq!(rc(&share, "kill.rc"), 137, "the first run was killed");
+    let killed = fs::read_to_string(share.join("killed.map")).unwrap();
+    assert!(killed.contains(" +\n") && killed.contains(" ?\n"), "a partial map:\n{killed}");
+    run_ok(Command::new(&ddrescuelog).arg("-t").arg(share.join("killed.map")));
+    assert_eq!(rc(&share, "k.rc"), 0);
+    assert_eq!(fs::read(share.join("k.iso")).unwrap(), fs::read(&iso).unwrap());
+}
+
+#[test]
+fn vm_ide_raw_data_failing_edc_is_reported() {
+    let Some(vm) = vm_run() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let Some(iso) = source_iso(dir.path()) else { return };
+    let share = dir.path().join("share");
+    fs::create_dir(&share).unwrap();
+    in_vm(
+        &vm,
+        &iso,
+        &share,
+        &["--bus", "ide", "--bad-sectors", "500"],
+        "$ODIX drive > $OUT/drive.txt; $ODIX rip --raw --retries 1 /dev/sr0 $OUT/ide.bin 2>$OUT/ide.err; \
+         echo $? > $OUT/ide.rc",
+    );
+    assert!(fs::read_to_string(share.join("drive.txt")).unwrap().contains("QEMU DVD-ROM"));
+    let err = fs::read_to_string(share.join("ide.err")).unwrap();
+    assert!(err.contains("raw sectors fail EDC"), "{err}");
+    assert_eq!(rc(&share, "ide.rc"), 2, "{err}");
+    let log = fs::read_to_string(share.join("ide.log")).unwrap();
+    assert!(log.contains("05/21/00"), "{log}");
+    assert!(log.contains("  500 1 -"), "{log}");
+    let raw = fs::read(share.join("ide.bin")).unwrap();
+    let src = fs::read(&iso).unwrap();
+    for (lba, s) in raw.chunks(2352).enumerate() {
+        if lba == 500 {
+            // Unreadable: a valid sync and header, zero data.
+            assert_eq!(&s[..12], &[0, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 0]);
+            assert!(s[16..].iter().all(|&b| b == 0));
+        } else {
+            assert_eq!(&s[16..2064], &src[lba * 2048..(lba + 1) * 2048], "LBA {lba}");
+        }
+    }
+}
