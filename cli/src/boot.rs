@@ -33,6 +33,14 @@ use crate::cmd_mkisofs::{BootSpec, EfiPartSpec, EmulChoice};
 /// LBA of the Primary Volume Descriptor (the first descriptor after the system area).
 const PVD_LBA: u32 = 16;
 
+/// Name of the catalog's region in the plan.
+const CATALOG_REGION: &str = "El Torito boot catalog";
+
+/// Name of the region of the patched copy of the `index`th boot image.
+fn image_region(index: usize, path: &std::path::Path) -> String {
+    format!("El Torito boot image {} ({})", index + 1, path.display())
+}
+
 /// Sectors of padding `-pad` adds after the ISO (300 KiB, as mkisofs and xorriso do).
 pub const PAD_SECTORS: u64 = 150;
 
@@ -278,6 +286,14 @@ impl BootPlan {
     /// The regions this plan adds before the data: system area, boot record, catalog and patched images.
     pub fn extras(&self) -> ImageExtras<'_> {
         let mut x = ImageExtras::default();
+        self.add_descriptors(&mut x);
+        self.add_metadata(&mut x);
+        x
+    }
+
+    /// Adds the system area and the boot record (what must precede other formats' structures, such as a UDF
+    /// bridge's, which count the descriptors before them).
+    pub fn add_descriptors<'a>(&'a self, x: &mut ImageExtras<'a>) {
         if let Some(h) = &self.hybrid {
             x.system_area = Some(Content::Producer(Box::new(move |ctx: &EmitCtx<'_>, out: &mut dyn Write| {
                 let layout = HybridLayout::plan(h, &self.facts(Some(ctx)))?;
@@ -285,9 +301,9 @@ impl BootPlan {
                 Ok(())
             })));
         }
-        let Some(cat) = &self.catalog else {
-            return x;
-        };
+        if self.catalog.is_none() {
+            return;
+        }
         let cat_id = self.catalog_id;
         x.after_primary.push((
             "El Torito boot record".into(),
@@ -296,8 +312,16 @@ impl BootPlan {
                 Ok(())
             })),
         ));
+    }
+
+    /// Adds the catalog and the patched boot images as metadata regions (named so that [`Self::data_lba`] finds
+    /// them wherever other formats' regions put them).
+    pub fn add_metadata<'a>(&'a self, x: &mut ImageExtras<'a>) {
+        let Some(cat) = &self.catalog else {
+            return;
+        };
         x.metadata.push((
-            "El Torito boot catalog".into(),
+            CATALOG_REGION.into(),
             u64::from(cat.sectors()),
             Content::Producer(Box::new(move |ctx: &EmitCtx<'_>, out: &mut dyn Write| {
                 let mut cat = cat.clone();
@@ -308,13 +332,13 @@ impl BootPlan {
                 Ok(())
             })),
         ));
-        for e in &self.entries {
+        for (i, e) in self.entries.iter().enumerate() {
             let Some((path, patches)) = &e.patch else { continue };
             let sectors = e.len.div_ceil(SECTOR as u64);
             let id = e.data;
             let len = e.len;
             x.metadata.push((
-                format!("boot image {}", path.display()),
+                image_region(i, path),
                 sectors,
                 Content::Producer(Box::new(move |ctx: &EmitCtx<'_>, out: &mut dyn Write| {
                     let mut buf = Vec::with_capacity(len as usize);
@@ -331,21 +355,32 @@ impl BootPlan {
                 })),
             ));
         }
-        x
     }
 
-    /// After [`crate::build::image::plan_image`]: gives the synthetic ids their LBAs, appends the padding and the
-    /// hybrid tail to the plan, and returns the LBA table to emit with and the volume space size (the sectors
-    /// up to the first appended partition, or all of them).
-    pub fn finish<'p>(&'p self, planned: &mut PlannedImage<'p>) -> Result<(Vec<u32>, u32)> {
+    /// After [`crate::build::image::plan_image`]: the LBA table to emit with, where the synthetic ids (catalog,
+    /// patched boot images) have their regions' LBAs.
+    pub fn data_lba(&self, planned: &PlannedImage<'_>) -> Vec<u32> {
         let mut data_lba = planned.data_lba.clone();
         let needed = self.synthetic.iter().map(|(id, _)| id.0 as usize + 1).max().unwrap_or(0);
         if data_lba.len() < needed {
             data_lba.resize(needed, 0);
         }
-        for ((id, _), lba) in self.synthetic.iter().zip(&planned.extra_lbas) {
-            data_lba[id.0 as usize] = *lba;
+        let mut names = vec![CATALOG_REGION.to_string()];
+        for (i, e) in self.entries.iter().enumerate() {
+            if let Some((path, _)) = &e.patch {
+                names.push(image_region(i, path));
+            }
         }
+        let find = |name: &str| planned.plan.regions().iter().find(|r| r.what == name).map(|r| r.lba);
+        for ((id, _), name) in self.synthetic.iter().zip(&names) {
+            data_lba[id.0 as usize] = find(name).unwrap_or(0);
+        }
+        data_lba
+    }
+
+    /// After [`crate::build::image::plan_image`]: appends the padding and the hybrid tail to the plan and
+    /// returns the volume space size (the sectors up to the first appended partition, or all of them).
+    pub fn finish<'p>(&'p self, planned: &mut PlannedImage<'p>) -> Result<u32> {
         self.iso_sectors.set(planned.plan.total_sectors());
         if self.pad_sectors > 0 {
             planned.plan.push("padding", self.pad_sectors, Content::Zeros)?;
@@ -406,8 +441,7 @@ impl BootPlan {
             }
         }
         let end = volume_end.unwrap_or(planned.plan.total_sectors());
-        let vss = u32::try_from(end).context("image too large")?;
-        Ok((data_lba, vss))
+        u32::try_from(end).context("image too large")
     }
 }
 

@@ -17,10 +17,11 @@ use odix_iso9660::write::hybrid::PartitionType;
 use odix_iso9660::write::{IsoLayout, NodeKind, Tree, SECTOR};
 
 use crate::boot::{BootConfig, BootPlan, PAD_SECTORS};
-use crate::build::image::{iso_options, plan_image};
+use crate::build::image::{iso_options, plan_image, ImageExtras};
 use crate::build::output::{progress_bar, Output};
 use crate::build::plan::{emit, EmitCtx};
 use crate::build::walk::{read_sort_file, walk, WalkOptions};
+use crate::mkudf::UdfArgs;
 
 /// How many values an option takes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -837,9 +838,6 @@ pub fn mkisofs(args: Vec<OsString>) -> Result<u8> {
                descriptors and directories)"
         );
     }
-    if a.udf {
-        bail!("-udf is not supported by odix mkisofs yet: build a UDF image with `odix mkudf`");
-    }
     let (now, sde) = now_and_clamp(&a)?;
     let wopts = WalkOptions {
         exclude: a.exclude.clone(),
@@ -890,11 +888,16 @@ pub fn mkisofs(args: Vec<OsString>) -> Result<u8> {
             }
         }
     }
-    let boot_cfg = a.boot_config();
+    let mut boot_cfg = a.boot_config();
+    if a.udf {
+        // UDF's closing anchor is the last sector of the volume: no padding after it.
+        boot_cfg.pad_sectors = 0;
+    }
     let boot = BootPlan::prepare(&boot_cfg, &mut walked, now)?;
     let level = a.iso_level.unwrap_or(1);
+    let volume_id = a.volume_id.clone().unwrap_or_else(|| "CDROM".into());
     let mut opts = iso_options(level, a.rock, a.joliet, a.joliet_long, now)
-        .volume_id(a.volume_id.clone().unwrap_or_else(|| "CDROM".into()))
+        .volume_id(volume_id.clone())
         .system_id(a.system_id.clone().unwrap_or_else(|| "LINUX".into()))
         .application(a.application.clone().unwrap_or_else(|| format!("ODIX {}", env!("CARGO_PKG_VERSION"))));
     if let Some(s) = &a.publisher {
@@ -906,9 +909,23 @@ pub fn mkisofs(args: Vec<OsString>) -> Result<u8> {
     if let Some(s) = &a.volume_set {
         opts = opts.volume_set_id(s.clone());
     }
+    // -udf: a bridge image whose UDF tree shares the file data (and the patched boot images).
+    let udf_args = UdfArgs { udf: a.udf, ..Default::default() };
+    let udf_tree = crate::mkudf::prepare(&udf_args, &walked, &volume_id, now)?;
+    let bridge = crate::mkudf::Bridge::for_tree(udf_tree.as_ref(), &walked.data)?;
     let mut layout = IsoLayout::new(&walked.tree, opts)?;
-    let mut planned = plan_image(&mut layout, &walked.data, boot.extras())?;
-    let (data_lba, volume_sectors) = boot.finish(&mut planned)?;
+    let mut extras = ImageExtras::default();
+    boot.add_descriptors(&mut extras);
+    if let Some(b) = &bridge {
+        b.add_to(&mut extras, &layout)?;
+    }
+    boot.add_metadata(&mut extras);
+    let mut planned = plan_image(&mut layout, &walked.data, extras)?;
+    let data_lba = boot.data_lba(&planned);
+    if let Some(b) = &bridge {
+        b.place(&planned.plan, &data_lba, &walked.data.alias)?;
+    }
+    let volume_sectors = boot.finish(&mut planned)?;
     let total = planned.plan.total_sectors();
     let output = a.output.clone().unwrap_or_else(|| PathBuf::from("-"));
     let out = Output::create(&output)?;
