@@ -3,6 +3,8 @@
 
 mod cmd_mount;
 mod cmd_convert;
+mod build;
+mod cmd_mkiso;
 mod cmd_read;
 mod cmd_rip;
 mod cmd_verify;
@@ -48,6 +50,9 @@ enum Command {
     Drive(cmd_rip::DriveArgs),
     /// Show the sessions and tracks of the disc in an optical drive.
     Toc(cmd_rip::TocArgs),
+    /// Build an ISO 9660 image (Rock Ridge, Joliet) from folders.
+    #[command(disable_version_flag = true)]
+    Mkiso(cmd_mkiso::MkisoArgs),
     /// Print a shell completion script.
     Completions {
         /// The shell.
@@ -72,6 +77,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Rip(a) => cmd_rip::rip(a),
         Command::Drive(a) => cmd_rip::drive(a),
         Command::Toc(a) => cmd_rip::toc(a),
+        Command::Mkiso(a) => cmd_mkiso::mkiso(a),
         Command::Completions { shell } => {
             clap_complete::generate(shell, &mut Cli::command(), "odix", &mut std::io::stdout());
             Ok(0)

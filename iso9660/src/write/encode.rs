@@ -4,6 +4,10 @@
 //! The writer serialises its own structures here rather than through the crate's `format` module, so that the
 //! layout code only ever needs sizes and bytes.
 
+// The writer indexes only structures it built itself from a caller's tree (never bytes read from an image),
+// and its arithmetic is on sizes bounded by the planner's checks.
+#![allow(clippy::indexing_slicing, clippy::arithmetic_side_effects)]
+
 /// Bytes in a logical sector (the only block size the writer produces).
 pub const SECTOR: usize = 2048;
 

@@ -4,6 +4,10 @@
 //! Everything is sized from the tree alone ([`IsoLayout::new`]); the caller then fixes where the metadata goes
 //! ([`IsoLayout::place_metadata`]) and, while writing, tells the layout where each data item landed.
 
+// The writer indexes only structures it built itself from a caller's tree (never bytes read from an image),
+// and its arithmetic is on sizes bounded by the planner's checks.
+#![allow(clippy::indexing_slicing, clippy::arithmetic_side_effects)]
+
 use std::collections::HashMap;
 use std::io::Write;
 
@@ -511,9 +515,9 @@ impl<'t> IsoLayout<'t> {
             at += sectors_of(bytes) as u32;
             here
         };
-        let mut p = Places::default();
-        p.l_path = take(u64::from(self.path_size));
-        p.m_path = take(u64::from(self.path_size));
+        let l_path = take(u64::from(self.path_size));
+        let m_path = take(u64::from(self.path_size));
+        let mut p = Places { l_path, m_path, ..Places::default() };
         if self.opts.joliet {
             p.jl_path = take(u64::from(self.joliet_path_size));
             p.jm_path = take(u64::from(self.joliet_path_size));

@@ -2,6 +2,10 @@
 //! (ECMA-119 7.5, 10.1–10.3; ISO 9660:1999 for level 4) and into Joliet UCS-2 names, made unique within their
 //! directory; and the record order of ECMA-119 9.3.
 
+// The writer indexes only structures it built itself from a caller's tree (never bytes read from an image),
+// and its arithmetic is on sizes bounded by the planner's checks.
+#![allow(clippy::indexing_slicing, clippy::arithmetic_side_effects)]
+
 use std::cmp::Ordering;
 use std::collections::HashSet;
 

@@ -2,6 +2,10 @@
 //! the writer records, plus the packing of entries into a directory record's system use area with spill-over
 //! into continuation areas (`CE`).
 
+// The writer indexes only structures it built itself from a caller's tree (never bytes read from an image),
+// and its arithmetic is on sizes bounded by the planner's checks.
+#![allow(clippy::indexing_slicing, clippy::arithmetic_side_effects)]
+
 use super::encode::{both32, dir_date, SECTOR};
 use super::tree::{DeviceKind, Meta, NodeKind};
 

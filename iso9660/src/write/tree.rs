@@ -4,6 +4,10 @@
 //! caller owns; the caller places each data item on the image and later copies its bytes (see
 //! [`crate::write::IsoLayout::write_metadata`] for how extents are looked up).
 
+// The writer indexes only structures it built itself from a caller's tree (never bytes read from an image),
+// and its arithmetic is on sizes bounded by the planner's checks.
+#![allow(clippy::indexing_slicing, clippy::arithmetic_side_effects)]
+
 use super::error::WriteError;
 
 /// Index of a node in a [`Tree`]; the root is [`Tree::ROOT`].

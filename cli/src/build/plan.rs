@@ -1,0 +1,212 @@
+//! The sector plan of an image and the one-pass emitter that writes it.
+
+use std::fs::File;
+use std::io::{self, Read, Write};
+
+use anyhow::{bail, Context, Result};
+use odix_iso9660::write::{zisofs, DataId, SECTOR};
+
+use super::walk::{DataItem, DataTable};
+
+/// What the emitter needs while producing metadata: the final size and where every data item went.
+pub struct EmitCtx<'a> {
+    /// Total sectors of the image.
+    pub total_sectors: u32,
+    /// LBA of each data item by [`DataId`] (0 for empty items and for duplicates' own ids, which are resolved
+    /// through [`EmitCtx::extent_of`]).
+    pub data_lba: &'a [u32],
+    /// For deduplicated contents, the id of the item that actually holds the bytes.
+    pub alias: &'a [u32],
+}
+
+impl EmitCtx<'_> {
+    /// The LBA where data item `id` (or the item it duplicates) starts.
+    pub fn extent_of(&self, id: DataId) -> u32 {
+        let real = self.alias.get(id.0 as usize).copied().unwrap_or(id.0);
+        self.data_lba.get(real as usize).copied().unwrap_or(0)
+    }
+}
+
+/// Writes a region's bytes; must write exactly the region's size.
+pub type Producer<'a> = Box<dyn Fn(&EmitCtx<'_>, &mut dyn Write) -> Result<()> + 'a>;
+
+/// What fills a region.
+pub enum Content<'a> {
+    /// Zero bytes.
+    Zeros,
+    /// Bytes known at plan time (padded with zeros to the region's size).
+    Bytes(Vec<u8>),
+    /// Bytes produced at emit time.
+    Producer(Producer<'a>),
+    /// A file data item, copied from its source.
+    Data(DataId),
+}
+
+/// A run of sectors with fixed position and size.
+pub struct Region<'a> {
+    /// Short description for errors ("primary volume descriptor", a file path).
+    pub what: String,
+    /// First sector.
+    pub lba: u32,
+    /// Number of sectors.
+    pub sectors: u64,
+    /// Its bytes.
+    pub content: Content<'a>,
+}
+
+/// Every sector of an image, in order.
+#[derive(Default)]
+pub struct Plan<'a> {
+    regions: Vec<Region<'a>>,
+    next: u64,
+}
+
+impl<'a> Plan<'a> {
+    /// The LBA the next region will get.
+    pub fn cursor(&self) -> u32 {
+        self.next as u32
+    }
+
+    /// Appends a region of `sectors` at the cursor; returns its LBA.
+    pub fn push(&mut self, what: impl Into<String>, sectors: u64, content: Content<'a>) -> Result<u32> {
+        let lba = self.next;
+        self.next += sectors;
+        if self.next > u64::from(u32::MAX) {
+            bail!("image would exceed 2^32 sectors");
+        }
+        self.regions.push(Region { what: what.into(), lba: lba as u32, sectors, content });
+        Ok(lba as u32)
+    }
+
+    /// Total sectors planned so far.
+    pub fn total_sectors(&self) -> u64 {
+        self.next
+    }
+
+    /// The regions, in LBA order.
+    pub fn regions(&self) -> &[Region<'a>] {
+        &self.regions
+    }
+}
+
+/// A writer that counts what passes through it (used for metadata, never for file data).
+struct Counting<'w, W: Write + ?Sized> {
+    inner: &'w mut W,
+    count: u64,
+}
+
+impl<W: Write + ?Sized> Write for Counting<'_, W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.count += n as u64;
+        Ok(n)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+const ZEROS: [u8; 64 * 1024] = [0; 64 * 1024];
+
+fn write_zeros<W: Write + ?Sized>(out: &mut W, mut n: u64) -> io::Result<()> {
+    while n > 0 {
+        let k = n.min(ZEROS.len() as u64) as usize;
+        out.write_all(&ZEROS[..k])?;
+        n -= k as u64;
+    }
+    Ok(())
+}
+
+/// Bytes copied per step, so the progress bar moves during large files.
+const COPY_STEP: u64 = 64 << 20;
+
+fn copy_item<W: Write>(item: &DataItem, out: &mut W, progress: &dyn Fn(u64)) -> Result<u64> {
+    let path = &item.path;
+    let file = File::open(path).with_context(|| format!("opening {}", path.display()))?;
+    let len = file.metadata().with_context(|| format!("reading {}", path.display()))?.len();
+    if len != item.source_size {
+        bail!("{} changed size during the build ({} bytes planned, {} now)", path.display(), item.source_size, len);
+    }
+    let written = if let Some(size) = item.zisofs {
+        let mut r = io::BufReader::new(file.try_clone()?);
+        let n = zisofs::compress(&mut r, || File::open(path).map(io::BufReader::new), size, out)
+            .with_context(|| format!("compressing {}", path.display()))?;
+        progress(n);
+        n
+    } else {
+        let mut done = 0u64;
+        while done < len {
+            let step = (len - done).min(COPY_STEP);
+            let n = io::copy(&mut (&file).take(step), out).with_context(|| format!("copying {}", path.display()))?;
+            if n == 0 {
+                break;
+            }
+            done += n;
+            progress(n);
+        }
+        done
+    };
+    if written != item.stored_size {
+        bail!("{} changed during the build ({} bytes planned, {} read)", path.display(), item.stored_size, written);
+    }
+    let now = file.metadata().with_context(|| format!("reading {}", path.display()))?.len();
+    if now != item.source_size {
+        bail!("{} changed size during the build ({} bytes planned, {} now)", path.display(), item.source_size, now);
+    }
+    Ok(written)
+}
+
+/// Writes the whole plan to `out`, strictly in order, checking that each region fills exactly its sectors.
+/// `progress` is told how many bytes were just written.
+pub fn emit<W: Write>(
+    plan: &Plan<'_>,
+    ctx: &EmitCtx<'_>,
+    data: &DataTable,
+    out: &mut W,
+    progress: &dyn Fn(u64),
+) -> Result<()> {
+    let mut at: u64 = 0;
+    for r in plan.regions() {
+        let start = u64::from(r.lba) * SECTOR as u64;
+        let size = r.sectors * SECTOR as u64;
+        if start != at {
+            bail!("plan is not contiguous at {} (LBA {})", r.what, r.lba);
+        }
+        let wrote = match &r.content {
+            Content::Zeros => {
+                write_zeros(out, size)?;
+                size
+            }
+            Content::Bytes(b) => {
+                if b.len() as u64 > size {
+                    bail!("{}: {} bytes do not fit in {} sectors", r.what, b.len(), r.sectors);
+                }
+                out.write_all(b)?;
+                write_zeros(out, size - b.len() as u64)?;
+                size
+            }
+            Content::Producer(p) => {
+                let mut c = Counting { inner: out, count: 0 };
+                p(ctx, &mut c).with_context(|| format!("writing {}", r.what))?;
+                c.count
+            }
+            Content::Data(id) => {
+                let item = data.item(*id).with_context(|| format!("{}: no data item {}", r.what, id.0))?;
+                let n = copy_item(item, out, progress)?;
+                let pad = size.checked_sub(n).with_context(|| format!("{} grew past its extent", r.what))?;
+                write_zeros(out, pad)?;
+                progress(pad);
+                size
+            }
+        };
+        if wrote != size {
+            bail!("{} wrote {} bytes, planned {}", r.what, wrote, size);
+        }
+        if !matches!(r.content, Content::Data(_)) {
+            progress(size);
+        }
+        at += size;
+    }
+    out.flush()?;
+    Ok(())
+}

@@ -1,0 +1,177 @@
+//! `odix mkiso`: build an ISO 9660 image (Rock Ridge, Joliet) from folders.
+
+use std::ffi::OsString;
+use std::io::{BufWriter, Write};
+use std::path::PathBuf;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use anyhow::{bail, Context, Result};
+use odix_iso9660::write::IsoLayout;
+
+use crate::build::image::{iso_options, plan_image, ImageExtras};
+use crate::build::output::{progress_bar, Output};
+use crate::build::plan::{emit, EmitCtx};
+use crate::build::walk::{dedup, read_sort_file, walk, WalkOptions};
+
+/// Arguments of `odix mkiso`.
+#[derive(clap::Args, Debug)]
+#[command(after_help = "Each SOURCE is a folder (its contents go to the image root), a file, or a graft point \
+PATH/IN/IMAGE=SOURCE. With SOURCE_DATE_EPOCH set, the build is reproducible: volume dates take it and later \
+file times are clamped to it.")]
+pub struct MkisoArgs {
+    /// Image to write; `-` writes to standard output.
+    #[arg(short = 'o', long = "output", value_name = "OUT")]
+    pub output: PathBuf,
+    /// Volume id (default: the first folder's name, upper-cased and made valid).
+    #[arg(short = 'V', long = "volume-id", value_name = "ID")]
+    pub volume_id: Option<String>,
+    /// Publisher id.
+    #[arg(long, value_name = "TEXT")]
+    pub publisher: Option<String>,
+    /// Data preparer id.
+    #[arg(long, value_name = "TEXT")]
+    pub preparer: Option<String>,
+    /// Application id.
+    #[arg(long, value_name = "TEXT")]
+    pub application: Option<String>,
+    /// System id.
+    #[arg(long = "system-id", value_name = "TEXT")]
+    pub system_id: Option<String>,
+    /// Volume set id.
+    #[arg(long, value_name = "TEXT")]
+    pub volset: Option<String>,
+    /// ISO 9660 interchange level: 1 (8.3 names), 2 (31 characters), 3 (2 plus files over 4 GiB), 4 (ISO
+    /// 9660:1999).
+    #[arg(long = "iso-level", value_name = "N", default_value_t = 3, value_parser = clap::value_parser!(u8).range(1..=4))]
+    pub iso_level: u8,
+    /// Leave out Rock Ridge (POSIX names, modes, links).
+    #[arg(long)]
+    pub no_rock: bool,
+    /// Leave out the Joliet tree.
+    #[arg(long)]
+    pub no_joliet: bool,
+    /// Allow Joliet names of 103 characters instead of 64.
+    #[arg(long)]
+    pub joliet_long: bool,
+    /// Rock Ridge with uid/gid 0 and modes readable by all, write bits cleared (mkisofs -r).
+    #[arg(long)]
+    pub rational_rock: bool,
+    /// Leave out entries whose name or path matches GLOB (repeatable).
+    #[arg(long, value_name = "GLOB")]
+    pub exclude: Vec<String>,
+    /// Follow symbolic links and store what they point to.
+    #[arg(long)]
+    pub follow_links: bool,
+    /// Keep hidden entries (names starting with `.`), left out by default.
+    #[arg(long)]
+    pub hidden: bool,
+    /// Sort file: lines of `PATH WEIGHT`; heavier files are placed first on the disc.
+    #[arg(long, value_name = "FILE")]
+    pub sort: Option<PathBuf>,
+    /// Store identical file contents once.
+    #[arg(long)]
+    pub dedup: bool,
+    /// Compress files with zisofs (readers that know Rock Ridge `ZF` expand them transparently).
+    #[arg(long)]
+    pub zisofs: bool,
+    /// No progress bar and no summary.
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Folders, files or graft points `PATH/IN/IMAGE=SOURCE`.
+    #[arg(required = true, value_name = "SOURCE")]
+    pub sources: Vec<OsString>,
+}
+
+fn source_date_epoch() -> Result<Option<i64>> {
+    match std::env::var("SOURCE_DATE_EPOCH") {
+        Ok(s) if !s.trim().is_empty() => {
+            Ok(Some(s.trim().parse().with_context(|| format!("SOURCE_DATE_EPOCH={s:?} is not a number"))?))
+        }
+        _ => Ok(None),
+    }
+}
+
+/// The default volume id: a folder name upper-cased, other characters than `A-Z0-9_` made `_`, 32 at most.
+pub fn default_volume_id(name: &str) -> String {
+    let v: String = name
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '_' { c.to_ascii_uppercase() } else { '_' })
+        .take(32)
+        .collect();
+    if v.is_empty() {
+        "CDROM".into()
+    } else {
+        v
+    }
+}
+
+/// Runs `odix mkiso`.
+pub fn mkiso(a: MkisoArgs) -> Result<u8> {
+    let sde = source_date_epoch()?;
+    let now = match sde {
+        Some(t) => t,
+        None => SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0),
+    };
+    let sort = match &a.sort {
+        Some(p) => read_sort_file(p)?,
+        None => Vec::new(),
+    };
+    let wopts = WalkOptions {
+        exclude: a.exclude.clone(),
+        follow_links: a.follow_links,
+        hidden: a.hidden,
+        rational_rock: a.rational_rock,
+        clamp_time: sde,
+        now,
+        zisofs: a.zisofs && !a.no_rock,
+        sort,
+    };
+    if a.zisofs && a.no_rock {
+        bail!("--zisofs needs Rock Ridge (the ZF entry); drop --no-rock");
+    }
+    let mut walked = walk(&a.sources, &wopts)?;
+    if a.dedup {
+        dedup(&mut walked.data)?;
+    }
+    let volume_id = match &a.volume_id {
+        Some(v) => v.clone(),
+        None => default_volume_id(&walked.first_dir_name.as_deref().unwrap_or_default().to_string_lossy()),
+    };
+    let mut opts = iso_options(a.iso_level, !a.no_rock, !a.no_joliet, a.joliet_long, now)
+        .volume_id(volume_id)
+        .application(a.application.clone().unwrap_or_else(|| format!("ODIX {}", env!("CARGO_PKG_VERSION"))));
+    if let Some(s) = &a.publisher {
+        opts = opts.publisher(s.clone());
+    }
+    if let Some(s) = &a.preparer {
+        opts = opts.preparer(s.clone());
+    }
+    if let Some(s) = &a.system_id {
+        opts = opts.system_id(s.clone());
+    }
+    if let Some(s) = &a.volset {
+        opts = opts.volume_set_id(s.clone());
+    }
+    let mut layout = IsoLayout::new(&walked.tree, opts)?;
+    let planned = plan_image(&mut layout, &walked.data, ImageExtras::default())?;
+    let total = planned.plan.total_sectors();
+    let out = Output::create(&a.output)?;
+    let bar = progress_bar(planned.size_bytes(), a.quiet);
+    let ctx = EmitCtx { total_sectors: total as u32, data_lba: &planned.data_lba, alias: &walked.data.alias };
+    {
+        let mut w = BufWriter::with_capacity(1 << 20, &out.file);
+        emit(&planned.plan, &ctx, &walked.data, &mut w, &|n| bar.inc(n))
+            .with_context(|| format!("writing {}", a.output.display()))?;
+        w.flush()?;
+    }
+    bar.finish_and_clear();
+    out.commit()?;
+    if !a.quiet {
+        let files = walked.tree.len().saturating_sub(1);
+        eprintln!("odix: wrote {} ({} sectors, {} bytes, {} entries)", a.output.display(), total, total * 2048, files);
+        if walked.hidden_skipped > 0 {
+            eprintln!("odix: left out {} hidden entries (keep them with --hidden)", walked.hidden_skipped);
+        }
+    }
+    Ok(0)
+}
