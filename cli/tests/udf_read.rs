@@ -66,9 +66,14 @@ fn blank(path: &Path, mib: u64) {
 }
 
 fn mkudffs(mkudffs: &Path, img: &Path, bs: u32, rev: &str, media: &str) {
+    mkudffs_with(mkudffs, img, bs, rev, media, &[]);
+}
+
+fn mkudffs_with(mkudffs: &Path, img: &Path, bs: u32, rev: &str, media: &str, extra: &[&str]) {
     blank(img, 48);
     run_ok(
         Command::new(mkudffs)
+            .args(extra)
             .arg(format!("--blocksize={bs}"))
             .arg(format!("--media-type={media}"))
             .arg(format!("--udfrev={rev}"))
@@ -98,8 +103,8 @@ fn kernel_written_images() {
     let tree = dir.join("tree");
     fs::create_dir(&tree).unwrap();
     tricky_tree(&tree, &TreeOptions::default()).unwrap();
-    // A file of several extents and a sparse-looking file of zeros.
-    fs::write(tree.join("sub/four_mib.bin"), (0..4u32 << 20).map(|i| (i % 251) as u8).collect::<Vec<_>>()).unwrap();
+    // A larger file and a file of zeros.
+    fs::write(tree.join("sub/one_mib.bin"), (0..1u32 << 20).map(|i| (i % 251) as u8).collect::<Vec<_>>()).unwrap();
     fs::write(tree.join("zeros.bin"), vec![0u8; 200_000]).unwrap();
     let plain = dir.join("plain");
     fs::create_dir(&plain).unwrap();
@@ -121,6 +126,10 @@ fn kernel_written_images() {
         mkudffs(&mk, &img, bs, rev, media);
         images.push((img, tree.clone()));
     }
+    // ICB strategy 4096 (an entry followed by room for an indirect entry), as write-once media use.
+    let s4096 = dir.join("k-2.01-hd4096-2048.udf");
+    mkudffs_with(&mk, &s4096, 2048, "2.01", "hd", &["--strategy=4096"]);
+    images.push((s4096, tree.clone()));
     let seven = dir.join("k-plain.udf");
     mkudffs(&mk, &seven, 2048, "2.01", "hd");
     images.push((seven.clone(), plain.clone()));
@@ -153,8 +162,8 @@ fn kernel_written_images() {
         assert_eq!(v["udf"]["partition_maps"][0]["type"], kind, "{name}");
     }
     // `cat` of a file with several extents.
-    let cat = run_ok(odix().args(["cat"]).arg(&images[4].0).arg("/sub/four_mib.bin"));
-    assert_eq!(cat.stdout, fs::read(tree.join("sub/four_mib.bin")).unwrap());
+    let cat = run_ok(odix().args(["cat"]).arg(&images[4].0).arg("/sub/one_mib.bin"));
+    assert_eq!(cat.stdout, fs::read(tree.join("sub/one_mib.bin")).unwrap());
 
     // 7-Zip reads type 1 UDF without symlinks: both extract the same files.
     if let Some(z) = require_tool("7z") {
@@ -984,4 +993,86 @@ fn vat_and_sparing_table_loops() {
     let o = run(odix().args(["ls"]).arg(&p));
     assert_eq!(o.status.code(), Some(1), "{}", String::from_utf8_lossy(&o.stderr));
     assert!(String::from_utf8_lossy(&o.stderr).contains("sparing table"));
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// A file over 4 GiB made of unrecorded extents and a recorded tail.
+
+#[test]
+fn sparse_file_over_4_gib() {
+    let Some(mk) = require_tool("mkudffs") else { return };
+    let t = tempdir();
+    let dir = t.path();
+    let tree = dir.join("tree");
+    fs::create_dir(&tree).unwrap();
+    fs::write(tree.join("huge.bin"), b"x").unwrap();
+    fs::write(tree.join("small.txt"), b"small\n").unwrap();
+    let base = dir.join("base.udf");
+    mkudffs(&mk, &base, 2048, "2.01", "hd");
+    let vol = Volume::open(fs::File::open(&base).unwrap(), Options::default()).unwrap();
+    let info = vol.info().clone();
+    let start = info.partitions[0].start as usize;
+    let part_len = info.partitions[0].length;
+    drop(vol);
+    let mut a =
+        Appender { img: fs::read(&base).unwrap(), start, next: part_len / 2, vat: None, version: 3, unique: 100 };
+    a.append_tree(&tree, info.file_set.root_directory_icb.location.block);
+    let img = dir.join("sparse.udf");
+    fs::write(&img, &a.img).unwrap();
+
+    // Rewrite huge.bin: five unrecorded extents of 1 GiB − 2048, then 4096 recorded bytes.
+    let mut vol = Volume::open(fs::File::open(&img).unwrap(), Options::default()).unwrap();
+    let root = vol.root().unwrap();
+    let huge = vol.read_dir(&root).unwrap().into_iter().find(|c| c.name == "huge.bin").unwrap();
+    let entry = vol.entry(&huge).unwrap();
+    drop(vol);
+    let tail: Vec<u8> = (0..4096u32).map(|i| (i % 253) as u8).collect();
+    let tail_block = a.alloc(2);
+    a.put(tail_block, &tail);
+    let gap = (1u32 << 30) - 2048;
+    let mut ads: Vec<AllocationDescriptor> = (0..5)
+        .map(|_| AllocationDescriptor { extent_type: ExtentType::Allocated, length: gap, location: LbAddr::default() })
+        .collect();
+    ads.push(AllocationDescriptor {
+        extent_type: ExtentType::Recorded,
+        length: 4096,
+        location: LbAddr { block: tail_block, partition: 0 },
+    });
+    let mut fe = entry.file_entry.clone();
+    fe.information_length = 5 * u64::from(gap) + 4096;
+    fe.allocation_descriptors.clear();
+    ad::write_list(AdForm::Long, &ads, &mut fe.allocation_descriptors).unwrap();
+    fe.icb_tag.flags = (fe.icb_tag.flags & !7) | 1;
+    let mut v = Vec::new();
+    fe.write_to(&mut v).unwrap();
+    tag::seal(&mut v, entry.location.block);
+    let at = (start + entry.location.block as usize) * BS;
+    a.img[at..at + BS].fill(0);
+    a.img[at..at + v.len()].copy_from_slice(&v);
+    fs::write(&img, &a.img).unwrap();
+
+    let ls = run_ok(odix().args(["ls", "--json"]).arg(&img).arg("/huge.bin"));
+    let v: serde_json::Value = serde_json::from_slice(&ls.stdout).unwrap();
+    assert_eq!(v[0]["size"], 5 * u64::from(gap) + 4096, "{v}");
+    // Stream it through `cat`: zeros, then the tail.
+    let mut child = odix().arg("cat").arg(&img).arg("/huge.bin").stdout(Stdio::piped()).spawn().unwrap();
+    let mut out = child.stdout.take().unwrap();
+    let mut buf = vec![0u8; 1 << 20];
+    let zeros = vec![0u8; 1 << 20];
+    let mut total = 0u64;
+    let mut last = Vec::new();
+    loop {
+        let n = std::io::Read::read(&mut out, &mut buf).unwrap();
+        if n == 0 {
+            break;
+        }
+        let zeros_until = 5 * u64::from(gap);
+        let z = (zeros_until.saturating_sub(total) as usize).min(n);
+        assert!(buf[..z] == zeros[..z], "non-zero byte in the unrecorded part near byte {total}");
+        last.extend_from_slice(&buf[z..n]);
+        total += n as u64;
+    }
+    assert!(child.wait().unwrap().success());
+    assert_eq!(total, 5 * u64::from(gap) + 4096);
+    assert_eq!(last, tail);
 }

@@ -48,9 +48,6 @@ mod limits;
 pub mod read;
 pub mod write;
 
-#[cfg(test)]
-mod test_util;
-
 pub use error::{Error, Result};
 pub use limits::{Limits, Options};
 pub use read::{DataExtent, DirEntry, Entry, FileReader, Volume, VolumeInfo};

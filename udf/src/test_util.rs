@@ -1,1 +1,0 @@
-//! Building small UDF images in memory for the unit tests.
