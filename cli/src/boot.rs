@@ -478,7 +478,7 @@ pub struct BootArgs {
     /// Emulation of the BIOS image: none, hard-disk or floppy (size picks 1.2/1.44/2.88 MB).
     #[arg(long = "boot-emulation", value_name = "MODE", default_value = "none", help_heading = "Boot")]
     pub boot_emulation: String,
-    /// 512-byte sectors the BIOS loads (default 4), or `full`.
+    /// 512-byte sectors the BIOS loads (default: the whole image), or `full`.
     #[arg(long = "boot-load-size", value_name = "N", help_heading = "Boot")]
     pub boot_load_size: Option<String>,
     /// Patch a boot info table into the BIOS image (ISOLINUX, GRUB2 eltorito.img).

@@ -547,8 +547,9 @@ impl MkisofsArgs {
                     }
                     current.image = v0().trim_start_matches('/').to_string();
                     if opt == Opt::EfiImage {
+                        // Only the platform: the emulation follows -no-emul-boot or the image's size, as for
+                        // -b (xorriso and genisoimage alike).
                         current.platform = Some(Platform::EFI);
-                        current.emulation = Some(EmulChoice::None);
                     } else if let Some(p) = next_platform.take() {
                         current.platform = Some(p);
                     }
@@ -692,6 +693,11 @@ impl MkisofsArgs {
         }
         if !current.image.is_empty() {
             a.boot.push(current);
+        } else if current != BootSpec::default() {
+            a.warnings.push(
+                "boot options after the last -b/-e/--efi-boot apply to no image (as in xorriso, they are dropped)"
+                    .into(),
+            );
         }
         if !relaxed.is_empty() {
             a.warnings.push(format!(

@@ -332,7 +332,15 @@ fn boot_structures_agree_with_xorriso() {
         "--protective-msdos-label",
         "-r",
     ]);
-    let cases = [isolinux, with_efi, appended, grub_like];
+    let mut grub_like = grub_like;
+    let grub2_mbr = "/usr/lib/grub/i386-pc/boot_hybrid.img";
+    if require_file(grub2_mbr).is_some() {
+        // Like grub-mkrescue: --grub2-boot-info belongs to the entry of -b, so it comes before --efi-boot.
+        grub_like.splice(6..6, strings(&["--grub2-boot-info", "--grub2-mbr", grub2_mbr]));
+    }
+    let defaults =
+        strings(&["-b", "isolinux/isolinux.bin", "-no-emul-boot", "-eltorito-alt-boot", "-e", "efi.img", "-R"]);
+    let cases = [isolinux, with_efi, appended, grub_like, defaults];
 
     for args in cases {
         let ours = dir.path().join("odix.iso");
@@ -354,6 +362,35 @@ fn boot_structures_agree_with_xorriso() {
         let status_types = |d: &[u8]| (0..4).map(|i| (d[446 + 16 * i], d[450 + 16 * i])).collect::<Vec<_>>();
         assert_eq!(status_types(&x), status_types(&y), "MBR entries differ for {args:?}");
         assert_eq!(x[510..512], y[510..512]);
+        check_patches(&x, &args);
+        check_patches(&y, &args);
+    }
+}
+
+/// The boot info table, GRUB2 boot info and MBR boot address of an image agree with its catalog.
+fn check_patches(img: &[u8], args: &[String]) {
+    let le32 = |at: usize| u32::from_le_bytes(img[at..at + 4].try_into().unwrap());
+    let le64 = |at: usize| u64::from_le_bytes(img[at..at + 8].try_into().unwrap());
+    let cat = le32(17 * 2048 + 0x47) as usize * 2048;
+    let lba = le32(cat + 32 + 8);
+    let image = lba as usize * 2048;
+    let len = fs::metadata(ISOLINUX_BIN).unwrap().len() as usize;
+    if !args.iter().any(|a| a == "-boot-info-table") {
+        return;
+    }
+    assert_eq!(le32(image + 8), 16, "boot info table: PVD LBA");
+    assert_eq!(le32(image + 12), lba, "boot info table: image LBA");
+    assert_eq!(le32(image + 16) as usize, len, "boot info table: length");
+    let sum = img[image + 64..image + len]
+        .chunks(4)
+        .fold(0u32, |a, w| a.wrapping_add(u32::from_le_bytes([w[0], w[1], w[2], w[3]])));
+    assert_eq!(le32(image + 20), sum, "boot info table: checksum");
+    if args.iter().any(|a| a == "--grub2-boot-info") {
+        assert_eq!(le64(image + 2548), u64::from(lba) * 4 + 5, "GRUB2 boot info");
+        assert_eq!(le64(0x1b0), u64::from(lba) * 4 + 4, "GRUB2 MBR boot address");
+    }
+    if args.iter().any(|a| a == "-isohybrid-mbr") {
+        assert_eq!(le32(432), lba * 4, "isohybrid MBR boot address");
     }
 }
 

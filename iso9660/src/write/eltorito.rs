@@ -189,8 +189,8 @@ impl Emulation {
 /// How many 512-byte sectors the BIOS loads (El Torito 2.2, offset 6).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum LoadSize {
-    /// What xorriso chooses: 4 sectors (one CD sector) for a BIOS no-emulation image, the whole image (at most
-    /// 65535 sectors) for any other platform, and 1 for emulated media.
+    /// What mkisofs, genisoimage and xorriso choose: the whole image (at most 65535 sectors) for no emulation,
+    /// and 1 for emulated media.
     #[default]
     Default,
     /// The whole image, at most 65535 sectors (`-boot-load-size full`).
@@ -324,9 +324,7 @@ impl BootEntry {
         }
         match self.load_size {
             LoadSize::Sectors(n) => n,
-            LoadSize::Full => full(),
-            LoadSize::Default if self.platform == Platform::BIOS => 4,
-            LoadSize::Default => full(),
+            LoadSize::Full | LoadSize::Default => full(),
         }
     }
 
@@ -641,8 +639,9 @@ mod tests {
 
     #[test]
     fn sector_counts() {
-        assert_eq!(BootEntry::new(29541).sector_count(), 4);
-        assert_eq!(BootEntry::new(29541).load_size(LoadSize::Full).sector_count(), 58);
+        assert_eq!(BootEntry::new(29541).sector_count(), 58);
+        assert_eq!(BootEntry::new(29541).load_size(LoadSize::Sectors(4)).sector_count(), 4);
+        assert_eq!(BootEntry::new(38912).load_size(LoadSize::Full).sector_count(), 76);
         assert_eq!(BootEntry::new(100 << 20).platform(Platform::EFI).sector_count(), u16::MAX);
         assert_eq!(BootEntry::new(0).platform(Platform::EFI).sector_count(), 1);
         let hd = BootEntry::new(1 << 20).emulation(Emulation::HardDisk);
