@@ -17,13 +17,13 @@ SEEDS=$FUZZ/seeds
 rm -rf "$SEEDS"
 mkdir -p "$SEEDS"
 
-# A small tree: files, a nested directory, a symlink, a zero-filled file zisofs compresses.
+# A small tree: files, a nested directory, a symlink, a text file zisofs compresses.
 T=$WORK/tree
 mkdir -p "$T/dir/sub"
 echo hello >"$T/hello.txt"
 echo inner >"$T/dir/sub/inner.txt"
 ln -s ../hello.txt "$T/dir/link"
-head -c 70000 /dev/zero >"$T/zeros.bin"
+(yes "odix zisofs seed line" || true) | head -c 70000 >"$T/text.txt"
 head -c 2048 /dev/zero >"$WORK/boot.img"
 
 xorriso -as mkisofs -quiet -R -J -no-pad -o "$WORK/rr-joliet.iso" "$T"
@@ -100,6 +100,45 @@ sp[17:35] = b'*UDF Sparing Table'
 sp[48:50] = struct.pack('<H', 2)
 sp += struct.pack('<IIII', 32, 1000, 0xFFFFFFF0, 1032)
 put('udf_vat_sparing', 'sparing', bytes([2]) + bytes(sp))
+
+# ISO 9660 structures of the xorriso images: the PVD, the Joliet SVD, path tables, the root directory extent,
+# the El Torito boot catalog, and a zisofs file (log2 block size, uncompressed size, stored bytes).
+iso = img('rr-joliet.iso')
+pvd = iso[16 * 2048:17 * 2048]
+put('iso_volume_descriptor', 'pvd', bytes([0]) + pvd)
+put('iso_volume_descriptor', 'svd', bytes([0]) + iso[17 * 2048:18 * 2048])
+put('iso_volume_descriptor', 'terminator', bytes([0]) + iso[18 * 2048:18 * 2048 + 7])
+pt_size = struct.unpack('<I', pvd[132:136])[0]
+l_pt = struct.unpack('<I', pvd[140:144])[0]
+m_pt = struct.unpack('>I', pvd[148:152])[0]
+put('iso_volume_descriptor', 'path-table-l', bytes([1]) + iso[l_pt * 2048:l_pt * 2048 + pt_size])
+put('iso_volume_descriptor', 'path-table-m', bytes([2]) + iso[m_pt * 2048:m_pt * 2048 + pt_size])
+root_lba, root_len = struct.unpack('<I', pvd[158:162])[0], struct.unpack('<I', pvd[166:170])[0]
+put('iso_directory_record', 'rr-root', strip_tail(iso[root_lba * 2048:root_lba * 2048 + root_len]))
+hostile_rr = img('hostile/iso-rr-traversal-names.iso')
+put('iso_directory_record', 'hostile-root', strip_tail(hostile_rr[22 * 2048:23 * 2048]))
+put('iso_directory_record', 'hostile-lengths', strip_tail(img('hostile/iso-rr-er-sl-lengths.iso')[22 * 2048:23 * 2048]))
+put('iso_joliet', 'names', 'hello.txt'.encode('utf-16-be') + 'Ünïcødé ☃'.encode('utf-16-be') + b'\x00')
+put('iso_joliet', 'escapes', b'%/E')
+et = img('eltorito.iso')
+cat_lba = struct.unpack('<I', et[17 * 2048 + 0x47:17 * 2048 + 0x4B])[0]
+put('iso_el_torito', 'catalog', bytes([0]) + strip_tail(et[cat_lba * 2048:cat_lba * 2048 + 2048]))
+put('iso_el_torito', 'catalog-garbage', bytes([0]) + strip_tail(img('hostile/iso-boot-catalog-garbage.iso')[30 * 2048:31 * 2048]))
+mbr = bytearray(512)
+mbr[446:462] = bytes([0x80, 0, 1, 0, 0x17, 0xFE, 0xFF, 0xFF]) + struct.pack('<II', 0, 1000)
+mbr[510:512] = b'\x55\xaa'
+put('iso_el_torito', 'mbr', bytes([1]) + bytes(mbr))
+z = img('zisofs.iso')
+magic = bytes([0x37, 0xE4, 0x53, 0x96, 0xC9, 0xDB, 0xD6, 0x07])
+at = z.find(magic)
+if at >= 0:
+    size = struct.unpack('<I', z[at + 8:at + 12])[0]
+    log2 = z[at + 13]
+    nblocks = (size + (1 << log2) - 1) >> log2
+    end = struct.unpack('<I', z[at + 16 + 4 * nblocks:at + 20 + 4 * nblocks])[0]
+    put('iso_zisofs', 'text', bytes([log2]) + struct.pack('<I', size) + z[at:at + end])
+hz = img('hostile/iso-zisofs-pointers.iso')
+put('iso_zisofs', 'hostile-over', bytes([15]) + struct.pack('<I', 0xFFFFFFFF) + hz[30 * 2048:30 * 2048 + 64])
 
 # CUE and CCD sheets.
 put('cue', 'mode1', b'FILE "disc.bin" BINARY\n  TRACK 01 MODE1/2352\n    INDEX 01 00:00:00\n')
