@@ -283,14 +283,6 @@ impl BootPlan {
         ImageFacts { iso_sectors: self.iso_sectors.get() + self.pad_sectors, bios_boot_lba: bios, efi_image: efi }
     }
 
-    /// The regions this plan adds before the data: system area, boot record, catalog and patched images.
-    pub fn extras(&self) -> ImageExtras<'_> {
-        let mut x = ImageExtras::default();
-        self.add_descriptors(&mut x);
-        self.add_metadata(&mut x);
-        x
-    }
-
     /// Adds the system area and the boot record (what must precede other formats' structures, such as a UDF
     /// bridge's, which count the descriptors before them).
     pub fn add_descriptors<'a>(&'a self, x: &mut ImageExtras<'a>) {
@@ -631,7 +623,10 @@ mod tests {
         let Some(NodeKind::File(bfd)) = w.tree.kind(bin) else { panic!() };
         assert_eq!(w.data.alias[bfd.data.0 as usize], items + 1);
         assert_eq!(plan.synthetic, [(DataId(items), 1), (DataId(items + 1), 3)]);
-        assert_eq!(plan.extras().metadata.len(), 2);
+        let mut x = ImageExtras::default();
+        plan.add_descriptors(&mut x);
+        plan.add_metadata(&mut x);
+        assert_eq!((x.after_primary.len(), x.metadata.len()), (1, 2));
 
         let missing =
             BootConfig { entries: vec![BootSpec { image: "nope".into(), ..Default::default() }], ..Default::default() };
