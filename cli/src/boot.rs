@@ -23,7 +23,7 @@ use odix_iso9660::write::eltorito::{
 use odix_iso9660::write::hybrid::{
     Appended, EfiBootPart, HybridLayout, HybridOptions, ImageFacts, MbrTemplate, PartitionType, TailPiece,
 };
-use odix_iso9660::write::{DataId, FileData, Meta, NodeId, NodeKind, Tree, SECTOR};
+use odix_iso9660::write::{DataId, FileData, IsoLayout, Meta, NodeId, NodeKind, Tree, SECTOR, SYSTEM_AREA_SECTORS};
 
 use crate::build::image::{ImageExtras, PlannedImage};
 use crate::build::plan::{Content, EmitCtx};
@@ -71,6 +71,8 @@ pub struct BootConfig {
     pub appended_as_gpt: bool,
     /// Sectors of zero padding after the ISO (inside the volume).
     pub pad_sectors: u64,
+    /// `-partition_offset`: the sector where MBR partition 1 starts (0 or 16).
+    pub partition_offset: u32,
 }
 
 impl BootConfig {
@@ -262,6 +264,9 @@ impl BootPlan {
             if cfg.appended_as_gpt {
                 h = h.appended_as_gpt(true);
             }
+            if cfg.partition_offset > 0 {
+                h = h.partition_offset(cfg.partition_offset);
+            }
             any.then_some(h)
         };
         Ok(BootPlan {
@@ -435,6 +440,61 @@ impl BootPlan {
         let end = volume_end.unwrap_or(planned.plan.total_sectors());
         u32::try_from(end).context("image too large")
     }
+}
+
+/// `-partition_offset N`: a second set of volume descriptors and directories, written for a partition that starts
+/// at sector `offset`, so that mounting the partition (not the whole disk) finds a valid ISO 9660 volume. Every
+/// address in the copy is relative to the partition; the file data is shared. The copy's descriptors go at
+/// `2 * offset` (the partition's own LBA 16), its directories right after; `part` is a second layout of the same
+/// tree and options. Call after the main descriptors' extras are all added and before any metadata region.
+pub fn add_partition_copy<'a>(
+    x: &mut ImageExtras<'a>,
+    part: &'a mut IsoLayout<'_>,
+    main_descriptors: u32,
+    offset: u32,
+) -> Result<()> {
+    if !x.metadata.is_empty() {
+        bail!("-partition_offset: the partition's descriptors must be the first metadata region");
+    }
+    let descriptors = 1 + x.after_primary.len() as u64 + u64::from(main_descriptors.saturating_sub(1)) + 1;
+    let cursor = u64::from(SYSTEM_AREA_SECTORS) + descriptors + x.after_terminator.len() as u64;
+    let target = 2 * u64::from(offset);
+    if cursor > target {
+        bail!("-partition_offset {offset}: the volume descriptors reach sector {cursor}, past {target}");
+    }
+    if cursor < target {
+        x.metadata.push(("partition offset padding".into(), target - cursor, Content::Zeros));
+    }
+    let copies = u64::from(part.descriptor_count()) + 1;
+    let rel_meta = u32::try_from(u64::from(offset) + copies).context("partition offset too large")?;
+    part.place_metadata(rel_meta)?;
+    let meta_sectors = part.metadata_sectors();
+    let part: &'a IsoLayout<'_> = part;
+    x.metadata.push((
+        "partition volume descriptors".into(),
+        copies,
+        Content::Producer(Box::new(move |ctx: &EmitCtx<'_>, out: &mut dyn Write| {
+            let total = ctx.total_sectors.saturating_sub(offset);
+            out.write_all(&part.primary_descriptor(total)?)?;
+            if let Some(j) = part.joliet_descriptor(total)? {
+                out.write_all(&j)?;
+            }
+            if let Some(e) = part.enhanced_descriptor(total)? {
+                out.write_all(&e)?;
+            }
+            out.write_all(&IsoLayout::terminator())?;
+            Ok(())
+        })),
+    ));
+    x.metadata.push((
+        "partition ISO 9660 metadata".into(),
+        meta_sectors,
+        Content::Producer(Box::new(move |ctx: &EmitCtx<'_>, out: &mut dyn Write| {
+            part.write_metadata(out, &|id: DataId| ctx.extent_of(id).saturating_sub(offset))?;
+            Ok(())
+        })),
+    ));
+    Ok(())
 }
 
 fn add_catalog_node(tree: &mut Tree, path: &str, id: DataId, size: u64, now: i64) -> Result<()> {

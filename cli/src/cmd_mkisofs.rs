@@ -16,7 +16,7 @@ use odix_iso9660::write::eltorito::{Emulation, LoadSize, Platform};
 use odix_iso9660::write::hybrid::PartitionType;
 use odix_iso9660::write::{IsoLayout, NodeKind, Tree, SECTOR};
 
-use crate::boot::{BootConfig, BootPlan, PAD_SECTORS};
+use crate::boot::{add_partition_copy, BootConfig, BootPlan, PAD_SECTORS};
 use crate::build::image::{iso_options, plan_image, ImageExtras};
 use crate::build::output::{progress_bar, Output};
 use crate::build::plan::{emit, EmitCtx};
@@ -770,6 +770,7 @@ impl MkisofsArgs {
             append: self.append.clone(),
             appended_as_gpt: self.appended_as_gpt,
             pad_sectors: if self.pad { PAD_SECTORS } else { 0 },
+            partition_offset: self.partition_offset,
         }
     }
 
@@ -838,11 +839,8 @@ pub fn mkisofs(args: Vec<OsString>) -> Result<u8> {
                ISO and Joliet trees (leave the files out with -m instead)"
         );
     }
-    if a.partition_offset != 0 {
-        bail!(
-            "-partition_offset 16 is not supported by odix yet (it needs a second, relocated set of volume \
-               descriptors and directories)"
-        );
+    if a.partition_offset != 0 && a.udf {
+        bail!("-partition_offset and -udf cannot be combined");
     }
     let (now, sde) = now_and_clamp(&a)?;
     let wopts = WalkOptions {
@@ -919,9 +917,13 @@ pub fn mkisofs(args: Vec<OsString>) -> Result<u8> {
     let udf_args = UdfArgs { udf: a.udf, ..Default::default() };
     let udf_tree = crate::mkudf::prepare(&udf_args, &walked, &volume_id, now)?;
     let bridge = crate::mkudf::Bridge::for_tree(udf_tree.as_ref(), &walked.data)?;
+    let mut part_layout = if a.partition_offset > 0 { Some(IsoLayout::new(&walked.tree, opts.clone())?) } else { None };
     let mut layout = IsoLayout::new(&walked.tree, opts)?;
     let mut extras = ImageExtras::default();
     boot.add_descriptors(&mut extras);
+    if let Some(p) = part_layout.as_mut() {
+        add_partition_copy(&mut extras, p, layout.descriptor_count(), a.partition_offset)?;
+    }
     if let Some(b) = &bridge {
         b.add_to(&mut extras, &layout)?;
     }

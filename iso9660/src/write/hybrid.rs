@@ -229,10 +229,19 @@ pub struct HybridOptions {
     efi_boot_part: EfiBootPart,
     appended: Vec<Appended>,
     appended_as_gpt: bool,
+    partition_offset: u32,
     seed: u64,
 }
 
 impl HybridOptions {
+    /// Starts the ISO's MBR partition at this 2048-byte sector (`-partition_offset 16`: the partition then holds
+    /// its own copy of the volume descriptors and directories, 16 sectors in, which the caller writes).
+    #[must_use]
+    pub fn partition_offset(mut self, sectors: u32) -> Self {
+        self.partition_offset = sectors;
+        self
+    }
+
     /// Sets the MBR boot code template.
     #[must_use]
     pub fn template(mut self, template: MbrTemplate) -> Self {
@@ -453,7 +462,7 @@ fn gpt_header(
     h[0..8].copy_from_slice(b"EFI PART");
     h[8..12].copy_from_slice(&0x0001_0000u32.to_le_bytes()); // revision 1.0
     h[12..16].copy_from_slice(&92u32.to_le_bytes()); // header size
-    // 16..20 header CRC32, computed below; 20..24 reserved
+                                                     // 16..20 header CRC32, computed below; 20..24 reserved
     h[24..32].copy_from_slice(&my_lba.to_le_bytes());
     h[32..40].copy_from_slice(&alternate.to_le_bytes());
     h[40..48].copy_from_slice(&GPT_FIRST_USABLE.to_le_bytes());
@@ -531,13 +540,14 @@ impl HybridLayout {
         // MBR partition table.
         let mut mbr = [MbrEntry::default(); 4];
         let mut has_table = false;
+        let offset = u64::from(opts.partition_offset) * 4;
         if isohybrid {
             let end = if files.is_empty() { total_blocks } else { iso_end * 4 };
             mbr[0] = MbrEntry {
                 status: 0x80,
                 ptype: if opts.gpt_basdat { 0x00 } else { 0x17 },
-                start: 0,
-                blocks: blocks_u32("ISO partition size", end)?,
+                start: blocks_u32("partition offset", offset)?,
+                blocks: blocks_u32("ISO partition size", end.saturating_sub(offset))?,
                 chs_max: false,
             };
             if opts.gpt_basdat {
@@ -563,11 +573,12 @@ impl HybridLayout {
             has_table = true;
         } else if opts.protective_msdos_label {
             let end = if files.is_empty() { total_blocks } else { iso_end * 4 };
+            let start = offset.max(1);
             mbr[0] = MbrEntry {
                 status: 0x80,
                 ptype: 0xCD,
-                start: 1,
-                blocks: blocks_u32("ISO partition size", end - 1)?,
+                start: blocks_u32("partition offset", start)?,
+                blocks: blocks_u32("ISO partition size", end.saturating_sub(start))?,
                 chs_max: false,
             };
             has_table = true;
@@ -926,6 +937,17 @@ mod tests {
         assert_eq!(l.gpt_entries()[2].ptype, Guid::LINUX_DATA);
         assert_eq!(l.mbr_entries()[0].ptype, 0xEE);
         check_gpt(&l);
+    }
+
+    /// `-partition_offset 16` with an isohybrid MBR: partition 1 from block 64, as xorriso writes it.
+    #[test]
+    fn partition_offset() {
+        let opts = HybridOptions::default().template(MbrTemplate::Isohybrid(isohdpfx())).partition_offset(16);
+        let l = HybridLayout::plan(&opts, &ImageFacts { iso_sectors: 300, bios_boot_lba: Some(50), efi_image: None })
+            .unwrap();
+        let e = l.mbr_entries()[0];
+        assert_eq!((e.status, e.ptype, e.start, e.blocks), (0x80, 0x17, 64, 1984));
+        assert_eq!(&l.system_area()[446..462], &[0x80, 2, 1, 0, 0x17, 0x3f, 0x20, 0, 0x40, 0, 0, 0, 0xc0, 7, 0, 0]);
     }
 
     #[test]
