@@ -106,7 +106,7 @@ impl<W: Write + ?Sized> Write for Counting<'_, W> {
     }
 }
 
-const ZEROS: [u8; 64 * 1024] = [0; 64 * 1024];
+static ZEROS: [u8; 64 * 1024] = [0; 64 * 1024];
 
 fn write_zeros<W: Write + ?Sized>(out: &mut W, mut n: u64) -> io::Result<()> {
     while n > 0 {

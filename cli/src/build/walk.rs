@@ -140,15 +140,14 @@ impl Walker<'_> {
             Some(c) => t.min(c),
             None => t,
         };
-        let mut m = Meta {
-            perm: md.mode() & 0o7777,
-            uid: md.uid(),
-            gid: md.gid(),
-            mtime: clamp(md.mtime()),
-            atime: clamp(md.atime()),
-            ctime: clamp(md.ctime()),
-            ino: 0,
+        let mtime = clamp(md.mtime());
+        // With SOURCE_DATE_EPOCH the build must not depend on when files were last read or chmod-ed: access
+        // and change times are recorded as the modification time.
+        let (atime, ctime) = match self.opts.clamp_time {
+            Some(_) => (mtime, mtime),
+            None => (md.atime(), md.ctime()),
         };
+        let mut m = Meta { perm: md.mode() & 0o7777, uid: md.uid(), gid: md.gid(), mtime, atime, ctime, ino: 0 };
         if self.opts.rational_rock {
             m.uid = 0;
             m.gid = 0;

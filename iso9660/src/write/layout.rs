@@ -161,6 +161,9 @@ struct IsoDir {
     entries: Vec<Entry>,
     size: u32,
     lba: u32,
+    /// Sectors of Rock Ridge continuation areas for this directory's records, placed right after its extent
+    /// (readers that stream the image, such as libarchive, only look ahead of the directory they just read).
+    ce_sectors: u32,
 }
 
 #[derive(Debug)]
@@ -178,7 +181,6 @@ struct Places {
     m_path: u32,
     jl_path: u32,
     jm_path: u32,
-    ce: u32,
     sectors: u32,
 }
 
@@ -201,7 +203,6 @@ pub struct IsoLayout<'t> {
     joliet_children: Vec<Vec<NodeId>>,
     path_size: u32,
     joliet_path_size: u32,
-    ce_sectors: u32,
     rr_moved_meta: Meta,
     rr_moved_ino: u32,
     places: Option<Places>,
@@ -238,7 +239,6 @@ impl<'t> IsoLayout<'t> {
             joliet_children: Vec::new(),
             path_size: 0,
             joliet_path_size: 0,
-            ce_sectors: 0,
             rr_moved_meta: tree.node(Tree::ROOT).meta,
             rr_moved_ino: 0,
             places: None,
@@ -375,7 +375,14 @@ impl<'t> IsoLayout<'t> {
             self.moved_name.insert(*k, name.into());
         }
         // Pass 2: number directories in path table order (level, parent number, identifier).
-        self.iso_dirs.push(IsoDir { node: Some(Tree::ROOT), parent: 0, entries: Vec::new(), size: 0, lba: 0 });
+        self.iso_dirs.push(IsoDir {
+            node: Some(Tree::ROOT),
+            parent: 0,
+            entries: Vec::new(),
+            size: 0,
+            lba: 0,
+            ce_sectors: 0,
+        });
         self.iso_dir_of[0] = 0;
         let mut i = 0;
         while i < self.iso_dirs.len() {
@@ -401,7 +408,14 @@ impl<'t> IsoLayout<'t> {
                 if let Some(c) = child {
                     self.iso_dir_of[c.0 as usize] = idx;
                 }
-                self.iso_dirs.push(IsoDir { node: child, parent: i as u32, entries: Vec::new(), size: 0, lba: 0 });
+                self.iso_dirs.push(IsoDir {
+                    node: child,
+                    parent: i as u32,
+                    entries: Vec::new(),
+                    size: 0,
+                    lba: 0,
+                    ce_sectors: 0,
+                });
             }
             self.iso_dirs[i].entries = entries;
             i += 1;
@@ -472,18 +486,18 @@ impl<'t> IsoLayout<'t> {
                 .map(|(i, d)| path_record_len(if i == 0 { 1 } else { 2 * self.joliet_name[d.node.0 as usize].len() }))
                 .sum::<usize>() as u32;
         }
-        let mut pool = CePool::default();
         let mut buf = Vec::new();
         let zero = |_: DataId| 0u32;
         for d in 0..self.iso_dirs.len() {
+            let mut pool = CePool::default();
             self.iso_dir_bytes(d, &mut pool, None, &zero, &mut buf)?;
             self.iso_dirs[d].size = buf.len() as u32;
+            self.iso_dirs[d].ce_sectors = pool.sectors();
         }
         for d in 0..self.joliet_dirs.len() {
             self.joliet_dir_bytes(d, &zero, &mut buf)?;
             self.joliet_dirs[d].size = buf.len() as u32;
         }
-        self.ce_sectors = pool.sectors();
         Ok(())
     }
 
@@ -497,13 +511,13 @@ impl<'t> IsoLayout<'t> {
     pub fn metadata_sectors(&self) -> u64 {
         let pt = 2 * sectors_of(u64::from(self.path_size));
         let jpt = if self.opts.joliet { 2 * sectors_of(u64::from(self.joliet_path_size)) } else { 0 };
-        let dirs: u64 = self.iso_dirs.iter().map(|d| sectors_of(u64::from(d.size))).sum();
+        let dirs: u64 = self.iso_dirs.iter().map(|d| sectors_of(u64::from(d.size)) + u64::from(d.ce_sectors)).sum();
         let jdirs: u64 = self.joliet_dirs.iter().map(|d| sectors_of(u64::from(d.size))).sum();
-        pt + jpt + dirs + jdirs + u64::from(self.ce_sectors)
+        pt + jpt + dirs + jdirs
     }
 
-    /// Fixes the metadata at `start` (LBA): L and M path tables, Joliet path tables, ISO directories, Joliet
-    /// directories, continuation areas, in that order. Returns the first LBA after them.
+    /// Fixes the metadata at `start` (LBA): L and M path tables, Joliet path tables, ISO directories (each
+    /// followed by its Rock Ridge continuation areas), Joliet directories, in that order. Returns the first LBA after them.
     pub fn place_metadata(&mut self, start: u32) -> Result<u32, WriteError> {
         let total = u64::from(start) + self.metadata_sectors();
         if total > u64::from(u32::MAX) {
@@ -524,11 +538,11 @@ impl<'t> IsoLayout<'t> {
         }
         for d in 0..self.iso_dirs.len() {
             self.iso_dirs[d].lba = take(u64::from(self.iso_dirs[d].size));
+            take(u64::from(self.iso_dirs[d].ce_sectors) * SECTOR as u64);
         }
         for d in 0..self.joliet_dirs.len() {
             self.joliet_dirs[d].lba = take(u64::from(self.joliet_dirs[d].size));
         }
-        p.ce = take(u64::from(self.ce_sectors) * SECTOR as u64);
         p.sectors = at - start;
         self.places = Some(p);
         Ok(at)
@@ -560,15 +574,16 @@ impl<'t> IsoLayout<'t> {
             put(out, self.path_table(false, true))?;
             put(out, self.path_table(true, true))?;
         }
-        let mut pool = CePool::default();
-        let mut ce_buf = vec![0u8; self.ce_sectors as usize * SECTOR];
         let mut buf = Vec::new();
         for d in 0..self.iso_dirs.len() {
+            let mut pool = CePool::default();
+            let mut ce_buf = vec![0u8; self.iso_dirs[d].ce_sectors as usize * SECTOR];
             self.iso_dir_bytes(d, &mut pool, Some(&mut ce_buf), extent_of, &mut buf)?;
-            if buf.len() != self.iso_dirs[d].size as usize {
+            if buf.len() != self.iso_dirs[d].size as usize || pool.sectors() != self.iso_dirs[d].ce_sectors {
                 return Err(WriteError::PlanViolated { what: format!("ISO directory {d} changed size") });
             }
             put(out, std::mem::take(&mut buf))?;
+            put(out, ce_buf)?;
         }
         for d in 0..self.joliet_dirs.len() {
             self.joliet_dir_bytes(d, extent_of, &mut buf)?;
@@ -577,7 +592,6 @@ impl<'t> IsoLayout<'t> {
             }
             put(out, std::mem::take(&mut buf))?;
         }
-        put(out, ce_buf)?;
         if written != u64::from(p.sectors) * SECTOR as u64 {
             return Err(WriteError::PlanViolated { what: "ISO metadata size differs from its plan".into() });
         }
@@ -616,6 +630,7 @@ impl<'t> IsoLayout<'t> {
     /// Places SUSP entries in the record's system use area and the rest in continuation areas.
     fn system_use(
         &self,
+        ce_base: u32,
         entries: &[Vec<u8>],
         name_len: usize,
         pool: &mut CePool,
@@ -628,7 +643,6 @@ impl<'t> IsoLayout<'t> {
         if packed.areas.is_empty() {
             return su;
         }
-        let ce_base = self.places.map(|p| p.ce).unwrap_or(0);
         let spots: Vec<(u32, usize)> = packed.areas.iter().map(|a| pool.alloc(a.1)).collect();
         su.extend(susp::ce(ce_base + spots[0].0, spots[0].1 as u32, packed.areas[0].1 as u32));
         let mut i = packed.in_record;
@@ -698,6 +712,7 @@ impl<'t> IsoLayout<'t> {
         let rr = self.opts.rock_ridge;
         let dir = &self.iso_dirs[d];
         let parent = &self.iso_dirs[dir.parent as usize];
+        let ce_base = dir.lba + sectors_of(u64::from(dir.size)) as u32;
         let mut su: Vec<Vec<u8>> = Vec::new();
         // "." record.
         if rr {
@@ -712,7 +727,7 @@ impl<'t> IsoLayout<'t> {
                 su.push(susp::er());
             }
         }
-        let area = self.system_use(&su, 1, pool, ce_buf.as_deref_mut());
+        let area = self.system_use(ce_base, &su, 1, pool, ce_buf.as_deref_mut());
         let date = self.dir_meta_date(d);
         Self::push_record(
             out,
@@ -740,7 +755,7 @@ impl<'t> IsoLayout<'t> {
                 (_, None) => self.rr_moved_basics(&mut su),
             }
         }
-        let area = self.system_use(&su, 1, pool, ce_buf.as_deref_mut());
+        let area = self.system_use(ce_base, &su, 1, pool, ce_buf.as_deref_mut());
         let date = self.dir_meta_date(dir.parent as usize);
         Self::push_record(
             out,
@@ -796,7 +811,7 @@ impl<'t> IsoLayout<'t> {
                     }
                 }
             };
-            let area = self.system_use(&su, name.len(), pool, ce_buf.as_deref_mut());
+            let area = self.system_use(ce_base, &su, name.len(), pool, ce_buf.as_deref_mut());
             let n = extents.len();
             for (k, (lba, size)) in extents.into_iter().enumerate() {
                 let mut f = if dir_flag { flags::DIRECTORY } else { 0 };

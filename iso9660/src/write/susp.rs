@@ -9,12 +9,16 @@
 use super::encode::{both32, dir_date, SECTOR};
 use super::tree::{DeviceKind, Meta, NodeKind};
 
-/// Extension identifier written in the `ER` entry. It is the one xorriso writes for RRIP 1.12 (`-compliance
-/// new_rr`), together with its descriptor and source texts.
-pub const ER_ID: &[u8] = b"IEEE_1282";
-const ER_DESCRIPTOR: &[u8] = b"THE IEEE 1282 PROTOCOL PROVIDES SUPPORT FOR POSIX FILE SYSTEM SEMANTICS.";
+/// Extension identifier written in the `ER` entry: `IEEE_P1282`, the identifier RRIP 1.12 itself defines,
+/// with its descriptor and source texts.
+///
+/// Sources: xorriso 1.5.4 with `-compliance new_rr` writes `IEEE_1282` (no `P`), which pycdlib 1.22 does not
+/// accept as Rock Ridge; pycdlib, genisoimage-era readers and the Linux kernel accept `IEEE_P1282`, and the kernel
+/// and libarchive ignore the identifier altogether.
+pub const ER_ID: &[u8] = b"IEEE_P1282";
+const ER_DESCRIPTOR: &[u8] = b"THE IEEE P1282 PROTOCOL PROVIDES SUPPORT FOR POSIX FILE SYSTEM SEMANTICS.";
 const ER_SOURCE: &[u8] =
-    b"PLEASE CONTACT THE IEEE STANDARDS DEPARTMENT, PISCATAWAY, NJ, USA FOR THE 1282 SPECIFICATION.";
+    b"PLEASE CONTACT THE IEEE STANDARDS DEPARTMENT, PISCATAWAY, NJ, USA FOR THE P1282 SPECIFICATION.";
 
 /// Length of a `CE` entry (SUSP 5.1).
 pub const CE_LEN: usize = 28;
@@ -284,7 +288,7 @@ mod tests {
 
     #[test]
     fn entry_lengths() {
-        assert_eq!(er().len(), 8 + 9 + 72 + 93);
+        assert_eq!(er().len(), 8 + 10 + 73 + 94);
         assert_eq!(er()[2] as usize, er().len());
         let m = Meta::default();
         assert_eq!(px(0o100644, 1, &m, 5).len(), 44);
