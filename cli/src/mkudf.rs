@@ -94,14 +94,18 @@ impl UdfArgs {
 /// The UDF tree of a walked ISO tree: the same names, kinds, metadata and data items. Hard links (nodes
 /// sharing a nonzero serial) become names of one entry. Device nodes, FIFOs and sockets are left out (UDF
 /// records device numbers only in extended attributes odix does not write); the count is returned.
+///
+/// With `SOURCE_DATE_EPOCH` set, the access time recorded is the modification time: reading the sources for one
+/// build changes their access times, which would make the next build differ.
 pub fn udf_tree(iso: &IsoTree, dvd_video: bool) -> Result<(udf::Tree, usize)> {
+    let reproducible = std::env::var_os("SOURCE_DATE_EPOCH").is_some_and(|v| !v.is_empty());
     let conv = |id| -> Result<udf::Meta> {
         let m = iso.meta(id).context("node without metadata")?;
         Ok(udf::Meta {
             perm: m.perm & 0o7777,
             uid: m.uid,
             gid: m.gid,
-            atime: udf::Time::from_secs(m.atime),
+            atime: udf::Time::from_secs(if reproducible { m.mtime } else { m.atime }),
             mtime: udf::Time::from_secs(m.mtime),
             ctime: udf::Time::from_secs(m.ctime),
             crtime: None,
@@ -224,52 +228,65 @@ impl<'t> Bridge<'t> {
             .collect())
     }
 
-    /// The extras a bridge image adds to the ISO plan of `layout` (whose descriptors come first).
-    pub fn extras<'a>(&'a self, layout: &IsoLayout<'_>) -> Result<ImageExtras<'a>> {
+    /// Adds the UDF structures to the extras of an ISO plan for `layout`: the recognition sequence after the set
+    /// terminator, a gap up to block 256, the anchor and descriptor sequences, the UDF metadata, and (last in the
+    /// image) the mirror and the closing anchors. Call it after every other format has added its extras.
+    pub fn add_to<'a>(&'a self, extras: &mut ImageExtras<'a>, layout: &IsoLayout<'_>) -> Result<()> {
         let vrs = self.vrs()?;
-        let descriptors = 1 + u64::from(layout.descriptor_count().saturating_sub(1)) + 1 + u64::from(VRS_BLOCKS);
-        let cursor = u64::from(SYSTEM_AREA_SECTORS) + descriptors;
-        let gap = u64::from(ANCHOR_BLOCK).checked_sub(cursor).context("too many volume descriptors for UDF")?;
-        let mut extras = ImageExtras::default();
-        for (name, s) in ["UDF BEA01", "UDF NSR", "UDF TEA01"].into_iter().zip(vrs) {
+        let descriptors = 1
+            + extras.after_primary.len() as u64
+            + u64::from(layout.descriptor_count().saturating_sub(1))
+            + 1
+            + extras.after_terminator.len() as u64
+            + u64::from(VRS_BLOCKS);
+        let before: u64 = extras.metadata.iter().map(|(_, n, _)| *n).sum();
+        let cursor = u64::from(SYSTEM_AREA_SECTORS) + descriptors + before;
+        let gap = u64::from(ANCHOR_BLOCK)
+            .checked_sub(cursor)
+            .context("the volume descriptors and boot structures reach past block 256, where UDF needs its anchor")?;
+        for (name, s) in VRS_NAMES.into_iter().zip(vrs) {
             extras.after_terminator.push((name.into(), Content::Bytes(s)));
         }
         extras.metadata.push(("gap before the UDF anchor".into(), gap, Content::Zeros));
         extras.metadata.push((
-            "UDF anchor and volume descriptor sequences".into(),
+            HEAD.into(),
             u64::from(HEAD_END - ANCHOR_BLOCK),
             Content::Producer(self.producer(|l, w| l.write_head(w))),
         ));
         extras.metadata.push((
-            "UDF file system".into(),
+            METADATA.into(),
             u64::from(self.metadata_blocks),
             Content::Producer(self.producer(|l, w| l.write_metadata(w))),
         ));
         if self.mirror_blocks > 0 {
             extras.appended.push((
-                "UDF metadata mirror".into(),
+                MIRROR.into(),
                 u64::from(self.mirror_blocks),
                 Content::Producer(self.producer(|l, w| l.write_mirror(w))),
             ));
         }
         extras.appended.push((
-            "UDF closing anchors".into(),
+            TAIL.into(),
             u64::from(self.tail_blocks),
             Content::Producer(self.producer(|l, w| l.write_tail(w))),
         ));
-        Ok(extras)
+        Ok(())
     }
 
-    /// Fixes the UDF layout: `vrs` and `lbas` (the LBAs of the extras: gap, head, metadata, then mirror and
-    /// tail) from the plan, data item positions from `data_lba` and `alias`.
-    pub fn place(&self, vrs: u32, lbas: &[u32], data_lba: &[u32], alias: &[u32]) -> Result<()> {
+    /// Fixes the UDF layout from the regions of `plan` (found by name) and the data item positions.
+    pub fn place(&self, plan: &Plan<'_>, data_lba: &[u32], alias: &[u32]) -> Result<()> {
         let planner = self.planner.borrow_mut().take().context("UDF plan already placed")?;
-        let (head, meta) = (lbas.get(1).copied(), lbas.get(2).copied());
-        if head != Some(ANCHOR_BLOCK) || meta != Some(HEAD_END) {
-            bail!("UDF structures planned at {head:?}/{meta:?}, expected {ANCHOR_BLOCK}/{HEAD_END}");
+        let find = |name: &str| plan.regions().iter().find(|r| r.what == name).map(|r| r.lba);
+        let vrs = find(VRS_NAMES[0]).context("the plan lost the UDF recognition sequence")?;
+        if find(HEAD) != Some(ANCHOR_BLOCK) {
+            bail!("the UDF anchor was planned at {:?}, not at block {ANCHOR_BLOCK}", find(HEAD));
         }
-        let tail_start = *lbas.last().context("no UDF tail")?;
-        let mirror = if self.mirror_blocks > 0 { lbas.get(3).copied().context("no UDF mirror")? } else { 0 };
+        let partition_start = find(METADATA).context("the plan lost the UDF metadata")?;
+        let tail_start = find(TAIL).context("the plan lost the UDF anchors")?;
+        if u64::from(tail_start) + u64::from(self.tail_blocks) != plan.total_sectors() {
+            bail!("the UDF closing anchors are not at the end of the image");
+        }
+        let mirror = if self.mirror_blocks > 0 { find(MIRROR).context("the plan lost the UDF mirror")? } else { 0 };
         let lookup = |d: DataId| {
             let real = alias.get(d.0 as usize).copied().unwrap_or(d.0);
             data_lba.get(real as usize).copied()
@@ -277,7 +294,7 @@ impl<'t> Bridge<'t> {
         let layout = planner
             .place(&Placement {
                 vrs,
-                partition_start: HEAD_END,
+                partition_start,
                 mirror,
                 tail_start,
                 tail_blocks: self.tail_blocks,
@@ -287,6 +304,12 @@ impl<'t> Bridge<'t> {
         self.layout.set(layout).map_err(|_| anyhow::anyhow!("UDF layout placed twice"))
     }
 }
+
+const VRS_NAMES: [&str; 3] = ["UDF BEA01", "UDF NSR", "UDF TEA01"];
+const HEAD: &str = "UDF anchor and volume descriptor sequences";
+const METADATA: &str = "UDF file system";
+const MIRROR: &str = "UDF metadata mirror";
+const TAIL: &str = "UDF closing anchors";
 
 /// Writes a UDF-only image of `walked` to `output` (`-` for standard output): no ISO 9660 descriptors, the
 /// recognition sequence at 16, the UDF structures at 256 and the partition after them.
@@ -303,22 +326,16 @@ pub fn write_udf_only(
     let data = &walked.data;
     let mut plan = Plan::default();
     plan.push("system area", u64::from(SYSTEM_AREA_SECTORS), Content::Zeros)?;
-    let vrs = plan.cursor();
-    for (name, s) in ["UDF BEA01", "UDF NSR", "UDF TEA01"].into_iter().zip(bridge.vrs()?) {
+    for (name, s) in VRS_NAMES.into_iter().zip(bridge.vrs()?) {
         plan.push(name, 1, Content::Bytes(s))?;
     }
-    let mut lbas =
-        vec![plan.push("gap before the UDF anchor", u64::from(ANCHOR_BLOCK - plan.cursor()), Content::Zeros)?];
-    lbas.push(plan.push(
-        "UDF anchor and volume descriptor sequences",
-        u64::from(HEAD_END - ANCHOR_BLOCK),
-        Content::Producer(bridge.producer(|l, w| l.write_head(w))),
-    )?);
-    lbas.push(plan.push(
-        "UDF file system",
+    plan.push("gap before the UDF anchor", u64::from(ANCHOR_BLOCK - plan.cursor()), Content::Zeros)?;
+    plan.push(HEAD, u64::from(HEAD_END - ANCHOR_BLOCK), Content::Producer(bridge.producer(|l, w| l.write_head(w))))?;
+    plan.push(
+        METADATA,
         u64::from(bridge.metadata_blocks),
         Content::Producer(bridge.producer(|l, w| l.write_metadata(w))),
-    )?);
+    )?;
     let mut order: Vec<u32> = (0..data.items().len() as u32)
         .filter(|&i| data.alias[i as usize] == i && data.items()[i as usize].stored_size > 0)
         .collect();
@@ -331,18 +348,14 @@ pub fn write_udf_only(
             plan.push(item.path.display().to_string(), sectors, Content::Data(odix_iso9660::write::DataId(i)))?;
     }
     if bridge.mirror_blocks > 0 {
-        lbas.push(plan.push(
-            "UDF metadata mirror",
+        plan.push(
+            MIRROR,
             u64::from(bridge.mirror_blocks),
             Content::Producer(bridge.producer(|l, w| l.write_mirror(w))),
-        )?);
+        )?;
     }
-    lbas.push(plan.push(
-        "UDF closing anchors",
-        u64::from(bridge.tail_blocks),
-        Content::Producer(bridge.producer(|l, w| l.write_tail(w))),
-    )?);
-    bridge.place(vrs, &lbas, &data_lba, &data.alias)?;
+    plan.push(TAIL, u64::from(bridge.tail_blocks), Content::Producer(bridge.producer(|l, w| l.write_tail(w))))?;
+    bridge.place(&plan, &data_lba, &data.alias)?;
     let total = plan.total_sectors();
     let out = Output::create(output)?;
     let bar = progress_bar(total * SECTOR as u64, quiet);
@@ -390,13 +403,13 @@ impl<'t> Bridge<'t> {
 
     /// Fixes the layout from a planned bridge image.
     pub fn place_in(&self, planned: &crate::build::image::PlannedImage<'_>, alias: &[u32]) -> Result<()> {
-        let vrs = planned
-            .plan
-            .regions()
-            .iter()
-            .find(|r| r.what == "UDF BEA01")
-            .map(|r| r.lba)
-            .context("the plan lost the UDF recognition sequence")?;
-        self.place(vrs, &planned.extra_lbas, &planned.data_lba, alias)
+        self.place(&planned.plan, &planned.data_lba, alias)
+    }
+
+    /// The extras of a bridge image that has nothing else to add.
+    pub fn extras<'a>(&'a self, layout: &IsoLayout<'_>) -> Result<ImageExtras<'a>> {
+        let mut e = ImageExtras::default();
+        self.add_to(&mut e, layout)?;
+        Ok(e)
     }
 }
