@@ -27,8 +27,8 @@ pub struct MountArgs {
     pub image: ImageArgs,
     /// The folder to mount on.
     pub dir: PathBuf,
-    /// Stay in the foreground until unmounted (default: return once the mount is up and serve it in the
-    /// background).
+    /// Stay in the foreground until unmounted, printing warnings about damaged entries as they are met
+    /// (default: return once the mount is up and serve it in the background, silently).
     #[arg(short, long)]
     pub foreground: bool,
     /// Let other users read the mount (needs `user_allow_other` in /etc/fuse.conf for non-root users).
@@ -282,6 +282,9 @@ pub fn mount(args: MountArgs) -> Result<u8> {
             .args(child_args)
             .stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::null())
+            // The caller's stderr may be a pipe it reads to the end: holding it open would keep the caller
+            // waiting for as long as the mount lasts. Warnings while serving are seen with --foreground.
+            .stderr(std::process::Stdio::null())
             .spawn()
             .context("cannot start the mount process")?;
         for _ in 0..300 {
