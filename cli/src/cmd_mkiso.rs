@@ -77,6 +77,9 @@ pub struct MkisoArgs {
     /// No progress bar and no summary.
     #[arg(short, long)]
     pub quiet: bool,
+    /// UDF: `--udf`, `--format udf`, `--udf-rev`, `--dvd-video` (see `crate::mkudf`).
+    #[command(flatten)]
+    pub udf: crate::mkudf::UdfArgs,
     /// Folders, files or graft points `PATH/IN/IMAGE=SOURCE`.
     #[arg(required = true, value_name = "SOURCE")]
     pub sources: Vec<OsString>,
@@ -116,6 +119,7 @@ pub fn mkiso(a: MkisoArgs) -> Result<u8> {
         Some(p) => read_sort_file(p)?,
         None => Vec::new(),
     };
+    let sort = [a.udf.sort_patterns(), sort].concat();
     let wopts = WalkOptions {
         exclude: a.exclude.clone(),
         follow_links: a.follow_links,
@@ -137,6 +141,11 @@ pub fn mkiso(a: MkisoArgs) -> Result<u8> {
         Some(v) => v.clone(),
         None => default_volume_id(&walked.first_dir_name.as_deref().unwrap_or_default().to_string_lossy()),
     };
+    if a.udf.udf_only() {
+        return crate::mkudf::write_udf_only(&a.udf, &walked, &volume_id, now, &a.output, a.quiet);
+    }
+    let udf_tree = crate::mkudf::prepare(&a.udf, &walked, &volume_id, now)?;
+    let bridge = crate::mkudf::Bridge::for_tree(udf_tree.as_ref(), &walked.data)?;
     let mut opts = iso_options(a.iso_level, !a.no_rock, !a.no_joliet, a.joliet_long, now)
         .volume_id(volume_id)
         .application(a.application.clone().unwrap_or_else(|| format!("ODIX {}", env!("CARGO_PKG_VERSION"))));
@@ -153,7 +162,14 @@ pub fn mkiso(a: MkisoArgs) -> Result<u8> {
         opts = opts.volume_set_id(s.clone());
     }
     let mut layout = IsoLayout::new(&walked.tree, opts)?;
-    let planned = plan_image(&mut layout, &walked.data, ImageExtras::default())?;
+    let extras = match &bridge {
+        Some(b) => b.extras(&layout)?,
+        None => ImageExtras::default(),
+    };
+    let planned = plan_image(&mut layout, &walked.data, extras)?;
+    if let Some(b) = &bridge {
+        b.place_in(&planned, &walked.data.alias)?;
+    }
     let total = planned.plan.total_sectors();
     let out = Output::create(&a.output)?;
     let bar = progress_bar(planned.size_bytes(), a.quiet);

@@ -9,6 +9,7 @@ mod cmd_read;
 mod cmd_rip;
 mod cmd_verify;
 mod extract;
+mod mkudf;
 mod formats;
 mod source;
 mod view;
