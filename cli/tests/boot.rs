@@ -205,6 +205,46 @@ fn isolinux_image_boots_from_cd_and_disk() {
     boot(&out, Firmware::SeaBios, Media::Disk, ISOLINUX_MARKER, Duration::from_secs(60));
 }
 
+/// `-partition_offset 16`: the image boots from disk, and partition 1 alone (from sector 16) is an ISO 9660
+/// volume the kernel mounts.
+#[test]
+fn partition_offset_gives_a_mountable_partition() {
+    if require_tool("qemu-system-x86_64").is_none()
+        || require_file(ISOLINUX_BIN).is_none()
+        || require_file(ISOHDPFX).is_none()
+        || require_file(LDLINUX).is_none()
+    {
+        return;
+    }
+    let Some(vm) = vm_run() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("src");
+    isolinux_tree(&src);
+    let out = dir.path().join("offset.iso");
+    run_ok(
+        Command::new(odix())
+            .args(["mkisofs", "-quiet", "-o"])
+            .arg(&out)
+            .args(["-b", "isolinux/isolinux.bin", "-c", "isolinux/boot.cat", "-no-emul-boot", "-boot-info-table"])
+            .args(["-isohybrid-mbr", ISOHDPFX, "-partition_offset", "16", "-R", "-J"])
+            .arg(&src),
+    );
+    boot(&out, Firmware::SeaBios, Media::Disk, ISOLINUX_MARKER, Duration::from_secs(60));
+    let image = fs::read(&out).unwrap();
+    let start = u32::from_le_bytes(image[446 + 8..446 + 12].try_into().unwrap()) as usize * 512;
+    assert_eq!(start, 16 * 2048);
+    let part = dir.path().join("part1.img");
+    fs::write(&part, &image[start..]).unwrap();
+    let o = run_ok(Command::new(vm).arg("--disc").arg(&part).args([
+        "--",
+        "sh",
+        "-c",
+        "mount -t iso9660 -o ro /dev/sr0 /mnt && ls /mnt/isolinux && cat /mnt/isolinux/isolinux.cfg",
+    ]));
+    let s = String::from_utf8_lossy(&o.stdout);
+    assert!(s.contains("ldlinux.c32") && s.contains("boot.cat") && s.contains(ISOLINUX_MARKER), "{s}");
+}
+
 #[test]
 fn cloud_init_seed_is_seen_by_the_kernel() {
     let Some(vm) = vm_run() else { return };
@@ -340,7 +380,8 @@ fn boot_structures_agree_with_xorriso() {
     }
     let defaults =
         strings(&["-b", "isolinux/isolinux.bin", "-no-emul-boot", "-eltorito-alt-boot", "-e", "efi.img", "-R"]);
-    let cases = [isolinux, with_efi, appended, grub_like, defaults];
+    let offset = [isolinux.clone(), strings(&["-partition_offset", "16"])].concat();
+    let cases = [isolinux, with_efi, appended, grub_like, defaults, offset];
 
     for args in cases {
         let ours = dir.path().join("odix.iso");
