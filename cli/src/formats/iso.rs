@@ -90,7 +90,8 @@ impl IsoTree {
     }
 }
 
-fn node(e: &Entry) -> Node {
+/// The node of an entry; the entry itself, shrunk to what reading it needs, becomes the handle.
+fn node(mut e: Entry) -> Node {
     let kind = match e.kind() {
         EntryKind::File => Kind::File,
         EntryKind::Dir => Kind::Dir,
@@ -107,22 +108,14 @@ fn node(e: &Entry) -> Node {
         },
     };
     let is_dev = matches!(e.mode().map(|m| m & 0o170000), Some(0o020000) | Some(0o060000));
-    Node {
-        name: e.name().to_string(),
-        kind,
-        size: if kind == Kind::File { e.size() } else { 0 },
-        mtime: e.mtime(),
-        atime: e.atime(),
-        mode: e.mode(),
-        uid: e.uid(),
-        gid: e.gid(),
-        nlink: e.nlink(),
-        target: if kind == Kind::Symlink { Some(e.symlink_target().unwrap_or_default()) } else { None },
-        rdev: if is_dev { e.device() } else { None },
-        extents: e.extents().iter().map(|x| Extent { lba: x.lba, length: x.length }).collect(),
-        link_id,
-        handle: Arc::new(e.clone()),
-    }
+    let name = e.take_name();
+    let target = if kind == Kind::Symlink { Some(e.symlink_target().unwrap_or_default()) } else { None };
+    let (mtime, atime, mode, uid, gid, nlink) = (e.mtime(), e.atime(), e.mode(), e.uid(), e.gid(), e.nlink());
+    let rdev = if is_dev { e.device() } else { None };
+    let extents = e.extents().iter().map(|x| Extent { lba: x.lba, length: x.length }).collect();
+    let size = if kind == Kind::File { e.size() } else { 0 };
+    e.shrink();
+    Node { name, kind, size, mtime, atime, mode, uid, gid, nlink, target, rdev, extents, link_id, handle: Arc::new(e) }
 }
 
 impl Tree for IsoTree {
@@ -136,13 +129,13 @@ impl Tree for IsoTree {
 
     fn root(&mut self) -> Result<Node> {
         let e = self.img.root(self.view).map_err(|e| anyhow!("{}: {e}", self.path))?;
-        Ok(node(&e))
+        Ok(node(e))
     }
 
     fn read_dir(&mut self, dir: &Node) -> Result<Vec<Node>> {
         let e = self.entry(dir)?.clone();
         let list = self.img.read_dir(&e).map_err(|err| anyhow!("{}: {err}", self.path))?;
-        Ok(list.iter().map(node).collect())
+        Ok(list.into_iter().map(node).collect())
     }
 
     fn open<'a>(&'a mut self, file: &Node) -> Result<Box<dyn Read + 'a>> {

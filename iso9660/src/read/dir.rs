@@ -7,7 +7,7 @@ use super::entry::{Entry, EntryKind, Extent};
 use super::names::{decode_rock_ridge, joliet_name, plain_name};
 use super::{Image, View};
 use crate::error::{Error, Result, Structure};
-use crate::format::directory_record::DirectoryRecord;
+use crate::format::directory_record::{flags, DirectoryRecord};
 use crate::format::rrip::RockRidge;
 use crate::format::susp::{self, Continuation, ExtensionReference};
 use crate::format::{SECTOR_SIZE, SECTOR_SIZE_U64};
@@ -36,6 +36,22 @@ enum Made {
 
 fn data_lba(r: &DirectoryRecord) -> u64 {
     u64::from(r.extent.value()).saturating_add(u64::from(r.ext_attr_length))
+}
+
+/// The number of records in a directory extent (stopping in each sector at a zero or impossible length).
+fn count_records(buf: &[u8]) -> u64 {
+    let mut n = 0u64;
+    for sector in buf.chunks(SECTOR_SIZE) {
+        let mut pos = 0usize;
+        while let Some(&len) = sector.get(pos) {
+            if len < crate::format::directory_record::MIN_RECORD_LEN {
+                break;
+            }
+            n = n.saturating_add(1);
+            pos = pos.saturating_add(usize::from(len));
+        }
+    }
+    n
 }
 
 /// The units of an interleaved file (ECMA-119 6.4.3): `unit` sectors of data, then `gap` sectors skipped.
@@ -117,10 +133,25 @@ impl<R: Read + Seek> Image<R> {
         };
         let limits = self.opts.limits;
         let buf = self.src.read_extent(ext.lba, ext.length, Structure::Directory, ext.lba, limits)?;
+        // Count the records first, so that an over-full directory is refused before anything is built.
+        let records = count_records(&buf);
+        if records.saturating_sub(2) > limits.max_dir_entries() {
+            return Err(Error::LimitExceeded {
+                structure: Structure::Directory,
+                lba: ext.lba,
+                what: "entries in one directory",
+                value: records.saturating_sub(2),
+                limit: limits.max_dir_entries(),
+            });
+        }
         let view = dir.view;
         let mut out: Vec<Entry> = Vec::new();
         let mut hidden = 0usize;
         let mut pending: Option<Pending> = None;
+        // Records repeating the identifier just read (ECMA-119 7.5 wants each once per directory): counted
+        // and reported once, so that a directory of a million copies of one name costs no memory.
+        let mut last_id: Vec<u8> = Vec::new();
+        let mut dups = 0u64;
         for (i, sector) in buf.chunks(SECTOR_SIZE).enumerate() {
             let lba = ext.lba.saturating_add(i as u64);
             let mut pos = 0usize;
@@ -142,6 +173,20 @@ impl<R: Read + Seek> Image<R> {
                 pos = pos.saturating_add(usize::from(rec.length));
                 if rec.is_dot_or_dotdot() {
                     continue;
+                }
+                // Associated files (Apple resource forks) share their file's name; like Linux by default,
+                // they are not shown.
+                if rec.flags & flags::ASSOCIATED != 0 {
+                    continue;
+                }
+                if pending.is_none() {
+                    if rec.identifier == last_id {
+                        dups = dups.saturating_add(1);
+                        continue;
+                    }
+                    self.report_duplicates(lba, &last_id, &mut dups);
+                    last_id.clear();
+                    last_id.extend_from_slice(&rec.identifier);
                 }
                 let (e, d) = (rec.extent, rec.data_length);
                 self.both_endian(
@@ -196,6 +241,7 @@ impl<R: Read + Seek> Image<R> {
                 }
             }
         }
+        self.report_duplicates(ext.lba, &last_id, &mut dups);
         if let Some(p) = pending {
             self.warn(Structure::DirectoryRecord, p.lba, "multi-extent file without its final record".into());
             self.push_made(&mut out, &mut hidden, view, p)?;
@@ -215,6 +261,18 @@ impl<R: Read + Seek> Image<R> {
             out = keep;
         }
         Ok((out, hidden))
+    }
+
+    fn report_duplicates(&mut self, lba: u64, id: &[u8], dups: &mut u64) {
+        if *dups > 0 {
+            let name = plain_name(id, false, self.opts.charset);
+            self.warn(
+                Structure::Directory,
+                lba,
+                format!("{dups} more records named {name:?} skipped (same identifier)"),
+            );
+            *dups = 0;
+        }
     }
 
     fn push_made(&mut self, out: &mut Vec<Entry>, hidden: &mut usize, view: View, p: Pending) -> Result<()> {

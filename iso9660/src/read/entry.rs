@@ -164,6 +164,24 @@ impl Entry {
         self.is_root
     }
 
+    /// Moves the name out, leaving it empty.
+    pub fn take_name(&mut self) -> String {
+        std::mem::take(&mut self.name)
+    }
+
+    /// Drops what only describes the entry (name, identifier, Rock Ridge attributes other than ZF) and keeps
+    /// what [`Image::read_dir`](super::Image::read_dir) and [`Image::open_file`](super::Image::open_file) need,
+    /// for callers that copied the description out and keep many entries.
+    pub fn shrink(&mut self) {
+        self.name = String::new();
+        self.identifier = Vec::new();
+        self.rr = self.rr.take().and_then(|r| r.zf).map(|zf| {
+            let mut r = RockRidge::default();
+            r.zf = Some(zf);
+            Box::new(r)
+        });
+    }
+
     pub(crate) fn kind_from(rr: Option<&RockRidge>, is_dir: bool) -> EntryKind {
         match rr.and_then(|r| r.px).map(|p| p.mode & mode::S_IFMT) {
             Some(mode::S_IFDIR) => EntryKind::Dir,
