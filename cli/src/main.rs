@@ -5,6 +5,8 @@ mod cmd_mount;
 mod cmd_convert;
 mod build;
 mod cmd_mkiso;
+mod boot;
+mod cmd_mkisofs;
 mod cmd_read;
 mod cmd_rip;
 mod cmd_verify;
@@ -54,6 +56,13 @@ enum Command {
     /// Build an ISO 9660 image (Rock Ridge, Joliet) from folders.
     #[command(disable_version_flag = true)]
     Mkiso(cmd_mkiso::MkisoArgs),
+    /// Build an image with the mkisofs/genisoimage/`xorriso -as mkisofs` command line (`odix mkisofs -help`).
+    #[command(disable_help_flag = true, disable_version_flag = true)]
+    Mkisofs {
+        /// mkisofs options and pathspecs.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<OsString>,
+    },
     /// Print a shell completion script.
     Completions {
         /// The shell.
@@ -79,6 +88,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Drive(a) => cmd_rip::drive(a),
         Command::Toc(a) => cmd_rip::toc(a),
         Command::Mkiso(a) => cmd_mkiso::mkiso(a),
+        Command::Mkisofs { args } => cmd_mkisofs::mkisofs(args),
         Command::Completions { shell } => {
             clap_complete::generate(shell, &mut Cli::command(), "odix", &mut std::io::stdout());
             Ok(0)
