@@ -8,6 +8,9 @@
 //! Track modes: `AUDIO`, `CDG`, `MODE1/2048`, `MODE1/2352`, `MODE2/2048`, `MODE2/2324`, `MODE2/2336`,
 //! `MODE2/2352`, `CDI/2336`, `CDI/2352`.
 //!
+//! Other keyword-shaped commands (CD-TEXT extensions such as `ARRANGER` or `UPC_EAN`) are kept in
+//! [`CueSheet::unknown`] and otherwise ignored; a line that does not start with a keyword is an error.
+//!
 //! [`CueSheet::parse`] reads the text, [`CueSheet::write_to`] writes it back in the same order.
 
 use std::fmt;
@@ -282,6 +285,8 @@ pub struct CueSheet {
     pub rems: Vec<String>,
     /// The files in order.
     pub files: Vec<File>,
+    /// Commands odix does not know, with their 1-based line numbers; not written back.
+    pub unknown: Vec<(usize, String)>,
 }
 
 /// Splits a line into words; a word in double quotes may hold spaces.
@@ -479,6 +484,14 @@ impl CueSheet {
                     let t = track.ok_or_else(|| err("ISRC outside a track".into()))?;
                     t.isrc = Some(arg(1)?.to_string());
                 }
+                // Tools write extensions (CD-TEXT fields such as ARRANGER, COMPOSER, MESSAGE, UPC_EAN; DISC_ID,
+                // SIZE_INFO): a keyword-shaped command is kept and otherwise ignored, anything else is not a sheet.
+                other
+                    if other.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
+                        && other.bytes().next().is_some_and(|b| b.is_ascii_uppercase()) =>
+                {
+                    sheet.unknown.push((line, raw.trim().to_string()));
+                }
                 other => return Err(err(format!("unknown command {other:?}"))),
             }
         }
@@ -650,6 +663,16 @@ mod tests {
     }
 
     #[test]
+    fn keeps_unknown_keyword_commands() {
+        let s = CueSheet::parse(
+            "ARRANGER \"X\"\nFILE a BINARY\n TRACK 01 AUDIO\n  COMPOSER \"Y\"\n  INDEX 01 00:00:00\n",
+            Path::new("k.cue"),
+        )
+        .unwrap();
+        assert_eq!(s.unknown, vec![(1, "ARRANGER \"X\"".to_string()), (4, "COMPOSER \"Y\"".to_string())]);
+    }
+
+    #[test]
     fn rejects_hostile_sheets() {
         for (text, what) in [
             ("TRACK 01 MODE1/2352\n", "before any FILE"),
@@ -669,7 +692,8 @@ mod tests {
             ("FILE a BINARY\nTRACK 01 AUDIO\nINDEX 01 00:00:00\nINDEX 07 00:00:00\n", "follows INDEX 01"),
             ("FILE \"a BINARY\n", "unterminated"),
             ("FILE a BINARY\n", "no tracks"),
-            ("BOGUS\n", "unknown command"),
+            ("BOGUS\n", "no tracks"),
+            ("FILE a BINARY\nTRACK 01 AUDIO\nINDEX 01 00:00:00\n\u{1}\u{2}zz\n", "unknown command"),
         ] {
             let e = CueSheet::parse(text, Path::new("h.cue")).unwrap_err().to_string();
             assert!(e.contains(what), "{text:?}: {e}");
