@@ -80,6 +80,9 @@ pub struct MkisoArgs {
     /// UDF: `--udf`, `--format udf`, `--udf-rev`, `--dvd-video` (see `crate::mkudf`).
     #[command(flatten)]
     pub udf: crate::mkudf::UdfArgs,
+    /// Boot: El Torito and hybrid MBR/GPT options (see `crate::boot`).
+    #[command(flatten)]
+    pub boot: crate::boot::BootArgs,
     /// Folders, files or graft points `PATH/IN/IMAGE=SOURCE`.
     #[arg(required = true, value_name = "SOURCE")]
     pub sources: Vec<OsString>,
@@ -141,9 +144,14 @@ pub fn mkiso(a: MkisoArgs) -> Result<u8> {
         Some(v) => v.clone(),
         None => default_volume_id(&walked.first_dir_name.as_deref().unwrap_or_default().to_string_lossy()),
     };
+    let boot_cfg = a.boot.to_config()?;
     if a.udf.udf_only() {
+        if !boot_cfg.is_empty() {
+            bail!("boot options need ISO 9660: drop --format udf");
+        }
         return crate::mkudf::write_udf_only(&a.udf, &walked, &volume_id, now, &a.output, a.quiet);
     }
+    let boot = crate::boot::BootPlan::prepare(&boot_cfg, &mut walked, now)?;
     let udf_tree = crate::mkudf::prepare(&a.udf, &walked, &volume_id, now)?;
     let bridge = crate::mkudf::Bridge::for_tree(udf_tree.as_ref(), &walked.data)?;
     let mut opts = iso_options(a.iso_level, !a.no_rock, !a.no_joliet, a.joliet_long, now)
@@ -162,18 +170,38 @@ pub fn mkiso(a: MkisoArgs) -> Result<u8> {
         opts = opts.volume_set_id(s.clone());
     }
     let mut layout = IsoLayout::new(&walked.tree, opts)?;
-    let extras = match &bridge {
-        Some(b) => b.extras(&layout)?,
-        None => ImageExtras::default(),
+    let (planned, data_lba, volume_sectors) = if boot_cfg.is_empty() {
+        let extras = match &bridge {
+            Some(b) => b.extras(&layout)?,
+            None => ImageExtras::default(),
+        };
+        let planned = plan_image(&mut layout, &walked.data, extras)?;
+        if let Some(b) = &bridge {
+            b.place_in(&planned, &walked.data.alias)?;
+        }
+        let (data_lba, total) = (planned.data_lba.clone(), planned.plan.total_sectors() as u32);
+        (planned, data_lba, total)
+    } else {
+        // Boot structures: system area and boot record first, then a UDF bridge's structures, then the catalog
+        // and patched boot images (see `crate::boot`).
+        let mut extras = ImageExtras::default();
+        boot.add_descriptors(&mut extras);
+        if let Some(b) = &bridge {
+            b.add_to(&mut extras, &layout)?;
+        }
+        boot.add_metadata(&mut extras);
+        let mut planned = plan_image(&mut layout, &walked.data, extras)?;
+        let data_lba = boot.data_lba(&planned);
+        if let Some(b) = &bridge {
+            b.place(&planned.plan, &data_lba, &walked.data.alias)?;
+        }
+        let volume_sectors = boot.finish(&mut planned)?;
+        (planned, data_lba, volume_sectors)
     };
-    let planned = plan_image(&mut layout, &walked.data, extras)?;
-    if let Some(b) = &bridge {
-        b.place_in(&planned, &walked.data.alias)?;
-    }
     let total = planned.plan.total_sectors();
     let out = Output::create(&a.output)?;
     let bar = progress_bar(planned.size_bytes(), a.quiet);
-    let ctx = EmitCtx { total_sectors: total as u32, data_lba: &planned.data_lba, alias: &walked.data.alias };
+    let ctx = EmitCtx { total_sectors: volume_sectors, data_lba: &data_lba, alias: &walked.data.alias };
     {
         let mut w = BufWriter::with_capacity(1 << 20, &out.file);
         emit(&planned.plan, &ctx, &walked.data, &mut w, &|n| bar.inc(n))
