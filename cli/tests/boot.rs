@@ -245,6 +245,31 @@ fn partition_offset_gives_a_mountable_partition() {
     assert!(s.contains("ldlinux.c32") && s.contains("boot.cat") && s.contains(ISOLINUX_MARKER), "{s}");
 }
 
+/// The same boot through `odix mkiso`'s long options.
+#[test]
+fn mkiso_boot_options_make_a_bootable_hybrid() {
+    if require_tool("qemu-system-x86_64").is_none()
+        || require_file(ISOLINUX_BIN).is_none()
+        || require_file(ISOHDPFX).is_none()
+        || require_file(LDLINUX).is_none()
+    {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("src");
+    isolinux_tree(&src);
+    let out = dir.path().join("mkiso.iso");
+    run_ok(
+        Command::new(odix())
+            .args(["mkiso", "-q", "-o"])
+            .arg(&out)
+            .args(["--boot", "isolinux/isolinux.bin", "--boot-load-size", "4", "--boot-info-table"])
+            .args(["--boot-catalog", "isolinux/boot.cat", "--isohybrid-mbr", ISOHDPFX])
+            .arg(&src),
+    );
+    boot(&out, Firmware::SeaBios, Media::Disk, ISOLINUX_MARKER, Duration::from_secs(60));
+}
+
 #[test]
 fn cloud_init_seed_is_seen_by_the_kernel() {
     let Some(vm) = vm_run() else { return };
