@@ -143,7 +143,7 @@ fn grub_tools_present() -> bool {
     require_tool("grub-mkrescue").is_some()
         && require_tool("mformat").is_some()
         && require_tool("qemu-system-x86_64").is_some()
-        && require_file("/usr/lib/grub/i386-pc/eltorito.img").is_some()
+        && require_file("/usr/lib/grub/i386-pc/cdboot.img").is_some()
         && require_file("/usr/lib/grub/x86_64-efi/kernel.img").is_some()
         && require_file(OVMF_CODE).is_some()
         && require_file(OVMF_VARS).is_some()
