@@ -289,8 +289,8 @@ impl<R: Read + Seek> Image<R> {
         let is_dir = rec.is_dir();
         let rr = if view == View::RockRidge {
             let skip = usize::from(self.susp.as_ref().map_or(0, |s| s.skip));
-            let su = rec.system_use.get(skip..).unwrap_or_default().to_vec();
-            Some(Box::new(self.gather_susp(&su, p.lba, false).0))
+            let su = rec.system_use.get(skip..).unwrap_or_default();
+            Some(Box::new(self.gather_susp(su, p.lba, false).0))
         } else {
             None
         };
@@ -394,8 +394,8 @@ impl<R: Read + Seek> Image<R> {
             }
         };
         let skip = usize::from(self.susp.as_ref().map_or(0, |s| s.skip));
-        let su = dot.system_use.get(skip..).unwrap_or_default().to_vec();
-        let mut rr = self.gather_susp(&su, cl, false).0;
+        let su = dot.system_use.get(skip..).unwrap_or_default();
+        let mut rr = self.gather_susp(su, cl, false).0;
         rr.name = placeholder.name.clone();
         if rr.px.is_none() {
             rr.px = placeholder.px;
@@ -433,13 +433,15 @@ impl<R: Read + Seek> Image<R> {
         let limits = self.opts.limits;
         let mut rr = RockRidge::default();
         let mut ers = Vec::new();
-        let mut area: Vec<u8> = su.to_vec();
+        // The first area is read in place; continuation areas are read into `owned`.
+        let mut owned: Option<Vec<u8>> = None;
         let mut area_lba = lba;
         let mut hops = 0u32;
         let mut seen: Vec<(u64, u64)> = Vec::new();
         loop {
             let mut next = None;
-            for e in susp::entries(&area) {
+            let area: &[u8] = owned.as_deref().unwrap_or(su);
+            for e in susp::entries(area) {
                 let e = match e {
                     Ok(e) => e,
                     Err(se) => {
@@ -506,7 +508,7 @@ impl<R: Read + Seek> Image<R> {
                 limits,
             ) {
                 Ok(b) => {
-                    area = b;
+                    owned = Some(b);
                     area_lba = key.0;
                 }
                 Err(err) => {
