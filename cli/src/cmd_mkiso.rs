@@ -82,7 +82,7 @@ pub struct MkisoArgs {
     pub udf: crate::mkudf::UdfArgs,
     /// Boot: El Torito and hybrid MBR/GPT options (see `crate::boot`).
     #[command(flatten)]
-    pub boot: crate::boot::BootArgs,
+    pub boot: Box<crate::boot::BootArgs>,
     /// Folders, files or graft points `PATH/IN/IMAGE=SOURCE`.
     #[arg(required = true, value_name = "SOURCE")]
     pub sources: Vec<OsString>,
