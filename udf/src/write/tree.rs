@@ -4,6 +4,10 @@
 //! A node is one (Extended) File Entry; a directory entry (one File Identifier Descriptor) names a node. Hard
 //! links are several entries naming one node, so they share one entry and its link count (ECMA-167 4/14.9.6).
 
+use std::collections::hash_map::DefaultHasher;
+use std::collections::HashSet;
+use std::hash::{Hash, Hasher};
+
 use super::error::WriteError;
 
 /// Index of a node in a [`Tree`]; the root directory is [`Tree::ROOT`].
@@ -87,6 +91,15 @@ pub struct Tree {
     pub(crate) nodes: Vec<Node>,
     /// Entries of each node (empty for non-directories), in the order they will be recorded.
     pub(crate) entries: Vec<Vec<Entry>>,
+    /// (directory, hash of name) of every entry, so that adding checks for a duplicate name without scanning
+    /// the directory (a hit is confirmed by a scan).
+    names: HashSet<(u32, u64)>,
+}
+
+fn name_hash(name: &str) -> u64 {
+    let mut h = DefaultHasher::new();
+    name.hash(&mut h);
+    h.finish()
 }
 
 /// Longest name in bytes of CS0 d-characters, compression ID included (ECMA-167 4/14.4.5: an 8-bit length).
@@ -98,7 +111,11 @@ impl Tree {
 
     /// A tree holding only a root directory with `meta`.
     pub fn new(meta: Meta) -> Self {
-        Tree { nodes: vec![Node { kind: NodeKind::Dir, meta, parent: Self::ROOT }], entries: vec![Vec::new()] }
+        Tree {
+            nodes: vec![Node { kind: NodeKind::Dir, meta, parent: Self::ROOT }],
+            entries: vec![Vec::new()],
+            names: HashSet::new(),
+        }
     }
 
     fn check_name(&self, parent: NodeId, name: &str) -> Result<(), WriteError> {
@@ -112,7 +129,7 @@ impl Tree {
         if !matches!(self.nodes.get(parent.0 as usize).map(|n| &n.kind), Some(NodeKind::Dir)) {
             return Err(WriteError::NotADirectory { name: name.to_string() });
         }
-        if self.lookup(parent, name).is_some() {
+        if self.names.contains(&(parent.0, name_hash(name))) && self.lookup(parent, name).is_some() {
             return bad("already present in the directory");
         }
         Ok(())
@@ -127,6 +144,7 @@ impl Tree {
         self.nodes.push(Node { kind, meta, parent });
         self.entries.push(Vec::new());
         self.entries[parent.0 as usize].push(Entry { name: name.into(), node: id });
+        self.names.insert((parent.0, name_hash(name)));
         Ok(id)
     }
 
@@ -138,6 +156,7 @@ impl Tree {
             _ => return Err(WriteError::BadLink { name: name.to_string() }),
         }
         self.entries[parent.0 as usize].push(Entry { name: name.into(), node: target });
+        self.names.insert((parent.0, name_hash(name)));
         Ok(())
     }
 
