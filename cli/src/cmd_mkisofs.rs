@@ -799,6 +799,13 @@ impl MkisofsArgs {
     }
 }
 
+/// Whether a `-hide` pattern (a path in the image or a name, as mkisofs matches them) names the catalog.
+fn names_catalog(pattern: &str, catalog: &str) -> bool {
+    let p = pattern.trim_start_matches('/');
+    let c = catalog.trim_start_matches('/');
+    p == c || c.rsplit('/').next() == Some(p)
+}
+
 fn now_and_clamp(a: &MkisofsArgs) -> Result<(i64, Option<i64>)> {
     let sde = match std::env::var("SOURCE_DATE_EPOCH") {
         Ok(s) if !s.trim().is_empty() => {
@@ -833,11 +840,19 @@ pub fn mkisofs(args: Vec<OsString>) -> Result<u8> {
     if a.pathspecs.is_empty() {
         bail!("no pathspec given (odix mkisofs -help shows the usage)");
     }
-    if !a.hide.is_empty() || !a.hide_joliet.is_empty() {
-        bail!(
-            "-hide and -hide-joliet are not supported by odix yet: the writer keeps one set of entries for the \
-               ISO and Joliet trees (leave the files out with -m instead)"
-        );
+    // -hide/-hide-joliet: only the boot catalog can be hidden (from every tree); the writer keeps one set of
+    // entries for the ISO and Joliet trees.
+    let catalog_path = a.catalog.clone().unwrap_or_else(|| "boot.catalog".into());
+    let mut hide_catalog = false;
+    for pattern in a.hide.iter().chain(&a.hide_joliet) {
+        if names_catalog(pattern, &catalog_path) {
+            hide_catalog = true;
+        } else {
+            bail!(
+                "-hide/-hide-joliet {pattern}: odix can hide only the boot catalog ({catalog_path}); leave other \
+                 files out with -m"
+            );
+        }
     }
     if a.partition_offset != 0 && a.udf {
         bail!("-partition_offset and -udf cannot be combined");
@@ -893,6 +908,7 @@ pub fn mkisofs(args: Vec<OsString>) -> Result<u8> {
         }
     }
     let mut boot_cfg = a.boot_config();
+    boot_cfg.catalog_hide |= hide_catalog;
     if a.udf {
         // UDF's closing anchor is the last sector of the volume: no padding after it.
         boot_cfg.pad_sectors = 0;
@@ -1196,6 +1212,9 @@ mod tests {
         assert!(parse(&["-append_partition", "5", "0xef", "x"]).is_err());
         assert!(parse(&["-input-charset", "cp437"]).is_err());
         assert!(parse(&["-eltorito-platform", "amiga"]).is_err());
+        assert!(names_catalog("boot.cat", "isolinux/boot.cat"));
+        assert!(names_catalog("/isolinux/boot.cat", "isolinux/boot.cat"));
+        assert!(!names_catalog("isolinux", "isolinux/boot.cat"));
         assert!(parse(&["-help"]).unwrap().help);
         assert!(parse(&["--version"]).unwrap().version);
         let dashes = parse(&["--", "-weird-name"]).unwrap();
