@@ -371,7 +371,7 @@ fn damaged_sectors_are_listed_and_repaired() {
     for lba in [60, 90] {
         assert!(out.contains(&format!("LBA {lba}: not fixable")), "{out}");
     }
-    assert!(fs::read(&f.dir.join("d.bin")).unwrap() == bin, "the input was changed");
+    assert!(fs::read(f.dir.join("d.bin")).unwrap() == bin, "the input was changed");
     let again = run(odix().arg("verify").arg("--no-hashes").arg(&fixed_cue));
     let listed: Vec<i64> = stdout(&again)
         .lines()
