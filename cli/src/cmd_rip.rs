@@ -28,8 +28,12 @@ use crate::EXIT_PARTIAL;
 const MAP_SAVE_INTERVAL: Duration = Duration::from_secs(5);
 /// Peripheral device type of an MMC (CD/DVD/BD) device in INQUIRY data.
 const MMC_DEVICE_TYPE: u8 = 0x05;
-/// Sectors per copy read.
-const CLUSTER: u32 = 32;
+/// Bytes per copy read from a drive when the kernel does not say how much one command may carry.
+const DEFAULT_TRANSFER: u32 = 64 * 1024;
+/// The largest copy read from a drive, in bytes.
+const MAX_TRANSFER: u32 = 256 * 1024;
+/// Bytes of good sectors gathered before one write to the image.
+const WRITE_BATCH: usize = 4 << 20;
 /// Bytes per copy read from a file or non-optical block device.
 const FILE_CLUSTER_BYTES: u32 = 64 * 1024;
 /// kB/s of CD speed 1× (75 sectors of 2352 bytes a second) and DVD 1×.
@@ -70,9 +74,12 @@ pub struct RipArgs {
     /// Seconds one command may take before it counts as failed.
     #[arg(long, value_name = "SECONDS", default_value_t = 30.0)]
     pub timeout: f64,
-    /// Sectors per read in the copy pass.
-    #[arg(long, value_name = "N", default_value_t = CLUSTER, hide = true)]
-    pub cluster: u32,
+    /// Do not compute the CRC32/MD5/SHA-1 of the image and its tracks for the log.
+    #[arg(long)]
+    pub no_hash: bool,
+    /// Sectors per read in the copy pass (default: as many as the drive's largest transfer holds, up to 256 KiB).
+    #[arg(long, value_name = "N", hide = true)]
+    pub cluster: Option<u32>,
 }
 
 /// `odix drive [DEVICE]`.
@@ -296,8 +303,74 @@ impl SectorSource for FileSource {
     }
 }
 
+/// The largest transfer of one command to `dev` (`/dev/srN` or `/dev/sgN`) the kernel allows, in bytes.
+fn max_transfer(dev: &Path) -> u32 {
+    let Some(name) = fs_name(dev) else { return DEFAULT_TRANSFER };
+    let queue = if name.starts_with("sg") {
+        std::fs::read_dir(format!("/sys/class/scsi_generic/{name}/device/block"))
+            .ok()
+            .and_then(|mut d| d.next())
+            .and_then(Result::ok)
+            .map(|e| e.path().join("queue"))
+    } else {
+        Some(PathBuf::from(format!("/sys/class/block/{name}/queue")))
+    };
+    queue
+        .and_then(|q| std::fs::read_to_string(q.join("max_sectors_kb")).ok())
+        .and_then(|t| t.trim().parse::<u32>().ok())
+        .map_or(DEFAULT_TRANSFER, |kb| kb.saturating_mul(1024))
+        .clamp(2352, MAX_TRANSFER)
+}
+
+fn fs_name(dev: &Path) -> Option<String> {
+    let real = std::fs::canonicalize(dev).unwrap_or_else(|_| dev.to_path_buf());
+    real.file_name().map(|n| n.to_string_lossy().into_owned())
+}
+
+/// CRC32/MD5/SHA-1 of an image and of byte ranges of it (the tracks), fed in order.
+struct StreamHash {
+    ranges: Vec<(u8, u64, u64)>,
+    image: Hasher,
+    tracks: Vec<Hasher>,
+    pos: u64,
+}
+
+impl StreamHash {
+    fn new(ranges: Vec<(u8, u64, u64)>) -> Self {
+        let tracks = ranges.iter().map(|_| Hasher::new()).collect();
+        Self { ranges, image: Hasher::new(), tracks, pos: 0 }
+    }
+
+    fn update(&mut self, chunk: &[u8]) {
+        self.image.update(chunk);
+        let end = self.pos.saturating_add(chunk.len() as u64);
+        for ((_, from, to), h) in self.ranges.iter().zip(self.tracks.iter_mut()) {
+            if *to <= self.pos || *from >= end {
+                continue;
+            }
+            let a = usize::try_from(from.saturating_sub(self.pos)).unwrap_or(0);
+            let b = usize::try_from((*to).min(end).saturating_sub(self.pos)).unwrap_or(0);
+            h.update(chunk.get(a..b).unwrap_or_default());
+        }
+        self.pos = end;
+    }
+
+    fn finish(self) -> ImageHashes {
+        ImageHashes {
+            image: self.image.finish(),
+            tracks: self.ranges.iter().map(|r| r.0).zip(self.tracks.into_iter().map(Hasher::finish)).collect(),
+        }
+    }
+}
+
 /// The image, subchannel file and map of a rip, and its progress display.
 struct FileSink {
+    /// Good sectors not yet written: contiguous bytes starting at `pending_at`.
+    pending: Vec<u8>,
+    pending_at: u64,
+    /// Hashes of the image while it is written in order from its first byte; `None` once a write lands elsewhere
+    /// (then the image is read back at the end).
+    stream_hash: Option<StreamHash>,
     image: File,
     image_path: PathBuf,
     sub: Option<File>,
@@ -316,11 +389,30 @@ impl FileSink {
     fn offset(&self, lba: u32) -> u64 {
         u64::from(lba).saturating_mul(u64::from(self.sector_size))
     }
+
+    fn flush_pending(&mut self) -> io::Result<()> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        self.image.write_all_at(&self.pending, self.pending_at)?;
+        match &mut self.stream_hash {
+            Some(h) if h.pos == self.pending_at => h.update(&self.pending),
+            _ => self.stream_hash = None,
+        }
+        self.pending.clear();
+        Ok(())
+    }
 }
 
 impl rip::Sink for FileSink {
     fn write(&mut self, w: &rip::Write) -> io::Result<()> {
-        self.image.write_all_at(&w.data, self.offset(w.lba))?;
+        let at = self.offset(w.lba);
+        let follows = at == self.pending_at.saturating_add(self.pending.len() as u64);
+        if !follows || self.pending.len() >= WRITE_BATCH {
+            self.flush_pending()?;
+            self.pending_at = at;
+        }
+        self.pending.extend_from_slice(&w.data);
         self.bytes_read = self.bytes_read.saturating_add(w.data.len() as u64);
         if let (Some(f), Some(s)) = (&self.sub, &w.sub) {
             f.write_all_at(s, u64::from(w.lba).saturating_mul(96))?;
@@ -329,6 +421,8 @@ impl rip::Sink for FileSink {
     }
 
     fn fill_unreadable(&mut self, lba: u32) -> io::Result<()> {
+        self.flush_pending()?;
+        self.stream_hash = None;
         let mut cur = vec![0u8; self.sector_size as usize];
         self.image.read_exact_at(&mut cur, self.offset(lba))?;
         if cur.iter().all(|&b| b == 0) {
@@ -345,6 +439,7 @@ impl rip::Sink for FileSink {
             return Ok(());
         }
         // The map may only claim what is on disk: make the image durable first.
+        self.flush_pending()?;
         self.image.sync_data()?;
         if let Some(f) = &self.sub {
             f.sync_data()?;
@@ -457,12 +552,8 @@ pub fn rip(args: RipArgs) -> Result<u8> {
         failures: Vec::new(),
         failures_dropped: 0,
     };
-    let opts = Options::default()
-        .retries(args.retries)
-        .reverse(args.reverse)
-        .trim(!args.no_trim)
-        .scrape(!args.no_scrape)
-        .cluster(args.cluster.max(1));
+    let opts =
+        Options::default().retries(args.retries).reverse(args.reverse).trim(!args.no_trim).scrape(!args.no_scrape);
 
     // The shape of the rip: sectors, their size, the read mode.
     let (sectors, mode, unit) = match &mut input {
@@ -511,8 +602,18 @@ pub fn rip(args: RipArgs) -> Result<u8> {
             (sectors, ReadMode::Cooked, unit)
         }
     };
-    let opts =
-        if matches!(input, Input::File { .. }) { opts.cluster((FILE_CLUSTER_BYTES / unit).max(1)) } else { opts };
+    let cluster = match (&input, args.cluster) {
+        (_, Some(n)) => n,
+        (Input::File { .. }, None) => FILE_CLUSTER_BYTES / unit,
+        (Input::Drive { path, .. }, None) => {
+            let per = match mode {
+                ReadMode::Raw { c2, subchannel } => RAW_SECTOR + c2.bytes() + subchannel.bytes(),
+                ReadMode::Cooked => 2048,
+            };
+            max_transfer(path) / u32::try_from(per).unwrap_or(2048)
+        }
+    };
+    let opts = opts.cluster(cluster.max(1));
 
     // The map: resumed when it exists.
     let resumed = map_path.exists();
@@ -568,7 +669,22 @@ pub fn rip(args: RipArgs) -> Result<u8> {
         indicatif::ProgressStyle::with_template("{bar:30} {percent:>3}% {elapsed_precise} {msg}")
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
+    let ranges: Vec<(u8, u64, u64)> = match log.disc.as_ref().filter(|_| args.raw) {
+        Some(d) => d
+            .tracks
+            .iter()
+            .map(|t| {
+                let from = u64::from(t.start.saturating_sub(t.pregap)) * u64::from(unit);
+                (t.number, from, u64::from(t.end()) * u64::from(unit))
+            })
+            .collect(),
+        None => vec![(1, 0, u64::MAX)],
+    };
     let mut sink = FileSink {
+        pending: Vec::new(),
+        pending_at: 0,
+        // Only a rip from scratch sees every byte of the image go by.
+        stream_hash: (!resumed && !args.no_hash).then(|| StreamHash::new(ranges.clone())),
         image,
         image_path: out.clone(),
         sub,
@@ -626,8 +742,13 @@ pub fn rip(args: RipArgs) -> Result<u8> {
     }
     let totals = ripper.sector_totals();
     let complete = end == RunEnd::Completed && totals[BlockStatus::Finished.index()] == u64::from(sectors);
-    let hashes =
-        if end == RunEnd::Completed { Some(hash_output(&out, unit, log.disc.as_ref(), args.raw)?) } else { None };
+    let streamed = sink.stream_hash.take().filter(|h| h.pos == u64::from(sectors).saturating_mul(u64::from(unit)));
+    let hashes = match (end, streamed) {
+        (RunEnd::Completed, _) if args.no_hash => None,
+        (RunEnd::Completed, Some(h)) => Some(h.finish()),
+        (RunEnd::Completed, None) => Some(hash_output(&out, ranges)?),
+        (RunEnd::Interrupted, _) => None,
+    };
     write_log(&with_ext(&out, "log"), &out, &map_path, &log, &ripper, hashes.as_ref(), end)?;
 
     let bad: u64 = totals.iter().sum::<u64>().saturating_sub(totals[BlockStatus::Finished.index()]);
@@ -647,46 +768,19 @@ pub fn rip(args: RipArgs) -> Result<u8> {
     }
 }
 
-/// CRC32/MD5/SHA-1 of the image and of each track's bytes in it (pregap included).
-fn hash_output(out: &Path, unit: u32, disc: Option<&Disc>, raw: bool) -> Result<ImageHashes> {
+/// CRC32/MD5/SHA-1 of the image and of each track's bytes in it (pregap included), read back from `out`.
+fn hash_output(out: &Path, ranges: Vec<(u8, u64, u64)>) -> Result<ImageHashes> {
     let mut f = File::open(out).with_context(|| format!("reading {} back", out.display()))?;
-    let ranges: Vec<(u8, u64, u64)> = match disc.filter(|_| raw) {
-        Some(d) => d
-            .tracks
-            .iter()
-            .map(|t| {
-                let from = u64::from(t.start.saturating_sub(t.pregap)) * u64::from(unit);
-                (t.number, from, u64::from(t.end()) * u64::from(unit))
-            })
-            .collect(),
-        None => vec![(1, 0, u64::MAX)],
-    };
-    let mut image = Hasher::new();
-    let mut tracks: Vec<Hasher> = ranges.iter().map(|_| Hasher::new()).collect();
+    let mut h = StreamHash::new(ranges);
     let mut buf = vec![0u8; 1 << 20];
-    let mut pos = 0u64;
     loop {
-        let n = f.read(&mut buf)?;
+        let n = f.read(&mut buf).with_context(|| format!("reading {} back", out.display()))?;
         if n == 0 {
             break;
         }
-        let chunk = &buf[..n];
-        image.update(chunk);
-        let end = pos + n as u64;
-        for ((_, from, to), h) in ranges.iter().zip(tracks.iter_mut()) {
-            if *to <= pos || *from >= end {
-                continue;
-            }
-            let a = (from.saturating_sub(pos)) as usize;
-            let b = ((*to).min(end) - pos) as usize;
-            h.update(&chunk[a..b]);
-        }
-        pos = end;
+        h.update(&buf[..n]);
     }
-    Ok(ImageHashes {
-        image: image.finish(),
-        tracks: ranges.iter().map(|r| r.0).zip(tracks.into_iter().map(Hasher::finish)).collect(),
-    })
+    Ok(h.finish())
 }
 
 fn write_log(

@@ -212,13 +212,16 @@ fn vm_killed_rip_resumes_to_the_same_image() {
     let Some(iso) = source_iso(dir.path()) else { return };
     let share = dir.path().join("share");
     fs::create_dir(&share).unwrap();
-    // About 13 s of reading at 400 kB/s; killed after 8 s, when the map has been saved at least once.
+    // A throttled drive (5.4 MB at 400 kB/s); the first run is killed once its saved map shows progress, plus a
+    // second, so the kill lands between map saves.
     in_vm(
         &vm,
         &iso,
         &share,
         &["--read-bps", "400000"],
-        "$ODIX rip /dev/sr0 $OUT/k.iso 2>/dev/null & P=$!; sleep 8; kill -9 $P; wait $P; echo $? > $OUT/kill.rc; \
+        "$ODIX rip /dev/sr0 $OUT/k.iso 2>/dev/null & P=$!; i=0; \
+         while ! grep -q ' +$' $OUT/k.map 2>/dev/null && [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done; \
+         sleep 1; kill -9 $P; wait $P; echo $? > $OUT/kill.rc; \
          cp $OUT/k.map $OUT/killed.map; $ODIX rip /dev/sr0 $OUT/k.iso 2>/dev/null; echo $? > $OUT/k.rc",
     );
     assert_eq!(rc(&share, "kill.rc"), 137, "the first run was killed");
