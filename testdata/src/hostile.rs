@@ -1607,6 +1607,14 @@ fn map_cases(w: &mut Writer) -> io::Result<()> {
         "rescue map: huge positions",
         b"0x7FFFFFFFFFFFFFFF +\n0x0000000000000000 0x7FFFFFFFFFFFFFFF ?\n0x7FFFFFFFFFFFFFFF 0x8000000000000000 -\n0xFFFFFFFFFFFFFFFF 0x1 +\n",
     )?;
+    // Syntactically valid and the size of the contract test's 128 KiB device, so the rip reaches the map
+    // logic: a current position far past the end, blocks not aligned to sectors, odd phases.
+    map(
+        w,
+        "map-unaligned",
+        "rescue map: positions off sector boundaries, current position past the end",
+        b"0x7FFFFFFFFFFFFFFF / 99\n0x0 0x1 +\n0x1 0x7FF -\n0x800 0x801 /\n0x1001 0x1EFFF *\n",
+    )?;
     let mut many = b"0x0 ?\n".to_vec();
     for i in 0..300_000u64 {
         many.extend_from_slice(format!("0x{:x} 0x800 {}\n", i * 2048, if i % 2 == 0 { '+' } else { '-' }).as_bytes());
