@@ -1,5 +1,6 @@
-//! CloneCD control files (`.ccd`): an INI-style text with the disc's full TOC, beside the `.img` (every
-//! sector, 2352 bytes, LBA 0 at offset 0) and an optional `.sub` (96 bytes of P-W subchannel per sector).
+//! CloneCD control files (`.ccd`): an INI-style text with the disc's full TOC, beside the `.img` (the
+//! 2352-byte sectors of each session from its first track's INDEX 01 to its lead-out, sessions one after the
+//! other) and an optional `.sub` (96 bytes of P-W subchannel per sector).
 //!
 //! Sections read: `[CloneCD]` (`Version`), `[Disc]` (`TocEntries`, `Sessions`, `DataTracksScrambled`,
 //! `CATALOG`), `[Session N]`, `[Entry N]` (one raw TOC entry: `Session`, `Point`, `ADR`, `Control`, `PLBA`, ...)

@@ -14,8 +14,9 @@
 //!   first track neither stores a pregap (`INDEX 00`) nor declares one (`PREGAP`), the 150-sector pregap every
 //!   session's first track has.
 //!
-//! A CloneCD image needs none of this: its TOC gives every track's LBA, and the `.img` holds LBA n at byte
-//! n × 2352.
+//! A CloneCD image needs none of this: its TOC gives every track's LBA. The `.img` holds each session from
+//! INDEX 01 of its first track up to its lead-out (point A2), the sessions one after the other, so a
+//! single-session image holds LBA n at byte n × 2352.
 
 use std::fs::File as FsFile;
 use std::io::{self, BufReader, Read, Seek, SeekFrom};
@@ -303,16 +304,33 @@ impl RawDisc {
         let (img, sub) = ccd::companion_files(ccd_path);
         let len = file_len(ccd_path, &img)?;
         let img_sectors = to_i64(len.checked_div(RAW_SECTOR_LEN as u64).unwrap_or(0));
-        let mut tracks = Vec::new();
+        // Each session is stored from INDEX 01 of its first track up to its lead-out, sessions one after the
+        // other: `base` is the image sector where the current session begins.
+        let mut tracks: Vec<DiscTrack> = Vec::new();
+        let mut base: i64 = 0;
+        let mut session_first: Option<(u32, i64)> = None;
         for (i, t) in ccd.tracks.iter().enumerate() {
-            let first_lba = t.index0.unwrap_or(t.start).max(0);
+            let first_of_session = match session_first {
+                Some((s, first)) if s == t.session => first,
+                _ => {
+                    if let (Some((s, first)), Some(prev)) = (session_first, tracks.last()) {
+                        let leadout = ccd.leadouts.get(&s).copied().unwrap_or(prev.end_lba());
+                        base = base.saturating_add(leadout.saturating_sub(first));
+                    }
+                    session_first = Some((t.session, t.start));
+                    t.start
+                }
+            };
+            let first_lba = t.index0.filter(|&i0| i0 >= first_of_session).unwrap_or(t.start);
             let next = ccd.tracks.get(i.saturating_add(1));
             let end = match next {
                 Some(n) if n.session == t.session => n.index0.unwrap_or(n.start),
-                _ => ccd.leadouts.get(&t.session).copied().unwrap_or(img_sectors),
+                _ => ccd.leadouts.get(&t.session).copied().unwrap_or(i64::MAX),
             };
-            let end = end.min(img_sectors);
-            if end <= first_lba {
+            let file_sector = base.saturating_add(first_lba.saturating_sub(first_of_session));
+            // What the image holds of the track.
+            let end = end.min(first_lba.saturating_add(img_sectors.saturating_sub(file_sector)));
+            if end <= first_lba || file_sector < 0 {
                 return Err(layout(format!(
                     "track {:02} at LBA {first_lba} has no sectors in {} ({} sectors)",
                     t.number,
@@ -330,11 +348,11 @@ impl RawDisc {
                 session: t.session,
                 mode,
                 file: 0,
-                file_offset: u64::try_from(first_lba).unwrap_or(0).saturating_mul(RAW_SECTOR_LEN as u64),
+                file_offset: u64::try_from(file_sector).unwrap_or(0).saturating_mul(RAW_SECTOR_LEN as u64),
                 first_lba,
                 start_lba: t.start,
                 stored: u64::try_from(end.saturating_sub(first_lba)).unwrap_or(0),
-                unstored_pregap: 0,
+                unstored_pregap: u32::try_from(first_lba.saturating_sub(t.index0.unwrap_or(first_lba))).unwrap_or(0),
                 postgap: 0,
             });
         }
@@ -725,6 +743,39 @@ mod tests {
         r.seek(SeekFrom::Start(11 * 2048)).unwrap();
         assert!(r.read_exact(&mut buf).is_err(), "audio sectors have no user data");
         assert_eq!(r.len(), (s2 as u64 + 4) * 2048);
+    }
+
+    #[test]
+    fn clonecd_sessions_follow_each_other_in_the_image() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut img = std::fs::File::create(dir.path().join("m.img")).unwrap();
+        for lba in 0..10 {
+            img.write_all(&sector::encode_mode1(lba, &user(lba)).unwrap()).unwrap();
+        }
+        let s2 = 10 + FIRST_LEADOUT + LEADIN + SESSION_PREGAP;
+        for lba in s2..s2 + 5 {
+            img.write_all(&sector::encode_mode1(lba, &user(lba)).unwrap()).unwrap();
+        }
+        let ccd = dir.path().join("m.ccd");
+        std::fs::write(
+            &ccd,
+            format!(
+                "[CloneCD]\nVersion=3\n[Entry 0]\nSession=1\nPoint=0xa2\nPLBA=10\n[Entry 1]\nSession=1\nPoint=1\nControl=4\nPLBA=0\n[Entry 2]\nSession=2\nPoint=0xa2\nPLBA={}\n[Entry 3]\nSession=2\nPoint=2\nControl=4\nPLBA={s2}\n[TRACK 1]\nMODE=1\n[TRACK 2]\nMODE=1\nINDEX 0={}\nINDEX 1={s2}\n",
+                s2 + 5,
+                s2 - 150
+            ),
+        )
+        .unwrap();
+        let disc = RawDisc::open(&ccd).unwrap();
+        let t = disc.tracks();
+        assert_eq!((t[0].first_lba, t[0].stored, t[0].file_offset), (0, 10, 0));
+        assert_eq!((t[1].first_lba, t[1].start_lba, t[1].stored, t[1].file_offset), (s2, s2, 5, 10 * 2352));
+        assert_eq!(disc.session_start(None).unwrap(), s2);
+        let mut r = disc.cooked_reader();
+        let mut buf = vec![0u8; 2048];
+        r.seek(SeekFrom::Start((s2 as u64 + 2) * 2048)).unwrap();
+        r.read_exact(&mut buf).unwrap();
+        assert_eq!(buf, user(s2 + 2));
     }
 
     #[test]
