@@ -37,20 +37,23 @@ fi
 median() { python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['results'][0]['median'])" "$1"; }
 bench() { # name command...
   local name=$1; shift
-  hyperfine --style none --runs "$runs" --warmup 1 --export-json "$name.json" "$*" >/dev/null 2>&1
+  hyperfine --style none --runs "$runs" --warmup 1 --prepare 'rm -f out.iso out.img; sync' \
+    --export-json "$name.json" "$*" >/dev/null 2>&1
   median "$name.json"
 }
 ratio() { python3 -c "import sys; print(f'{float(sys.argv[1])/float(sys.argv[2]):.2f}')" "$1" "$2"; }
+secs() { python3 -c "import sys; print(f'{float(sys.argv[1]):.2f}')" "$1"; }
 
 export SOURCE_DATE_EPOCH=1700000000
 echo "| case | odix (s) | other | other (s) | odix / other |"
 echo "|---|---|---|---|---|"
 o=$(bench odix_bridge "$odix mkiso -q --udf -o out.iso files")
 g=$(bench geniso_udf "genisoimage -quiet -R -J -udf -o out.iso files")
-echo "| bridge, 20 000 files (230 MB) | $o | genisoimage -R -J -udf | $g | $(ratio "$o" "$g") |"
+echo "| bridge, 20 000 files (230 MB) | $(secs "$o") | genisoimage -R -J -udf | $(secs "$g") | $(ratio "$o" "$g") |"
 o=$(bench odix_udf_large "$odix mkiso -q --format udf -o out.img large")
 c=$(bench cat_large "cat large/* > out.img")
-echo "| UDF only, 2 GiB in 8 files | $o | cat | $c | $(ratio "$o" "$c") |"
+echo "| UDF only, 2 GiB in 8 files | $(secs "$o") | cat | $(secs "$c") | $(ratio "$o" "$c") |"
 o=$(bench odix_bridge_large "$odix mkiso -q --udf -o out.iso large")
-echo "| bridge, 2 GiB in 8 files | $o | cat | $c | $(ratio "$o" "$c") |"
+echo "| bridge, 2 GiB in 8 files | $(secs "$o") | cat | $(secs "$c") | $(ratio "$o" "$c") |"
+echo "load average during the run: $(cut -d' ' -f1-3 /proc/loadavg)"
 rm -f out.iso out.img
