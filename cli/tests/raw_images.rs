@@ -547,3 +547,28 @@ fn mode2_form1_images() {
     );
     assert!(fs::read(f.dir.join("xa-out.bin")).unwrap() == bin, "chdman rebuilt other bytes");
 }
+
+/// An audio CD: `info` shows the track list, the readers find no file system, `verify` hashes the tracks.
+#[test]
+fn audio_only_disc() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    fs::write(d.join("a.bin"), (0..RAW * 30).map(|i| (i % 251) as u8).collect::<Vec<u8>>()).unwrap();
+    let cue = d.join("a.cue");
+    fs::write(
+        &cue,
+        "FILE a.bin BINARY\n  TRACK 01 AUDIO\n    INDEX 01 00:00:00\n  TRACK 02 AUDIO\n    INDEX 00 00:00:10\n    INDEX 01 00:00:12\n",
+    )
+    .unwrap();
+    let (t, _) = odix_tracks(&cue);
+    assert_eq!(t, vec![(1, 0, "audio".into()), (2, 12, "audio".into())]);
+    let ls = run(odix().arg("ls").arg(&cue));
+    assert_eq!(ls.status.code(), Some(1));
+    assert!(stderr(&ls).contains("no ISO 9660 or UDF file system"), "{}", stderr(&ls));
+    let v = run_ok(odix().arg("verify").arg(&cue));
+    let out = stdout(&v);
+    assert!(out.contains("track 01  23520 ") && out.contains("track 02  47040 "), "{out}");
+    let c = run(odix().arg("convert").arg(&cue).arg(d.join("a.iso")));
+    assert_eq!(c.status.code(), Some(1));
+    assert!(stderr(&c).contains("no data track"), "{}", stderr(&c));
+}

@@ -10,16 +10,29 @@ use odix_cdrip::image::{RawDisc, SheetKind};
 use super::{InfoSection, ReadOptions};
 use crate::source::{ImageSource, Source, SourceOptions};
 
-/// A reader of the cooked 2048-byte sectors of the disc described by `path`, LBAs counted from the disc start.
+/// Whether `disc` has no data track at all while no session was asked for: an audio CD, whose track list
+/// `info` still shows, and in which the readers find no file system.
+fn audio_only(disc: &RawDisc, opts: &SourceOptions) -> bool {
+    opts.session.is_none() && !disc.tracks().iter().any(|t| t.mode.is_data())
+}
+
+/// A reader of the cooked 2048-byte sectors of the disc described by `path`, LBAs counted from the disc start
+/// (empty for an audio CD).
 pub fn open_cooked(path: &Path, opts: &SourceOptions) -> Result<Source> {
     let disc = RawDisc::open(path)?;
+    if audio_only(&disc, opts) {
+        return Ok(Box::new(std::io::Cursor::new(Vec::new())));
+    }
     disc.choose_session(opts.session)?;
     Ok(Box::new(disc.cooked_reader()))
 }
 
-/// The LBA where the chosen session starts.
+/// The LBA where the chosen session starts (0 for an audio CD).
 pub fn session_start(path: &Path, opts: &SourceOptions) -> Result<u64> {
     let disc = RawDisc::open(path)?;
+    if audio_only(&disc, opts) {
+        return Ok(0);
+    }
     Ok(u64::try_from(disc.session_start(opts.session)?).unwrap_or(0))
 }
 
