@@ -363,6 +363,15 @@ fn boot_structures_agree_with_xorriso() {
     let efi: Vec<u8> = (0..1_474_560u32).map(|i| (i % 251) as u8).collect();
     fs::write(src.join("efi.img"), efi).unwrap();
     fs::write(dir.path().join("part.bin"), vec![0x5a; 100_000]).unwrap();
+    // A diskette image and a hard disk image with one FAT32 partition, for the emulation modes.
+    fs::write(src.join("floppy.img"), vec![0u8; 1_474_560]).unwrap();
+    let mut hd = vec![0u8; 1 << 20];
+    hd[446 + 4] = 0x0c;
+    hd[446 + 8] = 1;
+    hd[446 + 12..446 + 14].copy_from_slice(&2000u16.to_le_bytes());
+    hd[510] = 0x55;
+    hd[511] = 0xAA;
+    fs::write(src.join("hd.img"), hd).unwrap();
     let strings = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<String>>();
     let isolinux = strings(&[
         "-b",
@@ -406,7 +415,26 @@ fn boot_structures_agree_with_xorriso() {
     let defaults =
         strings(&["-b", "isolinux/isolinux.bin", "-no-emul-boot", "-eltorito-alt-boot", "-e", "efi.img", "-R"]);
     let offset = [isolinux.clone(), strings(&["-partition_offset", "16"])].concat();
-    let cases = [isolinux, with_efi, appended, grub_like, defaults, offset];
+    let emulation = strings(&[
+        "-b",
+        "floppy.img",
+        "-c",
+        "boot.cat",
+        "-eltorito-alt-boot",
+        "-b",
+        "hd.img",
+        "-hard-disk-boot",
+        "-eltorito-alt-boot",
+        "-eltorito-platform",
+        "efi",
+        "-b",
+        "isolinux/isolinux.bin",
+        "-no-emul-boot",
+        "-boot-load-size",
+        "4",
+        "-R",
+    ]);
+    let cases = [isolinux, with_efi, appended, grub_like, defaults, offset, emulation];
 
     for args in cases {
         let ours = dir.path().join("odix.iso");

@@ -190,7 +190,7 @@ impl Emulation {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum LoadSize {
     /// What mkisofs, genisoimage and xorriso choose: the whole image (at most 65535 sectors) for no emulation,
-    /// and 1 for emulated media.
+    /// and 1 for emulated media. EFI entries always get the whole image.
     #[default]
     Default,
     /// The whole image, at most 65535 sectors (`-boot-load-size full`).
@@ -321,6 +321,11 @@ impl BootEntry {
                 LoadSize::Sectors(n) => n,
                 _ => 1,
             };
+        }
+        if self.platform == Platform::EFI {
+            // UEFI firmware takes the sector count as the size of the FAT image; xorriso writes the full size
+            // for EFI entries whatever -boot-load-size says, and so does odix.
+            return full();
         }
         match self.load_size {
             LoadSize::Sectors(n) => n,
@@ -644,6 +649,8 @@ mod tests {
         assert_eq!(BootEntry::new(38912).load_size(LoadSize::Full).sector_count(), 76);
         assert_eq!(BootEntry::new(100 << 20).platform(Platform::EFI).sector_count(), u16::MAX);
         assert_eq!(BootEntry::new(0).platform(Platform::EFI).sector_count(), 1);
+        let efi = BootEntry::new(38912).platform(Platform::EFI).load_size(LoadSize::Sectors(4));
+        assert_eq!(efi.sector_count(), 76, "EFI entries load the whole image, as xorriso writes them");
         let hd = BootEntry::new(1 << 20).emulation(Emulation::HardDisk);
         assert_eq!(hd.sector_count(), 1);
         assert_eq!(Emulation::floppy_for_size(1_474_560).unwrap(), Emulation::Floppy144);
