@@ -152,7 +152,11 @@ fn bchunk_gives_the_same_iso() {
 
 /// The `N: MSF LSN type` lines of `cd-info`'s track list.
 fn cd_info_tracks(cd_info: &Path, cue: &Path) -> Vec<(u32, i64, String)> {
-    let o = run_ok(Command::new(cd_info).args(["--no-device-info", "--no-analyze", "--cue-file"]).arg(cue));
+    cd_info_tracks_with(cd_info, "--cue-file", cue)
+}
+
+fn cd_info_tracks_with(cd_info: &Path, flag: &str, file: &Path) -> Vec<(u32, i64, String)> {
+    let o = run_ok(Command::new(cd_info).args(["--no-device-info", "--no-analyze", flag]).arg(file));
     stdout(&o)
         .lines()
         .filter_map(|l| {
@@ -214,6 +218,8 @@ fn cd_info_reports_the_tracks_odix_reports() {
     // cd-info on odix's own single-track sheet.
     let t = cd_info_tracks(&cd_info, &f.cue);
     assert_eq!(t, vec![(1, 0, "data".into()), (170, n as i64, "leadout".into())]);
+    // And given the BIN (cd-info finds the sheet beside it).
+    assert_eq!(cd_info_tracks_with(&cd_info, "--bin-file", &f.bin), t);
 }
 
 /// `ls -R` through the CUE sheet equals `ls -R` of the ISO; extraction through it gives the source tree.
