@@ -339,8 +339,12 @@ impl CueSheet {
             return Err(Error::LimitExceeded { what: "CUE sheet size", limit: MAX_SHEET_LEN, actual: len });
         }
         let bytes = std::fs::read(path).map_err(io)?;
-        // Sheets from Windows tools are often in a legacy code page; names are kept as lossily decoded text.
-        let text = String::from_utf8_lossy(&bytes);
+        // Sheets from Windows tools are often in a legacy code page: text that is not UTF-8 is read as
+        // Latin-1, one char per byte, which [`resolve_file`] can turn back into the original bytes.
+        let text = match String::from_utf8(bytes) {
+            Ok(t) => t,
+            Err(e) => e.into_bytes().iter().map(|&b| char::from(b)).collect(),
+        };
         CueSheet::parse(&text, path)
     }
 
@@ -603,13 +607,24 @@ impl CueSheet {
 }
 
 /// Where a `FILE` named in `sheet` lies: relative names are taken from the sheet's folder. When the exact
-/// name does not exist, a file in that folder whose name differs only in case is used (sheets written on
-/// Windows).
+/// name does not exist, the name's original Latin-1 bytes are tried, then a file in that folder whose name
+/// differs only in case (sheets written on Windows).
 pub fn resolve_file(sheet: &Path, name: &str) -> PathBuf {
     let dir = sheet.parent().unwrap_or(Path::new(""));
     let p = dir.join(name.replace('\\', "/"));
     if p.exists() {
         return p;
+    }
+    // A name read as Latin-1 from a sheet in a legacy code page: the file may carry the original bytes.
+    #[cfg(unix)]
+    if name.chars().all(|c| u32::from(c) <= 0xFF) {
+        use std::os::unix::ffi::OsStrExt;
+        let raw: Vec<u8> =
+            name.replace('\\', "/").chars().map(|c| u8::try_from(u32::from(c)).unwrap_or(b'?')).collect();
+        let q = dir.join(std::ffi::OsStr::from_bytes(&raw));
+        if q.exists() {
+            return q;
+        }
     }
     if let (Some(fname), Ok(rd)) =
         (p.file_name().and_then(|n| n.to_str()), std::fs::read_dir(p.parent().unwrap_or(dir)))
@@ -660,6 +675,23 @@ mod tests {
             c
         };
         assert_eq!(strip(again), strip(s));
+    }
+
+    #[test]
+    #[cfg(unix)]
+    fn legacy_code_page_names_find_their_files() {
+        let dir = tempfile::tempdir().unwrap();
+        use std::os::unix::ffi::OsStrExt;
+        let name = b"caf\xe9.bin";
+        std::fs::write(dir.path().join(std::ffi::OsStr::from_bytes(name)), [0u8; 2352]).unwrap();
+        let mut sheet = b"FILE \"".to_vec();
+        sheet.extend_from_slice(name);
+        sheet.extend_from_slice(b"\" BINARY\n TRACK 01 MODE1/2352\n  INDEX 01 00:00:00\n");
+        let cue = dir.path().join("x.cue");
+        std::fs::write(&cue, sheet).unwrap();
+        let s = CueSheet::open(&cue).unwrap();
+        assert_eq!(s.files[0].name, "caf\u{e9}.bin");
+        assert!(resolve_file(&cue, &s.files[0].name).exists());
     }
 
     #[test]
