@@ -434,7 +434,8 @@ fn boot_structures_agree_with_xorriso() {
         "4",
         "-R",
     ]);
-    let cases = [isolinux, with_efi, appended, grub_like, defaults, offset, emulation];
+    let efi_appended = [with_efi.clone(), strings(&["-append_partition", "3", "0x83", &part])].concat();
+    let cases = [isolinux, with_efi, appended, grub_like, defaults, offset, emulation, efi_appended];
 
     for args in cases {
         let ours = dir.path().join("odix.iso");

@@ -104,11 +104,11 @@ impl Guid {
         Some(Guid(b))
     }
 
-    /// The GPT type matching an MBR partition type byte.
+    /// The GPT type given to a partition of MBR type `t`: EFI System for 0xEF, Basic Data for any other (what
+    /// xorriso writes; a GUID type can be given instead).
     pub fn for_mbr_type(t: u8) -> Guid {
         match t {
             0xEF => Guid::EFI_SYSTEM,
-            0x83 => Guid::LINUX_DATA,
             _ => Guid::BASIC_DATA,
         }
     }
@@ -606,10 +606,12 @@ impl HybridLayout {
         let mut gpt = Vec::new();
         if has_gpt {
             if opts.gpt_basdat {
+                // Over the whole ISO: up to the appended partitions, else to the end of the usable range.
+                let last = if files.is_empty() { last_usable - 1 } else { iso_end * 4 - 1 };
                 gpt.push(GptEntry {
                     ptype: Guid::BASIC_DATA,
                     first: 0,
-                    last: last_usable - 1,
+                    last,
                     attributes: GPT_ATTR_ISO,
                     name: "ISOHybrid".into(),
                 });
@@ -634,10 +636,8 @@ impl HybridLayout {
             for (a, first, sectors) in &placed {
                 let (name, attributes) = if a.number == 0 {
                     ("EFI boot partition".to_string(), GPT_ATTR_ISO)
-                } else if opts.appended_as_gpt || !isohybrid {
-                    (format!("Appended{}", a.number), 0)
                 } else {
-                    continue;
+                    (format!("Appended{}", a.number), 0)
                 };
                 gpt.push(GptEntry {
                     ptype: a.ptype.gpt(),
@@ -923,6 +923,23 @@ mod tests {
         assert!(HybridLayout::plan(&bad, &facts).is_err());
     }
 
+    /// `-isohybrid-gpt-basdat -append_partition 2 0xef FILE`: the appended partition is in the MBR and the GPT,
+    /// and the ISOHybrid partition stops where it starts, as xorriso writes them.
+    #[test]
+    fn basdat_with_appended_partition() {
+        let opts = HybridOptions::default()
+            .template(MbrTemplate::Isohybrid(isohdpfx()))
+            .gpt_basdat(true)
+            .append(Appended { number: 2, ptype: PartitionType::Mbr(0xef), len: 1_000_000 });
+        let facts = ImageFacts { iso_sectors: 200, bios_boot_lba: Some(34), efi_image: None };
+        let l = HybridLayout::plan(&opts, &facts).unwrap();
+        let got: Vec<_> = l.gpt_entries().iter().map(|e| (e.name.as_str(), e.first, e.last, e.attributes)).collect();
+        assert_eq!(got, [("ISOHybrid", 0, 2047, GPT_ATTR_ISO), ("Appended2", 2048, 2048 + 1955, 0)]);
+        let e = l.mbr_entries()[1];
+        assert_eq!((e.ptype, e.start, e.blocks), (0xef, 2048, 1956));
+        check_gpt(&l);
+    }
+
     #[test]
     fn appended_as_gpt_and_efi_file() {
         let opts = HybridOptions::default().efi_boot_part(EfiBootPart::Appended { len: 4096 }).append(Appended {
@@ -934,7 +951,7 @@ mod tests {
         let l = HybridLayout::plan(&opts, &facts).unwrap();
         let got: Vec<_> = l.gpt_entries().iter().map(|e| (e.name.as_str(), e.first, e.last)).collect();
         assert_eq!(got, [("Gap0", 64, 447), ("EFI boot partition", 448, 455), ("Appended3", 456, 459)]);
-        assert_eq!(l.gpt_entries()[2].ptype, Guid::LINUX_DATA);
+        assert_eq!(l.gpt_entries()[2].ptype, Guid::BASIC_DATA);
         assert_eq!(l.mbr_entries()[0].ptype, 0xEE);
         check_gpt(&l);
     }
