@@ -20,10 +20,9 @@
 //!   XORed with the partition number; attributes 0x1000000000000001 (required, read-only) except appended
 //!   partitions (0).
 //!
-//! Deliberate differences from xorriso: the disk GUID and MBR signature come from a caller-given seed (the
-//! image's time) instead of a random source, so builds are reproducible; and the volume space size of the ISO
-//! stops before the tail this module adds (cylinder padding, appended partitions, backup GPT), where xorriso
-//! counts the padding and backup GPT in it.
+//! Deliberate difference from xorriso: the disk GUID and MBR signature come from a caller-given seed (the image's
+//! time) instead of a random source, so builds are reproducible. As in xorriso, the volume space size should count
+//! the cylinder padding and backup GPT but not appended partitions ([`TailPiece::File`] marks where they start).
 
 // Serialisation into buffers this module sizes itself: every index is a constant offset of a fixed-size
 // structure or checked against the buffer's length first; no offset is read from an image.
