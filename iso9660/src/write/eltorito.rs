@@ -702,6 +702,58 @@ mod tests {
         assert!(patch_grub2_boot_info(&mut [0u8; 2555], 1).is_err());
     }
 
+    fn arb_entry() -> impl proptest::strategy::Strategy<Value = BootEntry> {
+        use proptest::prelude::*;
+        let platform = prop_oneof![
+            Just(Platform::BIOS),
+            Just(Platform::EFI),
+            Just(Platform::POWERPC),
+            any::<u8>().prop_map(Platform)
+        ];
+        let emulation = prop_oneof![
+            Just(Emulation::NoEmulation),
+            Just(Emulation::Floppy12),
+            Just(Emulation::Floppy144),
+            Just(Emulation::Floppy288),
+            Just(Emulation::HardDisk)
+        ];
+        (platform, emulation, any::<bool>(), any::<u16>(), any::<u8>(), 0u64..200_000_000, any::<u32>(), any::<u16>())
+            .prop_map(|(p, e, b, seg, st, len, lba, n)| {
+                BootEntry::new(len)
+                    .platform(p)
+                    .emulation(e)
+                    .bootable(b)
+                    .load_segment(seg)
+                    .system_type(st)
+                    .load_size(if n % 3 == 0 { LoadSize::Default } else { LoadSize::Sectors(n) })
+                    .lba(lba)
+            })
+    }
+
+    proptest::proptest! {
+        /// What odix writes, the crate's own catalog reader (a separate implementation) reads back.
+        #[test]
+        fn catalog_round_trip(entries in proptest::collection::vec(arb_entry(), 1..150)) {
+            use crate::format::el_torito::BootCatalog as Parsed;
+            let cat = BootCatalog::new(entries.clone()).unwrap();
+            let bytes = cat.to_bytes();
+            proptest::prop_assert_eq!(bytes.len() % SECTOR, 0);
+            let parsed = Parsed::parse(&bytes, 10_000).unwrap();
+            proptest::prop_assert!(parsed.validation.checksum_ok && parsed.validation.key_ok);
+            proptest::prop_assert_eq!(parsed.validation.platform_id, entries[0].get_platform().0);
+            proptest::prop_assert_eq!(parsed.entries.len(), entries.len());
+            for (got, want) in parsed.entries.iter().zip(&entries) {
+                proptest::prop_assert_eq!(got.platform_id, want.get_platform().0);
+                proptest::prop_assert_eq!(got.bootable(), want.bootable);
+                proptest::prop_assert_eq!(got.media_type, want.get_emulation().media_type());
+                proptest::prop_assert_eq!(got.load_segment, want.load_segment);
+                proptest::prop_assert_eq!(got.system_type, want.system_type);
+                proptest::prop_assert_eq!(got.sector_count, want.sector_count());
+                proptest::prop_assert_eq!(got.load_rba, want.get_lba());
+            }
+        }
+    }
+
     #[test]
     fn platform_names() {
         assert_eq!(Platform::from_name("efi"), Some(Platform::EFI));

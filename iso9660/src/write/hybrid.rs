@@ -499,6 +499,17 @@ impl HybridLayout {
             });
         }
 
+        if let Some((lba, len)) = facts.efi_image {
+            if u64::from(lba) + len.div_ceil(SECTOR) > facts.iso_sectors {
+                return Err(BootError::Partition {
+                    reason: format!(
+                        "EFI image at LBA {lba} ({len} bytes) lies past the ISO's {} sectors",
+                        facts.iso_sectors
+                    ),
+                });
+            }
+        }
+
         // Sizes, in 2048-byte sectors.
         let cylinder_sectors = HEADS * SECTORS_PER_TRACK * BLOCK / SECTOR;
         let mut tail = Vec::new();
@@ -989,6 +1000,69 @@ mod tests {
         assert_eq!(l.system_area()[29999], 1);
         let o = HybridOptions::default().efi_boot_part(EfiBootPart::ElToritoImage);
         assert!(HybridLayout::plan(&o, &facts).is_err(), "--efi-boot-image needs -e");
+    }
+
+    proptest::proptest! {
+        /// What odix writes, the crate's own MBR and GPT readers (a separate implementation) read back: both GPT
+        /// headers with good CRCs pointing at each other, the same entries in both arrays.
+        #[test]
+        fn partition_tables_round_trip(
+            iso in 100u64..50_000,
+            efi_at in 20u32..90,
+            efi_len in 1u64..20_000_000,
+            appended in proptest::collection::vec((1u8..5, 1u64..5_000_000), 0..3),
+            variant in 0u8..4,
+            seed in proptest::prelude::any::<u64>(),
+        ) {
+            use crate::format::hybrid::{parse_gpt_entries, parse_gpt_header, parse_mbr};
+            let mut opts = match variant {
+                0 => HybridOptions::default().template(MbrTemplate::Isohybrid(isohdpfx())).gpt_basdat(true),
+                1 => HybridOptions::default().template(MbrTemplate::Isohybrid(isohdpfx())),
+                2 => HybridOptions::default().efi_boot_part(EfiBootPart::ElToritoImage).protective_msdos_label(true),
+                _ => HybridOptions::default().efi_boot_part(EfiBootPart::ElToritoImage).appended_as_gpt(true),
+            }
+            .seed(seed);
+            let mut numbers = std::collections::BTreeSet::new();
+            for (n, len) in appended {
+                if n != 1 && numbers.insert(n) {
+                    opts = opts.append(Appended { number: n, ptype: PartitionType::Mbr(0x83), len });
+                }
+            }
+            let iso = iso.max(u64::from(efi_at) + efi_len.div_ceil(SECTOR));
+            let facts = ImageFacts { iso_sectors: iso, bios_boot_lba: Some(efi_at + 1), efi_image: Some((efi_at, efi_len)) };
+            let l = HybridLayout::plan(&opts, &facts).unwrap();
+            let sa = l.system_area();
+            let mbr = parse_mbr(sa).unwrap();
+            let used: Vec<_> = l.mbr_entries().iter().enumerate().filter(|(_, e)| e.ptype != 0 || e.blocks != 0).collect();
+            proptest::prop_assert_eq!(mbr.len(), used.len());
+            for (got, (i, want)) in mbr.iter().zip(&used) {
+                proptest::prop_assert_eq!(usize::from(got.index), i + 1);
+                proptest::prop_assert_eq!((got.status, got.partition_type, got.start_lba, got.sectors), (want.status, want.ptype, want.start, want.blocks));
+            }
+            if l.gpt_entries().is_empty() {
+                return Ok(());
+            }
+            let total = l.total_sectors() * 4;
+            let h = parse_gpt_header(&sa[512..1024]).unwrap();
+            proptest::prop_assert!(h.crc_ok);
+            proptest::prop_assert_eq!((h.current_lba, h.backup_lba, h.entries_lba), (1, total - 1, 2));
+            let primary = parse_gpt_entries(&sa[1024..], &h);
+            let Some(TailPiece::Bytes(backup)) = l.tail().last() else { panic!("no backup GPT") };
+            let b = parse_gpt_header(&backup[backup.len() - 512..]).unwrap();
+            proptest::prop_assert!(b.crc_ok);
+            proptest::prop_assert_eq!((b.current_lba, b.backup_lba, b.entries_lba), (total - 1, 1, total - 63));
+            proptest::prop_assert_eq!(b.entries_crc, h.entries_crc);
+            let off = (b.entries_lba - (total - 64)) as usize * 512;
+            let secondary = parse_gpt_entries(&backup[off..], &b);
+            proptest::prop_assert_eq!(&primary, &secondary);
+            proptest::prop_assert_eq!(primary.len(), l.gpt_entries().len());
+            for (got, want) in primary.iter().zip(l.gpt_entries()) {
+                proptest::prop_assert_eq!(got.type_guid, want.ptype.0);
+                proptest::prop_assert_eq!((got.first_lba, got.last_lba, got.attributes), (want.first, want.last, want.attributes));
+                proptest::prop_assert_eq!(&got.name, &want.name);
+                proptest::prop_assert!(got.last_lba < total - 63 || got.first_lba == 0);
+            }
+        }
     }
 
     #[test]
