@@ -135,18 +135,42 @@ fn check_sectors(disc: &mut RawDisc, out: &mut dyn Write) -> Result<Vec<BadSecto
     let mut bad = Vec::new();
     let mut checked = 0u64;
     let tracks: Vec<_> = disc.tracks().to_vec();
+    // A progress bar on stderr (drawn only when it is a terminal).
+    let total: u64 = tracks
+        .iter()
+        .filter(|t| {
+            matches!(
+                t.mode,
+                TrackMode::Mode1_2352
+                    | TrackMode::Mode2_2352
+                    | TrackMode::Mode2_2336
+                    | TrackMode::Cdi2352
+                    | TrackMode::Cdi2336
+            )
+        })
+        .map(|t| t.stored)
+        .sum();
+    let bar = indicatif::ProgressBar::new(total);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{bar:30} {percent:>3}% {elapsed_precise} checking sectors")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
     for (ti, t) in tracks.iter().enumerate() {
         match t.mode {
             TrackMode::Audio | TrackMode::Cdg => {
-                writeln!(out, "Track {:02}: audio, {} sectors, not checked (no EDC/ECC)", t.number, t.stored)?;
+                bar.suspend(|| {
+                    writeln!(out, "Track {:02}: audio, {} sectors, not checked (no EDC/ECC)", t.number, t.stored)
+                })?;
                 continue;
             }
             TrackMode::Mode1_2048 | TrackMode::Mode2_2048 | TrackMode::Mode2_2324 => {
-                writeln!(
-                    out,
-                    "Track {:02}: {} stores user data only, {} sectors, nothing to check",
-                    t.number, t.mode, t.stored
-                )?;
+                bar.suspend(|| {
+                    writeln!(
+                        out,
+                        "Track {:02}: {} stores user data only, {} sectors, nothing to check",
+                        t.number, t.mode, t.stored
+                    )
+                })?;
                 continue;
             }
             _ => {}
@@ -156,14 +180,20 @@ fn check_sectors(disc: &mut RawDisc, out: &mut dyn Write) -> Result<Vec<BadSecto
             let s = disc.read_raw(ti, lba)?;
             let c = sector::check(&s, Some(lba));
             checked += 1;
+            if checked % 1024 == 0 {
+                bar.set_position(checked);
+            }
             if !c.is_ok() {
-                writeln!(out, "LBA {lba} (track {:02}): {}", t.number, c.describe())?;
+                bar.suspend(|| writeln!(out, "LBA {lba} (track {:02}): {}", t.number, c.describe()))?;
                 bad.push(BadSector { track: ti, lba });
                 track_bad += 1;
             }
         }
-        writeln!(out, "Track {:02}: {}, {} sectors checked, {} bad", t.number, t.mode, t.stored, track_bad)?;
+        bar.suspend(|| {
+            writeln!(out, "Track {:02}: {}, {} sectors checked, {} bad", t.number, t.mode, t.stored, track_bad)
+        })?;
     }
+    bar.finish_and_clear();
     writeln!(
         out,
         "Sectors: {checked} checked, {} bad{}",
