@@ -1,18 +1,18 @@
 //! `odix`: rip, build, list, read and extract optical disc images.
 #![forbid(unsafe_code)]
 
-mod cmd_mount;
-mod cmd_convert;
-mod build;
-mod cmd_mkiso;
 mod boot;
+mod build;
+mod cmd_convert;
+mod cmd_mkiso;
 mod cmd_mkisofs;
+mod cmd_mount;
 mod cmd_read;
 mod cmd_rip;
 mod cmd_verify;
 mod extract;
-mod mkudf;
 mod formats;
+mod mkudf;
 mod source;
 mod view;
 
