@@ -2,7 +2,7 @@
 //! time clamping, rational Rock Ridge, deduplication and zisofs decisions. File contents stay on disk; the
 //! [`DataTable`] records where each data item comes from.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::ffi::{OsStr, OsString};
 use std::fs::{self, File, Metadata};
 use std::hash::Hasher;
@@ -305,6 +305,12 @@ impl Walker<'_> {
         walker = walker.sort_by(|a, b| a.file_name().as_bytes().cmp(b.file_name().as_bytes()));
         let mut it = walker.into_iter();
         let mut stack: Vec<NodeId> = vec![node];
+        // Directories this walk created (or found empty) cannot hold a name yet: adding to them skips the
+        // lookup, which keeps huge directories linear.
+        let mut fresh: HashSet<NodeId> = HashSet::new();
+        if self.tree.children(node).is_empty() {
+            fresh.insert(node);
+        }
         while let Some(entry) = it.next() {
             let entry = entry.with_context(|| format!("walking {}", src.display()))?;
             let name = entry.file_name();
@@ -334,8 +340,15 @@ impl Walker<'_> {
             image_path.extend_from_slice(rel.as_os_str().as_bytes());
             let mut meta = self.meta_of(&md, is_dir);
             let kind = self.file_kind(entry.path(), &md, &image_path, &mut meta)?;
-            let id = self.put(parent, name.as_bytes(), kind, meta)?;
+            let id = if fresh.contains(&parent) {
+                self.tree.add(parent, name.as_bytes(), kind, meta)?
+            } else {
+                self.put(parent, name.as_bytes(), kind, meta)?
+            };
             if is_dir {
+                if self.tree.children(id).is_empty() {
+                    fresh.insert(id);
+                }
                 stack.push(id);
             }
         }
