@@ -37,7 +37,7 @@ fi
 start=$(date +%s)
 cd fuzz
 cargo fuzz build -s none -a
-BIN=$ROOT/fuzz/target/x86_64-unknown-linux-gnu/release
+BIN=${CARGO_TARGET_DIR:-$ROOT/fuzz/target}/x86_64-unknown-linux-gnu/release
 if [ $# -gt 0 ]; then
   TARGETS=("$@")
 else
