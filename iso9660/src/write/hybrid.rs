@@ -229,10 +229,27 @@ pub struct HybridOptions {
     appended: Vec<Appended>,
     appended_as_gpt: bool,
     partition_offset: u32,
+    iso_part_type: Option<u8>,
+    force_bootable: bool,
     seed: u64,
 }
 
 impl HybridOptions {
+    /// Sets the MBR type of the partition over the ISO (`-iso_mbr_part_type`; default 0x17 isohybrid, 0x00 with
+    /// `-isohybrid-gpt-basdat`, 0xCD otherwise).
+    #[must_use]
+    pub fn iso_part_type(mut self, t: u8) -> Self {
+        self.iso_part_type = Some(t);
+        self
+    }
+
+    /// Marks MBR partition 1 active when no partition is (`--mbr-force-bootable`).
+    #[must_use]
+    pub fn force_bootable(mut self, on: bool) -> Self {
+        self.force_bootable = on;
+        self
+    }
+
     /// Starts the ISO's MBR partition at this 2048-byte sector (`-partition_offset 16`: the partition then holds
     /// its own copy of the volume descriptors and directories, 16 sectors in, which the caller writes).
     #[must_use]
@@ -555,7 +572,7 @@ impl HybridLayout {
             let end = if files.is_empty() { total_blocks } else { iso_end * 4 };
             mbr[0] = MbrEntry {
                 status: 0x80,
-                ptype: if opts.gpt_basdat { 0x00 } else { 0x17 },
+                ptype: opts.iso_part_type.unwrap_or(if opts.gpt_basdat { 0x00 } else { 0x17 }),
                 start: blocks_u32("partition offset", offset)?,
                 blocks: blocks_u32("ISO partition size", end.saturating_sub(offset))?,
                 chs_max: false,
@@ -586,7 +603,7 @@ impl HybridLayout {
             let start = offset.max(1);
             mbr[0] = MbrEntry {
                 status: 0x80,
-                ptype: 0xCD,
+                ptype: opts.iso_part_type.unwrap_or(0xCD),
                 start: blocks_u32("partition offset", start)?,
                 blocks: blocks_u32("ISO partition size", end.saturating_sub(start))?,
                 chs_max: false,
@@ -610,6 +627,19 @@ impl HybridLayout {
                 };
                 has_table = true;
             }
+            // Appended partitions without any other table: partition 1 describes the ISO, as xorriso writes it.
+            if has_table && mbr[0] == MbrEntry::default() && !isohybrid && !has_gpt {
+                mbr[0] = MbrEntry {
+                    status: 0,
+                    ptype: opts.iso_part_type.unwrap_or(0xCD),
+                    start: 0,
+                    blocks: blocks_u32("ISO partition size", iso_end * 4)?,
+                    chs_max: false,
+                };
+            }
+        }
+        if opts.force_bootable && has_table && !mbr.iter().any(|e| e.status == 0x80) {
+            mbr[0].status = 0x80;
         }
 
         // GPT entries.
@@ -948,6 +978,26 @@ mod tests {
         let e = l.mbr_entries()[1];
         assert_eq!((e.ptype, e.start, e.blocks), (0xef, 2048, 1956));
         check_gpt(&l);
+    }
+
+    /// memtest86+x64.iso (Debian): `--grub2-mbr ... --mbr-force-bootable -append_partition 2 0xef FILE
+    /// -iso_mbr_part_type 0x00` on a 826-sector ISO: the table xorriso wrote.
+    #[test]
+    fn grub2_with_appended_partition_matches_memtest() {
+        let opts = HybridOptions::default()
+            .template(MbrTemplate::Grub2(vec![0x44; 446]))
+            .force_bootable(true)
+            .iso_part_type(0)
+            .append(Appended { number: 2, ptype: PartitionType::Mbr(0xef), len: 8192 * 512 });
+        let facts = ImageFacts { iso_sectors: 826, bios_boot_lba: Some(40), efi_image: None };
+        let l = HybridLayout::plan(&opts, &facts).unwrap();
+        assert_eq!(
+            &l.system_area()[446..478],
+            &[
+                0x80, 0x00, 0x01, 0x00, 0x00, 0x27, 0x08, 0x01, 0, 0, 0, 0, 0xe8, 0x0c, 0, 0, //
+                0x00, 0x27, 0x09, 0x01, 0xef, 0x27, 0x08, 0x05, 0xe8, 0x0c, 0, 0, 0x00, 0x20, 0, 0,
+            ]
+        );
     }
 
     #[test]
