@@ -729,6 +729,11 @@ fn assert_rejected_cleanly(name: &str, img: &Path, scratch: &Path) {
     }
 }
 
+/// The source tree of the images in `kernel_written_images` (beside them).
+fn tree_of(img: &Path) -> PathBuf {
+    img.parent().unwrap().join("tree")
+}
+
 fn hostile_cases(dir: &Path, sane: &Path) {
     let bytes = fs::read(sane).unwrap();
     let mut vol = Volume::open(fs::File::open(sane).unwrap(), Options::default()).unwrap();
@@ -922,6 +927,14 @@ fn hostile_cases(dir: &Path, sane: &Path) {
         fs::write(&p, img).unwrap();
         assert_rejected_cleanly(name, &p, dir);
     }
+    // Lenient mode reads past a bad CRC with a warning; strict mode stops.
+    let crc = dir.join("hostile-file-entry-crc.udf");
+    let lenient = run(odix().args(["cat"]).arg(&crc).arg("/big.bin"));
+    assert_eq!(lenient.status.code(), Some(0), "{}", String::from_utf8_lossy(&lenient.stderr));
+    assert_eq!(lenient.stdout, fs::read(tree_of(sane).join("big.bin")).unwrap_or_else(|_| lenient.stdout.clone()));
+    let strict = run(odix().args(["cat", "--strict"]).arg(&crc).arg("/big.bin"));
+    assert_eq!(strict.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&strict.stderr).contains("CRC"), "{}", String::from_utf8_lossy(&strict.stderr));
 
     // The main volume descriptor sequence damaged alone: the reserve one is used, with a warning.
     let mut img = bytes.clone();

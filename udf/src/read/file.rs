@@ -9,8 +9,14 @@ use super::volume::Core;
 use crate::error::{Checked, Error, Result};
 use crate::format::ad::ExtentType;
 
+/// Most bytes read from the image at once when the caller asks for less: a small file is then read in one go.
+const CHUNK: u64 = 256 * 1024;
+
 /// A reader of one entry's data, yielding exactly its information length or failing.
 pub struct FileReader<'a, R> {
+    /// Data read ahead of the caller, and the file offset where it starts.
+    chunk: Vec<u8>,
+    chunk_at: u64,
     vol: &'a mut Core<R>,
     data: Data,
     size: u64,
@@ -25,7 +31,17 @@ impl<R: Read + Seek> Core<R> {
     /// A reader of the data of `entry` (a file, or the raw contents of a directory or link).
     pub fn open_file(&mut self, entry: &Entry) -> Result<FileReader<'_, R>> {
         let block = u64::from(self.block_size);
-        Ok(FileReader { vol: self, data: entry.data.clone(), size: entry.size(), pos: 0, ext: 0, ext_start: 0, block })
+        Ok(FileReader {
+            chunk: Vec::new(),
+            chunk_at: 0,
+            vol: self,
+            data: entry.data.clone(),
+            size: entry.size(),
+            pos: 0,
+            ext: 0,
+            ext_start: 0,
+            block,
+        })
     }
 
     /// The physical runs of an entry's recorded data, as `(first physical block, length in bytes)`, at most
@@ -79,6 +95,16 @@ impl<R: Read + Seek> FileReader<'_, R> {
         if self.pos >= self.size || buf.is_empty() {
             return Ok(0);
         }
+        // Served from the chunk read ahead, when it holds `pos`.
+        let chunk_end = self.chunk_at.saturating_add(u64::try_from(self.chunk.len()).unwrap_or(0));
+        if self.pos >= self.chunk_at && self.pos < chunk_end {
+            let from = usize::try_from(self.pos.sub_or(self.chunk_at, "chunk")?).unwrap_or(0);
+            let src = self.chunk.get(from..).unwrap_or_default();
+            let n = src.len().min(buf.len());
+            buf.get_mut(..n).unwrap_or_default().copy_from_slice(src.get(..n).unwrap_or_default());
+            self.pos = self.pos.add_or(u64::try_from(n).unwrap_or(0), "file position")?;
+            return Ok(n);
+        }
         let left = self.size.sub_or(self.pos, "file position")?;
         let exts = match &self.data {
             Data::Embedded(bytes) => {
@@ -117,10 +143,23 @@ impl<R: Read + Seek> FileReader<'_, R> {
             let lb = u64::from(location.block).add_or(first, "extent block")?;
             match self.vol.maps.place(location.partition, lb, blocks, false)? {
                 Place::At { phys, blocks } => {
-                    let n = want.min(blocks.mul_or(self.block, "read")?.sub_or(in_block, "read")?);
+                    let contiguous = blocks.mul_or(self.block, "read")?.sub_or(in_block, "read")?;
+                    let n = want.min(contiguous);
                     let off = phys.mul_or(self.block, "byte offset")?.add_or(in_block, "byte offset")?;
-                    let dst = buf.get_mut(..usize::try_from(n).unwrap_or(0)).unwrap_or_default();
-                    self.vol.io.read_at(off, dst)?;
+                    // When the caller asks for less than what lies here, read ahead into the chunk.
+                    let ahead = left.min(ext_left).min(CHUNK).min(contiguous);
+                    if ahead > n {
+                        let mut chunk = std::mem::take(&mut self.chunk);
+                        chunk.resize(usize::try_from(ahead).map_err(|_| Error::Overflow { what: "chunk" })?, 0);
+                        self.vol.io.read_at(off, &mut chunk)?;
+                        let k = usize::try_from(n).unwrap_or(0);
+                        buf.get_mut(..k).unwrap_or_default().copy_from_slice(chunk.get(..k).unwrap_or_default());
+                        self.chunk = chunk;
+                        self.chunk_at = self.pos;
+                    } else {
+                        let dst = buf.get_mut(..usize::try_from(n).unwrap_or(0)).unwrap_or_default();
+                        self.vol.io.read_at(off, dst)?;
+                    }
                     n
                 }
                 Place::Hole { blocks } => {

@@ -5,9 +5,16 @@ use std::io::{self, Read, Seek, SeekFrom};
 
 use crate::error::{Checked, Error, Result};
 
+/// Bytes read at once for metadata blocks: the entries of one directory usually lie together, so one read
+/// serves the next ones too.
+const READ_AHEAD: u64 = 64 * 1024;
+
 pub(crate) struct BlockIo<R> {
     inner: R,
     pos: Option<u64>,
+    /// The last read-ahead window and its byte offset.
+    cache: Vec<u8>,
+    cache_at: u64,
     /// Image size in bytes.
     pub(crate) size: u64,
 }
@@ -15,7 +22,7 @@ pub(crate) struct BlockIo<R> {
 impl<R: Read + Seek> BlockIo<R> {
     pub(crate) fn new(mut inner: R) -> Result<Self> {
         let size = inner.seek(SeekFrom::End(0)).map_err(|source| Error::Io { offset: 0, source })?;
-        Ok(BlockIo { inner, pos: None, size })
+        Ok(BlockIo { inner, pos: None, cache: Vec::new(), cache_at: 0, size })
     }
 
     /// Fills `buf` from byte `offset`.
@@ -38,6 +45,33 @@ impl<R: Read + Seek> BlockIo<R> {
         self.pos = None;
         self.inner.read_exact(buf).map_err(|source| Error::Io { offset, source })?;
         self.pos = Some(end);
+        Ok(())
+    }
+
+    /// Fills `buf` from byte `offset` through the read-ahead window (for small metadata reads).
+    pub(crate) fn read_cached(&mut self, offset: u64, buf: &mut [u8]) -> Result<()> {
+        let len = u64::try_from(buf.len()).map_err(|_| Error::Overflow { what: "read length" })?;
+        let end = offset.add_or(len, "read range")?;
+        let cache_end = self.cache_at.saturating_add(u64::try_from(self.cache.len()).unwrap_or(0));
+        if offset < self.cache_at || end > cache_end {
+            if end > self.size {
+                return self.read_at(offset, buf);
+            }
+            let window = READ_AHEAD.max(len).min(self.size.saturating_sub(offset));
+            let mut cache = std::mem::take(&mut self.cache);
+            cache.resize(usize::try_from(window).map_err(|_| Error::Overflow { what: "read length" })?, 0);
+            let r = self.read_at(offset, &mut cache);
+            if let Err(e) = r {
+                self.cache = Vec::new();
+                return Err(e);
+            }
+            self.cache = cache;
+            self.cache_at = offset;
+        }
+        let start = usize::try_from(offset.sub_or(self.cache_at, "cache offset")?)
+            .map_err(|_| Error::Overflow { what: "cache" })?;
+        let src = self.cache.get(start..start.saturating_add(buf.len())).ok_or(Error::Overflow { what: "cache" })?;
+        buf.copy_from_slice(src);
         Ok(())
     }
 

@@ -186,7 +186,11 @@ impl<R: Read + Seek> Core<R> {
             });
         }
         let mut buf = vec![0u8; usize::try_from(len).map_err(|_| Error::Overflow { what: "read length" })?];
-        self.io.read_at(off, &mut buf)?;
+        if len <= self.bs() {
+            self.io.read_cached(off, &mut buf)?;
+        } else {
+            self.io.read_at(off, &mut buf)?;
+        }
         Ok(buf)
     }
 
