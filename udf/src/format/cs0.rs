@@ -113,3 +113,26 @@ mod tests {
         assert_eq!(posix_name("ab", &[8, b'a', b'b']), "ab");
     }
 }
+
+#[cfg(test)]
+mod proptests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn any_string_round_trips(s in "\\PC{0,60}") {
+            prop_assert_eq!(decode(&encode(&s)), s.clone());
+            let field = encode_dstring(&s, 128);
+            if let Ok(f) = field {
+                prop_assert_eq!(decode_dstring(&f), s);
+            }
+        }
+
+        #[test]
+        fn any_bytes_decode(b in proptest::collection::vec(any::<u8>(), 0..80)) {
+            let _ = decode(&b);
+            let _ = decode_dstring(&b);
+        }
+    }
+}

@@ -145,3 +145,38 @@ mod tests {
         assert!(FileIdentifierDescriptor::parse(&v).is_err());
     }
 }
+
+#[cfg(test)]
+mod proptests {
+    use super::*;
+    use crate::format::ad::LbAddr;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn fid_round_trips(name in "\\PC{0,40}", iu in proptest::collection::vec(any::<u8>(), 0..40), ch in 0u8..32, block: u32, part: u16) {
+            let f = FileIdentifierDescriptor {
+                tag: DescriptorTag::new(257, 3, 0, block),
+                version: 1,
+                characteristics: ch,
+                icb: LongAd { length: 2048, location: LbAddr { block, partition: part }, implementation_use: [0; 6] },
+                implementation_use: iu,
+                identifier: cs0::encode(&name),
+            };
+            let mut v = Vec::new();
+            f.write_to(&mut v).unwrap();
+            let (p, len) = FileIdentifierDescriptor::parse(&v).unwrap();
+            prop_assert_eq!(len, v.len());
+            prop_assert_eq!(p, f);
+        }
+
+        #[test]
+        fn any_bytes_parse_without_panic(b in proptest::collection::vec(any::<u8>(), 0..300)) {
+            let _ = FileIdentifierDescriptor::parse(&b);
+            let _ = crate::format::file_entry::FileEntry::parse(&b);
+            let _ = crate::format::partition::LogicalVolumeDescriptor::parse(&b);
+            let _ = crate::format::path::parse_all(&b);
+            let _ = crate::format::integrity::LogicalVolumeIntegrityDescriptor::parse(&b);
+        }
+    }
+}
