@@ -73,6 +73,10 @@ pub struct BootConfig {
     pub pad_sectors: u64,
     /// `-partition_offset`: the sector where MBR partition 1 starts (0 or 16).
     pub partition_offset: u32,
+    /// `-iso_mbr_part_type`.
+    pub iso_mbr_part_type: Option<u8>,
+    /// `--mbr-force-bootable`.
+    pub mbr_force_bootable: bool,
 }
 
 impl BootConfig {
@@ -98,6 +102,8 @@ struct PlannedEntry {
     /// For a patched image: its source, the patches and the synthetic id whose region holds the patched copy.
     patch: Option<(PathBuf, BootPatches)>,
     len: u64,
+    /// False for an image that is an appended partition.
+    in_tree: bool,
 }
 
 /// Everything prepared before the ISO layout is made; lives until the image is written.
@@ -112,6 +118,8 @@ pub struct BootPlan {
     iso_sectors: Cell<u64>,
     /// Synthetic ids: catalog, then patched images.
     synthetic: Vec<(DataId, u64)>,
+    /// Synthetic ids of boot images that are appended partitions, with the partition number.
+    appended_refs: Vec<(DataId, u8)>,
 }
 
 fn read_template(path: &PathBuf, max: usize) -> Result<Vec<u8>> {
@@ -150,7 +158,31 @@ impl BootPlan {
         let catalog_id = DataId(base);
         let mut synthetic = Vec::new();
         let mut entries = Vec::new();
+        let mut appended_refs = Vec::new();
         for spec in &cfg.entries {
+            if let Some(number) = spec.appended_partition() {
+                // `-e --interval:appended_partition_N:...`: the image is an appended partition, not a file.
+                let (_, _, path) = cfg
+                    .append
+                    .iter()
+                    .find(|(n, ..)| *n == number)
+                    .ok_or_else(|| anyhow!("boot image {}: no -append_partition {number}", spec.image))?;
+                let len = std::fs::metadata(path).with_context(|| format!("reading {}", path.display()))?.len();
+                let entry = BootEntry::new(len)
+                    .platform(spec.platform())
+                    .emulation(spec.emulation(len)?)
+                    .bootable(!spec.not_bootable)
+                    .load_segment(spec.load_segment)
+                    .load_size(spec.load_size.unwrap_or_default());
+                if spec.boot_info_table || spec.grub2_boot_info {
+                    bail!("boot image {}: an appended partition cannot be patched", spec.image);
+                }
+                let id = DataId(next_id);
+                next_id += 1;
+                appended_refs.push((id, number));
+                entries.push(PlannedEntry { entry, data: id, patch: None, len, in_tree: false });
+                continue;
+            }
             let node = lookup_path(&walked.tree, &spec.image)
                 .ok_or_else(|| anyhow!("boot image {}: not in the image", spec.image))?;
             let Some(NodeKind::File(fd)) = walked.tree.kind(node).cloned() else {
@@ -195,7 +227,7 @@ impl BootPlan {
                 synthetic.push((id, len.div_ceil(SECTOR as u64)));
                 (id, Some((item.path.clone(), patches)))
             };
-            entries.push(PlannedEntry { entry, data, patch, len });
+            entries.push(PlannedEntry { entry, data, patch, len, in_tree: true });
         }
 
         let catalog = if entries.is_empty() {
@@ -267,6 +299,10 @@ impl BootPlan {
             if cfg.partition_offset > 0 {
                 h = h.partition_offset(cfg.partition_offset);
             }
+            if let Some(t) = cfg.iso_mbr_part_type {
+                h = h.iso_part_type(t);
+            }
+            h = h.force_bootable(cfg.mbr_force_bootable);
             any.then_some(h)
         };
         Ok(BootPlan {
@@ -278,13 +314,15 @@ impl BootPlan {
             pad_sectors: cfg.pad_sectors,
             iso_sectors: Cell::new(0),
             synthetic,
+            appended_refs,
         })
     }
 
     fn facts(&self, ctx: Option<&EmitCtx<'_>>) -> ImageFacts {
         let lba = |e: &PlannedEntry| ctx.map(|c| c.extent_of(e.data)).unwrap_or(0);
         let bios = self.entries.first().filter(|e| e.entry.get_platform() == Platform::BIOS).map(lba);
-        let efi = self.entries.iter().find(|e| e.entry.get_platform() == Platform::EFI).map(|e| (lba(e), e.len));
+        let efi =
+            self.entries.iter().find(|e| e.in_tree && e.entry.get_platform() == Platform::EFI).map(|e| (lba(e), e.len));
         ImageFacts { iso_sectors: self.iso_sectors.get() + self.pad_sectors, bios_boot_lba: bios, efi_image: efi }
     }
 
@@ -372,7 +410,42 @@ impl BootPlan {
         for ((id, _), name) in self.synthetic.iter().zip(&names) {
             data_lba[id.0 as usize] = find(name).unwrap_or(0);
         }
+        if !self.appended_refs.is_empty() {
+            let needed = self.appended_refs.iter().map(|(id, _)| id.0 as usize + 1).max().unwrap_or(0);
+            if data_lba.len() < needed {
+                data_lba.resize(needed, 0);
+            }
+            let iso = match self.iso_sectors.get() {
+                0 => planned.plan.total_sectors(),
+                n => n,
+            };
+            for (id, number) in &self.appended_refs {
+                data_lba[id.0 as usize] = self.appended_lba(iso, *number).unwrap_or(0);
+            }
+        }
         data_lba
+    }
+
+    /// Where appended partition `number` starts, for an ISO of `iso` sectors before padding.
+    fn appended_lba(&self, iso: u64, number: u8) -> Option<u32> {
+        let h = self.hybrid.as_ref()?;
+        let mut facts = self.facts(None);
+        facts.iso_sectors = iso + self.pad_sectors;
+        let layout = HybridLayout::plan(h, &facts).ok()?;
+        let mut at = facts.iso_sectors;
+        for piece in layout.tail() {
+            match piece {
+                TailPiece::Zeros(n) => at += n / SECTOR as u64,
+                TailPiece::File { index, len, pad } => {
+                    if layout.appended_files().get(*index).map(|a| a.number) == Some(number) {
+                        return u32::try_from(at).ok();
+                    }
+                    at += (len + pad) / SECTOR as u64;
+                }
+                TailPiece::Bytes(b) => at += b.len() as u64 / SECTOR as u64,
+            }
+        }
+        None
     }
 
     /// After [`crate::build::image::plan_image`]: appends the padding and the hybrid tail to the plan and

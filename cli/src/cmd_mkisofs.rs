@@ -101,6 +101,8 @@ enum Opt {
     PartitionOffset,
     AppendPartition,
     AppendedPartAsGpt,
+    IsoMbrPartType,
+    MbrForceBootable,
     EmbeddedBoot,
     Grub2Mbr,
     ProtectiveMsdosLabel,
@@ -189,6 +191,8 @@ const OPTIONS: &[(&[&str], Opt, Arity, &str)] = &[
     (&["partition_offset"], Opt::PartitionOffset, Arity::One, "N  Start of partition 1 in 2048-byte sectors (0 or 16)"),
     (&["append_partition"], Opt::AppendPartition, Arity::Three, "N TYPE FILE  Append FILE as MBR partition N"),
     (&["appended_part_as_gpt"], Opt::AppendedPartAsGpt, Arity::Flag, "Describe appended partitions in a GPT"),
+    (&["iso_mbr_part_type"], Opt::IsoMbrPartType, Arity::One, "0xNN  MBR type of the partition over the ISO"),
+    (&["mbr-force-bootable"], Opt::MbrForceBootable, Arity::Flag, "Mark MBR partition 1 active"),
     (
         &["G", "embedded-boot", "generic-boot"],
         Opt::EmbeddedBoot,
@@ -265,6 +269,13 @@ pub struct BootSpec {
 }
 
 impl BootSpec {
+    /// For `-e --interval:appended_partition_N:...` (xorriso's way to boot from an appended EFI partition), N.
+    pub fn appended_partition(&self) -> Option<u8> {
+        let rest = self.image.strip_prefix("--interval:appended_partition_")?;
+        let digits: String = rest.chars().take_while(|c| c.is_ascii_digit()).collect();
+        digits.parse().ok().filter(|n| (1..=4).contains(n))
+    }
+
     /// The platform: 0xEF for `-e` images, else BIOS unless `-eltorito-platform` said otherwise.
     pub fn platform(&self) -> Platform {
         self.platform.unwrap_or(Platform::BIOS)
@@ -374,6 +385,10 @@ pub struct MkisofsArgs {
     pub append: Vec<(u8, PartitionType, PathBuf)>,
     /// `-appended_part_as_gpt`.
     pub appended_as_gpt: bool,
+    /// `-iso_mbr_part_type`.
+    pub iso_mbr_part_type: Option<u8>,
+    /// `--mbr-force-bootable`.
+    pub mbr_force_bootable: bool,
     /// `-partition_offset`.
     pub partition_offset: u32,
     /// `--modification-date` or `-volume_date m|uuid`, seconds since the epoch.
@@ -662,6 +677,12 @@ impl MkisofsArgs {
                     a.append.push((n, t, PathBuf::from(&vals[2])));
                 }
                 Opt::AppendedPartAsGpt => a.appended_as_gpt = true,
+                Opt::IsoMbrPartType => {
+                    let t = parse_u32(&text, &v0())?;
+                    a.iso_mbr_part_type =
+                        Some(u8::try_from(t).map_err(|_| anyhow!("{text}: {t} is not a partition type byte"))?);
+                }
+                Opt::MbrForceBootable => a.mbr_force_bootable = true,
                 Opt::EmbeddedBoot => a.embedded_boot = Some(PathBuf::from(v0())),
                 Opt::Grub2Mbr => a.grub2_mbr = Some(PathBuf::from(v0())),
                 Opt::ProtectiveMsdosLabel => a.protective_msdos_label = true,
@@ -735,6 +756,7 @@ pub fn help_text() -> String {
                         | "sort-weight"
                         | "embedded-boot"
                         | "efi-boot-image"
+                        | "mbr-force-bootable"
                 );
                 if two {
                     format!("--{n}")
@@ -771,6 +793,8 @@ impl MkisofsArgs {
             appended_as_gpt: self.appended_as_gpt,
             pad_sectors: if self.pad { PAD_SECTORS } else { 0 },
             partition_offset: self.partition_offset,
+            iso_mbr_part_type: self.iso_mbr_part_type,
+            mbr_force_bootable: self.mbr_force_bootable,
         }
     }
 
@@ -1219,6 +1243,34 @@ mod tests {
         assert!(parse(&["--version"]).unwrap().version);
         let dashes = parse(&["--", "-weird-name"]).unwrap();
         assert_eq!(dashes.pathspecs, [OsString::from("-weird-name")]);
+    }
+
+    /// The arguments xorriso reports for Debian's memtest86+x64.iso.
+    #[test]
+    fn efi_image_on_an_appended_partition() {
+        let a = parse(&[
+            "--mbr-force-bootable",
+            "-append_partition",
+            "2",
+            "0xef",
+            "esp.img",
+            "-iso_mbr_part_type",
+            "0x00",
+            "-b",
+            "/boot/floppy.img",
+            "-eltorito-alt-boot",
+            "-e",
+            "--interval:appended_partition_2:all::",
+            "-no-emul-boot",
+            "t",
+        ])
+        .unwrap();
+        assert!(a.mbr_force_bootable);
+        assert_eq!(a.iso_mbr_part_type, Some(0));
+        assert_eq!(a.boot[1].appended_partition(), Some(2));
+        assert_eq!(a.boot[1].platform(), Platform::EFI);
+        assert_eq!(a.boot[0].appended_partition(), None);
+        assert!(parse(&["-iso_mbr_part_type", "300"]).is_err());
     }
 
     #[test]

@@ -489,6 +489,49 @@ fn check_patches(img: &[u8], args: &[String]) {
     }
 }
 
+/// Debian's memtest86+x64.iso boots UEFI from an appended EFI partition that its El Torito entry points into
+/// (`-e --interval:appended_partition_2:all::`). Rebuilt by odix from its own files with the arguments xorriso
+/// reports for it, the image has the same catalog and MBR, positions aside.
+#[test]
+fn memtest_layout_rebuilt_from_its_xorriso_arguments() {
+    let memtest = "/usr/lib/memtest86+/memtest86+x64.iso";
+    if require_tool("xorriso").is_none() || require_file(memtest).is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let tree = dir.path().join("tree");
+    run_ok(Command::new("xorriso").args(["-osirrox", "on", "-indev", memtest, "-extract", "/"]).arg(&tree));
+    let original = fs::read(memtest).unwrap();
+    // The GRUB2 MBR code and the appended EFI partition, taken from the image itself.
+    let mbr = dir.path().join("mbr.bin");
+    fs::write(&mbr, &original[..446]).unwrap();
+    let le32 = |at: usize| u32::from_le_bytes(original[at..at + 4].try_into().unwrap()) as usize;
+    let (start, blocks) = (le32(446 + 16 + 8), le32(446 + 16 + 12));
+    let esp = dir.path().join("esp.img");
+    fs::write(&esp, &original[start * 512..(start + blocks) * 512]).unwrap();
+    let out = dir.path().join("memtest.iso");
+    run_ok(
+        Command::new(odix())
+            .args(["mkisofs", "-quiet", "-o"])
+            .arg(&out)
+            .args(["-V", "MT86PLUS_64", "--modification-date=2023021110162200", "--grub2-mbr"])
+            .arg(&mbr)
+            .args(["--mbr-force-bootable", "-append_partition", "2", "0xef"])
+            .arg(&esp)
+            .args(["-iso_mbr_part_type", "0x00", "-c", "/boot.catalog", "-b", "/boot/floppy.img"])
+            .args(["-boot-load-size", "1", "-eltorito-alt-boot", "-e", "--interval:appended_partition_2:all::"])
+            .args(["-no-emul-boot", "-boot-load-size", "8192", "-R"])
+            .arg(&tree),
+    );
+    assert_eq!(xorriso_report(&out), xorriso_report(Path::new(memtest)));
+    // The EFI entry points at the appended partition.
+    let image = fs::read(&out).unwrap();
+    let le32 = |at: usize| u32::from_le_bytes(image[at..at + 4].try_into().unwrap());
+    let cat = le32(17 * 2048 + 0x47) as usize * 2048;
+    assert_eq!(le32(cat + 96 + 8) * 4, le32(446 + 16 + 8), "EFI entry and MBR partition 2 disagree");
+    assert_eq!(&image[le32(446 + 16 + 8) as usize * 512..][..blocks * 512], &original[start * 512..][..blocks * 512]);
+}
+
 #[test]
 fn mkisofs_command_line_errors_and_help() {
     let o = run(Command::new(odix()).args(["mkisofs", "-o", "x.iso", "-frobnicate", "dir"]));
