@@ -364,6 +364,7 @@ fn damaged_sectors_are_listed_and_repaired() {
     let listed: Vec<i64> =
         out.lines().filter_map(|l| l.strip_prefix("LBA ")?.split_whitespace().next()?.parse().ok()).collect();
     assert_eq!(listed, vec![20, 40, 60, 80, 90], "{out}");
+    assert!(stderr(&v).is_empty(), "a bad sector is a finding, not an error: {}", stderr(&v));
     assert!(out.contains("LBA 90 (track 01): bad sync"), "{out}");
     assert!(out.contains("LBA 80 (track 01): subheader copies differ"), "{out}");
 
@@ -491,6 +492,11 @@ fn xorriso_md5_tags_are_checked() {
         assert!(out.contains("/big.bin: MD5"), "{out}");
         assert!(out.contains("1 not matching"), "{out}");
     }
+    // The tags are checked through a BIN/CUE of the image as well.
+    let cue = d.join("md5.cue");
+    to_bin_cue(&iso, &cue);
+    let v = run_ok(odix().arg("verify").arg("--no-hashes").arg(&cue));
+    assert_eq!(stdout(&v).matches("): ok").count(), 3, "{}", stdout(&v));
     // An image without tags says so and passes.
     let plain = d.join("plain.iso");
     xorriso_iso(&src, &plain, &[]).unwrap();
