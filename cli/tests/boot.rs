@@ -532,6 +532,33 @@ fn memtest_layout_rebuilt_from_its_xorriso_arguments() {
     assert_eq!(&image[le32(446 + 16 + 8) as usize * 512..][..blocks * 512], &original[start * 512..][..blocks * 512]);
 }
 
+/// Debian's ipxe.iso (isohybrid MBR, BIOS and UEFI entries), rebuilt the same way.
+#[test]
+fn ipxe_layout_rebuilt_from_its_xorriso_arguments() {
+    let ipxe = "/usr/lib/ipxe/ipxe.iso";
+    if require_tool("xorriso").is_none() || require_file(ipxe).is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let tree = dir.path().join("tree");
+    run_ok(Command::new("xorriso").args(["-osirrox", "on", "-indev", ipxe, "-extract", "/"]).arg(&tree));
+    let mbr = dir.path().join("mbr.bin");
+    fs::write(&mbr, &fs::read(ipxe).unwrap()[..432]).unwrap();
+    let out = dir.path().join("ipxe.iso");
+    run_ok(
+        Command::new(odix())
+            .args(["mkisofs", "-quiet", "-o"])
+            .arg(&out)
+            .args(["-V", "ISOIMAGE", "--modification-date=2021020717255000", "-isohybrid-mbr"])
+            .arg(&mbr)
+            .args(["--mbr-force-bootable", "-iso_mbr_part_type", "0x17", "-c", "/boot.cat", "-b", "/isolinux.bin"])
+            .args(["-no-emul-boot", "-boot-load-size", "4", "-boot-info-table", "-eltorito-alt-boot"])
+            .args(["-e", "/efi.img", "-no-emul-boot", "-boot-load-size", "1728", "-R"])
+            .arg(&tree),
+    );
+    assert_eq!(xorriso_report(&out), xorriso_report(Path::new(ipxe)));
+}
+
 #[test]
 fn mkisofs_command_line_errors_and_help() {
     let o = run(Command::new(odix()).args(["mkisofs", "-o", "x.iso", "-frobnicate", "dir"]));
