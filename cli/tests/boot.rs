@@ -559,6 +559,40 @@ fn ipxe_layout_rebuilt_from_its_xorriso_arguments() {
     assert_eq!(xorriso_report(&out), xorriso_report(Path::new(ipxe)));
 }
 
+/// Debian's grub-rescue-cdrom.iso (GRUB2 MBR, protective label, boot info table and GRUB2 boot info), rebuilt the
+/// same way; the GRUB2 boot info and MBR address must point at the new eltorito.img.
+#[test]
+fn grub_rescue_layout_rebuilt_from_its_xorriso_arguments() {
+    let rescue = "/usr/lib/grub-rescue/grub-rescue-cdrom.iso";
+    if require_tool("xorriso").is_none() || require_file(rescue).is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let tree = dir.path().join("tree");
+    run_ok(Command::new("xorriso").args(["-osirrox", "on", "-indev", rescue, "-extract", "/"]).arg(&tree));
+    let mbr = dir.path().join("mbr.bin");
+    fs::write(&mbr, &fs::read(rescue).unwrap()[..446]).unwrap();
+    let out = dir.path().join("rescue.iso");
+    run_ok(
+        Command::new(odix())
+            .args(["mkisofs", "-quiet", "-o"])
+            .arg(&out)
+            .args(["-V", "ISOIMAGE", "--modification-date=2026050322121300", "--grub2-mbr"])
+            .arg(&mbr)
+            .args(["--mbr-force-bootable", "--protective-msdos-label", "-c", "/boot.catalog"])
+            .args(["-b", "/boot/grub/i386-pc/eltorito.img", "-no-emul-boot", "-boot-load-size", "4"])
+            .args(["-boot-info-table", "--grub2-boot-info", "-R"])
+            .arg(&tree),
+    );
+    assert_eq!(xorriso_report(&out), xorriso_report(Path::new(rescue)));
+    let image = fs::read(&out).unwrap();
+    let le32 = |at: usize| u32::from_le_bytes(image[at..at + 4].try_into().unwrap());
+    let le64 = |at: usize| u64::from_le_bytes(image[at..at + 8].try_into().unwrap());
+    let lba = le32(le32(17 * 2048 + 0x47) as usize * 2048 + 32 + 8);
+    assert_eq!(le64(lba as usize * 2048 + 2548), u64::from(lba) * 4 + 5);
+    assert_eq!(le64(0x1b0), u64::from(lba) * 4 + 4);
+}
+
 #[test]
 fn mkisofs_command_line_errors_and_help() {
     let o = run(Command::new(odix()).args(["mkisofs", "-o", "x.iso", "-frobnicate", "dir"]));
