@@ -77,6 +77,8 @@ pub struct BootConfig {
     pub iso_mbr_part_type: Option<u8>,
     /// `--mbr-force-bootable`.
     pub mbr_force_bootable: bool,
+    /// `-partition_cyl_align`: `None` for auto (isohybrid images only).
+    pub cylinder_align: Option<bool>,
 }
 
 impl BootConfig {
@@ -303,6 +305,9 @@ impl BootPlan {
                 h = h.iso_part_type(t);
             }
             h = h.force_bootable(cfg.mbr_force_bootable);
+            if let Some(on) = cfg.cylinder_align {
+                h = h.cylinder_align(on);
+            }
             any.then_some(h)
         };
         Ok(BootPlan {

@@ -103,6 +103,8 @@ enum Opt {
     AppendedPartAsGpt,
     IsoMbrPartType,
     MbrForceBootable,
+    CylAlign,
+    Geometry,
     EmbeddedBoot,
     Grub2Mbr,
     ProtectiveMsdosLabel,
@@ -215,12 +217,9 @@ const OPTIONS: &[(&[&str], Opt, Arity, &str)] = &[
         "",
     ),
     (&["hfs-bless-by", "hfs-type", "hfs-creator"], Opt::Hfs, Arity::Two, ""),
-    (
-        &["partition_cyl_align", "partition_hd_cyl", "partition_sec_hd", "gui", "chrp-boot"],
-        Opt::Ignored,
-        Arity::One,
-        "",
-    ),
+    (&["partition_cyl_align"], Opt::CylAlign, Arity::One, "on|off|auto|all  Pad the image to a whole MBR cylinder"),
+    (&["partition_hd_cyl", "partition_sec_hd"], Opt::Geometry, Arity::One, "N  MBR geometry (odix writes 64 and 32)"),
+    (&["gui"], Opt::Ignored, Arity::Flag, ""),
 ];
 
 /// The extra values of the HFS+ options whose arity differs from their table entry.
@@ -389,6 +388,8 @@ pub struct MkisofsArgs {
     pub iso_mbr_part_type: Option<u8>,
     /// `--mbr-force-bootable`.
     pub mbr_force_bootable: bool,
+    /// `-partition_cyl_align`: `None` for auto.
+    pub cylinder_align: Option<bool>,
     /// `-partition_offset`.
     pub partition_offset: u32,
     /// `--modification-date` or `-volume_date m|uuid`, seconds since the epoch.
@@ -683,6 +684,20 @@ impl MkisofsArgs {
                         Some(u8::try_from(t).map_err(|_| anyhow!("{text}: {t} is not a partition type byte"))?);
                 }
                 Opt::MbrForceBootable => a.mbr_force_bootable = true,
+                Opt::CylAlign => {
+                    a.cylinder_align = match v0().as_str() {
+                        "on" | "all" => Some(true),
+                        "off" => Some(false),
+                        "auto" => None,
+                        other => bail!("{text}: `{other}` is not on, off, auto or all"),
+                    }
+                }
+                Opt::Geometry => {
+                    let (n, want) = (parse_u32(&text, &v0())?, if name == "partition_hd_cyl" { 64 } else { 32 });
+                    if n != want {
+                        a.warnings.push(format!("{text} {n}: odix writes the MBR geometry 64 heads, 32 sectors"));
+                    }
+                }
                 Opt::EmbeddedBoot => a.embedded_boot = Some(PathBuf::from(v0())),
                 Opt::Grub2Mbr => a.grub2_mbr = Some(PathBuf::from(v0())),
                 Opt::ProtectiveMsdosLabel => a.protective_msdos_label = true,
@@ -795,6 +810,7 @@ impl MkisofsArgs {
             partition_offset: self.partition_offset,
             iso_mbr_part_type: self.iso_mbr_part_type,
             mbr_force_bootable: self.mbr_force_bootable,
+            cylinder_align: self.cylinder_align,
         }
     }
 

@@ -231,6 +231,7 @@ pub struct HybridOptions {
     partition_offset: u32,
     iso_part_type: Option<u8>,
     force_bootable: bool,
+    cylinder_align: Option<bool>,
     seed: u64,
 }
 
@@ -240,6 +241,14 @@ impl HybridOptions {
     #[must_use]
     pub fn iso_part_type(mut self, t: u8) -> Self {
         self.iso_part_type = Some(t);
+        self
+    }
+
+    /// Pads the image to a whole cylinder (1 MiB) or not (`-partition_cyl_align on|off`); by default only
+    /// isohybrid images are aligned, as xorriso does.
+    #[must_use]
+    pub fn cylinder_align(mut self, on: bool) -> Self {
+        self.cylinder_align = Some(on);
         self
     }
 
@@ -498,6 +507,7 @@ impl HybridLayout {
     pub fn plan(opts: &HybridOptions, facts: &ImageFacts) -> Result<HybridLayout> {
         let has_gpt = opts.has_gpt();
         let isohybrid = matches!(opts.template, Some(MbrTemplate::Isohybrid(_)));
+        let align_cyl = opts.cylinder_align.unwrap_or(isohybrid);
         let files = opts.appended_order();
         for a in &opts.appended {
             if !(1..=4).contains(&a.number) {
@@ -538,7 +548,7 @@ impl HybridLayout {
             }
             aligned
         };
-        if isohybrid && (!files.is_empty() || !has_gpt) {
+        if align_cyl && (!files.is_empty() || !has_gpt) {
             cur = align(cur, &mut tail);
         }
         let iso_end = cur;
@@ -551,7 +561,7 @@ impl HybridLayout {
         }
         if has_gpt {
             cur += GPT_BACKUP_SECTORS;
-            if isohybrid && files.is_empty() {
+            if align_cyl && files.is_empty() {
                 let aligned = cur.div_ceil(cylinder_sectors) * cylinder_sectors;
                 if aligned > cur {
                     tail.push(TailPiece::Zeros((aligned - cur) * SECTOR));
@@ -1014,6 +1024,15 @@ mod tests {
         assert_eq!(l.gpt_entries()[2].ptype, Guid::BASIC_DATA);
         assert_eq!(l.mbr_entries()[0].ptype, 0xEE);
         check_gpt(&l);
+    }
+
+    #[test]
+    fn cylinder_alignment_is_optional() {
+        let facts = ImageFacts { iso_sectors: 300, bios_boot_lba: Some(50), efi_image: None };
+        let off = HybridOptions::default().template(MbrTemplate::Isohybrid(isohdpfx())).cylinder_align(false);
+        assert_eq!(HybridLayout::plan(&off, &facts).unwrap().total_sectors(), 300);
+        let on = HybridOptions::default().protective_msdos_label(true).cylinder_align(true);
+        assert_eq!(HybridLayout::plan(&on, &facts).unwrap().total_sectors(), 512);
     }
 
     /// `-partition_offset 16` with an isohybrid MBR: partition 1 from block 64, as xorriso writes it.
