@@ -10,7 +10,7 @@ use odix_cdrip::cue::{CueSheet, FileType, Frames, Index, Track, TrackMode};
 use odix_cdrip::image::{self, RawDisc};
 
 /// `odix convert`.
-#[derive(clap::Args, Debug)]
+#[derive(clap::Args, Debug, Clone)]
 pub struct ConvertArgs {
     /// The image to read: a `.cue` or `.ccd` (raw), or an ISO image (any other name).
     pub input: PathBuf,
@@ -50,14 +50,10 @@ pub fn convert(args: ConvertArgs) -> Result<u8> {
         (false, Some("cue")) => iso_to_bin_cue(&args),
         (false, Some("bin")) => {
             let cue = args.output.with_extension("cue");
-            iso_to_bin_cue(&ConvertArgs { output: cue, ..clone_args(&args) })
+            iso_to_bin_cue(&ConvertArgs { output: cue, ..args.clone() })
         }
         (false, _) => bail!("{}: an ISO image converts to NAME.cue (with NAME.bin)", args.output.display()),
     }
-}
-
-fn clone_args(a: &ConvertArgs) -> ConvertArgs {
-    ConvertArgs { input: a.input.clone(), output: a.output.clone(), session: a.session, track: a.track, force: a.force }
 }
 
 /// Copies the user data of LBAs `from..to` of the disc's data tracks to `out`.
