@@ -2,10 +2,11 @@
 # UDF extraction speed: `odix extract` against `7z x` on a 20 000-file `genisoimage -udf` bridge image (about
 # 230 MB, the same tree as bench/read.sh), plus odix extracting the same files through the image's ISO 9660 tree.
 # Prints medians (hyperfine) and ratios, and peak RSS.
-#   bench/udf_extract.sh [WORKDIR]      (default /tmp/odix-bench-udf; needs ~1 GB free)
+#   bench/udf_extract.sh [WORKDIR]      (default /tmp/odix-bench-udf-read; needs ~1 GB free; a tmpfs such as
+#   /dev/shm/x measures the readers rather than the disk)
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
-work=${1:-/tmp/odix-bench-udf}
+work=${1:-/tmp/odix-bench-udf-read}
 odix=${ODIX:-$here/target/release/odix}
 runs=${RUNS:-5}
 [ -x "$odix" ] || (cd "$here" && cargo build --release -p odix --quiet)
@@ -29,6 +30,7 @@ PY
 fi
 
 median() { python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['results'][0]['median'])" "$1"; }
+cpu() { python3 -c "import json,sys; r=json.load(open(sys.argv[1]))['results'][0]; print(f\"{r['user']+r['system']:.2f}\")" "$1"; }
 bench() { # name command...
   local name=$1; shift
   hyperfine --style none --runs "$runs" --warmup 1 --export-json "$name.json" --prepare 'rm -rf out; mkdir out' "$*" >/dev/null 2>&1
@@ -49,4 +51,5 @@ echo "|---|---|---|---|---|"
 echo "| extract UDF, 20 000 files | $u | 7z x -tudf | $z | $(ratio "$u" "$z") |"
 echo "| extract UDF vs ISO 9660 tree, same files | $u | odix extract --view rockridge | $i | $(ratio "$u" "$i") |"
 echo
+echo "CPU (user+system, s): odix UDF $(cpu odix_udf.json), 7z $(cpu 7z_udf.json), odix ISO 9660 $(cpu odix_iso.json)"
 echo "peak RSS (KiB): odix UDF $(rss "$odix extract --view udf -C out files-udf.iso"), 7z $(rss "7z x -tudf -oout files-udf.iso")"
