@@ -167,6 +167,45 @@ fn grub_mkrescue_image_boots_four_ways() {
     }
 }
 
+/// The layout Ubuntu's images use: the EFI system partition appended after the ISO and described in a GPT, the
+/// UEFI El Torito entry pointing into it (`-e --interval:appended_partition_2:::`). Built from the files of a
+/// grub-mkrescue image (whose GRUB finds its root by the volume's modification date), it boots under OVMF from CD
+/// and from disk, and under SeaBIOS from CD.
+#[test]
+fn appended_efi_partition_boots_under_ovmf() {
+    if !grub_tools_present() || require_tool("xorriso").is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let rescue = dir.path().join("rescue.iso");
+    grub_mkrescue_image(dir.path(), &xorriso_link(dir.path()), &rescue);
+    let tree = dir.path().join("tree");
+    run_ok(Command::new("xorriso").args(["-osirrox", "on", "-indev"]).arg(&rescue).args(["-extract", "/"]).arg(&tree));
+    let esp = dir.path().join("esp.img");
+    fs::rename(tree.join("efi.img"), &esp).unwrap();
+    fs::remove_file(tree.join("boot.catalog")).unwrap();
+    let image = fs::read(&rescue).unwrap();
+    // The PVD's volume modification date (ECMA-119 8.4.27), which GRUB's search --fs-uuid looks for.
+    let date = String::from_utf8(image[16 * 2048 + 830..16 * 2048 + 846].to_vec()).unwrap();
+    let out = dir.path().join("appended.iso");
+    run_ok(
+        Command::new(odix())
+            .args(["mkisofs", "-quiet", "-o"])
+            .arg(&out)
+            .arg(format!("--modification-date={date}"))
+            .args(["-r", "-V", "ISOIMAGE", "--grub2-mbr", "/usr/lib/grub/i386-pc/boot_hybrid.img"])
+            .args(["-append_partition", "2", "28732ac11ff8d211ba4b00a0c93ec93b"])
+            .arg(&esp)
+            .args(["-appended_part_as_gpt", "-c", "/boot.catalog", "-b", "/boot/grub/i386-pc/eltorito.img"])
+            .args(["-no-emul-boot", "-boot-load-size", "4", "-boot-info-table", "--grub2-boot-info"])
+            .args(["-eltorito-alt-boot", "-e", "--interval:appended_partition_2:::", "-no-emul-boot"])
+            .arg(&tree),
+    );
+    boot(&out, Firmware::Ovmf, Media::Cd, GRUB_MARKER, Duration::from_secs(120));
+    boot(&out, Firmware::Ovmf, Media::Disk, GRUB_MARKER, Duration::from_secs(120));
+    boot(&out, Firmware::SeaBios, Media::Cd, GRUB_MARKER, Duration::from_secs(60));
+}
+
 fn isolinux_tree(dir: &Path) {
     let d = dir.join("isolinux");
     fs::create_dir_all(&d).unwrap();
