@@ -545,7 +545,10 @@ impl MkisofsArgs {
                 Opt::HideJoliet => a.hide_joliet.push(v0()),
                 Opt::HideJolietList => a.hide_joliet.extend(read_lines(&text, OsStr::new(&v0()))?),
                 Opt::Quiet => a.quiet = true,
-                Opt::Verbose | Opt::HideRrMoved | Opt::Ignored => {}
+                Opt::Verbose | Opt::Ignored => {}
+                Opt::HideRrMoved => a.warnings.push(format!(
+                    "{text}: accepted; the rr_moved directory of relocated deep directories stays visible"
+                )),
                 Opt::InputCharset => {
                     let cs = v0();
                     let l = cs.to_ascii_lowercase();
