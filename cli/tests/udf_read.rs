@@ -57,6 +57,9 @@ fn assert_extracts_like(img: &Path, source: &Path, out: &Path, opts: &CompareOpt
     );
     let diffs = compare_trees(source, out, opts);
     assert!(diffs.is_empty(), "{}: extracted tree differs from the source:\n{}", img.display(), diffs.join("\n"));
+    // Every tag checksum, CRC and location of what other implementations wrote is right: strict mode agrees.
+    let strict = run(odix().args(["ls", "-R", "--strict"]).arg(img));
+    assert!(strict.status.success(), "{}: --strict: {}", img.display(), String::from_utf8_lossy(&strict.stderr));
 }
 
 /// A sparse file of `mib` MiB.

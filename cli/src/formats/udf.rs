@@ -151,7 +151,10 @@ impl Tree for UdfTree {
             match r {
                 Ok(n) => out.push(n),
                 Err(e) if self.strict => return Err(e),
-                Err(e) => self.early.push(Warning(format!("{}: in {:?}: {e:#}; skipped", self.path, dir.name))),
+                Err(e) => {
+                    let d = if dir.name.is_empty() { "/" } else { dir.name.as_str() };
+                    self.early.push(Warning(format!("{}: in directory {d:?}: {e:#}; skipped", self.path)))
+                }
             }
         }
         Ok(out)
