@@ -27,6 +27,10 @@ fi
 
 python3 -c 'import pycdlib' 2>/dev/null || python3 -m pip install -q pycdlib
 command -v chdman >/dev/null 2>&1 || npm install -g --silent chdman >/dev/null 2>&1 || echo "setup.sh: chdman (npm) not installed" >&2
-rustup component list --installed 2>/dev/null | grep -q '^rustfmt' || rustup component add rustfmt clippy >/dev/null 2>&1 || true
+for c in rustfmt clippy; do
+  rustup component list --installed 2>/dev/null | grep -q "^$c" || rustup component add "$c"
+done
+# The fuzzers (scripts/fuzz.sh) run on this stable toolchain through cargo-fuzz.
+command -v cargo-fuzz >/dev/null 2>&1 || cargo install cargo-fuzz --locked --quiet
 
-cargo build --release --locked -p odix 2>/dev/null || cargo build --release -p odix
+cargo build --release -p odix

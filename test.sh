@@ -1,9 +1,16 @@
 #!/usr/bin/env bash
-# The whole test suite: formatting, lints, unit, property and oracle tests (xorriso, genisoimage, pycdlib,
-# 7z, bsdtar, libcdio, udftools, the Linux kernel in a VM, QEMU firmware). Run ./setup.sh once first.
+# The whole test suite: formatting and lints; unit and property tests; integration tests that check odix
+# against independent implementations (xorriso, genisoimage, pycdlib, 7z, bsdtar, libcdio, udftools,
+# udfclient, chdman, bchunk, ddrescuelog), the Linux kernel in a QEMU VM, and SeaBIOS/OVMF firmware; the slow
+# tests (files over 4 GiB); in CI also every fuzz target for 30 seconds.
+# Installs what is missing first (./setup.sh is quick when everything is there).
 set -euo pipefail
 cd "$(dirname "$0")"
+./setup.sh
+export ODIX_SLOW_TESTS=${ODIX_SLOW_TESTS:-1}
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --quiet -- -D warnings
-cargo build --release -p odix --quiet
 cargo test --workspace --release
+if [ "${CI:-}" = true ] || [ -n "${ODIX_FUZZ_SECONDS:-}" ]; then
+  scripts/fuzz.sh "${ODIX_FUZZ_SECONDS:-30}"
+fi
