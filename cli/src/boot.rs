@@ -143,7 +143,7 @@ fn lookup_path(tree: &Tree, path: &str) -> Option<NodeId> {
     Some(at)
 }
 
-fn first_sector(path: &PathBuf) -> Result<Vec<u8>> {
+fn first_sector(path: &std::path::Path) -> Result<Vec<u8>> {
     let mut buf = Vec::with_capacity(512);
     File::open(path)
         .and_then(|f| f.take(512).read_to_end(&mut buf))
@@ -227,7 +227,7 @@ impl BootPlan {
                     }
                 }
                 synthetic.push((id, len.div_ceil(SECTOR as u64)));
-                (id, Some((item.path.clone(), patches)))
+                (id, Some((item.path.to_path_buf(), patches)))
             };
             entries.push(PlannedEntry { entry, data, patch, len, in_tree: true });
         }
