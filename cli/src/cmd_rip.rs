@@ -31,7 +31,7 @@ const MMC_DEVICE_TYPE: u8 = 0x05;
 /// Bytes per copy read from a drive when the kernel does not say how much one command may carry.
 const DEFAULT_TRANSFER: u32 = 64 * 1024;
 /// The largest copy read from a drive, in bytes.
-const MAX_TRANSFER: u32 = 256 * 1024;
+const MAX_TRANSFER: u32 = 512 * 1024;
 /// Bytes of good sectors gathered before one write to the image.
 const WRITE_BATCH: usize = 4 << 20;
 /// Bytes per copy read from a file or non-optical block device.
@@ -77,7 +77,7 @@ pub struct RipArgs {
     /// Do not compute the CRC32/MD5/SHA-1 of the image and its tracks for the log.
     #[arg(long)]
     pub no_hash: bool,
-    /// Sectors per read in the copy pass (default: as many as the drive's largest transfer holds, up to 256 KiB).
+    /// Sectors per read in the copy pass (default: as many as the drive's largest transfer holds, up to 512 KiB).
     #[arg(long, value_name = "N", hide = true)]
     pub cluster: Option<u32>,
 }
@@ -484,7 +484,7 @@ fn parse_speed(s: &str, dvd: bool) -> Result<u16> {
         return Ok(0xffff);
     }
     let x: f64 = s.trim_end_matches(['x', 'X']).parse().with_context(|| format!("--speed {s:?}: not a number"))?;
-    if !(x > 0.0) {
+    if x.is_nan() || x <= 0.0 {
         bail!("--speed must be positive");
     }
     let kbps = x * if dvd { DVD_1X_KBPS } else { CD_1X_KBPS };
@@ -533,7 +533,7 @@ pub fn rip(args: RipArgs) -> Result<u8> {
         [dev, out] => (Some(dev.clone()), out.clone()),
         _ => bail!("usage: odix rip [DEVICE] OUT"),
     };
-    if !(args.timeout > 0.0) {
+    if args.timeout.is_nan() || args.timeout <= 0.0 {
         bail!("--timeout must be positive");
     }
     let timeout = Duration::from_secs_f64(args.timeout);
@@ -616,7 +616,15 @@ pub fn rip(args: RipArgs) -> Result<u8> {
     let opts = opts.cluster(cluster.max(1));
 
     // The map: resumed when it exists.
-    let resumed = map_path.exists();
+    // A map without its image describes nothing that exists: start again.
+    if map_path.exists() && !out.exists() {
+        eprintln!(
+            "odix: warning: {} exists but {} does not; starting a new rip and replacing the map",
+            map_path.display(),
+            out.display()
+        );
+    }
+    let resumed = map_path.exists() && out.exists();
     let map = if resumed {
         Some(Mapfile::load(&map_path).with_context(|| format!("reading the map {}", map_path.display()))?)
     } else {

@@ -109,6 +109,7 @@ fn rip_rejects_a_foreign_or_broken_map() {
     let src = dir.path().join("src.bin");
     fs::write(&src, vec![7u8; 64 * 2048]).unwrap();
     let out = dir.path().join("out.iso");
+    fs::write(&out, b"").unwrap();
     fs::write(dir.path().join("out.map"), "0x0 + 1\n0x0 0x800 +\n").unwrap();
     let o = run(Command::new(ODIX).arg("rip").arg(&src).arg(&out));
     assert_eq!(o.status.code(), Some(1));
@@ -116,6 +117,12 @@ fn rip_rejects_a_foreign_or_broken_map() {
     fs::write(dir.path().join("out.map"), "garbage\n").unwrap();
     let o = run(Command::new(ODIX).arg("rip").arg(&src).arg(&out));
     assert_eq!(o.status.code(), Some(1));
+    // A finished map whose image is gone: a new rip, not an image of zeros.
+    fs::write(dir.path().join("out.map"), "0x0 + 1\n0x0 0x20000 +\n").unwrap();
+    let _ = fs::remove_file(&out);
+    let o = run(Command::new(ODIX).arg("rip").arg(&src).arg(&out));
+    assert_eq!(o.status.code(), Some(0));
+    assert_eq!(fs::read(&out).unwrap(), fs::read(&src).unwrap());
 }
 
 #[test]
