@@ -1067,6 +1067,65 @@ fn sparse_file_over_4_gib() {
     a.img[at..at + v.len()].copy_from_slice(&v);
     fs::write(&img, &a.img).unwrap();
 
+    // ICB strategy 4096: small.txt's entry is followed by an indirect entry to a newer entry, recorded in the
+    // block huge.bin's first data used (free now). The newer entry is the one in force.
+    let mut vol = Volume::open(fs::File::open(&img).unwrap(), Options::default()).unwrap();
+    let root = vol.root().unwrap();
+    let small = vol.read_dir(&root).unwrap().into_iter().find(|c| c.name == "small.txt").unwrap();
+    let small_entry = vol.entry(&small).unwrap();
+    drop(vol);
+    let b = small_entry.location.block;
+    assert_eq!(b, entry.location.block + 1, "layout of the appended entries changed");
+    let newer_data = b"newer entry\n";
+    let newer_block = a.alloc(1);
+    a.put(newer_block, newer_data);
+    let newer_icb = a.alloc(1);
+    let mut fe = small_entry.file_entry.clone();
+    fe.tag.location = newer_icb;
+    fe.information_length = newer_data.len() as u64;
+    fe.icb_tag.strategy_type = 4096;
+    fe.icb_tag.max_entries = 2;
+    fe.icb_tag.flags = (fe.icb_tag.flags & !7) | 1;
+    fe.allocation_descriptors.clear();
+    let newer_ad = AllocationDescriptor {
+        extent_type: ExtentType::Recorded,
+        length: newer_data.len() as u32,
+        location: LbAddr { block: newer_block, partition: 0 },
+    };
+    ad::write_list(AdForm::Long, &[newer_ad], &mut fe.allocation_descriptors).unwrap();
+    let mut v = Vec::new();
+    fe.write_to(&mut v).unwrap();
+    tag::seal(&mut v, newer_icb);
+    a.put(newer_icb, &v);
+    // The old entry says strategy 4096 too.
+    let at_old = (start + b as usize) * BS;
+    let mut old = FileEntry::parse(&a.img[at_old..at_old + BS]).unwrap();
+    old.icb_tag.strategy_type = 4096;
+    old.icb_tag.max_entries = 2;
+    let mut v = Vec::new();
+    old.write_to(&mut v).unwrap();
+    tag::seal(&mut v, b);
+    a.img[at_old..at_old + BS].fill(0);
+    a.img[at_old..at_old + v.len()].copy_from_slice(&v);
+    let ie = odix_udf::format::file_entry::IndirectEntry {
+        tag: DescriptorTag::new(259, 3, 0, b + 1),
+        icb_tag: IcbTag { strategy_type: 4096, max_entries: 2, file_type: 3, ..Default::default() },
+        indirect_icb: LongAd {
+            length: BS as u32,
+            location: LbAddr { block: newer_icb, partition: 0 },
+            implementation_use: [0; 6],
+        },
+    };
+    let mut v = Vec::new();
+    ie.write_to(&mut v).unwrap();
+    tag::seal(&mut v, b + 1);
+    let at_ie = (start + b as usize + 1) * BS;
+    a.img[at_ie..at_ie + BS].fill(0);
+    a.img[at_ie..at_ie + v.len()].copy_from_slice(&v);
+    fs::write(&img, &a.img).unwrap();
+    let cat = run_ok(odix().arg("cat").arg(&img).arg("/small.txt"));
+    assert_eq!(cat.stdout, newer_data, "the entry after the indirect entry is in force");
+
     let ls = run_ok(odix().args(["ls", "--json"]).arg(&img).arg("/huge.bin"));
     let v: serde_json::Value = serde_json::from_slice(&ls.stdout).unwrap();
     assert_eq!(v[0]["size"], 5 * u64::from(gap) + 4096, "{v}");
