@@ -789,3 +789,77 @@ fn file_over_4gib_streams() {
     assert_eq!(total, size);
     assert_eq!(found.len(), 3, "markers found at {found:?}");
 }
+
+/// A GUID as xorriso prints it (the 16 bytes in disk order, in hex) in its usual text form.
+fn guid_from_disk_hex(hex: &str) -> String {
+    let b: Vec<u8> = (0..16).map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).unwrap()).collect();
+    format!(
+        "{:02X}{:02X}{:02X}{:02X}-{:02X}{:02X}-{:02X}{:02X}-{:02X}{:02X}-{}",
+        b[3],
+        b[2],
+        b[1],
+        b[0],
+        b[5],
+        b[4],
+        b[7],
+        b[6],
+        b[8],
+        b[9],
+        b[10..].iter().map(|x| format!("{x:02X}")).collect::<String>()
+    )
+}
+
+#[test]
+fn gpt_matches_xorriso_report() {
+    let Some(xorriso) = require_tool("xorriso") else { return };
+    let d = tmp();
+    let src = d.path().join("src");
+    fs::create_dir(&src).unwrap();
+    fs::write(src.join("a.txt"), "a").unwrap();
+    let part = d.path().join("part.img");
+    fs::write(&part, vec![0u8; 1 << 20]).unwrap();
+    let img = d.path().join("gpt.iso");
+    run_ok(
+        Command::new(&xorriso)
+            .args(["-as", "mkisofs", "-R", "-o"])
+            .arg(&img)
+            .args(["-append_partition", "2", "0xef"])
+            .arg(&part)
+            .arg("-appended_part_as_gpt")
+            .arg(&src),
+    );
+    let o = run_ok(Command::new(&xorriso).arg("-indev").arg(&img).args(["-report_system_area", "plain"]));
+    let report = String::from_utf8_lossy(&o.stdout).to_string();
+    let field = |key: &str| -> Vec<Vec<String>> {
+        report
+            .lines()
+            .filter_map(|l| l.split_once(" : ").filter(|(k, _)| k.trim() == key).map(|(_, v)| v))
+            .map(|v| v.split_whitespace().map(str::to_string).collect())
+            .collect()
+    };
+    let info = run_ok(odix().args(["info", "--json"]).arg(&img));
+    let info: Value = serde_json::from_slice(&info.stdout).unwrap();
+    let gpt = &info["system_area"]["gpt"];
+    assert_eq!(gpt["header_crc_ok"], true);
+    assert_eq!(gpt["entries_crc_ok"], true);
+    assert_eq!(gpt["backup_found"], true);
+    assert_eq!(gpt["disk_guid"].as_str().unwrap(), guid_from_disk_hex(&field("GPT disk GUID")[0][0]));
+    let range = &field("GPT lba range")[0];
+    assert_eq!(gpt["first_usable_lba"].to_string(), range[0]);
+    assert_eq!(gpt["last_usable_lba"].to_string(), range[1]);
+    assert_eq!(gpt["backup_lba"].to_string(), range[2]);
+    let parts = gpt["partitions"].as_array().unwrap();
+    let sizes = field("GPT start and size");
+    let names = field("GPT partname local");
+    let types = field("GPT type GUID");
+    assert_eq!(parts.len(), sizes.len());
+    for (i, p) in parts.iter().enumerate() {
+        let first = p["first_lba"].as_u64().unwrap();
+        let count = p["last_lba"].as_u64().unwrap() - first + 1;
+        assert_eq!(vec![p["index"].to_string(), first.to_string(), count.to_string()], sizes[i]);
+        assert_eq!(p["name"].as_str().unwrap(), names[i][1]);
+        assert_eq!(p["type_guid"].as_str().unwrap(), guid_from_disk_hex(&types[i][1]));
+    }
+    let mbr = &info["system_area"]["mbr"]["partitions"][0];
+    assert_eq!(mbr["type"], 0xEE);
+}
