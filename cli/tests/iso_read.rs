@@ -863,3 +863,31 @@ fn gpt_matches_xorriso_report() {
     let mbr = &info["system_area"]["mbr"]["partitions"][0];
     assert_eq!(mbr["type"], 0xEE);
 }
+
+#[test]
+fn device_nodes_and_fifos() {
+    let (Some(xorriso), Some(gen)) = (require_tool("xorriso"), require_tool("genisoimage")) else { return };
+    let d = tmp();
+    let src = d.path().join("src");
+    fs::create_dir(&src).unwrap();
+    let made = run(Command::new("mknod").arg(src.join("null")).args(["c", "1", "3"])).status.success()
+        && run(Command::new("mknod").arg(src.join("disk")).args(["b", "8", "17"])).status.success()
+        && run(Command::new("mkfifo").arg(src.join("fifo"))).status.success();
+    if !made {
+        eprintln!("skipping: device nodes cannot be made here (not root?)");
+        return;
+    }
+    let x = d.path().join("x.iso");
+    run_ok(Command::new(&xorriso).args(["-as", "mkisofs", "-R", "-o"]).arg(&x).arg(&src));
+    let g = d.path().join("g.iso");
+    run_ok(Command::new(&gen).args(["-quiet", "-R", "-o"]).arg(&g).arg(&src));
+    for img in [&x, &g] {
+        let by = by_path(&ls_json(img, &[]));
+        assert_eq!(by["/null"]["rdev"], serde_json::json!([1, 3]), "{}", img.display());
+        assert_eq!(by["/null"]["mode"].as_u64().unwrap() & 0o170000, 0o020000);
+        assert_eq!(by["/disk"]["rdev"], serde_json::json!([8, 17]));
+        assert_eq!(by["/disk"]["mode"].as_u64().unwrap() & 0o170000, 0o060000);
+        assert_eq!(by["/fifo"]["type"], "other");
+        assert_eq!(by["/fifo"]["mode"].as_u64().unwrap() & 0o170000, 0o010000);
+    }
+}
