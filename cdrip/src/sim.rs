@@ -62,6 +62,7 @@ pub struct SimDrive {
     read_cd: bool,
     c2: bool,
     zero_edc: bool,
+    cd_text: Vec<[u8; 18]>,
     commands: Vec<u8>,
 }
 
@@ -96,6 +97,7 @@ impl SimDrive {
             read_cd: true,
             c2: true,
             zero_edc: false,
+            cd_text: Vec::new(),
             commands: Vec::new(),
         }
     }
@@ -125,6 +127,27 @@ impl SimDrive {
     #[must_use]
     pub fn with_zeroed_edc(mut self) -> Self {
         self.zero_edc = true;
+        self
+    }
+
+    /// Gives the disc CD-TEXT of one pack type (`kind`): one string per track, from track 0 (the disc), stored as
+    /// 18-byte packs of 12 text bytes (READ TOC format 5).
+    #[must_use]
+    pub fn with_cd_text(mut self, kind: u8, texts: &[&str]) -> Self {
+        let mut stream: Vec<(u8, u8)> = Vec::new(); // (byte, track it belongs to)
+        for (track, t) in texts.iter().enumerate() {
+            stream.extend(t.bytes().chain([0]).map(|b| (b, track as u8)));
+        }
+        for chunk in stream.chunks(12) {
+            let mut p = [0u8; 18];
+            p[0] = kind;
+            p[1] = chunk[0].1;
+            p[2] = self.cd_text.len() as u8;
+            for (i, &(b, _)) in chunk.iter().enumerate() {
+                p[4 + i] = b;
+            }
+            self.cd_text.push(p);
+        }
         self
     }
 
@@ -356,6 +379,13 @@ impl SimDrive {
                 push(4, 0xa2, lba_to_msf(i64::from(lead_out)));
                 for (i, t) in self.tracks.iter().enumerate() {
                     push(if t.audio { 0 } else { 4 }, i as u8 + 1, lba_to_msf(i64::from(t.start)));
+                }
+            }
+            5 if !self.cd_text.is_empty() => {
+                out[2] = 0;
+                out[3] = 0;
+                for p in &self.cd_text {
+                    out.extend_from_slice(p);
                 }
             }
             _ => return Self::illegal(0x24),
@@ -715,6 +745,18 @@ mod tests {
         assert_eq!(
             &r.sub[250 * 96..250 * 96 + 16].iter().map(|b| (b >> 6) & 1).collect::<Vec<_>>()[..8],
             &[0, 0, 0, 0, 0, 0, 0, 1]
+        );
+    }
+
+    #[test]
+    fn cd_text_from_the_sim() {
+        let sim = SimDrive::from_cooked(&iso())
+            .with_cd_text(crate::mmc::cd_text_pack::TITLE, &["A long album title", "Track one"]);
+        let mut d = Drive::new(sim, Duration::from_secs(1));
+        let t = d.read_cd_text().unwrap();
+        assert_eq!(
+            t.texts(crate::mmc::cd_text_pack::TITLE),
+            vec![(0, "A long album title".to_string()), (1, "Track one".to_string())]
         );
     }
 

@@ -235,9 +235,33 @@ fn read_disc<T: odix_cdrip::transport::Transport>(drive: &mut Drive<T>) -> Resul
         .context("reading the disc's shape from its TOC")
 }
 
-fn write_toc(out: &mut dyn Write, disc: &Disc, as_json: bool) -> io::Result<()> {
+/// CD-TEXT titles and performers by track number (0: the disc), from READ TOC format 5.
+#[derive(Debug, Clone, Default)]
+struct DiscText {
+    title: std::collections::BTreeMap<u8, String>,
+    performer: std::collections::BTreeMap<u8, String>,
+}
+
+impl DiscText {
+    fn read<T: odix_cdrip::transport::Transport>(drive: &mut Drive<T>) -> Self {
+        match drive.read_cd_text() {
+            Ok(t) => Self {
+                title: t.texts(mmc::cd_text_pack::TITLE).into_iter().collect(),
+                performer: t.texts(mmc::cd_text_pack::PERFORMER).into_iter().collect(),
+            },
+            Err(_) => Self::default(),
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.title.is_empty() && self.performer.is_empty()
+    }
+}
+
+fn write_toc(out: &mut dyn Write, disc: &Disc, text: &DiscText, as_json: bool) -> io::Result<()> {
     if as_json {
         let v = json!({
+            "cd_text": (!text.is_empty()).then(|| json!({"title": text.title.get(&0), "performer": text.performer.get(&0)})),
             "disc_type": disc.disc_type,
             "lead_out": disc.lead_out(),
             "sessions": disc.sessions.iter().map(|s| json!({
@@ -246,9 +270,13 @@ fn write_toc(out: &mut dyn Write, disc: &Disc, as_json: bool) -> io::Result<()> 
             "tracks": disc.tracks.iter().map(|t| json!({
                 "number": t.number, "session": t.session, "type": t.kind.name(), "data": t.is_data(),
                 "control": t.control, "start": t.start, "length": t.length, "pregap": t.pregap,
+                "title": text.title.get(&t.number), "performer": text.performer.get(&t.number),
             })).collect::<Vec<_>>(),
         });
         return writeln!(out, "{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+    }
+    if let Some(t) = text.title.get(&0) {
+        writeln!(out, "CD-TEXT: {t:?}{}", text.performer.get(&0).map(|p| format!(" by {p:?}")).unwrap_or_default())?;
     }
     for s in &disc.sessions {
         writeln!(
@@ -267,6 +295,9 @@ fn write_toc(out: &mut dyn Write, disc: &Disc, as_json: bool) -> io::Result<()> 
                 t.length,
                 if t.pregap > 0 { format!("  pregap {}", t.pregap) } else { String::new() }
             )?;
+            if let Some(title) = text.title.get(&t.number) {
+                writeln!(out, "            {title:?}")?;
+            }
         }
     }
     Ok(())
@@ -277,8 +308,9 @@ pub fn toc(args: TocArgs) -> Result<u8> {
     let (_, mut drive) = open_drive(args.device, Duration::from_secs(30))?;
     wait_ready(&mut drive)?;
     let disc = read_disc(&mut drive)?;
+    let text = DiscText::read(&mut drive);
     let mut out = io::stdout().lock();
-    write_toc(&mut out, &disc, args.json)?;
+    write_toc(&mut out, &disc, &text, args.json)?;
     Ok(0)
 }
 
@@ -521,6 +553,7 @@ struct LogInfo {
     input: String,
     drive: Option<String>,
     disc: Option<Disc>,
+    text: DiscText,
     notes: Vec<String>,
     failures: Vec<String>,
     failures_dropped: u64,
@@ -548,6 +581,7 @@ pub fn rip(args: RipArgs) -> Result<u8> {
         input: String::new(),
         drive: None,
         disc: None,
+        text: DiscText::default(),
         notes: Vec::new(),
         failures: Vec::new(),
         failures_dropped: 0,
@@ -591,6 +625,9 @@ pub fn rip(args: RipArgs) -> Result<u8> {
                 }
                 (n, ReadMode::Cooked)
             };
+            if disc.is_some() {
+                log.text = DiscText::read(drive);
+            }
             log.disc = disc;
             (sectors, mode, mode.sector_size())
         }
@@ -744,7 +781,14 @@ pub fn rip(args: RipArgs) -> Result<u8> {
     if args.raw {
         if let Some(disc) = &log.disc {
             let name = out.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-            let cue = disc.cue_sheet(&name).to_text();
+            let mut sheet = disc.cue_sheet(&name);
+            sheet.title = log.text.title.get(&0).cloned();
+            sheet.performer = log.text.performer.get(&0).cloned();
+            for t in sheet.files.iter_mut().flat_map(|f| f.tracks.iter_mut()) {
+                t.title = log.text.title.get(&t.number).cloned();
+                t.performer = log.text.performer.get(&t.number).cloned();
+            }
+            let cue = sheet.to_text();
             std::fs::write(with_ext(&out, "cue"), cue).context("writing the CUE sheet")?;
         }
     }
@@ -818,7 +862,7 @@ fn write_log(
         writeln!(w, "Sectors: {} of {} bytes", ripper.sectors(), ripper.sector_size())?;
         if let Some(disc) = &log.disc {
             writeln!(w, "\nTOC:")?;
-            write_toc(&mut w, disc, false)?;
+            write_toc(&mut w, disc, &log.text, false)?;
         }
         if !log.notes.is_empty() {
             writeln!(w, "\nNotes:")?;
@@ -864,4 +908,56 @@ fn write_log(
         w.flush()
     })()
     .with_context(|| format!("writing {}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use odix_cdrip::sim::SimDrive;
+
+    fn sim_drive() -> Drive<SimDrive> {
+        let sim = SimDrive::from_cooked(&vec![0u8; 2048 * 100])
+            .with_cd_text(mmc::cd_text_pack::TITLE, &["Album", "Song"])
+            .with_cd_text(mmc::cd_text_pack::PERFORMER, &["Band", "Band"]);
+        Drive::new(sim, Duration::from_secs(1))
+    }
+
+    #[test]
+    fn toc_with_cd_text() {
+        let mut d = sim_drive();
+        let disc = read_disc(&mut d).unwrap();
+        let text = DiscText::read(&mut d);
+        let mut out = Vec::new();
+        write_toc(&mut out, &disc, &text, false).unwrap();
+        let s = String::from_utf8(out).unwrap();
+        assert!(s.contains("CD-TEXT: \"Album\" by \"Band\""), "{s}");
+        assert!(s.contains("Track  1  mode1  start       0 (00:02:00)  length     100\n            \"Song\""), "{s}");
+        let mut out = Vec::new();
+        write_toc(&mut out, &disc, &text, true).unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(v["tracks"][0]["title"], "Song");
+        assert_eq!(v["cd_text"]["performer"], "Band");
+        assert_eq!(v["lead_out"], 100);
+    }
+
+    #[test]
+    fn drive_report_of_the_sim() {
+        let mut d = sim_drive();
+        let r = drive_report(&mut d).unwrap();
+        let mut out = Vec::new();
+        write_drive_report(&mut out, Path::new("/dev/sim"), &r, false).unwrap();
+        let s = String::from_utf8(out).unwrap();
+        for want in ["Vendor:       ODIXSIM", "CD-ROM (current)", "C2 pointers:  yes", "Raw reading:  yes (READ CD)"] {
+            assert!(s.contains(want), "{want}: {s}");
+        }
+    }
+
+    #[test]
+    fn speeds() {
+        assert_eq!(parse_speed("max", false).unwrap(), 0xffff);
+        assert_eq!(parse_speed("8x", false).unwrap(), 1411);
+        assert_eq!(parse_speed("2", true).unwrap(), 2770);
+        assert!(parse_speed("-1", false).is_err());
+        assert!(parse_speed("fast", false).is_err());
+    }
 }
