@@ -485,8 +485,7 @@ fn multi_session_xorriso_dev_commits() {
     let toc = run_ok(Command::new(&xorriso).arg("-indev").arg(&img).arg("-toc"));
     let last = String::from_utf8_lossy(&toc.stdout)
         .lines()
-        .filter(|l| l.starts_with("ISO session"))
-        .last()
+        .rfind(|l| l.starts_with("ISO session"))
         .map(|l| l.split(',').nth(1).unwrap().trim().to_string())
         .unwrap();
     let via: BTreeSet<String> =
