@@ -319,3 +319,74 @@ fn session_start_moves_the_descriptors() {
     assert_eq!(list[0].name(), "OLD");
     assert_eq!(read_all(&mut i, &list[0]), b"ok");
 }
+
+/// A Rock Ridge image with most structures: CE areas, a relocated directory, a symlink, a multi-extent file.
+fn rich_image() -> Vec<u8> {
+    let mut b = Builder::new(64, true);
+    let mut su = px(0o100640, 1, Some(7));
+    su.extend(entry(b"NM", &[1, b'a']));
+    su.extend(ce(25, 0, 40));
+    b.add(record(30, 5, 0, b"A.;1", &su));
+    b.put(25, 0, &[entry(b"NM", &[0, b'b']), entry(b"TF", &[0x02, 120, 1, 2, 3, 4, 5, 0])].concat());
+    let mut cl = px(0o040755, 2, None);
+    cl.extend(entry(b"CL", &both(50)));
+    b.add(record(0, 0, 0, b"DEEP.;1", &cl));
+    b.add(record(31, 2048, flags::MULTI_EXTENT, b"M.;1", &[]));
+    b.add(record(33, 10, 0, b"M.;1", &[]));
+    let mut link = px(0o120777, 1, None);
+    link.extend(entry(b"SL", &[0, 8, 0, 0, 1, b'x']));
+    b.add(record(0, 0, 0, b"L.;1", &link));
+    let mut dot = record(50, 2048, flags::DIRECTORY, &[0], &px(0o040700, 2, None));
+    dot.extend(record(20, 2048, flags::DIRECTORY, &[1], &entry(b"PL", &both(20))));
+    dot.extend(record(55, 2, 0, b"F.;1", &entry(b"NM", &[0, b'f'])));
+    b.put(50, 0, &dot);
+    b.finish()
+}
+
+/// Walks every view and reads every file; returns the number of entries seen.
+fn walk_everything(img: Vec<u8>) -> usize {
+    let limits = Limits::default().with_max_alloc(1 << 20).with_max_depth(16).with_max_dir_entries(1000);
+    let Ok(mut i) = Image::open(Cursor::new(img), Options::default().limits(limits)) else { return 0 };
+    let _ = i.boot_catalog();
+    let _ = i.system_area();
+    let _ = i.check_path_tables();
+    let mut seen = 0;
+    for view in [View::RockRidge, View::Plain, View::Joliet] {
+        let Ok(root) = i.root(view) else { continue };
+        let mut files = Vec::new();
+        let _ = i.walk(&root, 10_000, &mut |_, e| {
+            if e.kind() == EntryKind::File {
+                files.push(e.clone());
+            }
+        });
+        for f in files {
+            seen += 1;
+            if let Ok(mut r) = i.open_file(&f) {
+                let mut sink = Vec::new();
+                let _ = r.by_ref().take(1 << 20).read_to_end(&mut sink);
+            }
+        }
+    }
+    let _ = i.take_warnings();
+    seen
+}
+
+#[test]
+fn rich_image_reads_whole() {
+    // Rock Ridge: a, m, deep/f; plain: A, DEEP (a file there), M, L.
+    assert_eq!(walk_everything(rich_image()), 7);
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(300))]
+    #[test]
+    fn damaged_images_never_panic(
+        changes in proptest::collection::vec((16usize * 2048..64 * 2048, proptest::prelude::any::<u8>()), 1..40)
+    ) {
+        let mut img = rich_image();
+        for (at, v) in changes {
+            img[at] = v;
+        }
+        walk_everything(img);
+    }
+}
