@@ -118,7 +118,12 @@ pub fn udf_tree(iso: &IsoTree, dvd_video: bool) -> Result<(udf::Tree, usize)> {
     let mut skipped = 0;
     for id in iso.ids().skip(1) {
         let parent = iso.parent(id).and_then(|p| map.get(&p.0).copied()).context("entry outside the tree")?;
-        let name = String::from_utf8_lossy(iso.name(id).unwrap_or_default()).into_owned();
+        let mut name = String::from_utf8_lossy(iso.name(id).unwrap_or_default()).into_owned();
+        if udf::encoded_len(&name) > udf::MAX_NAME_BYTES {
+            let short = shorten(&t, parent, &name);
+            eprintln!("odix: UDF name {name:?} is longer than 255 bytes of CS0; recorded as {short:?}");
+            name = short;
+        }
         let meta = conv(id)?;
         let ino = iso.meta(id).map_or(0, |m| m.ino);
         let kind = match iso.kind(id) {
@@ -147,6 +152,22 @@ pub fn udf_tree(iso: &IsoTree, dvd_video: bool) -> Result<(udf::Tree, usize)> {
         udf::sort_for_dvd_video(&mut t);
     }
     Ok((t, skipped))
+}
+
+/// A name of at most 255 bytes of CS0 for `name`, unique in directory `dir`: cut, then `~N` appended.
+fn shorten(t: &udf::Tree, dir: udf::NodeId, name: &str) -> String {
+    let mut base: String = name.to_string();
+    for n in 1u32.. {
+        let suffix = format!("~{n}");
+        while !base.is_empty() && udf::encoded_len(&format!("{base}{suffix}")) > udf::MAX_NAME_BYTES {
+            base.pop();
+        }
+        let candidate = format!("{base}{suffix}");
+        if t.lookup(dir, &candidate).is_none() {
+            return candidate;
+        }
+    }
+    name.to_string()
 }
 
 /// The UDF volume label from the ISO volume id: at most 30 characters (a 32-byte d-string).

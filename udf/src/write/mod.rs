@@ -35,6 +35,7 @@ mod tree;
 pub use dvd::{dvd_video_rank, sort_for_dvd_video};
 pub use error::WriteError;
 pub use image::{UdfImage, VRS_BLOCK};
+pub use names::encoded_len;
 pub use options::{Revision, UdfOptions};
 pub use plan::{
     Placement, Region, RegionKind, UdfLayout, UdfPlanner, ANCHOR_BLOCK, BIG_TAIL_FROM, BLOCK_SIZE, HEAD_END,

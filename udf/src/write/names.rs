@@ -4,8 +4,9 @@
 use super::error::WriteError;
 use crate::format::{cs0, path};
 
-/// Bytes the CS0 d-characters of `name` take, compression ID included.
-pub(crate) fn encoded_len(name: &str) -> usize {
+/// Bytes the CS0 d-characters of `name` take as a File Identifier, compression ID included (at most
+/// [`super::MAX_NAME_BYTES`] fit).
+pub fn encoded_len(name: &str) -> usize {
     if name.chars().all(|c| u32::from(c) <= 0xff) {
         name.chars().count().saturating_add(1)
     } else {
