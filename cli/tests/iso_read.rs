@@ -861,6 +861,8 @@ fn gpt_matches_xorriso_report() {
     }
     let mbr = &info["system_area"]["mbr"]["partitions"][0];
     assert_eq!(mbr["type"], 0xEE);
+    assert_eq!(info["iso9660"]["formats"]["gpt"], true);
+    assert_eq!(info["iso9660"]["formats"]["mbr"], true);
 }
 
 #[test]

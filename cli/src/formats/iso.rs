@@ -405,6 +405,11 @@ pub fn info(src: &ImageSource, opts: &ReadOptions) -> Result<Vec<InfoSection>> {
     let ctx = |e: odix_iso9660::Error| anyhow!("{path}: {e}");
     let s = scan(&mut img, opts.limits.max_total_entries).map_err(|e| anyhow!("{path}: {e}"))?;
     let path_tables = img.check_path_tables();
+    let system_area = img.system_area();
+    let (has_mbr, has_gpt, has_apm) = match &system_area {
+        Ok(sa) => (sa.mbr.is_some(), sa.gpt.is_some(), sa.apm.is_some()),
+        Err(_) => (false, false, false),
+    };
     let p = img.primary().clone();
     let mut j = descriptor_json(&p);
     let formats = json!({
@@ -415,6 +420,9 @@ pub fn info(src: &ImageSource, opts: &ReadOptions) -> Result<Vec<InfoSection>> {
         "iso9660_1999": img.enhanced().is_some(),
         "el_torito": img.boot_record().is_some_and(|b| b.is_el_torito()),
         "zisofs": s.zisofs,
+        "mbr": has_mbr,
+        "gpt": has_gpt,
+        "apm": has_apm,
     });
     if let Value::Object(m) = &mut j {
         m.insert("formats".into(), formats.clone());
@@ -460,6 +468,11 @@ pub fn info(src: &ImageSource, opts: &ReadOptions) -> Result<Vec<InfoSection>> {
     if s.zisofs {
         fmts.push("zisofs".into());
     }
+    for (present, name) in [(has_mbr, "MBR"), (has_gpt, "GPT"), (has_apm, "Apple partition map")] {
+        if present {
+            fmts.push(name.into());
+        }
+    }
     let _ = writeln!(text, "  Formats: {}", fmts.join(", "));
     for (label, v) in [
         ("Volume id", p.text(&p.volume_id)),
@@ -500,7 +513,7 @@ pub fn info(src: &ImageSource, opts: &ReadOptions) -> Result<Vec<InfoSection>> {
     if let Some((lba, cat)) = img.boot_catalog().map_err(ctx)? {
         out.push(el_torito_section(lba, &cat, &s, img.image_len()));
     }
-    match img.system_area() {
+    match system_area {
         Ok(sa) => out.extend(system_area_section(&sa)),
         Err(e) => eprintln!("odix: warning: {path}: {e}"),
     }
