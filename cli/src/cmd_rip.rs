@@ -42,10 +42,11 @@ const DVD_1X_KBPS: f64 = 1385.0;
 
 /// `odix rip [DEVICE] OUT`.
 #[derive(clap::Args, Debug)]
+#[command(override_usage = "odix rip [OPTIONS] [DEVICE] OUT")]
 pub struct RipArgs {
     /// `[DEVICE] OUT`: the drive (default: the first optical drive), or a regular file or block device read with
     /// the same map and retries; then the image to write (`.iso`, or `.bin` with `--raw`).
-    #[arg(value_name = "DEVICE] [OUT", num_args = 1..=2, required = true)]
+    #[arg(value_name = "PATH", num_args = 1..=2, required = true)]
     pub paths: Vec<PathBuf>,
     /// Read 2352-byte raw sectors of every track (audio included) into OUT.bin, with OUT.cue beside it.
     #[arg(long)]
