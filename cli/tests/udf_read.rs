@@ -184,7 +184,57 @@ fn kernel_written_images() {
         assert!(diffs.is_empty(), "odix and 7z disagree:\n{}", diffs.join("\n"));
     }
 
+    remapped_packet(dir, &images[6].0, &tree);
     hostile_cases(dir, &images[4].0);
+}
+
+/// Remaps the packet holding the start of big.bin to a spare packet through every sparing table copy (as a
+/// drive's defect management would), zeroing the original: odix must read the file from the spare.
+fn remapped_packet(dir: &Path, img: &Path, tree: &Path) {
+    let mut vol = Volume::open(fs::File::open(img).unwrap(), Options::default()).unwrap();
+    let info = vol.info().clone();
+    let (packet, tables, size) = match &info.logical.maps[0] {
+        odix_udf::format::partition::PartitionMap::Sparable { packet_length, table_locations, table_size, .. } => {
+            (u32::from(*packet_length), table_locations.clone(), *table_size as usize)
+        }
+        m => panic!("{}: not sparable: {m:?}", img.display()),
+    };
+    let root = vol.root().unwrap();
+    let big = vol.read_dir(&root).unwrap().into_iter().find(|c| c.name == "big.bin").unwrap();
+    let entry = vol.entry(&big).unwrap();
+    let first = match &entry.data {
+        odix_udf::read::Data::Extents(x) => x[0].location.block,
+        _ => panic!("big.bin is embedded"),
+    };
+    drop(vol);
+    let start = info.partitions[0].start as usize;
+    let orig = first - first % packet;
+    let mut bytes = fs::read(img).unwrap();
+    let mut mapped = None;
+    for &t in &tables {
+        let at = t as usize * BS;
+        let mut st = odix_udf::format::partition::SparingTable::parse(&bytes[at..at + size + 56]).unwrap();
+        let e = st.entries.iter_mut().find(|e| e.0 >= 0xffff_fff0).expect("a free sparing entry");
+        e.0 = orig;
+        mapped = Some(e.1);
+        let mut v = Vec::new();
+        st.write_to(&mut v).unwrap();
+        tag::seal(&mut v, t);
+        bytes[at..at + v.len()].copy_from_slice(&v);
+    }
+    let mapped = mapped.unwrap() as usize;
+    let from = (start + orig as usize) * BS;
+    let len = packet as usize * BS;
+    let data = bytes[from..from + len].to_vec();
+    bytes[mapped * BS..mapped * BS + len].copy_from_slice(&data);
+    bytes[from..from + len].fill(0);
+    let p = dir.join("remapped.udf");
+    fs::write(&p, &bytes).unwrap();
+    let info = run_ok(odix().args(["info", "--json"]).arg(&p));
+    let v: serde_json::Value = serde_json::from_slice(&info.stdout).unwrap();
+    assert_eq!(v["udf"]["partition_maps"][0]["remapped_packets"], 1, "{v}");
+    let cat = run_ok(odix().arg("cat").arg(&p).arg("/big.bin"));
+    assert!(cat.stdout == fs::read(tree.join("big.bin")).unwrap(), "big.bin read through the spare packet differs");
 }
 
 // ---------------------------------------------------------------------------------------------------------
