@@ -111,10 +111,14 @@ pub fn plan_image<'a>(
         .collect();
     order.sort_by_key(|&i| std::cmp::Reverse(data.items()[i as usize].weight));
     let mut data_lba = vec![0u32; data.items().len()];
-    for i in order {
-        let item = &data.items()[i as usize];
-        let sectors = item.stored_size.div_ceil(SECTOR as u64);
-        data_lba[i as usize] = plan.push(item.path.display().to_string(), sectors, Content::Data(DataId(i)))?;
+    let mut at = u64::from(plan.cursor());
+    for &i in &order {
+        data_lba[i as usize] = u32::try_from(at).context("image over 2^32 sectors")?;
+        at += data.items()[i as usize].stored_size.div_ceil(SECTOR as u64);
+    }
+    if !order.is_empty() {
+        let sectors = at - u64::from(plan.cursor());
+        plan.push("file data", sectors, Content::DataRun(order))?;
     }
     for (what, sectors, c) in extras.appended {
         extra_lbas.push(plan.cursor());

@@ -11,7 +11,8 @@
 //!   (the final image size in sectors and the LBA of every data item) — volume descriptors, which carry the
 //!   image size, and directory hierarchies, which carry file extents, are producers;
 //! - `Data`: one file data item of the [`walk::DataTable`], copied from its source (`copy_file_range` when
-//!   both ends are regular files) and zero-padded to a sector.
+//!   both ends are regular files and the file is large) and zero-padded to a sector; `DataRun`: many such items
+//!   back to back (the driver puts all file data in one run).
 //!
 //! The image driver ([`image::plan_image`]) lays out, in this order:
 //! 1. the system area, LBA 0–15 (`ImageExtras::system_area`: an MBR/GPT template goes here);

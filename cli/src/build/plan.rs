@@ -40,11 +40,15 @@ pub enum Content<'a> {
     Producer(Producer<'a>),
     /// A file data item, copied from its source.
     Data(DataId),
+    /// Data items stored back to back, each padded to a sector (one region for all the files of an image keeps
+    /// the plan at a few bytes per file).
+    DataRun(Vec<u32>),
 }
 
 /// A run of sectors with fixed position and size.
 pub struct Region<'a> {
-    /// Short description for errors ("primary volume descriptor", a file path).
+    /// Short description for errors ("primary volume descriptor"; empty for data items, which are named by
+    /// their path).
     pub what: String,
     /// First sector.
     pub lba: u32,
@@ -120,7 +124,12 @@ fn write_zeros<W: Write + ?Sized>(out: &mut W, mut n: u64) -> io::Result<()> {
 /// Bytes copied per step, so the progress bar moves during large files.
 const COPY_STEP: u64 = 64 << 20;
 
-fn copy_item<W: Write>(item: &DataItem, out: &mut W, progress: &dyn Fn(u64)) -> Result<u64> {
+/// Files below this size are read into a buffer and written through the output's buffer; larger ones go through
+/// `std::io::copy`, which uses `copy_file_range` between regular files on Linux. Measured on ext4: one
+/// `copy_file_range` per 10 KiB file made a 20 000-file build 2–3 times slower than buffered copies.
+const COPY_RANGE_MIN: u64 = 1 << 20;
+
+fn copy_item<W: Write>(item: &DataItem, out: &mut W, scratch: &mut Vec<u8>, progress: &dyn Fn(u64)) -> Result<u64> {
     let path = &item.path;
     let file = File::open(path).with_context(|| format!("opening {}", path.display()))?;
     let len = file.metadata().with_context(|| format!("reading {}", path.display()))?.len();
@@ -133,6 +142,12 @@ fn copy_item<W: Write>(item: &DataItem, out: &mut W, progress: &dyn Fn(u64)) -> 
             .with_context(|| format!("compressing {}", path.display()))?;
         progress(n);
         n
+    } else if len < COPY_RANGE_MIN {
+        scratch.clear();
+        (&file).take(len).read_to_end(scratch).with_context(|| format!("reading {}", path.display()))?;
+        out.write_all(scratch)?;
+        progress(scratch.len() as u64);
+        scratch.len() as u64
     } else {
         let mut done = 0u64;
         while done < len {
@@ -156,6 +171,24 @@ fn copy_item<W: Write>(item: &DataItem, out: &mut W, progress: &dyn Fn(u64)) -> 
     Ok(written)
 }
 
+/// Copies one data item and pads it to a whole sector; returns the bytes written.
+fn copy_padded<W: Write>(
+    data: &DataTable,
+    id: DataId,
+    lba: u32,
+    out: &mut W,
+    scratch: &mut Vec<u8>,
+    progress: &dyn Fn(u64),
+) -> Result<u64> {
+    let item = data.item(id).with_context(|| format!("LBA {lba}: no data item {}", id.0))?;
+    let n = copy_item(item, out, scratch, progress)?;
+    let size = item.stored_size.div_ceil(SECTOR as u64) * SECTOR as u64;
+    let pad = size.checked_sub(n).with_context(|| format!("{} grew past its extent", item.path.display()))?;
+    write_zeros(out, pad)?;
+    progress(pad);
+    Ok(size)
+}
+
 /// Writes the whole plan to `out`, strictly in order, checking that each region fills exactly its sectors.
 /// `progress` is told how many bytes were just written.
 pub fn emit<W: Write>(
@@ -166,6 +199,7 @@ pub fn emit<W: Write>(
     progress: &dyn Fn(u64),
 ) -> Result<()> {
     let mut at: u64 = 0;
+    let mut scratch = Vec::with_capacity(COPY_RANGE_MIN as usize);
     for r in plan.regions() {
         let start = u64::from(r.lba) * SECTOR as u64;
         let size = r.sectors * SECTOR as u64;
@@ -190,19 +224,19 @@ pub fn emit<W: Write>(
                 p(ctx, &mut c).with_context(|| format!("writing {}", r.what))?;
                 c.count
             }
-            Content::Data(id) => {
-                let item = data.item(*id).with_context(|| format!("{}: no data item {}", r.what, id.0))?;
-                let n = copy_item(item, out, progress)?;
-                let pad = size.checked_sub(n).with_context(|| format!("{} grew past its extent", r.what))?;
-                write_zeros(out, pad)?;
-                progress(pad);
-                size
+            Content::Data(id) => copy_padded(data, *id, r.lba, out, &mut scratch, progress)?,
+            Content::DataRun(ids) => {
+                let mut n = 0;
+                for &id in ids {
+                    n += copy_padded(data, DataId(id), r.lba, out, &mut scratch, progress)?;
+                }
+                n
             }
         };
         if wrote != size {
-            bail!("{} wrote {} bytes, planned {}", r.what, wrote, size);
+            bail!("{} (LBA {}) wrote {} bytes, planned {}", r.what, r.lba, wrote, size);
         }
-        if !matches!(r.content, Content::Data(_)) {
+        if !matches!(r.content, Content::Data(_) | Content::DataRun(_)) {
             progress(size);
         }
         at += size;

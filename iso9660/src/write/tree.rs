@@ -87,6 +87,8 @@ pub struct Meta {
 pub(crate) struct Node {
     pub(crate) name: Box<[u8]>,
     pub(crate) parent: NodeId,
+    /// For a directory, its index in `Tree::children`; `NO_CHILDREN` otherwise (files need no list).
+    pub(crate) children: u32,
     pub(crate) kind: NodeKind,
     pub(crate) meta: Meta,
 }
@@ -95,8 +97,11 @@ pub(crate) struct Node {
 #[derive(Clone, Debug)]
 pub struct Tree {
     pub(crate) nodes: Vec<Node>,
+    /// One list per directory (not per node: most entries are files).
     pub(crate) children: Vec<Vec<NodeId>>,
 }
+
+const NO_CHILDREN: u32 = u32::MAX;
 
 /// Largest number of nodes a tree may hold (the path tables number directories in 16 bits, but files are
 /// bounded only by memory; this keeps every index in a `u32`).
@@ -109,7 +114,7 @@ impl Tree {
     /// A tree holding only a root directory with `meta`.
     pub fn new(meta: Meta) -> Self {
         Tree {
-            nodes: vec![Node { name: Box::new([]), parent: Self::ROOT, kind: NodeKind::Dir, meta }],
+            nodes: vec![Node { name: Box::new([]), parent: Self::ROOT, children: 0, kind: NodeKind::Dir, meta }],
             children: vec![Vec::new()],
         }
     }
@@ -121,34 +126,50 @@ impl Tree {
         if name.is_empty() || name == b"." || name == b".." || name.contains(&b'/') || name.contains(&0) {
             return Err(WriteError::InvalidName { name: String::from_utf8_lossy(name).into_owned() });
         }
-        let p = parent.0 as usize;
-        if !matches!(self.nodes.get(p).map(|n| &n.kind), Some(NodeKind::Dir)) {
-            return Err(WriteError::NotADirectory { name: String::from_utf8_lossy(name).into_owned() });
-        }
+        let list = match self.nodes.get(parent.0 as usize) {
+            Some(n) if n.children != NO_CHILDREN => n.children as usize,
+            _ => return Err(WriteError::NotADirectory { name: String::from_utf8_lossy(name).into_owned() }),
+        };
         if self.nodes.len() >= MAX_NODES {
             return Err(WriteError::TooManyEntries);
         }
         let id = NodeId(self.nodes.len() as u32);
-        self.nodes.push(Node { name: name.into(), parent, kind, meta });
-        self.children.push(Vec::new());
-        self.children[p].push(id);
+        let children = self.new_list(&kind);
+        self.nodes.push(Node { name: name.into(), parent, children, kind, meta });
+        self.children[list].push(id);
         Ok(id)
+    }
+
+    fn new_list(&mut self, kind: &NodeKind) -> u32 {
+        if matches!(kind, NodeKind::Dir) {
+            self.children.push(Vec::new());
+            (self.children.len() - 1) as u32
+        } else {
+            NO_CHILDREN
+        }
     }
 
     /// Finds the child of `dir` called `name`.
     pub fn lookup(&self, dir: NodeId, name: &[u8]) -> Option<NodeId> {
-        self.children.get(dir.0 as usize)?.iter().copied().find(|c| &*self.nodes[c.0 as usize].name == name)
+        self.children(dir).iter().copied().find(|c| &*self.nodes[c.0 as usize].name == name)
     }
 
     /// Changes the kind and metadata of an existing node (used when a later source replaces an entry).
     pub fn replace(&mut self, id: NodeId, kind: NodeKind, meta: Meta) {
-        if let Some(n) = self.nodes.get_mut(id.0 as usize) {
-            if !matches!(kind, NodeKind::Dir) {
-                self.children[id.0 as usize].clear();
+        let Some(old) = self.nodes.get(id.0 as usize).map(|n| n.children) else { return };
+        let list = match (old, matches!(kind, NodeKind::Dir)) {
+            (NO_CHILDREN, true) => self.new_list(&kind),
+            (l, false) if l != NO_CHILDREN => {
+                // The list slot stays allocated but empty; the replaced directory's entries are dropped.
+                self.children[l as usize].clear();
+                NO_CHILDREN
             }
-            n.kind = kind;
-            n.meta = meta;
-        }
+            (l, _) => l,
+        };
+        let n = &mut self.nodes[id.0 as usize];
+        n.children = list;
+        n.kind = kind;
+        n.meta = meta;
     }
 
     /// Number of nodes, the root included.
@@ -188,7 +209,10 @@ impl Tree {
 
     /// The children of directory `id`, in insertion order.
     pub fn children(&self, id: NodeId) -> &[NodeId] {
-        self.children.get(id.0 as usize).map(|v| v.as_slice()).unwrap_or(&[])
+        match self.nodes.get(id.0 as usize) {
+            Some(n) if n.children != NO_CHILDREN => self.children.get(n.children as usize).map_or(&[], Vec::as_slice),
+            _ => &[],
+        }
     }
 
     /// Every node id, in insertion order (parents before children).
