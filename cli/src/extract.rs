@@ -137,8 +137,14 @@ impl Extractor {
                 return Ok(false);
             }
             path.push(comp);
-            if i + 1 < rel.len() {
-                self.ensure_dir(&path)?;
+            // Parents are visited before their children, so a parent is normally in `written` already; only
+            // the folders above a requested sub-path are made here.
+            if i + 1 < rel.len() && !self.written.contains(&path) {
+                if let Err(e) = self.ensure_dir(&path) {
+                    self.warn(format!("{e:#}"));
+                    return Ok(false);
+                }
+                self.written.insert(path.clone());
             }
         }
         if self.written.contains(&path) && node.kind != Kind::Dir {
