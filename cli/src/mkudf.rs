@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use std::io::{BufWriter, Write};
 
 use anyhow::{bail, Context, Result};
-use odix_iso9660::write::{IsoLayout, NodeKind as IsoKind, Tree as IsoTree, SECTOR, SYSTEM_AREA_SECTORS};
+use odix_iso9660::write::{DeviceKind, IsoLayout, NodeKind as IsoKind, Tree as IsoTree, SECTOR, SYSTEM_AREA_SECTORS};
 use odix_udf::write::{
     self as udf, DataId, Placement, Revision, UdfLayout, UdfOptions, UdfPlanner, ANCHOR_BLOCK, HEAD_END, VRS_BLOCKS,
 };
@@ -92,8 +92,8 @@ impl UdfArgs {
 }
 
 /// The UDF tree of a walked ISO tree: the same names, kinds, metadata and data items. Hard links (nodes
-/// sharing a nonzero serial) become names of one entry. Device nodes, FIFOs and sockets are left out (UDF
-/// records device numbers only in extended attributes odix does not write); the count is returned.
+/// sharing a nonzero serial) become names of one entry. Returns the tree and the number of nodes left out
+/// (none unless the ISO tree holds a kind UDF cannot record).
 ///
 /// With `SOURCE_DATE_EPOCH` set, the access time recorded is the modification time: reading the sources for one
 /// build changes their access times, which would make the next build differ.
@@ -136,7 +136,12 @@ pub fn udf_tree(iso: &IsoTree, dvd_video: bool) -> Result<(udf::Tree, usize)> {
                 udf::NodeKind::File { data: DataId(fd.data.0), size: fd.stored_size }
             }
             Some(IsoKind::Symlink(target)) => udf::NodeKind::Symlink(target.clone()),
-            _ => {
+            Some(IsoKind::Device { kind, major, minor }) => {
+                udf::NodeKind::Device { block: matches!(kind, DeviceKind::Block), major: *major, minor: *minor }
+            }
+            Some(IsoKind::Fifo) => udf::NodeKind::Fifo,
+            Some(IsoKind::Socket) => udf::NodeKind::Socket,
+            None => {
                 skipped += 1;
                 continue;
             }

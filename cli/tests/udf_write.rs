@@ -436,3 +436,42 @@ fn file_over_4_gib_reads_back_in_the_kernel() {
         assert!(log.contains(&format!("sum{i} {want}")), "image {i}: wrong or no checksum\n{log}");
     }
 }
+
+/// Device nodes (numbers in a Device Specification attribute), FIFOs and sockets come back from the kernel's
+/// UDF driver with their types and numbers. Needs root for `mknod`; skipped otherwise.
+#[test]
+fn kernel_reads_devices_fifos_and_sockets() {
+    let Some(vm) = vm_run() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tmp.path().join("src");
+    fs::create_dir_all(&src).unwrap();
+    let made = run(Command::new("mknod").arg(src.join("null")).args(["c", "1", "3"]));
+    if !made.status.success() {
+        eprintln!("skipping: mknod needs root");
+        return;
+    }
+    run_ok(Command::new("mknod").arg(src.join("sda")).args(["b", "8", "0"]));
+    run_ok(Command::new("mkfifo").arg(src.join("pipe")));
+    let mut script = String::from("mkdir -p /mnt/u\n");
+    for (i, (rev, bridge)) in [("1.02", false), ("2.60", true)].into_iter().enumerate() {
+        let img = tmp.path().join(format!("d{i}.img"));
+        build(&src, &img, rev, bridge, &[]);
+        script.push_str(&format!(
+            "mount -t udf -o ro,loop '{}' /mnt/u && stat -c 'img{i} %n %F %t:%T' /mnt/u/null /mnt/u/sda /mnt/u/pipe; \
+             umount /mnt/u\n",
+            img.display()
+        ));
+    }
+    fs::write(tmp.path().join("guest.sh"), script).unwrap();
+    let res = run(Command::new(&vm).arg("--share").arg(tmp.path()).args(["--", "sh"]).arg(tmp.path().join("guest.sh")));
+    let log = String::from_utf8_lossy(&res.stdout);
+    for i in 0..2 {
+        for want in [
+            format!("img{i} /mnt/u/null character special file 1:3"),
+            format!("img{i} /mnt/u/sda block special file 8:0"),
+            format!("img{i} /mnt/u/pipe fifo 0:0"),
+        ] {
+            assert!(log.lines().any(|l| l == want), "no `{want}` in\n{log}");
+        }
+    }
+}

@@ -446,6 +446,16 @@ impl UdfLayout<'_> {
             NodeKind::Dir => file_type::DIRECTORY,
             NodeKind::File { .. } => file_type::REGULAR,
             NodeKind::Symlink(_) => file_type::SYMLINK,
+            NodeKind::Device { block: true, .. } => file_type::BLOCK_DEVICE,
+            NodeKind::Device { block: false, .. } => file_type::CHARACTER_DEVICE,
+            NodeKind::Fifo => file_type::FIFO,
+            NodeKind::Socket => file_type::SOCKET,
+        };
+        let extended_attributes = match node.kind {
+            NodeKind::Device { major, minor, .. } => {
+                device_attributes(p.icb, self.tag(ident::EXTENDED_ATTRIBUTE_HEADER), major, minor)
+            }
+            _ => Vec::new(),
         };
         let mut ads = Vec::new();
         let mut blocks = 0u64;
@@ -502,6 +512,7 @@ impl UdfLayout<'_> {
             unique_id: p.unique_id,
             ads,
         });
+        let fe = FileEntry { extended_attributes, ..fe };
         sealed(p.icb, |v| fe.write_to(v))
     }
 
@@ -592,7 +603,7 @@ impl UdfLayout<'_> {
                 let data = match &self.plan.tree.nodes[id.0 as usize].kind {
                     NodeKind::Dir => self.directory(id, start)?,
                     NodeKind::Symlink(t) => names::symlink_components(t)?,
-                    NodeKind::File { .. } => Vec::new(),
+                    _ => Vec::new(),
                 };
                 put(w, &data)?;
                 written += u64::from(blocks);
@@ -600,6 +611,27 @@ impl UdfLayout<'_> {
         }
         put_zeros(w, (u64::from(self.plan.content_blocks) - written) * BLOCK as u64)
     }
+}
+
+/// The extended attributes of a device's entry at block `icb`: an Extended Attribute Header Descriptor
+/// (ECMA-167 4/14.10.1) and a Device Specification (4/14.10.7). The format module parses these but has no
+/// serialiser for them, so they are laid out here.
+fn device_attributes(icb: u32, tag: DescriptorTag, major: u32, minor: u32) -> Vec<u8> {
+    /// Header (24 bytes) and one Device Specification without implementation use (24 bytes).
+    const LEN: u32 = 48;
+    let mut header = tag.to_bytes().to_vec();
+    // Implementation and application attributes: none, so both locations are the end of the attributes.
+    header.extend_from_slice(&LEN.to_le_bytes());
+    header.extend_from_slice(&LEN.to_le_bytes());
+    seal(&mut header, icb);
+    let mut ea = header;
+    ea.extend_from_slice(&12u32.to_le_bytes()); // attribute type: Device Specification
+    ea.extend_from_slice(&[1, 0, 0, 0]); // subtype 1, reserved
+    ea.extend_from_slice(&24u32.to_le_bytes()); // attribute length
+    ea.extend_from_slice(&0u32.to_le_bytes()); // implementation use length
+    ea.extend_from_slice(&major.to_le_bytes());
+    ea.extend_from_slice(&minor.to_le_bytes());
+    ea
 }
 
 struct EntryFields {

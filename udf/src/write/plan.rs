@@ -250,7 +250,7 @@ impl<'t> UdfPlanner<'t> {
                         (Body::Meta { start, blocks: to_u32(blocks)? }, len)
                     }
                 }
-                NodeKind::File { size: 0, .. } => {
+                NodeKind::File { size: 0, .. } | NodeKind::Device { .. } | NodeKind::Fifo | NodeKind::Socket => {
                     files += 1;
                     (Body::None, 0)
                 }

@@ -115,3 +115,31 @@ fn large_files_get_several_extents() {
         assert_eq!(ads[1].location.block, ads[0].location.block + (MAX_EXTENT / 2048) as u32);
     }
 }
+
+/// Device nodes carry their numbers in a Device Specification attribute the reader finds; FIFOs and sockets
+/// get their file types.
+#[test]
+fn devices_fifos_and_sockets() {
+    use std::io::Cursor;
+    let mut t = Tree::new(Meta::default());
+    t.add(Tree::ROOT, "null", NodeKind::Device { block: false, major: 1, minor: 3 }, Meta::default()).unwrap();
+    t.add(Tree::ROOT, "sda", NodeKind::Device { block: true, major: 8, minor: 0 }, Meta::default()).unwrap();
+    t.add(Tree::ROOT, "pipe", NodeKind::Fifo, Meta::default()).unwrap();
+    t.add(Tree::ROOT, "sock", NodeKind::Socket, Meta::default()).unwrap();
+    for rev in [Revision::V1_02, Revision::V2_60] {
+        let img = build(&t, rev);
+        let mut vol = crate::Volume::open(Cursor::new(img), crate::Options::default().strict(true)).unwrap();
+        let root = vol.root().unwrap();
+        for d in vol.read_dir(&root).unwrap() {
+            let e = vol.entry(&d).unwrap();
+            let (ty, dev) = (e.file_type(), e.file_entry.device());
+            match d.name.as_str() {
+                "null" => assert_eq!((ty, dev), (7, Some((1, 3))), "{rev}"),
+                "sda" => assert_eq!((ty, dev), (6, Some((8, 0))), "{rev}"),
+                "pipe" => assert_eq!((ty, dev), (9, None), "{rev}"),
+                "sock" => assert_eq!((ty, dev), (10, None), "{rev}"),
+                other => panic!("unexpected {other}"),
+            }
+        }
+    }
+}

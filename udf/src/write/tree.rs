@@ -33,6 +33,20 @@ pub enum NodeKind {
     },
     /// A symbolic link and its target as raw bytes (`/`-separated, as POSIX `readlink` returns it).
     Symlink(Box<[u8]>),
+    /// A character or block device, its numbers recorded in a Device Specification extended attribute
+    /// (ECMA-167 4/14.10.7).
+    Device {
+        /// Block device (`S_IFBLK`) rather than character device.
+        block: bool,
+        /// Major device number.
+        major: u32,
+        /// Minor device number.
+        minor: u32,
+    },
+    /// A named pipe (ECMA-167 4/14.6.6 file type 9).
+    Fifo,
+    /// A Unix socket (file type 10).
+    Socket,
 }
 
 /// A point in time: seconds since the Unix epoch (negative before 1970) and nanoseconds.
@@ -148,12 +162,12 @@ impl Tree {
         Ok(id)
     }
 
-    /// Adds `name` under `parent` as another name of the existing file or symlink `target` (a hard link).
+    /// Adds `name` under `parent` as another name of the existing non-directory `target` (a hard link).
     pub fn add_hard_link(&mut self, parent: NodeId, name: &str, target: NodeId) -> Result<(), WriteError> {
         self.check_name(parent, name)?;
         match self.nodes.get(target.0 as usize).map(|n| &n.kind) {
-            Some(NodeKind::File { .. } | NodeKind::Symlink(_)) => {}
-            _ => return Err(WriteError::BadLink { name: name.to_string() }),
+            Some(NodeKind::Dir) | None => return Err(WriteError::BadLink { name: name.to_string() }),
+            Some(_) => {}
         }
         self.entries[parent.0 as usize].push(Entry { name: name.into(), node: target });
         self.names.insert((parent.0, name_hash(name)));
@@ -216,7 +230,7 @@ impl Tree {
                             out.push((*data, *size));
                         }
                     }
-                    NodeKind::Symlink(_) => {}
+                    _ => {}
                 }
             }
             stack.extend(subdirs.into_iter().rev());
