@@ -225,11 +225,7 @@ impl Tree {
             for e in self.entries.get(dir.0 as usize).into_iter().flatten() {
                 match &self.nodes[e.node.0 as usize].kind {
                     NodeKind::Dir => subdirs.push(e.node),
-                    NodeKind::File { data, size } => {
-                        if *size > 0 && seen.insert(*data) {
-                            out.push((*data, *size));
-                        }
-                    }
+                    NodeKind::File { data, size } if *size > 0 && seen.insert(*data) => out.push((*data, *size)),
                     _ => {}
                 }
             }
