@@ -19,8 +19,8 @@ fuzz_target!(|data: &[u8]| {
     let _ = map.status_at(u64::MAX);
     let mut out = Vec::new();
     map.write_to(&mut out, &[]).expect("writing to a Vec cannot fail");
-    let again = Mapfile::parse(std::str::from_utf8(&out).expect("a written map is UTF-8"))
-        .expect("a written map parses again");
+    let again =
+        Mapfile::parse(std::str::from_utf8(&out).expect("a written map is UTF-8")).expect("a written map parses again");
     assert_eq!(again.blocks(), map.blocks(), "map changed in a write/parse round trip");
     // A few updates at positions taken from the map itself, including its far end.
     let mid = start.saturating_add(end.saturating_sub(start) / 2);
