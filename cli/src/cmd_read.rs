@@ -145,6 +145,8 @@ pub struct ExtractArgs {
 pub fn info(args: InfoArgs) -> Result<u8> {
     let (src, opts) = args.image.open()?;
     let sections = formats::info(&src, &opts)?;
+    // The tree `ls`, `cat` and `extract` read when no --view is given (none for a disc without a file system).
+    let default_view = formats::open_view(&src, &opts, ViewChoice::Auto).ok().map(|t| t.view_name());
     let stdout = io::stdout();
     let mut out = BufWriter::new(stdout.lock());
     if args.json {
@@ -156,10 +158,16 @@ pub fn info(args: InfoArgs) -> Result<u8> {
         for s in sections {
             obj.insert(s.key.to_string(), s.json);
         }
+        if let Some(v) = &default_view {
+            obj.insert("default_view".into(), serde_json::Value::String(v.to_string()));
+        }
         serde_json::to_writer_pretty(&mut out, &serde_json::Value::Object(obj))?;
         writeln!(out)?;
     } else {
         writeln!(out, "Image: {}", src.path().display())?;
+        if let Some(v) = &default_view {
+            writeln!(out, "Default view: {v}")?;
+        }
         for s in sections {
             writeln!(out)?;
             write!(out, "{}", s.text)?;
@@ -205,22 +213,27 @@ pub fn join(dir: &str, name: &str) -> String {
     }
 }
 
-/// Visits `start` and, for directories, everything below it depth first, parents before children. The visitor
-/// gets each node with its absolute image path and depth, and returns whether to descend into it. Loops (a directory that contains itself or an
-/// ancestor) and the limits stop that branch with a warning. Returns the number of warnings.
+/// What [`walk`] calls for each node: the tree, the node, its absolute image path and its depth; it returns
+/// whether to descend into the node.
+pub type Visitor<'v> = dyn FnMut(&mut dyn Tree, &Node, &str, u32) -> Result<bool> + 'v;
+
+/// One node still to visit: the node, its path, its depth, and its ancestors' directory identities.
+type Pending = (Node, String, u32, std::rc::Rc<Vec<u64>>);
+
+/// Visits `start` and, for directories, everything below it depth first, parents before children. Loops (a
+/// directory that contains itself or an ancestor) and the limits stop that branch with a warning. Returns the
+/// number of warnings.
 pub fn walk(
     tree: &mut dyn Tree,
     start: Node,
     start_path: String,
     limits: &Limits,
     recursive: bool,
-    visit: &mut dyn FnMut(&mut dyn Tree, &Node, &str, u32) -> Result<bool>,
+    visit: &mut Visitor<'_>,
 ) -> Result<u64> {
     let mut warnings = 0u64;
     let mut total = 0u64;
-    // (node, path, depth, ancestors' directory identities)
-    let mut stack: Vec<(Node, String, u32, std::rc::Rc<Vec<u64>>)> =
-        vec![(start, start_path, 0, std::rc::Rc::new(Vec::new()))];
+    let mut stack: Vec<Pending> = vec![(start, start_path, 0, std::rc::Rc::new(Vec::new()))];
     while let Some((node, path, depth, ancestors)) = stack.pop() {
         let descend = visit(tree, &node, &path, depth)?;
         if !descend || node.kind != Kind::Dir || (!recursive && depth > 0) {

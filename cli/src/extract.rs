@@ -29,13 +29,16 @@ pub struct ExtractOptions {
     pub same_permissions: bool,
 }
 
+/// A directory whose mode and times are set at the end: path, mode, mtime, atime.
+type PendingDir = (PathBuf, Option<u32>, Option<DateTime<Utc>>, Option<DateTime<Utc>>);
+
 /// Extracts entries one at a time, in walk order (parents before children).
 pub struct Extractor {
     root: PathBuf,
     opts: ExtractOptions,
     written: HashSet<PathBuf>,
     links: HashMap<u64, PathBuf>,
-    dirs: Vec<(PathBuf, Option<u32>, Option<DateTime<Utc>>, Option<DateTime<Utc>>)>,
+    dirs: Vec<PendingDir>,
     refused_dirs: Vec<Vec<String>>,
     warnings: u64,
 }

@@ -57,7 +57,10 @@ fn mounts_xorriso_rock_ridge_and_joliet_trees() {
     tricky_tree(&src, &TreeOptions::default()).unwrap();
     let iso = tmp.path().join("x.iso");
     run_ok(
-        Command::new(&xorriso).args(["-as", "mkisofs", "-quiet", "-R", "-J", "-iso-level", "3", "-o"]).arg(&iso).arg(&src),
+        Command::new(&xorriso)
+            .args(["-as", "mkisofs", "-quiet", "-R", "-J", "-iso-level", "3", "-o"])
+            .arg(&iso)
+            .arg(&src),
     );
 
     // Rock Ridge carries everything: contents, types, link targets, modes, mtimes, hard links.
