@@ -1,6 +1,6 @@
 //! IEEE P1282 Rock Ridge Interchange Protocol (RRIP 1.10 "RRIP_1991A" and 1.12 "IEEE_P1282"), carried in SUSP
 //! entries: PX (4.1.1), PN (4.1.2), SL (4.1.3), NM (4.1.4), CL / PL / RE (4.1.5), TF (4.1.6), SF (4.1.7), and
-//! the zisofs entry ZF (from the Linux zisofs tools, not part of RRIP).
+//! the zisofs entries ZF and Z2 (from the Linux zisofs tools and libisofs' zisofs2, not part of RRIP).
 //!
 //! [`RockRidge`] gathers the entries of one directory record, wherever SUSP put them (system use field and
 //! continuation areas), into one set of attributes.
@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use super::both_endian::{both32, BothEndian};
 use super::datetime::{DecDateTime, DirectoryDateTime};
 use super::susp::SuspEntry;
-use super::{array, bytes, u8_at};
+use super::{array, bytes, le64, u8_at};
 
 /// 4.1.1 PX: POSIX file attributes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -142,27 +142,35 @@ impl Times {
     }
 }
 
-/// ZF: a zisofs-compressed file.
+/// ZF (zisofs, entry version 1) or ZF / Z2 (zisofs2, entry version 2): a compressed file.
+///
+/// Version 1 records the uncompressed size both-endian in 32 bits; version 2 records it in 64 bits,
+/// little-endian (libisofs `doc/zisofs2_format.txt`, revision 2.0).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Zf {
-    /// Algorithm, `pz` for zisofs.
+    /// System Use entry version: 1 for zisofs, 2 for zisofs2.
+    pub version: u8,
+    /// Algorithm: `pz` for zisofs; for zisofs2 `PZ` (zlib), `XZ`, `L4`, `ZD` or `B2`.
     pub algorithm: [u8; 2],
     /// Size of the file header in 4-byte units.
     pub header_size_div4: u8,
     /// log2 of the block size (15, 16 or 17).
     pub block_size_log2: u8,
     /// Size of the uncompressed file in bytes.
-    pub uncompressed_size: u32,
+    pub uncompressed_size: u64,
 }
 
 impl Zf {
-    /// Parses ZF data (12 bytes).
-    pub fn parse(d: &[u8]) -> Option<Self> {
+    /// Parses ZF or Z2 data (12 bytes) of an entry of version `version`: 2 means the 64-bit size of
+    /// zisofs2, anything else the both-endian 32-bit size of zisofs.
+    pub fn parse(d: &[u8], version: u8) -> Option<Self> {
+        let uncompressed_size = if version == 2 { le64(d, 4)? } else { u64::from(both32(d, 4)?.value()) };
         Some(Zf {
+            version: if version == 2 { 2 } else { 1 },
             algorithm: array::<2>(d, 0)?,
             header_size_div4: u8_at(d, 2)?,
             block_size_log2: u8_at(d, 3)?,
-            uncompressed_size: both32(d, 4)?.value(),
+            uncompressed_size,
         })
     }
 }
@@ -236,7 +244,9 @@ impl RockRidge {
                 };
                 self.sparse_size = Some(size);
             }
-            b"ZF" => self.zf = Some(Zf::parse(d).ok_or(err)?),
+            b"ZF" => self.zf = Some(Zf::parse(d, e.version).ok_or(err)?),
+            // zisofs2 under the signature that kernels without zisofs2 support do not know.
+            b"Z2" => self.zf = Some(Zf::parse(d, 2).ok_or(err)?),
             b"RR" => {}
             _ => return Ok(()),
         }
@@ -378,6 +388,20 @@ mod tests {
         assert!(rr.relocated);
         assert_eq!(rr.device, Some((8, 1)));
         assert_eq!(rr.zf.unwrap().uncompressed_size, 100_000);
+        assert_eq!(rr.zf.unwrap().version, 1);
+    }
+
+    #[test]
+    fn zisofs2_entries_carry_64_bit_sizes() {
+        // The example of libisofs' zisofs2_format.txt: 128 KiB blocks, 40 TB.
+        let d = [b'P', b'Z', 8, 17, 0x00, 0x80, 0xCA, 0x39, 0x61, 0x24, 0x00, 0x00];
+        for sig in [b"ZF", b"Z2"] {
+            let mut e = vec![sig[0], sig[1], 16, 2];
+            e.extend_from_slice(&d);
+            let zf = gather(&e).zf.unwrap();
+            assert_eq!((zf.version, zf.algorithm, zf.block_size_log2), (2, *b"PZ", 17));
+            assert_eq!(zf.uncompressed_size, 40_000_000_000_000);
+        }
     }
 
     #[test]

@@ -18,6 +18,9 @@ const RELOCATION_DIRS: [&str; 2] = ["rr_moved", ".rr_moved"];
 /// Algorithm name of zisofs in a ZF entry.
 const ZISOFS_ALGORITHM: [u8; 2] = *b"pz";
 
+/// Algorithm name of zlib-compressed zisofs2 in a version 2 ZF or Z2 entry.
+const ZISOFS2_ZLIB: [u8; 2] = *b"PZ";
+
 /// The records of one file, gathered while its multi-extent records are read.
 struct Pending {
     first: DirectoryRecord,
@@ -339,9 +342,9 @@ impl<R: Read + Seek> Image<R> {
         let mut zisofs = false;
         if let Some(zf) = rr.as_ref().and_then(|r| r.zf) {
             if kind == EntryKind::File {
-                if zf.algorithm == ZISOFS_ALGORITHM {
+                if zf.algorithm == ZISOFS_ALGORITHM || (zf.version == 2 && zf.algorithm == ZISOFS2_ZLIB) {
                     zisofs = true;
-                    size = u64::from(zf.uncompressed_size);
+                    size = zf.uncompressed_size;
                 } else {
                     self.warn(
                         Structure::SystemUse,

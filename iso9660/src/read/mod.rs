@@ -195,6 +195,7 @@ pub struct Image<R> {
     partitions: Vec<PartitionDescriptor>,
     susp: Option<SuspInfo>,
     warnings: Vec<Warning>,
+    zcache: file::ZCache,
 }
 
 impl<R: Read + Seek> Image<R> {
@@ -282,6 +283,7 @@ impl<R: Read + Seek> Image<R> {
             partitions,
             susp: None,
             warnings,
+            zcache: file::ZCache::default(),
         };
         img.check_descriptor(false)?;
         if img.joliet.is_some() {

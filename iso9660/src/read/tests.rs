@@ -226,6 +226,158 @@ fn relocated_directories_show_at_their_place() {
     assert_eq!(names, ["DEEP", "RR_MOVED"]);
 }
 
+/// Every read of `len` bytes at every offset in `offsets` equals the same bytes of `expected`.
+fn check_reads_at<R: Read + Seek>(img: &mut Image<R>, e: &super::Entry, expected: &[u8], offsets: &[usize]) {
+    for &off in offsets {
+        for len in [1usize, 7, 2047, 2048, 2049, 40_000, 200_000] {
+            let mut buf = vec![0xAAu8; len];
+            let n = img.read_file_at(e, off as u64, &mut buf).unwrap();
+            let want = expected.get(off..).map_or(0, |r| r.len().min(len));
+            assert_eq!(n, want, "offset {off}, {len} bytes");
+            assert_eq!(&buf[..n], expected.get(off..off + n).unwrap_or_default(), "offset {off}, {len} bytes");
+        }
+    }
+}
+
+#[test]
+fn reads_at_offsets_cross_extent_and_unit_boundaries() {
+    let mut b = Builder::new(60, false);
+    b.add(record(30, 2048, flags::MULTI_EXTENT, b"BIG.BIN;1", &[]));
+    b.add(record(34, 4096, flags::MULTI_EXTENT, b"BIG.BIN;1", &[]));
+    b.add(record(32, 100, 0, b"BIG.BIN;1", &[]));
+    let mut inter = record(40, 5000, 0, b"INTER.BIN;1", &[]);
+    inter[26] = 1;
+    inter[27] = 1;
+    b.add(inter);
+    let big: Vec<u8> = (0..2048 + 4096 + 100).map(|i| (i % 253) as u8).collect();
+    b.put(30, 0, &big[..2048]);
+    b.put(34, 0, &big[2048..6144]);
+    b.put(32, 0, &big[6144..]);
+    let inter: Vec<u8> = (0..5000).map(|i| (i % 241) as u8).collect();
+    for (k, lba) in [40usize, 42, 44].iter().enumerate() {
+        let end = ((k + 1) * 2048).min(5000);
+        b.put(*lba, 0, &inter[k * 2048..end]);
+    }
+    let mut img = Image::open(OneByte(Cursor::new(b.finish())), Options::default()).unwrap();
+    let root = img.root(View::Plain).unwrap();
+    let list = img.read_dir(&root).unwrap();
+    assert_eq!(read_all(&mut img, &list[0]), big);
+    check_reads_at(&mut img, &list[0], &big, &[0, 1, 2047, 2048, 2049, 6143, 6144, 6243, 6244, 9999]);
+    check_reads_at(&mut img, &list[1], &inter, &[0, 2047, 2048, 4095, 4096, 4999, 5000]);
+    let mut buf = [0u8; 4];
+    assert!(img.read_file_at(&root, 0, &mut buf).is_err(), "a directory is not a file");
+}
+
+/// The stored form of `original` as zisofs (`version` 1) or zisofs2 (`version` 2) with 32 KiB blocks; blocks
+/// of zeros are stored as holes (equal pointers). Returns the stored bytes and where the pointer table is.
+fn zisofs_stored(original: &[u8], version: u8) -> (Vec<u8>, usize) {
+    let block = 1usize << 15;
+    let mut stored;
+    let width;
+    if version == 1 {
+        stored = super::file::ZISOFS_MAGIC.to_vec();
+        stored.extend_from_slice(&(original.len() as u32).to_le_bytes());
+        stored.extend_from_slice(&[4, 15, 0, 0]);
+        width = 4;
+    } else {
+        stored = super::file::ZISOFS2_MAGIC.to_vec();
+        stored.extend_from_slice(&[0, 6, 1, 15]);
+        stored.extend_from_slice(&(original.len() as u64).to_le_bytes());
+        stored.extend_from_slice(&[0; 4]);
+        width = 8;
+    }
+    let table_at = stored.len();
+    let blocks = original.len().div_ceil(block);
+    stored.resize(table_at + (blocks + 1) * width, 0);
+    let mut ptrs = vec![stored.len() as u64];
+    for chunk in original.chunks(block) {
+        if chunk.iter().any(|&c| c != 0) {
+            let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+            z.write_all(chunk).unwrap();
+            stored.extend(z.finish().unwrap());
+        }
+        ptrs.push(stored.len() as u64);
+    }
+    for (i, p) in ptrs.iter().enumerate() {
+        let at = table_at + width * i;
+        stored[at..at + width].copy_from_slice(&p.to_le_bytes()[..width]);
+    }
+    (stored, table_at)
+}
+
+#[test]
+fn zisofs_and_zisofs2_read_at_any_offset() {
+    let block = 1usize << 15;
+    // Incompressible bytes (so that the stored data spans several sectors), with one block of zeros.
+    let mut x = 0x2545_f491_u32;
+    let original: Vec<u8> = (0..(block * 4 + 1000))
+        .map(|i| {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            if (block..2 * block).contains(&i) {
+                0
+            } else {
+                (x >> 24) as u8
+            }
+        })
+        .collect();
+    for (version, sig, zf) in [
+        (1u8, b"ZF", [b"pz".to_vec(), vec![4, 15], both(original.len() as u32)].concat()),
+        (2, b"ZF", [b"PZ".to_vec(), vec![6, 15], (original.len() as u64).to_le_bytes().to_vec()].concat()),
+        (2, b"Z2", [b"PZ".to_vec(), vec![6, 15], (original.len() as u64).to_le_bytes().to_vec()].concat()),
+    ] {
+        let (stored, _) = zisofs_stored(&original, version);
+        let mut e = vec![sig[0], sig[1], 16, version];
+        e.extend_from_slice(&zf);
+        let mut su = px(0o100644, 1, None);
+        su.extend(e);
+        // Two extents, split inside the pointer table's neighbourhood and inside a block.
+        let split = 6144;
+        let mut b = Builder::new(40 + stored.len() / 2048 + 4, true);
+        b.add(record(30, split as u32, flags::MULTI_EXTENT, b"Z.;1", &su));
+        b.add(record(34, (stored.len() - split) as u32, 0, b"Z.;1", &su));
+        b.put(30, 0, &stored[..split]);
+        b.put(34, 0, &stored[split..]);
+        let mut img = open(b.finish());
+        let root = img.root(View::RockRidge).unwrap();
+        let list = img.read_dir(&root).unwrap();
+        assert!(list[0].is_zisofs(), "version {version} {sig:?}");
+        assert_eq!(list[0].size(), original.len() as u64);
+        assert_eq!(read_all(&mut img, &list[0]), original, "version {version}: streamed");
+        let offsets = [0, 1, block - 1, block, block + 5, 2 * block - 3, 3 * block, 4 * block + 999, 4 * block + 1000];
+        check_reads_at(&mut img, &list[0], &original, &offsets);
+        // Backwards and small, so that the block cache is left and re-entered.
+        for off in (0..original.len()).rev().step_by(9973) {
+            let mut buf = [0u8; 3];
+            let n = img.read_file_at(&list[0], off as u64, &mut buf).unwrap();
+            assert_eq!(&buf[..n], &original[off..(off + 3).min(original.len())]);
+        }
+        assert!(img.take_warnings().is_empty());
+    }
+}
+
+#[test]
+fn zisofs_read_at_refuses_bad_pointers() {
+    let original: Vec<u8> = (0..100_000).map(|i| (i % 7) as u8).collect();
+    let (mut stored, table_at) = zisofs_stored(&original, 2);
+    // Block 1 ends before it starts.
+    stored[table_at + 16..table_at + 24].copy_from_slice(&3u64.to_le_bytes());
+    let zf = [b"PZ".to_vec(), vec![6, 15], (original.len() as u64).to_le_bytes().to_vec()].concat();
+    let mut su = px(0o100644, 1, None);
+    su.extend([vec![b'Z', b'F', 16, 2], zf].concat());
+    let mut b = Builder::new(40 + stored.len() / 2048 + 2, true);
+    b.add(record(30, stored.len() as u32, 0, b"Z.;1", &su));
+    b.put(30, 0, &stored);
+    let mut img = open(b.finish());
+    let root = img.root(View::RockRidge).unwrap();
+    let list = img.read_dir(&root).unwrap();
+    let mut buf = [0u8; 10];
+    assert_eq!(img.read_file_at(&list[0], 0, &mut buf).unwrap(), 10);
+    assert!(img.read_file_at(&list[0], 40_000, &mut buf).is_err());
+    assert!(img.open_file(&list[0]).is_err());
+}
+
 #[test]
 fn zisofs_files_are_inflated_block_by_block() {
     let block = 1usize << 15;
