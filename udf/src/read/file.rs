@@ -139,7 +139,9 @@ impl<R: Read + Seek> FileReader<'_, R> {
         } else {
             let first = in_ext.checked_div(self.block).ok_or(Error::Overflow { what: "block size" })?;
             let in_block = in_ext.checked_rem(self.block).ok_or(Error::Overflow { what: "block size" })?;
-            let blocks = in_block.add_or(want, "read")?.div_ceil(self.block);
+            // Ask for the run the read-ahead could use, not only for what the caller's buffer takes.
+            let span = want.max(left.min(ext_left).min(CHUNK));
+            let blocks = in_block.add_or(span, "read")?.div_ceil(self.block);
             let lb = u64::from(location.block).add_or(first, "extent block")?;
             match self.vol.maps.place(location.partition, lb, blocks, false)? {
                 Place::At { phys, blocks } => {
