@@ -221,16 +221,18 @@ pub type Visitor<'v> = dyn FnMut(&mut dyn Tree, &Node, &str, u32) -> Result<bool
 type Pending = (Node, String, u32, std::rc::Rc<Vec<u64>>);
 
 /// Visits `start` and, for directories, everything below it depth first, parents before children. Loops (a
-/// directory that contains itself or an ancestor) and the limits stop that branch with a warning. Returns the
-/// number of warnings.
+/// directory that contains itself or an ancestor) and the limits stop that branch with a warning. A directory
+/// that cannot be read, or a damaged entry, is a warning too, or an error with `--strict`. Returns the number of
+/// warnings.
 pub fn walk(
     tree: &mut dyn Tree,
     start: Node,
     start_path: String,
-    limits: &Limits,
+    opts: &ReadOptions,
     recursive: bool,
     visit: &mut Visitor<'_>,
 ) -> Result<u64> {
+    let limits = &opts.limits;
     let mut warnings = 0u64;
     let mut total = 0u64;
     let mut stack: Vec<Pending> = vec![(start, start_path, 0, std::rc::Rc::new(Vec::new()))];
@@ -254,6 +256,7 @@ pub fn walk(
         }
         let entries = match tree.read_dir(&node) {
             Ok(e) => e,
+            Err(e) if opts.strict => return Err(e.context(path)),
             Err(e) => {
                 eprintln!("odix: warning: {path}: {e:#}");
                 warnings += 1;
@@ -261,6 +264,9 @@ pub fn walk(
             }
         };
         for w in tree.take_warnings() {
+            if opts.strict {
+                bail!("{}", w.0);
+            }
             eprintln!("odix: warning: {}", w.0);
             warnings += 1;
         }
@@ -409,7 +415,7 @@ pub fn ls(args: LsArgs) -> Result<u8> {
         out.write_all(b"[")?;
     }
     let start_is_dir = start.kind == Kind::Dir;
-    let warnings = walk(tree.as_mut(), start, norm, &opts.limits, args.recursive, &mut |_t, node, path, depth| {
+    let warnings = walk(tree.as_mut(), start, norm, &opts, args.recursive, &mut |_t, node, path, depth| {
         // The directory asked for is listed by its contents, as `ls` does.
         if depth == 0 && start_is_dir {
             return Ok(true);
@@ -493,7 +499,7 @@ pub fn extract(args: ExtractArgs) -> Result<u8> {
         let comps = components(p);
         let start_is_root = comps.is_empty();
         let norm = if start_is_root { "/".to_string() } else { format!("/{}", comps.join("/")) };
-        warnings += walk(tree.as_mut(), node, norm, &opts.limits, true, &mut |t, node, path, _depth| {
+        warnings += walk(tree.as_mut(), node, norm, &opts, true, &mut |t, node, path, _depth| {
             if start_is_root && path == "/" {
                 return Ok(true);
             }

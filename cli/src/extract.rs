@@ -10,7 +10,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::fs::{self, OpenOptions};
-use std::io::{self, Write};
+use std::io::{self, Read, Write};
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
@@ -19,6 +19,9 @@ use chrono::{DateTime, Utc};
 use filetime::FileTime;
 
 use crate::view::{Kind, Node, Tree};
+
+/// Bytes copied at a time from the image into a file.
+const COPY_BUFFER: usize = 1 << 20;
 
 /// What the user asked of the extraction.
 #[derive(Clone, Copy, Debug)]
@@ -41,6 +44,8 @@ pub struct Extractor {
     dirs: Vec<PendingDir>,
     refused_dirs: Vec<Vec<String>>,
     warnings: u64,
+    /// The copy buffer, reused for every file: large enough that most files take one read and one write.
+    buf: Vec<u8>,
 }
 
 /// Why a name from an image cannot be used as a path component, if it cannot.
@@ -76,6 +81,7 @@ impl Extractor {
             dirs: Vec::new(),
             refused_dirs: Vec::new(),
             warnings: 0,
+            buf: vec![0; COPY_BUFFER],
         })
     }
 
@@ -218,7 +224,17 @@ impl Extractor {
             .with_context(|| format!("cannot create {}", path.display()))?;
         {
             let mut reader = tree.open(node)?;
-            let n = io::copy(&mut reader, &mut f)?;
+            let mut n = 0u64;
+            loop {
+                let k = match reader.read(&mut self.buf) {
+                    Ok(0) => break,
+                    Ok(k) => k,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    Err(e) => return Err(e.into()),
+                };
+                f.write_all(&self.buf[..k])?;
+                n += k as u64;
+            }
             if n != node.size {
                 bail!("read {n} bytes of {}", node.size);
             }
