@@ -811,6 +811,8 @@ impl<'t> IsoLayout<'t> {
                     }
                 }
             };
+            // Every record of a multi-extent file carries the same entries (libarchive wants Rock Ridge on each);
+            // they share one continuation area.
             let area = self.system_use(ce_base, &su, name.len(), pool, ce_buf.as_deref_mut());
             let n = extents.len();
             for (k, (lba, size)) in extents.into_iter().enumerate() {
@@ -818,17 +820,7 @@ impl<'t> IsoLayout<'t> {
                 if k + 1 < n {
                     f |= flags::MULTI_EXTENT;
                 }
-                Self::push_record(
-                    out,
-                    &DirRecord {
-                        extent: lba,
-                        size,
-                        date,
-                        flags: f,
-                        name,
-                        system_use: if k == 0 { &area } else { &[] },
-                    },
-                );
+                Self::push_record(out, &DirRecord { extent: lba, size, date, flags: f, name, system_use: &area });
             }
         }
         Self::finish_extent(out);
