@@ -301,6 +301,182 @@ fn xorriso_zisofs() {
     assert_same(&src, &out, &CompareOptions::default());
 }
 
+/// Files whose zisofs blocks are worth checking: text that compresses, a run of zeros (stored as holes) with a
+/// tail, and random bytes that xorriso leaves uncompressed.
+fn zisofs_files(src: &Path) -> Vec<(&'static str, Vec<u8>)> {
+    let mut x = 0x9e37_79b9_u32;
+    let mut next = move || {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        x
+    };
+    let words = ["odix ", "zisofs ", "block ", "pointer\n"];
+    let text: Vec<u8> = (0..400_000).flat_map(|_| words[(next() % 4) as usize].bytes()).collect();
+    let mut zeros = vec![0u8; 300_000];
+    zeros.extend(b"tail".repeat(1000));
+    let random: Vec<u8> = (0..300_001).map(|_| (next() >> 24) as u8).collect();
+    let files = vec![("words.txt", text), ("zeros.bin", zeros), ("random.bin", random)];
+    for (name, data) in &files {
+        fs::write(src.join(name), data).unwrap();
+    }
+    files
+}
+
+/// `xorriso` with every file zisofs-filtered under `settings` (`-zisofs` parameters).
+fn xorriso_zisofs_image(xorriso: &Path, src: &Path, img: &Path, settings: &str) {
+    run_ok(Command::new(xorriso).arg("-outdev").arg(img).args(["-zisofs", settings, "-map"]).arg(src).args([
+        "/",
+        "-set_filter_r",
+        "--zisofs",
+        "/",
+        "--",
+    ]));
+}
+
+fn fuse_available() -> bool {
+    let ok = Path::new("/dev/fuse").exists() && require_tool("fusermount3").is_some();
+    assert!(ok || !odix_testdata::oracle::in_ci(), "/dev/fuse or fusermount3 missing in CI");
+    ok
+}
+
+/// `Image::read_file_at` at offsets around block and file ends gives the bytes of the source file and of
+/// `odix cat`, in zisofs, zisofs2 (ZF and Z2 entries, 32 KiB to 1 MiB blocks) and uncompressed files; and
+/// `odix mount` (which reads through it) gives them to `pread` at offsets taken backwards.
+#[test]
+fn random_access_in_zisofs_and_zisofs2_files() {
+    use std::os::unix::fs::FileExt;
+    let Some(xorriso) = require_tool("xorriso") else { return };
+    let d = tmp();
+    let src = d.path().join("src");
+    fs::create_dir(&src).unwrap();
+    let files = zisofs_files(&src);
+    let fuse = fuse_available();
+    for (k, settings) in [
+        "level=9:block_size=32k",
+        "level=9:version_2=on:susp_z2=off",
+        "level=9:version_2=on:susp_z2=on:block_size_v2=1m",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let img = d.path().join(format!("z{k}.iso"));
+        xorriso_zisofs_image(&xorriso, &src, &img, settings);
+        let mut iso =
+            odix_iso9660::Image::open(fs::File::open(&img).unwrap(), odix_iso9660::Options::default()).expect("opens");
+        let root = iso.root(odix_iso9660::View::RockRidge).unwrap();
+        let list = iso.read_dir(&root).unwrap();
+        for (name, data) in &files {
+            let e = list.iter().find(|e| e.name() == *name).unwrap();
+            assert_eq!(e.size(), data.len() as u64, "{settings} {name}");
+            if *name != "random.bin" {
+                assert!(e.is_zisofs(), "{settings} {name}: not compressed");
+            }
+            let cat = run_ok(odix().arg("cat").arg(&img).arg(format!("/{name}")));
+            assert!(cat.stdout == *data, "{settings} {name}: odix cat differs from the source");
+            let len = data.len();
+            for bs in [1usize << 15, 1 << 17, 1 << 20] {
+                for off in [0, 1, bs - 1, bs, bs + 1, 3 * bs + 17, len - 1, len, len + 5] {
+                    for n in [1usize, 4096, 131_072, 300_000] {
+                        let mut buf = vec![0x55u8; n];
+                        let got = iso.read_file_at(e, off as u64, &mut buf).unwrap();
+                        let want = cat.stdout.get(off..).map_or(0, |r| r.len().min(n));
+                        assert_eq!(got, want, "{settings} {name} at {off}, {n} bytes");
+                        assert!(
+                            buf[..got] == *data.get(off..off + got).unwrap_or_default(),
+                            "{settings} {name} at {off}, {n} bytes"
+                        );
+                    }
+                }
+            }
+        }
+        if fuse && k == 2 {
+            let mnt = tmp();
+            run_ok(odix().arg("mount").arg(&img).arg(mnt.path()));
+            let mut bad = Vec::new();
+            for (name, data) in &files {
+                let f = fs::File::open(mnt.path().join(name)).unwrap();
+                for off in (0..data.len()).rev().step_by(77_777) {
+                    let mut buf = vec![0u8; 10_000];
+                    let n = f.read_at(&mut buf, off as u64).unwrap();
+                    if buf[..n] != data[off..(off + 10_000).min(data.len())] {
+                        bad.push(format!("{name} at {off}"));
+                    }
+                }
+            }
+            let _ = Command::new("fusermount3").arg("-u").arg(mnt.path()).output();
+            assert!(bad.is_empty(), "mounted reads differ: {bad:?}");
+        }
+    }
+}
+
+/// zisofs2 as xorriso writes it (ZF version 2 or Z2 entries, 128 KiB and 1 MiB blocks): listed and extracted
+/// exactly, with the compressed files really stored compressed.
+#[test]
+fn xorriso_zisofs2() {
+    let Some(xorriso) = require_tool("xorriso") else { return };
+    let d = tmp();
+    let src = source(d.path(), &TreeOptions::default());
+    zisofs_files(&src);
+    for (k, settings) in ["level=9:version_2=on", "level=6:version_2=on:susp_z2=on:block_size_v2=1m"].iter().enumerate()
+    {
+        let img = d.path().join(format!("z2-{k}.iso"));
+        xorriso_zisofs_image(&xorriso, &src, &img, settings);
+        let raw = fs::read(&img).unwrap();
+        assert!(
+            raw.windows(8).any(|w| w == [0xEF, 0x22, 0x55, 0xA1, 0xBC, 0x1B, 0x95, 0xA0]),
+            "{settings}: no zisofs2"
+        );
+        let list = ls_json(&img, &[]);
+        check_listing(&src, &list, true, true, &[]);
+        let c = &by_path(&list)["/words.txt"];
+        let stored: u64 = c["extents"].as_array().unwrap().iter().map(|x| x["length"].as_u64().unwrap()).sum();
+        assert!(stored < c["size"].as_u64().unwrap() / 3, "{settings}: stored {stored} bytes: not compressed?");
+        let out = d.path().join(format!("out{k}"));
+        let o = extract(&img, &out, &[]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        assert!(o.stderr.is_empty(), "{settings}: {}", String::from_utf8_lossy(&o.stderr));
+        assert_same(&src, &out, &CompareOptions::default());
+    }
+}
+
+/// The ISO 9660:1999 tree (`--view iso9660-1999`) of xorriso and genisoimage `-iso-level 4` images: long
+/// names in their own case without versions, contents equal to the source.
+#[test]
+fn iso9660_1999_view() {
+    let d = tmp();
+    let opts = TreeOptions { symlinks: false, ..TreeOptions::default() };
+    let src = source(d.path(), &opts);
+    for tool in ["xorriso", "genisoimage"] {
+        let Some(path) = require_tool(tool) else { continue };
+        let img = d.path().join(format!("{tool}.iso"));
+        let mut cmd = Command::new(&path);
+        if tool == "xorriso" {
+            cmd.args(["-as", "mkisofs"]);
+        }
+        run_ok(cmd.args(["-quiet", "-iso-level", "4", "-o"]).arg(&img).arg(&src));
+        let list = ls_json(&img, &["--view", "iso9660-1999"]);
+        check_listing(&src, &list, false, false, &[]);
+        let out = d.path().join(format!("{tool}-out"));
+        let o = extract(&img, &out, &["--view", "iso9660-1999"]);
+        assert!(o.status.success(), "{tool}: {}", String::from_utf8_lossy(&o.stderr));
+        assert_same(&src, &out, &CompareOptions::contents_only());
+        // The plain view of the same image still shows the recorded names.
+        let plain: BTreeSet<String> =
+            ls_json(&img, &["--view", "iso9660"]).iter().map(|e| e["path"].as_str().unwrap().to_string()).collect();
+        let ours: BTreeSet<String> = list.iter().map(|e| e["path"].as_str().unwrap().to_string()).collect();
+        assert_eq!(plain.len(), ours.len(), "{tool}: both trees hold every entry");
+    }
+    // An image without the enhanced descriptor refuses the view.
+    if let Some(xorriso) = require_tool("xorriso") {
+        let img = d.path().join("plain.iso");
+        run_ok(Command::new(&xorriso).args(["-as", "mkisofs", "-quiet", "-o"]).arg(&img).arg(&src));
+        let o = run(odix().arg("ls").arg(&img).args(["--view", "iso9660-1999"]));
+        assert!(!o.status.success());
+        assert!(String::from_utf8_lossy(&o.stderr).contains("ISO 9660:1999"));
+    }
+}
+
 /// Parses `xorriso -report_el_torito plain` into (catalog LBA, entries as
 /// `[index, platform, bootable, emulation, load segment, system type, sector count, lba]`, paths by index).
 fn xorriso_el_torito(xorriso: &Path, img: &Path) -> (u64, Vec<Vec<String>>, BTreeMap<u64, String>) {

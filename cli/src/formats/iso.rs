@@ -1,4 +1,4 @@
-//! Adapter from odix-iso9660 to the CLI: the plain, Joliet and Rock Ridge views as a [`Tree`], the `info`
+//! Adapter from odix-iso9660 to the CLI: the plain, Joliet, Rock Ridge and ISO 9660:1999 views as a [`Tree`], the `info`
 //! sections (`iso9660`, `el_torito`, `system_area`), and `extract --boot`.
 
 use std::collections::HashMap;
@@ -70,6 +70,12 @@ pub fn open(src: &ImageSource, opts: &ReadOptions, view: ViewChoice) -> Result<B
             }
             View::RockRidge
         }
+        ViewChoice::Iso9660_1999 => {
+            if img.enhanced().is_none() {
+                bail!("{path}: the image has no ISO 9660:1999 tree (enhanced volume descriptor)");
+            }
+            View::Enhanced
+        }
         ViewChoice::Auto | ViewChoice::Udf => img.best_view(),
     };
     let mut tree = IsoTree { img, view, path, early: Vec::new() };
@@ -86,8 +92,12 @@ struct IsoTree {
 
 impl IsoTree {
     fn entry<'n>(&self, node: &'n Node) -> Result<&'n Entry> {
-        node.handle.downcast_ref::<Entry>().ok_or_else(|| anyhow!("{}: node of another view", self.path))
+        node_entry(node).ok_or_else(|| anyhow!("{}: node of another view", self.path))
     }
+}
+
+fn node_entry(node: &Node) -> Option<&Entry> {
+    node.handle.downcast_ref::<Entry>()
 }
 
 /// The node of an entry; the entry itself, shrunk to what reading it needs, becomes the handle.
@@ -124,6 +134,7 @@ impl Tree for IsoTree {
             View::Plain => "iso9660",
             View::Joliet => "joliet",
             View::RockRidge => "rockridge",
+            View::Enhanced => "iso9660-1999",
         }
     }
 
@@ -143,6 +154,11 @@ impl Tree for IsoTree {
         let path = self.path.clone();
         let r = self.img.open_file(&e).map_err(|err| anyhow!("{path}: {err}"))?;
         Ok(Box::new(r))
+    }
+
+    fn read_at(&mut self, file: &Node, offset: u64, buf: &mut [u8]) -> Result<usize> {
+        let e = node_entry(file).ok_or_else(|| anyhow!("{}: node of another view", self.path))?;
+        self.img.read_file_at(e, offset, buf).map_err(|err| anyhow!("{}: {err}", self.path))
     }
 
     fn take_warnings(&mut self) -> Vec<Warning> {

@@ -55,6 +55,9 @@ pub enum ViewChoice {
     Rockridge,
     /// The UDF tree.
     Udf,
+    /// The ISO 9660:1999 tree of the enhanced volume descriptor (long names in any case, no versions).
+    #[value(name = "iso9660-1999")]
+    Iso9660_1999,
 }
 
 /// How to read: options shared by every format.
@@ -85,7 +88,9 @@ pub struct InfoSection {
 pub fn open_view(src: &ImageSource, opts: &ReadOptions, view: ViewChoice) -> Result<Box<dyn Tree>> {
     match view {
         ViewChoice::Udf => udf::open(src, opts, view),
-        ViewChoice::Iso9660 | ViewChoice::Joliet | ViewChoice::Rockridge => iso::open(src, opts, view),
+        ViewChoice::Iso9660 | ViewChoice::Joliet | ViewChoice::Rockridge | ViewChoice::Iso9660_1999 => {
+            iso::open(src, opts, view)
+        }
         ViewChoice::Auto => {
             if udf::probe(src, opts)? {
                 udf::open(src, opts, view)

@@ -154,7 +154,7 @@ pub struct Zf {
     pub algorithm: [u8; 2],
     /// Size of the file header in 4-byte units.
     pub header_size_div4: u8,
-    /// log2 of the block size (15, 16 or 17).
+    /// log2 of the block size (15, 16 or 17; zisofs2 writers go up to 20).
     pub block_size_log2: u8,
     /// Size of the uncompressed file in bytes.
     pub uncompressed_size: u64,

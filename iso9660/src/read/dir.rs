@@ -4,7 +4,7 @@
 use std::io::{Read, Seek};
 
 use super::entry::{Entry, EntryKind, Extent};
-use super::names::{decode_rock_ridge, joliet_name, plain_name};
+use super::names::{decode_rock_ridge, enhanced_name, joliet_name, plain_name};
 use super::{Image, View};
 use crate::error::{Error, Result, Structure};
 use crate::format::directory_record::{flags, DirectoryRecord};
@@ -83,6 +83,10 @@ impl<R: Read + Seek> Image<R> {
             View::Joliet => match &self.joliet {
                 Some((d, lba)) => (d.root.clone(), *lba),
                 None => return Err(Error::Misuse("the volume has no Joliet tree")),
+            },
+            View::Enhanced => match &self.enhanced {
+                Some((d, lba)) => (d.root.clone(), *lba),
+                None => return Err(Error::Misuse("the volume has no enhanced volume descriptor (ISO 9660:1999)")),
             },
             View::RockRidge if self.rock_ridge().is_none() => {
                 return Err(Error::Misuse("the volume has no Rock Ridge"));
@@ -309,6 +313,7 @@ impl<R: Read + Seek> Image<R> {
         let name = match view {
             View::Plain => plain_name(&rec.identifier, is_dir, charset),
             View::Joliet => joliet_name(&rec.identifier, is_dir),
+            View::Enhanced => enhanced_name(&rec.identifier, is_dir, charset),
             View::RockRidge => match rr.as_ref().and_then(|r| r.name.as_ref()) {
                 Some(n) => decode_rock_ridge(n, charset),
                 None => plain_name(&rec.identifier, is_dir, charset),

@@ -40,6 +40,10 @@ const ZISOFS2_ZLIB: u8 = 1;
 /// zisofs block sizes are 2^15, 2^16 or 2^17 bytes.
 const ZISOFS_LOG2_RANGE: std::ops::RangeInclusive<u8> = 15..=17;
 
+/// zisofs2 block sizes: the format text allows 2^15 to 2^17, but xorriso 1.5.4 writes up to 1 MiB
+/// (`-zisofs block_size_v2=1m`, log2 20) and Linux reads them, so those are read too.
+const ZISOFS2_LOG2_RANGE: std::ops::RangeInclusive<u8> = 15..=20;
+
 /// Fills `buf` from byte `pos` of the data stored in `extents`, taken as one stream.
 fn read_extents_at<R: Read + Seek>(
     src: &mut Sectors<R>,
@@ -138,7 +142,11 @@ impl ZHeader {
         read_extents_at(src, extents, 0, head.get_mut(..n).unwrap_or_default()).map_err(zio(lba))?;
         let (size, header_div4, log2, width, min_header) = if head.get(..8) == Some(&ZISOFS_MAGIC[..]) {
             let size = le32(&head, 8).unwrap_or(0);
-            (u64::from(size), u8_at(&head, 12).unwrap_or(0), u8_at(&head, 13).unwrap_or(0), 4, ZISOFS_HEADER)
+            let log2 = u8_at(&head, 13).unwrap_or(0);
+            if !ZISOFS_LOG2_RANGE.contains(&log2) {
+                return Err(zerr(lba, 13, format!("block size 2^{log2} is not 2^15, 2^16 or 2^17")));
+            }
+            (u64::from(size), u8_at(&head, 12).unwrap_or(0), log2, 4, ZISOFS_HEADER)
         } else if head.get(..8) == Some(&ZISOFS2_MAGIC[..]) {
             let version = u8_at(&head, 8).unwrap_or(0);
             let algorithm = u8_at(&head, 10).unwrap_or(0);
@@ -157,15 +165,16 @@ impl ZHeader {
                 });
             }
             let size = le64(&head, 12).unwrap_or(0);
-            (size, u8_at(&head, 9).unwrap_or(0), u8_at(&head, 11).unwrap_or(0), 8, ZISOFS2_HEADER)
+            let log2 = u8_at(&head, 11).unwrap_or(0);
+            if !ZISOFS2_LOG2_RANGE.contains(&log2) {
+                return Err(zerr(lba, 11, format!("block size 2^{log2} is not 2^15 to 2^20")));
+            }
+            (size, u8_at(&head, 9).unwrap_or(0), log2, 8, ZISOFS2_HEADER)
         } else {
             return Err(zerr(lba, 0, "no zisofs magic at the start of the file"));
         };
         if size != zf.uncompressed_size {
             return Err(zerr(lba, 8, format!("header says {size} bytes, the ZF entry {}", zf.uncompressed_size)));
-        }
-        if !ZISOFS_LOG2_RANGE.contains(&log2) {
-            return Err(zerr(lba, 13, format!("block size 2^{log2} is not 2^15, 2^16 or 2^17")));
         }
         let header = u64::from(header_div4).saturating_mul(4);
         if header < min_header {

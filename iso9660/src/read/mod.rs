@@ -148,6 +148,9 @@ pub enum View {
     Joliet,
     /// The primary descriptor's tree read through Rock Ridge.
     RockRidge,
+    /// The enhanced volume descriptor's tree (ISO 9660:1999): identifiers up to 207 bytes in any case,
+    /// decoded like plain names, with a `;` version cut off only where one is recorded.
+    Enhanced,
 }
 
 /// Something wrong that was worked around: a damaged entry skipped, a lenient fix.

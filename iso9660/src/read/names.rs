@@ -2,6 +2,7 @@
 //!
 //! - plain ISO 9660 (ECMA-119 7.5): the version (`;1`) is cut off, then a trailing `.` of a name without an
 //!   extension; bytes are decoded with the caller's character set, else as UTF-8 where valid, else Latin-1;
+//! - ISO 9660:1999: decoded like plain names, only an all-digit `;` version cut off;
 //! - Joliet: UCS-2 big-endian (surrogate pairs accepted), the `;1` version cut off;
 //! - Rock Ridge NM and SL bytes: UTF-8 where valid, else the caller's character set, else Latin-1.
 //!
@@ -51,6 +52,27 @@ pub fn plain_name(id: &[u8], is_dir: bool, charset: Option<&'static Encoding>) -
     }
 }
 
+/// The name of a record's identifier in the ISO 9660:1999 tree (ISO 9660:1999 7.5): bytes decoded like plain
+/// names; a file's `;` and version number are cut off when the suffix is all digits (genisoimage and libisofs
+/// record none there, older writers `;1`), and nothing else is, so names may end in `.` or hold `;`.
+pub fn enhanced_name(id: &[u8], is_dir: bool, charset: Option<&'static Encoding>) -> String {
+    if is_dir {
+        return decode_bytes(id, charset);
+    }
+    let base = match id.iter().rposition(|&b| b == b';') {
+        Some(p) => {
+            let version = id.get(p.saturating_add(1)..).unwrap_or_default();
+            if !version.is_empty() && version.iter().all(u8::is_ascii_digit) {
+                id.get(..p).unwrap_or(id)
+            } else {
+                id
+            }
+        }
+        None => id,
+    };
+    decode_bytes(base, charset)
+}
+
 /// The Joliet name of a record's identifier.
 pub fn joliet_name(id: &[u8], is_dir: bool) -> String {
     let mut s = decode_ucs2_be(id);
@@ -82,6 +104,14 @@ mod tests {
         assert_eq!(plain_name(&[0x8E, b'.', b'T'], false, Some(cp437)).chars().count(), 3);
         let koi8 = Encoding::for_label(b"koi8-r").unwrap();
         assert_eq!(plain_name(&[0xE1, 0xE2], true, Some(koi8)), "АБ");
+    }
+
+    #[test]
+    fn enhanced() {
+        assert_eq!(enhanced_name(b"a long name.tar.gz", false, None), "a long name.tar.gz");
+        assert_eq!(enhanced_name(b"ends.;1", false, None), "ends.");
+        assert_eq!(enhanced_name(b"semi;colon", false, None), "semi;colon");
+        assert_eq!(enhanced_name(b"dir;1", true, None), "dir;1");
     }
 
     #[test]
