@@ -963,6 +963,28 @@ fn file_over_4gib_streams() {
     assert!(child.wait().unwrap().success());
     assert_eq!(total, size);
     assert_eq!(found.len(), 3, "markers found at {found:?}");
+
+    // Random access across the extent boundaries xorriso chose, and at the markers.
+    let expected = |at: u64| -> u8 {
+        marks.iter().find(|(off, _)| (*off..off + 5).contains(&at)).map_or(0, |(off, tag)| tag[(at - off) as usize])
+    };
+    let mut iso =
+        odix_iso9660::Image::open(fs::File::open(&img).unwrap(), odix_iso9660::Options::default()).expect("opens");
+    let root = iso.root(odix_iso9660::View::RockRidge).unwrap();
+    let entry = iso.read_dir(&root).unwrap().remove(0);
+    let mut offsets: Vec<u64> = marks.iter().map(|(off, _)| off.saturating_sub(3)).collect();
+    let mut end = 0u64;
+    for x in e["extents"].as_array().unwrap() {
+        end += x["length"].as_u64().unwrap();
+        offsets.push(end - 7);
+    }
+    for off in offsets {
+        let mut buf = [0xAAu8; 16];
+        let n = iso.read_file_at(&entry, off, &mut buf).unwrap();
+        assert_eq!(n as u64, (size - off).min(16), "at {off}");
+        let want: Vec<u8> = (off..off + n as u64).map(expected).collect();
+        assert_eq!(&buf[..n], &want[..], "at {off}");
+    }
 }
 
 /// A GUID as xorriso prints it (the 16 bytes in disk order, in hex) in its usual text form.
