@@ -10,7 +10,7 @@ use odix_iso9660::write::IsoLayout;
 
 use crate::build::image::{iso_options, plan_image, ImageExtras};
 use crate::build::output::{progress_bar, Output};
-use crate::build::plan::{emit, EmitCtx};
+use crate::build::plan::{emit, stop_on_signals, EmitCtx};
 use crate::build::walk::{dedup, read_sort_file, walk, WalkOptions};
 
 /// Arguments of `odix mkiso`.
@@ -199,6 +199,7 @@ pub fn mkiso(a: MkisoArgs) -> Result<u8> {
         (planned, data_lba, volume_sectors)
     };
     let total = planned.plan.total_sectors();
+    stop_on_signals()?;
     let out = Output::create(&a.output)?;
     let bar = progress_bar(planned.size_bytes(), a.quiet);
     let ctx = EmitCtx { total_sectors: volume_sectors, data_lba: &data_lba, alias: &walked.data.alias };

@@ -2,6 +2,8 @@
 
 use std::fs::File;
 use std::io::{self, Read, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use anyhow::{bail, Context, Result};
 use odix_iso9660::write::{zisofs, DataId, SECTOR};
@@ -151,6 +153,7 @@ fn copy_item<W: Write>(item: &DataItem, out: &mut W, scratch: &mut Vec<u8>, prog
     } else {
         let mut done = 0u64;
         while done < len {
+            check_interrupted()?;
             let step = (len - done).min(COPY_STEP);
             let n = io::copy(&mut (&file).take(step), out).with_context(|| format!("copying {}", path.display()))?;
             if n == 0 {
@@ -171,6 +174,25 @@ fn copy_item<W: Write>(item: &DataItem, out: &mut W, scratch: &mut Vec<u8>, prog
     Ok(written)
 }
 
+static INTERRUPTED: OnceLock<Arc<AtomicBool>> = OnceLock::new();
+
+/// Makes SIGINT, SIGTERM and SIGHUP stop [`emit`] at the next file (or 64 MiB step) with an error instead of
+/// killing the process, so the caller can remove its temporary output.
+pub fn stop_on_signals() -> Result<()> {
+    let flag = INTERRUPTED.get_or_init(|| Arc::new(AtomicBool::new(false)));
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM, signal_hook::consts::SIGHUP] {
+        signal_hook::flag::register(sig, Arc::clone(flag)).context("installing the signal handler")?;
+    }
+    Ok(())
+}
+
+fn check_interrupted() -> Result<()> {
+    if INTERRUPTED.get().is_some_and(|f| f.load(Ordering::Relaxed)) {
+        bail!("interrupted by a signal");
+    }
+    Ok(())
+}
+
 /// Copies one data item and pads it to a whole sector; returns the bytes written.
 fn copy_padded<W: Write>(
     data: &DataTable,
@@ -180,6 +202,7 @@ fn copy_padded<W: Write>(
     scratch: &mut Vec<u8>,
     progress: &dyn Fn(u64),
 ) -> Result<u64> {
+    check_interrupted()?;
     let item = data.item(id).with_context(|| format!("LBA {lba}: no data item {}", id.0))?;
     let n = copy_item(item, out, scratch, progress)?;
     let size = item.stored_size.div_ceil(SECTOR as u64) * SECTOR as u64;
@@ -201,6 +224,7 @@ pub fn emit<W: Write>(
     let mut at: u64 = 0;
     let mut scratch = Vec::with_capacity(COPY_RANGE_MIN as usize);
     for r in plan.regions() {
+        check_interrupted()?;
         let start = u64::from(r.lba) * SECTOR as u64;
         let size = r.sectors * SECTOR as u64;
         if start != at {
