@@ -1,26 +1,41 @@
 #!/usr/bin/env bash
 # Rip throughput in the VM: `odix rip` of a clean 200 MB disc against `dd if=/dev/sr0 bs=64k`, in the same VM run.
 #
-#   bench/rip.sh [ODIX_BINARY]     (default: target/release/odix; build it with `cargo build --release -p odix`)
+#   bench/rip.sh [ODIX_BINARY]     (default: a release build, made first with `cargo build --release -p odix`)
 #
-# Each reader reads the whole disc twice; the faster run counts. dd is measured writing to /dev/null and writing
-# a file on the guest's tmpfs (where odix writes its image, map and log); odix with and without the image hashes
-# (CRC32, MD5, SHA-1) it computes for the log. The guest page cache is dropped before every run; the host's file
-# cache is warmed by a first dd run that is not counted. Prints seconds, MB/s and the throughput ratios.
+# Environment: VM_SMP=N guest CPUs (default 1, as vm-run); ODIX_BEFORE=BINARY adds rows for a second odix build
+# (an older one, to compare in the same VM run); VM_RUN=path of vm-run.
+#
+# Every reader reads the whole disc twice; the faster run counts. The guest page cache is dropped before every
+# run; the host's file cache is warmed by a first dd run that is not counted. Like is compared with like:
+# - dd to /dev/null (the issue's yardstick) and dd writing its image where odix writes its own (the guest's tmpfs);
+# - odix computes CRC32, MD5 and SHA-1 of the image for its log: dd piped through `tee IMAGE | md5sum` and
+#   `tee IMAGE | sha1sum` are the rows to set that against.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
-odix=${1:-$here/target/release/odix}
+if [[ $# -ge 1 ]]; then
+  odix=$1
+else
+  (cd "$here" && cargo build --release -p odix >&2)
+  odix=${CARGO_TARGET_DIR:-$here/target}/release/odix
+fi
+before=${ODIX_BEFORE:-}
 vm=${VM_RUN:-$here/../shared/vm/vm-run}
 [[ -x $vm ]] || vm=/work/shared/vm/vm-run
 [[ -x $odix ]] || { echo "no odix binary at $odix" >&2; exit 1; }
+[[ -z $before || -x $before ]] || { echo "no odix binary at $before" >&2; exit 1; }
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/tree" "$work/share"
 head -c 200000000 /dev/urandom > "$work/tree/payload.bin"
 xorriso -as mkisofs -quiet -o "$work/disc.iso" "$work/tree" 2>/dev/null
 size=$(stat -c %s "$work/disc.iso")
+(cd "$work" && md5sum disc.iso | cut -d' ' -f1 > md5 && sha1sum disc.iso | cut -d' ' -f1 > sha1)
 
-"$vm" --disc "$work/disc.iso" --mem 1024 --share "$work/share" -- sh -c "
+before_runs=''
+[[ -n $before ]] && before_runs="timed before $before rip /dev/sr0 /tmp/out.iso
+    timed before_nohash $before rip --no-hash /dev/sr0 /tmp/out.iso"
+"$vm" --disc "$work/disc.iso" --mem 1024 --smp "${VM_SMP:-1}" --timeout 1200 --share "$work/share" -- sh -c "
   now() { cut -d' ' -f1 /proc/uptime; }
   timed() { name=\$1; shift; echo 3 > /proc/sys/vm/drop_caches; t=\$(now); \"\$@\" >/dev/null 2>&1; rc=\$?; \
             echo \"\$name \$t \$(now) \$rc\" >> $work/share/times; rm -f /tmp/out.*; }
@@ -28,23 +43,32 @@ size=$(stat -c %s "$work/disc.iso")
   for i in 1 2; do
     timed dd_null dd if=/dev/sr0 of=/dev/null bs=64k
     timed dd_file dd if=/dev/sr0 of=/tmp/out.iso bs=64k
+    timed dd_md5 sh -c 'dd if=/dev/sr0 bs=64k | tee /tmp/out.iso | md5sum'
+    timed dd_sha1 sh -c 'dd if=/dev/sr0 bs=64k | tee /tmp/out.iso | sha1sum'
     timed odix $odix rip /dev/sr0 /tmp/out.iso
     timed odix_nohash $odix rip --no-hash /dev/sr0 /tmp/out.iso
+    $before_runs
   done
-  $odix rip --no-hash /dev/sr0 /tmp/check.iso >/dev/null 2>&1 && cmp -s /dev/sr0 /tmp/check.iso && echo same > $work/share/same
+  $odix rip /dev/sr0 /tmp/check.iso >/dev/null 2>&1 && cmp -s /dev/sr0 /tmp/check.iso && echo same > $work/share/same
+  grep -i 'image ' /tmp/check.log > $work/share/hashes
 "
 [[ -f $work/share/same ]] || { echo "the odix image differs from the disc" >&2; exit 1; }
-awk -v s="$size" '
+grep -q "md5 $(cat "$work/md5") sha1 $(cat "$work/sha1")" "$work/share/hashes" \
+  || { echo "the odix log's hashes differ from md5sum/sha1sum of the disc" >&2; exit 1; }
+awk -v s="$size" -v smp="${VM_SMP:-1}" '
   $4 != 0 { print "failed: " $1 > "/dev/stderr"; bad = 1 }
   { d = $3 - $2; if (!($1 in best) || d < best[$1]) best[$1] = d }
   END {
     if (bad) exit 1;
-    printf "disc                 %.1f MB\n", s / 1e6;
-    n = split("dd_null dd_file odix odix_nohash", k, " ");
-    split("dd bs=64k >/dev/null|dd bs=64k >tmpfs file|odix rip|odix rip --no-hash", label, "|");
-    for (i = 1; i <= n; i++) printf "%-22s %6.2f s  %6.1f MB/s\n", label[i], best[k[i]], s / best[k[i]] / 1e6;
-    printf "ratio odix/dd (dd to /dev/null): %.2f with hashes, %.2f --no-hash\n",
+    printf "disc %.1f MB, guest CPUs %d, best of 2 runs\n", s / 1e6, smp;
+    n = split("dd_null dd_file dd_md5 dd_sha1 odix odix_nohash before before_nohash", k, " ");
+    split("dd bs=64k >/dev/null;dd bs=64k >tmpfs file;dd | tee file | md5sum;dd | tee file | sha1sum;" \
+          "odix rip;odix rip --no-hash;before: odix rip;before: odix rip --no-hash", label, ";");
+    for (i = 1; i <= n; i++)
+      if (k[i] in best) printf "%-30s %6.2f s  %6.1f MB/s\n", label[i], best[k[i]], s / best[k[i]] / 1e6;
+    printf "issue ratio odix rip / dd >/dev/null:     %.2f (target 0.95); --no-hash %.2f\n",
       best["dd_null"] / best["odix"], best["dd_null"] / best["odix_nohash"];
-    printf "ratio odix/dd (dd to a tmpfs file): %.2f with hashes, %.2f --no-hash\n",
+    printf "like for like, odix rip / dd >file:       %.2f; --no-hash %.2f\n",
       best["dd_file"] / best["odix"], best["dd_file"] / best["odix_nohash"];
+    printf "like for like, odix rip / dd|tee|sha1sum: %.2f\n", best["dd_sha1"] / best["odix"];
   }' "$work/share/times"

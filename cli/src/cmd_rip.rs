@@ -9,6 +9,7 @@ use std::io::{self, BufWriter, Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::{FileExt, FileTypeExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -361,16 +362,21 @@ fn fs_name(dev: &Path) -> Option<String> {
 }
 
 /// CRC32/MD5/SHA-1 of an image and of byte ranges of it (the tracks), fed in order.
+///
+/// A track whose range holds the whole image (a cooked rip, or a single-track disc) is not hashed a second
+/// time: its digests are the image's.
 struct StreamHash {
     ranges: Vec<(u8, u64, u64)>,
     image: Hasher,
-    tracks: Vec<Hasher>,
+    /// One per range; `None` for a range that is the whole image.
+    tracks: Vec<Option<Hasher>>,
     pos: u64,
 }
 
 impl StreamHash {
-    fn new(ranges: Vec<(u8, u64, u64)>) -> Self {
-        let tracks = ranges.iter().map(|_| Hasher::new()).collect();
+    /// Hashes of an image of `total` bytes and of `ranges` of it.
+    fn new(ranges: Vec<(u8, u64, u64)>, total: u64) -> Self {
+        let tracks = ranges.iter().map(|(_, from, to)| (*from > 0 || *to < total).then(Hasher::new)).collect();
         Self { ranges, image: Hasher::new(), tracks, pos: 0 }
     }
 
@@ -378,6 +384,7 @@ impl StreamHash {
         self.image.update(chunk);
         let end = self.pos.saturating_add(chunk.len() as u64);
         for ((_, from, to), h) in self.ranges.iter().zip(self.tracks.iter_mut()) {
+            let Some(h) = h else { continue };
             if *to <= self.pos || *from >= end {
                 continue;
             }
@@ -389,9 +396,73 @@ impl StreamHash {
     }
 
     fn finish(self) -> ImageHashes {
-        ImageHashes {
-            image: self.image.finish(),
-            tracks: self.ranges.iter().map(|r| r.0).zip(self.tracks.into_iter().map(Hasher::finish)).collect(),
+        let image = self.image.finish();
+        let tracks = self
+            .ranges
+            .iter()
+            .map(|r| r.0)
+            .zip(self.tracks.into_iter().map(|h| h.map_or_else(|| image.clone(), Hasher::finish)))
+            .collect();
+        ImageHashes { image, tracks }
+    }
+}
+
+/// A [`StreamHash`] fed on its own thread, so that hashing overlaps reading and writing: buffers go to it
+/// through a bounded channel and come back empty for reuse.
+struct HashThread {
+    to_hash: Option<mpsc::SyncSender<Vec<u8>>>,
+    spare: mpsc::Receiver<Vec<u8>>,
+    handle: Option<std::thread::JoinHandle<StreamHash>>,
+    /// Bytes handed over so far.
+    pos: u64,
+}
+
+/// Buffers in flight to the hash thread.
+const HASH_QUEUE: usize = 2;
+
+impl HashThread {
+    fn spawn(mut h: StreamHash) -> io::Result<Self> {
+        let (to_hash, rx) = mpsc::sync_channel::<Vec<u8>>(HASH_QUEUE);
+        let (back, spare) = mpsc::channel::<Vec<u8>>();
+        let handle = std::thread::Builder::new().name("hash".into()).spawn(move || {
+            for mut buf in rx {
+                h.update(&buf);
+                buf.clear();
+                // The sink may be gone already; the buffer is then simply freed.
+                let _ = back.send(buf);
+            }
+            h
+        })?;
+        Ok(Self { to_hash: Some(to_hash), spare, handle: Some(handle), pos: 0 })
+    }
+
+    /// Hands `buf` (the bytes following those handed over so far) to the thread and returns an empty buffer
+    /// to fill next. False when the thread is gone.
+    fn feed(&mut self, buf: &mut Vec<u8>) -> bool {
+        let next = self.spare.try_recv().unwrap_or_else(|_| Vec::with_capacity(buf.capacity()));
+        let full = std::mem::replace(buf, next);
+        let n = full.len() as u64;
+        match &self.to_hash {
+            Some(tx) if tx.send(full).is_ok() => {
+                self.pos = self.pos.saturating_add(n);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Waits for the thread to hash everything handed over.
+    fn finish(mut self) -> Option<StreamHash> {
+        self.to_hash = None;
+        self.handle.take()?.join().ok()
+    }
+}
+
+impl Drop for HashThread {
+    fn drop(&mut self) {
+        self.to_hash = None;
+        if let Some(h) = self.handle.take() {
+            let _ = h.join();
         }
     }
 }
@@ -403,7 +474,7 @@ struct FileSink {
     pending_at: u64,
     /// Hashes of the image while it is written in order from its first byte; `None` once a write lands elsewhere
     /// (then the image is read back at the end).
-    stream_hash: Option<StreamHash>,
+    stream_hash: Option<HashThread>,
     image: File,
     image_path: PathBuf,
     sub: Option<File>,
@@ -428,9 +499,12 @@ impl FileSink {
             return Ok(());
         }
         self.image.write_all_at(&self.pending, self.pending_at)?;
-        match &mut self.stream_hash {
-            Some(h) if h.pos == self.pending_at => h.update(&self.pending),
-            _ => self.stream_hash = None,
+        let fed = match &mut self.stream_hash {
+            Some(h) => h.pos == self.pending_at && h.feed(&mut self.pending),
+            None => true,
+        };
+        if !fed {
+            self.stream_hash = None;
         }
         self.pending.clear();
         Ok(())
@@ -678,9 +752,8 @@ pub fn rip(args: RipArgs) -> Result<u8> {
         .truncate(!resumed)
         .open(&out)
         .with_context(|| format!("creating {}", out.display()))?;
-    image
-        .set_len(u64::from(sectors).saturating_mul(u64::from(unit)))
-        .with_context(|| format!("sizing {}", out.display()))?;
+    let image_len = u64::from(sectors).saturating_mul(u64::from(unit));
+    image.set_len(image_len).with_context(|| format!("sizing {}", out.display()))?;
     let sub = if args.subchannel {
         let p = with_ext(&out, "sub");
         let f = OpenOptions::new()
@@ -730,7 +803,11 @@ pub fn rip(args: RipArgs) -> Result<u8> {
         pending: Vec::new(),
         pending_at: 0,
         // Only a rip from scratch sees every byte of the image go by.
-        stream_hash: (!resumed && !args.no_hash).then(|| StreamHash::new(ranges.clone())),
+        stream_hash: if !resumed && !args.no_hash {
+            Some(HashThread::spawn(StreamHash::new(ranges.clone(), image_len)).context("starting the hash thread")?)
+        } else {
+            None
+        },
         image,
         image_path: out.clone(),
         sub,
@@ -795,11 +872,11 @@ pub fn rip(args: RipArgs) -> Result<u8> {
     }
     let totals = ripper.sector_totals();
     let complete = end == RunEnd::Completed && totals[BlockStatus::Finished.index()] == u64::from(sectors);
-    let streamed = sink.stream_hash.take().filter(|h| h.pos == u64::from(sectors).saturating_mul(u64::from(unit)));
+    let streamed = sink.stream_hash.take().and_then(HashThread::finish).filter(|h| h.pos == image_len);
     let hashes = match (end, streamed) {
         (RunEnd::Completed, _) if args.no_hash => None,
         (RunEnd::Completed, Some(h)) => Some(h.finish()),
-        (RunEnd::Completed, None) => Some(hash_output(&out, ranges)?),
+        (RunEnd::Completed, None) => Some(hash_output(&out, ranges, image_len)?),
         (RunEnd::Interrupted, _) => None,
     };
     write_log(&with_ext(&out, "log"), &out, &map_path, &log, &ripper, hashes.as_ref(), end)?;
@@ -822,9 +899,9 @@ pub fn rip(args: RipArgs) -> Result<u8> {
 }
 
 /// CRC32/MD5/SHA-1 of the image and of each track's bytes in it (pregap included), read back from `out`.
-fn hash_output(out: &Path, ranges: Vec<(u8, u64, u64)>) -> Result<ImageHashes> {
+fn hash_output(out: &Path, ranges: Vec<(u8, u64, u64)>, total: u64) -> Result<ImageHashes> {
     let mut f = File::open(out).with_context(|| format!("reading {} back", out.display()))?;
-    let mut h = StreamHash::new(ranges);
+    let mut h = StreamHash::new(ranges, total);
     let mut buf = vec![0u8; 1 << 20];
     loop {
         let n = f.read(&mut buf).with_context(|| format!("reading {} back", out.display()))?;
