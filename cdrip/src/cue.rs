@@ -313,6 +313,10 @@ fn words(line: &str) -> std::result::Result<Vec<String>, String> {
                 if ch.is_whitespace() {
                     break;
                 }
+                // A quote can only open a word: one inside a word has no meaning a writer could keep.
+                if ch == '"' {
+                    return Err("a \" inside an unquoted word".into());
+                }
                 w.push(ch);
                 chars.next();
             }
@@ -648,6 +652,12 @@ mod tests {
     use super::*;
 
     const SHEET: &str = "REM GENRE Demo\r\nCATALOG 0000000000000\r\nTITLE \"A disc\"\r\nFILE \"a b.bin\" BINARY\r\n  TRACK 01 MODE1/2352\r\n    FLAGS DCP\r\n    INDEX 01 00:00:00\r\n  TRACK 02 AUDIO\r\n    TITLE \"Song\"\r\n    ISRC USXXX0000001\r\n    PREGAP 00:02:00\r\n    INDEX 01 01:00:00\r\n    INDEX 02 01:10:00\r\nREM SESSION 02\r\nFILE \"c.bin\" BINARY\r\n  TRACK 03 MODE2/2352\r\n    INDEX 00 00:00:00\r\n    INDEX 01 00:02:00\r\n    POSTGAP 00:00:10\r\n";
+
+    #[test]
+    fn a_quote_inside_an_unquoted_word_is_refused() {
+        let sheet = "FILE a\"b.bin BINARY\n  TRACK 01 MODE1/2352\n    INDEX 01 00:00:00\n";
+        assert!(CueSheet::parse(sheet, Path::new("x.cue")).is_err());
+    }
 
     #[test]
     fn parses_and_round_trips() {

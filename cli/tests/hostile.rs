@@ -30,12 +30,7 @@ const HARD_TIMEOUT_SECS: u32 = 60;
 
 /// (case name, command label) pairs known to break the contract, each waiting for a fix in its parser. A `*`
 /// command matches every command of the case. Each entry must name the bug it waits for.
-const KNOWN_FAILURES: &[(&str, &str)] = &[
-    // cli/src/extract.rs `Extractor::entry` calls `ensure_dir` (symlink_metadata) on every ancestor of every
-    // entry: O(depth^2) statx calls (524 801 for 1 025 levels), 20-30 s.
-    ("iso-deep-10000", "extract"),
-    ("udf-deep-10000", "extract"),
-];
+const KNOWN_FAILURES: &[(&str, &str)] = &[];
 
 fn odix() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_odix"))

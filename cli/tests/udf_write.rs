@@ -413,7 +413,9 @@ fn file_over_4_gib_reads_back_in_the_kernel() {
     let want = String::from_utf8_lossy(&sum.stdout).split_whitespace().next().unwrap().to_string();
     let mut script = String::from("mkdir -p /mnt/u\n");
     let mut images = Vec::new();
-    for (i, (rev, bridge)) in [("2.01", false), ("2.60", true)].into_iter().enumerate() {
+    // One image, read from the emulated drive: a second one over the VM's 9p share costs ten minutes of
+    // emulated I/O. Files over 4 GiB in 2.60 bridge images are read back by odix's strict reader elsewhere.
+    for (i, (rev, bridge)) in [("2.01", false)].into_iter().enumerate() {
         let img = tmp.path().join(format!("big{i}.img"));
         build(&src, &img, rev, bridge, &[]);
         let loop_opt = if i == 0 { "" } else { ",loop" };
