@@ -330,6 +330,15 @@ fn quote(s: &str) -> String {
     format!("\"{}\"", s.replace('"', "'"))
 }
 
+/// A one-word value as written: bare when it reads back as itself, quoted when it is empty or holds spaces.
+fn word(s: &str) -> String {
+    if s.is_empty() || s.chars().any(|c| c.is_whitespace() || c == '"') {
+        quote(s)
+    } else {
+        s.to_string()
+    }
+}
+
 impl CueSheet {
     /// Reads and parses the sheet at `path`.
     ///
@@ -548,7 +557,7 @@ impl CueSheet {
             writeln!(w, "REM {r}")?;
         }
         if let Some(c) = &self.catalog {
-            writeln!(w, "CATALOG {c}")?;
+            writeln!(w, "CATALOG {}", word(c))?;
         }
         if let Some(c) = &self.cdtextfile {
             writeln!(w, "CDTEXTFILE {}", quote(c))?;
@@ -582,10 +591,11 @@ impl CueSheet {
                     writeln!(w, "    REM {r}")?;
                 }
                 if !t.flags.is_empty() {
-                    writeln!(w, "    FLAGS {}", t.flags.join(" "))?;
+                    let flags: Vec<String> = t.flags.iter().map(|f| word(f)).collect();
+                    writeln!(w, "    FLAGS {}", flags.join(" "))?;
                 }
                 if let Some(i) = &t.isrc {
-                    writeln!(w, "    ISRC {i}")?;
+                    writeln!(w, "    ISRC {}", word(i))?;
                 }
                 if let Some(p) = t.pregap {
                     writeln!(w, "    PREGAP {p}")?;
@@ -652,6 +662,17 @@ mod tests {
     use super::*;
 
     const SHEET: &str = "REM GENRE Demo\r\nCATALOG 0000000000000\r\nTITLE \"A disc\"\r\nFILE \"a b.bin\" BINARY\r\n  TRACK 01 MODE1/2352\r\n    FLAGS DCP\r\n    INDEX 01 00:00:00\r\n  TRACK 02 AUDIO\r\n    TITLE \"Song\"\r\n    ISRC USXXX0000001\r\n    PREGAP 00:02:00\r\n    INDEX 01 01:00:00\r\n    INDEX 02 01:10:00\r\nREM SESSION 02\r\nFILE \"c.bin\" BINARY\r\n  TRACK 03 MODE2/2352\r\n    INDEX 00 00:00:00\r\n    INDEX 01 00:02:00\r\n    POSTGAP 00:00:10\r\n";
+
+    #[test]
+    fn empty_and_spaced_values_survive_a_write() {
+        let sheet = "CATALOG \"\"\nFILE \"a.bin\" BINARY\n  TRACK 01 AUDIO\n    FLAGS DCP\n    ISRC \"\"\n    INDEX 01 00:00:00\n";
+        let s = CueSheet::parse(sheet, Path::new("x.cue")).unwrap();
+        let again = CueSheet::parse(&s.to_text(), Path::new("x.cue")).unwrap();
+        assert_eq!(again.catalog.as_deref(), Some(""));
+        let t: Vec<_> = again.tracks().map(|(_, t)| t.clone()).collect();
+        assert_eq!(t[0].isrc.as_deref(), Some(""));
+        assert_eq!(t[0].flags, vec!["DCP".to_string()]);
+    }
 
     #[test]
     fn a_quote_inside_an_unquoted_word_is_refused() {
