@@ -88,3 +88,30 @@ fn mount_of_a_missing_image_fails_cleanly() {
     assert_eq!(err.trim_end().lines().count(), 1, "{err}");
     assert!(err.contains("x.iso"), "{err}");
 }
+
+#[test]
+fn mounts_a_raw_bin_cue_and_a_udf_bridge() {
+    let (Some(xorriso), Some(genisoimage)) = (require_tool("xorriso"), require_tool("genisoimage")) else { return };
+    if !fuse_available() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tmp.path().join("src");
+    std::fs::create_dir(&src).unwrap();
+    // genisoimage's UDF tree stores symlinks as empty files, has no hard links and cuts names to its Joliet
+    // names' length: leave those out.
+    let opts = TreeOptions { symlinks: false, hardlinks: false, deep: false, long_names: false, ..Default::default() };
+    tricky_tree(&src, &opts).unwrap();
+
+    // A BIN/CUE (Mode 1, 2352-byte sectors) of a xorriso image.
+    let iso = tmp.path().join("x.iso");
+    run_ok(Command::new(&xorriso).args(["-as", "mkisofs", "-quiet", "-R", "-o"]).arg(&iso).arg(&src));
+    let cue = tmp.path().join("x.cue");
+    run_ok(odix().arg("convert").arg(&iso).arg(&cue));
+    mount_and_compare(&cue, "rockridge", &src, &CompareOptions { hardlinks: false, ..Default::default() });
+
+    // The UDF tree of a genisoimage bridge image.
+    let udf = tmp.path().join("u.iso");
+    run_ok(Command::new(&genisoimage).args(["-quiet", "-R", "-J", "-udf", "-o"]).arg(&udf).arg(&src));
+    mount_and_compare(&udf, "udf", &src, &CompareOptions::contents_only());
+}
