@@ -26,7 +26,8 @@ else
 fi
 
 python3 -c 'import pycdlib' 2>/dev/null || python3 -m pip install -q pycdlib
-command -v chdman >/dev/null 2>&1 || npm install -g --silent chdman >/dev/null 2>&1 || echo "setup.sh: chdman (npm) not installed" >&2
+# MAME's chdman, from the npm package that ships its binary.
+command -v chdman >/dev/null 2>&1 || npm install -g --silent chdman
 for c in rustfmt clippy; do
   rustup component list --installed 2>/dev/null | grep -q "^$c" || rustup component add "$c"
 done
