@@ -157,18 +157,13 @@ pub fn mkiso(a: MkisoArgs) -> Result<u8> {
     let mut opts = iso_options(a.iso_level, !a.no_rock, !a.no_joliet, a.joliet_long, now)
         .volume_id(volume_id)
         .application(a.application.clone().unwrap_or_else(|| format!("ODIX {}", env!("CARGO_PKG_VERSION"))));
-    if let Some(s) = &a.publisher {
-        opts = opts.publisher(s.clone());
+    opts = crate::build::image::Identifiers {
+        publisher: a.publisher.as_deref(),
+        preparer: a.preparer.as_deref(),
+        system_id: a.system_id.as_deref(),
+        volume_set: a.volset.as_deref(),
     }
-    if let Some(s) = &a.preparer {
-        opts = opts.preparer(s.clone());
-    }
-    if let Some(s) = &a.system_id {
-        opts = opts.system_id(s.clone());
-    }
-    if let Some(s) = &a.volset {
-        opts = opts.volume_set_id(s.clone());
-    }
+    .apply(opts);
     let mut layout = IsoLayout::new(&walked.tree, opts)?;
     let (planned, data_lba, volume_sectors) = if boot_cfg.is_empty() {
         let extras = match &bridge {

@@ -963,15 +963,13 @@ pub fn mkisofs(args: Vec<OsString>) -> Result<u8> {
         .volume_id(volume_id.clone())
         .system_id(a.system_id.clone().unwrap_or_else(|| "LINUX".into()))
         .application(a.application.clone().unwrap_or_else(|| format!("ODIX {}", env!("CARGO_PKG_VERSION"))));
-    if let Some(s) = &a.publisher {
-        opts = opts.publisher(s.clone());
+    opts = crate::build::image::Identifiers {
+        publisher: a.publisher.as_deref(),
+        preparer: a.preparer.as_deref(),
+        volume_set: a.volume_set.as_deref(),
+        ..Default::default()
     }
-    if let Some(s) = &a.preparer {
-        opts = opts.preparer(s.clone());
-    }
-    if let Some(s) = &a.volume_set {
-        opts = opts.volume_set_id(s.clone());
-    }
+    .apply(opts);
     // -udf: a bridge image whose UDF tree shares the file data (and the patched boot images).
     let udf_args = UdfArgs { udf: a.udf, ..Default::default() };
     let udf_tree = crate::mkudf::prepare(&udf_args, &walked, &volume_id, now)?;

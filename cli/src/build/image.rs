@@ -131,3 +131,35 @@ pub fn plan_image<'a>(
 pub fn iso_options(level: u8, rock: bool, joliet: bool, joliet_long: bool, time: i64) -> IsoOptions {
     IsoOptions::default().level(level).rock_ridge(rock).joliet(joliet).joliet_long(joliet_long).time(time)
 }
+
+/// The optional identifiers both `mkiso` and `mkisofs` take; a `None` leaves that field as it is.
+#[derive(Clone, Copy, Default)]
+pub struct Identifiers<'a> {
+    /// Publisher identifier.
+    pub publisher: Option<&'a str>,
+    /// Data preparer identifier.
+    pub preparer: Option<&'a str>,
+    /// System identifier.
+    pub system_id: Option<&'a str>,
+    /// Volume set identifier.
+    pub volume_set: Option<&'a str>,
+}
+
+impl Identifiers<'_> {
+    /// `opts` with every identifier given set.
+    pub fn apply(self, mut opts: IsoOptions) -> IsoOptions {
+        if let Some(s) = self.publisher {
+            opts = opts.publisher(s);
+        }
+        if let Some(s) = self.preparer {
+            opts = opts.preparer(s);
+        }
+        if let Some(s) = self.system_id {
+            opts = opts.system_id(s);
+        }
+        if let Some(s) = self.volume_set {
+            opts = opts.volume_set_id(s);
+        }
+        opts
+    }
+}
