@@ -13,6 +13,12 @@ pub enum WriteError {
         /// The offending name, lossily decoded.
         name: String,
     },
+    /// Two entries of one directory have the same name.
+    #[error("{path}: two entries of one directory have this name")]
+    DuplicateName {
+        /// Path of the name in the image.
+        path: String,
+    },
     /// An entry was added under something that is not a directory.
     #[error("cannot add {name:?}: parent is not a directory")]
     NotADirectory {

@@ -245,6 +245,7 @@ impl<'t> IsoLayout<'t> {
             opts,
         };
         me.check_sizes()?;
+        me.check_unique_names()?;
         me.name_entries();
         me.number_inodes();
         me.build_iso_dirs()?;
@@ -275,6 +276,24 @@ impl<'t> IsoLayout<'t> {
                 if f.stored_size > MAX_EXTENT {
                     return Err(WriteError::FileTooLarge { path: self.path_of(id), size: f.stored_size });
                 }
+            }
+        }
+        Ok(())
+    }
+
+    /// Refuses two entries of one directory with the same raw name ([`Tree::add`] does not look for them, so that
+    /// a caller listing a real directory pays nothing): they would share their Rock Ridge name.
+    fn check_unique_names(&self) -> Result<(), WriteError> {
+        let tree = self.tree;
+        let mut names: Vec<&[u8]> = Vec::new();
+        for dir in tree.ids().filter(|&d| tree.is_dir(d)) {
+            names.clear();
+            names.extend(tree.children(dir).iter().map(|k| &*tree.node(*k).name));
+            names.sort_unstable();
+            if let Some(w) = names.windows(2).find(|w| w[0] == w[1]) {
+                let name = String::from_utf8_lossy(w[0]);
+                let path = if dir == Tree::ROOT { format!("/{name}") } else { format!("{}/{name}", self.path_of(dir)) };
+                return Err(WriteError::DuplicateName { path });
             }
         }
         Ok(())
@@ -1004,4 +1023,31 @@ fn file_extents(size: u64, lba: u32) -> Vec<(u32, u32)> {
         left -= n;
     }
     v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::write::FileData;
+
+    fn file(id: u32) -> NodeKind {
+        NodeKind::File(FileData { data: DataId(id), stored_size: 1, zisofs_size: None })
+    }
+
+    #[test]
+    fn a_name_twice_in_one_directory_is_refused() {
+        let meta = Meta { perm: 0o755, ..Meta::default() };
+        let mut tree = Tree::new(meta);
+        let d = tree.add(Tree::ROOT, b"d", NodeKind::Dir, meta).unwrap();
+        tree.add(d, b"a", file(0), meta).unwrap();
+        tree.add(d, b"b", file(1), meta).unwrap();
+        tree.add(Tree::ROOT, b"a", file(2), meta).unwrap();
+        assert!(IsoLayout::new(&tree, IsoOptions::default()).is_ok());
+        // `Tree::add` takes a second "a" (it does not search the directory); the layout refuses it.
+        tree.add(d, b"a", NodeKind::Dir, meta).unwrap();
+        match IsoLayout::new(&tree, IsoOptions::default().joliet(false)) {
+            Err(WriteError::DuplicateName { path }) => assert_eq!(path, "/d/a"),
+            other => panic!("expected a duplicate name error, got {other:?}"),
+        }
+    }
 }

@@ -121,7 +121,8 @@ impl Tree {
 
     /// Adds `name` (raw bytes of one path component, no `/`, not `.` or `..`) under the directory `parent`.
     ///
-    /// Names are unique within a directory: adding a name twice is an error, as is adding under a non-directory.
+    /// Adding under a non-directory is an error. Names must be unique within a directory, which `add` does not
+    /// check (see [`Tree::lookup`]): [`crate::write::IsoLayout::new`] refuses a tree holding a name twice.
     pub fn add(&mut self, parent: NodeId, name: &[u8], kind: NodeKind, meta: Meta) -> Result<NodeId, WriteError> {
         if name.is_empty() || name == b"." || name == b".." || name.contains(&b'/') || name.contains(&0) {
             return Err(WriteError::InvalidName { name: String::from_utf8_lossy(name).into_owned() });
