@@ -1,10 +1,6 @@
 //! Sense data: SPC-4 4.5 (fixed format 4.5.3, descriptor format 4.5.2), with the MMC-6 Annex F texts for the
 //! additional sense codes an optical drive commonly returns.
 
-// Sense data are a fixed-layout byte block: fields are read after a length check or with `get`, and descriptor
-// offsets stay below the buffer's length.
-#![allow(clippy::indexing_slicing, clippy::arithmetic_side_effects)]
-
 use std::fmt;
 
 /// The sense key (SPC-4 Table 48), the coarse class of a failure.
@@ -119,8 +115,9 @@ impl Sense {
             let key = SenseKey::from_u8(*bytes.get(2)?);
             let asc = bytes.get(12).copied().unwrap_or(0);
             let ascq = bytes.get(13).copied().unwrap_or(0);
-            let information = match (bytes[0] & 0x80 != 0, bytes.get(3..7)) {
-                (true, Some(b)) => Some(u64::from(u32::from_be_bytes([b[0], b[1], b[2], b[3]]))),
+            let valid = *bytes.first()? & 0x80 != 0;
+            let information = match (valid, bytes.get(3..7).and_then(|b| <[u8; 4]>::try_from(b).ok())) {
+                (true, Some(b)) => Some(u64::from(u32::from_be_bytes(b))),
                 _ => None,
             };
             Some(Self { response_code: code, key, asc, ascq, information })
@@ -128,21 +125,23 @@ impl Sense {
             let key = SenseKey::from_u8(*bytes.get(1)?);
             let asc = bytes.get(2).copied().unwrap_or(0);
             let ascq = bytes.get(3).copied().unwrap_or(0);
+            // The descriptors: ADDITIONAL SENSE LENGTH bytes from byte 8, cut to what was returned.
             let additional = usize::from(bytes.get(7).copied().unwrap_or(0));
-            let end = bytes.len().min(8 + additional);
+            let mut rest = bytes.get(8..).unwrap_or_default();
+            rest = rest.get(..additional).unwrap_or(rest);
             let mut information = None;
-            let mut at = 8;
-            while at + 2 <= end {
-                let kind = bytes[at];
-                let len = usize::from(bytes[at + 1]);
-                let desc = &bytes[at..end.min(at + 2 + len)];
+            while let [kind, len, body @ ..] = rest {
+                let len = usize::from(*len);
+                let desc = body.get(..len).unwrap_or(body);
                 // Information descriptor: byte 2 bit 7 VALID, bytes 4..12 the 64-bit INFORMATION.
-                if kind == DESC_INFORMATION && desc.len() >= 12 && desc[2] & 0x80 != 0 {
-                    let mut v = [0u8; 8];
-                    v.copy_from_slice(&desc[4..12]);
-                    information = Some(u64::from_be_bytes(v));
+                if let (DESC_INFORMATION, [flags, _, info @ ..]) = (*kind, desc) {
+                    if flags & 0x80 != 0 {
+                        if let Some(v) = info.get(..8).and_then(|b| <[u8; 8]>::try_from(b).ok()) {
+                            information = Some(u64::from_be_bytes(v));
+                        }
+                    }
                 }
-                at += 2 + len;
+                rest = body.get(len..).unwrap_or_default();
             }
             Some(Self { response_code: code, key, asc, ascq, information })
         } else {
@@ -230,13 +229,13 @@ pub fn asc_text(asc: u8, ascq: u8) -> Option<&'static str> {
 /// Builds fixed-format sense bytes (18 bytes), as a device would return them; used by the simulated drive.
 #[must_use]
 pub fn fixed_sense(key: SenseKey, asc: u8, ascq: u8, information: Option<u32>) -> Vec<u8> {
-    let mut s = vec![0u8; 18];
-    s[0] = 0x70 | if information.is_some() { 0x80 } else { 0 };
-    s[2] = key.code();
-    s[3..7].copy_from_slice(&information.unwrap_or(0).to_be_bytes());
-    s[7] = 10; // additional sense length: bytes 8..18
-    s[12] = asc;
-    s[13] = ascq;
+    let info = information.unwrap_or(0).to_be_bytes();
+    let code = 0x70 | if information.is_some() { 0x80 } else { 0 };
+    // Bytes 0..8: response code, segment, key, INFORMATION, additional sense length (bytes 8..18); then the
+    // command-specific information, ASC, ASCQ and the rest.
+    let mut s = vec![code, 0, key.code()];
+    s.extend_from_slice(&info);
+    s.extend_from_slice(&[10, 0, 0, 0, 0, asc, ascq, 0, 0, 0, 0]);
     s
 }
 
@@ -263,6 +262,21 @@ mod tests {
         let s = Sense::parse(&b).unwrap();
         assert_eq!(s.key, SenseKey::MediumError);
         assert_eq!(s.information, Some(300));
+    }
+
+    #[test]
+    fn information_after_another_descriptor_and_cut_short() {
+        assert_eq!(fixed_sense(SenseKey::NoSense, 0, 0, None).len(), 18);
+        // A stream commands descriptor (type 04h, 2 bytes), then the information descriptor.
+        let mut b = vec![0x72, 0x03, 0x11, 0x00, 0, 0, 0, 16, 0x04, 0x02, 0, 0];
+        b.extend_from_slice(&[0x00, 0x0a, 0x80, 0, 0, 0, 0, 0, 0, 0, 0x01, 0x2c]);
+        assert_eq!(Sense::parse(&b).unwrap().information, Some(300));
+        // The additional sense length cuts the information descriptor: no INFORMATION.
+        b[7] = 15;
+        assert_eq!(Sense::parse(&b).unwrap().information, None);
+        // Descriptor lengths that run past the end, or zero.
+        assert_eq!(Sense::parse(&[0x72, 0x03, 0x11, 0, 0, 0, 0, 4, 0x00, 0xff, 0x80, 0]).unwrap().information, None);
+        assert_eq!(Sense::parse(&[0x73, 0x03, 0x11, 0, 0, 0, 0, 6, 0x01, 0, 0x01, 0, 0, 0]).unwrap().information, None);
     }
 
     #[test]
