@@ -8,6 +8,7 @@
 
 use std::ffi::{OsStr, OsString};
 use std::io::{BufWriter, Write};
+use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -59,6 +60,8 @@ enum Opt {
     HideList,
     HideJoliet,
     HideJolietList,
+    HideUdf,
+    HideUdfList,
     HideRrMoved,
     Quiet,
     Verbose,
@@ -146,6 +149,8 @@ const OPTIONS: &[(&[&str], Opt, Arity, &str)] = &[
     (&["hide-list"], Opt::HideList, Arity::One, "FILE  Read -hide globs from FILE"),
     (&["hide-joliet"], Opt::HideJoliet, Arity::One, "GLOB  Hide matching files from the Joliet tree"),
     (&["hide-joliet-list"], Opt::HideJolietList, Arity::One, "FILE  Read -hide-joliet globs from FILE"),
+    (&["hide-udf"], Opt::HideUdf, Arity::One, "GLOB  Hide matching files from the UDF tree (with -udf)"),
+    (&["hide-udf-list"], Opt::HideUdfList, Arity::One, "FILE  Read -hide-udf globs from FILE"),
     (&["hide-rr-moved"], Opt::HideRrMoved, Arity::Flag, "Accepted; the relocation directory is rr_moved"),
     (&["quiet"], Opt::Quiet, Arity::Flag, "Print only errors"),
     (&["v", "verbose"], Opt::Verbose, Arity::Flag, "Accepted"),
@@ -340,6 +345,8 @@ pub struct MkisofsArgs {
     pub hide: Vec<String>,
     /// `-hide-joliet`, `-hide-joliet-list`.
     pub hide_joliet: Vec<String>,
+    /// `-hide-udf`, `-hide-udf-list`.
+    pub hide_udf: Vec<String>,
     /// `-quiet`.
     pub quiet: bool,
     /// `-input-charset`.
@@ -544,6 +551,8 @@ impl MkisofsArgs {
                 Opt::HideList => a.hide.extend(read_lines(&text, OsStr::new(&v0()))?),
                 Opt::HideJoliet => a.hide_joliet.push(v0()),
                 Opt::HideJolietList => a.hide_joliet.extend(read_lines(&text, OsStr::new(&v0()))?),
+                Opt::HideUdf => a.hide_udf.push(v0()),
+                Opt::HideUdfList => a.hide_udf.extend(read_lines(&text, OsStr::new(&v0()))?),
                 Opt::Quiet => a.quiet = true,
                 Opt::Verbose | Opt::Ignored => {}
                 Opt::HideRrMoved => a.warnings.push(format!(
@@ -849,6 +858,193 @@ fn names_catalog(pattern: &str, catalog: &str) -> bool {
     p == c || c.rsplit('/').next() == Some(p)
 }
 
+/// Splits a pathspec `IMAGE/PATH=SOURCE` (`\\=` and `\\\\` escape) into the image path and the source.
+fn split_pathspec(spec: &OsStr) -> (Option<Vec<u8>>, PathBuf) {
+    use std::os::unix::ffi::OsStringExt;
+    let b = spec.as_bytes();
+    let unescape = |s: &[u8]| -> Vec<u8> {
+        let mut v = Vec::with_capacity(s.len());
+        let mut it = s.iter().peekable();
+        while let Some(&c) = it.next() {
+            match (c, it.peek()) {
+                (b'\\', Some(&&n)) if n == b'=' || n == b'\\' => {
+                    v.push(n);
+                    it.next();
+                }
+                _ => v.push(c),
+            }
+        }
+        v
+    };
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'\\' => i += 2,
+            b'=' => return (Some(unescape(&b[..i])), PathBuf::from(OsString::from_vec(unescape(&b[i + 1..])))),
+            _ => i += 1,
+        }
+    }
+    (None, PathBuf::from(spec))
+}
+
+/// Where the entries of a walked tree came from, recomputed from the pathspecs (the tree keeps no source paths):
+/// the disk path of an entry is the source of the last pathspec that holds it, spelled as that pathspec spells
+/// it (`src/a/b.txt` for the pathspec `src`), as genisoimage matches it.
+struct SourceMap {
+    /// Image path components, source, whether the source is a directory.
+    specs: Vec<(Vec<Vec<u8>>, PathBuf, bool)>,
+    follow: bool,
+}
+
+impl SourceMap {
+    fn new(pathspecs: &[OsString], follow: bool) -> SourceMap {
+        let specs = pathspecs
+            .iter()
+            .filter_map(|spec| {
+                let (graft, src) = split_pathspec(spec);
+                let md = if follow { std::fs::metadata(&src) } else { std::fs::symlink_metadata(&src) };
+                let is_dir = md.ok()?.is_dir();
+                let target = match graft {
+                    Some(g) => g,
+                    None if is_dir => Vec::new(),
+                    None => src.file_name().map(|n| n.as_encoded_bytes().to_vec()).unwrap_or_default(),
+                };
+                let parts =
+                    target.split(|&c| c == b'/').filter(|p| !p.is_empty() && *p != b".").map(<[u8]>::to_vec).collect();
+                Some((parts, src, is_dir))
+            })
+            .collect();
+        SourceMap { specs, follow }
+    }
+
+    /// The disk path of the entry at image path `parts`, if a source holds it. The directory a pathspec names
+    /// (and the directories made for graft points) has none: mkisofs never matches them.
+    fn source(&self, parts: &[&[u8]], is_dir: bool) -> Option<PathBuf> {
+        for (target, src, src_is_dir) in self.specs.iter().rev() {
+            if !*src_is_dir {
+                if !is_dir && target.len() == parts.len() && target.iter().zip(parts).all(|(a, b)| a == b) {
+                    return Some(src.clone());
+                }
+                continue;
+            }
+            if target.len() >= parts.len() || !target.iter().zip(parts).all(|(a, b)| a == b) {
+                continue;
+            }
+            let mut p = src.clone();
+            for c in &parts[target.len()..] {
+                p.push(OsStr::from_bytes(c));
+            }
+            let md = if self.follow { std::fs::metadata(&p) } else { std::fs::symlink_metadata(&p) };
+            if md.is_ok_and(|m| m.is_dir() == is_dir) {
+                return Some(p);
+            }
+        }
+        None
+    }
+
+    /// The disk path of every node of `tree` (indexed by node id).
+    fn of_tree(&self, tree: &Tree) -> Vec<Option<PathBuf>> {
+        let mut paths: Vec<Vec<Vec<u8>>> = vec![Vec::new(); tree.len()];
+        let mut out = vec![None; tree.len()];
+        for id in tree.ids().skip(1) {
+            let Some(parent) = tree.parent(id) else { continue };
+            let mut p = paths.get(parent.0 as usize).cloned().unwrap_or_default();
+            p.push(tree.name(id).unwrap_or_default().to_vec());
+            let refs: Vec<&[u8]> = p.iter().map(Vec::as_slice).collect();
+            out[id.0 as usize] = self.source(&refs, matches!(tree.kind(id), Some(NodeKind::Dir)));
+            paths[id.0 as usize] = p;
+        }
+        out
+    }
+}
+
+/// `-hide`, `-hide-joliet` and `-hide-udf` patterns. A pattern hides an entry when it matches the entry's name
+/// in the image, the name of its source file, or its disk path: as the pathspec spells it (genisoimage) or made
+/// absolute against the working directory, the pattern too (xorriso). `*` and `?` do not match `/`. A hidden
+/// directory hides its subtree in that tree. Entries with no source file (graft-point directories) are never
+/// hidden.
+struct HideRules {
+    iso: Vec<globset::GlobMatcher>,
+    joliet: Vec<globset::GlobMatcher>,
+    udf: Vec<globset::GlobMatcher>,
+    cwd: Option<PathBuf>,
+}
+
+/// `path` made absolute against `cwd` without touching the file system, `.` and `..` resolved.
+fn lexical_absolute(cwd: &std::path::Path, path: &std::path::Path) -> PathBuf {
+    use std::path::Component;
+    let mut out = if path.is_absolute() { PathBuf::from("/") } else { cwd.to_path_buf() };
+    for c in path.components() {
+        match c {
+            Component::ParentDir => {
+                out.pop();
+            }
+            Component::Normal(n) => out.push(n),
+            _ => {}
+        }
+    }
+    out
+}
+
+impl HideRules {
+    fn new(iso: &[String], joliet: &[String], udf: &[String]) -> Result<HideRules> {
+        let cwd = std::env::current_dir().ok();
+        let compile = |opt: &str, pats: &[String]| -> Result<Vec<globset::GlobMatcher>> {
+            let mut v = Vec::new();
+            for p in pats {
+                let glob = |s: &str| {
+                    globset::GlobBuilder::new(s)
+                        .literal_separator(true)
+                        .build()
+                        .map(|g| g.compile_matcher())
+                        .with_context(|| format!("{opt} {p:?}: not a valid pattern"))
+                };
+                v.push(glob(p)?);
+                // The absolute spelling of a relative pattern, for disk paths given another way.
+                if let Some(cwd) = &cwd {
+                    let abs = lexical_absolute(cwd, std::path::Path::new(p));
+                    if abs.to_str() != Some(p.as_str()) && p.contains('/') {
+                        let prefix = globset::escape(&cwd.to_string_lossy());
+                        let rel = abs.strip_prefix(cwd).ok().map(|r| r.to_string_lossy().into_owned());
+                        let spelled = match rel {
+                            Some(r) if !std::path::Path::new(p).is_absolute() => format!("{prefix}/{r}"),
+                            _ => abs.to_string_lossy().into_owned(),
+                        };
+                        v.push(glob(&spelled)?);
+                    }
+                }
+            }
+            Ok(v)
+        };
+        Ok(HideRules {
+            iso: compile("-hide", iso)?,
+            joliet: compile("-hide-joliet", joliet)?,
+            udf: compile("-hide-udf", udf)?,
+            cwd,
+        })
+    }
+
+    fn apply(&self, tree: &mut Tree, sources: &[Option<PathBuf>]) {
+        use odix_iso9660::write::{Hidden, NodeId};
+        let ids: Vec<NodeId> = tree.ids().skip(1).collect();
+        for id in ids {
+            let Some(Some(src)) = sources.get(id.0 as usize) else { continue };
+            let name = OsStr::from_bytes(tree.name(id).unwrap_or_default()).to_os_string();
+            let abs = self.cwd.as_deref().map(|c| lexical_absolute(c, src));
+            let candidates: Vec<&OsStr> = [Some(name.as_os_str()), src.file_name(), Some(src.as_os_str())]
+                .into_iter()
+                .flatten()
+                .chain(abs.as_deref().map(std::path::Path::as_os_str))
+                .collect();
+            let hit = |set: &[globset::GlobMatcher]| set.iter().any(|g| candidates.iter().any(|c| g.is_match(c)));
+            let h = Hidden { iso: hit(&self.iso), joliet: hit(&self.joliet), udf: hit(&self.udf) };
+            if h != Hidden::default() {
+                tree.set_hidden(id, h);
+            }
+        }
+    }
+}
+
 fn now_and_clamp(a: &MkisofsArgs) -> Result<(i64, Option<i64>)> {
     let sde = match std::env::var("SOURCE_DATE_EPOCH") {
         Ok(s) if !s.trim().is_empty() => {
@@ -883,19 +1079,11 @@ pub fn mkisofs(args: Vec<OsString>) -> Result<u8> {
     if a.pathspecs.is_empty() {
         bail!("no pathspec given (odix mkisofs -help shows the usage)");
     }
-    // -hide/-hide-joliet: only the boot catalog can be hidden (from every tree); the writer keeps one set of
-    // entries for the ISO and Joliet trees.
+    // -hide/-hide-joliet naming the boot catalog keep it out of every tree (it is not a source file).
     let catalog_path = a.catalog.clone().unwrap_or_else(|| "boot.catalog".into());
-    let mut hide_catalog = false;
-    for pattern in a.hide.iter().chain(&a.hide_joliet) {
-        if names_catalog(pattern, &catalog_path) {
-            hide_catalog = true;
-        } else {
-            bail!(
-                "-hide/-hide-joliet {pattern}: odix can hide only the boot catalog ({catalog_path}); leave other \
-                 files out with -m"
-            );
-        }
+    let hide_catalog = a.hide.iter().chain(&a.hide_joliet).any(|p| names_catalog(p, &catalog_path));
+    if !a.hide_udf.is_empty() && !a.udf {
+        bail!("-hide-udf needs -udf (there is no UDF tree to hide from)");
     }
     if a.partition_offset != 0 && a.udf {
         bail!("-partition_offset and -udf cannot be combined");
@@ -912,6 +1100,11 @@ pub fn mkisofs(args: Vec<OsString>) -> Result<u8> {
         sort: a.sort_patterns()?,
     };
     let mut walked = walk(&a.pathspecs, &wopts)?;
+    if !a.hide.is_empty() || !a.hide_joliet.is_empty() || !a.hide_udf.is_empty() {
+        let hide = HideRules::new(&a.hide, &a.hide_joliet, &a.hide_udf)?;
+        let sources = SourceMap::new(&a.pathspecs, a.follow_links).of_tree(&walked.tree);
+        hide.apply(&mut walked.tree, &sources);
+    }
     if let Some(t) = a.all_file_dates {
         let ids: Vec<_> = walked.tree.ids().collect();
         for id in ids {

@@ -117,6 +117,10 @@ pub fn udf_tree(iso: &IsoTree, dvd_video: bool) -> Result<(udf::Tree, usize)> {
     let mut links: HashMap<u32, udf::NodeId> = HashMap::new();
     let mut skipped = 0;
     for id in iso.ids().skip(1) {
+        // Hidden from UDF (mkisofs -hide-udf): the entry, and below a hidden directory everything, stays out.
+        if iso.hidden(id).udf || iso.parent(id).is_some_and(|p| p != IsoTree::ROOT && !map.contains_key(&p.0)) {
+            continue;
+        }
         let parent = iso.parent(id).and_then(|p| map.get(&p.0).copied()).context("entry outside the tree")?;
         let mut name = String::from_utf8_lossy(iso.name(id).unwrap_or_default()).into_owned();
         if udf::encoded_len(&name) > udf::MAX_NAME_BYTES {

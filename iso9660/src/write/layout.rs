@@ -311,14 +311,17 @@ impl<'t> IsoLayout<'t> {
                 continue;
             }
             // Earlier raw names keep their identifier on collisions: deterministic whatever the insertion order.
+            // Entries hidden from a tree take no name in it.
             kids.sort_by(|a, b| tree.node(*a).name.cmp(&tree.node(*b).name));
-            let e: Vec<(&[u8], bool)> = kids.iter().map(|k| (&*tree.node(*k).name, tree.is_dir(*k))).collect();
-            for (k, name) in kids.iter().zip(iso_names(&e, self.opts.level)) {
+            let iso_kids: Vec<NodeId> = kids.iter().copied().filter(|k| !tree.hidden(*k).iso).collect();
+            let e: Vec<(&[u8], bool)> = iso_kids.iter().map(|k| (&*tree.node(*k).name, tree.is_dir(*k))).collect();
+            for (k, name) in iso_kids.iter().zip(iso_names(&e, self.opts.level)) {
                 self.iso_name[k.0 as usize] = name.into();
             }
             if self.opts.joliet {
-                let raw: Vec<&[u8]> = e.iter().map(|x| x.0).collect();
-                for (k, name) in kids.iter().zip(joliet_names(&raw, jmax)) {
+                let j_kids: Vec<NodeId> = kids.iter().copied().filter(|k| !tree.hidden(*k).joliet).collect();
+                let raw: Vec<&[u8]> = j_kids.iter().map(|k| &*tree.node(*k).name).collect();
+                for (k, name) in j_kids.iter().zip(joliet_names(&raw, jmax)) {
                     self.joliet_name[k.0 as usize] = name.into();
                 }
             }
@@ -347,7 +350,7 @@ impl<'t> IsoLayout<'t> {
         for id in tree.ids() {
             let i = id.0 as usize;
             self.nlink[i] = if tree.is_dir(id) {
-                2 + tree.children(id).iter().filter(|c| tree.is_dir(**c)).count() as u32
+                2 + tree.children(id).iter().filter(|c| tree.is_dir(**c) && !tree.hidden(**c).iso).count() as u32
             } else {
                 count.get(&self.ino[i]).copied().unwrap_or(1)
             };
@@ -367,7 +370,7 @@ impl<'t> IsoLayout<'t> {
         let mut stack = vec![Tree::ROOT];
         while let Some(d) = stack.pop() {
             for &c in tree.children(d) {
-                if !tree.is_dir(c) {
+                if !tree.is_dir(c) || tree.hidden(c).iso {
                     continue;
                 }
                 let ci = c.0 as usize;
@@ -409,6 +412,7 @@ impl<'t> IsoLayout<'t> {
                 Some(d) => tree
                     .children(d)
                     .iter()
+                    .filter(|c| !tree.hidden(**c).iso)
                     .map(|&c| if iso_parent[c.0 as usize] == MOVED { Entry::Placeholder(c) } else { Entry::Node(c) })
                     .collect(),
                 None => relocated.iter().map(|&c| Entry::Relocated(c)).collect(),
@@ -461,7 +465,7 @@ impl<'t> IsoLayout<'t> {
         let mut i = 0;
         while i < self.joliet_dirs.len() {
             let d = self.joliet_dirs[i].node;
-            let mut kids = tree.children(d).to_vec();
+            let mut kids: Vec<NodeId> = tree.children(d).iter().copied().filter(|c| !tree.hidden(*c).joliet).collect();
             kids.sort_by(|a, b| cmp_joliet(&self.joliet_name[a.0 as usize], &self.joliet_name[b.0 as usize]));
             for &c in &kids {
                 if tree.is_dir(c) {

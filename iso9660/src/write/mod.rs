@@ -32,7 +32,7 @@ pub mod zisofs;
 pub use encode::SECTOR;
 pub use error::WriteError;
 pub use layout::{IsoLayout, IsoOptions, MAX_EXTENT};
-pub use tree::{DataId, DeviceKind, FileData, Meta, NodeId, NodeKind, Tree};
+pub use tree::{DataId, DeviceKind, FileData, Hidden, Meta, NodeId, NodeKind, Tree};
 
 /// First LBA after the system area (ECMA-119 6.2.1: sectors 0–15 are the system area).
 pub const SYSTEM_AREA_SECTORS: u32 = 16;

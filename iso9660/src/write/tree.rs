@@ -93,12 +93,27 @@ pub(crate) struct Node {
     pub(crate) meta: Meta,
 }
 
+/// The directory trees an entry is left out of (mkisofs `-hide`, `-hide-joliet`, `-hide-udf`). A hidden file
+/// keeps its data on the image (it may be a boot image); only its directory record is missing from that tree. A
+/// hidden directory takes its whole subtree out of that tree.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct Hidden {
+    /// No record in the ISO 9660 (and Rock Ridge) tree.
+    pub iso: bool,
+    /// No record in the Joliet tree.
+    pub joliet: bool,
+    /// No record in the UDF tree of a bridge image (read by the caller that builds the UDF tree).
+    pub udf: bool,
+}
+
 /// An abstract file tree to be written: the root directory and every entry below it.
 #[derive(Clone, Debug)]
 pub struct Tree {
     pub(crate) nodes: Vec<Node>,
     /// One list per directory (not per node: most entries are files).
     pub(crate) children: Vec<Vec<NodeId>>,
+    /// Per node, the trees it is hidden from; empty while nothing is hidden, shorter than `nodes` otherwise.
+    hidden: Vec<Hidden>,
 }
 
 const NO_CHILDREN: u32 = u32::MAX;
@@ -116,6 +131,7 @@ impl Tree {
         Tree {
             nodes: vec![Node { name: Box::new([]), parent: Self::ROOT, children: 0, kind: NodeKind::Dir, meta }],
             children: vec![Vec::new()],
+            hidden: Vec::new(),
         }
     }
 
@@ -219,6 +235,23 @@ impl Tree {
     /// Every node id, in insertion order (parents before children).
     pub fn ids(&self) -> impl Iterator<Item = NodeId> {
         (0..self.nodes.len() as u32).map(NodeId)
+    }
+
+    /// Leaves `id` out of the trees `hidden` names (the root cannot be hidden; hiding it does nothing).
+    pub fn set_hidden(&mut self, id: NodeId, hidden: Hidden) {
+        let i = id.0 as usize;
+        if id == Self::ROOT || i >= self.nodes.len() {
+            return;
+        }
+        if self.hidden.len() <= i {
+            self.hidden.resize(i + 1, Hidden::default());
+        }
+        self.hidden[i] = hidden;
+    }
+
+    /// The trees `id` itself is hidden from (its ancestors may hide it too).
+    pub fn hidden(&self, id: NodeId) -> Hidden {
+        self.hidden.get(id.0 as usize).copied().unwrap_or_default()
     }
 
     pub(crate) fn node(&self, id: NodeId) -> &Node {
