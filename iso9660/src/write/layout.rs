@@ -314,8 +314,14 @@ impl<'t> IsoLayout<'t> {
             // Entries hidden from a tree take no name in it.
             kids.sort_by(|a, b| tree.node(*a).name.cmp(&tree.node(*b).name));
             let iso_kids: Vec<NodeId> = kids.iter().copied().filter(|k| !tree.hidden(*k).iso).collect();
-            let e: Vec<(&[u8], bool)> = iso_kids.iter().map(|k| (&*tree.node(*k).name, tree.is_dir(*k))).collect();
-            for (k, name) in iso_kids.iter().zip(iso_names(&e, self.opts.level)) {
+            let mut e: Vec<(&[u8], bool)> = iso_kids.iter().map(|k| (&*tree.node(*k).name, tree.is_dir(*k))).collect();
+            // Below level 4 the root keeps `RR_MOVED` for the relocation directory, which may be added later.
+            let reserve = dir == Tree::ROOT && self.opts.level < 4;
+            if reserve {
+                e.insert(0, (RR_MOVED_ISO, true));
+            }
+            for (k, name) in iso_kids.iter().zip(iso_names(&e, self.opts.level).into_iter().skip(usize::from(reserve)))
+            {
                 self.iso_name[k.0 as usize] = name.into();
             }
             if self.opts.joliet {
@@ -1036,6 +1042,26 @@ mod tests {
 
     fn file(id: u32) -> NodeKind {
         NodeKind::File(FileData { data: DataId(id), stored_size: 1, zisofs_size: None })
+    }
+
+    #[test]
+    fn a_root_directory_named_like_the_relocation_directory_gets_another_identifier() {
+        let meta = Meta { perm: 0o755, ..Meta::default() };
+        let mut tree = Tree::new(meta);
+        // Nine levels from "RR_MOVED0" (level 1: "RR_MOVED" once cut to 8 characters) force a relocation.
+        let mut at = Tree::ROOT;
+        for k in 0..9 {
+            at = tree.add(at, format!("RR_MOVED{k}").as_bytes(), NodeKind::Dir, meta).unwrap();
+        }
+        tree.add(Tree::ROOT, b"rr_moved", file(0), meta).unwrap();
+        for level in 1..=3 {
+            let layout = IsoLayout::new(&tree, IsoOptions::default().level(level)).unwrap();
+            let root: Vec<&[u8]> = layout.iso_dirs[0].entries.iter().map(|e| layout.entry_name(*e)).collect();
+            assert!(layout.iso_dirs[0].entries.iter().any(|e| matches!(e, Entry::RrMoved)), "level {level}");
+            let unique: std::collections::HashSet<&[u8]> = root.iter().copied().collect();
+            assert_eq!(unique.len(), root.len(), "level {level}: {root:?}");
+            assert_eq!(root.iter().filter(|n| **n == RR_MOVED_ISO).count(), 1, "level {level}: {root:?}");
+        }
     }
 
     #[test]
