@@ -11,8 +11,10 @@
 //!   EDC/ECC zero): found by [`DriveSource::probe`], which says so and then does the same.
 
 use crate::disc::{Disc, TrackKind};
+use crate::map::Phase;
 use crate::mmc::{C2Mode, Drive, ReadCdFields, Subchannel, RAW_SECTOR, USER_SECTOR};
-use crate::rip::{Outcome, SectorData, SectorSource, Verdict};
+use crate::mmc::{CommandError, ErrorRecoveryPage};
+use crate::rip::{Block, Outcome, SectorData, SectorSource, Verdict};
 use crate::sector::{self, RawSector, USER_DATA_LEN};
 use crate::transport::Transport;
 
@@ -56,14 +58,50 @@ pub struct DriveSource<'a, T> {
     disc: Option<&'a Disc>,
     raw_path: RawPath,
     use_read12: bool,
+    /// The most sectors one command has been seen to carry after a larger read was refused.
+    max_count: u32,
+    retry_control: Option<RetryControl>,
     notes: Vec<String>,
+}
+
+/// The drive's read retry count under the rip's control (MODE SELECT of the error recovery page).
+#[derive(Debug)]
+struct RetryControl {
+    /// The page as the drive had it.
+    original: ErrorRecoveryPage,
+    /// The count while copying.
+    copy: u8,
+    /// The count set now.
+    current: u8,
+}
+
+/// The most sectors of one read command below which a refused transfer is not split further.
+const MIN_SPLIT: u32 = 16;
+
+/// True when `e` says the request was too large for the host (the kernel refused it, or the drive found a
+/// field of the CDB invalid) rather than that the medium failed.
+fn refused_transfer(e: &CommandError) -> bool {
+    match e {
+        CommandError::Io { .. } => true,
+        CommandError::Sense { sense, .. } => sense.is_invalid_field(),
+        _ => false,
+    }
 }
 
 impl<'a, T: Transport> DriveSource<'a, T> {
     /// Reads `drive` in `mode`; `disc` tells audio from data sectors (without it every sector is judged by its
     /// own sync and mode byte).
     pub fn new(drive: &'a mut Drive<T>, mode: ReadMode, disc: Option<&'a Disc>) -> Self {
-        Self { drive, mode, disc, raw_path: RawPath::ReadCd, use_read12: false, notes: Vec::new() }
+        Self {
+            drive,
+            mode,
+            disc,
+            raw_path: RawPath::ReadCd,
+            use_read12: false,
+            max_count: u32::MAX,
+            retry_control: None,
+            notes: Vec::new(),
+        }
     }
 
     /// What the reader had to work around, one line each, for the log and the terminal.
@@ -75,6 +113,58 @@ impl<'a, T: Transport> DriveSource<'a, T> {
     /// The drive.
     pub fn drive(&mut self) -> &mut Drive<T> {
         self.drive
+    }
+
+    /// Takes control of the drive's read retry count (error recovery page 01h, byte 3): `copy` while copying,
+    /// so that the drive gives up on a bad area quickly and the copy skips it; the drive's own count for trimming,
+    /// scraping and retrying. [`DriveSource::restore_retries`] puts the original page back. A drive whose page
+    /// cannot be read or set keeps its own count (noted once).
+    pub fn control_retries(&mut self, copy: u8) {
+        match self.drive.read_error_recovery() {
+            Ok(page) => {
+                let current = page.read_retry_count();
+                self.retry_control = Some(RetryControl { original: page, copy, current });
+            }
+            Err(e) => self.notes.push(format!(
+                "the drive's error recovery page cannot be read ({e}); its read retry count stays as it is"
+            )),
+        }
+    }
+
+    fn set_retries(&mut self, n: u8) {
+        let Some(rc) = &self.retry_control else { return };
+        if rc.current == n {
+            return;
+        }
+        match self.drive.set_read_retry_count(&rc.original, n) {
+            Ok(()) => {
+                if let Some(rc) = &mut self.retry_control {
+                    rc.current = n;
+                }
+            }
+            Err(e) => {
+                let was = rc.current;
+                self.notes
+                    .push(format!("the drive refused to set its read retry count to {n} ({e}); it stays at {was}"));
+                // A drive that refuses once is not asked again, unless the original must be put back.
+                if was == rc.original.read_retry_count() {
+                    self.retry_control = None;
+                }
+            }
+        }
+    }
+
+    /// Puts back the read retry count the drive had before [`DriveSource::control_retries`]; the count in
+    /// effect now when that fails.
+    pub fn restore_retries(&mut self) -> Result<(), u8> {
+        let Some(original) = self.retry_control.as_ref().map(|rc| rc.original.read_retry_count()) else {
+            return Ok(());
+        };
+        self.set_retries(original);
+        match self.retry_control.take() {
+            Some(rc) if rc.current != original => Err(rc.current),
+            _ => Ok(()),
+        }
     }
 
     /// Checks, on the first data sector at or after `lba`, that READ CD works and that its raw data pass EDC
@@ -120,21 +210,45 @@ impl<'a, T: Transport> DriveSource<'a, T> {
         }
     }
 
+    /// Reads `count` cooked sectors into `buf`, in pieces of at most `max_count` sectors; a piece the host
+    /// refuses as too large halves that limit (not below [`MIN_SPLIT`]) and is read again.
     fn read_cooked(&mut self, lba: u32, count: u32, buf: &mut [u8]) -> bool {
+        let Some(per) = buf.len().checked_div(count as usize).filter(|p| *p > 0) else { return false };
+        let mut done = 0u32;
+        while done < count {
+            let n = count.saturating_sub(done).min(self.max_count);
+            let from = (done as usize).saturating_mul(per);
+            let to = from.saturating_add((n as usize).saturating_mul(per));
+            let Some(piece) = buf.get_mut(from..to) else { return false };
+            match self.read_cooked_once(lba.saturating_add(done), n, piece) {
+                Ok(true) => done = done.saturating_add(n),
+                Err(e) if n > MIN_SPLIT && refused_transfer(&e) => {
+                    let half = n / 2;
+                    self.notes.push(format!("a read of {n} sectors was refused ({e}); reading {half} at a time"));
+                    self.max_count = half;
+                }
+                _ => return false,
+            }
+        }
+        true
+    }
+
+    /// One READ(10) or READ(12) of `count` sectors: `Ok(false)` on a short transfer.
+    fn read_cooked_once(&mut self, lba: u32, count: u32, buf: &mut [u8]) -> Result<bool, CommandError> {
         let want = buf.len();
         if !self.use_read12 {
             if let Ok(c16) = u16::try_from(count) {
                 match self.drive.read10(lba, c16, buf) {
-                    Ok(n) => return n == want,
+                    Ok(n) => return Ok(n == want),
                     Err(e) if e.is_unsupported() && e.sense().is_some_and(|s| s.asc == 0x20) => {
                         self.notes.push("the drive does not implement READ(10); using READ(12)".into());
                         self.use_read12 = true;
                     }
-                    Err(_) => return false,
+                    Err(e) => return Err(e),
                 }
             }
         }
-        matches!(self.drive.read12(lba, count, buf), Ok(n) if n == want)
+        self.drive.read12(lba, count, buf).map(|n| n == want)
     }
 
     fn is_data(&self, lba: u32) -> Option<TrackKind> {
@@ -209,6 +323,38 @@ impl<'a, T: Transport> DriveSource<'a, T> {
 }
 
 impl<T: Transport> SectorSource for DriveSource<'_, T> {
+    fn enter_phase(&mut self, phase: Phase) {
+        let Some(rc) = &self.retry_control else { return };
+        let n = if phase == Phase::Copying { rc.copy } else { rc.original.read_retry_count() };
+        self.set_retries(n);
+    }
+
+    fn read_block(&mut self, lba: u32, count: u32, block: &mut Block) -> bool {
+        let ReadMode::Cooked = self.mode else {
+            // Raw reads are judged sector by sector and de-interleaved from C2 and subchannel bytes anyway.
+            block.clear();
+            block.lba = lba;
+            return match self.read(lba, count) {
+                Outcome::Read(sectors) => {
+                    sectors.iter().for_each(|s| block.push(s));
+                    true
+                }
+                Outcome::Failed => false,
+            };
+        };
+        block.lba = lba;
+        block.sub.clear();
+        block.verdicts.clear();
+        let Some(len) = USER_SECTOR.checked_mul(count as usize) else { return false };
+        // Resizing a reused buffer of the same length touches nothing.
+        block.data.resize(len, 0);
+        if !self.read_cooked(lba, count, &mut block.data) {
+            return false;
+        }
+        block.verdicts.resize(count as usize, Verdict::Good);
+        true
+    }
+
     fn read(&mut self, lba: u32, count: u32) -> Outcome {
         match self.mode {
             ReadMode::Cooked => {
@@ -247,4 +393,78 @@ pub fn unreadable_raw_sector(lba: u32, audio: bool, mode: u8) -> Vec<u8> {
         let _ = sector::write_header(&mut s, i64::from(lba), mode);
     }
     s.to_vec()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::time::Duration;
+
+    use super::*;
+    use crate::rip::{run, Options, Ripper, Sink, Write};
+    use crate::sim::{Fault, SimDrive};
+
+    #[derive(Default)]
+    struct Mem(BTreeMap<u32, Vec<u8>>);
+
+    impl Sink for Mem {
+        fn write(&mut self, w: &Write) -> std::io::Result<()> {
+            self.0.insert(w.lba, w.data.clone());
+            Ok(())
+        }
+        fn fill_unreadable(&mut self, _: u32) -> std::io::Result<()> {
+            Ok(())
+        }
+        fn checkpoint(&mut self, _: &Ripper, _: bool) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// Rips 300 cooked sectors with LBA 100 unreadable; returns the sim afterwards, the notes and the image.
+    fn rip(sim: SimDrive) -> (SimDrive, Vec<String>, BTreeMap<u32, Vec<u8>>) {
+        let iso: Vec<u8> = (0..300u32 * 2048).map(|i| (i / 2048) as u8 ^ (i as u8)).collect();
+        let mut drive = Drive::new(sim.with_fault(100, Fault::Unreadable), Duration::from_secs(5));
+        let mut ripper = Ripper::new(300, 2048, None, Options::default().cluster(32).retries(2)).unwrap();
+        let mut sink = Mem::default();
+        let notes = {
+            let mut src = DriveSource::new(&mut drive, ReadMode::Cooked, None);
+            src.control_retries(1);
+            run(&mut ripper, &mut src, &mut sink).unwrap();
+            assert_eq!(src.restore_retries(), Ok(()));
+            src.notes().to_vec()
+        };
+        assert_eq!(ripper.unfinished().len(), 1);
+        for (lba, data) in &sink.0 {
+            assert_eq!(data.as_slice(), &iso[*lba as usize * 2048..][..2048]);
+        }
+        (std::mem::replace(drive.transport_mut(), SimDrive::from_cooked(&[])), notes, sink.0)
+    }
+
+    #[test]
+    fn copy_reads_with_few_drive_retries_then_the_drives_own() {
+        let iso: Vec<u8> = (0..300u32 * 2048).map(|i| (i / 2048) as u8 ^ (i as u8)).collect();
+        let (sim, notes, image) = rip(SimDrive::from_cooked(&iso));
+        assert!(notes.is_empty(), "{notes:?}");
+        assert_eq!(image.len(), 299);
+        let seen = sim.read_retries();
+        // Copy reads (the first ones: 300 sectors in reads of 32, the failed one included) at 1; trim, scrape and
+        // retries at the drive's own 5; the original count back at the end.
+        let copies = seen.iter().position(|&n| n != 1).unwrap();
+        assert!(copies >= 300usize.div_ceil(32), "{seen:?}");
+        assert!(seen[copies..].iter().all(|&n| n == 5), "{seen:?}");
+        assert!(seen.len() > copies);
+        assert_eq!(sim.read_retry_count(), 5);
+    }
+
+    #[test]
+    fn a_drive_refusing_mode_select_keeps_working() {
+        let iso: Vec<u8> = (0..300u32 * 2048).map(|i| (i / 2048) as u8 ^ (i as u8)).collect();
+        let (sim, notes, image) = rip(SimDrive::from_cooked(&iso).without_mode_select());
+        assert_eq!(image.len(), 299);
+        assert!(sim.read_retries().iter().all(|&n| n == 5));
+        // Refused once, not asked again.
+        assert_eq!(notes.len(), 1, "{notes:?}");
+        assert!(notes[0].contains("refused to set its read retry count to 1"), "{notes:?}");
+        assert_eq!(sim.commands().iter().filter(|&&c| c == crate::mmc::op::MODE_SELECT_10).count(), 1);
+    }
 }

@@ -141,6 +141,63 @@ pub struct Write {
     pub sub: Option<Vec<u8>>,
 }
 
+/// The sectors one read command returned, in buffers that are reused from read to read (their capacity stays).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Block {
+    /// The first sector.
+    pub lba: u32,
+    /// The sectors' bytes (2048 or 2352 each), one after the other.
+    pub data: Vec<u8>,
+    /// Their subchannel bytes (96 each) when read, else empty.
+    pub sub: Vec<u8>,
+    /// One verdict per sector.
+    pub verdicts: Vec<Verdict>,
+}
+
+impl Block {
+    /// Empties the block, keeping its buffers.
+    pub fn clear(&mut self) {
+        self.data.clear();
+        self.sub.clear();
+        self.verdicts.clear();
+    }
+
+    /// Sectors held.
+    #[must_use]
+    pub fn sectors(&self) -> usize {
+        self.verdicts.len()
+    }
+
+    /// True when it holds `count` sectors, all judged good.
+    #[must_use]
+    pub fn all_good(&self, count: u32) -> bool {
+        self.verdicts.len() == count as usize && self.verdicts.iter().all(|v| *v == Verdict::Good)
+    }
+
+    /// Appends one sector.
+    pub fn push(&mut self, s: &SectorData) {
+        self.data.extend_from_slice(&s.data);
+        if let Some(sub) = &s.sub {
+            self.sub.extend_from_slice(sub);
+        }
+        self.verdicts.push(s.verdict);
+    }
+
+    /// The block as one sector per entry.
+    #[must_use]
+    pub fn to_sectors(&self) -> Vec<SectorData> {
+        let n = self.verdicts.len();
+        let size = self.data.len().checked_div(n).unwrap_or(0).max(1);
+        let sub_size = self.sub.len().checked_div(n).unwrap_or(0).max(1);
+        let mut subs = self.sub.chunks(sub_size);
+        self.data
+            .chunks(size)
+            .zip(&self.verdicts)
+            .map(|(d, v)| SectorData { data: d.to_vec(), sub: subs.next().map(<[u8]>::to_vec), verdict: *v })
+            .collect()
+    }
+}
+
 /// What to put into the image for a sector that stayed bad, from [`Ripper::finish`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Final {
@@ -417,11 +474,7 @@ impl Ripper {
     /// Takes the outcome of `req` (the request [`Ripper::next_request`] returned last) and returns the sectors
     /// to write into the image now.
     pub fn submit(&mut self, req: Request, outcome: Outcome) -> Vec<Write> {
-        self.stats.reads = self.stats.reads.saturating_add(1);
-        if req.count == 1 {
-            let a = self.attempts.entry(req.lba).or_insert(0);
-            *a = a.saturating_add(1);
-        }
+        self.count_read(req);
         let sectors = match outcome {
             Outcome::Read(s) if s.len() == req.count as usize => Some(s),
             _ => None,
@@ -475,13 +528,46 @@ impl Ripper {
                 }
             }
         }
+        self.advance_cursor(req);
+        writes
+    }
+
+    /// Takes the outcome of `req` when every sector it asked for was read and judged good: the same as
+    /// [`Ripper::submit`] with such an outcome, except that the caller writes the sectors it holds (in the
+    /// order read) instead of receiving them back one by one.
+    pub fn submit_good(&mut self, req: Request) {
+        self.count_read(req);
+        if req.phase == Phase::Copying {
+            self.skip = self.opts.cluster;
+        }
+        self.mark(req.lba, req.count, BlockStatus::Finished);
+        if !self.copies.is_empty() || !self.subs.is_empty() {
+            for lba in req.lba..req.lba.saturating_add(req.count) {
+                self.copies.remove(&lba);
+                self.subs.remove(&lba);
+            }
+        }
+        if req.phase == Phase::Copying {
+            self.state = State::Copy { pass: req.pass, cursor: req.lba.saturating_add(req.count) };
+        }
+        self.advance_cursor(req);
+    }
+
+    fn count_read(&mut self, req: Request) {
+        self.stats.reads = self.stats.reads.saturating_add(1);
+        if req.count == 1 {
+            let a = self.attempts.entry(req.lba).or_insert(0);
+            *a = a.saturating_add(1);
+        }
+    }
+
+    fn advance_cursor(&mut self, req: Request) {
         match &mut self.state {
             State::Scrape { cursor } | State::Retry { cursor, .. } => {
                 *cursor = if self.opts.reverse { req.lba } else { req.lba.saturating_add(1) };
             }
             _ => {}
         }
-        writes
     }
 
     /// What to write for the sectors that stayed bad: the majority of their wrong copies, or a fill. Call once
@@ -533,12 +619,39 @@ pub fn majority(copies: &[Vec<u8>]) -> Vec<u8> {
 pub trait SectorSource {
     /// Reads `count` sectors from `lba`.
     fn read(&mut self, lba: u32, count: u32) -> Outcome;
+
+    /// Told before the first read of each phase (the copy phase may ask the drive to give up sooner).
+    fn enter_phase(&mut self, _phase: Phase) {}
+
+    /// Reads `count` sectors from `lba` into `block`, reusing its buffers; false when the command failed (then
+    /// nothing in `block` is trusted). The default goes through [`SectorSource::read`].
+    fn read_block(&mut self, lba: u32, count: u32, block: &mut Block) -> bool {
+        block.clear();
+        block.lba = lba;
+        match self.read(lba, count) {
+            Outcome::Read(sectors) => {
+                for s in &sectors {
+                    block.push(s);
+                }
+                true
+            }
+            Outcome::Failed => false,
+        }
+    }
 }
 
 /// Where [`run`] puts its results, and how it is told to stop.
 pub trait Sink {
     /// Writes one good sector (and its subchannel).
     fn write(&mut self, w: &Write) -> std::io::Result<()>;
+    /// Writes the sectors of `block` (all good) from `block.lba` on, and returns a block to read into next: the
+    /// same one, or another when the writing goes on elsewhere. The default writes sector by sector.
+    fn write_block(&mut self, block: Block) -> std::io::Result<Block> {
+        for (lba, s) in (block.lba..).zip(block.to_sectors()) {
+            self.write(&Write { lba, data: s.data, sub: s.sub })?;
+        }
+        Ok(block)
+    }
     /// Fills a sector that no read returned, unless something is already there.
     fn fill_unreadable(&mut self, lba: u32) -> std::io::Result<()>;
     /// Saves the map (after making the image durable) when due, or always when `force`.
@@ -563,10 +676,24 @@ pub enum RunEnd {
 /// Drives `ripper` to the end: reads, writes good sectors, saves the map, and at the end writes the majority
 /// copies and fills of what stayed bad.
 pub fn run(ripper: &mut Ripper, source: &mut dyn SectorSource, sink: &mut dyn Sink) -> std::io::Result<RunEnd> {
+    let mut block = Block::default();
+    let mut phase = None;
     while let Some(req) = ripper.next_request() {
-        let outcome = source.read(req.lba, req.count);
-        for w in ripper.submit(req, outcome) {
-            sink.write(&w)?;
+        if phase != Some(req.phase) {
+            phase = Some(req.phase);
+            source.enter_phase(req.phase);
+        }
+        let read = source.read_block(req.lba, req.count, &mut block);
+        if read && block.all_good(req.count) {
+            // The common case: the block goes to the sink whole, without a copy per sector.
+            ripper.submit_good(req);
+            block.lba = req.lba;
+            block = sink.write_block(block)?;
+        } else {
+            let outcome = if read { Outcome::Read(block.to_sectors()) } else { Outcome::Failed };
+            for w in ripper.submit(req, outcome) {
+                sink.write(&w)?;
+            }
         }
         sink.progress(ripper, &req);
         sink.checkpoint(ripper, false)?;
@@ -728,6 +855,28 @@ mod tests {
             assert_eq!(b.image, a.image, "stopped after {stop}");
             assert_eq!(blocks(&second), vec![(51, 1, '-')]);
         }
+    }
+
+    #[test]
+    fn whole_good_blocks_map_as_sector_by_sector_submits() {
+        let failures: BTreeMap<u32, u32> = [(7, 1), (40, 3), (41, u32::MAX), (90, 2)].into_iter().collect();
+        let opts = Options::default().cluster(8).retries(2);
+        let mut blockwise = Ripper::new(100, 4, None, opts.clone()).unwrap();
+        let mut a = Mem::default();
+        run(&mut blockwise, &mut Flaky { failures: failures.clone(), sectors: 100 }, &mut a).unwrap();
+        let mut sectorwise = Ripper::new(100, 4, None, opts).unwrap();
+        let mut src = Flaky { failures, sectors: 100 };
+        let mut b = Mem::default();
+        while let Some(req) = sectorwise.next_request() {
+            let o = src.read(req.lba, req.count);
+            for w in sectorwise.submit(req, o) {
+                b.write(&w).unwrap();
+            }
+        }
+        assert_eq!(a.image, b.image);
+        assert_eq!(blockwise.map(), sectorwise.map());
+        assert_eq!(blockwise.stats(), sectorwise.stats());
+        assert_eq!(blocks(&blockwise), vec![(41, 1, '-')]);
     }
 
     #[test]

@@ -64,6 +64,11 @@ pub struct SimDrive {
     zero_edc: bool,
     cd_text: Vec<[u8; 18]>,
     commands: Vec<u8>,
+    /// Read retry count of the error recovery page, and whether MODE SELECT may change it.
+    retry_count: u8,
+    mode_select: bool,
+    /// The retry count in effect at each read command.
+    read_retries: Vec<u8>,
 }
 
 const VENDOR: &[u8; 8] = b"ODIXSIM ";
@@ -99,7 +104,29 @@ impl SimDrive {
             zero_edc: false,
             cd_text: Vec::new(),
             commands: Vec::new(),
+            retry_count: 5,
+            mode_select: true,
+            read_retries: Vec::new(),
         }
+    }
+
+    /// Makes MODE SELECT unsupported (05/20/00), as QEMU's ide-cd.
+    #[must_use]
+    pub fn without_mode_select(mut self) -> Self {
+        self.mode_select = false;
+        self
+    }
+
+    /// The read retry count of the error recovery page now.
+    #[must_use]
+    pub fn read_retry_count(&self) -> u8 {
+        self.retry_count
+    }
+
+    /// The read retry count in effect at each read command so far.
+    #[must_use]
+    pub fn read_retries(&self) -> &[u8] {
+        &self.read_retries
     }
 
     /// Adds a fault on `lba`.
@@ -457,7 +484,7 @@ impl SimDrive {
             }
             op::MODE_SENSE_10 if cdb[2] & 0x3f == 0x01 => {
                 let mut b = vec![0u8, 18, 0, 0, 0, 0, 0, 0];
-                b.extend_from_slice(&[0x81, 10, 0x20, 5, 0, 0, 0, 0, 5, 0, 0, 0]);
+                b.extend_from_slice(&[0x81, 10, 0x20, self.retry_count, 0, 0, 0, 0, 5, 0, 0, 0]);
                 fill(data, &b)
             }
             op::READ_10 => {
@@ -489,13 +516,23 @@ impl Transport for SimDrive {
             return Err(std::io::Error::new(std::io::ErrorKind::InvalidInput, "CDB shorter than 6 bytes"));
         }
         self.commands.push(cdb[0]);
+        if matches!(cdb.first(), Some(&(op::READ_10 | op::READ_12 | op::READ_CD))) {
+            self.read_retries.push(self.retry_count);
+        }
         Ok(self.answer(cdb, data_in))
     }
 
-    fn execute_out(&mut self, cdb: &[u8], _data_out: &[u8], _timeout: Duration) -> std::io::Result<CommandResult> {
+    fn execute_out(&mut self, cdb: &[u8], data_out: &[u8], _timeout: Duration) -> std::io::Result<CommandResult> {
         self.commands.push(cdb.first().copied().unwrap_or(0));
         Ok(match cdb.first() {
-            Some(&op::MODE_SELECT_10) => CommandResult::good(0),
+            // Header (8 bytes), then page 01h, whose byte 3 is the read retry count.
+            Some(&op::MODE_SELECT_10) if self.mode_select => match data_out.get(11) {
+                Some(&n) if data_out.get(8).map(|p| p & 0x3f) == Some(0x01) => {
+                    self.retry_count = n;
+                    CommandResult::good(0)
+                }
+                _ => Self::illegal(0x26),
+            },
             _ => Self::illegal(0x20),
         })
     }

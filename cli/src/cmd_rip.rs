@@ -19,7 +19,7 @@ use odix_cdrip::drive::{unreadable_raw_sector, DriveSource, ReadMode};
 use odix_cdrip::hash::{dat_entry, Hasher, ImageHashes};
 use odix_cdrip::map::{BlockStatus, Mapfile};
 use odix_cdrip::mmc::{self, C2Mode, Configuration, Drive, Inquiry, ReadCdFields, Subchannel, RAW_SECTOR};
-use odix_cdrip::rip::{self, Options, Outcome, Request, Ripper, RunEnd, SectorData, SectorSource, Verdict};
+use odix_cdrip::rip::{self, Block, Options, Outcome, Request, Ripper, RunEnd, SectorData, SectorSource, Verdict};
 use odix_cdrip::sg::{self, SgDevice};
 use serde_json::json;
 
@@ -27,14 +27,15 @@ use crate::EXIT_PARTIAL;
 
 /// Seconds between map saves.
 const MAP_SAVE_INTERVAL: Duration = Duration::from_secs(5);
+/// The drive's read retry count during the copy phase (MODE SELECT, error recovery page): few, so that a bad
+/// area fails fast and is skipped; trimming, scraping and retrying run with the drive's own count.
+const COPY_RETRIES: u8 = 1;
 /// Peripheral device type of an MMC (CD/DVD/BD) device in INQUIRY data.
 const MMC_DEVICE_TYPE: u8 = 0x05;
 /// Bytes per copy read from a drive when the kernel does not say how much one command may carry.
 const DEFAULT_TRANSFER: u32 = 64 * 1024;
-/// The largest copy read from a drive, in bytes.
-const MAX_TRANSFER: u32 = 512 * 1024;
-/// Bytes of good sectors gathered before one write to the image.
-const WRITE_BATCH: usize = 4 << 20;
+/// The largest copy read from a drive, in bytes (the kernel's limit, `queue/max_sectors_kb`, is usually lower).
+const MAX_TRANSFER: u32 = 2 << 20;
 /// Bytes per copy read from a file or non-optical block device.
 const FILE_CLUSTER_BYTES: u32 = 64 * 1024;
 /// kB/s of CD speed 1× (75 sectors of 2352 bytes a second) and DVD 1×.
@@ -79,7 +80,7 @@ pub struct RipArgs {
     /// Do not compute the CRC32/MD5/SHA-1 of the image and its tracks for the log.
     #[arg(long)]
     pub no_hash: bool,
-    /// Sectors per read in the copy pass (default: as many as the drive's largest transfer holds, up to 512 KiB).
+    /// Sectors per read in the copy pass (default: as many as the drive's largest transfer holds, up to 2 MiB).
     #[arg(long, value_name = "N", hide = true)]
     pub cluster: Option<u32>,
 }
@@ -335,6 +336,18 @@ impl SectorSource for FileSource {
             Err(_) => Outcome::Failed,
         }
     }
+
+    fn read_block(&mut self, lba: u32, count: u32, block: &mut Block) -> bool {
+        block.lba = lba;
+        block.sub.clear();
+        block.verdicts.clear();
+        block.data.resize((self.unit as usize).saturating_mul(count as usize), 0);
+        if self.file.read_exact_at(&mut block.data, u64::from(lba).saturating_mul(u64::from(self.unit))).is_err() {
+            return false;
+        }
+        block.verdicts.resize(count as usize, Verdict::Good);
+        true
+    }
 }
 
 /// The largest transfer of one command to `dev` (`/dev/srN` or `/dev/sgN`) the kernel allows, in bytes.
@@ -407,129 +420,46 @@ impl StreamHash {
     }
 }
 
-/// A [`StreamHash`] fed on its own thread, so that hashing overlaps reading and writing: buffers go to it
-/// through a bounded channel and come back empty for reuse.
-struct HashThread {
-    to_hash: Option<mpsc::SyncSender<Vec<u8>>>,
-    spare: mpsc::Receiver<Vec<u8>>,
-    handle: Option<std::thread::JoinHandle<StreamHash>>,
-    /// Bytes handed over so far.
-    pos: u64,
+/// A message to the writer thread.
+enum ToWriter {
+    /// Good sectors from `block.lba` on.
+    Block(Block),
+    /// Fill the unreadable sector at this LBA unless something is there already.
+    Fill(u32),
+    /// Make the image durable, then save this map; answer on the channel when given.
+    Save(Box<Mapfile>, Option<mpsc::SyncSender<io::Result<()>>>),
 }
 
-/// Buffers in flight to the hash thread.
-const HASH_QUEUE: usize = 2;
+/// Blocks in circulation between the reading thread, the writer and the hasher (each up to the largest transfer).
+const BLOCKS: usize = 6;
 
-impl HashThread {
-    fn spawn(mut h: StreamHash) -> io::Result<Self> {
-        let (to_hash, rx) = mpsc::sync_channel::<Vec<u8>>(HASH_QUEUE);
-        let (back, spare) = mpsc::channel::<Vec<u8>>();
-        let handle = std::thread::Builder::new().name("hash".into()).spawn(move || {
-            for mut buf in rx {
-                h.update(&buf);
-                buf.clear();
-                // The sink may be gone already; the buffer is then simply freed.
-                let _ = back.send(buf);
-            }
-            h
-        })?;
-        Ok(Self { to_hash: Some(to_hash), spare, handle: Some(handle), pos: 0 })
-    }
-
-    /// Hands `buf` (the bytes following those handed over so far) to the thread and returns an empty buffer
-    /// to fill next. False when the thread is gone.
-    fn feed(&mut self, buf: &mut Vec<u8>) -> bool {
-        let next = self.spare.try_recv().unwrap_or_else(|_| Vec::with_capacity(buf.capacity()));
-        let full = std::mem::replace(buf, next);
-        let n = full.len() as u64;
-        match &self.to_hash {
-            Some(tx) if tx.send(full).is_ok() => {
-                self.pos = self.pos.saturating_add(n);
-                true
-            }
-            _ => false,
-        }
-    }
-
-    /// Waits for the thread to hash everything handed over.
-    fn finish(mut self) -> Option<StreamHash> {
-        self.to_hash = None;
-        self.handle.take()?.join().ok()
-    }
-}
-
-impl Drop for HashThread {
-    fn drop(&mut self) {
-        self.to_hash = None;
-        if let Some(h) = self.handle.take() {
-            let _ = h.join();
-        }
-    }
-}
-
-/// The image, subchannel file and map of a rip, and its progress display.
-struct FileSink {
-    /// Good sectors not yet written: contiguous bytes starting at `pending_at`.
-    pending: Vec<u8>,
-    pending_at: u64,
-    /// Hashes of the image while it is written in order from its first byte; `None` once a write lands elsewhere
-    /// (then the image is read back at the end).
-    stream_hash: Option<HashThread>,
+/// What the writer thread owns: the image, the subchannel file and where the map goes.
+struct Output {
     image: File,
-    image_path: PathBuf,
     sub: Option<File>,
+    sector_size: u32,
+    filler: Box<dyn Fn(u32) -> Vec<u8> + Send>,
     map_path: PathBuf,
     map_comments: Vec<String>,
-    sector_size: u32,
-    filler: Box<dyn Fn(u32) -> Vec<u8>>,
-    last_save: Instant,
-    stop: Arc<AtomicBool>,
-    bar: indicatif::ProgressBar,
-    started: Instant,
-    bytes_read: u64,
 }
 
-impl FileSink {
+impl Output {
     fn offset(&self, lba: u32) -> u64 {
         u64::from(lba).saturating_mul(u64::from(self.sector_size))
     }
 
-    fn flush_pending(&mut self) -> io::Result<()> {
-        if self.pending.is_empty() {
-            return Ok(());
-        }
-        self.image.write_all_at(&self.pending, self.pending_at)?;
-        let fed = match &mut self.stream_hash {
-            Some(h) => h.pos == self.pending_at && h.feed(&mut self.pending),
-            None => true,
-        };
-        if !fed {
-            self.stream_hash = None;
-        }
-        self.pending.clear();
-        Ok(())
-    }
-}
-
-impl rip::Sink for FileSink {
-    fn write(&mut self, w: &rip::Write) -> io::Result<()> {
-        let at = self.offset(w.lba);
-        let follows = at == self.pending_at.saturating_add(self.pending.len() as u64);
-        if !follows || self.pending.len() >= WRITE_BATCH {
-            self.flush_pending()?;
-            self.pending_at = at;
-        }
-        self.pending.extend_from_slice(&w.data);
-        self.bytes_read = self.bytes_read.saturating_add(w.data.len() as u64);
-        if let (Some(f), Some(s)) = (&self.sub, &w.sub) {
-            f.write_all_at(s, u64::from(w.lba).saturating_mul(96))?;
+    fn write(&self, block: &Block) -> io::Result<()> {
+        // One write a block: a whole read command's worth of sectors.
+        self.image.write_all_at(&block.data, self.offset(block.lba))?;
+        if let Some(f) = &self.sub {
+            if !block.sub.is_empty() {
+                f.write_all_at(&block.sub, u64::from(block.lba).saturating_mul(96))?;
+            }
         }
         Ok(())
     }
 
-    fn fill_unreadable(&mut self, lba: u32) -> io::Result<()> {
-        self.flush_pending()?;
-        self.stream_hash = None;
+    fn fill(&self, lba: u32) -> io::Result<()> {
         let mut cur = vec![0u8; self.sector_size as usize];
         self.image.read_exact_at(&mut cur, self.offset(lba))?;
         if cur.iter().all(|&b| b == 0) {
@@ -541,20 +471,225 @@ impl rip::Sink for FileSink {
         Ok(())
     }
 
-    fn checkpoint(&mut self, ripper: &Ripper, force: bool) -> io::Result<()> {
-        if !force && self.last_save.elapsed() < MAP_SAVE_INTERVAL {
-            return Ok(());
-        }
+    fn save(&self, map: &Mapfile) -> io::Result<()> {
         // The map may only claim what is on disk: make the image durable first.
-        self.flush_pending()?;
         self.image.sync_data()?;
         if let Some(f) = &self.sub {
             f.sync_data()?;
         }
-        ripper
-            .map()
-            .save(&self.map_path, &self.map_comments)
-            .map_err(|e| io::Error::other(format!("saving the map {}: {e}", self.map_path.display())))?;
+        map.save(&self.map_path, &self.map_comments)
+            .map_err(|e| io::Error::other(format!("saving the map {}: {e}", self.map_path.display())))
+    }
+}
+
+/// The writer thread: writes blocks in the order read, fills, saves maps; hands written blocks to the hasher
+/// (`None` there means the image changed behind the stream) or straight back to the reader.
+fn writer_loop(
+    out: Output,
+    rx: mpsc::Receiver<ToWriter>,
+    hasher: Option<mpsc::SyncSender<Option<Block>>>,
+    spare: mpsc::Sender<Block>,
+) -> io::Result<()> {
+    let mut hasher = hasher;
+    for msg in rx {
+        match msg {
+            ToWriter::Block(block) => {
+                out.write(&block)?;
+                let block = match &hasher {
+                    Some(h) => match h.send(Some(block)) {
+                        Ok(()) => continue,
+                        Err(mpsc::SendError(b)) => {
+                            hasher = None;
+                            b
+                        }
+                    },
+                    None => Some(block),
+                };
+                if let Some(b) = block {
+                    // The reader may be gone already; the block is then simply freed.
+                    let _ = spare.send(b);
+                }
+            }
+            ToWriter::Fill(lba) => {
+                if let Some(h) = hasher.take() {
+                    let _ = h.send(None);
+                }
+                out.fill(lba)?;
+            }
+            ToWriter::Save(map, done) => {
+                let r = out.save(&map);
+                let failed = r.as_ref().err().map(|e| io::Error::new(e.kind(), e.to_string()));
+                if let Some(d) = done {
+                    let _ = d.send(r);
+                }
+                if let Some(e) = failed {
+                    return Err(e);
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The hasher thread: a [`StreamHash`] of the blocks in the order written; `None` when they stop following one
+/// another from the image's first byte (then the image is read back at the end).
+fn hasher_loop(
+    mut h: StreamHash,
+    sector_size: u32,
+    rx: mpsc::Receiver<Option<Block>>,
+    spare: mpsc::Sender<Block>,
+) -> Option<StreamHash> {
+    let mut ok = true;
+    for msg in rx {
+        let Some(block) = msg else {
+            ok = false;
+            continue;
+        };
+        if ok && u64::from(block.lba).saturating_mul(u64::from(sector_size)) == h.pos {
+            h.update(&block.data);
+        } else {
+            ok = false;
+        }
+        let _ = spare.send(block);
+    }
+    ok.then_some(h)
+}
+
+/// The reading side of a rip's output: hands blocks to the writer thread, gets emptied ones back, keeps the
+/// progress display.
+struct FileSink {
+    to_writer: Option<mpsc::SyncSender<ToWriter>>,
+    spare: mpsc::Receiver<Block>,
+    blocks: usize,
+    writer: Option<std::thread::JoinHandle<io::Result<()>>>,
+    hasher: Option<std::thread::JoinHandle<Option<StreamHash>>>,
+    image_path: PathBuf,
+    last_save: Instant,
+    stop: Arc<AtomicBool>,
+    bar: indicatif::ProgressBar,
+    started: Instant,
+    bytes_read: u64,
+}
+
+impl FileSink {
+    fn spawn(out: Output, hash: Option<StreamHash>) -> io::Result<Self> {
+        let sector_size = out.sector_size;
+        let (to_writer, rx) = mpsc::sync_channel::<ToWriter>(BLOCKS.saturating_add(2));
+        let (spare_tx, spare) = mpsc::channel::<Block>();
+        let (hasher, to_hasher) = match hash {
+            Some(h) => {
+                let (tx, rx) = mpsc::sync_channel::<Option<Block>>(BLOCKS);
+                let back = spare_tx.clone();
+                let t = std::thread::Builder::new()
+                    .name("hash".into())
+                    .spawn(move || hasher_loop(h, sector_size, rx, back))?;
+                (Some(t), Some(tx))
+            }
+            None => (None, None),
+        };
+        let writer = std::thread::Builder::new()
+            .name("write".into())
+            .spawn(move || writer_loop(out, rx, to_hasher, spare_tx))?;
+        Ok(Self {
+            to_writer: Some(to_writer),
+            spare,
+            blocks: 0,
+            writer: Some(writer),
+            hasher,
+            image_path: PathBuf::new(),
+            last_save: Instant::now(),
+            stop: Arc::new(AtomicBool::new(false)),
+            bar: indicatif::ProgressBar::hidden(),
+            started: Instant::now(),
+            bytes_read: 0,
+        })
+    }
+
+    /// The writer's error, once it stopped.
+    fn writer_error(&mut self) -> io::Error {
+        self.to_writer = None;
+        match self.writer.take().map(std::thread::JoinHandle::join) {
+            Some(Ok(Err(e))) => e,
+            Some(Err(_)) => io::Error::other("the writer thread panicked"),
+            _ => io::Error::other("the writer thread stopped"),
+        }
+    }
+
+    fn send(&mut self, msg: ToWriter) -> io::Result<()> {
+        let sent = self.to_writer.as_ref().is_some_and(|tx| tx.send(msg).is_ok());
+        if sent {
+            Ok(())
+        } else {
+            Err(self.writer_error())
+        }
+    }
+
+    /// An empty block to read into: a returned one, a new one while fewer than [`BLOCKS`] exist, else the next
+    /// one returned.
+    fn spare(&mut self) -> io::Result<Block> {
+        if let Ok(b) = self.spare.try_recv() {
+            return Ok(b);
+        }
+        if self.blocks < BLOCKS {
+            self.blocks = self.blocks.saturating_add(1);
+            return Ok(Block::default());
+        }
+        match self.spare.recv() {
+            Ok(b) => Ok(b),
+            Err(_) => Err(self.writer_error()),
+        }
+    }
+
+    /// Waits for the writer and the hasher to finish; the stream hash when it saw the whole image in order.
+    fn finish(mut self) -> io::Result<Option<StreamHash>> {
+        self.to_writer = None;
+        if let Some(w) = self.writer.take() {
+            w.join().map_err(|_| io::Error::other("the writer thread panicked"))??;
+        }
+        Ok(self.hasher.take().and_then(|h| h.join().ok()).flatten())
+    }
+}
+
+impl rip::Sink for FileSink {
+    fn write(&mut self, w: &rip::Write) -> io::Result<()> {
+        let mut block = self.spare()?;
+        block.clear();
+        block.lba = w.lba;
+        block.data.extend_from_slice(&w.data);
+        if let Some(s) = &w.sub {
+            block.sub.extend_from_slice(s);
+        }
+        block.verdicts.push(Verdict::Good);
+        self.bytes_read = self.bytes_read.saturating_add(w.data.len() as u64);
+        self.send(ToWriter::Block(block))
+    }
+
+    fn write_block(&mut self, block: Block) -> io::Result<Block> {
+        self.bytes_read = self.bytes_read.saturating_add(block.data.len() as u64);
+        self.send(ToWriter::Block(block))?;
+        self.spare()
+    }
+
+    fn fill_unreadable(&mut self, lba: u32) -> io::Result<()> {
+        self.send(ToWriter::Fill(lba))
+    }
+
+    fn checkpoint(&mut self, ripper: &Ripper, force: bool) -> io::Result<()> {
+        if !force && self.last_save.elapsed() < MAP_SAVE_INTERVAL {
+            return Ok(());
+        }
+        // The writer saves the map after writing every block sent before it, which is all the map claims.
+        let map = Box::new(ripper.map().clone());
+        if force {
+            let (tx, rx) = mpsc::sync_channel(1);
+            self.send(ToWriter::Save(map, Some(tx)))?;
+            match rx.recv() {
+                Ok(r) => r?,
+                Err(_) => return Err(self.writer_error()),
+            }
+        } else {
+            self.send(ToWriter::Save(map, None))?;
+        }
         self.last_save = Instant::now();
         Ok(())
     }
@@ -768,7 +903,7 @@ pub fn rip(args: RipArgs) -> Result<u8> {
     } else {
         None
     };
-    let filler: Box<dyn Fn(u32) -> Vec<u8>> = match mode {
+    let filler: Box<dyn Fn(u32) -> Vec<u8> + Send> = match mode {
         ReadMode::Raw { .. } => {
             let disc = log.disc.clone();
             Box::new(move |lba| {
@@ -799,18 +934,11 @@ pub fn rip(args: RipArgs) -> Result<u8> {
             .collect(),
         None => vec![(1, 0, u64::MAX)],
     };
-    let mut sink = FileSink {
-        pending: Vec::new(),
-        pending_at: 0,
-        // Only a rip from scratch sees every byte of the image go by.
-        stream_hash: if !resumed && !args.no_hash {
-            Some(HashThread::spawn(StreamHash::new(ranges.clone(), image_len)).context("starting the hash thread")?)
-        } else {
-            None
-        },
+    let output = Output {
         image,
-        image_path: out.clone(),
         sub,
+        sector_size: unit,
+        filler,
         map_path: map_path.clone(),
         map_comments: vec![
             format!("Mapfile. Created by odix version {}", env!("CARGO_PKG_VERSION")),
@@ -818,14 +946,13 @@ pub fn rip(args: RipArgs) -> Result<u8> {
             format!("Start time: {}", chrono::Utc::now().format("%Y-%m-%d %H:%M:%S UTC")),
             format!("Sector size: {unit} bytes"),
         ],
-        sector_size: unit,
-        filler,
-        last_save: Instant::now(),
-        stop,
-        bar,
-        started: Instant::now(),
-        bytes_read: 0,
     };
+    // Only a rip from scratch sees every byte of the image go by.
+    let hash = (!resumed && !args.no_hash).then(|| StreamHash::new(ranges.clone(), image_len));
+    let mut sink = FileSink::spawn(output, hash).context("starting the writer thread")?;
+    sink.image_path = out.clone();
+    sink.stop = stop;
+    sink.bar = bar;
     // Save the starting map at once, so a kill before the first interval still leaves a map of this rip.
     rip::Sink::checkpoint(&mut sink, &ripper, true)?;
 
@@ -834,10 +961,16 @@ pub fn rip(args: RipArgs) -> Result<u8> {
             let disc = log.disc.clone();
             let mut src = DriveSource::new(drive, mode, disc.as_ref());
             src.probe(0);
+            src.control_retries(COPY_RETRIES);
             for n in src.notes() {
                 eprintln!("odix: warning: {n}");
             }
-            let end = rip::run(&mut ripper, &mut src, &mut sink).context("ripping")?;
+            let end = rip::run(&mut ripper, &mut src, &mut sink);
+            // Also after an interruption or an error: the drive gets its own retry count back.
+            if let Err(now) = src.restore_retries() {
+                eprintln!("odix: warning: the drive's read retry count could not be restored; it is {now}");
+            }
+            let end = end.context("ripping")?;
             log.notes.extend(src.notes().iter().cloned());
             let (failures, dropped) = src.drive().failures();
             log.failures = failures
@@ -872,7 +1005,7 @@ pub fn rip(args: RipArgs) -> Result<u8> {
     }
     let totals = ripper.sector_totals();
     let complete = end == RunEnd::Completed && totals[BlockStatus::Finished.index()] == u64::from(sectors);
-    let streamed = sink.stream_hash.take().and_then(HashThread::finish).filter(|h| h.pos == image_len);
+    let streamed = sink.finish().context("writing the image")?.filter(|h| h.pos == image_len);
     let hashes = match (end, streamed) {
         (RunEnd::Completed, _) if args.no_hash => None,
         (RunEnd::Completed, Some(h)) => Some(h.finish()),
