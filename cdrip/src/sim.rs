@@ -6,9 +6,6 @@
 //! its EDC reveals, and a slow one whose commands time out. "Tries" count the commands that touched the sector.
 //! Audio tracks carry generated Q subchannel (raw P–W or formatted Q).
 
-// The simulated drive builds answers at fixed offsets into buffers it sized itself.
-#![allow(clippy::indexing_slicing, clippy::arithmetic_side_effects)]
-
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -84,7 +81,7 @@ impl SimDrive {
             .zip(0u32..)
             .map(|(c, lba)| {
                 let mut user = [0u8; USER_SECTOR];
-                user[..c.len()].copy_from_slice(c);
+                put(&mut user, c);
                 sector::encode_mode1(i64::from(lba), &user).unwrap_or([0; RAW_SECTOR])
             })
             .collect();
@@ -168,10 +165,10 @@ impl SimDrive {
         for chunk in stream.chunks(12) {
             let mut p = [0u8; 18];
             p[0] = kind;
-            p[1] = chunk[0].1;
+            p[1] = chunk.first().map_or(0, |c| c.1);
             p[2] = self.cd_text.len() as u8;
-            for (i, &(b, _)) in chunk.iter().enumerate() {
-                p[4 + i] = b;
+            for (dst, &(b, _)) in p.iter_mut().skip(4).zip(chunk) {
+                *dst = b;
             }
             self.cd_text.push(p);
         }
@@ -211,11 +208,11 @@ impl SimDrive {
         let t = self.tracks.get(i).copied().unwrap_or(SimTrack { start: 0, audio: false });
         let control: u8 = if t.audio { 0 } else { 4 };
         let bcd = |v: u8| ((v / 10) << 4) | (v % 10);
-        let (rm, rs, rf) = lba_to_msf(i64::from(lba - t.start) - 150);
+        let (rm, rs, rf) = lba_to_msf(i64::from(lba.saturating_sub(t.start)).saturating_sub(150));
         let (am, as_, af) = lba_to_msf(i64::from(lba));
         let mut q = [
             (control << 4) | 1,
-            bcd(u8::try_from(i + 1).unwrap_or(99)),
+            bcd(u8::try_from(i.saturating_add(1)).unwrap_or(99)),
             1,
             bcd(rm),
             bcd(rs),
@@ -239,7 +236,7 @@ impl SimDrive {
         let q = self.q_subchannel(lba);
         let mut out = [0u8; 96];
         for (i, b) in out.iter_mut().enumerate() {
-            if q[i / 8] & (0x80 >> (i % 8)) != 0 {
+            if q.get(i / 8).is_some_and(|q| q & (0x80 >> (i % 8)) != 0) {
                 *b |= 0x40;
             }
         }
@@ -256,12 +253,27 @@ impl SimDrive {
 
     /// A copy of `lba` with wrong bytes, different on each try, and the byte positions changed.
     fn corrupt(&self, lba: u32, try_no: u32) -> (RawSector, Vec<usize>) {
-        let mut s = self.sectors[lba as usize];
-        let positions: Vec<usize> = (0..4).map(|k| 100 + ((try_no as usize * 37 + k * 401) % 1900)).collect();
+        let mut s = self.raw(lba);
+        let positions: Vec<usize> = (0..4usize)
+            .map(|k| (try_no as usize).wrapping_mul(37).wrapping_add(k.wrapping_mul(401)) % 1900)
+            .map(|p| p.wrapping_add(100))
+            .collect();
         for &p in &positions {
-            s[p] ^= 0x5a;
+            if let Some(b) = s.get_mut(p) {
+                *b ^= 0x5a;
+            }
         }
         (s, positions)
+    }
+
+    /// The sector at `lba` as on the disc, zero past the end.
+    fn raw(&self, lba: u32) -> RawSector {
+        self.sectors.get(lba as usize).copied().unwrap_or([0; RAW_SECTOR])
+    }
+
+    /// The LBA after a read of `count` sectors from `lba`, when all of them are on the disc.
+    fn read_end(&self, lba: u32, count: u32) -> Option<u32> {
+        lba.checked_add(count).filter(|&end| end as usize <= self.sectors.len())
     }
 
     /// Touches the sectors of a read and returns the failure the first faulty one causes, if any, and the sectors
@@ -269,9 +281,9 @@ impl SimDrive {
     fn touch(&mut self, lba: u32, count: u32, cooked: bool) -> Result<Vec<(u32, u32, bool)>, CommandResult> {
         let mut wrong = Vec::new();
         let mut failure: Option<CommandResult> = None;
-        for l in lba..lba + count {
+        for l in lba..lba.saturating_add(count) {
             let n = self.touches.entry(l).or_insert(0);
-            *n += 1;
+            *n = n.saturating_add(1);
             let try_no = *n;
             let Some(fault) = self.faults.get(&l).copied() else { continue };
             let f = match fault {
@@ -300,26 +312,22 @@ impl SimDrive {
     }
 
     fn read_blocks(&mut self, lba: u32, count: u32, data: &mut [u8]) -> CommandResult {
-        if u64::from(lba) + u64::from(count) > self.sectors.len() as u64 {
-            return Self::illegal(0x21);
-        }
-        if (lba..lba + count).any(|l| self.is_audio(l)) {
+        let Some(end) = self.read_end(lba, count) else { return Self::illegal(0x21) };
+        if (lba..end).any(|l| self.is_audio(l)) {
             return Self::illegal(0x64);
         }
         let wrong = match self.touch(lba, count, true) {
             Ok(w) => w,
             Err(e) => return e,
         };
-        for (i, l) in (lba..lba + count).enumerate() {
+        for (out, l) in data.chunks_exact_mut(USER_SECTOR).zip(lba..end) {
             let s = match wrong.iter().find(|w| w.0 == l) {
                 Some(&(_, try_no, _)) => self.corrupt(l, try_no).0,
-                None => self.sectors[l as usize],
+                None => self.raw(l),
             };
-            if let Some(out) = data.get_mut(i * USER_SECTOR..(i + 1) * USER_SECTOR) {
-                out.copy_from_slice(&s[16..16 + USER_SECTOR]);
-            }
+            put(out, user_data(&s));
         }
-        CommandResult::good((count as usize * USER_SECTOR).min(data.len()))
+        CommandResult::good((count as usize).saturating_mul(USER_SECTOR).min(data.len()))
     }
 
     fn read_cd(&mut self, cdb: &[u8], data: &mut [u8]) -> CommandResult {
@@ -327,120 +335,116 @@ impl SimDrive {
             return Self::illegal(0x20);
         }
         let Some((lba, count, fields)) = crate::mmc::decode_read_cd(cdb) else { return Self::illegal(0x24) };
-        if u64::from(lba) + u64::from(count) > self.sectors.len() as u64 {
-            return Self::illegal(0x21);
-        }
+        let Some(end) = self.read_end(lba, count) else { return Self::illegal(0x21) };
         let wrong = match self.touch(lba, count, false) {
             Ok(w) => w,
             Err(e) => return e,
         };
         let per = fields.bytes_per_sector();
-        for (i, l) in (lba..lba + count).enumerate() {
+        let main_len = if fields.raw { RAW_SECTOR } else { USER_SECTOR };
+        for (out, l) in data.chunks_exact_mut(per.max(1)).zip(lba..end) {
             let (s, flagged) = match wrong.iter().find(|w| w.0 == l) {
                 Some(&(_, try_no, c2)) => {
                     let (s, pos) = self.corrupt(l, try_no);
                     (s, if c2 { pos } else { Vec::new() })
                 }
-                None => (self.sectors[l as usize], Vec::new()),
+                None => (self.raw(l), Vec::new()),
             };
-            let Some(out) = data.get_mut(i * per..(i + 1) * per) else { break };
-            let main_len = if fields.raw { RAW_SECTOR } else { USER_SECTOR };
+            let (main, rest) = out.split_at_mut(main_len.min(out.len()));
             if fields.raw {
-                out[..RAW_SECTOR].copy_from_slice(&s);
+                put(main, &s);
                 if self.zero_edc && !self.is_audio(l) {
-                    out[2064..RAW_SECTOR].fill(0);
+                    // EDC, intermediate and ECC fields of a Mode 1 sector: bytes 2064 to the end.
+                    if let Some(edc) = main.get_mut(16 + USER_SECTOR..) {
+                        edc.fill(0);
+                    }
                 }
             } else {
-                out[..USER_SECTOR].copy_from_slice(&s[16..16 + USER_SECTOR]);
+                put(main, user_data(&s));
             }
-            let c2 = &mut out[main_len..main_len + fields.c2.bytes()];
+            let (c2, sub) = rest.split_at_mut(fields.c2.bytes().min(rest.len()));
             c2.fill(0);
-            if !c2.is_empty() {
-                for p in flagged {
-                    c2[p / 8] |= 0x80 >> (p % 8);
-                }
-                if c2.len() == 296 {
-                    c2[294] = c2[..294].iter().fold(0, |a, b| a | b);
+            for p in flagged {
+                if let Some(b) = c2.get_mut(p / 8) {
+                    *b |= 0x80 >> (p % 8);
                 }
             }
-            let sub = &mut out[main_len + fields.c2.bytes()..];
+            // With the block error byte: the OR of the 294 pointer bytes, then a pad byte.
+            if let [pointers @ .., block, _] = c2 {
+                if pointers.len() == 294 {
+                    *block = pointers.iter().fold(0, |a, b| a | b);
+                }
+            }
             match sub.len() {
-                96 => sub.copy_from_slice(&self.raw_subchannel(l)),
+                96 => drop(put(sub, &self.raw_subchannel(l))),
                 16 => {
                     sub.fill(0);
-                    sub[..12].copy_from_slice(&self.q_subchannel(l));
+                    put(sub, &self.q_subchannel(l));
                 }
                 _ => {}
             }
         }
-        CommandResult::good((count as usize * per).min(data.len()))
+        CommandResult::good((count as usize).saturating_mul(per).min(data.len()))
     }
 
     fn toc(&self, format: u8, data: &mut [u8]) -> CommandResult {
         let lead_out = self.sectors.len() as u32;
-        let mut out = vec![0u8, 0, 1, self.tracks.len() as u8];
+        let tracks = u8::try_from(self.tracks.len()).unwrap_or(u8::MAX);
+        // First and last track (or session), then the descriptors.
+        let (mut first, mut last) = (1u8, tracks);
+        let mut body = Vec::new();
         match format {
             0 => {
-                for (i, t) in self.tracks.iter().enumerate() {
+                for (t, no) in self.tracks.iter().zip(1u8..) {
                     let c = if t.audio { 0x10 } else { 0x14 };
-                    out.extend_from_slice(&[0, c, i as u8 + 1, 0]);
-                    out.extend_from_slice(&t.start.to_be_bytes());
+                    body.extend_from_slice(&[0, c, no, 0]);
+                    body.extend_from_slice(&t.start.to_be_bytes());
                 }
-                out.extend_from_slice(&[0, 0x14, 0xaa, 0]);
-                out.extend_from_slice(&lead_out.to_be_bytes());
+                body.extend_from_slice(&[0, 0x14, 0xaa, 0]);
+                body.extend_from_slice(&lead_out.to_be_bytes());
             }
             1 => {
-                out[2] = 1;
-                out[3] = 1;
-                out.extend_from_slice(&[0, 0x14, 1, 0, 0, 0, 0, 0]);
+                (first, last) = (1, 1);
+                body.extend_from_slice(&[0, 0x14, 1, 0, 0, 0, 0, 0]);
             }
             2 => {
-                out[2] = 1;
-                out[3] = 1;
+                (first, last) = (1, 1);
                 let mut push = |ctrl: u8, point: u8, p: (u8, u8, u8)| {
-                    out.extend_from_slice(&[1, 0x10 | ctrl, 0, point, 0, 0, 0, 0, p.0, p.1, p.2]);
+                    body.extend_from_slice(&[1, 0x10 | ctrl, 0, point, 0, 0, 0, 0, p.0, p.1, p.2]);
                 };
-                let n = self.tracks.len() as u8;
                 push(4, 0xa0, (1, 0, 0));
-                push(4, 0xa1, (n, 0, 0));
+                push(4, 0xa1, (tracks, 0, 0));
                 push(4, 0xa2, lba_to_msf(i64::from(lead_out)));
-                for (i, t) in self.tracks.iter().enumerate() {
-                    push(if t.audio { 0 } else { 4 }, i as u8 + 1, lba_to_msf(i64::from(t.start)));
+                for (t, no) in self.tracks.iter().zip(1u8..) {
+                    push(if t.audio { 0 } else { 4 }, no, lba_to_msf(i64::from(t.start)));
                 }
             }
             5 if !self.cd_text.is_empty() => {
-                out[2] = 0;
-                out[3] = 0;
+                (first, last) = (0, 0);
                 for p in &self.cd_text {
-                    out.extend_from_slice(p);
+                    body.extend_from_slice(p);
                 }
             }
             _ => return Self::illegal(0x24),
         }
-        let len = (out.len() - 2) as u16;
-        out[..2].copy_from_slice(&len.to_be_bytes());
-        let n = out.len().min(data.len());
-        data[..n].copy_from_slice(&out[..n]);
-        CommandResult::good(n)
+        let len = u16::try_from(body.len().saturating_add(2)).unwrap_or(u16::MAX);
+        let mut out = len.to_be_bytes().to_vec();
+        out.extend_from_slice(&[first, last]);
+        out.extend_from_slice(&body);
+        CommandResult::good(put(data, &out))
     }
 
     fn answer(&mut self, cdb: &[u8], data: &mut [u8]) -> CommandResult {
-        let fill = |data: &mut [u8], b: &[u8]| {
-            let n = b.len().min(data.len());
-            data[..n].copy_from_slice(&b[..n]);
-            CommandResult::good(n)
-        };
-        let be32 = |b: &[u8]| u32::from_be_bytes([b[0], b[1], b[2], b[3]]);
-        match cdb[0] {
+        let fill = |data: &mut [u8], b: &[u8]| CommandResult::good(put(data, b));
+        let byte = |i: usize| cdb.get(i).copied().unwrap_or(0);
+        match byte(0) {
             op::TEST_UNIT_READY | op::SET_CD_SPEED => CommandResult::good(0),
             op::INQUIRY => {
-                let mut b = vec![0u8; 36];
-                b[0] = 0x05;
-                b[1] = 0x80;
-                b[4] = 31;
-                b[8..16].copy_from_slice(VENDOR);
-                b[16..32].copy_from_slice(PRODUCT);
-                b[32..36].copy_from_slice(REVISION);
+                // Peripheral type 5 (CD/DVD), removable, additional length 31; vendor, product, revision.
+                let mut b = vec![0x05, 0x80, 0, 0, 31, 0, 0, 0];
+                b.extend_from_slice(VENDOR);
+                b.extend_from_slice(PRODUCT);
+                b.extend_from_slice(REVISION);
                 fill(data, &b)
             }
             op::REQUEST_SENSE => fill(data, &fixed_sense(SenseKey::NoSense, 0, 0, None)),
@@ -449,53 +453,68 @@ impl SimDrive {
                 b.extend_from_slice(&2048u32.to_be_bytes());
                 fill(data, &b)
             }
-            op::READ_TOC => self.toc(cdb[2] & 0x0f, data),
+            op::READ_TOC => self.toc(byte(2) & 0x0f, data),
             op::GET_CONFIGURATION => {
-                let mut b = vec![0u8, 0, 0, 0, 0, 0, 0, 0x08];
-                b.extend_from_slice(&[0, 0, 3, 4, 0, 0x08, 1, 0]);
-                b.extend_from_slice(&[0, 0x1e, 0x09, 4, 0x81 | if self.c2 { 0x02 } else { 0 }, 0, 0, 0]);
-                let n = (b.len() - 4) as u32;
-                b[..4].copy_from_slice(&n.to_be_bytes());
+                // Header (data length, current profile 0008h CD-ROM), Profile List, Core, CD Read.
+                let features: [u8; 16] =
+                    [0, 0, 3, 4, 0, 0x08, 1, 0, 0, 0x1e, 0x09, 4, 0x81 | if self.c2 { 0x02 } else { 0 }, 0, 0, 0];
+                let mut b = (features.len() as u32).saturating_add(4).to_be_bytes().to_vec();
+                b.extend_from_slice(&[0, 0, 0, 0x08]);
+                b.extend_from_slice(&features);
                 fill(data, &b)
             }
             op::READ_DISC_INFORMATION => {
-                let mut b = vec![0u8; 34];
-                b[1] = 32;
-                b[2] = 0x0e;
-                b[3] = 1;
-                b[4] = 1;
-                b[5] = 1;
-                b[6] = self.tracks.len() as u8;
+                let tracks = u8::try_from(self.tracks.len()).unwrap_or(u8::MAX);
+                let mut b = vec![0, 32, 0x0e, 1, 1, 1, tracks];
+                b.resize(34, 0);
                 fill(data, &b)
             }
             op::READ_TRACK_INFORMATION => {
-                let n = be32(&cdb[2..6]) as usize;
+                let n = be32(cdb, 2) as usize;
                 let Some(t) = n.checked_sub(1).and_then(|i| self.tracks.get(i)) else { return Self::illegal(0x24) };
                 let end = self.tracks.get(n).map_or(self.sectors.len() as u32, |x| x.start);
-                let mut b = vec![0u8; 48];
-                b[1] = 46;
-                b[2] = n as u8;
-                b[3] = 1;
-                b[5] = if t.audio { 0 } else { 4 };
-                b[6] = if t.audio { 0 } else { 1 };
-                b[8..12].copy_from_slice(&t.start.to_be_bytes());
-                b[24..28].copy_from_slice(&(end - t.start).to_be_bytes());
+                let (mode, data_mode) = if t.audio { (0, 0) } else { (4, 1) };
+                // Bytes 8..12 the track start, 24..28 its size.
+                let mut b = vec![0, 46, n as u8, 1, 0, mode, data_mode, 0];
+                b.extend_from_slice(&t.start.to_be_bytes());
+                b.resize(24, 0);
+                b.extend_from_slice(&end.saturating_sub(t.start).to_be_bytes());
+                b.resize(48, 0);
                 fill(data, &b)
             }
-            op::MODE_SENSE_10 if cdb[2] & 0x3f == 0x01 => {
+            op::MODE_SENSE_10 if byte(2) & 0x3f == 0x01 => {
                 let mut b = vec![0u8, 18, 0, 0, 0, 0, 0, 0];
-                b.extend_from_slice(&[0x81, 10, 0x20, self.retry_count, 0, 0, 0, 0, 5, 0, 0, 0]);
+                b.extend_from_slice(&[0x81, 10, 0x20, 5, 0, 0, 0, 0, 5, 0, 0, 0]);
                 fill(data, &b)
             }
             op::READ_10 => {
-                let count = u32::from(u16::from_be_bytes([cdb[7], cdb[8]]));
-                self.read_blocks(be32(&cdb[2..6]), count, data)
+                let count = u32::from(u16::from_be_bytes([byte(7), byte(8)]));
+                self.read_blocks(be32(cdb, 2), count, data)
             }
-            op::READ_12 => self.read_blocks(be32(&cdb[2..6]), be32(&cdb[6..10]), data),
+            op::READ_12 => self.read_blocks(be32(cdb, 2), be32(cdb, 6), data),
             op::READ_CD => self.read_cd(cdb, data),
             _ => Self::illegal(0x20),
         }
     }
+}
+
+/// Copies what fits of `src` to the start of `dst`; returns the number of bytes copied.
+fn put(dst: &mut [u8], src: &[u8]) -> usize {
+    let n = src.len().min(dst.len());
+    if let (Some(d), Some(s)) = (dst.get_mut(..n), src.get(..n)) {
+        d.copy_from_slice(s);
+    }
+    n
+}
+
+/// The 2048 user data bytes of a Mode 1 sector.
+fn user_data(s: &RawSector) -> &[u8] {
+    s.get(16..16 + USER_SECTOR).unwrap_or_default()
+}
+
+/// The big-endian 32-bit value at `at` of a CDB (0 past its end).
+fn be32(b: &[u8], at: usize) -> u32 {
+    b.get(at..at.saturating_add(4)).and_then(|s| <[u8; 4]>::try_from(s).ok()).map_or(0, u32::from_be_bytes)
 }
 
 /// CRC-16/CCITT (polynomial 0x1021, initial 0) over `data`, as the Q subchannel uses (inverted when stored).
@@ -515,7 +534,7 @@ impl Transport for SimDrive {
         if cdb.len() < 6 {
             return Err(std::io::Error::new(std::io::ErrorKind::InvalidInput, "CDB shorter than 6 bytes"));
         }
-        self.commands.push(cdb[0]);
+        self.commands.push(cdb.first().copied().unwrap_or(0));
         if matches!(cdb.first(), Some(&(op::READ_10 | op::READ_12 | op::READ_CD))) {
             self.read_retries.push(self.retry_count);
         }
