@@ -484,7 +484,7 @@ impl SimDrive {
             }
             op::MODE_SENSE_10 if byte(2) & 0x3f == 0x01 => {
                 let mut b = vec![0u8, 18, 0, 0, 0, 0, 0, 0];
-                b.extend_from_slice(&[0x81, 10, 0x20, 5, 0, 0, 0, 0, 5, 0, 0, 0]);
+                b.extend_from_slice(&[0x81, 10, 0x20, self.retry_count, 0, 0, 0, 0, 5, 0, 0, 0]);
                 fill(data, &b)
             }
             op::READ_10 => {
