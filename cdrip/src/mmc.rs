@@ -4,10 +4,6 @@
 //! with a pure `parse` function that the tests call on recorded answers. Failed commands are kept in
 //! [`Drive::failures`] for the rip log.
 
-// Answers are fixed-layout byte blocks: each parser checks the answer's length before reading its fields, and
-// offsets are small constants or bounded by that length.
-#![allow(clippy::indexing_slicing, clippy::arithmetic_side_effects)]
-
 use std::time::Duration;
 
 use crate::sense::Sense;
@@ -165,7 +161,7 @@ impl<T: Transport> Drive<T> {
         if self.failures.len() < FAILURE_LOG_LIMIT {
             self.failures.push(FailedCommand { cdb: cdb.to_vec(), error: e.to_string() });
         } else {
-            self.failures_dropped += 1;
+            self.failures_dropped = self.failures_dropped.saturating_add(1);
         }
     }
 
@@ -204,7 +200,7 @@ impl<T: Transport> Drive<T> {
         let mut buf = [0u8; 96];
         let cdb = [op::INQUIRY, 0, 0, 0, 96, 0];
         let n = self.command("INQUIRY", &cdb, &mut buf)?;
-        Inquiry::parse(&buf[..n.min(96)])
+        Inquiry::parse(prefix(&buf, n))
     }
 
     /// TEST UNIT READY (SPC-4 6.37): `Ok` when a medium is present and readable.
@@ -218,7 +214,7 @@ impl<T: Transport> Drive<T> {
         let mut buf = [0u8; 18];
         let cdb = [op::REQUEST_SENSE, 0, 0, 0, 18, 0];
         let n = self.command("REQUEST SENSE", &cdb, &mut buf)?;
-        Ok(Sense::parse(&buf[..n.min(18)]))
+        Ok(Sense::parse(prefix(&buf, n)))
     }
 
     /// READ CAPACITY (MMC-6 6.23): the last readable LBA and the block length in bytes.
@@ -229,7 +225,8 @@ impl<T: Transport> Drive<T> {
         if n < 8 {
             return Err(malformed("READ CAPACITY", format!("{n} of 8 bytes")));
         }
-        Ok(Capacity { last_lba: be32(&buf[0..4]), block_length: be32(&buf[4..8]) })
+        let [a, b, c, d, e, f, g, h] = buf;
+        Ok(Capacity { last_lba: u32::from_be_bytes([a, b, c, d]), block_length: u32::from_be_bytes([e, f, g, h]) })
     }
 
     /// READ TOC/PMA/ATIP (MMC-6 6.26) of `format` (0 TOC, 1 session info, 2 full TOC, 5 CD-TEXT), with LBA
@@ -249,7 +246,7 @@ impl<T: Transport> Drive<T> {
         if n < 4 {
             return Err(malformed("READ TOC/PMA/ATIP", format!("{n} bytes")));
         }
-        let declared = usize::from(u16::from_be_bytes([buf[0], buf[1]])) + 2;
+        let declared = buf.first_chunk::<2>().map_or(0, |l| usize::from(u16::from_be_bytes(*l))).saturating_add(2);
         buf.truncate(declared.min(n));
         Ok(buf)
     }
@@ -285,7 +282,7 @@ impl<T: Transport> Drive<T> {
         let [ah, al] = alloc.to_be_bytes();
         let cdb = [op::GET_CONFIGURATION, 0, 0, 0, 0, 0, 0, ah, al, 0];
         let n = self.command("GET CONFIGURATION", &cdb, &mut buf)?;
-        Configuration::parse(&buf[..n.min(buf.len())])
+        Configuration::parse(prefix(&buf, n))
     }
 
     /// READ DISC INFORMATION (MMC-6 6.22), standard disc information.
@@ -293,7 +290,7 @@ impl<T: Transport> Drive<T> {
         let mut buf = [0u8; 34];
         let cdb = [op::READ_DISC_INFORMATION, 0, 0, 0, 0, 0, 0, 0, 34, 0];
         let n = self.command("READ DISC INFORMATION", &cdb, &mut buf)?;
-        DiscInformation::parse(&buf[..n.min(34)])
+        DiscInformation::parse(prefix(&buf, n))
     }
 
     /// READ TRACK INFORMATION (MMC-6 6.27) of track `track`.
@@ -301,7 +298,7 @@ impl<T: Transport> Drive<T> {
         let mut buf = [0u8; 48];
         let cdb = [op::READ_TRACK_INFORMATION, 0x01, 0, 0, 0, track, 0, 0, 48, 0];
         let n = self.command("READ TRACK INFORMATION", &cdb, &mut buf)?;
-        TrackInformation::parse(&buf[..n.min(48)])
+        TrackInformation::parse(prefix(&buf, n))
     }
 
     /// MODE SENSE(10) (SPC-4 6.12) of the Read/Write Error Recovery page (01h, MMC-6 7.3): current values.
@@ -309,15 +306,17 @@ impl<T: Transport> Drive<T> {
         let mut buf = [0u8; 64];
         let cdb = [op::MODE_SENSE_10, 0x08, 0x01, 0, 0, 0, 0, 0, 64, 0];
         let n = self.command("MODE SENSE(10)", &cdb, &mut buf)?;
-        ErrorRecoveryPage::parse(&buf[..n.min(64)])
+        ErrorRecoveryPage::parse(prefix(&buf, n))
     }
 
     /// MODE SELECT(10) (SPC-4 6.10) of page 01h with `read_retry_count` and the other fields of `page` unchanged.
     pub fn set_read_retry_count(&mut self, page: &ErrorRecoveryPage, read_retry_count: u8) -> Result<(), CommandError> {
         let mut p = page.page.clone();
-        p[0] &= 0x3f; // PS bit is reserved in MODE SELECT
-        if p.len() > 3 {
-            p[3] = read_retry_count;
+        if let Some(code) = p.first_mut() {
+            *code &= 0x3f; // PS bit is reserved in MODE SELECT
+        }
+        if let Some(count) = p.get_mut(3) {
+            *count = read_retry_count;
         }
         let mut data = vec![0u8; 8]; // mode parameter header (10): lengths zero, no block descriptor
         data.extend_from_slice(&p);
@@ -367,8 +366,19 @@ impl<T: Transport> Drive<T> {
     }
 }
 
-fn be32(b: &[u8]) -> u32 {
-    u32::from_be_bytes([b[0], b[1], b[2], b[3]])
+/// The first `n` bytes of an answer buffer (all of it when the transport claims more).
+fn prefix(b: &[u8], n: usize) -> &[u8] {
+    b.get(..n).unwrap_or(b)
+}
+
+/// The first `N` bytes of an answer as an array, or `None` when it is shorter.
+fn head<const N: usize>(b: &[u8]) -> Option<&[u8; N]> {
+    b.first_chunk::<N>()
+}
+
+/// A big-endian 32-bit field.
+fn be32(b: [u8; 4]) -> u32 {
+    u32::from_be_bytes(b)
 }
 
 fn ascii_field(b: &[u8]) -> String {
@@ -391,9 +401,9 @@ pub struct Inquiry {
 impl Inquiry {
     /// Parses standard INQUIRY data (at least the 36 bytes up to the revision).
     pub fn parse(b: &[u8]) -> Result<Self, CommandError> {
-        if b.len() < 36 {
+        let Some(b) = head::<36>(b) else {
             return Err(malformed("INQUIRY", format!("{} of 36 bytes", b.len())));
-        }
+        };
         Ok(Self {
             device_type: b[0] & 0x1f,
             vendor: ascii_field(&b[8..16]),
@@ -445,14 +455,20 @@ pub struct Toc {
 impl Toc {
     /// Parses a format 0 answer, header included.
     pub fn parse(b: &[u8]) -> Result<Self, CommandError> {
-        if b.len() < 4 {
+        let Some((&[_, _, first_track, last_track], rest)) = b.split_first_chunk::<4>() else {
             return Err(malformed("READ TOC", "no header"));
-        }
-        let entries = b[4..]
+        };
+        let entries = rest
             .chunks_exact(8)
-            .map(|d| TocEntry { track: d[2], adr: d[1] >> 4, control: d[1] & 0x0f, lba: be32(&d[4..8]) })
+            .filter_map(|d| <&[u8; 8]>::try_from(d).ok())
+            .map(|&[_, adr_control, track, _, a, b, c, d]| TocEntry {
+                track,
+                adr: adr_control >> 4,
+                control: adr_control & 0x0f,
+                lba: be32([a, b, c, d]),
+            })
             .collect();
-        Ok(Self { first_track: b[2], last_track: b[3], entries })
+        Ok(Self { first_track, last_track, entries })
     }
 }
 
@@ -472,14 +488,16 @@ pub struct SessionInfo {
 impl SessionInfo {
     /// Parses a format 1 answer.
     pub fn parse(b: &[u8]) -> Result<Self, CommandError> {
-        if b.len() < 12 {
+        let Some(&[_, _, first_session, last_session, _, _, first_track_last_session, _, l0, l1, l2, l3]) =
+            head::<12>(b)
+        else {
             return Err(malformed("READ TOC format 1", format!("{} of 12 bytes", b.len())));
-        }
+        };
         Ok(Self {
-            first_session: b[2],
-            last_session: b[3],
-            first_track_last_session: b[6],
-            first_track_last_session_lba: be32(&b[8..12]),
+            first_session,
+            last_session,
+            first_track_last_session,
+            first_track_last_session_lba: be32([l0, l1, l2, l3]),
         })
     }
 }
@@ -512,13 +530,19 @@ impl FullTocEntry {
 /// An absolute MSF address (binary, as READ TOC returns it) to an LBA.
 #[must_use]
 pub fn msf_to_lba(m: u8, s: u8, f: u8) -> i64 {
-    (i64::from(m) * 60 + i64::from(s)) * 75 + i64::from(f) - 150
+    // At most (255 × 60 + 255) × 75 + 255 frames: far from the limits of i64.
+    i64::from(m)
+        .saturating_mul(60)
+        .saturating_add(i64::from(s))
+        .saturating_mul(75)
+        .saturating_add(i64::from(f))
+        .saturating_sub(150)
 }
 
 /// An LBA to binary (minute, second, frame), 150 frames added.
 #[must_use]
 pub fn lba_to_msf(lba: i64) -> (u8, u8, u8) {
-    let a = (lba + 150).max(0);
+    let a = lba.saturating_add(150).max(0);
     let m = a / (60 * 75);
     let s = (a / 75) % 60;
     let f = a % 75;
@@ -539,21 +563,22 @@ pub struct FullToc {
 impl FullToc {
     /// Parses a format 2 answer.
     pub fn parse(b: &[u8]) -> Result<Self, CommandError> {
-        if b.len() < 4 {
+        let Some((&[_, _, first_session, last_session], rest)) = b.split_first_chunk::<4>() else {
             return Err(malformed("READ TOC format 2", "no header"));
-        }
-        let entries = b[4..]
+        };
+        let entries = rest
             .chunks_exact(11)
-            .map(|d| FullTocEntry {
-                session: d[0],
-                adr: d[1] >> 4,
-                control: d[1] & 0x0f,
-                point: d[3],
-                atime: [d[4], d[5], d[6]],
-                p: [d[8], d[9], d[10]],
+            .filter_map(|d| <&[u8; 11]>::try_from(d).ok())
+            .map(|&[session, adr_control, _, point, am, as_, af, _, pm, ps, pf]| FullTocEntry {
+                session,
+                adr: adr_control >> 4,
+                control: adr_control & 0x0f,
+                point,
+                atime: [am, as_, af],
+                p: [pm, ps, pf],
             })
             .collect();
-        Ok(Self { first_session: b[2], last_session: b[3], entries })
+        Ok(Self { first_session, last_session, entries })
     }
 
     /// The disc type byte of the A0h descriptor (PSEC): 00h CD-DA/CD-ROM, 10h CD-I, 20h CD-ROM XA.
@@ -688,21 +713,27 @@ pub struct CdReadFeature {
 impl Configuration {
     /// Parses a GET CONFIGURATION answer: 8-byte header, then feature descriptors.
     pub fn parse(b: &[u8]) -> Result<Self, CommandError> {
-        if b.len() < 8 {
+        let Some((&[l0, l1, l2, l3, _, _, p0, p1], mut rest)) = b.split_first_chunk::<8>() else {
             return Err(malformed("GET CONFIGURATION", format!("{} of 8 header bytes", b.len())));
-        }
-        let declared = usize::try_from(be32(&b[0..4])).unwrap_or(usize::MAX).saturating_add(4);
-        let end = declared.min(b.len());
-        let mut c = Self { current_profile: u16::from_be_bytes([b[6], b[7]]), ..Self::default() };
-        let mut at = 8;
-        while at + 4 <= end {
-            let code = u16::from_be_bytes([b[at], b[at + 1]]);
-            let len = usize::from(b[at + 3]);
-            let data = &b[(at + 4).min(end)..(at + 4 + len).min(end)];
+        };
+        // The data length counts the bytes after itself: the feature descriptors start 4 bytes later.
+        let declared = usize::try_from(be32([l0, l1, l2, l3])).unwrap_or(usize::MAX).saturating_sub(4);
+        rest = rest.get(..declared).unwrap_or(rest);
+        let mut c = Self { current_profile: u16::from_be_bytes([p0, p1]), ..Self::default() };
+        // Each descriptor: code, version/flags, additional length, then that many bytes (cut at the end).
+        while let [c0, c1, _, len, body @ ..] = rest {
+            let code = u16::from_be_bytes([*c0, *c1]);
+            let len = usize::from(*len);
+            let data = body.get(..len).unwrap_or(body);
+            rest = body.get(len..).unwrap_or_default();
             c.features.push(code);
             match code {
                 feature::PROFILE_LIST => {
-                    c.profiles.extend(data.chunks_exact(4).map(|p| (u16::from_be_bytes([p[0], p[1]]), p[2] & 1 != 0)));
+                    c.profiles.extend(
+                        data.chunks_exact(4)
+                            .filter_map(|p| <&[u8; 4]>::try_from(p).ok())
+                            .map(|&[h, l, current, _]| (u16::from_be_bytes([h, l]), current & 1 != 0)),
+                    );
                 }
                 feature::CD_READ => {
                     let flags = data.first().copied().unwrap_or(0);
@@ -714,7 +745,6 @@ impl Configuration {
                 }
                 _ => {}
             }
-            at += 4 + len;
         }
         Ok(c)
     }
@@ -742,17 +772,18 @@ pub struct DiscInformation {
 impl DiscInformation {
     /// Parses the standard disc information block.
     pub fn parse(b: &[u8]) -> Result<Self, CommandError> {
-        if b.len() < 9 {
+        let Some(&[_, _, status, first_track, sessions_lsb, _, last_track_lsb, _, disc_type]) = head::<9>(b) else {
             return Err(malformed("READ DISC INFORMATION", format!("{} bytes", b.len())));
-        }
+        };
+        let msb = |at: usize| b.get(at).copied().unwrap_or(0);
         Ok(Self {
-            disc_status: b[2] & 0x03,
-            last_session_state: (b[2] >> 2) & 0x03,
-            erasable: b[2] & 0x10 != 0,
-            first_track: b[3],
-            sessions: u16::from(b[4]) | b.get(9).map_or(0, |&m| u16::from(m) << 8),
-            last_track_last_session: u16::from(b[6]) | b.get(11).map_or(0, |&m| u16::from(m) << 8),
-            disc_type: b[8],
+            disc_status: status & 0x03,
+            last_session_state: (status >> 2) & 0x03,
+            erasable: status & 0x10 != 0,
+            first_track,
+            sessions: u16::from_be_bytes([msb(9), sessions_lsb]),
+            last_track_last_session: u16::from_be_bytes([msb(11), last_track_lsb]),
+            disc_type,
         })
     }
 }
@@ -777,16 +808,17 @@ pub struct TrackInformation {
 impl TrackInformation {
     /// Parses a track information block (at least 28 bytes).
     pub fn parse(b: &[u8]) -> Result<Self, CommandError> {
-        if b.len() < 28 {
+        let Some(h) = head::<28>(b) else {
             return Err(malformed("READ TRACK INFORMATION", format!("{} of 28 bytes", b.len())));
-        }
+        };
+        let msb = |at: usize| b.get(at).copied().unwrap_or(0);
         Ok(Self {
-            track: u16::from(b[2]) | b.get(32).map_or(0, |&m| u16::from(m) << 8),
-            session: u16::from(b[3]) | b.get(33).map_or(0, |&m| u16::from(m) << 8),
-            track_mode: b[5] & 0x0f,
-            data_mode: b[6] & 0x0f,
-            start: be32(&b[8..12]),
-            size: be32(&b[24..28]),
+            track: u16::from_be_bytes([msb(32), h[2]]),
+            session: u16::from_be_bytes([msb(33), h[3]]),
+            track_mode: h[5] & 0x0f,
+            data_mode: h[6] & 0x0f,
+            start: be32([h[8], h[9], h[10], h[11]]),
+            size: be32([h[24], h[25], h[26], h[27]]),
         })
     }
 }
@@ -801,17 +833,18 @@ pub struct ErrorRecoveryPage {
 impl ErrorRecoveryPage {
     /// Parses a MODE SENSE(10) answer: header, block descriptors, then page 01h.
     pub fn parse(b: &[u8]) -> Result<Self, CommandError> {
-        if b.len() < 8 {
+        let Some(&[_, _, _, _, _, _, d0, d1]) = head::<8>(b) else {
             return Err(malformed("MODE SENSE(10)", "no header"));
-        }
-        let bd_len = usize::from(u16::from_be_bytes([b[6], b[7]]));
-        let at = 8 + bd_len;
+        };
+        // Header, block descriptors, then the page: code, length of the rest, parameters.
+        let at = usize::from(u16::from_be_bytes([d0, d1])).saturating_add(8);
         let page = b.get(at..).filter(|p| p.len() >= 4).ok_or_else(|| malformed("MODE SENSE(10)", "no page"))?;
-        if page[0] & 0x3f != 0x01 {
-            return Err(malformed("MODE SENSE(10)", format!("page 0x{:02x}, asked for 0x01", page[0] & 0x3f)));
+        let &[code, len, ..] = page else { return Err(malformed("MODE SENSE(10)", "no page")) };
+        if code & 0x3f != 0x01 {
+            return Err(malformed("MODE SENSE(10)", format!("page 0x{:02x}, asked for 0x01", code & 0x3f)));
         }
-        let len = (usize::from(page[1]) + 2).min(page.len());
-        Ok(Self { page: page[..len].to_vec() })
+        let len = usize::from(len).saturating_add(2);
+        Ok(Self { page: prefix(page, len).to_vec() })
     }
 
     /// The read retry count (byte 3).
@@ -925,7 +958,10 @@ impl ReadCdFields {
     /// Bytes per sector in the answer: main channel, then C2, then subchannel.
     #[must_use]
     pub fn bytes_per_sector(&self) -> usize {
-        (if self.raw { RAW_SECTOR } else { USER_SECTOR }) + self.c2.bytes() + self.subchannel.bytes()
+        // At most 2352 + 296 + 96.
+        (if self.raw { RAW_SECTOR } else { USER_SECTOR })
+            .saturating_add(self.c2.bytes())
+            .saturating_add(self.subchannel.bytes())
     }
 
     /// Byte 9: SYNC (bit 7), header codes (bits 6–5), user data (bit 4), EDC/ECC (bit 3), C2 (bits 2–1).
@@ -952,9 +988,7 @@ impl ReadCdFields {
 /// Decodes a READ CD CDB built by [`Drive::read_cd`] (for the simulated drive): (LBA, count, fields).
 #[must_use]
 pub fn decode_read_cd(cdb: &[u8]) -> Option<(u32, u32, ReadCdFields)> {
-    if cdb.len() < 12 || cdb[0] != op::READ_CD {
-        return None;
-    }
+    let cdb = head::<12>(cdb).filter(|c| c[0] == op::READ_CD)?;
     let sector_type = match (cdb[1] >> 2) & 7 {
         0 => SectorType::Any,
         1 => SectorType::Cdda,
@@ -977,7 +1011,7 @@ pub fn decode_read_cd(cdb: &[u8]) -> Option<(u32, u32, ReadCdFields)> {
         _ => return None,
     };
     let fields = ReadCdFields { sector_type, raw: cdb[9] & 0x80 != 0, c2, subchannel };
-    Some((be32(&cdb[2..6]), u32::from_be_bytes([0, cdb[6], cdb[7], cdb[8]]), fields))
+    Some((be32([cdb[2], cdb[3], cdb[4], cdb[5]]), u32::from_be_bytes([0, cdb[6], cdb[7], cdb[8]]), fields))
 }
 
 #[cfg(test)]
@@ -1032,6 +1066,38 @@ mod tests {
         assert!(Inquiry::parse(&[0; 10]).is_err());
         assert!(TrackInformation::parse(&[0; 20]).is_err());
         assert!(DiscInformation::parse(&[0; 4]).is_err());
+    }
+
+    #[test]
+    fn hostile_lengths_are_cut_not_trusted() {
+        // A descriptor whose length runs past the data length, and a data length past the answer.
+        let mut b = vec![0, 0, 0, 200, 0, 0, 0x00, 0x08];
+        b.extend_from_slice(&[0, 0, 3, 4, 0, 0x08, 1, 0, 0, 0x1e, 0x09, 255, 0x02]);
+        let c = Configuration::parse(&b).unwrap();
+        assert_eq!(c.features, vec![feature::PROFILE_LIST, feature::CD_READ]);
+        assert_eq!(c.profiles, vec![(0x08, true)]);
+        assert_eq!(c.cd_read.map(|r| r.c2_flags), Some(true));
+        // A data length under 4 leaves no room for descriptors.
+        b[3] = 2;
+        assert!(Configuration::parse(&b).unwrap().features.is_empty());
+        // Block descriptor length past the end; a page length past the end is cut.
+        assert!(ErrorRecoveryPage::parse(&[0, 0, 0, 0, 0, 0, 0xff, 0xff, 0x01, 10, 0, 5]).is_err());
+        let p = ErrorRecoveryPage::parse(&[0, 0, 0, 0, 0, 0, 0, 0, 0x01, 250, 0, 7]).unwrap();
+        assert_eq!((p.page.len(), p.read_retry_count()), (4, 7));
+        assert!(ErrorRecoveryPage::parse(&[0, 0, 0, 0, 0, 0, 0, 0, 0x02, 10, 0, 7]).is_err());
+        // A trailing partial descriptor is dropped; short headers are errors.
+        let t = Toc::parse(&[0, 10, 1, 1, 0, 0x14, 1, 0, 0, 0, 0, 9, 0, 0x14]).unwrap();
+        assert_eq!(t.entries, vec![TocEntry { track: 1, adr: 1, control: 4, lba: 9 }]);
+        assert!(Toc::parse(&[0, 2, 1]).is_err());
+        assert_eq!(FullToc::parse(&[0, 2, 1, 1, 1, 0x14, 0, 0xa0]).unwrap().entries, vec![]);
+        assert!(SessionInfo::parse(&[0; 11]).is_err());
+        // Nine bytes of disc information: the 16-bit counts keep their low byte.
+        let d = DiscInformation::parse(&[0, 32, 0x0e, 1, 2, 1, 3, 0, 0x20]).unwrap();
+        assert_eq!((d.disc_status, d.last_session_state, d.sessions, d.last_track_last_session), (2, 3, 2, 3));
+        assert_eq!(decode_read_cd(&[op::READ_CD, 0, 0, 0, 0, 0, 0, 0, 1, 0xf8, 0]), None);
+        assert_eq!(decode_read_cd(&[op::READ_10, 0, 0, 0, 0, 0, 0, 0, 1, 0xf8, 0, 0]), None);
+        assert_eq!(msf_to_lba(255, 255, 255), (255 * 60 + 255) * 75 + 255 - 150);
+        assert_eq!(lba_to_msf(-1000), (0, 0, 0));
     }
 
     #[test]
