@@ -8,14 +8,16 @@
 # - CUE/CCD sheets, rescue maps and MMC responses written here.
 # The whole-image walk targets take an image without its first 16 sectors (all zero here), so seeds are cut
 # from byte 32768 on. Needs xorriso, genisoimage, mkudffs (udftools) and python3.
+# The seeds of the build round-trip targets (`*_roundtrip`) are not images but fuzzer inputs describing trees and
+# options, picked from a fuzzing run to cover every level and extension; they are kept as they are.
 set -euo pipefail
 cd "$(dirname "$0")"
 FUZZ=$PWD
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 SEEDS=$FUZZ/seeds
-rm -rf "$SEEDS"
 mkdir -p "$SEEDS"
+find "$SEEDS" -mindepth 1 -maxdepth 1 ! -name '*_roundtrip' -exec rm -rf {} +
 
 # A small tree: files, a nested directory, a symlink, a text file zisofs compresses.
 T=$WORK/tree

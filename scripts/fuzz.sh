@@ -8,7 +8,9 @@
 #   cargo-fuzz needs nightly flags; RUSTC_BOOTSTRAP=1 lets the stable toolchain take them.
 # - For each target: replays fuzz/regress/TARGET/* (each must pass), then fuzzes from fuzz/seeds/TARGET/ and the
 #   working corpus fuzz/corpus/TARGET/ (kept between runs, not committed) with the dictionary fuzz/dict/odix.dict.
-# - Limits per input: FUZZ_TIMEOUT seconds (default 10) and FUZZ_RSS_MB MiB (default 400).
+# - Limits per input: FUZZ_TIMEOUT seconds (default 10) and FUZZ_RSS_MB MiB (default 400); inputs up to 64 KiB,
+#   1 MiB for the whole-image walks (`*_walk`) and the build round trips (`*_roundtrip`: a random tree built into
+#   an image in memory and read back, `udf_build_roundtrip` and `iso_build_roundtrip`).
 # - FUZZ_JOBS targets run at the same time (default: 1, or the number of cores when CI is set).
 # - A crash, timeout or out-of-memory leaves its input in fuzz/artifacts/TARGET/ and makes the script exit 1,
 #   unless fuzz/known-failures.txt lists the target (a reported bug whose fix is pending).
