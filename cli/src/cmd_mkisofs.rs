@@ -15,7 +15,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use anyhow::{anyhow, bail, Context, Result};
 use odix_iso9660::write::eltorito::{Emulation, LoadSize, Platform};
 use odix_iso9660::write::hybrid::PartitionType;
-use odix_iso9660::write::{IsoLayout, NodeKind, Tree, SECTOR};
+use odix_iso9660::write::{IsoLayout, NodeKind, Tree, VolumeDates, SECTOR};
 
 use crate::boot::{add_partition_copy, BootConfig, BootPlan, PAD_SECTORS};
 use crate::build::image::{iso_options, plan_image, ImageExtras};
@@ -399,12 +399,21 @@ pub struct MkisofsArgs {
     pub cylinder_align: Option<bool>,
     /// `-partition_offset`.
     pub partition_offset: u32,
-    /// `--modification-date` or `-volume_date m|uuid`, seconds since the epoch.
+    /// `--modification-date` or `-volume_date uuid`: seconds since the epoch and hundredths. It sets the volume
+    /// creation and modification dates literally and the time of the boot catalog and hybrid ids.
+    pub uuid_date: Option<(i64, u8)>,
+    /// `-volume_date m`, seconds since the epoch.
     pub modification_date: Option<i64>,
     /// `-volume_date c`.
     pub creation_date: Option<i64>,
+    /// `-volume_date x`.
+    pub expiration_date: Option<i64>,
+    /// `-volume_date f`.
+    pub effective_date: Option<i64>,
     /// `-volume_date all_file_dates`.
     pub all_file_dates: Option<i64>,
+    /// `-volume_date all_file_dates set_to_mtime`: access and change times become the modification time.
+    pub all_dates_to_mtime: bool,
     /// `-help`.
     pub help: bool,
     /// `-version`.
@@ -429,9 +438,8 @@ fn parse_mode(opt: &str, v: &str) -> Result<u32> {
     Ok(m)
 }
 
-/// Parses `YYYYMMDDhhmmsscc` (UTC) into seconds since the epoch; the hundredths must be 00 since volume dates
-/// here have whole seconds.
-pub fn parse_date16(opt: &str, v: &str) -> Result<i64> {
+/// Parses `YYYYMMDDhhmmsscc` (UTC, as ECMA-119 volume dates) into seconds since the epoch and hundredths.
+pub fn parse_date16(opt: &str, v: &str) -> Result<(i64, u8)> {
     let bad = || anyhow!("{opt}: `{v}` is not YYYYMMDDhhmmsscc");
     if v.len() != 16 || !v.bytes().all(|b| b.is_ascii_digit()) {
         return Err(bad());
@@ -439,21 +447,99 @@ pub fn parse_date16(opt: &str, v: &str) -> Result<i64> {
     let n = |a: usize, b: usize| v[a..b].parse::<u32>().map_err(|_| bad());
     let date = chrono::NaiveDate::from_ymd_opt(n(0, 4)? as i32, n(4, 6)?, n(6, 8)?).ok_or_else(bad)?;
     let t = date.and_hms_opt(n(8, 10)?, n(10, 12)?, n(12, 14)?).ok_or_else(bad)?;
-    if n(14, 16)? != 0 {
-        bail!("{opt}: `{v}`: odix writes whole seconds; give hundredths 00");
-    }
-    Ok(t.and_utc().timestamp())
+    Ok((t.and_utc().timestamp(), n(14, 16)? as u8))
 }
 
-/// Parses xorriso's time strings for `-volume_date`: `YYYYMMDDhhmmsscc`, seconds since the epoch, or `default`.
-fn parse_time(opt: &str, v: &str) -> Result<Option<i64>> {
-    if v == "default" {
+/// Seconds since the epoch of a local date and time (the local zone of `TZ`, as `date` reads it).
+fn local_secs(opt: &str, v: &str, (y, mo, d): (i32, u32, u32), (h, mi, s): (u32, u32, u32)) -> Result<i64> {
+    use chrono::TimeZone;
+    let t = chrono::NaiveDate::from_ymd_opt(y, mo, d)
+        .and_then(|date| date.and_hms_opt(h, mi, s))
+        .ok_or_else(|| anyhow!("{opt}: `{v}` is not a valid date"))?;
+    chrono::Local
+        .from_local_datetime(&t)
+        .earliest()
+        .map(|t| t.timestamp())
+        .ok_or_else(|| anyhow!("{opt}: `{v}` does not exist in the local time zone"))
+}
+
+/// Parses xorriso's time strings (its `-alter_date` formats) for `-volume_date`; `None` for `default` or
+/// `overridden`. Hundredths, where given, are dropped (xorriso records them only for `uuid`).
+///
+/// `YYYYMMDDhhmmsscc` (UTC; with `LOC`, local time), `=SECONDS`, `SECONDS`, `+N` or `-N` with a unit `s`, `h`,
+/// `d`, `w`, `m` (31 days) or `y` (366.25 days) relative to now, `YYYY.MM.DD[.hh[mm[ss]]]` and the `date` command's
+/// `MMDDhhmm[[CC]YY][.ss]` (local time).
+fn parse_time(opt: &str, v: &str, now: i64) -> Result<Option<i64>> {
+    let bad = || {
+        anyhow!(
+            "{opt}: `{v}` is not a time (YYYYMMDDhhmmsscc, =SECONDS, +/-N[shdwmy], YYYY.MM.DD[.hh[mm[ss]]], \
+             MMDDhhmm[[CC]YY][.ss] or default)"
+        )
+    };
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    let num = |s: &str| s.parse::<u32>().map_err(|_| bad());
+    if v == "default" || v == "overridden" {
         return Ok(None);
     }
-    if v.len() == 16 {
-        return parse_date16(opt, v).map(Some);
+    if let Some(n) = v.strip_prefix('=') {
+        return n.parse::<i64>().map(Some).map_err(|_| bad());
     }
-    v.parse::<i64>().map(Some).map_err(|_| anyhow!("{opt}: `{v}` is not YYYYMMDDhhmmsscc or a number of seconds"))
+    if let Some(rest) = v.strip_prefix('+').or_else(|| v.strip_prefix('-')) {
+        let (n, unit) = match rest.find(|c: char| !c.is_ascii_digit()) {
+            Some(i) => rest.split_at(i),
+            None => (rest, "s"),
+        };
+        let n: i64 = n.parse().map_err(|_| bad())?;
+        let unit: i64 = match unit {
+            "s" => 1,
+            "h" => 3600,
+            "d" => 86_400,
+            "w" => 7 * 86_400,
+            "m" => 31 * 86_400,
+            "y" => 366 * 86_400 + 21_600,
+            _ => return Err(bad()),
+        };
+        let delta = n.checked_mul(unit).ok_or_else(bad)?;
+        return Ok(Some(if v.starts_with('-') { now - delta } else { now + delta }));
+    }
+    if let Some(local) = v.strip_suffix("LOC").filter(|d| d.len() == 16 && digits(d)) {
+        let n = |a: usize, b: usize| num(&local[a..b]);
+        return local_secs(opt, v, (n(0, 4)? as i32, n(4, 6)?, n(6, 8)?), (n(8, 10)?, n(10, 12)?, n(12, 14)?))
+            .map(Some);
+    }
+    if v.len() == 16 && digits(v) {
+        return parse_date16(opt, v).map(|(t, _)| Some(t));
+    }
+    if v.contains('.') && v.split('.').next().is_some_and(|y| y.len() == 4) {
+        // YYYY.MM.DD[.hh[mm[ss]]]
+        let parts: Vec<&str> = v.split('.').collect();
+        if !(3..=4).contains(&parts.len()) || !parts.iter().all(|p| digits(p)) {
+            return Err(bad());
+        }
+        let hms = parts.get(3).copied().unwrap_or("");
+        if hms.len() % 2 != 0 || hms.len() > 6 {
+            return Err(bad());
+        }
+        let pick = |i: usize| if hms.len() > i { num(&hms[i..i + 2]) } else { Ok(0) };
+        let (y, mo, d) = (num(parts[0])? as i32, num(parts[1])?, num(parts[2])?);
+        return local_secs(opt, v, (y, mo, d), (pick(0)?, pick(2)?, pick(4)?)).map(Some);
+    }
+    let (main, secs) = match v.split_once('.') {
+        Some((m, s)) if s.len() == 2 && digits(s) => (m, num(s)?),
+        Some(_) => return Err(bad()),
+        None => (v, 0),
+    };
+    if digits(main) && matches!(main.len(), 8 | 10 | 12) {
+        // MMDDhhmm[[CC]YY][.ss]
+        let n = |a: usize| num(&main[a..a + 2]);
+        let year = match main.len() {
+            12 => num(&main[8..12])? as i32,
+            10 => 2000 + n(8)? as i32,
+            _ => chrono::DateTime::from_timestamp(now, 0).map_or(1970, |t| chrono::Datelike::year(&t)),
+        };
+        return local_secs(opt, v, (year, n(0)?, n(2)?), (n(4)?, n(6)?, secs)).map(Some);
+    }
+    v.parse::<i64>().map(Some).map_err(|_| bad())
 }
 
 fn read_lines(opt: &str, path: &OsStr) -> Result<Vec<String>> {
@@ -722,16 +808,25 @@ impl MkisofsArgs {
                     });
                 }
                 Opt::EfiBootImage => a.efi_boot_part = Some(EfiPartSpec::ElToritoImage),
-                Opt::ModificationDate => a.modification_date = Some(parse_date16(&text, &v0())?),
+                Opt::ModificationDate => a.uuid_date = Some(parse_date16(&text, &v0())?),
                 Opt::VolumeDate => {
-                    let t = parse_time(&text, &vals[1])?;
+                    let wall = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64);
+                    let v = vals[1].as_str();
                     match vals[0].as_str() {
-                        "m" | "uuid" => a.modification_date = t,
-                        "c" => a.creation_date = t,
-                        "all_file_dates" => a.all_file_dates = t,
-                        "x" | "f" => a
-                            .warnings
-                            .push(format!("{text} {}: accepted; expiration and effective dates stay unset", vals[0])),
+                        "uuid" if v == "default" || v == "overridden" => a.uuid_date = None,
+                        "uuid" => a.uuid_date = Some(parse_date16(&text, v)?),
+                        "m" => a.modification_date = parse_time(&text, v, wall)?,
+                        "c" => a.creation_date = parse_time(&text, v, wall)?,
+                        "x" => a.expiration_date = parse_time(&text, v, wall)?,
+                        "f" => a.effective_date = parse_time(&text, v, wall)?,
+                        "all_file_dates" if v == "set_to_mtime" => {
+                            a.all_file_dates = None;
+                            a.all_dates_to_mtime = true;
+                        }
+                        "all_file_dates" => {
+                            a.all_file_dates = if v.is_empty() { None } else { parse_time(&text, v, wall)? };
+                            a.all_dates_to_mtime = false;
+                        }
                         other => bail!("{text}: unknown date kind `{other}` (c, m, x, f, uuid, all_file_dates)"),
                     }
                 }
@@ -917,10 +1012,19 @@ impl SourceMap {
         SourceMap { specs, follow }
     }
 
-    /// The disk path of the entry at image path `parts`, if a source holds it. The directory a pathspec names
-    /// (and the directories made for graft points) has none: mkisofs never matches them.
-    fn source(&self, parts: &[&[u8]], is_dir: bool) -> Option<PathBuf> {
+    /// The disk path of the entry at image path `parts`, if a source holds it. With `named` false, the
+    /// directory a pathspec names has none (mkisofs never matches it with -hide); the directories made for graft
+    /// points never have one.
+    fn source(&self, parts: &[&[u8]], is_dir: bool, named: bool) -> Option<PathBuf> {
         for (target, src, src_is_dir) in self.specs.iter().rev() {
+            if named
+                && *src_is_dir
+                && is_dir
+                && target.len() == parts.len()
+                && target.iter().zip(parts).all(|(a, b)| a == b)
+            {
+                return Some(src.clone());
+            }
             if !*src_is_dir {
                 if !is_dir && target.len() == parts.len() && target.iter().zip(parts).all(|(a, b)| a == b) {
                     return Some(src.clone());
@@ -942,16 +1046,19 @@ impl SourceMap {
         None
     }
 
-    /// The disk path of every node of `tree` (indexed by node id).
-    fn of_tree(&self, tree: &Tree) -> Vec<Option<PathBuf>> {
+    /// The disk path of every node of `tree` (indexed by node id); `named` as for [`Self::source`].
+    fn of_tree(&self, tree: &Tree, named: bool) -> Vec<Option<PathBuf>> {
         let mut paths: Vec<Vec<Vec<u8>>> = vec![Vec::new(); tree.len()];
         let mut out = vec![None; tree.len()];
+        if named {
+            out[0] = self.source(&[], true, true);
+        }
         for id in tree.ids().skip(1) {
             let Some(parent) = tree.parent(id) else { continue };
             let mut p = paths.get(parent.0 as usize).cloned().unwrap_or_default();
             p.push(tree.name(id).unwrap_or_default().to_vec());
             let refs: Vec<&[u8]> = p.iter().map(Vec::as_slice).collect();
-            out[id.0 as usize] = self.source(&refs, matches!(tree.kind(id), Some(NodeKind::Dir)));
+            out[id.0 as usize] = self.source(&refs, matches!(tree.kind(id), Some(NodeKind::Dir)), named);
             paths[id.0 as usize] = p;
         }
         out
@@ -1053,7 +1160,7 @@ fn now_and_clamp(a: &MkisofsArgs) -> Result<(i64, Option<i64>)> {
         _ => None,
     };
     let wall = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
-    let now = a.modification_date.or(a.creation_date).or(sde).unwrap_or(wall);
+    let now = a.uuid_date.map(|(t, _)| t).or(sde).unwrap_or(wall);
     Ok((now, sde))
 }
 
@@ -1102,7 +1209,7 @@ pub fn mkisofs(args: Vec<OsString>) -> Result<u8> {
     let mut walked = walk(&a.pathspecs, &wopts)?;
     if !a.hide.is_empty() || !a.hide_joliet.is_empty() || !a.hide_udf.is_empty() {
         let hide = HideRules::new(&a.hide, &a.hide_joliet, &a.hide_udf)?;
-        let sources = SourceMap::new(&a.pathspecs, a.follow_links).of_tree(&walked.tree);
+        let sources = SourceMap::new(&a.pathspecs, a.follow_links).of_tree(&walked.tree, false);
         hide.apply(&mut walked.tree, &sources);
     }
     if let Some(t) = a.all_file_dates {
@@ -1114,8 +1221,26 @@ pub fn mkisofs(args: Vec<OsString>) -> Result<u8> {
                 m.ctime = t;
             }
         }
+    } else if a.all_dates_to_mtime {
+        let ids: Vec<_> = walked.tree.ids().collect();
+        for id in ids {
+            if let Some(m) = walked.tree.meta_mut(id) {
+                m.atime = m.mtime;
+                m.ctime = m.mtime;
+            }
+        }
     }
     if a.uid.is_some() || a.gid.is_some() || a.file_mode.is_some() || a.dir_mode.is_some() || a.new_dir_mode.is_some() {
+        // Directories with no source directory (the root without a plain folder pathspec, graft-point
+        // directories) take -new-dir-mode, else -dir-mode (genisoimage); the others take -dir-mode.
+        let made: Vec<bool> = match a.new_dir_mode {
+            Some(_) => SourceMap::new(&a.pathspecs, a.follow_links)
+                .of_tree(&walked.tree, true)
+                .iter()
+                .map(Option::is_none)
+                .collect(),
+            None => Vec::new(),
+        };
         let ids: Vec<_> = walked.tree.ids().collect();
         for id in ids {
             let is_dir = matches!(walked.tree.kind(id), Some(NodeKind::Dir));
@@ -1129,7 +1254,8 @@ pub fn mkisofs(args: Vec<OsString>) -> Result<u8> {
                 }
                 match (is_dir, is_file) {
                     (true, _) => {
-                        if let Some(mode) = a.dir_mode.or(a.new_dir_mode.filter(|_| id == Tree::ROOT)) {
+                        let new = made.get(id.0 as usize).copied().unwrap_or(false);
+                        if let Some(mode) = a.new_dir_mode.filter(|_| new).or(a.dir_mode) {
                             m.perm = mode;
                         }
                     }
@@ -1155,7 +1281,14 @@ pub fn mkisofs(args: Vec<OsString>) -> Result<u8> {
     let mut opts = iso_options(level, a.rock, a.joliet, a.joliet_long, now)
         .volume_id(volume_id.clone())
         .system_id(a.system_id.clone().unwrap_or_else(|| "LINUX".into()))
-        .application(a.application.clone().unwrap_or_else(|| format!("ODIX {}", env!("CARGO_PKG_VERSION"))));
+        .application(a.application.clone().unwrap_or_else(|| format!("ODIX {}", env!("CARGO_PKG_VERSION"))))
+        .volume_dates(VolumeDates {
+            creation: a.uuid_date.map(|(t, _)| t).or(a.creation_date),
+            modification: a.uuid_date.map(|(t, _)| t).or(a.modification_date),
+            expiration: a.expiration_date,
+            effective: a.effective_date,
+            hundredths: a.uuid_date.map_or(0, |(_, cs)| cs),
+        });
     opts = crate::build::image::Identifiers {
         publisher: a.publisher.as_deref(),
         preparer: a.preparer.as_deref(),
@@ -1271,7 +1404,7 @@ mod tests {
         assert_eq!(a.grub2_mbr, Some(PathBuf::from("/usr/lib/grub/i386-pc/boot_hybrid.img")));
         assert_eq!(a.sort_weights, [(0, "/".to_string()), (1, "/boot".to_string())]);
         assert_eq!(a.pathspecs, [OsString::from("/tmp/grub.1XRk61"), OsString::from("gdir")]);
-        assert_eq!(a.modification_date, Some(1_795_627_357));
+        assert_eq!(a.uuid_date, Some((1_795_627_357, 0)));
         assert_eq!(a.warnings.len(), 1, "one HFS warning: {:?}", a.warnings);
     }
 
@@ -1427,7 +1560,7 @@ mod tests {
         );
         assert_eq!(a.iso_level, Some(4));
         assert_eq!(a.creation_date, Some(1_577_836_800));
-        assert_eq!(a.modification_date, Some(1_609_459_200));
+        assert_eq!(a.uuid_date, Some((1_609_459_200, 0)));
         assert_eq!(a.append, [(2, PartitionType::Mbr(0xef), PathBuf::from("esp.img"))]);
         assert_eq!(a.partition_offset, 16);
         assert!(a.pad, "-pad after -no-pad");

@@ -50,6 +50,24 @@ pub struct IsoOptions {
     preparer: String,
     application: String,
     time: i64,
+    dates: VolumeDates,
+}
+
+/// The four dates of the volume descriptors (ECMA-119 8.4.26 to 8.4.29), as mkisofs `-volume_date` sets them.
+/// A `None` creation or modification date is the [`IsoOptions::time`]; a `None` expiration or effective date is
+/// left unspecified (digits `0`, zone 0).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct VolumeDates {
+    /// Volume creation date, seconds since the Unix epoch.
+    pub creation: Option<i64>,
+    /// Volume modification date.
+    pub modification: Option<i64>,
+    /// Volume expiration date.
+    pub expiration: Option<i64>,
+    /// Volume effective date.
+    pub effective: Option<i64>,
+    /// Hundredths of a second recorded with the creation and modification dates (0 to 99; more clamps to 99).
+    pub hundredths: u8,
 }
 
 impl Default for IsoOptions {
@@ -66,6 +84,7 @@ impl Default for IsoOptions {
             preparer: String::new(),
             application: String::new(),
             time: 0,
+            dates: VolumeDates::default(),
         }
     }
 }
@@ -135,6 +154,12 @@ impl IsoOptions {
     #[must_use]
     pub fn time(mut self, t: i64) -> Self {
         self.time = t;
+        self
+    }
+    /// The volume dates that differ from [`Self::time`], and the expiration and effective dates.
+    #[must_use]
+    pub fn volume_dates(mut self, d: VolumeDates) -> Self {
+        self.dates = d;
         self
     }
 }
@@ -970,10 +995,18 @@ impl<'t> IsoLayout<'t> {
         text(&mut s[702..739], "");
         text(&mut s[739..776], "");
         text(&mut s[776..813], "");
-        s[813..830].copy_from_slice(&volume_date(Some(o.time)));
-        s[830..847].copy_from_slice(&volume_date(Some(o.time)));
-        s[847..864].copy_from_slice(&volume_date(None));
-        s[864..881].copy_from_slice(&volume_date(None));
+        let d = &o.dates;
+        let cs = d.hundredths.min(99);
+        let with_cs = |t: i64| {
+            let mut v = volume_date(Some(t));
+            v[14] = b'0' + cs / 10;
+            v[15] = b'0' + cs % 10;
+            v
+        };
+        s[813..830].copy_from_slice(&with_cs(d.creation.unwrap_or(o.time)));
+        s[830..847].copy_from_slice(&with_cs(d.modification.unwrap_or(o.time)));
+        s[847..864].copy_from_slice(&volume_date(d.expiration));
+        s[864..881].copy_from_slice(&volume_date(d.effective));
         s[881] = if kind == Descriptor::Enhanced { 2 } else { 1 };
         Ok(s)
     }

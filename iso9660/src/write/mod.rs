@@ -31,7 +31,7 @@ pub mod zisofs;
 
 pub use encode::SECTOR;
 pub use error::WriteError;
-pub use layout::{IsoLayout, IsoOptions, MAX_EXTENT};
+pub use layout::{IsoLayout, IsoOptions, VolumeDates, MAX_EXTENT};
 pub use tree::{DataId, DeviceKind, FileData, Hidden, Meta, NodeId, NodeKind, Tree};
 
 /// First LBA after the system area (ECMA-119 6.2.1: sectors 0–15 are the system area).
