@@ -155,6 +155,11 @@ fn vm_clean_rip_drive_and_toc() {
 
     assert_eq!(rc(&share, "clean.rc"), 0, "{}", fs::read_to_string(share.join("clean.err")).unwrap());
     assert_eq!(fs::read(share.join("clean.iso")).unwrap(), fs::read(&iso).unwrap());
+    // scsi-cd lets MODE SELECT change only AWRE in the error recovery page: asking for 1 retry while copying is
+    // refused (05/26/00), noted, and the rip goes on with the drive's 32.
+    let log = fs::read_to_string(share.join("clean.log")).unwrap();
+    assert!(log.contains("refused to set its read retry count to 1") && log.contains("05/26/00"), "{log}");
+    assert!(log.contains("it stays at 32"), "{log}");
     // scsi-cd has no READ CD: the raw rip says so, falls back to READ(10) and rebuilds every sector.
     assert_eq!(rc(&share, "raw.rc"), 0);
     assert!(fs::read_to_string(share.join("raw.err")).unwrap().contains("does not implement READ CD"));
@@ -261,6 +266,8 @@ fn vm_ide_raw_data_failing_edc_is_reported() {
     let log = fs::read_to_string(share.join("ide.log")).unwrap();
     assert!(log.contains("05/21/00"), "{log}");
     assert!(log.contains("  500 1 -"), "{log}");
+    // ide-cd does not implement MODE SELECT(10): noted, and the rip works as without it.
+    assert!(log.contains("refused to set its read retry count to 1") && log.contains("05/20/00"), "{log}");
     let raw = fs::read(share.join("ide.bin")).unwrap();
     let src = fs::read(&iso).unwrap();
     for (lba, s) in raw.chunks(2352).enumerate() {
