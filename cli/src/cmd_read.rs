@@ -206,11 +206,12 @@ pub fn resolve(tree: &mut dyn Tree, path: &str) -> Result<Node> {
 
 /// Joins an image directory path and a name.
 pub fn join(dir: &str, name: &str) -> String {
-    if dir == "/" || dir.is_empty() {
-        format!("/{name}")
-    } else {
-        format!("{dir}/{name}")
-    }
+    let dir = if dir == "/" { "" } else { dir };
+    let mut p = String::with_capacity(dir.len() + 1 + name.len());
+    p.push_str(dir);
+    p.push('/');
+    p.push_str(name);
+    p
 }
 
 /// What [`walk`] calls for each node: the tree, the node, its absolute image path and its depth; it returns
@@ -451,7 +452,8 @@ pub fn ls(args: LsArgs) -> Result<u8> {
             }
             writeln!(out)?;
         } else {
-            writeln!(out, "{shown}")?;
+            out.write_all(shown.as_bytes())?;
+            out.write_all(b"\n")?;
         }
         Ok(true)
     })?;
@@ -480,10 +482,11 @@ pub fn extract(args: ExtractArgs) -> Result<u8> {
     if let Some(dir) = &args.boot {
         return formats::iso::extract_boot(&args.image, dir);
     }
-    let (_src, opts, mut tree) = args.image.tree()?;
+    let (src, opts, mut tree) = args.image.tree()?;
     let mut ex = Extractor::new(
         &args.dir,
         ExtractOptions { keep_old: args.keep_old_files, same_permissions: !args.no_same_permissions },
+        src.plain_file(),
     )?;
     let paths = if args.paths.is_empty() { vec!["/".to_string()] } else { args.paths.clone() };
     let mut warnings = 0u64;

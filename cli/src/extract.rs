@@ -1,27 +1,44 @@
 //! Writing a view's entries into a folder, safely.
 //!
 //! # Security
-//! Names come from the image and are untrusted. Every name is checked before it is joined to a path: empty
-//! names, `.`, `..`, and names containing `/`, `\` or NUL are refused, so nothing is created outside the target.
-//! Directories on the way are created by the extractor itself; an existing symlink where a directory or file is
-//! to go is removed (not followed) and replaced. Files are created with `O_CREAT | O_EXCL`, which never follows a
-//! symlink. Symlinks are created as stored, and nothing is ever written through one. A path written once in a
-//! run is not written again.
+//! Names come from the image and are untrusted. Every name is checked before it is used: empty names, `.`, `..`,
+//! and names containing `/`, `\` or NUL are refused, so each name is exactly one path component. Everything is
+//! created relative to an open descriptor of its parent folder (`openat`, `mkdirat`, `symlinkat`, `linkat`), and
+//! those folders were made (or found to be real folders) by the extractor and opened with `O_NOFOLLOW`, so no
+//! symlink is followed on the way down. An existing symlink or file where a directory is to go is removed (not
+//! followed) and replaced. Files are created with `O_CREAT | O_EXCL | O_NOFOLLOW`, which never follows a symlink.
+//! Symlinks are created as stored, and nothing is ever written through one. A path written once in a run is not
+//! written again. Directories get their modes and times last, deepest first, through a descriptor opened with
+//! `O_NOFOLLOW`.
+//!
+//! # Cost
+//! A regular file costs `openat`, one `copy_file_range` from the image when its bytes are plain runs of the image
+//! file (else reads through the view and `write`s), `futimens` and `close`; `fchmod` only when the mode cannot be
+//! given at creation (bits the umask would clear, set-id and sticky bits, which a write may clear).
 
 use std::collections::{HashMap, HashSet};
-use std::fs::{self, OpenOptions};
+use std::fs::{self, File};
 use std::io::{self, Read, Write};
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use chrono::{DateTime, Utc};
-use filetime::FileTime;
+use rustix::fs::{AtFlags, FileType, Mode, OFlags, Timespec, Timestamps};
+use rustix::io::Errno;
 
 use crate::view::{Kind, Node, Tree};
 
-/// Bytes copied at a time from the image into a file.
+/// Bytes copied at a time from the image into a file when the kernel cannot copy them itself.
 const COPY_BUFFER: usize = 1 << 20;
+
+/// Most folder descriptors kept open on the way down; those further up are closed and opened again by path when
+/// the walk climbs back to them.
+const MAX_OPEN: usize = 128;
+
+/// Most bytes asked of one `copy_file_range` call.
+const COPY_RANGE_MAX: u64 = 1 << 30;
 
 /// What the user asked of the extraction.
 #[derive(Clone, Copy, Debug)]
@@ -32,19 +49,31 @@ pub struct ExtractOptions {
     pub same_permissions: bool,
 }
 
-/// A directory whose mode and times are set at the end: path, mode, mtime, atime.
-type PendingDir = (PathBuf, Option<u32>, Option<DateTime<Utc>>, Option<DateTime<Utc>>);
+/// A directory whose mode and times are set at the end: path below the root, mode, mtime, atime.
+type PendingDir = (String, Option<u32>, Option<DateTime<Utc>>, Option<DateTime<Utc>>);
 
 /// Extracts entries one at a time, in walk order (parents before children).
 pub struct Extractor {
-    root: PathBuf,
+    root_path: PathBuf,
+    root: OwnedFd,
     opts: ExtractOptions,
-    written: HashSet<PathBuf>,
-    links: HashMap<u64, PathBuf>,
+    /// The image file itself, when the views' plain ranges are byte ranges of it.
+    image: Option<File>,
+    /// Whether `copy_file_range` still works between the image and the target (cleared at the first refusal).
+    copy_range: bool,
+    /// The process umask, to know when a mode can be given at creation.
+    umask: u32,
+    /// The folders from the root down to the one last written into: name and descriptor (closed for those more
+    /// than [`MAX_OPEN`] levels up).
+    open: Vec<(String, Option<OwnedFd>)>,
+    /// Paths below the root (components joined by `/`) written in this run.
+    written: HashSet<String>,
+    /// The first path written of each hard-linked file.
+    links: HashMap<u64, String>,
     dirs: Vec<PendingDir>,
     refused_dirs: Vec<Vec<String>>,
     warnings: u64,
-    /// The copy buffer, reused for every file: large enough that most files take one read and one write.
+    /// The copy buffer, reused for every file read through its view.
     buf: Vec<u8>,
 }
 
@@ -65,23 +94,55 @@ pub fn unsafe_name(name: &str) -> Option<&'static str> {
     }
 }
 
-fn file_time(t: &DateTime<Utc>) -> FileTime {
-    FileTime::from_unix_time(t.timestamp(), t.timestamp_subsec_nanos())
+/// A time as the kernel takes it (a leap second's extra nanoseconds carried into the seconds).
+fn timespec(t: &DateTime<Utc>) -> Timespec {
+    let nanos = i64::from(t.timestamp_subsec_nanos());
+    Timespec { tv_sec: t.timestamp().saturating_add(nanos / 1_000_000_000), tv_nsec: nanos % 1_000_000_000 }
+}
+
+/// Access and modification times for a node with a modification time (access time defaults to it).
+fn timestamps(mtime: &DateTime<Utc>, atime: Option<&DateTime<Utc>>) -> Timestamps {
+    Timestamps { last_access: timespec(atime.unwrap_or(mtime)), last_modification: timespec(mtime) }
+}
+
+fn is_dir_at(dir: BorrowedFd<'_>, name: &str) -> rustix::io::Result<bool> {
+    let st = rustix::fs::statat(dir, name, AtFlags::SYMLINK_NOFOLLOW)?;
+    Ok(FileType::from_raw_mode(st.st_mode) == FileType::Directory)
+}
+
+/// The process umask (read by setting it and putting it back, before any other thread exists).
+fn current_umask() -> u32 {
+    let old = rustix::process::umask(Mode::from_raw_mode(0o022));
+    rustix::process::umask(old);
+    old.bits()
 }
 
 impl Extractor {
-    /// Prepares extraction into `root`, creating it if needed.
-    pub fn new(root: &Path, opts: ExtractOptions) -> Result<Self> {
+    /// Prepares extraction into `root`, creating it if needed. `image` is the image file whose byte ranges the
+    /// view's [`Tree::plain_ranges`] name, when the view reads that file directly.
+    pub fn new(root: &Path, opts: ExtractOptions, image: Option<File>) -> Result<Self> {
         fs::create_dir_all(root).with_context(|| format!("cannot create {}", root.display()))?;
+        let fd = rustix::fs::openat(
+            rustix::fs::CWD,
+            root,
+            OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+            Mode::empty(),
+        )
+        .with_context(|| format!("cannot open {}", root.display()))?;
         Ok(Extractor {
-            root: root.to_path_buf(),
+            root_path: root.to_path_buf(),
+            root: fd,
             opts,
+            image,
+            copy_range: true,
+            umask: current_umask(),
+            open: Vec::new(),
             written: HashSet::new(),
             links: HashMap::new(),
             dirs: Vec::new(),
             refused_dirs: Vec::new(),
             warnings: 0,
-            buf: vec![0; COPY_BUFFER],
+            buf: Vec::new(),
         })
     }
 
@@ -90,43 +151,106 @@ impl Extractor {
         self.warnings += 1;
     }
 
-    /// Makes sure `path` (below the root) is a real directory we may write into: creates it, or replaces a
-    /// symlink or file standing there. Never follows a symlink.
-    fn ensure_dir(&mut self, path: &Path) -> Result<()> {
-        match fs::symlink_metadata(path) {
-            Ok(m) if m.is_dir() => Ok(()),
-            Ok(_) => {
-                if self.written.contains(path) {
-                    bail!("{}: already extracted as a non-directory", path.display());
-                }
-                fs::remove_file(path).with_context(|| format!("cannot replace {}", path.display()))?;
-                fs::create_dir(path).with_context(|| format!("cannot create {}", path.display()))
-            }
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                fs::create_dir(path).with_context(|| format!("cannot create {}", path.display()))
-            }
-            Err(e) => Err(e).with_context(|| format!("cannot inspect {}", path.display())),
+    /// The path shown in messages for `rel` (a path below the root).
+    fn shown(&self, rel: &str) -> String {
+        self.root_path.join(rel).display().to_string()
+    }
+
+    /// The folder written into: the deepest one open, or the root.
+    fn dir(&self) -> BorrowedFd<'_> {
+        match self.open.last() {
+            Some((_, Some(fd))) => fd.as_fd(),
+            _ => self.root.as_fd(),
         }
     }
 
-    /// Clears the way for a new non-directory at `path`. Returns false when the existing file is kept.
-    fn clear(&mut self, path: &Path) -> Result<bool> {
-        match fs::symlink_metadata(path) {
-            Ok(m) => {
-                if self.opts.keep_old {
-                    return Ok(false);
+    /// Makes sure `name` in the current folder (`rel` below the root) is a real directory: creates it, or replaces
+    /// a symlink or file standing there. Never follows a symlink.
+    fn ensure_dir(&self, name: &str, rel: &str) -> Result<()> {
+        let dir = self.dir();
+        let mode = Mode::from_raw_mode(0o777);
+        match rustix::fs::mkdirat(dir, name, mode) {
+            Ok(()) => Ok(()),
+            Err(Errno::EXIST) => {
+                if is_dir_at(dir, name).with_context(|| format!("cannot inspect {}", self.shown(rel)))? {
+                    return Ok(());
                 }
-                if m.is_dir() {
-                    fs::remove_dir(path)
-                        .with_context(|| format!("{}: a non-empty directory is in the way", path.display()))?;
-                } else {
-                    fs::remove_file(path).with_context(|| format!("cannot replace {}", path.display()))?;
+                if self.written.contains(rel) {
+                    bail!("{}: already extracted as a non-directory", self.shown(rel));
                 }
-                Ok(true)
+                rustix::fs::unlinkat(dir, name, AtFlags::empty())
+                    .with_context(|| format!("cannot replace {}", self.shown(rel)))?;
+                rustix::fs::mkdirat(dir, name, mode).with_context(|| format!("cannot create {}", self.shown(rel)))
             }
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(true),
-            Err(e) => Err(e).with_context(|| format!("cannot inspect {}", path.display())),
+            Err(e) => Err(e).with_context(|| format!("cannot create {}", self.shown(rel))),
         }
+    }
+
+    /// Opens the folders `parents` (below the root), creating those not written yet, and makes the last one the
+    /// current folder. Folders already open on the way are kept.
+    fn enter(&mut self, parents: &[&str]) -> Result<()> {
+        let same = self.open.iter().zip(parents).take_while(|((open, _), want)| open == *want).count();
+        self.open.truncate(same);
+        if let Some((_, None)) = self.open.last() {
+            let rel = parents.get(..same).unwrap_or_default().join("/");
+            let fd = rustix::fs::openat(
+                &self.root,
+                rel.as_str(),
+                OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+                Mode::empty(),
+            )
+            .with_context(|| format!("cannot open {}", self.shown(&rel)))?;
+            if let Some(last) = self.open.last_mut() {
+                last.1 = Some(fd);
+            }
+        }
+        for (i, comp) in parents.iter().enumerate().skip(same) {
+            let rel = parents.get(..=i).unwrap_or_default().join("/");
+            if !self.written.contains(&rel) {
+                self.ensure_dir(comp, &rel)?;
+                self.written.insert(rel.clone());
+            }
+            let fd = rustix::fs::openat(
+                self.dir(),
+                *comp,
+                OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+                Mode::empty(),
+            )
+            .with_context(|| format!("cannot open {}", self.shown(&rel)))?;
+            self.open.push((comp.to_string(), Some(fd)));
+            if let Some(far) = self.open.len().checked_sub(MAX_OPEN + 1).and_then(|i| self.open.get_mut(i)) {
+                far.1 = None;
+            }
+        }
+        Ok(())
+    }
+
+    /// Creates `name` in the current folder with `make`, which fails with `EEXIST` when something is there
+    /// already. That something is kept (`--keep-old-files`: `None` is returned) or removed, not followed, and
+    /// `make` tried again.
+    fn create<T>(
+        &self,
+        name: &str,
+        rel: &str,
+        make: impl Fn(BorrowedFd<'_>) -> rustix::io::Result<T>,
+    ) -> Result<Option<T>> {
+        let dir = self.dir();
+        match make(dir) {
+            Ok(v) => return Ok(Some(v)),
+            Err(Errno::EXIST) => {}
+            Err(e) => return Err(e).with_context(|| format!("cannot create {}", self.shown(rel))),
+        }
+        if self.opts.keep_old {
+            return Ok(None);
+        }
+        if is_dir_at(dir, name).with_context(|| format!("cannot inspect {}", self.shown(rel)))? {
+            rustix::fs::unlinkat(dir, name, AtFlags::REMOVEDIR)
+                .with_context(|| format!("{}: a non-empty directory is in the way", self.shown(rel)))?;
+        } else {
+            rustix::fs::unlinkat(dir, name, AtFlags::empty())
+                .with_context(|| format!("cannot replace {}", self.shown(rel)))?;
+        }
+        make(dir).map(Some).with_context(|| format!("cannot create {}", self.shown(rel)))
     }
 
     /// Extracts one node whose image path is `rel` (its components, the last being `node.name`). Returns
@@ -136,158 +260,212 @@ impl Extractor {
             self.warn(format!("refusing to extract {:?}: {why}", node.name));
             return Ok(false);
         }
-        if self.refused_dirs.iter().any(|d| rel.len() > d.len() && rel[..d.len()].iter().zip(d).all(|(a, b)| a == b)) {
+        if self.refused_dirs.iter().any(|d| rel.len() > d.len() && rel.iter().zip(d).all(|(a, b)| a == b)) {
             return Ok(false);
         }
-        let mut path = self.root.clone();
-        for (i, comp) in rel.iter().enumerate() {
+        for comp in rel {
             if let Some(why) = unsafe_name(comp) {
                 self.warn(format!("refusing to extract {}: {why}", rel.join("/")));
                 return Ok(false);
             }
-            path.push(comp);
-            // Parents are visited before their children, so a parent is normally in `written` already; only
-            // the folders above a requested sub-path are made here.
-            if i + 1 < rel.len() && !self.written.contains(&path) {
-                if let Err(e) = self.ensure_dir(&path) {
-                    self.warn(format!("{e:#}"));
-                    return Ok(false);
-                }
-                self.written.insert(path.clone());
-            }
         }
-        if self.written.contains(&path) && node.kind != Kind::Dir {
-            self.warn(format!("{}: listed more than once, written once", rel.join("/")));
+        let Some((name, parents)) = rel.split_last() else { return Ok(true) };
+        // Parents are visited before their children, so a parent is normally written and open already; only
+        // the folders above a requested sub-path are made here.
+        if let Err(e) = self.enter(parents) {
+            self.warn(format!("{e:#}"));
+            return Ok(false);
+        }
+        let key = rel.join("/");
+        if node.kind != Kind::Dir && self.written.contains(&key) {
+            self.warn(format!("{key}: listed more than once, written once"));
             return Ok(false);
         }
         match node.kind {
             Kind::Dir => {
-                if let Err(e) = self.ensure_dir(&path) {
+                if let Err(e) = self.ensure_dir(name, &key) {
                     self.warn(format!("{e:#}"));
                     self.refused_dirs.push(rel.iter().map(|s| s.to_string()).collect());
                     return Ok(false);
                 }
-                if self.written.insert(path.clone()) {
-                    self.dirs.push((path, node.mode, node.mtime, node.atime));
+                if self.written.insert(key.clone()) {
+                    self.dirs.push((key, node.mode, node.mtime, node.atime));
                 }
                 Ok(true)
             }
             Kind::File => {
-                if let Err(e) = self.file(tree, node, &path) {
-                    self.warn(format!("{}: {e:#}", rel.join("/")));
+                if let Err(e) = self.file(tree, node, name, &key) {
+                    self.warn(format!("{key}: {e:#}"));
                 }
-                self.written.insert(path);
+                self.written.insert(key);
                 Ok(false)
             }
             Kind::Symlink => {
-                let target = node.target.clone().unwrap_or_default();
-                if self.clear(&path)? {
-                    if let Err(e) = std::os::unix::fs::symlink(&target, &path) {
-                        self.warn(format!("{}: cannot create symlink: {e}", rel.join("/")));
-                    } else if let Some(m) = &node.mtime {
-                        let at = node.atime.as_ref().map(file_time).unwrap_or_else(|| file_time(m));
-                        let _ = filetime::set_symlink_file_times(&path, at, file_time(m));
+                let target = node.target.as_deref().unwrap_or_default();
+                match self.create(name, &key, |dir| rustix::fs::symlinkat(target, dir, *name)) {
+                    Ok(Some(())) => {
+                        if let Some(m) = &node.mtime {
+                            let ts = timestamps(m, node.atime.as_ref());
+                            let _ = rustix::fs::utimensat(self.dir(), *name, &ts, AtFlags::SYMLINK_NOFOLLOW);
+                        }
                     }
+                    Ok(None) => {}
+                    Err(e) => self.warn(format!("{key}: cannot create symlink: {e:#}")),
                 }
-                self.written.insert(path);
+                self.written.insert(key);
                 Ok(false)
             }
             Kind::Other => {
-                self.warn(format!("{}: device, FIFO or socket not extracted", rel.join("/")));
+                self.warn(format!("{key}: device, FIFO or socket not extracted"));
                 Ok(false)
             }
         }
     }
 
-    fn file(&mut self, tree: &mut dyn Tree, node: &Node, path: &Path) -> Result<()> {
+    fn file(&mut self, tree: &mut dyn Tree, node: &Node, name: &str, rel: &str) -> Result<()> {
         // A second name of a hard link already written becomes a link to it.
-        if let (Some(id), Some(n)) = (node.link_id, node.nlink) {
-            if n > 1 {
-                if let Some(first) = self.links.get(&id).cloned() {
-                    if self.clear(path)? {
-                        fs::hard_link(&first, path)
-                            .with_context(|| format!("cannot link {} to {}", path.display(), first.display()))?;
-                    }
-                    return Ok(());
-                }
-            }
-        }
-        if !self.clear(path)? {
+        let linked = match (node.link_id, node.nlink) {
+            (Some(id), Some(n)) if n > 1 => Some(id),
+            _ => None,
+        };
+        if let Some(first) = linked.and_then(|id| self.links.get(&id)) {
+            let root = self.root.as_fd();
+            self.create(name, rel, |dir| rustix::fs::linkat(root, first.as_str(), dir, name, AtFlags::empty()))
+                .with_context(|| format!("cannot link to {}", self.shown(first)))?;
             return Ok(());
         }
-        let mut f = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .custom_flags(libc::O_NOFOLLOW)
-            .open(path)
-            .with_context(|| format!("cannot create {}", path.display()))?;
-        {
-            let mut reader = tree.open(node)?;
-            let mut n = 0u64;
-            loop {
-                let k = match reader.read(&mut self.buf) {
-                    Ok(0) => break,
-                    Ok(k) => k,
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                    Err(e) => return Err(e.into()),
-                };
-                f.write_all(&self.buf[..k])?;
-                n += k as u64;
-            }
-            if n != node.size {
-                bail!("read {n} bytes of {}", node.size);
-            }
-        }
-        f.flush()?;
         let mode = if self.opts.same_permissions { node.mode.map(|m| m & 0o7777).unwrap_or(0o644) } else { 0o644 };
-        f.set_permissions(fs::Permissions::from_mode(mode))?;
-        if let Some(m) = &node.mtime {
-            let at = node.atime.as_ref().map(file_time).unwrap_or_else(|| file_time(m));
-            f.set_times(fs::FileTimes::new().set_modified(file_time_to_system(m)).set_accessed(filetime_to_system(at)))
-                .ok();
+        // Given at creation when the umask keeps it whole; otherwise set once the data is written.
+        let at_creation = mode & 0o7000 == 0 && mode & self.umask == 0;
+        let flags = OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+        let create_mode = Mode::from_raw_mode(if at_creation { mode } else { 0o600 });
+        let Some(fd) = self.create(name, rel, |dir| rustix::fs::openat(dir, name, flags, create_mode))? else {
+            return Ok(());
+        };
+        let mut out = File::from(fd);
+        self.copy_data(tree, node, &mut out)?;
+        if !at_creation {
+            rustix::fs::fchmod(&out, Mode::from_raw_mode(mode)).context("cannot set mode")?;
         }
-        drop(f);
-        if let (Some(id), Some(n)) = (node.link_id, node.nlink) {
-            if n > 1 {
-                self.links.insert(id, path.to_path_buf());
-            }
+        if let Some(m) = &node.mtime {
+            let _ = rustix::fs::futimens(&out, &timestamps(m, node.atime.as_ref()));
+        }
+        drop(out);
+        if let Some(id) = linked {
+            self.links.insert(id, rel.to_string());
         }
         Ok(())
+    }
+
+    /// Writes the file's bytes into `out`: straight from the image file when they are plain runs of it, else
+    /// through the view's reader.
+    fn copy_data(&mut self, tree: &mut dyn Tree, node: &Node, out: &mut File) -> Result<()> {
+        if self.image.is_some() {
+            if let Some(ranges) = tree.plain_ranges(node) {
+                let mut n = 0u64;
+                for (offset, len) in ranges {
+                    let k = self.copy_range(offset, len, out)?;
+                    n = n.saturating_add(k);
+                    if k < len {
+                        break;
+                    }
+                }
+                if n != node.size {
+                    bail!("read {n} bytes of {}", node.size);
+                }
+                return Ok(());
+            }
+        }
+        if self.buf.is_empty() {
+            self.buf = vec![0; COPY_BUFFER];
+        }
+        let mut reader = tree.open(node)?;
+        let mut n = 0u64;
+        loop {
+            let k = match reader.read(&mut self.buf) {
+                Ok(0) => break,
+                Ok(k) => k,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e.into()),
+            };
+            out.write_all(self.buf.get(..k).unwrap_or_default())?;
+            n += k as u64;
+        }
+        if n != node.size {
+            bail!("read {n} bytes of {}", node.size);
+        }
+        Ok(())
+    }
+
+    /// Copies `len` bytes of the image file from byte `offset` to the end of `out`; returns how many there were
+    /// (fewer at the end of the image). The kernel copies them when it can, else they go through the buffer.
+    fn copy_range(&mut self, offset: u64, len: u64, out: &mut File) -> Result<u64> {
+        let Some(image) = &self.image else { return Ok(0) };
+        let end = offset.saturating_add(len);
+        let mut pos = offset;
+        while pos < end {
+            if self.copy_range {
+                let want = usize::try_from((end - pos).min(COPY_RANGE_MAX)).unwrap_or(usize::MAX);
+                match rustix::fs::copy_file_range(image, Some(&mut pos), &*out, None, want) {
+                    Ok(0) => break,
+                    Ok(_) => {}
+                    Err(Errno::INTR) => {}
+                    // Not between these two files (another file system, a device, an old kernel): read and write.
+                    Err(Errno::XDEV | Errno::INVAL | Errno::NOSYS | Errno::OPNOTSUPP | Errno::BADF | Errno::PERM) => {
+                        self.copy_range = false
+                    }
+                    Err(e) => return Err(io::Error::from(e)).context("reading the image"),
+                }
+                continue;
+            }
+            if self.buf.is_empty() {
+                self.buf = vec![0; COPY_BUFFER];
+            }
+            let want = usize::try_from(end - pos).unwrap_or(usize::MAX).min(self.buf.len());
+            let chunk = self.buf.get_mut(..want).unwrap_or_default();
+            let k = match image.read_at(chunk, pos) {
+                Ok(0) => break,
+                Ok(k) => k,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e).context("reading the image"),
+            };
+            out.write_all(chunk.get(..k).unwrap_or_default())?;
+            pos += k as u64;
+        }
+        Ok(pos - offset)
     }
 
     /// Applies directories' modes and times, deepest first (so writing into them is over), and returns the
     /// number of warnings given.
     pub fn finish(mut self) -> Result<u64> {
-        self.dirs.sort_by_key(|(p, ..)| std::cmp::Reverse(p.components().count()));
-        for (path, mode, mtime, atime) in std::mem::take(&mut self.dirs) {
+        self.open.clear();
+        let mut dirs = std::mem::take(&mut self.dirs);
+        dirs.sort_by_key(|(p, ..)| std::cmp::Reverse(p.split('/').count()));
+        for (rel, mode, mtime, atime) in dirs {
+            let fd = match rustix::fs::openat(
+                &self.root,
+                rel.as_str(),
+                OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+                Mode::empty(),
+            ) {
+                Ok(fd) => fd,
+                Err(e) => {
+                    self.warn(format!("{}: cannot set mode and times: {e}", self.shown(&rel)));
+                    continue;
+                }
+            };
             let m = if self.opts.same_permissions { mode.map(|m| m & 0o7777).unwrap_or(0o755) } else { 0o755 };
-            if let Err(e) = fs::set_permissions(&path, fs::Permissions::from_mode(m)) {
-                self.warn(format!("{}: cannot set mode: {e}", path.display()));
+            if let Err(e) = rustix::fs::fchmod(&fd, Mode::from_raw_mode(m)) {
+                self.warn(format!("{}: cannot set mode: {e}", self.shown(&rel)));
             }
             if let Some(t) = mtime {
-                let at = atime.as_ref().map(file_time).unwrap_or_else(|| file_time(&t));
-                if let Err(e) = filetime::set_file_times(&path, at, file_time(&t)) {
-                    self.warn(format!("{}: cannot set times: {e}", path.display()));
+                if let Err(e) = rustix::fs::futimens(&fd, &timestamps(&t, atime.as_ref())) {
+                    self.warn(format!("{}: cannot set times: {e}", self.shown(&rel)));
                 }
             }
         }
         Ok(self.warnings)
     }
-}
-
-fn file_time_to_system(t: &DateTime<Utc>) -> std::time::SystemTime {
-    std::time::SystemTime::from(*t)
-}
-
-fn filetime_to_system(t: FileTime) -> std::time::SystemTime {
-    let secs = t.unix_seconds();
-    let base = if secs >= 0 {
-        std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs.unsigned_abs())
-    } else {
-        std::time::UNIX_EPOCH - std::time::Duration::from_secs(secs.unsigned_abs())
-    };
-    base + std::time::Duration::from_nanos(u64::from(t.nanoseconds()))
 }
 
 #[cfg(test)]

@@ -64,6 +64,14 @@ impl ImageSource {
         Ok(Box::new(io::BufReader::with_capacity(64 * 1024, file)))
     }
 
+    /// The image file itself, when the readers' sectors are its bytes (not a raw image read through its sheet).
+    pub fn plain_file(&self) -> Option<File> {
+        if self.is_raw_description() {
+            return None;
+        }
+        File::open(&self.path).ok()
+    }
+
     /// The LBA where the session to read starts: its volume descriptors are at this LBA + 16. All LBAs inside
     /// a session stay absolute (counted from the start of the disc), so the source itself is never shifted.
     pub fn session_start(&self) -> Result<u64> {

@@ -138,6 +138,14 @@ pub trait Tree: Send {
         Ok(n)
     }
 
+    /// When the file's contents are exactly some byte ranges of the image file as named on the command line (no
+    /// decompression, no zeros standing for unrecorded extents, no sector translation of a raw image), those
+    /// ranges in order, as `(byte offset, length)`; `extract` then has the kernel copy them. `None` otherwise,
+    /// and the contents are read through [`Tree::open`].
+    fn plain_ranges(&mut self, _file: &Node) -> Option<Vec<(u64, u64)>> {
+        None
+    }
+
     /// Warnings gathered since the last call (damaged entries skipped, lenient fixes).
     fn take_warnings(&mut self) -> Vec<Warning>;
 }

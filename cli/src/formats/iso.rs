@@ -78,7 +78,7 @@ pub fn open(src: &ImageSource, opts: &ReadOptions, view: ViewChoice) -> Result<B
         }
         ViewChoice::Auto | ViewChoice::Udf => img.best_view(),
     };
-    let mut tree = IsoTree { img, view, path, early: Vec::new() };
+    let mut tree = IsoTree { img, view, path, early: Vec::new(), direct: !src.is_raw_description() };
     tree.early = tree.img.take_warnings().into_iter().map(|w| Warning(format!("{}: {w}", tree.path))).collect();
     Ok(Box::new(tree))
 }
@@ -88,6 +88,8 @@ struct IsoTree {
     view: View,
     path: String,
     early: Vec<Warning>,
+    /// Whether the image's sectors are the bytes of the file named (LBA × 2048 is a byte offset in it).
+    direct: bool,
 }
 
 impl IsoTree {
@@ -159,6 +161,17 @@ impl Tree for IsoTree {
     fn read_at(&mut self, file: &Node, offset: u64, buf: &mut [u8]) -> Result<usize> {
         let e = node_entry(file).ok_or_else(|| anyhow!("{}: node of another view", self.path))?;
         self.img.read_file_at(e, offset, buf).map_err(|err| anyhow!("{}: {err}", self.path))
+    }
+
+    fn plain_ranges(&mut self, file: &Node) -> Option<Vec<(u64, u64)>> {
+        let e = node_entry(file)?;
+        if !self.direct || e.is_zisofs() || e.kind() != EntryKind::File {
+            return None;
+        }
+        let ranges: Vec<(u64, u64)> =
+            e.extents().iter().map(|x| Some((x.lba.checked_mul(SECTOR)?, x.length))).collect::<Option<_>>()?;
+        let total = ranges.iter().try_fold(0u64, |t, r| t.checked_add(r.1))?;
+        (total == file.size).then_some(ranges)
     }
 
     fn take_warnings(&mut self) -> Vec<Warning> {

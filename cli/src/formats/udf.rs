@@ -58,7 +58,7 @@ pub fn open(src: &ImageSource, opts: &ReadOptions, _view: ViewChoice) -> Result<
     let mut vol = open_volume(src, opts)?;
     let path = src.path().display().to_string();
     let early = vol.take_warnings().into_iter().map(|w| Warning(format!("{path}: {w}"))).collect();
-    Ok(Box::new(UdfTree { vol, path, early, strict: opts.strict }))
+    Ok(Box::new(UdfTree { vol, path, early, strict: opts.strict, direct: !src.is_raw_description() }))
 }
 
 struct UdfTree {
@@ -66,6 +66,8 @@ struct UdfTree {
     path: String,
     early: Vec<Warning>,
     strict: bool,
+    /// Whether the volume is read straight from the file named (physical byte offsets are offsets in it).
+    direct: bool,
 }
 
 struct UdfHandle {
@@ -166,6 +168,14 @@ impl Tree for UdfTree {
             bail!("{:?}: is a directory", file.name);
         }
         Ok(Box::new(self.vol.open_file(&entry)?))
+    }
+
+    fn plain_ranges(&mut self, file: &Node) -> Option<Vec<(u64, u64)>> {
+        if !self.direct || file.kind != Kind::File {
+            return None;
+        }
+        let entry = file.handle.downcast_ref::<UdfHandle>().map(|h| &h.entry)?;
+        self.vol.plain_ranges(entry, MAX_NODE_EXTENTS).ok().flatten()
     }
 
     fn take_warnings(&mut self) -> Vec<Warning> {

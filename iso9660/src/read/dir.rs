@@ -291,7 +291,8 @@ impl<R: Read + Seek> Image<R> {
         Ok(())
     }
 
-    fn make_entry(&mut self, view: View, p: Pending) -> Result<Made> {
+    fn make_entry(&mut self, view: View, mut p: Pending) -> Result<Made> {
+        let identifier = std::mem::take(&mut p.first.identifier);
         let rec = &p.first;
         let is_dir = rec.is_dir();
         let rr = if view == View::RockRidge {
@@ -306,22 +307,26 @@ impl<R: Read + Seek> Image<R> {
                 return Ok(Made::Relocated);
             }
             if let Some(cl) = r.child_link {
+                p.first.identifier = identifier;
                 return self.relocated_dir(&p, r, u64::from(cl));
             }
         }
         let charset = self.opts.charset;
         let name = match view {
-            View::Plain => plain_name(&rec.identifier, is_dir, charset),
-            View::Joliet => joliet_name(&rec.identifier, is_dir),
-            View::Enhanced => enhanced_name(&rec.identifier, is_dir, charset),
+            View::Plain => plain_name(&identifier, is_dir, charset),
+            View::Joliet => joliet_name(&identifier, is_dir),
+            View::Enhanced => enhanced_name(&identifier, is_dir, charset),
             View::RockRidge => match rr.as_ref().and_then(|r| r.name.as_ref()) {
                 Some(n) => decode_rock_ridge(n, charset),
-                None => plain_name(&rec.identifier, is_dir, charset),
+                None => plain_name(&identifier, is_dir, charset),
             },
         };
         let kind = Entry::kind_from(rr.as_deref(), is_dir);
-        let mut extents: Vec<Extent> = p.extents.iter().copied().filter(|e| e.length > 0).collect();
-        if kind == EntryKind::File && rec.file_unit_size != 0 && p.extents.len() == 1 {
+        let multi_extent = p.extents.len() > 1;
+        let first = p.extents.first().copied();
+        let mut extents: Vec<Extent> = std::mem::take(&mut p.extents);
+        extents.retain(|e| e.length > 0);
+        if kind == EntryKind::File && rec.file_unit_size != 0 && !multi_extent {
             let max = usize::try_from(self.opts.limits.max_alloc() / 16).unwrap_or(usize::MAX);
             match interleaved(data_lba(rec), p.size, rec.file_unit_size, rec.interleave_gap, max) {
                 Some(v) => extents = v,
@@ -332,7 +337,8 @@ impl<R: Read + Seek> Image<R> {
             }
         }
         if is_dir {
-            extents = p.extents.first().copied().into_iter().collect();
+            extents.clear();
+            extents.extend(first);
         }
         for e in &extents {
             if let Err(err) = self.src.check_extent(e.lba, e.length, Structure::DirectoryRecord, p.lba) {
@@ -365,7 +371,7 @@ impl<R: Read + Seek> Image<R> {
         Ok(Made::Entry(Box::new(Entry {
             view,
             name,
-            identifier: rec.identifier.clone(),
+            identifier,
             kind,
             size,
             extents,
@@ -373,7 +379,7 @@ impl<R: Read + Seek> Image<R> {
             flags: rec.flags,
             rr,
             record_lba: p.lba,
-            multi_extent: p.extents.len() > 1,
+            multi_extent,
             zisofs,
             is_root: false,
         })))

@@ -83,6 +83,58 @@ impl<R: Read + Seek> Core<R> {
         }
         Ok(out)
     }
+    /// The entry's data as byte ranges of the image, `(byte offset, length)` in order, when it is exactly that:
+    /// recorded extents only, each on physical blocks inside the image, at most `max` ranges. `None` when some of
+    /// it is embedded in the entry, unrecorded or sparse (read as zeros), a hole of a partition, past the image
+    /// end, or described by fewer bytes of extents than the entry's size; the reader then handles it.
+    pub fn plain_ranges(&mut self, entry: &Entry, max: usize) -> Result<Option<Vec<(u64, u64)>>> {
+        let Data::Extents(exts) = &entry.data else { return Ok(None) };
+        let bs = u64::from(self.block_size);
+        let mut out: Vec<(u64, u64)> = Vec::new();
+        let mut remaining = entry.size();
+        for e in exts {
+            if remaining == 0 {
+                break;
+            }
+            let len = u64::from(e.length).min(remaining);
+            if len == 0 {
+                continue;
+            }
+            if e.extent_type != ExtentType::Recorded {
+                return Ok(None);
+            }
+            remaining = remaining.sub_or(len, "file size")?;
+            let blocks = len.div_ceil(bs);
+            let mut done = 0u64;
+            while done < blocks {
+                let lb = u64::from(e.location.block).add_or(done, "extent block")?;
+                let (phys, n) =
+                    match self.maps.place(e.location.partition, lb, blocks.sub_or(done, "extent")?, false)? {
+                        Place::At { phys, blocks } => (phys, blocks.max(1)),
+                        Place::Hole { .. } => return Ok(None),
+                    };
+                let at = phys.mul_or(bs, "byte offset")?;
+                let bytes = n.mul_or(bs, "extent bytes")?.min(len.sub_or(done.mul_or(bs, "extent bytes")?, "extent")?);
+                if !self.io.contains(at, bytes) {
+                    return Ok(None);
+                }
+                match out.last_mut() {
+                    Some((o, l)) if o.checked_add(*l) == Some(at) => *l = l.add_or(bytes, "range")?,
+                    _ => {
+                        if out.len() >= max {
+                            return Ok(None);
+                        }
+                        out.push((at, bytes));
+                    }
+                }
+                done = done.add_or(n, "extent")?;
+            }
+        }
+        if remaining != 0 {
+            return Ok(None);
+        }
+        Ok(Some(out))
+    }
 }
 
 impl<R: Read + Seek> FileReader<'_, R> {

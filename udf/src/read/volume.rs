@@ -489,6 +489,13 @@ impl<R: Read + Seek> Volume<R> {
         self.core.physical_extents(entry, max)
     }
 
+    /// The entry's data as byte ranges `(offset, length)` of the image, at most `max` of them, when it is only
+    /// that: recorded extents on physical blocks inside the image. `None` when some of it is embedded, unrecorded,
+    /// sparse, a partition hole or missing; [`Volume::open_file`] reads every case.
+    pub fn plain_ranges(&mut self, entry: &Entry, max: usize) -> Result<Option<Vec<(u64, u64)>>> {
+        self.core.plain_ranges(entry, max)
+    }
+
     /// The physical block of a logical block, when it is recorded.
     pub fn physical_block(&self, addr: LbAddr) -> Option<u64> {
         match self.core.maps.place(addr.partition, u64::from(addr.block), 1, false) {
