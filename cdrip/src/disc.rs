@@ -187,6 +187,48 @@ impl Disc {
         Ok(Self { tracks, sessions, disc_type })
     }
 
+    /// Sets each track's pregap (INDEX 00) from the Q subchannel, which the TOC does not give: `q(lba)` is the
+    /// (track, index) that `lba`'s Q holds ([`q_position`]), `None` when unknown. Going back from a track's
+    /// INDEX 01, the sectors whose Q names this track with index 0 are its pregap; the first sector naming
+    /// anything else ends it, unknown sectors are skipped. A track whose neighbourhood has no readable Q at all
+    /// keeps the pregap assumed from the TOC. Returns the tracks whose pregap changed.
+    pub fn pregaps_from_q(&mut self, q: &dyn Fn(u32) -> Option<(u8, u8)>) -> Vec<u8> {
+        let mut changed = Vec::new();
+        for i in 1..self.tracks.len() {
+            let (before, after) = self.tracks.split_at_mut(i);
+            let (Some(prev), Some(t)) = (before.last_mut(), after.first_mut()) else { continue };
+            if prev.session != t.session {
+                continue;
+            }
+            // The previous track keeps at least its INDEX 01 sector.
+            let floor = prev.start.saturating_add(1);
+            let mut first_gap = t.start;
+            let mut seen = false;
+            let mut lba = t.start;
+            while lba > floor {
+                lba = lba.saturating_sub(1);
+                match q(lba) {
+                    Some((n, 0)) if n == t.number => {
+                        seen = true;
+                        first_gap = lba;
+                    }
+                    Some(_) => {
+                        seen = true;
+                        break;
+                    }
+                    None => {}
+                }
+            }
+            let pregap = t.start.saturating_sub(first_gap);
+            if seen && pregap != t.pregap {
+                prev.length = t.start.saturating_sub(pregap).saturating_sub(prev.start);
+                t.pregap = pregap;
+                changed.push(t.number);
+            }
+        }
+        changed
+    }
+
     /// The LBA of the last session's lead-out: the sectors a raw rip covers are `0..lead_out()`.
     #[must_use]
     pub fn lead_out(&self) -> u32 {
@@ -240,6 +282,35 @@ impl Disc {
             ..CueSheet::default()
         }
     }
+}
+
+/// The (track, index) of a sector's Q subchannel, from its 96 raw P–W bytes (Q is bit 6 of each byte): mode 1
+/// position data (ADR 1) whose CRC checks, else `None` (ECMA-130 22.3.3).
+#[must_use]
+pub fn q_position(raw_sub: &[u8]) -> Option<(u8, u8)> {
+    let mut q = [0u8; 12];
+    let bits = raw_sub.get(..96)?;
+    for (byte, chunk) in q.iter_mut().zip(bits.chunks_exact(8)) {
+        *byte = chunk.iter().fold(0u8, |acc, b| (acc << 1) | ((b >> 6) & 1));
+    }
+    let (data, crc) = q.split_at(10);
+    if !crc16(data) != u16::from_be_bytes([*crc.first()?, *crc.get(1)?]) || data.first()? & 0x0f != 1 {
+        return None;
+    }
+    let bcd = |b: u8| (b >> 4).checked_mul(10)?.checked_add(b & 0x0f).filter(|_| b & 0x0f < 10);
+    Some((bcd(*data.get(1)?)?, bcd(*data.get(2)?)?))
+}
+
+/// CRC-16 with polynomial x^16 + x^12 + x^5 + 1 and initial value 0 (the Q subchannel's, stored inverted).
+fn crc16(data: &[u8]) -> u16 {
+    let mut crc: u16 = 0;
+    for &b in data {
+        crc ^= u16::from(b) << 8;
+        for _ in 0..8 {
+            crc = if crc & 0x8000 != 0 { (crc << 1) ^ 0x1021 } else { crc << 1 };
+        }
+    }
+    crc
 }
 
 #[cfg(test)]

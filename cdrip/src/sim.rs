@@ -66,6 +66,8 @@ pub struct SimDrive {
     mode_select: bool,
     /// The retry count in effect at each read command.
     read_retries: Vec<u8>,
+    /// Sectors of INDEX 00 before INDEX 01 (the track's start), by track number, in the Q subchannel.
+    pregaps: BTreeMap<u8, u32>,
 }
 
 const VENDOR: &[u8; 8] = b"ODIXSIM ";
@@ -104,7 +106,16 @@ impl SimDrive {
             retry_count: 5,
             mode_select: true,
             read_retries: Vec::new(),
+            pregaps: BTreeMap::new(),
         }
+    }
+
+    /// Makes the last `sectors` sectors before track `number`'s start its pregap in the Q subchannel (track
+    /// `number`, index 0), which READ TOC does not show.
+    #[must_use]
+    pub fn with_pregap(mut self, number: u8, sectors: u32) -> Self {
+        self.pregaps.insert(number, sectors);
+        self
     }
 
     /// Makes MODE SELECT unsupported (05/20/00), as QEMU's ide-cd.
@@ -204,7 +215,15 @@ impl SimDrive {
     /// The Q subchannel (12 bytes, CRC included) of `lba`: mode 1 position data (ECMA-130 22.3.3).
     #[must_use]
     pub fn q_subchannel(&self, lba: u32) -> [u8; 12] {
-        let i = self.track_index(lba);
+        let mut i = self.track_index(lba);
+        let mut index = 1;
+        let next = i.saturating_add(1);
+        if let (Some(t), Some(n)) = (self.tracks.get(next), u8::try_from(next.saturating_add(1)).ok()) {
+            if self.pregaps.get(&n).is_some_and(|p| lba >= t.start.saturating_sub(*p)) {
+                i = next;
+                index = 0;
+            }
+        }
         let t = self.tracks.get(i).copied().unwrap_or(SimTrack { start: 0, audio: false });
         let control: u8 = if t.audio { 0 } else { 4 };
         let bcd = |v: u8| ((v / 10) << 4) | (v % 10);
@@ -213,7 +232,7 @@ impl SimDrive {
         let mut q = [
             (control << 4) | 1,
             bcd(u8::try_from(i.saturating_add(1)).unwrap_or(99)),
-            1,
+            index,
             bcd(rm),
             bcd(rs),
             bcd(rf),

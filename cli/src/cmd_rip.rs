@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
-use odix_cdrip::disc::{Disc, TrackKind};
+use odix_cdrip::disc::{q_position, Disc, TrackKind};
 use odix_cdrip::drive::{unreadable_raw_sector, DriveSource, ReadMode};
 use odix_cdrip::hash::{dat_entry, Hasher, ImageHashes};
 use odix_cdrip::map::{BlockStatus, Mapfile};
@@ -923,17 +923,7 @@ pub fn rip(args: RipArgs) -> Result<u8> {
         indicatif::ProgressStyle::with_template("{bar:30} {percent:>3}% {elapsed_precise} {msg}")
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
-    let ranges: Vec<(u8, u64, u64)> = match log.disc.as_ref().filter(|_| args.raw) {
-        Some(d) => d
-            .tracks
-            .iter()
-            .map(|t| {
-                let from = u64::from(t.start.saturating_sub(t.pregap)) * u64::from(unit);
-                (t.number, from, u64::from(t.end()) * u64::from(unit))
-            })
-            .collect(),
-        None => vec![(1, 0, u64::MAX)],
-    };
+    let ranges = track_ranges(log.disc.as_ref().filter(|_| args.raw), unit);
     let output = Output {
         image,
         sub,
@@ -989,6 +979,25 @@ pub fn rip(args: RipArgs) -> Result<u8> {
     };
     sink.bar.finish_and_clear();
 
+    // The pregaps (INDEX 00) are in the Q subchannel only; tracks whose pregap changed are hashed again.
+    let mut ranges = ranges;
+    let mut rehash = false;
+    if let (true, Some(disc)) = (args.subchannel, log.disc.as_mut()) {
+        let sub = std::fs::read(with_ext(&out, "sub")).context("reading the subchannel back")?;
+        let q = |lba: u32| sub.get((lba as usize).saturating_mul(96)..).and_then(q_position);
+        let changed = disc.pregaps_from_q(&q);
+        if !changed.is_empty() {
+            let list: Vec<String> = disc
+                .tracks
+                .iter()
+                .filter(|t| changed.contains(&t.number))
+                .map(|t| format!("track {} {}", t.number, t.pregap))
+                .collect();
+            log.notes.push(format!("pregaps (INDEX 00) from the Q subchannel, in sectors: {}", list.join(", ")));
+            ranges = track_ranges(Some(disc), unit);
+            rehash = true;
+        }
+    }
     if args.raw {
         if let Some(disc) = &log.disc {
             let name = out.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
@@ -1008,7 +1017,8 @@ pub fn rip(args: RipArgs) -> Result<u8> {
     let streamed = sink.finish().context("writing the image")?.filter(|h| h.pos == image_len);
     let hashes = match (end, streamed) {
         (RunEnd::Completed, _) if args.no_hash => None,
-        (RunEnd::Completed, Some(h)) => Some(h.finish()),
+        (RunEnd::Completed, Some(h)) if !rehash => Some(h.finish()),
+        (RunEnd::Completed, Some(_)) => Some(hash_output(&out, ranges, image_len)?),
         (RunEnd::Completed, None) => Some(hash_output(&out, ranges, image_len)?),
         (RunEnd::Interrupted, _) => None,
     };
@@ -1028,6 +1038,22 @@ pub fn rip(args: RipArgs) -> Result<u8> {
             );
             Ok(EXIT_PARTIAL)
         }
+    }
+}
+
+/// The byte ranges of the tracks (pregap included) in a raw image of `unit`-byte sectors; the whole image when
+/// there is no disc.
+fn track_ranges(disc: Option<&Disc>, unit: u32) -> Vec<(u8, u64, u64)> {
+    match disc {
+        Some(d) => d
+            .tracks
+            .iter()
+            .map(|t| {
+                let from = u64::from(t.start.saturating_sub(t.pregap)).saturating_mul(u64::from(unit));
+                (t.number, from, u64::from(t.end()).saturating_mul(u64::from(unit)))
+            })
+            .collect(),
+        None => vec![(1, 0, u64::MAX)],
     }
 }
 
@@ -1160,6 +1186,79 @@ mod tests {
         let s = String::from_utf8(out).unwrap();
         for want in ["Vendor:       ODIXSIM", "CD-ROM (current)", "C2 pointers:  yes", "Raw reading:  yes (READ CD)"] {
             assert!(s.contains(want), "{want}: {s}");
+        }
+    }
+
+    /// Rips an audio disc of three tracks (starts 0, 300, 600; lead-out 900) from the simulated drive with
+    /// subchannel, whose Q gives track 2 a pregap of 75 sectors and track 3 one of 33.
+    #[test]
+    fn pregaps_from_q_into_the_cue_sheet() {
+        use odix_cdrip::drive::{DriveSource, ReadMode};
+        use odix_cdrip::sim::SimTrack;
+        let sectors: Vec<[u8; RAW_SECTOR]> =
+            (0..900u32).map(|l| std::array::from_fn(|i| (l as usize * 7 + i) as u8)).collect();
+        let tracks = [0, 300, 600].map(|start| SimTrack { start, audio: true }).to_vec();
+        let sim = SimDrive::from_raw(sectors.clone(), tracks).with_pregap(2, 75).with_pregap(3, 33);
+        let mut drive = Drive::new(sim, Duration::from_secs(1));
+        let mut disc = read_disc(&mut drive).unwrap();
+        assert!(disc.tracks.iter().all(|t| t.pregap == 0));
+        struct Mem(Vec<u8>, Vec<u8>);
+        impl rip::Sink for Mem {
+            fn write(&mut self, w: &rip::Write) -> io::Result<()> {
+                let l = w.lba as usize;
+                self.0[l * RAW_SECTOR..][..RAW_SECTOR].copy_from_slice(&w.data);
+                self.1[l * 96..][..96].copy_from_slice(w.sub.as_deref().unwrap());
+                Ok(())
+            }
+            fn fill_unreadable(&mut self, _: u32) -> io::Result<()> {
+                Ok(())
+            }
+            fn checkpoint(&mut self, _: &Ripper, _: bool) -> io::Result<()> {
+                Ok(())
+            }
+        }
+        let mut sink = Mem(vec![0; 900 * RAW_SECTOR], vec![0; 900 * 96]);
+        let mode = ReadMode::Raw { c2: C2Mode::Pointers, subchannel: Subchannel::RawPw };
+        let mut ripper = Ripper::new(900, RAW_SECTOR as u32, None, Options::default()).unwrap();
+        rip::run(&mut ripper, &mut DriveSource::new(&mut drive, mode, Some(&disc)), &mut sink).unwrap();
+        assert_eq!(sink.0, sectors.concat());
+        let changed = disc.pregaps_from_q(&|lba| sink.1.get(lba as usize * 96..).and_then(q_position));
+        assert_eq!(changed, vec![2, 3]);
+        assert_eq!(
+            disc.tracks.iter().map(|t| (t.start, t.length, t.pregap)).collect::<Vec<_>>(),
+            [(0, 225, 0), (300, 267, 75), (600, 300, 33)]
+        );
+
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("a.bin"), &sink.0).unwrap();
+        let cue = disc.cue_sheet("a.bin").to_text();
+        std::fs::write(dir.path().join("a.cue"), &cue).unwrap();
+        // odix's own reader: INDEX 00 and 01 where the Q put them.
+        let back = odix_cdrip::cue::CueSheet::parse(&cue, &dir.path().join("a.cue")).unwrap();
+        let idx: Vec<Vec<(u8, u32)>> =
+            back.files[0].tracks.iter().map(|t| t.indexes.iter().map(|i| (i.number, i.position.0)).collect()).collect();
+        assert_eq!(idx, [vec![(1, 0)], vec![(0, 225), (1, 300)], vec![(0, 567), (1, 600)]], "{cue}");
+        // chdman takes INDEX 00 as the track's pregap, stored in the track (PGTYPE:VAUDIO).
+        if let Some(chdman) = odix_testdata::require_tool("chdman") {
+            let chd = dir.path().join("a.chd");
+            odix_testdata::run_ok(
+                std::process::Command::new(&chdman)
+                    .arg("createcd")
+                    .arg("-i")
+                    .arg(dir.path().join("a.cue"))
+                    .arg("-o")
+                    .arg(&chd),
+            );
+            let o =
+                odix_testdata::run_ok(std::process::Command::new(&chdman).arg("info").arg("-v").arg("-i").arg(&chd));
+            let info = String::from_utf8_lossy(&o.stdout).into_owned();
+            for want in [
+                "TRACK:1 TYPE:AUDIO SUBTYPE:NONE FRAMES:225 PREGAP:0",
+                "TRACK:2 TYPE:AUDIO SUBTYPE:NONE FRAMES:342 PREGAP:75",
+                "TRACK:3 TYPE:AUDIO SUBTYPE:NONE FRAMES:333 PREGAP:33",
+            ] {
+                assert!(info.contains(want), "{want}\n{info}");
+            }
         }
     }
 
