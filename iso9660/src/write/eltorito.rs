@@ -14,7 +14,8 @@
 //!   images made by xorriso 1.5.4 with `--grub2-boot-info`.
 
 // Serialisation into buffers this module sizes itself: every index is a constant offset of a fixed-size
-// structure or checked against the buffer's length first; no offset is read from an image.
+// structure or checked against the buffer's length first; no offset is read from an image. The functions that
+// read or patch a caller's boot image deny indexing and unchecked arithmetic again.
 #![allow(clippy::indexing_slicing, clippy::arithmetic_side_effects)]
 
 use std::fmt;
@@ -336,6 +337,7 @@ impl BootEntry {
     /// Checks the image against its emulation mode: floppy images must have a diskette's size, hard disk images
     /// an MBR with one partition (`mbr` is the image's first 512 bytes). Returns the system type for hard disk
     /// emulation (the partition's type byte).
+    #[deny(clippy::indexing_slicing, clippy::arithmetic_side_effects)]
     pub fn check_image(&self, mbr: &[u8]) -> Result<Option<u8>> {
         match self.emulation {
             Emulation::NoEmulation => Ok(None),
@@ -348,10 +350,14 @@ impl BootEntry {
                 }
             }
             Emulation::HardDisk => {
-                if mbr.len() < 512 || mbr[510] != 0x55 || mbr[511] != 0xAA {
+                // Four 16-byte partition entries from byte 446 (type at +4), then the signature.
+                let Some((table, [0x55, 0xAA])) =
+                    mbr.first_chunk::<512>().and_then(|m| m.get(446..)?.split_last_chunk())
+                else {
                     return Err(BootError::HardDiskImage { reason: "no MBR signature 0x55AA at byte 510" });
-                }
-                let types: Vec<u8> = (0..4).map(|i| mbr[446 + 16 * i + 4]).filter(|t| *t != 0).collect();
+                };
+                let types: Vec<u8> =
+                    table.chunks_exact(16).filter_map(|e| e.get(4).copied()).filter(|t| *t != 0).collect();
                 match types.as_slice() {
                     [t] => Ok(Some(*t)),
                     [] => Err(BootError::HardDiskImage { reason: "the MBR has no partition" }),
@@ -534,44 +540,44 @@ impl BootPatches {
 /// Writes the boot info table into `image`: at offset 8 the PVD's LBA, the image's LBA, the image's length and
 /// the checksum of the 32-bit little-endian words from offset 64 to the end (last word zero-padded), then 40
 /// reserved zero bytes up to offset 64.
+#[deny(clippy::indexing_slicing, clippy::arithmetic_side_effects)]
 pub fn patch_boot_info_table(image: &mut [u8], pvd_lba: u32, file_lba: u32) -> Result<()> {
     let len = image.len() as u64;
-    if len < BOOT_INFO_CHECKSUM_START as u64 {
-        return Err(BootError::ImageTooSmall { what: "boot info table", len, needed: BOOT_INFO_CHECKSUM_START as u64 });
-    }
     let file_len = u32::try_from(len).map_err(|_| BootError::ImageTooLarge { len })?;
-    let checksum = boot_info_checksum(&image[BOOT_INFO_CHECKSUM_START..]);
-    let t = &mut image[BOOT_INFO_TABLE_OFFSET..BOOT_INFO_CHECKSUM_START];
-    t[0..4].copy_from_slice(&pvd_lba.to_le_bytes());
-    t[4..8].copy_from_slice(&file_lba.to_le_bytes());
-    t[8..12].copy_from_slice(&file_len.to_le_bytes());
-    t[12..16].copy_from_slice(&checksum.to_le_bytes());
-    t[16..].fill(0);
+    let checksum = image.get(BOOT_INFO_CHECKSUM_START..).map(boot_info_checksum);
+    let (Some(checksum), Some(t)) = (checksum, image.get_mut(BOOT_INFO_TABLE_OFFSET..BOOT_INFO_CHECKSUM_START)) else {
+        return Err(BootError::ImageTooSmall { what: "boot info table", len, needed: BOOT_INFO_CHECKSUM_START as u64 });
+    };
+    let mut table = [0u8; BOOT_INFO_CHECKSUM_START - BOOT_INFO_TABLE_OFFSET];
+    for (field, v) in table.chunks_exact_mut(4).zip([pvd_lba, file_lba, file_len, checksum]) {
+        field.copy_from_slice(&v.to_le_bytes());
+    }
+    t.copy_from_slice(&table);
     Ok(())
 }
 
 /// Sum modulo 2^32 of the little-endian 32-bit words of `data`, the last one zero-padded.
+#[deny(clippy::indexing_slicing, clippy::arithmetic_side_effects)]
 pub fn boot_info_checksum(data: &[u8]) -> u32 {
     data.chunks(4).fold(0u32, |acc, w| {
         let mut word = [0u8; 4];
-        word[..w.len()].copy_from_slice(w);
+        word.iter_mut().zip(w).for_each(|(d, s)| *d = *s);
         acc.wrapping_add(u32::from_le_bytes(word))
     })
 }
 
 /// Writes GRUB2's boot info into `image` (GRUB2 `eltorito.img` at `file_lba`): the 64-bit little-endian
 /// 512-byte block address of the image's second 512-byte block plus 4, that is `file_lba * 4 + 5`, at byte 2548.
+#[deny(clippy::indexing_slicing, clippy::arithmetic_side_effects)]
 pub fn patch_grub2_boot_info(image: &mut [u8], file_lba: u32) -> Result<()> {
-    let needed = GRUB2_BOOT_INFO_OFFSET + 8;
-    if image.len() < needed {
-        return Err(BootError::ImageTooSmall {
-            what: "GRUB2 boot info",
-            len: image.len() as u64,
-            needed: needed as u64,
-        });
-    }
-    let value = u64::from(file_lba) * 4 + 5;
-    image[GRUB2_BOOT_INFO_OFFSET..needed].copy_from_slice(&value.to_le_bytes());
+    const NEEDED: usize = GRUB2_BOOT_INFO_OFFSET + 8;
+    let len = image.len() as u64;
+    let Some(field) = image.get_mut(GRUB2_BOOT_INFO_OFFSET..NEEDED) else {
+        return Err(BootError::ImageTooSmall { what: "GRUB2 boot info", len, needed: NEEDED as u64 });
+    };
+    // Below 2^34 + 5: no overflow in 64 bits.
+    let value = u64::from(file_lba).saturating_mul(4).saturating_add(5);
+    field.copy_from_slice(&value.to_le_bytes());
     Ok(())
 }
 
@@ -667,6 +673,9 @@ mod tests {
         assert!(hd.check_image(&mbr).is_err());
         mbr[446 + 4] = 0x0c;
         assert_eq!(hd.check_image(&mbr).unwrap(), Some(0x0c));
+        // The whole 512 bytes are needed; a longer image is read in its first sector.
+        assert!(hd.check_image(&mbr[..511]).is_err());
+        assert_eq!(hd.check_image(&[&mbr[..], &[0x83; 100]].concat()).unwrap(), Some(0x0c));
         mbr[446 + 16 + 4] = 0x83;
         assert!(hd.check_image(&mbr).is_err());
         let fl = BootEntry::new(1_474_560).emulation(Emulation::Floppy144);
@@ -700,6 +709,12 @@ mod tests {
         assert_eq!(boot_info_checksum(&[1, 0, 0, 0, 2]), 3);
         assert!(patch_boot_info_table(&mut [0u8; 63], 16, 1).is_err());
         assert!(patch_grub2_boot_info(&mut [0u8; 2555], 1).is_err());
+        let mut small = [0xffu8; 64];
+        patch_boot_info_table(&mut small, 16, 1).unwrap();
+        assert_eq!(&small[16..24], &[64, 0, 0, 0, 0, 0, 0, 0]);
+        let mut grub = [0u8; 2556];
+        patch_grub2_boot_info(&mut grub, u32::MAX).unwrap();
+        assert_eq!(&grub[2548..], &(u64::from(u32::MAX) * 4 + 5).to_le_bytes());
     }
 
     fn arb_entry() -> impl proptest::strategy::Strategy<Value = BootEntry> {
