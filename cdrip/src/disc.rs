@@ -9,6 +9,15 @@
 use crate::cue::{CueSheet, File, FileType, Frames, Index, Track as CueTrack, TrackMode};
 use crate::mmc::{FullToc, Toc, CONTROL_DATA, LEAD_OUT_TRACK};
 
+/// Lead-out of the first session of a multi-session CD, in sectors (Orange Book part II: 1 min 30 s).
+pub const SESSION_GAP_LEADOUT_FIRST: u32 = 6750;
+/// Lead-out of a later session, in sectors (30 s).
+pub const SESSION_GAP_LEADOUT_LATER: u32 = 2250;
+/// Lead-in of a session after the first, in sectors (1 min).
+pub const SESSION_GAP_LEADIN: u32 = 4500;
+/// Pregap of a later session's first track, in sectors (2 s).
+pub const SESSION_GAP_PREGAP: u32 = 150;
+
 /// The pregap of a track that changes between audio and data, in sectors (2 seconds).
 pub const TRANSITION_PREGAP: u32 = 150;
 /// Sectors between the end of one session and the start of the next: lead-out (6750) plus lead-in (4500) plus
@@ -229,6 +238,62 @@ impl Disc {
         changed
     }
 
+    /// The stretches of LBAs a raw image stores, in order, as (first LBA, sectors): each session from its first
+    /// track's first sector (LBA 0 for the first session) up to its lead-out. What lies between is the previous
+    /// session's lead-out and the next one's lead-in and first pregap, which no drive reads as user sectors and
+    /// which a CUE sheet implies with `REM SESSION` (see [`SESSION_GAP_LEADOUT_FIRST`]).
+    #[must_use]
+    pub fn raw_extents(&self) -> Vec<(u32, u32)> {
+        self.sessions
+            .iter()
+            .map(|s| {
+                let first = if s.number <= 1 {
+                    0
+                } else {
+                    self.tracks
+                        .iter()
+                        .filter(|t| t.session == s.number)
+                        .map(|t| t.start.saturating_sub(t.pregap))
+                        .min()
+                        .unwrap_or(s.lead_out)
+                };
+                (first, s.lead_out.saturating_sub(first))
+            })
+            .collect()
+    }
+
+    /// Sectors in a raw image of the disc (the sum of [`Disc::raw_extents`]).
+    #[must_use]
+    pub fn raw_sectors(&self) -> u32 {
+        self.raw_extents().iter().fold(0u32, |a, e| a.saturating_add(e.1))
+    }
+
+    /// The raw image sector holding `lba`; `None` for an LBA between sessions or past the end.
+    #[must_use]
+    pub fn image_sector(&self, lba: u32) -> Option<u32> {
+        let mut at = 0u32;
+        for (first, count) in self.raw_extents() {
+            if lba >= first && lba < first.saturating_add(count) {
+                return Some(at.saturating_add(lba.saturating_sub(first)));
+            }
+            at = at.saturating_add(count);
+        }
+        None
+    }
+
+    /// The LBA of raw image sector `sector`; `None` past the end.
+    #[must_use]
+    pub fn lba_of_image_sector(&self, sector: u32) -> Option<u32> {
+        let mut at = 0u32;
+        for (first, count) in self.raw_extents() {
+            if sector < at.saturating_add(count) {
+                return Some(first.saturating_add(sector.saturating_sub(at)));
+            }
+            at = at.saturating_add(count);
+        }
+        None
+    }
+
     /// The LBA of the last session's lead-out: the sectors a raw rip covers are `0..lead_out()`.
     #[must_use]
     pub fn lead_out(&self) -> u32 {
@@ -270,10 +335,26 @@ impl Disc {
                 if !t.is_data() && t.control & 0x08 != 0 {
                     c.flags.push("4CH".into());
                 }
+                // Positions in the file, where the sessions follow each other without the gaps between them.
+                let at = |lba: u32| Frames(self.image_sector(lba).unwrap_or(lba));
                 if t.pregap > 0 {
-                    c.indexes.push(Index { number: 0, position: Frames(t.start.saturating_sub(t.pregap)) });
+                    c.indexes.push(Index { number: 0, position: at(t.start.saturating_sub(t.pregap)) });
                 }
-                c.indexes.push(Index { number: 1, position: Frames(t.start) });
+                c.indexes.push(Index { number: 1, position: at(t.start) });
+                // A session's first track: `REM SESSION` implies the lead-out, lead-in and a 150-sector pregap; a
+                // gap of another size is declared with PREGAP.
+                let prev_session = self.sessions.iter().take_while(|s| s.number < t.session).last();
+                let first_of_session = self.tracks.iter().find(|x| x.session == t.session).map(|x| x.number);
+                if let (Some(ps), Some(true)) = (prev_session, first_of_session.map(|n| n == t.number)) {
+                    let leadout = if ps.number <= 1 { SESSION_GAP_LEADOUT_FIRST } else { SESSION_GAP_LEADOUT_LATER };
+                    let gap = t.start.saturating_sub(t.pregap).saturating_sub(ps.lead_out);
+                    let pregap = gap.saturating_sub(leadout.saturating_add(SESSION_GAP_LEADIN));
+                    // Without INDEX 00 the reader supplies the 150-sector pregap itself; with it, it is stored.
+                    let implied = if t.pregap > 0 { 0 } else { SESSION_GAP_PREGAP };
+                    if pregap != implied {
+                        c.pregap = Some(Frames(pregap));
+                    }
+                }
                 c
             })
             .collect();

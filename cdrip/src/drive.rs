@@ -374,6 +374,74 @@ impl<T: Transport> SectorSource for DriveSource<'_, T> {
     }
 }
 
+/// A source addressed in raw image sectors, for a multi-session disc whose image holds the sessions one after the
+/// other without the gaps between them ([`Disc::raw_extents`]): image sector `n` is read from its LBA on `inner`,
+/// and a request spanning two sessions is read in two commands.
+pub struct SessionSource<'a> {
+    inner: &'a mut dyn SectorSource,
+    extents: Vec<(u32, u32)>,
+}
+
+impl<'a> SessionSource<'a> {
+    /// Reads `inner` (addressed by LBA) through the stretches of `disc` a raw image holds.
+    pub fn new(inner: &'a mut dyn SectorSource, disc: &Disc) -> Self {
+        Self { inner, extents: disc.raw_extents() }
+    }
+
+    /// The LBA of image sector `sector` and the sectors left in its stretch from there.
+    fn locate(&self, sector: u32) -> Option<(u32, u32)> {
+        let mut at = 0u32;
+        for &(first, count) in &self.extents {
+            let end = at.saturating_add(count);
+            if sector < end {
+                let into = sector.saturating_sub(at);
+                return Some((first.saturating_add(into), count.saturating_sub(into)));
+            }
+            at = end;
+        }
+        None
+    }
+}
+
+impl SectorSource for SessionSource<'_> {
+    fn enter_phase(&mut self, phase: Phase) {
+        self.inner.enter_phase(phase);
+    }
+
+    fn read(&mut self, sector: u32, count: u32) -> Outcome {
+        let mut out = Vec::with_capacity(count as usize);
+        let end = sector.saturating_add(count);
+        let mut s = sector;
+        while s < end {
+            let Some((lba, room)) = self.locate(s) else { return Outcome::Failed };
+            let n = room.min(end.saturating_sub(s));
+            match self.inner.read(lba, n) {
+                Outcome::Read(v) if v.len() == n as usize => out.extend(v),
+                _ => return Outcome::Failed,
+            }
+            s = s.saturating_add(n);
+        }
+        Outcome::Read(out)
+    }
+
+    fn read_block(&mut self, sector: u32, count: u32, block: &mut Block) -> bool {
+        if let Some((lba, _)) = self.locate(sector).filter(|(_, room)| *room >= count) {
+            let ok = self.inner.read_block(lba, count, block);
+            block.lba = sector;
+            return ok;
+        }
+        block.clear();
+        block.lba = sector;
+        match self.read(sector, count) {
+            Outcome::Read(sectors) => {
+                sectors.iter().for_each(|s| block.push(s));
+                true
+            }
+            Outcome::Failed => false,
+        }
+    }
+}
+
 /// The 2048 user-data bytes of a Mode 1 or Mode 2 Form 1 sector by its mode byte, without checking its EDC.
 fn unchecked_user_data(s: &RawSector) -> Option<&[u8]> {
     match sector::kind(s)? {

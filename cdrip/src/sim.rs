@@ -68,6 +68,8 @@ pub struct SimDrive {
     read_retries: Vec<u8>,
     /// Sectors of INDEX 00 before INDEX 01 (the track's start), by track number, in the Q subchannel.
     pregaps: BTreeMap<u8, u32>,
+    /// A second session: its first track's number and the first session's lead-out LBA.
+    session2: Option<(u8, u32)>,
 }
 
 const VENDOR: &[u8; 8] = b"ODIXSIM ";
@@ -107,7 +109,17 @@ impl SimDrive {
             mode_select: true,
             read_retries: Vec::new(),
             pregaps: BTreeMap::new(),
+            session2: None,
         }
+    }
+
+    /// Makes the tracks from number `first_track` on a second session, the first one ending with its lead-out at
+    /// `lead_out_1` (in the full TOC and the session information; the sectors between stay as given, and the
+    /// caller makes them unreadable with faults, as the lead-out and lead-in areas are).
+    #[must_use]
+    pub fn with_second_session(mut self, first_track: u8, lead_out_1: u32) -> Self {
+        self.session2 = Some((first_track, lead_out_1));
+        self
     }
 
     /// Makes the last `sectors` sectors before track `number`'s start its pregap in the Q subchannel (track
@@ -423,19 +435,27 @@ impl SimDrive {
                 body.extend_from_slice(&lead_out.to_be_bytes());
             }
             1 => {
-                (first, last) = (1, 1);
-                body.extend_from_slice(&[0, 0x14, 1, 0, 0, 0, 0, 0]);
+                let (last_session, first_track) = self.session2.map_or((1, 1), |(n, _)| (2, n));
+                let start = self.tracks.get(usize::from(first_track.saturating_sub(1))).map_or(0, |t| t.start);
+                (first, last) = (1, last_session);
+                body.extend_from_slice(&[0, 0x14, first_track, 0]);
+                body.extend_from_slice(&start.to_be_bytes());
             }
             2 => {
-                (first, last) = (1, 1);
-                let mut push = |ctrl: u8, point: u8, p: (u8, u8, u8)| {
-                    body.extend_from_slice(&[1, 0x10 | ctrl, 0, point, 0, 0, 0, 0, p.0, p.1, p.2]);
-                };
-                push(4, 0xa0, (1, 0, 0));
-                push(4, 0xa1, (tracks, 0, 0));
-                push(4, 0xa2, lba_to_msf(i64::from(lead_out)));
-                for (t, no) in self.tracks.iter().zip(1u8..) {
-                    push(if t.audio { 0 } else { 4 }, no, lba_to_msf(i64::from(t.start)));
+                let (s2_first, lead_out_1) = self.session2.unwrap_or((tracks.saturating_add(1), lead_out));
+                let sessions = [(1u8, 1u8, s2_first.saturating_sub(1), lead_out_1), (2, s2_first, tracks, lead_out)];
+                let count: u8 = if self.session2.is_some() { 2 } else { 1 };
+                (first, last) = (1, count);
+                for &(session, a0, a1, a2) in sessions.iter().take(usize::from(count)) {
+                    let mut push = |ctrl: u8, point: u8, p: (u8, u8, u8)| {
+                        body.extend_from_slice(&[session, 0x10 | ctrl, 0, point, 0, 0, 0, 0, p.0, p.1, p.2]);
+                    };
+                    push(4, 0xa0, (a0, 0, 0));
+                    push(4, 0xa1, (a1, 0, 0));
+                    push(4, 0xa2, lba_to_msf(i64::from(a2)));
+                    for (t, no) in self.tracks.iter().zip(1u8..).filter(|(_, no)| (a0..=a1).contains(no)) {
+                        push(if t.audio { 0 } else { 4 }, no, lba_to_msf(i64::from(t.start)));
+                    }
                 }
             }
             5 if !self.cd_text.is_empty() => {

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 use odix_cdrip::disc::{q_position, Disc, TrackKind};
-use odix_cdrip::drive::{unreadable_raw_sector, DriveSource, ReadMode};
+use odix_cdrip::drive::{unreadable_raw_sector, DriveSource, ReadMode, SessionSource};
 use odix_cdrip::hash::{dat_entry, Hasher, ImageHashes};
 use odix_cdrip::map::{BlockStatus, Mapfile};
 use odix_cdrip::mmc::{self, C2Mode, Configuration, Drive, Inquiry, ReadCdFields, Subchannel, RAW_SECTOR};
@@ -827,7 +827,8 @@ pub fn rip(args: RipArgs) -> Result<u8> {
                     C2Mode::None
                 };
                 let sub = if args.subchannel { Subchannel::RawPw } else { Subchannel::None };
-                (disc.lead_out(), ReadMode::Raw { c2, subchannel: sub })
+                // The sessions of a multi-session disc follow each other in the image, without the gaps between.
+                (disc.raw_sectors(), ReadMode::Raw { c2, subchannel: sub })
             } else {
                 let n = cap.last_lba.checked_add(1).context("READ CAPACITY: last LBA 0xFFFFFFFF")?;
                 if cap.block_length != 2048 {
@@ -906,7 +907,8 @@ pub fn rip(args: RipArgs) -> Result<u8> {
     let filler: Box<dyn Fn(u32) -> Vec<u8> + Send> = match mode {
         ReadMode::Raw { .. } => {
             let disc = log.disc.clone();
-            Box::new(move |lba| {
+            Box::new(move |sector| {
+                let lba = disc.as_ref().and_then(|d| d.lba_of_image_sector(sector)).unwrap_or(sector);
                 let t = disc.as_ref().and_then(|d| d.track_at(lba));
                 let audio = t.is_some_and(|t| t.kind == TrackKind::Audio);
                 let m = if t.is_some_and(|t| t.kind == TrackKind::Mode2) { 2 } else { 1 };
@@ -955,7 +957,12 @@ pub fn rip(args: RipArgs) -> Result<u8> {
             for n in src.notes() {
                 eprintln!("odix: warning: {n}");
             }
-            let end = rip::run(&mut ripper, &mut src, &mut sink);
+            let end = match (mode, disc.as_ref()) {
+                (ReadMode::Raw { .. }, Some(d)) => {
+                    rip::run(&mut ripper, &mut SessionSource::new(&mut src, d), &mut sink)
+                }
+                _ => rip::run(&mut ripper, &mut src, &mut sink),
+            };
             // Also after an interruption or an error: the drive gets its own retry count back.
             if let Err(now) = src.restore_retries() {
                 eprintln!("odix: warning: the drive's read retry count could not be restored; it is {now}");
@@ -984,7 +991,11 @@ pub fn rip(args: RipArgs) -> Result<u8> {
     let mut rehash = false;
     if let (true, Some(disc)) = (args.subchannel, log.disc.as_mut()) {
         let sub = std::fs::read(with_ext(&out, "sub")).context("reading the subchannel back")?;
-        let q = |lba: u32| sub.get((lba as usize).saturating_mul(96)..).and_then(q_position);
+        let at = disc.clone();
+        let q = |lba: u32| {
+            let sector = at.image_sector(lba)?;
+            sub.get((sector as usize).saturating_mul(96)..).and_then(q_position)
+        };
         let changed = disc.pregaps_from_q(&q);
         if !changed.is_empty() {
             let list: Vec<String> = disc
@@ -1049,8 +1060,15 @@ fn track_ranges(disc: Option<&Disc>, unit: u32) -> Vec<(u8, u64, u64)> {
             .tracks
             .iter()
             .map(|t| {
-                let from = u64::from(t.start.saturating_sub(t.pregap)).saturating_mul(u64::from(unit));
-                (t.number, from, u64::from(t.end()).saturating_mul(u64::from(unit)))
+                // Image sectors: the sessions follow each other without the gaps between them.
+                let first = t.start.saturating_sub(t.pregap);
+                let from = d.image_sector(first).unwrap_or(first);
+                let end = from.saturating_add(t.end().saturating_sub(first));
+                (
+                    t.number,
+                    u64::from(from).saturating_mul(u64::from(unit)),
+                    u64::from(end).saturating_mul(u64::from(unit)),
+                )
             })
             .collect(),
         None => vec![(1, 0, u64::MAX)],

@@ -280,3 +280,109 @@ fn vm_ide_raw_data_failing_edc_is_reported() {
         }
     }
 }
+
+/// A two-session disc in the simulated drive: xorriso's first session, the gap between the sessions (lead-out
+/// 6750, lead-in 4500, pregap 150, unreadable), and xorriso's second session written for the LBA it starts at.
+/// The raw rip never touches the gap, stores the sessions one after the other, and its CUE sheet (REM SESSION) is
+/// read back by odix (`ls --session 1/2`) and by chdman.
+#[test]
+fn multisession_raw_rip_places_the_sessions() {
+    use odix_cdrip::disc::Disc;
+    use odix_cdrip::drive::{DriveSource, ReadMode, SessionSource};
+    use odix_cdrip::mmc::{C2Mode, Drive, Subchannel};
+    use odix_cdrip::rip::{run as rip_run, Options, Ripper, Sink, Write};
+    use odix_cdrip::sim::{Fault, SimDrive, SimTrack};
+
+    let Some(xorriso) = require_tool("xorriso") else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    for (t, name) in [("t1", "first.txt"), ("t2", "second.txt")] {
+        fs::create_dir(d.join(t)).unwrap();
+        fs::write(d.join(t).join(name), name.repeat(1000)).unwrap();
+    }
+    run_ok(
+        Command::new(&xorriso).args(["-as", "mkisofs", "-quiet", "-R", "-o"]).arg(d.join("s1.iso")).arg(d.join("t1")),
+    );
+    let s1 = fs::read(d.join("s1.iso")).unwrap();
+    let n1 = (s1.len() / 2048) as u32;
+    let next = n1 + 6750 + 4500 + 150;
+    run_ok(
+        Command::new(&xorriso)
+            .args(["-as", "mkisofs", "-quiet", "-R", "-C", &format!("0,{next}"), "-M"])
+            .arg(d.join("s1.iso"))
+            .arg("-o")
+            .arg(d.join("s2.iso"))
+            .arg(d.join("t2")),
+    );
+    let s2 = fs::read(d.join("s2.iso")).unwrap();
+    let n2 = (s2.len() / 2048) as u32;
+    let encode =
+        |lba: u32, user: &[u8]| odix_cdrip::sector::encode_mode1(i64::from(lba), user.try_into().unwrap()).unwrap();
+    let mut sectors: Vec<[u8; 2352]> = s1.chunks(2048).zip(0..).map(|(u, l)| encode(l, u)).collect();
+    sectors.extend((n1..next).map(|_| [0u8; 2352]));
+    sectors.extend(s2.chunks(2048).zip(next..).map(|(u, l)| encode(l, u)));
+    let mut sim = SimDrive::from_raw(
+        sectors.clone(),
+        vec![SimTrack { start: 0, audio: false }, SimTrack { start: next, audio: false }],
+    )
+    .with_second_session(2, n1);
+    for lba in n1..next {
+        sim = sim.with_fault(lba, Fault::Unreadable);
+    }
+    let mut drive = Drive::new(sim, std::time::Duration::from_secs(5));
+    let toc = drive.read_toc().unwrap();
+    let full = drive.read_full_toc().unwrap();
+    let disc = Disc::from_toc(&toc, Some(&full), &mut |_| Some(1)).unwrap();
+    assert_eq!(disc.sessions.len(), 2);
+    assert_eq!(disc.raw_sectors(), n1 + n2);
+
+    struct Mem(Vec<u8>);
+    impl Sink for Mem {
+        fn write(&mut self, w: &Write) -> std::io::Result<()> {
+            self.0[w.lba as usize * 2352..][..2352].copy_from_slice(&w.data);
+            Ok(())
+        }
+        fn fill_unreadable(&mut self, _: u32) -> std::io::Result<()> {
+            Ok(())
+        }
+        fn checkpoint(&mut self, _: &Ripper, _: bool) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut sink = Mem(vec![0; (n1 + n2) as usize * 2352]);
+    let mode = ReadMode::Raw { c2: C2Mode::Pointers, subchannel: Subchannel::None };
+    let mut ripper = Ripper::new(n1 + n2, 2352, None, Options::default().cluster(64)).unwrap();
+    {
+        let mut src = DriveSource::new(&mut drive, mode, Some(&disc));
+        rip_run(&mut ripper, &mut SessionSource::new(&mut src, &disc), &mut sink).unwrap();
+    }
+    assert!(ripper.unfinished().is_empty());
+    let sim = drive.transport_mut();
+    assert!((n1..next).all(|l| sim.touches(l) == 0), "the gap was read");
+    let want: Vec<u8> = sectors[..n1 as usize].iter().chain(&sectors[next as usize..]).flatten().copied().collect();
+    assert!(sink.0 == want, "image differs");
+
+    fs::write(d.join("ms.bin"), &sink.0).unwrap();
+    let cue = disc.cue_sheet("ms.bin").to_text();
+    fs::write(d.join("ms.cue"), &cue).unwrap();
+    assert!(cue.contains("REM SESSION 02"), "{cue}");
+    assert!(!cue.contains("PREGAP"), "the standard gap is implied: {cue}");
+    let ls = |session: &str| {
+        let o = run_ok(Command::new(ODIX).args(["ls", "--session", session]).arg(d.join("ms.cue")));
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    let one = ls("1");
+    assert!(one.contains("first.txt") && !one.contains("second.txt"), "{one}");
+    let two = ls("2");
+    assert!(two.contains("first.txt") && two.contains("second.txt"), "{two}\n{cue}");
+    let o = run_ok(Command::new(ODIX).args(["cat", "--session", "2"]).arg(d.join("ms.cue")).arg("/second.txt"));
+    assert_eq!(o.stdout, "second.txt".repeat(1000).into_bytes());
+
+    if let Some(chdman) = require_tool("chdman") {
+        run_ok(Command::new(&chdman).arg("createcd").arg("-i").arg(d.join("ms.cue")).arg("-o").arg(d.join("ms.chd")));
+        let o = run_ok(Command::new(&chdman).args(["info", "-v", "-i"]).arg(d.join("ms.chd")));
+        let info = String::from_utf8_lossy(&o.stdout).into_owned();
+        assert!(info.contains(&format!("TRACK:1 TYPE:MODE1_RAW SUBTYPE:NONE FRAMES:{n1} ")), "{info}");
+        assert!(info.contains(&format!("TRACK:2 TYPE:MODE1_RAW SUBTYPE:NONE FRAMES:{n2} ")), "{info}");
+    }
+}
