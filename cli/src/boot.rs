@@ -194,7 +194,7 @@ impl BootPlan {
                 bail!("boot image {}: must not be zisofs-compressed", spec.image);
             }
             let item = walked.data.item(fd.data).ok_or_else(|| anyhow!("boot image {}: no data", spec.image))?.clone();
-            let len = item.source_size;
+            let len = item.source_size();
             let emulation = spec.emulation(len)?;
             let mut entry = BootEntry::new(len)
                 .platform(spec.platform())
@@ -203,7 +203,9 @@ impl BootPlan {
                 .load_segment(spec.load_segment)
                 .load_size(spec.load_size.unwrap_or_default());
             if emulation == Emulation::HardDisk {
-                if let Some(t) = entry.check_image(&first_sector(&item.path)?).with_context(|| spec.image.clone())? {
+                if let Some(t) =
+                    entry.check_image(&first_sector(walked.data.path(&item))?).with_context(|| spec.image.clone())?
+                {
                     entry = entry.system_type(t);
                 }
             } else {
@@ -227,7 +229,7 @@ impl BootPlan {
                     }
                 }
                 synthetic.push((id, len.div_ceil(SECTOR as u64)));
-                (id, Some((item.path.to_path_buf(), patches)))
+                (id, Some((walked.data.path(&item).to_path_buf(), patches)))
             };
             entries.push(PlannedEntry { entry, data, patch, len, in_tree: true });
         }

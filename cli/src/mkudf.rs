@@ -375,7 +375,7 @@ pub fn write_udf_only(
         let item = &data.items()[i as usize];
         let sectors = item.stored_size.div_ceil(SECTOR as u64);
         data_lba[i as usize] =
-            plan.push(item.path.display().to_string(), sectors, Content::Data(odix_iso9660::write::DataId(i)))?;
+            plan.push(data.path(item).display().to_string(), sectors, Content::Data(odix_iso9660::write::DataId(i)))?;
     }
     if bridge.mirror_blocks > 0 {
         plan.push(

@@ -18,10 +18,8 @@ use odix_iso9660::write::{zisofs, DataId, DeviceKind, FileData, Meta, NodeId, No
 /// One stored run of file data.
 #[derive(Debug, Clone)]
 pub struct DataItem {
-    /// Source file.
-    pub path: PathBuf,
-    /// Its size when walked, in bytes.
-    pub source_size: u64,
+    /// Where the source file's path starts in the table's path bytes (read it with [`DataTable::path`]).
+    path_at: u64,
     /// Bytes stored on the image (the compressed size for zisofs).
     pub stored_size: u64,
     /// Uncompressed size when stored as zisofs.
@@ -30,12 +28,23 @@ pub struct DataItem {
     pub weight: i64,
 }
 
+impl DataItem {
+    /// The source file's size when walked, in bytes (32 bytes an item keep a build of many small files small).
+    pub fn source_size(&self) -> u64 {
+        self.zisofs.map_or(self.stored_size, u64::from)
+    }
+}
+
 /// All data items of a build, indexed by [`DataId`].
 #[derive(Debug, Default)]
 pub struct DataTable {
     items: Vec<DataItem>,
     /// For each item, the item holding identical bytes (itself unless deduplicated).
     pub alias: Vec<u32>,
+    /// Every item's source path, each ended by a NUL byte (which no path holds): one allocation instead of one per
+    /// file (a `PathBuf` and its heap block cost about 60 bytes for a short path, a quarter of what a build keeps
+    /// per entry).
+    paths: Vec<u8>,
 }
 
 impl DataTable {
@@ -49,11 +58,36 @@ impl DataTable {
         &self.items
     }
 
-    fn push(&mut self, item: DataItem) -> DataId {
+    /// The source path of `item` (an item of this table).
+    pub fn path(&self, item: &DataItem) -> &Path {
+        let start = usize::try_from(item.path_at).unwrap_or(usize::MAX);
+        let rest = self.paths.get(start..).unwrap_or_default();
+        let len = rest.iter().position(|&b| b == 0).unwrap_or(rest.len());
+        Path::new(OsStr::from_bytes(&rest[..len]))
+    }
+
+    fn push(
+        &mut self,
+        path: &Path,
+        source_size: u64,
+        stored_size: u64,
+        zisofs: Option<u32>,
+        weight: i64,
+    ) -> Result<DataId> {
+        let bytes = path.as_os_str().as_bytes();
+        if bytes.contains(&0)
+            || zisofs.is_some_and(|z| u64::from(z) != source_size)
+            || (zisofs.is_none() && stored_size != source_size)
+        {
+            bail!("{}: inconsistent data item", path.display());
+        }
+        let item = DataItem { path_at: self.paths.len() as u64, stored_size, zisofs, weight };
+        self.paths.extend_from_slice(bytes);
+        self.paths.push(0);
         let id = DataId(self.items.len() as u32);
         self.alias.push(id.0);
         self.items.push(item);
-        id
+        Ok(id)
     }
 }
 
@@ -246,8 +280,7 @@ impl Walker<'_> {
             (size, None)
         };
         let weight = self.weight(path, image_path);
-        let data =
-            self.data.push(DataItem { path: path.to_path_buf(), source_size: size, stored_size, zisofs: zis, weight });
+        let data = self.data.push(path, size, stored_size, zis, weight)?;
         let fd = FileData { data, stored_size, zisofs_size: zis };
         if md.nlink() > 1 {
             self.next_link_ino += 1;
@@ -436,7 +469,7 @@ pub fn dedup(data: &mut DataTable) -> Result<u64> {
     let mut by_size: HashMap<(u64, Option<u32>), Vec<u32>> = HashMap::new();
     for (i, it) in data.items.iter().enumerate() {
         if it.stored_size > 0 {
-            by_size.entry((it.source_size, it.zisofs)).or_default().push(i as u32);
+            by_size.entry((it.source_size(), it.zisofs)).or_default().push(i as u32);
         }
     }
     let mut saved = 0u64;
@@ -445,7 +478,7 @@ pub fn dedup(data: &mut DataTable) -> Result<u64> {
     for group in groups {
         let mut by_hash: HashMap<u64, Vec<u32>> = HashMap::new();
         for &i in &group {
-            let p = &data.items[i as usize].path;
+            let p = data.path(&data.items[i as usize]);
             let h = content_hash(p).with_context(|| format!("reading {}", p.display()))?;
             by_hash.entry(h).or_default().push(i);
         }
@@ -454,10 +487,10 @@ pub fn dedup(data: &mut DataTable) -> Result<u64> {
         for bucket in buckets {
             let mut reps: Vec<u32> = Vec::new();
             for &i in &bucket {
-                let p = data.items[i as usize].path.clone();
+                let p = data.path(&data.items[i as usize]);
                 let mut found = None;
                 for &r in &reps {
-                    if same_contents(&data.items[r as usize].path, &p)
+                    if same_contents(data.path(&data.items[r as usize]), p)
                         .with_context(|| format!("comparing {}", p.display()))?
                     {
                         found = Some(r);
