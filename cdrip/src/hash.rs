@@ -55,6 +55,26 @@ impl Hasher {
         self.sha1.update(data);
     }
 
+    /// Adds bytes to the digests of `share` only (the size counts with the CRC-32 and MD5 share).
+    pub fn update_share(&mut self, share: Share, data: &[u8]) {
+        match share {
+            Share::All => self.update(data),
+            Share::Crc32Md5 => {
+                self.size = self.size.saturating_add(data.len() as u64);
+                self.crc.update(data);
+                self.md5.update(data);
+            }
+            Share::Sha1 => self.sha1.update(data),
+        }
+    }
+
+    /// This CRC-32 and MD5 share completed with the SHA-1 of `sha1_share` (each fed the same bytes).
+    #[must_use]
+    pub fn join(mut self, sha1_share: Hasher) -> Hasher {
+        self.sha1 = sha1_share.sha1;
+        self
+    }
+
     /// The digests.
     pub fn finish(self) -> Hashes {
         Hashes {
@@ -64,6 +84,18 @@ impl Hasher {
             sha1: hex(&self.sha1.finalize()),
         }
     }
+}
+
+/// Which digests a [`Hasher`] computes, so that two threads can share the work on one byte stream.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Share {
+    /// CRC-32, MD5 and SHA-1.
+    #[default]
+    All,
+    /// CRC-32 and MD5 (and the size).
+    Crc32Md5,
+    /// SHA-1.
+    Sha1,
 }
 
 /// Hashes of a whole image and of each track.
@@ -152,5 +184,11 @@ mod tests {
         assert_eq!(d.crc32, "352441c2");
         assert_eq!(d.md5, "900150983cd24fb0d6963f7d28e17f72");
         assert_eq!(d.sha1, "a9993e364706816aba3e25717850c26c9cd0d89d");
+        let (mut a, mut b) = (Hasher::new(), Hasher::new());
+        for part in [&b"a"[..], b"bc"] {
+            a.update_share(Share::Crc32Md5, part);
+            b.update_share(Share::Sha1, part);
+        }
+        assert_eq!(a.join(b).finish(), d);
     }
 }

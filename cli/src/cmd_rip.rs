@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 use odix_cdrip::disc::{q_position, Disc, TrackKind};
 use odix_cdrip::drive::{unreadable_raw_sector, DriveSource, ReadMode, SessionSource};
-use odix_cdrip::hash::{dat_entry, Hasher, ImageHashes};
+use odix_cdrip::hash::{dat_entry, Hasher, ImageHashes, Share};
 use odix_cdrip::map::{BlockStatus, Mapfile};
 use odix_cdrip::mmc::{self, C2Mode, Configuration, Drive, Inquiry, ReadCdFields, Subchannel, RAW_SECTOR};
 use odix_cdrip::rip::{self, Block, Options, Outcome, Request, Ripper, RunEnd, SectorData, SectorSource, Verdict};
@@ -378,8 +378,11 @@ fn fs_name(dev: &Path) -> Option<String> {
 ///
 /// A track whose range holds the whole image (a cooked rip, or a single-track disc) is not hashed a second
 /// time: its digests are the image's.
+#[derive(Clone)]
 struct StreamHash {
     ranges: Vec<(u8, u64, u64)>,
+    /// The digests this one computes.
+    share: Share,
     image: Hasher,
     /// One per range; `None` for a range that is the whole image.
     tracks: Vec<Option<Hasher>>,
@@ -390,11 +393,31 @@ impl StreamHash {
     /// Hashes of an image of `total` bytes and of `ranges` of it.
     fn new(ranges: Vec<(u8, u64, u64)>, total: u64) -> Self {
         let tracks = ranges.iter().map(|(_, from, to)| (*from > 0 || *to < total).then(Hasher::new)).collect();
-        Self { ranges, image: Hasher::new(), tracks, pos: 0 }
+        Self { ranges, share: Share::All, image: Hasher::new(), tracks, pos: 0 }
+    }
+
+    /// Two hashes of the same stream, for two threads: the CRC-32 and MD5 share, and the SHA-1 share.
+    fn split(self) -> (Self, Self) {
+        let sha1 = Self { share: Share::Sha1, ..self.clone() };
+        (Self { share: Share::Crc32Md5, ..self }, sha1)
+    }
+
+    /// The whole from the two shares of [`StreamHash::split`], fed the same bytes.
+    fn join(self, sha1: Self) -> Self {
+        let tracks = self
+            .tracks
+            .into_iter()
+            .zip(sha1.tracks)
+            .map(|(a, b)| match (a, b) {
+                (Some(a), Some(b)) => Some(a.join(b)),
+                _ => None,
+            })
+            .collect();
+        Self { share: Share::All, image: self.image.join(sha1.image), tracks, ..self }
     }
 
     fn update(&mut self, chunk: &[u8]) {
-        self.image.update(chunk);
+        self.image.update_share(self.share, chunk);
         let end = self.pos.saturating_add(chunk.len() as u64);
         for ((_, from, to), h) in self.ranges.iter().zip(self.tracks.iter_mut()) {
             let Some(h) = h else { continue };
@@ -403,7 +426,7 @@ impl StreamHash {
             }
             let a = usize::try_from(from.saturating_sub(self.pos)).unwrap_or(0);
             let b = usize::try_from((*to).min(end).saturating_sub(self.pos)).unwrap_or(0);
-            h.update(chunk.get(a..b).unwrap_or_default());
+            h.update_share(self.share, chunk.get(a..b).unwrap_or_default());
         }
         self.pos = end;
     }
@@ -537,12 +560,17 @@ fn hasher_loop(
     mut h: StreamHash,
     sector_size: u32,
     rx: mpsc::Receiver<Option<Block>>,
+    forward: Option<mpsc::SyncSender<Option<Block>>>,
     spare: mpsc::Sender<Block>,
 ) -> Option<StreamHash> {
     let mut ok = true;
+    let mut forward = forward;
     for msg in rx {
         let Some(block) = msg else {
             ok = false;
+            if let Some(f) = &forward {
+                let _ = f.send(None);
+            }
             continue;
         };
         if ok && u64::from(block.lba).saturating_mul(u64::from(sector_size)) == h.pos {
@@ -550,10 +578,26 @@ fn hasher_loop(
         } else {
             ok = false;
         }
-        let _ = spare.send(block);
+        // On to the next hash thread, or back to the reader.
+        let back = match &forward {
+            Some(f) => match f.send(Some(block)) {
+                Ok(()) => None,
+                Err(mpsc::SendError(b)) => {
+                    forward = None;
+                    b
+                }
+            },
+            None => Some(block),
+        };
+        if let Some(b) = back {
+            let _ = spare.send(b);
+        }
     }
     ok.then_some(h)
 }
+
+/// A hash thread, which hands back its share of the hashes when it saw the whole image in order.
+type HashHandle = std::thread::JoinHandle<Option<StreamHash>>;
 
 /// The reading side of a rip's output: hands blocks to the writer thread, gets emptied ones back, keeps the
 /// progress display.
@@ -562,7 +606,7 @@ struct FileSink {
     spare: mpsc::Receiver<Block>,
     blocks: usize,
     writer: Option<std::thread::JoinHandle<io::Result<()>>>,
-    hasher: Option<std::thread::JoinHandle<Option<StreamHash>>>,
+    hasher: Option<(HashHandle, HashHandle)>,
     image_path: PathBuf,
     last_save: Instant,
     stop: Arc<AtomicBool>,
@@ -576,14 +620,20 @@ impl FileSink {
         let sector_size = out.sector_size;
         let (to_writer, rx) = mpsc::sync_channel::<ToWriter>(BLOCKS.saturating_add(2));
         let (spare_tx, spare) = mpsc::channel::<Block>();
+        // Two hash threads, CRC-32 and MD5 in one and SHA-1 in the other, each block passing through both.
         let (hasher, to_hasher) = match hash {
             Some(h) => {
-                let (tx, rx) = mpsc::sync_channel::<Option<Block>>(BLOCKS);
-                let back = spare_tx.clone();
-                let t = std::thread::Builder::new()
-                    .name("hash".into())
-                    .spawn(move || hasher_loop(h, sector_size, rx, back))?;
-                (Some(t), Some(tx))
+                let (a, b) = h.split();
+                let (tx_a, rx_a) = mpsc::sync_channel::<Option<Block>>(BLOCKS);
+                let (tx_b, rx_b) = mpsc::sync_channel::<Option<Block>>(BLOCKS);
+                let (back_a, back_b) = (spare_tx.clone(), spare_tx.clone());
+                let ta = std::thread::Builder::new()
+                    .name("hash-md5".into())
+                    .spawn(move || hasher_loop(a, sector_size, rx_a, Some(tx_b), back_a))?;
+                let tb = std::thread::Builder::new()
+                    .name("hash-sha1".into())
+                    .spawn(move || hasher_loop(b, sector_size, rx_b, None, back_b))?;
+                (Some((ta, tb)), Some(tx_a))
             }
             None => (None, None),
         };
@@ -646,7 +696,9 @@ impl FileSink {
         if let Some(w) = self.writer.take() {
             w.join().map_err(|_| io::Error::other("the writer thread panicked"))??;
         }
-        Ok(self.hasher.take().and_then(|h| h.join().ok()).flatten())
+        let Some((a, b)) = self.hasher.take() else { return Ok(None) };
+        let (a, b) = (a.join().ok().flatten(), b.join().ok().flatten());
+        Ok(a.zip(b).map(|(a, b)| a.join(b)))
     }
 }
 
