@@ -2,15 +2,17 @@
 # ISO build speed and memory: `odix mkiso` (Rock Ridge + Joliet, the defaults) against
 # `xorriso -as mkisofs -R -J`, `genisoimage -R -J` and the `cat` floor (the same file bytes copied once), on
 #   small: 20 000 small files (about 230 MB), tiny: 100 000 tiny files, large: 2 GiB in 8 large files.
-# Wall time is the median of hyperfine runs; peak RSS is one run under /usr/bin/time -v.
+# Wall time is the median of hyperfine runs (each from no out.iso, after sync), CPU time (user+sys) their mean,
+# peak RSS one run under /usr/bin/time -v; the issue's ratios are printed last with met / NOT met.
 #   bench/mkiso.sh [WORKDIR]     (default /tmp/odix-bench-mkiso; needs ~7 GB free)
 #   env: ODIX=path/to/odix, RUNS=5
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 work=${1:-/tmp/odix-bench-mkiso}
-odix=${ODIX:-$here/target/release/odix}
+odix=${ODIX:-${CARGO_TARGET_DIR:-$here/target}/release/odix}
 runs=${RUNS:-5}
-[ -x "$odix" ] || (cd "$here" && cargo build --release -p odix --quiet)
+# Without ODIX, build first so a stale binary is never measured.
+[ -n "${ODIX:-}" ] || (cd "$here" && cargo build --release -p odix --quiet)
 for t in xorriso genisoimage hyperfine /usr/bin/time; do
   command -v "$t" >/dev/null || { echo "missing: $t" >&2; exit 1; }
 done
@@ -48,33 +50,56 @@ PY
 fi
 
 export SOURCE_DATE_EPOCH=1700000000
-median() { python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['results'][0]['median'])" "$1"; }
-wall() { # name command
-  hyperfine --style none --runs "$runs" --warmup 1 --export-json "$1.json" "$2" >/dev/null 2>&1
-  median "$1.json"
+# Every run starts without out.iso and with no earlier writeback pending: replacing an existing 2 GiB image costs
+# each tool something different (ext4 flushes a file renamed over another one, and frees the old blocks).
+prep='rm -f out.iso; sync'
+field() { # json field -> median wall, or mean user+system CPU
+  python3 - "$1" "$2" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))["results"][0]
+print(r["median"] if sys.argv[2] == "wall" else r["user"] + r["system"])
+PY
 }
 rss() { # command -> peak RSS in KiB
+  rm -f out.iso
   /usr/bin/time -v sh -c "$1" 2>&1 >/dev/null | awk -F': ' '/Maximum resident set size/ {print $2}'
 }
 ratio() { python3 -c "import sys; print(f'{float(sys.argv[1])/float(sys.argv[2]):.2f}')" "$1" "$2"; }
+verdict() { python3 -c "import sys; print('met' if float(sys.argv[1]) <= float(sys.argv[2]) else 'NOT met')" "$1" "$2"; }
 
-declare -A cmd
-echo "| tree | tool | wall (s) | peak RSS (MiB) | odix / tool (wall) | odix / tool (RSS) |"
-echo "|---|---|---|---|---|---|"
+declare -A cmd w c r
+echo "median of $runs runs (wall), mean CPU (user+sys), peak RSS of one run; load before: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo
+echo "| tree | tool | wall (s) | CPU (s) | peak RSS (MiB) | odix / tool (wall) | odix / tool (CPU) | odix / tool (RSS) |"
+echo "|---|---|---|---|---|---|---|---|"
 for tree in small tiny large; do
   cmd[odix]="$odix mkiso -q -o out.iso $tree"
   cmd[xorriso]="xorriso -as mkisofs -quiet -R -J -o out.iso $tree"
   cmd[genisoimage]="genisoimage -quiet -R -J -o out.iso $tree"
   cmd[cat]="find $tree -type f -print0 | sort -z | xargs -0 cat > out.iso"
-  declare -A w r
   for tool in odix xorriso genisoimage cat; do
-    w[$tool]=$(wall "${tree}_$tool" "${cmd[$tool]}")
-    r[$tool]=$(rss "${cmd[$tool]}")
+    hyperfine --style none --runs "$runs" --warmup 1 --prepare "$prep" --export-json "${tree}_$tool.json" \
+      "${cmd[$tool]}" >/dev/null 2>&1
+    w[$tree.$tool]=$(field "${tree}_$tool.json" wall)
+    c[$tree.$tool]=$(field "${tree}_$tool.json" cpu)
+    r[$tree.$tool]=$(rss "${cmd[$tool]}")
   done
   for tool in odix xorriso genisoimage cat; do
-    mib=$(python3 -c "print(f'{int(\"${r[$tool]}\")/1024:.1f}')")
-    printf '| %s | %s | %.3f | %s | %s | %s |\n' "$tree" "$tool" "${w[$tool]}" "$mib" \
-      "$(ratio "${w[odix]}" "${w[$tool]}")" "$(ratio "${r[odix]}" "${r[$tool]}")"
+    mib=$(python3 -c "print(f'{int(\"${r[$tree.$tool]}\")/1024:.1f}')")
+    printf '| %s | %s | %.3f | %.3f | %s | %s | %s | %s |\n' "$tree" "$tool" "${w[$tree.$tool]}" "${c[$tree.$tool]}" \
+      "$mib" "$(ratio "${w[$tree.odix]}" "${w[$tree.$tool]}")" "$(ratio "${c[$tree.odix]}" "${c[$tree.$tool]}")" \
+      "$(ratio "${r[$tree.odix]}" "${r[$tree.$tool]}")"
   done
   rm -f out.iso
 done
+echo
+echo "Targets (issue #3):"
+x=$(ratio "${w[small.odix]}" "${w[small.xorriso]}")
+echo "- small, wall: odix / xorriso = $x (at most 0.30: $(verdict "$x" 0.30))"
+x=$(ratio "${w[small.odix]}" "${w[small.genisoimage]}")
+echo "- small, wall: odix / genisoimage = $x (at most 0.60: $(verdict "$x" 0.60))"
+x=$(ratio "${r[tiny.odix]}" "${r[tiny.genisoimage]}")
+echo "- tiny, peak RSS: odix / genisoimage = $x (at most 0.50: $(verdict "$x" 0.50))"
+x=$(ratio "${w[large.odix]}" "${w[large.cat]}")
+echo "- large, wall: odix / cat = $x (at most 1.05: $(verdict "$x" 1.05)); CPU: $(ratio "${c[large.odix]}" "${c[large.cat]}")"
+echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
