@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # UDF build speed: `odix mkiso --udf` (an ISO 9660 + Rock Ridge + Joliet + UDF bridge) against
 # `genisoimage -R -J -udf` on 20 000 small files (about 230 MB), and `odix mkiso --format udf` against the `cat`
-# floor (the same bytes copied once) on 2 GiB of large files. Medians of hyperfine runs, one machine, one run.
+# floor (the same bytes copied once) on 2 GiB of large files. Medians of hyperfine runs (each from no output,
+# after sync), mean CPU time (user+sys), peak RSS of one run; the issue's ratios are printed last.
 #   bench/udf_write.sh [WORKDIR]     (default /tmp/odix-bench-udf; needs ~5 GB free)
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 work=${1:-/tmp/odix-bench-udf}
-odix=${ODIX:-$here/target/release/odix}
+odix=${ODIX:-${CARGO_TARGET_DIR:-$here/target}/release/odix}
 runs=${RUNS:-5}
-[ -x "$odix" ] || (cd "$here" && cargo build --release -p odix --quiet)
+# Without ODIX, build first so a stale binary is never measured.
+[ -n "${ODIX:-}" ] || (cd "$here" && cargo build --release -p odix --quiet)
 mkdir -p "$work"
 cd "$work"
 
@@ -34,26 +36,52 @@ for i in range(8):
 PY
 fi
 
-median() { python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['results'][0]['median'])" "$1"; }
-bench() { # name command...
+field() { # json field -> median wall, or mean user+system CPU
+  python3 - "$1" "$2" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))["results"][0]
+print(r["median"] if sys.argv[2] == "wall" else r["user"] + r["system"])
+PY
+}
+declare -A w c r
+bench() { # name command...: wall, CPU and peak RSS (one run) under w/c/r[name]
   local name=$1; shift
   hyperfine --style none --runs "$runs" --warmup 1 --prepare 'rm -f out.iso out.img; sync' \
     --export-json "$name.json" "$*" >/dev/null 2>&1
-  median "$name.json"
+  w[$name]=$(field "$name.json" wall)
+  c[$name]=$(field "$name.json" cpu)
+  rm -f out.iso out.img
+  r[$name]=$(/usr/bin/time -v sh -c "$*" 2>&1 >/dev/null | awk -F': ' '/Maximum resident set size/ {print $2}')
 }
 ratio() { python3 -c "import sys; print(f'{float(sys.argv[1])/float(sys.argv[2]):.2f}')" "$1" "$2"; }
 secs() { python3 -c "import sys; print(f'{float(sys.argv[1]):.2f}')" "$1"; }
+mib() { python3 -c "import sys; print(f'{int(sys.argv[1])/1024:.1f}')" "$1"; }
+verdict() { python3 -c "import sys; print('met' if float(sys.argv[1]) <= float(sys.argv[2]) else 'NOT met')" "$1" "$2"; }
+row() { # label odix-name other-label other-name
+  echo "| $1 | $(secs "${w[$2]}") | $(secs "${c[$2]}") | $(mib "${r[$2]}") | $3 | $(secs "${w[$4]}") | $(secs "${c[$4]}") |" \
+    "$(mib "${r[$4]}") | $(ratio "${w[$2]}" "${w[$4]}") | $(ratio "${c[$2]}" "${c[$4]}") |"
+}
 
 export SOURCE_DATE_EPOCH=1700000000
-echo "| case | odix (s) | other | other (s) | odix / other |"
-echo "|---|---|---|---|---|"
-o=$(bench odix_bridge "$odix mkiso -q --udf -o out.iso files")
-g=$(bench geniso_udf "genisoimage -quiet -R -J -udf -o out.iso files")
-echo "| bridge, 20 000 files (230 MB) | $(secs "$o") | genisoimage -R -J -udf | $(secs "$g") | $(ratio "$o" "$g") |"
-o=$(bench odix_udf_large "$odix mkiso -q --format udf -o out.img large")
-c=$(bench cat_large "cat large/* > out.img")
-echo "| UDF only, 2 GiB in 8 files | $(secs "$o") | cat | $(secs "$c") | $(ratio "$o" "$c") |"
-o=$(bench odix_bridge_large "$odix mkiso -q --udf -o out.iso large")
-echo "| bridge, 2 GiB in 8 files | $(secs "$o") | cat | $(secs "$c") | $(ratio "$o" "$c") |"
-echo "load average during the run: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "median of $runs runs (wall), mean CPU (user+sys), peak RSS of one run; load before: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo
+echo "| case | odix wall (s) | odix CPU (s) | odix RSS (MiB) | other | other wall (s) | other CPU (s) | other RSS (MiB) | odix / other (wall) | odix / other (CPU) |"
+echo "|---|---|---|---|---|---|---|---|---|---|"
+bench odix_bridge "$odix mkiso -q --udf -o out.iso files"
+bench geniso_udf "genisoimage -quiet -R -J -udf -o out.iso files"
+row "bridge, 20 000 files (230 MB)" odix_bridge "genisoimage -R -J -udf" geniso_udf
+bench odix_udf_large "$odix mkiso -q --format udf -o out.img large"
+bench cat_large "cat large/* > out.img"
+row "UDF only, 2 GiB in 8 files" odix_udf_large cat cat_large
+bench odix_bridge_large "$odix mkiso -q --udf -o out.iso large"
+row "bridge, 2 GiB in 8 files" odix_bridge_large cat cat_large
+echo
+echo "Targets (issue #6):"
+x=$(ratio "${w[odix_bridge]}" "${w[geniso_udf]}")
+echo "- bridge, 20 000 files, wall: odix / genisoimage -udf = $x (at most 0.60: $(verdict "$x" 0.60))"
+x=$(ratio "${w[odix_bridge_large]}" "${w[cat_large]}")
+echo "- bridge, 2 GiB, wall: odix / cat = $x (at most 1.05: $(verdict "$x" 1.05))"
+x=$(ratio "${w[odix_udf_large]}" "${w[cat_large]}")
+echo "- UDF only, 2 GiB, wall: odix / cat = $x (at most 1.05: $(verdict "$x" 1.05))"
+echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
 rm -f out.iso out.img
