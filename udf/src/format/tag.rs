@@ -120,7 +120,9 @@ pub fn checksum(tag: &[u8; TAG_SIZE]) -> u8 {
     tag.iter().enumerate().filter(|(i, _)| *i != 4).fold(0u8, |acc, (_, b)| acc.wrapping_add(*b))
 }
 
-const CCITT: crc::Crc<u16> = crc::Crc::<u16>::new(&crc::CRC_16_XMODEM);
+/// Slice-by-16 tables: every File Entry read is checked, so this runs over megabytes when a tree is listed. A
+/// `static`, so the tables are not copied at each use.
+static CCITT: crc::Crc<u16, crc::Table<16>> = crc::Crc::<u16, crc::Table<16>>::new(&crc::CRC_16_XMODEM);
 
 /// CRC-16/CCITT as ECMA-167 3/7.2.6 defines it (polynomial 0x1021, initial value 0, no reflection).
 pub fn crc16(data: &[u8]) -> u16 {
