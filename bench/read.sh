@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Listing and extraction speed: odix against isoinfo, bsdtar, 7z and cp, in one run on one machine.
 # Builds two images with xorriso (100 000 entries; 20 000 files, about 230 MB), then times each tool with
-# hyperfine and prints medians and ratios (odix / other), plus peak RSS from /usr/bin/time -v.
+# hyperfine and prints medians and ratios (odix / other) of wall time and of CPU time, the issue's targets, peak RSS
+# from /usr/bin/time -v and system-call counts from strace -c.
 #   bench/read.sh [WORKDIR]      (default /tmp/odix-bench-read; needs ~1 GB free)
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -38,34 +39,51 @@ PY
 }
 make_trees
 
-median() { python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['results'][0]['median'])" "$1"; }
-bench() { # name command...
+median() { python3 -c "import json,sys; print('%.3f' % json.load(open(sys.argv[1]))['results'][0]['median'])" "$1"; }
+# Mean CPU time (user + system) of the runs, steadier than wall time on a loaded machine.
+cpu() { python3 -c "import json,sys; r=json.load(open(sys.argv[1]))['results'][0]; print(f\"{r['user']+r['system']:.3f}\")" "$1"; }
+bench() { # name command...   (median wall time; the JSON keeps the rest)
   local name=$1; shift
   hyperfine --style none --runs "$runs" --warmup 1 --export-json "$name.json" --prepare 'rm -rf out; mkdir out' "$*" >/dev/null 2>&1
   median "$name.json"
 }
 rss() { /usr/bin/time -v sh -c "rm -rf out; mkdir out; $*" 2>&1 >/dev/null | awk -F': ' '/Maximum resident/{print $2}'; }
 ratio() { python3 -c "import sys; print(f'{float(sys.argv[1])/float(sys.argv[2]):.2f}')" "$1" "$2"; }
+row() { # case odix-name other-label other-name target
+  local o=$2 t=$4
+  echo "| $1 | $(median "$o.json") | $3 | $(median "$t.json") | $(ratio "$(median "$o.json")" "$(median "$t.json")") | $(ratio "$(cpu "$o.json")" "$(cpu "$t.json")") | $5 |"
+}
 
-echo "| case | odix (s) | other | other (s) | odix / other |"
-echo "|---|---|---|---|---|"
-o=$(bench ls_many "$odix ls -R many.iso > /dev/null")
-i=$(bench isoinfo_many "isoinfo -R -l -i many.iso > /dev/null")
-b=$(bench bsdtar_many "bsdtar tf many.iso > /dev/null")
-echo "| ls -R, 100 000 entries | $o | isoinfo -R -l | $i | $(ratio "$o" "$i") |"
-echo "| ls -R, 100 000 entries | $o | bsdtar tf | $b | $(ratio "$o" "$b") |"
-o=$(bench ls_files "$odix ls -R files.iso > /dev/null")
-i=$(bench isoinfo_files "isoinfo -R -l -i files.iso > /dev/null")
-b=$(bench bsdtar_files "bsdtar tf files.iso > /dev/null")
-echo "| ls -R, 20 000 files | $o | isoinfo -R -l | $i | $(ratio "$o" "$i") |"
-echo "| ls -R, 20 000 files | $o | bsdtar tf | $b | $(ratio "$o" "$b") |"
-o=$(bench x_odix "$odix extract files.iso -C out")
-b=$(bench x_bsdtar "bsdtar xf files.iso -C out")
-z=$(bench x_7z "7z x -y -oout files.iso > /dev/null")
-c=$(bench x_cp "cp -r files out/")
-echo "| extract, 20 000 files / 230 MB | $o | bsdtar xf | $b | $(ratio "$o" "$b") |"
-echo "| extract, 20 000 files / 230 MB | $o | 7z x | $z | $(ratio "$o" "$z") |"
-echo "| extract, 20 000 files / 230 MB | $o | cp -r of the tree | $c | $(ratio "$o" "$c") |"
+# The extractions must give the source tree before anything is timed.
+rm -rf out && mkdir out && "$odix" extract files.iso -C out && diff -r files out >/dev/null
+rm -rf out && mkdir out && 7z x -y -oout files.iso >/dev/null && diff -r files out >/dev/null
+
+bench ls_many "$odix ls -R many.iso > /dev/null" >/dev/null
+bench isoinfo_many "isoinfo -R -l -i many.iso > /dev/null" >/dev/null
+bench bsdtar_many "bsdtar tf many.iso > /dev/null" >/dev/null
+bench ls_files "$odix ls -R files.iso > /dev/null" >/dev/null
+bench isoinfo_files "isoinfo -R -l -i files.iso > /dev/null" >/dev/null
+bench bsdtar_files "bsdtar tf files.iso > /dev/null" >/dev/null
+bench x_odix "$odix extract files.iso -C out" >/dev/null
+bench x_bsdtar "bsdtar xf files.iso -C out" >/dev/null
+bench x_7z "7z x -y -oout files.iso > /dev/null" >/dev/null
+bench x_cp "cp -r files out/" >/dev/null
+
+echo "medians of $runs runs (hyperfine); odix / other as wall-time medians and as mean CPU time (user + system)"
+echo
+echo "| case | odix (s) | other | other (s) | odix / other, wall | odix / other, CPU | issue target |"
+echo "|---|---|---|---|---|---|---|"
+row "ls -R, 100 000 entries" ls_many "isoinfo -R -l" isoinfo_many "<= 1.0"
+row "ls -R, 100 000 entries" ls_many "bsdtar tf" bsdtar_many "<= 0.3"
+row "ls -R, 20 000 files" ls_files "isoinfo -R -l" isoinfo_files ""
+row "ls -R, 20 000 files" ls_files "bsdtar tf" bsdtar_files ""
+row "extract, 20 000 files / 230 MB" x_odix "bsdtar xf" x_bsdtar ""
+row "extract, 20 000 files / 230 MB" x_odix "7z x" x_7z "<= 0.9"
+row "extract, 20 000 files / 230 MB" x_odix "cp -r of the tree" x_cp ""
 echo
 echo "peak RSS (KiB): odix extract $(rss "$odix extract files.iso -C out"), bsdtar xf $(rss "bsdtar xf files.iso -C out"), 7z x $(rss "7z x -y -oout files.iso")"
 echo "peak RSS (KiB): odix ls -R many.iso $(rss "$odix ls -R many.iso"), isoinfo $(rss "isoinfo -R -l -i many.iso")"
+if command -v strace >/dev/null; then
+  sc() { rm -rf out; mkdir out; strace -f -c -o sc.txt sh -c "$*" >/dev/null 2>&1; awk '$NF == "total" {print $4}' sc.txt; }
+  echo "system calls: odix extract $(sc "$odix extract files.iso -C out"), 7z x $(sc "7z x -y -oout files.iso"), bsdtar xf $(sc "bsdtar xf files.iso -C out")"
+fi

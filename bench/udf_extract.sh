@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # UDF extraction speed: `odix extract` against `7z x` on a 20 000-file `genisoimage -udf` bridge image (about
 # 230 MB, the same tree as bench/read.sh), plus odix extracting the same files through the image's ISO 9660 tree.
-# Prints medians (hyperfine) and ratios, and peak RSS.
+# Prints medians (hyperfine), ratios of wall time and of CPU time against the issue's targets, peak RSS and
+# system-call counts (strace -c).
 #   bench/udf_extract.sh [WORKDIR]      (default /tmp/odix-bench-udf-read; needs ~1 GB free; a tmpfs such as
 #   /dev/shm/x measures the readers rather than the disk)
 set -euo pipefail
@@ -29,27 +30,38 @@ PY
   genisoimage -quiet -udf -R -J -o files-udf.iso files
 fi
 
-median() { python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['results'][0]['median'])" "$1"; }
-cpu() { python3 -c "import json,sys; r=json.load(open(sys.argv[1]))['results'][0]; print(f\"{r['user']+r['system']:.2f}\")" "$1"; }
-bench() { # name command...
+median() { python3 -c "import json,sys; print('%.3f' % json.load(open(sys.argv[1]))['results'][0]['median'])" "$1"; }
+# Mean CPU time (user + system) of the runs, steadier than wall time on a loaded machine.
+cpu() { python3 -c "import json,sys; r=json.load(open(sys.argv[1]))['results'][0]; print('%.3f' % (r['user'] + r['system']))" "$1"; }
+bench() { # name command...   (median wall time; the JSON keeps the rest)
   local name=$1; shift
   hyperfine --style none --runs "$runs" --warmup 1 --export-json "$name.json" --prepare 'rm -rf out; mkdir out' "$*" >/dev/null 2>&1
   median "$name.json"
 }
 rss() { /usr/bin/time -v sh -c "rm -rf out; mkdir out; $*" 2>&1 >/dev/null | awk -F': ' '/Maximum resident/{print $2}'; }
 ratio() { python3 -c "import sys; print(f'{float(sys.argv[1])/float(sys.argv[2]):.2f}')" "$1" "$2"; }
+row() { # case odix-name other-label other-name target
+  local o=$2 t=$4
+  echo "| $1 | $(median "$o.json") | $3 | $(median "$t.json") | $(ratio "$(median "$o.json")" "$(median "$t.json")") | $(ratio "$(cpu "$o.json")" "$(cpu "$t.json")") | $5 |"
+}
 
 # Both extractions must give the source tree before anything is timed.
 rm -rf out && mkdir out && "$odix" extract -C out files-udf.iso && diff -r files out/ >/dev/null
 rm -rf out && mkdir out && 7z x -tudf -oout files-udf.iso >/dev/null && diff -r files out/ >/dev/null
 
-u=$(bench odix_udf "$odix extract --view udf -C out files-udf.iso")
-z=$(bench 7z_udf "7z x -tudf -oout files-udf.iso")
-i=$(bench odix_iso "$odix extract --view rockridge -C out files-udf.iso")
-echo "| case | odix (s) | other | other (s) | odix / other |"
-echo "|---|---|---|---|---|"
-echo "| extract UDF, 20 000 files | $u | 7z x -tudf | $z | $(ratio "$u" "$z") |"
-echo "| extract UDF vs ISO 9660 tree, same files | $u | odix extract --view rockridge | $i | $(ratio "$u" "$i") |"
+bench odix_udf "$odix extract --view udf -C out files-udf.iso" >/dev/null
+bench 7z_udf "7z x -tudf -oout files-udf.iso" >/dev/null
+bench odix_iso "$odix extract --view rockridge -C out files-udf.iso" >/dev/null
+echo "medians of $runs runs (hyperfine); odix / other as wall-time medians and as mean CPU time (user + system)"
+echo
+echo "| case | odix (s) | other | other (s) | odix / other, wall | odix / other, CPU | issue target |"
+echo "|---|---|---|---|---|---|---|"
+row "extract UDF, 20 000 files" odix_udf "7z x -tudf" 7z_udf "<= 0.2"
+row "extract UDF vs ISO 9660 tree, same files" odix_udf "odix extract --view rockridge" odix_iso "<= 1.0"
 echo
 echo "CPU (user+system, s): odix UDF $(cpu odix_udf.json), 7z $(cpu 7z_udf.json), odix ISO 9660 $(cpu odix_iso.json)"
 echo "peak RSS (KiB): odix UDF $(rss "$odix extract --view udf -C out files-udf.iso"), 7z $(rss "7z x -tudf -oout files-udf.iso")"
+if command -v strace >/dev/null; then
+  sc() { rm -rf out; mkdir out; strace -f -c -o sc.txt sh -c "$*" >/dev/null 2>&1; awk '$NF == "total" {print $4}' sc.txt; }
+  echo "system calls: odix UDF $(sc "$odix extract --view udf -C out files-udf.iso"), 7z $(sc "7z x -tudf -oout files-udf.iso"), odix ISO 9660 $(sc "$odix extract --view rockridge -C out files-udf.iso")"
+fi

@@ -140,16 +140,22 @@ impl Tree for UdfTree {
     fn read_dir(&mut self, dir: &Node) -> Result<Vec<Node>> {
         let entry = self.entry_of(dir)?.clone();
         let names = self.vol.read_dir(&entry).map_err(|e| anyhow!("directory {:?}: {e}", dir.name))?;
-        let mut out = Vec::with_capacity(names.len());
-        for child in names {
-            if child.is_system_file() {
-                continue;
+        let names: Vec<_> = names.into_iter().filter(|c| !c.is_system_file()).collect();
+        // The File Entries are read in the order they lie on the image (writers often record them in another
+        // order than the names), so that each read-ahead window serves the next ones; the nodes keep the order
+        // of the names.
+        let mut order: Vec<usize> = (0..names.len()).collect();
+        order.sort_by_key(|&i| names.get(i).map(|c| (c.icb().partition, c.icb().block)));
+        let mut entries: Vec<Option<odix_udf::Result<Entry>>> = (0..names.len()).map(|_| None).collect();
+        for i in order {
+            if let (Some(child), Some(slot)) = (names.get(i), entries.get_mut(i)) {
+                *slot = Some(self.vol.entry(child));
             }
-            let r = self
-                .vol
-                .entry(&child)
-                .map_err(|e| anyhow!("{:?}: {e}", child.name))
-                .and_then(|e| self.node(child.name.clone(), e));
+        }
+        let mut out = Vec::with_capacity(names.len());
+        for (child, read) in names.into_iter().zip(entries) {
+            let Some(read) = read else { continue };
+            let r = read.map_err(|e| anyhow!("{:?}: {e}", child.name)).and_then(|e| self.node(child.name, e));
             match r {
                 Ok(n) => out.push(n),
                 Err(e) if self.strict => return Err(e),
