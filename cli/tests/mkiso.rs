@@ -466,3 +466,311 @@ proptest! {
         xorriso_check(&src, &iso, t.path());
     }
 }
+
+// ---- odix mkisofs: per-tree hiding, volume dates and directory modes, against genisoimage and xorriso ----
+
+/// `src/{a/b.txt, c.txt, d/e/f.txt}` and `src2/{k/x.txt, y.txt}` under `dir`, each file with unique contents.
+fn hide_tree(dir: &Path) {
+    for (p, body) in [
+        ("src/a/b.txt", "hidden-data-b"),
+        ("src/c.txt", "hidden-data-c"),
+        ("src/d/e/f.txt", "hidden-data-f"),
+        ("src2/k/x.txt", "hidden-data-x"),
+        ("src2/y.txt", "hidden-data-y"),
+    ] {
+        let f = dir.join(p);
+        fs::create_dir_all(f.parent().unwrap()).unwrap();
+        fs::write(f, body).unwrap();
+    }
+}
+
+/// The pathspecs the hiding and mode tests build from (relative to the working directory, as in mkisofs).
+const HIDE_SPECS: [&str; 3] = ["src", "g/h=src2", "p/q/r.txt=src/c.txt"];
+
+/// Builds `out` in `dir` with `tool` (`odix`, `genisoimage` or `xorriso`) from [`HIDE_SPECS`] plus `opts`.
+fn mkisofs_with(tool: &str, dir: &Path, out: &str, opts: &[&str]) {
+    let mut c = match tool {
+        "odix" => {
+            let mut c = odix();
+            c.arg("mkisofs");
+            c
+        }
+        "xorriso" => {
+            let mut c = Command::new(require_tool("xorriso").unwrap());
+            c.args(["-as", "mkisofs"]);
+            c
+        }
+        other => Command::new(require_tool(other).unwrap()),
+    };
+    c.current_dir(dir).args(["-quiet", "-R", "-J", "-graft-points", "-o", out]).args(opts).args(HIDE_SPECS);
+    run_ok(&mut c);
+}
+
+/// The paths isoinfo lists in one tree of `iso` (`-R` for ISO 9660 with Rock Ridge, `-J` for Joliet).
+fn isoinfo_paths(iso: &Path, tree: &str) -> BTreeSet<String> {
+    let isoinfo = require_tool("isoinfo").unwrap();
+    let o = run_ok(Command::new(isoinfo).arg(tree).arg("-f").arg("-i").arg(iso));
+    String::from_utf8_lossy(&o.stdout).lines().map(str::to_string).collect()
+}
+
+#[test]
+fn mkisofs_hide_matches_genisoimage_and_xorriso() {
+    let (Some(_), Some(_), Some(_)) = (require_tool("genisoimage"), require_tool("xorriso"), require_tool("isoinfo"))
+    else {
+        return;
+    };
+    let t = tempfile::tempdir().unwrap();
+    let dir = t.path();
+    hide_tree(dir);
+    // A name, a directory by name (its subtree goes), disk paths as the pathspec spells them, globs where `*`
+    // stays inside one component, and forms that match nothing (image paths, a trailing `/`, graft directories).
+    let patterns = [
+        "c.txt",
+        "a",
+        "src/a",
+        "/a",
+        "a/b.txt",
+        "src/a/b.txt",
+        "*.txt",
+        "d/e",
+        "src2/k",
+        "/g/h/k",
+        "k",
+        "src/d*",
+        "src/*.txt",
+        "g",
+        "h",
+        "src2",
+        "src",
+        "*/k",
+        "src2/*",
+        "?.txt",
+        "[ab]",
+        "s*.txt",
+        "src/",
+        "r.txt",
+    ];
+    for opt in ["-hide", "-hide-joliet"] {
+        for p in patterns {
+            mkisofs_with("odix", dir, "o.iso", &[opt, p]);
+            mkisofs_with("genisoimage", dir, "g.iso", &[opt, p]);
+            mkisofs_with("xorriso", dir, "x.iso", &[opt, p]);
+            for tree in ["-R", "-J"] {
+                let o = isoinfo_paths(&dir.join("o.iso"), tree);
+                let g = isoinfo_paths(&dir.join("g.iso"), tree);
+                let x = isoinfo_paths(&dir.join("x.iso"), tree);
+                // The two differ only under /p/q, made for the file grafted under another name (src/c.txt as
+                // r.txt): genisoimage matches the file's name in the image, xorriso the source's name, and xorriso
+                // also matches /p/q as if it were the source's folder. odix hides the file when either would and,
+                // as genisoimage, never hides a directory made for a graft point.
+                let differ: Vec<&String> = g.symmetric_difference(&x).collect();
+                assert!(differ.iter().all(|d| d.starts_with("/p/q")), "{opt} {p}: {tree}: {differ:?}");
+                let mut both: BTreeSet<String> = g.intersection(&x).cloned().collect();
+                if g.contains("/p/q") {
+                    both.insert("/p/q".into());
+                    // r.txt itself is hidden by xorriso only when xorriso kept /p/q.
+                    if g.contains("/p/q/r.txt") && !x.contains("/p/q") {
+                        both.insert("/p/q/r.txt".into());
+                    }
+                }
+                assert_eq!(o, both, "{opt} {p}: {tree} tree against genisoimage and xorriso");
+            }
+        }
+    }
+    // -hide-list/-hide-joliet-list read one pattern a line; both options at once hide from each tree its own.
+    fs::write(dir.join("iso.list"), "src/d\n/no/such/path\n").unwrap();
+    fs::write(dir.join("joliet.list"), "k\nsrc/*/b.txt\n").unwrap();
+    let opts = ["-hide-list", "iso.list", "-hide-joliet-list", "joliet.list", "-hide", "y.txt"];
+    mkisofs_with("odix", dir, "o.iso", &opts);
+    mkisofs_with("genisoimage", dir, "g.iso", &opts);
+    let iso = dir.join("o.iso");
+    let want_rr: BTreeSet<String> =
+        ["/a", "/a/b.txt", "/c.txt", "/g", "/g/h", "/g/h/k", "/g/h/k/x.txt", "/p", "/p/q", "/p/q/r.txt"]
+            .map(String::from)
+            .into();
+    let want_j: BTreeSet<String> =
+        ["/a", "/c.txt", "/d", "/d/e", "/d/e/f.txt", "/g", "/g/h", "/g/h/y.txt", "/p", "/p/q", "/p/q/r.txt"]
+            .map(String::from)
+            .into();
+    assert_eq!(isoinfo_paths(&iso, "-R"), want_rr, "isoinfo -R");
+    assert_eq!(isoinfo_paths(&iso, "-J"), want_j, "isoinfo -J");
+    assert_eq!(isoinfo_paths(&dir.join("g.iso"), "-R"), want_rr, "genisoimage, isoinfo -R");
+    assert_eq!(isoinfo_paths(&dir.join("g.iso"), "-J"), want_j, "genisoimage, isoinfo -J");
+    // Other readers of odix's image: xorriso (Rock Ridge tree), 7-Zip (Joliet), pycdlib (both).
+    let xorriso = require_tool("xorriso").unwrap();
+    let o = run_ok(Command::new(&xorriso).arg("-indev").arg(&iso).args(["-find", "/", "-exec", "echo"]));
+    let got: BTreeSet<String> = String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .map(|l| l.trim_matches('\'').to_string())
+        .filter(|l| l != "/")
+        .collect();
+    assert_eq!(got, want_rr, "xorriso -find");
+    if let Some(sz) = require_tool("7z") {
+        let o = run_ok(Command::new(sz).args(["l", "-slt"]).arg(&iso));
+        let got: BTreeSet<String> = String::from_utf8_lossy(&o.stdout)
+            .lines()
+            .filter_map(|l| l.strip_prefix("Path = "))
+            .filter(|p| !p.ends_with(".iso"))
+            .map(|p| format!("/{p}"))
+            .collect();
+        assert_eq!(got, want_j, "7z l (Joliet)");
+    }
+    if odix_testdata::oracle::require_python_module("pycdlib") {
+        let out = run_ok(Command::new("python3").args(["-c", PYCDLIB_WALK]).arg(&iso));
+        let got: BTreeSet<String> = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(|l| {
+                let f: Vec<&str> = l.split('\t').collect();
+                format!("{} /{}", f[0], f[2])
+            })
+            .collect();
+        let want: BTreeSet<String> =
+            want_rr.iter().map(|p| format!("rr {p}")).chain(want_j.iter().map(|p| format!("joliet {p}"))).collect();
+        assert_eq!(got, want, "pycdlib walk");
+    }
+    // Hidden files keep their data in the image.
+    let bytes = fs::read(&iso).unwrap();
+    for body in ["hidden-data-c", "hidden-data-f", "hidden-data-y", "hidden-data-x", "hidden-data-b"] {
+        assert!(bytes.windows(body.len()).any(|w| w == body.as_bytes()), "{body} is missing from the image");
+    }
+}
+
+#[test]
+fn mkisofs_hide_udf_leaves_the_iso_trees_alone() {
+    let (Some(sz), Some(_)) = (require_tool("7z"), require_tool("isoinfo")) else { return };
+    let t = tempfile::tempdir().unwrap();
+    let dir = t.path();
+    hide_tree(dir);
+    mkisofs_with("odix", dir, "u.iso", &["-udf", "-hide-udf", "d", "-hide-udf", "y.txt"]);
+    let iso = dir.join("u.iso");
+    let o = run_ok(Command::new(&sz).args(["l", "-slt", "-tudf"]).arg(&iso));
+    let got: BTreeSet<String> = String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .filter_map(|l| l.strip_prefix("Path = "))
+        .filter(|p| !p.ends_with(".iso"))
+        .map(|p| format!("/{p}"))
+        .collect();
+    let want: BTreeSet<String> =
+        ["/a", "/a/b.txt", "/c.txt", "/g", "/g/h", "/g/h/k", "/g/h/k/x.txt", "/p", "/p/q", "/p/q/r.txt"]
+            .map(String::from)
+            .into();
+    assert_eq!(got, want, "7z -tudf");
+    if let Some(udfinfo) = require_tool("udfinfo") {
+        run_ok(Command::new(udfinfo).arg(&iso));
+    }
+    for tree in ["-R", "-J"] {
+        let paths = isoinfo_paths(&iso, tree);
+        assert!(paths.contains("/d/e/f.txt") && paths.contains("/g/h/y.txt"), "{tree}: {paths:?}");
+    }
+    let e = run(odix().current_dir(dir).args(["mkisofs", "-o", "n.iso", "-hide-udf", "d", "src"]));
+    assert!(!e.status.success() && String::from_utf8_lossy(&e.stderr).contains("-hide-udf needs -udf"));
+}
+
+/// The four volume dates as `xorriso -pvd_info` prints them.
+fn pvd_times(iso: &Path) -> Vec<String> {
+    let xorriso = require_tool("xorriso").unwrap();
+    let o = run_ok(Command::new(xorriso).arg("-indev").arg(iso).arg("-pvd_info"));
+    String::from_utf8_lossy(&o.stdout).lines().filter(|l| l.contains(" Time")).map(str::to_string).collect()
+}
+
+#[test]
+fn mkisofs_volume_dates_match_xorriso() {
+    let Some(xorriso) = require_tool("xorriso") else { return };
+    let t = tempfile::tempdir().unwrap();
+    let dir = t.path();
+    hide_tree(dir);
+    let cases: &[&[&str]] = &[
+        &["c", "2031010203040577", "m", "2032010203040588", "x", "2033010203040599", "f", "2034010203040511"],
+        &["uuid", "2031010203040577", "x", "=2000000000", "f", "2030.01.02.0304"],
+        &["c", "010203042030.05", "m", "0102030430", "x", "2030.01.02", "f", "2030010203040599LOC"],
+        &["c", "2031010203040577", "uuid", "2035010203040512", "x", "2040.12.31.235959", "f", "=86400"],
+    ];
+    for (i, case) in cases.iter().enumerate() {
+        let mut native = Command::new(&xorriso);
+        let mut ours = odix();
+        ours.current_dir(dir).args(["mkisofs", "-quiet", "-o", "o.iso"]);
+        native.current_dir(dir).args(["-outdev", &format!("x{i}.iso")]);
+        for kv in case.chunks(2) {
+            native.arg("-volume_date").args(kv);
+            ours.arg("-volume_date").args(kv);
+        }
+        run_ok(native.args(["-map", "src", "/"]));
+        run_ok(ours.arg("src"));
+        let want = pvd_times(&dir.join(format!("x{i}.iso")));
+        assert_eq!(want.len(), 4, "xorriso -pvd_info: {want:?}");
+        assert_eq!(pvd_times(&dir.join("o.iso")), want, "-volume_date {case:?}");
+    }
+    // --modification-date, as xorriso -as mkisofs takes it, keeps the hundredths.
+    let xs = |out: &str| {
+        let mut c = Command::new(&xorriso);
+        c.current_dir(dir).args(["-as", "mkisofs", "-quiet", "--modification-date=2029060708091023", "-o", out, "src"]);
+        c
+    };
+    run_ok(&mut xs("xm.iso"));
+    run_ok(
+        odix()
+            .current_dir(dir)
+            .args(["mkisofs", "-quiet", "--modification-date=2029060708091023", "-o"])
+            .args(["om.iso", "src"]),
+    );
+    let want = pvd_times(&dir.join("xm.iso"));
+    assert!(want[0].ends_with("2029060708091023"), "{want:?}");
+    assert_eq!(pvd_times(&dir.join("om.iso")), want);
+}
+
+/// `path mode` of every directory of `iso`, from `xorriso -find -exec lsdl`.
+fn dir_modes(iso: &Path) -> BTreeSet<String> {
+    let xorriso = require_tool("xorriso").unwrap();
+    let o = run_ok(Command::new(xorriso).arg("-indev").arg(iso).args(["-find", "/", "-type", "d", "-exec", "lsdl"]));
+    String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .filter_map(|l| {
+            let mode = l.split_whitespace().next()?;
+            let path = l.rsplit_once(' ')?.1.trim_matches('\'');
+            Some(format!("{path} {mode}"))
+        })
+        .collect()
+}
+
+#[test]
+fn mkisofs_new_dir_mode_matches_genisoimage() {
+    let (Some(_), Some(_)) = (require_tool("genisoimage"), require_tool("xorriso")) else { return };
+    let t = tempfile::tempdir().unwrap();
+    let dir = t.path();
+    hide_tree(dir);
+    for (d, mode) in [("src", 0o750), ("src2", 0o750), ("src/a", 0o700), ("src/d", 0o755)] {
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(dir.join(d), fs::Permissions::from_mode(mode)).unwrap();
+    }
+    // -new-dir-mode: the graft directories g, p, p/q (no source directory); with -dir-mode too, it still wins
+    // for those and -dir-mode sets the others.
+    for opts in [&["-new-dir-mode", "0700"][..], &["-new-dir-mode", "0711", "-dir-mode", "0701"]] {
+        mkisofs_with("odix", dir, "o.iso", opts);
+        mkisofs_with("genisoimage", dir, "g.iso", opts);
+        let got = dir_modes(&dir.join("o.iso"));
+        assert_eq!(got.len(), 9, "{got:?}");
+        assert_eq!(got, dir_modes(&dir.join("g.iso")), "{opts:?}");
+    }
+    // -dir-mode alone applies to every directory, as in xorriso (which has no -new-dir-mode).
+    mkisofs_with("odix", dir, "o.iso", &["-dir-mode", "0701"]);
+    mkisofs_with("xorriso", dir, "x.iso", &["-dir-mode", "0701"]);
+    assert_eq!(dir_modes(&dir.join("o.iso")), dir_modes(&dir.join("x.iso")));
+    // Without a folder pathspec for the root, the root is a made directory too.
+    for (tool, out) in [("odix", "o.iso"), ("genisoimage", "g.iso")] {
+        let mut c = if tool == "odix" { odix() } else { Command::new(require_tool(tool).unwrap()) };
+        if tool == "odix" {
+            c.arg("mkisofs");
+        }
+        run_ok(c.current_dir(dir).args([
+            "-quiet",
+            "-R",
+            "-graft-points",
+            "-new-dir-mode",
+            "0700",
+            "-o",
+            out,
+            "a/b=src/a",
+        ]));
+    }
+    assert_eq!(dir_modes(&dir.join("o.iso")), dir_modes(&dir.join("g.iso")));
+}
