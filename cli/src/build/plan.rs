@@ -166,6 +166,9 @@ fn copy_item<W: ImageSink>(
                 break;
             }
         }
+        if n > len {
+            bail!("{} changed size during the build ({len} bytes planned, more now)", path.display());
+        }
         if n != len {
             return Err(changed(n as u64));
         }
