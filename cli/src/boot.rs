@@ -96,6 +96,54 @@ impl BootConfig {
     }
 }
 
+impl BootConfig {
+    /// Adjusts the options for a UDF bridge, whose closing anchor must be the last sector of the image: no
+    /// padding, and no cylinder padding unless asked for (`-partition_cyl_align auto` becomes `off`).
+    pub fn fit_udf_bridge(&mut self) {
+        self.pad_sectors = 0;
+        if self.cylinder_align.is_none() {
+            self.cylinder_align = Some(false);
+        }
+    }
+}
+
+/// Refuses an image whose hybrid tail (backup GPT, appended partitions, cylinder padding) would follow a UDF
+/// bridge's closing anchor. UDF (ECMA-167 3/8.4.2.1, UDF 2.60 2.2.3) wants anchors at two of the sectors 256,
+/// N-256 and N-1 of the volume, and readers (the kernel, udfinfo) take N from the device size; the backup GPT
+/// header must be the disk's last sector. `iso_end` is the image size before [`BootPlan::finish`].
+pub fn check_udf_tail(planned: &PlannedImage<'_>, iso_end: u64) -> Result<()> {
+    let after: Vec<&str> = planned
+        .plan
+        .regions()
+        .iter()
+        .filter(|r| u64::from(r.lba) >= iso_end && r.sectors > 0)
+        .map(|r| r.what.as_str())
+        .collect();
+    if after.is_empty() {
+        return Ok(());
+    }
+    let mut what: Vec<&str> = Vec::new();
+    for w in after {
+        let kind = if w.starts_with("appended partition") {
+            "appended partitions"
+        } else if w == "backup GPT" {
+            "a GPT (its backup header is the disk's last sector)"
+        } else if w == "cylinder padding" {
+            "cylinder-aligned partitions (-partition_cyl_align on)"
+        } else {
+            w
+        };
+        if !what.contains(&kind) {
+            what.push(kind);
+        }
+    }
+    bail!(
+        "a UDF bridge cannot be combined with {}: they go after the image, where UDF records its closing anchor \
+         (the last sector of the volume); build the UDF bridge without them, or the hybrid image without -udf",
+        what.join(" and ")
+    )
+}
+
 /// One El Torito image as planned.
 struct PlannedEntry {
     entry: BootEntry,

@@ -144,7 +144,10 @@ pub fn mkiso(a: MkisoArgs) -> Result<u8> {
         Some(v) => v.clone(),
         None => default_volume_id(&walked.first_dir_name.as_deref().unwrap_or_default().to_string_lossy()),
     };
-    let boot_cfg = a.boot.to_config()?;
+    let mut boot_cfg = a.boot.to_config()?;
+    if a.udf.wanted() && !boot_cfg.is_empty() {
+        boot_cfg.fit_udf_bridge();
+    }
     if a.udf.udf_only() {
         if !boot_cfg.is_empty() {
             bail!("boot options need ISO 9660: drop --format udf");
@@ -190,7 +193,11 @@ pub fn mkiso(a: MkisoArgs) -> Result<u8> {
         if let Some(b) = &bridge {
             b.place(&planned.plan, &data_lba, &walked.data.alias)?;
         }
+        let iso_end = planned.plan.total_sectors();
         let volume_sectors = boot.finish(&mut planned)?;
+        if bridge.is_some() {
+            crate::boot::check_udf_tail(&planned, iso_end)?;
+        }
         (planned, data_lba, volume_sectors)
     };
     let total = planned.plan.total_sectors();

@@ -1273,7 +1273,7 @@ pub fn mkisofs(args: Vec<OsString>) -> Result<u8> {
     boot_cfg.catalog_hide |= hide_catalog;
     if a.udf {
         // UDF's closing anchor is the last sector of the volume: no padding after it.
-        boot_cfg.pad_sectors = 0;
+        boot_cfg.fit_udf_bridge();
     }
     let boot = BootPlan::prepare(&boot_cfg, &mut walked, now)?;
     let level = a.iso_level.unwrap_or(1);
@@ -1316,7 +1316,11 @@ pub fn mkisofs(args: Vec<OsString>) -> Result<u8> {
     if let Some(b) = &bridge {
         b.place(&planned.plan, &data_lba, &walked.data.alias)?;
     }
+    let iso_end = planned.plan.total_sectors();
     let volume_sectors = boot.finish(&mut planned)?;
+    if bridge.is_some() {
+        crate::boot::check_udf_tail(&planned, iso_end)?;
+    }
     let total = planned.plan.total_sectors();
     let output = a.output.clone().unwrap_or_else(|| PathBuf::from("-"));
     let out = Output::create(&output)?;

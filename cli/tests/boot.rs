@@ -659,3 +659,63 @@ fn mkisofs_command_line_errors_and_help() {
     assert!(err.contains("HFS"), "{err}");
     assert!(out.is_file());
 }
+
+/// A UDF bridge with an isohybrid MBR: the UDF closing anchor stays the image's last sector (no padding, no
+/// cylinder alignment), udfinfo finds every anchor, 7-Zip reads the UDF tree, xorriso sees the MBR partition
+/// over the whole image, and SeaBIOS boots it from CD and disk. A GPT or appended partitions after the image
+/// are refused: they would take the place of the closing anchor.
+#[test]
+fn udf_bridge_with_isohybrid_mbr() {
+    let (Some(udfinfo), Some(xorriso)) = (require_tool("udfinfo"), require_tool("xorriso")) else { return };
+    if require_file(ISOLINUX_BIN).is_none() || require_file(ISOHDPFX).is_none() || require_file(LDLINUX).is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("src");
+    isolinux_tree(&src);
+    fs::write(src.join("efi.img"), vec![0u8; 64 * 1024]).unwrap();
+    let out = dir.path().join("udf.iso");
+    let base = |c: &mut Command| {
+        c.arg("mkisofs").args(["-quiet", "-udf", "-R", "-J", "-b", "isolinux/isolinux.bin", "-c", "isolinux/boot.cat"]);
+        c.args(["-no-emul-boot", "-boot-load-size", "4", "-boot-info-table", "-isohybrid-mbr", ISOHDPFX]);
+    };
+    let mut c = Command::new(odix());
+    base(&mut c);
+    run_ok(c.arg("-o").arg(&out).arg(&src));
+    let info = run_ok(Command::new(&udfinfo).arg(&out));
+    let text = format!("{}{}", String::from_utf8_lossy(&info.stdout), String::from_utf8_lossy(&info.stderr));
+    assert!(!text.contains("Warning"), "udfinfo: {text}");
+    let sectors = fs::metadata(&out).unwrap().len() / 2048;
+    assert!(text.contains(&format!("blocks={sectors}\n")), "udfinfo sees the whole image: {text}");
+    let rep = run_ok(Command::new(&xorriso).arg("-indev").arg(&out).args(["-report_system_area", "plain"]));
+    let rep = String::from_utf8_lossy(&rep.stdout).into_owned();
+    let part = rep.lines().find(|l| l.starts_with("MBR partition      :   1")).unwrap_or_default();
+    assert_eq!(part.split_whitespace().last(), Some((sectors * 4).to_string().as_str()), "{rep}");
+    if let Some(sz) = require_tool("7z") {
+        let l = run_ok(Command::new(sz).args(["l", "-tudf"]).arg(&out));
+        assert!(String::from_utf8_lossy(&l.stdout).contains("isolinux.cfg"), "7z -tudf");
+    }
+    for (extra, what) in [
+        (
+            &["-eltorito-alt-boot", "-e", "efi.img", "-no-emul-boot", "-isohybrid-gpt-basdat"][..],
+            "a GPT (its backup header",
+        ),
+        (&["-append_partition", "2", "0xef"][..], "appended partitions"),
+    ] {
+        let mut c = Command::new(odix());
+        base(&mut c);
+        c.args(extra);
+        if extra[0] == "-append_partition" {
+            c.arg(src.join("efi.img"));
+        }
+        let bad = dir.path().join("bad.iso");
+        let r = run(c.arg("-o").arg(&bad).arg(&src));
+        let err = String::from_utf8_lossy(&r.stderr);
+        assert!(!r.status.success() && err.contains(&format!("a UDF bridge cannot be combined with {what}")), "{err}");
+        assert!(!bad.exists(), "no image is left behind");
+    }
+    if require_tool("qemu-system-x86_64").is_some() {
+        boot(&out, Firmware::SeaBios, Media::Cd, ISOLINUX_MARKER, Duration::from_secs(60));
+        boot(&out, Firmware::SeaBios, Media::Disk, ISOLINUX_MARKER, Duration::from_secs(60));
+    }
+}
