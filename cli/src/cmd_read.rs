@@ -144,7 +144,7 @@ pub struct ExtractArgs {
 
 pub fn info(args: InfoArgs) -> Result<u8> {
     let (src, opts) = args.image.open()?;
-    let sections = formats::info(&src, &opts)?;
+    let (sections, warnings) = formats::info(&src, &opts)?;
     // The tree `ls`, `cat` and `extract` read when no --view is given (none for a disc without a file system).
     let default_view = formats::open_view(&src, &opts, ViewChoice::Auto).ok().map(|t| t.view_name());
     let stdout = io::stdout();
@@ -177,7 +177,12 @@ pub fn info(args: InfoArgs) -> Result<u8> {
         }
     }
     out.flush()?;
-    Ok(0)
+    drop(out);
+    // What the readers met on the way, as `ls` reports it: on stderr, and exit status 2.
+    for w in &warnings {
+        eprintln!("odix: warning: {w}");
+    }
+    Ok(if warnings.is_empty() { 0 } else { EXIT_PARTIAL })
 }
 
 /// Splits an image path into its components, refusing nothing: lookups compare names exactly.

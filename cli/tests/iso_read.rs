@@ -802,6 +802,11 @@ fn hostile_images() {
     let o = run(odix().arg("ls").arg(&p));
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("record length 3 is shorter than 34"));
+    // `info` scans the same tree and reports the same damage the same way: on stderr, exit status 2.
+    let o = run(odix().arg("info").arg(&p));
+    assert_eq!(o.status.code(), Some(2), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("record length 3 is shorter than 34"));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("ISO 9660"));
     check_hostile(&p, "record length");
 
     // A record length running past the sector.

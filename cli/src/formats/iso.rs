@@ -231,7 +231,6 @@ fn scan(img: &mut Image<Source>, max: u64) -> Result<Scan> {
             }
         }
     })?;
-    let _ = img.take_warnings();
     Ok(s)
 }
 
@@ -427,8 +426,8 @@ fn system_area_section(sa: &odix_iso9660::read::SystemArea) -> Option<InfoSectio
     Some(InfoSection { key: "system_area", json: Value::Object(obj), text })
 }
 
-/// The `iso9660`, `el_torito` and `system_area` sections.
-pub fn info(src: &ImageSource, opts: &ReadOptions) -> Result<Vec<InfoSection>> {
+/// The `iso9660`, `el_torito` and `system_area` sections; what the reader warned of goes to `warnings`.
+pub fn info(src: &ImageSource, opts: &ReadOptions, warnings: &mut Vec<String>) -> Result<Vec<InfoSection>> {
     let path = src.path().display().to_string();
     let mut img = open_image(src, opts)?;
     let ctx = |e: odix_iso9660::Error| anyhow!("{path}: {e}");
@@ -544,11 +543,9 @@ pub fn info(src: &ImageSource, opts: &ReadOptions) -> Result<Vec<InfoSection>> {
     }
     match system_area {
         Ok(sa) => out.extend(system_area_section(&sa)),
-        Err(e) => eprintln!("odix: warning: {path}: {e}"),
+        Err(e) => warnings.push(format!("{path}: {e}")),
     }
-    for w in img.take_warnings() {
-        eprintln!("odix: warning: {path}: {w}");
-    }
+    warnings.extend(img.take_warnings().into_iter().map(|w| format!("{path}: {w}")));
     Ok(out)
 }
 

@@ -103,22 +103,24 @@ pub fn open_view(src: &ImageSource, opts: &ReadOptions, view: ViewChoice) -> Res
     }
 }
 
-/// Every info section of every format present.
-pub fn info(src: &ImageSource, opts: &ReadOptions) -> Result<Vec<InfoSection>> {
+/// Every info section of every format present, and the warnings the readers gave while gathering them (damaged
+/// entries met while scanning the tree, unreadable structures), each naming the image.
+pub fn info(src: &ImageSource, opts: &ReadOptions) -> Result<(Vec<InfoSection>, Vec<String>)> {
     let mut out = Vec::new();
+    let mut warnings = Vec::new();
     if src.is_raw_description() {
         out.extend(raw::info(src, opts)?);
     }
     let iso = iso::probe(src, opts)?;
     if iso {
-        out.extend(iso::info(src, opts)?);
+        out.extend(iso::info(src, opts, &mut warnings)?);
     }
     let udf = udf::probe(src, opts)?;
     if udf {
-        out.extend(udf::info(src, opts)?);
+        out.extend(udf::info(src, opts, &mut warnings)?);
     }
     if !iso && !udf && out.is_empty() {
         bail!("{}: no ISO 9660 or UDF file system found", src.path().display());
     }
-    Ok(out)
+    Ok((out, warnings))
 }

@@ -211,8 +211,9 @@ fn iso_layout(src: &ImageSource, opts: &ReadOptions) -> Option<Value> {
     }))
 }
 
-/// The `udf` section of `odix info`.
-pub fn info(src: &ImageSource, opts: &ReadOptions) -> Result<Vec<InfoSection>> {
+/// The `udf` section of `odix info` (which lists the reader's warnings in its JSON); the warnings also go to
+/// `warn_out`.
+pub fn info(src: &ImageSource, opts: &ReadOptions, warn_out: &mut Vec<String>) -> Result<Vec<InfoSection>> {
     let mut vol = open_volume(src, opts)?;
     let root_phys = {
         let root = vol.info().file_set.root_directory_icb.location;
@@ -376,8 +377,7 @@ pub fn info(src: &ImageSource, opts: &ReadOptions) -> Result<Vec<InfoSection>> {
             i.anchors
         );
     }
-    for w in &warnings {
-        let _ = writeln!(t, "  Warning: {w}");
-    }
+    let path = src.path().display();
+    warn_out.extend(warnings.iter().map(|w| format!("{path}: {w}")));
     Ok(vec![InfoSection { key: "udf", json, text: t }])
 }
