@@ -378,6 +378,12 @@ fn multisession_raw_rip_places_the_sessions() {
     let o = run_ok(Command::new(ODIX).args(["cat", "--session", "2"]).arg(d.join("ms.cue")).arg("/second.txt"));
     assert_eq!(o.stdout, "second.txt".repeat(1000).into_bytes());
 
+    // bchunk splits the BIN at the sheet's INDEX 01 positions into one ISO per track: the two xorriso sessions.
+    if let Some(bchunk) = require_tool("bchunk") {
+        run_ok(Command::new(&bchunk).current_dir(d).args(["ms.bin", "ms.cue", "bc"]));
+        assert!(fs::read(d.join("bc01.iso")).unwrap() == s1, "bchunk track 1 differs from session 1");
+        assert!(fs::read(d.join("bc02.iso")).unwrap() == s2, "bchunk track 2 differs from session 2");
+    }
     if let Some(chdman) = require_tool("chdman") {
         run_ok(Command::new(&chdman).arg("createcd").arg("-i").arg(d.join("ms.cue")).arg("-o").arg(d.join("ms.chd")));
         let o = run_ok(Command::new(&chdman).args(["info", "-v", "-i"]).arg(d.join("ms.chd")));
