@@ -1095,3 +1095,47 @@ fn device_nodes_and_fifos() {
         assert_eq!(by["/fifo"]["mode"].as_u64().unwrap() & 0o170000, 0o010000);
     }
 }
+
+/// A tree 200 folders deep (more than the folder descriptors the extractor keeps open), with files at several
+/// depths and a branch next to the top that the walk comes back to from the bottom: extracted as xorriso recorded
+/// it, also over an earlier extraction (files replaced, a planted symlink replaced and not followed) and with
+/// --keep-old-files (an old file kept).
+#[test]
+fn extract_deep_tree_and_over_old_files() {
+    let Some(xorriso) = require_tool("xorriso") else { return };
+    let d = tmp();
+    let src = d.path().join("src");
+    let mut p = src.clone();
+    for i in 0..200 {
+        p.push("d");
+        fs::create_dir_all(&p).unwrap();
+        if i % 50 == 0 {
+            fs::write(p.join("f"), format!("{i}")).unwrap();
+        }
+    }
+    fs::create_dir_all(src.join("d/e")).unwrap();
+    fs::write(src.join("d/e/g"), "branch").unwrap();
+    let img = d.path().join("deep.iso");
+    run_ok(Command::new(&xorriso).args(["-as", "mkisofs", "-R", "-o"]).arg(&img).arg(&src));
+    let out = d.path().join("out");
+    let o = extract(&img, &out, &[]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_same(&src, &out, &CompareOptions { dir_mtimes: true, ..CompareOptions::default() });
+
+    // Again over it: an old file changed, a symlink planted where a file goes.
+    let outside = d.path().join("outside");
+    fs::create_dir(&outside).unwrap();
+    fs::write(out.join("d/f"), "old").unwrap();
+    fs::remove_file(out.join("d/e/g")).unwrap();
+    std::os::unix::fs::symlink(outside.join("g"), out.join("d/e/g")).unwrap();
+    let o = extract(&img, &out, &[]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_same(&src, &out, &CompareOptions { dir_mtimes: true, ..CompareOptions::default() });
+    assert!(fs::read_dir(&outside).unwrap().next().is_none(), "wrote through the planted symlink");
+
+    fs::write(out.join("d/f"), "old").unwrap();
+    let o = extract(&img, &out, &["--keep-old-files"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(fs::read_to_string(out.join("d/f")).unwrap(), "old");
+    assert_eq!(fs::read_to_string(out.join("d/e/g")).unwrap(), "branch");
+}
