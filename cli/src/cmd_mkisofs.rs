@@ -946,11 +946,13 @@ impl MkisofsArgs {
     }
 }
 
-/// Whether a `-hide` pattern (a path in the image or a name, as mkisofs matches them) names the catalog.
+/// Whether a `-hide` pattern names the boot catalog: genisoimage matches it against the catalog's path as `-c`
+/// gives it (`isolinux/boot.cat`), not against its name alone.
 fn names_catalog(pattern: &str, catalog: &str) -> bool {
-    let p = pattern.trim_start_matches('/');
-    let c = catalog.trim_start_matches('/');
-    p == c || c.rsplit('/').next() == Some(p)
+    globset::GlobBuilder::new(pattern)
+        .literal_separator(true)
+        .build()
+        .is_ok_and(|g| g.compile_matcher().is_match(catalog.trim_start_matches('/')))
 }
 
 /// Splits a pathspec `IMAGE/PATH=SOURCE` (`\\=` and `\\\\` escape) into the image path and the source.
@@ -1188,7 +1190,11 @@ pub fn mkisofs(args: Vec<OsString>) -> Result<u8> {
     }
     // -hide/-hide-joliet naming the boot catalog keep it out of every tree (it is not a source file).
     let catalog_path = a.catalog.clone().unwrap_or_else(|| "boot.catalog".into());
-    let hide_catalog = a.hide.iter().chain(&a.hide_joliet).any(|p| names_catalog(p, &catalog_path));
+    let catalog_hidden = odix_iso9660::write::Hidden {
+        iso: a.hide.iter().any(|p| names_catalog(p, &catalog_path)),
+        joliet: a.hide_joliet.iter().any(|p| names_catalog(p, &catalog_path)),
+        udf: a.hide_udf.iter().any(|p| names_catalog(p, &catalog_path)),
+    };
     if !a.hide_udf.is_empty() && !a.udf {
         bail!("-hide-udf needs -udf (there is no UDF tree to hide from)");
     }
@@ -1270,12 +1276,21 @@ pub fn mkisofs(args: Vec<OsString>) -> Result<u8> {
         }
     }
     let mut boot_cfg = a.boot_config();
-    boot_cfg.catalog_hide |= hide_catalog;
     if a.udf {
         // UDF's closing anchor is the last sector of the volume: no padding after it.
         boot_cfg.fit_udf_bridge();
     }
     let boot = BootPlan::prepare(&boot_cfg, &mut walked, now)?;
+    if catalog_hidden != odix_iso9660::write::Hidden::default() && !boot_cfg.entries.is_empty() {
+        // The catalog is no source file: a pattern naming it hides it from that tree (genisoimage).
+        let mut node = Some(Tree::ROOT);
+        for c in catalog_path.split('/').filter(|c| !c.is_empty()) {
+            node = node.and_then(|n| walked.tree.lookup(n, c.as_bytes()));
+        }
+        if let Some(n) = node {
+            walked.tree.set_hidden(n, catalog_hidden);
+        }
+    }
     let level = a.iso_level.unwrap_or(1);
     let volume_id = a.volume_id.clone().unwrap_or_else(|| "CDROM".into());
     let mut opts = iso_options(level, a.rock, a.joliet, a.joliet_long, now)
@@ -1583,8 +1598,10 @@ mod tests {
         assert!(parse(&["-append_partition", "5", "0xef", "x"]).is_err());
         assert!(parse(&["-input-charset", "cp437"]).is_err());
         assert!(parse(&["-eltorito-platform", "amiga"]).is_err());
-        assert!(names_catalog("boot.cat", "isolinux/boot.cat"));
-        assert!(names_catalog("/isolinux/boot.cat", "isolinux/boot.cat"));
+        assert!(names_catalog("isolinux/boot.cat", "isolinux/boot.cat"));
+        assert!(names_catalog("isolinux/*.cat", "isolinux/boot.cat"));
+        assert!(!names_catalog("boot.cat", "isolinux/boot.cat"));
+        assert!(!names_catalog("/isolinux/boot.cat", "isolinux/boot.cat"));
         assert!(!names_catalog("isolinux", "isolinux/boot.cat"));
         assert!(parse(&["-help"]).unwrap().help);
         assert!(parse(&["--version"]).unwrap().version);

@@ -719,3 +719,37 @@ fn udf_bridge_with_isohybrid_mbr() {
         boot(&out, Firmware::SeaBios, Media::Disk, ISOLINUX_MARKER, Duration::from_secs(60));
     }
 }
+
+/// `-hide` on the boot image and `-hide-joliet` on the catalog (matched against its `-c` path, as genisoimage
+/// does): the names each tree shows are genisoimage's for the same options, and the image still boots (a hidden file keeps its data, and El Torito points at it).
+#[test]
+fn hidden_boot_image_and_catalog_match_genisoimage() {
+    let (Some(genisoimage), Some(isoinfo)) = (require_tool("genisoimage"), require_tool("isoinfo")) else { return };
+    if require_file(ISOLINUX_BIN).is_none() || require_file(LDLINUX).is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("src");
+    isolinux_tree(&src);
+    let args = ["-quiet", "-R", "-J", "-b", "isolinux/isolinux.bin", "-c", "isolinux/boot.cat", "-no-emul-boot"];
+    let more =
+        ["-boot-load-size", "4", "-boot-info-table", "-hide", "isolinux.bin", "-hide-joliet", "isolinux/boot.cat"];
+    let ours = dir.path().join("o.iso");
+    let theirs = dir.path().join("g.iso");
+    run_ok(Command::new(odix()).arg("mkisofs").args(args).args(more).arg("-o").arg(&ours).arg(&src));
+    run_ok(Command::new(genisoimage).args(args).args(more).arg("-o").arg(&theirs).arg(&src));
+    let list = |iso: &Path, tree: &str| -> Vec<String> {
+        let o = run_ok(Command::new(&isoinfo).arg(tree).arg("-f").arg("-i").arg(iso));
+        let mut v: Vec<String> = String::from_utf8_lossy(&o.stdout).lines().map(str::to_string).collect();
+        v.sort();
+        v
+    };
+    for tree in ["-R", "-J"] {
+        assert_eq!(list(&ours, tree), list(&theirs, tree), "isoinfo {tree}");
+    }
+    assert!(!list(&ours, "-R").contains(&"/isolinux/isolinux.bin".to_string()));
+    assert!(!list(&ours, "-J").contains(&"/isolinux/boot.cat".to_string()));
+    if require_tool("qemu-system-x86_64").is_some() {
+        boot(&ours, Firmware::SeaBios, Media::Cd, ISOLINUX_MARKER, Duration::from_secs(60));
+    }
+}

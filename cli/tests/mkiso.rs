@@ -628,6 +628,20 @@ fn mkisofs_hide_matches_genisoimage_and_xorriso() {
             want_rr.iter().map(|p| format!("rr {p}")).chain(want_j.iter().map(|p| format!("joliet {p}"))).collect();
         assert_eq!(got, want, "pycdlib walk");
     }
+    // The Linux kernel, with Rock Ridge and through Joliet.
+    let share = dir.join("share");
+    fs::create_dir(&share).unwrap();
+    if let Some((rr, jo)) = kernel_views(&iso, &share) {
+        let names = |root: &Path| -> BTreeSet<String> {
+            walkdir::WalkDir::new(root)
+                .min_depth(1)
+                .into_iter()
+                .map(|e| format!("/{}", e.unwrap().path().strip_prefix(root).unwrap().display()))
+                .collect()
+        };
+        assert_eq!(names(&rr), want_rr, "kernel, Rock Ridge");
+        assert_eq!(names(&jo), want_j, "kernel, Joliet");
+    }
     // Hidden files keep their data in the image.
     let bytes = fs::read(&iso).unwrap();
     for body in ["hidden-data-c", "hidden-data-f", "hidden-data-y", "hidden-data-x", "hidden-data-b"] {
