@@ -3,10 +3,14 @@
 # Builds two images with xorriso (100 000 entries; 20 000 files, about 230 MB), then times each tool with
 # hyperfine and prints medians and ratios (odix / other) of wall time and of CPU time, the issue's targets, peak RSS
 # from /usr/bin/time -v and system-call counts from strace -c.
-#   bench/read.sh [WORKDIR]      (default /tmp/odix-bench-read; needs ~1 GB free)
+#   bench/read.sh [WORKDIR]      (default /dev/shm/odix-bench-read, else /tmp/odix-bench-read; needs ~1 GB free)
+# A tmpfs measures the extractors: on ext4 each run after deleting the previous 20 000 files spends seconds in the
+# kernel's inode allocator (recently_deleted), for every tool, and how long depends on the deletion history.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
-work=${1:-/tmp/odix-bench-read}
+default=/tmp/odix-bench-read
+[[ -d /dev/shm && -w /dev/shm ]] && default=/dev/shm/odix-bench-read
+work=${1:-$default}
 odix=${ODIX:-$here/target/release/odix}
 runs=${RUNS:-5}
 [ -x "$odix" ] || (cd "$here" && cargo build --release -p odix --quiet)

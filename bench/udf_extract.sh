@@ -3,11 +3,13 @@
 # 230 MB, the same tree as bench/read.sh), plus odix extracting the same files through the image's ISO 9660 tree.
 # Prints medians (hyperfine), ratios of wall time and of CPU time against the issue's targets, peak RSS and
 # system-call counts (strace -c).
-#   bench/udf_extract.sh [WORKDIR]      (default /tmp/odix-bench-udf-read; needs ~1 GB free; a tmpfs such as
-#   /dev/shm/x measures the readers rather than the disk)
+#   bench/udf_extract.sh [WORKDIR]      (default /dev/shm/odix-bench-udf-read, else /tmp/odix-bench-udf-read; needs
+#   ~1 GB free; a tmpfs measures the readers rather than ext4's inode allocator, see bench/read.sh)
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
-work=${1:-/tmp/odix-bench-udf-read}
+default=/tmp/odix-bench-udf-read
+[[ -d /dev/shm && -w /dev/shm ]] && default=/dev/shm/odix-bench-udf-read
+work=${1:-$default}
 odix=${ODIX:-$here/target/release/odix}
 runs=${RUNS:-5}
 [ -x "$odix" ] || (cd "$here" && cargo build --release -p odix --quiet)
