@@ -230,7 +230,21 @@ pub struct IsoLayout<'t> {
     joliet_path_size: u32,
     rr_moved_meta: Meta,
     rr_moved_ino: u32,
+    /// Rock Ridge name of the relocation directory: `rr_moved`, unless the root already holds that name.
+    rr_moved_name: Vec<u8>,
     places: Option<Places>,
+}
+
+/// The Rock Ridge name for the relocation directory that no entry of the root uses: `rr_moved`, else `.rr_moved`
+/// (both hidden by readers that know them), else `.rr_moved.N`.
+fn relocation_name(tree: &Tree) -> Vec<u8> {
+    let taken = |name: &[u8]| tree.lookup(Tree::ROOT, name).is_some();
+    [RR_MOVED_NAME, b".rr_moved"]
+        .into_iter()
+        .map(<[u8]>::to_vec)
+        .chain((1u32..).map(|n| format!(".rr_moved.{n}").into_bytes()))
+        .find(|name| !taken(name))
+        .unwrap_or_else(|| RR_MOVED_NAME.to_vec())
 }
 
 fn sectors_of(bytes: u64) -> u64 {
@@ -266,6 +280,7 @@ impl<'t> IsoLayout<'t> {
             joliet_path_size: 0,
             rr_moved_meta: tree.node(Tree::ROOT).meta,
             rr_moved_ino: 0,
+            rr_moved_name: relocation_name(tree),
             places: None,
             opts,
         };
@@ -829,7 +844,7 @@ impl<'t> IsoLayout<'t> {
                 Entry::RrMoved => {
                     if rr {
                         self.rr_moved_basics(&mut su);
-                        susp::nm(RR_MOVED_NAME, &mut su);
+                        susp::nm(&self.rr_moved_name, &mut su);
                     }
                     let md = self.iso_dirs.iter().position(|x| x.node.is_none()).unwrap_or(0);
                     let m = &self.iso_dirs[md];
@@ -1095,6 +1110,24 @@ mod tests {
             assert_eq!(unique.len(), root.len(), "level {level}: {root:?}");
             assert_eq!(root.iter().filter(|n| **n == RR_MOVED_ISO).count(), 1, "level {level}: {root:?}");
         }
+    }
+
+    #[test]
+    fn the_relocation_directory_takes_a_rock_ridge_name_the_root_does_not_use() {
+        let meta = Meta { perm: 0o755, ..Meta::default() };
+        let deep = |tree: &mut Tree| {
+            let mut at = Tree::ROOT;
+            for k in 0..9 {
+                at = tree.add(at, format!("d{k}").as_bytes(), NodeKind::Dir, meta).unwrap();
+            }
+        };
+        let mut tree = Tree::new(meta);
+        deep(&mut tree);
+        assert_eq!(IsoLayout::new(&tree, IsoOptions::default()).unwrap().rr_moved_name, b"rr_moved");
+        tree.add(Tree::ROOT, b"rr_moved", NodeKind::Dir, meta).unwrap();
+        assert_eq!(IsoLayout::new(&tree, IsoOptions::default()).unwrap().rr_moved_name, b".rr_moved");
+        tree.add(Tree::ROOT, b".rr_moved", file(0), meta).unwrap();
+        assert_eq!(IsoLayout::new(&tree, IsoOptions::default()).unwrap().rr_moved_name, b".rr_moved.1");
     }
 
     #[test]
