@@ -382,16 +382,11 @@ pub fn q_position(raw_sub: &[u8]) -> Option<(u8, u8)> {
     Some((bcd(*data.get(1)?)?, bcd(*data.get(2)?)?))
 }
 
-/// CRC-16 with polynomial x^16 + x^12 + x^5 + 1 and initial value 0 (the Q subchannel's, stored inverted).
-fn crc16(data: &[u8]) -> u16 {
-    let mut crc: u16 = 0;
-    for &b in data {
-        crc ^= u16::from(b) << 8;
-        for _ in 0..8 {
-            crc = if crc & 0x8000 != 0 { (crc << 1) ^ 0x1021 } else { crc << 1 };
-        }
-    }
-    crc
+/// CRC-16 with polynomial x^16 + x^12 + x^5 + 1 and initial value 0, as the Q subchannel uses it (stored
+/// inverted).
+pub(crate) fn crc16(data: &[u8]) -> u16 {
+    const Q_CRC: crc::Crc<u16> = crc::Crc::<u16>::new(&crc::CRC_16_XMODEM);
+    Q_CRC.checksum(data)
 }
 
 #[cfg(test)]

@@ -255,7 +255,7 @@ impl SimDrive {
             0,
             0,
         ];
-        let crc = !crc16_ccitt(&q[..10]);
+        let crc = !crate::disc::crc16(&q[..10]);
         q[10..12].copy_from_slice(&crc.to_be_bytes());
         q
     }
@@ -554,18 +554,6 @@ fn user_data(s: &RawSector) -> &[u8] {
 /// The big-endian 32-bit value at `at` of a CDB (0 past its end).
 fn be32(b: &[u8], at: usize) -> u32 {
     b.get(at..at.saturating_add(4)).and_then(|s| <[u8; 4]>::try_from(s).ok()).map_or(0, u32::from_be_bytes)
-}
-
-/// CRC-16/CCITT (polynomial 0x1021, initial 0) over `data`, as the Q subchannel uses (inverted when stored).
-fn crc16_ccitt(data: &[u8]) -> u16 {
-    let mut crc: u16 = 0;
-    for &b in data {
-        crc ^= u16::from(b) << 8;
-        for _ in 0..8 {
-            crc = if crc & 0x8000 != 0 { (crc << 1) ^ 0x1021 } else { crc << 1 };
-        }
-    }
-    crc
 }
 
 impl Transport for SimDrive {
