@@ -7,6 +7,8 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 ./setup.sh
+# Rust installed by setup.sh through rustup lives here.
+export PATH="$HOME/.cargo/bin:$PATH"
 export ODIX_SLOW_TESTS=${ODIX_SLOW_TESTS:-1}
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --quiet -- -D warnings
