@@ -505,6 +505,24 @@ impl Output {
     }
 }
 
+/// Hands `block` to the next stage, or back to the reader's pool when there is none or it has gone (then it is
+/// forgotten). The reader may be gone too; the block is then simply freed.
+fn pass_on(next: &mut Option<mpsc::SyncSender<Option<Block>>>, block: Block, spare: &mpsc::Sender<Block>) {
+    let back = match next {
+        Some(n) => match n.send(Some(block)) {
+            Ok(()) => return,
+            Err(mpsc::SendError(b)) => {
+                *next = None;
+                b
+            }
+        },
+        None => Some(block),
+    };
+    if let Some(b) = back {
+        let _ = spare.send(b);
+    }
+}
+
 /// The writer thread: writes blocks in the order read, fills, saves maps; hands written blocks to the hasher
 /// (`None` there means the image changed behind the stream) or straight back to the reader.
 fn writer_loop(
@@ -518,20 +536,7 @@ fn writer_loop(
         match msg {
             ToWriter::Block(block) => {
                 out.write(&block)?;
-                let block = match &hasher {
-                    Some(h) => match h.send(Some(block)) {
-                        Ok(()) => continue,
-                        Err(mpsc::SendError(b)) => {
-                            hasher = None;
-                            b
-                        }
-                    },
-                    None => Some(block),
-                };
-                if let Some(b) = block {
-                    // The reader may be gone already; the block is then simply freed.
-                    let _ = spare.send(b);
-                }
+                pass_on(&mut hasher, block, &spare);
             }
             ToWriter::Fill(lba) => {
                 if let Some(h) = hasher.take() {
@@ -578,20 +583,7 @@ fn hasher_loop(
         } else {
             ok = false;
         }
-        // On to the next hash thread, or back to the reader.
-        let back = match &forward {
-            Some(f) => match f.send(Some(block)) {
-                Ok(()) => None,
-                Err(mpsc::SendError(b)) => {
-                    forward = None;
-                    b
-                }
-            },
-            None => Some(block),
-        };
-        if let Some(b) = back {
-            let _ = spare.send(b);
-        }
+        pass_on(&mut forward, block, &spare);
     }
     ok.then_some(h)
 }

@@ -606,14 +606,7 @@ fn mkisofs_hide_matches_genisoimage_and_xorriso() {
         .collect();
     assert_eq!(got, want_rr, "xorriso -find");
     if let Some(sz) = require_tool("7z") {
-        let o = run_ok(Command::new(sz).args(["l", "-slt"]).arg(&iso));
-        let got: BTreeSet<String> = String::from_utf8_lossy(&o.stdout)
-            .lines()
-            .filter_map(|l| l.strip_prefix("Path = "))
-            .filter(|p| !p.ends_with(".iso"))
-            .map(|p| format!("/{p}"))
-            .collect();
-        assert_eq!(got, want_j, "7z l (Joliet)");
+        assert_eq!(sevenzip_paths(&sz, &iso, &[]), want_j, "7z l (Joliet)");
     }
     if odix_testdata::oracle::require_python_module("pycdlib") {
         let out = run_ok(Command::new("python3").args(["-c", PYCDLIB_WALK]).arg(&iso));
@@ -649,6 +642,17 @@ fn mkisofs_hide_matches_genisoimage_and_xorriso() {
     }
 }
 
+/// Every path `7z l -slt` lists in `iso` (with `extra` options such as `-tudf`), absolute.
+fn sevenzip_paths(sz: &Path, iso: &Path, extra: &[&str]) -> BTreeSet<String> {
+    let o = run_ok(Command::new(sz).args(["l", "-slt"]).args(extra).arg(iso));
+    String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .filter_map(|l| l.strip_prefix("Path = "))
+        .filter(|p| !p.ends_with(".iso"))
+        .map(|p| format!("/{p}"))
+        .collect()
+}
+
 #[test]
 fn mkisofs_hide_udf_leaves_the_iso_trees_alone() {
     let (Some(sz), Some(_)) = (require_tool("7z"), require_tool("isoinfo")) else { return };
@@ -657,13 +661,7 @@ fn mkisofs_hide_udf_leaves_the_iso_trees_alone() {
     hide_tree(dir);
     mkisofs_with("odix", dir, "u.iso", &["-udf", "-hide-udf", "d", "-hide-udf", "y.txt"]);
     let iso = dir.join("u.iso");
-    let o = run_ok(Command::new(&sz).args(["l", "-slt", "-tudf"]).arg(&iso));
-    let got: BTreeSet<String> = String::from_utf8_lossy(&o.stdout)
-        .lines()
-        .filter_map(|l| l.strip_prefix("Path = "))
-        .filter(|p| !p.ends_with(".iso"))
-        .map(|p| format!("/{p}"))
-        .collect();
+    let got = sevenzip_paths(&sz, &iso, &["-tudf"]);
     let want: BTreeSet<String> =
         ["/a", "/a/b.txt", "/c.txt", "/g", "/g/h", "/g/h/k", "/g/h/k/x.txt", "/p", "/p/q", "/p/q/r.txt"]
             .map(String::from)
