@@ -178,13 +178,13 @@ macro_rules! checked {
     ($($t:ty),*) => {$(
         impl Checked for $t {
             fn add_or(self, rhs: Self, what: &'static str) -> Result<Self> {
-                self.checked_add(rhs).ok_or(Error::Overflow { what })
+                self.checked_add(rhs).ok_or_else(|| Error::Overflow { what })
             }
             fn mul_or(self, rhs: Self, what: &'static str) -> Result<Self> {
-                self.checked_mul(rhs).ok_or(Error::Overflow { what })
+                self.checked_mul(rhs).ok_or_else(|| Error::Overflow { what })
             }
             fn sub_or(self, rhs: Self, what: &'static str) -> Result<Self> {
-                self.checked_sub(rhs).ok_or(Error::Overflow { what })
+                self.checked_sub(rhs).ok_or_else(|| Error::Overflow { what })
             }
         }
     )*};

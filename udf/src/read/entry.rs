@@ -110,14 +110,16 @@ impl<R: Read + Seek> Core<R> {
     /// Reads the entry an ICB address points at, following indirect entries.
     pub(crate) fn read_entry(&mut self, icb: LbAddr) -> Result<Entry> {
         let max = self.opts.limits.max_indirect;
-        let mut seen = HashSet::new();
+        // Almost always one entry: a list, searched linearly, costs nothing to set up (the hop limit bounds it).
+        let mut seen: Vec<LbAddr> = Vec::new();
         let mut loc = icb;
         let mut hops = 0u32;
         let mut fallback: Option<(LbAddr, FileEntry)> = None;
         let (location, fe) = loop {
-            if !seen.insert(loc) {
+            if seen.contains(&loc) {
                 return Err(Error::Loop { what: "indirect entries", block: u64::from(loc.block) });
             }
+            seen.push(loc);
             let read = self.read_descriptor_at(
                 loc,
                 "file entry",

@@ -48,31 +48,46 @@ impl<R: Read + Seek> BlockIo<R> {
         Ok(())
     }
 
-    /// Fills `buf` from byte `offset` through the read-ahead window (for small metadata reads).
-    pub(crate) fn read_cached(&mut self, offset: u64, buf: &mut [u8]) -> Result<()> {
-        let len = u64::try_from(buf.len()).map_err(|_| Error::Overflow { what: "read length" })?;
+    /// `len` bytes from byte `offset`, through the read-ahead window (for small metadata reads).
+    pub(crate) fn read_cached_vec(&mut self, offset: u64, len: usize) -> Result<Vec<u8>> {
+        if !self.window(offset, len)? {
+            let mut buf = vec![0u8; len];
+            self.read_at(offset, &mut buf)?;
+            return Ok(buf);
+        }
+        Ok(self.cached(offset, len)?.to_vec())
+    }
+
+    /// Makes the read-ahead window hold `len` bytes at `offset`; false when they reach past the image's end (then
+    /// the caller reads them directly and gets the error).
+    fn window(&mut self, offset: u64, len: usize) -> Result<bool> {
+        let len = u64::try_from(len).map_err(|_| Error::Overflow { what: "read length" })?;
         let end = offset.add_or(len, "read range")?;
         let cache_end = self.cache_at.saturating_add(u64::try_from(self.cache.len()).unwrap_or(0));
-        if offset < self.cache_at || end > cache_end {
-            if end > self.size {
-                return self.read_at(offset, buf);
-            }
-            let window = READ_AHEAD.max(len).min(self.size.saturating_sub(offset));
-            let mut cache = std::mem::take(&mut self.cache);
-            cache.resize(usize::try_from(window).map_err(|_| Error::Overflow { what: "read length" })?, 0);
-            let r = self.read_at(offset, &mut cache);
-            if let Err(e) = r {
-                self.cache = Vec::new();
-                return Err(e);
-            }
-            self.cache = cache;
-            self.cache_at = offset;
+        if offset >= self.cache_at && end <= cache_end {
+            return Ok(true);
         }
+        if end > self.size {
+            return Ok(false);
+        }
+        let window = READ_AHEAD.max(len).min(self.size.saturating_sub(offset));
+        let mut cache = std::mem::take(&mut self.cache);
+        cache.resize(usize::try_from(window).map_err(|_| Error::Overflow { what: "read length" })?, 0);
+        let r = self.read_at(offset, &mut cache);
+        if let Err(e) = r {
+            self.cache = Vec::new();
+            return Err(e);
+        }
+        self.cache = cache;
+        self.cache_at = offset;
+        Ok(true)
+    }
+
+    /// The window's bytes at `offset` (which [`BlockIo::window`] put there).
+    fn cached(&self, offset: u64, len: usize) -> Result<&[u8]> {
         let start = usize::try_from(offset.sub_or(self.cache_at, "cache offset")?)
             .map_err(|_| Error::Overflow { what: "cache" })?;
-        let src = self.cache.get(start..start.saturating_add(buf.len())).ok_or(Error::Overflow { what: "cache" })?;
-        buf.copy_from_slice(src);
-        Ok(())
+        self.cache.get(start..start.saturating_add(len)).ok_or(Error::Overflow { what: "cache" })
     }
 
     /// Whether `len` bytes at `offset` lie inside the image.

@@ -185,12 +185,12 @@ impl<R: Read + Seek> Core<R> {
                 source: std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "block past the end of the image"),
             });
         }
-        let mut buf = vec![0u8; usize::try_from(len).map_err(|_| Error::Overflow { what: "read length" })?];
+        let n = usize::try_from(len).map_err(|_| Error::Overflow { what: "read length" })?;
         if len <= self.bs() {
-            self.io.read_cached(off, &mut buf)?;
-        } else {
-            self.io.read_at(off, &mut buf)?;
+            return self.io.read_cached_vec(off, n);
         }
+        let mut buf = vec![0u8; n];
+        self.io.read_at(off, &mut buf)?;
         Ok(buf)
     }
 
