@@ -346,8 +346,8 @@ impl<T: Transport> SectorSource for DriveSource<'_, T> {
         block.sub.clear();
         block.verdicts.clear();
         let Some(len) = USER_SECTOR.checked_mul(count as usize) else { return false };
-        // Resizing a reused buffer of the same length touches nothing.
-        block.data.resize(len, 0);
+        // The read overwrites every byte, or fails and the block is not trusted.
+        block.data.set_len_for_overwrite(len);
         if !self.read_cooked(lba, count, &mut block.data) {
             return false;
         }

@@ -20,6 +20,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::buf::SectorBuf;
 use crate::map::{BlockStatus, Mapfile, Phase};
 
 /// The largest skip after consecutive copy errors, in sectors (about 2 minutes of CD).
@@ -146,8 +147,9 @@ pub struct Write {
 pub struct Block {
     /// The first sector.
     pub lba: u32,
-    /// The sectors' bytes (2048 or 2352 each), one after the other.
-    pub data: Vec<u8>,
+    /// The sectors' bytes (2048 or 2352 each), one after the other, page-aligned so a drive reads straight into
+    /// them.
+    pub data: SectorBuf,
     /// Their subchannel bytes (96 each) when read, else empty.
     pub sub: Vec<u8>,
     /// One verdict per sector.

@@ -341,7 +341,7 @@ impl SectorSource for FileSource {
         block.lba = lba;
         block.sub.clear();
         block.verdicts.clear();
-        block.data.resize((self.unit as usize).saturating_mul(count as usize), 0);
+        block.data.set_len_for_overwrite((self.unit as usize).saturating_mul(count as usize));
         if self.file.read_exact_at(&mut block.data, u64::from(lba).saturating_mul(u64::from(self.unit))).is_err() {
             return false;
         }
