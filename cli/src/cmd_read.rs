@@ -140,6 +140,9 @@ pub struct ExtractArgs {
     /// Write each El Torito boot image (and the boot catalog) into this folder instead of extracting files.
     #[arg(long, value_name = "DIR")]
     pub boot: Option<PathBuf>,
+    /// Threads that create and write files (default: one per CPU, at most 8; 1 writes on the reading thread).
+    #[arg(short = 'j', long, value_name = "N")]
+    pub jobs: Option<usize>,
 }
 
 pub fn info(args: InfoArgs) -> Result<u8> {
@@ -490,7 +493,11 @@ pub fn extract(args: ExtractArgs) -> Result<u8> {
     let (src, opts, mut tree) = args.image.tree()?;
     let mut ex = Extractor::new(
         &args.dir,
-        ExtractOptions { keep_old: args.keep_old_files, same_permissions: !args.no_same_permissions },
+        ExtractOptions {
+            keep_old: args.keep_old_files,
+            same_permissions: !args.no_same_permissions,
+            jobs: args.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get().min(8))),
+        },
         src.plain_file(),
     )?;
     let paths = if args.paths.is_empty() { vec!["/".to_string()] } else { args.paths.clone() };

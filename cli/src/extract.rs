@@ -15,6 +15,13 @@
 //! A regular file costs `openat`, one `copy_file_range` from the image when its bytes are plain runs of the image
 //! file (else reads through the view and `write`s), `futimens` and `close`; `fchmod` only when the mode cannot be
 //! given at creation (bits the umask would clear, set-id and sticky bits, which a write may clear).
+//!
+//! # Threads
+//! Those system calls are most of an extraction's time, and they scale across cores: files whose bytes are plain
+//! runs of the image are created and written by a pool of writer threads ([`ExtractOptions::jobs`]), in batches,
+//! while the walk goes on reading the image's metadata, making folders and writing everything else (symlinks,
+//! files read through the view, every name of a hard-linked file). Each job holds its folder's descriptor, so it
+//! is as safe as the rest; directories get their modes and times only after the writers are done.
 
 use std::collections::{HashMap, HashSet};
 use std::fs::{self, File};
@@ -22,6 +29,9 @@ use std::io::{self, Read, Write};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{mpsc, Arc};
+use std::thread::JoinHandle;
 
 use anyhow::{bail, Context, Result};
 use chrono::{DateTime, Utc};
@@ -40,6 +50,10 @@ const MAX_OPEN: usize = 128;
 /// Most bytes asked of one `copy_file_range` call.
 const COPY_RANGE_MAX: u64 = 1 << 30;
 
+/// Files handed to the writer threads at once, and most bytes in one such batch.
+const BATCH_FILES: usize = 64;
+const BATCH_BYTES: u64 = 16 << 20;
+
 /// What the user asked of the extraction.
 #[derive(Clone, Copy, Debug)]
 pub struct ExtractOptions {
@@ -47,34 +61,236 @@ pub struct ExtractOptions {
     pub keep_old: bool,
     /// Restore the permission bits the image records.
     pub same_permissions: bool,
+    /// Threads that create and write files (0 or 1: the walking thread writes them itself).
+    pub jobs: usize,
 }
 
 /// A directory whose mode and times are set at the end: path below the root, mode, mtime, atime.
 type PendingDir = (String, Option<u32>, Option<DateTime<Utc>>, Option<DateTime<Utc>>);
 
-/// Extracts entries one at a time, in walk order (parents before children).
-pub struct Extractor {
+/// What the walking thread and the writer threads share.
+struct Shared {
     root_path: PathBuf,
-    root: OwnedFd,
-    opts: ExtractOptions,
+    keep_old: bool,
     /// The image file itself, when the views' plain ranges are byte ranges of it.
     image: Option<File>,
     /// Whether `copy_file_range` still works between the image and the target (cleared at the first refusal).
-    copy_range: bool,
+    kernel_copy: AtomicBool,
+    warnings: AtomicU64,
+}
+
+impl Shared {
+    fn warn(&self, msg: String) {
+        eprintln!("odix: warning: {msg}");
+        self.warnings.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The path shown in messages for `rel` (a path below the root).
+    fn shown(&self, rel: &str) -> String {
+        self.root_path.join(rel).display().to_string()
+    }
+
+    /// Creates `name` in `dir` with `make`, which fails with `EEXIST` when something is there already. That
+    /// something is kept (`--keep-old-files`: `None` is returned) or removed, not followed, and `make` tried again.
+    fn create<T>(
+        &self,
+        dir: BorrowedFd<'_>,
+        name: &str,
+        rel: &str,
+        make: impl Fn(BorrowedFd<'_>) -> rustix::io::Result<T>,
+    ) -> Result<Option<T>> {
+        match make(dir) {
+            Ok(v) => return Ok(Some(v)),
+            Err(Errno::EXIST) => {}
+            Err(e) => return Err(e).with_context(|| format!("cannot create {}", self.shown(rel))),
+        }
+        if self.keep_old {
+            return Ok(None);
+        }
+        if is_dir_at(dir, name).with_context(|| format!("cannot inspect {}", self.shown(rel)))? {
+            rustix::fs::unlinkat(dir, name, AtFlags::REMOVEDIR)
+                .with_context(|| format!("{}: a non-empty directory is in the way", self.shown(rel)))?;
+        } else {
+            rustix::fs::unlinkat(dir, name, AtFlags::empty())
+                .with_context(|| format!("cannot replace {}", self.shown(rel)))?;
+        }
+        make(dir).map(Some).with_context(|| format!("cannot create {}", self.shown(rel)))
+    }
+
+    /// Copies `len` bytes of the image file from byte `offset` to the end of `out`; returns how many there were
+    /// (fewer at the end of the image). The kernel copies them when it can, else they go through `buf`.
+    fn copy_range(&self, offset: u64, len: u64, out: &mut File, buf: &mut Vec<u8>) -> Result<u64> {
+        let Some(image) = &self.image else { return Ok(0) };
+        let end = offset.saturating_add(len);
+        let mut pos = offset;
+        while pos < end {
+            if self.kernel_copy.load(Ordering::Relaxed) {
+                let want = usize::try_from((end - pos).min(COPY_RANGE_MAX)).unwrap_or(usize::MAX);
+                match rustix::fs::copy_file_range(image, Some(&mut pos), &*out, None, want) {
+                    Ok(0) => break,
+                    Ok(_) => {}
+                    Err(Errno::INTR) => {}
+                    // Not between these two files (another file system, a device, an old kernel): read and write.
+                    Err(Errno::XDEV | Errno::INVAL | Errno::NOSYS | Errno::OPNOTSUPP | Errno::BADF | Errno::PERM) => {
+                        self.kernel_copy.store(false, Ordering::Relaxed)
+                    }
+                    Err(e) => return Err(io::Error::from(e)).context("reading the image"),
+                }
+                continue;
+            }
+            if buf.is_empty() {
+                *buf = vec![0; COPY_BUFFER];
+            }
+            let want = usize::try_from(end - pos).unwrap_or(usize::MAX).min(buf.len());
+            let chunk = buf.get_mut(..want).unwrap_or_default();
+            let k = match image.read_at(chunk, pos) {
+                Ok(0) => break,
+                Ok(k) => k,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e).context("reading the image"),
+            };
+            out.write_all(chunk.get(..k).unwrap_or_default())?;
+            pos += k as u64;
+        }
+        Ok(pos - offset)
+    }
+
+    /// Creates a file whose bytes are plain runs of the image and writes them (on a writer thread).
+    fn write_job(&self, job: &FileJob, buf: &mut Vec<u8>) -> Result<()> {
+        let flags = OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+        let create_mode = Mode::from_raw_mode(if job.at_creation { job.mode } else { 0o600 });
+        let name = job.name.as_str();
+        let Some(fd) =
+            self.create(job.dir.as_fd(), name, &job.rel, |dir| rustix::fs::openat(dir, name, flags, create_mode))?
+        else {
+            return Ok(());
+        };
+        let mut out = File::from(fd);
+        let mut n = 0u64;
+        for &(offset, len) in &job.ranges {
+            let k = self.copy_range(offset, len, &mut out, buf)?;
+            n = n.saturating_add(k);
+            if k < len {
+                break;
+            }
+        }
+        if n != job.size {
+            bail!("read {n} bytes of {}", job.size);
+        }
+        if !job.at_creation {
+            rustix::fs::fchmod(&out, Mode::from_raw_mode(job.mode)).context("cannot set mode")?;
+        }
+        if let Some(ts) = &job.times {
+            let _ = rustix::fs::futimens(&out, ts);
+        }
+        Ok(())
+    }
+}
+
+/// A regular file for a writer thread: where it goes, its mode and times, and the image's byte ranges it holds.
+struct FileJob {
+    dir: Arc<OwnedFd>,
+    name: String,
+    rel: String,
+    mode: u32,
+    /// Whether the mode is given at creation (else set once the data is written).
+    at_creation: bool,
+    ranges: Vec<(u64, u64)>,
+    size: u64,
+    times: Option<Timestamps>,
+}
+
+/// The writer threads and the batch of files being gathered for them.
+struct Pool {
+    tx: Option<mpsc::SyncSender<Vec<FileJob>>>,
+    workers: Vec<JoinHandle<()>>,
+    batch: Vec<FileJob>,
+    batch_bytes: u64,
+}
+
+impl Pool {
+    fn new(shared: &Arc<Shared>, jobs: usize) -> Result<Self> {
+        let (tx, rx) = mpsc::sync_channel::<Vec<FileJob>>(jobs.saturating_mul(2));
+        let rx = Arc::new(std::sync::Mutex::new(rx));
+        let mut workers = Vec::with_capacity(jobs);
+        for i in 0..jobs {
+            let (shared, rx) = (Arc::clone(shared), Arc::clone(&rx));
+            let w = std::thread::Builder::new()
+                .name(format!("odix-writer-{i}"))
+                .spawn(move || {
+                    let mut buf = Vec::new();
+                    loop {
+                        // The lock is held only to take the next batch.
+                        let next = match rx.lock() {
+                            Ok(r) => r.recv(),
+                            Err(_) => return,
+                        };
+                        let Ok(batch) = next else { return };
+                        for job in batch {
+                            if let Err(e) = shared.write_job(&job, &mut buf) {
+                                shared.warn(format!("{}: {e:#}", job.rel));
+                            }
+                        }
+                    }
+                })
+                .context("starting a writer thread")?;
+            workers.push(w);
+        }
+        Ok(Pool { tx: Some(tx), workers, batch: Vec::new(), batch_bytes: 0 })
+    }
+
+    fn push(&mut self, job: FileJob) {
+        self.batch_bytes = self.batch_bytes.saturating_add(job.size);
+        self.batch.push(job);
+        if self.batch.len() >= BATCH_FILES || self.batch_bytes >= BATCH_BYTES {
+            self.flush();
+        }
+    }
+
+    fn flush(&mut self) {
+        self.batch_bytes = 0;
+        let batch = std::mem::take(&mut self.batch);
+        if let (Some(tx), false) = (&self.tx, batch.is_empty()) {
+            // The writers only stop once the sender is gone, so this cannot fail while they run.
+            let _ = tx.send(batch);
+        }
+    }
+
+    /// Hands over the last batch and waits until every file is written.
+    fn join(&mut self) {
+        self.flush();
+        self.tx = None;
+        for w in self.workers.drain(..) {
+            let _ = w.join();
+        }
+    }
+}
+
+impl Drop for Pool {
+    fn drop(&mut self) {
+        self.join();
+    }
+}
+
+/// Extracts entries in walk order (parents before children); files may be written by writer threads.
+pub struct Extractor {
+    root: Arc<OwnedFd>,
+    opts: ExtractOptions,
+    shared: Arc<Shared>,
     /// The process umask, to know when a mode can be given at creation.
     umask: u32,
     /// The folders from the root down to the one last written into: name and descriptor (closed for those more
-    /// than [`MAX_OPEN`] levels up).
-    open: Vec<(String, Option<OwnedFd>)>,
+    /// than [`MAX_OPEN`] levels up, once no writer job holds them).
+    open: Vec<(String, Option<Arc<OwnedFd>>)>,
     /// Paths below the root (components joined by `/`) written in this run.
     written: HashSet<String>,
     /// The first path written of each hard-linked file.
     links: HashMap<u64, String>,
     dirs: Vec<PendingDir>,
     refused_dirs: Vec<Vec<String>>,
-    warnings: u64,
     /// The copy buffer, reused for every file read through its view.
     buf: Vec<u8>,
+    pool: Option<Pool>,
 }
 
 /// Why a name from an image cannot be used as a path component, if it cannot.
@@ -129,31 +345,47 @@ impl Extractor {
             Mode::empty(),
         )
         .with_context(|| format!("cannot open {}", root.display()))?;
-        Ok(Extractor {
+        let with_pool = opts.jobs > 1 && image.is_some();
+        let shared = Arc::new(Shared {
             root_path: root.to_path_buf(),
-            root: fd,
-            opts,
+            keep_old: opts.keep_old,
             image,
-            copy_range: true,
-            umask: current_umask(),
+            kernel_copy: AtomicBool::new(true),
+            warnings: AtomicU64::new(0),
+        });
+        // Read before any writer thread exists: reading the umask sets it for a moment.
+        let umask = current_umask();
+        let pool = if with_pool { Some(Pool::new(&shared, opts.jobs)?) } else { None };
+        Ok(Extractor {
+            root: Arc::new(fd),
+            opts,
+            shared,
+            umask,
             open: Vec::new(),
             written: HashSet::new(),
             links: HashMap::new(),
             dirs: Vec::new(),
             refused_dirs: Vec::new(),
-            warnings: 0,
             buf: Vec::new(),
+            pool,
         })
     }
 
-    fn warn(&mut self, msg: String) {
-        eprintln!("odix: warning: {msg}");
-        self.warnings += 1;
+    fn warn(&self, msg: String) {
+        self.shared.warn(msg);
     }
 
     /// The path shown in messages for `rel` (a path below the root).
     fn shown(&self, rel: &str) -> String {
-        self.root_path.join(rel).display().to_string()
+        self.shared.shown(rel)
+    }
+
+    /// The folder written into, as a handle a writer job can keep.
+    fn dir_handle(&self) -> Arc<OwnedFd> {
+        match self.open.last() {
+            Some((_, Some(fd))) => Arc::clone(fd),
+            _ => Arc::clone(&self.root),
+        }
     }
 
     /// The folder written into: the deepest one open, or the root.
@@ -194,14 +426,14 @@ impl Extractor {
         if let Some((_, None)) = self.open.last() {
             let rel = parents.get(..same).unwrap_or_default().join("/");
             let fd = rustix::fs::openat(
-                &self.root,
+                self.root.as_fd(),
                 rel.as_str(),
                 OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
                 Mode::empty(),
             )
             .with_context(|| format!("cannot open {}", self.shown(&rel)))?;
             if let Some(last) = self.open.last_mut() {
-                last.1 = Some(fd);
+                last.1 = Some(Arc::new(fd));
             }
         }
         for (i, comp) in parents.iter().enumerate().skip(same) {
@@ -217,7 +449,7 @@ impl Extractor {
                 Mode::empty(),
             )
             .with_context(|| format!("cannot open {}", self.shown(&rel)))?;
-            self.open.push((comp.to_string(), Some(fd)));
+            self.open.push((comp.to_string(), Some(Arc::new(fd))));
             if let Some(far) = self.open.len().checked_sub(MAX_OPEN + 1).and_then(|i| self.open.get_mut(i)) {
                 far.1 = None;
             }
@@ -225,32 +457,14 @@ impl Extractor {
         Ok(())
     }
 
-    /// Creates `name` in the current folder with `make`, which fails with `EEXIST` when something is there
-    /// already. That something is kept (`--keep-old-files`: `None` is returned) or removed, not followed, and
-    /// `make` tried again.
+    /// Creates `name` in the current folder with `make` (see [`Shared::create`]).
     fn create<T>(
         &self,
         name: &str,
         rel: &str,
         make: impl Fn(BorrowedFd<'_>) -> rustix::io::Result<T>,
     ) -> Result<Option<T>> {
-        let dir = self.dir();
-        match make(dir) {
-            Ok(v) => return Ok(Some(v)),
-            Err(Errno::EXIST) => {}
-            Err(e) => return Err(e).with_context(|| format!("cannot create {}", self.shown(rel))),
-        }
-        if self.opts.keep_old {
-            return Ok(None);
-        }
-        if is_dir_at(dir, name).with_context(|| format!("cannot inspect {}", self.shown(rel)))? {
-            rustix::fs::unlinkat(dir, name, AtFlags::REMOVEDIR)
-                .with_context(|| format!("{}: a non-empty directory is in the way", self.shown(rel)))?;
-        } else {
-            rustix::fs::unlinkat(dir, name, AtFlags::empty())
-                .with_context(|| format!("cannot replace {}", self.shown(rel)))?;
-        }
-        make(dir).map(Some).with_context(|| format!("cannot create {}", self.shown(rel)))
+        self.shared.create(self.dir(), name, rel, make)
     }
 
     /// Extracts one node whose image path is `rel` (its components, the last being `node.name`). Returns
@@ -337,6 +551,25 @@ impl Extractor {
         let mode = if self.opts.same_permissions { node.mode.map(|m| m & 0o7777).unwrap_or(0o644) } else { 0o644 };
         // Given at creation when the umask keeps it whole; otherwise set once the data is written.
         let at_creation = mode & 0o7000 == 0 && mode & self.umask == 0;
+        // A file that is plain runs of the image goes to the writers, unless a later name must link to it.
+        if linked.is_none() && self.pool.is_some() {
+            if let Some(ranges) = tree.plain_ranges(node) {
+                let job = FileJob {
+                    dir: self.dir_handle(),
+                    name: name.to_string(),
+                    rel: rel.to_string(),
+                    mode,
+                    at_creation,
+                    ranges,
+                    size: node.size,
+                    times: node.mtime.as_ref().map(|m| timestamps(m, node.atime.as_ref())),
+                };
+                if let Some(pool) = &mut self.pool {
+                    pool.push(job);
+                }
+                return Ok(());
+            }
+        }
         let flags = OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC;
         let create_mode = Mode::from_raw_mode(if at_creation { mode } else { 0o600 });
         let Some(fd) = self.create(name, rel, |dir| rustix::fs::openat(dir, name, flags, create_mode))? else {
@@ -360,11 +593,11 @@ impl Extractor {
     /// Writes the file's bytes into `out`: straight from the image file when they are plain runs of it, else
     /// through the view's reader.
     fn copy_data(&mut self, tree: &mut dyn Tree, node: &Node, out: &mut File) -> Result<()> {
-        if self.image.is_some() {
+        if self.shared.image.is_some() {
             if let Some(ranges) = tree.plain_ranges(node) {
                 let mut n = 0u64;
                 for (offset, len) in ranges {
-                    let k = self.copy_range(offset, len, out)?;
+                    let k = self.shared.copy_range(offset, len, out, &mut self.buf)?;
                     n = n.saturating_add(k);
                     if k < len {
                         break;
@@ -397,53 +630,18 @@ impl Extractor {
         Ok(())
     }
 
-    /// Copies `len` bytes of the image file from byte `offset` to the end of `out`; returns how many there were
-    /// (fewer at the end of the image). The kernel copies them when it can, else they go through the buffer.
-    fn copy_range(&mut self, offset: u64, len: u64, out: &mut File) -> Result<u64> {
-        let Some(image) = &self.image else { return Ok(0) };
-        let end = offset.saturating_add(len);
-        let mut pos = offset;
-        while pos < end {
-            if self.copy_range {
-                let want = usize::try_from((end - pos).min(COPY_RANGE_MAX)).unwrap_or(usize::MAX);
-                match rustix::fs::copy_file_range(image, Some(&mut pos), &*out, None, want) {
-                    Ok(0) => break,
-                    Ok(_) => {}
-                    Err(Errno::INTR) => {}
-                    // Not between these two files (another file system, a device, an old kernel): read and write.
-                    Err(Errno::XDEV | Errno::INVAL | Errno::NOSYS | Errno::OPNOTSUPP | Errno::BADF | Errno::PERM) => {
-                        self.copy_range = false
-                    }
-                    Err(e) => return Err(io::Error::from(e)).context("reading the image"),
-                }
-                continue;
-            }
-            if self.buf.is_empty() {
-                self.buf = vec![0; COPY_BUFFER];
-            }
-            let want = usize::try_from(end - pos).unwrap_or(usize::MAX).min(self.buf.len());
-            let chunk = self.buf.get_mut(..want).unwrap_or_default();
-            let k = match image.read_at(chunk, pos) {
-                Ok(0) => break,
-                Ok(k) => k,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(e).context("reading the image"),
-            };
-            out.write_all(chunk.get(..k).unwrap_or_default())?;
-            pos += k as u64;
-        }
-        Ok(pos - offset)
-    }
-
     /// Applies directories' modes and times, deepest first (so writing into them is over), and returns the
     /// number of warnings given.
     pub fn finish(mut self) -> Result<u64> {
+        if let Some(mut pool) = self.pool.take() {
+            pool.join();
+        }
         self.open.clear();
         let mut dirs = std::mem::take(&mut self.dirs);
         dirs.sort_by_key(|(p, ..)| std::cmp::Reverse(p.split('/').count()));
         for (rel, mode, mtime, atime) in dirs {
             let fd = match rustix::fs::openat(
-                &self.root,
+                self.root.as_fd(),
                 rel.as_str(),
                 OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
                 Mode::empty(),
@@ -464,7 +662,7 @@ impl Extractor {
                 }
             }
         }
-        Ok(self.warnings)
+        Ok(self.shared.warnings.load(Ordering::Relaxed))
     }
 }
 

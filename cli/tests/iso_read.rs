@@ -108,6 +108,13 @@ fn xorriso_rock_ridge_joliet_level3() {
     let o = extract(&img, &out, &[]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert_same(&src, &out, &CompareOptions { dir_mtimes: true, ..CompareOptions::default() });
+    // Files written on the reading thread alone, and by four writer threads.
+    for jobs in ["1", "4"] {
+        let out = d.path().join(format!("rr-j{jobs}"));
+        let o = extract(&img, &out, &["-j", jobs]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        assert_same(&src, &out, &CompareOptions { dir_mtimes: true, ..CompareOptions::default() });
+    }
 
     // Joliet: no symlinks, names cut at 64 characters, no hard links; contents otherwise equal.
     let long =
