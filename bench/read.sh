@@ -69,6 +69,7 @@ bench ls_files "$odix ls -R files.iso > /dev/null" >/dev/null
 bench isoinfo_files "isoinfo -R -l -i files.iso > /dev/null" >/dev/null
 bench bsdtar_files "bsdtar tf files.iso > /dev/null" >/dev/null
 bench x_odix "$odix extract files.iso -C out" >/dev/null
+bench x_odix_j1 "$odix extract -j 1 files.iso -C out" >/dev/null
 bench x_bsdtar "bsdtar xf files.iso -C out" >/dev/null
 bench x_7z "7z x -y -oout files.iso > /dev/null" >/dev/null
 bench x_cp "cp -r files out/" >/dev/null
@@ -84,6 +85,8 @@ row "ls -R, 20 000 files" ls_files "bsdtar tf" bsdtar_files ""
 row "extract, 20 000 files / 230 MB" x_odix "bsdtar xf" x_bsdtar ""
 row "extract, 20 000 files / 230 MB" x_odix "7z x" x_7z "<= 0.9"
 row "extract, 20 000 files / 230 MB" x_odix "cp -r of the tree" x_cp ""
+row "extract -j 1 (one thread), 20 000 files" x_odix_j1 "7z x" x_7z "<= 0.9"
+row "extract -j 1 (one thread), 20 000 files" x_odix_j1 "bsdtar xf" x_bsdtar ""
 echo
 echo "peak RSS (KiB): odix extract $(rss "$odix extract files.iso -C out"), bsdtar xf $(rss "bsdtar xf files.iso -C out"), 7z x $(rss "7z x -y -oout files.iso")"
 echo "peak RSS (KiB): odix ls -R many.iso $(rss "$odix ls -R many.iso"), isoinfo $(rss "isoinfo -R -l -i many.iso")"

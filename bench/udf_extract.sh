@@ -54,14 +54,20 @@ rm -rf out && mkdir out && 7z x -tudf -oout files-udf.iso >/dev/null && diff -r 
 bench odix_udf "$odix extract --view udf -C out files-udf.iso" >/dev/null
 bench 7z_udf "7z x -tudf -oout files-udf.iso" >/dev/null
 bench odix_iso "$odix extract --view rockridge -C out files-udf.iso" >/dev/null
+# One thread: the files written by the walking thread itself (`-j 1`), as on a one-core machine.
+bench odix_udf_j1 "$odix extract -j 1 --view udf -C out files-udf.iso" >/dev/null
+bench odix_iso_j1 "$odix extract -j 1 --view rockridge -C out files-udf.iso" >/dev/null
 echo "medians of $runs runs (hyperfine); odix / other as wall-time medians and as mean CPU time (user + system)"
 echo
 echo "| case | odix (s) | other | other (s) | odix / other, wall | odix / other, CPU | issue target |"
 echo "|---|---|---|---|---|---|---|"
 row "extract UDF, 20 000 files" odix_udf "7z x -tudf" 7z_udf "<= 0.2"
 row "extract UDF vs ISO 9660 tree, same files" odix_udf "odix extract --view rockridge" odix_iso "<= 1.0"
+row "extract UDF, one thread (-j 1)" odix_udf_j1 "7z x -tudf" 7z_udf "<= 0.2"
+row "UDF vs ISO 9660 tree, both -j 1" odix_udf_j1 "odix extract -j 1 --view rockridge" odix_iso_j1 "<= 1.0"
 echo
-echo "CPU (user+system, s): odix UDF $(cpu odix_udf.json), 7z $(cpu 7z_udf.json), odix ISO 9660 $(cpu odix_iso.json)"
+echo "CPU (user+system, s): odix UDF $(cpu odix_udf.json), 7z $(cpu 7z_udf.json), odix ISO 9660 $(cpu odix_iso.json); -j 1: odix UDF $(cpu odix_udf_j1.json), ISO 9660 $(cpu odix_iso_j1.json)"
+echo "odix writer threads by default: $(nproc) CPUs here, at most 8"
 echo "peak RSS (KiB): odix UDF $(rss "$odix extract --view udf -C out files-udf.iso"), 7z $(rss "7z x -tudf -oout files-udf.iso")"
 if command -v strace >/dev/null; then
   sc() { rm -rf out; mkdir out; strace -f -c -o sc.txt sh -c "$*" >/dev/null 2>&1; awk '$NF == "total" {print $4}' sc.txt; }
