@@ -110,6 +110,9 @@ pub struct LsArgs {
     /// Print one JSON array of objects (path, type, size, mtime, mode, uid, gid, nlink, target, extents).
     #[arg(long)]
     pub json: bool,
+    /// Also list the named streams of each entry (UDF), after it, as PATH:NAME (in JSON with `stream_of`).
+    #[arg(long)]
+    pub streams: bool,
 }
 
 /// `odix cat`.
@@ -119,6 +122,9 @@ pub struct CatArgs {
     pub image: ImageArgs,
     /// The file's path inside the image.
     pub path: String,
+    /// Write the file's named stream NAME (UDF) instead of its contents.
+    #[arg(long, value_name = "NAME")]
+    pub stream: Option<String>,
 }
 
 /// `odix extract`.
@@ -424,44 +430,27 @@ pub fn ls(args: LsArgs) -> Result<u8> {
         out.write_all(b"[")?;
     }
     let start_is_dir = start.kind == Kind::Dir;
-    let warnings = walk(tree.as_mut(), start, norm, &opts, args.recursive, &mut |_t, node, path, depth| {
+    let mut stream_warnings = 0u64;
+    let warnings = walk(tree.as_mut(), start, norm, &opts, args.recursive, &mut |t, node, path, depth| {
         // The directory asked for is listed by its contents, as `ls` does.
         if depth == 0 && start_is_dir {
             return Ok(true);
         }
-        if args.json {
-            if !first {
-                out.write_all(b",\n")?;
-            } else {
-                out.write_all(b"\n")?;
-            }
-            first = false;
-            serde_json::to_writer(&mut out, &json_entry(node, path))?;
-            return Ok(true);
-        }
         let shown = if args.recursive || depth == 0 { path } else { node.name.as_str() };
-        if args.long {
-            let mtime = node.mtime.map(|t| t.format("%Y-%m-%d %H:%M").to_string()).unwrap_or_else(|| "-".into());
-            let owner = node.uid.map(|u| u.to_string()).unwrap_or_else(|| "-".into());
-            let group = node.gid.map(|g| g.to_string()).unwrap_or_else(|| "-".into());
-            write!(
-                out,
-                "{} {:>3} {:>5} {:>5} {:>12} {} {}",
-                mode_string(node),
-                node.nlink.unwrap_or(1),
-                owner,
-                group,
-                node.size,
-                mtime,
-                shown
-            )?;
-            if let Some(t) = &node.target {
-                write!(out, " -> {t}")?;
+        write_entry(&mut out, &args, node, path, shown, None, &mut first)?;
+        if args.streams {
+            match t.streams(node) {
+                Ok(streams) => {
+                    for s in &streams {
+                        let (p, sh) = (format!("{path}:{}", s.name), format!("{shown}:{}", s.name));
+                        write_entry(&mut out, &args, s, &p, &sh, Some(path), &mut first)?;
+                    }
+                }
+                Err(e) => {
+                    eprintln!("odix: warning: {path}: {e:#}");
+                    stream_warnings += 1;
+                }
             }
-            writeln!(out)?;
-        } else {
-            out.write_all(shown.as_bytes())?;
-            out.write_all(b"\n")?;
         }
         Ok(true)
     })?;
@@ -469,12 +458,66 @@ pub fn ls(args: LsArgs) -> Result<u8> {
         out.write_all(b"\n]\n")?;
     }
     out.flush()?;
-    Ok(if warnings > 0 { EXIT_PARTIAL } else { 0 })
+    Ok(if warnings + stream_warnings > 0 { EXIT_PARTIAL } else { 0 })
+}
+
+/// One line (or JSON object) of `ls`: `path` is the entry's full path, `shown` what the text form prints, and
+/// `stream_of` the path of the entry a named stream belongs to.
+fn write_entry(
+    out: &mut impl Write,
+    args: &LsArgs,
+    node: &Node,
+    path: &str,
+    shown: &str,
+    stream_of: Option<&str>,
+    first: &mut bool,
+) -> Result<()> {
+    if args.json {
+        out.write_all(if *first { b"\n" } else { b",\n" })?;
+        *first = false;
+        let mut v = json_entry(node, path);
+        if let (Some(of), Some(o)) = (stream_of, v.as_object_mut()) {
+            o.insert("stream_of".into(), of.into());
+        }
+        serde_json::to_writer(&mut *out, &v)?;
+        return Ok(());
+    }
+    if args.long {
+        let mtime = node.mtime.map(|t| t.format("%Y-%m-%d %H:%M").to_string()).unwrap_or_else(|| "-".into());
+        let owner = node.uid.map(|u| u.to_string()).unwrap_or_else(|| "-".into());
+        let group = node.gid.map(|g| g.to_string()).unwrap_or_else(|| "-".into());
+        write!(
+            out,
+            "{} {:>3} {:>5} {:>5} {:>12} {} {}",
+            mode_string(node),
+            node.nlink.unwrap_or(1),
+            owner,
+            group,
+            node.size,
+            mtime,
+            shown
+        )?;
+        if let Some(t) = &node.target {
+            write!(out, " -> {t}")?;
+        }
+        writeln!(out)?;
+    } else {
+        out.write_all(shown.as_bytes())?;
+        out.write_all(b"\n")?;
+    }
+    Ok(())
 }
 
 pub fn cat(args: CatArgs) -> Result<u8> {
     let (_src, _opts, mut tree) = args.image.tree()?;
-    let node = resolve(tree.as_mut(), &args.path)?;
+    let mut node = resolve(tree.as_mut(), &args.path)?;
+    if let Some(name) = &args.stream {
+        let streams = tree.streams(&node)?;
+        node = streams
+            .into_iter()
+            .find(|s| &s.name == name)
+            .ok_or_else(|| anyhow::anyhow!("{}: no named stream {name:?}", args.path))?;
+    }
     if node.kind != Kind::File {
         bail!("{}: not a regular file", args.path);
     }

@@ -146,6 +146,12 @@ pub trait Tree: Send {
         None
     }
 
+    /// The named streams of `node` (UDF 2.00+ Extended File Entries with a stream directory), each as a file node
+    /// named by the stream's name; none in views that have no streams.
+    fn streams(&mut self, _node: &Node) -> anyhow::Result<Vec<Node>> {
+        Ok(Vec::new())
+    }
+
     /// Warnings gathered since the last call (damaged entries skipped, lenient fixes).
     fn take_warnings(&mut self) -> Vec<Warning>;
 }

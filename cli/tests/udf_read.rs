@@ -1201,3 +1201,104 @@ fn sparse_file_over_4_gib() {
     assert_eq!(total, 5 * u64::from(gap) + 4096);
     assert_eq!(last, tail);
 }
+
+// ---------------------------------------------------------------------------------------------------------
+// Named streams (UDF 2.00+): no tool on Linux writes them, so the test records them into an image mkudffs
+// formatted and a tree appended as above, following ECMA-167 4/14.17 and UDF 2.60 3.3.5: the file's entry becomes
+// an Extended File Entry whose stream directory ICB points at a stream directory (file type 13, a parent FID
+// naming the file, then one FID per stream).
+
+/// Gives the entry at ICB `owner` a stream directory holding `streams` (name, bytes).
+fn add_streams(a: &mut Appender, owner: u32, streams: &[(&str, &[u8])], meta: &fs::Metadata) {
+    let mut fids = a.fid(0, None, characteristics::PARENT | characteristics::DIRECTORY, owner);
+    for (name, data) in streams {
+        let icb = a.icb();
+        let ads = a.data(data);
+        a.file_entry(icb, file_type::REGULAR, meta, 1, data.len() as u64, AdForm::Long, ads);
+        fids.extend(a.fid(0, Some(name), 0, icb));
+    }
+    let sd = a.icb();
+    let size = fids.len() as u64;
+    a.file_entry(sd, file_type::STREAM_DIRECTORY, meta, 1, size, AdForm::Embedded, relocate_fids(&fids, |_| sd));
+    // The owner's entry, as an Extended File Entry pointing at the stream directory.
+    let at = (a.start + owner as usize) * BS;
+    let mut fe = FileEntry::parse(&a.img[at..at + BS]).unwrap();
+    fe.tag.identifier = tag::ident::EXTENDED_FILE_ENTRY;
+    fe.stream_directory_icb =
+        LongAd { length: BS as u32, location: LbAddr { block: sd, partition: 0 }, implementation_use: [0; 6] };
+    let mut v = Vec::new();
+    fe.write_to(&mut v).unwrap();
+    tag::seal(&mut v, owner);
+    a.img[at..at + BS].fill(0);
+    a.img[at..at + v.len()].copy_from_slice(&v);
+}
+
+#[test]
+fn named_streams() {
+    let Some(mk) = require_tool("mkudffs") else { return };
+    let t = tempdir();
+    let dir = t.path();
+    let tree = dir.join("tree");
+    fs::create_dir_all(tree.join("d")).unwrap();
+    fs::write(tree.join("a.txt"), b"the file's own data\n").unwrap();
+    let base = dir.join("base.udf");
+    mkudffs(&mk, &base, 2048, "2.01", "hd");
+    let vol = Volume::open(fs::File::open(&base).unwrap(), Options::default()).unwrap();
+    let info = vol.info().clone();
+    let start = info.partitions[0].start as usize;
+    let root = info.file_set.root_directory_icb.location.block;
+    let img = fs::read(&base).unwrap();
+    // A freshly formatted partition is empty past its first blocks; append from its middle.
+    let next = info.partitions[0].length / 2;
+    let mut a = Appender { img, start, next, vat: None, version: 3, unique: 1000 };
+    a.append_tree(&tree, root);
+    let appended = dir.join("appended.udf");
+    fs::write(&appended, &a.img).unwrap();
+    let mut vol = Volume::open(fs::File::open(&appended).unwrap(), Options::default()).unwrap();
+    let root_entry = vol.root().unwrap();
+    let names = vol.read_dir(&root_entry).unwrap();
+    let icb_of = |n: &str| names.iter().find(|c| c.name == n).unwrap().icb().block;
+    let (file_icb, dir_icb) = (icb_of("a.txt"), icb_of("d"));
+    let meta = fs::metadata(tree.join("a.txt")).unwrap();
+    let big: Vec<u8> = (0..5000u32).map(|i| (i * 7 % 251) as u8).collect();
+    add_streams(&mut a, file_icb, &[("comment", b"a stream\n"), ("Zone.Identifier", &big)], &meta);
+    add_streams(&mut a, dir_icb, &[("icon", b"folder stream")], &meta);
+    let img = dir.join("streams.udf");
+    fs::write(&img, &a.img).unwrap();
+
+    // Listed after their owner, only when asked for.
+    let plain = run_ok(odix().args(["ls", "-R"]).arg(&img));
+    assert_eq!(String::from_utf8_lossy(&plain.stdout), "/a.txt\n/d\n");
+    let o = run_ok(odix().args(["ls", "-R", "--streams"]).arg(&img));
+    assert_eq!(String::from_utf8_lossy(&o.stdout), "/a.txt\n/a.txt:comment\n/a.txt:Zone.Identifier\n/d\n/d:icon\n");
+    let j = run_ok(odix().args(["ls", "-R", "--streams", "--json"]).arg(&img));
+    let list: Vec<serde_json::Value> = serde_json::from_slice(&j.stdout).unwrap();
+    let s = list.iter().find(|e| e["path"] == "/a.txt:Zone.Identifier").unwrap();
+    assert_eq!((s["stream_of"].as_str(), s["size"].as_u64()), (Some("/a.txt"), Some(5000)));
+    assert!(list.iter().find(|e| e["path"] == "/a.txt").unwrap().get("stream_of").is_none());
+
+    // Read back byte for byte; the file's own data is untouched.
+    let c = run_ok(odix().args(["cat", "--stream", "Zone.Identifier"]).arg(&img).arg("/a.txt"));
+    assert_eq!(c.stdout, big);
+    let c = run_ok(odix().args(["cat", "--stream", "icon"]).arg(&img).arg("/d"));
+    assert_eq!(c.stdout, b"folder stream");
+    let c = run_ok(odix().arg("cat").arg(&img).arg("/a.txt"));
+    assert_eq!(c.stdout, b"the file's own data\n");
+    let missing = run(odix().args(["cat", "--stream", "nope"]).arg(&img).arg("/a.txt"));
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("no named stream \"nope\""));
+    let out = dir.join("out");
+    assert_extracts_like(&img, &tree, &out, &CompareOptions::default());
+
+    // The kernel, which ignores streams, reads the Extended File Entries as the same tree.
+    if let Some(vm) = vm_run() {
+        let script = format!(
+            "mount -t udf -o loop,ro {img} /mnt && (cd /mnt && {LISTING}) > {dir}/kernel.txt; umount /mnt",
+            img = img.display(),
+            dir = dir.display()
+        );
+        run_ok(Command::new(&vm).arg("--share").arg(dir).arg("--").arg("sh").arg("-c").arg(&script));
+        let kernel = fs::read_to_string(dir.join("kernel.txt")).unwrap_or_default();
+        assert_eq!(kernel, host_listing(&tree));
+    }
+}

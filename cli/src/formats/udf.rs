@@ -184,6 +184,21 @@ impl Tree for UdfTree {
         self.vol.plain_ranges(entry, MAX_NODE_EXTENTS).ok().flatten()
     }
 
+    fn streams(&mut self, node: &Node) -> Result<Vec<Node>> {
+        let entry = self.entry_of(node)?;
+        if !entry.has_streams() {
+            return Ok(Vec::new());
+        }
+        let entry = entry.clone();
+        let names = self.vol.streams(&entry).map_err(|e| anyhow!("named streams of {:?}: {e}", node.name))?;
+        let mut out = Vec::with_capacity(names.len());
+        for s in names {
+            let e = self.vol.entry(&s).map_err(|e| anyhow!("named stream {:?}: {e}", s.name))?;
+            out.push(self.node(s.name, e)?);
+        }
+        Ok(out)
+    }
+
     fn take_warnings(&mut self) -> Vec<Warning> {
         let mut out = std::mem::take(&mut self.early);
         out.extend(self.vol.take_warnings().into_iter().map(|w| Warning(format!("{}: {w}", self.path))));
