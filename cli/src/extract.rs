@@ -23,7 +23,7 @@
 //! files read through the view, every name of a hard-linked file). Each job holds its folder's descriptor, so it
 //! is as safe as the rest; directories get their modes and times only after the writers are done.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::fs::{self, File};
 use std::io::{self, Read, Write};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
@@ -282,8 +282,8 @@ pub struct Extractor {
     /// The folders from the root down to the one last written into: name and descriptor (closed for those more
     /// than [`MAX_OPEN`] levels up, once no writer job holds them).
     open: Vec<(String, Option<Arc<OwnedFd>>)>,
-    /// Paths below the root (components joined by `/`) written in this run.
-    written: HashSet<String>,
+    /// Paths below the root (components joined by `/`) written in this run, and whether each is a folder.
+    written: HashMap<String, bool>,
     /// The first path written of each hard-linked file.
     links: HashMap<u64, String>,
     dirs: Vec<PendingDir>,
@@ -362,7 +362,7 @@ impl Extractor {
             shared,
             umask,
             open: Vec::new(),
-            written: HashSet::new(),
+            written: HashMap::new(),
             links: HashMap::new(),
             dirs: Vec::new(),
             refused_dirs: Vec::new(),
@@ -399,6 +399,10 @@ impl Extractor {
     /// Makes sure `name` in the current folder (`rel` below the root) is a real directory: creates it, or replaces
     /// a symlink or file standing there. Never follows a symlink.
     fn ensure_dir(&self, name: &str, rel: &str) -> Result<()> {
+        // Decided before touching the folder: a file of this run may still be on its way to a writer thread.
+        if self.written.get(rel) == Some(&false) {
+            bail!("{}: already extracted as a non-directory", self.shown(rel));
+        }
         let dir = self.dir();
         let mode = Mode::from_raw_mode(0o777);
         match rustix::fs::mkdirat(dir, name, mode) {
@@ -406,9 +410,6 @@ impl Extractor {
             Err(Errno::EXIST) => {
                 if is_dir_at(dir, name).with_context(|| format!("cannot inspect {}", self.shown(rel)))? {
                     return Ok(());
-                }
-                if self.written.contains(rel) {
-                    bail!("{}: already extracted as a non-directory", self.shown(rel));
                 }
                 rustix::fs::unlinkat(dir, name, AtFlags::empty())
                     .with_context(|| format!("cannot replace {}", self.shown(rel)))?;
@@ -438,9 +439,9 @@ impl Extractor {
         }
         for (i, comp) in parents.iter().enumerate().skip(same) {
             let rel = parents.get(..=i).unwrap_or_default().join("/");
-            if !self.written.contains(&rel) {
+            if !self.written.contains_key(&rel) {
                 self.ensure_dir(comp, &rel)?;
-                self.written.insert(rel.clone());
+                self.written.insert(rel.clone(), true);
             }
             let fd = rustix::fs::openat(
                 self.dir(),
@@ -491,7 +492,7 @@ impl Extractor {
             return Ok(false);
         }
         let key = rel.join("/");
-        if node.kind != Kind::Dir && self.written.contains(&key) {
+        if node.kind != Kind::Dir && self.written.contains_key(&key) {
             self.warn(format!("{key}: listed more than once, written once"));
             return Ok(false);
         }
@@ -502,7 +503,7 @@ impl Extractor {
                     self.refused_dirs.push(rel.iter().map(|s| s.to_string()).collect());
                     return Ok(false);
                 }
-                if self.written.insert(key.clone()) {
+                if self.written.insert(key.clone(), true).is_none() {
                     self.dirs.push((key, node.mode, node.mtime, node.atime));
                 }
                 Ok(true)
@@ -511,7 +512,7 @@ impl Extractor {
                 if let Err(e) = self.file(tree, node, name, &key) {
                     self.warn(format!("{key}: {e:#}"));
                 }
-                self.written.insert(key);
+                self.written.insert(key, false);
                 Ok(false)
             }
             Kind::Symlink => {
@@ -526,7 +527,7 @@ impl Extractor {
                     Ok(None) => {}
                     Err(e) => self.warn(format!("{key}: cannot create symlink: {e:#}")),
                 }
-                self.written.insert(key);
+                self.written.insert(key, false);
                 Ok(false)
             }
             Kind::Other => {

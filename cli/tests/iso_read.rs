@@ -1146,3 +1146,62 @@ fn extract_deep_tree_and_over_old_files() {
     assert_eq!(fs::read_to_string(out.join("d/f")).unwrap(), "old");
     assert_eq!(fs::read_to_string(out.join("d/e/g")).unwrap(), "branch");
 }
+
+/// Replaces the Rock Ridge name `from` (an NM entry) by `to`, of the same length.
+fn rename_nm(img: &mut [u8], from: &str, to: &str) {
+    assert_eq!(from.len(), to.len());
+    let mut pat = vec![b'N', b'M', 5 + from.len() as u8, 1, 0];
+    pat.extend_from_slice(from.as_bytes());
+    let at = img.windows(pat.len()).position(|w| w == pat).expect("NM entry");
+    img[at + 5..at + 5 + to.len()].copy_from_slice(to.as_bytes());
+}
+
+#[test]
+fn a_name_listed_as_file_and_as_folder_is_written_once() {
+    let Some(xorriso) = require_tool("xorriso") else { return };
+    let d = tmp();
+    let src = d.path().join("src");
+    fs::create_dir_all(src.join("bbbb")).unwrap();
+    fs::create_dir_all(src.join("cccc")).unwrap();
+    fs::write(src.join("aaaa"), b"file a\n").unwrap();
+    fs::write(src.join("bbbb/inner"), b"inner b\n").unwrap();
+    fs::write(src.join("cccc/inner"), b"inner c\n").unwrap();
+    fs::write(src.join("dddd"), b"file d\n").unwrap();
+    let img = d.path().join("x.iso");
+    run_ok(Command::new(&xorriso).args(["-as", "mkisofs", "-R", "-o"]).arg(&img).arg(&src));
+    let mut bytes = fs::read(&img).unwrap();
+    // In image order: the file `aaaa`, then the folder `bbbb` renamed `aaaa`; the folder `cccc`, then the file
+    // `dddd` renamed `cccc`.
+    rename_nm(&mut bytes, "bbbb", "aaaa");
+    rename_nm(&mut bytes, "dddd", "cccc");
+    let dup = d.path().join("dup.iso");
+    fs::write(&dup, &bytes).unwrap();
+    let names: Vec<String> = ls_json(&dup, &[]).iter().map(|e| format!("{} {}", e["type"], e["path"])).collect();
+    assert_eq!(
+        names,
+        [
+            "\"file\" \"/aaaa\"",
+            "\"dir\" \"/aaaa\"",
+            "\"file\" \"/aaaa/inner\"",
+            "\"dir\" \"/cccc\"",
+            "\"file\" \"/cccc/inner\"",
+            "\"file\" \"/cccc\""
+        ]
+    );
+    // Whichever thread writes the files, the first of the two wins, the other is reported, and the run ends with
+    // exit 2.
+    for jobs in ["1", "4"] {
+        let out = d.path().join(format!("out-j{jobs}"));
+        let o = extract(&dup, &out, &["-j", jobs]);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{err}");
+        assert!(err.contains("already extracted as a non-directory"), "{err}");
+        assert!(err.contains("listed more than once"), "{err}");
+        assert_eq!(fs::read(out.join("aaaa")).unwrap(), b"file a\n", "{err}");
+        assert_eq!(fs::read(out.join("cccc/inner")).unwrap(), b"inner c\n", "{err}");
+        let mut top: Vec<String> =
+            fs::read_dir(&out).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+        top.sort();
+        assert_eq!(top, ["aaaa", "cccc"]);
+    }
+}
