@@ -256,19 +256,18 @@ impl Pool {
         }
     }
 
-    /// Hands over the last batch and waits until every file is written.
-    fn join(&mut self) {
+    /// Hands over the last batch and waits until every file is written; returns how many writer threads ended
+    /// abnormally (their remaining files were not written).
+    fn join(&mut self) -> usize {
         self.flush();
         self.tx = None;
-        for w in self.workers.drain(..) {
-            let _ = w.join();
-        }
+        self.workers.drain(..).map(JoinHandle::join).filter(Result::is_err).count()
     }
 }
 
 impl Drop for Pool {
     fn drop(&mut self) {
-        self.join();
+        let _ = self.join();
     }
 }
 
@@ -635,7 +634,10 @@ impl Extractor {
     /// number of warnings given.
     pub fn finish(mut self) -> Result<u64> {
         if let Some(mut pool) = self.pool.take() {
-            pool.join();
+            let failed = pool.join();
+            if failed > 0 {
+                self.warn(format!("{failed} writer thread(s) stopped early; some files may be missing"));
+            }
         }
         self.open.clear();
         let mut dirs = std::mem::take(&mut self.dirs);
