@@ -7,6 +7,9 @@
 //! - Joliet: every entry at its depth with its contents, under unique names of at most 64 (103) UCS-2 units;
 //! - plain ISO 9660 (enhanced at level 4): every file with its contents, under unique identifiers of
 //!   d-characters in the shape of the level (8.3 at level 1; 30/31 characters at levels 2 and 3).
+//!
+//! Some entries are hidden from the ISO 9660 tree, the Joliet tree or both (mkisofs `-hide`, `-hide-joliet`):
+//! each view must then show everything else and nothing of a hidden entry or what lies below it.
 #![no_main]
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -15,7 +18,7 @@ use std::io::{Cursor, Read};
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
 use odix_iso9660::write::{
-    DataId, DeviceKind, FileData, IsoLayout, IsoOptions, Meta, NodeId, NodeKind, Tree, WriteError, SECTOR,
+    DataId, DeviceKind, FileData, Hidden, IsoLayout, IsoOptions, Meta, NodeId, NodeKind, Tree, WriteError, SECTOR,
     SYSTEM_AREA_SECTORS,
 };
 use odix_iso9660::{Entry, EntryKind, Image, Options, View};
@@ -84,6 +87,13 @@ struct Input {
     joliet_long: bool,
     /// (index of an earlier directory, name, kind, permission bits, uid, gid, mtime)
     entries: Vec<(u8, Name, Kind, u16, u16, u16, u32)>,
+    /// (index of an entry added, hidden from the ISO 9660 tree, hidden from the Joliet tree)
+    hide: Vec<(u8, bool, bool)>,
+}
+
+/// Whether `path` is one of `hidden` or lies below one.
+fn under(path: &str, hidden: &[String]) -> bool {
+    hidden.iter().any(|h| path == h || path.strip_prefix(h.as_str()).is_some_and(|rest| rest.starts_with('/')))
 }
 
 /// What the image must show at a path.
@@ -209,6 +219,8 @@ fuzz_target!(|input: Input| {
     let mut expected: BTreeMap<String, (Expect, Meta)> = BTreeMap::new();
     let mut next_ino = 1000u32;
     let mut duplicate = false;
+    // Every entry added, for hiding some.
+    let mut added: Vec<(NodeId, String)> = Vec::new();
     for (parent, name, kind, perm, uid, gid, mtime) in input.entries.into_iter().take(64) {
         let (mut pid, mut ppath, mut depth) = dirs[usize::from(parent) % dirs.len()].clone();
         let name = name_of(name);
@@ -265,6 +277,7 @@ fuzz_target!(|input: Input| {
                     }
                     let Ok(id) = tree.add(pid, dname.as_bytes(), NodeKind::Dir, meta) else { break };
                     let p = format!("{ppath}/{dname}");
+                    added.push((id, p.clone()));
                     expected.insert(p.clone(), (Expect::Dir, meta));
                     depth += 1;
                     dirs.push((id, p.clone(), depth));
@@ -296,7 +309,24 @@ fuzz_target!(|input: Input| {
         if is_dir {
             dirs.push((id, path.clone(), depth + 1));
         }
+        added.push((id, path.clone()));
         expected.insert(path, (expect, meta));
+    }
+    let (mut hidden_iso, mut hidden_joliet) = (Vec::new(), Vec::new());
+    if !added.is_empty() {
+        for (i, iso, joliet) in input.hide.into_iter().take(8) {
+            let (id, path) = &added[usize::from(i) % added.len()];
+            tree.set_hidden(*id, Hidden { iso, joliet, udf: false });
+            // A later choice of the same entry replaces the earlier one.
+            hidden_iso.retain(|p| p != path);
+            hidden_joliet.retain(|p| p != path);
+            if iso {
+                hidden_iso.push(path.clone());
+            }
+            if joliet {
+                hidden_joliet.push(path.clone());
+            }
+        }
     }
 
     // Lay out and place: system area, descriptors and terminator, metadata, then each referenced data item once.
@@ -362,11 +392,19 @@ fuzz_target!(|input: Input| {
             Expect::File(data, _) => Some(data.clone()),
             _ => Some(Vec::new()),
         };
-        if let Some(k) = key.as_ref().filter(|k| !k.is_empty()) {
+        if let Some(k) = key.as_ref().filter(|k| !k.is_empty() && !under(p, &hidden_iso)) {
             *want_files.entry(k.clone()).or_default() += 1;
         }
-        *want_by_depth.entry((depth, key)).or_default() += 1;
+        if !under(p, &hidden_joliet) {
+            *want_by_depth.entry((depth, key)).or_default() += 1;
+        }
     }
+    // Serials with a name hidden from the ISO 9660 tree: their link count still counts that name.
+    let partly_hidden: HashSet<u32> = expected
+        .iter()
+        .filter(|(p, (e, _))| matches!(e, Expect::File(..)) && under(p, &hidden_iso))
+        .filter_map(|(_, (e, _))| if let Expect::File(_, ino) = e { Some(*ino) } else { None })
+        .collect();
 
     if input.rock_ridge {
         let entries = walk(&mut img, View::RockRidge);
@@ -409,11 +447,16 @@ fuzz_target!(|input: Input| {
             assert!(found.insert(p.clone(), seen).is_none(), "{p} listed twice");
         }
         for (ino, (n, count)) in &nlinks {
-            assert_eq!(*n as usize, *count, "serial {ino}: link count {n}, {count} names");
+            if partly_hidden.contains(ino) {
+                assert!(*count <= *n as usize, "serial {ino}: link count {n}, {count} names");
+            } else {
+                assert_eq!(*n as usize, *count, "serial {ino}: link count {n}, {count} names");
+            }
         }
         // Serials of files read back equal the serials given (hard links share theirs).
         let want: BTreeMap<String, Seen> = expected
             .iter()
+            .filter(|(p, _)| !under(p, &hidden_iso))
             .map(|(p, (e, m))| {
                 let seen = Seen { what: e.clone(), mode: mode_of(e, m.perm), uid: m.uid, gid: m.gid, mtime: m.mtime };
                 (p.clone(), seen)
