@@ -8,6 +8,9 @@
 //! - plain ISO 9660 (enhanced at level 4): every file with its contents, under unique identifiers of
 //!   d-characters in the shape of the level (8.3 at level 1; 30/31 characters at levels 2 and 3).
 //!
+//! Some files are stored zisofs-compressed (a Rock Ridge `ZF` entry): the Rock Ridge view reads them back
+//! decompressed, the others show the stored form.
+//!
 //! Some entries are hidden from the ISO 9660 tree, the Joliet tree or both (mkisofs `-hide`, `-hide-joliet`):
 //! each view must then show everything else and nothing of a hidden entry or what lies below it.
 #![no_main]
@@ -18,8 +21,8 @@ use std::io::{Cursor, Read};
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
 use odix_iso9660::write::{
-    DataId, DeviceKind, FileData, Hidden, IsoLayout, IsoOptions, Meta, NodeId, NodeKind, Tree, WriteError, SECTOR,
-    SYSTEM_AREA_SECTORS,
+    zisofs, DataId, DeviceKind, FileData, Hidden, IsoLayout, IsoOptions, Meta, NodeId, NodeKind, Tree, WriteError,
+    SECTOR, SYSTEM_AREA_SECTORS,
 };
 use odix_iso9660::{Entry, EntryKind, Image, Options, View};
 
@@ -69,6 +72,8 @@ enum Name {
 enum Kind {
     Dir,
     File(Vec<u8>),
+    /// A zisofs-compressed file: the bytes repeated (1 + n % 8) times, so that some span several 32 KiB blocks.
+    Zisofs(Vec<u8>, u8),
     /// Components joined with `/`; absolute when the flag is set.
     Symlink(bool, Vec<String>),
     /// A hard link to an earlier file (index among the files added so far).
@@ -213,7 +218,12 @@ fuzz_target!(|input: Input| {
         Meta { perm: 0o755, mtime: 1_600_000_000, atime: 1_600_000_000, ctime: 1_600_000_000, ..Meta::default() };
     let mut tree = Tree::new(root_meta);
     let mut dirs: Vec<(NodeId, String, usize)> = vec![(Tree::ROOT, String::new(), 0)];
+    // Per data item: the bytes stored on the image, the file's own bytes, and the zisofs size when compressed.
     let mut contents: Vec<Vec<u8>> = Vec::new();
+    let mut originals: Vec<Vec<u8>> = Vec::new();
+    let mut zsizes: Vec<Option<u32>> = Vec::new();
+    // The stored form of every zisofs-compressed path (what the Joliet and plain views show).
+    let mut stored_of: HashMap<String, Vec<u8>> = HashMap::new();
     // (data id, size, serial) of every file added, for hard links.
     let mut files: Vec<(DataId, u64, u32)> = Vec::new();
     let mut expected: BTreeMap<String, (Expect, Meta)> = BTreeMap::new();
@@ -234,18 +244,33 @@ fuzz_target!(|input: Input| {
             ctime: i64::from(mtime & 0x7fff_ffff),
             ino: next_ino,
         };
-        let mut file = |data: Vec<u8>, files: &mut Vec<(DataId, u64, u32)>, ino: u32| {
+        let mut file = |data: Vec<u8>, files: &mut Vec<(DataId, u64, u32)>, ino: u32, zip: bool| {
             let id = DataId(contents.len() as u32);
-            let size = data.len() as u64;
-            contents.push(data.clone());
+            let (stored, zsize) = if zip {
+                let mut z = Vec::new();
+                zisofs::compress(&mut Cursor::new(&data), || Ok(Cursor::new(&data)), data.len() as u32, &mut z)
+                    .expect("compressing in memory");
+                (z, Some(data.len() as u32))
+            } else {
+                (data.clone(), None)
+            };
+            let size = stored.len() as u64;
+            contents.push(stored.clone());
+            originals.push(data.clone());
+            zsizes.push(zsize);
             files.push((id, size, ino));
-            (NodeKind::File(FileData { data: id, stored_size: size, zisofs_size: None }), Expect::File(data, ino))
+            let kind = NodeKind::File(FileData { data: id, stored_size: size, zisofs_size: zsize });
+            (kind, Expect::File(data, ino), zip.then_some(stored))
         };
-        let (node_kind, expect) = match kind {
-            Kind::Dir => (NodeKind::Dir, Expect::Dir),
+        let (node_kind, expect, stored) = match kind {
+            Kind::Dir => (NodeKind::Dir, Expect::Dir, None),
             Kind::File(mut data) => {
                 data.truncate(5000);
-                file(data, &mut files, meta.ino)
+                file(data, &mut files, meta.ino, false)
+            }
+            Kind::Zisofs(mut data, n) => {
+                data.truncate(20_000);
+                file(data.repeat(1 + usize::from(n % 8)), &mut files, meta.ino, true)
             }
             Kind::Symlink(abs, comps) => {
                 let comps: Vec<String> = comps
@@ -257,7 +282,7 @@ fuzz_target!(|input: Input| {
                     continue;
                 }
                 let target = format!("{}{}", if abs { "/" } else { "" }, comps.join("/"));
-                (NodeKind::Symlink(target.as_bytes().into()), Expect::Symlink(target))
+                (NodeKind::Symlink(target.as_bytes().into()), Expect::Symlink(target), None)
             }
             Kind::HardLink(i) => {
                 if files.is_empty() {
@@ -265,8 +290,11 @@ fuzz_target!(|input: Input| {
                 }
                 let (id, size, ino) = files[usize::from(i) % files.len()];
                 meta.ino = ino;
-                let data = contents[id.0 as usize].clone();
-                (NodeKind::File(FileData { data: id, stored_size: size, zisofs_size: None }), Expect::File(data, ino))
+                let i = id.0 as usize;
+                let zisofs_size = zsizes[i];
+                let stored = zisofs_size.map(|_| contents[i].clone());
+                let kind = NodeKind::File(FileData { data: id, stored_size: size, zisofs_size });
+                (kind, Expect::File(originals[i].clone(), ino), stored)
             }
             Kind::Deep(n, data) => {
                 // Directories named after the chain's name with their depth, then the file.
@@ -287,15 +315,15 @@ fuzz_target!(|input: Input| {
                 }
                 let mut data = data;
                 data.truncate(3000);
-                file(data, &mut files, meta.ino)
+                file(data, &mut files, meta.ino, false)
             }
-            Kind::Fifo => (NodeKind::Fifo, Expect::Fifo),
+            Kind::Fifo => (NodeKind::Fifo, Expect::Fifo, None),
             Kind::Device(block, major, minor) => {
                 // Linux writers record a whole dev_t in the low word when the high one is 0, and readers decode
                 // it so: only non-zero majors are recorded as given.
                 let major = major.max(1);
                 let kind = if block { DeviceKind::Block } else { DeviceKind::Char };
-                (NodeKind::Device { kind, major, minor }, Expect::Device(block, major, minor))
+                (NodeKind::Device { kind, major, minor }, Expect::Device(block, major, minor), None)
             }
         };
         let is_dir = matches!(node_kind, NodeKind::Dir);
@@ -310,6 +338,9 @@ fuzz_target!(|input: Input| {
             dirs.push((id, path.clone(), depth + 1));
         }
         added.push((id, path.clone()));
+        if let Some(st) = stored {
+            stored_of.insert(path.clone(), st);
+        }
         expected.insert(path, (expect, meta));
     }
     let (mut hidden_iso, mut hidden_joliet) = (Vec::new(), Vec::new());
@@ -389,7 +420,7 @@ fuzz_target!(|input: Input| {
         let depth = p.matches('/').count();
         let key = match e {
             Expect::Dir => None,
-            Expect::File(data, _) => Some(data.clone()),
+            Expect::File(data, _) => Some(stored_of.get(p).unwrap_or(data).clone()),
             _ => Some(Vec::new()),
         };
         if let Some(k) = key.as_ref().filter(|k| !k.is_empty() && !under(p, &hidden_iso)) {

@@ -15,6 +15,13 @@ use crate::format::{SECTOR_SIZE, SECTOR_SIZE_U64};
 /// Names under which genisoimage and libisofs keep relocated directories (RRIP 4.1.5).
 const RELOCATION_DIRS: [&str; 2] = ["rr_moved", ".rr_moved"];
 
+/// Whether `name` is one a relocation directory goes by: those of [`RELOCATION_DIRS`], or `.rr_moved.N`, which
+/// odix's writer takes when the root already holds both.
+fn relocation_dir_name(name: &str) -> bool {
+    RELOCATION_DIRS.contains(&name)
+        || name.strip_prefix(".rr_moved.").is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+}
+
 /// Algorithm name of zisofs in a ZF entry.
 const ZISOFS_ALGORITHM: [u8; 2] = *b"pz";
 
@@ -256,7 +263,7 @@ impl<R: Read + Seek> Image<R> {
         if view == View::RockRidge && dir.is_root {
             let mut keep = Vec::with_capacity(out.len());
             for e in out {
-                if e.kind == EntryKind::Dir && RELOCATION_DIRS.contains(&e.name.as_str()) {
+                if e.kind == EntryKind::Dir && relocation_dir_name(&e.name) {
                     if let Ok((inside, moved)) = self.read_dir_counted(&e) {
                         if inside.is_empty() && moved > 0 {
                             continue;

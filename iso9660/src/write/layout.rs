@@ -236,7 +236,7 @@ pub struct IsoLayout<'t> {
 }
 
 /// The Rock Ridge name for the relocation directory that no entry of the root uses: `rr_moved`, else `.rr_moved`
-/// (both hidden by readers that know them), else `.rr_moved.N`.
+/// (both hidden by readers that know them), else `.rr_moved.N` (which odix's reader hides too).
 fn relocation_name(tree: &Tree) -> Vec<u8> {
     let taken = |name: &[u8]| tree.lookup(Tree::ROOT, name).is_some();
     [RR_MOVED_NAME, b".rr_moved"]
