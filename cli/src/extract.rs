@@ -155,17 +155,31 @@ impl Shared {
         Ok(pos - offset)
     }
 
-    /// Creates a file whose bytes are plain runs of the image and writes them (on a writer thread).
-    fn write_job(&self, job: &FileJob, buf: &mut Vec<u8>) -> Result<()> {
+    /// Creates the regular file `name` in `dir` (`None` when `--keep-old-files` keeps what is there), with its
+    /// mode when it can be given at creation.
+    fn create_file(&self, dir: BorrowedFd<'_>, name: &str, rel: &str, mode: FileMode) -> Result<Option<File>> {
         let flags = OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC;
-        let create_mode = Mode::from_raw_mode(if job.at_creation { job.mode } else { 0o600 });
-        let name = job.name.as_str();
-        let Some(fd) =
-            self.create(job.dir.as_fd(), name, &job.rel, |dir| rustix::fs::openat(dir, name, flags, create_mode))?
-        else {
-            return Ok(());
+        let create_mode = Mode::from_raw_mode(if mode.at_creation { mode.bits } else { 0o600 });
+        Ok(self.create(dir, name, rel, |dir| rustix::fs::openat(dir, name, flags, create_mode))?.map(File::from))
+    }
+
+    /// Gives a written file the mode it could not get at creation, and its times.
+    fn settle(out: &File, mode: FileMode, times: Option<&Timestamps>) -> Result<()> {
+        if !mode.at_creation {
+            rustix::fs::fchmod(out, Mode::from_raw_mode(mode.bits)).context("cannot set mode")?;
+        }
+        if let Some(ts) = times {
+            let _ = rustix::fs::futimens(out, ts);
+        }
+        Ok(())
+    }
+
+    /// Creates a file whose bytes are plain runs of the image and writes them; false when `--keep-old-files`
+    /// kept what was there.
+    fn write_job(&self, job: &FileJob, buf: &mut Vec<u8>) -> Result<bool> {
+        let Some(mut out) = self.create_file(job.dir.as_fd(), &job.name, &job.rel, job.mode)? else {
+            return Ok(false);
         };
-        let mut out = File::from(fd);
         let mut n = 0u64;
         for &(offset, len) in &job.ranges {
             let k = self.copy_range(offset, len, &mut out, buf)?;
@@ -177,14 +191,16 @@ impl Shared {
         if n != job.size {
             bail!("read {n} bytes of {}", job.size);
         }
-        if !job.at_creation {
-            rustix::fs::fchmod(&out, Mode::from_raw_mode(job.mode)).context("cannot set mode")?;
-        }
-        if let Some(ts) = &job.times {
-            let _ = rustix::fs::futimens(&out, ts);
-        }
-        Ok(())
+        Self::settle(&out, job.mode, job.times.as_ref())?;
+        Ok(true)
     }
+}
+
+/// The permission bits a file gets, and whether they are given at creation (else set once the data is written).
+#[derive(Clone, Copy)]
+struct FileMode {
+    bits: u32,
+    at_creation: bool,
 }
 
 /// A regular file for a writer thread: where it goes, its mode and times, and the image's byte ranges it holds.
@@ -192,9 +208,7 @@ struct FileJob {
     dir: Arc<OwnedFd>,
     name: String,
     rel: String,
-    mode: u32,
-    /// Whether the mode is given at creation (else set once the data is written).
-    at_creation: bool,
+    mode: FileMode,
     ranges: Vec<(u64, u64)>,
     size: u64,
     times: Option<Timestamps>,
@@ -548,67 +562,46 @@ impl Extractor {
                 .with_context(|| format!("cannot link to {}", self.shown(first)))?;
             return Ok(());
         }
-        let mode = if self.opts.same_permissions { node.mode.map(|m| m & 0o7777).unwrap_or(0o644) } else { 0o644 };
+        let bits = if self.opts.same_permissions { node.mode.map(|m| m & 0o7777).unwrap_or(0o644) } else { 0o644 };
         // Given at creation when the umask keeps it whole; otherwise set once the data is written.
-        let at_creation = mode & 0o7000 == 0 && mode & self.umask == 0;
-        // A file that is plain runs of the image goes to the writers, unless a later name must link to it.
-        if linked.is_none() && self.pool.is_some() {
-            if let Some(ranges) = tree.plain_ranges(node) {
+        let mode = FileMode { bits, at_creation: bits & 0o7000 == 0 && bits & self.umask == 0 };
+        let times = node.mtime.as_ref().map(|m| timestamps(m, node.atime.as_ref()));
+        let ranges = if self.shared.image.is_some() { tree.plain_ranges(node) } else { None };
+        let written = match ranges {
+            Some(ranges) => {
                 let job = FileJob {
                     dir: self.dir_handle(),
                     name: name.to_string(),
                     rel: rel.to_string(),
                     mode,
-                    at_creation,
                     ranges,
                     size: node.size,
-                    times: node.mtime.as_ref().map(|m| timestamps(m, node.atime.as_ref())),
+                    times,
                 };
-                if let Some(pool) = &mut self.pool {
-                    pool.push(job);
+                match &mut self.pool {
+                    // Plain runs of the image go to the writers, unless a later name must link to this one.
+                    Some(pool) if linked.is_none() => {
+                        pool.push(job);
+                        return Ok(());
+                    }
+                    _ => self.shared.write_job(&job, &mut self.buf)?,
                 }
-                return Ok(());
             }
-        }
-        let flags = OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC;
-        let create_mode = Mode::from_raw_mode(if at_creation { mode } else { 0o600 });
-        let Some(fd) = self.create(name, rel, |dir| rustix::fs::openat(dir, name, flags, create_mode))? else {
-            return Ok(());
+            None => {
+                let Some(mut out) = self.shared.create_file(self.dir(), name, rel, mode)? else { return Ok(()) };
+                self.copy_through_view(tree, node, &mut out)?;
+                Shared::settle(&out, mode, times.as_ref())?;
+                true
+            }
         };
-        let mut out = File::from(fd);
-        self.copy_data(tree, node, &mut out)?;
-        if !at_creation {
-            rustix::fs::fchmod(&out, Mode::from_raw_mode(mode)).context("cannot set mode")?;
-        }
-        if let Some(m) = &node.mtime {
-            let _ = rustix::fs::futimens(&out, &timestamps(m, node.atime.as_ref()));
-        }
-        drop(out);
-        if let Some(id) = linked {
+        if let (Some(id), true) = (linked, written) {
             self.links.insert(id, rel.to_string());
         }
         Ok(())
     }
 
-    /// Writes the file's bytes into `out`: straight from the image file when they are plain runs of it, else
-    /// through the view's reader.
-    fn copy_data(&mut self, tree: &mut dyn Tree, node: &Node, out: &mut File) -> Result<()> {
-        if self.shared.image.is_some() {
-            if let Some(ranges) = tree.plain_ranges(node) {
-                let mut n = 0u64;
-                for (offset, len) in ranges {
-                    let k = self.shared.copy_range(offset, len, out, &mut self.buf)?;
-                    n = n.saturating_add(k);
-                    if k < len {
-                        break;
-                    }
-                }
-                if n != node.size {
-                    bail!("read {n} bytes of {}", node.size);
-                }
-                return Ok(());
-            }
-        }
+    /// Writes the file's bytes into `out` through the view's reader (decompressed, translated, zeros for holes).
+    fn copy_through_view(&mut self, tree: &mut dyn Tree, node: &Node, out: &mut File) -> Result<()> {
         if self.buf.is_empty() {
             self.buf = vec![0; COPY_BUFFER];
         }
