@@ -53,19 +53,9 @@ export SOURCE_DATE_EPOCH=1700000000
 # Every run starts without out.iso and with no earlier writeback pending: replacing an existing 2 GiB image costs
 # each tool something different (ext4 flushes a file renamed over another one, and frees the old blocks).
 prep='rm -f out.iso; sync'
-field() { # json field -> median wall, or mean user+system CPU
-  python3 - "$1" "$2" <<'PY'
-import json, sys
-r = json.load(open(sys.argv[1]))["results"][0]
-print(r["median"] if sys.argv[2] == "wall" else r["user"] + r["system"])
-PY
-}
-rss() { # command -> peak RSS in KiB
-  rm -f out.iso
-  /usr/bin/time -v sh -c "$1" 2>&1 >/dev/null | awk -F': ' '/Maximum resident set size/ {print $2}'
-}
-ratio() { python3 -c "import sys; print(f'{float(sys.argv[1])/float(sys.argv[2]):.2f}')" "$1" "$2"; }
-verdict() { python3 -c "import sys; print('met' if float(sys.argv[1]) <= float(sys.argv[2]) else 'NOT met')" "$1" "$2"; }
+# shellcheck source=bench/lib.sh
+. "$here/bench/lib.sh"
+rss() { rm -f out.iso; peak_rss "$1"; } # command -> peak RSS in KiB
 
 declare -A cmd w c r
 echo "median of $runs runs (wall), mean CPU (user+sys), peak RSS of one run; load before: $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -78,8 +68,7 @@ for tree in small tiny large; do
   cmd[genisoimage]="genisoimage -quiet -R -J -o out.iso $tree"
   cmd[cat]="find $tree -type f -print0 | sort -z | xargs -0 cat > out.iso"
   for tool in odix xorriso genisoimage cat; do
-    hyperfine --style none --runs "$runs" --warmup 1 --prepare "$prep" --export-json "${tree}_$tool.json" \
-      "${cmd[$tool]}" >/dev/null 2>&1
+    hyperfine_json "${tree}_$tool" "$prep" "${cmd[$tool]}"
     w[$tree.$tool]=$(field "${tree}_$tool.json" wall)
     c[$tree.$tool]=$(field "${tree}_$tool.json" cpu)
     r[$tree.$tool]=$(rss "${cmd[$tool]}")

@@ -43,20 +43,10 @@ PY
 }
 make_trees
 
-median() { python3 -c "import json,sys; print('%.3f' % json.load(open(sys.argv[1]))['results'][0]['median'])" "$1"; }
-# Mean CPU time (user + system) of the runs, steadier than wall time on a loaded machine.
-cpu() { python3 -c "import json,sys; r=json.load(open(sys.argv[1]))['results'][0]; print(f\"{r['user']+r['system']:.3f}\")" "$1"; }
-bench() { # name command...   (median wall time; the JSON keeps the rest)
-  local name=$1; shift
-  hyperfine --style none --runs "$runs" --warmup 1 --export-json "$name.json" --prepare 'rm -rf out; mkdir out' "$*" >/dev/null 2>&1
-  median "$name.json"
-}
-rss() { /usr/bin/time -v sh -c "rm -rf out; mkdir out; $*" 2>&1 >/dev/null | awk -F': ' '/Maximum resident/{print $2}'; }
-ratio() { python3 -c "import sys; print(f'{float(sys.argv[1])/float(sys.argv[2]):.2f}')" "$1" "$2"; }
-row() { # case odix-name other-label other-name target
-  local o=$2 t=$4
-  echo "| $1 | $(median "$o.json") | $3 | $(median "$t.json") | $(ratio "$(median "$o.json")" "$(median "$t.json")") | $(ratio "$(cpu "$o.json")" "$(cpu "$t.json")") | $5 |"
-}
+# shellcheck source=bench/lib.sh
+. "$here/bench/lib.sh"
+bench() { hyperfine_json "$1" 'rm -rf out; mkdir out' "${*:2}"; median "$1.json"; } # name command...
+rss() { peak_rss "rm -rf out; mkdir out; $*"; }
 
 # The extractions must give the source tree before anything is timed.
 rm -rf out && mkdir out && "$odix" extract files.iso -C out && diff -r files out >/dev/null
@@ -78,15 +68,15 @@ echo "medians of $runs runs (hyperfine); odix / other as wall-time medians and a
 echo
 echo "| case | odix (s) | other | other (s) | odix / other, wall | odix / other, CPU | issue target |"
 echo "|---|---|---|---|---|---|---|"
-row "ls -R, 100 000 entries" ls_many "isoinfo -R -l" isoinfo_many "<= 1.0"
-row "ls -R, 100 000 entries" ls_many "bsdtar tf" bsdtar_many "<= 0.3"
-row "ls -R, 20 000 files" ls_files "isoinfo -R -l" isoinfo_files ""
-row "ls -R, 20 000 files" ls_files "bsdtar tf" bsdtar_files ""
-row "extract, 20 000 files / 230 MB" x_odix "bsdtar xf" x_bsdtar ""
-row "extract, 20 000 files / 230 MB" x_odix "7z x" x_7z "<= 0.9"
-row "extract, 20 000 files / 230 MB" x_odix "cp -r of the tree" x_cp ""
-row "extract -j 1 (one thread), 20 000 files" x_odix_j1 "7z x" x_7z "<= 0.9"
-row "extract -j 1 (one thread), 20 000 files" x_odix_j1 "bsdtar xf" x_bsdtar ""
+ratio_row "ls -R, 100 000 entries" ls_many "isoinfo -R -l" isoinfo_many "<= 1.0"
+ratio_row "ls -R, 100 000 entries" ls_many "bsdtar tf" bsdtar_many "<= 0.3"
+ratio_row "ls -R, 20 000 files" ls_files "isoinfo -R -l" isoinfo_files ""
+ratio_row "ls -R, 20 000 files" ls_files "bsdtar tf" bsdtar_files ""
+ratio_row "extract, 20 000 files / 230 MB" x_odix "bsdtar xf" x_bsdtar ""
+ratio_row "extract, 20 000 files / 230 MB" x_odix "7z x" x_7z "<= 0.9"
+ratio_row "extract, 20 000 files / 230 MB" x_odix "cp -r of the tree" x_cp ""
+ratio_row "extract -j 1 (one thread), 20 000 files" x_odix_j1 "7z x" x_7z "<= 0.9"
+ratio_row "extract -j 1 (one thread), 20 000 files" x_odix_j1 "bsdtar xf" x_bsdtar ""
 echo
 echo "peak RSS (KiB): odix extract $(rss "$odix extract files.iso -C out"), bsdtar xf $(rss "bsdtar xf files.iso -C out"), 7z x $(rss "7z x -y -oout files.iso")"
 echo "peak RSS (KiB): odix ls -R many.iso $(rss "$odix ls -R many.iso"), isoinfo $(rss "isoinfo -R -l -i many.iso")"

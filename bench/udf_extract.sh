@@ -32,20 +32,10 @@ PY
   genisoimage -quiet -udf -R -J -o files-udf.iso files
 fi
 
-median() { python3 -c "import json,sys; print('%.3f' % json.load(open(sys.argv[1]))['results'][0]['median'])" "$1"; }
-# Mean CPU time (user + system) of the runs, steadier than wall time on a loaded machine.
-cpu() { python3 -c "import json,sys; r=json.load(open(sys.argv[1]))['results'][0]; print('%.3f' % (r['user'] + r['system']))" "$1"; }
-bench() { # name command...   (median wall time; the JSON keeps the rest)
-  local name=$1; shift
-  hyperfine --style none --runs "$runs" --warmup 1 --export-json "$name.json" --prepare 'rm -rf out; mkdir out' "$*" >/dev/null 2>&1
-  median "$name.json"
-}
-rss() { /usr/bin/time -v sh -c "rm -rf out; mkdir out; $*" 2>&1 >/dev/null | awk -F': ' '/Maximum resident/{print $2}'; }
-ratio() { python3 -c "import sys; print(f'{float(sys.argv[1])/float(sys.argv[2]):.2f}')" "$1" "$2"; }
-row() { # case odix-name other-label other-name target
-  local o=$2 t=$4
-  echo "| $1 | $(median "$o.json") | $3 | $(median "$t.json") | $(ratio "$(median "$o.json")" "$(median "$t.json")") | $(ratio "$(cpu "$o.json")" "$(cpu "$t.json")") | $5 |"
-}
+# shellcheck source=bench/lib.sh
+. "$here/bench/lib.sh"
+bench() { hyperfine_json "$1" 'rm -rf out; mkdir out' "${*:2}"; median "$1.json"; } # name command...
+rss() { peak_rss "rm -rf out; mkdir out; $*"; }
 
 # Both extractions must give the source tree before anything is timed.
 rm -rf out && mkdir out && "$odix" extract -C out files-udf.iso && diff -r files out/ >/dev/null
@@ -61,10 +51,10 @@ echo "medians of $runs runs (hyperfine); odix / other as wall-time medians and a
 echo
 echo "| case | odix (s) | other | other (s) | odix / other, wall | odix / other, CPU | issue target |"
 echo "|---|---|---|---|---|---|---|"
-row "extract UDF, 20 000 files" odix_udf "7z x -tudf" 7z_udf "<= 0.2"
-row "extract UDF vs ISO 9660 tree, same files" odix_udf "odix extract --view rockridge" odix_iso "<= 1.0"
-row "extract UDF, one thread (-j 1)" odix_udf_j1 "7z x -tudf" 7z_udf "<= 0.2"
-row "UDF vs ISO 9660 tree, both -j 1" odix_udf_j1 "odix extract -j 1 --view rockridge" odix_iso_j1 "<= 1.0"
+ratio_row "extract UDF, 20 000 files" odix_udf "7z x -tudf" 7z_udf "<= 0.2"
+ratio_row "extract UDF vs ISO 9660 tree, same files" odix_udf "odix extract --view rockridge" odix_iso "<= 1.0"
+ratio_row "extract UDF, one thread (-j 1)" odix_udf_j1 "7z x -tudf" 7z_udf "<= 0.2"
+ratio_row "UDF vs ISO 9660 tree, both -j 1" odix_udf_j1 "odix extract -j 1 --view rockridge" odix_iso_j1 "<= 1.0"
 echo
 echo "CPU (user+system, s): odix UDF $(cpu odix_udf.json), 7z $(cpu 7z_udf.json), odix ISO 9660 $(cpu odix_iso.json); -j 1: odix UDF $(cpu odix_udf_j1.json), ISO 9660 $(cpu odix_iso_j1.json)"
 echo "odix writer threads by default: $(nproc) CPUs here, at most 8"

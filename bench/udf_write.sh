@@ -36,27 +36,19 @@ for i in range(8):
 PY
 fi
 
-field() { # json field -> median wall, or mean user+system CPU
-  python3 - "$1" "$2" <<'PY'
-import json, sys
-r = json.load(open(sys.argv[1]))["results"][0]
-print(r["median"] if sys.argv[2] == "wall" else r["user"] + r["system"])
-PY
-}
+# shellcheck source=bench/lib.sh
+. "$here/bench/lib.sh"
 declare -A w c r
 bench() { # name command...: wall, CPU and peak RSS (one run) under w/c/r[name]
   local name=$1; shift
-  hyperfine --style none --runs "$runs" --warmup 1 --prepare 'rm -f out.iso out.img; sync' \
-    --export-json "$name.json" "$*" >/dev/null 2>&1
+  hyperfine_json "$name" 'rm -f out.iso out.img; sync' "$*"
   w[$name]=$(field "$name.json" wall)
   c[$name]=$(field "$name.json" cpu)
   rm -f out.iso out.img
-  r[$name]=$(/usr/bin/time -v sh -c "$*" 2>&1 >/dev/null | awk -F': ' '/Maximum resident set size/ {print $2}')
+  r[$name]=$(peak_rss "$*")
 }
-ratio() { python3 -c "import sys; print(f'{float(sys.argv[1])/float(sys.argv[2]):.2f}')" "$1" "$2"; }
 secs() { python3 -c "import sys; print(f'{float(sys.argv[1]):.2f}')" "$1"; }
 mib() { python3 -c "import sys; print(f'{int(sys.argv[1])/1024:.1f}')" "$1"; }
-verdict() { python3 -c "import sys; print('met' if float(sys.argv[1]) <= float(sys.argv[2]) else 'NOT met')" "$1" "$2"; }
 row() { # label odix-name other-label other-name
   echo "| $1 | $(secs "${w[$2]}") | $(secs "${c[$2]}") | $(mib "${r[$2]}") | $3 | $(secs "${w[$4]}") | $(secs "${c[$4]}") |" \
     "$(mib "${r[$4]}") | $(ratio "${w[$2]}" "${w[$4]}") | $(ratio "${c[$2]}" "${c[$4]}") |"
