@@ -22,20 +22,6 @@ pub struct SectorBuf {
 }
 
 impl SectorBuf {
-    /// An empty buffer.
-    #[must_use]
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// A buffer of `len` zero bytes.
-    #[must_use]
-    pub fn zeroed(len: usize) -> Self {
-        let mut b = Self::new();
-        b.resize(len);
-        b
-    }
-
     /// Bytes held.
     #[must_use]
     pub fn len(&self) -> usize {
@@ -51,19 +37,6 @@ impl SectorBuf {
     /// Forgets the bytes, keeping the memory.
     pub fn clear(&mut self) {
         self.len = 0;
-    }
-
-    /// Sets the length; bytes past the old length are zero (memory that is reused is cleared, so nothing of an
-    /// earlier read shows through).
-    pub fn resize(&mut self, len: usize) {
-        let old = self.len;
-        self.reserve(len);
-        self.len = len;
-        if len > old {
-            if let Some(fresh) = self.bytes_mut().get_mut(old..len) {
-                fresh.fill(0);
-            }
-        }
     }
 
     /// Sets the length to `len` without clearing what the memory already holds (for a buffer that is about to be
@@ -132,7 +105,7 @@ mod tests {
 
     #[test]
     fn starts_on_a_page_and_keeps_its_bytes() {
-        let mut b = SectorBuf::new();
+        let mut b = SectorBuf::default();
         assert!(b.is_empty());
         b.extend_from_slice(&[1, 2, 3]);
         b.extend_from_slice(&[4; 5000]);
@@ -141,12 +114,14 @@ mod tests {
         assert_eq!(&b[..4], &[1, 2, 3, 4]);
         assert_eq!(b[5002], 4);
         b.clear();
-        b.resize(10);
-        assert_eq!(&*b, &[0; 10], "reused memory is cleared by resize");
-        b[0] = 9;
+        assert!(b.is_empty());
         b.set_len_for_overwrite(3);
-        assert_eq!(&*b, &[9, 0, 0]);
-        assert_eq!(SectorBuf::zeroed(4), SectorBuf::zeroed(4));
-        assert_ne!(SectorBuf::zeroed(4), SectorBuf::zeroed(5));
+        assert_eq!(&*b, &[1, 2, 3], "the memory is kept, for a read to overwrite");
+        b[0] = 9;
+        let mut c = SectorBuf::default();
+        c.extend_from_slice(&[9, 2, 3]);
+        assert_eq!(b, c);
+        c.extend_from_slice(&[0]);
+        assert_ne!(b, c);
     }
 }

@@ -19,7 +19,7 @@ use odix_cdrip::drive::{unreadable_raw_sector, DriveSource, ReadMode, SessionSou
 use odix_cdrip::hash::{dat_entry, Hasher, ImageHashes, Share};
 use odix_cdrip::map::{BlockStatus, Mapfile};
 use odix_cdrip::mmc::{self, C2Mode, Configuration, Drive, Inquiry, ReadCdFields, Subchannel, RAW_SECTOR};
-use odix_cdrip::rip::{self, Block, Options, Outcome, Request, Ripper, RunEnd, SectorData, SectorSource, Verdict};
+use odix_cdrip::rip::{self, Block, Options, Outcome, Request, Ripper, RunEnd, SectorSource, Verdict};
 use odix_cdrip::sg::{self, SgDevice};
 use serde_json::json;
 
@@ -325,15 +325,11 @@ struct FileSource {
 
 impl SectorSource for FileSource {
     fn read(&mut self, lba: u32, count: u32) -> Outcome {
-        let unit = self.unit as usize;
-        let mut buf = vec![0u8; unit.saturating_mul(count as usize)];
-        match self.file.read_exact_at(&mut buf, u64::from(lba).saturating_mul(u64::from(self.unit))) {
-            Ok(()) => Outcome::Read(
-                buf.chunks_exact(unit)
-                    .map(|c| SectorData { data: c.to_vec(), sub: None, verdict: Verdict::Good })
-                    .collect(),
-            ),
-            Err(_) => Outcome::Failed,
+        let mut block = Block::default();
+        if self.read_block(lba, count, &mut block) {
+            Outcome::Read(block.to_sectors())
+        } else {
+            Outcome::Failed
         }
     }
 
