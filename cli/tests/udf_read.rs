@@ -62,6 +62,21 @@ fn assert_extracts_like(img: &Path, source: &Path, out: &Path, opts: &CompareOpt
     assert!(strict.status.success(), "{}: --strict: {}", img.display(), String::from_utf8_lossy(&strict.stderr));
 }
 
+/// What the kernel's read-only UDF mount in `vm-run` lists of each image (the [`LISTING`] of its tree), in one
+/// VM boot; the images must lie in `dir`, which is shared with the guest.
+fn kernel_listings(vm: &Path, dir: &Path, images: &[PathBuf]) -> Vec<String> {
+    let mut script = String::new();
+    for (i, img) in images.iter().enumerate() {
+        script.push_str(&format!(
+            "mount -t udf -o loop,ro {img} /mnt && (cd /mnt && {LISTING}) > {dir}/kernel{i}.txt; umount /mnt; ",
+            img = img.display(),
+            dir = dir.display()
+        ));
+    }
+    run_ok(Command::new(vm).arg("--share").arg(dir).arg("--").arg("sh").arg("-c").arg(&script));
+    (0..images.len()).map(|i| fs::read_to_string(dir.join(format!("kernel{i}.txt"))).unwrap_or_default()).collect()
+}
+
 /// A sparse file of `mib` MiB.
 fn blank(path: &Path, mib: u64) {
     let f = fs::File::create(path).expect("create image");
@@ -646,19 +661,10 @@ fn vat_images_match_the_kernel() {
         append_to_vat_image(&base, &tree, &img);
         images.push(img);
     }
-    let mut script = String::new();
-    for (i, img) in images.iter().enumerate() {
-        script.push_str(&format!(
-            "mount -t udf -o loop,ro {img} /mnt && (cd /mnt && {LISTING}) > {dir}/kernel{i}.txt; umount /mnt; ",
-            img = img.display(),
-            dir = dir.display()
-        ));
-    }
-    run_ok(Command::new(&vm).arg("--share").arg(dir).arg("--").arg("sh").arg("-c").arg(&script));
+    let kernel_lists = kernel_listings(&vm, dir, &images);
     let expected = host_listing(&tree);
-    for (i, img) in images.iter().enumerate() {
-        let kernel = fs::read_to_string(dir.join(format!("kernel{i}.txt"))).unwrap_or_default();
-        assert_eq!(kernel, expected, "{}: the kernel reads another tree than the one appended", img.display());
+    for (i, (img, kernel)) in images.iter().zip(&kernel_lists).enumerate() {
+        assert_eq!(*kernel, expected, "{}: the kernel reads another tree than the one appended", img.display());
         let out = dir.join(format!("out{i}"));
         assert_extracts_like(img, &tree, &out, &CompareOptions::default());
         let info = run_ok(odix().args(["info", "--json"]).arg(img));
@@ -696,17 +702,8 @@ fn metadata_partition_images() {
         );
         images.push(img);
     }
-    let mut script = String::new();
-    for (i, img) in images.iter().enumerate() {
-        script.push_str(&format!(
-            "mount -t udf -o loop,ro {img} /mnt && (cd /mnt && {LISTING}) > {dir}/kernel{i}.txt; umount /mnt; ",
-            img = img.display(),
-            dir = dir.display()
-        ));
-    }
-    run_ok(Command::new(&vm).arg("--share").arg(dir).arg("--").arg("sh").arg("-c").arg(&script));
-    for (i, img) in images.iter().enumerate() {
-        let kernel = fs::read_to_string(dir.join(format!("kernel{i}.txt"))).unwrap_or_default();
+    let kernel_lists = kernel_listings(&vm, dir, &images);
+    for (i, (img, kernel)) in images.iter().zip(kernel_lists).enumerate() {
         assert!(kernel.lines().count() > 20, "the kernel did not read {}", img.display());
         let out = dir.join(format!("out{i}"));
         assert_extracts_like(img, &tree, &out, &CompareOptions::default());
@@ -1292,13 +1289,6 @@ fn named_streams() {
 
     // The kernel, which ignores streams, reads the Extended File Entries as the same tree.
     if let Some(vm) = vm_run() {
-        let script = format!(
-            "mount -t udf -o loop,ro {img} /mnt && (cd /mnt && {LISTING}) > {dir}/kernel.txt; umount /mnt",
-            img = img.display(),
-            dir = dir.display()
-        );
-        run_ok(Command::new(&vm).arg("--share").arg(dir).arg("--").arg("sh").arg("-c").arg(&script));
-        let kernel = fs::read_to_string(dir.join("kernel.txt")).unwrap_or_default();
-        assert_eq!(kernel, host_listing(&tree));
+        assert_eq!(kernel_listings(&vm, dir, &[img]), [host_listing(&tree)]);
     }
 }
