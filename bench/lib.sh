@@ -21,6 +21,15 @@ cpu() { printf '%.3f\n' "$(field "$1" cpu)"; }
 peak_rss() { /usr/bin/time -v sh -c "$1" 2>&1 >/dev/null | awk -F': ' '/Maximum resident set size/ {print $2}'; }
 ratio() { python3 -c "import sys; print(f'{float(sys.argv[1])/float(sys.argv[2]):.2f}')" "$1" "$2"; }
 verdict() { python3 -c "import sys; print('met' if float(sys.argv[1]) <= float(sys.argv[2]) else 'NOT met')" "$1" "$2"; }
+# target WHAT RATIO LIMIT: one line of a script's goals, "- WHAT = RATIO (at most LIMIT: met)".
+target() { echo "- $1 = $2 (at most $3: $(verdict "$2" "$3"))"; }
+# ratio_table: the header of the table ratio_row fills.
+ratio_table() {
+  echo "medians of $runs runs (hyperfine); odix / other as wall-time medians and as mean CPU time (user + system)"
+  echo
+  echo "| case | odix (s) | other | other (s) | odix / other, wall | odix / other, CPU | issue target |"
+  echo "|---|---|---|---|---|---|---|"
+}
 # ratio_row CASE ODIX-NAME OTHER-LABEL OTHER-NAME TARGET: one table row, odix / other by median wall and mean CPU.
 ratio_row() {
   local o=$2 t=$4

@@ -83,12 +83,9 @@ for tree in small tiny large; do
 done
 echo
 echo "Targets (issue #3):"
-x=$(ratio "${w[small.odix]}" "${w[small.xorriso]}")
-echo "- small, wall: odix / xorriso = $x (at most 0.30: $(verdict "$x" 0.30))"
-x=$(ratio "${w[small.odix]}" "${w[small.genisoimage]}")
-echo "- small, wall: odix / genisoimage = $x (at most 0.60: $(verdict "$x" 0.60))"
-x=$(ratio "${r[tiny.odix]}" "${r[tiny.genisoimage]}")
-echo "- tiny, peak RSS: odix / genisoimage = $x (at most 0.50: $(verdict "$x" 0.50))"
+target "small, wall: odix / xorriso" "$(ratio "${w[small.odix]}" "${w[small.xorriso]}")" 0.30
+target "small, wall: odix / genisoimage" "$(ratio "${w[small.odix]}" "${w[small.genisoimage]}")" 0.60
+target "tiny, peak RSS: odix / genisoimage" "$(ratio "${r[tiny.odix]}" "${r[tiny.genisoimage]}")" 0.50
 x=$(ratio "${w[large.odix]}" "${w[large.cat]}")
 echo "- large, wall: odix / cat = $x (at most 1.05: $(verdict "$x" 1.05)); CPU: $(ratio "${c[large.odix]}" "${c[large.cat]}")"
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -64,10 +64,7 @@ bench x_bsdtar "bsdtar xf files.iso -C out" >/dev/null
 bench x_7z "7z x -y -oout files.iso > /dev/null" >/dev/null
 bench x_cp "cp -r files out/" >/dev/null
 
-echo "medians of $runs runs (hyperfine); odix / other as wall-time medians and as mean CPU time (user + system)"
-echo
-echo "| case | odix (s) | other | other (s) | odix / other, wall | odix / other, CPU | issue target |"
-echo "|---|---|---|---|---|---|---|"
+ratio_table
 ratio_row "ls -R, 100 000 entries" ls_many "isoinfo -R -l" isoinfo_many "<= 1.0"
 ratio_row "ls -R, 100 000 entries" ls_many "bsdtar tf" bsdtar_many "<= 0.3"
 ratio_row "ls -R, 20 000 files" ls_files "isoinfo -R -l" isoinfo_files ""

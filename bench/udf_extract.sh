@@ -47,10 +47,7 @@ bench odix_iso "$odix extract --view rockridge -C out files-udf.iso" >/dev/null
 # One thread: the files written by the walking thread itself (`-j 1`), as on a one-core machine.
 bench odix_udf_j1 "$odix extract -j 1 --view udf -C out files-udf.iso" >/dev/null
 bench odix_iso_j1 "$odix extract -j 1 --view rockridge -C out files-udf.iso" >/dev/null
-echo "medians of $runs runs (hyperfine); odix / other as wall-time medians and as mean CPU time (user + system)"
-echo
-echo "| case | odix (s) | other | other (s) | odix / other, wall | odix / other, CPU | issue target |"
-echo "|---|---|---|---|---|---|---|"
+ratio_table
 ratio_row "extract UDF, 20 000 files" odix_udf "7z x -tudf" 7z_udf "<= 0.2"
 ratio_row "extract UDF vs ISO 9660 tree, same files" odix_udf "odix extract --view rockridge" odix_iso "<= 1.0"
 ratio_row "extract UDF, one thread (-j 1)" odix_udf_j1 "7z x -tudf" 7z_udf "<= 0.2"

@@ -69,11 +69,8 @@ bench odix_bridge_large "$odix mkiso -q --udf -o out.iso large"
 row "bridge, 2 GiB in 8 files" odix_bridge_large cat cat_large
 echo
 echo "Targets (issue #6):"
-x=$(ratio "${w[odix_bridge]}" "${w[geniso_udf]}")
-echo "- bridge, 20 000 files, wall: odix / genisoimage -udf = $x (at most 0.60: $(verdict "$x" 0.60))"
-x=$(ratio "${w[odix_bridge_large]}" "${w[cat_large]}")
-echo "- bridge, 2 GiB, wall: odix / cat = $x (at most 1.05: $(verdict "$x" 1.05))"
-x=$(ratio "${w[odix_udf_large]}" "${w[cat_large]}")
-echo "- UDF only, 2 GiB, wall: odix / cat = $x (at most 1.05: $(verdict "$x" 1.05))"
+target "bridge, 20 000 files, wall: odix / genisoimage -udf" "$(ratio "${w[odix_bridge]}" "${w[geniso_udf]}")" 0.60
+target "bridge, 2 GiB, wall: odix / cat" "$(ratio "${w[odix_bridge_large]}" "${w[cat_large]}")" 1.05
+target "UDF only, 2 GiB, wall: odix / cat" "$(ratio "${w[odix_udf_large]}" "${w[cat_large]}")" 1.05
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
 rm -f out.iso out.img
