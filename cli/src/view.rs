@@ -94,6 +94,42 @@ impl std::fmt::Debug for Node {
     }
 }
 
+/// The error inside the `io::Error` (kind `UnexpectedEof`) that a file's reader returns after yielding every byte the
+/// image still holds, when the file's recorded data runs past the end of the image (a truncated image, or an extent
+/// recorded beyond it). Commands look for it to keep what was there and report the rest as missing (exit 2).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PastEnd {
+    /// Bytes of the file's data that lie past the end of the image.
+    pub missing: u64,
+}
+
+impl std::fmt::Display for PastEnd {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "its data runs past the end of the image ({} bytes missing)", self.missing)
+    }
+}
+
+impl std::error::Error for PastEnd {}
+
+impl PastEnd {
+    /// The `io::Error` a reader returns for it.
+    pub fn into_io(self) -> std::io::Error {
+        std::io::Error::new(std::io::ErrorKind::UnexpectedEof, self)
+    }
+
+    /// The `PastEnd` inside an error chain, if there is one.
+    pub fn find(e: &anyhow::Error) -> Option<PastEnd> {
+        e.chain().find_map(|c| {
+            c.downcast_ref::<PastEnd>().copied().or_else(|| {
+                c.downcast_ref::<std::io::Error>()
+                    .and_then(|io| io.get_ref())
+                    .and_then(|i| i.downcast_ref::<PastEnd>())
+                    .copied()
+            })
+        })
+    }
+}
+
 /// A warning about a damaged entry that was skipped while the rest was still read.
 #[derive(Clone, Debug)]
 pub struct Warning(pub String);
