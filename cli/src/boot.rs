@@ -79,6 +79,8 @@ pub struct BootConfig {
     pub mbr_force_bootable: bool,
     /// `-partition_cyl_align`: `None` for auto (isohybrid images only).
     pub cylinder_align: Option<bool>,
+    /// Seed of the GPT's disk GUID and the MBR signature, when not the image's time.
+    pub gpt_seed: Option<u64>,
 }
 
 impl BootConfig {
@@ -299,7 +301,7 @@ impl BootPlan {
 
         let mut appended_paths = Vec::new();
         let hybrid = {
-            let mut h = HybridOptions::default().seed(now as u64);
+            let mut h = HybridOptions::default().seed(cfg.gpt_seed.unwrap_or(now as u64));
             let mut any = false;
             if let Some(p) = &cfg.isohybrid_mbr {
                 h = h.template(MbrTemplate::Isohybrid(read_template(p, 512)?));

@@ -6,21 +6,24 @@
 //! apply to the El Torito entry they follow, so their order matters. The parsed options are then mapped onto the
 //! same builder `odix mkiso` uses.
 
+use std::cell::{Cell, RefCell};
 use std::ffi::{OsStr, OsString};
-use std::io::{BufWriter, Write};
+use std::io::{BufWriter, IsTerminal, Write};
 use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
+use std::rc::Rc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{anyhow, bail, Context, Result};
+use md5::{Digest, Md5};
 use odix_iso9660::write::eltorito::{Emulation, LoadSize, Platform};
 use odix_iso9660::write::hybrid::PartitionType;
-use odix_iso9660::write::{IsoLayout, NodeKind, Tree, VolumeDates, SECTOR};
+use odix_iso9660::write::{IsoLayout, NodeKind, Tree, VolumeDates, MAX_EXTENT, SECTOR};
 
 use crate::boot::{add_partition_copy, BootConfig, BootPlan, PAD_SECTORS};
 use crate::build::image::{iso_options, plan_image, ImageExtras};
-use crate::build::output::{progress_bar, Output};
-use crate::build::plan::{emit, EmitCtx};
+use crate::build::output::{progress_bar, ImageSink, Output};
+use crate::build::plan::{emit, Content, EmitCtx, Plan};
 use crate::build::walk::{read_sort_file, walk, WalkOptions};
 use crate::mkudf::UdfArgs;
 
@@ -117,6 +120,28 @@ enum Opt {
     VolumeDate,
     Help,
     Version,
+    /// `-cache-inodes`: hard links are always detected; accepted.
+    CacheInodes,
+    /// `-no-cache-inodes`: refused.
+    NoCacheInodes,
+    /// `--md5`: libisofs MD5 tags.
+    Md5,
+    /// Jigdo outputs (`-jigdo-jigdo`, `-jigdo-template`): refused.
+    JigdoOutput,
+    /// Options that tune only the jigdo output; with no jigdo output they change nothing.
+    JigdoTuning,
+    /// `-checksum_algorithm_iso`, `-checksum_algorithm_template`: checksums of the jigdo output.
+    ChecksumAlgorithm,
+    /// `-allow-limited-size`.
+    AllowLimitedSize,
+    /// `-print-size`.
+    PrintSize,
+    /// `-log-file`.
+    LogFile,
+    /// `--no_rc` (xorriso reads no startup files; odix has none).
+    NoRc,
+    /// `gpt_disk_guid` of xorriso's `-boot_image any` (set from a xorriso command before `-as mkisofs`).
+    GptDiskGuid,
     /// An HFS/HFS+/Apple option: accepted, warned about once, left out of the image.
     Hfs,
     /// Options that only tune what xorriso prints or how it partitions and change nothing odix writes.
@@ -225,6 +250,32 @@ const OPTIONS: &[(&[&str], Opt, Arity, &str)] = &[
     (&["partition_cyl_align"], Opt::CylAlign, Arity::One, "on|off|auto|all  Pad the image to a whole MBR cylinder"),
     (&["partition_hd_cyl", "partition_sec_hd"], Opt::Geometry, Arity::One, "N  MBR geometry (odix writes 64 and 32)"),
     (&["gui"], Opt::Ignored, Arity::Flag, ""),
+    (&["cache-inodes"], Opt::CacheInodes, Arity::Flag, "Accepted; hard links are always detected and share data"),
+    (&["no-cache-inodes"], Opt::NoCacheInodes, Arity::Flag, ""),
+    (&["md5"], Opt::Md5, Arity::Flag, "Record libisofs MD5 tags (superblock, tree, session)"),
+    (&["print-size"], Opt::PrintSize, Arity::Flag, "Print the image size in 2048-byte blocks and write nothing"),
+    (&["log-file"], Opt::LogFile, Arity::One, "FILE  Write messages to FILE instead of standard error"),
+    (&["allow-limited-size"], Opt::AllowLimitedSize, Arity::Flag, "Files of 4 GiB or more as multi-extent files"),
+    (&["no_rc"], Opt::NoRc, Arity::Flag, "Accepted; odix reads no startup files"),
+    (&["jigdo-jigdo", "jigdo-template"], Opt::JigdoOutput, Arity::One, ""),
+    (
+        &[
+            "jigdo-min-file-size",
+            "jigdo-force-md5",
+            "jigdo-force-checksum",
+            "jigdo-exclude",
+            "jigdo-map",
+            "md5-list",
+            "checksum-list",
+            "jigdo-checksum-algorithm",
+            "jigdo-template-compress",
+        ],
+        Opt::JigdoTuning,
+        Arity::One,
+        "",
+    ),
+    (&["checksum_algorithm_iso", "checksum_algorithm_template"], Opt::ChecksumAlgorithm, Arity::One, ""),
+    (&["gpt_disk_guid"], Opt::GptDiskGuid, Arity::One, ""),
 ];
 
 /// The extra values of the HFS+ options whose arity differs from their table entry.
@@ -418,6 +469,16 @@ pub struct MkisofsArgs {
     pub help: bool,
     /// `-version`.
     pub version: bool,
+    /// `--md5`: write libisofs MD5 tags.
+    pub md5: bool,
+    /// `-print-size`: print the size and write nothing.
+    pub print_size: bool,
+    /// `-log-file`.
+    pub log_file: Option<PathBuf>,
+    /// `-allow-limited-size`: files of 4 GiB or more are allowed at every level (as multi-extent files).
+    pub allow_limited_size: bool,
+    /// `-boot_image any gpt_disk_guid=`: the GUID the GPT's disk GUID is derived from.
+    pub gpt_disk_guid: Option<String>,
     /// Notes for options accepted without effect, one per option.
     pub warnings: Vec<String>,
 }
@@ -832,6 +893,41 @@ impl MkisofsArgs {
                 }
                 Opt::Help => a.help = true,
                 Opt::Version => a.version = true,
+                Opt::CacheInodes | Opt::NoRc => {}
+                Opt::NoCacheInodes => bail!(
+                    "{text}: odix always records hard links as such (one data extent shared by the links); it cannot \
+                     store them as separate copies"
+                ),
+                Opt::Md5 => a.md5 = true,
+                Opt::PrintSize => a.print_size = true,
+                Opt::LogFile => a.log_file = Some(PathBuf::from(v0())),
+                Opt::AllowLimitedSize => a.allow_limited_size = true,
+                Opt::JigdoOutput => bail!(
+                    "{text}: odix writes no jigdo files (build the ISO image alone; for debian-cd set MAXJIGDOS=0)"
+                ),
+                Opt::JigdoTuning => {
+                    // Tunes the jigdo output only; without -jigdo-jigdo/-jigdo-template (refused above) there is
+                    // none, and the image is the same with or without the option (as in xorriso).
+                }
+                Opt::ChecksumAlgorithm => {
+                    for alg in v0().split(',') {
+                        if !matches!(alg, "md5" | "sha1" | "sha256" | "sha512") {
+                            bail!("{text}: unknown checksum `{alg}` (md5, sha1, sha256, sha512)");
+                        }
+                    }
+                    // The checksums go into the jigdo files, which odix does not write: the image is the same.
+                }
+                Opt::GptDiskGuid => {
+                    let g = v0();
+                    if g.len() != 32 || !g.bytes().all(|b| b.is_ascii_hexdigit()) {
+                        bail!("gpt_disk_guid={g}: not 32 hex digits");
+                    }
+                    a.warnings.push(format!(
+                        "gpt_disk_guid={g}: the GPT disk GUID is derived from this GUID (the same GUID gives the \
+                         same disk GUID), not written literally"
+                    ));
+                    a.gpt_disk_guid = Some(g);
+                }
             }
         }
         if !current.image.is_empty() {
@@ -918,6 +1014,7 @@ impl MkisofsArgs {
             iso_mbr_part_type: self.iso_mbr_part_type,
             mbr_force_bootable: self.mbr_force_bootable,
             cylinder_align: self.cylinder_align,
+            gpt_seed: self.gpt_disk_guid.as_deref().map(guid_seed),
         }
     }
 
@@ -944,6 +1041,13 @@ impl MkisofsArgs {
         }
         Ok(v)
     }
+}
+
+/// The seed odix derives the GPT's disk GUID from, for xorriso's `gpt_disk_guid=HEX`: the same GUID gives the
+/// same seed (odix does not write the GUID literally; see the warning in [`MkisofsArgs::parse`]).
+fn guid_seed(hex: &str) -> u64 {
+    let half = |s: &str| u64::from_str_radix(s, 16).unwrap_or(0);
+    half(&hex[..16.min(hex.len())]) ^ half(hex.get(16..).unwrap_or("")).rotate_left(17)
 }
 
 /// Whether a `-hide` pattern names the boot catalog: genisoimage matches it against the catalog's path as `-c`
@@ -1166,6 +1270,160 @@ fn now_and_clamp(a: &MkisofsArgs) -> Result<(i64, Option<i64>)> {
     Ok((now, sde))
 }
 
+/// Where the messages of a run go: standard error, or the `-log-file`.
+struct Log(Option<std::fs::File>);
+
+impl Log {
+    fn open(path: Option<&std::path::Path>) -> Result<Log> {
+        Ok(Log(match path {
+            Some(p) => Some(std::fs::File::create(p).with_context(|| format!("-log-file: creating {}", p.display()))?),
+            None => None,
+        }))
+    }
+
+    fn line(&mut self, text: &str) {
+        match &mut self.0 {
+            Some(f) => {
+                // A log that cannot be written loses the message, not the image.
+                let _ = writeln!(f, "{text}");
+            }
+            None => eprintln!("{text}"),
+        }
+    }
+}
+
+/// The `-version` text. xorriso's own layout is kept for the line scripts read (`xorriso version   :  1.5.6`,
+/// which debian-cd's `awk '/^xorriso version/ {split($4, ...)}'` turns into 10506): it names the xorriso release
+/// whose `-as mkisofs` options odix follows, and the first line says what answers.
+pub fn version_text() -> String {
+    format!(
+        "odix {v}: mkisofs, genisoimage and xorriso -as mkisofs compatible command line (not xorriso)\n\
+         xorriso version   :  {XORRISO_COMPAT}\n\
+         odix version      :  {v}\n",
+        v = env!("CARGO_PKG_VERSION")
+    )
+}
+
+/// The xorriso release whose `-as mkisofs` command line odix follows, for scripts that check the version.
+pub const XORRISO_COMPAT: &str = "1.5.6";
+
+/// What a command line that may be xorriso's means.
+#[derive(Debug, PartialEq, Eq)]
+pub enum XorrisoLine {
+    /// Not a xorriso command line (odix's own).
+    NotXorriso,
+    /// `[xorriso commands] -as mkisofs ARGS`: the arguments for `odix mkisofs`.
+    Mkisofs(Vec<OsString>),
+    /// `xorriso [-no_rc] -version`.
+    Version,
+    /// A xorriso command line odix cannot run; the reason.
+    Unsupported(String),
+}
+
+/// Reads the xorriso commands before `-as mkisofs` (`xorriso -no_rc -as mkisofs ...`, NixOS's
+/// `xorriso -boot_image any gpt_disk_guid=... -volume_date all_file_dates =N -as mkisofs ...`) and turns those odix
+/// honours into mkisofs options. `as_xorriso`: odix was called through a link named `xorriso`, so every command
+/// line is xorriso's; otherwise only one holding `-as mkisofs` is.
+pub fn xorriso_line(args: &[OsString], as_xorriso: bool) -> XorrisoLine {
+    let mut pre: Vec<OsString> = Vec::new();
+    let mut version = false;
+    let mut i = 0;
+    let unsupported = |what: String| {
+        if as_xorriso {
+            XorrisoLine::Unsupported(what)
+        } else {
+            XorrisoLine::NotXorriso
+        }
+    };
+    while i < args.len() {
+        let Some(text) = args[i].to_str() else {
+            return unsupported(format!("xorriso argument {:?} is not a command odix knows", args[i]));
+        };
+        let name = text.strip_prefix("--").or_else(|| text.strip_prefix('-')).unwrap_or(text);
+        let arg = |k: usize| args.get(i + k).and_then(|a| a.to_str()).map(str::to_string);
+        let need = |k: usize| -> Result<Vec<String>, String> {
+            (1..=k).map(|n| arg(n).ok_or_else(|| format!("xorriso command {text} needs {k} value(s)"))).collect()
+        };
+        let step = match name {
+            "as" => {
+                return match arg(1).as_deref() {
+                    Some("mkisofs" | "genisoimage" | "xorrisofs") => {
+                        pre.extend(args[i + 2..].iter().cloned());
+                        XorrisoLine::Mkisofs(pre)
+                    }
+                    Some(other) => unsupported(format!(
+                        "xorriso -as {other}: odix emulates only -as mkisofs (also named genisoimage and xorrisofs)"
+                    )),
+                    None => unsupported("xorriso -as needs a program name (mkisofs)".into()),
+                };
+            }
+            "no_rc" => 1,
+            "version" => {
+                version = true;
+                1
+            }
+            // Message and exit thresholds: odix stops at the first error whatever they say.
+            "abort_on" => 2,
+            "return_with" => 3,
+            "report_about" => match need(1) {
+                Ok(v) => {
+                    if matches!(v[0].to_ascii_uppercase().as_str(), "SORRY" | "FAILURE" | "FATAL" | "ABORT" | "NEVER") {
+                        pre.push("-quiet".into());
+                    }
+                    2
+                }
+                Err(e) => return unsupported(e),
+            },
+            "volume_date" => match need(2) {
+                Ok(v) => {
+                    pre.extend(["-volume_date".into(), v[0].clone().into(), v[1].clone().into()]);
+                    3
+                }
+                Err(e) => return unsupported(e),
+            },
+            "md5" => match need(1) {
+                Ok(v) => {
+                    match v[0].as_str() {
+                        "on" | "all" => pre.push("--md5".into()),
+                        "off" => {}
+                        other => return unsupported(format!("xorriso -md5 {other}: odix knows on, all and off")),
+                    }
+                    2
+                }
+                Err(e) => return unsupported(e),
+            },
+            "boot_image" => match need(2) {
+                Ok(v) if v[0] == "any" && v[1].starts_with("gpt_disk_guid=") => {
+                    pre.extend(["-gpt_disk_guid".into(), v[1]["gpt_disk_guid=".len()..].to_string().into()]);
+                    3
+                }
+                Ok(v) => {
+                    return unsupported(format!(
+                        "xorriso -boot_image {} {}: odix takes boot options only as mkisofs options after -as mkisofs \
+                         (and -boot_image any gpt_disk_guid=)",
+                        v[0], v[1]
+                    ))
+                }
+                Err(e) => return unsupported(e),
+            },
+            _ => {
+                return unsupported(format!(
+                    "xorriso command `{text}` is not supported: odix runs `xorriso [-no_rc] ... -as mkisofs ARGS` and \
+                     `xorriso -version`"
+                ))
+            }
+        };
+        i += step;
+    }
+    if version && as_xorriso {
+        return XorrisoLine::Version;
+    }
+    unsupported(
+        "odix called as xorriso runs `xorriso [-no_rc] ... -as mkisofs ARGS` and `xorriso -version`, nothing else"
+            .into(),
+    )
+}
+
 /// Runs `odix mkisofs ARGS...`.
 pub fn mkisofs(args: Vec<OsString>) -> Result<u8> {
     let a = MkisofsArgs::parse(&args)?;
@@ -1174,19 +1432,33 @@ pub fn mkisofs(args: Vec<OsString>) -> Result<u8> {
         return Ok(0);
     }
     if a.version {
-        println!(
-            "odix {} (mkisofs compatible command line: mkisofs, genisoimage, xorriso -as mkisofs)",
-            env!("CARGO_PKG_VERSION")
-        );
+        print!("{}", version_text());
         return Ok(0);
     }
+    let mut log = Log::open(a.log_file.as_deref())?;
+    let r = build(&a, &mut log);
+    if let (Err(e), Some(_)) = (&r, &log.0) {
+        log.line(&format!("odix mkisofs: {e:#}"));
+    }
+    r
+}
+
+fn build(a: &MkisofsArgs, log: &mut Log) -> Result<u8> {
     if !a.quiet {
         for w in &a.warnings {
-            eprintln!("odix mkisofs: warning: {w}");
+            log.line(&format!("odix mkisofs: warning: {w}"));
         }
     }
     if a.pathspecs.is_empty() {
         bail!("no pathspec given (odix mkisofs -help shows the usage)");
+    }
+    if a.output.is_none() && !a.print_size && std::io::stdout().is_terminal() {
+        bail!("image not written to a terminal: give -o FILE, or -o - to force it onto standard output");
+    }
+    if a.md5 && a.udf {
+        bail!(
+            "--md5 and -udf cannot be combined: the MD5 superblock tag would break the UDF volume recognition sequence"
+        );
     }
     // -hide/-hide-joliet naming the boot catalog keep it out of every tree (it is not a source file).
     let catalog_path = a.catalog.clone().unwrap_or_else(|| "boot.catalog".into());
@@ -1201,7 +1473,7 @@ pub fn mkisofs(args: Vec<OsString>) -> Result<u8> {
     if a.partition_offset != 0 && a.udf {
         bail!("-partition_offset and -udf cannot be combined");
     }
-    let (now, sde) = now_and_clamp(&a)?;
+    let (now, sde) = now_and_clamp(a)?;
     let wopts = WalkOptions {
         exclude: a.exclude.clone(),
         follow_links: a.follow_links,
@@ -1291,7 +1563,19 @@ pub fn mkisofs(args: Vec<OsString>) -> Result<u8> {
             walked.tree.set_hidden(n, catalog_hidden);
         }
     }
-    let level = a.iso_level.unwrap_or(1);
+    let mut level = a.iso_level.unwrap_or(1);
+    if a.allow_limited_size && level < 3 {
+        // genisoimage writes a shortened size into ISO 9660 (and the true one into UDF); odix records such files
+        // as ISO 9660 multi-extent files, which level 3 allows, so that every reader sees the whole file.
+        if let Some(big) = walked.data.items().iter().find(|d| d.stored_size > MAX_EXTENT) {
+            log.line(&format!(
+                "odix mkisofs: warning: -allow-limited-size: a file of {} bytes needs 4 GiB or more: the image is \
+                 written at ISO level 3, where files that large are multi-extent files",
+                big.stored_size
+            ));
+            level = 3;
+        }
+    }
     let volume_id = a.volume_id.clone().unwrap_or_else(|| "CDROM".into());
     let mut opts = iso_options(level, a.rock, a.joliet, a.joliet_long, now)
         .volume_id(volume_id.clone())
@@ -1319,6 +1603,10 @@ pub fn mkisofs(args: Vec<OsString>) -> Result<u8> {
     let mut layout = IsoLayout::new(&walked.tree, opts)?;
     let mut extras = ImageExtras::default();
     boot.add_descriptors(&mut extras);
+    let tags = a.md5.then(Md5Tags::default);
+    if let Some(t) = &tags {
+        t.add_superblock_tag(&mut extras);
+    }
     if let Some(p) = part_layout.as_mut() {
         add_partition_copy(&mut extras, p, layout.descriptor_count(), a.partition_offset)?;
     }
@@ -1326,7 +1614,13 @@ pub fn mkisofs(args: Vec<OsString>) -> Result<u8> {
         b.add_to(&mut extras, &layout)?;
     }
     boot.add_metadata(&mut extras);
+    if let Some(t) = &tags {
+        t.add_tree_and_session_tags(&mut extras);
+    }
     let mut planned = plan_image(&mut layout, &walked.data, extras)?;
+    if let Some(t) = &tags {
+        t.place(&planned.plan)?;
+    }
     let data_lba = boot.data_lba(&planned);
     if let Some(b) = &bridge {
         b.place(&planned.plan, &data_lba, &walked.data.alias)?;
@@ -1337,23 +1631,133 @@ pub fn mkisofs(args: Vec<OsString>) -> Result<u8> {
         crate::boot::check_udf_tail(&planned, iso_end)?;
     }
     let total = planned.plan.total_sectors();
+    if a.print_size {
+        // As genisoimage and xorriso: the number of 2048-byte blocks the image would have, on standard output,
+        // and nothing written.
+        if !a.quiet {
+            log.line(&format!("Total extents scheduled to be written = {total}"));
+        }
+        println!("{total}");
+        return Ok(0);
+    }
     let output = a.output.clone().unwrap_or_else(|| PathBuf::from("-"));
     let out = Output::create(&output)?;
     let bar = progress_bar(planned.size_bytes(), a.quiet || output.as_os_str() == "-");
     let ctx = EmitCtx { total_sectors: volume_sectors, data_lba: &data_lba, alias: &walked.data.alias };
     {
-        let mut w = BufWriter::with_capacity(1 << 20, &out.file);
-        emit(&planned.plan, &ctx, &walked.data, &mut w, &|n| bar.inc(n))
-            .with_context(|| format!("writing {}", output.display()))?;
-        w.flush()?;
+        let w = BufWriter::with_capacity(1 << 20, &out.file);
+        let written = match &tags {
+            Some(t) => {
+                let mut w = Md5Sink { inner: w, md5: Rc::clone(&t.md5) };
+                emit(&planned.plan, &ctx, &walked.data, &mut w, &|n| bar.inc(n)).and_then(|()| Ok(w.inner.flush()?))
+            }
+            None => {
+                let mut w = w;
+                emit(&planned.plan, &ctx, &walked.data, &mut w, &|n| bar.inc(n)).and_then(|()| Ok(w.flush()?))
+            }
+        };
+        written.with_context(|| format!("writing {}", output.display()))?;
     }
     bar.finish_and_clear();
     out.commit()?;
     if !a.quiet {
-        eprintln!("odix mkisofs: wrote {} ({} sectors, {} bytes)", output.display(), total, total * SECTOR as u64);
+        log.line(&format!(
+            "odix mkisofs: wrote {} ({} sectors, {} bytes)",
+            output.display(),
+            total,
+            total * SECTOR as u64
+        ));
     }
     Ok(0)
 }
+
+/// Names of the MD5 tag regions in the plan.
+const SB_TAG: &str = "MD5 superblock tag";
+const TREE_TAG: &str = "MD5 directory tree tag";
+const SESSION_TAG: &str = "MD5 session tag";
+
+/// libisofs's checksum tags (`xorriso -md5 on`, `-as mkisofs --md5`; see libisofs's doc/checksums.txt): one
+/// 2048-byte block each, a line of text and zeros. The superblock tag follows the volume descriptor set terminator,
+/// the tree tag the directory records (before the first file's data), the session tag the last file's data
+/// (before the padding); each holds the MD5 of every block from the session start (LBA 0) up to itself, the
+/// first two the block of the next tag. The MD5 is that of the bytes as they are written ([`Md5Sink`]). No
+/// checksum array and no per-file `isofs.cx` attributes are written: the tags cover the whole session, file data
+/// included, but `xorriso -check_md5` finds no checksum of a single file.
+#[derive(Default)]
+struct Md5Tags {
+    /// The MD5 of everything written so far.
+    md5: Rc<RefCell<Md5>>,
+    /// LBAs of the superblock, tree and session tags, known once the plan is made.
+    pos: Rc<Cell<[u32; 3]>>,
+}
+
+impl Md5Tags {
+    fn producer<'a>(&self, kind: &'static str, which: usize) -> Content<'a> {
+        let md5 = Rc::clone(&self.md5);
+        let pos = Rc::clone(&self.pos);
+        Content::Producer(Box::new(move |_ctx: &EmitCtx<'_>, out: &mut dyn Write| {
+            let p = pos.get();
+            let next = p.get(which + 1).copied();
+            let sum: [u8; 16] = md5.borrow().clone().finalize().into();
+            out.write_all(&tag_block(kind, p[which], next, &sum))?;
+            Ok(())
+        }))
+    }
+
+    fn add_superblock_tag<'a>(&self, x: &mut ImageExtras<'a>) {
+        x.after_terminator.push((SB_TAG.into(), self.producer("libisofs_sb_checksum_tag_v1", 0)));
+    }
+
+    fn add_tree_and_session_tags<'a>(&self, x: &mut ImageExtras<'a>) {
+        x.before_data.push((TREE_TAG.into(), 1, self.producer("libisofs_tree_checksum_tag_v1", 1)));
+        x.appended.push((SESSION_TAG.into(), 1, self.producer("libisofs_checksum_tag_v1", 2)));
+    }
+
+    /// Reads the tags' LBAs from the plan.
+    fn place(&self, plan: &Plan<'_>) -> Result<()> {
+        let find = |name: &str| {
+            plan.regions().iter().find(|r| r.what == name).map(|r| r.lba).with_context(|| format!("{name} not planned"))
+        };
+        self.pos.set([find(SB_TAG)?, find(TREE_TAG)?, find(SESSION_TAG)?]);
+        Ok(())
+    }
+}
+
+/// One tag block: `KIND pos=P range_start=0 range_size=P [next=N] md5=HEX self=HEX\n`, zero-padded; `self` is the
+/// MD5 of the text up to the last digit of `md5`.
+fn tag_block(kind: &str, pos: u32, next: Option<u32>, md5: &[u8; 16]) -> Vec<u8> {
+    let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
+    let mut s = format!("{kind} pos={pos} range_start=0 range_size={pos}");
+    if let Some(n) = next {
+        s.push_str(&format!(" next={n}"));
+    }
+    s.push_str(&format!(" md5={}", hex(md5)));
+    let own = Md5::digest(s.as_bytes());
+    s.push_str(&format!(" self={}\n", hex(&own)));
+    let mut b = s.into_bytes();
+    b.resize(SECTOR, 0);
+    b
+}
+
+/// A writer that adds every byte passing through it to an MD5 (file data too: it is read and hashed rather than
+/// copied in the kernel).
+struct Md5Sink<W: Write> {
+    inner: W,
+    md5: Rc<RefCell<Md5>>,
+}
+
+impl<W: Write> Write for Md5Sink<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.md5.borrow_mut().update(&buf[..n]);
+        Ok(n)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+impl<W: Write> ImageSink for Md5Sink<W> {}
 
 #[cfg(test)]
 mod tests {
@@ -1654,5 +2058,114 @@ mod tests {
         ] {
             assert!(h.contains(o), "{o} missing from -help");
         }
+    }
+
+    fn os(v: &[&str]) -> Vec<OsString> {
+        v.iter().map(OsString::from).collect()
+    }
+
+    /// mkarchiso's and NixOS's xorriso commands before `-as mkisofs`.
+    #[test]
+    fn xorriso_commands_before_as_mkisofs() {
+        let arch = xorriso_line(&os(&["-no_rc", "-report_about", "SORRY", "-as", "mkisofs", "-r", "d"]), true);
+        assert_eq!(arch, XorrisoLine::Mkisofs(os(&["-quiet", "-r", "d"])));
+        let nix = xorriso_line(
+            &os(&[
+                "-boot_image",
+                "any",
+                "gpt_disk_guid=0123456789abcdef0123456789abcdef",
+                "-volume_date",
+                "all_file_dates",
+                "=1",
+                "-as",
+                "mkisofs",
+                "-iso-level",
+                "3",
+            ]),
+            false,
+        );
+        assert_eq!(
+            nix,
+            XorrisoLine::Mkisofs(os(&[
+                "-gpt_disk_guid",
+                "0123456789abcdef0123456789abcdef",
+                "-volume_date",
+                "all_file_dates",
+                "=1",
+                "-iso-level",
+                "3"
+            ]))
+        );
+        let XorrisoLine::Mkisofs(m) = nix else { unreachable!() };
+        let a = MkisofsArgs::parse(&m).unwrap();
+        assert_eq!(a.all_file_dates, Some(1));
+        assert_eq!(a.gpt_disk_guid.as_deref(), Some("0123456789abcdef0123456789abcdef"));
+        assert_eq!(xorriso_line(&os(&["-md5", "on", "-as", "mkisofs"]), true), XorrisoLine::Mkisofs(os(&["--md5"])));
+        assert_eq!(xorriso_line(&os(&["-no_rc", "-version"]), true), XorrisoLine::Version);
+        assert_eq!(xorriso_line(&os(&["--version"]), true), XorrisoLine::Version);
+        // As odix itself: `--version` and `--help` are odix's own.
+        assert_eq!(xorriso_line(&os(&["--version"]), false), XorrisoLine::NotXorriso);
+        assert_eq!(xorriso_line(&os(&["--help"]), false), XorrisoLine::NotXorriso);
+        assert!(matches!(xorriso_line(&os(&["-outdev", "x", "-map", "a", "/"]), true), XorrisoLine::Unsupported(_)));
+        assert!(matches!(xorriso_line(&os(&["-as", "cdrecord", "x"]), true), XorrisoLine::Unsupported(_)));
+        assert!(matches!(xorriso_line(&os(&[]), true), XorrisoLine::Unsupported(_)));
+    }
+
+    /// debian-cd's size check and image lines, live-build's and lorax's option sets.
+    #[test]
+    fn distribution_options() {
+        let a = parse(&[
+            "-r",
+            "-checksum_algorithm_iso",
+            "sha256,sha512",
+            "-jigdo-min-file-size",
+            "1024",
+            "-jigdo-exclude",
+            "boot1",
+            "-jigdo-force-md5",
+            "/pool/",
+            "-print-size",
+            "-quiet",
+            "-J",
+            "-joliet-long",
+            "-cache-inodes",
+            "-o",
+            "/dev/null",
+            "--md5",
+            "-log-file",
+            "l.txt",
+            "-allow-limited-size",
+            "--no_rc",
+            "CD1",
+        ])
+        .unwrap();
+        assert!(a.print_size && a.md5 && a.allow_limited_size && a.joliet_long);
+        assert_eq!(a.log_file, Some(PathBuf::from("l.txt")));
+        assert!(a.warnings.is_empty(), "{:?}", a.warnings);
+        assert!(parse(&["-md5"]).unwrap().md5);
+        for bad in [
+            &["-no-cache-inodes", "d"][..],
+            &["-jigdo-jigdo", "x.jigdo", "d"],
+            &["-jigdo-template", "x.template", "d"],
+            &["-checksum_algorithm_iso", "crc32", "d"],
+            &["-gpt_disk_guid", "xyz", "d"],
+        ] {
+            assert!(parse(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+
+    #[test]
+    fn md5_tag_text() {
+        let b = tag_block("libisofs_sb_checksum_tag_v1", 18, Some(26), &[0xab; 16]);
+        assert_eq!(b.len(), 2048);
+        let line = std::str::from_utf8(&b[..b.iter().position(|&c| c == b'\n').unwrap()]).unwrap();
+        let head =
+            format!("libisofs_sb_checksum_tag_v1 pos=18 range_start=0 range_size=18 next=26 md5={}", "ab".repeat(16));
+        assert!(line.starts_with(&head), "{line}");
+        let own: String = Md5::digest(head.as_bytes()).iter().map(|x| format!("{x:02x}")).collect();
+        assert_eq!(&line[head.len()..], format!(" self={own}"));
+        assert!(b[line.len() + 1..].iter().all(|&c| c == 0));
+        let s = tag_block("libisofs_checksum_tag_v1", 99, None, &[0; 16]);
+        assert!(!String::from_utf8_lossy(&s).contains("next="));
     }
 }

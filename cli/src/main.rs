@@ -100,8 +100,9 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
     }
 }
 
-/// Rewrites the arguments for the other names odix answers to: `odix -as mkisofs ...`, and a link named
-/// `mkisofs`, `genisoimage` or `xorrisofs`.
+/// Rewrites the arguments for the other names odix answers to: `odix -as mkisofs ...`, a link named `mkisofs`,
+/// `genisoimage` or `xorrisofs`, and xorriso's command lines (`xorriso [-no_rc ...] -as mkisofs ...`, also
+/// through a link named `xorriso`, and `xorriso -version`).
 fn normalize_args(mut args: Vec<OsString>) -> Vec<OsString> {
     let argv0 = args
         .first()
@@ -112,12 +113,26 @@ fn normalize_args(mut args: Vec<OsString>) -> Vec<OsString> {
         args.insert(1, OsString::from("mkisofs"));
         return args;
     }
-    if args.len() >= 3 && args[1] == "-as" && matches!(args[2].to_str(), Some("mkisofs" | "genisoimage" | "xorrisofs"))
-    {
-        args.remove(1);
-        args[1] = OsString::from("mkisofs");
+    let rest = args.get(1..).unwrap_or_default();
+    if argv0 != "xorriso" && !rest.first().and_then(|a| a.to_str()).is_some_and(|a| a.starts_with('-')) {
+        return args;
     }
-    args
+    match cmd_mkisofs::xorriso_line(rest, argv0 == "xorriso") {
+        cmd_mkisofs::XorrisoLine::NotXorriso => args,
+        cmd_mkisofs::XorrisoLine::Mkisofs(m) => {
+            let mut v = vec![args[0].clone(), OsString::from("mkisofs")];
+            v.extend(m);
+            v
+        }
+        cmd_mkisofs::XorrisoLine::Version => {
+            print!("{}", cmd_mkisofs::version_text());
+            std::process::exit(0);
+        }
+        cmd_mkisofs::XorrisoLine::Unsupported(why) => {
+            eprintln!("odix: {why}");
+            std::process::exit(1);
+        }
+    }
 }
 
 fn main() -> ExitCode {

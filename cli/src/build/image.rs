@@ -18,6 +18,8 @@ pub struct ImageExtras<'a> {
     pub after_terminator: Vec<(String, Content<'a>)>,
     /// Metadata areas placed before the ISO hierarchy: `(what, sectors, content)`.
     pub metadata: Vec<(String, u64, Content<'a>)>,
+    /// Regions placed after the ISO 9660 metadata, before the first data item: `(what, sectors, content)`.
+    pub before_data: Vec<(String, u64, Content<'a>)>,
     /// Regions appended after the last data item: `(what, sectors, content)`.
     pub appended: Vec<(String, u64, Content<'a>)>,
 }
@@ -104,6 +106,9 @@ pub fn plan_image<'a>(
         })),
     )?;
     debug_assert_eq!(start, meta_start);
+    for (what, sectors, c) in extras.before_data {
+        plan.push(what, sectors, c)?;
+    }
 
     // Data items: each stored once, heaviest sort weight first, then in walk order.
     let mut order: Vec<u32> = (0..data.items().len() as u32)
