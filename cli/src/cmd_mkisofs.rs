@@ -17,7 +17,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use anyhow::{anyhow, bail, Context, Result};
 use md5::{Digest, Md5};
 use odix_iso9660::write::eltorito::{Emulation, LoadSize, Platform};
-use odix_iso9660::write::hybrid::PartitionType;
+use odix_iso9660::write::hybrid::{Guid, PartitionType};
 use odix_iso9660::write::{IsoLayout, NodeKind, Tree, VolumeDates, MAX_EXTENT, SECTOR};
 
 use crate::boot::{add_partition_copy, BootConfig, BootPlan, PAD_SECTORS};
@@ -832,11 +832,24 @@ impl MkisofsArgs {
                         .ok()
                         .filter(|n| (1..=4).contains(n))
                         .ok_or_else(|| anyhow!("{text}: partition number `{}` is not 1..4", vals[0]))?;
-                    let t = PartitionType::parse(&vals[1])
-                        .ok_or_else(|| anyhow!("{text}: `{}` is not a partition type", vals[1]))?;
+                    let t = match guid_arg(&vals[1]).map(PartitionType::Gpt).or_else(|| PartitionType::parse(&vals[1]))
+                    {
+                        // The EFI System GUID: MBR type 0xEF, whose GPT type is that GUID (xorriso writes 0xEF
+                        // into the MBR for it, as mkarchiso's line relies on).
+                        Some(PartitionType::Gpt(g)) if g == Guid::EFI_SYSTEM => PartitionType::Mbr(0xEF),
+                        Some(t) => t,
+                        None => bail!("{text}: `{}` is not a partition type", vals[1]),
+                    };
                     a.append.push((n, t, PathBuf::from(&vals[2])));
                 }
                 Opt::AppendedPartAsGpt => a.appended_as_gpt = true,
+                Opt::IsoMbrPartType if guid_arg(&v0()).is_some() => {
+                    // A GUID sets the GPT type of the ISO partition (Ubuntu's images give Basic Data, the type
+                    // odix writes there); its MBR entry keeps its type.
+                    if guid_arg(&v0()) != Some(Guid::BASIC_DATA) {
+                        bail!("{text} {}: odix gives the ISO partition's GPT entry the Basic Data type only", v0());
+                    }
+                }
                 Opt::IsoMbrPartType => {
                     let t = parse_u32(&text, &v0())?;
                     a.iso_mbr_part_type =
@@ -1041,6 +1054,23 @@ impl MkisofsArgs {
         }
         Ok(v)
     }
+}
+
+/// A GUID argument as xorriso reads it: 32 hex digits are the GUID's bytes in on-disk order (as
+/// `xorriso -report_system_area` prints them, and as Ubuntu's `28732ac11ff8d211ba4b00a0c93ec93b` for the EFI
+/// System type is written), the 8-4-4-4-12 form is the usual text form.
+fn guid_arg(text: &str) -> Option<Guid> {
+    if text.len() == 32 && text.bytes().all(|b| b.is_ascii_hexdigit()) {
+        let mut b = [0u8; 16];
+        for (i, byte) in b.iter_mut().enumerate() {
+            *byte = u8::from_str_radix(&text[2 * i..2 * i + 2], 16).ok()?;
+        }
+        return Some(Guid(b));
+    }
+    if text.len() == 36 {
+        return Guid::parse(text);
+    }
+    None
 }
 
 /// The seed odix derives the GPT's disk GUID from, for xorriso's `gpt_disk_guid=HEX`: the same GUID gives the
