@@ -1391,3 +1391,196 @@ fn distribution_lines_build_and_boot() {
         });
     }
 }
+
+/// A small tree: a hard-linked pair (what `-cache-inodes` is about) and ISOLINUX.
+fn small_tree(dir: &Path) -> PathBuf {
+    let src = dir.join("src");
+    isolinux_in(&src.join("isolinux"), "isolinux.cfg");
+    put(&src.join("pool/a.deb"), "package data\n");
+    fs::hard_link(src.join("pool/a.deb"), src.join("pool/b.deb")).unwrap();
+    src
+}
+
+/// `xorriso -indev IMG -find / -type f -exec report_lba`: path and first LBA of each file.
+fn file_lbas(img: &Path) -> Vec<(String, u64)> {
+    let o = run_ok(Command::new("xorriso").arg("-indev").arg(img).args([
+        "-find",
+        "/",
+        "-type",
+        "f",
+        "-exec",
+        "report_lba",
+        "--",
+    ]));
+    String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .filter(|l| l.starts_with("File data lba:"))
+        .map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            (f[4].trim().trim_matches('\'').to_string(), f[1].trim().parse().unwrap())
+        })
+        .collect()
+}
+
+/// debian-cd reads the xorriso version with `$MKISOFS --version | awk '/^xorriso version/ {split($4, ver, ".");
+/// print ver[1]*10000+ver[2]*100+ver[3]}'` (tools/make_image, tools/boot/*/common.sh) and the size of a disc
+/// with `$MKISOFS $opts -r -print-size -quiet ... -o /dev/null $dirs` (tools/make_disc_trees.pl): through a link
+/// named xorriso odix gives a version the checks accept, and a size that is its image's, as xorriso's size is
+/// xorriso's image's. Hard links share one extent (-cache-inodes), as in xorriso's image.
+#[test]
+fn debian_cd_version_and_size_checks() {
+    let (Some(_), Some(awk)) = (require_tool("xorriso"), require_tool("awk")) else { return };
+    if require_file(ISOLINUX_BIN).is_none() || require_file(LDLINUX).is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let link = xorriso_link(dir.path());
+    let version = |xorriso: &Path| -> u32 {
+        let o = run_ok(Command::new(xorriso).arg("--version"));
+        let mut awk = Command::new(&awk);
+        awk.arg(r#"/^xorriso version/ { split($4, ver, "."); print ver[1]*10000+ver[2]*100+ver[3] }"#);
+        awk.stdin(Stdio::piped()).stdout(Stdio::piped());
+        let mut child = awk.spawn().unwrap();
+        std::io::Write::write_all(child.stdin.as_mut().unwrap(), &o.stdout).unwrap();
+        let out = child.wait_with_output().unwrap();
+        String::from_utf8_lossy(&out.stdout).trim().parse().unwrap_or(0)
+    };
+    assert!(version(&require_tool("xorriso").unwrap()) >= 10202, "the awk program reads real xorriso");
+    // debian-cd needs more than 10202 for EFI and at least 10502 for its jigdo options.
+    assert!(version(&link) >= 10502, "odix's version as debian-cd reads it: {}", version(&link));
+    let o = run_ok(Command::new(&link).args(["-no_rc", "-version"]));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("odix"));
+
+    let src = small_tree(dir.path());
+    let opts = [
+        "-as",
+        "mkisofs",
+        "-r",
+        "-checksum_algorithm_iso",
+        "sha256,sha512",
+        "-jigdo-min-file-size",
+        "1024",
+        "-jigdo-exclude",
+        "boot1",
+        "-J",
+        "-joliet-long",
+        "-cache-inodes",
+        "-b",
+        "isolinux/isolinux.bin",
+        "-c",
+        "isolinux/boot.cat",
+        "-boot-load-size",
+        "4",
+        "-boot-info-table",
+        "-no-emul-boot",
+    ];
+    for (xorriso, name) in [(link.clone(), "odix"), (require_tool("xorriso").unwrap(), "xorriso")] {
+        let o = run_ok(
+            Command::new(&xorriso).args(opts).args(["-r", "-print-size", "-quiet", "-o", "/dev/null"]).arg(&src),
+        );
+        let size: u64 = String::from_utf8_lossy(&o.stdout)
+            .trim()
+            .parse()
+            .unwrap_or_else(|_| panic!("{name}: -print-size printed {:?}", String::from_utf8_lossy(&o.stdout)));
+        let img = dir.path().join(format!("{name}.iso"));
+        run_ok(Command::new(&xorriso).args(opts).arg("-o").arg(&img).arg(&src));
+        assert_eq!(size * 2048, fs::metadata(&img).unwrap().len(), "{name}: -print-size is not the image's size");
+        let lbas = file_lbas(&img);
+        let lba = |p: &str| lbas.iter().find(|(q, _)| q == p).map(|(_, l)| *l);
+        assert!(lba("/pool/a.deb").is_some(), "{name}: {lbas:?}");
+        assert_eq!(lba("/pool/a.deb"), lba("/pool/b.deb"), "{name}: hard links do not share their data");
+    }
+    // -o /dev/null with -print-size writes nothing: /dev/null is still the device.
+    assert!(std::os::unix::fs::FileTypeExt::is_char_device(&fs::metadata("/dev/null").unwrap().file_type()));
+}
+
+/// `-log-file` takes the messages standard error would get; options odix cannot honour are refused with the
+/// reason and leave no image; an image is not written to a terminal (as genisoimage: `-o -` forces it).
+#[test]
+fn log_file_refusals_and_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    put(&dir.path().join("src/f.txt"), "x");
+    let src = dir.path().join("src");
+    let log = dir.path().join("log.txt");
+    let out = dir.path().join("o.iso");
+    let o = run_ok(Command::new(odix()).args(["mkisofs", "-T", "-log-file"]).arg(&log).arg("-o").arg(&out).arg(&src));
+    assert!(o.stderr.is_empty(), "stderr: {}", String::from_utf8_lossy(&o.stderr));
+    let text = fs::read_to_string(&log).unwrap();
+    assert!(text.contains("TRANS.TBL") && text.contains("wrote"), "{text}");
+    for (args, why) in [
+        (&["-no-cache-inodes"][..], "hard links"),
+        (&["-jigdo-jigdo", "x.jigdo"], "jigdo"),
+        (&["-udf", "--md5"], "UDF"),
+    ] {
+        let bad = dir.path().join("bad.iso");
+        let o = run(Command::new(odix()).arg("mkisofs").args(args).arg("-o").arg(&bad).arg(&src));
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(!o.status.success() && err.contains(why), "{args:?}: {err}");
+        assert!(!bad.exists());
+    }
+    let o = run(Command::new(odix()).args(["-no_rc", "-as", "mkisofs", "-print-size", "-quiet"]).arg(&src));
+    assert!(o.status.success() && String::from_utf8_lossy(&o.stdout).trim().parse::<u64>().is_ok());
+    let Some(script) = require_tool("script") else { return };
+    let cmd = format!("{} mkisofs -R {}", odix().display(), src.display());
+    let o = run(Command::new(&script).args(["-qec", &cmd, "/dev/null"]));
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(!o.status.success(), "wrote to a terminal: {} bytes", text.len());
+    assert!(text.contains("not written to a terminal") && text.len() < 500, "{text}");
+}
+
+/// `--md5` (and xorriso's `-md5 on` before `-as mkisofs`) writes libisofs's superblock, tree and session tags:
+/// xorriso finds and checks all three when it loads the image and reads it whole (`-check_media`), on an
+/// isohybrid image with `-partition_offset 16` too; odix verify agrees; a changed byte of file data or of the
+/// directory tree is caught by xorriso.
+#[test]
+fn md5_tags_are_checked_by_xorriso() {
+    let Some(xorriso) = require_tool("xorriso") else { return };
+    if require_file(ISOLINUX_BIN).is_none() || require_file(LDLINUX).is_none() || require_file(ISOHDPFX).is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let src = small_tree(dir.path());
+    let link = xorriso_link(dir.path());
+    let plain = dir.path().join("plain.iso");
+    let hybrid = dir.path().join("hybrid.iso");
+    run_ok(
+        Command::new(&link).args(["-md5", "on", "-as", "mkisofs", "-quiet", "-R", "-J", "-o"]).arg(&plain).arg(&src),
+    );
+    run_ok(
+        Command::new(odix())
+            .args(["mkisofs", "-quiet", "--md5", "-R", "-J", "-b", "isolinux/isolinux.bin", "-c", "isolinux/boot.cat"])
+            .args(["-no-emul-boot", "-boot-load-size", "4", "-boot-info-table", "-isohybrid-mbr", ISOHDPFX])
+            .args(["-partition_offset", "16", "-o"])
+            .arg(&hybrid)
+            .arg(&src),
+    );
+    let check = |img: &Path| -> String {
+        let o = run(Command::new(&xorriso).args(["-md5", "on", "-indev"]).arg(img).args(["-check_media", "--"]));
+        format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+    };
+    for img in [&plain, &hybrid] {
+        let text = check(img);
+        for tag in ["superblock tag", "tree tag", "session tag"] {
+            assert!(text.contains(&format!("Found matching MD5 {tag}")), "{tag} of {}:\n{text}", img.display());
+        }
+        assert!(text.contains("+ md5_match"), "{text}");
+        let v = run_ok(Command::new(odix()).arg("verify").arg(img));
+        let out = String::from_utf8_lossy(&v.stdout);
+        assert_eq!(out.matches("): ok").count(), 3, "{out}");
+    }
+    // A changed byte in a file's data: the session tag no longer matches.
+    let mut data = fs::read(&plain).unwrap();
+    let at = data.windows(13).position(|w| w == b"package data\n").unwrap();
+    data[at] ^= 1;
+    let bad = dir.path().join("bad.iso");
+    fs::write(&bad, &data).unwrap();
+    let text = check(&bad);
+    assert!(text.contains("NON-MATCHING MD5 session tag") && text.contains("md5_mismatch"), "{text}");
+    // A changed byte in the root directory: xorriso refuses to load the tree.
+    let mut data = fs::read(&plain).unwrap();
+    let root = u32::from_le_bytes(data[16 * 2048 + 158..16 * 2048 + 162].try_into().unwrap()) as usize;
+    data[root * 2048 + 100] ^= 1;
+    fs::write(&bad, &data).unwrap();
+    let text = check(&bad);
+    assert!(text.contains("MD5 mismatch"), "{text}");
+}
