@@ -22,10 +22,11 @@ use odix_iso9660::write::{IsoLayout, NodeKind, Tree, VolumeDates, MAX_EXTENT, SE
 
 use crate::boot::{add_partition_copy, BootConfig, BootPlan, PAD_SECTORS};
 use crate::build::image::{iso_options, plan_image, ImageExtras};
-use crate::build::output::{progress_bar, ImageSink, Output};
+use crate::build::output::{progress_bar, ImageSink};
 use crate::build::plan::{emit, Content, EmitCtx, Plan};
 use crate::build::walk::{read_sort_file, walk, WalkOptions};
 use crate::mkudf::UdfArgs;
+use crate::output::AtomicFile;
 
 /// How many values an option takes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -1490,6 +1491,9 @@ fn build(a: &MkisofsArgs, log: &mut Log) -> Result<u8> {
             "--md5 and -udf cannot be combined: the MD5 superblock tag would break the UDF volume recognition sequence"
         );
     }
+    if let Some(out) = a.output.as_ref().filter(|o| !a.print_size && !is_device(o)) {
+        crate::output::check_target(out)?;
+    }
     // -hide/-hide-joliet naming the boot catalog keep it out of every tree (it is not a source file).
     let catalog_path = a.catalog.clone().unwrap_or_else(|| "boot.catalog".into());
     let catalog_hidden = odix_iso9660::write::Hidden {
@@ -1671,11 +1675,11 @@ fn build(a: &MkisofsArgs, log: &mut Log) -> Result<u8> {
         return Ok(0);
     }
     let output = a.output.clone().unwrap_or_else(|| PathBuf::from("-"));
-    let out = Output::create(&output)?;
+    let out = Target::create(&output)?;
     let bar = progress_bar(planned.size_bytes(), a.quiet || output.as_os_str() == "-");
     let ctx = EmitCtx { total_sectors: volume_sectors, data_lba: &data_lba, alias: &walked.data.alias };
     {
-        let w = BufWriter::with_capacity(1 << 20, &out.file);
+        let w = BufWriter::with_capacity(1 << 20, out.file());
         let written = match &tags {
             Some(t) => {
                 let mut w = Md5Sink { inner: w, md5: Rc::clone(&t.md5) };
@@ -1699,6 +1703,47 @@ fn build(a: &MkisofsArgs, log: &mut Log) -> Result<u8> {
         ));
     }
     Ok(0)
+}
+
+/// Whether `path` is an existing device, FIFO or socket: written in place (`-o /dev/null`, a pipe, a disk), as
+/// genisoimage and xorriso write them, never replaced by a file.
+fn is_device(path: &std::path::Path) -> bool {
+    path.as_os_str() != "-" && std::fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir())
+}
+
+/// Where the image goes: an atomic file (and standard output), or a device written in place.
+enum Target {
+    Atomic(AtomicFile),
+    Device(std::fs::File),
+}
+
+impl Target {
+    fn create(path: &std::path::Path) -> Result<Target> {
+        if is_device(path) {
+            let f = std::fs::OpenOptions::new()
+                .write(true)
+                .open(path)
+                .with_context(|| format!("opening {}", path.display()))?;
+            return Ok(Target::Device(f));
+        }
+        Ok(Target::Atomic(AtomicFile::create(path)?))
+    }
+
+    fn file(&self) -> &std::fs::File {
+        match self {
+            Target::Atomic(a) => &a.file,
+            Target::Device(f) => f,
+        }
+    }
+
+    fn commit(self) -> Result<()> {
+        match self {
+            Target::Atomic(a) => a.commit(),
+            Target::Device(f) => {
+                Ok(f.sync_all().or_else(|e| if e.raw_os_error() == Some(22) { Ok(()) } else { Err(e) })?)
+            }
+        }
+    }
 }
 
 /// Names of the MD5 tag regions in the plan.

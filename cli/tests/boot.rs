@@ -1518,6 +1518,19 @@ fn log_file_refusals_and_terminal() {
         assert!(!o.status.success() && err.contains(why), "{args:?}: {err}");
         assert!(!bad.exists());
     }
+    // A FIFO (or a device: debian-cd's `-o /dev/null`) is written in place, not replaced by a file.
+    if let Some(mkfifo) = require_tool("mkfifo") {
+        let fifo = dir.path().join("fifo");
+        run_ok(Command::new(mkfifo).arg(&fifo));
+        let reader = std::thread::spawn({
+            let f = fifo.clone();
+            move || fs::read(f).unwrap().len()
+        });
+        run_ok(Command::new(odix()).args(["mkisofs", "-quiet", "-o"]).arg(&fifo).arg(&src));
+        let n = reader.join().unwrap();
+        assert!(n > 0 && n % 2048 == 0, "{n} bytes through the FIFO");
+        assert!(std::os::unix::fs::FileTypeExt::is_fifo(&fs::metadata(&fifo).unwrap().file_type()));
+    }
     let o = run(Command::new(odix()).args(["-no_rc", "-as", "mkisofs", "-print-size", "-quiet"]).arg(&src));
     assert!(o.status.success() && String::from_utf8_lossy(&o.stdout).trim().parse::<u64>().is_ok());
     let Some(script) = require_tool("script") else { return };
