@@ -989,6 +989,8 @@ pub fn help_text() -> String {
                         | "embedded-boot"
                         | "efi-boot-image"
                         | "mbr-force-bootable"
+                        | "md5"
+                        | "no_rc"
                 );
                 if two {
                     format!("--{n}")
@@ -2130,6 +2132,8 @@ mod tests {
             "-isohybrid-mbr",
             "-append_partition",
             "--modification-date",
+            "--md5",
+            "-print-size",
         ] {
             assert!(h.contains(o), "{o} missing from -help");
         }
