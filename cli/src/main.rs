@@ -12,6 +12,7 @@ mod cmd_rip;
 mod cmd_verify;
 mod extract;
 mod formats;
+mod man;
 mod mkudf;
 mod source;
 mod view;
@@ -68,8 +69,8 @@ enum Command {
         /// The shell.
         shell: clap_complete::Shell,
     },
-    /// Print the man page (roff) to standard output.
-    Man,
+    /// Print the man page (roff) to standard output, or with --dir write one page per subcommand.
+    Man(man::ManArgs),
 }
 
 /// Exit status: 0 success, 1 failure, 2 partial success (something was damaged and skipped).
@@ -93,10 +94,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             clap_complete::generate(shell, &mut Cli::command(), "odix", &mut std::io::stdout());
             Ok(0)
         }
-        Command::Man => {
-            clap_mangen::Man::new(Cli::command()).render(&mut std::io::stdout())?;
-            Ok(0)
-        }
+        Command::Man(a) => man::man(Cli::command(), a),
     }
 }
 
