@@ -27,6 +27,7 @@ use odix_cdrip::sector;
 use odix_cdrip::sg::{self, SgDevice};
 use serde_json::json;
 
+use crate::output::AtomicFile;
 use crate::EXIT_PARTIAL;
 
 /// Seconds between map saves.
@@ -1290,7 +1291,9 @@ pub fn rip(args: RipArgs) -> Result<u8> {
             }
             let cue = sheet.to_text();
             let cue_path = with_ext(&out, "cue");
-            std::fs::write(&cue_path, &cue).with_context(|| format!("writing {}", cue_path.display()))?;
+            let mut f = AtomicFile::create(&cue_path)?;
+            f.file.write_all(cue.as_bytes()).with_context(|| format!("writing {}", cue_path.display()))?;
+            f.commit()?;
             let mut h = Hasher::new();
             h.update(cue.as_bytes());
             log.beside.push((cue_path, h.finish()));
@@ -1441,8 +1444,8 @@ fn write_log(
     hashes: Option<&ImageHashes>,
     end: RunEnd,
 ) -> Result<()> {
-    let f = File::create(path).with_context(|| format!("creating {}", path.display()))?;
-    let mut w = BufWriter::new(f);
+    let mut f = AtomicFile::create(path)?;
+    let mut w = BufWriter::new(&mut f.file);
     (|| -> io::Result<()> {
         writeln!(
             w,
@@ -1508,7 +1511,9 @@ fn write_log(
         }
         w.flush()
     })()
-    .with_context(|| format!("writing {}", path.display()))
+    .with_context(|| format!("writing {}", path.display()))?;
+    drop(w);
+    f.commit()
 }
 
 #[cfg(test)]

@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 
+use crate::output::AtomicFile;
+
 /// The NAME line of the top page: `odix - optical disc image toolkit`.
 const TOOLKIT: &str = "optical disc image toolkit";
 
@@ -112,17 +114,11 @@ fn render(top: &clap::Command, sub: Option<&clap::Command>, date: &str, out: &mu
     out.write_all(clean(&text).as_bytes())
 }
 
-/// Writes `text` to `path` under a temporary name first, so that a page appears only whole.
+/// Writes `text` to `path`, which appears only whole.
 fn write_page(path: &Path, text: &[u8]) -> Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.odix-{}.tmp", std::process::id()));
-    let done = std::fs::write(&tmp, text).and_then(|()| std::fs::rename(&tmp, path));
-    if let Err(e) = done {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(e).with_context(|| format!("writing {}", path.display()));
-    }
-    Ok(())
+    let mut f = AtomicFile::create(path)?;
+    f.file.write_all(text).with_context(|| format!("writing {}", path.display()))?;
+    f.commit()
 }
 
 /// `odix man`: the top page on standard output, or every page into `--dir`.
