@@ -235,6 +235,9 @@ fn vm_unreadable_run_is_mapped_exactly() {
     assert!(log.contains("  300 11 -"), "{log}");
 }
 
+/// A rip killed with SIGKILL, then one stopped with SIGINT, then one left to finish: each resumes from the map the
+/// one before left, and the image is the same as a rip that never stopped. SIGINT says how far the rip got in one
+/// line and exits 2.
 #[test]
 fn vm_killed_rip_resumes_to_the_same_image() {
     let Some(vm) = vm_run() else { return };
@@ -244,7 +247,7 @@ fn vm_killed_rip_resumes_to_the_same_image() {
     let share = dir.path().join("share");
     fs::create_dir(&share).unwrap();
     // A throttled drive (5.4 MB at 400 kB/s); the first run is killed once its saved map shows progress, plus a
-    // second, so the kill lands between map saves.
+    // second, so the kill lands between map saves; the second gets SIGINT two seconds in.
     in_vm(
         &vm,
         &iso,
@@ -252,13 +255,28 @@ fn vm_killed_rip_resumes_to_the_same_image() {
         &["--read-bps", "400000"],
         "$ODIX rip /dev/sr0 $OUT/k.iso 2>/dev/null & P=$!; i=0; \
          while ! grep -q ' +$' $OUT/k.map 2>/dev/null && [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done; \
-         sleep 1; kill -9 $P; wait $P; echo $? > $OUT/kill.rc; \
-         cp $OUT/k.map $OUT/killed.map; $ODIX rip /dev/sr0 $OUT/k.iso 2>/dev/null; echo $? > $OUT/k.rc",
+         sleep 1; kill -9 $P; wait $P; echo $? > $OUT/kill.rc; cp $OUT/k.map $OUT/killed.map; \
+         $ODIX rip /dev/sr0 $OUT/k.iso 2>$OUT/int.err & P=$!; sleep 2; kill -INT $P; wait $P; echo $? > $OUT/int.rc; \
+         cp $OUT/k.map $OUT/int.map; $ODIX rip /dev/sr0 $OUT/k.iso 2>/dev/null; echo $? > $OUT/k.rc",
     );
     assert_eq!(rc(&share, "kill.rc"), 137, "the first run was killed");
     let killed = fs::read_to_string(share.join("killed.map")).unwrap();
     assert!(killed.contains(" +\n") && killed.contains(" ?\n"), "a partial map:\n{killed}");
     run_ok(Command::new(&ddrescuelog).arg("-t").arg(share.join("killed.map")));
+    let finished = |map: &str| {
+        let o = run_ok(Command::new(&ddrescuelog).args(["-b2048", "-l+"]).arg(share.join(map)));
+        String::from_utf8_lossy(&o.stdout).lines().count() as u64
+    };
+    let err = fs::read_to_string(share.join("int.err")).unwrap();
+    assert_eq!(rc(&share, "int.rc"), 2, "{err}");
+    let sectors = fs::metadata(&iso).unwrap().len() / 2048;
+    let at_int = finished("int.map");
+    assert!(at_int > finished("killed.map") && at_int < sectors, "{err}");
+    let want = format!(
+        "odix: interrupted: {at_int} of {sectors} sectors read; resume with the same command (map: {})\n",
+        share.join("k.map").display()
+    );
+    assert!(err.ends_with(&want) && err.matches("interrupted").count() == 1, "{err}");
     assert_eq!(rc(&share, "k.rc"), 0);
     assert_eq!(fs::read(share.join("k.iso")).unwrap(), fs::read(&iso).unwrap());
 }
