@@ -414,6 +414,11 @@ fn multisession_raw_rip_places_the_sessions() {
     assert!(two.contains("first.txt") && two.contains("second.txt"), "{two}\n{cue}");
     let o = run_ok(Command::new(ODIX).args(["cat", "--session", "2"]).arg(d.join("ms.cue")).arg("/second.txt"));
     assert_eq!(o.stdout, "second.txt".repeat(1000).into_bytes());
+    // The sheet read back as a disc: rip --raw of it gives the same BIN and the same sheet.
+    let o = run(Command::new(ODIX).args(["rip", "--raw"]).arg(d.join("ms.cue")).arg(d.join("again.bin")));
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(fs::read(d.join("again.bin")).unwrap() == sink.0, "again.bin differs from ms.bin");
+    assert_eq!(fs::read_to_string(d.join("again.cue")).unwrap(), cue.replace("ms.bin", "again.bin"));
 
     // bchunk splits the BIN at the sheet's INDEX 01 positions into one ISO per track: the two xorriso sessions.
     if let Some(bchunk) = require_tool("bchunk") {
@@ -661,4 +666,69 @@ fn interrupted_rip_says_so_and_leaves_its_map() {
         assert_eq!(b[0], (i % 250) as u8 + 1, "marker {i}");
     }
     assert!(fs::read_to_string(d.join("i.log")).unwrap().contains("rip interrupted"));
+}
+
+/// A CloneCD image is read as its disc too: a Mode 1 track and an audio track whose INDEX 00 (LBA 250) the control
+/// file gives; the raw rip is the .img byte for byte, and chdman reads the sheet written with it as that disc.
+#[test]
+fn rip_reads_a_clonecd_image_as_its_disc() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let mut img: Vec<u8> = (0..250u32)
+        .flat_map(|l| odix_cdrip::sector::encode_mode1(l.into(), &[(l % 200) as u8; 2048]).unwrap())
+        .collect();
+    img.extend((0..150 * 2352u32).map(|i| (i % 253) as u8));
+    fs::write(d.join("c.img"), &img).unwrap();
+    let entry = |n: u32, point: &str, control: u32, plba: u32| {
+        format!("[Entry {n}]\nSession=1\nPoint={point}\nADR=0x01\nControl=0x{control:02x}\nPLBA={plba}\n")
+    };
+    let ccd = format!(
+        "[CloneCD]\nVersion=3\n[Disc]\nTocEntries=4\nSessions=1\nDataTracksScrambled=0\n[Session 1]\nPreGapMode=1\n\
+         {}{}{}{}[TRACK 1]\nMODE=1\nINDEX 1=0\n[TRACK 2]\nMODE=0\nINDEX 0=250\nINDEX 1=300\n",
+        entry(0, "0xa0", 4, 0),
+        entry(1, "0xa2", 0, 400),
+        entry(2, "0x01", 4, 0),
+        entry(3, "0x02", 0, 300)
+    );
+    fs::write(d.join("c.ccd"), ccd).unwrap();
+    let o = run(Command::new(ODIX).args(["rip", "--raw"]).arg(d.join("c.ccd")).arg(d.join("r.bin")));
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(fs::read(d.join("r.bin")).unwrap() == img, "r.bin differs from c.img");
+    let cue = fs::read_to_string(d.join("r.cue")).unwrap();
+    assert!(cue.contains("TRACK 02 AUDIO\n    INDEX 00 00:03:25\n    INDEX 01 00:04:00"), "{cue}");
+    if let Some(chdman) = require_tool("chdman") {
+        run_ok(
+            Command::new(&chdman).args(["createcd", "-f", "-i"]).arg(d.join("r.cue")).arg("-o").arg(d.join("r.chd")),
+        );
+        let o = run_ok(Command::new(&chdman).args(["info", "-v", "-i"]).arg(d.join("r.chd")));
+        let info = String::from_utf8_lossy(&o.stdout).into_owned();
+        assert!(info.contains("TRACK:1 TYPE:MODE1_RAW SUBTYPE:NONE FRAMES:250 PREGAP:0"), "{info}");
+        assert!(info.contains("TRACK:2 TYPE:AUDIO SUBTYPE:NONE FRAMES:150 PREGAP:50"), "{info}");
+    }
+    // Without --raw: the data track's user data.
+    let o = run(Command::new(ODIX).arg("rip").arg(d.join("c.ccd")).arg(d.join("c.iso")));
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let want: Vec<u8> = (0..250u32).flat_map(|l| [(l % 200) as u8; 2048]).collect();
+    assert!(fs::read(d.join("c.iso")).unwrap() == want, "c.iso differs");
+}
+
+/// Sectors a sheet stores before LBA 0 (an INDEX 00 on track 1) are not on the disc a drive reads: the rip leaves
+/// them out and says how many.
+#[test]
+fn rip_names_what_lies_before_lba_0() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let audio: Vec<u8> = (0..300 * 2352u32).map(|i| (i % 249) as u8).collect();
+    fs::write(d.join("a.bin"), &audio).unwrap();
+    fs::write(
+        d.join("a.cue"),
+        "FILE \"a.bin\" BINARY\n  TRACK 01 AUDIO\n    INDEX 00 00:00:00\n    INDEX 01 00:02:00\n",
+    )
+    .unwrap();
+    let o = run(Command::new(ODIX).args(["rip", "--raw"]).arg(d.join("a.cue")).arg(d.join("r.bin")));
+    let err = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert!(err.contains("track 01: the 150 sectors stored before LBA 0"), "{err}");
+    assert!(fs::read(d.join("r.bin")).unwrap() == audio[150 * 2352..], "r.bin is not the sectors from LBA 0");
+    assert!(fs::read_to_string(d.join("r.log")).unwrap().contains("stored before LBA 0"));
 }
