@@ -14,7 +14,7 @@
 //! TOC would, [`ImageSource`] reads its raw sectors and [`CookedImageSource`] its user data, so a rip of an image
 //! writes what a rip of the disc would.
 
-use crate::cue::TrackMode;
+use crate::cue::{FileType, TrackMode};
 use crate::disc::{Disc, Session, Track, TrackKind};
 use crate::image::{CookedReader, RawDisc, SectorAt};
 use crate::map::Phase;
@@ -537,7 +537,8 @@ pub fn image_disc(image: &RawDisc) -> (Disc, Vec<String>) {
 /// A raw disc image read sector by sector as a drive reads the disc it describes, addressed by disc LBA: the stored
 /// sector as 2352 bytes (rebuilt with sync, header, EDC and ECC for tracks stored with less), and for a pregap or
 /// postgap the image does not store, what the disc holds there: silence in audio, a data sector of zeros in data.
-/// Sectors are passed on as stored, without judging their EDC (`odix verify` does that).
+/// Sectors are passed on as stored, without judging their EDC (`odix verify` does that); audio from a `MOTOROLA`
+/// file (big-endian samples) comes out little-endian, as a drive and a `BINARY` file give it.
 pub struct ImageSource<'a> {
     image: &'a mut RawDisc,
     disc: &'a Disc,
@@ -552,7 +553,15 @@ impl<'a> ImageSource<'a> {
     fn sector(&mut self, lba: u32) -> Option<RawSector> {
         let at = i64::from(lba);
         match self.image.locate(at) {
-            SectorAt::Stored { track } => self.image.read_raw(track, at).ok(),
+            SectorAt::Stored { track } => {
+                let mut s = self.image.read_raw(track, at).ok()?;
+                let t = self.image.tracks().get(track)?;
+                let motorola = self.image.files().get(t.file).is_some_and(|f| f.file_type == FileType::Motorola);
+                if motorola && !t.mode.is_data() {
+                    s.chunks_exact_mut(2).for_each(|pair| pair.swap(0, 1));
+                }
+                Some(s)
+            }
             SectorAt::Gap => match self.disc.track_at(lba)?.kind {
                 TrackKind::Audio => Some([0u8; RAW_SECTOR]),
                 TrackKind::Mode1 => sector::encode_mode1(at, &[0u8; USER_DATA_LEN]).ok(),

@@ -14,6 +14,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
+use odix_cdrip::cue::FileType;
 use odix_cdrip::disc::{q_position, Disc, Session, Track, TrackKind};
 use odix_cdrip::drive::{
     image_disc, unreadable_raw_sector, CookedImageSource, DriveSource, ImageSource, ReadMode, SessionSource,
@@ -873,6 +874,15 @@ fn open_input(device: Option<PathBuf>, timeout: Duration, raw: bool) -> Result<I
             }
         };
         let disc = RawDisc::open(&path).map_err(named)?;
+        // WAVE, AIFF and MP3 files hold samples, not sectors at known offsets.
+        if let Some(f) = disc.files().iter().find(|f| !matches!(f.file_type, FileType::Binary | FileType::Motorola)) {
+            bail!(
+                "{}: {} is a {} file, which rip cannot read sectors from; convert it to a BINARY file first",
+                path.display(),
+                f.path.display(),
+                f.file_type.as_str()
+            );
+        }
         let image = if raw {
             ImageInput::Raw(Box::new(disc))
         } else {

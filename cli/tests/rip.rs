@@ -731,4 +731,17 @@ fn rip_names_what_lies_before_lba_0() {
     assert!(err.contains("track 01: the 150 sectors stored before LBA 0"), "{err}");
     assert!(fs::read(d.join("r.bin")).unwrap() == audio[150 * 2352..], "r.bin is not the sectors from LBA 0");
     assert!(fs::read_to_string(d.join("r.log")).unwrap().contains("stored before LBA 0"));
+
+    // MOTOROLA: big-endian samples, written little-endian as in a BINARY file.
+    let swapped: Vec<u8> = audio.chunks(2).flat_map(|p| [p[1], p[0]]).collect();
+    fs::write(d.join("m.bin"), &swapped).unwrap();
+    fs::write(d.join("m.cue"), "FILE \"m.bin\" MOTOROLA\n  TRACK 01 AUDIO\n    INDEX 01 00:00:00\n").unwrap();
+    let o = run(Command::new(ODIX).args(["rip", "--raw"]).arg(d.join("m.cue")).arg(d.join("m2.bin")));
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(fs::read(d.join("m2.bin")).unwrap() == audio, "MOTOROLA samples not swapped");
+    // WAVE: refused by name.
+    fs::write(d.join("w.wav"), [&b"RIFF"[..], &[0; 10 * 2352]].concat()).unwrap();
+    fs::write(d.join("w.cue"), "FILE \"w.wav\" WAVE\n  TRACK 01 AUDIO\n    INDEX 01 00:00:00\n").unwrap();
+    let err = rip_fails(d, &["--raw".as_ref(), d.join("w.cue").as_os_str(), d.join("w.bin").as_os_str()]);
+    assert!(err.contains("w.wav is a WAVE file, which rip cannot read sectors from"), "{err}");
 }
