@@ -1,8 +1,10 @@
 //! The drive commands: `rip`, `drive`, `toc`.
 //!
-//! `rip` reads a disc (or any file or block device) into an image with odix-cdrip's rip machine, keeping a GNU
-//! ddrescue map beside it so that a second run resumes. Exit status: 0 the image is complete, 2 it is not (bad
-//! sectors remain, or the rip was interrupted), 1 an error stopped it.
+//! `rip` reads a disc (or a raw image as the disc it describes, or any file or block device) into an image with
+//! odix-cdrip's rip machine, keeping a GNU ddrescue map beside it so that a second run resumes. Exit status: 0 the
+//! image is complete, 2 it is not (bad sectors remain, or the rip was interrupted: the partial image and its map are
+//! the state a rerun resumes from), 1 an error stopped it before or while reading (nothing is written when the
+//! input or the output is refused).
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufWriter, Read, Seek, SeekFrom, Write};
@@ -52,8 +54,9 @@ const DVD_1X_KBPS: f64 = 1385.0;
 #[derive(clap::Args, Debug)]
 #[command(override_usage = "odix rip [OPTIONS] [DEVICE] OUT")]
 pub struct RipArgs {
-    /// `[DEVICE] OUT`: the drive (default: the first optical drive), or a regular file or block device read with
-    /// the same map and retries; then the image to write (`.iso`, or `.bin` with `--raw`).
+    /// `[DEVICE] OUT`: the drive (default: the first optical drive), a `.cue` or `.ccd` read as the disc it
+    /// describes, or a regular file or block device read with the same map and retries; then the image to write
+    /// (`.iso`, or `.bin` with `--raw`, which also writes `OUT.cue`).
     #[arg(value_name = "PATH", num_args = 1..=2, required = true)]
     pub paths: Vec<PathBuf>,
     /// Read 2352-byte raw sectors of every track (audio included) into OUT.bin, with OUT.cue beside it.
