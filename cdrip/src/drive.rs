@@ -9,11 +9,17 @@
 //!   header, EDC and ECC are computed from the user data (Mode 1 tracks only; audio and Mode 2 sectors fail);
 //! - a drive whose raw sectors fail EDC while READ(10) returns the same user data (as QEMU's ide-cd, which leaves
 //!   EDC/ECC zero): found by [`DriveSource::probe`], which says so and then does the same.
+//!
+//! A raw disc image (CUE sheet or CloneCD) is a source too: [`image_disc`] gives the disc it describes as a drive's
+//! TOC would, [`ImageSource`] reads its raw sectors and [`CookedImageSource`] its user data, so a rip of an image
+//! writes what a rip of the disc would.
 
-use crate::disc::{Disc, TrackKind};
+use crate::cue::{FileType, TrackMode};
+use crate::disc::{Disc, Session, Track, TrackKind};
+use crate::image::{CookedReader, RawDisc, SectorAt};
 use crate::map::Phase;
 use crate::mmc::{C2Mode, Drive, ReadCdFields, Subchannel, RAW_SECTOR, USER_SECTOR};
-use crate::mmc::{CommandError, ErrorRecoveryPage};
+use crate::mmc::{CommandError, ErrorRecoveryPage, CONTROL_DATA};
 use crate::rip::{Block, Outcome, SectorData, SectorSource, Verdict};
 use crate::sector::{self, RawSector, USER_DATA_LEN};
 use crate::transport::Transport;
@@ -439,6 +445,180 @@ impl SectorSource for SessionSource<'_> {
             }
             Outcome::Failed => false,
         }
+    }
+}
+
+/// The disc a raw image describes, as a drive's TOC gives it (LBA 0 = INDEX 01 of track 1), and notes on what of the
+/// image a drive would not return.
+///
+/// A track's pregap is what lies before its INDEX 01 in its session: the stored one (from INDEX 00) and the one
+/// the sheet declares without storing it (`PREGAP`); a `POSTGAP` belongs to the track's length. The first track of
+/// a later session starts its session at INDEX 01 (its standard pregap lies in the gap between the sessions, which
+/// [`Disc::cue_sheet`] writes back as `REM SESSION` and, when it differs, `PREGAP`). Sectors stored before LBA 0
+/// (an INDEX 00 of track 1) are not on the disc as a drive reads it: a note says how many are left out.
+#[must_use]
+pub fn image_disc(image: &RawDisc) -> (Disc, Vec<String>) {
+    let mut notes = Vec::new();
+    let lba = |v: i64| u32::try_from(v.max(0)).unwrap_or(u32::MAX);
+    let raw = image.tracks();
+    let mut tracks: Vec<Track> = Vec::with_capacity(raw.len());
+    let mut sessions: Vec<Session> = Vec::new();
+    for (i, t) in raw.iter().enumerate() {
+        let session = u8::try_from(t.session).unwrap_or(u8::MAX);
+        let first_of_session = i == 0 || raw.get(i.wrapping_sub(1)).is_some_and(|p| p.session != t.session);
+        let gap_start = t.first_lba.saturating_sub(i64::from(t.unstored_pregap));
+        let pregap = if first_of_session {
+            if t.first_lba < 0 {
+                notes.push(format!(
+                    "track {:02}: the {} sectors stored before LBA 0 (its INDEX 00) are not part of the disc a drive \
+                     reads; they are left out",
+                    t.number,
+                    t.first_lba.unsigned_abs()
+                ));
+            }
+            if i == 0 {
+                0
+            } else {
+                lba(t.start_lba.saturating_sub(t.first_lba.max(0)))
+            }
+        } else {
+            lba(t.start_lba.saturating_sub(gap_start))
+        };
+        // The track runs up to the next track's pregap in its session, or to its own end and postgap.
+        let end = match raw.get(i.saturating_add(1)).filter(|n| n.session == t.session) {
+            Some(n) => n.first_lba.saturating_sub(i64::from(n.unstored_pregap)),
+            None => t.end_lba().saturating_add(i64::from(t.postgap)),
+        };
+        let kind = match t.mode {
+            TrackMode::Audio | TrackMode::Cdg => TrackKind::Audio,
+            TrackMode::Mode1_2048 | TrackMode::Mode1_2352 => TrackKind::Mode1,
+            _ => TrackKind::Mode2,
+        };
+        let mut control = if kind == TrackKind::Audio { 0 } else { CONTROL_DATA };
+        if let Some(ct) =
+            image.cue().and_then(|c| c.files.iter().flat_map(|f| &f.tracks).find(|c| c.number == t.number))
+        {
+            for f in &ct.flags {
+                control |= match f.to_ascii_uppercase().as_str() {
+                    "DCP" => 0x02,
+                    "PRE" => 0x01,
+                    "4CH" => 0x08,
+                    _ => 0,
+                };
+            }
+        }
+        let start = lba(t.start_lba);
+        tracks.push(Track {
+            number: t.number,
+            session,
+            kind,
+            control,
+            start,
+            length: lba(end).saturating_sub(start),
+            pregap,
+        });
+        match sessions.last_mut() {
+            Some(s) if s.number == session => {
+                s.last_track = t.number;
+                s.lead_out = lba(end);
+            }
+            _ => sessions.push(Session {
+                number: session,
+                first_track: t.number,
+                last_track: t.number,
+                lead_out: lba(end),
+            }),
+        }
+    }
+    let disc_type = tracks.iter().any(|t| t.kind == TrackKind::Mode2).then_some(0x20);
+    (Disc { tracks, sessions, disc_type }, notes)
+}
+
+/// A raw disc image read sector by sector as a drive reads the disc it describes, addressed by disc LBA: the stored
+/// sector as 2352 bytes (rebuilt with sync, header, EDC and ECC for tracks stored with less), and for a pregap or
+/// postgap the image does not store, what the disc holds there: silence in audio, a data sector of zeros in data.
+/// Sectors are passed on as stored, without judging their EDC (`odix verify` does that); audio from a `MOTOROLA`
+/// file (big-endian samples) comes out little-endian, as a drive and a `BINARY` file give it.
+pub struct ImageSource<'a> {
+    image: &'a mut RawDisc,
+    disc: &'a Disc,
+}
+
+impl<'a> ImageSource<'a> {
+    /// Reads `image`, whose disc is `disc` (from [`image_disc`]).
+    pub fn new(image: &'a mut RawDisc, disc: &'a Disc) -> Self {
+        Self { image, disc }
+    }
+
+    fn sector(&mut self, lba: u32) -> Option<RawSector> {
+        let at = i64::from(lba);
+        match self.image.locate(at) {
+            SectorAt::Stored { track } => {
+                let mut s = self.image.read_raw(track, at).ok()?;
+                let t = self.image.tracks().get(track)?;
+                let motorola = self.image.files().get(t.file).is_some_and(|f| f.file_type == FileType::Motorola);
+                if motorola && !t.mode.is_data() {
+                    s.chunks_exact_mut(2).for_each(|pair| pair.swap(0, 1));
+                }
+                Some(s)
+            }
+            SectorAt::Gap => match self.disc.track_at(lba)?.kind {
+                TrackKind::Audio => Some([0u8; RAW_SECTOR]),
+                TrackKind::Mode1 => sector::encode_mode1(at, &[0u8; USER_DATA_LEN]).ok(),
+                TrackKind::Mode2 => sector::encode_mode2_form1(at, [0; 4], &[0u8; USER_DATA_LEN]).ok(),
+            },
+            SectorAt::End => None,
+        }
+    }
+}
+
+impl SectorSource for ImageSource<'_> {
+    fn read(&mut self, lba: u32, count: u32) -> Outcome {
+        let mut out = Vec::with_capacity(count as usize);
+        for l in lba..lba.saturating_add(count) {
+            match self.sector(l) {
+                Some(s) => out.push(SectorData { data: s.to_vec(), sub: None, verdict: Verdict::Good }),
+                None => return Outcome::Failed,
+            }
+        }
+        Outcome::Read(out)
+    }
+}
+
+/// The 2048-byte user data of a raw image's data tracks ([`RawDisc::cooked_reader`]), LBA `n` at sector `n`; a
+/// sector without user data (audio) or whose EDC fails beyond repair fails its read.
+pub struct CookedImageSource<'a> {
+    reader: &'a mut CookedReader,
+}
+
+impl<'a> CookedImageSource<'a> {
+    /// Reads `reader`.
+    pub fn new(reader: &'a mut CookedReader) -> Self {
+        Self { reader }
+    }
+}
+
+impl SectorSource for CookedImageSource<'_> {
+    fn read(&mut self, lba: u32, count: u32) -> Outcome {
+        let mut block = Block::default();
+        if self.read_block(lba, count, &mut block) {
+            Outcome::Read(block.to_sectors())
+        } else {
+            Outcome::Failed
+        }
+    }
+
+    fn read_block(&mut self, lba: u32, count: u32, block: &mut Block) -> bool {
+        use std::io::{Read, Seek, SeekFrom};
+        block.clear();
+        block.lba = lba;
+        block.data.set_len_for_overwrite(USER_DATA_LEN.saturating_mul(count as usize));
+        let at = u64::from(lba).saturating_mul(USER_DATA_LEN as u64);
+        if self.reader.seek(SeekFrom::Start(at)).is_err() || self.reader.read_exact(&mut block.data).is_err() {
+            return false;
+        }
+        block.verdicts.resize(count as usize, Verdict::Good);
+        true
     }
 }
 

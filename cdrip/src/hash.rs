@@ -155,17 +155,30 @@ fn xml_escape(s: &str) -> String {
 /// A redump-style DAT `<game>` entry: one `<rom>` per track, named `NAME (Track N).bin` (or `NAME.bin` for a
 /// single track), with size, crc, md5 and sha1.
 pub fn dat_entry(name: &str, hashes: &ImageHashes) -> String {
+    let single = hashes.tracks.len() == 1;
+    let roms: Vec<(String, &Hashes)> = hashes
+        .tracks
+        .iter()
+        .map(|(num, h)| (if single { format!("{name}.bin") } else { format!("{name} (Track {num}).bin") }, h))
+        .collect();
+    dat_entry_files(name, &roms)
+}
+
+/// A DAT `<game>` entry named `name` with one `<rom>` per file as written: its file name, size, crc, md5 and sha1.
+pub fn dat_entry_files<S: AsRef<str>>(name: &str, roms: &[(S, &Hashes)]) -> String {
     let mut s = String::new();
     let n = xml_escape(name);
     let _ = writeln!(s, "<game name=\"{n}\">");
     let _ = writeln!(s, "\t<description>{n}</description>");
-    let single = hashes.tracks.len() == 1;
-    for (num, h) in &hashes.tracks {
-        let rom = if single { format!("{n}.bin") } else { format!("{n} (Track {num}).bin") };
+    for (rom, h) in roms {
         let _ = writeln!(
             s,
-            "\t<rom name=\"{rom}\" size=\"{}\" crc=\"{}\" md5=\"{}\" sha1=\"{}\"/>",
-            h.size, h.crc32, h.md5, h.sha1
+            "\t<rom name=\"{}\" size=\"{}\" crc=\"{}\" md5=\"{}\" sha1=\"{}\"/>",
+            xml_escape(rom.as_ref()),
+            h.size,
+            h.crc32,
+            h.md5,
+            h.sha1
         );
     }
     s.push_str("</game>\n");

@@ -1,8 +1,10 @@
 //! The drive commands: `rip`, `drive`, `toc`.
 //!
-//! `rip` reads a disc (or any file or block device) into an image with odix-cdrip's rip machine, keeping a GNU
-//! ddrescue map beside it so that a second run resumes. Exit status: 0 the image is complete, 2 it is not (bad
-//! sectors remain, or the rip was interrupted), 1 an error stopped it.
+//! `rip` reads a disc (or a raw image as the disc it describes, or any file or block device) into an image with
+//! odix-cdrip's rip machine, keeping a GNU ddrescue map beside it so that a second run resumes. Exit status: 0 the
+//! image is complete, 2 it is not (bad sectors remain, or the rip was interrupted: the partial image and its map are
+//! the state a rerun resumes from), 1 an error stopped it before or while reading (nothing is written when the
+//! input or the output is refused).
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufWriter, Read, Seek, SeekFrom, Write};
@@ -14,15 +16,21 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
-use odix_cdrip::disc::{q_position, Disc, TrackKind};
-use odix_cdrip::drive::{unreadable_raw_sector, DriveSource, ReadMode, SessionSource};
-use odix_cdrip::hash::{dat_entry, Hasher, ImageHashes, Share};
+use odix_cdrip::cue::FileType;
+use odix_cdrip::disc::{q_position, Disc, Session, Track, TrackKind};
+use odix_cdrip::drive::{
+    image_disc, unreadable_raw_sector, CookedImageSource, DriveSource, ImageSource, ReadMode, SessionSource,
+};
+use odix_cdrip::hash::{dat_entry_files, Hasher, ImageHashes, Share};
+use odix_cdrip::image::{CookedReader, RawDisc};
 use odix_cdrip::map::{BlockStatus, Mapfile};
 use odix_cdrip::mmc::{self, C2Mode, Configuration, Drive, Inquiry, ReadCdFields, Subchannel, RAW_SECTOR};
 use odix_cdrip::rip::{self, Block, Options, Outcome, Request, Ripper, RunEnd, SectorSource, Verdict};
+use odix_cdrip::sector;
 use odix_cdrip::sg::{self, SgDevice};
 use serde_json::json;
 
+use crate::output::AtomicFile;
 use crate::EXIT_PARTIAL;
 
 /// Seconds between map saves.
@@ -46,8 +54,9 @@ const DVD_1X_KBPS: f64 = 1385.0;
 #[derive(clap::Args, Debug)]
 #[command(override_usage = "odix rip [OPTIONS] [DEVICE] OUT")]
 pub struct RipArgs {
-    /// `[DEVICE] OUT`: the drive (default: the first optical drive), or a regular file or block device read with
-    /// the same map and retries; then the image to write (`.iso`, or `.bin` with `--raw`).
+    /// `[DEVICE] OUT`: the drive (default: the first optical drive), a `.cue` or `.ccd` read as the disc it
+    /// describes, or a regular file or block device read with the same map and retries; then the image to write
+    /// (`.iso`, or `.bin` with `--raw`, which also writes `OUT.cue`).
     #[arg(value_name = "PATH", num_args = 1..=2, required = true)]
     pub paths: Vec<PathBuf>,
     /// Read 2352-byte raw sectors of every track (audio included) into OUT.bin, with OUT.cue beside it.
@@ -317,10 +326,13 @@ pub fn toc(args: TocArgs) -> Result<u8> {
     Ok(0)
 }
 
-/// A regular file or a non-optical block device, read in `unit`-byte sectors.
+/// A regular file or a non-optical block device, read in `unit`-byte sectors; with `encode`, read in 2048-byte
+/// sectors each written as the Mode 1 sector (sync, header, EDC, ECC) at its LBA.
 struct FileSource {
     file: File,
     unit: u32,
+    encode: bool,
+    user: Vec<u8>,
 }
 
 impl SectorSource for FileSource {
@@ -338,8 +350,25 @@ impl SectorSource for FileSource {
         block.sub.clear();
         block.verdicts.clear();
         block.data.set_len_for_overwrite((self.unit as usize).saturating_mul(count as usize));
-        if self.file.read_exact_at(&mut block.data, u64::from(lba).saturating_mul(u64::from(self.unit))).is_err() {
-            return false;
+        if !self.encode {
+            if self.file.read_exact_at(&mut block.data, u64::from(lba).saturating_mul(u64::from(self.unit))).is_err() {
+                return false;
+            }
+        } else {
+            const USER: usize = sector::USER_DATA_LEN;
+            self.user.resize(USER.saturating_mul(count as usize), 0);
+            if self.file.read_exact_at(&mut self.user, u64::from(lba).saturating_mul(USER as u64)).is_err() {
+                return false;
+            }
+            for ((l, user), raw) in
+                (lba..).zip(self.user.chunks_exact(USER)).zip(block.data.chunks_exact_mut(RAW_SECTOR))
+            {
+                let Ok(user) = <&[u8; USER]>::try_from(user) else { return false };
+                match sector::encode_mode1(i64::from(l), user) {
+                    Ok(s) => raw.copy_from_slice(&s),
+                    Err(_) => return false,
+                }
+            }
         }
         block.verdicts.resize(count as usize, Verdict::Good);
         true
@@ -595,7 +624,6 @@ struct FileSink {
     blocks: usize,
     writer: Option<std::thread::JoinHandle<io::Result<()>>>,
     hasher: Option<(HashHandle, HashHandle)>,
-    image_path: PathBuf,
     last_save: Instant,
     stop: Arc<AtomicBool>,
     bar: indicatif::ProgressBar,
@@ -634,7 +662,6 @@ impl FileSink {
             blocks: 0,
             writer: Some(writer),
             hasher,
-            image_path: PathBuf::new(),
             last_save: Instant::now(),
             stop: Arc::new(AtomicBool::new(false)),
             bar: indicatif::ProgressBar::hidden(),
@@ -739,22 +766,34 @@ impl rip::Sink for FileSink {
     }
 
     fn progress(&mut self, ripper: &Ripper, last: &Request) {
-        let t = ripper.sector_totals();
-        let good = t[BlockStatus::Finished.index()];
-        let bad = t[BlockStatus::BadSector.index()];
-        let untried = t[BlockStatus::NonTried.index()];
-        let pending = t[BlockStatus::NonTrimmed.index()].saturating_add(t[BlockStatus::NonScraped.index()]);
-        let secs = self.started.elapsed().as_secs_f64().max(0.001);
-        self.bar.set_position(good);
-        self.bar.set_message(format!(
-            "{} pass {} at LBA {} | {:.1} MB/s | good {good} bad {bad} pending {pending} untried {untried} | {}",
-            last.phase,
-            last.pass,
-            last.lba,
-            self.bytes_read as f64 / secs / 1e6,
-            self.image_path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default()
-        ));
+        show_progress(&self.bar, ripper, last, self.bytes_read, self.started.elapsed());
     }
+}
+
+/// The rip's progress display, two lines that fit 80 columns: the bar, percentage, elapsed time, ETA and speed
+/// (the prefix, cut to 11 characters: 79 in all); then the phase and sector counts (the message), cut to the
+/// terminal's width.
+fn progress_style() -> indicatif::ProgressStyle {
+    indicatif::ProgressStyle::with_template(
+        "{bar:40} {percent:>3}% {elapsed_precise} ETA {eta_precise} {prefix:>11!}\n{wide_msg}",
+    )
+    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+}
+
+/// Shows the rip's state on `bar` (styled by [`progress_style`]): `read` bytes read in `elapsed`.
+fn show_progress(bar: &indicatif::ProgressBar, ripper: &Ripper, last: &Request, read: u64, elapsed: Duration) {
+    let t = ripper.sector_totals();
+    let good = t[BlockStatus::Finished.index()];
+    let bad = t[BlockStatus::BadSector.index()];
+    let untried = t[BlockStatus::NonTried.index()];
+    let pending = t[BlockStatus::NonTrimmed.index()].saturating_add(t[BlockStatus::NonScraped.index()]);
+    let secs = elapsed.as_secs_f64().max(0.001);
+    bar.set_prefix(format!("{:.1} MB/s", read as f64 / secs / 1e6));
+    bar.set_message(format!(
+        "{} pass {} at LBA {} | good {good} bad {bad} pending {pending} untried {untried}",
+        last.phase, last.pass, last.lba,
+    ));
+    bar.set_position(good);
 }
 
 fn with_ext(p: &Path, ext: &str) -> PathBuf {
@@ -775,17 +814,52 @@ fn parse_speed(s: &str, dvd: bool) -> Result<u16> {
 
 /// The rip's input, opened.
 enum Input {
-    Drive { path: PathBuf, drive: Box<Drive<SgDevice>> },
-    File { path: PathBuf, file: File, size: u64 },
+    Drive {
+        path: PathBuf,
+        drive: Box<Drive<SgDevice>>,
+    },
+    File {
+        path: PathBuf,
+        file: File,
+        size: u64,
+    },
+    /// A `.cue` or `.ccd`: read as the disc it describes.
+    Image {
+        path: PathBuf,
+        image: ImageInput,
+    },
 }
 
-fn open_input(device: Option<PathBuf>, timeout: Duration) -> Result<Input> {
+/// A raw image opened for a raw rip (its sectors) or a cooked one (its user data).
+enum ImageInput {
+    Raw(Box<RawDisc>),
+    Cooked(Box<CookedReader>),
+}
+
+/// Whether `path` names a CUE sheet or CloneCD control file, by its extension.
+fn is_sheet(path: &Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("cue") || e.eq_ignore_ascii_case("ccd"))
+}
+
+fn open_input(device: Option<PathBuf>, timeout: Duration, raw: bool) -> Result<Input> {
     let path = match device {
         Some(p) => p,
         None => default_drive()?,
     };
     let meta = std::fs::metadata(&path).with_context(|| format!("{}", path.display()))?;
-    if meta.file_type().is_block_device() || meta.file_type().is_char_device() {
+    let ft = meta.file_type();
+    if ft.is_dir() {
+        bail!("{}: a directory, not a disc or image", path.display());
+    }
+    if ft.is_fifo() || ft.is_socket() {
+        bail!(
+            "{}: a pipe, not a disc or image (rip reads its input at any position, and again to retry)",
+            path.display()
+        );
+    }
+    if ft.is_block_device() || ft.is_char_device() {
         if let Ok(dev) = SgDevice::open(&path) {
             let mut drive = Drive::new(dev, timeout);
             if drive.inquiry().is_ok_and(|i| i.device_type == MMC_DEVICE_TYPE) {
@@ -793,9 +867,102 @@ fn open_input(device: Option<PathBuf>, timeout: Duration) -> Result<Input> {
             }
         }
     }
+    if ft.is_file() && is_sheet(&path) {
+        let named = |e: odix_cdrip::Error| {
+            let m = e.to_string();
+            if m.contains(&path.display().to_string()) {
+                anyhow::anyhow!(m)
+            } else {
+                anyhow::anyhow!("{}: {m}", path.display())
+            }
+        };
+        let disc = RawDisc::open(&path).map_err(named)?;
+        // WAVE, AIFF and MP3 files hold samples, not sectors at known offsets.
+        if let Some(f) = disc.files().iter().find(|f| !matches!(f.file_type, FileType::Binary | FileType::Motorola)) {
+            bail!(
+                "{}: {} is a {} file, which rip cannot read sectors from; convert it to a BINARY file first",
+                path.display(),
+                f.path.display(),
+                f.file_type.as_str()
+            );
+        }
+        let image = if raw {
+            ImageInput::Raw(Box::new(disc))
+        } else {
+            let reader = disc.cooked_reader();
+            if reader.is_empty() {
+                bail!("{}: no data track, so nothing an ISO image holds: rip --raw copies the audio", path.display());
+            }
+            ImageInput::Cooked(Box::new(reader))
+        };
+        return Ok(Input::Image { path, image });
+    }
     let mut file = File::open(&path).with_context(|| format!("opening {}", path.display()))?;
     let size = file.seek(SeekFrom::End(0)).with_context(|| format!("size of {}", path.display()))?;
+    if size == 0 {
+        bail!("{}: empty (0 bytes): nothing to rip", path.display());
+    }
     Ok(Input::File { path, file, size })
+}
+
+/// Checks before anything is read that `out` can be written: not a folder, in a folder that exists, not the input,
+/// and not one of the files a rip writes beside it.
+fn check_output(out: &Path, input: Option<&Path>, map: &Path) -> Result<()> {
+    if out.is_dir() {
+        bail!("{}: a directory; name the image file to write", out.display());
+    }
+    let parent = out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    if !parent.is_dir() {
+        bail!("{}: the folder {} does not exist", out.display(), parent.display());
+    }
+    for ext in ["map", "log", "cue", "sub"] {
+        if with_ext(out, ext) == out {
+            bail!("{}: a rip writes its .{ext} beside the image; give the image another extension", out.display());
+        }
+    }
+    if map == out {
+        bail!("{}: the map and the image cannot be the same file", out.display());
+    }
+    if let (Some(input), Ok(o)) = (input, std::fs::metadata(out)) {
+        use std::os::unix::fs::MetadataExt;
+        if std::fs::metadata(input).is_ok_and(|i| i.dev() == o.dev() && i.ino() == o.ino()) {
+            bail!("{}: the image to write is the input", out.display());
+        }
+    }
+    Ok(())
+}
+
+/// How a plain file is read for a raw rip: the kind of its one track, and whether it holds 2048-byte user data
+/// (written out as Mode 1 sectors) rather than 2352-byte raw sectors.
+fn raw_file_layout(path: &Path, file: &File, size: u64) -> Result<(TrackKind, bool)> {
+    let mut head = [0u8; 16];
+    let sync = file.read_exact_at(&mut head, 0).is_ok() && head[..12] == sector::SYNC;
+    // A file system's volume descriptors at sector 16 of 2048 bytes: ISO 9660 or UDF user data.
+    let mut vd = [0u8; 6];
+    let fs = file.read_exact_at(&mut vd, 16 * 2048).is_ok()
+        && [&b"CD001"[..], b"BEA01", b"NSR02", b"NSR03"].contains(&&vd[1..6]);
+    let (raw, user) = (size % RAW_SECTOR as u64 == 0, size % 2048 == 0);
+    match (raw, user) {
+        (_, true) if fs && !sync => Ok((TrackKind::Mode1, true)),
+        (true, _) if sync => Ok((if head[15] == 2 { TrackKind::Mode2 } else { TrackKind::Mode1 }, false)),
+        (true, _) => Ok((TrackKind::Audio, false)),
+        (false, true) => Ok((TrackKind::Mode1, true)),
+        (false, false) => bail!(
+            "{}: {size} bytes is not a whole number of 2352-byte raw sectors nor of 2048-byte sectors, which --raw \
+             needs",
+            path.display()
+        ),
+    }
+}
+
+/// The disc of one track, `sectors` long, that a plain file holds.
+fn single_track_disc(sectors: u32, kind: TrackKind) -> Disc {
+    let control = if kind == TrackKind::Audio { 0 } else { mmc::CONTROL_DATA };
+    Disc {
+        tracks: vec![Track { number: 1, session: 1, kind, control, start: 0, length: sectors, pregap: 0 }],
+        sessions: vec![Session { number: 1, first_track: 1, last_track: 1, lead_out: sectors }],
+        disc_type: (kind == TrackKind::Mode2).then_some(0x20),
+    }
 }
 
 /// Everything the log file reports.
@@ -807,6 +974,8 @@ struct LogInfo {
     notes: Vec<String>,
     failures: Vec<String>,
     failures_dropped: u64,
+    /// The files written beside the image (CUE sheet, subchannel) and their hashes, for the DAT entry.
+    beside: Vec<(PathBuf, odix_cdrip::hash::Hashes)>,
 }
 
 /// `odix rip`.
@@ -821,12 +990,18 @@ pub fn rip(args: RipArgs) -> Result<u8> {
     }
     let timeout = Duration::from_secs_f64(args.timeout);
     let map_path = args.map.clone().unwrap_or_else(|| with_ext(&out, "map"));
+    check_output(&out, device.as_deref(), &map_path)?;
+    // A signal stops the rip after the current read: the map is saved and the rip resumes from it. A second one
+    // (a read stuck on a bad sector can take minutes) ends it at once, leaving the map of the last save.
     let stop = Arc::new(AtomicBool::new(false));
-    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM, signal_hook::consts::SIGHUP] {
+        signal_hook::flag::register_conditional_shutdown(sig, i32::from(EXIT_PARTIAL), Arc::clone(&stop))
+            .context("installing the signal handler")?;
         signal_hook::flag::register(sig, Arc::clone(&stop)).context("installing the signal handler")?;
     }
 
-    let mut input = open_input(device, timeout)?;
+    let mut input = open_input(device, timeout, args.raw)?;
+    let mut encode = false;
     let mut log = LogInfo {
         input: String::new(),
         drive: None,
@@ -835,6 +1010,7 @@ pub fn rip(args: RipArgs) -> Result<u8> {
         notes: Vec::new(),
         failures: Vec::new(),
         failures_dropped: 0,
+        beside: Vec::new(),
     };
     let opts =
         Options::default().retries(args.retries).reverse(args.reverse).trim(!args.no_trim).scrape(!args.no_scrape);
@@ -882,17 +1058,79 @@ pub fn rip(args: RipArgs) -> Result<u8> {
             log.disc = disc;
             (sectors, mode, mode.sector_size())
         }
-        Input::File { path, size, .. } => {
+        Input::File { path, size, file } => {
             log.input = path.display().to_string();
-            let unit: u32 = if args.raw { RAW_SECTOR as u32 } else { 2048 };
-            let unit = [unit, 512, 1].into_iter().find(|u| *size % u64::from(*u) == 0).unwrap_or(1);
-            let sectors = u32::try_from(*size / u64::from(unit)).context("the input has more than 2^32 sectors")?;
-            (sectors, ReadMode::Cooked, unit)
+            if args.subchannel {
+                bail!("{}: --subchannel reads a drive's subchannel; a file has none", path.display());
+            }
+            let too_big = || format!("{}: {size} bytes, more than 2^32 sectors", path.display());
+            if args.raw {
+                let (kind, user) = raw_file_layout(path, file, *size)?;
+                encode = user;
+                let sectors =
+                    u32::try_from(*size / if user { 2048 } else { RAW_SECTOR as u64 }).with_context(too_big)?;
+                let cd_sectors = u32::try_from(sector::MAX_LBA).unwrap_or(u32::MAX).saturating_add(1);
+                if user && sectors > cd_sectors {
+                    bail!(
+                        "{}: {sectors} sectors of 2048 bytes, more than a CD's {cd_sectors}: raw sectors have no \
+                         address past 99:59:74",
+                        path.display()
+                    );
+                }
+                if user {
+                    log.notes.push(format!("{}: 2048-byte sectors, written as Mode 1 raw sectors", path.display()));
+                }
+                log.disc = Some(single_track_disc(sectors, kind));
+                (sectors, ReadMode::Raw { c2: C2Mode::None, subchannel: Subchannel::None }, RAW_SECTOR as u32)
+            } else {
+                let unit = [2048u32, 512, 1].into_iter().find(|u| *size % u64::from(*u) == 0).unwrap_or(1);
+                let sectors = u32::try_from(*size / u64::from(unit)).with_context(too_big)?;
+                (sectors, ReadMode::Cooked, unit)
+            }
+        }
+        Input::Image { path, image } => {
+            log.input = path.display().to_string();
+            if args.subchannel {
+                bail!(
+                    "{}: --subchannel reads a drive's subchannel; rip --raw copies the image's sectors",
+                    path.display()
+                );
+            }
+            match image {
+                ImageInput::Raw(disc) => {
+                    let (shape, notes) = image_disc(disc);
+                    for n in &notes {
+                        eprintln!("odix: warning: {n}");
+                    }
+                    log.notes.extend(notes);
+                    if let Some(cue) = disc.cue() {
+                        log.text.title.extend(cue.title.clone().map(|t| (0, t)));
+                        log.text.performer.extend(cue.performer.clone().map(|t| (0, t)));
+                        for t in cue.files.iter().flat_map(|f| &f.tracks) {
+                            log.text.title.extend(t.title.clone().map(|x| (t.number, x)));
+                            log.text.performer.extend(t.performer.clone().map(|x| (t.number, x)));
+                        }
+                    }
+                    let sectors = shape.raw_sectors();
+                    log.disc = Some(shape);
+                    (sectors, ReadMode::Raw { c2: C2Mode::None, subchannel: Subchannel::None }, RAW_SECTOR as u32)
+                }
+                ImageInput::Cooked(reader) => {
+                    if reader.disc().tracks().iter().any(|t| !t.mode.is_data()) {
+                        eprintln!(
+                            "odix: warning: {}: audio tracks have no 2048-byte sectors; rip --raw copies them",
+                            path.display()
+                        );
+                    }
+                    let sectors = u32::try_from(reader.len() / 2048).context("more than 2^32 sectors")?;
+                    (sectors, ReadMode::Cooked, 2048)
+                }
+            }
         }
     };
     let cluster = match (&input, args.cluster) {
         (_, Some(n)) => n,
-        (Input::File { .. }, None) => FILE_CLUSTER_BYTES / unit,
+        (Input::File { .. } | Input::Image { .. }, None) => FILE_CLUSTER_BYTES / unit,
         (Input::Drive { path, .. }, None) => {
             let per = match mode {
                 ReadMode::Raw { c2, subchannel } => RAW_SECTOR + c2.bytes() + subchannel.bytes(),
@@ -961,10 +1199,7 @@ pub fn rip(args: RipArgs) -> Result<u8> {
         }
     };
     let bar = indicatif::ProgressBar::new(u64::from(sectors));
-    bar.set_style(
-        indicatif::ProgressStyle::with_template("{bar:30} {percent:>3}% {elapsed_precise} {msg}")
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-    );
+    bar.set_style(progress_style());
     let ranges = track_ranges(log.disc.as_ref().filter(|_| args.raw), unit);
     let output = Output {
         image,
@@ -982,7 +1217,6 @@ pub fn rip(args: RipArgs) -> Result<u8> {
     // Only a rip from scratch sees every byte of the image go by.
     let hash = (!resumed && !args.no_hash).then(|| StreamHash::new(ranges.clone(), image_len));
     let mut sink = FileSink::spawn(output, hash).context("starting the writer thread")?;
-    sink.image_path = out.clone();
     sink.stop = stop;
     sink.bar = bar;
     // Save the starting map at once, so a kill before the first interval still leaves a map of this rip.
@@ -1020,11 +1254,20 @@ pub fn rip(args: RipArgs) -> Result<u8> {
             end
         }
         Input::File { file, .. } => {
-            let mut src = FileSource { file: file.try_clone()?, unit };
+            let mut src = FileSource { file: file.try_clone()?, unit, encode, user: Vec::new() };
             rip::run(&mut ripper, &mut src, &mut sink).context("ripping")?
+        }
+        Input::Image { image: ImageInput::Raw(image), .. } => {
+            let disc = log.disc.clone().context("the image's disc")?;
+            let mut src = ImageSource::new(image, &disc);
+            rip::run(&mut ripper, &mut SessionSource::new(&mut src, &disc), &mut sink).context("ripping")?
+        }
+        Input::Image { image: ImageInput::Cooked(reader), .. } => {
+            rip::run(&mut ripper, &mut CookedImageSource::new(reader), &mut sink).context("ripping")?
         }
     };
     sink.bar.finish_and_clear();
+    let (elapsed, bytes_read) = (sink.started.elapsed(), sink.bytes_read);
 
     // The pregaps (INDEX 00) are in the Q subchannel only; tracks whose pregap changed are hashed again.
     let mut ranges = ranges;
@@ -1060,7 +1303,13 @@ pub fn rip(args: RipArgs) -> Result<u8> {
                 t.performer = log.text.performer.get(&t.number).cloned();
             }
             let cue = sheet.to_text();
-            std::fs::write(with_ext(&out, "cue"), cue).context("writing the CUE sheet")?;
+            let cue_path = with_ext(&out, "cue");
+            let mut f = AtomicFile::create(&cue_path)?;
+            f.file.write_all(cue.as_bytes()).with_context(|| format!("writing {}", cue_path.display()))?;
+            f.commit()?;
+            let mut h = Hasher::new();
+            h.update(cue.as_bytes());
+            log.beside.push((cue_path, h.finish()));
         }
     }
     let totals = ripper.sector_totals();
@@ -1073,22 +1322,91 @@ pub fn rip(args: RipArgs) -> Result<u8> {
         (RunEnd::Completed, None) => Some(hash_output(&out, ranges, image_len)?),
         (RunEnd::Interrupted, _) => None,
     };
-    write_log(&with_ext(&out, "log"), &out, &map_path, &log, &ripper, hashes.as_ref(), end)?;
+    if hashes.is_some() && args.subchannel {
+        let sub = with_ext(&out, "sub");
+        log.beside.push((sub.clone(), hash_output(&sub, Vec::new(), u64::from(sectors).saturating_mul(96))?.image));
+    }
+    let log_path = with_ext(&out, "log");
+    write_log(&log_path, &out, &map_path, &log, &ripper, hashes.as_ref(), end)?;
 
-    let bad: u64 = totals.iter().sum::<u64>().saturating_sub(totals[BlockStatus::Finished.index()]);
+    let good = totals[BlockStatus::Finished.index()];
+    let bad: u64 = totals.iter().sum::<u64>().saturating_sub(good);
     match end {
         RunEnd::Interrupted => {
-            eprintln!("odix: interrupted; run the same command again to resume from {}", map_path.display());
-            Ok(EXIT_PARTIAL)
-        }
-        RunEnd::Completed if complete => Ok(0),
-        RunEnd::Completed => {
             eprintln!(
-                "odix: {bad} of {sectors} sectors unreadable (see {}); the image is incomplete",
-                with_ext(&out, "log").display()
+                "odix: interrupted: {good} of {sectors} sectors read; resume with the same command (map: {})",
+                map_path.display()
             );
             Ok(EXIT_PARTIAL)
         }
+        RunEnd::Completed => {
+            let summary = Summary {
+                out: &out,
+                sectors,
+                unit,
+                bad,
+                elapsed,
+                bytes_read,
+                hashes: hashes.as_ref().map(|h| &h.image),
+                log: &log_path,
+                map: &map_path,
+                beside: log.beside.iter().map(|(p, _)| p.as_path()).collect(),
+            };
+            let mut err = io::stderr().lock();
+            summary.write_to(&mut err)?;
+            if complete {
+                Ok(0)
+            } else {
+                writeln!(
+                    err,
+                    "odix: {bad} of {sectors} sectors unreadable (see {}); the image is incomplete",
+                    log_path.display()
+                )?;
+                Ok(EXIT_PARTIAL)
+            }
+        }
+    }
+}
+
+/// What a finished rip reports on standard error.
+struct Summary<'a> {
+    out: &'a Path,
+    sectors: u32,
+    unit: u32,
+    bad: u64,
+    elapsed: Duration,
+    /// Bytes read in this run (a resumed rip reads only what was missing).
+    bytes_read: u64,
+    hashes: Option<&'a odix_cdrip::hash::Hashes>,
+    log: &'a Path,
+    map: &'a Path,
+    beside: Vec<&'a Path>,
+}
+
+impl Summary<'_> {
+    fn write_to(&self, w: &mut dyn Write) -> io::Result<()> {
+        let secs = self.elapsed.as_secs_f64();
+        let size = u64::from(self.sectors).saturating_mul(u64::from(self.unit));
+        writeln!(
+            w,
+            "odix: wrote {}: {} sectors of {} bytes ({}), {} bad; read {} in {:.1} s ({}/s)",
+            self.out.display(),
+            self.sectors,
+            self.unit,
+            indicatif::HumanBytes(size),
+            self.bad,
+            indicatif::HumanBytes(self.bytes_read),
+            secs,
+            indicatif::HumanBytes((self.bytes_read as f64 / secs.max(0.001)) as u64),
+        )?;
+        if let Some(h) = self.hashes {
+            writeln!(w, "odix: crc32 {} md5 {} sha1 {}", h.crc32, h.md5, h.sha1)?;
+        }
+        let mut files = format!("odix: log {}, map {}", self.log.display(), self.map.display());
+        for p in &self.beside {
+            files += &format!(", {}", p.display());
+        }
+        writeln!(w, "{files}")
     }
 }
 
@@ -1139,8 +1457,8 @@ fn write_log(
     hashes: Option<&ImageHashes>,
     end: RunEnd,
 ) -> Result<()> {
-    let f = File::create(path).with_context(|| format!("creating {}", path.display()))?;
-    let mut w = BufWriter::new(f);
+    let mut f = AtomicFile::create(path)?;
+    let mut w = BufWriter::new(&mut f.file);
     (|| -> io::Result<()> {
         writeln!(
             w,
@@ -1196,13 +1514,19 @@ fn write_log(
             for (n, th) in &h.tracks {
                 writeln!(w, "  track {n:2} size {} crc32 {} md5 {} sha1 {}", th.size, th.crc32, th.md5, th.sha1)?;
             }
+            // One rom per file written, under its own name.
+            let file_name = |p: &Path| p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let mut roms = vec![(file_name(out), &h.image)];
+            roms.extend(log.beside.iter().map(|(p, bh)| (file_name(p), bh)));
             let name = out.file_stem().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
             writeln!(w, "\nDAT:")?;
-            write!(w, "{}", dat_entry(&name, h))?;
+            write!(w, "{}", dat_entry_files(&name, &roms))?;
         }
         w.flush()
     })()
-    .with_context(|| format!("writing {}", path.display()))
+    .with_context(|| format!("writing {}", path.display()))?;
+    drop(w);
+    f.commit()
 }
 
 #[cfg(test)]
@@ -1318,6 +1642,70 @@ mod tests {
                 assert!(info.contains(want), "{want}\n{info}");
             }
         }
+    }
+
+    /// A terminal of 80 columns that keeps what is drawn on it.
+    #[derive(Debug, Clone, Default)]
+    struct Term80(Arc<std::sync::Mutex<String>>);
+
+    impl indicatif::TermLike for Term80 {
+        fn width(&self) -> u16 {
+            80
+        }
+        fn move_cursor_up(&self, _: usize) -> io::Result<()> {
+            self.write_str("\n")
+        }
+        fn move_cursor_down(&self, _: usize) -> io::Result<()> {
+            self.write_str("\n")
+        }
+        fn move_cursor_right(&self, _: usize) -> io::Result<()> {
+            Ok(())
+        }
+        fn move_cursor_left(&self, _: usize) -> io::Result<()> {
+            Ok(())
+        }
+        fn write_line(&self, s: &str) -> io::Result<()> {
+            self.write_str(&format!("{s}\n"))
+        }
+        fn write_str(&self, s: &str) -> io::Result<()> {
+            self.0.lock().unwrap().push_str(s);
+            Ok(())
+        }
+        fn clear_line(&self) -> io::Result<()> {
+            self.write_str("\n")
+        }
+        fn flush(&self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// The progress display of a rip as large as the map allows (LBAs and counts of ten digits), drawn on an
+    /// 80-column terminal: every line fits, and the first shows the ETA and the speed.
+    #[test]
+    fn progress_fits_80_columns_with_an_eta() {
+        let term = Term80::default();
+        let sectors = u32::MAX;
+        let bar = indicatif::ProgressBar::with_draw_target(
+            Some(u64::from(sectors)),
+            indicatif::ProgressDrawTarget::term_like(Box::new(term.clone())),
+        );
+        bar.set_style(progress_style());
+        let mut ripper = Ripper::new(sectors, 2048, None, Options::default().cluster(1 << 20)).unwrap();
+        let mut req = ripper.next_request().unwrap();
+        ripper.submit_good(req);
+        req.lba = sectors - 1;
+        req.pass = 99;
+        std::thread::sleep(Duration::from_millis(50));
+        show_progress(&bar, &ripper, &req, 123_456_789, Duration::from_secs(2));
+        bar.tick();
+        let text = term.0.lock().unwrap().clone();
+        let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+        assert!(lines.len() >= 2, "{text:?}");
+        for l in &lines {
+            assert!(l.chars().count() <= 80, "{} columns: {l:?}", l.chars().count());
+        }
+        assert!(lines.iter().any(|l| l.contains(" ETA ") && l.contains("61.7 MB/s")), "{text}");
+        assert!(lines.iter().any(|l| l.contains("pass 99 at LBA 4294967294 | good 1048576")), "{text}");
     }
 
     #[test]

@@ -13,6 +13,7 @@ mod cmd_verify;
 mod extract;
 mod formats;
 mod interrupt;
+mod man;
 mod mkudf;
 mod output;
 mod source;
@@ -70,8 +71,8 @@ enum Command {
         /// The shell.
         shell: clap_complete::Shell,
     },
-    /// Print the man page (roff) to standard output.
-    Man,
+    /// Print the man page (roff) to standard output, or with --dir write one page per subcommand.
+    Man(man::ManArgs),
 }
 
 /// Exit status: 0 success, 1 failure, 2 partial success (something was damaged and skipped).
@@ -95,10 +96,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             clap_complete::generate(shell, &mut Cli::command(), "odix", &mut std::io::stdout());
             Ok(0)
         }
-        Command::Man => {
-            clap_mangen::Man::new(Cli::command()).render(&mut std::io::stdout())?;
-            Ok(0)
-        }
+        Command::Man(a) => man::man(Cli::command(), a),
     }
 }
 
@@ -144,7 +142,7 @@ fn main() -> ExitCode {
     // command that writes an image into a pipe closed early has failed, and says so.
     let quiet_on_closed_pipe = matches!(
         cli.command,
-        Command::Info(_) | Command::Ls(_) | Command::Cat(_) | Command::Completions { .. } | Command::Man
+        Command::Info(_) | Command::Ls(_) | Command::Cat(_) | Command::Completions { .. } | Command::Man(_)
     );
     match run(cli) {
         Ok(code) => ExitCode::from(code),

@@ -77,6 +77,25 @@ fn rip_a_file_and_ddrescuelog_reads_the_map() {
     assert!(String::from_utf8_lossy(&t.stdout).contains("100%"), "{}", String::from_utf8_lossy(&t.stdout));
     let log = fs::read_to_string(dir.path().join("out.log")).unwrap();
     assert!(log.contains("sha1"), "{log}");
+    // The summary on stderr and the DAT entry give the digests of the file written, as sha1sum and md5sum find
+    // them, under its own name.
+    let digest = |tool: &str, f: &Path| {
+        let o = run_ok(Command::new(tool).arg(f));
+        String::from_utf8_lossy(&o.stdout).split_whitespace().next().unwrap().to_string()
+    };
+    let (sha1, md5) = (digest("sha1sum", &out), digest("md5sum", &out));
+    let err = String::from_utf8_lossy(&o.stderr).into_owned();
+    let sectors = fs::metadata(&iso).unwrap().len() / 2048;
+    assert!(
+        err.contains(&format!("odix: wrote {}: {sectors} sectors of 2048 bytes", out.display()))
+            && err.contains(" 0 bad"),
+        "{err}"
+    );
+    assert!(err.contains(&format!("md5 {md5} sha1 {sha1}")), "{err}");
+    assert!(err.contains(&format!("log {}, map {}", dir.path().join("out.log").display(), map.display())), "{err}");
+    let size = fs::metadata(&iso).unwrap().len();
+    assert!(log.contains(&format!("<rom name=\"out.iso\" size=\"{size}\" ")) && log.contains(&sha1), "{log}");
+    assert!(!log.contains("out.bin"), "{log}");
 
     // A map from ddrescuelog with two holes: the next run reads only those, and the image is whole again.
     let size = fs::metadata(&iso).unwrap().len();
@@ -216,6 +235,9 @@ fn vm_unreadable_run_is_mapped_exactly() {
     assert!(log.contains("  300 11 -"), "{log}");
 }
 
+/// A rip killed with SIGKILL, then one stopped with SIGINT, then one left to finish: each resumes from the map the
+/// one before left, and the image is the same as a rip that never stopped. SIGINT says how far the rip got in one
+/// line and exits 2.
 #[test]
 fn vm_killed_rip_resumes_to_the_same_image() {
     let Some(vm) = vm_run() else { return };
@@ -225,7 +247,7 @@ fn vm_killed_rip_resumes_to_the_same_image() {
     let share = dir.path().join("share");
     fs::create_dir(&share).unwrap();
     // A throttled drive (5.4 MB at 400 kB/s); the first run is killed once its saved map shows progress, plus a
-    // second, so the kill lands between map saves.
+    // second, so the kill lands between map saves; the second gets SIGINT two seconds in.
     in_vm(
         &vm,
         &iso,
@@ -233,13 +255,28 @@ fn vm_killed_rip_resumes_to_the_same_image() {
         &["--read-bps", "400000"],
         "$ODIX rip /dev/sr0 $OUT/k.iso 2>/dev/null & P=$!; i=0; \
          while ! grep -q ' +$' $OUT/k.map 2>/dev/null && [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done; \
-         sleep 1; kill -9 $P; wait $P; echo $? > $OUT/kill.rc; \
-         cp $OUT/k.map $OUT/killed.map; $ODIX rip /dev/sr0 $OUT/k.iso 2>/dev/null; echo $? > $OUT/k.rc",
+         sleep 1; kill -9 $P; wait $P; echo $? > $OUT/kill.rc; cp $OUT/k.map $OUT/killed.map; \
+         $ODIX rip /dev/sr0 $OUT/k.iso 2>$OUT/int.err & P=$!; sleep 2; kill -INT $P; wait $P; echo $? > $OUT/int.rc; \
+         cp $OUT/k.map $OUT/int.map; $ODIX rip /dev/sr0 $OUT/k.iso 2>/dev/null; echo $? > $OUT/k.rc",
     );
     assert_eq!(rc(&share, "kill.rc"), 137, "the first run was killed");
     let killed = fs::read_to_string(share.join("killed.map")).unwrap();
     assert!(killed.contains(" +\n") && killed.contains(" ?\n"), "a partial map:\n{killed}");
     run_ok(Command::new(&ddrescuelog).arg("-t").arg(share.join("killed.map")));
+    let finished = |map: &str| {
+        let o = run_ok(Command::new(&ddrescuelog).args(["-b2048", "-l+"]).arg(share.join(map)));
+        String::from_utf8_lossy(&o.stdout).lines().count() as u64
+    };
+    let err = fs::read_to_string(share.join("int.err")).unwrap();
+    assert_eq!(rc(&share, "int.rc"), 2, "{err}");
+    let sectors = fs::metadata(&iso).unwrap().len() / 2048;
+    let at_int = finished("int.map");
+    assert!(at_int > finished("killed.map") && at_int < sectors, "{err}");
+    let want = format!(
+        "odix: interrupted: {at_int} of {sectors} sectors read; resume with the same command (map: {})\n",
+        share.join("k.map").display()
+    );
+    assert!(err.ends_with(&want) && err.matches("interrupted").count() == 1, "{err}");
     assert_eq!(rc(&share, "k.rc"), 0);
     assert_eq!(fs::read(share.join("k.iso")).unwrap(), fs::read(&iso).unwrap());
 }
@@ -377,6 +414,11 @@ fn multisession_raw_rip_places_the_sessions() {
     assert!(two.contains("first.txt") && two.contains("second.txt"), "{two}\n{cue}");
     let o = run_ok(Command::new(ODIX).args(["cat", "--session", "2"]).arg(d.join("ms.cue")).arg("/second.txt"));
     assert_eq!(o.stdout, "second.txt".repeat(1000).into_bytes());
+    // The sheet read back as a disc: rip --raw of it gives the same BIN and the same sheet.
+    let o = run(Command::new(ODIX).args(["rip", "--raw"]).arg(d.join("ms.cue")).arg(d.join("again.bin")));
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(fs::read(d.join("again.bin")).unwrap() == sink.0, "again.bin differs from ms.bin");
+    assert_eq!(fs::read_to_string(d.join("again.cue")).unwrap(), cue.replace("ms.bin", "again.bin"));
 
     // bchunk splits the BIN at the sheet's INDEX 01 positions into one ISO per track: the two xorriso sessions.
     if let Some(bchunk) = require_tool("bchunk") {
@@ -391,4 +433,315 @@ fn multisession_raw_rip_places_the_sessions() {
         assert!(info.contains(&format!("TRACK:1 TYPE:MODE1_RAW SUBTYPE:NONE FRAMES:{n1} ")), "{info}");
         assert!(info.contains(&format!("TRACK:2 TYPE:MODE1_RAW SUBTYPE:NONE FRAMES:{n2} ")), "{info}");
     }
+}
+
+/// `odix rip IN OUT` that fails, and the one line it says: nothing may be written.
+fn rip_fails(dir: &Path, args: &[&std::ffi::OsStr]) -> String {
+    let before: Vec<_> = fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name()).collect();
+    let o = run(Command::new(ODIX).arg("rip").args(args));
+    let err = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert_eq!(o.status.code(), Some(1), "{args:?}: {err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    let after: Vec<_> = fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(before, after, "{args:?} wrote files");
+    err
+}
+
+#[test]
+fn rip_refuses_what_is_not_a_disc_before_writing_anything() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let folder = d.join("DIR");
+    fs::create_dir(&folder).unwrap();
+    let out = d.join("out.iso");
+    let err = rip_fails(d, &[folder.as_os_str(), out.as_os_str()]);
+    assert_eq!(err, format!("odix: {}: a directory, not a disc or image\n", folder.display()));
+    // An empty source: /dev/null and an empty file.
+    let err = rip_fails(d, &["/dev/null".as_ref(), out.as_os_str()]);
+    assert!(err.contains("/dev/null: empty (0 bytes)"), "{err}");
+    let empty = d.join("empty.img");
+    fs::write(&empty, b"").unwrap();
+    let err = rip_fails(d, &[empty.as_os_str(), out.as_os_str()]);
+    assert!(err.contains("empty.img: empty (0 bytes)"), "{err}");
+    let fifo = d.join("fifo");
+    run_ok(Command::new("mkfifo").arg(&fifo));
+    let err = rip_fails(d, &[fifo.as_os_str(), out.as_os_str()]);
+    assert!(err.contains("fifo: a pipe"), "{err}");
+    // Outputs that cannot be written are found before reading.
+    let src = d.join("src.img");
+    fs::write(&src, vec![1u8; 8 * 2048]).unwrap();
+    let err = rip_fails(d, &[src.as_os_str(), folder.as_os_str()]);
+    assert!(err.contains(&format!("{}: a directory; name the image file", folder.display())), "{err}");
+    let missing = d.join("no/such/out.iso");
+    let err = rip_fails(d, &[src.as_os_str(), missing.as_os_str()]);
+    assert!(err.contains("the folder") && err.contains("no/such"), "{err}");
+    let err = rip_fails(d, &[src.as_os_str(), src.as_os_str()]);
+    assert!(err.contains("is the input"), "{err}");
+    let err = rip_fails(d, &["--raw".as_ref(), src.as_os_str(), d.join("x.cue").as_os_str()]);
+    assert!(err.contains("writes its .cue beside the image"), "{err}");
+    // --raw of a file that is neither 2048- nor 2352-byte sectors.
+    fs::write(&src, vec![1u8; 1000]).unwrap();
+    let err = rip_fails(d, &["--raw".as_ref(), src.as_os_str(), d.join("x.bin").as_os_str()]);
+    assert!(err.contains("not a whole number of 2352-byte raw sectors"), "{err}");
+}
+
+/// A small ISO from xorriso, and its sectors as Mode 1 raw sectors.
+fn small_iso(dir: &Path) -> Option<(Vec<u8>, Vec<u8>)> {
+    let xorriso = require_tool("xorriso")?;
+    let tree = dir.join("tree");
+    fs::create_dir(&tree).unwrap();
+    fs::write(tree.join("a.txt"), "hello\n").unwrap();
+    fs::write(tree.join("b.bin"), (0..300_000u32).map(|i| (i * 7 / 3) as u8).collect::<Vec<u8>>()).unwrap();
+    let iso = dir.join("s.iso");
+    run_ok(Command::new(xorriso).args(["-as", "mkisofs", "-quiet", "-R", "-o"]).arg(&iso).arg(&tree));
+    let iso = fs::read(&iso).unwrap();
+    let raw = iso
+        .chunks(2048)
+        .zip(0..)
+        .flat_map(|(u, l)| odix_cdrip::sector::encode_mode1(l, u.try_into().unwrap()).unwrap())
+        .collect();
+    Some((iso, raw))
+}
+
+/// The files bchunk splits `bin` + `cue` into (one per track: `.iso` for data, `.cdr` for audio), by name.
+fn bchunk_tracks(bchunk: &Path, dir: &Path, bin: &str, cue: &str, base: &str) -> Vec<(String, Vec<u8>)> {
+    run_ok(Command::new(bchunk).current_dir(dir).args([bin, cue, base]));
+    let mut v: Vec<(String, Vec<u8>)> = fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with(base))
+        .map(|p| (p.file_name().unwrap().to_string_lossy()[base.len()..].to_string(), fs::read(&p).unwrap()))
+        .collect();
+    v.sort();
+    v
+}
+
+/// `chdman info`'s SHA1 of the CHD made from a CUE sheet: it covers every track's data and layout.
+fn chd_sha1(chdman: &Path, cue: &Path) -> String {
+    let chd = cue.with_extension("chd");
+    run_ok(Command::new(chdman).args(["createcd", "-f", "-i"]).arg(cue).arg("-o").arg(&chd));
+    let o = run_ok(Command::new(chdman).args(["info", "-i"]).arg(&chd));
+    let info = String::from_utf8_lossy(&o.stdout).into_owned();
+    info.lines().find(|l| l.starts_with("SHA1:")).unwrap_or_else(|| panic!("{info}")).to_string()
+}
+
+/// A CUE sheet is read as the disc it describes: `rip --raw` writes its raw sectors (a data track and two audio
+/// tracks, one with a stored pregap) and a sheet of its own; bchunk splits both into the same tracks, the data
+/// track being xorriso's ISO, and chdman makes the same CHD of both. A pregap the sheet declares but does not
+/// store (PREGAP) is read as silence. A rip without --raw writes the data track's ISO.
+#[test]
+fn rip_reads_a_cue_sheet_as_its_disc() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let Some((iso, data)) = small_iso(d) else { return };
+    let n = (iso.len() / 2048) as u32;
+    let audio: Vec<u8> = (0..375 * 2352u32).map(|i| (i % 251) as u8).collect();
+    let msf = |f: u32| format!("{:02}:{:02}:{:02}", f / 4500, f / 75 % 60, f % 75);
+    fs::write(d.join("one.bin"), [data.clone(), audio.clone()].concat()).unwrap();
+    let sheet = format!(
+        "FILE \"one.bin\" BINARY\n  TRACK 01 MODE1/2352\n    INDEX 01 00:00:00\n  TRACK 02 AUDIO\n    INDEX 00 {}\n    \
+         INDEX 01 {}\n  TRACK 03 AUDIO\n    INDEX 01 {}\n",
+        msf(n),
+        msf(n + 150),
+        msf(n + 300)
+    );
+    fs::write(d.join("one.cue"), sheet).unwrap();
+    let o = run(Command::new(ODIX).arg("rip").arg("--raw").arg(d.join("one.cue")).arg(d.join("r.bin")));
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(fs::read(d.join("r.bin")).unwrap() == fs::read(d.join("one.bin")).unwrap(), "r.bin differs");
+    let cue = fs::read_to_string(d.join("r.cue")).unwrap();
+    assert!(cue.contains("FILE \"r.bin\" BINARY") && cue.contains("TRACK 03 AUDIO"), "{cue}");
+    let log = fs::read_to_string(d.join("r.log")).unwrap();
+    assert!(log.contains("<rom name=\"r.bin\"") && log.contains("<rom name=\"r.cue\""), "{log}");
+    if let Some(bchunk) = require_tool("bchunk") {
+        let ours = bchunk_tracks(&bchunk, d, "r.bin", "r.cue", "bc-ours");
+        let theirs = bchunk_tracks(&bchunk, d, "one.bin", "one.cue", "bc-src");
+        assert_eq!(ours.len(), 3);
+        assert!(ours == theirs, "bchunk splits the rip and its source differently");
+        assert!(ours[0].0 == "01.iso" && ours[0].1 == iso, "track 1 is not xorriso's ISO");
+    }
+    if let Some(chdman) = require_tool("chdman") {
+        assert_eq!(chd_sha1(&chdman, &d.join("r.cue")), chd_sha1(&chdman, &d.join("one.cue")));
+    }
+
+    // Two files, the second with an unstored PREGAP: 150 sectors of silence before its INDEX 01.
+    fs::write(d.join("d.bin"), &data).unwrap();
+    fs::write(d.join("a.bin"), &audio).unwrap();
+    fs::write(
+        d.join("two.cue"),
+        "FILE \"d.bin\" BINARY\n  TRACK 01 MODE1/2352\n    INDEX 01 00:00:00\n\
+         FILE \"a.bin\" BINARY\n  TRACK 02 AUDIO\n    PREGAP 00:02:00\n    INDEX 01 00:00:00\n",
+    )
+    .unwrap();
+    let o = run(Command::new(ODIX).arg("rip").arg("--raw").arg(d.join("two.cue")).arg(d.join("t.bin")));
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let want = [data.clone(), vec![0; 150 * 2352], audio.clone()].concat();
+    assert!(fs::read(d.join("t.bin")).unwrap() == want, "t.bin differs");
+    let cue = fs::read_to_string(d.join("t.cue")).unwrap();
+    assert!(cue.contains(&format!("INDEX 00 {}\n    INDEX 01 {}", msf(n), msf(n + 150))), "{cue}");
+    if let Some(bchunk) = require_tool("bchunk") {
+        let t = bchunk_tracks(&bchunk, d, "t.bin", "t.cue", "bc-two");
+        assert!(t[0].1 == iso && t[1].1 == audio, "bchunk's tracks of t.bin");
+    }
+
+    // Without --raw: the data track's user data, which is the ISO; the audio tracks are named.
+    let o = run(Command::new(ODIX).arg("rip").arg(d.join("one.cue")).arg(d.join("c.iso")));
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("audio tracks have no 2048-byte sectors"));
+    assert!(fs::read(d.join("c.iso")).unwrap() == iso, "c.iso differs from xorriso's ISO");
+}
+
+/// A raw rip of a plain file writes the CUE sheet of its one track: an ISO becomes Mode 1 raw sectors that bchunk
+/// turns back into the ISO and chdman takes, and a file of raw sectors is copied with a sheet saying so.
+#[test]
+fn raw_rip_of_a_plain_file_writes_its_cue_sheet() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let Some((iso, data)) = small_iso(d) else { return };
+    let o = run(Command::new(ODIX).arg("rip").arg("--raw").arg(d.join("s.iso")).arg(d.join("q.bin")));
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(fs::read(d.join("q.bin")).unwrap() == data, "q.bin differs");
+    let cue = fs::read_to_string(d.join("q.cue")).unwrap();
+    assert_eq!(cue, "FILE \"q.bin\" BINARY\n  TRACK 01 MODE1/2352\n    INDEX 01 00:00:00\n");
+    if let Some(bchunk) = require_tool("bchunk") {
+        let t = bchunk_tracks(&bchunk, d, "q.bin", "q.cue", "bc-q");
+        assert!(t.len() == 1 && t[0].1 == iso, "bchunk's track of q.bin is not the ISO");
+    }
+    if let Some(chdman) = require_tool("chdman") {
+        chd_sha1(&chdman, &d.join("q.cue"));
+    }
+    // Raw sectors in, the same out, with a sheet.
+    let o = run(Command::new(ODIX).arg("rip").arg("--raw").arg(d.join("q.bin")).arg(d.join("y.bin")));
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(fs::read(d.join("y.bin")).unwrap() == data, "y.bin differs");
+    assert!(fs::read_to_string(d.join("y.cue")).unwrap().contains("TRACK 01 MODE1/2352"));
+}
+
+/// SIGINT stops a rip after the current read: one line says how far it got, the exit status is 2, and the image
+/// with its map is the state a rerun resumes from (ddrescuelog reads as many finished sectors as the line says,
+/// and the image holds them).
+#[test]
+fn interrupted_rip_says_so_and_leaves_its_map() {
+    use std::os::unix::fs::MetadataExt;
+    let Some(ddrescuelog) = require_tool("ddrescuelog") else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // 1 GiB, sparse, with a marked sector every 4 MiB: far more than is read before the signal lands.
+    let src = d.join("src.img");
+    let f = fs::File::create(&src).unwrap();
+    f.set_len(1 << 30).unwrap();
+    for i in 0..256u64 {
+        use std::os::unix::fs::FileExt;
+        f.write_all_at(&[(i % 250) as u8 + 1; 2048], i << 22).unwrap();
+    }
+    drop(f);
+    let out = d.join("i.iso");
+    let child = Command::new(ODIX).arg("rip").arg(&src).arg(&out).stderr(std::process::Stdio::piped()).spawn().unwrap();
+    let t0 = std::time::Instant::now();
+    while fs::metadata(&out).map_or(true, |m| m.blocks() == 0) {
+        assert!(t0.elapsed().as_secs() < 30, "the rip wrote nothing");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    run_ok(Command::new("kill").args(["-INT", &child.id().to_string()]));
+    let o = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    let line = err.lines().find(|l| l.starts_with("odix: interrupted: ")).unwrap_or_else(|| panic!("{err}"));
+    assert_eq!(err.lines().count(), 1, "{err}");
+    let read: u64 = line["odix: interrupted: ".len()..].split(' ').next().unwrap().parse().unwrap();
+    assert!(line.ends_with(&format!(
+        "of 524288 sectors read; resume with the same command (map: {})",
+        d.join("i.map").display()
+    )));
+    assert!(read > 0 && read < 524288, "{line}");
+    let map = d.join("i.map");
+    let done = run_ok(Command::new(&ddrescuelog).args(["-b2048", "-l+"]).arg(&map));
+    assert_eq!(String::from_utf8_lossy(&done.stdout).lines().count() as u64, read, "{line}");
+    assert_eq!(run(Command::new(&ddrescuelog).arg("-D").arg(&map)).status.code(), Some(1), "the map is not done");
+    let image = fs::File::open(&out).unwrap();
+    for i in 0..read.div_ceil(2048) {
+        use std::os::unix::fs::FileExt;
+        let mut b = [0u8];
+        image.read_exact_at(&mut b, i << 22).unwrap();
+        assert_eq!(b[0], (i % 250) as u8 + 1, "marker {i}");
+    }
+    assert!(fs::read_to_string(d.join("i.log")).unwrap().contains("rip interrupted"));
+}
+
+/// A CloneCD image is read as its disc too: a Mode 1 track and an audio track whose INDEX 00 (LBA 250) the control
+/// file gives; the raw rip is the .img byte for byte, and chdman reads the sheet written with it as that disc.
+#[test]
+fn rip_reads_a_clonecd_image_as_its_disc() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let mut img: Vec<u8> = (0..250u32)
+        .flat_map(|l| odix_cdrip::sector::encode_mode1(l.into(), &[(l % 200) as u8; 2048]).unwrap())
+        .collect();
+    img.extend((0..150 * 2352u32).map(|i| (i % 253) as u8));
+    fs::write(d.join("c.img"), &img).unwrap();
+    let entry = |n: u32, point: &str, control: u32, plba: u32| {
+        format!("[Entry {n}]\nSession=1\nPoint={point}\nADR=0x01\nControl=0x{control:02x}\nPLBA={plba}\n")
+    };
+    let ccd = format!(
+        "[CloneCD]\nVersion=3\n[Disc]\nTocEntries=4\nSessions=1\nDataTracksScrambled=0\n[Session 1]\nPreGapMode=1\n\
+         {}{}{}{}[TRACK 1]\nMODE=1\nINDEX 1=0\n[TRACK 2]\nMODE=0\nINDEX 0=250\nINDEX 1=300\n",
+        entry(0, "0xa0", 4, 0),
+        entry(1, "0xa2", 0, 400),
+        entry(2, "0x01", 4, 0),
+        entry(3, "0x02", 0, 300)
+    );
+    fs::write(d.join("c.ccd"), ccd).unwrap();
+    let o = run(Command::new(ODIX).args(["rip", "--raw"]).arg(d.join("c.ccd")).arg(d.join("r.bin")));
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(fs::read(d.join("r.bin")).unwrap() == img, "r.bin differs from c.img");
+    let cue = fs::read_to_string(d.join("r.cue")).unwrap();
+    assert!(cue.contains("TRACK 02 AUDIO\n    INDEX 00 00:03:25\n    INDEX 01 00:04:00"), "{cue}");
+    if let Some(chdman) = require_tool("chdman") {
+        run_ok(
+            Command::new(&chdman).args(["createcd", "-f", "-i"]).arg(d.join("r.cue")).arg("-o").arg(d.join("r.chd")),
+        );
+        let o = run_ok(Command::new(&chdman).args(["info", "-v", "-i"]).arg(d.join("r.chd")));
+        let info = String::from_utf8_lossy(&o.stdout).into_owned();
+        assert!(info.contains("TRACK:1 TYPE:MODE1_RAW SUBTYPE:NONE FRAMES:250 PREGAP:0"), "{info}");
+        assert!(info.contains("TRACK:2 TYPE:AUDIO SUBTYPE:NONE FRAMES:150 PREGAP:50"), "{info}");
+    }
+    // Without --raw: the data track's user data.
+    let o = run(Command::new(ODIX).arg("rip").arg(d.join("c.ccd")).arg(d.join("c.iso")));
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let want: Vec<u8> = (0..250u32).flat_map(|l| [(l % 200) as u8; 2048]).collect();
+    assert!(fs::read(d.join("c.iso")).unwrap() == want, "c.iso differs");
+}
+
+/// Sectors a sheet stores before LBA 0 (an INDEX 00 on track 1) are not on the disc a drive reads: the rip leaves
+/// them out and says how many.
+#[test]
+fn rip_names_what_lies_before_lba_0() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let audio: Vec<u8> = (0..300 * 2352u32).map(|i| (i % 249) as u8).collect();
+    fs::write(d.join("a.bin"), &audio).unwrap();
+    fs::write(
+        d.join("a.cue"),
+        "FILE \"a.bin\" BINARY\n  TRACK 01 AUDIO\n    INDEX 00 00:00:00\n    INDEX 01 00:02:00\n",
+    )
+    .unwrap();
+    let o = run(Command::new(ODIX).args(["rip", "--raw"]).arg(d.join("a.cue")).arg(d.join("r.bin")));
+    let err = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert!(err.contains("track 01: the 150 sectors stored before LBA 0"), "{err}");
+    assert!(fs::read(d.join("r.bin")).unwrap() == audio[150 * 2352..], "r.bin is not the sectors from LBA 0");
+    assert!(fs::read_to_string(d.join("r.log")).unwrap().contains("stored before LBA 0"));
+
+    // MOTOROLA: big-endian samples, written little-endian as in a BINARY file.
+    let swapped: Vec<u8> = audio.chunks(2).flat_map(|p| [p[1], p[0]]).collect();
+    fs::write(d.join("m.bin"), &swapped).unwrap();
+    fs::write(d.join("m.cue"), "FILE \"m.bin\" MOTOROLA\n  TRACK 01 AUDIO\n    INDEX 01 00:00:00\n").unwrap();
+    let o = run(Command::new(ODIX).args(["rip", "--raw"]).arg(d.join("m.cue")).arg(d.join("m2.bin")));
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(fs::read(d.join("m2.bin")).unwrap() == audio, "MOTOROLA samples not swapped");
+    // WAVE: refused by name.
+    fs::write(d.join("w.wav"), [&b"RIFF"[..], &[0; 10 * 2352]].concat()).unwrap();
+    fs::write(d.join("w.cue"), "FILE \"w.wav\" WAVE\n  TRACK 01 AUDIO\n    INDEX 01 00:00:00\n").unwrap();
+    let err = rip_fails(d, &["--raw".as_ref(), d.join("w.cue").as_os_str(), d.join("w.bin").as_os_str()]);
+    assert!(err.contains("w.wav is a WAVE file, which rip cannot read sectors from"), "{err}");
 }
