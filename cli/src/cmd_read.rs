@@ -682,6 +682,11 @@ pub fn extract(args: ExtractArgs) -> Result<u8> {
         },
         src.plain_file(),
     )?;
+    crate::interrupt::install()?;
+    let _temps = crate::interrupt::on_interrupt(
+        format!("extraction into {} unfinished (the files being written were removed)", args.dir.display()),
+        ex.temp_remover(),
+    );
     let selections = if selections.is_empty() { vec![Selection::Path("/".into())] } else { selections };
     let mut warnings = 0u64;
     for sel in &selections {

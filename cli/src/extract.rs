@@ -177,6 +177,8 @@ enum Written {
 
 impl Shared {
     fn warn(&self, msg: String) {
+        // After an interrupt the cleanups remove files under the writers: what follows is no news.
+        crate::interrupt::wait_if_interrupted();
         eprintln!("odix: warning: {msg}");
         self.warnings.fetch_add(1, Ordering::Relaxed);
     }
@@ -416,6 +418,7 @@ impl Shared {
 
     /// Reports what became of a file; false when the extraction must stop.
     fn report(&self, rel: &OsStr, r: Result<Written, Failure>) -> bool {
+        crate::interrupt::wait_if_interrupted();
         match r {
             Ok(Written::Whole | Written::Kept) => true,
             Ok(Written::PastEnd(missing)) => {
@@ -676,7 +679,6 @@ impl Extractor {
 
     /// A function that removes the temporary files that exist when it is called, and keeps new ones from being
     /// made (for an interrupt handler).
-    #[allow(dead_code)] // wired to the interrupt handler
     pub fn temp_remover(&self) -> impl FnOnce() + Send + 'static {
         let shared = Arc::clone(&self.shared);
         move || shared.remove_temps()
