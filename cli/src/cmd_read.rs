@@ -743,3 +743,33 @@ pub fn extract(args: ExtractArgs) -> Result<u8> {
     warnings += ex.finish()?;
     Ok(if warnings > 0 { EXIT_PARTIAL } else { 0 })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::human_size;
+
+    /// The sizes GNU `ls -lh` (coreutils 9.1) printed for files of these lengths.
+    #[test]
+    fn human_sizes_as_gnu_ls() {
+        for (n, want) in [
+            (0, "0"),
+            (1, "1"),
+            (1023, "1023"),
+            (1024, "1.0K"),
+            (1025, "1.1K"),
+            (1536, "1.5K"),
+            (10239, "10K"),
+            (10240, "10K"),
+            (10241, "11K"),
+            (1048575, "1.0M"),
+            (1048576, "1.0M"),
+            (1048577, "1.1M"),
+            (24117248, "23M"),
+            (1073741824, "1.0G"),
+            (1099511627776, "1.0T"),
+            (5000000000000, "4.6T"),
+        ] {
+            assert_eq!(human_size(n), want, "{n}");
+        }
+    }
+}

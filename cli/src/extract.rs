@@ -1131,9 +1131,12 @@ fn copy_through_view(
 #[cfg(test)]
 mod tests {
     use std::ffi::OsStr;
+    use std::io::{self, Read};
     use std::os::unix::ffi::OsStrExt;
+    use std::sync::Arc;
 
-    use super::unsafe_name;
+    use super::{unsafe_name, ExtractOptions, Extractor};
+    use crate::view::{Kind, Node, PastEnd, Tree, Warning};
 
     #[test]
     fn refuses_names_that_leave_the_target() {
@@ -1144,5 +1147,127 @@ mod tests {
             assert!(unsafe_name(OsStr::new(good)).is_none(), "{good:?} refused");
         }
         assert!(unsafe_name(OsStr::from_bytes(b"bad\xff\xfe.txt")).is_none());
+    }
+
+    /// A reader that yields `data`, then fails with `error`.
+    struct Failing {
+        data: io::Cursor<Vec<u8>>,
+        error: Option<io::Error>,
+    }
+
+    impl Read for Failing {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let k = self.data.read(buf)?;
+            if k == 0 {
+                if let Some(e) = self.error.take() {
+                    return Err(e);
+                }
+            }
+            Ok(k)
+        }
+    }
+
+    /// One file of `size` bytes whose reader gives `data` and then the error `make_error` makes; or whose bytes
+    /// are the byte ranges `ranges` of the image file.
+    struct OneFile {
+        data: Vec<u8>,
+        make_error: fn() -> io::Error,
+        ranges: Option<Vec<(u64, u64)>>,
+    }
+
+    fn node(name: &str, kind: Kind, size: u64) -> Node {
+        Node {
+            name: name.into(),
+            kind,
+            size,
+            mtime: None,
+            atime: None,
+            mode: Some(0o100644),
+            uid: None,
+            gid: None,
+            nlink: Some(1),
+            target: None,
+            rdev: None,
+            extents: Vec::new(),
+            link_id: None,
+            handle: Arc::new(()),
+        }
+    }
+
+    impl Tree for OneFile {
+        fn view_name(&self) -> &'static str {
+            "test"
+        }
+        fn root(&mut self) -> anyhow::Result<Node> {
+            Ok(node("", Kind::Dir, 0))
+        }
+        fn read_dir(&mut self, _dir: &Node) -> anyhow::Result<Vec<Node>> {
+            Ok(Vec::new())
+        }
+        fn open<'a>(&'a mut self, _file: &Node) -> anyhow::Result<Box<dyn Read + 'a>> {
+            Ok(Box::new(Failing { data: io::Cursor::new(self.data.clone()), error: Some((self.make_error)()) }))
+        }
+        fn plain_ranges(&mut self, _file: &Node) -> Option<Vec<(u64, u64)>> {
+            self.ranges.clone()
+        }
+        fn take_warnings(&mut self) -> Vec<Warning> {
+            Vec::new()
+        }
+    }
+
+    fn options(jobs: usize) -> ExtractOptions {
+        ExtractOptions {
+            keep_old: false,
+            same_permissions: true,
+            same_owner: false,
+            special_files: false,
+            verbose: false,
+            jobs,
+        }
+    }
+
+    fn names(dir: &std::path::Path) -> Vec<String> {
+        let mut v: Vec<String> =
+            std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into()).collect();
+        v.sort();
+        v
+    }
+
+    /// A file whose data runs past the end of the image keeps the bytes that are there, under its name, with one
+    /// warning; any other read error leaves nothing (no file, no temporary file) and one warning.
+    #[test]
+    fn a_file_past_the_end_is_kept_and_a_failed_read_leaves_nothing() {
+        let d = tempfile::tempdir().unwrap();
+        let mut tree =
+            OneFile { data: b"what is there".to_vec(), make_error: || PastEnd { missing: 7 }.into_io(), ranges: None };
+        let mut ex = Extractor::new(d.path(), options(1), None).unwrap();
+        ex.entry(&mut tree, &node("cut", Kind::File, 20), &[OsStr::new("cut")]).unwrap();
+        tree.make_error = || io::Error::other("bad sector");
+        tree.data = b"half".to_vec();
+        ex.entry(&mut tree, &node("bad", Kind::File, 20), &[OsStr::new("bad")]).unwrap();
+        assert_eq!(ex.finish().unwrap(), 2);
+        assert_eq!(names(d.path()), ["cut"]);
+        assert_eq!(std::fs::read(d.path().join("cut")).unwrap(), b"what is there");
+    }
+
+    /// The same through plain byte ranges of the image file, by the walking thread and by writer threads: the
+    /// ranges the image file does not hold are missing, the rest is kept.
+    #[test]
+    fn plain_ranges_past_the_end_of_the_image_file_are_kept() {
+        for jobs in [1, 3] {
+            let d = tempfile::tempdir().unwrap();
+            let image = d.path().join("image");
+            std::fs::write(&image, (0..1000u32).map(|i| (i % 251) as u8).collect::<Vec<u8>>()).unwrap();
+            let out = d.path().join("out");
+            let mut tree = OneFile { data: Vec::new(), make_error: || io::Error::other("unused"), ranges: None };
+            let mut ex = Extractor::new(&out, options(jobs), Some(std::fs::File::open(&image).unwrap())).unwrap();
+            tree.ranges = Some(vec![(900, 100), (0, 10), (990, 20)]);
+            ex.entry(&mut tree, &node("f", Kind::File, 130), &[OsStr::new("f")]).unwrap();
+            assert_eq!(ex.finish().unwrap(), 1, "-j {jobs}");
+            assert_eq!(names(&out), ["f"], "-j {jobs}");
+            let bytes = std::fs::read(out.join("f")).unwrap();
+            let src = std::fs::read(&image).unwrap();
+            assert_eq!(bytes, [&src[900..1000], &src[0..10], &src[990..1000]].concat(), "-j {jobs}");
+        }
     }
 }
