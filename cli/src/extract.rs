@@ -263,15 +263,14 @@ impl Shared {
         attrs: &FileAttrs,
         fill: &mut dyn FnMut(&mut File) -> Result<u64, Failure>,
     ) -> Result<Written, Failure> {
-        match rustix::fs::statat(dir.as_fd(), name, AtFlags::SYMLINK_NOFOLLOW) {
-            Ok(_) if self.keep_old => return Ok(Written::Kept),
-            Ok(st) if FileType::from_raw_mode(st.st_mode) == FileType::Directory => {
-                rustix::fs::unlinkat(dir.as_fd(), name, AtFlags::REMOVEDIR)
-                    .map_err(|e| creation(e, format!("{}: a non-empty directory is in the way", self.shown(rel))))?;
+        // With --keep-old-files a file already there is not written at all; otherwise whatever is there is
+        // replaced by the rename, which never follows a symlink (a folder in the way is removed if empty).
+        if self.keep_old {
+            match rustix::fs::statat(dir.as_fd(), name, AtFlags::SYMLINK_NOFOLLOW) {
+                Ok(_) => return Ok(Written::Kept),
+                Err(Errno::NOENT) => {}
+                Err(e) => return Err(creation(e, format!("cannot inspect {}", self.shown(rel)))),
             }
-            // Anything else there is replaced by the rename, which never follows a symlink.
-            Ok(_) | Err(Errno::NOENT) => {}
-            Err(e) => return Err(creation(e, format!("cannot inspect {}", self.shown(rel)))),
         }
         let create_mode = Mode::from_raw_mode(if attrs.mode.at_creation { attrs.mode.bits } else { 0o600 });
         let (mut out, id, temp) = self.create_temp(dir, name, rel, create_mode)?;
@@ -288,10 +287,26 @@ impl Shared {
             }
         };
         drop(out);
-        let renamed = if self.keep_old {
-            rustix::fs::renameat_with(dir.as_fd(), temp.as_os_str(), dir.as_fd(), name, RenameFlags::NOREPLACE)
-        } else {
-            rustix::fs::renameat(dir.as_fd(), temp.as_os_str(), dir.as_fd(), name)
+        let rename = || {
+            if self.keep_old {
+                rustix::fs::renameat_with(dir.as_fd(), temp.as_os_str(), dir.as_fd(), name, RenameFlags::NOREPLACE)
+            } else {
+                rustix::fs::renameat(dir.as_fd(), temp.as_os_str(), dir.as_fd(), name)
+            }
+        };
+        let renamed = match rename() {
+            // A folder stands under the name: removed when empty, else the file is not written.
+            Err(Errno::ISDIR | Errno::NOTEMPTY | Errno::EXIST) if !self.keep_old => {
+                match rustix::fs::unlinkat(dir.as_fd(), name, AtFlags::REMOVEDIR) {
+                    Ok(()) => rename(),
+                    Err(e) => {
+                        self.drop_temp(dir.as_fd(), id, &temp);
+                        let what = format!("{}: a non-empty directory is in the way", self.shown(rel));
+                        return Err(creation(e, what));
+                    }
+                }
+            }
+            r => r,
         };
         match renamed {
             Ok(()) => {
