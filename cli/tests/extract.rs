@@ -548,3 +548,36 @@ fn ls_long_local_times_and_human_sizes() {
     let f = v.as_array().unwrap().iter().find(|e| e["path"] == "/f0").unwrap();
     assert_eq!(f["mtime"], "2024-03-01T18:45:00Z");
 }
+
+/// A UDF image the kernel filled with a set-user-ID file owned by 1234, a FIFO and two devices: extracted as root,
+/// each has the type, device numbers, owner and mode the kernel's own `stat` showed on its mount.
+#[test]
+fn udf_special_files_and_owners_as_the_kernel_wrote_them() {
+    if !is_root() {
+        eprintln!("skipping: needs root (mknod, chown)");
+        return;
+    }
+    let (Some(mk), Some(vm)) = (require_tool("mkudffs"), vm_run()) else { return };
+    let d = tmp();
+    let share = d.path().join("share");
+    fs::create_dir(&share).unwrap();
+    let img = share.join("u.udf");
+    run_ok(Command::new(mk).args(["--media-type=hd", "--udfrev=2.01", "--blocksize=2048"]).arg(&img).arg("4096"));
+    let fill = format!(
+        "mount -t udf -o loop {img} /mnt && cd /mnt && mknod chardev c 10 200 && mknod blockdev b 7 3 && mkfifo fifo \
+         && echo x > suid && chown 1234:1234 suid && chmod 4755 suid && stat -c '%n %F %t %T %u %g %a' * && cd / \
+         && umount /mnt",
+        img = img.display()
+    );
+    let o = run_ok(Command::new(vm).arg("--share").arg(&share).args(["--", "sh", "-c", &fill]));
+    let mut kernel: Vec<String> = String::from_utf8(o.stdout).unwrap().lines().map(String::from).collect();
+    kernel.sort();
+    assert_eq!(kernel.len(), 4, "{kernel:?}");
+    let out = d.path().join("out");
+    let o = run(odix().arg("extract").arg(&img).arg("-C").arg(&out));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let st = run_ok(Command::new("sh").current_dir(&out).args(["-c", "stat -c '%n %F %t %T %u %g %a' *"]));
+    let mut ours: Vec<String> = String::from_utf8(st.stdout).unwrap().lines().map(String::from).collect();
+    ours.sort();
+    assert_eq!(ours, kernel);
+}
