@@ -413,6 +413,9 @@ for i in range(1, 401):
     if i % 100 == 0:
         data = b'level %d\n' % i
         iso.add_fp(io.BytesIO(data), len(data), path + '/F.;1', rr_name='f')
+# A folder beside the second level, which the walk reaches after the bottom (its parent's descriptor was closed).
+iso.add_directory('/D1/SIB', rr_name='sibling')
+iso.add_fp(io.BytesIO(b'sibling\n'), 8, '/D1/SIB/F.;1', rr_name='f')
 iso.write(sys.argv[1])
 "#;
     run_ok(Command::new("python3").arg("-c").arg(script).arg(&img));
@@ -438,10 +441,10 @@ iso.write(sys.argv[1])
             .collect();
         lines.sort();
         let levels: Vec<&str> = lines.iter().map(|(_, l)| l.as_str()).collect();
-        assert_eq!(levels, ["level 100", "level 200", "level 300", "level 400"], "-j {jobs}");
-        assert!(lines.last().unwrap().0 > 8000, "-j {jobs}: the deepest folder's path is {} bytes", lines[3].0);
+        assert_eq!(levels, ["sibling", "level 100", "level 200", "level 300", "level 400"], "-j {jobs}");
+        assert!(lines.last().unwrap().0 > 8000, "-j {jobs}: the deepest folder's path is {} bytes", lines[4].0);
         let dirs = run_ok(Command::new("find").arg(&out).args(["-type", "d"])).stdout;
-        assert_eq!(dirs.split(|&b| b == b'\n').filter(|l| !l.is_empty()).count(), 401, "-j {jobs}");
+        assert_eq!(dirs.split(|&b| b == b'\n').filter(|l| !l.is_empty()).count(), 402, "-j {jobs}");
     }
 }
 
