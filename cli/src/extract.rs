@@ -25,8 +25,10 @@
 //!
 //! # Cost
 //! A regular file costs `openat`, one `copy_file_range` from the image when its bytes are plain runs of the image
-//! file (else reads through the view and `write`s), `futimens`, `renameat` and `close`; `fchmod` only when the mode
-//! cannot be given at creation (bits the umask would clear, set-id and sticky bits, which a write may clear).
+//! file (else reads through the view and `write`s), `fchown` when owners are restored, `futimens`, `close` and
+//! `renameat`; `fchmod` only when the mode cannot be given at creation (bits the umask would clear, set-id and
+//! sticky bits, which a write may clear). Each writing thread keeps its own set of temporary names, so that
+//! writers never wait for one another's lock.
 //!
 //! # Threads
 //! Those system calls are most of an extraction's time, and they scale across cores: files whose bytes are plain
@@ -150,7 +152,11 @@ struct Shared {
     /// Whether `copy_file_range` still works between the image and the target (cleared at the first refusal).
     kernel_copy: AtomicBool,
     warnings: AtomicU64,
-    temps: Mutex<Temps>,
+    /// The temporary files, one set per writing thread (the walking thread's first), so that writers do not
+    /// wait for one another; an interrupt takes every lock.
+    temps: Box<[Mutex<Temps>]>,
+    /// This process's id, for temporary names.
+    pid: u32,
     next_temp: AtomicU64,
     /// The first error writing the output: the extraction stops.
     fatal: Mutex<Option<String>>,
@@ -205,16 +211,28 @@ impl Shared {
 
     /// Removes every temporary file, and lets no new one be made.
     fn remove_temps(&self) {
-        let Ok(mut t) = self.temps.lock() else { return };
-        t.closed = true;
-        for (_, (dir, name)) in t.live.drain() {
-            let _ = rustix::fs::unlinkat(dir.as_fd(), name.as_os_str(), AtFlags::empty());
+        for set in self.temps.iter() {
+            let Ok(mut t) = set.lock() else { continue };
+            t.closed = true;
+            for (_, (dir, name)) in t.live.drain() {
+                let _ = rustix::fs::unlinkat(dir.as_fd(), name.as_os_str(), AtFlags::empty());
+            }
         }
+    }
+
+    /// The set of temporary files of the thread that writes with `slot`.
+    fn temp_set(&self, slot: usize) -> Result<std::sync::MutexGuard<'_, Temps>, Failure> {
+        self.temps
+            .get(slot)
+            .or_else(|| self.temps.first())
+            .and_then(|m| m.lock().ok())
+            .ok_or_else(|| Failure::Output(anyhow!("extraction stopped")))
     }
 
     /// Creates the temporary file for `name` in `dir`, registered for removal.
     fn create_temp(
         &self,
+        slot: usize,
         dir: &Arc<OwnedFd>,
         name: &OsStr,
         rel: &OsStr,
@@ -226,10 +244,10 @@ impl Shared {
             let id = self.next_temp.fetch_add(1, Ordering::Relaxed);
             let mut t = b".".to_vec();
             t.extend_from_slice(prefix);
-            t.extend_from_slice(format!(".odix-{}-{id}.tmp", std::process::id()).as_bytes());
+            t.extend_from_slice(format!(".odix-{}-{id}.tmp", self.pid).as_bytes());
             let temp = OsString::from_vec(t);
             // Made and registered under the lock, so that a removal of all of them cannot miss this one.
-            let mut temps = self.temps.lock().map_err(|_| Failure::Output(anyhow!("extraction stopped")))?;
+            let mut temps = self.temp_set(slot)?;
             if temps.closed {
                 return Err(Failure::Output(anyhow!("extraction stopped")));
             }
@@ -245,8 +263,8 @@ impl Shared {
     }
 
     /// Removes a temporary file (after a failure) and forgets it.
-    fn drop_temp(&self, dir: BorrowedFd<'_>, id: u64, temp: &OsStr) {
-        if let Ok(mut t) = self.temps.lock() {
+    fn drop_temp(&self, slot: usize, dir: BorrowedFd<'_>, id: u64, temp: &OsStr) {
+        if let Ok(mut t) = self.temp_set(slot) {
             if t.live.remove(&id).is_some() {
                 let _ = rustix::fs::unlinkat(dir, temp, AtFlags::empty());
             }
@@ -257,6 +275,7 @@ impl Shared {
     /// bytes lie past the end of the image), given its owner, mode and times, then renamed onto `name`.
     fn write_file(
         &self,
+        slot: usize,
         dir: &Arc<OwnedFd>,
         name: &OsStr,
         rel: &OsStr,
@@ -273,7 +292,7 @@ impl Shared {
             }
         }
         let create_mode = Mode::from_raw_mode(if attrs.mode.at_creation { attrs.mode.bits } else { 0o600 });
-        let (mut out, id, temp) = self.create_temp(dir, name, rel, create_mode)?;
+        let (mut out, id, temp) = self.create_temp(slot, dir, name, rel, create_mode)?;
         let result = fill(&mut out).and_then(|missing| {
             self.settle(&out, rel, attrs)?;
             Ok(missing)
@@ -282,7 +301,7 @@ impl Shared {
             Ok(m) => m,
             Err(e) => {
                 drop(out);
-                self.drop_temp(dir.as_fd(), id, &temp);
+                self.drop_temp(slot, dir.as_fd(), id, &temp);
                 return Err(e);
             }
         };
@@ -300,7 +319,7 @@ impl Shared {
                 match rustix::fs::unlinkat(dir.as_fd(), name, AtFlags::REMOVEDIR) {
                     Ok(()) => rename(),
                     Err(e) => {
-                        self.drop_temp(dir.as_fd(), id, &temp);
+                        self.drop_temp(slot, dir.as_fd(), id, &temp);
                         let what = format!("{}: a non-empty directory is in the way", self.shown(rel));
                         return Err(creation(e, what));
                     }
@@ -310,17 +329,17 @@ impl Shared {
         };
         match renamed {
             Ok(()) => {
-                if let Ok(mut t) = self.temps.lock() {
+                if let Ok(mut t) = self.temp_set(slot) {
                     t.live.remove(&id);
                 }
                 Ok(if missing > 0 { Written::PastEnd(missing) } else { Written::Whole })
             }
             Err(Errno::EXIST) if self.keep_old => {
-                self.drop_temp(dir.as_fd(), id, &temp);
+                self.drop_temp(slot, dir.as_fd(), id, &temp);
                 Ok(Written::Kept)
             }
             Err(e) => {
-                self.drop_temp(dir.as_fd(), id, &temp);
+                self.drop_temp(slot, dir.as_fd(), id, &temp);
                 Err(creation(e, format!("cannot create {}", self.shown(rel))))
             }
         }
@@ -417,8 +436,8 @@ impl Shared {
 
     /// Writes a file whose bytes are plain runs of the image. The runs the image file does not hold whole (it
     /// ends first) are left out and counted as missing.
-    fn write_job(&self, job: &FileJob, buf: &mut Vec<u8>) -> Result<Written, Failure> {
-        self.write_file(&job.dir, &job.name, &job.rel, &job.attrs, &mut |out| {
+    fn write_job(&self, slot: usize, job: &FileJob, buf: &mut Vec<u8>) -> Result<Written, Failure> {
+        self.write_file(slot, &job.dir, &job.name, &job.rel, &job.attrs, &mut |out| {
             let mut n = 0u64;
             for &(offset, len) in &job.ranges {
                 let k = self.copy_range(offset, len, out, buf)?;
@@ -504,7 +523,7 @@ impl Pool {
                             if shared.stop.load(Ordering::Relaxed) {
                                 continue;
                             }
-                            let r = shared.write_job(&job, &mut buf);
+                            let r = shared.write_job(i + 1, &job, &mut buf);
                             shared.report(&job.rel, r);
                         }
                     }
@@ -668,7 +687,8 @@ impl Extractor {
             image,
             kernel_copy: AtomicBool::new(true),
             warnings: AtomicU64::new(0),
-            temps: Mutex::new(Temps::default()),
+            temps: (0..=opts.jobs.max(1)).map(|_| Mutex::new(Temps::default())).collect(),
+            pid: std::process::id(),
             next_temp: AtomicU64::new(0),
             fatal: Mutex::new(None),
             stop: AtomicBool::new(false),
@@ -1037,7 +1057,7 @@ impl Extractor {
                         pool.push(job);
                         return Ok(());
                     }
-                    _ => self.shared.write_job(&job, &mut self.buf),
+                    _ => self.shared.write_job(0, &job, &mut self.buf),
                 }
             }
             None => {
@@ -1047,7 +1067,7 @@ impl Extractor {
                 let buf = &mut self.buf;
                 let size = node.size;
                 self.shared
-                    .write_file(&dir, name, key, &attrs, &mut |out| copy_through_view(tree, node, size, out, buf))
+                    .write_file(0, &dir, name, key, &attrs, &mut |out| copy_through_view(tree, node, size, out, buf))
             }
         };
         let whole = matches!(written, Ok(Written::Whole | Written::PastEnd(_)));
