@@ -634,10 +634,11 @@ fn is_pattern(p: &OsStr) -> bool {
 }
 
 /// What one `extract` argument selects: a path, or the entries whose whole path matches a pattern (searched below
-/// the folder named by the pattern's components before its first wildcard).
+/// the folder named by the pattern's components before its first wildcard). A pattern that names an entry as it
+/// is (`/a[1].txt`) selects that entry.
 enum Selection {
     Path(OsString),
-    Pattern { text: String, base: OsString, matcher: globset::GlobMatcher },
+    Pattern { literal: OsString, text: String, base: OsString, matcher: globset::GlobMatcher },
 }
 
 fn selection(arg: &OsStr) -> Result<Selection> {
@@ -654,7 +655,12 @@ fn selection(arg: &OsStr) -> Result<Selection> {
         .backslash_escape(true)
         .build()
         .with_context(|| format!("{}: not a valid wildcard pattern", display_name(arg)))?;
-    Ok(Selection::Pattern { text: text.to_string(), base, matcher: glob.compile_matcher() })
+    Ok(Selection::Pattern {
+        literal: arg.to_os_string(),
+        text: text.to_string(),
+        base,
+        matcher: glob.compile_matcher(),
+    })
 }
 
 pub fn extract(args: ExtractArgs) -> Result<u8> {
@@ -692,7 +698,9 @@ pub fn extract(args: ExtractArgs) -> Result<u8> {
     for sel in &selections {
         let (start_path, pattern) = match sel {
             Selection::Path(p) => (p, None),
-            Selection::Pattern { text, base, matcher } => (base, Some((text, matcher))),
+            // A name that holds wildcard characters itself is taken as it is.
+            Selection::Pattern { literal, .. } if resolve(tree.as_mut(), literal).is_ok() => (literal, None),
+            Selection::Pattern { text, base, matcher, .. } => (base, Some((text, matcher))),
         };
         let node = match resolve(tree.as_mut(), start_path) {
             Ok(n) => n,

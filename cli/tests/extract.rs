@@ -461,6 +461,8 @@ fn wildcards_select_as_the_shell_does() {
         fs::write(&p, f).unwrap();
     }
     fs::write(src.join("boot/grub/font.pf2"), b"font").unwrap();
+    fs::write(src.join("boot/a[1].cfg"), b"brackets").unwrap();
+    fs::write(src.join("boot/a1.cfg"), b"no brackets").unwrap();
     fs::create_dir_all(src.join("boot/cfgdir.cfg")).unwrap();
     fs::write(src.join("boot/cfgdir.cfg/inner.txt"), b"inner").unwrap();
     let img = d.path().join("w.iso");
@@ -484,6 +486,10 @@ fn wildcards_select_as_the_shell_does() {
         assert!(want.iter().all(|w| listed.contains(w)), "{pattern}: -v listed {listed:?}");
         assert!(listed.iter().all(|l| out.join(l).exists()), "{pattern}: -v listed {listed:?}");
     }
+    // A name with wildcard characters in it is extracted as it is.
+    let out = d.path().join("literal");
+    run_ok(odix().arg("extract").arg(&img).arg("/boot/a[1].cfg").arg("-C").arg(&out));
+    assert_eq!(all_paths(&out), ["boot", "boot/a[1].cfg"]);
     let o = run(odix().arg("extract").arg(&img).arg("/nothing/*.x").arg("-C").arg(d.path().join("none")));
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(stderr(&o).contains("nothing matches"), "{}", stderr(&o));
