@@ -229,3 +229,26 @@ pub trait Tree: Send {
     /// Warnings gathered since the last call (damaged entries skipped, lenient fixes).
     fn take_warnings(&mut self) -> Vec<Warning>;
 }
+
+#[cfg(test)]
+mod tests {
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt;
+
+    use super::{display_name, hex};
+
+    #[test]
+    fn names_are_escaped_for_display_and_exact_in_hex() {
+        let show = |b: &[u8]| display_name(OsStr::from_bytes(b));
+        assert_eq!(show(b"plain name.txt"), "plain name.txt");
+        assert_eq!(show("Grüße 日本".as_bytes()), "Grüße 日本");
+        assert_eq!(show(b"bad\xff\xfe.txt"), "bad\\xff\\xfe.txt");
+        assert_eq!(show(b"a\\b"), "a\\\\b");
+        assert_eq!(show(b"line\nbreak\ttab\x7f"), "line\\x0abreak\\x09tab\\x7f");
+        // U+0085 (a C1 control) is two bytes in UTF-8, each escaped.
+        assert_eq!(show("x\u{85}".as_bytes()), "x\\xc2\\x85");
+        // A truncated UTF-8 sequence is invalid bytes.
+        assert_eq!(show(b"\xe6\x97"), "\\xe6\\x97");
+        assert_eq!(hex(OsStr::from_bytes(b"/a\xff")), "2f61ff");
+    }
+}
