@@ -133,7 +133,7 @@ pub struct CatArgs {
     #[command(flatten)]
     pub image: ImageArgs,
     /// The file's path inside the image.
-    pub path: String,
+    pub path: OsString,
     /// Write the file's named stream NAME (UDF) instead of its contents.
     #[arg(long, value_name = "NAME")]
     pub stream: Option<String>,
@@ -609,21 +609,22 @@ fn write_entry(
 
 pub fn cat(args: CatArgs) -> Result<u8> {
     let (_src, _opts, mut tree) = args.image.tree()?;
-    let mut node = resolve(tree.as_mut(), OsStr::new(&args.path))?;
+    let mut node = resolve(tree.as_mut(), &args.path)?;
+    let shown = display_name(&args.path);
     if let Some(name) = &args.stream {
         let streams = tree.streams(&node)?;
         node = streams
             .into_iter()
             .find(|s| s.name == name.as_str())
-            .ok_or_else(|| anyhow::anyhow!("{}: no named stream {name:?}", args.path))?;
+            .ok_or_else(|| anyhow::anyhow!("{shown}: no named stream {name:?}"))?;
     }
     if node.kind != Kind::File {
-        bail!("{}: not a regular file", args.path);
+        bail!("{shown}: not a regular file");
     }
     let stdout = io::stdout();
     let mut out = stdout.lock();
     let mut reader = tree.open(&node)?;
-    io::copy(&mut reader, &mut out).with_context(|| format!("reading {}", args.path))?;
+    io::copy(&mut reader, &mut out).with_context(|| format!("reading {shown}"))?;
     out.flush()?;
     Ok(0)
 }
