@@ -1,11 +1,13 @@
 //! `odix mount IMAGE DIR`: a read-only FUSE file system of any image odix reads.
 //!
 //! Inodes are handed out as the kernel looks entries up, so only what is visited is held in memory, and never
-//! more entries than the `--max-entries` limit. Names that could not be a path component (`/`, NUL, empty,
-//! `.`, `..`) are left out with a warning.
+//! more entries than the `--max-entries` limit. Names and symlink targets are the bytes the image records (Rock
+//! Ridge names need not be UTF-8). Names that could not be a path component (`/`, NUL, empty, `.`, `..`) are
+//! left out with a warning.
 
 use std::collections::HashMap;
-use std::ffi::OsStr;
+use std::ffi::{OsStr, OsString};
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -18,7 +20,7 @@ use fuser::{
 
 use crate::cmd_read::ImageArgs;
 use crate::extract::unsafe_name;
-use crate::view::{Kind, Node, Tree};
+use crate::view::{display_name, Kind, Node, Tree};
 
 /// `odix mount`.
 #[derive(clap::Args, Debug)]
@@ -41,7 +43,7 @@ const TTL: Duration = Duration::from_secs(3600);
 struct Inode {
     node: Node,
     parent: u64,
-    children: Option<Vec<(String, u64)>>,
+    children: Option<Vec<(OsString, u64)>>,
 }
 
 struct State {
@@ -115,7 +117,7 @@ impl State {
     }
 
     /// The children of directory `ino`, reading the directory the first time.
-    fn children(&mut self, ino: u64) -> Result<Vec<(String, u64)>, Errno> {
+    fn children(&mut self, ino: u64) -> Result<Vec<(OsString, u64)>, Errno> {
         let idx = usize::try_from(ino).ok().and_then(|i| i.checked_sub(1)).ok_or(Errno::ENOENT)?;
         let inode = self.inodes.get(idx).ok_or(Errno::ENOENT)?;
         if let Some(c) = &inode.children {
@@ -139,11 +141,12 @@ impl State {
         let mut seen = std::collections::HashSet::new();
         for node in entries {
             if let Some(why) = unsafe_name(&node.name) {
-                eprintln!("odix mount: warning: leaving out {:?}: {why}", node.name);
+                eprintln!("odix mount: warning: leaving out {}: {why}", display_name(&node.name));
                 continue;
             }
             if !seen.insert(node.name.clone()) {
-                eprintln!("odix mount: warning: {:?} listed twice in one directory, shown once", node.name);
+                let shown = display_name(&node.name);
+                eprintln!("odix mount: warning: {shown} listed twice in one directory, shown once");
                 continue;
             }
             if self.inodes.len() as u64 >= self.max_inodes {
@@ -186,7 +189,6 @@ impl Filesystem for ImageFs {
             Ok(c) => c,
             Err(e) => return reply.error(e),
         };
-        let Some(name) = name.to_str() else { return reply.error(Errno::ENOENT) };
         match children.iter().find(|(n, _)| n == name).and_then(|(_, ino)| st.attr(*ino)) {
             Some(attr) => reply.entry(&TTL, &attr, Generation(0)),
             None => reply.error(Errno::ENOENT),
@@ -230,7 +232,7 @@ impl Filesystem for ImageFs {
         match st.tree.read_at(&node, offset, &mut buf) {
             Ok(n) => reply.data(&buf[..n.min(len)]),
             Err(e) => {
-                eprintln!("odix mount: reading {}: {e:#}", node.name);
+                eprintln!("odix mount: reading {}: {e:#}", display_name(&node.name));
                 reply.error(Errno::EIO)
             }
         }
@@ -243,7 +245,7 @@ impl Filesystem for ImageFs {
             Err(e) => return reply.error(e),
         };
         let parent = st.inode(ino).map(|i| i.parent).unwrap_or(1);
-        let mut all: Vec<(u64, FileType, String)> =
+        let mut all: Vec<(u64, FileType, OsString)> =
             vec![(ino.0, FileType::Directory, ".".into()), (parent, FileType::Directory, "..".into())];
         for (name, c) in children {
             let kind = st.inode(INodeNo(c)).map(|i| file_type(&i.node)).unwrap_or(FileType::RegularFile);

@@ -1,6 +1,8 @@
 //! The reading commands: `info`, `ls`, `cat`, `extract`.
 
+use std::ffi::{OsStr, OsString};
 use std::io::{self, BufWriter, Write};
+use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
@@ -9,7 +11,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use crate::extract::{ExtractOptions, Extractor};
 use crate::formats::{self, Limits, ReadOptions, ViewChoice};
 use crate::source::{ImageSource, SourceOptions};
-use crate::view::{Kind, Node, Tree};
+use crate::view::{display_name, hex, Kind, Node, Tree};
 use crate::EXIT_PARTIAL;
 
 /// Options every reading command takes.
@@ -100,19 +102,29 @@ pub struct LsArgs {
     #[command(flatten)]
     pub image: ImageArgs,
     /// The directory or file to list (default `/`).
-    pub path: Option<String>,
+    pub path: Option<OsString>,
     /// List subdirectories recursively, one full path per line.
     #[arg(short = 'R', long)]
     pub recursive: bool,
-    /// Long format: mode, links, owner, group, size, mtime, name.
+    /// Long format: mode, links, owner, group, size, mtime (local time, as `ls -l --time-style=long-iso`), name.
     #[arg(short = 'l', long)]
     pub long: bool,
-    /// Print one JSON array of objects (path, type, size, mtime, mode, uid, gid, nlink, target, extents).
+    /// With -l, sizes in powers of 1024 as `ls -lh` prints them (1.0K, 23M).
+    #[arg(short = 'h', long = "human-readable")]
+    pub human: bool,
+    /// With -l, times in UTC instead of local time (the TZ environment variable sets local time).
+    #[arg(long)]
+    pub utc: bool,
+    /// Print one JSON array of objects (path, type, size, mtime, mode, uid, gid, nlink, target, extents; path_hex
+    /// and target_hex when those are not UTF-8).
     #[arg(long)]
     pub json: bool,
     /// Also list the named streams of each entry (UDF), after it, as PATH:NAME (in JSON with `stream_of`).
     #[arg(long)]
     pub streams: bool,
+    /// Print help.
+    #[arg(long, action = clap::ArgAction::Help)]
+    pub help: Option<bool>,
 }
 
 /// `odix cat`.
@@ -121,7 +133,7 @@ pub struct CatArgs {
     #[command(flatten)]
     pub image: ImageArgs,
     /// The file's path inside the image.
-    pub path: String,
+    pub path: OsString,
     /// Write the file's named stream NAME (UDF) instead of its contents.
     #[arg(long, value_name = "NAME")]
     pub stream: Option<String>,
@@ -132,8 +144,9 @@ pub struct CatArgs {
 pub struct ExtractArgs {
     #[command(flatten)]
     pub image: ImageArgs,
-    /// What to extract (default: everything).
-    pub paths: Vec<String>,
+    /// What to extract (default: everything): paths in the image, or shell-style wildcards matched against whole
+    /// paths (`*`, `?` and `[...]` within one name, `**` across folders, `{a,b}`), such as '/boot/**/*.cfg'.
+    pub paths: Vec<OsString>,
     /// The folder to extract into (created if missing).
     #[arg(short = 'C', long = "directory", value_name = "DIR", default_value = ".")]
     pub dir: PathBuf,
@@ -143,6 +156,20 @@ pub struct ExtractArgs {
     /// Do not restore permissions (use 0644 / 0755).
     #[arg(long)]
     pub no_same_permissions: bool,
+    /// Give files the owner and group the image records (the default when run as root).
+    #[arg(long, overrides_with = "no_same_owner")]
+    pub same_owner: bool,
+    /// Leave files owned by the user running odix (the default for other users); set-user-ID and set-group-ID
+    /// bits are then cleared.
+    #[arg(long, overrides_with = "same_owner")]
+    pub no_same_owner: bool,
+    /// Do not create FIFOs and device nodes (as root they are created; other users cannot, and they are reported
+    /// as skipped).
+    #[arg(long)]
+    pub no_special_files: bool,
+    /// List each path written, on standard output.
+    #[arg(short = 'v', long)]
+    pub verbose: bool,
     /// Write each El Torito boot image (and the boot catalog) into this folder instead of extracting files.
     #[arg(long, value_name = "DIR")]
     pub boot: Option<PathBuf>,
@@ -194,25 +221,38 @@ pub fn info(args: InfoArgs) -> Result<u8> {
     Ok(if warnings.is_empty() { 0 } else { EXIT_PARTIAL })
 }
 
-/// Splits an image path into its components, refusing nothing: lookups compare names exactly.
-fn components(path: &str) -> Vec<&str> {
-    path.split('/').filter(|c| !c.is_empty() && *c != ".").collect()
+/// Splits an image path into its components, refusing nothing: lookups compare names byte for byte.
+pub fn components_os(path: &OsStr) -> Vec<&OsStr> {
+    path.as_bytes().split(|&b| b == b'/').filter(|c| !c.is_empty() && *c != b".").map(OsStr::from_bytes).collect()
+}
+
+/// The path `/a/b` of components.
+fn normalized(comps: &[&OsStr]) -> OsString {
+    if comps.is_empty() {
+        return "/".into();
+    }
+    let mut p = OsString::new();
+    for c in comps {
+        p.push("/");
+        p.push(c);
+    }
+    p
 }
 
 /// Finds `path` in the tree, following directories only (symlinks inside the image are not followed).
-pub fn resolve(tree: &mut dyn Tree, path: &str) -> Result<Node> {
+pub fn resolve(tree: &mut dyn Tree, path: &OsStr) -> Result<Node> {
     let mut node = tree.root()?;
-    let mut walked = String::new();
-    for comp in components(path) {
+    let mut walked = OsString::new();
+    for comp in components_os(path) {
         if node.kind != Kind::Dir {
-            bail!("{walked}: not a directory");
+            bail!("{}: not a directory", display_name(&walked));
         }
-        walked.push('/');
-        walked.push_str(comp);
+        walked.push("/");
+        walked.push(comp);
         let entries = tree.read_dir(&node)?;
         node = match entries.into_iter().find(|e| e.name == comp) {
             Some(n) => n,
-            None => bail!("{walked}: no such file or directory in the image"),
+            None => bail!("{}: no such file or directory in the image", display_name(&walked)),
         };
     }
     Ok(node)
@@ -228,12 +268,22 @@ pub fn join(dir: &str, name: &str) -> String {
     p
 }
 
+/// Joins an image directory path and a name, as bytes.
+pub fn join_os(dir: &OsStr, name: &OsStr) -> OsString {
+    let dir = if dir == "/" { OsStr::new("") } else { dir };
+    let mut p = OsString::with_capacity(dir.len() + 1 + name.len());
+    p.push(dir);
+    p.push("/");
+    p.push(name);
+    p
+}
+
 /// What [`walk`] calls for each node: the tree, the node, its absolute image path and its depth; it returns
 /// whether to descend into the node.
-pub type Visitor<'v> = dyn FnMut(&mut dyn Tree, &Node, &str, u32) -> Result<bool> + 'v;
+pub type Visitor<'v> = dyn FnMut(&mut dyn Tree, &Node, &OsStr, u32) -> Result<bool> + 'v;
 
 /// One node still to visit: the node, its path, its depth, and its ancestors' directory identities.
-type Pending = (Node, String, u32, std::rc::Rc<Vec<u64>>);
+type Pending = (Node, OsString, u32, std::rc::Rc<Vec<u64>>);
 
 /// Visits `start` and, for directories, everything below it depth first, parents before children. Loops (a
 /// directory that contains itself or an ancestor) and the limits stop that branch with a warning. A directory
@@ -242,7 +292,7 @@ type Pending = (Node, String, u32, std::rc::Rc<Vec<u64>>);
 pub fn walk(
     tree: &mut dyn Tree,
     start: Node,
-    start_path: String,
+    start_path: OsString,
     opts: &ReadOptions,
     recursive: bool,
     visit: &mut Visitor<'_>,
@@ -257,23 +307,25 @@ pub fn walk(
             continue;
         }
         if depth >= limits.max_depth {
-            eprintln!("odix: warning: {path}: deeper than {} levels, not descended", limits.max_depth);
+            let shown = display_name(&path);
+            eprintln!("odix: warning: {shown}: deeper than {} levels, not descended", limits.max_depth);
             warnings += 1;
             continue;
         }
         let id = dir_identity(&node);
         if let Some(id) = id {
             if ancestors.contains(&id) {
-                eprintln!("odix: warning: {path}: directory contains itself or an ancestor (loop), not descended");
+                let shown = display_name(&path);
+                eprintln!("odix: warning: {shown}: directory contains itself or an ancestor (loop), not descended");
                 warnings += 1;
                 continue;
             }
         }
         let entries = match tree.read_dir(&node) {
             Ok(e) => e,
-            Err(e) if opts.strict => return Err(e.context(path)),
+            Err(e) if opts.strict => return Err(e.context(display_name(&path))),
             Err(e) => {
-                eprintln!("odix: warning: {path}: {e:#}");
+                eprintln!("odix: warning: {}: {e:#}", display_name(&path));
                 warnings += 1;
                 continue;
             }
@@ -286,7 +338,8 @@ pub fn walk(
             warnings += 1;
         }
         if entries.len() as u64 > limits.max_dir_entries {
-            bail!("{path}: more than {} entries in one directory (raise --max-dir-entries)", limits.max_dir_entries);
+            let shown = display_name(&path);
+            bail!("{shown}: more than {} entries in one directory (raise --max-dir-entries)", limits.max_dir_entries);
         }
         total += entries.len() as u64;
         if total > limits.max_total_entries {
@@ -298,7 +351,7 @@ pub fn walk(
         }
         let anc = std::rc::Rc::new(anc);
         for child in entries.into_iter().rev() {
-            let p = join(&path, &child.name);
+            let p = join_os(&path, &child.name);
             stack.push((child, p, depth + 1, anc.clone()));
         }
     }
@@ -379,9 +432,18 @@ fn mode_string(node: &Node) -> String {
     s
 }
 
-fn json_entry(node: &Node, path: &str) -> serde_json::Value {
+/// Puts `bytes` under `key` in a JSON object: as a string, with every byte that is not part of valid UTF-8 as
+/// U+FFFD; when there are such bytes, also the exact bytes in hexadecimal under `hex_key`.
+fn insert_bytes(o: &mut serde_json::Map<String, serde_json::Value>, key: &str, hex_key: &str, bytes: &OsStr) {
+    o.insert(key.into(), bytes.to_string_lossy().into());
+    if bytes.to_str().is_none() {
+        o.insert(hex_key.into(), hex(bytes).into());
+    }
+}
+
+fn json_entry(node: &Node, path: &OsStr) -> serde_json::Value {
     let mut o = serde_json::Map::new();
-    o.insert("path".into(), path.into());
+    insert_bytes(&mut o, "path", "path_hex", path);
     o.insert("type".into(), node.kind.as_str().into());
     if node.kind == Kind::File {
         o.insert("size".into(), node.size.into());
@@ -402,7 +464,7 @@ fn json_entry(node: &Node, path: &str) -> serde_json::Value {
         o.insert("nlink".into(), n.into());
     }
     if let Some(t) = &node.target {
-        o.insert("target".into(), t.as_str().into());
+        insert_bytes(&mut o, "target", "target_hex", t);
     }
     if let Some((ma, mi)) = node.rdev {
         o.insert("rdev".into(), serde_json::json!([ma, mi]));
@@ -411,18 +473,47 @@ fn json_entry(node: &Node, path: &str) -> serde_json::Value {
     serde_json::Value::Object(o)
 }
 
+/// A size as `ls -lh` prints it: bytes below 1024, else in the largest power of 1024 that leaves at least 1,
+/// rounded up, with one decimal below 10 (1.0K, 9.9K, 10K, 1023K, 1.0M).
+pub fn human_size(n: u64) -> String {
+    const UNITS: [char; 6] = ['K', 'M', 'G', 'T', 'P', 'E'];
+    if n < 1024 {
+        return n.to_string();
+    }
+    let n = u128::from(n);
+    let mut unit = 0usize;
+    let mut div: u128 = 1024;
+    while n >= div * 1024 && unit + 1 < UNITS.len() {
+        div *= 1024;
+        unit += 1;
+    }
+    let tenths = (n * 10).div_ceil(div);
+    let u = UNITS.get(unit).copied().unwrap_or('E');
+    if tenths < 100 {
+        return format!("{}.{}{u}", tenths / 10, tenths % 10);
+    }
+    let whole = n.div_ceil(div);
+    if whole >= 1024 && unit + 1 < UNITS.len() {
+        let next = UNITS.get(unit + 1).copied().unwrap_or('E');
+        return format!("1.0{next}");
+    }
+    format!("{whole}{u}")
+}
+
+/// A modification time as `ls -l --time-style=long-iso` prints it, in local time (TZ) or UTC.
+fn long_time(t: &DateTime<Utc>, utc: bool) -> String {
+    if utc {
+        t.format("%Y-%m-%d %H:%M").to_string()
+    } else {
+        t.with_timezone(&chrono::Local).format("%Y-%m-%d %H:%M").to_string()
+    }
+}
+
 pub fn ls(args: LsArgs) -> Result<u8> {
     let (_src, opts, mut tree) = args.image.tree()?;
     let start_path = args.path.clone().unwrap_or_else(|| "/".into());
     let start = resolve(tree.as_mut(), &start_path)?;
-    let norm = {
-        let c = components(&start_path);
-        if c.is_empty() {
-            "/".to_string()
-        } else {
-            format!("/{}", c.join("/"))
-        }
-    };
+    let norm = normalized(&components_os(&start_path));
     let stdout = io::stdout();
     let mut out = BufWriter::with_capacity(256 * 1024, stdout.lock());
     let mut first = true;
@@ -436,18 +527,24 @@ pub fn ls(args: LsArgs) -> Result<u8> {
         if depth == 0 && start_is_dir {
             return Ok(true);
         }
-        let shown = if args.recursive || depth == 0 { path } else { node.name.as_str() };
+        let shown = if args.recursive || depth == 0 { path } else { node.name.as_os_str() };
         write_entry(&mut out, &args, node, path, shown, None, &mut first)?;
         if args.streams {
             match t.streams(node) {
                 Ok(streams) => {
                     for s in &streams {
-                        let (p, sh) = (format!("{path}:{}", s.name), format!("{shown}:{}", s.name));
+                        let with = |p: &OsStr| {
+                            let mut o = p.to_os_string();
+                            o.push(":");
+                            o.push(&s.name);
+                            o
+                        };
+                        let (p, sh) = (with(path), with(shown));
                         write_entry(&mut out, &args, s, &p, &sh, Some(path), &mut first)?;
                     }
                 }
                 Err(e) => {
-                    eprintln!("odix: warning: {path}: {e:#}");
+                    eprintln!("odix: warning: {}: {e:#}", display_name(path));
                     stream_warnings += 1;
                 }
             }
@@ -467,9 +564,9 @@ fn write_entry(
     out: &mut impl Write,
     args: &LsArgs,
     node: &Node,
-    path: &str,
-    shown: &str,
-    stream_of: Option<&str>,
+    path: &OsStr,
+    shown: &OsStr,
+    stream_of: Option<&OsStr>,
     first: &mut bool,
 ) -> Result<()> {
     if args.json {
@@ -477,15 +574,17 @@ fn write_entry(
         *first = false;
         let mut v = json_entry(node, path);
         if let (Some(of), Some(o)) = (stream_of, v.as_object_mut()) {
-            o.insert("stream_of".into(), of.into());
+            o.insert("stream_of".into(), of.to_string_lossy().into());
         }
         serde_json::to_writer(&mut *out, &v)?;
         return Ok(());
     }
+    let shown = display_name(shown);
     if args.long {
-        let mtime = node.mtime.map(|t| t.format("%Y-%m-%d %H:%M").to_string()).unwrap_or_else(|| "-".into());
+        let mtime = node.mtime.map(|t| long_time(&t, args.utc)).unwrap_or_else(|| "-".into());
         let owner = node.uid.map(|u| u.to_string()).unwrap_or_else(|| "-".into());
         let group = node.gid.map(|g| g.to_string()).unwrap_or_else(|| "-".into());
+        let size = if args.human { human_size(node.size) } else { node.size.to_string() };
         write!(
             out,
             "{} {:>3} {:>5} {:>5} {:>12} {} {}",
@@ -493,12 +592,12 @@ fn write_entry(
             node.nlink.unwrap_or(1),
             owner,
             group,
-            node.size,
+            size,
             mtime,
             shown
         )?;
         if let Some(t) = &node.target {
-            write!(out, " -> {t}")?;
+            write!(out, " -> {}", display_name(t))?;
         }
         writeln!(out)?;
     } else {
@@ -511,62 +610,175 @@ fn write_entry(
 pub fn cat(args: CatArgs) -> Result<u8> {
     let (_src, _opts, mut tree) = args.image.tree()?;
     let mut node = resolve(tree.as_mut(), &args.path)?;
+    let shown = display_name(&args.path);
     if let Some(name) = &args.stream {
         let streams = tree.streams(&node)?;
         node = streams
             .into_iter()
-            .find(|s| &s.name == name)
-            .ok_or_else(|| anyhow::anyhow!("{}: no named stream {name:?}", args.path))?;
+            .find(|s| s.name == name.as_str())
+            .ok_or_else(|| anyhow::anyhow!("{shown}: no named stream {name:?}"))?;
     }
     if node.kind != Kind::File {
-        bail!("{}: not a regular file", args.path);
+        bail!("{shown}: not a regular file");
     }
     let stdout = io::stdout();
     let mut out = stdout.lock();
     let mut reader = tree.open(&node)?;
-    io::copy(&mut reader, &mut out).with_context(|| format!("reading {}", args.path))?;
+    io::copy(&mut reader, &mut out).with_context(|| format!("reading {shown}"))?;
     out.flush()?;
     Ok(0)
+}
+
+/// Whether an `extract` path argument is a wildcard pattern rather than a path.
+fn is_pattern(p: &OsStr) -> bool {
+    p.as_bytes().iter().any(|b| matches!(b, b'*' | b'?' | b'[' | b'{'))
+}
+
+/// What one `extract` argument selects: a path, or the entries whose whole path matches a pattern (searched below
+/// the folder named by the pattern's components before its first wildcard). A pattern that names an entry as it
+/// is (`/a[1].txt`) selects that entry.
+enum Selection {
+    Path(OsString),
+    Pattern { literal: OsString, text: String, base: OsString, matcher: globset::GlobMatcher },
+}
+
+fn selection(arg: &OsStr) -> Result<Selection> {
+    if !is_pattern(arg) {
+        return Ok(Selection::Path(arg.to_os_string()));
+    }
+    let comps = components_os(arg);
+    let literal = comps.iter().take_while(|c| !is_pattern(c)).count();
+    let base = normalized(comps.get(..literal.min(comps.len().saturating_sub(1))).unwrap_or_default());
+    let full = normalized(&comps);
+    let text = full.to_str().with_context(|| format!("{}: a wildcard pattern must be UTF-8", display_name(arg)))?;
+    let glob = globset::GlobBuilder::new(text)
+        .literal_separator(true)
+        .backslash_escape(true)
+        .build()
+        .with_context(|| format!("{}: not a valid wildcard pattern", display_name(arg)))?;
+    Ok(Selection::Pattern {
+        literal: arg.to_os_string(),
+        text: text.to_string(),
+        base,
+        matcher: glob.compile_matcher(),
+    })
 }
 
 pub fn extract(args: ExtractArgs) -> Result<u8> {
     if let Some(dir) = &args.boot {
         return formats::iso::extract_boot(&args.image, dir);
     }
+    let selections = args.paths.iter().map(|p| selection(p)).collect::<Result<Vec<_>>>()?;
     let (src, opts, mut tree) = args.image.tree()?;
+    let root = rustix::process::geteuid().is_root();
     let mut ex = Extractor::new(
         &args.dir,
         ExtractOptions {
             keep_old: args.keep_old_files,
             same_permissions: !args.no_same_permissions,
+            same_owner: if args.same_owner {
+                true
+            } else if args.no_same_owner {
+                false
+            } else {
+                root
+            },
+            special_files: !args.no_special_files,
+            verbose: args.verbose,
             jobs: args.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get().min(8))),
         },
         src.plain_file(),
     )?;
-    let paths = if args.paths.is_empty() { vec!["/".to_string()] } else { args.paths.clone() };
+    crate::interrupt::install()?;
+    let _temps = crate::interrupt::on_interrupt(
+        format!("extraction into {} unfinished (the files being written were removed)", args.dir.display()),
+        ex.temp_remover(),
+    );
+    let selections = if selections.is_empty() { vec![Selection::Path("/".into())] } else { selections };
     let mut warnings = 0u64;
-    for p in &paths {
-        let node = match resolve(tree.as_mut(), p) {
+    for sel in &selections {
+        let (start_path, pattern) = match sel {
+            Selection::Path(p) => (p, None),
+            // A name that holds wildcard characters itself is taken as it is.
+            Selection::Pattern { literal, .. } if resolve(tree.as_mut(), literal).is_ok() => (literal, None),
+            Selection::Pattern { text, base, matcher, .. } => (base, Some((text, matcher))),
+        };
+        let node = match resolve(tree.as_mut(), start_path) {
             Ok(n) => n,
+            Err(e) if pattern.is_some() => {
+                let text = pattern.map(|p| p.0.as_str()).unwrap_or_default();
+                eprintln!("odix: {}: {text}: nothing matches ({e:#})", args.image.image.display());
+                warnings += 1;
+                continue;
+            }
             Err(e) => {
                 eprintln!("odix: {}: {e:#}", args.image.image.display());
                 warnings += 1;
                 continue;
             }
         };
-        let comps = components(p);
+        let comps = components_os(start_path);
         let start_is_root = comps.is_empty();
-        let norm = if start_is_root { "/".to_string() } else { format!("/{}", comps.join("/")) };
+        let norm = normalized(&comps);
+        // With a pattern: the folders matched so far (everything below one is extracted with it).
+        let mut matched: Vec<OsString> = Vec::new();
+        let mut any = false;
         warnings += walk(tree.as_mut(), node, norm, &opts, true, &mut |t, node, path, _depth| {
             if start_is_root && path == "/" {
                 return Ok(true);
             }
+            if let Some((_, matcher)) = pattern {
+                while matched.last().is_some_and(|m| !path.as_bytes().starts_with(&[m.as_bytes(), b"/"].concat())) {
+                    matched.pop();
+                }
+                if matched.is_empty() && !matcher.is_match(std::path::Path::new(path)) {
+                    return Ok(true);
+                }
+                any = true;
+                if node.kind == Kind::Dir {
+                    matched.push(path.to_os_string());
+                }
+            }
             // Every name on the way was checked by the extractor when it was visited (no `/` in any of them),
             // so splitting the image path gives back exactly those names.
-            let rel: Vec<&str> = components(path);
+            let rel: Vec<&OsStr> = components_os(path);
             ex.entry(t, node, &rel)
         })?;
+        if let (Some((text, _)), false) = (pattern, any) {
+            eprintln!("odix: {}: {text}: nothing matches", args.image.image.display());
+            warnings += 1;
+        }
     }
     warnings += ex.finish()?;
     Ok(if warnings > 0 { EXIT_PARTIAL } else { 0 })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::human_size;
+
+    /// The sizes GNU `ls -lh` (coreutils 9.1) printed for files of these lengths.
+    #[test]
+    fn human_sizes_as_gnu_ls() {
+        for (n, want) in [
+            (0, "0"),
+            (1, "1"),
+            (1023, "1023"),
+            (1024, "1.0K"),
+            (1025, "1.1K"),
+            (1536, "1.5K"),
+            (10239, "10K"),
+            (10240, "10K"),
+            (10241, "11K"),
+            (1048575, "1.0M"),
+            (1048576, "1.0M"),
+            (1048577, "1.1M"),
+            (24117248, "23M"),
+            (1073741824, "1.0G"),
+            (1099511627776, "1.0T"),
+            (5000000000000, "4.6T"),
+        ] {
+            assert_eq!(human_size(n), want, "{n}");
+        }
+    }
 }

@@ -565,7 +565,7 @@ fn check_file_md5s(
     let mut seen = HashSet::new();
     while let Some((dir, path)) = stack.pop() {
         for e in tree.read_dir(&dir)? {
-            let p = cmd_read::join(if path.is_empty() { "/" } else { &path }, &e.name);
+            let p = cmd_read::join(if path.is_empty() { "/" } else { &path }, &e.name.to_string_lossy());
             match e.kind {
                 Kind::Dir => {
                     if let Some(x) = e.extents.first() {
@@ -611,7 +611,7 @@ fn compare_with_dir(tree: &mut dyn Tree, dir: &Path, out: &mut dyn Write) -> Res
             .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
             .collect();
         fs_names.sort();
-        let img_names: HashSet<&str> = entries.iter().map(|e| e.name.as_str()).collect();
+        let img_names: HashSet<String> = entries.iter().map(|e| e.name.to_string_lossy().into_owned()).collect();
         for n in &fs_names {
             if !img_names.contains(n.as_str()) {
                 writeln!(out, "only in {}: {}", dir.display(), cmd_read::join(&path, n))?;
@@ -619,7 +619,7 @@ fn compare_with_dir(tree: &mut dyn Tree, dir: &Path, out: &mut dyn Write) -> Res
             }
         }
         for e in entries {
-            let p = cmd_read::join(&path, &e.name);
+            let p = cmd_read::join(&path, &e.name.to_string_lossy());
             let fp = fs_dir.join(&e.name);
             let Ok(meta) = std::fs::symlink_metadata(&fp) else {
                 writeln!(out, "only in the image: {p}")?;
@@ -643,8 +643,8 @@ fn compare_with_dir(tree: &mut dyn Tree, dir: &Path, out: &mut dyn Write) -> Res
             match e.kind {
                 Kind::Dir => stack.push((e, fp, p)),
                 Kind::Symlink => {
-                    let target = std::fs::read_link(&fp).map(|t| t.to_string_lossy().into_owned()).unwrap_or_default();
-                    if e.target.as_deref() != Some(target.as_str()) {
+                    let target = std::fs::read_link(&fp).map(PathBuf::into_os_string).unwrap_or_default();
+                    if e.target.as_deref() != Some(target.as_os_str()) {
                         writeln!(out, "{p}: symlink target {:?} in the image, {target:?} in the folder", e.target)?;
                         diffs += 1;
                     }

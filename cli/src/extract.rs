@@ -2,19 +2,33 @@
 //!
 //! # Security
 //! Names come from the image and are untrusted. Every name is checked before it is used: empty names, `.`, `..`,
-//! and names containing `/`, `\` or NUL are refused, so each name is exactly one path component. Everything is
-//! created relative to an open descriptor of its parent folder (`openat`, `mkdirat`, `symlinkat`, `linkat`), and
-//! those folders were made (or found to be real folders) by the extractor and opened with `O_NOFOLLOW`, so no
-//! symlink is followed on the way down. An existing symlink or file where a directory is to go is removed (not
-//! followed) and replaced. Files are created with `O_CREAT | O_EXCL | O_NOFOLLOW`, which never follows a symlink.
-//! Symlinks are created as stored, and nothing is ever written through one. A path written once in a run is not
-//! written again. Directories get their modes and times last, deepest first, through a descriptor opened with
-//! `O_NOFOLLOW`.
+//! and names containing `/`, `\` or NUL are refused, so each name is exactly one path component. Names are used
+//! as the bytes the image records (Rock Ridge names need not be UTF-8). Everything is created relative to an open
+//! descriptor of its parent folder (`openat`, `mkdirat`, `symlinkat`, `linkat`, `mknodat`, `renameat`), and those
+//! folders were made (or found to be real folders) by the extractor and opened one component at a time with
+//! `O_NOFOLLOW`, so no symlink is followed on the way down and no path is ever longer than one name. An existing
+//! symlink or file where a directory is to go is removed (not followed) and replaced. Symlinks are created as
+//! stored, and nothing is ever written through one. A path written once in a run is not written again.
+//! Directories get their modes and times last, deepest first, through a descriptor opened with `O_NOFOLLOW`.
+//!
+//! Owners: files get the owner and group the image records when [`ExtractOptions::same_owner`] (the default for
+//! root), set before the mode (a `chown` clears set-id bits). A set-user-ID bit is kept only when the recorded
+//! owner was given to the file, a set-group-ID bit only when the recorded group was; otherwise they are cleared,
+//! so an image never makes a set-id file owned by someone it does not name. FIFOs and device nodes are created
+//! only as root (and not with [`ExtractOptions::special_files`] off); sockets never are.
+//!
+//! # Nothing half-written
+//! Each regular file is written under a temporary name in its folder (`.NAME.odix-PID-N.tmp`, created with
+//! `O_EXCL`) and renamed onto its name only once its data, owner, mode and times are set, so a file under its
+//! real name is always complete. The live temporary names are kept in one set: a failed write, an error writing
+//! the output (which stops the extraction) and an interrupt remove them.
 //!
 //! # Cost
 //! A regular file costs `openat`, one `copy_file_range` from the image when its bytes are plain runs of the image
-//! file (else reads through the view and `write`s), `futimens` and `close`; `fchmod` only when the mode cannot be
-//! given at creation (bits the umask would clear, set-id and sticky bits, which a write may clear).
+//! file (else reads through the view and `write`s), `fchown` when owners are restored, `futimens`, `close` and
+//! `renameat`; `fchmod` only when the mode cannot be given at creation (bits the umask would clear, set-id and
+//! sticky bits, which a write may clear). Each writing thread keeps its own set of temporary names, so that
+//! writers never wait for one another's lock.
 //!
 //! # Threads
 //! Those system calls are most of an extraction's time, and they scale across cores: files whose bytes are plain
@@ -24,27 +38,29 @@
 //! is as safe as the rest; directories get their modes and times only after the writers are done.
 
 use std::collections::HashMap;
+use std::ffi::{OsStr, OsString};
 use std::fs::{self, File};
 use std::io::{self, Read, Write};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{mpsc, Arc};
+use std::sync::{mpsc, Arc, Mutex};
 use std::thread::JoinHandle;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{anyhow, Context, Result};
 use chrono::{DateTime, Utc};
-use rustix::fs::{AtFlags, FileType, Mode, OFlags, Timespec, Timestamps};
+use rustix::fs::{AtFlags, FileType, Mode, OFlags, RenameFlags, Timespec, Timestamps};
 use rustix::io::Errno;
 
-use crate::view::{Kind, Node, Tree};
+use crate::view::{display_name, Kind, Node, PastEnd, Tree};
 
 /// Bytes copied at a time from the image into a file when the kernel cannot copy them itself.
 const COPY_BUFFER: usize = 1 << 20;
 
-/// Most folder descriptors kept open on the way down; those further up are closed and opened again by path when
-/// the walk climbs back to them.
+/// Most folder descriptors kept open on the way down; those further up are closed and opened again, one
+/// component at a time, when the walk climbs back to them.
 const MAX_OPEN: usize = 128;
 
 /// Most bytes asked of one `copy_file_range` call.
@@ -54,6 +70,9 @@ const COPY_RANGE_MAX: u64 = 1 << 30;
 const BATCH_FILES: usize = 64;
 const BATCH_BYTES: u64 = 16 << 20;
 
+/// Most bytes of a file's name kept in its temporary name (which adds about 30 more; names are at most 255).
+const TEMP_NAME_PREFIX: usize = 200;
+
 /// What the user asked of the extraction.
 #[derive(Clone, Copy, Debug)]
 pub struct ExtractOptions {
@@ -61,70 +80,326 @@ pub struct ExtractOptions {
     pub keep_old: bool,
     /// Restore the permission bits the image records.
     pub same_permissions: bool,
+    /// Give entries the owner and group the image records (root's default).
+    pub same_owner: bool,
+    /// Create FIFOs and device nodes (only root can).
+    pub special_files: bool,
+    /// Print each path written on standard output.
+    pub verbose: bool,
     /// Threads that create and write files (0 or 1: the walking thread writes them itself).
     pub jobs: usize,
 }
 
-/// A directory whose mode and times are set at the end: path below the root, mode, mtime, atime.
-type PendingDir = (String, Option<u32>, Option<DateTime<Utc>>, Option<DateTime<Utc>>);
+/// A directory whose owner, mode and times are set at the end.
+struct PendingDir {
+    rel: OsString,
+    owner: Owner,
+    mode: Option<u32>,
+    mtime: Option<DateTime<Utc>>,
+    atime: Option<DateTime<Utc>>,
+}
+
+/// The owner and group to give an entry (each when recorded and asked for).
+#[derive(Clone, Copy, Default)]
+struct Owner {
+    uid: Option<u32>,
+    gid: Option<u32>,
+}
+
+/// How writing one file failed: on the image's side (that file is skipped with a warning) or on the output's
+/// (the extraction stops: nothing later could be trusted to be written either).
+enum Failure {
+    Source(anyhow::Error),
+    Output(anyhow::Error),
+}
+
+impl From<anyhow::Error> for Failure {
+    fn from(e: anyhow::Error) -> Self {
+        Failure::Source(e)
+    }
+}
+
+/// Errors of the output file system that stop the extraction wherever they come from.
+fn output_fatal(e: Errno) -> bool {
+    matches!(e, Errno::NOSPC | Errno::DQUOT | Errno::IO | Errno::ROFS | Errno::FBIG)
+}
+
+/// A creation error: fatal when the output file system failed, else about this entry only.
+fn creation(e: Errno, what: String) -> Failure {
+    let err = anyhow::Error::from(io::Error::from(e)).context(what);
+    if output_fatal(e) {
+        Failure::Output(err)
+    } else {
+        Failure::Source(err)
+    }
+}
+
+/// The temporary files that exist right now, so that an interrupt or a fatal error can remove them.
+#[derive(Default)]
+struct Temps {
+    /// Set once they were removed for good: no new one may be made.
+    closed: bool,
+    live: HashMap<u64, (Arc<OwnedFd>, OsString)>,
+}
 
 /// What the walking thread and the writer threads share.
 struct Shared {
     root_path: PathBuf,
     keep_old: bool,
+    same_owner: bool,
     /// The image file itself, when the views' plain ranges are byte ranges of it.
     image: Option<File>,
     /// Whether `copy_file_range` still works between the image and the target (cleared at the first refusal).
     kernel_copy: AtomicBool,
     warnings: AtomicU64,
+    /// The temporary files, one set per writing thread (the walking thread's first), so that writers do not
+    /// wait for one another; an interrupt takes every lock.
+    temps: Box<[Mutex<Temps>]>,
+    /// This process's id, for temporary names.
+    pid: u32,
+    next_temp: AtomicU64,
+    /// The first error writing the output: the extraction stops.
+    fatal: Mutex<Option<String>>,
+    stop: AtomicBool,
+}
+
+/// Attributes a regular file gets before it is renamed into place.
+#[derive(Clone)]
+struct FileAttrs {
+    mode: FileMode,
+    owner: Owner,
+    times: Option<Timestamps>,
+}
+
+/// What became of a regular file.
+enum Written {
+    /// Written whole.
+    Whole,
+    /// Written with the bytes the image holds; this many lie past its end.
+    PastEnd(u64),
+    /// `--keep-old-files` kept what was there.
+    Kept,
 }
 
 impl Shared {
     fn warn(&self, msg: String) {
+        // After an interrupt the cleanups remove files under the writers: what follows is no news.
+        crate::interrupt::wait_if_interrupted();
         eprintln!("odix: warning: {msg}");
         self.warnings.fetch_add(1, Ordering::Relaxed);
     }
 
     /// The path shown in messages for `rel` (a path below the root).
-    fn shown(&self, rel: &str) -> String {
-        self.root_path.join(rel).display().to_string()
+    fn shown(&self, rel: &OsStr) -> String {
+        display_name(self.root_path.join(rel).as_os_str())
     }
 
-    /// Creates `name` in `dir` with `make`, which fails with `EEXIST` when something is there already. That
-    /// something is kept (`--keep-old-files`: `None` is returned) or removed, not followed, and `make` tried again.
-    fn create<T>(
+    /// Records the first error writing the output and stops the extraction.
+    fn set_fatal(&self, msg: String) {
+        if let Ok(mut f) = self.fatal.lock() {
+            f.get_or_insert(msg);
+        }
+        self.stop.store(true, Ordering::SeqCst);
+    }
+
+    fn fatal(&self) -> Option<String> {
+        if !self.stop.load(Ordering::SeqCst) {
+            return None;
+        }
+        self.fatal.lock().ok().and_then(|f| f.clone())
+    }
+
+    /// Removes every temporary file, and lets no new one be made.
+    fn remove_temps(&self) {
+        for set in self.temps.iter() {
+            let Ok(mut t) = set.lock() else { continue };
+            t.closed = true;
+            for (_, (dir, name)) in t.live.drain() {
+                let _ = rustix::fs::unlinkat(dir.as_fd(), name.as_os_str(), AtFlags::empty());
+            }
+        }
+    }
+
+    /// The set of temporary files of the thread that writes with `slot`.
+    fn temp_set(&self, slot: usize) -> Result<std::sync::MutexGuard<'_, Temps>, Failure> {
+        self.temps
+            .get(slot)
+            .or_else(|| self.temps.first())
+            .and_then(|m| m.lock().ok())
+            .ok_or_else(|| Failure::Output(anyhow!("extraction stopped")))
+    }
+
+    /// Creates the temporary file for `name` in `dir`, registered for removal.
+    fn create_temp(
         &self,
-        dir: BorrowedFd<'_>,
-        name: &str,
-        rel: &str,
-        make: impl Fn(BorrowedFd<'_>) -> rustix::io::Result<T>,
-    ) -> Result<Option<T>> {
-        match make(dir) {
-            Ok(v) => return Ok(Some(v)),
-            Err(Errno::EXIST) => {}
-            Err(e) => return Err(e).with_context(|| format!("cannot create {}", self.shown(rel))),
+        slot: usize,
+        dir: &Arc<OwnedFd>,
+        name: &OsStr,
+        rel: &OsStr,
+        mode: Mode,
+    ) -> Result<(File, u64, OsString), Failure> {
+        let flags = OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+        let prefix = name.as_bytes().get(..TEMP_NAME_PREFIX).unwrap_or(name.as_bytes());
+        loop {
+            let id = self.next_temp.fetch_add(1, Ordering::Relaxed);
+            let mut t = b".".to_vec();
+            t.extend_from_slice(prefix);
+            t.extend_from_slice(format!(".odix-{}-{id}.tmp", self.pid).as_bytes());
+            let temp = OsString::from_vec(t);
+            // Made and registered under the lock, so that a removal of all of them cannot miss this one.
+            let mut temps = self.temp_set(slot)?;
+            if temps.closed {
+                return Err(Failure::Output(anyhow!("extraction stopped")));
+            }
+            match rustix::fs::openat(dir.as_fd(), temp.as_os_str(), flags, mode) {
+                Ok(fd) => {
+                    temps.live.insert(id, (Arc::clone(dir), temp.clone()));
+                    return Ok((File::from(fd), id, temp));
+                }
+                Err(Errno::EXIST) => continue,
+                Err(e) => return Err(creation(e, format!("cannot create {}", self.shown(rel)))),
+            }
         }
+    }
+
+    /// Removes a temporary file (after a failure) and forgets it.
+    fn drop_temp(&self, slot: usize, dir: BorrowedFd<'_>, id: u64, temp: &OsStr) {
+        if let Ok(mut t) = self.temp_set(slot) {
+            if t.live.remove(&id).is_some() {
+                let _ = rustix::fs::unlinkat(dir, temp, AtFlags::empty());
+            }
+        }
+    }
+
+    /// Writes the regular file `name` in `dir`: under a temporary name, filled by `fill` (which returns how many
+    /// bytes lie past the end of the image), given its owner, mode and times, then renamed onto `name`.
+    fn write_file(
+        &self,
+        slot: usize,
+        dir: &Arc<OwnedFd>,
+        name: &OsStr,
+        rel: &OsStr,
+        attrs: &FileAttrs,
+        fill: &mut dyn FnMut(&mut File) -> Result<u64, Failure>,
+    ) -> Result<Written, Failure> {
+        // With --keep-old-files a file already there is not written at all; otherwise whatever is there is
+        // replaced by the rename, which never follows a symlink (a folder in the way is removed if empty).
         if self.keep_old {
-            return Ok(None);
+            match rustix::fs::statat(dir.as_fd(), name, AtFlags::SYMLINK_NOFOLLOW) {
+                Ok(_) => return Ok(Written::Kept),
+                Err(Errno::NOENT) => {}
+                Err(e) => return Err(creation(e, format!("cannot inspect {}", self.shown(rel)))),
+            }
         }
-        if is_dir_at(dir, name).with_context(|| format!("cannot inspect {}", self.shown(rel)))? {
-            rustix::fs::unlinkat(dir, name, AtFlags::REMOVEDIR)
-                .with_context(|| format!("{}: a non-empty directory is in the way", self.shown(rel)))?;
-        } else {
-            rustix::fs::unlinkat(dir, name, AtFlags::empty())
-                .with_context(|| format!("cannot replace {}", self.shown(rel)))?;
+        let create_mode = Mode::from_raw_mode(if attrs.mode.at_creation { attrs.mode.bits } else { 0o600 });
+        let (mut out, id, temp) = self.create_temp(slot, dir, name, rel, create_mode)?;
+        let result = fill(&mut out).and_then(|missing| {
+            self.settle(&out, rel, attrs)?;
+            Ok(missing)
+        });
+        let missing = match result {
+            Ok(m) => m,
+            Err(e) => {
+                drop(out);
+                self.drop_temp(slot, dir.as_fd(), id, &temp);
+                return Err(e);
+            }
+        };
+        drop(out);
+        let rename = || {
+            if self.keep_old {
+                rustix::fs::renameat_with(dir.as_fd(), temp.as_os_str(), dir.as_fd(), name, RenameFlags::NOREPLACE)
+            } else {
+                rustix::fs::renameat(dir.as_fd(), temp.as_os_str(), dir.as_fd(), name)
+            }
+        };
+        let renamed = match rename() {
+            // A folder stands under the name: removed when empty, else the file is not written.
+            Err(Errno::ISDIR | Errno::NOTEMPTY | Errno::EXIST) if !self.keep_old => {
+                match rustix::fs::unlinkat(dir.as_fd(), name, AtFlags::REMOVEDIR) {
+                    Ok(()) => rename(),
+                    Err(e) => {
+                        self.drop_temp(slot, dir.as_fd(), id, &temp);
+                        let what = format!("{}: a non-empty directory is in the way", self.shown(rel));
+                        return Err(creation(e, what));
+                    }
+                }
+            }
+            r => r,
+        };
+        match renamed {
+            Ok(()) => {
+                if let Ok(mut t) = self.temp_set(slot) {
+                    t.live.remove(&id);
+                }
+                Ok(if missing > 0 { Written::PastEnd(missing) } else { Written::Whole })
+            }
+            Err(Errno::EXIST) if self.keep_old => {
+                self.drop_temp(slot, dir.as_fd(), id, &temp);
+                Ok(Written::Kept)
+            }
+            Err(e) => {
+                self.drop_temp(slot, dir.as_fd(), id, &temp);
+                Err(creation(e, format!("cannot create {}", self.shown(rel))))
+            }
         }
-        make(dir).map(Some).with_context(|| format!("cannot create {}", self.shown(rel)))
+    }
+
+    /// Gives a written file its owner, then the mode (a change of owner clears set-id bits), then its times.
+    fn settle(&self, out: &File, rel: &OsStr, attrs: &FileAttrs) -> Result<(), Failure> {
+        let bits = self.chown(rel, attrs.owner, attrs.mode.bits, |uid, gid| rustix::fs::fchown(out, uid, gid));
+        if !attrs.mode.at_creation || bits != attrs.mode.bits {
+            rustix::fs::fchmod(out, Mode::from_raw_mode(bits))
+                .map_err(|e| creation(e, format!("cannot set the mode of {}", self.shown(rel))))?;
+        }
+        if let Some(ts) = &attrs.times {
+            let _ = rustix::fs::futimens(out, ts);
+        }
+        Ok(())
+    }
+
+    /// Gives an entry its recorded owner and group through `chown` when asked to, and returns the permission bits
+    /// it may keep: a set-user-ID bit only when the recorded owner was given, a set-group-ID bit only when the
+    /// recorded group was.
+    fn chown(
+        &self,
+        rel: &OsStr,
+        owner: Owner,
+        bits: u32,
+        chown: impl FnOnce(Option<rustix::fs::Uid>, Option<rustix::fs::Gid>) -> rustix::io::Result<()>,
+    ) -> u32 {
+        let (mut uid_ok, mut gid_ok) = (false, false);
+        if self.same_owner && (owner.uid.is_some() || owner.gid.is_some()) {
+            let uid = owner.uid.map(rustix::fs::Uid::from_raw);
+            let gid = owner.gid.map(rustix::fs::Gid::from_raw);
+            match chown(uid, gid) {
+                Ok(()) => (uid_ok, gid_ok) = (owner.uid.is_some(), owner.gid.is_some()),
+                Err(e) => self.warn(format!("{}: cannot set owner: {e}", self.shown(rel))),
+            }
+        }
+        let mut keep = bits;
+        if !uid_ok {
+            keep &= !0o4000;
+        }
+        if !gid_ok {
+            keep &= !0o2000;
+        }
+        keep
     }
 
     /// Copies `len` bytes of the image file from byte `offset` to the end of `out`; returns how many there were
     /// (fewer at the end of the image). The kernel copies them when it can, else they go through `buf`.
-    fn copy_range(&self, offset: u64, len: u64, out: &mut File, buf: &mut Vec<u8>) -> Result<u64> {
+    fn copy_range(&self, offset: u64, len: u64, out: &mut File, buf: &mut Vec<u8>) -> Result<u64, Failure> {
         let Some(image) = &self.image else { return Ok(0) };
         let end = offset.saturating_add(len);
         let mut pos = offset;
+        // Cleared for this range when the kernel's copy fails in a way that does not say which side failed.
+        let mut kernel = true;
         while pos < end {
-            if self.kernel_copy.load(Ordering::Relaxed) {
+            if self.stop.load(Ordering::Relaxed) {
+                return Err(Failure::Output(anyhow!("extraction stopped")));
+            }
+            if kernel && self.kernel_copy.load(Ordering::Relaxed) {
                 let want = usize::try_from((end - pos).min(COPY_RANGE_MAX)).unwrap_or(usize::MAX);
                 match rustix::fs::copy_file_range(image, Some(&mut pos), &*out, None, want) {
                     Ok(0) => break,
@@ -134,7 +409,11 @@ impl Shared {
                     Err(Errno::XDEV | Errno::INVAL | Errno::NOSYS | Errno::OPNOTSUPP | Errno::BADF | Errno::PERM) => {
                         self.kernel_copy.store(false, Ordering::Relaxed)
                     }
-                    Err(e) => return Err(io::Error::from(e)).context("reading the image"),
+                    Err(e @ (Errno::NOSPC | Errno::DQUOT | Errno::FBIG | Errno::ROFS)) => {
+                        return Err(Failure::Output(io::Error::from(e).into()))
+                    }
+                    // Either side: reading and writing apart tells which.
+                    Err(_) => kernel = false,
                 }
                 continue;
             }
@@ -147,52 +426,52 @@ impl Shared {
                 Ok(0) => break,
                 Ok(k) => k,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(e).context("reading the image"),
+                Err(e) => return Err(Failure::Source(anyhow::Error::from(e).context("reading the image"))),
             };
-            out.write_all(chunk.get(..k).unwrap_or_default())?;
+            out.write_all(chunk.get(..k).unwrap_or_default()).map_err(|e| Failure::Output(e.into()))?;
             pos += k as u64;
         }
         Ok(pos - offset)
     }
 
-    /// Creates the regular file `name` in `dir` (`None` when `--keep-old-files` keeps what is there), with its
-    /// mode when it can be given at creation.
-    fn create_file(&self, dir: BorrowedFd<'_>, name: &str, rel: &str, mode: FileMode) -> Result<Option<File>> {
-        let flags = OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC;
-        let create_mode = Mode::from_raw_mode(if mode.at_creation { mode.bits } else { 0o600 });
-        Ok(self.create(dir, name, rel, |dir| rustix::fs::openat(dir, name, flags, create_mode))?.map(File::from))
+    /// Writes a file whose bytes are plain runs of the image. The runs the image file does not hold whole (it
+    /// ends first) are left out and counted as missing.
+    fn write_job(&self, slot: usize, job: &FileJob, buf: &mut Vec<u8>) -> Result<Written, Failure> {
+        self.write_file(slot, &job.dir, &job.name, &job.rel, &job.attrs, &mut |out| {
+            let mut n = 0u64;
+            for &(offset, len) in &job.ranges {
+                let k = self.copy_range(offset, len, out, buf)?;
+                n = n.saturating_add(k);
+                if k < len {
+                    break;
+                }
+            }
+            Ok(job.size.saturating_sub(n))
+        })
     }
 
-    /// Gives a written file the mode it could not get at creation, and its times.
-    fn settle(out: &File, mode: FileMode, times: Option<&Timestamps>) -> Result<()> {
-        if !mode.at_creation {
-            rustix::fs::fchmod(out, Mode::from_raw_mode(mode.bits)).context("cannot set mode")?;
-        }
-        if let Some(ts) = times {
-            let _ = rustix::fs::futimens(out, ts);
-        }
-        Ok(())
-    }
-
-    /// Creates a file whose bytes are plain runs of the image and writes them; false when `--keep-old-files`
-    /// kept what was there.
-    fn write_job(&self, job: &FileJob, buf: &mut Vec<u8>) -> Result<bool> {
-        let Some(mut out) = self.create_file(job.dir.as_fd(), &job.name, &job.rel, job.mode)? else {
-            return Ok(false);
-        };
-        let mut n = 0u64;
-        for &(offset, len) in &job.ranges {
-            let k = self.copy_range(offset, len, &mut out, buf)?;
-            n = n.saturating_add(k);
-            if k < len {
-                break;
+    /// Reports what became of a file; false when the extraction must stop.
+    fn report(&self, rel: &OsStr, r: Result<Written, Failure>) -> bool {
+        crate::interrupt::wait_if_interrupted();
+        match r {
+            Ok(Written::Whole | Written::Kept) => true,
+            Ok(Written::PastEnd(missing)) => {
+                self.warn(format!("{}: {}; kept the bytes that are there", display_name(rel), PastEnd { missing }));
+                true
+            }
+            Err(Failure::Source(e)) => {
+                self.warn(format!("{}: {e:#}", display_name(rel)));
+                true
+            }
+            Err(Failure::Output(e)) => {
+                // Only the first is told: the others follow from it.
+                self.set_fatal(format!(
+                    "{}: {e:#}; extraction stopped: this file and those not yet written are missing",
+                    self.shown(rel)
+                ));
+                false
             }
         }
-        if n != job.size {
-            bail!("read {n} bytes of {}", job.size);
-        }
-        Self::settle(&out, job.mode, job.times.as_ref())?;
-        Ok(true)
     }
 }
 
@@ -203,15 +482,14 @@ struct FileMode {
     at_creation: bool,
 }
 
-/// A regular file for a writer thread: where it goes, its mode and times, and the image's byte ranges it holds.
+/// A regular file for a writer thread: where it goes, its attributes, and the image's byte ranges it holds.
 struct FileJob {
     dir: Arc<OwnedFd>,
-    name: String,
-    rel: String,
-    mode: FileMode,
+    name: OsString,
+    rel: OsString,
+    attrs: FileAttrs,
     ranges: Vec<(u64, u64)>,
     size: u64,
-    times: Option<Timestamps>,
 }
 
 /// The writer threads and the batch of files being gathered for them.
@@ -225,7 +503,7 @@ struct Pool {
 impl Pool {
     fn new(shared: &Arc<Shared>, jobs: usize) -> Result<Self> {
         let (tx, rx) = mpsc::sync_channel::<Vec<FileJob>>(jobs.saturating_mul(2));
-        let rx = Arc::new(std::sync::Mutex::new(rx));
+        let rx = Arc::new(Mutex::new(rx));
         let mut workers = Vec::with_capacity(jobs);
         for i in 0..jobs {
             let (shared, rx) = (Arc::clone(shared), Arc::clone(&rx));
@@ -241,9 +519,12 @@ impl Pool {
                         };
                         let Ok(batch) = next else { return };
                         for job in batch {
-                            if let Err(e) = shared.write_job(&job, &mut buf) {
-                                shared.warn(format!("{}: {e:#}", job.rel));
+                            // After a fatal error the remaining jobs are only drained.
+                            if shared.stop.load(Ordering::Relaxed) {
+                                continue;
                             }
+                            let r = shared.write_job(i + 1, &job, &mut buf);
+                            shared.report(&job.rel, r);
                         }
                     }
                 })
@@ -290,33 +571,36 @@ pub struct Extractor {
     root: Arc<OwnedFd>,
     opts: ExtractOptions,
     shared: Arc<Shared>,
+    /// Whether the process may create device nodes and give files away (root).
+    privileged: bool,
     /// The process umask, to know when a mode can be given at creation.
     umask: u32,
     /// The folders from the root down to the one last written into: name and descriptor (closed for those more
     /// than [`MAX_OPEN`] levels up, once no writer job holds them).
-    open: Vec<(String, Option<Arc<OwnedFd>>)>,
+    open: Vec<(OsString, Option<Arc<OwnedFd>>)>,
     /// Paths below the root (components joined by `/`) written in this run, and whether each is a folder.
-    written: HashMap<String, bool>,
-    /// The first path written of each hard-linked file.
-    links: HashMap<u64, String>,
+    written: HashMap<OsString, bool>,
+    /// The first path written of each hard-linked file, as its components.
+    links: HashMap<u64, Vec<OsString>>,
     dirs: Vec<PendingDir>,
-    refused_dirs: Vec<Vec<String>>,
+    refused_dirs: Vec<Vec<OsString>>,
     /// The copy buffer, reused for every file read through its view.
     buf: Vec<u8>,
     pool: Option<Pool>,
 }
 
 /// Why a name from an image cannot be used as a path component, if it cannot.
-pub fn unsafe_name(name: &str) -> Option<&'static str> {
-    if name.is_empty() {
+pub fn unsafe_name(name: &OsStr) -> Option<&'static str> {
+    let b = name.as_bytes();
+    if b.is_empty() {
         Some("empty name")
-    } else if name == "." || name == ".." {
+    } else if b == b"." || b == b".." {
         Some("name is . or ..")
-    } else if name.contains('/') {
+    } else if b.contains(&b'/') {
         Some("name contains /")
-    } else if name.contains('\\') {
+    } else if b.contains(&b'\\') {
         Some("name contains \\")
-    } else if name.contains('\0') {
+    } else if b.contains(&0) {
         Some("name contains NUL")
     } else {
         None
@@ -334,9 +618,46 @@ fn timestamps(mtime: &DateTime<Utc>, atime: Option<&DateTime<Utc>>) -> Timestamp
     Timestamps { last_access: timespec(atime.unwrap_or(mtime)), last_modification: timespec(mtime) }
 }
 
-fn is_dir_at(dir: BorrowedFd<'_>, name: &str) -> rustix::io::Result<bool> {
+fn is_dir_at(dir: BorrowedFd<'_>, name: &OsStr) -> rustix::io::Result<bool> {
     let st = rustix::fs::statat(dir, name, AtFlags::SYMLINK_NOFOLLOW)?;
     Ok(FileType::from_raw_mode(st.st_mode) == FileType::Directory)
+}
+
+/// Opens the folder `name` in `dir`, never through a symlink.
+fn open_dir_at(dir: BorrowedFd<'_>, name: &OsStr) -> rustix::io::Result<OwnedFd> {
+    rustix::fs::openat(
+        dir,
+        name,
+        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+}
+
+/// Opens the folder at `comps` below `root`, one component at a time.
+fn open_components(root: BorrowedFd<'_>, comps: &[&OsStr]) -> rustix::io::Result<Option<OwnedFd>> {
+    let mut fd: Option<OwnedFd> = None;
+    for c in comps {
+        let next = open_dir_at(fd.as_ref().map_or(root, |f| f.as_fd()), c)?;
+        fd = Some(next);
+    }
+    Ok(fd)
+}
+
+/// The components of a path below the root.
+fn split(rel: &OsStr) -> Vec<&OsStr> {
+    rel.as_bytes().split(|&b| b == b'/').filter(|c| !c.is_empty()).map(OsStr::from_bytes).collect()
+}
+
+/// Components joined by `/`.
+fn joined(comps: &[&OsStr]) -> OsString {
+    let mut p = OsString::new();
+    for (i, c) in comps.iter().enumerate() {
+        if i > 0 {
+            p.push("/");
+        }
+        p.push(c);
+    }
+    p
 }
 
 /// The process umask (read by setting it and putting it back, before any other thread exists).
@@ -362,9 +683,15 @@ impl Extractor {
         let shared = Arc::new(Shared {
             root_path: root.to_path_buf(),
             keep_old: opts.keep_old,
+            same_owner: opts.same_owner,
             image,
             kernel_copy: AtomicBool::new(true),
             warnings: AtomicU64::new(0),
+            temps: (0..=opts.jobs.max(1)).map(|_| Mutex::new(Temps::default())).collect(),
+            pid: std::process::id(),
+            next_temp: AtomicU64::new(0),
+            fatal: Mutex::new(None),
+            stop: AtomicBool::new(false),
         });
         // Read before any writer thread exists: reading the umask sets it for a moment.
         let umask = current_umask();
@@ -373,6 +700,7 @@ impl Extractor {
             root: Arc::new(fd),
             opts,
             shared,
+            privileged: rustix::process::geteuid().is_root(),
             umask,
             open: Vec::new(),
             written: HashMap::new(),
@@ -384,12 +712,19 @@ impl Extractor {
         })
     }
 
+    /// A function that removes the temporary files that exist when it is called, and keeps new ones from being
+    /// made (for an interrupt handler).
+    pub fn temp_remover(&self) -> impl FnOnce() + Send + 'static {
+        let shared = Arc::clone(&self.shared);
+        move || shared.remove_temps()
+    }
+
     fn warn(&self, msg: String) {
         self.shared.warn(msg);
     }
 
     /// The path shown in messages for `rel` (a path below the root).
-    fn shown(&self, rel: &str) -> String {
+    fn shown(&self, rel: &OsStr) -> String {
         self.shared.shown(rel)
     }
 
@@ -409,61 +744,76 @@ impl Extractor {
         }
     }
 
+    /// The owner to give an entry.
+    fn owner(&self, node: &Node) -> Owner {
+        if self.opts.same_owner {
+            Owner { uid: node.uid, gid: node.gid }
+        } else {
+            Owner::default()
+        }
+    }
+
     /// Makes sure `name` in the current folder (`rel` below the root) is a real directory: creates it, or replaces
     /// a symlink or file standing there. Never follows a symlink.
-    fn ensure_dir(&self, name: &str, rel: &str) -> Result<()> {
+    fn ensure_dir(&self, name: &OsStr, rel: &OsStr) -> Result<(), Failure> {
         // Decided before touching the folder: a file of this run may still be on its way to a writer thread.
         if self.written.get(rel) == Some(&false) {
-            bail!("{}: already extracted as a non-directory", self.shown(rel));
+            return Err(Failure::Source(anyhow!("{}: already extracted as a non-directory", self.shown(rel))));
         }
         let dir = self.dir();
         let mode = Mode::from_raw_mode(0o777);
+        let cannot = |e: Errno| creation(e, format!("cannot create {}", self.shown(rel)));
         match rustix::fs::mkdirat(dir, name, mode) {
             Ok(()) => Ok(()),
             Err(Errno::EXIST) => {
-                if is_dir_at(dir, name).with_context(|| format!("cannot inspect {}", self.shown(rel)))? {
+                if is_dir_at(dir, name).map_err(|e| creation(e, format!("cannot inspect {}", self.shown(rel))))? {
                     return Ok(());
                 }
                 rustix::fs::unlinkat(dir, name, AtFlags::empty())
-                    .with_context(|| format!("cannot replace {}", self.shown(rel)))?;
-                rustix::fs::mkdirat(dir, name, mode).with_context(|| format!("cannot create {}", self.shown(rel)))
+                    .map_err(|e| creation(e, format!("cannot replace {}", self.shown(rel))))?;
+                rustix::fs::mkdirat(dir, name, mode).map_err(cannot)
             }
-            Err(e) => Err(e).with_context(|| format!("cannot create {}", self.shown(rel))),
+            Err(e) => Err(cannot(e)),
         }
     }
 
     /// Opens the folders `parents` (below the root), creating those not written yet, and makes the last one the
-    /// current folder. Folders already open on the way are kept.
-    fn enter(&mut self, parents: &[&str]) -> Result<()> {
+    /// current folder. Folders already open on the way are kept; one closed is opened again from the nearest
+    /// open folder above it, one component at a time.
+    fn enter(&mut self, parents: &[&OsStr]) -> Result<(), Failure> {
         let same = self.open.iter().zip(parents).take_while(|((open, _), want)| open == *want).count();
         self.open.truncate(same);
         if let Some((_, None)) = self.open.last() {
-            let rel = parents.get(..same).unwrap_or_default().join("/");
-            let fd = rustix::fs::openat(
-                self.root.as_fd(),
-                rel.as_str(),
-                OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
-                Mode::empty(),
-            )
-            .with_context(|| format!("cannot open {}", self.shown(&rel)))?;
-            if let Some(last) = self.open.last_mut() {
-                last.1 = Some(Arc::new(fd));
+            let base = self.open.iter().rposition(|(_, fd)| fd.is_some());
+            let from = base.map_or(0, |b| b + 1);
+            let start = match base.and_then(|b| self.open.get(b)).and_then(|(_, fd)| fd.clone()) {
+                Some(fd) => fd,
+                None => Arc::clone(&self.root),
+            };
+            let rel = joined(parents.get(..same).unwrap_or_default());
+            let mut cur = start;
+            for i in from..same {
+                let comp = parents.get(i).copied().unwrap_or_default();
+                let fd = open_dir_at(cur.as_fd(), comp)
+                    .map_err(|e| creation(e, format!("cannot open {}", self.shown(&rel))))?;
+                cur = Arc::new(fd);
+                if let Some(slot) = self.open.get_mut(i) {
+                    // Only the innermost stays open; the rest are opened again when needed.
+                    if i + 1 == same {
+                        slot.1 = Some(Arc::clone(&cur));
+                    }
+                }
             }
         }
         for (i, comp) in parents.iter().enumerate().skip(same) {
-            let rel = parents.get(..=i).unwrap_or_default().join("/");
+            let rel = joined(parents.get(..=i).unwrap_or_default());
             if !self.written.contains_key(&rel) {
                 self.ensure_dir(comp, &rel)?;
                 self.written.insert(rel.clone(), true);
             }
-            let fd = rustix::fs::openat(
-                self.dir(),
-                *comp,
-                OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
-                Mode::empty(),
-            )
-            .with_context(|| format!("cannot open {}", self.shown(&rel)))?;
-            self.open.push((comp.to_string(), Some(Arc::new(fd))));
+            let fd =
+                open_dir_at(self.dir(), comp).map_err(|e| creation(e, format!("cannot open {}", self.shown(&rel))))?;
+            self.open.push((comp.to_os_string(), Some(Arc::new(fd))));
             if let Some(far) = self.open.len().checked_sub(MAX_OPEN + 1).and_then(|i| self.open.get_mut(i)) {
                 far.1 = None;
             }
@@ -471,21 +821,59 @@ impl Extractor {
         Ok(())
     }
 
-    /// Creates `name` in the current folder with `make` (see [`Shared::create`]).
+    /// Creates `name` in the current folder with `make`, which fails with `EEXIST` when something is there
+    /// already. That something is kept (`--keep-old-files`: `None` is returned) or removed, not followed, and
+    /// `make` tried again.
     fn create<T>(
         &self,
-        name: &str,
-        rel: &str,
+        name: &OsStr,
+        rel: &OsStr,
         make: impl Fn(BorrowedFd<'_>) -> rustix::io::Result<T>,
-    ) -> Result<Option<T>> {
-        self.shared.create(self.dir(), name, rel, make)
+    ) -> Result<Option<T>, Failure> {
+        let dir = self.dir();
+        let cannot = |e: Errno| creation(e, format!("cannot create {}", self.shown(rel)));
+        match make(dir) {
+            Ok(v) => return Ok(Some(v)),
+            Err(Errno::EXIST) => {}
+            Err(e) => return Err(cannot(e)),
+        }
+        if self.opts.keep_old {
+            return Ok(None);
+        }
+        if is_dir_at(dir, name).map_err(|e| creation(e, format!("cannot inspect {}", self.shown(rel))))? {
+            rustix::fs::unlinkat(dir, name, AtFlags::REMOVEDIR)
+                .map_err(|e| creation(e, format!("{}: a non-empty directory is in the way", self.shown(rel))))?;
+        } else {
+            rustix::fs::unlinkat(dir, name, AtFlags::empty())
+                .map_err(|e| creation(e, format!("cannot replace {}", self.shown(rel))))?;
+        }
+        make(dir).map(Some).map_err(cannot)
+    }
+
+    /// The error that stops the extraction, once one happened (in any thread).
+    fn check_fatal(&self) -> Result<()> {
+        match self.shared.fatal() {
+            Some(msg) => {
+                self.shared.remove_temps();
+                Err(anyhow!(msg))
+            }
+            None => Ok(()),
+        }
+    }
+
+    /// Reports a failure of one entry: a warning, or for an output error the end of the extraction.
+    fn failed(&self, rel: &OsStr, f: Failure) -> Result<()> {
+        self.shared.report(rel, Err(f));
+        self.check_fatal()
     }
 
     /// Extracts one node whose image path is `rel` (its components, the last being `node.name`). Returns
-    /// whether the walk should descend into it.
-    pub fn entry(&mut self, tree: &mut dyn Tree, node: &Node, rel: &[&str]) -> Result<bool> {
+    /// whether the walk should descend into it. An error writing the output ends the extraction with an error
+    /// (the temporary files removed).
+    pub fn entry(&mut self, tree: &mut dyn Tree, node: &Node, rel: &[&OsStr]) -> Result<bool> {
+        self.check_fatal()?;
         if let Some(why) = unsafe_name(&node.name) {
-            self.warn(format!("refusing to extract {:?}: {why}", node.name));
+            self.warn(format!("refusing to extract {}: {why}", display_name(&node.name)));
             return Ok(false);
         }
         if self.refused_dirs.iter().any(|d| rel.len() > d.len() && rel.iter().zip(d).all(|(a, b)| a == b)) {
@@ -493,138 +881,208 @@ impl Extractor {
         }
         for comp in rel {
             if let Some(why) = unsafe_name(comp) {
-                self.warn(format!("refusing to extract {}: {why}", rel.join("/")));
+                self.warn(format!("refusing to extract {}: {why}", display_name(&joined(rel))));
                 return Ok(false);
             }
         }
         let Some((name, parents)) = rel.split_last() else { return Ok(true) };
+        let key = joined(rel);
         // Parents are visited before their children, so a parent is normally written and open already; only
         // the folders above a requested sub-path are made here.
-        if let Err(e) = self.enter(parents) {
-            self.warn(format!("{e:#}"));
+        if let Err(f) = self.enter(parents) {
+            self.failed(&key, f)?;
             return Ok(false);
         }
-        let key = rel.join("/");
         if node.kind != Kind::Dir && self.written.contains_key(&key) {
-            self.warn(format!("{key}: listed more than once, written once"));
+            self.warn(format!("{}: listed more than once, written once", display_name(&key)));
             return Ok(false);
         }
-        match node.kind {
+        let descend = match node.kind {
             Kind::Dir => {
-                if let Err(e) = self.ensure_dir(name, &key) {
-                    self.warn(format!("{e:#}"));
-                    self.refused_dirs.push(rel.iter().map(|s| s.to_string()).collect());
+                if let Err(f) = self.ensure_dir(name, &key) {
+                    self.failed(&key, f)?;
+                    self.refused_dirs.push(rel.iter().map(|s| s.to_os_string()).collect());
                     return Ok(false);
                 }
                 if self.written.insert(key.clone(), true).is_none() {
-                    self.dirs.push((key, node.mode, node.mtime, node.atime));
+                    self.dirs.push(PendingDir {
+                        rel: key.clone(),
+                        owner: self.owner(node),
+                        mode: node.mode,
+                        mtime: node.mtime,
+                        atime: node.atime,
+                    });
                 }
-                Ok(true)
+                true
             }
             Kind::File => {
-                if let Err(e) = self.file(tree, node, name, &key) {
-                    self.warn(format!("{key}: {e:#}"));
+                if let Err(f) = self.file(tree, node, name, rel, &key) {
+                    self.failed(&key, f)?;
                 }
-                self.written.insert(key, false);
-                Ok(false)
+                self.written.insert(key.clone(), false);
+                false
             }
             Kind::Symlink => {
-                let target = node.target.as_deref().unwrap_or_default();
-                match self.create(name, &key, |dir| rustix::fs::symlinkat(target, dir, *name)) {
-                    Ok(Some(())) => {
-                        if let Some(m) = &node.mtime {
-                            let ts = timestamps(m, node.atime.as_ref());
-                            let _ = rustix::fs::utimensat(self.dir(), *name, &ts, AtFlags::SYMLINK_NOFOLLOW);
-                        }
-                    }
-                    Ok(None) => {}
-                    Err(e) => self.warn(format!("{key}: cannot create symlink: {e:#}")),
+                if let Err(f) = self.symlink(node, name, &key) {
+                    self.failed(&key, f)?;
                 }
-                self.written.insert(key, false);
-                Ok(false)
+                self.written.insert(key.clone(), false);
+                false
             }
             Kind::Other => {
-                self.warn(format!("{key}: device, FIFO or socket not extracted"));
-                Ok(false)
+                match self.special(node, name, &key) {
+                    Ok(true) => {}
+                    Ok(false) => return Ok(false),
+                    Err(f) => self.failed(&key, f)?,
+                }
+                self.written.insert(key.clone(), false);
+                false
             }
+        };
+        if self.opts.verbose {
+            let mut out = io::stdout().lock();
+            let _ = writeln!(out, "{}", display_name(&key));
         }
+        self.check_fatal()?;
+        Ok(descend)
     }
 
-    fn file(&mut self, tree: &mut dyn Tree, node: &Node, name: &str, rel: &str) -> Result<()> {
+    fn symlink(&self, node: &Node, name: &OsStr, key: &OsStr) -> Result<(), Failure> {
+        let target = node.target.as_deref().unwrap_or_default();
+        if self.create(name, key, |dir| rustix::fs::symlinkat(target, dir, name))?.is_none() {
+            return Ok(());
+        }
+        let dir = self.dir();
+        self.shared.chown(key, self.owner(node), 0, |uid, gid| {
+            rustix::fs::chownat(dir, name, uid, gid, AtFlags::SYMLINK_NOFOLLOW)
+        });
+        if let Some(m) = &node.mtime {
+            let ts = timestamps(m, node.atime.as_ref());
+            let _ = rustix::fs::utimensat(dir, name, &ts, AtFlags::SYMLINK_NOFOLLOW);
+        }
+        Ok(())
+    }
+
+    /// Creates a FIFO or device node (as root, unless asked not to); returns whether one was made.
+    fn special(&self, node: &Node, name: &OsStr, key: &OsStr) -> Result<bool, Failure> {
+        let ty = node.mode.map(|m| m & 0o170000);
+        let (file_type, what) = match ty {
+            Some(0o010000) => (FileType::Fifo, "FIFO"),
+            Some(0o020000) => (FileType::CharacterDevice, "character device"),
+            Some(0o060000) => (FileType::BlockDevice, "block device"),
+            Some(0o140000) => {
+                self.warn(format!("{}: socket not extracted", display_name(key)));
+                return Ok(false);
+            }
+            _ => {
+                self.warn(format!("{}: special file of unknown type not extracted", display_name(key)));
+                return Ok(false);
+            }
+        };
+        if !self.opts.special_files {
+            return Ok(false);
+        }
+        if !self.privileged {
+            self.warn(format!("{}: {what} not extracted (only root can create one)", display_name(key)));
+            return Ok(false);
+        }
+        let dev = match (file_type, node.rdev) {
+            (FileType::Fifo, _) => 0,
+            (_, Some((major, minor))) => rustix::fs::makedev(major, minor),
+            (_, None) => {
+                self.warn(format!("{}: {what} without a device number not extracted", display_name(key)));
+                return Ok(false);
+            }
+        };
+        let bits = if self.opts.same_permissions { node.mode.map_or(0o644, |m| m & 0o7777) } else { 0o644 };
+        if self.create(name, key, |dir| rustix::fs::mknodat(dir, name, file_type, Mode::empty(), dev))?.is_none() {
+            return Ok(true);
+        }
+        let dir = self.dir();
+        let bits = self.shared.chown(key, self.owner(node), bits, |uid, gid| {
+            rustix::fs::chownat(dir, name, uid, gid, AtFlags::SYMLINK_NOFOLLOW)
+        });
+        rustix::fs::chmodat(dir, name, Mode::from_raw_mode(bits), AtFlags::empty())
+            .map_err(|e| creation(e, format!("cannot set the mode of {}", self.shown(key))))?;
+        if let Some(m) = &node.mtime {
+            let _ = rustix::fs::utimensat(dir, name, &timestamps(m, node.atime.as_ref()), AtFlags::SYMLINK_NOFOLLOW);
+        }
+        Ok(true)
+    }
+
+    fn file(
+        &mut self,
+        tree: &mut dyn Tree,
+        node: &Node,
+        name: &OsStr,
+        rel: &[&OsStr],
+        key: &OsStr,
+    ) -> Result<(), Failure> {
         // A second name of a hard link already written becomes a link to it.
         let linked = match (node.link_id, node.nlink) {
             (Some(id), Some(n)) if n > 1 => Some(id),
             _ => None,
         };
         if let Some(first) = linked.and_then(|id| self.links.get(&id)) {
-            let root = self.root.as_fd();
-            self.create(name, rel, |dir| rustix::fs::linkat(root, first.as_str(), dir, name, AtFlags::empty()))
-                .with_context(|| format!("cannot link to {}", self.shown(first)))?;
+            let comps: Vec<&OsStr> = first.iter().map(OsString::as_os_str).collect();
+            let Some((first_name, first_parents)) = comps.split_last() else { return Ok(()) };
+            let shown_first = self.shown(&joined(&comps));
+            let from = open_components(self.root.as_fd(), first_parents)
+                .map_err(|e| creation(e, format!("cannot open the folder of {shown_first}")))?;
+            let from_fd = from.as_ref().map_or(self.root.as_fd(), |f| f.as_fd());
+            self.create(name, key, |dir| rustix::fs::linkat(from_fd, *first_name, dir, name, AtFlags::empty()))
+                .map_err(|f| match f {
+                    Failure::Source(e) => Failure::Source(e.context(format!("cannot link to {shown_first}"))),
+                    o => o,
+                })?;
             return Ok(());
         }
         let bits = if self.opts.same_permissions { node.mode.map(|m| m & 0o7777).unwrap_or(0o644) } else { 0o644 };
         // Given at creation when the umask keeps it whole; otherwise set once the data is written.
         let mode = FileMode { bits, at_creation: bits & 0o7000 == 0 && bits & self.umask == 0 };
-        let times = node.mtime.as_ref().map(|m| timestamps(m, node.atime.as_ref()));
+        let attrs = FileAttrs {
+            mode,
+            owner: self.owner(node),
+            times: node.mtime.as_ref().map(|m| timestamps(m, node.atime.as_ref())),
+        };
         let ranges = if self.shared.image.is_some() { tree.plain_ranges(node) } else { None };
+        let dir = self.dir_handle();
         let written = match ranges {
             Some(ranges) => {
-                let job = FileJob {
-                    dir: self.dir_handle(),
-                    name: name.to_string(),
-                    rel: rel.to_string(),
-                    mode,
-                    ranges,
-                    size: node.size,
-                    times,
-                };
+                let job =
+                    FileJob { dir, name: name.to_os_string(), rel: key.to_os_string(), attrs, ranges, size: node.size };
                 match &mut self.pool {
                     // Plain runs of the image go to the writers, unless a later name must link to this one.
                     Some(pool) if linked.is_none() => {
                         pool.push(job);
                         return Ok(());
                     }
-                    _ => self.shared.write_job(&job, &mut self.buf)?,
+                    _ => self.shared.write_job(0, &job, &mut self.buf),
                 }
             }
             None => {
-                let Some(mut out) = self.shared.create_file(self.dir(), name, rel, mode)? else { return Ok(()) };
-                self.copy_through_view(tree, node, &mut out)?;
-                Shared::settle(&out, mode, times.as_ref())?;
-                true
+                if self.buf.is_empty() {
+                    self.buf = vec![0; COPY_BUFFER];
+                }
+                let buf = &mut self.buf;
+                let size = node.size;
+                self.shared
+                    .write_file(0, &dir, name, key, &attrs, &mut |out| copy_through_view(tree, node, size, out, buf))
             }
         };
-        if let (Some(id), true) = (linked, written) {
-            self.links.insert(id, rel.to_string());
+        let whole = matches!(written, Ok(Written::Whole | Written::PastEnd(_)));
+        if !self.shared.report(key, written) {
+            return Ok(());
+        }
+        if let (Some(id), true) = (linked, whole) {
+            self.links.insert(id, rel.iter().map(|c| c.to_os_string()).collect());
         }
         Ok(())
     }
 
-    /// Writes the file's bytes into `out` through the view's reader (decompressed, translated, zeros for holes).
-    fn copy_through_view(&mut self, tree: &mut dyn Tree, node: &Node, out: &mut File) -> Result<()> {
-        if self.buf.is_empty() {
-            self.buf = vec![0; COPY_BUFFER];
-        }
-        let mut reader = tree.open(node)?;
-        let mut n = 0u64;
-        loop {
-            let k = match reader.read(&mut self.buf) {
-                Ok(0) => break,
-                Ok(k) => k,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(e.into()),
-            };
-            out.write_all(self.buf.get(..k).unwrap_or_default())?;
-            n += k as u64;
-        }
-        if n != node.size {
-            bail!("read {n} bytes of {}", node.size);
-        }
-        Ok(())
-    }
-
-    /// Applies directories' modes and times, deepest first (so writing into them is over), and returns the
-    /// number of warnings given.
+    /// Applies directories' owners, modes and times, deepest first (so writing into them is over), and returns
+    /// the number of warnings given. An error writing the output that stopped the extraction is returned as the
+    /// error.
     pub fn finish(mut self) -> Result<u64> {
         if let Some(mut pool) = self.pool.take() {
             let failed = pool.join();
@@ -632,29 +1090,28 @@ impl Extractor {
                 self.warn(format!("{failed} writer thread(s) stopped early; some files may be missing"));
             }
         }
+        self.check_fatal()?;
         self.open.clear();
         let mut dirs = std::mem::take(&mut self.dirs);
-        dirs.sort_by_key(|(p, ..)| std::cmp::Reverse(p.split('/').count()));
-        for (rel, mode, mtime, atime) in dirs {
-            let fd = match rustix::fs::openat(
-                self.root.as_fd(),
-                rel.as_str(),
-                OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
-                Mode::empty(),
-            ) {
-                Ok(fd) => fd,
+        dirs.sort_by_key(|d| std::cmp::Reverse(split(&d.rel).len()));
+        for d in dirs {
+            let comps = split(&d.rel);
+            let fd = match open_components(self.root.as_fd(), &comps) {
+                Ok(Some(fd)) => fd,
+                Ok(None) => continue,
                 Err(e) => {
-                    self.warn(format!("{}: cannot set mode and times: {e}", self.shown(&rel)));
+                    self.warn(format!("{}: cannot set mode and times: {e}", self.shown(&d.rel)));
                     continue;
                 }
             };
-            let m = if self.opts.same_permissions { mode.map(|m| m & 0o7777).unwrap_or(0o755) } else { 0o755 };
+            let m = if self.opts.same_permissions { d.mode.map(|m| m & 0o7777).unwrap_or(0o755) } else { 0o755 };
+            let m = self.shared.chown(&d.rel, d.owner, m, |uid, gid| rustix::fs::fchown(&fd, uid, gid));
             if let Err(e) = rustix::fs::fchmod(&fd, Mode::from_raw_mode(m)) {
-                self.warn(format!("{}: cannot set mode: {e}", self.shown(&rel)));
+                self.warn(format!("{}: cannot set mode: {e}", self.shown(&d.rel)));
             }
-            if let Some(t) = mtime {
-                if let Err(e) = rustix::fs::futimens(&fd, &timestamps(&t, atime.as_ref())) {
-                    self.warn(format!("{}: cannot set times: {e}", self.shown(&rel)));
+            if let Some(t) = d.mtime {
+                if let Err(e) = rustix::fs::futimens(&fd, &timestamps(&t, d.atime.as_ref())) {
+                    self.warn(format!("{}: cannot set times: {e}", self.shown(&d.rel)));
                 }
             }
         }
@@ -662,17 +1119,190 @@ impl Extractor {
     }
 }
 
+impl Drop for Extractor {
+    fn drop(&mut self) {
+        // Whatever ended the extraction early, no temporary file is left behind.
+        if let Some(mut pool) = self.pool.take() {
+            self.shared.stop.store(true, Ordering::SeqCst);
+            pool.join();
+        }
+        self.shared.remove_temps();
+    }
+}
+
+/// Writes the file's bytes into `out` through the view's reader (decompressed, translated, zeros for holes);
+/// returns how many bytes lie past the end of the image.
+fn copy_through_view(
+    tree: &mut dyn Tree,
+    node: &Node,
+    size: u64,
+    out: &mut File,
+    buf: &mut [u8],
+) -> Result<u64, Failure> {
+    let mut reader = tree.open(node)?;
+    let mut n = 0u64;
+    loop {
+        let k = match reader.read(buf) {
+            Ok(0) => break,
+            Ok(k) => k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => {
+                let e = anyhow::Error::from(e);
+                if let Some(past) = PastEnd::find(&e) {
+                    return Ok(past.missing);
+                }
+                return Err(Failure::Source(e));
+            }
+        };
+        out.write_all(buf.get(..k).unwrap_or_default()).map_err(|e| Failure::Output(e.into()))?;
+        n += k as u64;
+    }
+    if n != size {
+        return Err(Failure::Source(anyhow!("read {n} bytes of {size}")));
+    }
+    Ok(0)
+}
+
 #[cfg(test)]
 mod tests {
-    use super::unsafe_name;
+    use std::ffi::OsStr;
+    use std::io::{self, Read};
+    use std::os::unix::ffi::OsStrExt;
+    use std::sync::Arc;
+
+    use super::{unsafe_name, ExtractOptions, Extractor};
+    use crate::view::{Kind, Node, PastEnd, Tree, Warning};
 
     #[test]
     fn refuses_names_that_leave_the_target() {
         for bad in ["", ".", "..", "a/b", "/etc", "..\\x", "a\0b"] {
-            assert!(unsafe_name(bad).is_some(), "{bad:?} accepted");
+            assert!(unsafe_name(OsStr::new(bad)).is_some(), "{bad:?} accepted");
         }
         for good in ["a", "..a", "a..", ". x", "日本"] {
-            assert!(unsafe_name(good).is_none(), "{good:?} refused");
+            assert!(unsafe_name(OsStr::new(good)).is_none(), "{good:?} refused");
+        }
+        assert!(unsafe_name(OsStr::from_bytes(b"bad\xff\xfe.txt")).is_none());
+    }
+
+    /// A reader that yields `data`, then fails with `error`.
+    struct Failing {
+        data: io::Cursor<Vec<u8>>,
+        error: Option<io::Error>,
+    }
+
+    impl Read for Failing {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let k = self.data.read(buf)?;
+            if k == 0 {
+                if let Some(e) = self.error.take() {
+                    return Err(e);
+                }
+            }
+            Ok(k)
+        }
+    }
+
+    /// One file of `size` bytes whose reader gives `data` and then the error `make_error` makes; or whose bytes
+    /// are the byte ranges `ranges` of the image file.
+    struct OneFile {
+        data: Vec<u8>,
+        make_error: fn() -> io::Error,
+        ranges: Option<Vec<(u64, u64)>>,
+    }
+
+    fn node(name: &str, kind: Kind, size: u64) -> Node {
+        Node {
+            name: name.into(),
+            kind,
+            size,
+            mtime: None,
+            atime: None,
+            mode: Some(0o100644),
+            uid: None,
+            gid: None,
+            nlink: Some(1),
+            target: None,
+            rdev: None,
+            extents: Vec::new(),
+            link_id: None,
+            handle: Arc::new(()),
+        }
+    }
+
+    impl Tree for OneFile {
+        fn view_name(&self) -> &'static str {
+            "test"
+        }
+        fn root(&mut self) -> anyhow::Result<Node> {
+            Ok(node("", Kind::Dir, 0))
+        }
+        fn read_dir(&mut self, _dir: &Node) -> anyhow::Result<Vec<Node>> {
+            Ok(Vec::new())
+        }
+        fn open<'a>(&'a mut self, _file: &Node) -> anyhow::Result<Box<dyn Read + 'a>> {
+            Ok(Box::new(Failing { data: io::Cursor::new(self.data.clone()), error: Some((self.make_error)()) }))
+        }
+        fn plain_ranges(&mut self, _file: &Node) -> Option<Vec<(u64, u64)>> {
+            self.ranges.clone()
+        }
+        fn take_warnings(&mut self) -> Vec<Warning> {
+            Vec::new()
+        }
+    }
+
+    fn options(jobs: usize) -> ExtractOptions {
+        ExtractOptions {
+            keep_old: false,
+            same_permissions: true,
+            same_owner: false,
+            special_files: false,
+            verbose: false,
+            jobs,
+        }
+    }
+
+    fn names(dir: &std::path::Path) -> Vec<String> {
+        let mut v: Vec<String> =
+            std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into()).collect();
+        v.sort();
+        v
+    }
+
+    /// A file whose data runs past the end of the image keeps the bytes that are there, under its name, with one
+    /// warning; any other read error leaves nothing (no file, no temporary file) and one warning.
+    #[test]
+    fn a_file_past_the_end_is_kept_and_a_failed_read_leaves_nothing() {
+        let d = tempfile::tempdir().unwrap();
+        let mut tree =
+            OneFile { data: b"what is there".to_vec(), make_error: || PastEnd { missing: 7 }.into_io(), ranges: None };
+        let mut ex = Extractor::new(d.path(), options(1), None).unwrap();
+        ex.entry(&mut tree, &node("cut", Kind::File, 20), &[OsStr::new("cut")]).unwrap();
+        tree.make_error = || io::Error::other("bad sector");
+        tree.data = b"half".to_vec();
+        ex.entry(&mut tree, &node("bad", Kind::File, 20), &[OsStr::new("bad")]).unwrap();
+        assert_eq!(ex.finish().unwrap(), 2);
+        assert_eq!(names(d.path()), ["cut"]);
+        assert_eq!(std::fs::read(d.path().join("cut")).unwrap(), b"what is there");
+    }
+
+    /// The same through plain byte ranges of the image file, by the walking thread and by writer threads: the
+    /// ranges the image file does not hold are missing, the rest is kept.
+    #[test]
+    fn plain_ranges_past_the_end_of_the_image_file_are_kept() {
+        for jobs in [1, 3] {
+            let d = tempfile::tempdir().unwrap();
+            let image = d.path().join("image");
+            std::fs::write(&image, (0..1000u32).map(|i| (i % 251) as u8).collect::<Vec<u8>>()).unwrap();
+            let out = d.path().join("out");
+            let mut tree = OneFile { data: Vec::new(), make_error: || io::Error::other("unused"), ranges: None };
+            let mut ex = Extractor::new(&out, options(jobs), Some(std::fs::File::open(&image).unwrap())).unwrap();
+            tree.ranges = Some(vec![(900, 100), (0, 10), (990, 20)]);
+            ex.entry(&mut tree, &node("f", Kind::File, 130), &[OsStr::new("f")]).unwrap();
+            assert_eq!(ex.finish().unwrap(), 1, "-j {jobs}");
+            assert_eq!(names(&out), ["f"], "-j {jobs}");
+            let bytes = std::fs::read(out.join("f")).unwrap();
+            let src = std::fs::read(&image).unwrap();
+            assert_eq!(bytes, [&src[900..1000], &src[0..10], &src[990..1000]].concat(), "-j {jobs}");
         }
     }
 }

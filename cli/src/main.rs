@@ -38,6 +38,7 @@ enum Command {
     /// Show the formats, volume ids, dates, sizes, boot entries and partitions of an image.
     Info(cmd_read::InfoArgs),
     /// List the contents of an image.
+    #[command(disable_help_flag = true)]
     Ls(cmd_read::LsArgs),
     /// Write one file of an image to standard output.
     Cat(cmd_read::CatArgs),

@@ -5,7 +5,9 @@
 //! [`Handle`] that only the view that made it understands (it downcasts it back to its own type).
 
 use std::any::Any;
+use std::ffi::{OsStr, OsString};
 use std::io::Read;
+use std::os::unix::ffi::OsStrExt;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -50,8 +52,10 @@ pub type Handle = Arc<dyn Any + Send + Sync>;
 /// One entry of a view, with everything the commands print or restore.
 #[derive(Clone)]
 pub struct Node {
-    /// The entry's name in this view, already decoded (empty for the root).
-    pub name: String,
+    /// The entry's name in this view (empty for the root): the recorded bytes where the view records bytes (Rock
+    /// Ridge), UTF-8 where it records characters (Joliet, UDF, plain ISO 9660 decoded with its character set).
+    /// Shown to people through [`display_name`], exact in `ls --json` through [`hex`].
+    pub name: OsString,
     /// File, directory, symlink or other.
     pub kind: Kind,
     /// Size in bytes (of the file's data; 0 for directories unless the view knows better).
@@ -68,8 +72,8 @@ pub struct Node {
     pub gid: Option<u32>,
     /// Link count, when recorded.
     pub nlink: Option<u32>,
-    /// Symlink target, for [`Kind::Symlink`].
-    pub target: Option<String>,
+    /// Symlink target, for [`Kind::Symlink`]: bytes, like [`Node::name`].
+    pub target: Option<OsString>,
     /// Device number (major, minor) for device nodes, when recorded.
     pub rdev: Option<(u32, u32)>,
     /// Where the data lies on the image.
@@ -132,6 +136,38 @@ impl PastEnd {
     }
 }
 
+/// A name or path as shown to people (`ls`, messages): valid UTF-8 is printed as it is, except that a backslash
+/// is printed `\\` and each byte of a control character (U+0000–U+001F, U+007F–U+009F) `\xHH`; every byte that
+/// is not part of valid UTF-8 is printed `\xHH` (two lowercase hexadecimal digits). The form is unambiguous: it
+/// can be turned back into the exact bytes.
+pub fn display_name(name: &OsStr) -> String {
+    let mut out = String::with_capacity(name.len());
+    for chunk in name.as_bytes().utf8_chunks() {
+        for c in chunk.valid().chars() {
+            match c {
+                '\\' => out.push_str("\\\\"),
+                c if c.is_control() => {
+                    let mut buf = [0u8; 4];
+                    for b in c.encode_utf8(&mut buf).bytes() {
+                        out.push_str(&format!("\\x{b:02x}"));
+                    }
+                }
+                c => out.push(c),
+            }
+        }
+        for b in chunk.invalid() {
+            out.push_str(&format!("\\x{b:02x}"));
+        }
+    }
+    out
+}
+
+/// A name or path as JSON carries it exactly: every byte as two lowercase hexadecimal digits (`ls --json`'s
+/// `path_hex` and `target_hex`, given when the bytes are not valid UTF-8).
+pub fn hex(name: &OsStr) -> String {
+    name.as_bytes().iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// A warning about a damaged entry that was skipped while the rest was still read.
 #[derive(Clone, Debug)]
 pub struct Warning(pub String);
@@ -192,4 +228,27 @@ pub trait Tree: Send {
 
     /// Warnings gathered since the last call (damaged entries skipped, lenient fixes).
     fn take_warnings(&mut self) -> Vec<Warning>;
+}
+
+#[cfg(test)]
+mod tests {
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt;
+
+    use super::{display_name, hex};
+
+    #[test]
+    fn names_are_escaped_for_display_and_exact_in_hex() {
+        let show = |b: &[u8]| display_name(OsStr::from_bytes(b));
+        assert_eq!(show(b"plain name.txt"), "plain name.txt");
+        assert_eq!(show("Grüße 日本".as_bytes()), "Grüße 日本");
+        assert_eq!(show(b"bad\xff\xfe.txt"), "bad\\xff\\xfe.txt");
+        assert_eq!(show(b"a\\b"), "a\\\\b");
+        assert_eq!(show(b"line\nbreak\ttab\x7f"), "line\\x0abreak\\x09tab\\x7f");
+        // U+0085 (a C1 control) is two bytes in UTF-8, each escaped.
+        assert_eq!(show("x\u{85}".as_bytes()), "x\\xc2\\x85");
+        // A truncated UTF-8 sequence is invalid bytes.
+        assert_eq!(show(b"\xe6\x97"), "\\xe6\\x97");
+        assert_eq!(hex(OsStr::from_bytes(b"/a\xff")), "2f61ff");
+    }
 }

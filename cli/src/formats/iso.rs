@@ -2,9 +2,11 @@
 //! sections (`iso9660`, `el_torito`, `system_area`), and `extract --boot`.
 
 use std::collections::HashMap;
+use std::ffi::OsString;
 use std::fmt::Write as _;
 use std::fs::{self, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::os::unix::ffi::OsStringExt;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -78,7 +80,8 @@ pub fn open(src: &ImageSource, opts: &ReadOptions, view: ViewChoice) -> Result<B
         }
         ViewChoice::Auto | ViewChoice::Udf => img.best_view(),
     };
-    let mut tree = IsoTree { img, view, path, early: Vec::new(), direct: !src.is_raw_description() };
+    let raw_names = view == View::RockRidge && opts.charset.is_none();
+    let mut tree = IsoTree { img, view, path, early: Vec::new(), direct: !src.is_raw_description(), raw_names };
     tree.early = tree.img.take_warnings().into_iter().map(|w| Warning(format!("{}: {w}", tree.path))).collect();
     Ok(Box::new(tree))
 }
@@ -90,6 +93,8 @@ struct IsoTree {
     early: Vec<Warning>,
     /// Whether the image's sectors are the bytes of the file named (LBA × 2048 is a byte offset in it).
     direct: bool,
+    /// Whether Rock Ridge names are given as their recorded bytes (no `--charset` asked for another decoding).
+    raw_names: bool,
 }
 
 impl IsoTree {
@@ -102,8 +107,9 @@ fn node_entry(node: &Node) -> Option<&Entry> {
     node.handle.downcast_ref::<Entry>()
 }
 
-/// The node of an entry; the entry itself, shrunk to what reading it needs, becomes the handle.
-fn node(mut e: Entry) -> Node {
+/// The node of an entry; the entry itself, shrunk to what reading it needs, becomes the handle. With `raw_names`,
+/// a Rock Ridge name (NM) is the bytes recorded, whatever they are; symlink targets (SL) always are.
+fn node(mut e: Entry, raw_names: bool) -> Node {
     let kind = match e.kind() {
         EntryKind::File => Kind::File,
         EntryKind::Dir => Kind::Dir,
@@ -120,8 +126,17 @@ fn node(mut e: Entry) -> Node {
         },
     };
     let is_dev = matches!(e.mode().map(|m| m & 0o170000), Some(0o020000) | Some(0o060000));
-    let name = e.take_name();
-    let target = if kind == Kind::Symlink { Some(e.symlink_target().unwrap_or_default()) } else { None };
+    let rr = e.rock_ridge();
+    let raw_name = if raw_names { rr.and_then(|r| r.name.clone()) } else { None };
+    let target = match kind {
+        Kind::Symlink => Some(OsString::from_vec(rr.and_then(|r| r.symlink.clone()).unwrap_or_default())),
+        _ => None,
+    };
+    let decoded = e.take_name();
+    let name = match raw_name {
+        Some(raw) => OsString::from_vec(raw),
+        None => OsString::from(decoded),
+    };
     let (mtime, atime, mode, uid, gid, nlink) = (e.mtime(), e.atime(), e.mode(), e.uid(), e.gid(), e.nlink());
     let rdev = if is_dev { e.device() } else { None };
     let extents = e.extents().iter().map(|x| Extent { lba: x.lba, length: x.length }).collect();
@@ -142,13 +157,13 @@ impl Tree for IsoTree {
 
     fn root(&mut self) -> Result<Node> {
         let e = self.img.root(self.view).map_err(|e| anyhow!("{}: {e}", self.path))?;
-        Ok(node(e))
+        Ok(node(e, self.raw_names))
     }
 
     fn read_dir(&mut self, dir: &Node) -> Result<Vec<Node>> {
         let e = self.entry(dir)?.clone();
         let list = self.img.read_dir(&e).map_err(|err| anyhow!("{}: {err}", self.path))?;
-        Ok(list.into_iter().map(node).collect())
+        Ok(list.into_iter().map(|e| node(e, self.raw_names)).collect())
     }
 
     fn open<'a>(&'a mut self, file: &Node) -> Result<Box<dyn Read + 'a>> {

@@ -4,6 +4,7 @@
 //! image's LBAs; on 512- or 4096-byte disk images they count blocks of that size. `link_id` is the ICB address
 //! a name points at (`partition << 32 | block`), so the names of one hard-linked file share it.
 
+use std::ffi::OsString;
 use std::fmt::Write as _;
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
@@ -84,7 +85,7 @@ impl UdfTree {
             (Kind::Dir, None)
         } else if entry.is_symlink() {
             let t = self.vol.read_link(&entry).map_err(|e| anyhow!("symbolic link {name:?}: {e}"))?;
-            (Kind::Symlink, Some(t))
+            (Kind::Symlink, Some(OsString::from(t)))
         } else if entry.is_file() {
             (Kind::File, None)
         } else {
@@ -102,7 +103,7 @@ impl UdfTree {
         };
         let fe = &entry.file_entry;
         Ok(Node {
-            name,
+            name: OsString::from(name),
             kind,
             size: if kind == Kind::Dir { 0 } else { entry.size() },
             mtime: entry.mtime(),
@@ -160,7 +161,7 @@ impl Tree for UdfTree {
                 Ok(n) => out.push(n),
                 Err(e) if self.strict => return Err(e),
                 Err(e) => {
-                    let d = if dir.name.is_empty() { "/" } else { dir.name.as_str() };
+                    let d = if dir.name.is_empty() { "/".into() } else { dir.name.to_string_lossy() };
                     self.early.push(Warning(format!("{}: in directory {d:?}: {e:#}; skipped", self.path)))
                 }
             }
