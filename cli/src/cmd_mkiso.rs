@@ -9,9 +9,10 @@ use anyhow::{bail, Context, Result};
 use odix_iso9660::write::IsoLayout;
 
 use crate::build::image::{iso_options, plan_image, ImageExtras};
-use crate::build::output::{progress_bar, Output};
+use crate::build::output::progress_bar;
 use crate::build::plan::{emit, stop_on_signals, EmitCtx};
 use crate::build::walk::{dedup, read_sort_file, walk, WalkOptions};
+use crate::output::AtomicFile;
 
 /// Arguments of `odix mkiso`.
 #[derive(clap::Args, Debug)]
@@ -136,6 +137,7 @@ pub fn mkiso(a: MkisoArgs) -> Result<u8> {
     if a.zisofs && a.no_rock {
         bail!("--zisofs needs Rock Ridge (the ZF entry); drop --no-rock");
     }
+    crate::output::check_target(&a.output)?;
     let mut walked = walk(&a.sources, &wopts)?;
     if a.dedup {
         dedup(&mut walked.data)?;
@@ -202,7 +204,7 @@ pub fn mkiso(a: MkisoArgs) -> Result<u8> {
     };
     let total = planned.plan.total_sectors();
     stop_on_signals()?;
-    let out = Output::create(&a.output)?;
+    let out = AtomicFile::create(&a.output)?;
     let bar = progress_bar(planned.size_bytes(), a.quiet);
     let ctx = EmitCtx { total_sectors: volume_sectors, data_lba: &data_lba, alias: &walked.data.alias };
     {

@@ -19,10 +19,11 @@ use odix_iso9660::write::{IsoLayout, NodeKind, Tree, VolumeDates, SECTOR};
 
 use crate::boot::{add_partition_copy, BootConfig, BootPlan, PAD_SECTORS};
 use crate::build::image::{iso_options, plan_image, ImageExtras};
-use crate::build::output::{progress_bar, Output};
+use crate::build::output::progress_bar;
 use crate::build::plan::{emit, EmitCtx};
 use crate::build::walk::{read_sort_file, walk, WalkOptions};
 use crate::mkudf::UdfArgs;
+use crate::output::AtomicFile;
 
 /// How many values an option takes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -1188,6 +1189,9 @@ pub fn mkisofs(args: Vec<OsString>) -> Result<u8> {
     if a.pathspecs.is_empty() {
         bail!("no pathspec given (odix mkisofs -help shows the usage)");
     }
+    if let Some(out) = &a.output {
+        crate::output::check_target(out)?;
+    }
     // -hide/-hide-joliet naming the boot catalog keep it out of every tree (it is not a source file).
     let catalog_path = a.catalog.clone().unwrap_or_else(|| "boot.catalog".into());
     let catalog_hidden = odix_iso9660::write::Hidden {
@@ -1338,7 +1342,7 @@ pub fn mkisofs(args: Vec<OsString>) -> Result<u8> {
     }
     let total = planned.plan.total_sectors();
     let output = a.output.clone().unwrap_or_else(|| PathBuf::from("-"));
-    let out = Output::create(&output)?;
+    let out = AtomicFile::create(&output)?;
     let bar = progress_bar(planned.size_bytes(), a.quiet || output.as_os_str() == "-");
     let ctx = EmitCtx { total_sectors: volume_sectors, data_lba: &data_lba, alias: &walked.data.alias };
     {

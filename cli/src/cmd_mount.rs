@@ -321,7 +321,15 @@ pub fn mount(args: MountArgs) -> Result<u8> {
     if args.allow_other {
         config.acl = fuser::SessionACL::All;
     }
-    fuser::mount(ImageFs { state: Mutex::new(state) }, &args.dir, &config)
+    let mut session = fuser::Session::new(ImageFs { state: Mutex::new(state) }, &args.dir, &config)
         .with_context(|| format!("cannot mount on {}", args.dir.display()))?;
+    // Stopped by SIGINT, SIGTERM or SIGHUP, the mount goes with the process instead of staying behind as a dead
+    // end ("Transport endpoint is not connected").
+    crate::interrupt::install()?;
+    let mut unmounter = session.unmount_callable();
+    let _unmount = crate::interrupt::on_interrupt(format!("unmounted {}", args.dir.display()), move || {
+        let _ = unmounter.unmount();
+    });
+    session.run().with_context(|| format!("serving the mount on {}", args.dir.display()))?;
     Ok(0)
 }

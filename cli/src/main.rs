@@ -12,7 +12,9 @@ mod cmd_rip;
 mod cmd_verify;
 mod extract;
 mod formats;
+mod interrupt;
 mod mkudf;
+mod output;
 mod source;
 mod view;
 
@@ -123,15 +125,28 @@ fn normalize_args(mut args: Vec<OsString>) -> Vec<OsString> {
 fn main() -> ExitCode {
     let args = normalize_args(std::env::args_os().collect());
     let cli = Cli::parse_from(args);
+    // A reader of what these print may stop early (`odix ls IMG | head`): they end quietly, as Unix tools do. A
+    // command that writes an image into a pipe closed early has failed, and says so.
+    let quiet_on_closed_pipe = matches!(
+        cli.command,
+        Command::Info(_) | Command::Ls(_) | Command::Cat(_) | Command::Completions { .. } | Command::Man
+    );
     match run(cli) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            if let Some(io) = e.downcast_ref::<std::io::Error>() {
-                if io.kind() == std::io::ErrorKind::BrokenPipe {
-                    return ExitCode::SUCCESS;
-                }
+            // An error met because an interruption's cleanups ran under this thread is not the story to tell.
+            interrupt::wait_if_interrupted();
+            let closed_pipe = e.chain().any(|c| {
+                c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            });
+            if closed_pipe && quiet_on_closed_pipe {
+                return ExitCode::SUCCESS;
             }
-            eprintln!("odix: {e:#}");
+            if closed_pipe {
+                eprintln!("odix: {e:#}: the output was closed before the end, so it is incomplete");
+            } else {
+                eprintln!("odix: {e:#}");
+            }
             ExitCode::from(1)
         }
     }

@@ -18,9 +18,10 @@ use odix_udf::write::{
 };
 
 use crate::build::image::ImageExtras;
-use crate::build::output::{progress_bar, Output};
+use crate::build::output::progress_bar;
 use crate::build::plan::{emit, Content, EmitCtx, Plan, Producer};
 use crate::build::walk::{DataTable, Walked};
+use crate::output::AtomicFile;
 
 /// Image format of `odix mkiso`.
 #[derive(clap::ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -387,7 +388,7 @@ pub fn write_udf_only(
     plan.push(TAIL, u64::from(bridge.tail_blocks), Content::Producer(bridge.producer(|l, w| l.write_tail(w))))?;
     bridge.place(&plan, &data_lba, &data.alias)?;
     let total = plan.total_sectors();
-    let out = Output::create(output)?;
+    let out = AtomicFile::create(output)?;
     let bar = progress_bar(total * SECTOR as u64, quiet);
     let ctx = EmitCtx { total_sectors: total as u32, data_lba: &data_lba, alias: &data.alias };
     {

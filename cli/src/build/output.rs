@@ -1,62 +1,8 @@
-//! Where an image goes: a temporary file beside the target, renamed into place only after a complete build, or
-//! standard output.
+//! How an image is written: the sink its bytes go into in order, the kernel copies of file data, and the
+//! progress bar. The output file itself is a [`crate::output::AtomicFile`].
 
-use std::fs::{self, File, OpenOptions};
+use std::fs::File;
 use std::io::{self, BufWriter, IsTerminal, Read, Write};
-use std::os::fd::AsFd;
-use std::path::{Path, PathBuf};
-
-use anyhow::{Context, Result};
-
-/// An output being written. Dropping it without [`Output::commit`] removes the temporary file.
-pub struct Output {
-    /// The file to write into (the temporary file, or a duplicate of standard output).
-    pub file: File,
-    temp: Option<(PathBuf, PathBuf)>,
-}
-
-impl Output {
-    /// Opens `target` (`-` is standard output) for writing.
-    pub fn create(target: &Path) -> Result<Output> {
-        if target.as_os_str() == "-" {
-            let fd = io::stdout().as_fd().try_clone_to_owned().context("duplicating standard output")?;
-            return Ok(Output { file: File::from(fd), temp: None });
-        }
-        let dir = match target.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-            _ => PathBuf::from("."),
-        };
-        let name = target.file_name().with_context(|| format!("{}: not a file name", target.display()))?;
-        let mut n = 0u32;
-        loop {
-            let tmp = dir.join(format!(".{}.odix-{}-{n}.tmp", name.to_string_lossy(), std::process::id()));
-            match OpenOptions::new().write(true).create_new(true).open(&tmp) {
-                Ok(file) => return Ok(Output { file, temp: Some((tmp, target.to_path_buf())) }),
-                Err(e) if e.kind() == io::ErrorKind::AlreadyExists && n < 100 => n += 1,
-                Err(e) => return Err(e).with_context(|| format!("creating {}", tmp.display())),
-            }
-        }
-    }
-
-    /// Moves the finished image into place.
-    pub fn commit(mut self) -> Result<()> {
-        if let Some((tmp, target)) = self.temp.take() {
-            if let Err(e) = fs::rename(&tmp, &target) {
-                let _ = fs::remove_file(&tmp);
-                return Err(e).with_context(|| format!("renaming {} to {}", tmp.display(), target.display()));
-            }
-        }
-        Ok(())
-    }
-}
-
-impl Drop for Output {
-    fn drop(&mut self) {
-        if let Some((tmp, _)) = self.temp.take() {
-            let _ = fs::remove_file(tmp);
-        }
-    }
-}
 
 /// Where an image is written in order: buffered bytes for metadata and small files, and whole runs of a source
 /// file copied in the kernel.

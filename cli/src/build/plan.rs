@@ -3,8 +3,6 @@
 use std::fs::File;
 use std::io::{self, Read, Write};
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, OnceLock};
 
 use anyhow::{bail, Context, Result};
 use odix_iso9660::write::{zisofs, DataId, SECTOR};
@@ -210,20 +208,14 @@ fn copy_item<W: ImageSink>(
     Ok(written)
 }
 
-static INTERRUPTED: OnceLock<Arc<AtomicBool>> = OnceLock::new();
-
-/// Makes SIGINT, SIGTERM and SIGHUP stop [`emit`] at the next file (or 64 MiB step) with an error instead of
-/// killing the process, so the caller can remove its temporary output.
+/// Puts the stop signals' handling in place before a build (see [`crate::interrupt`]): the temporary output is
+/// removed and the process exits; [`emit`] also stops at its next step.
 pub fn stop_on_signals() -> Result<()> {
-    let flag = INTERRUPTED.get_or_init(|| Arc::new(AtomicBool::new(false)));
-    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM, signal_hook::consts::SIGHUP] {
-        signal_hook::flag::register(sig, Arc::clone(flag)).context("installing the signal handler")?;
-    }
-    Ok(())
+    crate::interrupt::install()
 }
 
 fn check_interrupted() -> Result<()> {
-    if INTERRUPTED.get().is_some_and(|f| f.load(Ordering::Relaxed)) {
+    if crate::interrupt::interrupted() {
         bail!("interrupted by a signal");
     }
     Ok(())

@@ -1,0 +1,137 @@
+//! Output files that appear under their final name only when complete: written under a temporary name beside the
+//! target, flushed to the disk, then renamed into place. An error, a dropped [`AtomicFile`] or an interruption
+//! (see [`crate::interrupt`]) removes the temporary file and leaves whatever stood under the target untouched.
+
+use std::fs::{self, File, OpenOptions};
+use std::io;
+use std::os::fd::AsFd;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+
+use crate::interrupt::{self, Cleanup};
+
+/// An output file being written.
+pub struct AtomicFile {
+    /// The file to write into (the temporary file, or a duplicate of standard output).
+    pub file: File,
+    temp: Option<Temp>,
+}
+
+struct Temp {
+    path: PathBuf,
+    target: PathBuf,
+    _cleanup: Cleanup,
+}
+
+/// Checks, before any work is done, that `target` can be written as a file: it is not a directory and its folder
+/// exists. The errors name the path as the user gave it.
+pub fn check_target(target: &Path) -> Result<()> {
+    if target.as_os_str() == "-" {
+        return Ok(());
+    }
+    if target.is_dir() {
+        bail!("{}: is a directory", target.display());
+    }
+    if target.file_name().is_none() {
+        bail!("{}: not a file name", target.display());
+    }
+    let dir = folder_of(target);
+    match fs::metadata(&dir) {
+        Ok(m) if m.is_dir() => Ok(()),
+        Ok(_) => bail!("{}: {} is not a directory", target.display(), dir.display()),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            bail!("{}: the folder {} does not exist", target.display(), dir.display())
+        }
+        Err(e) => Err(e).with_context(|| format!("{}: cannot reach its folder", target.display())),
+    }
+}
+
+fn folder_of(target: &Path) -> PathBuf {
+    match target.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
+impl AtomicFile {
+    /// Opens `target` (`-` is standard output) for writing, after [`check_target`]. From here on the process
+    /// stops on SIGINT, SIGTERM and SIGHUP by removing what it had not finished (see [`crate::interrupt`]).
+    pub fn create(target: &Path) -> Result<AtomicFile> {
+        interrupt::install()?;
+        if target.as_os_str() == "-" {
+            let fd = io::stdout().as_fd().try_clone_to_owned().context("duplicating standard output")?;
+            return Ok(AtomicFile { file: File::from(fd), temp: None });
+        }
+        check_target(target)?;
+        let dir = folder_of(target);
+        let name = target.file_name().unwrap_or_default().to_string_lossy().into_owned();
+        let what = format!("removed the unfinished {}", target.display());
+        let mut n = 0u32;
+        loop {
+            let tmp = dir.join(format!(".{name}.odix-{}-{n}.tmp", std::process::id()));
+            let made = interrupt::with_cleanup(what.clone(), || {
+                let file = OpenOptions::new().write(true).create_new(true).open(&tmp)?;
+                let doomed = tmp.clone();
+                let action: Box<dyn FnOnce() + Send> = Box::new(move || {
+                    let _ = fs::remove_file(doomed);
+                });
+                Ok::<_, io::Error>((file, action))
+            });
+            match made {
+                Ok((file, cleanup)) => {
+                    let temp = Temp { path: tmp, target: target.to_path_buf(), _cleanup: cleanup };
+                    return Ok(AtomicFile { file, temp: Some(temp) });
+                }
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists && n < 100 => n += 1,
+                Err(e) => {
+                    return Err(e).with_context(|| format!("{}: cannot create a file in its folder", target.display()))
+                }
+            }
+        }
+    }
+
+    /// Flushes the finished file to the disk and moves it into place.
+    pub fn commit(mut self) -> Result<()> {
+        if let Some(temp) = self.temp.take() {
+            let done = self
+                .file
+                .sync_all()
+                .with_context(|| format!("{}: writing to the disk", temp.target.display()))
+                .and_then(|()| {
+                    fs::rename(&temp.path, &temp.target)
+                        .with_context(|| format!("{}: moving the finished file into place", temp.target.display()))
+                });
+            if done.is_err() {
+                let _ = fs::remove_file(&temp.path);
+            }
+            // The cleanup is deregistered only now: the file is in place, or gone.
+            drop(temp);
+            done?;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for AtomicFile {
+    fn drop(&mut self) {
+        if let Some(temp) = self.temp.take() {
+            let _ = fs::remove_file(&temp.path);
+        }
+    }
+}
+
+/// Commits several outputs that belong together (a cue sheet and its BIN, a CloneCD set): every file is flushed
+/// first, then all are renamed; if any step fails, the ones not yet renamed are removed.
+#[allow(dead_code)] // for outputs made of several files (convert)
+pub fn commit_all(files: Vec<AtomicFile>) -> Result<()> {
+    for f in &files {
+        if let Some(temp) = &f.temp {
+            f.file.sync_all().with_context(|| format!("{}: writing to the disk", temp.target.display()))?;
+        }
+    }
+    for f in files {
+        f.commit()?;
+    }
+    Ok(())
+}
