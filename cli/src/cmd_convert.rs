@@ -15,8 +15,8 @@ use odix_cdrip::cue::{CueSheet, FileType, Frames, Index, Track, TrackMode};
 use odix_cdrip::image::RawDisc;
 use odix_cdrip::sector::{self, RawSector, USER_DATA_LEN};
 
-use crate::build::output::Output;
 use crate::cmd_verify::progress_bar;
+use crate::output::{self, AtomicFile};
 
 /// `odix convert`.
 #[derive(clap::Args, Debug, Clone)]
@@ -79,53 +79,36 @@ fn describe_ext(ext: Option<&str>) -> String {
 }
 
 /// The outputs of one conversion, each written under a temporary name beside its target; [`Outputs::commit`]
-/// renames them all into place, and dropping them before that removes every temporary file.
+/// renames them all into place, and dropping them before that removes every temporary file (an interruption
+/// removes them too: see [`crate::interrupt`]).
 struct Outputs {
-    files: Vec<(PathBuf, Output)>,
+    files: Vec<AtomicFile>,
 }
 
 impl Outputs {
-    /// Checks every target before any work (not an existing file unless `force`, not one of the inputs, a folder
-    /// that exists), then opens the temporary files.
+    /// Checks every target before any work (a file in a folder that exists, not an existing file unless `force`,
+    /// not one of the inputs), then opens the temporary files.
     fn create(targets: &[&Path], inputs: &[PathBuf], force: bool) -> Result<Outputs> {
         for t in targets {
-            if t.is_dir() {
-                bail!("{}: is a directory", t.display());
-            }
+            output::check_target(t)?;
             if !force && t.exists() {
                 bail!("{} exists (use --force to replace it)", t.display());
             }
             if inputs.iter().any(|i| same_file(i, t)) {
                 bail!("{}: the output must not replace the input", t.display());
             }
-            let dir = match t.parent() {
-                Some(p) if !p.as_os_str().is_empty() => p,
-                _ => Path::new("."),
-            };
-            if !dir.is_dir() {
-                bail!("{}: folder {} does not exist", t.display(), dir.display());
-            }
         }
-        let mut files = Vec::new();
-        for t in targets {
-            files.push((t.to_path_buf(), Output::create(t).with_context(|| format!("creating {}", t.display()))?));
-        }
+        let files = targets.iter().map(|t| AtomicFile::create(t)).collect::<Result<Vec<_>>>()?;
         Ok(Outputs { files })
     }
 
     fn file(&self, i: usize) -> &File {
-        &self.files[i].1.file
+        &self.files[i].file
     }
 
     /// Makes every file durable, then renames each into place.
     fn commit(self) -> Result<()> {
-        for (t, o) in &self.files {
-            o.file.sync_all().with_context(|| format!("writing {}", t.display()))?;
-        }
-        for (t, o) in self.files {
-            o.commit().with_context(|| format!("writing {}", t.display()))?;
-        }
-        Ok(())
+        output::commit_all(self.files)
     }
 }
 

@@ -35,6 +35,7 @@ use odix_cdrip::sector::{self, Repair};
 
 use crate::cmd_read::{self, ImageArgs};
 use crate::formats::{self, ViewChoice};
+use crate::output::{self, AtomicFile};
 use crate::source::Source;
 use crate::view::{Kind, Node, Tree};
 
@@ -772,7 +773,8 @@ fn check_sectors(disc: &mut RawDisc, out: &mut dyn Write) -> Result<Vec<BadSecto
     Ok(bad)
 }
 
-/// Writes a repaired copy of `disc` described by `dest`; returns whether every bad sector was fixed.
+/// Writes a repaired copy of `disc` described by `dest`; returns whether every bad sector was fixed. Every file of
+/// the copy is written under a temporary name and renamed into place only when all are complete.
 fn repair_copy(disc: &mut RawDisc, bad: &[BadSector], dest: &Path, force: bool, out: &mut dyn Write) -> Result<bool> {
     let want = match disc.kind() {
         SheetKind::Cue => "cue",
@@ -791,9 +793,15 @@ fn repair_copy(disc: &mut RawDisc, bad: &[BadSector], dest: &Path, force: bool, 
         SheetKind::Cue if files.len() == 1 => vec![dir.join(format!("{stem}.bin"))],
         SheetKind::Cue => (1..=files.len()).map(|i| dir.join(format!("{stem} (File {i}).bin"))).collect(),
     };
+    let sub = match disc.kind() {
+        SheetKind::CloneCd => disc.subchannel().map(|s| (s.to_path_buf(), dest.with_extension("sub"))),
+        SheetKind::Cue => None,
+    };
     let mut all = targets.clone();
     all.push(dest.to_path_buf());
+    all.extend(sub.as_ref().map(|s| s.1.clone()));
     for t in &all {
+        output::check_target(t)?;
         if !force && t.exists() {
             bail!("{} exists (use --force to replace it)", t.display());
         }
@@ -801,17 +809,34 @@ fn repair_copy(disc: &mut RawDisc, bad: &[BadSector], dest: &Path, force: bool, 
             bail!("{}: the repaired copy must not overwrite the input", t.display());
         }
     }
-    for (from, to) in files.iter().zip(&targets) {
-        std::fs::copy(from, to).with_context(|| format!("copying {} to {}", from.display(), to.display()))?;
+    // Data files first, then the sheet, then the subchannel: the order of `all`.
+    let outs = all.iter().map(|t| AtomicFile::create(t)).collect::<Result<Vec<_>>>()?;
+    let total: u64 = disc.files().iter().map(|f| f.len).sum::<u64>();
+    let bar = progress_bar(total, "copying");
+    for (from, (to, o)) in files.iter().zip(targets.iter().zip(&outs)) {
+        let mut src = File::open(from).with_context(|| format!("cannot open {}", from.display()))?;
+        let mut buf = vec![0u8; 1 << 20];
+        let mut w = &o.file;
+        loop {
+            let n = src.read(&mut buf).with_context(|| format!("reading {}", from.display()))?;
+            if n == 0 {
+                break;
+            }
+            w.write_all(&buf[..n]).with_context(|| format!("writing {}", to.display()))?;
+            bar.inc(n as u64);
+        }
     }
+    bar.finish_and_clear();
+    let sheet_out = &outs[targets.len()];
     match disc.kind() {
         SheetKind::CloneCd => {
             let text =
                 std::fs::read(disc.sheet_path()).with_context(|| format!("reading {}", disc.sheet_path().display()))?;
-            std::fs::write(dest, text).with_context(|| format!("writing {}", dest.display()))?;
-            if let Some(sub) = disc.subchannel() {
-                let to = dest.with_extension("sub");
-                std::fs::copy(sub, &to).with_context(|| format!("copying {}", sub.display()))?;
+            (&sheet_out.file).write_all(&text).with_context(|| format!("writing {}", dest.display()))?;
+            if let (Some((from, to)), Some(o)) = (&sub, outs.get(targets.len() + 1)) {
+                let mut src = File::open(from).with_context(|| format!("cannot open {}", from.display()))?;
+                io::copy(&mut src, &mut &o.file)
+                    .with_context(|| format!("copying {} to {}", from.display(), to.display()))?;
             }
         }
         SheetKind::Cue => {
@@ -819,11 +844,12 @@ fn repair_copy(disc: &mut RawDisc, bad: &[BadSector], dest: &Path, force: bool, 
             for (f, t) in sheet.files.iter_mut().zip(&targets) {
                 f.name = t.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
             }
-            std::fs::write(dest, sheet.to_text()).with_context(|| format!("writing {}", dest.display()))?;
+            (&sheet_out.file)
+                .write_all(sheet.to_text().as_bytes())
+                .with_context(|| format!("writing {}", dest.display()))?;
         }
     }
     let mut fixed = 0usize;
-    let mut handles: Vec<Option<File>> = targets.iter().map(|_| None).collect();
     for b in bad {
         let t = disc.tracks()[b.track].clone();
         let mut s = disc.read_raw(b.track, b.lba)?;
@@ -837,19 +863,10 @@ fn repair_copy(disc: &mut RawDisc, bad: &[BadSector], dest: &Path, force: bool, 
                 let offset = t.file_offset + rel * size;
                 // A 2336-byte track stores the sector without its sync and header.
                 let bytes_out = if size == 2352 { &s[..] } else { &s[16..] };
-                let h = &mut handles[t.file];
-                if h.is_none() {
-                    *h = Some(
-                        std::fs::OpenOptions::new()
-                            .write(true)
-                            .open(&targets[t.file])
-                            .with_context(|| format!("opening {}", targets[t.file].display()))?,
-                    );
-                }
-                if let Some(f) = h.as_mut() {
-                    f.seek(SeekFrom::Start(offset))?;
-                    f.write_all(bytes_out).with_context(|| format!("writing {}", targets[t.file].display()))?;
-                }
+                let mut f = &outs[t.file].file;
+                f.seek(SeekFrom::Start(offset))
+                    .and_then(|_| f.write_all(bytes_out))
+                    .with_context(|| format!("writing {}", targets[t.file].display()))?;
                 writeln!(out, "LBA {}: fixed ({bytes} bytes corrected, {})", b.lba, kind.name())?;
                 fixed += 1;
             }
@@ -859,9 +876,7 @@ fn repair_copy(disc: &mut RawDisc, bad: &[BadSector], dest: &Path, force: bool, 
             }
         }
     }
-    for f in handles.into_iter().flatten() {
-        f.sync_all()?;
-    }
+    output::commit_all(outs)?;
     writeln!(out, "Repair: {fixed} of {} bad sectors fixed; copy written to {}", bad.len(), dest.display())?;
     Ok(fixed == bad.len())
 }
