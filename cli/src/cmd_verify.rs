@@ -385,15 +385,28 @@ pub fn progress_bar(total: u64, what: &str) -> indicatif::ProgressBar {
     bar
 }
 
+/// A counter on standard error when it is a terminal, for work whose size is not known ahead (a tree walk).
+fn progress_spinner(what: &str) -> indicatif::ProgressBar {
+    if !io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::stderr());
+    if let Ok(style) = indicatif::ProgressStyle::with_template("{msg:20!} {spinner} {pos} entries, {elapsed}") {
+        bar.set_style(style);
+    }
+    bar.set_message(what.to_string());
+    bar
+}
+
 /// Most volume descriptors read in one set.
 const MAX_DESCRIPTORS: u64 = 256;
 /// Most sessions followed in a grown image file.
 const MAX_SESSIONS: usize = 1000;
 
-/// The largest volume space size (absolute: counted from the start of the disc) in the descriptor set of the
-/// session that starts at `start`, or `None` when no primary volume descriptor is there.
-fn session_end(r: &mut Source, start: u64) -> Option<u64> {
-    let mut end: Option<u64> = None;
+/// The largest volume space size in the descriptor set of the session that starts at `start`, or `None` when no
+/// primary volume descriptor is there.
+fn session_size(r: &mut Source, start: u64) -> Option<u64> {
+    let mut size: Option<u64> = None;
     for i in 0..MAX_DESCRIPTORS {
         let lba = start.checked_add(16)?.checked_add(i)?;
         let mut s = [0u8; 2048];
@@ -405,46 +418,56 @@ fn session_end(r: &mut Source, start: u64) -> Option<u64> {
         }
         if s[0] == 1 || s[0] == 2 {
             let vss = u64::from(u32::from_le_bytes([s[80], s[81], s[82], s[83]]));
-            // Later sessions count from the start of the disc; a size smaller than the session's own start can
-            // only count from the session.
-            let e = if vss > start { vss } else { start + vss };
-            end = Some(end.map_or(e, |x| x.max(e)));
+            size = Some(size.map_or(vss, |x| x.max(vss)));
         }
     }
-    end
+    size
 }
 
 /// The sessions of the image and where each ends: a raw disc's sessions with a data track, or the sessions of a
 /// grown image file found by looking for another volume descriptor set where one ends (as multi-session writers
 /// place them: at its end, or rounded up to 16 or 32 sectors).
+///
+/// A later session's volume space size counts either from the start of the disc (mkisofs `-C`) or from the
+/// session (xorriso growing an image file, which also copies the newest session's descriptors to LBA 0): it counts
+/// from the session when that makes it end where the descriptors at LBA 0 say the volume ends, or when it is not
+/// larger than the session's start; otherwise from the start of the disc.
 fn iso_sessions(args: &ImageArgs, disc: Option<&RawDisc>) -> Result<Vec<(u64, u64)>> {
     let (src, opts) = args.open()?;
     let mut r = src.open()?;
-    let mut out = Vec::new();
     let mut starts: Vec<u64> = match disc {
         Some(d) => (1..=d.session_count())
             .filter_map(|s| d.session_start(Some(s)).ok())
             .filter_map(|l| u64::try_from(l).ok())
             .collect(),
-        None => vec![0],
+        // LBA 0, and 32: where xorriso puts the first session of an image it grows.
+        None => vec![32, 0],
     };
     if !starts.contains(&opts.session_start) {
         starts.push(opts.session_start);
     }
     let grown = disc.is_none();
+    let at_zero = if grown { session_size(&mut r, 0) } else { None };
+    let mut out = Vec::new();
     let mut seen = HashSet::new();
     while let Some(start) = starts.pop() {
         if !seen.insert(start) || out.len() >= MAX_SESSIONS {
             continue;
         }
-        let Some(end) = session_end(&mut r, start) else { continue };
+        let Some(size) = session_size(&mut r, start) else { continue };
+        let relative = start.saturating_add(size);
+        let end = if size <= start || at_zero.is_some_and(|z| start > 0 && z == relative) { relative } else { size };
         out.push((start, end));
-        if grown && end > start {
-            for next in [end, end.next_multiple_of(16), end.next_multiple_of(32)] {
-                starts.push(next);
+        if grown {
+            for e in [end, relative] {
+                starts.extend([e, e.next_multiple_of(16), e.next_multiple_of(32)].into_iter().filter(|&n| n > start));
             }
         }
     }
+    // The copy at LBA 0 of a grown image ends where the newest session ends: one session, not two.
+    out.sort_unstable_by_key(|s| std::cmp::Reverse(s.0));
+    let mut ends = HashSet::new();
+    out.retain(|s| ends.insert(s.1));
     out.sort_unstable();
     Ok(out)
 }
@@ -613,7 +636,7 @@ fn check_extents(args: &ImageArgs, view: ViewChoice, rec: &Recognised, report: &
     let mut files = 0u64;
     let mut outside = 0u64;
     let root = tree.root()?;
-    let bar = progress_bar(0, &format!("{label} tree"));
+    let bar = progress_spinner(&format!("{label} tree"));
     let mut warnings = 0u64;
     let mut note = |text: &mut Vec<u8>, problems: &mut Vec<String>, w: String| -> Result<()> {
         warnings += 1;
@@ -720,11 +743,7 @@ fn check_sectors(disc: &mut RawDisc, out: &mut dyn Write) -> Result<Vec<BadSecto
         })
         .map(|t| t.stored)
         .sum();
-    let bar = indicatif::ProgressBar::new(total);
-    bar.set_style(
-        indicatif::ProgressStyle::with_template("{bar:30} {percent:>3}% {elapsed_precise} checking sectors")
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-    );
+    let bar = progress_bar(total, "checking sectors");
     for (ti, t) in tracks.iter().enumerate() {
         match t.mode {
             TrackMode::Audio | TrackMode::Cdg => {

@@ -282,3 +282,40 @@ fn udf_image_cut_short() {
         assert!(err.contains("image incomplete") && err.contains("missing"), "{err}");
     }
 }
+
+/// An image grown by xorriso (two sessions, the newest one's descriptors copied to LBA 0): the volume ends where
+/// `xorriso -toc` says the last session ends; cut inside that session it is exit 2 with the sectors missing.
+#[test]
+fn grown_image_cut_inside_its_last_session() {
+    let Some(x) = require_tool("xorriso") else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    fs::write(d.join("one.txt"), b"first\n").unwrap();
+    fs::write(d.join("two.bin"), vec![9u8; 300_000]).unwrap();
+    let img = d.join("g.iso");
+    for f in ["one.txt", "two.bin"] {
+        run_ok(Command::new(&x).current_dir(d).args(["-dev", "g.iso", "-add", f, "--", "-commit"]));
+    }
+    let toc = stdout(&run_ok(Command::new(&x).arg("-indev").arg(&img).arg("-toc")));
+    // "ISO session  :   2 ,        64 ,       171s , ISOIMAGE"
+    let sessions: Vec<(u64, u64)> = toc
+        .lines()
+        .filter(|l| l.starts_with("ISO session"))
+        .map(|l| {
+            let f: Vec<&str> = l.split(',').map(str::trim).collect();
+            (f[1].parse().unwrap(), f[2].trim_end_matches('s').parse().unwrap())
+        })
+        .collect();
+    assert_eq!(sessions.len(), 2, "{toc}");
+    let end = sessions.iter().map(|(s, n)| s + n).max().unwrap();
+    let (code, j, err) = verify_json(&img);
+    assert_eq!(code, Some(0), "{j}{err}");
+    assert_eq!(j["sectors"]["expected"], end, "{j}");
+    let cut = d.join("cut.iso");
+    fs::write(&cut, &fs::read(&img).unwrap()[..(end as usize - 35) * 2048]).unwrap();
+    let (code, j, _) = verify_json(&cut);
+    assert_eq!(code, Some(2), "{j}");
+    assert_eq!(j["sectors"]["missing"], 35, "{j}");
+    let volume = j["checks"].as_array().unwrap().iter().find(|c| c["name"] == "iso9660_volume").unwrap().clone();
+    assert!(volume["details"][0].as_str().unwrap().contains("of 2 sessions"), "{volume}");
+}
