@@ -303,7 +303,9 @@ pub fn verify(args: VerifyArgs) -> Result<u8> {
                 );
             }
             if let Some(name) = &args.dat {
-                write!(text, "{}", hash::dat_entry(name, &h))?;
+                let entry = hash::dat_entry(name, &h);
+                write!(text, "{entry}")?;
+                json.insert("dat".into(), entry.into());
             }
         } else if !args.no_hashes {
             let h = hash_file(&path, rec.size)?;
