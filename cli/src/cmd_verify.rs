@@ -219,7 +219,7 @@ pub fn verify(args: VerifyArgs) -> Result<u8> {
             rec.format,
             rec.size,
             match (rec.iso, rec.udf) {
-                (true, true) => ", ISO 9660 and UDF",
+                (true, true) if raw => ", ISO 9660 and UDF",
                 (true, false) if raw => ", ISO 9660",
                 (false, true) if raw => ", UDF",
                 _ => "",
@@ -548,6 +548,9 @@ fn check_udf_volume(args: &ImageArgs, report: &mut Report) -> Result<()> {
         for p in &info.partitions {
             needs.push((u64::from(p.start) + u64::from(p.length), format!("partition {}", p.number)));
         }
+    }
+    if let Some(vat) = &info.vat {
+        needs.push((vat.location + 1, "virtual allocation table".into()));
     }
     let (expected, what) = needs.into_iter().max_by_key(|n| n.0).unwrap_or((0, String::new()));
     let missing = expected.saturating_sub(present);
