@@ -327,6 +327,22 @@ fn multi_session_cue() {
         let cat = run_ok(odix().args(["cat"]).arg(&cue).arg("/one.txt"));
         assert_eq!(cat.stdout, b"first session\n");
     }
+    // Its CloneCD copy: the same tracks and sessions, each session read as through the sheet.
+    let ccd = d.join("disc.ccd");
+    run_ok(odix().arg("convert").arg(&cue).arg(&ccd));
+    let (tc, json) = odix_tracks(&ccd);
+    assert_eq!(tc, t);
+    assert_eq!(json["tracks"]["sessions"], 2);
+    assert_eq!(
+        fs::metadata(d.join("disc.img")).unwrap().len(),
+        (a_sectors + fs::metadata(d.join("b.iso")).unwrap().len() / 2048) * RAW as u64
+    );
+    for s in ["1", "2"] {
+        let a = run(odix().args(["ls", "-R", "--session", s]).arg(&cue));
+        let b = run(odix().args(["ls", "-R", "--session", s]).arg(&ccd));
+        assert_eq!((stdout(&a), a.status.code()), (stdout(&b), b.status.code()), "session {s}: {}", stderr(&b));
+    }
+    run_ok(odix().args(["verify", "--no-hashes"]).arg(&ccd));
     let bad = run(odix().args(["ls", "--session", "3"]).arg(&cue));
     assert_eq!(bad.status.code(), Some(1));
     assert!(stderr(&bad).contains("no session 3"), "{}", stderr(&bad));
