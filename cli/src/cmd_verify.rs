@@ -1,6 +1,9 @@
-//! `odix verify IMAGE`: checks a raw image sector by sector (sync, header, EDC, ECC), optionally writes a
-//! repaired copy; checks the MD5 tags xorriso/libisofs records in ISO images (`-md5 on`); compares the image's
-//! tree with a folder; prints CRC32/MD5/SHA-1 of the image and its tracks.
+//! `odix verify IMAGE`: recognises the image (ISO 9660, UDF, raw sectors through a `.cue` or `.ccd`; anything
+//! else is an error naming it); checks that the volume fits the file (ISO 9660 volume space size over every
+//! session, UDF partitions and descriptor sequences, a CloneCD TOC) and that every file's extents lie inside it;
+//! checks a raw image sector by sector (sync, header, EDC, ECC), optionally writes a repaired copy; checks the MD5
+//! tags xorriso/libisofs records in ISO images (`-md5 on`); compares the image's tree with a folder; prints
+//! CRC32/MD5/SHA-1 of the image and its tracks. Exit status 2 for an incomplete image, 1 for wrong data.
 //!
 //! # libisofs MD5 tags
 //! libisofs (xorriso `-md5 on`, `xorriso -as mkisofs --md5`) writes "checksum tags": one 2048-byte block each,
