@@ -109,7 +109,25 @@ fn unrecognised_input_is_exit_1_with_one_line() {
         s[..12].copy_from_slice(&[0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0]);
     }
     fs::write(&bin, raw).unwrap();
+    // A CHD made by chdman (of the random bytes), else its header as chdman writes it.
+    let chd = d.join("disc.chd");
+    let made = require_tool("chdman").is_some_and(|c| {
+        Command::new(c)
+            .args(["createraw", "-hs", "4096", "-us", "512", "-i"])
+            .arg(&random)
+            .arg("-o")
+            .arg(&chd)
+            .status()
+            .is_ok_and(|s| s.success())
+    });
+    if !made {
+        let mut head = b"MComprHD".to_vec();
+        head.extend_from_slice(&[0, 0, 0, 124, 0, 0, 0, 5]);
+        head.resize(4096, 0);
+        fs::write(&chd, head).unwrap();
+    }
     for (img, why) in [
+        (&chd, "CHD"),
         (&empty, "empty"),
         (&png, "not a disc image"),
         (&random, "not a disc image"),
