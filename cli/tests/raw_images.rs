@@ -619,6 +619,18 @@ fn convert_refuses_formats_it_does_not_write() {
         assert!(err.contains(out) && err.contains(writes) && err.contains("does not write"), "{err}");
         assert!(!f.dir.join(out).exists(), "{out} was written");
     }
+    // Inputs that are no ISO image: raw sectors without their sheet, and a CHD.
+    let chd = f.dir.join("x.chd");
+    let mut head = b"MComprHD".to_vec();
+    head.resize(4096, 0);
+    fs::write(&chd, head).unwrap();
+    for (input, why) in [(&f.bin, "already raw"), (&chd, "CHD")] {
+        let o = run(odix().arg("convert").arg(input).arg(f.dir.join("z.cue")));
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(1), "{err}");
+        assert!(err.contains(why) && err.contains(input.to_str().unwrap()), "{err}");
+        assert!(!f.dir.join("z.cue").exists() && !f.dir.join("z.bin").exists());
+    }
 }
 
 /// CRC-16/CCITT (polynomial 0x1021, initial 0), bit by bit: the Q subchannel's check, stored inverted.
@@ -818,9 +830,12 @@ fn a_full_disk_leaves_no_conversion_behind() {
 fn an_interrupted_conversion_leaves_nothing() {
     let tmp = tempfile::tempdir().unwrap();
     let d = tmp.path();
-    // Any file converts as an ISO image: 256 MiB of zeros take seconds to encode as Mode 1 sectors.
+    // 256 MiB of zeros behind a volume descriptor take seconds to encode as Mode 1 sectors.
     let iso = d.join("big.iso");
-    fs::File::create(&iso).unwrap().set_len(256 << 20).unwrap();
+    let mut head = vec![0u8; 17 * 2048];
+    head[16 * 2048..16 * 2048 + 6].copy_from_slice(b"\x01CD001");
+    fs::write(&iso, head).unwrap();
+    fs::OpenOptions::new().write(true).open(&iso).unwrap().set_len(256 << 20).unwrap();
     let out_dir = d.join("out");
     fs::create_dir(&out_dir).unwrap();
     for (name, sig, code) in [("y.cue", "INT", 130), ("y.ccd", "TERM", 143), ("z.ccd", "HUP", 129)] {
