@@ -577,21 +577,35 @@ fn check_udf_volume(args: &ImageArgs, report: &mut Report) -> Result<()> {
     let anchors: Vec<String> = info.anchors.iter().map(u64::to_string).collect();
     let last = present.saturating_sub(1);
     let at_end = info.anchors.iter().any(|&a| a == last || a + 256 == last);
+    // ECMA-167 3/8.4.2.1 wants two anchors; a disc written sequentially and left open (a VAT volume) has only the
+    // one at 256 until it is closed.
+    let mut anchor_missing = false;
     if at_end {
         writeln!(text, "UDF anchors: at blocks {}: ok", anchors.join(", "))?;
-    } else {
+    } else if virtual_ {
         writeln!(
             text,
-            "UDF anchors: only at block {}: none at N-256 or N-1 (allowed on a disc left open for appending; an \
-             image cut short loses them)",
+            "UDF anchors: only at block {} (a sequentially written volume, left open for appending)",
             anchors.join(", ")
         )?;
+    } else {
+        anchor_missing = true;
+        writeln!(
+            text,
+            "UDF anchors: only at block {}: none at N-256 or N-1 (block {} or {last}): the image may be cut short",
+            anchors.join(", "),
+            last.saturating_sub(256)
+        )?;
+        problems.push(format!(
+            "the UDF anchor at the end of the volume (block {} or {last}) is missing: the image may be cut short",
+            last.saturating_sub(256)
+        ));
     }
     let count = SectorCount { sector_size: info.block_size, expected, present, missing };
     if report.sectors.map_or(true, |s| s.missing == 0) {
         report.sectors = Some(count);
     }
-    let result = if missing > 0 { Outcome::Incomplete } else { Outcome::Ok };
+    let result = if missing > 0 || anchor_missing { Outcome::Incomplete } else { Outcome::Ok };
     report.add("udf_volume", result, &text, problems)
 }
 
