@@ -824,8 +824,8 @@ fn a_full_disk_leaves_no_conversion_behind() {
     }
 }
 
-/// `convert` stopped by SIGINT, SIGTERM or SIGHUP: exit 128 + the signal, one line saying what was removed, no
-/// output and no temporary file.
+/// `convert` stopped by SIGINT, SIGTERM or SIGHUP, and `verify --repair` by SIGINT: exit 128 + the signal, one line
+/// saying what was removed, no output and no temporary file.
 #[test]
 fn an_interrupted_conversion_leaves_nothing() {
     let tmp = tempfile::tempdir().unwrap();
@@ -862,4 +862,28 @@ fn an_interrupted_conversion_leaves_nothing() {
         let left: Vec<_> = fs::read_dir(&out_dir).unwrap().map(|e| e.unwrap().file_name()).collect();
         assert!(left.is_empty(), "{name} SIG{sig} left {left:?}");
     }
+    // `verify --repair` copying a 600 MB track (user data only: nothing to check, everything to copy).
+    fs::File::create(d.join("big.bin")).unwrap().set_len(600 << 20).unwrap();
+    let cue = d.join("big.cue");
+    fs::write(&cue, "FILE \"big.bin\" BINARY\n  TRACK 01 MODE1/2048\n    INDEX 01 00:00:00\n").unwrap();
+    let mut child = odix()
+        .args(["verify", "--no-hashes", "--repair"])
+        .arg(out_dir.join("fixed.cue"))
+        .arg(&cue)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !fs::read_dir(&out_dir).unwrap().any(|e| e.unwrap().file_name().to_string_lossy().ends_with(".tmp")) {
+        assert!(std::time::Instant::now() < deadline && child.try_wait().unwrap().is_none(), "no temporary file");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    run_ok(Command::new("kill").arg("-INT").arg(child.id().to_string()));
+    let o = child.wait_with_output().unwrap();
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(130), "{err}");
+    assert!(err.contains("SIGINT") && err.contains("fixed.bin"), "{err}");
+    let left: Vec<_> = fs::read_dir(&out_dir).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert!(left.is_empty(), "verify --repair left {left:?}");
 }
