@@ -657,7 +657,8 @@ fn check_extents(args: &ImageArgs, view: ViewChoice, rec: &Recognised, report: &
     } else {
         2048
     };
-    let image_bytes = if view == ViewChoice::Udf && !src.is_raw_description() { rec.size } else { rec.present * 2048 };
+    // A plain file holds its bytes; a raw image the 2048-byte sectors of its data tracks.
+    let image_bytes = if src.is_raw_description() { rec.present * 2048 } else { rec.size };
     let mut files = 0u64;
     let mut outside = 0u64;
     let root = tree.root()?;
