@@ -6,11 +6,29 @@
 //! `CATALOG`), `[Session N]`, `[Entry N]` (one raw TOC entry: `Session`, `Point`, `ADR`, `Control`, `PLBA`, ...)
 //! and `[TRACK N]` (`MODE`, `INDEX n=LBA`). The TOC entries with points 1..99 give each track's start, its
 //! session and whether it is data (control bit 2); point 0xA2 gives each session's lead-out.
+//!
+//! # Writing
+//! [`CcdFile::from_disc`] describes any raw disc in these terms and [`CcdFile::to_text`] writes the control file
+//! as CloneCD 3 does (CRLF lines; entries A0, A1, A2 and one per track for each session, B0 before a further
+//! session). The `.img` holds each session from INDEX 01 of its first track up to its lead-out
+//! ([`CcdFile::image_ranges`]); the `.sub` holds 96 bytes a sector stored channel after channel (12 bytes of P,
+//! 12 of Q, then R to W), which is how CloneCD stores it; [`CcdFile::subchannel_at`] generates them where the
+//! source has none: P set during pauses (INDEX 00), Q mode 1 with track, index, relative and absolute time and
+//! its CRC (ECMA-130 22.3), R to W zero.
 
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
+use crate::cue::TrackMode;
 use crate::error::{Error, Result};
+use crate::image::RawDisc;
+use crate::sector::{Msf, FRAMES_PER_SECOND, MSF_LBA_OFFSET};
+
+/// Bytes of subchannel per sector in a `.sub`.
+pub const SUB_LEN: usize = 96;
+/// The largest lead-out start a B0 entry announces (79:59:74, as CloneCD writes for a CD-R).
+const MAX_LEADOUT_MSF: (u8, u8, u8) = (79, 59, 74);
 
 /// Largest `.ccd` read, in bytes.
 pub const MAX_CCD_LEN: u64 = 1 << 20;
@@ -224,6 +242,232 @@ impl CcdFile {
     }
 }
 
+fn bcd(v: u8) -> u8 {
+    ((v / 10) << 4) | (v % 10)
+}
+
+/// Minutes, seconds and frames of a count of frames (not shifted by the 150 frames of the first pregap).
+fn frames_msf(frames: i64) -> (u8, u8, u8) {
+    let f = frames.clamp(0, 100 * 60 * FRAMES_PER_SECOND - 1);
+    let minute = u8::try_from(f / (60 * FRAMES_PER_SECOND)).unwrap_or(99);
+    let second = u8::try_from((f / FRAMES_PER_SECOND) % 60).unwrap_or(59);
+    let frame = u8::try_from(f % FRAMES_PER_SECOND).unwrap_or(74);
+    (minute, second, frame)
+}
+
+/// The MSF address of an LBA, clamped to the disc.
+fn lba_msf(lba: i64) -> (u8, u8, u8) {
+    Msf::from_lba(lba).map_or_else(|| frames_msf(lba.saturating_add(MSF_LBA_OFFSET)), |m| (m.minute, m.second, m.frame))
+}
+
+/// The LBA of an address given as minutes, seconds and frames, as CloneCD computes `PLBA` (MSF minus 150).
+fn msf_lba((m, s, f): (u8, u8, u8)) -> i64 {
+    (i64::from(m).saturating_mul(60).saturating_add(i64::from(s)))
+        .saturating_mul(FRAMES_PER_SECOND)
+        .saturating_add(i64::from(f))
+        .saturating_sub(MSF_LBA_OFFSET)
+}
+
+/// The TOC control nibble of a CUE track: data bit, and the `FLAGS` it declares.
+fn cue_control(mode: TrackMode, flags: &[String]) -> u8 {
+    let mut c = if mode.is_data() { 0x04 } else { 0 };
+    for f in flags {
+        match f.to_ascii_uppercase().as_str() {
+            "4CH" => c |= 0x08,
+            "DCP" => c |= 0x02,
+            "PRE" => c |= 0x01,
+            _ => {}
+        }
+    }
+    c
+}
+
+impl CcdFile {
+    /// Describes `disc` as a CloneCD image: each track's start, its INDEX 00 where its pregap lies inside its
+    /// session (the first track's pregap of a session is not in a CloneCD image), its control nibble (data bit and
+    /// CUE `FLAGS`, or a CloneCD source's own), each session's lead-out (after the last track and its postgap),
+    /// and the catalog number.
+    #[must_use]
+    pub fn from_disc(disc: &RawDisc) -> CcdFile {
+        let source = disc.ccd();
+        let mut out = CcdFile {
+            version: Some(3),
+            tracks: Vec::new(),
+            leadouts: source.map(|c| c.leadouts.clone()).unwrap_or_default(),
+            catalog: source.and_then(|c| c.catalog.clone()).or_else(|| disc.cue().and_then(|c| c.catalog.clone())),
+            scrambled: false,
+        };
+        let cue_tracks: Vec<&crate::cue::Track> =
+            disc.cue().map(|c| c.files.iter().flat_map(|f| f.tracks.iter()).collect()).unwrap_or_default();
+        let mut prev_session = None;
+        let mut ends: BTreeMap<u32, i64> = BTreeMap::new();
+        for t in disc.tracks() {
+            let first_of_session = prev_session != Some(t.session);
+            prev_session = Some(t.session);
+            let pregap_start = t.first_lba.saturating_sub(i64::from(t.unstored_pregap));
+            let src = source.and_then(|c| c.tracks.iter().find(|x| x.number == t.number));
+            let index0 = match src {
+                Some(x) => x.index0,
+                None => (!first_of_session && pregap_start < t.start_lba).then_some(pregap_start),
+            };
+            let mode = match t.mode {
+                TrackMode::Audio | TrackMode::Cdg => 0,
+                TrackMode::Mode1_2352 | TrackMode::Mode1_2048 => 1,
+                _ => 2,
+            };
+            let control = match src {
+                Some(x) => x.control,
+                None => cue_tracks
+                    .iter()
+                    .find(|c| c.number == t.number)
+                    .map_or(if t.mode.is_data() { 0x04 } else { 0 }, |c| cue_control(t.mode, &c.flags)),
+            };
+            out.tracks.push(CcdTrack {
+                number: t.number,
+                session: t.session,
+                mode,
+                control,
+                start: t.start_lba,
+                index0,
+            });
+            let end = t.end_lba().saturating_add(i64::from(t.postgap));
+            let e = ends.entry(t.session).or_insert(end);
+            *e = (*e).max(end);
+        }
+        for (s, end) in ends {
+            out.leadouts.entry(s).or_insert(end);
+        }
+        out
+    }
+
+    /// The LBA ranges the `.img` holds, in order: each session from INDEX 01 of its first track up to its
+    /// lead-out.
+    #[must_use]
+    pub fn image_ranges(&self) -> Vec<(i64, i64)> {
+        let mut out = Vec::new();
+        for (s, leadout) in &self.leadouts {
+            if let Some(first) = self.tracks.iter().find(|t| t.session == *s) {
+                if *leadout > first.start {
+                    out.push((first.start, *leadout));
+                }
+            }
+        }
+        out
+    }
+
+    /// The track that `lba` belongs to: the last one whose pregap or INDEX 01 is not after it.
+    #[must_use]
+    pub fn track_at(&self, lba: i64) -> Option<&CcdTrack> {
+        self.tracks.iter().rev().find(|t| t.index0.unwrap_or(t.start).min(t.start) <= lba)
+    }
+
+    /// The 96 bytes of P–W subchannel of sector `lba`, channel after channel as a CloneCD `.sub` stores them: P
+    /// set during a pause (INDEX 00), Q in mode 1 (control, track, index, relative time counting down to zero
+    /// through a pause and up from zero through the track, absolute time, CRC), R to W zero.
+    #[must_use]
+    pub fn subchannel_at(&self, lba: i64) -> [u8; SUB_LEN] {
+        let mut sub = [0u8; SUB_LEN];
+        let Some(t) = self.track_at(lba) else { return sub };
+        let pause = lba < t.start;
+        let rel = if pause { t.start.saturating_sub(lba).saturating_sub(1) } else { lba.saturating_sub(t.start) };
+        let (rm, rs, rf) = frames_msf(rel);
+        let (am, as_, af) = lba_msf(lba);
+        let body = [
+            (t.control << 4) | 1,
+            bcd(t.number),
+            if pause { 0 } else { 1 },
+            bcd(rm),
+            bcd(rs),
+            bcd(rf),
+            0,
+            bcd(am),
+            bcd(as_),
+            bcd(af),
+        ];
+        let crc = !crate::disc::crc16(&body);
+        let mut q = [0u8; 12];
+        for (d, b) in q.iter_mut().zip(body.iter().chain(crc.to_be_bytes().iter())) {
+            *d = *b;
+        }
+        if pause {
+            if let Some(p) = sub.get_mut(..12) {
+                p.fill(0xff);
+            }
+        }
+        if let Some(qs) = sub.get_mut(12..24) {
+            qs.copy_from_slice(&q);
+        }
+        sub
+    }
+
+    /// The control file text, as CloneCD 3 writes it (CRLF line ends).
+    #[must_use]
+    pub fn to_text(&self) -> String {
+        let mut entries: Vec<String> = Vec::new();
+        let sessions: Vec<u32> = self.leadouts.keys().copied().collect();
+        let entry = |session: u32, point: u8, adr: u8, control: u8, a: (u8, u8, u8), zero: u8, p: (u8, u8, u8)| {
+            format!(
+                "Session={session}\r\nPoint=0x{point:02x}\r\nADR=0x{adr:02x}\r\nControl=0x{control:02x}\r\nTrackNo=0\r\n\
+                 AMin={}\r\nASec={}\r\nAFrame={}\r\nALBA={}\r\nZero={zero}\r\nPMin={}\r\nPSec={}\r\nPFrame={}\r\n\
+                 PLBA={}\r\n",
+                a.0,
+                a.1,
+                a.2,
+                msf_lba(a),
+                p.0,
+                p.1,
+                p.2,
+                msf_lba(p)
+            )
+        };
+        for (i, &s) in sessions.iter().enumerate() {
+            let tracks: Vec<&CcdTrack> = self.tracks.iter().filter(|t| t.session == s).collect();
+            let (Some(first), Some(last)) = (tracks.first(), tracks.last()) else { continue };
+            let leadout = self.leadouts.get(&s).copied().unwrap_or(last.start);
+            let xa = tracks.iter().any(|t| t.mode == 2);
+            let zero = (0, 0, 0);
+            entries.push(entry(s, 0xa0, 1, first.control, zero, 0, (first.number, if xa { 0x20 } else { 0 }, 0)));
+            entries.push(entry(s, 0xa1, 1, last.control, zero, 0, (last.number, 0, 0)));
+            entries.push(entry(s, 0xa2, 1, last.control, zero, 0, lba_msf(leadout)));
+            for t in &tracks {
+                entries.push(entry(s, t.number, 1, t.control, zero, 0, lba_msf(t.start)));
+            }
+            // A further session: B0 names where its program area may start.
+            if let Some(next) = sessions.get(i.saturating_add(1)) {
+                let next_start = self.tracks.iter().find(|t| t.session == *next).map_or(leadout, |t| t.start);
+                let pregap = next_start.saturating_sub(crate::image::SESSION_PREGAP);
+                entries.push(entry(s, 0xb0, 5, first.control, lba_msf(pregap), 1, MAX_LEADOUT_MSF));
+            }
+        }
+        let mut t = String::new();
+        let _ = write!(
+            t,
+            "[CloneCD]\r\nVersion=3\r\n[Disc]\r\nTocEntries={}\r\nSessions={}\r\n",
+            entries.len(),
+            sessions.len()
+        );
+        let _ = write!(t, "DataTracksScrambled=0\r\nCDTextLength=0\r\n");
+        if let Some(c) = &self.catalog {
+            let _ = write!(t, "CATALOG={c}\r\n");
+        }
+        for &s in &sessions {
+            let mode = self.tracks.iter().find(|x| x.session == s).map_or(0, |x| x.mode);
+            let _ = write!(t, "[Session {s}]\r\nPreGapMode={mode}\r\nPreGapSubC=0\r\n");
+        }
+        for (i, e) in entries.iter().enumerate() {
+            let _ = write!(t, "[Entry {i}]\r\n{e}");
+        }
+        for tr in &self.tracks {
+            let _ = write!(t, "[TRACK {}]\r\nMODE={}\r\n", tr.number, tr.mode);
+            if let Some(i0) = tr.index0 {
+                let _ = write!(t, "INDEX 0={i0}\r\n");
+            }
+            let _ = write!(t, "INDEX 1={}\r\n", tr.start);
+        }
+        t
+    }
+}
+
 /// The `.img` and `.sub` beside a `.ccd` (same stem; the extension's case is matched loosely).
 pub fn companion_files(ccd: &Path) -> (PathBuf, Option<PathBuf>) {
     let find = |ext: &str| -> Option<PathBuf> {
@@ -253,6 +497,25 @@ mod tests {
         assert_eq!(c.tracks[0].mode, 1);
         assert_eq!(c.tracks[1].index0, Some(250));
         assert_eq!(c.leadouts.get(&1), Some(&400));
+    }
+
+    #[test]
+    fn written_control_files_parse_back() {
+        let c = CcdFile::parse(CCD, Path::new("x.ccd")).unwrap();
+        let text = c.to_text();
+        assert!(text.contains("\r\n[Entry 3]\r\n") && text.contains("Point=0xa2"), "{text}");
+        let back = CcdFile::parse(&text, Path::new("y.ccd")).unwrap();
+        assert_eq!(back.tracks, c.tracks);
+        assert_eq!(back.leadouts, c.leadouts);
+        assert_eq!(c.image_ranges(), vec![(0, 400)]);
+        // Track 2's pause: P set, Q index 0 counting down to 0 at LBA 299; then index 1 from 0.
+        let q = |lba: i64| c.subchannel_at(lba)[12..24].to_vec();
+        assert_eq!(c.subchannel_at(250)[..12], [0xff; 12]);
+        assert_eq!(q(250)[..6], [0x01, 0x02, 0x00, 0x00, 0x00, 0x49]);
+        assert_eq!(q(299)[..6], [0x01, 0x02, 0x00, 0x00, 0x00, 0x00]);
+        assert_eq!(c.subchannel_at(300)[..12], [0; 12]);
+        assert_eq!(q(300)[..10], [0x01, 0x02, 0x01, 0, 0, 0, 0, 0x00, 0x06, 0x00]);
+        assert_eq!(q(0)[..3], [0x41, 0x01, 0x01]);
     }
 
     #[test]

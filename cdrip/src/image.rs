@@ -546,6 +546,37 @@ impl RawDisc {
         Ok(out)
     }
 
+    /// The 2352 bytes at `lba` as a CloneCD image holds them, for any LBA from a session's first INDEX 01 to
+    /// its lead-out: a stored sector as [`RawDisc::read_raw`] gives it; a pregap or postgap sector the sheet does
+    /// not store, generated for the track it belongs to (`mode` 0: silence; 1: an empty Mode 1 sector; 2: an
+    /// empty Mode 2 Form 2 sector, each with its header, EDC and ECC).
+    ///
+    /// # Errors
+    /// [`Error::Layout`] past the last stored sector; as [`RawDisc::read_raw`].
+    pub fn image_sector(&mut self, lba: i64, mode: u8) -> Result<RawSector> {
+        match self.locate(lba) {
+            SectorAt::Stored { track } => self.read_raw(track, lba),
+            SectorAt::Gap => match mode {
+                0 => Ok([0u8; RAW_SECTOR_LEN]),
+                1 => sector::encode_mode1(lba, &[0u8; USER_DATA_LEN]),
+                _ => {
+                    let mut out = [0u8; RAW_SECTOR_LEN];
+                    sector::write_header(&mut out, lba, 2)?;
+                    let sub = [0, 0, 0x20, 0];
+                    if let Some(s) = out.get_mut(16..24) {
+                        s.copy_from_slice(&[sub, sub].concat());
+                    }
+                    sector::finish(&mut out, sector::SectorKind::Mode2Form2);
+                    Ok(out)
+                }
+            },
+            SectorAt::End => Err(Error::Layout {
+                sheet: self.sheet.clone(),
+                message: format!("LBA {lba} is past the last sector stored in the image"),
+            }),
+        }
+    }
+
     /// The 2048 bytes of user data at `lba` of data track `ti`, taken from a raw sector only after its EDC
     /// passes — or after P/Q repair makes it pass.
     ///

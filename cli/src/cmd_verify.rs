@@ -1,6 +1,9 @@
-//! `odix verify IMAGE`: checks a raw image sector by sector (sync, header, EDC, ECC), optionally writes a
-//! repaired copy; checks the MD5 tags xorriso/libisofs records in ISO images (`-md5 on`); compares the image's
-//! tree with a folder; prints CRC32/MD5/SHA-1 of the image and its tracks.
+//! `odix verify IMAGE`: recognises the image (ISO 9660, UDF, raw sectors through a `.cue` or `.ccd`; anything
+//! else is an error naming it); checks that the volume fits the file (ISO 9660 volume space size over every
+//! session, UDF partitions and descriptor sequences, a CloneCD TOC) and that every file's extents lie inside it;
+//! checks a raw image sector by sector (sync, header, EDC, ECC), optionally writes a repaired copy; checks the MD5
+//! tags xorriso/libisofs records in ISO images (`-md5 on`); compares the image's tree with a folder; prints
+//! CRC32/MD5/SHA-1 of the image and its tracks. Exit status 2 for an incomplete image, 1 for wrong data.
 //!
 //! # libisofs MD5 tags
 //! libisofs (xorriso `-md5 on`, `xorriso -as mkisofs --md5`) writes "checksum tags": one 2048-byte block each,
@@ -23,7 +26,7 @@
 
 use std::collections::{HashSet, VecDeque};
 use std::fs::File;
-use std::io::{self, BufReader, Read, Seek, SeekFrom, Write};
+use std::io::{self, BufReader, IsTerminal, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
@@ -34,6 +37,9 @@ use odix_cdrip::image::{RawDisc, SheetKind};
 use odix_cdrip::sector::{self, Repair};
 
 use crate::cmd_read::{self, ImageArgs};
+use crate::formats::{self, ViewChoice};
+use crate::output::{self, AtomicFile};
+use crate::source::Source;
 use crate::view::{Kind, Node, Tree};
 
 /// `odix verify`.
@@ -57,75 +63,684 @@ pub struct VerifyArgs {
     /// Replace the repaired copy's files if they exist.
     #[arg(short, long)]
     pub force: bool,
+    /// Print one JSON object (format, sizes, sectors expected and present, each check's result, problems,
+    /// hashes) instead of the text report.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// How one check ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+enum Outcome {
+    /// Nothing wrong found.
+    Ok,
+    /// The image is incomplete or points outside itself: sectors missing, extents past the end, structures
+    /// that cannot be read (exit status 2).
+    Incomplete,
+    /// Data does not match what the image records (EDC/ECC, MD5 tags) or the folder compared with (exit 1).
+    Failed,
+}
+
+/// One check and what it found.
+#[derive(Debug, serde::Serialize)]
+struct Check {
+    name: &'static str,
+    result: Outcome,
+    details: Vec<String>,
+}
+
+/// The sectors a volume needs and the image holds.
+#[derive(Clone, Copy, Debug, Default, serde::Serialize)]
+struct SectorCount {
+    /// Bytes per sector (2048; a UDF volume's own block size).
+    sector_size: u32,
+    expected: u64,
+    present: u64,
+    missing: u64,
+}
+
+/// Everything `verify` found, printed as text while it goes or as one JSON object at the end.
+struct Report {
+    json: bool,
+    checks: Vec<Check>,
+    problems: Vec<String>,
+    sectors: Option<SectorCount>,
+}
+
+impl Report {
+    /// Records a check; `text` is what it printed (one detail per line). In text mode the lines go to stdout now.
+    fn add(&mut self, name: &'static str, result: Outcome, text: &[u8], problems: Vec<String>) -> Result<()> {
+        let details: Vec<String> = String::from_utf8_lossy(text).lines().map(str::to_string).collect();
+        if !self.json {
+            let mut out = io::stdout().lock();
+            out.write_all(text)?;
+            out.flush()?;
+        }
+        self.problems.extend(problems);
+        self.checks.push(Check { name, result, details });
+        Ok(())
+    }
+
+    fn exit_code(&self) -> u8 {
+        if self.checks.iter().any(|c| c.result == Outcome::Failed) {
+            1
+        } else if self.checks.iter().any(|c| c.result == Outcome::Incomplete) {
+            crate::EXIT_PARTIAL
+        } else {
+            0
+        }
+    }
+}
+
+/// What the image is, as `verify` recognised it.
+struct Recognised {
+    /// `iso9660`, `udf`, `iso9660+udf`, `cue` or `ccd`.
+    format: String,
+    iso: bool,
+    udf: bool,
+    /// Bytes of the image file (all data files of a raw image).
+    size: u64,
+    /// 2048-byte sectors the readers can read: the file's whole sectors, or the LBA axis of a raw image up to the
+    /// end of its last data track.
+    present: u64,
+}
+
+/// The CD sync pattern that opens every raw data sector.
+const SYNC: [u8; 12] = [0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0];
+
+/// Size of what `path` names: a regular file's length, or a block device's size found by seeking to its end.
+fn image_len(path: &Path) -> Result<u64> {
+    let meta = std::fs::metadata(path).with_context(|| format!("cannot open {}", path.display()))?;
+    if meta.is_dir() {
+        bail!("{}: is a directory, not a disc image", path.display());
+    }
+    if meta.is_file() {
+        return Ok(meta.len());
+    }
+    let mut f = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    f.seek(SeekFrom::End(0)).with_context(|| format!("{}: cannot find its size", path.display()))
+}
+
+/// Recognises the image or fails with one line naming it: an empty file, anything without an ISO 9660 or UDF
+/// volume, and raw sectors given without their sheet are errors.
+fn recognise(args: &ImageArgs, disc: Option<&RawDisc>) -> Result<Recognised> {
+    let path = &args.image;
+    let (src, opts) = args.open()?;
+    let iso = formats::iso::probe(&src, &opts)?;
+    let udf = formats::udf::probe(&src, &opts)?;
+    if let Some(disc) = disc {
+        let size = disc.files().iter().map(|f| f.len).sum();
+        let mut r = src.open()?;
+        let present = r.seek(SeekFrom::End(0))? / 2048;
+        let format = match disc.kind() {
+            SheetKind::Cue => "cue",
+            SheetKind::CloneCd => "ccd",
+        };
+        return Ok(Recognised { format: format.into(), iso, udf, size, present });
+    }
+    let size = image_len(path)?;
+    if size == 0 {
+        bail!("{}: empty file, not a disc image", path.display());
+    }
+    if !iso && !udf {
+        let mut head = [0u8; 12];
+        let read = File::open(path).and_then(|mut f| f.read_exact(&mut head)).is_ok();
+        if read && head.starts_with(b"MComprHD") {
+            bail!("{}: a CHD (MAME compressed hunks) image, which odix does not read: `chdman extractcd` turns it into a .cue and .bin", path.display());
+        }
+        if read && head == SYNC {
+            bail!(
+                "{}: raw 2352-byte sectors without a cue sheet: pass the .cue or .ccd that describes them",
+                path.display()
+            );
+        }
+        bail!("{}: not a disc image (no ISO 9660 or UDF volume found)", path.display());
+    }
+    let format = match (iso, udf) {
+        (true, true) => "iso9660+udf",
+        (true, false) => "iso9660",
+        _ => "udf",
+    };
+    Ok(Recognised { format: format.into(), iso, udf, size, present: size / 2048 })
 }
 
 pub fn verify(args: VerifyArgs) -> Result<u8> {
-    let stdout = io::stdout();
-    let mut out = stdout.lock();
-    let mut failed = false;
     let path = args.image.image.clone();
     let raw = matches!(
         path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref(),
         Some("cue") | Some("ccd")
     );
-    if raw {
-        let mut disc = RawDisc::open(&path)?;
-        let bad = check_sectors(&mut disc, &mut out)?;
+    if !raw && args.repair.is_some() {
+        bail!("{}: --repair needs a raw image (.cue or .ccd): an ISO image has no EDC/ECC", path.display());
+    }
+    let mut disc = if raw { Some(RawDisc::open(&path)?) } else { None };
+    let rec = recognise(&args.image, disc.as_ref())?;
+    let mut report = Report { json: args.json, checks: Vec::new(), problems: Vec::new(), sectors: None };
+    if !args.json {
+        writeln!(
+            io::stdout(),
+            "Image: {} ({}, {} bytes{})",
+            path.display(),
+            rec.format,
+            rec.size,
+            match (rec.iso, rec.udf) {
+                (true, true) if raw => ", ISO 9660 and UDF",
+                (true, false) if raw => ", ISO 9660",
+                (false, true) if raw => ", UDF",
+                _ => "",
+            }
+        )?;
+    }
+    let mut hashes = None;
+    if let Some(disc) = disc.as_mut() {
+        let mut text = Vec::new();
+        let bad = check_sectors(disc, &mut text)?;
+        let mut result = if bad.is_empty() { Outcome::Ok } else { Outcome::Failed };
+        let problems = if bad.is_empty() { Vec::new() } else { vec![format!("{} bad sectors", bad.len())] };
         if let Some(dest) = &args.repair {
-            failed |= !repair_copy(&mut disc, &bad, dest, args.force, &mut out)?;
-        } else {
-            failed |= !bad.is_empty();
-        }
-        // The file system of the data track may carry xorriso's MD5 tags too.
-        if disc.tracks().iter().any(|t| t.mode.is_data()) {
-            failed |= !md5_tags_ok(&args.image, &mut out)?;
-        }
-        if !args.no_hashes || args.dat.is_some() {
-            let h = hash::hash_image(&disc)?;
-            if !args.no_hashes {
-                writeln!(out, "Hashes (size, CRC32, MD5, SHA-1):")?;
-                writeln!(out, "  image     {} {} {} {}", h.image.size, h.image.crc32, h.image.md5, h.image.sha1)?;
-                for (n, t) in &h.tracks {
-                    writeln!(out, "  track {n:02}  {} {} {} {}", t.size, t.crc32, t.md5, t.sha1)?;
-                }
-            }
-            if let Some(name) = &args.dat {
-                write!(out, "{}", hash::dat_entry(name, &h))?;
+            if repair_copy(disc, &bad, dest, args.force, &mut text)? {
+                result = Outcome::Ok;
             }
         }
-    } else {
-        if args.repair.is_some() {
-            bail!("{}: --repair needs a raw image (.cue or .ccd): an ISO image has no EDC/ECC", path.display());
-        }
-        failed |= !check_md5_tags(&args.image, &mut out)?;
-        if !args.no_hashes {
-            let mut f = File::open(&path).with_context(|| format!("cannot open {}", path.display()))?;
-            let mut h = Hasher::new();
-            let mut buf = vec![0u8; 1 << 20];
-            loop {
-                let n = f.read(&mut buf).with_context(|| format!("reading {}", path.display()))?;
-                if n == 0 {
-                    break;
-                }
-                h.update(&buf[..n]);
-            }
-            let h = h.finish();
-            writeln!(out, "Hashes (size, CRC32, MD5, SHA-1):")?;
-            writeln!(out, "  image     {} {} {} {}", h.size, h.crc32, h.md5, h.sha1)?;
+        report.add("raw_sectors", result, &text, problems)?;
+        if disc.kind() == SheetKind::CloneCd {
+            check_ccd_layout(disc, &mut report)?;
         }
     }
+    if rec.iso {
+        check_iso_volume(&args.image, disc.as_ref(), &rec, &mut report)?;
+    }
+    if rec.udf {
+        check_udf_volume(&args.image, &mut report)?;
+    }
+    if rec.iso {
+        check_extents(&args.image, ViewChoice::Auto, &rec, &mut report)?;
+    }
+    if rec.udf {
+        check_extents(&args.image, ViewChoice::Udf, &rec, &mut report)?;
+    }
+    // The file system of a raw image's data track may carry xorriso's MD5 tags too.
+    if rec.iso {
+        let mut text = Vec::new();
+        let ok = if raw { md5_tags_ok(&args.image, &mut text)? } else { check_md5_tags(&args.image, &mut text)? };
+        let problems = if ok { Vec::new() } else { vec!["MD5 tags do not match".to_string()] };
+        report.add("md5_tags", if ok { Outcome::Ok } else { Outcome::Failed }, &text, problems)?;
+    }
     if let Some(dir) = &args.against {
+        let mut text = Vec::new();
         let (_src, _opts, mut tree) = args.image.tree()?;
-        let diffs = compare_with_dir(tree.as_mut(), dir, &mut out)?;
-        if diffs == 0 {
-            writeln!(out, "Tree: identical to {}", dir.display())?;
+        let diffs = compare_with_dir(tree.as_mut(), dir, &mut text)?;
+        let result = if diffs == 0 {
+            writeln!(text, "Tree: identical to {}", dir.display())?;
+            Outcome::Ok
         } else {
-            writeln!(out, "Tree: {diffs} difference(s) from {}", dir.display())?;
-            failed = true;
+            writeln!(text, "Tree: {diffs} difference(s) from {}", dir.display())?;
+            Outcome::Failed
+        };
+        let problems =
+            if diffs == 0 { Vec::new() } else { vec![format!("{diffs} difference(s) from {}", dir.display())] };
+        report.add("against", result, &text, problems)?;
+    }
+    if !args.no_hashes || args.dat.is_some() {
+        let mut text = Vec::new();
+        let mut json = serde_json::Map::new();
+        let hash_json =
+            |h: &hash::Hashes| serde_json::json!({ "size": h.size, "crc32": h.crc32, "md5": h.md5, "sha1": h.sha1 });
+        if let Some(disc) = disc.as_ref() {
+            let h = hash::hash_image(disc)?;
+            if !args.no_hashes {
+                writeln!(text, "Hashes (size, CRC32, MD5, SHA-1):")?;
+                writeln!(text, "  image     {} {} {} {}", h.image.size, h.image.crc32, h.image.md5, h.image.sha1)?;
+                for (n, t) in &h.tracks {
+                    writeln!(text, "  track {n:02}  {} {} {} {}", t.size, t.crc32, t.md5, t.sha1)?;
+                }
+                json.insert("image".into(), hash_json(&h.image));
+                json.insert(
+                    "tracks".into(),
+                    h.tracks
+                        .iter()
+                        .map(|(n, t)| {
+                            let mut v = hash_json(t);
+                            v["track"] = (*n).into();
+                            v
+                        })
+                        .collect(),
+                );
+            }
+            if let Some(name) = &args.dat {
+                let entry = hash::dat_entry(name, &h);
+                write!(text, "{entry}")?;
+                json.insert("dat".into(), entry.into());
+            }
+        } else if !args.no_hashes {
+            let h = hash_file(&path, rec.size)?;
+            writeln!(text, "Hashes (size, CRC32, MD5, SHA-1):")?;
+            writeln!(text, "  image     {} {} {} {}", h.size, h.crc32, h.md5, h.sha1)?;
+            json.insert("image".into(), hash_json(&h));
+        }
+        if !args.json {
+            io::stdout().write_all(&text)?;
+        }
+        hashes = Some(serde_json::Value::Object(json));
+    }
+    let code = report.exit_code();
+    let mut out = io::stdout().lock();
+    if args.json {
+        let file_systems: Vec<&str> =
+            [rec.iso.then_some("iso9660"), rec.udf.then_some("udf")].into_iter().flatten().collect();
+        let v = serde_json::json!({
+            "image": path.display().to_string(),
+            "format": rec.format,
+            "file_systems": file_systems,
+            "size": rec.size,
+            "sectors": report.sectors,
+            "checks": report.checks,
+            "problems": report.problems,
+            "hashes": hashes,
+            "exit": code,
+        });
+        serde_json::to_writer_pretty(&mut out, &v)?;
+        writeln!(out)?;
+    } else if !report.problems.is_empty() {
+        writeln!(out, "Problems:")?;
+        for p in &report.problems {
+            writeln!(out, "  {p}")?;
         }
     }
     out.flush()?;
-    Ok(if failed { 1 } else { 0 })
+    drop(out);
+    // An incomplete image is said on stderr too, as the reading commands say what they skipped; what failed a
+    // check (bad sectors, MD5 mismatches, differences) is a finding, reported on stdout only.
+    if code == crate::EXIT_PARTIAL {
+        let first = report.problems.first().cloned().unwrap_or_default();
+        let more = report.problems.len().saturating_sub(1);
+        let more = if more > 0 { format!(" (and {more} more problems)") } else { String::new() };
+        eprintln!("odix: {}: image incomplete: {first}{more}", path.display());
+    }
+    Ok(code)
+}
+
+/// CRC32/MD5/SHA-1 of the whole file, with a progress bar.
+fn hash_file(path: &Path, size: u64) -> Result<hash::Hashes> {
+    let mut f = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let mut h = Hasher::new();
+    let mut buf = vec![0u8; 1 << 20];
+    let bar = progress_bar(size, "hashing");
+    loop {
+        let n = f.read(&mut buf).with_context(|| format!("reading {}", path.display()))?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+        bar.inc(n as u64);
+    }
+    bar.finish_and_clear();
+    Ok(h.finish())
+}
+
+/// A progress bar on standard error when it is a terminal (hidden otherwise): what is being done, the bar
+/// filling what the terminal leaves, the percentage and the time left. At 80 columns the bar keeps 40.
+pub fn progress_bar(total: u64, what: &str) -> indicatif::ProgressBar {
+    if !io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::with_draw_target(Some(total), indicatif::ProgressDrawTarget::stderr());
+    if let Ok(style) = indicatif::ProgressStyle::with_template("{msg:20!} {wide_bar} {percent:>3}% ETA {eta:>4}") {
+        bar.set_style(style);
+    }
+    bar.set_message(what.to_string());
+    bar
+}
+
+/// A counter on standard error when it is a terminal, for work whose size is not known ahead (a tree walk).
+fn progress_spinner(what: &str) -> indicatif::ProgressBar {
+    if !io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::stderr());
+    if let Ok(style) = indicatif::ProgressStyle::with_template("{msg:20!} {spinner} {pos} entries, {elapsed}") {
+        bar.set_style(style);
+    }
+    bar.set_message(what.to_string());
+    bar
+}
+
+/// Most volume descriptors read in one set.
+const MAX_DESCRIPTORS: u64 = 256;
+/// Most sessions followed in a grown image file.
+const MAX_SESSIONS: usize = 1000;
+
+/// The largest volume space size in the descriptor set of the session that starts at `start`, or `None` when no
+/// primary volume descriptor is there.
+fn session_size(r: &mut Source, start: u64) -> Option<u64> {
+    let mut size: Option<u64> = None;
+    for i in 0..MAX_DESCRIPTORS {
+        let lba = start.checked_add(16)?.checked_add(i)?;
+        let mut s = [0u8; 2048];
+        if r.seek(SeekFrom::Start(lba.checked_mul(2048)?)).is_err() || r.read_exact(&mut s).is_err() {
+            break;
+        }
+        if &s[1..6] != b"CD001" || s[0] == 255 {
+            break;
+        }
+        if s[0] == 1 || s[0] == 2 {
+            let vss = u64::from(u32::from_le_bytes([s[80], s[81], s[82], s[83]]));
+            size = Some(size.map_or(vss, |x| x.max(vss)));
+        }
+    }
+    size
+}
+
+/// The sessions of the image and where each ends: a raw disc's sessions with a data track, or the sessions of a
+/// grown image file found by looking for another volume descriptor set where one ends (as multi-session writers
+/// place them: at its end, or rounded up to 16 or 32 sectors).
+///
+/// A later session's volume space size counts either from the start of the disc (mkisofs `-C`) or from the
+/// session (xorriso growing an image file, which also copies the newest session's descriptors to LBA 0): it counts
+/// from the session when that makes it end where the descriptors at LBA 0 say the volume ends, or when it is not
+/// larger than the session's start; otherwise from the start of the disc.
+fn iso_sessions(args: &ImageArgs, disc: Option<&RawDisc>) -> Result<Vec<(u64, u64)>> {
+    let (src, opts) = args.open()?;
+    let mut r = src.open()?;
+    let mut starts: Vec<u64> = match disc {
+        Some(d) => (1..=d.session_count())
+            .filter_map(|s| d.session_start(Some(s)).ok())
+            .filter_map(|l| u64::try_from(l).ok())
+            .collect(),
+        // LBA 0, and 32: where xorriso puts the first session of an image it grows.
+        None => vec![32, 0],
+    };
+    if !starts.contains(&opts.session_start) {
+        starts.push(opts.session_start);
+    }
+    let grown = disc.is_none();
+    let at_zero = if grown { session_size(&mut r, 0) } else { None };
+    let mut out = Vec::new();
+    let mut seen = HashSet::new();
+    while let Some(start) = starts.pop() {
+        if !seen.insert(start) || out.len() >= MAX_SESSIONS {
+            continue;
+        }
+        let Some(size) = session_size(&mut r, start) else { continue };
+        let relative = start.saturating_add(size);
+        let end = if size <= start || at_zero.is_some_and(|z| start > 0 && z == relative) { relative } else { size };
+        out.push((start, end));
+        if grown {
+            for e in [end, relative] {
+                starts.extend([e, e.next_multiple_of(16), e.next_multiple_of(32)].into_iter().filter(|&n| n > start));
+            }
+        }
+    }
+    // The copy at LBA 0 of a grown image ends where the newest session ends: one session, not two.
+    out.sort_unstable_by_key(|s| std::cmp::Reverse(s.0));
+    let mut ends = HashSet::new();
+    out.retain(|s| ends.insert(s.1));
+    out.sort_unstable();
+    Ok(out)
+}
+
+/// The ISO 9660 volume fits the image: the largest volume space size of every session against the sectors
+/// present.
+fn check_iso_volume(args: &ImageArgs, disc: Option<&RawDisc>, rec: &Recognised, report: &mut Report) -> Result<()> {
+    let mut text = Vec::new();
+    let sessions = iso_sessions(args, disc)?;
+    let Some(expected) = sessions.iter().map(|s| s.1).max() else {
+        writeln!(text, "ISO 9660 volume: no primary volume descriptor could be read")?;
+        let p = vec!["ISO 9660 volume descriptors unreadable".to_string()];
+        return report.add("iso9660_volume", Outcome::Incomplete, &text, p);
+    };
+    let present = rec.present;
+    let missing = expected.saturating_sub(present);
+    let what = if sessions.len() > 1 {
+        format!("largest volume space size of {} sessions", sessions.len())
+    } else {
+        "volume space size".to_string()
+    };
+    let count = SectorCount { sector_size: 2048, expected, present, missing };
+    report.sectors = Some(count);
+    let mut problems = Vec::new();
+    if missing > 0 {
+        writeln!(
+            text,
+            "ISO 9660 volume: {expected} sectors ({what}), {present} in the image: TRUNCATED, {missing} sectors \
+             ({} bytes) missing",
+            missing * 2048
+        )?;
+        problems.push(format!(
+            "truncated: the ISO 9660 volume has {expected} sectors, the image {present} ({missing} missing)"
+        ));
+    } else {
+        writeln!(text, "ISO 9660 volume: {expected} sectors ({what}), {present} in the image: ok")?;
+    }
+    if disc.is_none() && rec.size % 2048 != 0 {
+        writeln!(text, "  note: the file's size is not a multiple of 2048 ({} bytes over)", rec.size % 2048)?;
+    }
+    let result = if missing > 0 { Outcome::Incomplete } else { Outcome::Ok };
+    report.add("iso9660_volume", result, &text, problems)
+}
+
+/// The UDF volume fits the image: its partitions and volume descriptor sequences lie inside it, and its anchors
+/// are where a complete image has them.
+fn check_udf_volume(args: &ImageArgs, report: &mut Report) -> Result<()> {
+    let mut text = Vec::new();
+    let (src, opts) = args.open()?;
+    let uopts = odix_udf::Options::default().session_start(opts.session_start);
+    let vol = match odix_udf::Volume::open(src.open()?, uopts) {
+        Ok(v) => v,
+        Err(e) => {
+            writeln!(text, "UDF volume: cannot be read: {e}")?;
+            let p = vec![format!("UDF volume structures unreadable: {e}")];
+            return report.add("udf_volume", Outcome::Incomplete, &text, p);
+        }
+    };
+    let info = vol.info();
+    let bs = u64::from(info.block_size);
+    let present = info.image_blocks;
+    let blocks_of = |bytes: u32| u64::from(bytes).div_ceil(bs);
+    let mut needs: Vec<(u64, String)> = vec![
+        (
+            u64::from(info.anchor.main.location) + blocks_of(info.anchor.main.length),
+            "main volume descriptor sequence".into(),
+        ),
+        (
+            u64::from(info.anchor.reserve.location) + blocks_of(info.anchor.reserve.length),
+            "reserve volume descriptor sequence".into(),
+        ),
+    ];
+    // A virtual (VAT) partition is recorded up to the VAT: its descriptor gives the whole disc's capacity.
+    let virtual_ = info.map_kinds.contains(&odix_udf::read::MappingKind::Virtual);
+    if !virtual_ {
+        for p in &info.partitions {
+            needs.push((u64::from(p.start) + u64::from(p.length), format!("partition {}", p.number)));
+        }
+    }
+    if let Some(vat) = &info.vat {
+        needs.push((vat.location + 1, "virtual allocation table".into()));
+    }
+    let (expected, what) = needs.into_iter().max_by_key(|n| n.0).unwrap_or((0, String::new()));
+    let missing = expected.saturating_sub(present);
+    let mut problems = Vec::new();
+    if missing > 0 {
+        writeln!(
+            text,
+            "UDF volume: {expected} blocks of {bs} bytes (end of the {what}), {present} in the image: TRUNCATED, \
+             {missing} blocks ({} bytes) missing",
+            missing * bs
+        )?;
+        problems.push(format!(
+            "truncated: the UDF {what} ends at block {expected}, the image has {present} ({missing} missing)"
+        ));
+    } else {
+        writeln!(text, "UDF volume: {expected} blocks of {bs} bytes (end of the {what}), {present} in the image: ok")?;
+    }
+    let anchors: Vec<String> = info.anchors.iter().map(u64::to_string).collect();
+    let last = present.saturating_sub(1);
+    let at_end = info.anchors.iter().any(|&a| a == last || a + 256 == last);
+    // ECMA-167 3/8.4.2.1 wants two anchors; a disc written sequentially and left open (a VAT volume) has only the
+    // one at 256 until it is closed.
+    let mut anchor_missing = false;
+    if at_end {
+        writeln!(text, "UDF anchors: at blocks {}: ok", anchors.join(", "))?;
+    } else if virtual_ {
+        writeln!(
+            text,
+            "UDF anchors: only at block {} (a sequentially written volume, left open for appending)",
+            anchors.join(", ")
+        )?;
+    } else {
+        anchor_missing = true;
+        writeln!(
+            text,
+            "UDF anchors: only at block {}: none at N-256 or N-1 (block {} or {last}): the image may be cut short",
+            anchors.join(", "),
+            last.saturating_sub(256)
+        )?;
+        problems.push(format!(
+            "the UDF anchor at the end of the volume (block {} or {last}) is missing: the image may be cut short",
+            last.saturating_sub(256)
+        ));
+    }
+    let count = SectorCount { sector_size: info.block_size, expected, present, missing };
+    if report.sectors.map_or(true, |s| s.missing == 0) {
+        report.sectors = Some(count);
+    }
+    let result = if missing > 0 || anchor_missing { Outcome::Incomplete } else { Outcome::Ok };
+    report.add("udf_volume", result, &text, problems)
+}
+
+/// A CloneCD image holds every sector its TOC places between each session's first track and its lead-out.
+fn check_ccd_layout(disc: &RawDisc, report: &mut Report) -> Result<()> {
+    let mut text = Vec::new();
+    let Some(ccd) = disc.ccd() else { return Ok(()) };
+    let mut expected = 0u64;
+    for (s, leadout) in &ccd.leadouts {
+        if let Some(first) = ccd.tracks.iter().find(|t| t.session == *s) {
+            expected += u64::try_from(leadout - first.start).unwrap_or(0);
+        }
+    }
+    let present = disc.files().first().map_or(0, |f| f.len / 2352);
+    let missing = expected.saturating_sub(present);
+    let mut problems = Vec::new();
+    if missing > 0 {
+        let img = disc.files().first().map(|f| f.path.display().to_string()).unwrap_or_default();
+        writeln!(text, "CloneCD TOC: {expected} sectors up to the lead-out, {present} in {img}: {missing} missing")?;
+        problems.push(format!("truncated: the TOC places {expected} sectors, the file holds {present}"));
+    } else {
+        writeln!(text, "CloneCD TOC: {expected} sectors up to the lead-out, {present} in the image: ok")?;
+    }
+    if report.sectors.is_none() {
+        report.sectors = Some(SectorCount { sector_size: 2352, expected, present, missing });
+    }
+    report.add("ccd_toc", if missing > 0 { Outcome::Incomplete } else { Outcome::Ok }, &text, problems)
+}
+
+/// Every file's and directory's extents lie inside the image: walks the tree of `view`.
+fn check_extents(args: &ImageArgs, view: ViewChoice, rec: &Recognised, report: &mut Report) -> Result<()> {
+    let name = if view == ViewChoice::Udf { "udf_extents" } else { "iso9660_extents" };
+    let label = if view == ViewChoice::Udf { "UDF" } else { "ISO 9660" };
+    let mut text = Vec::new();
+    let mut problems = Vec::new();
+    let (src, opts) = args.open()?;
+    let mut tree = match formats::open_view(&src, &opts, view) {
+        Ok(t) => t,
+        Err(e) => {
+            writeln!(text, "{label} files: the tree cannot be read: {e:#}")?;
+            problems.push(format!("{label} tree unreadable: {e:#}"));
+            return report.add(name, Outcome::Incomplete, &text, problems);
+        }
+    };
+    // Extents count the volume's blocks: 2048 bytes, or a UDF disk image's own block size.
+    let block = if view == ViewChoice::Udf {
+        odix_udf::Volume::open(src.open()?, odix_udf::Options::default().session_start(opts.session_start))
+            .map_or(2048, |v| u64::from(v.info().block_size))
+    } else {
+        2048
+    };
+    // A plain file holds its bytes; a raw image the 2048-byte sectors of its data tracks.
+    let image_bytes = if src.is_raw_description() { rec.present * 2048 } else { rec.size };
+    let mut files = 0u64;
+    let mut outside = 0u64;
+    let root = tree.root()?;
+    let bar = progress_spinner(&format!("{label} tree"));
+    let mut warnings = 0u64;
+    let mut note = |text: &mut Vec<u8>, problems: &mut Vec<String>, w: String| -> Result<()> {
+        warnings += 1;
+        bar.suspend(|| writeln!(text, "  warning: {w}"))?;
+        problems.push(w);
+        Ok(())
+    };
+    // Depth first, each directory once (a directory reached twice, or a loop, is not read again).
+    let mut stack: Vec<(Node, String, u32)> = vec![(root, "/".to_string(), 0)];
+    let mut seen = HashSet::new();
+    let limits = opts.limits;
+    let mut total = 0u64;
+    while let Some((node, p, depth)) = stack.pop() {
+        if matches!(node.kind, Kind::File | Kind::Dir) {
+            files += 1;
+            bar.inc(1);
+            let mut beyond = 0u64;
+            for x in &node.extents {
+                let end = x.lba.saturating_mul(block).saturating_add(x.length);
+                if x.length > 0 && end > image_bytes {
+                    beyond += end - image_bytes.max(x.lba.saturating_mul(block));
+                }
+            }
+            if beyond > 0 {
+                outside += 1;
+                let first = node.extents.iter().map(|x| x.lba).min().unwrap_or(0);
+                let what = if node.kind == Kind::Dir { "directory" } else { "file" };
+                let line = format!(
+                    "{p}: {what} data at block {first} runs past the end of the image ({beyond} of {} bytes missing)",
+                    node.extents.iter().map(|x| x.length).sum::<u64>()
+                );
+                bar.suspend(|| writeln!(text, "  {line}"))?;
+                problems.push(format!("{label} {line}"));
+            }
+        }
+        if node.kind != Kind::Dir {
+            continue;
+        }
+        if let Some(id) = node.link_id.or_else(|| node.extents.first().map(|x| x.lba)) {
+            if !seen.insert(id) {
+                continue;
+            }
+        }
+        if depth >= limits.max_depth {
+            note(&mut text, &mut problems, format!("{p}: deeper than {} levels, not read", limits.max_depth))?;
+            continue;
+        }
+        let entries = tree.read_dir(&node);
+        for w in tree.take_warnings() {
+            note(&mut text, &mut problems, w.0)?;
+        }
+        let entries = match entries {
+            Ok(e) => e,
+            Err(e) => {
+                note(&mut text, &mut problems, format!("{p}: {e:#}"))?;
+                continue;
+            }
+        };
+        total += entries.len() as u64;
+        if total > limits.max_total_entries {
+            bail!("more than {} entries in the image (raise --max-entries)", limits.max_total_entries);
+        }
+        for child in entries.into_iter().rev() {
+            let cp = cmd_read::join(&p, &child.name);
+            stack.push((child, cp, depth + 1));
+        }
+    }
+    for w in tree.take_warnings() {
+        note(&mut text, &mut problems, w.0)?;
+    }
+    bar.finish_and_clear();
+    let result = if outside > 0 || warnings > 0 { Outcome::Incomplete } else { Outcome::Ok };
+    writeln!(
+        text,
+        "{label} files: {files} files and directories, {outside} with data past the end of the image{}",
+        if warnings > 0 { format!(", {warnings} warnings while reading the tree") } else { String::new() }
+    )?;
+    report.add(name, result, &text, problems)
 }
 
 /// One bad sector found by [`check_sectors`].
@@ -154,11 +769,7 @@ fn check_sectors(disc: &mut RawDisc, out: &mut dyn Write) -> Result<Vec<BadSecto
         })
         .map(|t| t.stored)
         .sum();
-    let bar = indicatif::ProgressBar::new(total);
-    bar.set_style(
-        indicatif::ProgressStyle::with_template("{bar:30} {percent:>3}% {elapsed_precise} checking sectors")
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-    );
+    let bar = progress_bar(total, "checking sectors");
     for (ti, t) in tracks.iter().enumerate() {
         match t.mode {
             TrackMode::Audio | TrackMode::Cdg => {
@@ -207,7 +818,8 @@ fn check_sectors(disc: &mut RawDisc, out: &mut dyn Write) -> Result<Vec<BadSecto
     Ok(bad)
 }
 
-/// Writes a repaired copy of `disc` described by `dest`; returns whether every bad sector was fixed.
+/// Writes a repaired copy of `disc` described by `dest`; returns whether every bad sector was fixed. Every file of
+/// the copy is written under a temporary name and renamed into place only when all are complete.
 fn repair_copy(disc: &mut RawDisc, bad: &[BadSector], dest: &Path, force: bool, out: &mut dyn Write) -> Result<bool> {
     let want = match disc.kind() {
         SheetKind::Cue => "cue",
@@ -226,9 +838,15 @@ fn repair_copy(disc: &mut RawDisc, bad: &[BadSector], dest: &Path, force: bool, 
         SheetKind::Cue if files.len() == 1 => vec![dir.join(format!("{stem}.bin"))],
         SheetKind::Cue => (1..=files.len()).map(|i| dir.join(format!("{stem} (File {i}).bin"))).collect(),
     };
+    let sub = match disc.kind() {
+        SheetKind::CloneCd => disc.subchannel().map(|s| (s.to_path_buf(), dest.with_extension("sub"))),
+        SheetKind::Cue => None,
+    };
     let mut all = targets.clone();
     all.push(dest.to_path_buf());
+    all.extend(sub.as_ref().map(|s| s.1.clone()));
     for t in &all {
+        output::check_target(t)?;
         if !force && t.exists() {
             bail!("{} exists (use --force to replace it)", t.display());
         }
@@ -236,17 +854,34 @@ fn repair_copy(disc: &mut RawDisc, bad: &[BadSector], dest: &Path, force: bool, 
             bail!("{}: the repaired copy must not overwrite the input", t.display());
         }
     }
-    for (from, to) in files.iter().zip(&targets) {
-        std::fs::copy(from, to).with_context(|| format!("copying {} to {}", from.display(), to.display()))?;
+    // Data files first, then the sheet, then the subchannel: the order of `all`.
+    let outs = all.iter().map(|t| AtomicFile::create(t)).collect::<Result<Vec<_>>>()?;
+    let total: u64 = disc.files().iter().map(|f| f.len).sum::<u64>();
+    let bar = progress_bar(total, "copying");
+    for (from, (to, o)) in files.iter().zip(targets.iter().zip(&outs)) {
+        let mut src = File::open(from).with_context(|| format!("cannot open {}", from.display()))?;
+        let mut buf = vec![0u8; 1 << 20];
+        let mut w = &o.file;
+        loop {
+            let n = src.read(&mut buf).with_context(|| format!("reading {}", from.display()))?;
+            if n == 0 {
+                break;
+            }
+            w.write_all(&buf[..n]).with_context(|| format!("writing {}", to.display()))?;
+            bar.inc(n as u64);
+        }
     }
+    bar.finish_and_clear();
+    let sheet_out = &outs[targets.len()];
     match disc.kind() {
         SheetKind::CloneCd => {
             let text =
                 std::fs::read(disc.sheet_path()).with_context(|| format!("reading {}", disc.sheet_path().display()))?;
-            std::fs::write(dest, text).with_context(|| format!("writing {}", dest.display()))?;
-            if let Some(sub) = disc.subchannel() {
-                let to = dest.with_extension("sub");
-                std::fs::copy(sub, &to).with_context(|| format!("copying {}", sub.display()))?;
+            (&sheet_out.file).write_all(&text).with_context(|| format!("writing {}", dest.display()))?;
+            if let (Some((from, to)), Some(o)) = (&sub, outs.get(targets.len() + 1)) {
+                let mut src = File::open(from).with_context(|| format!("cannot open {}", from.display()))?;
+                io::copy(&mut src, &mut &o.file)
+                    .with_context(|| format!("copying {} to {}", from.display(), to.display()))?;
             }
         }
         SheetKind::Cue => {
@@ -254,11 +889,12 @@ fn repair_copy(disc: &mut RawDisc, bad: &[BadSector], dest: &Path, force: bool, 
             for (f, t) in sheet.files.iter_mut().zip(&targets) {
                 f.name = t.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
             }
-            std::fs::write(dest, sheet.to_text()).with_context(|| format!("writing {}", dest.display()))?;
+            (&sheet_out.file)
+                .write_all(sheet.to_text().as_bytes())
+                .with_context(|| format!("writing {}", dest.display()))?;
         }
     }
     let mut fixed = 0usize;
-    let mut handles: Vec<Option<File>> = targets.iter().map(|_| None).collect();
     for b in bad {
         let t = disc.tracks()[b.track].clone();
         let mut s = disc.read_raw(b.track, b.lba)?;
@@ -272,19 +908,10 @@ fn repair_copy(disc: &mut RawDisc, bad: &[BadSector], dest: &Path, force: bool, 
                 let offset = t.file_offset + rel * size;
                 // A 2336-byte track stores the sector without its sync and header.
                 let bytes_out = if size == 2352 { &s[..] } else { &s[16..] };
-                let h = &mut handles[t.file];
-                if h.is_none() {
-                    *h = Some(
-                        std::fs::OpenOptions::new()
-                            .write(true)
-                            .open(&targets[t.file])
-                            .with_context(|| format!("opening {}", targets[t.file].display()))?,
-                    );
-                }
-                if let Some(f) = h.as_mut() {
-                    f.seek(SeekFrom::Start(offset))?;
-                    f.write_all(bytes_out).with_context(|| format!("writing {}", targets[t.file].display()))?;
-                }
+                let mut f = &outs[t.file].file;
+                f.seek(SeekFrom::Start(offset))
+                    .and_then(|_| f.write_all(bytes_out))
+                    .with_context(|| format!("writing {}", targets[t.file].display()))?;
                 writeln!(out, "LBA {}: fixed ({bytes} bytes corrected, {})", b.lba, kind.name())?;
                 fixed += 1;
             }
@@ -294,9 +921,7 @@ fn repair_copy(disc: &mut RawDisc, bad: &[BadSector], dest: &Path, force: bool, 
             }
         }
     }
-    for f in handles.into_iter().flatten() {
-        f.sync_all()?;
-    }
+    output::commit_all(outs)?;
     writeln!(out, "Repair: {fixed} of {} bad sectors fixed; copy written to {}", bad.len(), dest.display())?;
     Ok(fixed == bad.len())
 }

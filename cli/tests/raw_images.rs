@@ -327,6 +327,22 @@ fn multi_session_cue() {
         let cat = run_ok(odix().args(["cat"]).arg(&cue).arg("/one.txt"));
         assert_eq!(cat.stdout, b"first session\n");
     }
+    // Its CloneCD copy: the same tracks and sessions, each session read as through the sheet.
+    let ccd = d.join("disc.ccd");
+    run_ok(odix().arg("convert").arg(&cue).arg(&ccd));
+    let (tc, json) = odix_tracks(&ccd);
+    assert_eq!(tc, t);
+    assert_eq!(json["tracks"]["sessions"], 2);
+    assert_eq!(
+        fs::metadata(d.join("disc.img")).unwrap().len(),
+        (a_sectors + fs::metadata(d.join("b.iso")).unwrap().len() / 2048) * RAW as u64
+    );
+    for s in ["1", "2"] {
+        let a = run(odix().args(["ls", "-R", "--session", s]).arg(&cue));
+        let b = run(odix().args(["ls", "-R", "--session", s]).arg(&ccd));
+        assert_eq!((stdout(&a), a.status.code()), (stdout(&b), b.status.code()), "session {s}: {}", stderr(&b));
+    }
+    run_ok(odix().args(["verify", "--no-hashes"]).arg(&ccd));
     let bad = run(odix().args(["ls", "--session", "3"]).arg(&cue));
     assert_eq!(bad.status.code(), Some(1));
     assert!(stderr(&bad).contains("no session 3"), "{}", stderr(&bad));
@@ -583,4 +599,291 @@ fn audio_only_disc() {
     let c = run(odix().arg("convert").arg(&cue).arg(d.join("a.iso")));
     assert_eq!(c.status.code(), Some(1));
     assert!(stderr(&c).contains("no data track"), "{}", stderr(&c));
+}
+
+/// `convert` to an extension it does not write: exit 1, one line naming what it writes, no file.
+#[test]
+fn convert_refuses_formats_it_does_not_write() {
+    let Some(f) = fixture() else { return };
+    for (input, out, writes) in [
+        (&f.cue, "y.chd", "NAME.ccd"),
+        (&f.cue, "y.img", "NAME.iso"),
+        (&f.cue, "y", "NAME.iso"),
+        (&f.iso, "y.chd", "NAME.cue"),
+        (&f.iso, "y.iso", "NAME.ccd"),
+    ] {
+        let o = run(odix().arg("convert").arg(input).arg(f.dir.join(out)));
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(1), "{out}: {err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(err.contains(out) && err.contains(writes) && err.contains("does not write"), "{err}");
+        assert!(!f.dir.join(out).exists(), "{out} was written");
+    }
+    // Inputs that are no ISO image: raw sectors without their sheet, and a CHD.
+    let chd = f.dir.join("x.chd");
+    let mut head = b"MComprHD".to_vec();
+    head.resize(4096, 0);
+    fs::write(&chd, head).unwrap();
+    for (input, why) in [(&f.bin, "already raw"), (&chd, "CHD")] {
+        let o = run(odix().arg("convert").arg(input).arg(f.dir.join("z.cue")));
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(1), "{err}");
+        assert!(err.contains(why) && err.contains(input.to_str().unwrap()), "{err}");
+        assert!(!f.dir.join("z.cue").exists() && !f.dir.join("z.bin").exists());
+    }
+}
+
+/// CRC-16/CCITT (polynomial 0x1021, initial 0), bit by bit: the Q subchannel's check, stored inverted.
+fn q_crc(data: &[u8]) -> u16 {
+    let mut crc = 0u16;
+    for &b in data {
+        crc ^= u16::from(b) << 8;
+        for _ in 0..8 {
+            crc = if crc & 0x8000 != 0 { (crc << 1) ^ 0x1021 } else { crc << 1 };
+        }
+    }
+    crc
+}
+
+/// (P byte, control, track, index, relative frames, absolute LBA) of each 96-byte CloneCD subchannel record,
+/// after checking its Q CRC.
+fn decode_sub(sub: &[u8]) -> Vec<(u8, u8, u8, u8, i64, i64)> {
+    let bcd = |b: u8| i64::from(b >> 4) * 10 + i64::from(b & 15);
+    sub.chunks(96)
+        .enumerate()
+        .map(|(i, s)| {
+            let q = &s[12..24];
+            assert_eq!(!q_crc(&q[..10]), u16::from_be_bytes([q[10], q[11]]), "Q CRC of sector {i}");
+            assert!(s[..12].iter().all(|&p| p == s[0]) && s[24..].iter().all(|&b| b == 0), "sector {i}");
+            let rel = (bcd(q[3]) * 60 + bcd(q[4])) * 75 + bcd(q[5]);
+            let abs = (bcd(q[7]) * 60 + bcd(q[8])) * 75 + bcd(q[9]) - 150;
+            (s[0], q[0] >> 4, bcd(q[1]) as u8, bcd(q[2]) as u8, rel, abs)
+        })
+        .collect()
+}
+
+/// CloneCD written from a CUE sheet, from a CloneCD image and from an ISO image. ccd2iso extracts the ISO from
+/// the `.img`; bchunk's audio tracks of the source equal the `.img`'s; odix reads the copy back; the generated
+/// subchannel has valid Q CRCs, the track, index and times of each sector, and P set in pauses.
+#[test]
+fn clonecd_written_from_cue_clonecd_and_iso() {
+    let Some(f) = fixture() else { return };
+    let d = &f.dir;
+    let n = sectors(&f.bin);
+    // A data track, an audio track with an unstored 2-second PREGAP, an audio track with a stored pause.
+    let audio: Vec<u8> = (0..RAW * 40).map(|i| (i * 7 + 3) as u8).collect();
+    let mut bin = fs::read(&f.bin).unwrap();
+    bin.extend_from_slice(&audio);
+    fs::write(d.join("m.bin"), &bin).unwrap();
+    let msf = |s: usize| format!("{:02}:{:02}:{:02}", s / 4500, s / 75 % 60, s % 75);
+    let cue = d.join("m.cue");
+    fs::write(
+        &cue,
+        format!(
+            "FILE \"m.bin\" BINARY\n  TRACK 01 MODE1/2352\n    INDEX 01 00:00:00\n  TRACK 02 AUDIO\n    PREGAP 00:02:00\n    \
+             INDEX 01 {}\n  TRACK 03 AUDIO\n    FLAGS DCP\n    INDEX 00 {}\n    INDEX 01 {}\n",
+            msf(n),
+            msf(n + 20),
+            msf(n + 25)
+        ),
+    )
+    .unwrap();
+    let ccd = d.join("m.ccd");
+    let c = run_ok(odix().arg("convert").arg(&cue).arg(&ccd));
+    assert!(stderr(&c).contains("generated"), "{}", stderr(&c));
+    let img = fs::read(d.join("m.img")).unwrap();
+    // On the disc: track 2's pause (150 sectors, not stored), its 20 sectors, track 3's 5 + 15.
+    let (t2, t3) = (n + 150, n + 150 + 20 + 5);
+    assert_eq!(img.len(), (t3 + 15) * RAW);
+    assert!(img[..n * RAW] == bin[..n * RAW]);
+    assert!(img[n * RAW..t2 * RAW].iter().all(|&b| b == 0), "the unstored pregap is silence");
+    if let Some(bchunk) = require_tool("bchunk") {
+        run_ok(Command::new(bchunk).current_dir(d).args(["m.bin", "m.cue", "bc"]));
+        let b2 = fs::read(d.join("bc02.cdr")).unwrap();
+        let b3 = fs::read(d.join("bc03.cdr")).unwrap();
+        assert_eq!((b2.len(), b3.len()), (20 * RAW, 15 * RAW));
+        assert!(img[t2 * RAW..][..b2.len()] == b2[..] && img[t3 * RAW..][..b3.len()] == b3[..], "audio differs");
+        assert!(fs::read(d.join("bc01.iso")).unwrap() == fs::read(&f.iso).unwrap());
+    }
+    let sub = decode_sub(&fs::read(d.join("m.sub")).unwrap());
+    assert_eq!(sub.len(), t3 + 15);
+    for (lba, &(p, control, track, index, rel, abs)) in sub.iter().enumerate() {
+        let lba = lba as i64;
+        assert_eq!(abs, lba);
+        let (n, t2, t3) = (n as i64, t2 as i64, t3 as i64);
+        let want = if lba < n {
+            (0, 4, 1, 1, lba)
+        } else if lba < t2 {
+            (0xff, 0, 2, 0, t2 - lba - 1)
+        } else if lba < t3 - 5 {
+            (0, 0, 2, 1, lba - t2)
+        } else if lba < t3 {
+            (0xff, 2, 3, 0, t3 - lba - 1)
+        } else {
+            (0, 2, 3, 1, lba - t3)
+        };
+        assert_eq!((p, control, track, index, rel), want, "sector {lba}");
+    }
+    // odix reads the copy as it reads the source: the same tracks, the same file system, a clean verify.
+    let (tracks, _) = odix_tracks(&ccd);
+    assert_eq!(tracks, odix_tracks(&cue).0);
+    assert_eq!(tracks.iter().map(|t| t.1).collect::<Vec<_>>(), vec![0, t2 as i64, t3 as i64]);
+    run_ok(odix().args(["verify", "--no-hashes"]).arg(&ccd));
+    let back = d.join("m.iso");
+    run_ok(odix().arg("convert").arg(&ccd).arg(&back));
+    assert!(fs::read(&back).unwrap() == fs::read(&f.iso).unwrap());
+
+    // From CloneCD: the same image, its subchannel kept.
+    let again = d.join("again.ccd");
+    let c = run_ok(odix().arg("convert").arg(&ccd).arg(&again));
+    assert!(stderr(&c).contains("subchannel from the source"), "{}", stderr(&c));
+    assert!(fs::read(d.join("again.img")).unwrap() == img);
+    assert!(fs::read(d.join("again.sub")).unwrap() == fs::read(d.join("m.sub")).unwrap());
+
+    // From an ISO image and from a data-only CUE sheet: ccd2iso gives the ISO back.
+    for (src, name) in [(&f.iso, "i.ccd"), (&f.cue, "c.ccd")] {
+        run_ok(odix().arg("convert").arg(src).arg(d.join(name)));
+        let img = d.join(name).with_extension("img");
+        assert!(fs::read(&img).unwrap() == fs::read(&f.bin).unwrap(), "{name}: the sectors of odix's BIN");
+        assert_eq!(decode_sub(&fs::read(img.with_extension("sub")).unwrap()).len(), n);
+        if let Some(ccd2iso) = require_tool("ccd2iso") {
+            let out = d.join(format!("{name}.iso"));
+            run_ok(Command::new(&ccd2iso).arg(&img).arg(&out));
+            assert!(fs::read(&out).unwrap() == fs::read(&f.iso).unwrap(), "{name}: ccd2iso's ISO differs");
+        }
+        let v = run_ok(odix().args(["verify", "--no-hashes"]).arg(d.join(name)));
+        assert!(stdout(&v).contains(&format!("CloneCD TOC: {n} sectors")), "{}", stdout(&v));
+    }
+    // Refused: overwriting an existing copy without --force, and the input itself.
+    let o = run(odix().arg("convert").arg(&f.iso).arg(d.join("i.ccd")));
+    assert!(o.status.code() == Some(1) && stderr(&o).contains("exists"), "{}", stderr(&o));
+    let o = run(odix().arg("convert").arg("--force").arg(&ccd).arg(&ccd));
+    assert!(o.status.code() == Some(1) && stderr(&o).contains("input"), "{}", stderr(&o));
+}
+
+/// A small tmpfs as a full disk; `None` where mounting is not allowed (not root outside CI).
+struct SmallFs(tempfile::TempDir);
+
+impl SmallFs {
+    fn new(size: &str) -> Option<SmallFs> {
+        let dir = tempfile::tempdir().unwrap();
+        let ok = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(dir.path())
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(ok || !odix_testdata::oracle::in_ci(), "cannot mount a tmpfs in CI");
+        ok.then_some(SmallFs(dir))
+    }
+
+    fn names(&self) -> Vec<String> {
+        fs::read_dir(self.0.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into()).collect()
+    }
+}
+
+impl Drop for SmallFs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(self.0.path()).status();
+    }
+}
+
+/// `convert` (to BIN/CUE, CloneCD and ISO) and `verify --repair` onto a full disk: exit 1, one line naming the
+/// output, nothing left in the folder.
+#[test]
+fn a_full_disk_leaves_no_conversion_behind() {
+    let Some(f) = fixture() else { return };
+    let Some(small) = SmallFs::new("512k") else { return };
+    let mut bin = fs::read(&f.bin).unwrap();
+    bin[RAW * 5 + 100] ^= 1;
+    fs::write(f.dir.join("d.bin"), &bin).unwrap();
+    let damaged = f.dir.join("d.cue");
+    fs::write(&damaged, fs::read_to_string(&f.cue).unwrap().replace("x.bin", "d.bin")).unwrap();
+    let out = small.0.path();
+    let cases: [(&[&str], &Path, &str); 5] = [
+        (&["convert"], &f.iso, "y.cue"),
+        (&["convert"], &f.iso, "y.ccd"),
+        (&["convert"], &f.cue, "y.ccd"),
+        (&["convert"], &f.cue, "y.iso"),
+        (&["verify", "--no-hashes", "--repair"], &damaged, "y.cue"),
+    ];
+    for (cmd, input, name) in cases {
+        let target = out.join(name);
+        let mut c = odix();
+        c.args(cmd);
+        if cmd[0] == "convert" {
+            c.arg(input).arg(&target);
+        } else {
+            c.arg(&target).arg(input);
+        }
+        let o = run(&mut c);
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(1), "{cmd:?} {name}: {err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(err.contains("No space left") && err.contains(out.to_str().unwrap()), "{err}");
+        assert!(small.names().is_empty(), "{cmd:?} {name} left {:?}", small.names());
+    }
+}
+
+/// `convert` stopped by SIGINT, SIGTERM or SIGHUP, and `verify --repair` by SIGINT: exit 128 + the signal, one line
+/// saying what was removed, no output and no temporary file.
+#[test]
+fn an_interrupted_conversion_leaves_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    // 256 MiB of zeros behind a volume descriptor take seconds to encode as Mode 1 sectors.
+    let iso = d.join("big.iso");
+    let mut head = vec![0u8; 17 * 2048];
+    head[16 * 2048..16 * 2048 + 6].copy_from_slice(b"\x01CD001");
+    fs::write(&iso, head).unwrap();
+    fs::OpenOptions::new().write(true).open(&iso).unwrap().set_len(256 << 20).unwrap();
+    let out_dir = d.join("out");
+    fs::create_dir(&out_dir).unwrap();
+    for (name, sig, code) in [("y.cue", "INT", 130), ("y.ccd", "TERM", 143), ("z.ccd", "HUP", 129)] {
+        let mut child = odix()
+            .arg("convert")
+            .arg(&iso)
+            .arg(out_dir.join(name))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while !fs::read_dir(&out_dir).unwrap().any(|e| e.unwrap().file_name().to_string_lossy().ends_with(".tmp")) {
+            assert!(std::time::Instant::now() < deadline && child.try_wait().unwrap().is_none(), "no temporary file");
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        run_ok(Command::new("kill").arg(format!("-{sig}")).arg(child.id().to_string()));
+        let o = child.wait_with_output().unwrap();
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(code), "{name} SIG{sig}: {err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(err.contains(&format!("SIG{sig}")) && err.contains(name), "{err}");
+        let left: Vec<_> = fs::read_dir(&out_dir).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert!(left.is_empty(), "{name} SIG{sig} left {left:?}");
+    }
+    // `verify --repair` copying a 600 MB track (user data only: nothing to check, everything to copy).
+    fs::File::create(d.join("big.bin")).unwrap().set_len(600 << 20).unwrap();
+    let cue = d.join("big.cue");
+    fs::write(&cue, "FILE \"big.bin\" BINARY\n  TRACK 01 MODE1/2048\n    INDEX 01 00:00:00\n").unwrap();
+    let mut child = odix()
+        .args(["verify", "--no-hashes", "--repair"])
+        .arg(out_dir.join("fixed.cue"))
+        .arg(&cue)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !fs::read_dir(&out_dir).unwrap().any(|e| e.unwrap().file_name().to_string_lossy().ends_with(".tmp")) {
+        assert!(std::time::Instant::now() < deadline && child.try_wait().unwrap().is_none(), "no temporary file");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    run_ok(Command::new("kill").arg("-INT").arg(child.id().to_string()));
+    let o = child.wait_with_output().unwrap();
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(130), "{err}");
+    assert!(err.contains("SIGINT") && err.contains("fixed.bin"), "{err}");
+    let left: Vec<_> = fs::read_dir(&out_dir).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert!(left.is_empty(), "verify --repair left {left:?}");
 }
