@@ -726,7 +726,7 @@ fn check_extents(args: &ImageArgs, view: ViewChoice, rec: &Recognised, report: &
             bail!("more than {} entries in the image (raise --max-entries)", limits.max_total_entries);
         }
         for child in entries.into_iter().rev() {
-            let cp = cmd_read::join(&p, &child.name);
+            let cp = cmd_read::join(&p, &crate::view::display_name(&child.name));
             stack.push((child, cp, depth + 1));
         }
     }

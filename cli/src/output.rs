@@ -123,7 +123,6 @@ impl Drop for AtomicFile {
 
 /// Commits several outputs that belong together (a cue sheet and its BIN, a CloneCD set): every file is flushed
 /// first, then all are renamed; if any step fails, the ones not yet renamed are removed.
-#[allow(dead_code)] // for outputs made of several files (convert)
 pub fn commit_all(files: Vec<AtomicFile>) -> Result<()> {
     for f in &files {
         if let Some(temp) = &f.temp {
