@@ -107,7 +107,8 @@ impl<R: Read + Seek> Image<R> {
                 self.src.read_extent(ext.lba, SECTOR_SIZE_U64, Structure::Directory, ext.lba, self.opts.limits)?;
             let dot = DirectoryRecord::parse(&sector)
                 .map_err(|e| Error::invalid(Structure::Directory, ext.lba, 0, e.to_string()))?;
-            Some(Box::new(self.gather_susp(&dot.system_use, ext.lba, true).0))
+            let at = self.susp.as_ref().map_or(0, |s| s.root_offset);
+            Some(Box::new(self.gather_susp(dot.system_use.get(at..).unwrap_or_default(), ext.lba, true).0))
         } else {
             None
         };
