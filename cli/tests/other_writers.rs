@@ -166,3 +166,53 @@ fn root_record_longer_than_34_bytes_in_the_descriptor() {
     let o = run(odix().arg("info").arg(&img));
     assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
 }
+
+#[test]
+fn impossible_zf_entries_show_the_stored_data() {
+    let (Some(xorriso), Some(isoinfo)) = (require_tool("xorriso"), require_tool("isoinfo")) else { return };
+    let d = tmp();
+    let src = d.path().join("src");
+    fs::create_dir(&src).unwrap();
+    fs::write(src.join("a.txt"), "odix zisofs ".repeat(50_000)).unwrap();
+    fs::write(src.join("b.txt"), "bravo text ".repeat(50_000)).unwrap();
+    fs::write(src.join("c.txt"), "charlie ".repeat(50_000)).unwrap();
+    let img = d.path().join("z.iso");
+    run_ok(
+        Command::new(&xorriso)
+            .arg("-outdev")
+            .arg(&img)
+            .args(["-zisofs", "level=9:block_size=32k", "-map"])
+            .arg(&src)
+            .args(["/", "-set_filter_r", "--zisofs", "/", "--"]),
+    );
+    let mut data = fs::read(&img).unwrap();
+    let zf: Vec<usize> = (0..data.len() - 6).filter(|&i| &data[i..i + 6] == b"ZF\x10\x01pz").collect();
+    assert_eq!(zf.len(), 3);
+    // a.txt: block size 2^2. b.txt: an uncompressed size near 2^32, whose pointer table alone would need 512 KiB.
+    data[zf[0] + 7] = 2;
+    data[zf[1] + 8..zf[1] + 12].copy_from_slice(&0xFFFF_FF00u32.to_le_bytes());
+    data[zf[1] + 12..zf[1] + 16].copy_from_slice(&0xFFFF_FF00u32.to_be_bytes());
+    fs::write(&img, &data).unwrap();
+    let o = run(odix().args(["ls", "-R", "--json"]).arg(&img));
+    assert_eq!(o.status.code(), Some(2), "{}", String::from_utf8_lossy(&o.stderr));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(err.matches("ZF entry ignored").count(), 2, "{err}");
+    let list: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let size = |p: &str| list.as_array().unwrap().iter().find(|e| e["path"] == p).unwrap()["size"].as_u64().unwrap();
+    // isoinfo and 7-Zip show the stored bytes of both; bsdtar those of a.txt.
+    let theirs = isoinfo_rr(&isoinfo, &img);
+    for p in ["/a.txt", "/b.txt"] {
+        assert_eq!(size(p), theirs[p].1, "{p}");
+        let stored = run_ok(Command::new(&isoinfo).arg("-i").arg(&img).arg("-x").arg(p.to_uppercase() + ";1"));
+        let o = run(odix().arg("cat").arg(&img).arg(p));
+        assert_eq!(o.stdout, stored.stdout, "{p}");
+    }
+    if let Some(bsdtar) = require_tool("bsdtar") {
+        let o = run_ok(Command::new(bsdtar).arg("tvf").arg(&img));
+        let line = String::from_utf8_lossy(&o.stdout).lines().find(|l| l.ends_with(" a.txt")).unwrap().to_string();
+        assert_eq!(line.split_whitespace().nth(4).unwrap(), size("/a.txt").to_string(), "{line}");
+    }
+    // The third file's ZF is sound: read decompressed.
+    assert_eq!(size("/c.txt"), 400_000);
+    assert_eq!(run_ok(odix().arg("cat").arg(&img).arg("/c.txt")).stdout, "charlie ".repeat(50_000).as_bytes());
+}

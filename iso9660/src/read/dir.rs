@@ -361,7 +361,14 @@ impl<R: Read + Seek> Image<R> {
         let mut zisofs = false;
         if let Some(zf) = rr.as_ref().and_then(|r| r.zf) {
             if kind == EntryKind::File {
-                if zf.algorithm == ZISOFS_ALGORITHM || (zf.version == 2 && zf.algorithm == ZISOFS2_ZLIB) {
+                let known = zf.algorithm == ZISOFS_ALGORITHM || (zf.version == 2 && zf.algorithm == ZISOFS2_ZLIB);
+                if let Some(why) = known.then(|| super::file::impossible_zf(&zf, p.size)).flatten() {
+                    self.warn(
+                        Structure::SystemUse,
+                        p.lba,
+                        format!("{name:?}: ZF entry ignored ({why}); shown as stored"),
+                    );
+                } else if known {
                     zisofs = true;
                     size = zf.uncompressed_size;
                 } else {

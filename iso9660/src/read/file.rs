@@ -44,6 +44,31 @@ const ZISOFS_LOG2_RANGE: std::ops::RangeInclusive<u8> = 15..=17;
 /// (`-zisofs block_size_v2=1m`, log2 20) and Linux reads them, so those are read too.
 const ZISOFS2_LOG2_RANGE: std::ops::RangeInclusive<u8> = 15..=20;
 
+/// Why a ZF entry cannot describe the data stored under it, judged from the entry alone and the stored size:
+/// a block size outside what zisofs allows, or an uncompressed size whose block pointer table alone would not
+/// fit in the stored bytes. `None` when the entry is possible.
+///
+/// Such an entry is ignored and the stored bytes shown as they are, as bsdtar, isoinfo and 7-Zip do.
+pub(crate) fn impossible_zf(zf: &Zf, stored: u64) -> Option<String> {
+    let (range, width, header) = if zf.version == 2 {
+        (ZISOFS2_LOG2_RANGE, 8u64, ZISOFS2_HEADER)
+    } else {
+        (ZISOFS_LOG2_RANGE, 4u64, ZISOFS_HEADER)
+    };
+    if !range.contains(&zf.block_size_log2) {
+        return Some(format!("block size 2^{} is not 2^{} to 2^{}", zf.block_size_log2, range.start(), range.end()));
+    }
+    let blocks = zf.uncompressed_size.div_ceil(1u64 << zf.block_size_log2);
+    let need = blocks.saturating_add(1).saturating_mul(width).saturating_add(header);
+    if zf.uncompressed_size > 0 && need > stored {
+        return Some(format!(
+            "{} uncompressed bytes need {need} bytes of header and block pointers, {stored} are stored",
+            zf.uncompressed_size
+        ));
+    }
+    None
+}
+
 /// Fills `buf` from byte `pos` of the data stored in `extents`, taken as one stream.
 fn read_extents_at<R: Read + Seek>(
     src: &mut Sectors<R>,

@@ -379,6 +379,31 @@ fn zisofs_read_at_refuses_bad_pointers() {
 }
 
 #[test]
+fn impossible_zf_entries_are_ignored_with_a_warning() {
+    let original: Vec<u8> = (0..100_000).map(|i| (i % 7) as u8).collect();
+    let (stored, _) = zisofs_stored(&original, 1);
+    // A block size of 2^2, then an uncompressed size whose pointer table could not fit in the stored bytes.
+    for (log2, size) in [(2u8, original.len() as u32), (15, 0xFFFF_FF00)] {
+        let mut zf = b"pz".to_vec();
+        zf.extend_from_slice(&[4, log2]);
+        zf.extend(both(size));
+        let mut su = px(0o100644, 1, None);
+        su.extend(entry(b"ZF", &zf));
+        let mut b = Builder::new(40 + stored.len() / 2048 + 1, true);
+        b.add(record(30, stored.len() as u32, 0, b"Z.;1", &su));
+        b.put(30, 0, &stored);
+        let mut img = open(b.finish());
+        let root = img.root(View::RockRidge).unwrap();
+        let list = img.read_dir(&root).unwrap();
+        assert!(!list[0].is_zisofs(), "2^{log2}, {size}");
+        assert_eq!(list[0].size(), stored.len() as u64);
+        assert_eq!(read_all(&mut img, &list[0]), stored);
+        let w = img.take_warnings();
+        assert!(w.len() == 1 && w[0].message.contains("ZF entry ignored"), "{w:?}");
+    }
+}
+
+#[test]
 fn zisofs_files_are_inflated_block_by_block() {
     let block = 1usize << 15;
     let original: Vec<u8> = (0..(block * 2 + 1000)).map(|i| if i < block { 0 } else { (i % 251) as u8 }).collect();
