@@ -9,7 +9,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use crate::extract::{ExtractOptions, Extractor};
 use crate::formats::{self, Limits, ReadOptions, ViewChoice};
 use crate::source::{ImageSource, SourceOptions};
-use crate::view::{Kind, Node, Tree};
+use crate::view::{Kind, Node, PastEnd, Tree};
 use crate::EXIT_PARTIAL;
 
 /// Options every reading command takes.
@@ -524,7 +524,16 @@ pub fn cat(args: CatArgs) -> Result<u8> {
     let stdout = io::stdout();
     let mut out = stdout.lock();
     let mut reader = tree.open(&node)?;
-    io::copy(&mut reader, &mut out).with_context(|| format!("reading {}", args.path))?;
+    if let Err(e) = io::copy(&mut reader, &mut out) {
+        let e = anyhow::Error::from(e);
+        // What the image holds was written; the rest lies past its end (a truncated image).
+        if let Some(past) = PastEnd::find(&e) {
+            out.flush()?;
+            eprintln!("odix: {}: {}: {past}", args.image.image.display(), args.path);
+            return Ok(EXIT_PARTIAL);
+        }
+        return Err(e.context(format!("reading {}", args.path)));
+    }
     out.flush()?;
     Ok(0)
 }

@@ -21,7 +21,7 @@ use serde_json::{json, Value};
 
 use super::{InfoSection, ReadOptions, ViewChoice};
 use crate::source::{ImageSource, Source};
-use crate::view::{Extent, Kind, Node, Tree, Warning};
+use crate::view::{Extent, Kind, Node, PastEnd, Tree, Warning};
 
 const SECTOR: u64 = 2048;
 
@@ -155,7 +155,7 @@ impl Tree for IsoTree {
         let e = self.entry(file)?.clone();
         let path = self.path.clone();
         let r = self.img.open_file(&e).map_err(|err| anyhow!("{path}: {err}"))?;
-        Ok(Box::new(r))
+        Ok(Box::new(PastEndReader(r)))
     }
 
     fn read_at(&mut self, file: &Node, offset: u64, buf: &mut [u8]) -> Result<usize> {
@@ -171,13 +171,26 @@ impl Tree for IsoTree {
         let ranges: Vec<(u64, u64)> =
             e.extents().iter().map(|x| Some((x.lba.checked_mul(SECTOR)?, x.length))).collect::<Option<_>>()?;
         let total = ranges.iter().try_fold(0u64, |t, r| t.checked_add(r.1))?;
-        (total == file.size).then_some(ranges)
+        let inside = ranges.iter().all(|r| r.0.checked_add(r.1).is_some_and(|end| end <= self.img.image_len()));
+        (total == file.size && inside).then_some(ranges)
     }
 
     fn take_warnings(&mut self) -> Vec<Warning> {
         let mut out = std::mem::take(&mut self.early);
         out.extend(self.img.take_warnings().into_iter().map(|w| Warning(format!("{}: {w}", self.path))));
         out
+    }
+}
+
+/// A file reader whose "data past the end of the image" error is the CLI's [`PastEnd`].
+struct PastEndReader<R>(R);
+
+impl<R: Read> Read for PastEndReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.0.read(buf).map_err(|e| match odix_iso9660::DataPastEnd::of(&e) {
+            Some(p) => PastEnd { missing: p.missing }.into_io(),
+            None => e,
+        })
     }
 }
 

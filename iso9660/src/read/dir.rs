@@ -348,14 +348,25 @@ impl<R: Read + Seek> Image<R> {
             extents.clear();
             extents.extend(first);
         }
-        for e in &extents {
-            if let Err(err) = self.src.check_extent(e.lba, e.length, Structure::DirectoryRecord, p.lba) {
-                if self.opts.strict {
-                    return Err(err);
-                }
-                self.warn(Structure::DirectoryRecord, p.lba, format!("{name:?} skipped: {err}"));
-                return Ok(Made::Skipped);
+        // Data past the end of the image (a truncated image, or an extent recorded beyond it): the entry is
+        // still shown, with a warning; reading it yields what the image holds, then `DataPastEnd`.
+        let missing = super::file::bytes_past_end(&extents, self.src.len());
+        if missing > 0 {
+            let first_past = extents
+                .iter()
+                .find_map(|e| self.src.check_extent(e.lba, e.length, Structure::DirectoryRecord, p.lba).err());
+            if let (true, Some(err)) = (self.opts.strict, first_past) {
+                return Err(err);
             }
+            let stored = extents.iter().fold(0u64, |a, e| a.saturating_add(e.length));
+            self.warn(
+                Structure::DirectoryRecord,
+                p.lba,
+                format!(
+                    "{name:?}: {missing} of its {stored} recorded bytes lie past the end of the image ({} bytes)",
+                    self.src.len()
+                ),
+            );
         }
         let mut size = p.size;
         let mut zisofs = false;

@@ -1,0 +1,170 @@
+//! Images that are not whole: cut short, with extents recorded past their end, with a damaged directory or boot
+//! catalog. odix lists what is there, gives what the image holds, says what is missing and exits 2, as 7-Zip and
+//! bsdtar report a data error on the same files.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use odix_testdata::{require_tool, run, run_ok};
+use serde_json::Value;
+
+fn odix() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_odix"))
+}
+
+fn tmp() -> tempfile::TempDir {
+    tempfile::tempdir().expect("temporary directory")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// A file of random bytes, a 1 MB file in a folder, and a small last file.
+fn tree(dir: &Path) -> PathBuf {
+    let src = dir.join("src");
+    fs::create_dir_all(src.join("d")).unwrap();
+    let mut x = 0x1234_5678_u32;
+    let random: Vec<u8> = (0..100_000)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            (x >> 24) as u8
+        })
+        .collect();
+    fs::write(src.join("a.bin"), random).unwrap();
+    fs::write(src.join("d").join("big.bin"), (0..=255u8).cycle().take(1_024_000).collect::<Vec<u8>>()).unwrap();
+    fs::write(src.join("z.txt"), "last file\n").unwrap();
+    src
+}
+
+/// The first LBA of `name` in `isoinfo -l` (ISO 9660 names, as genisoimage records them).
+fn isoinfo_lba(isoinfo: &Path, img: &Path, name: &str) -> u64 {
+    let o = run_ok(Command::new(isoinfo).args(["-l", "-i"]).arg(img));
+    let text = String::from_utf8_lossy(&o.stdout).into_owned();
+    let line = text.lines().find(|l| l.contains(&format!("]  {name}"))).unwrap_or_else(|| panic!("{name}: {text}"));
+    let at = line.find('[').unwrap();
+    line[at + 1..].split_whitespace().next().unwrap().parse().unwrap()
+}
+
+/// The names 7-Zip reports a data error for when testing `img`.
+fn seven_zip_data_errors(img: &Path) -> Vec<String> {
+    let Some(sz) = require_tool("7z") else { return Vec::new() };
+    let o = run(Command::new(sz).arg("t").arg(img));
+    assert_ne!(o.status.code(), Some(0), "7z reports the damage");
+    let text = format!("{}{}", String::from_utf8_lossy(&o.stdout), stderr(&o));
+    text.lines().filter_map(|l| l.trim().strip_prefix("ERROR: Data Error : ").map(str::to_string)).collect()
+}
+
+/// `ls -R` of a cut image in `view`: every entry of the whole image, a warning naming `cut_file`, exit 2.
+fn lists_everything(img: &Path, whole: &Path, view: &str, cut_file: &str) {
+    let names = |o: &Output| -> Vec<String> {
+        let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+        v.as_array().unwrap().iter().map(|e| format!("{} {}", e["path"], e["size"])).collect()
+    };
+    let full = run_ok(odix().args(["ls", "-R", "--json", "--view", view]).arg(whole));
+    let o = run(odix().args(["ls", "-R", "--json", "--view", view]).arg(img));
+    assert_eq!(o.status.code(), Some(2), "{view}: {}", stderr(&o));
+    assert_eq!(names(&o), names(&full), "{view}");
+    let err = stderr(&o).to_lowercase();
+    assert!(err.contains(cut_file) && err.contains("past the end of the image"), "{err}");
+}
+
+/// `cat` of a file cut by the image's end: exactly `held` bytes of it, then a message with the count missing.
+fn cat_gives_what_is_there(img: &Path, view: &str, path: &str, whole: &[u8], held: usize) {
+    let o = run(odix().args(["cat", "--view", view]).arg(img).arg(path));
+    assert_eq!(o.status.code(), Some(2), "{view} {path}: {}", stderr(&o));
+    assert_eq!(o.stdout.len(), held, "{view} {path}");
+    assert!(o.stdout == whole[..held], "{view} {path}: the bytes the image holds");
+    let missing = whole.len() - held;
+    let err = stderr(&o);
+    assert!(err.contains(&format!("({missing} bytes missing)")) && err.contains(path), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+}
+
+#[test]
+fn truncated_iso9660_and_udf_images() {
+    let (Some(gen), Some(isoinfo)) = (require_tool("genisoimage"), require_tool("isoinfo")) else { return };
+    let d = tmp();
+    let src = tree(d.path());
+    let big = fs::read(src.join("d").join("big.bin")).unwrap();
+    for (name, args, views) in [
+        ("rr.iso", &["-R", "-J"][..], &["rockridge", "joliet", "iso9660"][..]),
+        ("udf.iso", &["-R", "-udf"], &["udf", "iso9660"]),
+    ] {
+        let whole = d.path().join(name);
+        run_ok(Command::new(&gen).arg("-quiet").args(args).arg("-o").arg(&whole).arg(&src));
+        // `truncate -s`: the image ends 200 sectors into big.bin, the last file genisoimage records.
+        let lba = isoinfo_lba(&isoinfo, &whole, "BIG.BIN;1");
+        let cut = lba + 200;
+        let img = d.path().join(format!("cut-{name}"));
+        fs::copy(&whole, &img).unwrap();
+        fs::OpenOptions::new().write(true).open(&img).unwrap().set_len(cut * 2048).unwrap();
+        let held = ((cut - lba) * 2048) as usize;
+        for view in views {
+            lists_everything(&img, &whole, view, "big.bin");
+            let path = if *view == "iso9660" { "/D/BIG.BIN" } else { "/d/big.bin" };
+            cat_gives_what_is_there(&img, view, path, &big, held);
+        }
+        let errors = seven_zip_data_errors(&img);
+        assert!(errors.iter().all(|e| e.ends_with("big.bin") || e.ends_with("BIG.BIN")), "7z: {errors:?}");
+    }
+}
+
+#[test]
+fn extent_recorded_past_the_end_and_truncated_zisofs() {
+    let (Some(xorriso), Some(isoinfo)) = (require_tool("xorriso"), require_tool("isoinfo")) else { return };
+    let d = tmp();
+    let src = d.path().join("src");
+    fs::create_dir(&src).unwrap();
+    let text = "odix zisofs ".repeat(50_000);
+    fs::write(src.join("a.txt"), &text).unwrap();
+    fs::write(src.join("b.txt"), "bravo\n").unwrap();
+    let img = d.path().join("z.iso");
+    run_ok(
+        Command::new(&xorriso)
+            .arg("-outdev")
+            .arg(&img)
+            .args(["-zisofs", "level=9:block_size=32k", "-map"])
+            .arg(&src)
+            .args(["/", "-set_filter_r", "--zisofs", "/", "--"]),
+    );
+    let data = fs::read(&img).unwrap();
+    // a.txt's stored data: header, pointer table, then its 32 KiB blocks; the image is cut after the table and
+    // part of the blocks.
+    let lba = isoinfo_lba(&isoinfo, &img, "A.TXT;1") as usize;
+    let table_end = lba * 2048 + 16 + 4 * 20;
+    let cut = table_end + 600;
+    let mut short = data.clone();
+    short.truncate(cut);
+    let cut_img = d.path().join("cut.iso");
+    fs::write(&cut_img, &short).unwrap();
+    let o = run(odix().args(["cat"]).arg(&cut_img).arg("/a.txt"));
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    // Whole blocks are given as long as their compressed bytes lie inside the image.
+    assert_eq!(o.stdout.len() % 32768, 0);
+    assert!(text.as_bytes().starts_with(&o.stdout));
+    assert!(stderr(&o).contains(&format!("({} bytes missing)", text.len() - o.stdout.len())), "{}", stderr(&o));
+
+    // b.txt's extent recorded far beyond the end of the whole image: listed with a warning, nothing to give.
+    let mut moved = data.clone();
+    let at = moved.windows(7).position(|w| w == b"B.TXT;1").unwrap() - 33;
+    moved[at + 2..at + 6].copy_from_slice(&4_000_000u32.to_le_bytes());
+    moved[at + 6..at + 10].copy_from_slice(&4_000_000u32.to_be_bytes());
+    let moved_img = d.path().join("moved.iso");
+    fs::write(&moved_img, &moved).unwrap();
+    let o = run(odix().args(["ls", "-l"]).arg(&moved_img));
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("b.txt"), "listed");
+    let o = run(odix().arg("cat").arg(&moved_img).arg("/b.txt"));
+    assert_eq!((o.status.code(), o.stdout.len()), (Some(2), 0), "{}", stderr(&o));
+    assert!(stderr(&o).contains("(6 bytes missing)"), "{}", stderr(&o));
+    if let Some(bsdtar) = require_tool("bsdtar") {
+        let out = d.path().join("bsdtar");
+        fs::create_dir(&out).unwrap();
+        let o = run(Command::new(bsdtar).arg("xf").arg(&moved_img).arg("-C").arg(&out));
+        assert_ne!(o.status.code(), Some(0), "bsdtar reports the damage too");
+    }
+}
