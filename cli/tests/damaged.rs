@@ -168,3 +168,65 @@ fn extent_recorded_past_the_end_and_truncated_zisofs() {
         assert_ne!(o.status.code(), Some(0), "bsdtar reports the damage too");
     }
 }
+
+/// `isoinfo -d`'s volume id and volume size in blocks.
+fn isoinfo_volume(isoinfo: &Path, img: &Path) -> (String, String) {
+    let o = run_ok(Command::new(isoinfo).args(["-d", "-i"]).arg(img));
+    let text = String::from_utf8_lossy(&o.stdout).into_owned();
+    let field = |label: &str| {
+        text.lines().find_map(|l| l.strip_prefix(label)).map(|v| v.trim().to_string()).unwrap_or_default()
+    };
+    (field("Volume id:"), field("Volume size is:"))
+}
+
+#[test]
+fn info_reports_descriptors_of_a_damaged_tree_or_boot_catalog() {
+    let (Some(gen), Some(isoinfo)) = (require_tool("genisoimage"), require_tool("isoinfo")) else { return };
+    let d = tmp();
+    let src = d.path().join("src");
+    fs::create_dir(&src).unwrap();
+    fs::write(src.join("boot.img"), [0x90u8; 2048]).unwrap();
+    fs::write(src.join("hello.txt"), "hi\n").unwrap();
+    let img = d.path().join("boot.iso");
+    run_ok(
+        Command::new(&gen)
+            .args(["-quiet", "-R", "-V", "DAMAGED_VOL", "-b", "boot.img", "-no-emul-boot", "-o"])
+            .arg(&img)
+            .arg(&src),
+    );
+    let data = fs::read(&img).unwrap();
+    let catalog = u32::from_le_bytes(data[17 * 2048 + 71..17 * 2048 + 75].try_into().unwrap()) as usize;
+    let root = u32::from_le_bytes(data[16 * 2048 + 158..16 * 2048 + 162].try_into().unwrap()) as usize;
+    // The catalog's validation entry with a header id that is not 1; the root directory overwritten.
+    let mut bad_catalog = data.clone();
+    bad_catalog[catalog * 2048] = 0x77;
+    let mut bad_root = data.clone();
+    bad_root[root * 2048..root * 2048 + 2048].fill(7);
+    for (name, bytes, damage) in
+        [("cat.iso", bad_catalog, "validation entry header id"), ("root.iso", bad_root, "record length 7")]
+    {
+        let p = d.path().join(name);
+        fs::write(&p, bytes).unwrap();
+        let (volume_id, blocks) = isoinfo_volume(&isoinfo, &p);
+        assert_eq!(volume_id, "DAMAGED_VOL");
+        let o = run(odix().arg("info").arg(&p));
+        assert_eq!(o.status.code(), Some(2), "{name}: {}", stderr(&o));
+        let out = String::from_utf8_lossy(&o.stdout);
+        assert!(out.contains(&format!("Volume id: {volume_id}")), "{name}: {out}");
+        assert!(out.contains(&format!("Volume space size: {blocks} blocks")), "{name}: {out}");
+        assert!(stderr(&o).contains(damage), "{name}: {}", stderr(&o));
+        let o = run(odix().args(["info", "--json"]).arg(&p));
+        assert_eq!(o.status.code(), Some(2), "{name}: {}", stderr(&o));
+        let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+        assert_eq!(v["iso9660"]["volume_id"], volume_id);
+    }
+    // xorriso finds the catalog damaged too.
+    if let Some(xorriso) = require_tool("xorriso") {
+        let o =
+            run(Command::new(xorriso).arg("-indev").arg(d.path().join("cat.iso")).args(["-report_el_torito", "plain"]));
+        assert!(stderr(&o).contains("No El Torito information"), "{}", stderr(&o));
+    }
+    let v: Value =
+        serde_json::from_slice(&run(odix().args(["info", "--json"]).arg(d.path().join("cat.iso"))).stdout).unwrap();
+    assert!(v["el_torito"]["error"].as_str().unwrap().contains("header id"));
+}

@@ -443,8 +443,15 @@ fn system_area_section(sa: &odix_iso9660::read::SystemArea) -> Option<InfoSectio
 pub fn info(src: &ImageSource, opts: &ReadOptions, warnings: &mut Vec<String>) -> Result<Vec<InfoSection>> {
     let path = src.path().display().to_string();
     let mut img = open_image(src, opts)?;
-    let ctx = |e: odix_iso9660::Error| anyhow!("{path}: {e}");
-    let s = scan(&mut img, opts.limits.max_total_entries).map_err(|e| anyhow!("{path}: {e}"))?;
+    // A damaged tree or boot catalog is a warning: the descriptors and the rest are still shown.
+    let s = match scan(&mut img, opts.limits.max_total_entries) {
+        Ok(s) => s,
+        Err(e) if opts.strict => bail!("{path}: {e}"),
+        Err(e) => {
+            warnings.push(format!("{path}: {e}"));
+            Scan { level: 1, ..Scan::default() }
+        }
+    };
     let path_tables = img.check_path_tables();
     let system_area = img.system_area();
     let (has_mbr, has_gpt, has_apm) = match &system_area {
@@ -551,8 +558,19 @@ pub fn info(src: &ImageSource, opts: &ReadOptions, warnings: &mut Vec<String>) -
         }
     }
     let mut out = vec![InfoSection { key: "iso9660", json: j, text }];
-    if let Some((lba, cat)) = img.boot_catalog().map_err(ctx)? {
-        out.push(el_torito_section(lba, &cat, &s, img.image_len()));
+    match img.boot_catalog() {
+        Ok(Some((lba, cat))) => out.push(el_torito_section(lba, &cat, &s, img.image_len())),
+        Ok(None) => {}
+        Err(e) if opts.strict => bail!("{path}: {e}"),
+        Err(e) => {
+            let lba = img.boot_record().map_or(0, |b| b.catalog_lba);
+            out.push(InfoSection {
+                key: "el_torito",
+                json: json!({"catalog_lba": lba, "error": e.to_string()}),
+                text: format!("El Torito\n  Catalog: LBA {lba}, unreadable ({e})\n"),
+            });
+            warnings.push(format!("{path}: {e}"));
+        }
     }
     match system_area {
         Ok(sa) => out.extend(system_area_section(&sa)),

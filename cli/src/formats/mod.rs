@@ -111,13 +111,29 @@ pub fn info(src: &ImageSource, opts: &ReadOptions) -> Result<(Vec<InfoSection>, 
     if src.is_raw_description() {
         out.extend(raw::info(src, opts)?);
     }
+    // A format present but too damaged to describe is a warning when the other one can still be shown.
     let iso = iso::probe(src, opts)?;
-    if iso {
-        out.extend(iso::info(src, opts, &mut warnings)?);
-    }
     let udf = udf::probe(src, opts)?;
+    let mut failed = None;
+    if iso {
+        match iso::info(src, opts, &mut warnings) {
+            Ok(s) => out.extend(s),
+            Err(e) if opts.strict || !udf => return Err(e),
+            Err(e) => failed = Some(e),
+        }
+    }
     if udf {
-        out.extend(udf::info(src, opts, &mut warnings)?);
+        match udf::info(src, opts, &mut warnings) {
+            Ok(s) => out.extend(s),
+            Err(e) if opts.strict || out.is_empty() => return Err(e),
+            Err(e) => warnings.push(format!("{e:#}")),
+        }
+    }
+    if let Some(e) = failed {
+        if out.is_empty() {
+            return Err(e);
+        }
+        warnings.push(format!("{e:#}"));
     }
     if !iso && !udf && out.is_empty() {
         bail!("{}: no ISO 9660 or UDF file system found", src.path().display());

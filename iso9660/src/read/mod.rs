@@ -304,7 +304,20 @@ impl<R: Read + Seek> Image<R> {
         if img.joliet.is_some() {
             img.check_descriptor(true)?;
         }
-        img.susp = img.detect_susp()?;
+        img.susp = match img.detect_susp() {
+            Ok(susp) => susp,
+            Err(e) if img.opts.strict => return Err(e),
+            Err(e) => {
+                // The descriptors stay readable (for `info`); the tree's damage is met again when it is listed.
+                let lba = u64::from(img.primary.root.extent.value());
+                img.warn(
+                    Structure::Directory,
+                    lba,
+                    format!("root directory unreadable, no Rock Ridge looked for: {e}"),
+                );
+                None
+            }
+        };
         Ok(img)
     }
 
