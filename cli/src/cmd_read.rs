@@ -27,7 +27,9 @@ pub struct ImageArgs {
     /// Stop at the first inconsistency (both-endian mismatch, bad checksum) instead of warning and going on.
     #[arg(long)]
     pub strict: bool,
-    /// For raw images (.cue/.ccd): read the file system of session N (default: the last session).
+    /// Read the file system of session N: of a raw image (.cue/.ccd) from its sheet (default: the last session),
+    /// of a grown image file from its volume descriptor sets (default: the descriptors at LBA 16); `info` lists
+    /// them.
     #[arg(long, value_name = "N")]
     pub session: Option<u32>,
     /// For images of a whole multi-session disc: read the session that starts at this LBA.

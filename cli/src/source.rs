@@ -5,7 +5,7 @@ use std::fs::File;
 use std::io::{self, Read, Seek};
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 
 /// Anything the readers can read from.
 pub trait ReadSeek: Read + Seek + Send {}
@@ -17,7 +17,8 @@ pub type Source = Box<dyn ReadSeek>;
 /// How to find the file system inside what the user named.
 #[derive(Clone, Debug, Default)]
 pub struct SourceOptions {
-    /// For raw images: the session whose file system is read (1-based); `None` means the last one.
+    /// The session whose file system is read (1-based). Raw images take it from their sheet (`None` means the
+    /// last one); plain image files from their volume descriptor sets (`None` means the one at LBA 16).
     pub session: Option<u32>,
     /// For plain images of a whole multi-session disc: the LBA where the session to read starts (its volume
     /// descriptors are at this LBA + 16).
@@ -81,6 +82,17 @@ impl ImageSource {
         if self.is_raw_description() {
             return crate::formats::raw::session_start(&self.path, &self.opts);
         }
-        Ok(0)
+        let Some(n) = self.opts.session else { return Ok(0) };
+        let sessions = crate::formats::iso::sessions(self)?;
+        let count = sessions.len();
+        match usize::try_from(n).ok().and_then(|n| n.checked_sub(1)).and_then(|i| sessions.get(i)) {
+            Some(s) => Ok(s.start),
+            None if count == 0 => bail!("{}: no ISO 9660 sessions, so no session {n}", self.path.display()),
+            None => bail!(
+                "{}: no session {n}: the image has {count} session{}",
+                self.path.display(),
+                if count == 1 { "" } else { "s" }
+            ),
+        }
     }
 }

@@ -216,3 +216,91 @@ fn impossible_zf_entries_show_the_stored_data() {
     assert_eq!(size("/c.txt"), 400_000);
     assert_eq!(run_ok(odix().arg("cat").arg(&img).arg("/c.txt")).stdout, "charlie ".repeat(50_000).as_bytes());
 }
+
+/// `xorriso -load sbsector LBA -indev IMG -find /`: the paths of the session starting at LBA.
+fn xorriso_session_paths(xorriso: &Path, img: &Path, lba: u64) -> Vec<String> {
+    let o = run_ok(
+        Command::new(xorriso).args(["-load", "sbsector", &lba.to_string(), "-indev"]).arg(img).args(["-find", "/"]),
+    );
+    let mut v: Vec<String> = String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .map(|l| l.trim_matches('\'').to_string())
+        .filter(|p| p != "/")
+        .collect();
+    v.sort();
+    v
+}
+
+fn odix_paths(img: &Path, extra: &[&str]) -> Vec<String> {
+    listing(img, extra).into_keys().collect()
+}
+
+#[test]
+fn sessions_of_grown_image_files() {
+    let Some(xorriso) = require_tool("xorriso") else { return };
+    let d = tmp();
+    let img = d.path().join("ms.iso");
+    for (i, name) in ["a.txt", "b.txt", "c.txt"].iter().enumerate() {
+        let f = d.path().join(name);
+        fs::write(&f, vec![b'x'; 100_000 * (i + 1)]).unwrap();
+        run_ok(Command::new(&xorriso).arg("-dev").arg(&img).arg("-map").arg(&f).arg(format!("/{name}")).arg("-commit"));
+    }
+    // `xorriso -toc`: "ISO session  :   2 ,       224 ,        24s , ISOIMAGE".
+    let toc = run_ok(Command::new(&xorriso).arg("-indev").arg(&img).arg("-toc"));
+    let theirs: Vec<(u64, u64)> = String::from_utf8_lossy(&toc.stdout)
+        .lines()
+        .filter_map(|l| l.strip_prefix("ISO session  :"))
+        .map(|l| {
+            let f: Vec<&str> = l.split(',').map(str::trim).collect();
+            (f[1].parse().unwrap(), f[2].trim_end_matches('s').parse().unwrap())
+        })
+        .collect();
+    assert_eq!(theirs.len(), 3);
+    let info: Value = serde_json::from_slice(&run_ok(odix().args(["info", "--json"]).arg(&img)).stdout).unwrap();
+    let ours: Vec<(u64, u64)> = info["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s["start_lba"].as_u64().unwrap(), s["blocks"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(ours, theirs);
+    let text = String::from_utf8_lossy(&run_ok(odix().arg("info").arg(&img)).stdout).into_owned();
+    assert!(text.contains("Sessions: 3"), "{text}");
+    for (n, (lba, _)) in theirs.iter().enumerate() {
+        let n = (n + 1).to_string();
+        assert_eq!(odix_paths(&img, &["--session", &n]), xorriso_session_paths(&xorriso, &img, *lba), "session {n}");
+    }
+    assert_eq!(odix_paths(&img, &["--session", "1"]), ["/a.txt"]);
+    let o = run(odix().args(["ls", "--session", "4"]).arg(&img));
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("no session 4: the image has 3 sessions"));
+
+    // growisofs-style: a second session appended 16-block aligned by `genisoimage -C -M` (xorriso -toc does not
+    // find it, xorriso -load sbsector reads it).
+    let gen = require_tool("genisoimage");
+    let Some(gen) = gen else { return };
+    let (s1, s2) = (d.path().join("s1"), d.path().join("s2"));
+    fs::create_dir(&s1).unwrap();
+    fs::create_dir(&s2).unwrap();
+    fs::write(s1.join("first.txt"), "one\n".repeat(30_000)).unwrap();
+    fs::write(s2.join("second.txt"), "two\n").unwrap();
+    let (i1, i2) = (d.path().join("1.iso"), d.path().join("2.iso"));
+    run_ok(Command::new(&gen).args(["-quiet", "-R", "-o"]).arg(&i1).arg(&s1));
+    let nwa = fs::metadata(&i1).unwrap().len().div_ceil(2048).div_ceil(16) * 16;
+    run_ok(
+        Command::new(&gen).args(["-quiet", "-R", "-C", &format!("0,{nwa}"), "-M"]).arg(&i1).arg("-o").arg(&i2).arg(&s2),
+    );
+    let grown = d.path().join("grown.iso");
+    let mut bytes = fs::read(&i1).unwrap();
+    bytes.resize(nwa as usize * 2048, 0);
+    bytes.extend(fs::read(&i2).unwrap());
+    fs::write(&grown, bytes).unwrap();
+    let info: Value = serde_json::from_slice(&run_ok(odix().args(["info", "--json"]).arg(&grown)).stdout).unwrap();
+    assert_eq!(info["sessions"][1]["start_lba"], nwa);
+    assert_eq!(odix_paths(&grown, &["--session", "2"]), xorriso_session_paths(&xorriso, &grown, nwa));
+    assert_eq!(odix_paths(&grown, &["--session", "1"]), xorriso_session_paths(&xorriso, &grown, 0));
+    // One session: asking for another is an error naming the count.
+    let o = run(odix().args(["cat", "--session", "2"]).arg(&i1).arg("/first.txt"));
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("no session 2: the image has 1 session"));
+}

@@ -41,6 +41,44 @@ fn open_image(src: &ImageSource, opts: &ReadOptions) -> Result<Image<Source>> {
     Image::open(reader, lib_options(opts)).map_err(|e| anyhow!("{}: {e}", src.path().display()))
 }
 
+/// The sessions of a plain image file, found by following its volume descriptor sets (see
+/// [`odix_iso9660::read::sessions`]).
+pub fn sessions(src: &ImageSource) -> Result<Vec<odix_iso9660::read::Session>> {
+    let mut r = src.open()?;
+    odix_iso9660::read::sessions(&mut r).map_err(|e| anyhow!("{}: {e}", src.path().display()))
+}
+
+/// The `sessions` section of `odix info` for a plain image file: start LBA, size and volume id of each session, as
+/// `xorriso -toc` lists them.
+fn sessions_section(src: &ImageSource, opts: &ReadOptions) -> Result<Option<InfoSection>> {
+    if src.is_raw_description() {
+        return Ok(None);
+    }
+    let list = sessions(src)?;
+    if list.is_empty() {
+        return Ok(None);
+    }
+    let mut text = format!("Sessions: {}\n", list.len());
+    let mut json = Vec::new();
+    // A grown file of xorriso keeps a copy of the newest session's descriptors at LBA 16, read by default.
+    let copy_read = opts.session_start == 0 && list.first().is_some_and(|s| s.start != 0);
+    for (i, s) in list.iter().enumerate() {
+        let read = s.start == opts.session_start || (copy_read && i + 1 == list.len());
+        let _ = writeln!(
+            text,
+            "  Session {}: start LBA {}, {} blocks, volume id {}{}",
+            i + 1,
+            s.start,
+            s.blocks,
+            s.volume_id,
+            if read { " (read)" } else { "" }
+        );
+        json.push(json!({"number": i + 1, "start_lba": s.start, "blocks": s.blocks, "volume_id": s.volume_id,
+                         "read": read}));
+    }
+    Ok(Some(InfoSection { key: "sessions", json: Value::Array(json), text }))
+}
+
 /// Whether an ISO 9660 volume descriptor (`CD001`) is at the session start + 16.
 pub fn probe(src: &ImageSource, opts: &ReadOptions) -> Result<bool> {
     let mut r = src.open()?;
@@ -572,6 +610,7 @@ pub fn info(src: &ImageSource, opts: &ReadOptions, warnings: &mut Vec<String>) -
             warnings.push(format!("{path}: {e}"));
         }
     }
+    out.extend(sessions_section(src, opts)?);
     match system_area {
         Ok(sa) => out.extend(system_area_section(&sa)),
         Err(e) => warnings.push(format!("{path}: {e}")),

@@ -10,6 +10,7 @@ mod entry;
 mod file;
 pub mod names;
 mod sectors;
+mod sessions;
 #[cfg(test)]
 mod tests;
 
@@ -25,6 +26,7 @@ pub use boot::{Gpt, SystemArea};
 pub use entry::{Entry, EntryKind, Extent};
 pub use file::FileReader;
 use sectors::Sectors;
+pub use sessions::{sessions, Session, MAX_SESSIONS};
 
 /// First sector of the volume descriptor set, counted from the session start (ECMA-119 6.2.1).
 pub const VOLUME_DESCRIPTOR_START: u64 = 16;
