@@ -56,6 +56,7 @@ impl ImageArgs {
     /// The source and read options these arguments describe.
     pub fn open(&self) -> Result<(ImageSource, ReadOptions)> {
         let src = ImageSource::new(&self.image, SourceOptions { session: self.session, offset: self.offset });
+        src.check()?;
         let charset = match &self.charset {
             Some(label) => Some(
                 encoding_rs::Encoding::for_label(label.as_bytes())

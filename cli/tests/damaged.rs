@@ -1,6 +1,7 @@
 //! Images that are not whole: cut short, with extents recorded past their end, with a damaged directory or boot
 //! catalog. odix lists what is there, gives what the image holds, says what is missing and exits 2, as 7-Zip and
-//! bsdtar report a data error on the same files.
+//! bsdtar report a data error on the same files. And inputs that are not images as odix reads them (a folder, a
+//! pipe, a CHD, a bare BIN of raw sectors): each gets its own message naming the path, or is read.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -229,4 +230,76 @@ fn info_reports_descriptors_of_a_damaged_tree_or_boot_catalog() {
     let v: Value =
         serde_json::from_slice(&run(odix().args(["info", "--json"]).arg(d.path().join("cat.iso"))).stdout).unwrap();
     assert!(v["el_torito"]["error"].as_str().unwrap().contains("header id"));
+}
+
+#[test]
+fn inputs_that_are_not_image_files_get_their_own_message() {
+    let d = tmp();
+    let dir = d.path().join("folder");
+    fs::create_dir(&dir).unwrap();
+    let fifo = d.path().join("pipe.iso");
+    run_ok(Command::new("mkfifo").arg(&fifo));
+    let mut cases = vec![(dir, "a directory"), (fifo, "a pipe")];
+    if let (Some(chdman), Some(gen)) = (require_tool("chdman"), require_tool("genisoimage")) {
+        let src = d.path().join("src");
+        fs::create_dir(&src).unwrap();
+        fs::write(src.join("a.txt"), "a\n").unwrap();
+        let iso = d.path().join("x.iso");
+        run_ok(Command::new(gen).args(["-quiet", "-o"]).arg(&iso).arg(&src));
+        let chd = d.path().join("x.chd");
+        run_ok(Command::new(chdman).args(["createcd", "-i"]).arg(&iso).arg("-o").arg(&chd));
+        cases.push((chd, "a MAME CHD image"));
+    }
+    for (path, what) in cases {
+        for cmd in ["info", "ls"] {
+            // A pipe must not be opened (that blocks until a writer comes): a bounded run proves it is not.
+            let mut child = odix()
+                .arg(cmd)
+                .arg(&path)
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap();
+            let start = std::time::Instant::now();
+            while child.try_wait().unwrap().is_none() {
+                assert!(start.elapsed().as_secs() < 20, "{cmd} {path:?} hangs");
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            let o = child.wait_with_output().unwrap();
+            assert_eq!(o.status.code(), Some(1), "{cmd} {path:?}");
+            let err = stderr(&o);
+            assert_eq!(err.lines().count(), 1, "{err}");
+            assert!(err.starts_with(&format!("odix: {}: {what}", path.display())), "{err}");
+        }
+    }
+}
+
+#[test]
+fn bare_bin_of_raw_sectors_reads_like_its_cue() {
+    let (Some(gen), Some(bchunk)) = (require_tool("genisoimage"), require_tool("bchunk")) else { return };
+    let d = tmp();
+    let src = d.path().join("src");
+    fs::create_dir_all(src.join("sub")).unwrap();
+    fs::write(src.join("sub").join("hello.txt"), "hello\n").unwrap();
+    fs::write(src.join("data.bin"), (0..200_000u32).map(|i| (i * 7 % 251) as u8).collect::<Vec<u8>>()).unwrap();
+    let iso = d.path().join("x.iso");
+    run_ok(Command::new(gen).args(["-quiet", "-R", "-o"]).arg(&iso).arg(&src));
+    // x.cue + x.bin (raw Mode 1 sectors); then the BIN alone under another name.
+    let cue = d.path().join("x.cue");
+    run_ok(odix().arg("convert").arg(&iso).arg(&cue));
+    let bare = d.path().join("alone.bin");
+    fs::copy(d.path().join("x.bin"), &bare).unwrap();
+    // bchunk's view of the same sectors: the 2048-byte user data, which must be the ISO image.
+    run_ok(Command::new(bchunk).arg(d.path().join("x.bin")).arg(&cue).arg(d.path().join("bc")).current_dir(d.path()));
+    let cooked = fs::read(d.path().join("bc01.iso")).unwrap();
+    assert_eq!(cooked, fs::read(&iso).unwrap());
+    let ls = |p: &Path| run_ok(odix().args(["ls", "-l", "-R"]).arg(p)).stdout;
+    assert_eq!(ls(&bare), ls(&d.path().join("bc01.iso")));
+    assert_eq!(ls(&bare), ls(&cue));
+    let data = run_ok(odix().arg("cat").arg(&bare).arg("/data.bin")).stdout;
+    assert_eq!(data, fs::read(src.join("data.bin")).unwrap());
+    let info = run_ok(odix().args(["info", "--json"]).arg(&bare));
+    let v: Value = serde_json::from_slice(&info.stdout).unwrap();
+    assert_eq!(v["tracks"]["format"], "bin");
+    assert_eq!(v["tracks"]["tracks"][0]["mode"], "MODE1/2352");
 }
