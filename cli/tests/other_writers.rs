@@ -304,3 +304,49 @@ fn sessions_of_grown_image_files() {
     assert_eq!(o.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&o.stderr).contains("no session 2: the image has 1 session"));
 }
+
+#[test]
+fn cue_sheets_written_elsewhere() {
+    let Some(gen) = require_tool("genisoimage") else { return };
+    let d = tmp();
+    let src = small_tree(d.path());
+    let iso = d.path().join("x.iso");
+    run_ok(Command::new(gen).args(["-quiet", "-R", "-o"]).arg(&iso).arg(&src));
+    run_ok(odix().arg("convert").arg(&iso).arg(d.path().join("x.cue")));
+    // The BIN in a folder, both named in another case than the sheet says, as sheets written on Windows do.
+    fs::create_dir(d.path().join("Data")).unwrap();
+    fs::rename(d.path().join("x.bin"), d.path().join("Data").join("Disc.Bin")).unwrap();
+    let track = "  TRACK 01 MODE1/2352\n    INDEX 01 00:00:00\n";
+    let windows = d.path().join("windows.cue");
+    fs::write(&windows, format!("FILE \"DATA\\DISC.BIN\" BINARY\n{track}")).unwrap();
+    let ls = |p: &Path| run_ok(odix().args(["ls", "-l", "-R"]).arg(p)).stdout;
+    assert_eq!(ls(&windows), ls(&iso));
+    // bchunk, given the file's real name, reads the same sectors.
+    if let Some(bchunk) = require_tool("bchunk") {
+        let exact = d.path().join("exact.cue");
+        fs::write(&exact, format!("FILE \"Data/Disc.Bin\" BINARY\n{track}")).unwrap();
+        run_ok(Command::new(bchunk).arg(d.path().join("Data").join("Disc.Bin")).arg(&exact).arg(d.path().join("bc")));
+        assert_eq!(ls(&d.path().join("bc01.iso")), ls(&windows));
+    }
+
+    // A CATALOG that is not 13 digits: refused with its line (libcdio refuses the sheet too).
+    let bad = d.path().join("catalog.cue");
+    fs::write(&bad, format!("REM written by hand\nCATALOG 12345\nFILE \"Data/Disc.Bin\" BINARY\n{track}")).unwrap();
+    let o = run(odix().arg("ls").arg(&bad));
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("catalog.cue:2:") && err.contains("13 digits"), "{err}");
+    if let Some(cd_info) = require_tool("cd-info") {
+        let o = run(Command::new(cd_info).args(["--no-device-info", "--cue-file"]).arg(&bad));
+        assert!(String::from_utf8_lossy(&o.stderr).contains("not recognized as a CUE file"));
+    }
+
+    // A file that is not there: one reason, said once.
+    let missing = d.path().join("missing.cue");
+    fs::write(&missing, format!("FILE \"nowhere.bin\" BINARY\n{track}")).unwrap();
+    let o = run(odix().arg("ls").arg(&missing));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(err.matches("cannot be opened").count(), 1, "{err}");
+    assert_eq!(err.matches("No such file or directory").count(), 1, "{err}");
+}
