@@ -610,7 +610,10 @@ pub fn info(src: &ImageSource, opts: &ReadOptions, warnings: &mut Vec<String>) -
             warnings.push(format!("{path}: {e}"));
         }
     }
-    out.extend(sessions_section(src, opts)?);
+    match sessions_section(src, opts) {
+        Ok(section) => out.extend(section),
+        Err(e) => warnings.push(format!("sessions: {e:#}")),
+    }
     match system_area {
         Ok(sa) => out.extend(system_area_section(&sa)),
         Err(e) => warnings.push(format!("{path}: {e}")),
