@@ -113,8 +113,16 @@ impl UdfTree {
             _ => Vec::new(),
         };
         if kind == Kind::File {
-            // A truncated image, or data recorded beyond its end: the file is listed, with a warning.
-            let missing = self.vol.bytes_past_end(&entry).map_err(|e| anyhow!("{name:?}: {e}"))?;
+            // A truncated image, or data recorded beyond its end: the file is listed, with a warning. The extents
+            // just mapped tell, unless there were too many to keep.
+            let (bs, len) = (u64::from(self.vol.info().block_size), self.vol.image_len());
+            let missing = if extents.len() < MAX_NODE_EXTENTS {
+                extents.iter().fold(0u64, |a, x: &Extent| {
+                    a.saturating_add(x.length.saturating_sub(len.saturating_sub(x.lba.saturating_mul(bs))))
+                })
+            } else {
+                self.vol.bytes_past_end(&entry).map_err(|e| anyhow!("{name:?}: {e}"))?
+            };
             if missing > 0 {
                 self.early.push(Warning(format!(
                     "{}: {name:?}: {missing} of its {} bytes lie past the end of the image ({} bytes)",
