@@ -28,6 +28,8 @@ pub const MAX_TRACK: u8 = 99;
 pub const MAX_INDEX: u8 = 99;
 /// Frames in 100 minutes: no time in a sheet reaches this.
 pub const MAX_FRAMES: u32 = 100 * 60 * 75;
+/// Digits of a `CATALOG` number (the disc's EAN/UPC, its Media Catalog Number).
+pub const CATALOG_DIGITS: usize = 13;
 
 /// How the bytes of a `FILE` are stored.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -402,7 +404,14 @@ impl CueSheet {
                         sheet.rems.push(r);
                     }
                 }
-                "CATALOG" => sheet.catalog = Some(arg(1)?.to_string()),
+                "CATALOG" => {
+                    // The disc's EAN/UPC: 13 decimal digits (Red Book MCN); libcdio refuses the sheet otherwise.
+                    let v = arg(1)?;
+                    if v.len() != CATALOG_DIGITS || !v.bytes().all(|b| b.is_ascii_digit()) {
+                        return Err(err(format!("CATALOG must be {CATALOG_DIGITS} digits, not {v:?}")));
+                    }
+                    sheet.catalog = Some(v.to_string());
+                }
                 "CDTEXTFILE" => sheet.cdtextfile = Some(arg(1)?.to_string()),
                 "TITLE" | "PERFORMER" | "SONGWRITER" => {
                     let v = Some(arg(1)?.to_string());
@@ -621,11 +630,12 @@ impl CueSheet {
 }
 
 /// Where a `FILE` named in `sheet` lies: relative names are taken from the sheet's folder. When the exact
-/// name does not exist, the name's original Latin-1 bytes are tried, then a file in that folder whose name
-/// differs only in case (sheets written on Windows).
+/// name does not exist, the name's original Latin-1 bytes are tried, then the path whose folders and file name
+/// differ from it only in case (sheets written on Windows).
 pub fn resolve_file(sheet: &Path, name: &str) -> PathBuf {
     let dir = sheet.parent().unwrap_or(Path::new(""));
-    let p = dir.join(name.replace('\\', "/"));
+    let name = name.replace('\\', "/");
+    let p = dir.join(&name);
     if p.exists() {
         return p;
     }
@@ -633,23 +643,35 @@ pub fn resolve_file(sheet: &Path, name: &str) -> PathBuf {
     #[cfg(unix)]
     if name.chars().all(|c| u32::from(c) <= 0xFF) {
         use std::os::unix::ffi::OsStrExt;
-        let raw: Vec<u8> =
-            name.replace('\\', "/").chars().map(|c| u8::try_from(u32::from(c)).unwrap_or(b'?')).collect();
+        let raw: Vec<u8> = name.chars().map(|c| u8::try_from(u32::from(c)).unwrap_or(b'?')).collect();
         let q = dir.join(std::ffi::OsStr::from_bytes(&raw));
         if q.exists() {
             return q;
         }
     }
-    if let (Some(fname), Ok(rd)) =
-        (p.file_name().and_then(|n| n.to_str()), std::fs::read_dir(p.parent().unwrap_or(dir)))
-    {
-        for e in rd.flatten() {
-            if e.file_name().to_str().is_some_and(|n| n.eq_ignore_ascii_case(fname)) {
-                return e.path();
-            }
+    // Sheets written on Windows name files in any case: each component is matched up to case, as libcdio does.
+    let mut at = dir.to_path_buf();
+    for comp in name.split('/').filter(|c| !c.is_empty()) {
+        let exact = at.join(comp);
+        if exact.exists() || comp == "." || comp == ".." {
+            at = exact;
+            continue;
+        }
+        let listing = if at.as_os_str().is_empty() { Path::new(".") } else { at.as_path() };
+        let found = std::fs::read_dir(listing).ok().and_then(|rd| {
+            rd.flatten().map(|e| e.file_name()).find(|n| n.to_str().is_some_and(|n| same_up_to_case(n, comp)))
+        });
+        match found {
+            Some(n) => at = at.join(n),
+            None => return p,
         }
     }
-    p
+    at
+}
+
+/// Whether two names are the same but for the case of their letters.
+fn same_up_to_case(a: &str, b: &str) -> bool {
+    a.eq_ignore_ascii_case(b) || a.to_lowercase() == b.to_lowercase()
 }
 
 /// The MSF of a frame count from 00:00:00, for messages.
@@ -665,10 +687,9 @@ mod tests {
 
     #[test]
     fn empty_and_spaced_values_survive_a_write() {
-        let sheet = "CATALOG \"\"\nFILE \"a.bin\" BINARY\n  TRACK 01 AUDIO\n    FLAGS DCP\n    ISRC \"\"\n    INDEX 01 00:00:00\n";
+        let sheet = "FILE \"a.bin\" BINARY\n  TRACK 01 AUDIO\n    FLAGS DCP\n    ISRC \"\"\n    INDEX 01 00:00:00\n";
         let s = CueSheet::parse(sheet, Path::new("x.cue")).unwrap();
         let again = CueSheet::parse(&s.to_text(), Path::new("x.cue")).unwrap();
-        assert_eq!(again.catalog.as_deref(), Some(""));
         let t: Vec<_> = again.tracks().map(|(_, t)| t.clone()).collect();
         assert_eq!(t[0].isrc.as_deref(), Some(""));
         assert_eq!(t[0].flags, vec!["DCP".to_string()]);
@@ -723,6 +744,30 @@ mod tests {
         let s = CueSheet::open(&cue).unwrap();
         assert_eq!(s.files[0].name, "caf\u{e9}.bin");
         assert!(resolve_file(&cue, &s.files[0].name).exists());
+    }
+
+    #[test]
+    fn names_match_up_to_case_folder_by_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("Data")).unwrap();
+        std::fs::write(dir.path().join("Data").join("Disc Été.Bin"), [0u8; 2352]).unwrap();
+        let cue = dir.path().join("x.cue");
+        let found = resolve_file(&cue, "DATA\\disc ÉTÉ.BIN");
+        assert_eq!(found, dir.path().join("Data").join("Disc Été.Bin"));
+        // Nothing close enough: the name as written, for the message.
+        assert_eq!(resolve_file(&cue, "data\\other.bin"), dir.path().join("data/other.bin"));
+    }
+
+    #[test]
+    fn catalog_is_thirteen_digits() {
+        let track = "FILE a BINARY\nTRACK 01 AUDIO\nINDEX 01 00:00:00\n";
+        let ok = CueSheet::parse(&format!("CATALOG 0724384260927\n{track}"), Path::new("c.cue")).unwrap();
+        assert_eq!(ok.catalog.as_deref(), Some("0724384260927"));
+        for bad in ["12345", "07243842609270", "072438426092X"] {
+            let e = CueSheet::parse(&format!("REM x\nCATALOG {bad}\n{track}"), Path::new("c.cue")).unwrap_err();
+            assert!(matches!(e, Error::CueSyntax { line: 2, .. }), "{bad}: {e}");
+            assert!(e.to_string().contains("13 digits"), "{e}");
+        }
     }
 
     #[test]

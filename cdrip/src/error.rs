@@ -57,7 +57,7 @@ pub enum Error {
     },
 
     /// A file a sheet refers to cannot be opened.
-    #[error("{}: referenced file {} cannot be opened: {source}", sheet.display(), file.display())]
+    #[error("{}: referenced file {} cannot be opened", sheet.display(), file.display())]
     MissingFile {
         /// The CUE sheet or `.ccd` that names the file.
         sheet: PathBuf,

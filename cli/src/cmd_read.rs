@@ -11,7 +11,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use crate::extract::{ExtractOptions, Extractor};
 use crate::formats::{self, Limits, ReadOptions, ViewChoice};
 use crate::source::{ImageSource, SourceOptions};
-use crate::view::{display_name, hex, Kind, Node, Tree};
+use crate::view::{display_name, hex, Kind, Node, PastEnd, Tree};
 use crate::EXIT_PARTIAL;
 
 /// Options every reading command takes.
@@ -29,7 +29,9 @@ pub struct ImageArgs {
     /// Stop at the first inconsistency (both-endian mismatch, bad checksum) instead of warning and going on.
     #[arg(long)]
     pub strict: bool,
-    /// For raw images (.cue/.ccd): read the file system of session N (default: the last session).
+    /// Read the file system of session N: of a raw image (.cue/.ccd) from its sheet (default: the last session),
+    /// of a grown image file from its volume descriptor sets (default: the descriptors at LBA 16); `info` lists
+    /// them.
     #[arg(long, value_name = "N")]
     pub session: Option<u32>,
     /// For images of a whole multi-session disc: read the session that starts at this LBA.
@@ -56,6 +58,7 @@ impl ImageArgs {
     /// The source and read options these arguments describe.
     pub fn open(&self) -> Result<(ImageSource, ReadOptions)> {
         let src = ImageSource::new(&self.image, SourceOptions { session: self.session, offset: self.offset });
+        src.check()?;
         let charset = match &self.charset {
             Some(label) => Some(
                 encoding_rs::Encoding::for_label(label.as_bytes())
@@ -624,7 +627,16 @@ pub fn cat(args: CatArgs) -> Result<u8> {
     let stdout = io::stdout();
     let mut out = stdout.lock();
     let mut reader = tree.open(&node)?;
-    io::copy(&mut reader, &mut out).with_context(|| format!("reading {shown}"))?;
+    if let Err(e) = io::copy(&mut reader, &mut out) {
+        let e = anyhow::Error::from(e);
+        // What the image holds was written; the rest lies past its end (a truncated image).
+        if let Some(past) = PastEnd::find(&e) {
+            out.flush()?;
+            eprintln!("odix: {}: {shown}: {past}", args.image.image.display());
+            return Ok(EXIT_PARTIAL);
+        }
+        return Err(e.context(format!("reading {shown}")));
+    }
     out.flush()?;
     Ok(0)
 }

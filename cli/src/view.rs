@@ -101,7 +101,6 @@ impl std::fmt::Debug for Node {
 /// The error inside the `io::Error` (kind `UnexpectedEof`) that a file's reader returns after yielding every byte the
 /// image still holds, when the file's recorded data runs past the end of the image (a truncated image, or an extent
 /// recorded beyond it). Commands look for it to keep what was there and report the rest as missing (exit 2).
-#[allow(dead_code)] // until the readers report it
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PastEnd {
     /// Bytes of the file's data that lie past the end of the image.
@@ -116,7 +115,6 @@ impl std::fmt::Display for PastEnd {
 
 impl std::error::Error for PastEnd {}
 
-#[allow(dead_code)]
 impl PastEnd {
     /// The `io::Error` a reader returns for it.
     pub fn into_io(self) -> std::io::Error {

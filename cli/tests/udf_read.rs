@@ -152,8 +152,14 @@ fn kernel_written_images() {
     mkudffs(&mk, &seven, 2048, "2.01", "hd");
     images.push((seven.clone(), plain.clone()));
 
+    // A small tree whose 1 MiB file the kernel records before anything that follows it, for the cut image.
+    let small = dir.join("small");
+    fs::create_dir_all(small.join("sub")).unwrap();
+    fs::copy(tree.join("sub/one_mib.bin"), small.join("sub/one_mib.bin")).unwrap();
+    let small_img = dir.join("k-small.udf");
+    mkudffs(&mk, &small_img, 2048, "2.01", "hd");
     let mut script = String::from("set -e; ");
-    for (img, src) in &images {
+    for (img, src) in images.iter().chain([&(small_img.clone(), small.clone())]) {
         script.push_str(&format!(
             "mount -t udf -o loop {} /mnt; cp -a {}/. /mnt; umount /mnt; ",
             img.display(),
@@ -201,6 +207,33 @@ fn kernel_written_images() {
 
     remapped_packet(dir, &images[6].0, &tree);
     hostile_cases(dir, &images[4].0);
+    truncated_inside_a_file(dir, &small_img, &small);
+}
+
+/// A kernel-written image cut (as `truncate -s` does) 100 blocks into a 1 MiB file: listed with a warning,
+/// `cat` gives the 100 blocks the image holds and says how much is missing (exit 2); 7-Zip reports a data error.
+fn truncated_inside_a_file(dir: &Path, img: &Path, tree: &Path) {
+    let ls = run_ok(odix().args(["ls", "--json"]).arg(img).arg("/sub/one_mib.bin"));
+    let v: serde_json::Value = serde_json::from_slice(&ls.stdout).unwrap();
+    let first = &v[0]["extents"][0];
+    let (lba, len) = (first["lba"].as_u64().unwrap(), first["length"].as_u64().unwrap());
+    assert!(len > 100 * 2048, "one_mib.bin starts with a run of {len} bytes");
+    let cut = dir.join("cut.udf");
+    fs::copy(img, &cut).unwrap();
+    fs::OpenOptions::new().write(true).open(&cut).unwrap().set_len((lba + 100) * 2048).unwrap();
+    let o = run(odix().args(["ls", "-R"]).arg(&cut));
+    assert_eq!(o.status.code(), Some(2), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("/sub/one_mib.bin"));
+    let o = run(odix().arg("cat").arg(&cut).arg("/sub/one_mib.bin"));
+    assert_eq!(o.status.code(), Some(2), "{}", String::from_utf8_lossy(&o.stderr));
+    let whole = fs::read(tree.join("sub/one_mib.bin")).unwrap();
+    assert_eq!(o.stdout, whole[..100 * 2048]);
+    let missing = whole.len() - 100 * 2048;
+    assert!(String::from_utf8_lossy(&o.stderr).contains(&format!("({missing} bytes missing)")));
+    if let Some(z) = require_tool("7z") {
+        let t = run(Command::new(z).args(["t", "-tudf"]).arg(&cut));
+        assert_ne!(t.status.code(), Some(0), "7-Zip finds the image damaged too");
+    }
 }
 
 /// Remaps the packet holding the start of big.bin to a spare packet through every sparing table copy (as a

@@ -171,5 +171,27 @@ impl From<Error> for io::Error {
     }
 }
 
+/// The error inside the `io::Error` (kind `UnexpectedEof`) that a [`FileReader`](crate::FileReader) returns after
+/// yielding every byte of a file that the image still holds, when the file's data runs past the end of the image
+/// (a truncated image, or an extent recorded beyond its end).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("the file's data runs past the end of the image ({missing} bytes missing)")]
+pub struct DataPastEnd {
+    /// Bytes of the file (as read: uncompressed for zisofs) that were not yielded.
+    pub missing: u64,
+}
+
+impl DataPastEnd {
+    /// The `io::Error` a reader returns for it.
+    pub fn into_io(self) -> io::Error {
+        io::Error::new(io::ErrorKind::UnexpectedEof, self)
+    }
+
+    /// The `DataPastEnd` inside `e`, if it is one.
+    pub fn of(e: &io::Error) -> Option<Self> {
+        e.get_ref().and_then(|i| i.downcast_ref::<DataPastEnd>()).copied()
+    }
+}
+
 /// The crate's result type.
 pub type Result<T> = std::result::Result<T, Error>;

@@ -44,5 +44,5 @@ pub mod format;
 pub mod read;
 pub mod write;
 
-pub use error::{Error, Result, Structure};
+pub use error::{DataPastEnd, Error, Result, Structure};
 pub use read::{Entry, EntryKind, Extent, FileReader, Image, Limits, Options, View, Warning};

@@ -23,7 +23,7 @@ use serde_json::{json, Value};
 
 use super::{InfoSection, ReadOptions, ViewChoice};
 use crate::source::{ImageSource, Source};
-use crate::view::{Extent, Kind, Node, Tree, Warning};
+use crate::view::{Extent, Kind, Node, PastEnd, Tree, Warning};
 
 const SECTOR: u64 = 2048;
 
@@ -41,6 +41,44 @@ fn lib_options(opts: &ReadOptions) -> odix_iso9660::Options {
 fn open_image(src: &ImageSource, opts: &ReadOptions) -> Result<Image<Source>> {
     let reader = src.open()?;
     Image::open(reader, lib_options(opts)).map_err(|e| anyhow!("{}: {e}", src.path().display()))
+}
+
+/// The sessions of a plain image file, found by following its volume descriptor sets (see
+/// [`odix_iso9660::read::sessions`]).
+pub fn sessions(src: &ImageSource) -> Result<Vec<odix_iso9660::read::Session>> {
+    let mut r = src.open()?;
+    odix_iso9660::read::sessions(&mut r).map_err(|e| anyhow!("{}: {e}", src.path().display()))
+}
+
+/// The `sessions` section of `odix info` for a plain image file: start LBA, size and volume id of each session, as
+/// `xorriso -toc` lists them.
+fn sessions_section(src: &ImageSource, opts: &ReadOptions) -> Result<Option<InfoSection>> {
+    if src.is_raw_description() {
+        return Ok(None);
+    }
+    let list = sessions(src)?;
+    if list.is_empty() {
+        return Ok(None);
+    }
+    let mut text = format!("Sessions: {}\n", list.len());
+    let mut json = Vec::new();
+    // A grown file of xorriso keeps a copy of the newest session's descriptors at LBA 16, read by default.
+    let copy_read = opts.session_start == 0 && list.first().is_some_and(|s| s.start != 0);
+    for (i, s) in list.iter().enumerate() {
+        let read = s.start == opts.session_start || (copy_read && i + 1 == list.len());
+        let _ = writeln!(
+            text,
+            "  Session {}: start LBA {}, {} blocks, volume id {}{}",
+            i + 1,
+            s.start,
+            s.blocks,
+            s.volume_id,
+            if read { " (read)" } else { "" }
+        );
+        json.push(json!({"number": i + 1, "start_lba": s.start, "blocks": s.blocks, "volume_id": s.volume_id,
+                         "read": read}));
+    }
+    Ok(Some(InfoSection { key: "sessions", json: Value::Array(json), text }))
 }
 
 /// Whether an ISO 9660 volume descriptor (`CD001`) is at the session start + 16.
@@ -170,7 +208,7 @@ impl Tree for IsoTree {
         let e = self.entry(file)?.clone();
         let path = self.path.clone();
         let r = self.img.open_file(&e).map_err(|err| anyhow!("{path}: {err}"))?;
-        Ok(Box::new(r))
+        Ok(Box::new(PastEndReader(r)))
     }
 
     fn read_at(&mut self, file: &Node, offset: u64, buf: &mut [u8]) -> Result<usize> {
@@ -186,13 +224,26 @@ impl Tree for IsoTree {
         let ranges: Vec<(u64, u64)> =
             e.extents().iter().map(|x| Some((x.lba.checked_mul(SECTOR)?, x.length))).collect::<Option<_>>()?;
         let total = ranges.iter().try_fold(0u64, |t, r| t.checked_add(r.1))?;
-        (total == file.size).then_some(ranges)
+        let inside = ranges.iter().all(|r| r.0.checked_add(r.1).is_some_and(|end| end <= self.img.image_len()));
+        (total == file.size && inside).then_some(ranges)
     }
 
     fn take_warnings(&mut self) -> Vec<Warning> {
         let mut out = std::mem::take(&mut self.early);
         out.extend(self.img.take_warnings().into_iter().map(|w| Warning(format!("{}: {w}", self.path))));
         out
+    }
+}
+
+/// A file reader whose "data past the end of the image" error is the CLI's [`PastEnd`].
+struct PastEndReader<R>(R);
+
+impl<R: Read> Read for PastEndReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.0.read(buf).map_err(|e| match odix_iso9660::DataPastEnd::of(&e) {
+            Some(p) => PastEnd { missing: p.missing }.into_io(),
+            None => e,
+        })
     }
 }
 
@@ -445,8 +496,15 @@ fn system_area_section(sa: &odix_iso9660::read::SystemArea) -> Option<InfoSectio
 pub fn info(src: &ImageSource, opts: &ReadOptions, warnings: &mut Vec<String>) -> Result<Vec<InfoSection>> {
     let path = src.path().display().to_string();
     let mut img = open_image(src, opts)?;
-    let ctx = |e: odix_iso9660::Error| anyhow!("{path}: {e}");
-    let s = scan(&mut img, opts.limits.max_total_entries).map_err(|e| anyhow!("{path}: {e}"))?;
+    // A damaged tree or boot catalog is a warning: the descriptors and the rest are still shown.
+    let s = match scan(&mut img, opts.limits.max_total_entries) {
+        Ok(s) => s,
+        Err(e) if opts.strict => bail!("{path}: {e}"),
+        Err(e) => {
+            warnings.push(format!("{path}: {e}"));
+            Scan { level: 1, ..Scan::default() }
+        }
+    };
     let path_tables = img.check_path_tables();
     let system_area = img.system_area();
     let (has_mbr, has_gpt, has_apm) = match &system_area {
@@ -553,8 +611,23 @@ pub fn info(src: &ImageSource, opts: &ReadOptions, warnings: &mut Vec<String>) -
         }
     }
     let mut out = vec![InfoSection { key: "iso9660", json: j, text }];
-    if let Some((lba, cat)) = img.boot_catalog().map_err(ctx)? {
-        out.push(el_torito_section(lba, &cat, &s, img.image_len()));
+    match img.boot_catalog() {
+        Ok(Some((lba, cat))) => out.push(el_torito_section(lba, &cat, &s, img.image_len())),
+        Ok(None) => {}
+        Err(e) if opts.strict => bail!("{path}: {e}"),
+        Err(e) => {
+            let lba = img.boot_record().map_or(0, |b| b.catalog_lba);
+            out.push(InfoSection {
+                key: "el_torito",
+                json: json!({"catalog_lba": lba, "error": e.to_string()}),
+                text: format!("El Torito\n  Catalog: LBA {lba}, unreadable ({e})\n"),
+            });
+            warnings.push(format!("{path}: {e}"));
+        }
+    }
+    match sessions_section(src, opts) {
+        Ok(section) => out.extend(section),
+        Err(e) => warnings.push(format!("sessions: {e:#}")),
     }
     match system_area {
         Ok(sa) => out.extend(system_area_section(&sa)),

@@ -84,6 +84,21 @@ pub struct InfoSection {
     pub text: String,
 }
 
+/// The message for an input where no file system was found, with a hint when it looks like raw sectors that
+/// need their sheet.
+fn no_file_system(src: &ImageSource) -> String {
+    let p = src.path().display();
+    let raw_sized = std::fs::metadata(src.path()).is_ok_and(|m| m.is_file() && m.len() > 0 && m.len() % 2352 == 0);
+    if raw_sized && !src.is_raw_description() {
+        format!(
+            "{p}: no ISO 9660 or UDF file system found; if it holds raw 2352-byte sectors (audio, or data without \
+             sync patterns), pass the .cue sheet that describes it"
+        )
+    } else {
+        format!("{p}: no ISO 9660 or UDF file system found")
+    }
+}
+
 /// Opens the view the user asked for (or the best one present).
 pub fn open_view(src: &ImageSource, opts: &ReadOptions, view: ViewChoice) -> Result<Box<dyn Tree>> {
     match view {
@@ -97,7 +112,7 @@ pub fn open_view(src: &ImageSource, opts: &ReadOptions, view: ViewChoice) -> Res
             } else if iso::probe(src, opts)? {
                 iso::open(src, opts, view)
             } else {
-                bail!("{}: no ISO 9660 or UDF file system found", src.path().display())
+                bail!("{}", no_file_system(src))
             }
         }
     }
@@ -111,16 +126,32 @@ pub fn info(src: &ImageSource, opts: &ReadOptions) -> Result<(Vec<InfoSection>, 
     if src.is_raw_description() {
         out.extend(raw::info(src, opts)?);
     }
+    // A format present but too damaged to describe is a warning when the other one can still be shown.
     let iso = iso::probe(src, opts)?;
-    if iso {
-        out.extend(iso::info(src, opts, &mut warnings)?);
-    }
     let udf = udf::probe(src, opts)?;
+    let mut failed = None;
+    if iso {
+        match iso::info(src, opts, &mut warnings) {
+            Ok(s) => out.extend(s),
+            Err(e) if opts.strict || !udf => return Err(e),
+            Err(e) => failed = Some(e),
+        }
+    }
     if udf {
-        out.extend(udf::info(src, opts, &mut warnings)?);
+        match udf::info(src, opts, &mut warnings) {
+            Ok(s) => out.extend(s),
+            Err(e) if opts.strict || out.is_empty() => return Err(e),
+            Err(e) => warnings.push(format!("{e:#}")),
+        }
+    }
+    if let Some(e) = failed {
+        if out.is_empty() {
+            return Err(e);
+        }
+        warnings.push(format!("{e:#}"));
     }
     if !iso && !udf && out.is_empty() {
-        bail!("{}: no ISO 9660 or UDF file system found", src.path().display());
+        bail!("{}", no_file_system(src));
     }
     Ok((out, warnings))
 }

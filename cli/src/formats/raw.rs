@@ -2,9 +2,9 @@
 //! file-system readers use, the session to read, and the track list `odix info` shows.
 
 use std::fmt::Write as _;
-use std::path::Path;
 
-use anyhow::Result;
+use anyhow::{bail, Result};
+use odix_cdrip::cue::CueSheet;
 use odix_cdrip::image::{RawDisc, SheetKind};
 
 use super::{InfoSection, ReadOptions};
@@ -16,10 +16,27 @@ fn audio_only(disc: &RawDisc, opts: &SourceOptions) -> bool {
     opts.session.is_none() && !disc.tracks().iter().any(|t| t.mode.is_data())
 }
 
-/// A reader of the cooked 2048-byte sectors of the disc described by `path`, LBAs counted from the disc start
-/// (empty for an audio CD).
-pub fn open_cooked(path: &Path, opts: &SourceOptions) -> Result<Source> {
-    let disc = RawDisc::open(path)?;
+/// The disc a raw image describes: its CUE sheet or CloneCD file, or for a bare BIN of raw data sectors the one
+/// data track the sheet it lacks would name (`MODE1/2352` or `MODE2/2352` as its first sector's header says).
+pub fn disc(src: &ImageSource) -> Result<RawDisc> {
+    let path = src.path();
+    let Some(mode) = src.bare_bin_mode() else { return Ok(RawDisc::open(path)?) };
+    let name = path.file_name().and_then(|n| n.to_str()).filter(|n| !n.contains('"'));
+    let Some(name) = name else {
+        bail!(
+            "{}: raw 2352-byte sectors without a cue sheet, under a name a sheet cannot hold: pass a .cue",
+            path.display()
+        )
+    };
+    let sheet = format!("FILE \"{name}\" BINARY\n  TRACK 01 MODE{mode}/2352\n    INDEX 01 00:00:00\n");
+    let sheet = CueSheet::parse(&sheet, path)?;
+    Ok(RawDisc::from_cue(path, sheet)?)
+}
+
+/// A reader of the cooked 2048-byte sectors of the raw image `src`, LBAs counted from the disc start (empty for an
+/// audio CD).
+pub fn open_cooked(src: &ImageSource) -> Result<Source> {
+    let (disc, opts) = (disc(src)?, src.options());
     if audio_only(&disc, opts) {
         return Ok(Box::new(std::io::Cursor::new(Vec::new())));
     }
@@ -28,8 +45,8 @@ pub fn open_cooked(path: &Path, opts: &SourceOptions) -> Result<Source> {
 }
 
 /// The LBA where the chosen session starts (0 for an audio CD).
-pub fn session_start(path: &Path, opts: &SourceOptions) -> Result<u64> {
-    let disc = RawDisc::open(path)?;
+pub fn session_start(src: &ImageSource) -> Result<u64> {
+    let (disc, opts) = (disc(src)?, src.options());
     if audio_only(&disc, opts) {
         return Ok(0);
     }
@@ -46,7 +63,7 @@ fn track_type(disc: &RawDisc, i: usize) -> &'static str {
 
 /// The track list.
 pub fn info(src: &ImageSource, _opts: &ReadOptions) -> Result<Vec<InfoSection>> {
-    let disc = RawDisc::open(src.path())?;
+    let disc = disc(src)?;
     let chosen = disc.choose_session(src.options().session).ok();
     let format = match disc.kind() {
         SheetKind::Cue => "cue",
@@ -56,7 +73,11 @@ pub fn info(src: &ImageSource, _opts: &ReadOptions) -> Result<Vec<InfoSection>> 
     let _ = writeln!(
         text,
         "Raw image: {} ({} session{}{})",
-        if format == "cue" { "CUE sheet" } else { "CloneCD" },
+        match (format, src.bare_bin_mode()) {
+            (_, Some(_)) => "raw 2352-byte sectors without a sheet, read by their sync patterns",
+            ("cue", None) => "CUE sheet",
+            _ => "CloneCD",
+        },
         disc.session_count(),
         if disc.session_count() == 1 { "" } else { "s" },
         chosen.map(|s| format!(", reading session {s}")).unwrap_or_default()
@@ -95,7 +116,7 @@ pub fn info(src: &ImageSource, _opts: &ReadOptions) -> Result<Vec<InfoSection>> 
         let _ = writeln!(text, "Subchannel: {}", sub.display());
     }
     let json = serde_json::json!({
-        "format": format,
+        "format": if src.bare_bin_mode().is_some() { "bin" } else { format },
         "sessions": disc.session_count(),
         "session_read": chosen,
         "tracks": tracks,

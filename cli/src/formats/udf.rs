@@ -19,7 +19,7 @@ use serde_json::{json, Value};
 
 use super::{InfoSection, ReadOptions, ViewChoice};
 use crate::source::{ImageSource, Source};
-use crate::view::{Extent, Kind, Node, Tree, Warning};
+use crate::view::{Extent, Kind, Node, PastEnd, Tree, Warning};
 
 /// Most extents listed for one file (a fragmented file on a VAT disc can have one per block).
 const MAX_NODE_EXTENTS: usize = 4096;
@@ -71,6 +71,18 @@ struct UdfTree {
     direct: bool,
 }
 
+/// A file reader whose "data past the end of the image" error is the CLI's [`PastEnd`].
+struct PastEndReader<R>(R);
+
+impl<R: Read> Read for PastEndReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.0.read(buf).map_err(|e| match odix_udf::read::DataPastEnd::of(&e) {
+            Some(p) => PastEnd { missing: p.missing }.into_io(),
+            None => e,
+        })
+    }
+}
+
 struct UdfHandle {
     entry: Entry,
 }
@@ -101,6 +113,26 @@ impl UdfTree {
                 .collect(),
             _ => Vec::new(),
         };
+        if kind == Kind::File {
+            // A truncated image, or data recorded beyond its end: the file is listed, with a warning. The extents
+            // just mapped tell, unless there were too many to keep.
+            let (bs, len) = (u64::from(self.vol.info().block_size), self.vol.image_len());
+            let missing = if extents.len() < MAX_NODE_EXTENTS {
+                extents.iter().fold(0u64, |a, x: &Extent| {
+                    a.saturating_add(x.length.saturating_sub(len.saturating_sub(x.lba.saturating_mul(bs))))
+                })
+            } else {
+                self.vol.bytes_past_end(&entry).map_err(|e| anyhow!("{name:?}: {e}"))?
+            };
+            if missing > 0 {
+                self.early.push(Warning(format!(
+                    "{}: {name:?}: {missing} of its {} bytes lie past the end of the image ({} bytes)",
+                    self.path,
+                    entry.size(),
+                    self.vol.image_len()
+                )));
+            }
+        }
         let fe = &entry.file_entry;
         Ok(Node {
             name: OsString::from(name),
@@ -174,7 +206,7 @@ impl Tree for UdfTree {
         if entry.is_dir() {
             bail!("{:?}: is a directory", file.name);
         }
-        Ok(Box::new(self.vol.open_file(&entry)?))
+        Ok(Box::new(PastEndReader(self.vol.open_file(&entry)?)))
     }
 
     fn plain_ranges(&mut self, file: &Node) -> Option<Vec<(u64, u64)>> {

@@ -269,7 +269,12 @@ impl RockRidge {
             let content = bytes(d, off.checked_add(2)?, len)?;
             off = off.checked_add(2)?.checked_add(len)?;
             if flags & (sl_flags::ROOT | sl_flags::VOLROOT) != 0 {
-                target.clear();
+                // A ROOT component after others stands for an empty one: `a//b` is recorded as `a`, ROOT, `b` by
+                // mkisofs, genisoimage and mkhybrid. It adds a `/` and keeps what came before, as Linux, isoinfo,
+                // xorriso and libarchive read it, so a relative target stays relative.
+                if self.sl_separator {
+                    target.push(b'/');
+                }
                 target.push(b'/');
                 self.sl_separator = false;
                 continue;
@@ -352,6 +357,19 @@ mod tests {
         assert_eq!(gather(&a).symlink.unwrap(), b"./x");
         let a = entry(b"SL", &[0, 0, 3, b'a', b'b', b'c']);
         assert_eq!(gather(&a).symlink.unwrap(), b"abc");
+    }
+
+    #[test]
+    fn root_components_inside_a_target() {
+        // genisoimage -R's records of `.//file`, `.///file` and `a//b` (isoinfo, xorriso and bsdtar print these).
+        let a = entry(b"SL", &[0, 2, 0, 8, 0, 0, 4, b'f', b'i', b'l', b'e']);
+        assert_eq!(gather(&a).symlink.unwrap(), b".//file");
+        let a = entry(b"SL", &[0, 2, 0, 8, 0, 8, 0, 0, 4, b'f', b'i', b'l', b'e']);
+        assert_eq!(gather(&a).symlink.unwrap(), b".///file");
+        let a = entry(b"SL", &[0, 0, 1, b'a', 8, 0, 0, 1, b'b']);
+        assert_eq!(gather(&a).symlink.unwrap(), b"a//b");
+        let a = entry(b"SL", &[0, 8, 0]);
+        assert_eq!(gather(&a).symlink.unwrap(), b"/");
     }
 
     #[test]

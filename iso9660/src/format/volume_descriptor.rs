@@ -204,6 +204,9 @@ pub enum VdError {
     BadRoot,
 }
 
+/// Size of the root directory record field of a primary or supplementary descriptor (ECMA-119 8.4.18).
+const ROOT_RECORD_LEN: u8 = 34;
+
 fn arr<const N: usize>(i: &[u8]) -> IResult<&[u8], [u8; N]> {
     let (i, b) = take(N)(i)?;
     let mut out = [0u8; N];
@@ -306,7 +309,13 @@ impl VolumeDescriptor {
         let vd = match ty {
             kind::BOOT_RECORD => VolumeDescriptor::BootRecord(boot_body(body).map_err(|_| VdError::Truncated)?.1),
             kind::PRIMARY | kind::SUPPLEMENTARY => {
-                let (mut pvd, root_raw) = primary_body(version, body).map_err(|_| VdError::Truncated)?.1;
+                let (mut pvd, mut root_raw) = primary_body(version, body).map_err(|_| VdError::Truncated)?.1;
+                // The field holds the record's 34 fixed bytes. A length byte above 34 announces system use data
+                // (mkhybrid, some mastering tools) that the field has no room for: the fixed part is read, as
+                // the Linux kernel, isoinfo and libisofs do.
+                if let Some(len) = root_raw.first_mut() {
+                    *len = (*len).min(ROOT_RECORD_LEN);
+                }
                 pvd.root = DirectoryRecord::parse(&root_raw).map_err(|_| VdError::BadRoot)?;
                 if ty == kind::PRIMARY {
                     VolumeDescriptor::Primary(pvd)
@@ -361,6 +370,17 @@ pub(crate) mod tests {
         assert_eq!(p.root.extent.value(), 20);
         assert_eq!(p.creation_time().unwrap().to_rfc3339(), "2024-01-02T03:04:05+00:00");
         assert_eq!(p.joliet_level(), None);
+    }
+
+    #[test]
+    fn root_record_longer_than_its_field() {
+        let mut s = pvd_sector(1, &[]);
+        s[156] = 40;
+        let VolumeDescriptor::Primary(p) = VolumeDescriptor::parse(&s).unwrap() else { panic!() };
+        assert_eq!((p.root.extent.value(), p.root.data_length.value()), (20, 2048));
+        assert!(p.root.system_use.is_empty());
+        s[156] = 20;
+        assert_eq!(VolumeDescriptor::parse(&s), Err(VdError::BadRoot));
     }
 
     #[test]

@@ -107,7 +107,8 @@ impl<R: Read + Seek> Image<R> {
                 self.src.read_extent(ext.lba, SECTOR_SIZE_U64, Structure::Directory, ext.lba, self.opts.limits)?;
             let dot = DirectoryRecord::parse(&sector)
                 .map_err(|e| Error::invalid(Structure::Directory, ext.lba, 0, e.to_string()))?;
-            Some(Box::new(self.gather_susp(&dot.system_use, ext.lba, true).0))
+            let at = self.susp.as_ref().map_or(0, |s| s.root_offset);
+            Some(Box::new(self.gather_susp(dot.system_use.get(at..).unwrap_or_default(), ext.lba, true).0))
         } else {
             None
         };
@@ -347,20 +348,38 @@ impl<R: Read + Seek> Image<R> {
             extents.clear();
             extents.extend(first);
         }
-        for e in &extents {
-            if let Err(err) = self.src.check_extent(e.lba, e.length, Structure::DirectoryRecord, p.lba) {
-                if self.opts.strict {
-                    return Err(err);
-                }
-                self.warn(Structure::DirectoryRecord, p.lba, format!("{name:?} skipped: {err}"));
-                return Ok(Made::Skipped);
+        // Data past the end of the image (a truncated image, or an extent recorded beyond it): the entry is
+        // still shown, with a warning; reading it yields what the image holds, then `DataPastEnd`.
+        let missing = super::file::bytes_past_end(&extents, self.src.len());
+        if missing > 0 {
+            let first_past = extents
+                .iter()
+                .find_map(|e| self.src.check_extent(e.lba, e.length, Structure::DirectoryRecord, p.lba).err());
+            if let (true, Some(err)) = (self.opts.strict, first_past) {
+                return Err(err);
             }
+            let stored = extents.iter().fold(0u64, |a, e| a.saturating_add(e.length));
+            self.warn(
+                Structure::DirectoryRecord,
+                p.lba,
+                format!(
+                    "{name:?}: {missing} of its {stored} recorded bytes lie past the end of the image ({} bytes)",
+                    self.src.len()
+                ),
+            );
         }
         let mut size = p.size;
         let mut zisofs = false;
         if let Some(zf) = rr.as_ref().and_then(|r| r.zf) {
             if kind == EntryKind::File {
-                if zf.algorithm == ZISOFS_ALGORITHM || (zf.version == 2 && zf.algorithm == ZISOFS2_ZLIB) {
+                let known = zf.algorithm == ZISOFS_ALGORITHM || (zf.version == 2 && zf.algorithm == ZISOFS2_ZLIB);
+                if let Some(why) = known.then(|| super::file::impossible_zf(&zf, p.size)).flatten() {
+                    self.warn(
+                        Structure::SystemUse,
+                        p.lba,
+                        format!("{name:?}: ZF entry ignored ({why}); shown as stored"),
+                    );
+                } else if known {
                     zisofs = true;
                     size = zf.uncompressed_size;
                 } else {

@@ -18,7 +18,7 @@ use flate2::read::ZlibDecoder;
 use super::entry::{Entry, EntryKind, Extent};
 use super::sectors::Sectors;
 use super::{Image, Limits};
-use crate::error::{Error, Result, Structure};
+use crate::error::{DataPastEnd, Error, Result, Structure};
 use crate::format::rrip::Zf;
 use crate::format::{le32, le64, u8_at, SECTOR_SIZE_U64};
 
@@ -43,6 +43,31 @@ const ZISOFS_LOG2_RANGE: std::ops::RangeInclusive<u8> = 15..=17;
 /// zisofs2 block sizes: the format text allows 2^15 to 2^17, but xorriso 1.5.4 writes up to 1 MiB
 /// (`-zisofs block_size_v2=1m`, log2 20) and Linux reads them, so those are read too.
 const ZISOFS2_LOG2_RANGE: std::ops::RangeInclusive<u8> = 15..=20;
+
+/// Why a ZF entry cannot describe the data stored under it, judged from the entry alone and the stored size:
+/// a block size outside what zisofs allows, or an uncompressed size whose block pointer table alone would not
+/// fit in the stored bytes. `None` when the entry is possible.
+///
+/// Such an entry is ignored and the stored bytes shown as they are, as bsdtar, isoinfo and 7-Zip do.
+pub(crate) fn impossible_zf(zf: &Zf, stored: u64) -> Option<String> {
+    let (range, width, header) = if zf.version == 2 {
+        (ZISOFS2_LOG2_RANGE, 8u64, ZISOFS2_HEADER)
+    } else {
+        (ZISOFS_LOG2_RANGE, 4u64, ZISOFS_HEADER)
+    };
+    if !range.contains(&zf.block_size_log2) {
+        return Some(format!("block size 2^{} is not 2^{} to 2^{}", zf.block_size_log2, range.start(), range.end()));
+    }
+    let blocks = zf.uncompressed_size.div_ceil(1u64 << zf.block_size_log2);
+    let need = blocks.saturating_add(1).saturating_mul(width).saturating_add(header);
+    if zf.uncompressed_size > 0 && need > stored {
+        return Some(format!(
+            "{} uncompressed bytes need {need} bytes of header and block pointers, {stored} are stored",
+            zf.uncompressed_size
+        ));
+    }
+    None
+}
 
 /// Fills `buf` from byte `pos` of the data stored in `extents`, taken as one stream.
 fn read_extents_at<R: Read + Seek>(
@@ -77,6 +102,29 @@ fn total_length(extents: &[Extent]) -> u64 {
     extents.iter().fold(0u64, |a, e| a.saturating_add(e.length))
 }
 
+/// How many bytes of the data stored in `extents`, taken as one stream, can be read before the first one past
+/// the end of an image of `image_len` bytes.
+fn readable_length(extents: &[Extent], image_len: u64) -> u64 {
+    let mut n = 0u64;
+    for e in extents {
+        let start = e.lba.saturating_mul(SECTOR_SIZE_U64);
+        let here = image_len.saturating_sub(start).min(e.length);
+        n = n.saturating_add(here);
+        if here < e.length {
+            break;
+        }
+    }
+    n
+}
+
+/// Bytes of the data stored in `extents` that lie past the end of an image of `image_len` bytes.
+pub(crate) fn bytes_past_end(extents: &[Extent], image_len: u64) -> u64 {
+    extents.iter().fold(0u64, |a, e| {
+        let start = e.lba.saturating_mul(SECTOR_SIZE_U64);
+        a.saturating_add(e.length.saturating_sub(image_len.saturating_sub(start)))
+    })
+}
+
 /// Reads the stored bytes of a list of extents as one stream.
 struct Raw<'a, R> {
     src: &'a mut Sectors<R>,
@@ -98,10 +146,8 @@ impl<R: Read + Seek> Read for Raw<'_, R> {
             let at = e.lba.saturating_mul(SECTOR_SIZE_U64).saturating_add(self.off);
             let n = self.src.read_at(at, buf.get_mut(..want).unwrap_or_default())?;
             if n == 0 && want > 0 {
-                return Err(io::Error::new(
-                    io::ErrorKind::UnexpectedEof,
-                    format!("file data at LBA {} ends early: the image is shorter than its directory says", e.lba),
-                ));
+                // The image ends here; FileReader fills in how much of the file is missing.
+                return Err(DataPastEnd { missing: 0 }.into_io());
             }
             self.off = self.off.saturating_add(n as u64);
             return Ok(n);
@@ -284,6 +330,8 @@ impl ZHeader {
 
 struct Zisofs<'a, R> {
     raw: Raw<'a, R>,
+    /// Stored bytes readable before the end of the image: blocks stored beyond are missing.
+    readable: u64,
     lba: u64,
     header: ZHeader,
     pointers: Vec<u64>,
@@ -314,7 +362,18 @@ impl<'a, R: Read + Seek> Zisofs<'a, R> {
                 header.check_pointers(lba, i as u64, start, end)?;
             }
         }
-        Ok(Zisofs { raw, lba, header, pointers, next: 0, out: Vec::new(), out_pos: 0, max_alloc: limits.max_alloc() })
+        let readable = readable_length(&raw.extents, raw.src.len());
+        Ok(Zisofs {
+            raw,
+            readable,
+            lba,
+            header,
+            pointers,
+            next: 0,
+            out: Vec::new(),
+            out_pos: 0,
+            max_alloc: limits.max_alloc(),
+        })
     }
 
     fn decode_next(&mut self) -> Result<bool> {
@@ -324,6 +383,13 @@ impl<'a, R: Read + Seek> Zisofs<'a, R> {
             return Ok(false);
         };
         self.out_pos = 0;
+        if end > self.readable && start != end {
+            return Err(Error::Io {
+                structure: Structure::Zisofs,
+                lba: self.lba,
+                source: DataPastEnd { missing: 0 }.into_io(),
+            });
+        }
         self.header.inflate(
             self.raw.src,
             &self.raw.extents,
@@ -369,6 +435,8 @@ pub(crate) struct ZCache {
 enum Inner<'a, R> {
     Raw(Raw<'a, R>),
     Zisofs(Box<Zisofs<'a, R>>),
+    /// A zisofs file whose header or block pointers lie past the end of the image: nothing can be read.
+    Missing,
 }
 
 /// A file's contents as a stream; yields exactly [`Entry::size`] bytes or an error. Memory use is bounded
@@ -386,9 +454,14 @@ impl<R: Read + Seek> Read for FileReader<'_, R> {
         let want = usize::try_from(self.left).unwrap_or(usize::MAX).min(buf.len());
         let buf = buf.get_mut(..want).unwrap_or_default();
         let n = match &mut self.inner {
-            Inner::Raw(r) => r.read(buf)?,
-            Inner::Zisofs(z) => z.read(buf)?,
-        };
+            Inner::Raw(r) => r.read(buf),
+            Inner::Zisofs(z) => z.read(buf),
+            Inner::Missing => Err(DataPastEnd { missing: 0 }.into_io()),
+        }
+        .map_err(|e| match DataPastEnd::of(&e) {
+            Some(_) => DataPastEnd { missing: self.left }.into_io(),
+            None => e,
+        })?;
         if n == 0 {
             return Err(io::Error::new(
                 io::ErrorKind::UnexpectedEof,
@@ -411,7 +484,16 @@ impl<R: Read + Seek> Image<R> {
         let raw = Raw { src: &mut self.src, extents: entry.extents.clone(), idx: 0, off: 0 };
         let zf = entry.rr.as_ref().and_then(|r| r.zf);
         let inner = match zf {
-            Some(zf) if entry.zisofs && entry.size > 0 => Inner::Zisofs(Box::new(Zisofs::new(raw, zf, lba, limits)?)),
+            Some(zf) if entry.zisofs && entry.size > 0 => {
+                let past_end = bytes_past_end(&raw.extents, raw.src.len()) > 0;
+                match Zisofs::new(raw, zf, lba, limits) {
+                    Ok(z) => Inner::Zisofs(Box::new(z)),
+                    Err(Error::Io { source, .. }) if past_end && source.kind() == io::ErrorKind::UnexpectedEof => {
+                        Inner::Missing
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
             _ => Inner::Raw(raw),
         };
         Ok(FileReader { inner, left: entry.size })

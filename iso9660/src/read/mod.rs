@@ -10,6 +10,7 @@ mod entry;
 mod file;
 pub mod names;
 mod sectors;
+mod sessions;
 #[cfg(test)]
 mod tests;
 
@@ -25,6 +26,7 @@ pub use boot::{Gpt, SystemArea};
 pub use entry::{Entry, EntryKind, Extent};
 pub use file::FileReader;
 use sectors::Sectors;
+pub use sessions::{sessions, Session, MAX_SESSIONS};
 
 /// First sector of the volume descriptor set, counted from the session start (ECMA-119 6.2.1).
 pub const VOLUME_DESCRIPTOR_START: u64 = 16;
@@ -170,11 +172,23 @@ impl std::fmt::Display for Warning {
     }
 }
 
+/// Size of the CD-XA system use record (CD-ROM XA 4.3.1: owner ids, attributes, `XA`, file number, reserved)
+/// that XA writers put first in every system use field.
+pub const XA_RECORD_LEN: usize = 14;
+
+/// Where the SP entry may start in the system use field of the root's `.` record: at its start (SUSP 5.3), or
+/// after a CD-XA record (genisoimage `-xa`, pycdlib `xa=True`, Nero), whose SP then skips that record in every
+/// other field. Linux looks in the same two places.
+const SP_OFFSETS: [usize; 2] = [0, XA_RECORD_LEN];
+
 /// What the root's `.` record says about SUSP and Rock Ridge (SUSP 5.3, 5.5).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct SuspInfo {
     /// Bytes to skip at the start of each system use field.
     pub skip: u8,
+    /// Where the SP entry starts in the root's `.` record's system use field: 0, or [`XA_RECORD_LEN`] behind a
+    /// CD-XA record.
+    pub root_offset: usize,
     /// Extensions announced by ER entries.
     pub extensions: Vec<ExtensionReference>,
     /// Rock Ridge version: from ER (`1.10`, `1.12`), or `1.09` when RRIP entries appear without an ER.
@@ -292,7 +306,20 @@ impl<R: Read + Seek> Image<R> {
         if img.joliet.is_some() {
             img.check_descriptor(true)?;
         }
-        img.susp = img.detect_susp()?;
+        img.susp = match img.detect_susp() {
+            Ok(susp) => susp,
+            Err(e) if img.opts.strict => return Err(e),
+            Err(e) => {
+                // The descriptors stay readable (for `info`); the tree's damage is met again when it is listed.
+                let lba = u64::from(img.primary.root.extent.value());
+                img.warn(
+                    Structure::Directory,
+                    lba,
+                    format!("root directory unreadable, no Rock Ridge looked for: {e}"),
+                );
+                None
+            }
+        };
         Ok(img)
     }
 
@@ -360,14 +387,14 @@ impl<R: Read + Seek> Image<R> {
             Ok(d) => d,
             Err(e) => return Err(Error::invalid(Structure::Directory, lba, 0, e.to_string())),
         };
-        let sp = susp::entries(&dot.system_use)
-            .next()
-            .and_then(|e| e.ok())
-            .filter(|e| &e.signature == b"SP")
-            .and_then(|e| SharingProtocol::parse(e.data));
-        let Some(sp) = sp else { return Ok(None) };
-        let mut info = SuspInfo { skip: sp.skip, ..SuspInfo::default() };
-        let (rr, ers) = self.gather_susp(&dot.system_use, lba, true);
+        let found = SP_OFFSETS.iter().find_map(|&at| {
+            let field = dot.system_use.get(at..)?;
+            let e = susp::entries(field).next()?.ok().filter(|e| &e.signature == b"SP")?;
+            Some((at, SharingProtocol::parse(e.data)?))
+        });
+        let Some((at, sp)) = found else { return Ok(None) };
+        let mut info = SuspInfo { skip: sp.skip, root_offset: at, ..SuspInfo::default() };
+        let (rr, ers) = self.gather_susp(dot.system_use.get(at..).unwrap_or_default(), lba, true);
         info.extensions = ers;
         info.rock_ridge = info.extensions.iter().find_map(|e| e.rock_ridge_version());
         if info.rock_ridge.is_none() && rr.any {

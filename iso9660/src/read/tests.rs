@@ -379,6 +379,60 @@ fn zisofs_read_at_refuses_bad_pointers() {
 }
 
 #[test]
+fn data_past_the_end_of_the_image_is_listed_and_read_up_to_the_end() {
+    // A multi-extent file whose second extent the image holds 1000 bytes of; a file recorded far beyond the end.
+    let mut b = Builder::new(33, false);
+    b.add(record(30, 2048, flags::MULTI_EXTENT, b"CUT.BIN;1", &[]));
+    b.add(record(32, 3000, 0, b"CUT.BIN;1", &[]));
+    b.add(record(1_000_000, 10, 0, b"GONE.TXT;1", &[]));
+    b.put(30, 0, &[b'a'; 2048]);
+    b.put(32, 0, &[b'b'; 2048]);
+    let mut img = b.finish();
+    img.truncate(32 * 2048 + 1000);
+    let mut i = Image::open(OneByte(Cursor::new(img)), Options::default()).unwrap();
+    let root = i.root(View::Plain).unwrap();
+    let list = i.read_dir(&root).unwrap();
+    assert_eq!(list.iter().map(|e| (e.name(), e.size())).collect::<Vec<_>>(), [("CUT.BIN", 5048), ("GONE.TXT", 10)]);
+    let w = i.take_warnings();
+    assert_eq!(w.len(), 2, "{w:?}");
+    assert!(w[0].message.contains("2000 of its 5048 recorded bytes lie past the end"), "{w:?}");
+    for (e, held) in [(&list[0], 3048usize), (&list[1], 0)] {
+        let mut r = i.open_file(e).unwrap();
+        let mut got = Vec::new();
+        let err = r.read_to_end(&mut got).unwrap_err();
+        assert_eq!(got.len(), held);
+        let missing = e.size() - held as u64;
+        assert_eq!(crate::DataPastEnd::of(&err), Some(crate::DataPastEnd { missing }), "{err}");
+    }
+    assert!(Image::open(Cursor::new(vec![0u8; 0]), Options::default()).is_err());
+}
+
+#[test]
+fn impossible_zf_entries_are_ignored_with_a_warning() {
+    let original: Vec<u8> = (0..100_000).map(|i| (i % 7) as u8).collect();
+    let (stored, _) = zisofs_stored(&original, 1);
+    // A block size of 2^2, then an uncompressed size whose pointer table could not fit in the stored bytes.
+    for (log2, size) in [(2u8, original.len() as u32), (15, 0xFFFF_FF00)] {
+        let mut zf = b"pz".to_vec();
+        zf.extend_from_slice(&[4, log2]);
+        zf.extend(both(size));
+        let mut su = px(0o100644, 1, None);
+        su.extend(entry(b"ZF", &zf));
+        let mut b = Builder::new(40 + stored.len() / 2048 + 1, true);
+        b.add(record(30, stored.len() as u32, 0, b"Z.;1", &su));
+        b.put(30, 0, &stored);
+        let mut img = open(b.finish());
+        let root = img.root(View::RockRidge).unwrap();
+        let list = img.read_dir(&root).unwrap();
+        assert!(!list[0].is_zisofs(), "2^{log2}, {size}");
+        assert_eq!(list[0].size(), stored.len() as u64);
+        assert_eq!(read_all(&mut img, &list[0]), stored);
+        let w = img.take_warnings();
+        assert!(w.len() == 1 && w[0].message.contains("ZF entry ignored"), "{w:?}");
+    }
+}
+
+#[test]
 fn zisofs_files_are_inflated_block_by_block() {
     let block = 1usize << 15;
     let original: Vec<u8> = (0..(block * 2 + 1000)).map(|i| if i < block { 0 } else { (i % 251) as u8 }).collect();
@@ -432,7 +486,8 @@ fn damaged_entries_are_skipped_or_refused() {
     let mut i = open(img.clone());
     let root = i.root(View::Plain).unwrap();
     let list = i.read_dir(&root).unwrap();
-    assert_eq!(list.iter().map(|e| e.name()).collect::<Vec<_>>(), ["OK", "BIGDIR"]);
+    // Data past the end of the image is listed with a warning (an error in strict mode).
+    assert_eq!(list.iter().map(|e| e.name()).collect::<Vec<_>>(), ["PAST", "OK", "BIGDIR"]);
     assert!(i.take_warnings()[0].message.contains("past the end"));
     let mut i = Image::open(Cursor::new(img.clone()), Options::default().strict(true)).unwrap();
     let root = i.root(View::Plain).unwrap();
@@ -442,7 +497,7 @@ fn damaged_entries_are_skipped_or_refused() {
     let mut i = Image::open(Cursor::new(img.clone()), opts).unwrap();
     let root = i.root(View::Plain).unwrap();
     let list = i.read_dir(&root).unwrap();
-    assert!(matches!(i.read_dir(&list[1]), Err(crate::Error::LimitExceeded { .. })));
+    assert!(matches!(i.read_dir(&list[2]), Err(crate::Error::LimitExceeded { .. })));
     // Not ISO 9660 at all, and a truncated image.
     assert!(matches!(
         Image::open(Cursor::new(vec![0u8; 40 * 2048]), Options::default()),

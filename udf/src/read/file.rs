@@ -12,6 +12,28 @@ use crate::format::ad::ExtentType;
 /// Most bytes read from the image at once when the caller asks for less: a small file is then read in one go.
 const CHUNK: u64 = 256 * 1024;
 
+/// The error inside the `io::Error` (kind `UnexpectedEof`) that a [`FileReader`] returns after yielding every byte of
+/// an entry's data that the image still holds, when that data runs past the end of the image (a truncated image, or
+/// an extent recorded beyond its end).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("the file's data runs past the end of the image ({missing} bytes missing)")]
+pub struct DataPastEnd {
+    /// Bytes of the entry's data that were not yielded.
+    pub missing: u64,
+}
+
+impl DataPastEnd {
+    /// The `io::Error` a reader returns for it.
+    pub fn into_io(self) -> io::Error {
+        io::Error::new(io::ErrorKind::UnexpectedEof, self)
+    }
+
+    /// The `DataPastEnd` inside `e`, if it is one.
+    pub fn of(e: &io::Error) -> Option<Self> {
+        e.get_ref().and_then(|i| i.downcast_ref::<DataPastEnd>()).copied()
+    }
+}
+
 /// A reader of one entry's data, yielding exactly its information length or failing.
 pub struct FileReader<'a, R> {
     /// Data read ahead of the caller, and the file offset where it starts.
@@ -83,6 +105,16 @@ impl<R: Read + Seek> Core<R> {
         }
         Ok(out)
     }
+    /// Bytes of the entry's recorded data that lie on physical blocks past the end of the image.
+    pub fn bytes_past_end(&mut self, entry: &Entry) -> Result<u64> {
+        let bs = u64::from(self.block_size);
+        let size = self.io.size;
+        Ok(self.physical_extents(entry, usize::MAX)?.iter().fold(0u64, |a, &(phys, len)| {
+            let start = phys.saturating_mul(bs);
+            a.saturating_add(len.saturating_sub(size.saturating_sub(start)))
+        }))
+    }
+
     /// The entry's data as byte ranges of the image, `(byte offset, length)` in order, when it is exactly that:
     /// recorded extents only, each on physical blocks inside the image, at most `max` ranges. `None` when some of
     /// it is embedded in the entry, unrecorded or sparse (read as zeros), a hole of a partition, past the image
@@ -197,9 +229,15 @@ impl<R: Read + Seek> FileReader<'_, R> {
             let lb = u64::from(location.block).add_or(first, "extent block")?;
             match self.vol.maps.place(location.partition, lb, blocks, false)? {
                 Place::At { phys, blocks } => {
-                    let contiguous = blocks.mul_or(self.block, "read")?.sub_or(in_block, "read")?;
-                    let n = want.min(contiguous);
                     let off = phys.mul_or(self.block, "byte offset")?.add_or(in_block, "byte offset")?;
+                    // Up to the end of the image; past it the rest of the data is missing.
+                    let in_image = self.vol.io.size.saturating_sub(off);
+                    if in_image == 0 {
+                        let missing = self.size.saturating_sub(self.pos);
+                        return Err(Error::Io { offset: off, source: DataPastEnd { missing }.into_io() });
+                    }
+                    let contiguous = blocks.mul_or(self.block, "read")?.sub_or(in_block, "read")?.min(in_image);
+                    let n = want.min(contiguous);
                     // When the caller asks for less than what lies here, read ahead into the chunk.
                     let ahead = left.min(ext_left).min(CHUNK).min(contiguous);
                     if ahead > n {

@@ -10,6 +10,6 @@ mod volume;
 
 pub use dir::DirEntry;
 pub use entry::{Data, DataExtent, Entry};
-pub use file::FileReader;
+pub use file::{DataPastEnd, FileReader};
 pub use partition::MappingKind;
 pub use volume::{Volume, VolumeInfo};

@@ -496,6 +496,17 @@ impl<R: Read + Seek> Volume<R> {
         self.core.plain_ranges(entry, max)
     }
 
+    /// Bytes of an entry's recorded data that lie past the end of the image (a truncated image, or an extent
+    /// recorded beyond it); [`Volume::open_file`] yields the rest, then [`DataPastEnd`](super::DataPastEnd).
+    pub fn bytes_past_end(&mut self, entry: &Entry) -> Result<u64> {
+        self.core.bytes_past_end(entry)
+    }
+
+    /// Size of the image in bytes, as the reader reports it.
+    pub fn image_len(&self) -> u64 {
+        self.core.io.size
+    }
+
     /// The physical block of a logical block, when it is recorded.
     pub fn physical_block(&self, addr: LbAddr) -> Option<u64> {
         match self.core.maps.place(addr.partition, u64::from(addr.block), 1, false) {
