@@ -15,8 +15,8 @@ use odix_cdrip::cue::{CueSheet, FileType, Frames, Index, Track, TrackMode};
 use odix_cdrip::image::RawDisc;
 use odix_cdrip::sector::{self, RawSector, USER_DATA_LEN};
 
-use crate::cmd_verify::progress_bar;
 use crate::output::{self, AtomicFile};
+use crate::progress::bar as progress_bar;
 
 /// `odix convert`.
 #[derive(clap::Args, Debug, Clone)]

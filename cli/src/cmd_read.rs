@@ -707,6 +707,9 @@ pub fn extract(args: ExtractArgs) -> Result<u8> {
         ex.temp_remover(),
     );
     let selections = if selections.is_empty() { vec![Selection::Path("/".into())] } else { selections };
+    // With -v the list of paths is the progress.
+    let bar =
+        if args.verbose { indicatif::ProgressBar::hidden() } else { crate::progress::bytes_counter("extracting") };
     let mut warnings = 0u64;
     for sel in &selections {
         let (start_path, pattern) = match sel {
@@ -754,6 +757,9 @@ pub fn extract(args: ExtractArgs) -> Result<u8> {
             // Every name on the way was checked by the extractor when it was visited (no `/` in any of them),
             // so splitting the image path gives back exactly those names.
             let rel: Vec<&OsStr> = components_os(path);
+            if node.kind == Kind::File {
+                bar.inc(node.size);
+            }
             ex.entry(t, node, &rel)
         })?;
         if let (Some((text, _)), false) = (pattern, any) {
@@ -762,6 +768,7 @@ pub fn extract(args: ExtractArgs) -> Result<u8> {
         }
     }
     warnings += ex.finish()?;
+    bar.finish_and_clear();
     Ok(if warnings > 0 { EXIT_PARTIAL } else { 0 })
 }
 

@@ -26,7 +26,9 @@
 
 use std::collections::{HashSet, VecDeque};
 use std::fs::File;
-use std::io::{self, BufReader, IsTerminal, Read, Seek, SeekFrom, Write};
+use std::io::{self, BufReader, Read, Seek, SeekFrom, Write};
+
+use crate::progress::{bar as progress_bar, spinner as progress_spinner};
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
@@ -377,33 +379,6 @@ fn hash_file(path: &Path, size: u64) -> Result<hash::Hashes> {
     }
     bar.finish_and_clear();
     Ok(h.finish())
-}
-
-/// A progress bar on standard error when it is a terminal (hidden otherwise): what is being done, the bar
-/// filling what the terminal leaves, the percentage and the time left. At 80 columns the bar keeps 40.
-pub fn progress_bar(total: u64, what: &str) -> indicatif::ProgressBar {
-    if !io::stderr().is_terminal() {
-        return indicatif::ProgressBar::hidden();
-    }
-    let bar = indicatif::ProgressBar::with_draw_target(Some(total), indicatif::ProgressDrawTarget::stderr());
-    if let Ok(style) = indicatif::ProgressStyle::with_template("{msg:20!} {wide_bar} {percent:>3}% ETA {eta:>4}") {
-        bar.set_style(style);
-    }
-    bar.set_message(what.to_string());
-    bar
-}
-
-/// A counter on standard error when it is a terminal, for work whose size is not known ahead (a tree walk).
-fn progress_spinner(what: &str) -> indicatif::ProgressBar {
-    if !io::stderr().is_terminal() {
-        return indicatif::ProgressBar::hidden();
-    }
-    let bar = indicatif::ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::stderr());
-    if let Ok(style) = indicatif::ProgressStyle::with_template("{msg:20!} {spinner} {pos} entries, {elapsed}") {
-        bar.set_style(style);
-    }
-    bar.set_message(what.to_string());
-    bar
 }
 
 /// Most volume descriptors read in one set.

@@ -16,6 +16,7 @@ mod interrupt;
 mod man;
 mod mkudf;
 mod output;
+mod progress;
 mod source;
 mod view;
 
