@@ -586,7 +586,8 @@ impl<'t> IsoLayout<'t> {
     }
 
     /// Fixes the metadata at `start` (LBA): L and M path tables, Joliet path tables, ISO directories (each
-    /// followed by its Rock Ridge continuation areas), Joliet directories, in that order. Returns the first LBA after them.
+    /// followed by its Rock Ridge continuation areas; the relocation tree first, see `iso_dir_order`), Joliet
+    /// directories, in that order. Returns the first LBA after them.
     pub fn place_metadata(&mut self, start: u32) -> Result<u32, WriteError> {
         let total = u64::from(start) + self.metadata_sectors();
         if total > u64::from(u32::MAX) {
@@ -605,7 +606,7 @@ impl<'t> IsoLayout<'t> {
             p.jl_path = take(u64::from(self.joliet_path_size));
             p.jm_path = take(u64::from(self.joliet_path_size));
         }
-        for d in 0..self.iso_dirs.len() {
+        for d in self.iso_dir_order() {
             self.iso_dirs[d].lba = take(u64::from(self.iso_dirs[d].size));
             take(u64::from(self.iso_dirs[d].ce_sectors) * SECTOR as u64);
         }
@@ -615,6 +616,30 @@ impl<'t> IsoLayout<'t> {
         p.sectors = at - start;
         self.places = Some(p);
         Ok(at)
+    }
+
+    /// The ISO directories (indexes into `iso_dirs`) in the order their extents are placed: the root, then
+    /// `RR_MOVED` and every directory below it, then all other directories, each group in path table order (a
+    /// parent before its children).
+    ///
+    /// Readers that stream the image in LBA order and tie each relocated directory (`RE`) to its placeholder
+    /// (`CL`) as they meet the placeholder need this: libarchive keeps a relocated tree open while some placeholder
+    /// inside it still waits for its own relocated directory, and fails ("Failed to connect 'CL' pointer to 'RE'
+    /// rr_moved pointer") once the outer relocated directory has been tied to its real parent first. Reading the
+    /// whole relocation tree before any placeholder that lives outside it ties every nested relocation while its
+    /// outer one is still open. Other readers follow the extents, whatever their order.
+    fn iso_dir_order(&self) -> Vec<usize> {
+        let n = self.iso_dirs.len();
+        let mut moved = vec![false; n];
+        for d in 1..n {
+            // Path table order numbers a parent before its children.
+            moved[d] = self.iso_dirs[d].node.is_none() || moved[self.iso_dirs[d].parent as usize];
+        }
+        let mut order = Vec::with_capacity(n);
+        order.push(0);
+        order.extend((1..n).filter(|&d| moved[d]));
+        order.extend((1..n).filter(|&d| !moved[d]));
+        order
     }
 
     fn places(&self) -> Result<Places, WriteError> {
@@ -644,7 +669,7 @@ impl<'t> IsoLayout<'t> {
             put(out, self.path_table(true, true))?;
         }
         let mut buf = Vec::new();
-        for d in 0..self.iso_dirs.len() {
+        for d in self.iso_dir_order() {
             let mut pool = CePool::default();
             let mut ce_buf = vec![0u8; self.iso_dirs[d].ce_sectors as usize * SECTOR];
             self.iso_dir_bytes(d, &mut pool, Some(&mut ce_buf), extent_of, &mut buf)?;
