@@ -20,9 +20,9 @@ fn odix() -> Command {
     c
 }
 
-/// Builds `src` into `out` with `odix mkiso --hidden --quiet` plus `extra` options.
+/// Builds `src` into `out` with `odix mkiso --quiet` plus `extra` options.
 fn mkiso(src: &Path, out: &Path, extra: &[&str]) {
-    run_ok(odix().arg("mkiso").arg("-o").arg(out).args(["--hidden", "--quiet"]).args(extra).arg(src));
+    run_ok(odix().arg("mkiso").arg("-o").arg(out).arg("--quiet").args(extra).arg(src));
 }
 
 fn tricky(dir: &Path, opts: &TreeOptions) -> PathBuf {
@@ -326,7 +326,7 @@ fn options_graft_exclude_sort_dedup_zisofs() {
     let iso = t.path().join("o.iso");
     run_ok(
         odix()
-            .args(["mkiso", "--quiet", "--exclude", "*.o", "--dedup", "--sort"])
+            .args(["mkiso", "--quiet", "--no-hidden", "--exclude", "*.o", "--dedup", "--sort"])
             .arg(&sort)
             .arg("-o")
             .arg(&iso)
@@ -338,7 +338,7 @@ fn options_graft_exclude_sort_dedup_zisofs() {
     run_ok(Command::new(&bsdtar).arg("xf").arg(&iso).arg("-C").arg(&x));
     assert_eq!(fs::read_to_string(x.join("docs/more/renamed.txt")).unwrap(), "grafted\n");
     assert!(!x.join("skip.o").exists(), "--exclude");
-    assert!(!x.join(".dot").exists(), "hidden files are left out without --hidden");
+    assert!(!x.join(".dot").exists(), "hidden files are left out with --no-hidden");
     assert_eq!(fs::read(x.join("keep/one.txt")).unwrap(), fs::read(a.join("keep/one.txt")).unwrap());
     assert_eq!(fs::read(x.join("keep/two.txt")).unwrap(), fs::read(a.join("keep/two.txt")).unwrap());
     // Deduplicated: the image holds the 70000 bytes (35 sectors) once.
@@ -346,7 +346,7 @@ fn options_graft_exclude_sort_dedup_zisofs() {
     let undup = t.path().join("undup.iso");
     run_ok(
         odix()
-            .args(["mkiso", "--quiet", "--exclude", "*.o", "--sort"])
+            .args(["mkiso", "--quiet", "--no-hidden", "--exclude", "*.o", "--sort"])
             .arg(&sort)
             .arg("-o")
             .arg(&undup)
@@ -785,4 +785,132 @@ fn mkisofs_new_dir_mode_matches_genisoimage() {
         ]));
     }
     assert_eq!(dir_modes(&dir.join("o.iso")), dir_modes(&dir.join("g.iso")));
+}
+
+/// A chain of `levels` nested folders `d1/d2/…`, each holding a file `fK` with `K` in it; returns the expected
+/// relative paths.
+fn folder_chain(root: &Path, levels: usize) -> BTreeSet<String> {
+    let mut want = BTreeSet::new();
+    let mut rel = String::new();
+    for k in 1..=levels {
+        rel = if rel.is_empty() { format!("d{k}") } else { format!("{rel}/d{k}") };
+        fs::create_dir(root.join(&rel)).unwrap();
+        fs::write(root.join(&rel).join(format!("f{k}")), format!("{k}\n")).unwrap();
+        want.insert(rel.clone());
+        want.insert(format!("{rel}/f{k}"));
+    }
+    want
+}
+
+fn path_set(out: &[u8], strip: &[char]) -> BTreeSet<String> {
+    String::from_utf8_lossy(out)
+        .lines()
+        .map(|l| l.trim_matches(strip).to_string())
+        .filter(|l| !l.is_empty() && l != "." && l != "rr_moved")
+        .collect()
+}
+
+const PYCDLIB_RR_PATHS: &str = r#"
+import sys, pycdlib
+iso = pycdlib.PyCdlib()
+iso.open(sys.argv[1])
+for path, dirs, files in iso.walk(rr_path="/"):
+    for n in dirs + files:
+        print(path.rstrip("/") + "/" + n)
+"#;
+
+/// Chains of 9, 14, 40 and 300 folders are relocated (Rock Ridge `CL`/`RE`) so that every reader shows them at
+/// their real place: libarchive's streaming reader (which failed with "Failed to connect 'CL' pointer to 'RE'"
+/// from 14 levels), xorriso, pycdlib, 7-Zip (through Joliet) and the kernel; isoinfo, which does not follow `CL`,
+/// lists the same relocation directory as for genisoimage's image of the tree.
+#[test]
+fn deep_folder_chains_relocate_for_every_reader() {
+    let t = tempfile::tempdir().unwrap();
+    for levels in [9usize, 14, 40, 300] {
+        let src = t.path().join(format!("chain{levels}"));
+        fs::create_dir(&src).unwrap();
+        let want = folder_chain(&src, levels);
+        let iso = t.path().join(format!("chain{levels}.iso"));
+        mkiso(&src, &iso, &[]);
+        if let Some(bsdtar) = require_tool("bsdtar") {
+            let o = run(Command::new(&bsdtar).arg("-tf").arg(&iso));
+            assert!(o.status.success() && o.stderr.is_empty(), "{levels}: {}", String::from_utf8_lossy(&o.stderr));
+            assert_eq!(path_set(&o.stdout, &['/']), want, "bsdtar -tf, {levels} levels");
+            let x = t.path().join(format!("bsdtar{levels}"));
+            fs::create_dir(&x).unwrap();
+            run_ok(Command::new(&bsdtar).arg("-xf").arg(&iso).arg("-C").arg(&x));
+            check(compare_trees(&src, &x, &CompareOptions::default()), "bsdtar -xf");
+        }
+        if let Some(xorriso) = require_tool("xorriso") {
+            let o = run_ok(Command::new(&xorriso).arg("-indev").arg(&iso).args(["-find", "/"]));
+            assert_eq!(path_set(&o.stdout, &['\'', '/']), want, "xorriso -find, {levels} levels");
+        }
+        if odix_testdata::oracle::require_python_module("pycdlib") {
+            let o = run_ok(Command::new("python3").args(["-c", PYCDLIB_RR_PATHS]).arg(&iso));
+            assert_eq!(path_set(&o.stdout, &['/']), want, "pycdlib Rock Ridge, {levels} levels");
+        }
+        // 7-Zip reads the Joliet tree and stops at 256 levels ("Too deep directory levels") whatever wrote it.
+        if let (Some(sz), true) = (require_tool("7z"), levels < 256) {
+            let got: BTreeSet<String> =
+                sevenzip_paths(&sz, &iso, &[]).into_iter().map(|p| p.trim_start_matches('/').to_string()).collect();
+            assert_eq!(got, want, "7z l, {levels} levels");
+        }
+        if let (Some(isoinfo), Some(gen)) = (require_tool("isoinfo"), require_tool("genisoimage")) {
+            let g = t.path().join(format!("gen{levels}.iso"));
+            run_ok(Command::new(gen).args(["-quiet", "-R", "-o"]).arg(&g).arg(&src));
+            let list = |i: &Path| run_ok(Command::new(&isoinfo).args(["-R", "-f", "-i"]).arg(i)).stdout;
+            assert_eq!(path_set(&list(&iso), &['/']), path_set(&list(&g), &['/']), "isoinfo -R -f, {levels} levels");
+        }
+        if levels == 300 {
+            let Some(vm) = vm_run() else { continue };
+            let script = "mount -t iso9660 -o ro /dev/sr0 /mnt && cd /mnt && find . -mindepth 1 ! -name rr_moved \
+                          | sed 's,^./,,' && find . -type f -exec cat {} + | sort -n | md5sum";
+            let o = run_ok(Command::new(vm).arg("--disc").arg(&iso).args(["--", "sh", "-c", script]));
+            let mut got = path_set(&o.stdout, &['/']);
+            let sum = got.iter().find(|l| l.ends_with("  -")).cloned().unwrap_or_default();
+            got.remove(&sum);
+            assert_eq!(got, want, "kernel, {levels} levels");
+            let all: String = (1..=levels).map(|k| format!("{k}\n")).collect();
+            assert_eq!(sum.split_whitespace().next(), Some(md5_hex(all.as_bytes()).as_str()), "kernel file contents");
+        }
+    }
+}
+
+fn md5_hex(data: &[u8]) -> String {
+    let mut p = Command::new("md5sum").stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().unwrap();
+    p.stdin.take().unwrap().write_all(data).unwrap();
+    let o = p.wait_with_output().unwrap();
+    String::from_utf8_lossy(&o.stdout).split_whitespace().next().unwrap_or_default().to_string()
+}
+
+/// Dotfiles and dot-folders are kept by default, as genisoimage keeps them: `isoinfo -R -f` lists the same paths
+/// for both images. `--exclude '.*'` and `--no-hidden` still leave them out.
+#[test]
+fn dotfiles_are_kept_as_genisoimage_keeps_them() {
+    let (Some(isoinfo), Some(gen)) = (require_tool("isoinfo"), require_tool("genisoimage")) else { return };
+    let t = tempfile::tempdir().unwrap();
+    let src = t.path().join("dots");
+    fs::create_dir_all(src.join(".config/app")).unwrap();
+    fs::create_dir_all(src.join("plain/.git")).unwrap();
+    for f in [".bashrc", ".config/app/.state", "plain/.hidden", "plain/.git/HEAD", "plain/shown.txt"] {
+        fs::write(src.join(f), f).unwrap();
+    }
+    let list = |iso: &Path| -> BTreeSet<String> {
+        let o = run_ok(Command::new(&isoinfo).args(["-R", "-f", "-i"]).arg(iso));
+        String::from_utf8_lossy(&o.stdout).lines().map(str::to_string).collect()
+    };
+    let g = t.path().join("gen.iso");
+    run_ok(Command::new(&gen).args(["-quiet", "-R", "-o"]).arg(&g).arg(&src));
+    let ours = t.path().join("odix.iso");
+    let o = run_ok(odix().args(["mkiso", "-o"]).arg(&ours).arg(&src));
+    assert!(!String::from_utf8_lossy(&o.stderr).contains("left out"), "nothing is left out by default");
+    let want = list(&g);
+    assert!(want.contains("/.config/app/.state"), "genisoimage keeps dotfiles: {want:?}");
+    assert_eq!(list(&ours), want, "isoinfo -R -f of odix's image against genisoimage's");
+    let shown: BTreeSet<String> = ["/plain", "/plain/shown.txt"].into_iter().map(str::to_string).collect();
+    for opts in [&["--exclude", ".*"][..], &["--no-hidden"][..]] {
+        let iso = t.path().join("x.iso");
+        run_ok(odix().args(["mkiso", "-q", "-o"]).arg(&iso).args(opts).arg(&src));
+        assert_eq!(list(&iso), shown, "{opts:?}");
+    }
 }
