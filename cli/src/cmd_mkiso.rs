@@ -172,6 +172,7 @@ pub fn mkiso(a: MkisoArgs) -> Result<u8> {
     }
     .apply(opts);
     let mut layout = IsoLayout::new(&walked.tree, opts)?;
+    crate::build::image::warn_losses(&layout);
     let (planned, data_lba, volume_sectors) = if boot_cfg.is_empty() {
         let extras = match &bridge {
             Some(b) => b.extras(&layout)?,

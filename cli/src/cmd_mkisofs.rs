@@ -1317,6 +1317,7 @@ pub fn mkisofs(args: Vec<OsString>) -> Result<u8> {
     let bridge = crate::mkudf::Bridge::for_tree(udf_tree.as_ref(), &walked.data)?;
     let mut part_layout = if a.partition_offset > 0 { Some(IsoLayout::new(&walked.tree, opts.clone())?) } else { None };
     let mut layout = IsoLayout::new(&walked.tree, opts)?;
+    crate::build::image::warn_losses(&layout);
     let mut extras = ImageExtras::default();
     boot.add_descriptors(&mut extras);
     if let Some(p) = part_layout.as_mut() {
