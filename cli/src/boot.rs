@@ -254,7 +254,7 @@ impl BootPlan {
                 .load_size(spec.load_size.unwrap_or_default());
             if emulation == Emulation::HardDisk {
                 if let Some(t) =
-                    entry.check_image(&first_sector(walked.data.path(&item))?).with_context(|| spec.image.clone())?
+                    entry.check_image(&first_sector(&walked.data.path(&item))?).with_context(|| spec.image.clone())?
                 {
                     entry = entry.system_type(t);
                 }

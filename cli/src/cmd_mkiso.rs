@@ -63,9 +63,13 @@ pub struct MkisoArgs {
     /// Follow symbolic links and store what they point to.
     #[arg(long)]
     pub follow_links: bool,
-    /// Keep hidden entries (names starting with `.`), left out by default.
-    #[arg(long)]
+    /// Keep entries whose name starts with `.`: the default, as with mkisofs and xorriso (accepted for scripts
+    /// written when it was not).
+    #[arg(long, overrides_with = "no_hidden")]
     pub hidden: bool,
+    /// Leave out entries whose name starts with `.` (their count is printed on stderr).
+    #[arg(long, overrides_with = "hidden")]
+    pub no_hidden: bool,
     /// Sort file: lines of `PATH WEIGHT`; heavier files are placed first on the disc.
     #[arg(long, value_name = "FILE")]
     pub sort: Option<PathBuf>,
@@ -127,7 +131,7 @@ pub fn mkiso(a: MkisoArgs) -> Result<u8> {
     let wopts = WalkOptions {
         exclude: a.exclude.clone(),
         follow_links: a.follow_links,
-        hidden: a.hidden,
+        hidden: !a.no_hidden,
         rational_rock: a.rational_rock,
         clamp_time: sde,
         now,
@@ -170,6 +174,7 @@ pub fn mkiso(a: MkisoArgs) -> Result<u8> {
     }
     .apply(opts);
     let mut layout = IsoLayout::new(&walked.tree, opts)?;
+    crate::build::image::warn_losses(&layout);
     let (planned, data_lba, volume_sectors) = if boot_cfg.is_empty() {
         let extras = match &bridge {
             Some(b) => b.extras(&layout)?,
@@ -219,7 +224,7 @@ pub fn mkiso(a: MkisoArgs) -> Result<u8> {
         let files = walked.tree.len().saturating_sub(1);
         eprintln!("odix: wrote {} ({} sectors, {} bytes, {} entries)", a.output.display(), total, total * 2048, files);
         if walked.hidden_skipped > 0 {
-            eprintln!("odix: left out {} hidden entries (keep them with --hidden)", walked.hidden_skipped);
+            eprintln!("odix: left out {} hidden entries (--no-hidden)", walked.hidden_skipped);
         }
     }
     Ok(0)

@@ -1637,6 +1637,7 @@ fn build(a: &MkisofsArgs, log: &mut Log) -> Result<u8> {
     let bridge = crate::mkudf::Bridge::for_tree(udf_tree.as_ref(), &walked.data)?;
     let mut part_layout = if a.partition_offset > 0 { Some(IsoLayout::new(&walked.tree, opts.clone())?) } else { None };
     let mut layout = IsoLayout::new(&walked.tree, opts)?;
+    crate::build::image::warn_losses(&layout);
     let mut extras = ImageExtras::default();
     boot.add_descriptors(&mut extras);
     let tags = a.md5.then(Md5Tags::default);

@@ -117,17 +117,30 @@ pub fn udf_tree(iso: &IsoTree, dvd_video: bool) -> Result<(udf::Tree, usize)> {
     map.insert(IsoTree::ROOT.0, udf::Tree::ROOT);
     let mut links: HashMap<u32, udf::NodeId> = HashMap::new();
     let mut skipped = 0;
+    // Names UDF cannot record as they are: (count, first path) for names that are not UTF-8 and for names over
+    // 255 bytes of CS0, said once each at the end.
+    let mut not_utf8: (u64, String) = (0, String::new());
+    let mut too_long: (u64, String) = (0, String::new());
+    let note = |what: &mut (u64, String), id| {
+        if what.0 == 0 {
+            what.1 = iso_path(iso, id);
+        }
+        what.0 += 1;
+    };
     for id in iso.ids().skip(1) {
         // Hidden from UDF (mkisofs -hide-udf): the entry, and below a hidden directory everything, stays out.
         if iso.hidden(id).udf || iso.parent(id).is_some_and(|p| p != IsoTree::ROOT && !map.contains_key(&p.0)) {
             continue;
         }
         let parent = iso.parent(id).and_then(|p| map.get(&p.0).copied()).context("entry outside the tree")?;
-        let mut name = String::from_utf8_lossy(iso.name(id).unwrap_or_default()).into_owned();
+        let raw = iso.name(id).unwrap_or_default();
+        let mut name = String::from_utf8_lossy(raw).into_owned();
+        if std::str::from_utf8(raw).is_err() {
+            note(&mut not_utf8, id);
+        }
         if udf::encoded_len(&name) > udf::MAX_NAME_BYTES {
-            let short = shorten(&t, parent, &name);
-            eprintln!("odix: UDF name {name:?} is longer than 255 bytes of CS0; recorded as {short:?}");
-            name = short;
+            note(&mut too_long, id);
+            name = shorten(&t, parent, &name);
         }
         let meta = conv(id)?;
         let ino = iso.meta(id).map_or(0, |m| m.ino);
@@ -158,10 +171,33 @@ pub fn udf_tree(iso: &IsoTree, dvd_video: bool) -> Result<(udf::Tree, usize)> {
             links.insert(ino, new);
         }
     }
+    if not_utf8.0 > 0 {
+        let (n, e) = &not_utf8;
+        eprintln!("odix: warning: {n} UDF name(s) not valid UTF-8, recorded with U+FFFD in their place, e.g. {e}");
+    }
+    if too_long.0 > 0 {
+        let (n, e) = &too_long;
+        eprintln!("odix: warning: {n} UDF name(s) longer than 255 bytes of CS0, cut and numbered (~N), e.g. {e}");
+    }
     if dvd_video {
         udf::sort_for_dvd_video(&mut t);
     }
     Ok((t, skipped))
+}
+
+/// The image path of `id`, for messages.
+fn iso_path(iso: &IsoTree, id: odix_iso9660::write::NodeId) -> String {
+    let mut parts = Vec::new();
+    let mut cur = id;
+    while cur != IsoTree::ROOT {
+        parts.push(String::from_utf8_lossy(iso.name(cur).unwrap_or_default()).into_owned());
+        match iso.parent(cur) {
+            Some(p) if p != cur => cur = p,
+            _ => break,
+        }
+    }
+    parts.reverse();
+    format!("/{}", parts.join("/"))
 }
 
 /// A name of at most 255 bytes of CS0 for `name`, unique in directory `dir`: cut, then `~N` appended.

@@ -20,9 +20,9 @@ fn odix() -> Command {
     c
 }
 
-/// Builds `src` into `out` with `odix mkiso --hidden --quiet` plus `extra` options.
+/// Builds `src` into `out` with `odix mkiso --quiet` plus `extra` options.
 fn mkiso(src: &Path, out: &Path, extra: &[&str]) {
-    run_ok(odix().arg("mkiso").arg("-o").arg(out).args(["--hidden", "--quiet"]).args(extra).arg(src));
+    run_ok(odix().arg("mkiso").arg("-o").arg(out).arg("--quiet").args(extra).arg(src));
 }
 
 fn tricky(dir: &Path, opts: &TreeOptions) -> PathBuf {
@@ -326,7 +326,7 @@ fn options_graft_exclude_sort_dedup_zisofs() {
     let iso = t.path().join("o.iso");
     run_ok(
         odix()
-            .args(["mkiso", "--quiet", "--exclude", "*.o", "--dedup", "--sort"])
+            .args(["mkiso", "--quiet", "--no-hidden", "--exclude", "*.o", "--dedup", "--sort"])
             .arg(&sort)
             .arg("-o")
             .arg(&iso)
@@ -338,7 +338,7 @@ fn options_graft_exclude_sort_dedup_zisofs() {
     run_ok(Command::new(&bsdtar).arg("xf").arg(&iso).arg("-C").arg(&x));
     assert_eq!(fs::read_to_string(x.join("docs/more/renamed.txt")).unwrap(), "grafted\n");
     assert!(!x.join("skip.o").exists(), "--exclude");
-    assert!(!x.join(".dot").exists(), "hidden files are left out without --hidden");
+    assert!(!x.join(".dot").exists(), "hidden files are left out with --no-hidden");
     assert_eq!(fs::read(x.join("keep/one.txt")).unwrap(), fs::read(a.join("keep/one.txt")).unwrap());
     assert_eq!(fs::read(x.join("keep/two.txt")).unwrap(), fs::read(a.join("keep/two.txt")).unwrap());
     // Deduplicated: the image holds the 70000 bytes (35 sectors) once.
@@ -346,7 +346,7 @@ fn options_graft_exclude_sort_dedup_zisofs() {
     let undup = t.path().join("undup.iso");
     run_ok(
         odix()
-            .args(["mkiso", "--quiet", "--exclude", "*.o", "--sort"])
+            .args(["mkiso", "--quiet", "--no-hidden", "--exclude", "*.o", "--sort"])
             .arg(&sort)
             .arg("-o")
             .arg(&undup)
@@ -785,4 +785,268 @@ fn mkisofs_new_dir_mode_matches_genisoimage() {
         ]));
     }
     assert_eq!(dir_modes(&dir.join("o.iso")), dir_modes(&dir.join("g.iso")));
+}
+
+/// A chain of `levels` nested folders `d1/d2/…`, each holding a file `fK` with `K` in it; returns the expected
+/// relative paths.
+fn folder_chain(root: &Path, levels: usize) -> BTreeSet<String> {
+    let mut want = BTreeSet::new();
+    let mut rel = String::new();
+    for k in 1..=levels {
+        rel = if rel.is_empty() { format!("d{k}") } else { format!("{rel}/d{k}") };
+        fs::create_dir(root.join(&rel)).unwrap();
+        fs::write(root.join(&rel).join(format!("f{k}")), format!("{k}\n")).unwrap();
+        want.insert(rel.clone());
+        want.insert(format!("{rel}/f{k}"));
+    }
+    want
+}
+
+fn path_set(out: &[u8], strip: &[char]) -> BTreeSet<String> {
+    String::from_utf8_lossy(out)
+        .lines()
+        .map(|l| l.trim_matches(strip).to_string())
+        .filter(|l| !l.is_empty() && l != "." && l != "rr_moved")
+        .collect()
+}
+
+const PYCDLIB_RR_PATHS: &str = r#"
+import sys, pycdlib
+iso = pycdlib.PyCdlib()
+iso.open(sys.argv[1])
+for path, dirs, files in iso.walk(rr_path="/"):
+    for n in dirs + files:
+        print(path.rstrip("/") + "/" + n)
+"#;
+
+/// Chains of 9, 14, 40 and 300 folders are relocated (Rock Ridge `CL`/`RE`) so that every reader shows them at
+/// their real place: libarchive's streaming reader (which failed with "Failed to connect 'CL' pointer to 'RE'"
+/// from 14 levels), xorriso, pycdlib, 7-Zip (through Joliet) and the kernel; isoinfo, which does not follow `CL`,
+/// lists the same relocation directory as for genisoimage's image of the tree.
+#[test]
+fn deep_folder_chains_relocate_for_every_reader() {
+    let t = tempfile::tempdir().unwrap();
+    for levels in [9usize, 14, 40, 300] {
+        let src = t.path().join(format!("chain{levels}"));
+        fs::create_dir(&src).unwrap();
+        let want = folder_chain(&src, levels);
+        let iso = t.path().join(format!("chain{levels}.iso"));
+        mkiso(&src, &iso, &[]);
+        if let Some(bsdtar) = require_tool("bsdtar") {
+            let o = run(Command::new(&bsdtar).arg("-tf").arg(&iso));
+            assert!(o.status.success() && o.stderr.is_empty(), "{levels}: {}", String::from_utf8_lossy(&o.stderr));
+            assert_eq!(path_set(&o.stdout, &['/']), want, "bsdtar -tf, {levels} levels");
+            let x = t.path().join(format!("bsdtar{levels}"));
+            fs::create_dir(&x).unwrap();
+            run_ok(Command::new(&bsdtar).arg("-xf").arg(&iso).arg("-C").arg(&x));
+            check(compare_trees(&src, &x, &CompareOptions::default()), "bsdtar -xf");
+        }
+        if let Some(xorriso) = require_tool("xorriso") {
+            let o = run_ok(Command::new(&xorriso).arg("-indev").arg(&iso).args(["-find", "/"]));
+            assert_eq!(path_set(&o.stdout, &['\'', '/']), want, "xorriso -find, {levels} levels");
+        }
+        if odix_testdata::oracle::require_python_module("pycdlib") {
+            let o = run_ok(Command::new("python3").args(["-c", PYCDLIB_RR_PATHS]).arg(&iso));
+            assert_eq!(path_set(&o.stdout, &['/']), want, "pycdlib Rock Ridge, {levels} levels");
+        }
+        // 7-Zip reads the Joliet tree and stops at 256 levels ("Too deep directory levels") whatever wrote it.
+        if let (Some(sz), true) = (require_tool("7z"), levels < 256) {
+            let got: BTreeSet<String> =
+                sevenzip_paths(&sz, &iso, &[]).into_iter().map(|p| p.trim_start_matches('/').to_string()).collect();
+            assert_eq!(got, want, "7z l, {levels} levels");
+        }
+        if let (Some(isoinfo), Some(gen)) = (require_tool("isoinfo"), require_tool("genisoimage")) {
+            let g = t.path().join(format!("gen{levels}.iso"));
+            run_ok(Command::new(gen).args(["-quiet", "-R", "-o"]).arg(&g).arg(&src));
+            let list = |i: &Path| run_ok(Command::new(&isoinfo).args(["-R", "-f", "-i"]).arg(i)).stdout;
+            assert_eq!(path_set(&list(&iso), &['/']), path_set(&list(&g), &['/']), "isoinfo -R -f, {levels} levels");
+        }
+        if levels == 300 {
+            let Some(vm) = vm_run() else { continue };
+            let script = "mount -t iso9660 -o ro /dev/sr0 /mnt && cd /mnt && find . -mindepth 1 ! -name rr_moved \
+                          | sed 's,^./,,' && find . -type f -exec cat {} + | sort -n | md5sum";
+            let o = run_ok(Command::new(vm).arg("--disc").arg(&iso).args(["--", "sh", "-c", script]));
+            let mut got = path_set(&o.stdout, &['/']);
+            let sum = got.iter().find(|l| l.ends_with("  -")).cloned().unwrap_or_default();
+            got.remove(&sum);
+            assert_eq!(got, want, "kernel, {levels} levels");
+            let all: String = (1..=levels).map(|k| format!("{k}\n")).collect();
+            assert_eq!(sum.split_whitespace().next(), Some(md5_hex(all.as_bytes()).as_str()), "kernel file contents");
+        }
+    }
+}
+
+fn md5_hex(data: &[u8]) -> String {
+    let mut p = Command::new("md5sum").stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().unwrap();
+    p.stdin.take().unwrap().write_all(data).unwrap();
+    let o = p.wait_with_output().unwrap();
+    String::from_utf8_lossy(&o.stdout).split_whitespace().next().unwrap_or_default().to_string()
+}
+
+/// Dotfiles and dot-folders are kept by default, as genisoimage keeps them: `isoinfo -R -f` lists the same paths
+/// for both images. `--exclude '.*'` and `--no-hidden` still leave them out.
+#[test]
+fn dotfiles_are_kept_as_genisoimage_keeps_them() {
+    let (Some(isoinfo), Some(gen)) = (require_tool("isoinfo"), require_tool("genisoimage")) else { return };
+    let t = tempfile::tempdir().unwrap();
+    let src = t.path().join("dots");
+    fs::create_dir_all(src.join(".config/app")).unwrap();
+    fs::create_dir_all(src.join("plain/.git")).unwrap();
+    for f in [".bashrc", ".config/app/.state", "plain/.hidden", "plain/.git/HEAD", "plain/shown.txt"] {
+        fs::write(src.join(f), f).unwrap();
+    }
+    let list = |iso: &Path| -> BTreeSet<String> {
+        let o = run_ok(Command::new(&isoinfo).args(["-R", "-f", "-i"]).arg(iso));
+        String::from_utf8_lossy(&o.stdout).lines().map(str::to_string).collect()
+    };
+    let g = t.path().join("gen.iso");
+    run_ok(Command::new(&gen).args(["-quiet", "-R", "-o"]).arg(&g).arg(&src));
+    let ours = t.path().join("odix.iso");
+    let o = run_ok(odix().args(["mkiso", "-o"]).arg(&ours).arg(&src));
+    assert!(!String::from_utf8_lossy(&o.stderr).contains("left out"), "nothing is left out by default");
+    let want = list(&g);
+    assert!(want.contains("/.config/app/.state"), "genisoimage keeps dotfiles: {want:?}");
+    assert_eq!(list(&ours), want, "isoinfo -R -f of odix's image against genisoimage's");
+    let shown: BTreeSet<String> = ["/plain", "/plain/shown.txt"].into_iter().map(str::to_string).collect();
+    for opts in [&["--exclude", ".*"][..], &["--no-hidden"][..]] {
+        let iso = t.path().join("x.iso");
+        run_ok(odix().args(["mkiso", "-q", "-o"]).arg(&iso).args(opts).arg(&src));
+        assert_eq!(list(&iso), shown, "{opts:?}");
+    }
+}
+
+/// A 400-level tree of 20-character names: its deepest paths are 8400 bytes, past `PATH_MAX` (4096). Returns the
+/// source folder and the expected relative paths. Made with `mkdir` and `cd` one level at a time (as a path,
+/// the tree cannot be made or opened at all).
+fn tree_past_path_max(dir: &Path) -> (PathBuf, BTreeSet<String>) {
+    let src = dir.join("deep");
+    fs::create_dir(&src).unwrap();
+    let script = "cd \"$1\" && for i in $(seq -w 1 400); do d=d${i}_abcdefghijklmno; \
+                  mkdir $d && cd -P $d && printf 'file %s\\n' $i > data.txt || exit 1; done";
+    run_ok(Command::new("sh").args(["-c", script, "sh"]).arg(&src));
+    let mut want = BTreeSet::new();
+    let mut rel = String::new();
+    for i in 1..=400 {
+        let d = format!("d{i:03}_abcdefghijklmno");
+        rel = if rel.is_empty() { d } else { format!("{rel}/{d}") };
+        want.insert(rel.clone());
+        want.insert(format!("{rel}/data.txt"));
+    }
+    (src, want)
+}
+
+/// A source tree whose paths pass `PATH_MAX` builds: the walk and the copy open every folder and file relative to
+/// its parent's descriptor, keeping few open (the build runs under `ulimit -n 48`). bsdtar and pycdlib list the
+/// whole tree at its real place, bsdtar reads every file back, and the kernel's `find` lists the tree (xorriso and
+/// genisoimage refuse such a source tree, and xorriso lists paths only up to 4096 bytes, so they cannot serve
+/// here).
+#[test]
+fn source_paths_past_path_max_build() {
+    let t = tempfile::tempdir().unwrap();
+    let (src, want) = tree_past_path_max(t.path());
+    let iso = t.path().join("deep.iso");
+    let o = run(Command::new("sh")
+        .args(["-c", "ulimit -n 48 && exec \"$@\"", "sh"])
+        .arg(env!("CARGO_BIN_EXE_odix"))
+        .args(["mkiso", "-q", "-o"])
+        .arg(&iso)
+        .arg(&src));
+    assert!(o.status.success(), "odix mkiso failed: {}", String::from_utf8_lossy(&o.stderr));
+    if let Some(bsdtar) = require_tool("bsdtar") {
+        let o = run_ok(Command::new(&bsdtar).arg("-tf").arg(&iso));
+        assert_eq!(path_set(&o.stdout, &['/']), want, "bsdtar -tf");
+        // Every file's contents, in the image's order (extracting to disk would need the deep paths again).
+        let o = run_ok(Command::new(&bsdtar).arg("-xOf").arg(&iso));
+        let mut got: Vec<String> = String::from_utf8_lossy(&o.stdout).lines().map(str::to_string).collect();
+        got.sort();
+        let contents: Vec<String> = (1..=400).map(|i| format!("file {i:03}")).collect();
+        assert_eq!(got, contents, "bsdtar -xOf");
+    }
+    if odix_testdata::oracle::require_python_module("pycdlib") {
+        let o = run_ok(Command::new("python3").args(["-c", PYCDLIB_RR_PATHS]).arg(&iso));
+        assert_eq!(path_set(&o.stdout, &['/']), want, "pycdlib Rock Ridge");
+    }
+    let Some(vm) = vm_run() else { return };
+    let script = "mount -t iso9660 -o ro /dev/sr0 /mnt && cd /mnt && \
+                  find . -mindepth 1 ! -name rr_moved | sed 's,^./,,' | sort | md5sum";
+    let o = run_ok(Command::new(vm).arg("--disc").arg(&iso).args(["--", "sh", "-c", script]));
+    let listing: String = want.iter().map(|p| format!("{p}\n")).collect();
+    let got = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(got.split_whitespace().next(), Some(md5_hex(listing.as_bytes()).as_str()), "kernel: find");
+}
+
+/// Joliet names over 64 characters and times after 2155 are recorded cut and clamped, as xorriso records them,
+/// and `mkiso` says so once per kind with a count and an example path. genisoimage agrees on the cut names without
+/// an extension (it drops the extension of the others, and wraps 2300 to 2044).
+#[test]
+fn lossy_joliet_names_and_dates_are_reported_once() {
+    let (Some(isoinfo), Some(xorriso)) = (require_tool("isoinfo"), require_tool("xorriso")) else { return };
+    let t = tempfile::tempdir().unwrap();
+    let src = t.path().join("lossy");
+    let x70 = "x".repeat(70);
+    let dir = format!("dir_{x70}");
+    fs::create_dir_all(src.join(&dir)).unwrap();
+    for f in [format!("{dir}/future.txt"), format!("gamma_{x70}"), format!("alpha_{x70}.txt"), "short.txt".into()] {
+        fs::write(src.join(&f), "x").unwrap();
+    }
+    // 2300-01-01 and 2300-06-01.
+    for (f, secs) in [(format!("{dir}/future.txt"), 10_413_792_000i64), ("short.txt".into(), 10_426_838_400)] {
+        let t = filetime::FileTime::from_unix_time(secs, 0);
+        filetime::set_file_mtime(src.join(f), t).unwrap();
+    }
+    let iso = t.path().join("odix.iso");
+    let o = run_ok(odix().env_remove("SOURCE_DATE_EPOCH").args(["mkiso", "-q", "-o"]).arg(&iso).arg(&src));
+    let err = String::from_utf8_lossy(&o.stderr);
+    let lines: Vec<&str> = err.lines().collect();
+    let cut: Vec<&&str> = lines.iter().filter(|l| l.contains("Joliet name")).collect();
+    assert_eq!(cut.len(), 1, "one warning for the cut names:\n{err}");
+    assert!(cut[0].starts_with("odix: warning: 3 Joliet names cut to 64 characters, e.g. /"), "{err}");
+    let dates: Vec<&&str> = lines.iter().filter(|l| l.contains("2155")).collect();
+    assert_eq!(dates.len(), 1, "one warning for the dates:\n{err}");
+    assert!(dates[0].starts_with("odix: warning: 2 entries with times after 2155"), "{err}");
+    assert_eq!(lines.len(), 2, "nothing else: {err}");
+
+    let x = t.path().join("xorriso.iso");
+    run_ok(Command::new(&xorriso).args(["-as", "mkisofs", "-quiet", "-R", "-J", "-o"]).arg(&x).arg(&src));
+    let joliet = |iso: &Path| -> Vec<String> {
+        let o = run_ok(Command::new(&isoinfo).args(["-J", "-f", "-i"]).arg(iso));
+        String::from_utf8_lossy(&o.stdout).lines().map(str::to_string).collect()
+    };
+    let ours = joliet(&iso);
+    // The one name with an extension: 64 characters with the extension kept (xorriso keeps 65).
+    let alpha = format!("/alpha_{}.txt", "x".repeat(54));
+    assert!(ours.contains(&alpha), "{ours:#?}");
+    let others = |v: Vec<String>| -> Vec<String> { v.into_iter().filter(|p| !p.starts_with("/alpha_")).collect() };
+    assert_eq!(others(ours.clone()), others(joliet(&x)), "isoinfo -J -f against xorriso's image");
+    if let Some(gen) = require_tool("genisoimage") {
+        let g = t.path().join("gen.iso");
+        run_ok(Command::new(gen).args(["-quiet", "-R", "-J", "-o"]).arg(&g).arg(&src));
+        let long = |v: Vec<String>| -> Vec<String> { v.into_iter().filter(|p| p.contains("_xxxx")).collect() };
+        let no_ext = |v: Vec<String>| -> Vec<String> { long(others(v)) };
+        assert_eq!(no_ext(ours.clone()), no_ext(joliet(&g)), "isoinfo -J -f against genisoimage's image");
+    }
+    // Dates as isoinfo shows them, name and date columns.
+    let dated = |iso: &Path| -> Vec<String> {
+        let o = run_ok(Command::new(&isoinfo).args(["-J", "-l", "-i"]).arg(iso));
+        String::from_utf8_lossy(&o.stdout)
+            .lines()
+            .filter(|l| l.contains(".txt") && !l.contains("alpha_"))
+            .filter_map(|l| {
+                // `MODE ... SIZE Mon DD YYYY [ LBA FLAGS]  NAME`: the date before the bracket, the name after.
+                let (left, right) = l.split_once('[')?;
+                let date: Vec<&str> = left.split_whitespace().rev().take(3).collect();
+                Some(format!(
+                    "{} {}",
+                    date.into_iter().rev().collect::<Vec<_>>().join(" "),
+                    right.split_once(']')?.1.trim()
+                ))
+            })
+            .collect()
+    };
+    let d = dated(&iso);
+    assert!(d.iter().all(|l| l.contains("Dec 31 2155")), "{d:?}");
+    assert_eq!(d, dated(&x), "isoinfo -J -l dates against xorriso's image");
+    // Rock Ridge keeps every name whole.
+    let o = run_ok(Command::new(&isoinfo).args(["-R", "-f", "-i"]).arg(&iso));
+    assert!(String::from_utf8_lossy(&o.stdout).contains(&format!("/alpha_{x70}.txt")));
 }

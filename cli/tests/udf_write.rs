@@ -3,8 +3,8 @@
 //! - the Linux kernel (in `vm-run`) mounts each image with `-t udf` and, for bridge images, `-t iso9660`, and the
 //!   copied-out trees equal the sources (contents, types, link targets, modes, mtimes, hard links);
 //! - `udfinfo` reports the revision, the label and the file and directory counts, and no error;
-//! - `7z x -tudf` extracts every file of symlink-free trees (7-Zip refuses UDF images holding a symlink, and
-//!   reads no metadata partition: UDF 1.02 to 2.01 only);
+//! - `7z x -tudf` extracts every file of symlink-free trees (7-Zip refuses UDF images holding a symlink), with
+//!   `7z t` reporting no warning, on every revision;
 //! - `udfclient` lists the root directory; pycdlib opens the 2.60 bridge and reads every file through its UDF
 //!   tree;
 //! - DVD-Video order, reproducibility and `-o -`;
@@ -209,7 +209,10 @@ fn udfinfo_reports_revision_label_and_counts() {
     }
 }
 
-/// 7-Zip extracts every file's contents from the UDF tree of symlink-free trees.
+/// 7-Zip extracts every file's contents from the UDF tree of symlink-free trees, and `7z t` finds nothing to
+/// report, on every revision: with a metadata partition too (7-Zip takes the end of the last extent it knows,
+/// which does not include the metadata mirror, for the end of the volume, and reported "Headers Error" and
+/// "There are data after the end of archive" while the mirror came last).
 #[test]
 fn seven_zip_extracts_symlink_free_trees() {
     let Some(sz) = require_tool("7z") else { return };
@@ -217,13 +220,15 @@ fn seven_zip_extracts_symlink_free_trees() {
     let t = tricky(tmp.path(), &TreeOptions { symlinks: false, ..Default::default() });
     let r = random(tmp.path(), 23);
     for img in build_all(tmp.path(), &[("tricky", &t), ("random", &r)]) {
-        if img.rev == "2.50" || img.rev == "2.60" {
-            // 7-Zip reads no metadata partition ("Unsupported feature"): it checks 1.02 to 2.01 only.
-            continue;
-        }
         let dest = tmp.path().join(format!("x-{}", img.name));
         let o = run(Command::new(&sz).args(["x", "-tudf", "-y"]).arg(format!("-o{}", dest.display())).arg(&img.path));
-        assert!(o.status.success(), "{}: 7z failed:\n{}", img.name, String::from_utf8_lossy(&o.stdout));
+        let text = String::from_utf8_lossy(&o.stdout);
+        assert!(o.status.success(), "{}: 7z failed:\n{text}", img.name);
+        assert!(!text.contains("WARNING") && !text.contains("ERROR"), "{}: 7z x says:\n{text}", img.name);
+        let o = run(Command::new(&sz).args(["t", "-tudf"]).arg(&img.path));
+        let text = String::from_utf8_lossy(&o.stdout);
+        assert!(o.status.success(), "{}: 7z t failed:\n{text}", img.name);
+        assert!(!text.contains("WARNING") && !text.contains("ERROR"), "{}: 7z t says:\n{text}", img.name);
         let d = compare_trees(&img.source, &dest, &CompareOptions::contents_only());
         assert!(d.is_empty(), "{}", diff_report(&img.name, &d));
     }

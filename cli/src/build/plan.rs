@@ -1,14 +1,14 @@
 //! The sector plan of an image and the one-pass emitter that writes it.
 
 use std::fs::File;
-use std::io::{self, Read, Write};
+use std::io::{self, Read, Seek, Write};
 use std::path::Path;
 
 use anyhow::{bail, Context, Result};
 use odix_iso9660::write::{zisofs, DataId, SECTOR};
 
 use super::output::ImageSink;
-use super::walk::{DataItem, DataTable};
+use super::walk::{DataItem, DataTable, OpenDirs};
 
 /// What the emitter needs while producing metadata: the final size and where every data item went.
 pub struct EmitCtx<'a> {
@@ -133,12 +133,12 @@ const COPY_RANGE_MIN: u64 = 1 << 20;
 
 fn copy_item<W: ImageSink>(
     item: &DataItem,
+    file: File,
     path: &Path,
     out: &mut W,
     scratch: &mut [u8],
     progress: &dyn Fn(u64),
 ) -> Result<u64> {
-    let file = File::open(path).with_context(|| format!("opening {}", path.display()))?;
     let changed = |now: u64| {
         anyhow::anyhow!(
             "{} changed size during the build ({} bytes planned, {now} now)",
@@ -180,8 +180,14 @@ fn copy_item<W: ImageSink>(
     }
     let written = if let Some(size) = item.zisofs {
         let mut r = io::BufReader::new(file.try_clone()?);
-        let n = zisofs::compress(&mut r, || File::open(path).map(io::BufReader::new), size, out)
-            .with_context(|| format!("compressing {}", path.display()))?;
+        // The second pass reads the same open file again from its start (no path: it may be too long to open).
+        let again = || {
+            let mut f = file.try_clone()?;
+            f.seek(io::SeekFrom::Start(0))?;
+            Ok(io::BufReader::new(f))
+        };
+        let n =
+            zisofs::compress(&mut r, again, size, out).with_context(|| format!("compressing {}", path.display()))?;
         progress(n);
         n
     } else {
@@ -221,9 +227,12 @@ fn check_interrupted() -> Result<()> {
     Ok(())
 }
 
-/// Copies one data item and pads it to a whole sector; returns the bytes written.
+/// Copies one data item and pads it to a whole sector; returns the bytes written. The source file is opened
+/// relative to its folder, kept open in `dirs`.
+#[allow(clippy::too_many_arguments)]
 fn copy_padded<W: ImageSink>(
     data: &DataTable,
+    dirs: &mut OpenDirs,
     id: DataId,
     lba: u32,
     out: &mut W,
@@ -233,7 +242,8 @@ fn copy_padded<W: ImageSink>(
     check_interrupted()?;
     let item = data.item(id).with_context(|| format!("LBA {lba}: no data item {}", id.0))?;
     let path = data.path(item);
-    let n = copy_item(item, path, out, scratch, progress)?;
+    let file = data.open(item, dirs).with_context(|| format!("opening {}", path.display()))?;
+    let n = copy_item(item, file, &path, out, scratch, progress)?;
     let size = item.stored_size.div_ceil(SECTOR as u64) * SECTOR as u64;
     let pad = size.checked_sub(n).with_context(|| format!("{} grew past its extent", path.display()))?;
     write_zeros(out, pad)?;
@@ -252,6 +262,7 @@ pub fn emit<W: ImageSink>(
 ) -> Result<()> {
     let mut at: u64 = 0;
     let mut scratch = vec![0u8; COPY_RANGE_MIN as usize + 1];
+    let mut dirs = OpenDirs::default();
     for r in plan.regions() {
         check_interrupted()?;
         let start = u64::from(r.lba) * SECTOR as u64;
@@ -277,11 +288,11 @@ pub fn emit<W: ImageSink>(
                 p(ctx, &mut c).with_context(|| format!("writing {}", r.what))?;
                 c.count
             }
-            Content::Data(id) => copy_padded(data, *id, r.lba, out, &mut scratch, progress)?,
+            Content::Data(id) => copy_padded(data, &mut dirs, *id, r.lba, out, &mut scratch, progress)?,
             Content::DataRun(ids) => {
                 let mut n = 0;
                 for &id in ids {
-                    n += copy_padded(data, DataId(id), r.lba, out, &mut scratch, progress)?;
+                    n += copy_padded(data, &mut dirs, DataId(id), r.lba, out, &mut scratch, progress)?;
                 }
                 n
             }

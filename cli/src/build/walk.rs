@@ -1,25 +1,51 @@
 //! Walking the sources into the writer's neutral [`Tree`]: graft points, exclusion, hidden files, hard links,
 //! time clamping, rational Rock Ridge, deduplication and zisofs decisions. File contents stay on disk; the
 //! [`DataTable`] records where each data item comes from.
+//!
+//! # Deep trees
+//! Folders are read relative to open folder descriptors (`openat`, `fstatat`, `readlinkat`), never through a
+//! path from the source's top, so a tree whose paths pass `PATH_MAX` (4096 bytes) builds like any other: depth
+//! is limited only by the image formats. File data is found the same way at emit time ([`DataTable::open`]):
+//! each item records its folder and its name, and [`OpenDirs`] keeps the chain of folders down to the last one
+//! used open, at most [`MAX_OPEN_DIRS`] of them, reopening a dropped one by name from its nearest open
+//! ancestor.
 
 use std::collections::{HashMap, HashSet};
 use std::ffi::{OsStr, OsString};
 use std::fs::{self, File, Metadata};
 use std::hash::Hasher;
 use std::io::{self, BufReader, Read};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
-use std::os::unix::fs::{FileTypeExt, MetadataExt};
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use globset::{Glob, GlobSet, GlobSetBuilder};
 use odix_iso9660::write::{zisofs, DataId, DeviceKind, FileData, Meta, NodeId, NodeKind, Tree};
+use rustix::fs::{AtFlags, FileType, Mode, OFlags};
+
+/// Folder descriptors [`OpenDirs`] keeps open at once (besides the source folder itself): far below the usual
+/// limit of 1024 descriptors, and deep enough that a walk in tree order rarely reopens a folder.
+pub const MAX_OPEN_DIRS: usize = 32;
+
+/// A [`DataItem`] or folder with no parent folder: its name is a path as the user gave it.
+const NO_DIR: u32 = u32::MAX;
+
+/// A source folder: its parent folder and its name (the path as given for a source's top folder).
+#[derive(Debug, Clone, Copy)]
+struct SourceDir {
+    parent: u32,
+    name_at: u64,
+}
 
 /// One stored run of file data.
 #[derive(Debug, Clone)]
 pub struct DataItem {
-    /// Where the source file's path starts in the table's path bytes (read it with [`DataTable::path`]).
-    path_at: u64,
+    /// Where the source file's name starts in the table's name bytes (read the path with [`DataTable::path`]).
+    name_at: u64,
+    /// The folder holding the source file ([`NO_DIR`] for a file given as a source: its name is then a path).
+    dir: u32,
     /// Bytes stored on the image (the compressed size for zisofs).
     pub stored_size: u64,
     /// Uncompressed size when stored as zisofs.
@@ -29,7 +55,7 @@ pub struct DataItem {
 }
 
 impl DataItem {
-    /// The source file's size when walked, in bytes (32 bytes an item keep a build of many small files small).
+    /// The source file's size when walked, in bytes (40 bytes an item keep a build of many small files small).
     pub fn source_size(&self) -> u64 {
         self.zisofs.map_or(self.stored_size, u64::from)
     }
@@ -41,10 +67,14 @@ pub struct DataTable {
     items: Vec<DataItem>,
     /// For each item, the item holding identical bytes (itself unless deduplicated).
     pub alias: Vec<u32>,
-    /// Every item's source path, each ended by a NUL byte (which no path holds): one allocation instead of one per
-    /// file (a `PathBuf` and its heap block cost about 60 bytes for a short path, a quarter of what a build keeps
-    /// per entry).
-    paths: Vec<u8>,
+    /// Every item's and folder's name, each ended by a NUL byte (which no name holds): one allocation instead of
+    /// one per file (a `PathBuf` and its heap block cost about 60 bytes for a short path, a quarter of what a
+    /// build keeps per entry).
+    names: Vec<u8>,
+    /// The source folders items live in.
+    dirs: Vec<SourceDir>,
+    /// Symbolic links were followed while walking: open through them too.
+    follow_links: bool,
 }
 
 impl DataTable {
@@ -58,37 +88,251 @@ impl DataTable {
         &self.items
     }
 
-    /// The source path of `item` (an item of this table).
-    pub fn path(&self, item: &DataItem) -> &Path {
-        let start = usize::try_from(item.path_at).unwrap_or(usize::MAX);
-        let rest = self.paths.get(start..).unwrap_or_default();
+    fn name(&self, at: u64) -> &[u8] {
+        let start = usize::try_from(at).unwrap_or(usize::MAX);
+        let rest = self.names.get(start..).unwrap_or_default();
         let len = rest.iter().position(|&b| b == 0).unwrap_or(rest.len());
-        Path::new(OsStr::from_bytes(&rest[..len]))
+        &rest[..len]
     }
 
+    fn push_name(&mut self, name: &[u8]) -> Result<u64> {
+        if name.contains(&0) {
+            bail!("{}: a name holds a NUL byte", String::from_utf8_lossy(name));
+        }
+        let at = self.names.len() as u64;
+        self.names.extend_from_slice(name);
+        self.names.push(0);
+        Ok(at)
+    }
+
+    /// Records a source folder: `name` below folder `parent`, or a source's top folder (`parent` [`NO_DIR`],
+    /// `name` its path as given).
+    fn add_dir(&mut self, parent: u32, name: &[u8]) -> Result<u32> {
+        let id = u32::try_from(self.dirs.len()).ok().filter(|&i| i != NO_DIR).context("too many source folders")?;
+        let name_at = self.push_name(name)?;
+        self.dirs.push(SourceDir { parent, name_at });
+        Ok(id)
+    }
+
+    /// The folders from a source's top down to `dir`.
+    fn dir_chain(&self, dir: u32) -> Vec<u32> {
+        let mut chain = Vec::new();
+        let mut cur = dir;
+        while let Some(d) = self.dirs.get(cur as usize) {
+            chain.push(cur);
+            // A folder is always recorded after its parent: the walk cannot loop.
+            if d.parent >= cur {
+                break;
+            }
+            cur = d.parent;
+        }
+        chain.reverse();
+        chain
+    }
+
+    fn join(&self, dir: u32, name: &[u8]) -> PathBuf {
+        let mut bytes = Vec::new();
+        for d in self.dir_chain(dir) {
+            bytes.extend_from_slice(self.name(self.dirs[d as usize].name_at));
+            bytes.push(b'/');
+        }
+        bytes.extend_from_slice(name);
+        PathBuf::from(OsString::from_vec(bytes))
+    }
+
+    /// The source path of `item` (an item of this table), for messages: a deep one may be longer than the
+    /// system opens by path ([`DataTable::open`] opens it).
+    pub fn path(&self, item: &DataItem) -> PathBuf {
+        self.join(item.dir, self.name(item.name_at))
+    }
+
+    /// Opens the source file of `item` relative to its folder, through `dirs`.
+    pub fn open(&self, item: &DataItem, dirs: &mut OpenDirs) -> io::Result<File> {
+        let name = self.name(item.name_at);
+        let at = if item.dir == NO_DIR { rustix::fs::CWD } else { dirs.open_dir(self, item.dir)? };
+        let fd = rustix::fs::openat(at, OsStr::from_bytes(name), file_flags(self.follow_links), Mode::empty())?;
+        Ok(File::from(fd))
+    }
+
+    #[allow(clippy::too_many_arguments)]
     fn push(
         &mut self,
-        path: &Path,
+        dir: u32,
+        name: &[u8],
+        shown: &Path,
         source_size: u64,
         stored_size: u64,
         zisofs: Option<u32>,
         weight: i64,
     ) -> Result<DataId> {
-        let bytes = path.as_os_str().as_bytes();
-        if bytes.contains(&0)
-            || zisofs.is_some_and(|z| u64::from(z) != source_size)
-            || (zisofs.is_none() && stored_size != source_size)
-        {
-            bail!("{}: inconsistent data item", path.display());
+        if zisofs.is_some_and(|z| u64::from(z) != source_size) || (zisofs.is_none() && stored_size != source_size) {
+            bail!("{}: inconsistent data item", shown.display());
         }
-        let item = DataItem { path_at: self.paths.len() as u64, stored_size, zisofs, weight };
-        self.paths.extend_from_slice(bytes);
-        self.paths.push(0);
+        let name_at = self.push_name(name)?;
+        let item = DataItem { name_at, dir, stored_size, zisofs, weight };
         let id = DataId(self.items.len() as u32);
         self.alias.push(id.0);
         self.items.push(item);
         Ok(id)
     }
+}
+
+fn dir_flags(follow_links: bool) -> OFlags {
+    let f = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
+    if follow_links {
+        f
+    } else {
+        f | OFlags::NOFOLLOW
+    }
+}
+
+fn file_flags(follow_links: bool) -> OFlags {
+    let f = OFlags::RDONLY | OFlags::CLOEXEC;
+    if follow_links {
+        f
+    } else {
+        f | OFlags::NOFOLLOW
+    }
+}
+
+/// The chain of source folders last opened, from a source's top folder down: at most [`MAX_OPEN_DIRS`] of them
+/// hold a descriptor (the top one always), the others are reopened by name from their nearest open ancestor when
+/// needed again.
+#[derive(Debug, Default)]
+pub struct OpenDirs {
+    chain: Vec<(u32, Option<OwnedFd>)>,
+}
+
+impl OpenDirs {
+    /// The descriptor of source folder `dir` of `table`, opening the folders down to it.
+    pub fn open_dir(&mut self, table: &DataTable, dir: u32) -> io::Result<BorrowedFd<'_>> {
+        let fast = matches!(self.chain.last(), Some((d, Some(_))) if *d == dir);
+        if !fast {
+            self.reach(table, dir)?;
+        }
+        match self.chain.last() {
+            Some((_, Some(fd))) => Ok(fd.as_fd()),
+            _ => Err(io::Error::other("source folder not open")),
+        }
+    }
+
+    fn reach(&mut self, table: &DataTable, dir: u32) -> io::Result<()> {
+        let want = table.dir_chain(dir);
+        let same = self.chain.iter().zip(&want).take_while(|((a, _), b)| a == *b).count();
+        self.chain.truncate(same);
+        let flags = dir_flags(table.follow_links);
+        let name = |d: u32| OsStr::from_bytes(table.name(table.dirs[d as usize].name_at));
+        // The kept part's last folder may have been dropped: reopen from the nearest one still open (the top
+        // one never is), one level at a time.
+        let open_from = self.chain.iter().rposition(|(_, fd)| fd.is_some()).map_or(0, |i| i + 1);
+        for i in open_from..self.chain.len() {
+            let fd = match i.checked_sub(1).and_then(|p| self.chain.get(p)) {
+                Some((_, Some(parent))) => rustix::fs::openat(parent, name(self.chain[i].0), flags, Mode::empty())?,
+                _ => rustix::fs::openat(rustix::fs::CWD, name(self.chain[i].0), dir_flags(true), Mode::empty())?,
+            };
+            self.chain[i].1 = Some(fd);
+            self.trim();
+        }
+        for &d in &want[same..] {
+            let fd = match self.chain.last() {
+                Some((_, Some(parent))) => rustix::fs::openat(parent, name(d), flags, Mode::empty())?,
+                // A source's top folder: its name is a path as given. It follows a symlink given as a source
+                // folder, as the walk did.
+                _ => rustix::fs::openat(rustix::fs::CWD, name(d), dir_flags(true), Mode::empty())?,
+            };
+            self.chain.push((d, Some(fd)));
+            self.trim();
+        }
+        Ok(())
+    }
+
+    /// Drops the shallowest descriptors (never the top folder's) beyond [`MAX_OPEN_DIRS`].
+    fn trim(&mut self) {
+        let mut open = self.chain.iter().filter(|(_, fd)| fd.is_some()).count();
+        for (_, fd) in self.chain.iter_mut().skip(1) {
+            if open <= MAX_OPEN_DIRS + 1 {
+                break;
+            }
+            if fd.take().is_some() {
+                open -= 1;
+            }
+        }
+    }
+}
+
+/// What the walk needs of a `stat`, from `fstatat` or from [`Metadata`].
+#[derive(Debug, Clone, Copy)]
+struct Info {
+    mode: u32,
+    uid: u32,
+    gid: u32,
+    nlink: u64,
+    size: u64,
+    mtime: i64,
+    atime: i64,
+    ctime: i64,
+    dev: u64,
+    ino: u64,
+    rdev: u64,
+}
+
+impl Info {
+    // The field types of `stat` differ between architectures.
+    #[allow(clippy::unnecessary_cast, clippy::useless_conversion)]
+    fn from_stat(st: &rustix::fs::Stat) -> Self {
+        Info {
+            mode: st.st_mode as u32,
+            uid: st.st_uid as u32,
+            gid: st.st_gid as u32,
+            nlink: st.st_nlink as u64,
+            size: u64::try_from(st.st_size).unwrap_or(0),
+            mtime: st.st_mtime as i64,
+            atime: st.st_atime as i64,
+            ctime: st.st_ctime as i64,
+            dev: st.st_dev as u64,
+            ino: st.st_ino as u64,
+            rdev: st.st_rdev as u64,
+        }
+    }
+
+    fn from_metadata(md: &Metadata) -> Self {
+        Info {
+            mode: md.mode(),
+            uid: md.uid(),
+            gid: md.gid(),
+            nlink: md.nlink(),
+            size: md.len(),
+            mtime: md.mtime(),
+            atime: md.atime(),
+            ctime: md.ctime(),
+            dev: md.dev(),
+            ino: md.ino(),
+            rdev: md.rdev(),
+        }
+    }
+
+    fn file_type(&self) -> FileType {
+        FileType::from_raw_mode(self.mode)
+    }
+
+    fn is_dir(&self) -> bool {
+        self.file_type() == FileType::Directory
+    }
+}
+
+/// A file's device and inode numbers.
+type DevIno = (u64, u64);
+
+/// One folder of a walk in progress: its entries, read at once and sorted, and the next one to take.
+struct Frame {
+    dir: u32,
+    node: NodeId,
+    names: Vec<Vec<u8>>,
+    next: usize,
+    /// Length of the path below the source folder up to this folder.
+    rel_len: usize,
+    /// Device and inode, to refuse a folder that contains itself through followed symlinks.
+    key: DevIno,
 }
 
 /// How sources are read.
@@ -169,19 +413,19 @@ fn device_numbers(rdev: u64) -> (u32, u32) {
 }
 
 impl Walker<'_> {
-    fn meta_of(&self, md: &Metadata, is_dir: bool) -> Meta {
+    fn meta_of(&self, md: &Info, is_dir: bool) -> Meta {
         let clamp = |t: i64| match self.opts.clamp_time {
             Some(c) => t.min(c),
             None => t,
         };
-        let mtime = clamp(md.mtime());
+        let mtime = clamp(md.mtime);
         // With SOURCE_DATE_EPOCH the build must not depend on when files were last read or chmod-ed: access
         // and change times are recorded as the modification time.
         let (atime, ctime) = match self.opts.clamp_time {
             Some(_) => (mtime, mtime),
-            None => (md.atime(), md.ctime()),
+            None => (md.atime, md.ctime),
         };
-        let mut m = Meta { perm: md.mode() & 0o7777, uid: md.uid(), gid: md.gid(), mtime, atime, ctime, ino: 0 };
+        let mut m = Meta { perm: md.mode & 0o7777, uid: md.uid, gid: md.gid, mtime, atime, ctime, ino: 0 };
         if self.opts.rational_rock {
             m.uid = 0;
             m.gid = 0;
@@ -239,36 +483,49 @@ impl Walker<'_> {
         }
     }
 
-    fn file_kind(&mut self, path: &Path, md: &Metadata, image_path: &[u8], meta: &mut Meta) -> Result<NodeKind> {
+    /// The node for the entry `name` of the folder `at` (source folder `dir` of the data table), `path` its
+    /// source path for messages.
+    #[allow(clippy::too_many_arguments)]
+    fn file_kind(
+        &mut self,
+        at: BorrowedFd<'_>,
+        dir: u32,
+        name: &[u8],
+        path: &Path,
+        md: &Info,
+        image_path: &[u8],
+        meta: &mut Meta,
+    ) -> Result<NodeKind> {
         let ft = md.file_type();
-        if ft.is_dir() {
-            return Ok(NodeKind::Dir);
+        let name_os = OsStr::from_bytes(name);
+        match ft {
+            FileType::Directory => return Ok(NodeKind::Dir),
+            FileType::Symlink => {
+                let t = rustix::fs::readlinkat(at, name_os, Vec::new())
+                    .with_context(|| format!("reading link {}", path.display()))?;
+                return Ok(NodeKind::Symlink(t.into_bytes().into()));
+            }
+            FileType::CharacterDevice | FileType::BlockDevice => {
+                let (major, minor) = device_numbers(md.rdev);
+                let kind = if ft == FileType::CharacterDevice { DeviceKind::Char } else { DeviceKind::Block };
+                return Ok(NodeKind::Device { kind, major, minor });
+            }
+            FileType::Fifo => return Ok(NodeKind::Fifo),
+            FileType::Socket => return Ok(NodeKind::Socket),
+            _ => {}
         }
-        if ft.is_symlink() {
-            let t = fs::read_link(path).with_context(|| format!("reading link {}", path.display()))?;
-            return Ok(NodeKind::Symlink(t.into_os_string().into_vec().into()));
-        }
-        if ft.is_char_device() || ft.is_block_device() {
-            let (major, minor) = device_numbers(md.rdev());
-            let kind = if ft.is_char_device() { DeviceKind::Char } else { DeviceKind::Block };
-            return Ok(NodeKind::Device { kind, major, minor });
-        }
-        if ft.is_fifo() {
-            return Ok(NodeKind::Fifo);
-        }
-        if ft.is_socket() {
-            return Ok(NodeKind::Socket);
-        }
-        let key = (md.dev(), md.ino());
-        if md.nlink() > 1 {
+        let key = (md.dev, md.ino);
+        if md.nlink > 1 {
             if let Some((_, ino, fd)) = self.links.get(&key) {
                 meta.ino = *ino;
                 return Ok(NodeKind::File(*fd));
             }
         }
-        let size = md.len();
+        let size = md.size;
         let (stored_size, zis) = if self.opts.zisofs && size > zisofs::BLOCK as u64 / 2 && size < u64::from(u32::MAX) {
-            let f = File::open(path).with_context(|| format!("opening {}", path.display()))?;
+            let f = rustix::fs::openat(at, name_os, file_flags(self.opts.follow_links), Mode::empty())
+                .map(File::from)
+                .with_context(|| format!("opening {}", path.display()))?;
             let c = zisofs::compressed_size(&mut BufReader::new(f), size as u32)
                 .with_context(|| format!("compressing {}", path.display()))?;
             if c.div_ceil(2048) < size.div_ceil(2048) {
@@ -280,9 +537,9 @@ impl Walker<'_> {
             (size, None)
         };
         let weight = self.weight(path, image_path);
-        let data = self.data.push(path, size, stored_size, zis, weight)?;
+        let data = self.data.push(dir, name, path, size, stored_size, zis, weight)?;
         let fd = FileData { data, stored_size, zisofs_size: zis };
-        if md.nlink() > 1 {
+        if md.nlink > 1 {
             self.next_link_ino += 1;
             meta.ino = self.next_link_ino;
             self.links.insert(key, (data, meta.ino, fd));
@@ -318,7 +575,7 @@ impl Walker<'_> {
         }
         let node = if md.is_dir() {
             let dir = self.ensure_dir(&parts)?;
-            let m = self.meta_of(&md, true);
+            let m = self.meta_of(&Info::from_metadata(&md), true);
             if let Some(mm) = self.tree.meta_mut(dir) {
                 *mm = m;
             }
@@ -329,60 +586,98 @@ impl Walker<'_> {
                 None => bail!("{}: a file source needs a name in the image", src.display()),
             };
             let parent = self.ensure_dir(dirs)?;
-            let mut meta = self.meta_of(&md, false);
-            let kind = self.file_kind(&src, &md, &target, &mut meta)?;
+            let info = Info::from_metadata(&md);
+            let mut meta = self.meta_of(&info, false);
+            let kind =
+                self.file_kind(rustix::fs::CWD, NO_DIR, src.as_os_str().as_bytes(), &src, &info, &target, &mut meta)?;
             self.put(parent, last, kind, meta)?;
             return Ok(());
         };
-        let mut walker = walkdir::WalkDir::new(&src).follow_links(self.opts.follow_links).min_depth(1);
-        walker = walker.sort_by(|a, b| a.file_name().as_bytes().cmp(b.file_name().as_bytes()));
-        let mut it = walker.into_iter();
-        let mut stack: Vec<NodeId> = vec![node];
+        self.walk_dir(&src, node, &target)
+    }
+
+    /// The sorted entry names of source folder `dir` (`shown` in messages), and its device and inode.
+    fn list(&self, dirs: &mut OpenDirs, dir: u32, shown: &Path) -> Result<(Vec<Vec<u8>>, DevIno)> {
+        let fd = dirs.open_dir(&self.data, dir).with_context(|| format!("opening {}", shown.display()))?;
+        let st = rustix::fs::fstat(fd).with_context(|| format!("reading {}", shown.display()))?;
+        let info = Info::from_stat(&st);
+        let mut names = Vec::new();
+        for e in rustix::fs::Dir::read_from(fd).with_context(|| format!("reading {}", shown.display()))? {
+            let e = e.with_context(|| format!("reading {}", shown.display()))?;
+            let n = e.file_name().to_bytes();
+            if n != b"." && n != b".." {
+                names.push(n.to_vec());
+            }
+        }
+        names.sort_unstable();
+        Ok((names, (info.dev, info.ino)))
+    }
+
+    /// Walks the folder `src` into `node` (image path `target`), depth first in name order, reading every folder
+    /// relative to its parent's descriptor.
+    fn walk_dir(&mut self, src: &Path, node: NodeId, target: &[u8]) -> Result<()> {
+        self.data.follow_links = self.opts.follow_links;
+        let mut dirs = OpenDirs::default();
+        let top = self.data.add_dir(NO_DIR, src.as_os_str().as_bytes())?;
+        let (names, key) = self.list(&mut dirs, top, src)?;
+        let mut stack = vec![Frame { dir: top, node, names, next: 0, rel_len: 0, key }];
+        // Path below `src` of the entry at hand.
+        let mut rel: Vec<u8> = Vec::new();
         // Directories this walk created (or found empty) cannot hold a name yet: adding to them skips the
         // lookup, which keeps huge directories linear.
         let mut fresh: HashSet<NodeId> = HashSet::new();
         if self.tree.children(node).is_empty() {
             fresh.insert(node);
         }
-        while let Some(entry) = it.next() {
-            let entry = entry.with_context(|| format!("walking {}", src.display()))?;
-            let name = entry.file_name();
-            let rel = entry.path().strip_prefix(&src).unwrap_or(entry.path());
-            let depth = entry.depth();
-            let is_dir = entry.file_type().is_dir();
-            let skip =
-                (!self.opts.hidden && name.as_bytes().first() == Some(&b'.')) || self.excluded(name, rel, entry.path());
-            if skip {
-                if !self.opts.hidden && name.as_bytes().first() == Some(&b'.') {
+        let stat_flags = if self.opts.follow_links { AtFlags::empty() } else { AtFlags::SYMLINK_NOFOLLOW };
+        while let Some(frame) = stack.last_mut() {
+            let Some(name) = frame.names.get_mut(frame.next).map(std::mem::take) else {
+                stack.pop();
+                continue;
+            };
+            frame.next += 1;
+            let (dir, parent) = (frame.dir, frame.node);
+            rel.truncate(frame.rel_len);
+            if !rel.is_empty() {
+                rel.push(b'/');
+            }
+            rel.extend_from_slice(&name);
+            let rel_path = Path::new(OsStr::from_bytes(&rel));
+            let full = src.join(rel_path);
+            let name_os = OsStr::from_bytes(&name);
+            let hidden = !self.opts.hidden && name.first() == Some(&b'.');
+            if hidden || self.excluded(name_os, rel_path, &full) {
+                if hidden {
                     self.hidden_skipped += 1;
-                }
-                if is_dir {
-                    it.skip_current_dir();
                 }
                 continue;
             }
-            stack.truncate(depth);
-            let parent = *stack.last().context("walk stack underflow")?;
-            let md = if self.opts.follow_links {
-                entry.metadata().with_context(|| format!("reading {}", entry.path().display()))?
-            } else {
-                self.stat(entry.path())?
-            };
-            let mut image_path = target.clone();
+            let at =
+                dirs.open_dir(&self.data, dir).with_context(|| format!("opening the folder of {}", full.display()))?;
+            let st =
+                rustix::fs::statat(at, name_os, stat_flags).with_context(|| format!("reading {}", full.display()))?;
+            let info = Info::from_stat(&st);
+            let is_dir = info.is_dir();
+            let mut image_path = target.to_vec();
             image_path.push(b'/');
-            image_path.extend_from_slice(rel.as_os_str().as_bytes());
-            let mut meta = self.meta_of(&md, is_dir);
-            let kind = self.file_kind(entry.path(), &md, &image_path, &mut meta)?;
+            image_path.extend_from_slice(&rel);
+            let mut meta = self.meta_of(&info, is_dir);
+            let kind = self.file_kind(at, dir, &name, &full, &info, &image_path, &mut meta)?;
             let id = if fresh.contains(&parent) {
-                self.tree.add(parent, name.as_bytes(), kind, meta)?
+                self.tree.add(parent, &name, kind, meta)?
             } else {
-                self.put(parent, name.as_bytes(), kind, meta)?
+                self.put(parent, &name, kind, meta)?
             };
             if is_dir {
                 if self.tree.children(id).is_empty() {
                     fresh.insert(id);
                 }
-                stack.push(id);
+                let child = self.data.add_dir(dir, &name)?;
+                let (names, key) = self.list(&mut dirs, child, &full)?;
+                if self.opts.follow_links && stack.iter().any(|f| f.key == key) {
+                    bail!("{}: file system loop: this folder contains itself through a symbolic link", full.display());
+                }
+                stack.push(Frame { dir: child, node: id, names, next: 0, rel_len: rel.len(), key });
             }
         }
         Ok(())
@@ -422,8 +717,7 @@ pub fn walk(sources: &[OsString], opts: &WalkOptions) -> Result<Walked> {
     Ok(Walked { tree: w.tree, data: w.data, first_dir_name: first_dir, hidden_skipped: w.hidden_skipped })
 }
 
-fn content_hash(path: &Path) -> io::Result<u64> {
-    let mut f = File::open(path)?;
+fn content_hash(mut f: File) -> io::Result<u64> {
     let mut h = std::hash::DefaultHasher::new();
     let mut buf = vec![0u8; 256 * 1024];
     loop {
@@ -435,9 +729,9 @@ fn content_hash(path: &Path) -> io::Result<u64> {
     }
 }
 
-fn same_contents(a: &Path, b: &Path) -> io::Result<bool> {
-    let mut fa = BufReader::with_capacity(256 * 1024, File::open(a)?);
-    let mut fb = BufReader::with_capacity(256 * 1024, File::open(b)?);
+fn same_contents(a: File, b: File) -> io::Result<bool> {
+    let mut fa = BufReader::with_capacity(256 * 1024, a);
+    let mut fb = BufReader::with_capacity(256 * 1024, b);
     let mut ba = vec![0u8; 64 * 1024];
     let mut bb = vec![0u8; 64 * 1024];
     loop {
@@ -473,13 +767,17 @@ pub fn dedup(data: &mut DataTable) -> Result<u64> {
         }
     }
     let mut saved = 0u64;
+    let mut dirs = OpenDirs::default();
     let mut groups: Vec<Vec<u32>> = by_size.into_values().filter(|g| g.len() > 1).collect();
     groups.sort();
     for group in groups {
         let mut by_hash: HashMap<u64, Vec<u32>> = HashMap::new();
         for &i in &group {
-            let p = data.path(&data.items[i as usize]);
-            let h = content_hash(p).with_context(|| format!("reading {}", p.display()))?;
+            let item = &data.items[i as usize];
+            let h = data
+                .open(item, &mut dirs)
+                .and_then(content_hash)
+                .with_context(|| format!("reading {}", data.path(item).display()))?;
             by_hash.entry(h).or_default().push(i);
         }
         let mut buckets: Vec<Vec<u32>> = by_hash.into_values().collect();
@@ -487,12 +785,15 @@ pub fn dedup(data: &mut DataTable) -> Result<u64> {
         for bucket in buckets {
             let mut reps: Vec<u32> = Vec::new();
             for &i in &bucket {
-                let p = data.path(&data.items[i as usize]);
+                let item = &data.items[i as usize];
                 let mut found = None;
                 for &r in &reps {
-                    if same_contents(data.path(&data.items[r as usize]), p)
-                        .with_context(|| format!("comparing {}", p.display()))?
-                    {
+                    let same = data
+                        .open(&data.items[r as usize], &mut dirs)
+                        .and_then(|a| Ok((a, data.open(item, &mut dirs)?)))
+                        .and_then(|(a, b)| same_contents(a, b))
+                        .with_context(|| format!("comparing {}", data.path(item).display()))?;
+                    if same {
                         found = Some(r);
                         break;
                     }

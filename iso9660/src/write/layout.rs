@@ -15,8 +15,10 @@ use super::encode::{
     dir_date, dir_record_len, fill_ascii, fill_ucs2, flags, path_record, path_record_len, put_both16, put_both32,
     volume_date, DirRecord, DIR_RECORD_FIXED, DIR_RECORD_MAX, SECTOR,
 };
+use super::encode::{DIR_DATE_MAX, DIR_DATE_MIN};
 use super::error::WriteError;
-use super::names::{cmp_iso, cmp_joliet, iso_names, joliet_names, JOLIET_LONG_MAX, JOLIET_MAX};
+use super::loss::{Loss, LossCounter, LossKind};
+use super::names::{cmp_iso, cmp_joliet, iso_names, joliet_fit, joliet_names, JOLIET_LONG_MAX, JOLIET_MAX};
 use super::susp::{self, posix_mode, CePool};
 use super::tree::{DataId, Meta, NodeId, NodeKind, Tree};
 
@@ -233,6 +235,7 @@ pub struct IsoLayout<'t> {
     /// Rock Ridge name of the relocation directory: `rr_moved`, unless the root already holds that name.
     rr_moved_name: Vec<u8>,
     places: Option<Places>,
+    losses: Vec<Loss>,
 }
 
 /// The Rock Ridge name for the relocation directory that no entry of the root uses: `rr_moved`, else `.rr_moved`
@@ -282,11 +285,13 @@ impl<'t> IsoLayout<'t> {
             rr_moved_ino: 0,
             rr_moved_name: relocation_name(tree),
             places: None,
+            losses: Vec::new(),
             opts,
         };
         me.check_sizes()?;
         me.check_unique_names()?;
         me.name_entries();
+        me.losses = me.find_losses();
         me.number_inodes();
         me.build_iso_dirs()?;
         if me.opts.joliet {
@@ -372,6 +377,53 @@ impl<'t> IsoLayout<'t> {
                 }
             }
         }
+    }
+
+    /// What the names and dates of this layout lose against the tree, per kind.
+    fn find_losses(&self) -> Vec<Loss> {
+        let tree = self.tree;
+        let mut c = LossCounter::default();
+        let jmax = if self.opts.joliet_long { JOLIET_LONG_MAX } else { JOLIET_MAX };
+        for id in tree.ids().skip(1) {
+            let node = tree.node(id);
+            let name = &*node.name;
+            let path = || self.path_of(id);
+            if self.opts.joliet && !tree.hidden(id).joliet {
+                let (len, replaced) = joliet_fit(name);
+                if len > jmax {
+                    c.add(LossKind::JolietNameCut { max: jmax }, path);
+                }
+                if replaced {
+                    c.add(LossKind::JolietCharacterReplaced, path);
+                }
+            }
+            if !self.opts.rock_ridge && !tree.hidden(id).iso {
+                let id_bytes = &*self.iso_name[id.0 as usize];
+                let bare = id_bytes.strip_suffix(b";1").unwrap_or(id_bytes);
+                let bare = bare.strip_suffix(b".").unwrap_or(bare);
+                if bare.len() < name.len() {
+                    c.add(LossKind::IsoNameCut { level: self.opts.level }, path);
+                }
+            }
+            let m = &node.meta;
+            // Without Rock Ridge only the modification time is recorded (in the directory record).
+            let times: &[i64] = if self.opts.rock_ridge { &[m.mtime, m.atime, m.ctime] } else { &[m.mtime] };
+            if times.iter().any(|&t| t > DIR_DATE_MAX) {
+                c.add(LossKind::DateAfter2155, path);
+            }
+            if times.iter().any(|&t| t < DIR_DATE_MIN) {
+                c.add(LossKind::DateBefore1900, path);
+            }
+        }
+        c.finish()
+    }
+
+    /// What this layout records differently from the tree, one [`Loss`] per kind with a count and an example:
+    /// Joliet names cut or with characters replaced, ISO 9660 names cut when no Rock Ridge name keeps them,
+    /// times outside the years 1900 to 2155 that directory records and Rock Ridge `TF` hold. Empty when the
+    /// image records the tree as it is.
+    pub fn losses(&self) -> &[Loss] {
+        &self.losses
     }
 
     fn number_inodes(&mut self) {
@@ -586,7 +638,8 @@ impl<'t> IsoLayout<'t> {
     }
 
     /// Fixes the metadata at `start` (LBA): L and M path tables, Joliet path tables, ISO directories (each
-    /// followed by its Rock Ridge continuation areas), Joliet directories, in that order. Returns the first LBA after them.
+    /// followed by its Rock Ridge continuation areas; the relocation tree first, see `iso_dir_order`), Joliet
+    /// directories, in that order. Returns the first LBA after them.
     pub fn place_metadata(&mut self, start: u32) -> Result<u32, WriteError> {
         let total = u64::from(start) + self.metadata_sectors();
         if total > u64::from(u32::MAX) {
@@ -605,7 +658,7 @@ impl<'t> IsoLayout<'t> {
             p.jl_path = take(u64::from(self.joliet_path_size));
             p.jm_path = take(u64::from(self.joliet_path_size));
         }
-        for d in 0..self.iso_dirs.len() {
+        for d in self.iso_dir_order() {
             self.iso_dirs[d].lba = take(u64::from(self.iso_dirs[d].size));
             take(u64::from(self.iso_dirs[d].ce_sectors) * SECTOR as u64);
         }
@@ -615,6 +668,30 @@ impl<'t> IsoLayout<'t> {
         p.sectors = at - start;
         self.places = Some(p);
         Ok(at)
+    }
+
+    /// The ISO directories (indexes into `iso_dirs`) in the order their extents are placed: the root, then
+    /// `RR_MOVED` and every directory below it, then all other directories, each group in path table order (a
+    /// parent before its children).
+    ///
+    /// Readers that stream the image in LBA order and tie each relocated directory (`RE`) to its placeholder
+    /// (`CL`) as they meet the placeholder need this: libarchive keeps a relocated tree open while some placeholder
+    /// inside it still waits for its own relocated directory, and fails ("Failed to connect 'CL' pointer to 'RE'
+    /// rr_moved pointer") once the outer relocated directory has been tied to its real parent first. Reading the
+    /// whole relocation tree before any placeholder that lives outside it ties every nested relocation while its
+    /// outer one is still open. Other readers follow the extents, whatever their order.
+    fn iso_dir_order(&self) -> Vec<usize> {
+        let n = self.iso_dirs.len();
+        let mut moved = vec![false; n];
+        for d in 1..n {
+            // Path table order numbers a parent before its children.
+            moved[d] = self.iso_dirs[d].node.is_none() || moved[self.iso_dirs[d].parent as usize];
+        }
+        let mut order = Vec::with_capacity(n);
+        order.push(0);
+        order.extend((1..n).filter(|&d| moved[d]));
+        order.extend((1..n).filter(|&d| !moved[d]));
+        order
     }
 
     fn places(&self) -> Result<Places, WriteError> {
@@ -644,7 +721,7 @@ impl<'t> IsoLayout<'t> {
             put(out, self.path_table(true, true))?;
         }
         let mut buf = Vec::new();
-        for d in 0..self.iso_dirs.len() {
+        for d in self.iso_dir_order() {
             let mut pool = CePool::default();
             let mut ce_buf = vec![0u8; self.iso_dirs[d].ce_sectors as usize * SECTOR];
             self.iso_dir_bytes(d, &mut pool, Some(&mut ce_buf), extent_of, &mut buf)?;

@@ -24,6 +24,7 @@ mod encode;
 mod error;
 pub mod hybrid;
 mod layout;
+mod loss;
 mod names;
 mod susp;
 mod tree;
@@ -32,6 +33,7 @@ pub mod zisofs;
 pub use encode::SECTOR;
 pub use error::WriteError;
 pub use layout::{IsoLayout, IsoOptions, VolumeDates, MAX_EXTENT};
+pub use loss::{Loss, LossKind};
 pub use tree::{DataId, DeviceKind, FileData, Hidden, Meta, NodeId, NodeKind, Tree};
 
 /// First LBA after the system area (ECMA-119 6.2.1: sectors 0–15 are the system area).

@@ -154,6 +154,20 @@ pub fn iso_names(entries: &[(&[u8], bool)], level: u8) -> Vec<Vec<u8>> {
     uniquify(wanted, render, |b| b)
 }
 
+/// How a raw name fares in Joliet: its length in UCS-2 units before any cut, and whether a character had to be
+/// recorded as `_` (bytes that are not UTF-8, characters outside the BMP, control characters, `* / : ; ? \`).
+pub fn joliet_fit(name: &[u8]) -> (usize, bool) {
+    match std::str::from_utf8(name) {
+        Ok(s) => {
+            let replaced = s
+                .chars()
+                .any(|c| matches!(c, '*' | '/' | ':' | ';' | '?' | '\\') || (c as u32) < 0x20 || (c as u32) > 0xFFFF);
+            (s.chars().count(), replaced)
+        }
+        Err(_) => (String::from_utf8_lossy(name).chars().count(), true),
+    }
+}
+
 /// Joliet names (UCS-2 units) for the entries of one directory, unique and at most `max` units long.
 pub fn joliet_names(entries: &[&[u8]], max: usize) -> Vec<Vec<u16>> {
     let wanted = entries

@@ -9,7 +9,7 @@ use super::error::WriteError;
 use super::names;
 use super::plan::{
     fid_len, Body, UdfLayout, ANCHOR_BLOCK, BLOCK_SIZE, LVID_BLOCK, MAIN_VDS, MAX_EXTENT, METADATA_ALLOCATION_UNIT,
-    RESERVE_VDS, VDS_BLOCKS,
+    VDS_BLOCKS,
 };
 use super::tree::{NodeId, NodeKind, Time, Tree};
 use crate::format::ad::{AdForm, AllocationDescriptor, ExtentAd, ExtentType, LbAddr, LongAd};
@@ -145,7 +145,7 @@ impl UdfLayout<'_> {
         let avdp = AnchorVolumeDescriptorPointer {
             tag: self.tag(ident::ANCHOR),
             main: ExtentAd { length: len, location: MAIN_VDS },
-            reserve: ExtentAd { length: len, location: RESERVE_VDS },
+            reserve: ExtentAd { length: len, location: self.tail_start },
         };
         sealed(location, |v| avdp.write_to(v))
     }
@@ -217,7 +217,7 @@ impl UdfLayout<'_> {
                 volume_sequence_number: 1,
                 partition_number: 0,
                 metadata_file: self.plan.content_blocks,
-                mirror_file: self.plan.content_blocks + 1,
+                mirror_file: self.mirror - self.partition_start + self.plan.content_blocks,
                 bitmap_file: NO_BITMAP,
                 allocation_unit: METADATA_ALLOCATION_UNIT,
                 alignment_unit: 1,
@@ -299,30 +299,36 @@ impl UdfLayout<'_> {
         sealed(LVID_BLOCK, |v| lvid.write_to(v))
     }
 
-    /// Writes the anchor at 256, the main and reserve Volume Descriptor Sequences and the integrity sequence
-    /// (blocks 256 to [`super::plan::HEAD_END`]).
+    /// Writes a Volume Descriptor Sequence at block `at`, padded to [`VDS_BLOCKS`].
+    fn write_vds<W: Write>(&self, w: &mut W, at: u32) -> Result<(), WriteError> {
+        let descs = self.vds(at)?;
+        let n = descs.len() as u64;
+        for d in descs {
+            put(w, &d)?;
+        }
+        put_zeros(w, (u64::from(VDS_BLOCKS) - n) * BLOCK as u64)
+    }
+
+    /// Writes the anchor at 256, the main Volume Descriptor Sequence and the integrity sequence (blocks 256 to
+    /// [`super::plan::HEAD_END`]).
     pub fn write_head<W: Write>(&self, w: &mut W) -> Result<(), WriteError> {
         put(w, &self.anchor(ANCHOR_BLOCK)?)?;
-        for at in [MAIN_VDS, RESERVE_VDS] {
-            let descs = self.vds(at)?;
-            let n = descs.len() as u64;
-            for d in descs {
-                put(w, &d)?;
-            }
-            put_zeros(w, (u64::from(VDS_BLOCKS) - n) * BLOCK as u64)?;
-        }
+        self.write_vds(w, MAIN_VDS)?;
         put(w, &self.lvid()?)?;
         let td = TerminatingDescriptor { tag: self.tag(ident::TERMINATING) };
         put(w, &sealed(LVID_BLOCK + 1, |v| td.write_to(v))?)
     }
 
-    /// Writes the tail: one anchor, or an anchor, 255 zero blocks and an anchor.
+    /// Writes the tail: the reserve Volume Descriptor Sequence, then one anchor, or an anchor, 255 zero blocks
+    /// and an anchor.
     pub fn write_tail<W: Write>(&self, w: &mut W) -> Result<(), WriteError> {
-        let blocks = self.tail_blocks;
-        put(w, &self.anchor(self.tail_start)?)?;
-        if blocks > 1 {
-            put_zeros(w, u64::from(blocks - 2) * BLOCK as u64)?;
-            put(w, &self.anchor(self.tail_start + blocks - 1)?)?;
+        self.write_vds(w, self.tail_start)?;
+        let first = self.tail_start + VDS_BLOCKS;
+        let anchors = self.tail_blocks - VDS_BLOCKS;
+        put(w, &self.anchor(first)?)?;
+        if anchors > 1 {
+            put_zeros(w, u64::from(anchors - 2) * BLOCK as u64)?;
+            put(w, &self.anchor(first + anchors - 1)?)?;
         }
         Ok(())
     }
@@ -334,23 +340,19 @@ impl UdfLayout<'_> {
             let c = self.plan.content_blocks;
             let len = u64::from(c) * BLOCK as u64;
             put(w, &self.metadata_file_entry(file_type::METADATA, c, 0, len)?)?;
-            put(
-                w,
-                &self.metadata_file_entry(
-                    file_type::METADATA_MIRROR,
-                    c + 1,
-                    self.mirror - self.partition_start,
-                    len,
-                )?,
-            )?;
         }
         Ok(())
     }
 
-    /// Writes the metadata mirror (UDF 2.50, 2.60): the same blocks as the metadata file.
+    /// Writes the metadata mirror region (UDF 2.50, 2.60): the same blocks as the metadata file, then the
+    /// Metadata Mirror File's entry, away from the Metadata File's (UDF 2.60 2.2.13.1: not adjacent).
     pub fn write_mirror<W: Write>(&self, w: &mut W) -> Result<(), WriteError> {
         if self.rev().metadata_partition() {
             self.write_content(w)?;
+            let c = self.plan.content_blocks;
+            let start = self.mirror - self.partition_start;
+            let len = u64::from(c) * BLOCK as u64;
+            put(w, &self.metadata_file_entry(file_type::METADATA_MIRROR, start + c, start, len)?)?;
         }
         Ok(())
     }

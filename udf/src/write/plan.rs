@@ -8,18 +8,24 @@
 //! | `vrs`..+3 | BEA01, NSR02/NSR03, TEA01 (ECMA-167 2/8.3), after any ISO 9660 descriptors |
 //! | 256 | Anchor Volume Descriptor Pointer (3/10.2) |
 //! | 257..273 | main Volume Descriptor Sequence: PVD, IUVD (LV Info), PD, LVD, USD, TD |
-//! | 273..289 | reserve Volume Descriptor Sequence, the same descriptors |
-//! | 289..291 | Logical Volume Integrity Descriptor (closed) and a TD |
+//! | 273..275 | Logical Volume Integrity Descriptor (closed) and a TD |
 //! | `P`.. | metadata area: FSD, TD, then for each directory its entry, its FIDs and its children's entries |
 //! | .. | file data, wherever the caller puts it inside the partition |
+//! | `T`..`T+16` | the tail: reserve Volume Descriptor Sequence, the same descriptors as the main one |
 //! | `N-257` | a second anchor (256 before the last block), when the tail starts at [`BIG_TAIL_FROM`] or later |
 //! | `N-1` | the last anchor |
 //!
 //! With a metadata partition (UDF 2.50, 2.60) the metadata area is the contents of the Metadata File, padded to
-//! [`METADATA_ALLOCATION_UNIT`] blocks and followed by the Metadata File's and the Metadata Mirror File's
-//! entries; the mirror copy lies where the caller says. The metadata area starts at block 0 of the physical
-//! partition, so a block of the metadata partition has the same number in the physical partition: readers that
-//! ignore partition reference numbers (pycdlib) still find every structure.
+//! [`METADATA_ALLOCATION_UNIT`] blocks and followed by the Metadata File's entry; the mirror region, where the
+//! caller says, holds the same contents followed by the Metadata Mirror File's entry, so that the two entries
+//! are never adjacent (UDF 2.60 2.2.13.1). The metadata area starts at block 0 of the physical partition, so a
+//! block of the metadata partition has the same number in the physical partition: readers that ignore partition
+//! reference numbers (pycdlib) still find every structure.
+//!
+//! The reserve sequence opens the tail, after all file data and the mirror, rather than following the main one:
+//! the two copies lie far apart, and readers that take the end of the last extent they know of as the end of the
+//! volume (7-Zip counts the file data and both descriptor sequences, but not the mirror) see the whole image as
+//! recorded structures, with only anchors after them.
 
 use std::collections::HashMap;
 
@@ -38,10 +44,8 @@ pub const ANCHOR_BLOCK: u32 = 256;
 pub const VDS_BLOCKS: u32 = 16;
 /// Main Volume Descriptor Sequence.
 pub const MAIN_VDS: u32 = ANCHOR_BLOCK + 1;
-/// Reserve Volume Descriptor Sequence.
-pub const RESERVE_VDS: u32 = MAIN_VDS + VDS_BLOCKS;
 /// Logical Volume Integrity Sequence: the LVID and a Terminating Descriptor.
-pub const LVID_BLOCK: u32 = RESERVE_VDS + VDS_BLOCKS;
+pub const LVID_BLOCK: u32 = MAIN_VDS + VDS_BLOCKS;
 /// Blocks of the integrity sequence extent.
 pub const LVID_BLOCKS: u32 = 2;
 /// First block after the fixed structures at 256: the earliest partition start.
@@ -116,7 +120,8 @@ pub struct Placement<'a> {
     pub mirror: u32,
     /// First block after the partition: the tail starts here.
     pub tail_start: u32,
-    /// Blocks of the tail: 1 or 257, as [`UdfPlanner::tail_blocks`] advises.
+    /// Blocks of the tail (the reserve descriptor sequence and the end anchors), as
+    /// [`UdfPlanner::tail_blocks`] advises.
     pub tail_blocks: u32,
     /// First block of each data item that has a nonzero size; every one must lie inside the partition.
     pub data: &'a dyn Fn(DataId) -> Option<u32>,
@@ -133,7 +138,7 @@ pub enum RegionKind {
     Metadata,
     /// The metadata mirror (UDF 2.50, 2.60).
     Mirror,
-    /// The end anchors.
+    /// The reserve Volume Descriptor Sequence and the end anchors.
     Tail,
 }
 
@@ -276,29 +281,27 @@ impl<'t> UdfPlanner<'t> {
     }
 
     /// Blocks of the metadata area recorded at the partition start (with a metadata partition: the Metadata
-    /// File's contents and the two entries of the Metadata File and its mirror).
+    /// File's contents and its entry).
     pub fn metadata_blocks(&self) -> u32 {
-        self.content_blocks + if self.opts.revision.metadata_partition() { 2 } else { 0 }
+        self.content_blocks + u32::from(self.opts.revision.metadata_partition())
     }
 
-    /// Blocks of the metadata mirror (0 below UDF 2.50).
+    /// Blocks of the metadata mirror region (0 below UDF 2.50): the Metadata File's contents again and the
+    /// Metadata Mirror File's entry.
     pub fn mirror_blocks(&self) -> u32 {
         if self.opts.revision.metadata_partition() {
-            self.content_blocks
+            self.content_blocks + 1
         } else {
             0
         }
     }
 
     /// Blocks of the tail for an image whose tail starts at block `tail_start` (or at least there, when the
-    /// caller knows only a lower bound): one anchor, or 257 blocks with anchors at both ends from
-    /// [`BIG_TAIL_FROM`] on (ECMA-167 3/8.4.2.1 counts from the last sector: anchors at last-256 and last).
+    /// caller knows only a lower bound): the reserve Volume Descriptor Sequence, then one anchor, or from
+    /// [`BIG_TAIL_FROM`] on 257 blocks with anchors at both ends (ECMA-167 3/8.4.2.1 counts from the last sector:
+    /// anchors at last-256 and last).
     pub fn tail_blocks(&self, tail_start: u64) -> u32 {
-        if tail_start >= u64::from(BIG_TAIL_FROM) {
-            257
-        } else {
-            1
-        }
+        VDS_BLOCKS + if tail_start >= u64::from(BIG_TAIL_FROM) { 257 } else { 1 }
     }
 
     /// The options the plan was made with.
@@ -310,8 +313,12 @@ impl<'t> UdfPlanner<'t> {
     /// partition.
     pub fn place(self, placement: &Placement<'_>) -> Result<UdfLayout<'t>, WriteError> {
         let Placement { vrs, partition_start, mirror, tail_start, tail_blocks, data } = *placement;
-        if tail_blocks != 1 && tail_blocks != 257 {
-            return Err(WriteError::plan(format!("tail of {tail_blocks} blocks (1 or 257)")));
+        if tail_blocks != VDS_BLOCKS + 1 && tail_blocks != VDS_BLOCKS + 257 {
+            return Err(WriteError::plan(format!(
+                "tail of {tail_blocks} blocks ({} or {})",
+                VDS_BLOCKS + 1,
+                VDS_BLOCKS + 257
+            )));
         }
         if vrs < 16 || vrs + VRS_BLOCKS > ANCHOR_BLOCK {
             return Err(WriteError::plan(format!("VRS at block {vrs} must lie between 16 and 256")));

@@ -92,13 +92,14 @@ fn large_files_get_several_extents() {
         let blocks = size.div_ceil(u64::from(BLOCK_SIZE)) as u32;
         let mirror = start + blocks;
         let tail_start = mirror + planner.mirror_blocks();
+        let tail_blocks = planner.tail_blocks(u64::from(tail_start));
         let layout = planner
             .place(&Placement {
                 vrs: 16,
                 partition_start: HEAD_END,
                 mirror,
                 tail_start,
-                tail_blocks: 257,
+                tail_blocks,
                 data: &|_| Some(start),
             })
             .unwrap();
@@ -142,4 +143,39 @@ fn devices_fifos_and_sockets() {
             }
         }
     }
+}
+
+/// UDF 2.60 2.2.13.1: the Metadata File's and the Metadata Mirror File's entries are not adjacent; each lies with
+/// its own copy of the metadata, and the partition map points at both.
+#[test]
+fn metadata_and_mirror_entries_are_apart() {
+    use crate::format::file_entry::FileEntry;
+    let mut t = Tree::new(Meta::default());
+    t.add(Tree::ROOT, "f", NodeKind::File { data: DataId(0), size: 10 }, Meta::default()).unwrap();
+    let planner = UdfPlanner::new(&t, UdfOptions::default().revision(Revision::V2_60)).unwrap();
+    let meta = planner.metadata_blocks();
+    let mirror = HEAD_END + meta + 1;
+    let tail_start = mirror + planner.mirror_blocks();
+    let tail_blocks = planner.tail_blocks(u64::from(tail_start));
+    let layout = planner
+        .place(&Placement {
+            vrs: 16,
+            partition_start: HEAD_END,
+            mirror,
+            tail_start,
+            tail_blocks,
+            data: &|_| Some(HEAD_END + meta),
+        })
+        .unwrap();
+    let (mut m, mut r) = (Vec::new(), Vec::new());
+    layout.write_metadata(&mut m).unwrap();
+    layout.write_mirror(&mut r).unwrap();
+    let last = |v: &[u8]| FileEntry::parse(&v[v.len() - 2048..]).unwrap();
+    let (main_fe, mirror_fe) = (last(&m), last(&r));
+    assert_eq!(main_fe.icb_tag.file_type, 250, "Metadata File entry closes the metadata area");
+    assert_eq!(mirror_fe.icb_tag.file_type, 251, "Metadata Mirror File entry closes the mirror region");
+    let main_at = meta - 1;
+    let mirror_at = mirror - HEAD_END + layout.plan.content_blocks;
+    assert!(mirror_at > main_at + 1, "entries at {main_at} and {mirror_at} are adjacent");
+    assert_eq!(&m[..m.len() - 2048], &r[..r.len() - 2048], "the mirror copies the metadata");
 }
