@@ -172,6 +172,8 @@ pub struct BootPlan {
     synthetic: Vec<(DataId, u64)>,
     /// Synthetic ids of boot images that are appended partitions, with the partition number.
     appended_refs: Vec<(DataId, u8)>,
+    /// One past the last synthetic id.
+    ids_end: u32,
 }
 
 fn read_template(path: &PathBuf, max: usize) -> Result<Vec<u8>> {
@@ -372,7 +374,14 @@ impl BootPlan {
             iso_sectors: Cell::new(0),
             synthetic,
             appended_refs,
+            ids_end: next_id,
         })
+    }
+
+    /// The first data id neither the walked tree nor the boot structures use: another structure that needs a
+    /// synthetic id (the MD5 checksum array) takes it.
+    pub fn ids_end(&self) -> u32 {
+        self.ids_end
     }
 
     fn facts(&self, ctx: Option<&EmitCtx<'_>>) -> ImageFacts {

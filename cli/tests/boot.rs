@@ -1543,8 +1543,11 @@ fn log_file_refusals_and_terminal() {
 
 /// `--md5` (and xorriso's `-md5 on` before `-as mkisofs`) writes libisofs's superblock, tree and session tags:
 /// xorriso finds and checks all three when it loads the image and reads it whole (`-check_media`), on an
-/// isohybrid image with `-partition_offset 16` too; odix verify agrees; a changed byte of file data or of the
-/// directory tree is caught by xorriso.
+/// isohybrid image with `-partition_offset 16` too; odix verify agrees. It also writes the checksum array with
+/// the session's and every file's MD5 (AAIP `isofs.ca`/`isofs.cx`): `xorriso -check_md5` checks the session and
+/// single files (the patched boot image, hard links), `-check_md5_r` the whole tree. A changed byte of file data
+/// is caught by the session tag and by `-check_md5_r`, which names the file; one of the directory tree by the tree
+/// tag. Without Rock Ridge only the tags are written, with a warning.
 #[test]
 fn md5_tags_are_checked_by_xorriso() {
     let Some(xorriso) = require_tool("xorriso") else { return };
@@ -1571,6 +1574,17 @@ fn md5_tags_are_checked_by_xorriso() {
         let o = run(Command::new(&xorriso).args(["-md5", "on", "-indev"]).arg(img).args(["-check_media", "--"]));
         format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
     };
+    // `-check_md5 SEVERITY PATH... --` (no path: the session), `-check_md5_r SEVERITY PATH --`: exit 0 and the
+    // text, or the exit status (FAILURE aborts with 5) and the text.
+    let check_md5 = |img: &Path, cmd: &str, paths: &[&str]| -> (bool, String) {
+        let o = run(Command::new(&xorriso)
+            .args(["-md5", "on", "-indev"])
+            .arg(img)
+            .args([cmd, "FAILURE"])
+            .args(paths)
+            .arg("--"));
+        (o.status.success(), format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr)))
+    };
     for img in [&plain, &hybrid] {
         let text = check(img);
         for tag in ["superblock tag", "tree tag", "session tag"] {
@@ -1580,8 +1594,26 @@ fn md5_tags_are_checked_by_xorriso() {
         let v = run_ok(Command::new(odix()).arg("verify").arg(img));
         let out = String::from_utf8_lossy(&v.stdout);
         assert_eq!(out.matches("): ok").count(), 3, "{out}");
+        assert!(out.contains("file checksums, consistent") && out.contains(", 0 not matching"), "{out}");
+        let (ok, text) = check_md5(img, "-check_md5", &[]);
+        assert!(ok && text.contains("Ok, session data match recorded md5"), "{}:\n{text}", img.display());
+        let files = ["/isolinux/isolinux.bin", "/isolinux/ldlinux.c32", "/pool/a.deb", "/pool/b.deb"];
+        let (ok, text) = check_md5(img, "-check_md5", &files);
+        assert!(ok && text.contains("File contents and their MD5 checksums match"), "{}:\n{text}", img.display());
+        for f in files {
+            assert!(text.contains(&format!("md5 match   : '{f}'")), "{f} of {}:\n{text}", img.display());
+        }
+        let (ok, text) = check_md5(img, "-check_md5_r", &["/"]);
+        assert!(ok && text.contains("File contents and their MD5 checksums match"), "{}:\n{text}", img.display());
     }
-    // A changed byte in a file's data: the session tag no longer matches.
+    // Without Rock Ridge there is nowhere to record the files' MD5s: the tags alone, and a warning saying so.
+    let norr = dir.path().join("norr.iso");
+    let o = run_ok(Command::new(odix()).args(["mkisofs", "-quiet", "--md5", "-J", "-o"]).arg(&norr).arg(&src));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("--md5 without Rock Ridge (-R or -r): only the MD5 tags are written"), "{err}");
+    let text = check(&norr);
+    assert_eq!(text.matches("Found matching MD5").count(), 3, "{text}");
+    // A changed byte in a file's data: the session tag no longer matches, nor the session's and the file's MD5.
     let mut data = fs::read(&plain).unwrap();
     let at = data.windows(13).position(|w| w == b"package data\n").unwrap();
     data[at] ^= 1;
@@ -1589,6 +1621,11 @@ fn md5_tags_are_checked_by_xorriso() {
     fs::write(&bad, &data).unwrap();
     let text = check(&bad);
     assert!(text.contains("NON-MATCHING MD5 session tag") && text.contains("md5_mismatch"), "{text}");
+    let (ok, text) = check_md5(&bad, "-check_md5", &[]);
+    assert!(!ok && text.contains("MD5 MISMATCH WITH DATA OF LOADED SESSION"), "{text}");
+    let (ok, text) = check_md5(&bad, "-check_md5_r", &["/"]);
+    assert!(!ok && text.contains("MD5 MISMATCH: '/pool/a.deb'"), "{text}");
+    assert!(!text.contains("MISMATCH: '/isolinux"), "{text}");
     // A changed byte in the root directory: xorriso refuses to load the tree.
     let mut data = fs::read(&plain).unwrap();
     let root = u32::from_le_bytes(data[16 * 2048 + 158..16 * 2048 + 162].try_into().unwrap()) as usize;

@@ -412,6 +412,92 @@ fn linux_kernel_mounts_rock_ridge_and_joliet() {
     check(compare_trees(&src2, &rr2, &o), "kernel Rock Ridge, full tree");
 }
 
+/// A reader's listing made comparable between images whose extents differ: an `isoinfo -l` or `bsdtar tv` line
+/// without the extent in brackets, and without the size of a directory (its records grow by the attributes).
+fn listing_without_extents(text: &str) -> Vec<String> {
+    text.lines()
+        .map(|l| {
+            let l = match (l.find('['), l.find(']')) {
+                (Some(a), Some(b)) if a < b => format!("{}{}", &l[..a], &l[b + 1..]),
+                _ => l.to_string(),
+            };
+            let mut f: Vec<&str> = l.split_whitespace().collect();
+            if f.first().is_some_and(|m| m.starts_with('d')) && f.len() > 4 {
+                f[4] = "-";
+            }
+            f.join(" ")
+        })
+        .collect()
+}
+
+/// `odix mkisofs -R -J --md5` adds libisofs's checksum array and its AAIP `AL` entries (`isofs.ca` on the root,
+/// `isofs.cx` on each file): `xorriso -check_md5_r` matches every file of the tricky tree (hard links, empty files,
+/// relocated deep folders, symlinks), and the readers that do not know AAIP read the same tree as without
+/// `--md5`: isoinfo's and bsdtar's listings (less the extents, which the MD5 tags move), 7-Zip's, pycdlib's, and
+/// bsdtar's extraction and the kernel's Rock Ridge mount equal the source.
+#[test]
+fn mkisofs_md5_attributes_leave_other_readers_alone() {
+    let t = tempfile::tempdir().unwrap();
+    let opts = TreeOptions { wide_mtimes: false, long_names: false, non_bmp: false, ..TreeOptions::default() };
+    let src = tricky(t.path(), &opts);
+    let build = |name: &str, extra: &[&str]| -> PathBuf {
+        let d = t.path().join(name);
+        fs::create_dir(&d).unwrap();
+        let iso = d.join("img.iso");
+        run_ok(odix().args(["mkisofs", "-quiet", "-R", "-J", "-o"]).arg(&iso).args(extra).arg(&src));
+        iso
+    };
+    let plain = build("plain", &[]);
+    let md5 = build("md5", &["--md5"]);
+    if let Some(xorriso) = require_tool("xorriso") {
+        let o = run(Command::new(&xorriso).args(["-md5", "on", "-indev"]).arg(&md5).args([
+            "-check_md5_r",
+            "FAILURE",
+            "/",
+            "--",
+        ]));
+        let text = format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+        assert!(o.status.success() && text.contains("File contents and their MD5 checksums match"), "{text}");
+        assert!(!text.contains("No MD5"), "{text}");
+    }
+    // A reader's output for `img.iso`, run in the image's folder.
+    let view = |tool: &Path, iso: &Path, args: &[&str]| -> String {
+        let o = run(Command::new(tool).current_dir(iso.parent().unwrap()).args(args).arg("img.iso"));
+        let text = format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+        assert!(o.status.success(), "{} {args:?} on {}:\n{text}", tool.display(), iso.display());
+        text
+    };
+    if let Some(isoinfo) = require_tool("isoinfo") {
+        let (a, b) = (view(&isoinfo, &plain, &["-R", "-l", "-i"]), view(&isoinfo, &md5, &["-R", "-l", "-i"]));
+        assert!(a.contains("hard_a.txt") && a.contains("bottom.txt"), "{a}");
+        assert_eq!(listing_without_extents(&a), listing_without_extents(&b), "isoinfo -R -l");
+    }
+    if let Some(bsdtar) = require_tool("bsdtar") {
+        let (a, b) = (view(&bsdtar, &plain, &["tvf"]), view(&bsdtar, &md5, &["tvf"]));
+        assert_eq!(listing_without_extents(&a), listing_without_extents(&b), "bsdtar tv");
+        bsdtar_check(&src, &md5, t.path());
+    }
+    if let Some(sz) = require_tool("7z") {
+        let files = |text: &str| -> Vec<String> {
+            text.lines().filter(|l| l.starts_with("Path = ") || l.starts_with("Size = ")).map(str::to_string).collect()
+        };
+        let (a, b) = (view(&sz, &plain, &["l", "-slt"]), view(&sz, &md5, &["l", "-slt"]));
+        assert!(!b.contains("ERROR") && !b.contains("Warnings"), "{b}");
+        assert_eq!(files(&a), files(&b), "7z l");
+    }
+    if odix_testdata::oracle::require_python_module("pycdlib") {
+        let py = |iso: &Path| run_ok(Command::new("python3").args(["-c", PYCDLIB_WALK]).arg(iso)).stdout;
+        let (a, b) = (py(&plain), py(&md5));
+        assert!(!a.is_empty());
+        assert_eq!(String::from_utf8_lossy(&a), String::from_utf8_lossy(&b), "pycdlib");
+    }
+    let share = t.path().join("share");
+    fs::create_dir(&share).unwrap();
+    let Some((rr, _)) = kernel_views(&md5, &share) else { return };
+    let o = CompareOptions { hardlinks: false, ignore: vec!["rr_moved".into()], ..CompareOptions::default() };
+    check(compare_trees(&src, &rr, &o), "kernel Rock Ridge, --md5");
+}
+
 #[test]
 fn file_over_4gib_multi_extent() {
     if !odix_testdata::oracle::slow_tests() {

@@ -20,7 +20,7 @@ use super::error::WriteError;
 use super::loss::{Loss, LossCounter, LossKind};
 use super::names::{cmp_iso, cmp_joliet, iso_names, joliet_fit, joliet_names, JOLIET_LONG_MAX, JOLIET_MAX};
 use super::susp::{self, posix_mode, CePool};
-use super::tree::{DataId, Meta, NodeId, NodeKind, Tree};
+use super::tree::{DataId, FileData, Meta, NodeId, NodeKind, Tree};
 
 /// Largest extent of one directory record: the largest multiple of the sector size below 4 GiB. Bigger files are
 /// recorded as several records with the multi-extent flag (ECMA-119 9.1.6, level 3).
@@ -53,6 +53,7 @@ pub struct IsoOptions {
     application: String,
     time: i64,
     dates: VolumeDates,
+    checksum_array: Option<DataId>,
 }
 
 /// The four dates of the volume descriptors (ECMA-119 8.4.26 to 8.4.29), as mkisofs `-volume_date` sets them.
@@ -87,6 +88,7 @@ impl Default for IsoOptions {
             application: String::new(),
             time: 0,
             dates: VolumeDates::default(),
+            checksum_array: None,
         }
     }
 }
@@ -164,6 +166,15 @@ impl IsoOptions {
         self.dates = d;
         self
     }
+    /// Record libisofs's MD5 attributes (AAIP `isofs.ca`, `isofs.cx`; libisofs `doc/checksums.txt`) in the Rock
+    /// Ridge entries: the root says that the checksum array lies at the extent of data item `array` (the session,
+    /// from LBA 0, up to it is checksummed by its first entry), and every data file gives its index in the array
+    /// ([`IsoLayout::checksum_files`]). The caller writes the array. Without Rock Ridge nothing is recorded.
+    #[must_use]
+    pub fn checksum_array(mut self, array: Option<DataId>) -> Self {
+        self.checksum_array = array;
+        self
+    }
 }
 
 /// One record of an ISO directory.
@@ -236,6 +247,10 @@ pub struct IsoLayout<'t> {
     rr_moved_name: Vec<u8>,
     places: Option<Places>,
     losses: Vec<Loss>,
+    /// With [`IsoOptions::checksum_array`]: the files whose MD5 the array holds (index `i` at entry `i + 1`), and
+    /// the index of each data item among them.
+    checksum_files: Vec<FileData>,
+    checksum_index: HashMap<DataId, u32>,
 }
 
 /// The Rock Ridge name for the relocation directory that no entry of the root uses: `rr_moved`, else `.rr_moved`
@@ -286,6 +301,8 @@ impl<'t> IsoLayout<'t> {
             rr_moved_name: relocation_name(tree),
             places: None,
             losses: Vec::new(),
+            checksum_files: Vec::new(),
+            checksum_index: HashMap::new(),
             opts,
         };
         me.check_sizes()?;
@@ -294,6 +311,7 @@ impl<'t> IsoLayout<'t> {
         me.losses = me.find_losses();
         me.number_inodes();
         me.build_iso_dirs()?;
+        me.index_checksums();
         if me.opts.joliet {
             me.build_joliet_dirs()?;
         }
@@ -453,6 +471,31 @@ impl<'t> IsoLayout<'t> {
                 count.get(&self.ino[i]).copied().unwrap_or(1)
             };
         }
+    }
+
+    /// Gives each data item of a file recorded in the ISO tree its entry in the checksum array (hard links share
+    /// one), directory by directory in path table order.
+    fn index_checksums(&mut self) {
+        if self.opts.checksum_array.is_none() || !self.opts.rock_ridge {
+            return;
+        }
+        for d in &self.iso_dirs {
+            for e in &d.entries {
+                let Entry::Node(c) = *e else { continue };
+                if let NodeKind::File(f) = &self.tree.node(c).kind {
+                    if !self.checksum_index.contains_key(&f.data) {
+                        self.checksum_files.push(*f);
+                        self.checksum_index.insert(f.data, self.checksum_files.len() as u32);
+                    }
+                }
+            }
+        }
+    }
+
+    /// With [`IsoOptions::checksum_array`] and Rock Ridge: the files whose MD5s the checksum array holds, in
+    /// order (the array is the session's MD5, one MD5 per file of this list, then the MD5 of those entries).
+    pub fn checksum_files(&self) -> &[FileData] {
+        &self.checksum_files
     }
 
     fn build_iso_dirs(&mut self) -> Result<(), WriteError> {
@@ -871,6 +914,10 @@ impl<'t> IsoLayout<'t> {
             }
             if d == 0 {
                 su.push(susp::er());
+                if let Some(array) = self.opts.checksum_array {
+                    let entries = self.checksum_files.len() as u32 + 2;
+                    su.push(susp::al_checksum_array(0, extent_of(array), entries));
+                }
             }
         }
         let area = self.system_use(ce_base, &su, 1, pool, ce_buf.as_deref_mut());
@@ -945,6 +992,11 @@ impl<'t> IsoLayout<'t> {
                         }
                         self.rr_entry_extras(c, &mut su);
                         susp::nm(&node.name, &mut su);
+                        if let NodeKind::File(f) = &node.kind {
+                            if let Some(&i) = self.checksum_index.get(&f.data) {
+                                su.push(susp::al_checksum_index(i));
+                            }
+                        }
                     }
                     let date = dir_date(node.meta.mtime);
                     match &node.kind {

@@ -143,6 +143,42 @@ pub fn zf(size: u32) -> Vec<u8> {
     v
 }
 
+/// AAIP 2.0 `AL` entry (libisofs `doc/susp_aaip_2_0.txt`, laid out as RRIP's `SL`) holding one attribute of the
+/// `isofs.` namespace: the name in the short notation (byte 4 standing for `isofs.`), then the value, each one
+/// component record; the entry's CONTINUE flag is clear (it ends the attribute list).
+fn al_isofs(name: &[u8], value: &[u8]) -> Vec<u8> {
+    let len = 5 + 3 + name.len() + 2 + value.len();
+    let mut v = Vec::with_capacity(len);
+    header(&mut v, b"AL", len);
+    v.push(0); // flags: the last AL entry of the record
+    v.extend_from_slice(&[0, 1 + name.len() as u8, 0x04]);
+    v.extend_from_slice(name);
+    v.extend_from_slice(&[0, value.len() as u8]);
+    v.extend_from_slice(value);
+    v
+}
+
+/// `AL` with libisofs's `isofs.ca` (on the root's `.` record): the MD5 checksum array follows `blocks` blocks
+/// from the session start `start` and has `entries` 16-byte entries. The value is three numbers, each a length
+/// byte (4) and four big-endian bytes, then the entry size (length 1, 16) and the checksum type `MD5`, as
+/// xorriso 1.5 writes it.
+pub fn al_checksum_array(start: u32, blocks: u32, entries: u32) -> Vec<u8> {
+    let mut value = Vec::with_capacity(20);
+    for n in [start, blocks, entries] {
+        value.push(4);
+        value.extend_from_slice(&n.to_be_bytes());
+    }
+    value.extend_from_slice(&[1, 16]);
+    value.extend_from_slice(b"MD5");
+    al_isofs(b"ca", &value)
+}
+
+/// `AL` with libisofs's `isofs.cx` (on a data file's records): the index of the file's MD5 in the checksum
+/// array, four big-endian bytes.
+pub fn al_checksum_index(index: u32) -> Vec<u8> {
+    al_isofs(b"cx", &index.to_be_bytes())
+}
+
 /// `CE` (SUSP 5.1): the continuation area at `lba`, `offset`, `len` bytes.
 pub fn ce(lba: u32, offset: u32, len: u32) -> Vec<u8> {
     let mut v = Vec::with_capacity(CE_LEN);
@@ -294,6 +330,20 @@ mod tests {
         assert_eq!(px(0o100644, 1, &m, 5).len(), 44);
         assert_eq!(tf(&m).len(), 26);
         assert_eq!(zf(10).len(), 16);
+        assert_eq!(al_checksum_array(0, 35, 5).len(), 32);
+        assert_eq!(al_checksum_index(1).len(), 16);
+    }
+
+    /// The bytes xorriso 1.5.4 (`-as mkisofs -R --md5`) wrote for a tree of three files whose array lies at
+    /// block 35, and for the first file's index.
+    #[test]
+    fn checksum_attributes_as_xorriso_writes_them() {
+        let hex = |v: &[u8]| v.iter().map(|b| format!("{b:02x}")).collect::<String>();
+        assert_eq!(
+            hex(&al_checksum_array(0, 35, 5)),
+            "414c2001000003046361001404000000000400000023040000000501104d4435"
+        );
+        assert_eq!(hex(&al_checksum_index(1)), "414c1001000003046378000400000001");
     }
 
     #[test]
