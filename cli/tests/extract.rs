@@ -14,7 +14,7 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use odix_testdata::oracle::require_python_module;
-use odix_testdata::{require_tool, run, run_ok, vm_run};
+use odix_testdata::{require_tool, run, run_ok, vm_run, SmallFs};
 use serde_json::Value;
 
 fn odix() -> Command {
@@ -287,15 +287,6 @@ fn fuse_available() -> bool {
     ok
 }
 
-/// Unmounts a tmpfs when dropped.
-struct Tmpfs(PathBuf);
-
-impl Drop for Tmpfs {
-    fn drop(&mut self) {
-        let _ = Command::new("umount").arg(&self.0).status();
-    }
-}
-
 /// A full disk while a file is written: exit 1, one line naming the file, and nothing under the target (no
 /// partial file, no temporary file), with one writer and with several.
 #[test]
@@ -314,13 +305,7 @@ fn a_full_disk_stops_the_extraction_and_leaves_nothing() {
     run_ok(Command::new(&xorriso).args(["-as", "mkisofs", "-R", "-o"]).arg(&img).arg(&src));
     let full = d.path().join("full");
     fs::create_dir(&full).unwrap();
-    let o = run(Command::new("mount").args(["-t", "tmpfs", "-o", "size=1m", "tmpfs"]).arg(&full));
-    if !o.status.success() {
-        assert!(!odix_testdata::oracle::in_ci(), "cannot mount a tmpfs in CI: {}", stderr(&o));
-        eprintln!("skipping: cannot mount a tmpfs: {}", stderr(&o));
-        return;
-    }
-    let _guard = Tmpfs(full.clone());
+    let Some(_small) = SmallFs::mount(&full, "1m") else { return };
     for jobs in ["1", "4"] {
         let out = full.join(format!("out{jobs}"));
         let o = run(odix().arg("extract").arg(&img).arg("-C").arg(&out).args(["-j", jobs]));

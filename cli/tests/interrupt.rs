@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use odix_testdata::{require_tool, run_ok};
+use odix_testdata::{require_tool, run_ok, SmallFs};
 
 fn odix() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_odix"));
@@ -196,37 +196,16 @@ fn a_stopped_mount_unmounts() {
     }
 }
 
-/// A small tmpfs as a full disk; `None` where mounting is not allowed (not root outside CI).
-struct SmallFs(tempfile::TempDir);
-
-impl SmallFs {
-    fn new(size: &str) -> Option<SmallFs> {
-        let dir = tempfile::tempdir().unwrap();
-        let ok = Command::new("mount")
-            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
-            .arg(dir.path())
-            .status()
-            .is_ok_and(|s| s.success());
-        assert!(ok || !odix_testdata::oracle::in_ci(), "cannot mount a tmpfs in CI");
-        ok.then_some(SmallFs(dir))
-    }
-}
-
-impl Drop for SmallFs {
-    fn drop(&mut self) {
-        let _ = Command::new("umount").arg(self.0.path()).status();
-    }
-}
-
 /// A build that fills the disk fails with one line naming the output, exit 1, and leaves nothing in the folder.
 #[test]
 fn a_full_disk_fails_a_build_cleanly() {
-    let Some(fs_small) = SmallFs::new("1m") else { return };
+    let mnt = tempfile::tempdir().unwrap();
+    let Some(fs_small) = SmallFs::mount(mnt.path(), "1m") else { return };
     let tmp = tempfile::tempdir().unwrap();
     let src = tmp.path().join("src");
     fs::create_dir(&src).unwrap();
     fs::write(src.join("a.bin"), vec![7u8; 3 << 20]).unwrap();
-    let out = fs_small.0.path().join("x.iso");
+    let out = fs_small.path().join("x.iso");
     for build in
         [&["mkiso", "--quiet", "-o"][..], &["mkisofs", "-quiet", "-R", "-o"], &["mkiso", "--quiet", "--udf", "-o"]]
     {
@@ -235,6 +214,6 @@ fn a_full_disk_fails_a_build_cleanly() {
         assert_eq!(o.status.code(), Some(1), "{build:?}: {stderr}");
         assert!(stderr.contains("x.iso"), "{build:?}: {stderr}");
         assert_eq!(stderr.lines().count(), 1, "{stderr}");
-        assert!(names_in(fs_small.0.path()).is_empty(), "{build:?} left {:?}", names_in(fs_small.0.path()));
+        assert!(names_in(fs_small.path()).is_empty(), "{build:?} left {:?}", names_in(fs_small.path()));
     }
 }

@@ -6,7 +6,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use odix_testdata::{require_tool, run, run_ok};
+use odix_testdata::{require_tool, run, run_ok, SmallFs};
 
 const RAW: usize = 2352;
 
@@ -761,44 +761,19 @@ fn clonecd_written_from_cue_clonecd_and_iso() {
     assert!(o.status.code() == Some(1) && stderr(&o).contains("input"), "{}", stderr(&o));
 }
 
-/// A small tmpfs as a full disk; `None` where mounting is not allowed (not root outside CI).
-struct SmallFs(tempfile::TempDir);
-
-impl SmallFs {
-    fn new(size: &str) -> Option<SmallFs> {
-        let dir = tempfile::tempdir().unwrap();
-        let ok = Command::new("mount")
-            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
-            .arg(dir.path())
-            .status()
-            .is_ok_and(|s| s.success());
-        assert!(ok || !odix_testdata::oracle::in_ci(), "cannot mount a tmpfs in CI");
-        ok.then_some(SmallFs(dir))
-    }
-
-    fn names(&self) -> Vec<String> {
-        fs::read_dir(self.0.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into()).collect()
-    }
-}
-
-impl Drop for SmallFs {
-    fn drop(&mut self) {
-        let _ = Command::new("umount").arg(self.0.path()).status();
-    }
-}
-
 /// `convert` (to BIN/CUE, CloneCD and ISO) and `verify --repair` onto a full disk: exit 1, one line naming the
 /// output, nothing left in the folder.
 #[test]
 fn a_full_disk_leaves_no_conversion_behind() {
     let Some(f) = fixture() else { return };
-    let Some(small) = SmallFs::new("512k") else { return };
+    let mnt = tempfile::tempdir().unwrap();
+    let Some(small) = SmallFs::mount(mnt.path(), "512k") else { return };
     let mut bin = fs::read(&f.bin).unwrap();
     bin[RAW * 5 + 100] ^= 1;
     fs::write(f.dir.join("d.bin"), &bin).unwrap();
     let damaged = f.dir.join("d.cue");
     fs::write(&damaged, fs::read_to_string(&f.cue).unwrap().replace("x.bin", "d.bin")).unwrap();
-    let out = small.0.path();
+    let out = small.path();
     let cases: [(&[&str], &Path, &str); 5] = [
         (&["convert"], &f.iso, "y.cue"),
         (&["convert"], &f.iso, "y.ccd"),

@@ -8,5 +8,5 @@ pub mod hostile;
 pub mod oracle;
 pub mod tree;
 
-pub use oracle::{require_tool, run, run_ok, vm_run};
+pub use oracle::{require_tool, run, run_ok, vm_run, SmallFs};
 pub use tree::{compare_trees, random_tree, tricky_tree, CompareOptions, TreeOptions};

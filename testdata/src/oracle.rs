@@ -108,3 +108,47 @@ pub fn run_ok(cmd: &mut Command) -> Output {
     }
     out
 }
+
+/// A small tmpfs mounted on a folder, standing for a full disk; unmounted when dropped.
+pub struct SmallFs {
+    dir: PathBuf,
+}
+
+impl SmallFs {
+    /// Mounts a tmpfs of `size` (as `mount -o size=` takes it: `512k`, `1m`) on the existing folder `dir`.
+    /// `None`, with a note on stderr, where mounting is not allowed (not root) outside CI.
+    ///
+    /// # Panics
+    /// In CI, where the suite runs as root and mounting must work.
+    pub fn mount(dir: &Path, size: &str) -> Option<SmallFs> {
+        let out = Command::new("mount").args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"]).arg(dir).output();
+        let ok = out.as_ref().is_ok_and(|o| o.status.success());
+        if !ok {
+            let why = out.map(|o| String::from_utf8_lossy(&o.stderr).into_owned()).unwrap_or_else(|e| e.to_string());
+            assert!(!in_ci(), "cannot mount a tmpfs in CI: {why}");
+            eprintln!("skipping: cannot mount a tmpfs: {why}");
+            return None;
+        }
+        Some(SmallFs { dir: dir.to_path_buf() })
+    }
+
+    /// The folder it is mounted on.
+    pub fn path(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The names in its top folder, sorted.
+    pub fn names(&self) -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(&self.dir)
+            .map(|rd| rd.filter_map(|e| e.ok()).map(|e| e.file_name().to_string_lossy().into_owned()).collect())
+            .unwrap_or_default();
+        v.sort();
+        v
+    }
+}
+
+impl Drop for SmallFs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.dir).status();
+    }
+}
