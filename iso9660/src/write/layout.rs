@@ -319,11 +319,12 @@ impl<'t> IsoLayout<'t> {
         Ok(me)
     }
 
+    /// The image path of `id` for messages: bytes that are not UTF-8 shown as `\xHH`, as `odix ls` shows them.
     fn path_of(&self, id: NodeId) -> String {
         let mut parts = Vec::new();
         let mut cur = id;
         while cur != Tree::ROOT {
-            parts.push(String::from_utf8_lossy(self.tree.node(cur).name.as_ref()).into_owned());
+            parts.push(shown(self.tree.node(cur).name.as_ref()));
             cur = self.tree.node(cur).parent;
         }
         parts.reverse();
@@ -1210,6 +1211,18 @@ fn file_extents(size: u64, lba: u32) -> Vec<(u32, u32)> {
         left -= n;
     }
     v
+}
+
+/// A name for messages: UTF-8 as it is, other bytes as `\xHH`.
+fn shown(name: &[u8]) -> String {
+    let mut out = String::with_capacity(name.len());
+    for chunk in name.utf8_chunks() {
+        out.push_str(chunk.valid());
+        for b in chunk.invalid() {
+            out.push_str(&format!("\\x{b:02x}"));
+        }
+    }
+    out
 }
 
 #[cfg(test)]
