@@ -21,7 +21,7 @@ use odix_iso9660::write::eltorito::{
     boot_record_descriptor, BootCatalog, BootEntry, BootPatches, Emulation, LoadSize, Platform, MAX_PATCHED_IMAGE,
 };
 use odix_iso9660::write::hybrid::{
-    Appended, EfiBootPart, HybridLayout, HybridOptions, ImageFacts, MbrTemplate, PartitionType, TailPiece,
+    Appended, EfiBootPart, Guid, HybridLayout, HybridOptions, ImageFacts, MbrTemplate, PartitionType, TailPiece,
 };
 use odix_iso9660::write::{DataId, FileData, IsoLayout, Meta, NodeId, NodeKind, Tree, SECTOR, SYSTEM_AREA_SECTORS};
 
@@ -81,6 +81,8 @@ pub struct BootConfig {
     pub cylinder_align: Option<bool>,
     /// Seed of the GPT's disk GUID and the MBR signature, when not the image's time.
     pub gpt_seed: Option<u64>,
+    /// The GPT's disk GUID, written as given (`-boot_image any gpt_disk_guid=`).
+    pub gpt_disk_guid: Option<Guid>,
 }
 
 impl BootConfig {
@@ -304,6 +306,9 @@ impl BootPlan {
         let mut appended_paths = Vec::new();
         let hybrid = {
             let mut h = HybridOptions::default().seed(cfg.gpt_seed.unwrap_or(now as u64));
+            if let Some(g) = cfg.gpt_disk_guid {
+                h = h.disk_guid(g);
+            }
             let mut any = false;
             if let Some(p) = &cfg.isohybrid_mbr {
                 h = h.template(MbrTemplate::Isohybrid(read_template(p, 512)?));

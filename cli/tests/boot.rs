@@ -1304,6 +1304,12 @@ fn boot_report(img: &Path, mbr_table: bool) -> Vec<String> {
         .collect()
 }
 
+/// `xorriso -report_system_area plain`, one line each, its words separated by one space.
+fn full_report(img: &Path) -> Vec<String> {
+    let o = run(Command::new("xorriso").arg("-indev").arg(img).args(["-report_system_area", "plain"]));
+    String::from_utf8_lossy(&o.stdout).lines().map(|l| l.split_whitespace().collect::<Vec<_>>().join(" ")).collect()
+}
+
 /// The distributions' own command lines (archiso, debian-cd, live-build, lorax, NixOS, Alpine, Ubuntu), run
 /// through links named as the tools call them, build images whose El Torito catalog, system area summary and
 /// MBR agree with real xorriso's for the same line and tree, and that boot: every line at least once, the four
@@ -1346,6 +1352,13 @@ fn distribution_lines_build_and_boot() {
         let (x, y) = (fs::read(&a).unwrap(), fs::read(&b).unwrap());
         assert_eq!(x[line.mbr_code_from..432], y[line.mbr_code_from..432], "{}: MBR boot code differs", line.name);
         assert_eq!(x[510..512], [0x55, 0xAA], "{}: no MBR signature", line.name);
+        // NixOS's gpt_disk_guid= is the disk GUID, written as given.
+        if let Some(g) = line.args.iter().find_map(|a| a.strip_prefix("gpt_disk_guid=")) {
+            let (fa, fb) = (full_report(&a), full_report(&b));
+            let guid = |r: &[String]| r.iter().find_map(|l| l.strip_prefix("GPT disk GUID : ").map(str::to_string));
+            assert_eq!(guid(&fa).as_deref(), Some(g), "{}: GPT disk GUID", line.name);
+            assert_eq!(guid(&fa), guid(&fb), "{}: GPT disk GUID", line.name);
+        }
         images.push((line.name, a, line.bios_marker));
     }
 

@@ -20,8 +20,9 @@
 //!   XORed with the partition number; attributes 0x1000000000000001 (required, read-only) except appended
 //!   partitions (0).
 //!
-//! Deliberate difference from xorriso: the disk GUID and MBR signature come from a caller-given seed (the image's
-//! time) instead of a random source, so builds are reproducible. As in xorriso, the volume space size should count
+//! Deliberate difference from xorriso: the disk GUID (unless given, as `gpt_disk_guid=` gives it) and the MBR
+//! signature come from a caller-given seed (the image's time) instead of a random source, so builds are
+//! reproducible. As in xorriso, the volume space size should count
 //! the cylinder padding and backup GPT but not appended partitions ([`TailPiece::File`] marks where they start).
 
 // Serialisation into buffers this module sizes itself: every index is a constant offset of a fixed-size
@@ -233,6 +234,7 @@ pub struct HybridOptions {
     force_bootable: bool,
     cylinder_align: Option<bool>,
     seed: u64,
+    disk_guid: Option<Guid>,
 }
 
 impl HybridOptions {
@@ -321,6 +323,14 @@ impl HybridOptions {
     #[must_use]
     pub fn seed(mut self, seed: u64) -> Self {
         self.seed = seed;
+        self
+    }
+
+    /// Writes this disk GUID into the GPT instead of one derived from the seed (xorriso's `-boot_image any
+    /// gpt_disk_guid=`); the partition GUIDs are derived from it as from a seeded one.
+    #[must_use]
+    pub fn disk_guid(mut self, guid: Guid) -> Self {
+        self.disk_guid = Some(guid);
         self
     }
 
@@ -777,7 +787,7 @@ impl HybridLayout {
             sa[510] = 0x55;
             sa[511] = 0xAA;
         }
-        let disk = Guid::from_seed(opts.seed);
+        let disk = opts.disk_guid.unwrap_or_else(|| Guid::from_seed(opts.seed));
         if has_gpt {
             let mut entries = vec![0u8; GPT_ENTRIES as usize * GPT_ENTRY_SIZE];
             for (i, e) in gpt.iter().enumerate() {
@@ -1023,6 +1033,26 @@ mod tests {
         assert_eq!(got, [("Gap0", 64, 447), ("EFI boot partition", 448, 455), ("Appended3", 456, 459)]);
         assert_eq!(l.gpt_entries()[2].ptype, Guid::BASIC_DATA);
         assert_eq!(l.mbr_entries()[0].ptype, 0xEE);
+        check_gpt(&l);
+    }
+
+    /// `-boot_image any gpt_disk_guid=`: the disk GUID as given; partition N's GUID has byte 9 XORed with N
+    /// (NixOS's line through xorriso 1.5.4 gave 8a6f32d4c0a5533e9c5bb0d3ac2ff1e8 for partition 1).
+    #[test]
+    fn literal_disk_guid() {
+        let g = [0x8a, 0x6f, 0x32, 0xd4, 0xc0, 0xa5, 0x53, 0x3e, 0x9c, 0x5a, 0xb0, 0xd3, 0xac, 0x2f, 0xf1, 0xe8];
+        let opts = HybridOptions::default()
+            .template(MbrTemplate::Isohybrid(isohdpfx()))
+            .gpt_basdat(true)
+            .disk_guid(Guid(g))
+            .seed(7);
+        let facts = ImageFacts { iso_sectors: 1600, bios_boot_lba: Some(1474), efi_image: Some((34, 2_949_120)) };
+        let l = HybridLayout::plan(&opts, &facts).unwrap();
+        let sa = l.system_area();
+        assert_eq!(sa[512 + 56..512 + 72], g);
+        let mut p1 = g;
+        p1[9] = 0x5b;
+        assert_eq!(sa[1024 + 16..1024 + 32], p1);
         check_gpt(&l);
     }
 
