@@ -658,8 +658,16 @@ impl HybridLayout {
                 };
             }
         }
+        // --mbr-force-bootable: the first partition of a type other than 0xEE and 0xEF becomes active; with none
+        // (a protective 0xEE entry beside a GPT), a dummy active partition of type 0x00 over the first block
+        // takes the first free slot, as xorriso writes it.
         if opts.force_bootable && has_table && !mbr.iter().any(|e| e.status == 0x80) {
-            mbr[0].status = 0x80;
+            let used = |e: &MbrEntry| e.ptype != 0 || e.blocks != 0;
+            if let Some(e) = mbr.iter_mut().find(|e| used(e) && e.ptype != 0xEE && e.ptype != 0xEF) {
+                e.status = 0x80;
+            } else if let Some(e) = mbr.iter_mut().find(|e| !used(e)) {
+                *e = MbrEntry { status: 0x80, ptype: 0x00, start: 0, blocks: 1, chs_max: false };
+            }
         }
 
         // GPT entries.
@@ -1054,6 +1062,27 @@ mod tests {
         p1[9] = 0x5b;
         assert_eq!(sa[1024 + 16..1024 + 32], p1);
         check_gpt(&l);
+    }
+
+    /// Ubuntu's line (`--grub2-mbr --protective-msdos-label --mbr-force-bootable -append_partition 2 ESP
+    /// -appended_part_as_gpt`): the protective 0xEE entry stays inactive and a dummy active entry of type 0x00
+    /// over block 0 follows it, the bytes xorriso 1.5.4 wrote.
+    #[test]
+    fn force_bootable_beside_a_gpt_matches_xorriso() {
+        let opts = HybridOptions::default()
+            .template(MbrTemplate::Grub2(vec![0x44; 446]))
+            .protective_msdos_label(true)
+            .cylinder_align(false)
+            .partition_offset(16)
+            .force_bootable(true)
+            .append(Appended { number: 2, ptype: PartitionType::Gpt(Guid::EFI_SYSTEM), len: 2_949_120 })
+            .appended_as_gpt(true);
+        let facts = ImageFacts { iso_sectors: 231, bios_boot_lba: Some(40), ..Default::default() };
+        let sa = HybridLayout::plan(&opts, &facts).unwrap().system_area().to_vec();
+        assert_eq!(&sa[446..450], &[0, 0, 2, 0]);
+        assert_eq!(sa[450], 0xee);
+        assert_eq!(&sa[462..478], &[0x80, 0, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 1, 0, 0, 0]);
+        assert!(sa[478..510].iter().all(|b| *b == 0));
     }
 
     #[test]
