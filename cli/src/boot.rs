@@ -369,13 +369,18 @@ impl BootPlan {
             }
             any.then_some(h)
         };
+        // With appended partitions the padding follows them (before the backup GPT), as xorriso writes it.
+        let (hybrid, pad_sectors) = match hybrid {
+            Some(h) if h.has_appended() => (Some(h.tail_padding(cfg.pad_sectors)), 0),
+            h => (h, cfg.pad_sectors),
+        };
         Ok(BootPlan {
             catalog,
             catalog_id,
             entries,
             hybrid,
             appended_paths,
-            pad_sectors: cfg.pad_sectors,
+            pad_sectors,
             iso_sectors: Cell::new(0),
             synthetic,
             appended_refs,

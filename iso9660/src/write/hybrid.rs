@@ -22,7 +22,7 @@
 //!
 //! Deliberate difference from xorriso: the disk GUID (unless given, as `gpt_disk_guid=` gives it) and the MBR
 //! signature come from a caller-given seed (the image's time) instead of a random source, so builds are
-//! reproducible. As in xorriso, the volume space size should count
+//! reproducible. With appended partitions, the `-pad` padding follows them, before the backup GPT. As in xorriso, the volume space size should count
 //! the cylinder padding and backup GPT but not appended partitions ([`TailPiece::File`] marks where they start).
 
 // Serialisation into buffers this module sizes itself: every index is a constant offset of a fixed-size
@@ -235,6 +235,7 @@ pub struct HybridOptions {
     cylinder_align: Option<bool>,
     seed: u64,
     disk_guid: Option<Guid>,
+    tail_padding: u64,
 }
 
 impl HybridOptions {
@@ -332,6 +333,20 @@ impl HybridOptions {
     pub fn disk_guid(mut self, guid: Guid) -> Self {
         self.disk_guid = Some(guid);
         self
+    }
+
+    /// Zero sectors after the appended partitions, before the backup GPT: where xorriso puts its `-pad` (300
+    /// KiB) when partitions are appended. Without appended partitions this does nothing: the caller pads the
+    /// ISO itself, before the cylinder padding.
+    #[must_use]
+    pub fn tail_padding(mut self, sectors: u64) -> Self {
+        self.tail_padding = sectors;
+        self
+    }
+
+    /// True when files are appended after the ISO (`-append_partition`, `-efi-boot-part FILE`).
+    pub fn has_appended(&self) -> bool {
+        !self.appended.is_empty() || matches!(self.efi_boot_part, EfiBootPart::Appended { .. })
     }
 
     /// True when nothing is asked for: the system area stays zero and nothing is appended.
@@ -568,6 +583,10 @@ impl HybridLayout {
             tail.push(TailPiece::File { index, len: a.len, pad: sectors * SECTOR - a.len });
             placed.push((*a, cur, sectors));
             cur += sectors;
+        }
+        if !files.is_empty() && opts.tail_padding > 0 {
+            tail.push(TailPiece::Zeros(opts.tail_padding * SECTOR));
+            cur += opts.tail_padding;
         }
         if has_gpt {
             cur += GPT_BACKUP_SECTORS;
@@ -1083,6 +1102,23 @@ mod tests {
         assert_eq!(sa[450], 0xee);
         assert_eq!(&sa[462..478], &[0x80, 0, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 1, 0, 0, 0]);
         assert!(sa[478..510].iter().all(|b| *b == 0));
+    }
+
+    /// `-isohybrid-mbr -append_partition 2 0xef FILE` (1440 KiB) on an 800-sector ISO: xorriso 1.5.4 wrote 1894
+    /// sectors (the ISO aligned to 1024, the partition, then the 150 sectors of -pad), 1744 with -no-pad.
+    #[test]
+    fn padding_follows_appended_partitions() {
+        let facts = ImageFacts { iso_sectors: 800, bios_boot_lba: Some(34), ..Default::default() };
+        let opts = HybridOptions::default().template(MbrTemplate::Isohybrid(isohdpfx())).append(Appended {
+            number: 2,
+            ptype: PartitionType::Mbr(0xEF),
+            len: 1_474_560,
+        });
+        assert_eq!(HybridLayout::plan(&opts.clone().tail_padding(150), &facts).unwrap().total_sectors(), 1894);
+        assert_eq!(HybridLayout::plan(&opts, &facts).unwrap().total_sectors(), 1744);
+        // Without appended partitions the padding is the caller's, inside the ISO.
+        let plain = HybridOptions::default().template(MbrTemplate::Isohybrid(isohdpfx())).tail_padding(150);
+        assert_eq!(HybridLayout::plan(&plain, &facts).unwrap().total_sectors(), 1024);
     }
 
     #[test]
