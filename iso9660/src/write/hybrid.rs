@@ -697,7 +697,7 @@ impl HybridLayout {
                 let last = if files.is_empty() { last_usable - 1 } else { iso_end * 4 - 1 };
                 gpt.push(GptEntry {
                     ptype: Guid::BASIC_DATA,
-                    first: 0,
+                    first: offset,
                     last,
                     attributes: GPT_ATTR_ISO,
                     name: "ISOHybrid".into(),
@@ -749,13 +749,10 @@ impl HybridLayout {
                     gaps.push((at, last_usable - 1));
                 }
                 for (i, (first, last)) in gaps.into_iter().enumerate() {
-                    gpt.push(GptEntry {
-                        ptype: Guid::BASIC_DATA,
-                        first,
-                        last,
-                        attributes: GPT_ATTR_ISO,
-                        name: format!("Gap{i}"),
-                    });
+                    // With a partition offset the range from it is the ISO partition: xorriso names it so (and
+                    // still counts it when numbering the gaps).
+                    let name = if offset > 0 && first == offset { "ISO9660".to_string() } else { format!("Gap{i}") };
+                    gpt.push(GptEntry { ptype: Guid::BASIC_DATA, first, last, attributes: GPT_ATTR_ISO, name });
                 }
                 gpt.sort_by_key(|e| e.first);
             }
@@ -1085,7 +1082,7 @@ mod tests {
 
     /// Ubuntu's line (`--grub2-mbr --protective-msdos-label --mbr-force-bootable -append_partition 2 ESP
     /// -appended_part_as_gpt`): the protective 0xEE entry stays inactive and a dummy active entry of type 0x00
-    /// over block 0 follows it, the bytes xorriso 1.5.4 wrote.
+    /// over block 0 follows it; these are the bytes xorriso 1.5.4 wrote for a 6748-block image.
     #[test]
     fn force_bootable_beside_a_gpt_matches_xorriso() {
         let opts = HybridOptions::default()
@@ -1095,13 +1092,19 @@ mod tests {
             .partition_offset(16)
             .force_bootable(true)
             .append(Appended { number: 2, ptype: PartitionType::Gpt(Guid::EFI_SYSTEM), len: 2_949_120 })
-            .appended_as_gpt(true);
-        let facts = ImageFacts { iso_sectors: 231, bios_boot_lba: Some(40), ..Default::default() };
-        let sa = HybridLayout::plan(&opts, &facts).unwrap().system_area().to_vec();
-        assert_eq!(&sa[446..450], &[0, 0, 2, 0]);
-        assert_eq!(sa[450], 0xee);
+            .appended_as_gpt(true)
+            .iso_part_type(0xa2)
+            .tail_padding(150);
+        let facts = ImageFacts { iso_sectors: 81, bios_boot_lba: Some(40), ..Default::default() };
+        let l = HybridLayout::plan(&opts, &facts).unwrap();
+        assert_eq!(l.total_sectors() * 4, 6748);
+        let sa = l.system_area();
+        assert_eq!(&sa[446..462], &[0, 0, 2, 0, 0xee, 0x12, 0x1c, 0x03, 1, 0, 0, 0, 0x5b, 0x1a, 0, 0]);
         assert_eq!(&sa[462..478], &[0x80, 0, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 1, 0, 0, 0]);
         assert!(sa[478..510].iter().all(|b| *b == 0));
+        let gpt: Vec<_> = l.gpt_entries().iter().map(|e| (e.name.as_str(), e.first, e.last)).collect();
+        assert_eq!(gpt, [("ISO9660", 64, 323), ("Appended2", 324, 6083), ("Gap1", 6084, 6683)]);
+        check_gpt(&l);
     }
 
     /// `-isohybrid-mbr -append_partition 2 0xef FILE` (1440 KiB) on an 800-sector ISO: xorriso 1.5.4 wrote 1894
@@ -1119,6 +1122,22 @@ mod tests {
         // Without appended partitions the padding is the caller's, inside the ISO.
         let plain = HybridOptions::default().template(MbrTemplate::Isohybrid(isohdpfx())).tail_padding(150);
         assert_eq!(HybridLayout::plan(&plain, &facts).unwrap().total_sectors(), 1024);
+    }
+
+    /// `-partition_offset 16 -isohybrid-gpt-basdat`: the GPT's ISO partition starts at the offset (block 64),
+    /// as xorriso's MBR partition 1 does.
+    #[test]
+    fn basdat_partition_offset() {
+        let opts = HybridOptions::default()
+            .template(MbrTemplate::Isohybrid(isohdpfx()))
+            .gpt_basdat(true)
+            .partition_offset(16)
+            .append(Appended { number: 2, ptype: PartitionType::Mbr(0xEF), len: 1_474_560 });
+        let facts = ImageFacts { iso_sectors: 200, bios_boot_lba: Some(59), ..Default::default() };
+        let l = HybridLayout::plan(&opts, &facts).unwrap();
+        let gpt: Vec<_> = l.gpt_entries().iter().map(|e| (e.name.as_str(), e.first, e.last)).collect();
+        assert_eq!(gpt, [("ISOHybrid", 64, 2047), ("Appended2", 2048, 4927)]);
+        check_gpt(&l);
     }
 
     #[test]
