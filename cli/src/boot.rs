@@ -158,6 +158,8 @@ struct PlannedEntry {
     len: u64,
     /// False for an image that is an appended partition.
     in_tree: bool,
+    /// Marked by `-isohybrid-gpt-basdat`.
+    gpt_basdat: bool,
 }
 
 /// Everything prepared before the ISO layout is made; lives until the image is written.
@@ -236,7 +238,7 @@ impl BootPlan {
                 let id = DataId(next_id);
                 next_id += 1;
                 appended_refs.push((id, number));
-                entries.push(PlannedEntry { entry, data: id, patch: None, len, in_tree: false });
+                entries.push(PlannedEntry { entry, data: id, patch: None, len, in_tree: false, gpt_basdat: false });
                 continue;
             }
             let node = lookup_path(&walked.tree, &spec.image)
@@ -285,7 +287,7 @@ impl BootPlan {
                 synthetic.push((id, len.div_ceil(SECTOR as u64)));
                 (id, Some((walked.data.path(&item).to_path_buf(), patches)))
             };
-            entries.push(PlannedEntry { entry, data, patch, len, in_tree: true });
+            entries.push(PlannedEntry { entry, data, patch, len, in_tree: true, gpt_basdat: spec.gpt_basdat });
         }
 
         let catalog = if entries.is_empty() {
@@ -399,7 +401,18 @@ impl BootPlan {
         let bios = self.entries.first().filter(|e| e.entry.get_platform() == Platform::BIOS).map(lba);
         let efi =
             self.entries.iter().find(|e| e.in_tree && e.entry.get_platform() == Platform::EFI).map(|e| (lba(e), e.len));
-        ImageFacts { iso_sectors: self.iso_sectors.get() + self.pad_sectors, bios_boot_lba: bios, efi_image: efi }
+        // The images `-isohybrid-gpt-basdat` followed; the EFI image when it followed none.
+        let mut basdat: Vec<(u32, u64)> =
+            self.entries.iter().filter(|e| e.in_tree && e.gpt_basdat).map(|e| (lba(e), e.len)).collect();
+        if basdat.is_empty() {
+            basdat.extend(efi);
+        }
+        ImageFacts {
+            iso_sectors: self.iso_sectors.get() + self.pad_sectors,
+            bios_boot_lba: bios,
+            efi_image: efi,
+            basdat_images: basdat,
+        }
     }
 
     /// Adds the system area and the boot record (what must precede other formats' structures, such as a UDF

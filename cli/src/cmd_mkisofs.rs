@@ -322,6 +322,8 @@ pub struct BootSpec {
     pub grub2_boot_info: bool,
     /// `-no-boot`.
     pub not_bootable: bool,
+    /// `-isohybrid-gpt-basdat` followed this image: a GPT Basic Data partition (and an MBR one) over it.
+    pub gpt_basdat: bool,
 }
 
 impl BootSpec {
@@ -810,7 +812,15 @@ impl MkisofsArgs {
                     _ => "-d",
                 }),
                 Opt::IsohybridMbr => a.isohybrid_mbr = Some(PathBuf::from(v0())),
-                Opt::IsohybridGptBasdat => a.gpt_basdat = true,
+                Opt::IsohybridGptBasdat => {
+                    // xorriso marks the current boot image: the one being defined, else the last one defined.
+                    a.gpt_basdat = true;
+                    if !current.image.is_empty() {
+                        current.gpt_basdat = true;
+                    } else if let Some(last) = a.boot.last_mut() {
+                        last.gpt_basdat = true;
+                    }
+                }
                 Opt::IsohybridApmHfsplus | Opt::Hfs => {
                     if !hfs_warned {
                         a.warnings.push(format!(

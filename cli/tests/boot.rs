@@ -1264,8 +1264,9 @@ fn run_line(line: &DistroLine, bin: &Path, out: &Path) -> std::process::Output {
     run_ok(&mut c)
 }
 
-/// The El Torito entries, the system area summary and the MBR partitions' status and type, as xorriso reports
-/// them (positions left out: odix and xorriso place files differently; xorriso's Apple partition map left out).
+/// The El Torito entries, the system area summary, the MBR partitions' status and type and the GPT partitions
+/// (type, name, flags, boot image path; the ISO's start, the other partitions' size), as xorriso reports them
+/// (other positions left out: odix and xorriso place files differently; xorriso's Apple partition map left out).
 fn boot_report(img: &Path) -> Vec<String> {
     let o = run(Command::new("xorriso").arg("-indev").arg(img).args([
         "-report_el_torito",
@@ -1273,12 +1274,16 @@ fn boot_report(img: &Path) -> Vec<String> {
         "-report_system_area",
         "plain",
     ]));
-    String::from_utf8_lossy(&o.stdout)
-        .lines()
+    let text = String::from_utf8_lossy(&o.stdout);
+    let gpt =
+        ["GPT type GUID", "GPT partname local", "GPT partition flags", "GPT partition path", "GPT start and size"];
+    text.lines()
         .filter(|l| {
-            l.starts_with("El Torito") && !l.starts_with("El Torito catalog ") || l.starts_with("System area summary")
+            l.starts_with("El Torito") && !l.starts_with("El Torito catalog ")
+                || l.starts_with("System area summary")
+                || l.starts_with("MBR partition  ")
+                || gpt.iter().any(|g| l.starts_with(g))
         })
-        .chain(String::from_utf8_lossy(&o.stdout).lines().filter(|l| l.starts_with("MBR partition  ")))
         .map(|l| {
             let mut f: Vec<&str> = l.split_whitespace().collect();
             if l.starts_with("El Torito boot img") {
@@ -1287,6 +1292,12 @@ fn boot_report(img: &Path) -> Vec<String> {
                 f.truncate(f.len() - 2);
             } else if l.starts_with("System area summary") {
                 f.retain(|w| *w != "APM");
+            } else if l.starts_with("GPT start and size") {
+                // "GPT start and size : N START SIZE": the ISO's partition keeps its start (0, or the partition
+                // offset), the others their size.
+                let size = f.pop();
+                let start = f.pop();
+                f.extend(if f.last() == Some(&"1") { start } else { size });
             }
             f.join(" ")
         })

@@ -8,8 +8,9 @@
 //! - SYSLINUX `isohdpfx.bin` (`-isohybrid-mbr`): boot code in bytes 0..432; at 432 the 512-byte block address of
 //!   the El Torito boot image (`LBA * 4`, 32-bit little-endian), 4 zero bytes, the disk signature at 440;
 //!   partition 1 bootable, type 0x17, from block 0 over the whole image, and the image padded to a whole
-//!   cylinder (64 heads, 32 sectors: 1 MiB). With `-isohybrid-gpt-basdat` partition 1 gets type 0x00, an EFI
-//!   image becomes partition 2 (type 0xEF, CHS fields 0xFE 0xFF 0xFF), and a GPT names both Basic Data.
+//!   cylinder (64 heads, 32 sectors: 1 MiB). With `-isohybrid-gpt-basdat` partition 1 gets type 0x00, the boot
+//!   images it marks become partitions 2.. (type 0xEF, CHS fields 0xFE 0xFF 0xFF) where no appended partition
+//!   takes the slot, and a GPT names the ISO (from the partition offset) and them Basic Data.
 //! - GRUB2 `boot_hybrid.img` (`--grub2-mbr`): boot code in bytes 0..446; at 0x1B0 the 64-bit little-endian block
 //!   address of the second 512-byte block of `eltorito.img` (`LBA * 4 + 4`). No partition table of its own.
 //! - `--protective-msdos-label`: partition 1 from block 1 to the end, type 0xEE when a GPT follows (UEFI 2.10,
@@ -378,7 +379,7 @@ impl HybridOptions {
 }
 
 /// What the plan knows of the ISO when the system area is laid out.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ImageFacts {
     /// Size of the ISO volume in 2048-byte sectors (everything the writer produces, system area included).
     pub iso_sectors: u64,
@@ -386,6 +387,9 @@ pub struct ImageFacts {
     pub bios_boot_lba: Option<u32>,
     /// LBA and size in bytes of the first El Torito EFI boot image.
     pub efi_image: Option<(u32, u64)>,
+    /// LBA and size in bytes of the boot images `-isohybrid-gpt-basdat` marks (it marks the current image: the
+    /// EFI image in most command lines, ISOLINUX in archiso's), in catalog order.
+    pub basdat_images: Vec<(u32, u64)>,
 }
 
 /// One piece of the bytes that follow the ISO volume, in order.
@@ -551,11 +555,11 @@ impl HybridLayout {
             });
         }
 
-        if let Some((lba, len)) = facts.efi_image {
-            if u64::from(lba) + len.div_ceil(SECTOR) > facts.iso_sectors {
+        for (lba, len) in facts.efi_image.iter().chain(&facts.basdat_images) {
+            if u64::from(*lba) + len.div_ceil(SECTOR) > facts.iso_sectors {
                 return Err(BootError::Partition {
                     reason: format!(
-                        "EFI image at LBA {lba} ({len} bytes) lies past the ISO's {} sectors",
+                        "boot image at LBA {lba} ({len} bytes) lies past the ISO's {} sectors",
                         facts.iso_sectors
                     ),
                 });
@@ -601,7 +605,9 @@ impl HybridLayout {
         let total_sectors = cur;
         let total_blocks = total_sectors * 4;
         let last_usable = total_blocks.saturating_sub(GPT_FIRST_USABLE);
-        let efi_blocks = facts.efi_image.map(|(lba, len)| (u64::from(lba) * 4, len.div_ceil(BLOCK).max(1)));
+        let blocks_of = |(lba, len): (u32, u64)| (u64::from(lba) * 4, len.div_ceil(BLOCK).max(1));
+        let efi_blocks = facts.efi_image.map(blocks_of);
+        let basdat_blocks: Vec<(u64, u64)> = facts.basdat_images.iter().copied().map(blocks_of).collect();
 
         // MBR partition table.
         let mut mbr = [MbrEntry::default(); 4];
@@ -617,12 +623,13 @@ impl HybridLayout {
                 chs_max: false,
             };
             if opts.gpt_basdat {
-                if let Some((start, blocks)) = efi_blocks {
-                    mbr[1] = MbrEntry {
+                // The first three marked images in slots 2..4 (an appended partition's slot takes precedence).
+                for (slot, (start, blocks)) in mbr.iter_mut().skip(1).zip(&basdat_blocks) {
+                    *slot = MbrEntry {
                         status: 0,
                         ptype: 0xEF,
-                        start: blocks_u32("EFI image address", start)?,
-                        blocks: blocks_u32("EFI image size", blocks)?,
+                        start: blocks_u32("boot image address", *start)?,
+                        blocks: blocks_u32("boot image size", *blocks)?,
                         chs_max: true,
                     };
                 }
@@ -702,13 +709,13 @@ impl HybridLayout {
                     attributes: GPT_ATTR_ISO,
                     name: "ISOHybrid".into(),
                 });
-                if let Some((start, blocks)) = efi_blocks {
+                for (i, (start, blocks)) in basdat_blocks.iter().enumerate() {
                     gpt.push(GptEntry {
                         ptype: Guid::BASIC_DATA,
-                        first: start,
+                        first: *start,
                         last: start + blocks - 1,
                         attributes: GPT_ATTR_ISO,
-                        name: "ISOHybrid1".into(),
+                        name: format!("ISOHybrid{}", i + 1),
                     });
                 }
             } else if let (EfiBootPart::ElToritoImage, Some((start, blocks))) = (opts.efi_boot_part, efi_blocks) {
@@ -890,7 +897,7 @@ mod tests {
     #[test]
     fn isohybrid_matches_xorriso() {
         let opts = HybridOptions::default().template(MbrTemplate::Isohybrid(isohdpfx()));
-        let facts = ImageFacts { iso_sectors: 183, bios_boot_lba: Some(34), efi_image: None };
+        let facts = ImageFacts { iso_sectors: 183, bios_boot_lba: Some(34), efi_image: None, ..Default::default() };
         let l = HybridLayout::plan(&opts, &facts).unwrap();
         let sa = l.system_area();
         assert_eq!(&sa[432..440], &[0x88, 0, 0, 0, 0, 0, 0, 0]);
@@ -907,7 +914,12 @@ mod tests {
     #[test]
     fn isohybrid_gpt_basdat_matches_xorriso() {
         let opts = HybridOptions::default().template(MbrTemplate::Isohybrid(isohdpfx())).gpt_basdat(true);
-        let facts = ImageFacts { iso_sectors: 1600, bios_boot_lba: Some(1474), efi_image: Some((34, 2_949_120)) };
+        let facts = ImageFacts {
+            iso_sectors: 1600,
+            bios_boot_lba: Some(1474),
+            efi_image: Some((34, 2_949_120)),
+            basdat_images: vec![(34, 2_949_120)],
+        };
         let l = HybridLayout::plan(&opts, &facts).unwrap();
         let sa = l.system_area();
         assert_eq!(&sa[432..436], &(1474u32 * 4).to_le_bytes());
@@ -958,7 +970,12 @@ mod tests {
             .template(MbrTemplate::Grub2(code))
             .efi_boot_part(EfiBootPart::ElToritoImage)
             .protective_msdos_label(true);
-        let facts = ImageFacts { iso_sectors: 9766, bios_boot_lba: Some(2859), efi_image: Some((72, 2_949_120)) };
+        let facts = ImageFacts {
+            iso_sectors: 9766,
+            bios_boot_lba: Some(2859),
+            efi_image: Some((72, 2_949_120)),
+            ..Default::default()
+        };
         let l = HybridLayout::plan(&opts, &facts).unwrap();
         let sa = l.system_area();
         assert_eq!(&sa[0x1b0..0x1b8], &11440u64.to_le_bytes());
@@ -986,7 +1003,7 @@ mod tests {
             ptype: PartitionType::Mbr(0xef),
             len: 1_000_000,
         });
-        let facts = ImageFacts { iso_sectors: 200, bios_boot_lba: Some(34), efi_image: None };
+        let facts = ImageFacts { iso_sectors: 200, bios_boot_lba: Some(34), efi_image: None, ..Default::default() };
         let l = HybridLayout::plan(&opts, &facts).unwrap();
         let sa = l.system_area();
         assert_eq!(
@@ -1015,7 +1032,7 @@ mod tests {
             .template(MbrTemplate::Isohybrid(isohdpfx()))
             .gpt_basdat(true)
             .append(Appended { number: 2, ptype: PartitionType::Mbr(0xef), len: 1_000_000 });
-        let facts = ImageFacts { iso_sectors: 200, bios_boot_lba: Some(34), efi_image: None };
+        let facts = ImageFacts { iso_sectors: 200, bios_boot_lba: Some(34), efi_image: None, ..Default::default() };
         let l = HybridLayout::plan(&opts, &facts).unwrap();
         let got: Vec<_> = l.gpt_entries().iter().map(|e| (e.name.as_str(), e.first, e.last, e.attributes)).collect();
         assert_eq!(got, [("ISOHybrid", 0, 2047, GPT_ATTR_ISO), ("Appended2", 2048, 2048 + 1955, 0)]);
@@ -1033,7 +1050,7 @@ mod tests {
             .force_bootable(true)
             .iso_part_type(0)
             .append(Appended { number: 2, ptype: PartitionType::Mbr(0xef), len: 8192 * 512 });
-        let facts = ImageFacts { iso_sectors: 826, bios_boot_lba: Some(40), efi_image: None };
+        let facts = ImageFacts { iso_sectors: 826, bios_boot_lba: Some(40), efi_image: None, ..Default::default() };
         let l = HybridLayout::plan(&opts, &facts).unwrap();
         assert_eq!(
             &l.system_area()[446..478],
@@ -1060,23 +1077,57 @@ mod tests {
         check_gpt(&l);
     }
 
-    /// `-boot_image any gpt_disk_guid=`: the disk GUID as given; partition N's GUID has byte 9 XORed with N
-    /// (NixOS's line through xorriso 1.5.4 gave 8a6f32d4c0a5533e9c5bb0d3ac2ff1e8 for partition 1).
+    /// archiso's line (`-isohybrid-mbr --mbr-force-bootable -partition_offset 16 -append_partition 2 ESP FILE
+    /// -isohybrid-gpt-basdat` after `-b isolinux.bin`) on a small tree: what xorriso 1.5.4 wrote (ISOLINUX at LBA
+    /// 59, a 1440 KiB FAT image): the GPT's ISO partition starts at the partition offset, ISOLINUX gets a GPT
+    /// partition and not an MBR one (slot 2 is the appended partition's), the 300 KiB padding follows the
+    /// appended partition, and the whole image is 5592 blocks.
     #[test]
-    fn literal_disk_guid() {
-        let g = [0x8a, 0x6f, 0x32, 0xd4, 0xc0, 0xa5, 0x53, 0x3e, 0x9c, 0x5a, 0xb0, 0xd3, 0xac, 0x2f, 0xf1, 0xe8];
+    fn archiso_layout_matches_xorriso() {
         let opts = HybridOptions::default()
             .template(MbrTemplate::Isohybrid(isohdpfx()))
+            .force_bootable(true)
+            .partition_offset(16)
+            .append(Appended { number: 2, ptype: PartitionType::Mbr(0xEF), len: 1_474_560 })
             .gpt_basdat(true)
-            .disk_guid(Guid(g))
-            .seed(7);
-        let facts = ImageFacts { iso_sectors: 1600, bios_boot_lba: Some(1474), efi_image: Some((34, 2_949_120)) };
+            .tail_padding(150);
+        let facts =
+            ImageFacts { iso_sectors: 200, bios_boot_lba: Some(59), efi_image: None, basdat_images: vec![(59, 38912)] };
         let l = HybridLayout::plan(&opts, &facts).unwrap();
-        let sa = l.system_area();
-        assert_eq!(sa[512 + 56..512 + 72], g);
-        let mut p1 = g;
-        p1[9] = 0x5b;
-        assert_eq!(sa[1024 + 16..1024 + 32], p1);
+        assert_eq!(l.total_sectors() * 4, 5592);
+        let mbr: Vec<_> = l.mbr_entries().iter().map(|e| (e.status, e.ptype, e.start, e.blocks)).collect();
+        assert_eq!(mbr, [(0x80, 0x00, 64, 1984), (0, 0xEF, 2048, 2880), (0, 0, 0, 0), (0, 0, 0, 0)]);
+        let gpt: Vec<_> = l.gpt_entries().iter().map(|e| (e.name.as_str(), e.first, e.last, e.ptype)).collect();
+        assert_eq!(
+            gpt,
+            [
+                ("ISOHybrid", 64, 2047, Guid::BASIC_DATA),
+                ("ISOHybrid1", 236, 311, Guid::BASIC_DATA),
+                ("Appended2", 2048, 4927, Guid::EFI_SYSTEM)
+            ]
+        );
+        check_gpt(&l);
+        // Without appended partitions the padding is the caller's: nothing after the ISO but the alignment.
+        let plain = HybridOptions::default().template(MbrTemplate::Isohybrid(isohdpfx())).tail_padding(150);
+        assert_eq!(HybridLayout::plan(&plain, &facts).unwrap().total_sectors(), 512);
+    }
+
+    /// `-isohybrid-gpt-basdat` after `-b` and again after `-e`: both images in the GPT and in MBR slots 2 and 3,
+    /// as xorriso writes them (ISOLINUX at LBA 34, a 1440 KiB EFI image at LBA 53, a 1024-sector image).
+    #[test]
+    fn two_basdat_images() {
+        let opts = HybridOptions::default().template(MbrTemplate::Isohybrid(isohdpfx())).gpt_basdat(true);
+        let facts = ImageFacts {
+            iso_sectors: 900,
+            bios_boot_lba: Some(34),
+            efi_image: Some((53, 1_474_560)),
+            basdat_images: vec![(34, 38912), (53, 1_474_560)],
+        };
+        let l = HybridLayout::plan(&opts, &facts).unwrap();
+        let mbr: Vec<_> = l.mbr_entries().iter().map(|e| (e.status, e.ptype, e.start, e.blocks)).collect();
+        assert_eq!(mbr, [(0x80, 0, 0, 4096), (0, 0xEF, 136, 76), (0, 0xEF, 212, 2880), (0, 0, 0, 0)]);
+        let gpt: Vec<_> = l.gpt_entries().iter().map(|e| (e.name.as_str(), e.first, e.last)).collect();
+        assert_eq!(gpt, [("ISOHybrid", 0, 4031), ("ISOHybrid1", 136, 211), ("ISOHybrid2", 212, 3091)]);
         check_gpt(&l);
     }
 
@@ -1104,6 +1155,31 @@ mod tests {
         assert!(sa[478..510].iter().all(|b| *b == 0));
         let gpt: Vec<_> = l.gpt_entries().iter().map(|e| (e.name.as_str(), e.first, e.last)).collect();
         assert_eq!(gpt, [("ISO9660", 64, 323), ("Appended2", 324, 6083), ("Gap1", 6084, 6683)]);
+        check_gpt(&l);
+    }
+
+    /// `-boot_image any gpt_disk_guid=`: the disk GUID as given; partition N's GUID has byte 9 XORed with N
+    /// (NixOS's line through xorriso 1.5.4 gave 8a6f32d4c0a5533e9c5bb0d3ac2ff1e8 for partition 1).
+    #[test]
+    fn literal_disk_guid() {
+        let g = [0x8a, 0x6f, 0x32, 0xd4, 0xc0, 0xa5, 0x53, 0x3e, 0x9c, 0x5a, 0xb0, 0xd3, 0xac, 0x2f, 0xf1, 0xe8];
+        let opts = HybridOptions::default()
+            .template(MbrTemplate::Isohybrid(isohdpfx()))
+            .gpt_basdat(true)
+            .disk_guid(Guid(g))
+            .seed(7);
+        let facts = ImageFacts {
+            iso_sectors: 1600,
+            bios_boot_lba: Some(1474),
+            efi_image: Some((34, 2_949_120)),
+            basdat_images: vec![(34, 2_949_120)],
+        };
+        let l = HybridLayout::plan(&opts, &facts).unwrap();
+        let sa = l.system_area();
+        assert_eq!(sa[512 + 56..512 + 72], g);
+        let mut p1 = g;
+        p1[9] = 0x5b;
+        assert_eq!(sa[1024 + 16..1024 + 32], p1);
         check_gpt(&l);
     }
 
@@ -1142,7 +1218,7 @@ mod tests {
 
     #[test]
     fn cylinder_alignment_is_optional() {
-        let facts = ImageFacts { iso_sectors: 300, bios_boot_lba: Some(50), efi_image: None };
+        let facts = ImageFacts { iso_sectors: 300, bios_boot_lba: Some(50), efi_image: None, ..Default::default() };
         let off = HybridOptions::default().template(MbrTemplate::Isohybrid(isohdpfx())).cylinder_align(false);
         assert_eq!(HybridLayout::plan(&off, &facts).unwrap().total_sectors(), 300);
         let on = HybridOptions::default().protective_msdos_label(true).cylinder_align(true);
@@ -1153,8 +1229,11 @@ mod tests {
     #[test]
     fn partition_offset() {
         let opts = HybridOptions::default().template(MbrTemplate::Isohybrid(isohdpfx())).partition_offset(16);
-        let l = HybridLayout::plan(&opts, &ImageFacts { iso_sectors: 300, bios_boot_lba: Some(50), efi_image: None })
-            .unwrap();
+        let l = HybridLayout::plan(
+            &opts,
+            &ImageFacts { iso_sectors: 300, bios_boot_lba: Some(50), efi_image: None, ..Default::default() },
+        )
+        .unwrap();
         let e = l.mbr_entries()[0];
         assert_eq!((e.status, e.ptype, e.start, e.blocks), (0x80, 0x17, 64, 1984));
         assert_eq!(&l.system_area()[446..462], &[0x80, 2, 1, 0, 0x17, 0x3f, 0x20, 0, 0x40, 0, 0, 0, 0xc0, 7, 0, 0]);
@@ -1171,7 +1250,7 @@ mod tests {
 
     #[test]
     fn templates_are_checked() {
-        let facts = ImageFacts { iso_sectors: 100, bios_boot_lba: None, efi_image: None };
+        let facts = ImageFacts { iso_sectors: 100, bios_boot_lba: None, efi_image: None, ..Default::default() };
         let o = HybridOptions::default().template(MbrTemplate::Isohybrid(isohdpfx()));
         assert!(HybridLayout::plan(&o, &facts).is_err(), "isohybrid needs -b");
         let o = HybridOptions::default().template(MbrTemplate::Grub2(vec![0; 100]));
@@ -1212,7 +1291,7 @@ mod tests {
                 }
             }
             let iso = iso.max(u64::from(efi_at) + efi_len.div_ceil(SECTOR));
-            let facts = ImageFacts { iso_sectors: iso, bios_boot_lba: Some(efi_at + 1), efi_image: Some((efi_at, efi_len)) };
+            let facts = ImageFacts { iso_sectors: iso, bios_boot_lba: Some(efi_at + 1), efi_image: Some((efi_at, efi_len)), basdat_images: vec![(efi_at, efi_len)] };
             let l = HybridLayout::plan(&opts, &facts).unwrap();
             let sa = l.system_area();
             let mbr = parse_mbr(sa).unwrap();
