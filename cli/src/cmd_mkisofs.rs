@@ -813,13 +813,10 @@ impl MkisofsArgs {
                 }),
                 Opt::IsohybridMbr => a.isohybrid_mbr = Some(PathBuf::from(v0())),
                 Opt::IsohybridGptBasdat => {
-                    // xorriso marks the current boot image: the one being defined, else the last one defined.
+                    // xorriso marks the current boot image: the one being defined, or after -eltorito-alt-boot
+                    // the next one.
                     a.gpt_basdat = true;
-                    if !current.image.is_empty() {
-                        current.gpt_basdat = true;
-                    } else if let Some(last) = a.boot.last_mut() {
-                        last.gpt_basdat = true;
-                    }
+                    current.gpt_basdat = true;
                 }
                 Opt::IsohybridApmHfsplus | Opt::Hfs => {
                     if !hfs_warned {
@@ -956,9 +953,10 @@ impl MkisofsArgs {
                 }
             }
         }
+        // A trailing -isohybrid-gpt-basdat marks no image: the EFI image gets the partitions then, unwarned.
         if !current.image.is_empty() {
             a.boot.push(current);
-        } else if current != BootSpec::default() {
+        } else if (BootSpec { gpt_basdat: false, ..current }) != BootSpec::default() {
             a.warnings.push(
                 "boot options after the last -b/-e/--efi-boot apply to no image (as in xorriso, they are dropped)"
                     .into(),
@@ -2264,6 +2262,19 @@ mod tests {
         assert_eq!(a.boot[1].platform(), Platform::EFI);
         assert_eq!(a.boot[0].appended_partition(), None);
         assert!(parse(&["-iso_mbr_part_type", "300"]).is_err());
+    }
+
+    /// `-isohybrid-gpt-basdat` marks the image being defined (archiso's line: after `-b`), or after
+    /// `-eltorito-alt-boot` the next one (what `xorriso -report_system_area` shows for the three orders).
+    #[test]
+    fn gpt_basdat_marks_the_current_image() {
+        let marks = |args: &[&str]| parse(args).unwrap().boot.iter().map(|b| b.gpt_basdat).collect::<Vec<_>>();
+        let (b, e) = (["-b", "isolinux.bin", "-no-emul-boot"], ["-e", "efi.img", "-no-emul-boot"]);
+        let alt = "-eltorito-alt-boot";
+        let basdat = "-isohybrid-gpt-basdat";
+        assert_eq!(marks(&[b[0], b[1], b[2], basdat, alt, e[0], e[1], e[2], "t"]), [true, false]);
+        assert_eq!(marks(&[b[0], b[1], b[2], alt, e[0], e[1], e[2], basdat, "t"]), [false, true]);
+        assert_eq!(marks(&[b[0], b[1], b[2], alt, basdat, e[0], e[1], e[2], "t"]), [false, true]);
     }
 
     #[test]
