@@ -21,7 +21,7 @@ use odix_iso9660::write::eltorito::{
     boot_record_descriptor, BootCatalog, BootEntry, BootPatches, Emulation, LoadSize, Platform, MAX_PATCHED_IMAGE,
 };
 use odix_iso9660::write::hybrid::{
-    Appended, EfiBootPart, HybridLayout, HybridOptions, ImageFacts, MbrTemplate, PartitionType, TailPiece,
+    Appended, EfiBootPart, Guid, HybridLayout, HybridOptions, ImageFacts, MbrTemplate, PartitionType, TailPiece,
 };
 use odix_iso9660::write::{DataId, FileData, IsoLayout, Meta, NodeId, NodeKind, Tree, SECTOR, SYSTEM_AREA_SECTORS};
 
@@ -81,6 +81,8 @@ pub struct BootConfig {
     pub cylinder_align: Option<bool>,
     /// Seed of the GPT's disk GUID and the MBR signature, when not the image's time.
     pub gpt_seed: Option<u64>,
+    /// The GPT's disk GUID, written as given (`-boot_image any gpt_disk_guid=`).
+    pub gpt_disk_guid: Option<Guid>,
 }
 
 impl BootConfig {
@@ -156,6 +158,8 @@ struct PlannedEntry {
     len: u64,
     /// False for an image that is an appended partition.
     in_tree: bool,
+    /// Marked by `-isohybrid-gpt-basdat`.
+    gpt_basdat: bool,
 }
 
 /// Everything prepared before the ISO layout is made; lives until the image is written.
@@ -234,7 +238,7 @@ impl BootPlan {
                 let id = DataId(next_id);
                 next_id += 1;
                 appended_refs.push((id, number));
-                entries.push(PlannedEntry { entry, data: id, patch: None, len, in_tree: false });
+                entries.push(PlannedEntry { entry, data: id, patch: None, len, in_tree: false, gpt_basdat: false });
                 continue;
             }
             let node = lookup_path(&walked.tree, &spec.image)
@@ -283,7 +287,7 @@ impl BootPlan {
                 synthetic.push((id, len.div_ceil(SECTOR as u64)));
                 (id, Some((walked.data.path(&item).to_path_buf(), patches)))
             };
-            entries.push(PlannedEntry { entry, data, patch, len, in_tree: true });
+            entries.push(PlannedEntry { entry, data, patch, len, in_tree: true, gpt_basdat: spec.gpt_basdat });
         }
 
         let catalog = if entries.is_empty() {
@@ -304,6 +308,9 @@ impl BootPlan {
         let mut appended_paths = Vec::new();
         let hybrid = {
             let mut h = HybridOptions::default().seed(cfg.gpt_seed.unwrap_or(now as u64));
+            if let Some(g) = cfg.gpt_disk_guid {
+                h = h.disk_guid(g);
+            }
             let mut any = false;
             if let Some(p) = &cfg.isohybrid_mbr {
                 h = h.template(MbrTemplate::Isohybrid(read_template(p, 512)?));
@@ -364,13 +371,18 @@ impl BootPlan {
             }
             any.then_some(h)
         };
+        // With appended partitions the padding follows them (before the backup GPT), as xorriso writes it.
+        let (hybrid, pad_sectors) = match hybrid {
+            Some(h) if h.has_appended() => (Some(h.tail_padding(cfg.pad_sectors)), 0),
+            h => (h, cfg.pad_sectors),
+        };
         Ok(BootPlan {
             catalog,
             catalog_id,
             entries,
             hybrid,
             appended_paths,
-            pad_sectors: cfg.pad_sectors,
+            pad_sectors,
             iso_sectors: Cell::new(0),
             synthetic,
             appended_refs,
@@ -389,7 +401,18 @@ impl BootPlan {
         let bios = self.entries.first().filter(|e| e.entry.get_platform() == Platform::BIOS).map(lba);
         let efi =
             self.entries.iter().find(|e| e.in_tree && e.entry.get_platform() == Platform::EFI).map(|e| (lba(e), e.len));
-        ImageFacts { iso_sectors: self.iso_sectors.get() + self.pad_sectors, bios_boot_lba: bios, efi_image: efi }
+        // The images `-isohybrid-gpt-basdat` followed; the EFI image when it followed none.
+        let mut basdat: Vec<(u32, u64)> =
+            self.entries.iter().filter(|e| e.in_tree && e.gpt_basdat).map(|e| (lba(e), e.len)).collect();
+        if basdat.is_empty() {
+            basdat.extend(efi);
+        }
+        ImageFacts {
+            iso_sectors: self.iso_sectors.get() + self.pad_sectors,
+            bios_boot_lba: bios,
+            efi_image: efi,
+            basdat_images: basdat,
+        }
     }
 
     /// Adds the system area and the boot record (what must precede other formats' structures, such as a UDF

@@ -322,6 +322,8 @@ pub struct BootSpec {
     pub grub2_boot_info: bool,
     /// `-no-boot`.
     pub not_bootable: bool,
+    /// `-isohybrid-gpt-basdat` followed this image: a GPT Basic Data partition (and an MBR one) over it.
+    pub gpt_basdat: bool,
 }
 
 impl BootSpec {
@@ -478,8 +480,8 @@ pub struct MkisofsArgs {
     pub log_file: Option<PathBuf>,
     /// `-allow-limited-size`: files of 4 GiB or more are allowed at every level (as multi-extent files).
     pub allow_limited_size: bool,
-    /// `-boot_image any gpt_disk_guid=`: the GUID the GPT's disk GUID is derived from.
-    pub gpt_disk_guid: Option<String>,
+    /// `-boot_image any gpt_disk_guid=`: the GPT's disk GUID, written as given (it also seeds the MBR signature).
+    pub gpt_disk_guid: Option<Guid>,
     /// Notes for options accepted without effect, one per option.
     pub warnings: Vec<String>,
 }
@@ -810,7 +812,12 @@ impl MkisofsArgs {
                     _ => "-d",
                 }),
                 Opt::IsohybridMbr => a.isohybrid_mbr = Some(PathBuf::from(v0())),
-                Opt::IsohybridGptBasdat => a.gpt_basdat = true,
+                Opt::IsohybridGptBasdat => {
+                    // xorriso marks the current boot image: the one being defined, or after -eltorito-alt-boot
+                    // the next one.
+                    a.gpt_basdat = true;
+                    current.gpt_basdat = true;
+                }
                 Opt::IsohybridApmHfsplus | Opt::Hfs => {
                     if !hfs_warned {
                         a.warnings.push(format!(
@@ -933,20 +940,23 @@ impl MkisofsArgs {
                 }
                 Opt::GptDiskGuid => {
                     let g = v0();
-                    if g.len() != 32 || !g.bytes().all(|b| b.is_ascii_hexdigit()) {
-                        bail!("gpt_disk_guid={g}: not 32 hex digits");
+                    if g == "volume_date_uuid" || g == "random" {
+                        bail!(
+                            "gpt_disk_guid={g}: odix takes a GUID (32 hex digits or the 8-4-4-4-12 form); without \
+                             one the disk GUID comes from the image's time"
+                        );
                     }
-                    a.warnings.push(format!(
-                        "gpt_disk_guid={g}: the GPT disk GUID is derived from this GUID (the same GUID gives the \
-                         same disk GUID), not written literally"
-                    ));
-                    a.gpt_disk_guid = Some(g);
+                    let Some(guid) = guid_arg(&g) else {
+                        bail!("gpt_disk_guid={g}: not 32 hex digits or a GUID of the form 8-4-4-4-12");
+                    };
+                    a.gpt_disk_guid = Some(guid);
                 }
             }
         }
+        // A trailing -isohybrid-gpt-basdat marks no image: the EFI image gets the partitions then, unwarned.
         if !current.image.is_empty() {
             a.boot.push(current);
-        } else if current != BootSpec::default() {
+        } else if (BootSpec { gpt_basdat: false, ..current }) != BootSpec::default() {
             a.warnings.push(
                 "boot options after the last -b/-e/--efi-boot apply to no image (as in xorriso, they are dropped)"
                     .into(),
@@ -1030,7 +1040,8 @@ impl MkisofsArgs {
             iso_mbr_part_type: self.iso_mbr_part_type,
             mbr_force_bootable: self.mbr_force_bootable,
             cylinder_align: self.cylinder_align,
-            gpt_seed: self.gpt_disk_guid.as_deref().map(guid_seed),
+            gpt_seed: self.gpt_disk_guid.map(guid_seed),
+            gpt_disk_guid: self.gpt_disk_guid,
         }
     }
 
@@ -1076,11 +1087,10 @@ fn guid_arg(text: &str) -> Option<Guid> {
     None
 }
 
-/// The seed odix derives the GPT's disk GUID from, for xorriso's `gpt_disk_guid=HEX`: the same GUID gives the
-/// same seed (odix does not write the GUID literally; see the warning in [`MkisofsArgs::parse`]).
-fn guid_seed(hex: &str) -> u64 {
-    let half = |s: &str| u64::from_str_radix(s, 16).unwrap_or(0);
-    half(&hex[..16.min(hex.len())]) ^ half(hex.get(16..).unwrap_or("")).rotate_left(17)
+/// The seed of the MBR signature for xorriso's `gpt_disk_guid=`: the same GUID gives the same signature.
+fn guid_seed(g: Guid) -> u64 {
+    let half = |b: &[u8]| b.iter().fold(0u64, |v, x| v << 8 | u64::from(*x));
+    half(&g.0[..8]) ^ half(&g.0[8..]).rotate_left(17)
 }
 
 /// Whether a `-hide` pattern names the boot catalog: genisoimage matches it against the catalog's path as `-c`
@@ -2254,6 +2264,19 @@ mod tests {
         assert!(parse(&["-iso_mbr_part_type", "300"]).is_err());
     }
 
+    /// `-isohybrid-gpt-basdat` marks the image being defined (archiso's line: after `-b`), or after
+    /// `-eltorito-alt-boot` the next one (what `xorriso -report_system_area` shows for the three orders).
+    #[test]
+    fn gpt_basdat_marks_the_current_image() {
+        let marks = |args: &[&str]| parse(args).unwrap().boot.iter().map(|b| b.gpt_basdat).collect::<Vec<_>>();
+        let (b, e) = (["-b", "isolinux.bin", "-no-emul-boot"], ["-e", "efi.img", "-no-emul-boot"]);
+        let alt = "-eltorito-alt-boot";
+        let basdat = "-isohybrid-gpt-basdat";
+        assert_eq!(marks(&[b[0], b[1], b[2], basdat, alt, e[0], e[1], e[2], "t"]), [true, false]);
+        assert_eq!(marks(&[b[0], b[1], b[2], alt, e[0], e[1], e[2], basdat, "t"]), [false, true]);
+        assert_eq!(marks(&[b[0], b[1], b[2], alt, basdat, e[0], e[1], e[2], "t"]), [false, true]);
+    }
+
     #[test]
     fn help_lists_what_grub_mkrescue_looks_for() {
         let h = help_text();
@@ -2314,7 +2337,12 @@ mod tests {
         let XorrisoLine::Mkisofs(m) = nix else { unreachable!() };
         let a = MkisofsArgs::parse(&m).unwrap();
         assert_eq!(a.all_file_dates, Some(1));
-        assert_eq!(a.gpt_disk_guid.as_deref(), Some("0123456789abcdef0123456789abcdef"));
+        let literal = [0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef, 0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef];
+        assert_eq!(a.gpt_disk_guid, Some(Guid(literal)));
+        // The 8-4-4-4-12 form has its first three fields byte-swapped (xorriso's man page example).
+        let a = MkisofsArgs::parse(&os(&["-gpt_disk_guid", "2303cd2a-73c7-424a-a298-25632da7f446", "d"])).unwrap();
+        let b = MkisofsArgs::parse(&os(&["-gpt_disk_guid", "2acd0323c7734a42a29825632da7f446", "d"])).unwrap();
+        assert_eq!(a.gpt_disk_guid, b.gpt_disk_guid);
         assert_eq!(xorriso_line(&os(&["-md5", "on", "-as", "mkisofs"]), true), XorrisoLine::Mkisofs(os(&["--md5"])));
         assert_eq!(xorriso_line(&os(&["-no_rc", "-version"]), true), XorrisoLine::Version);
         assert_eq!(xorriso_line(&os(&["--version"]), true), XorrisoLine::Version);
@@ -2364,6 +2392,7 @@ mod tests {
             &["-jigdo-template", "x.template", "d"],
             &["-checksum_algorithm_iso", "crc32", "d"],
             &["-gpt_disk_guid", "xyz", "d"],
+            &["-gpt_disk_guid", "volume_date_uuid", "d"],
         ] {
             assert!(parse(bad).is_err(), "{bad:?} accepted");
         }

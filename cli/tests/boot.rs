@@ -829,8 +829,6 @@ struct DistroLine {
     /// First MBR byte where odix's and xorriso's boot code must agree (32 where xorriso puts an Apple partition
     /// map's block 0 first, which odix does not write).
     mbr_code_from: usize,
-    /// Whether the MBR partition tables' status and type bytes must agree.
-    same_mbr_table: bool,
     /// The marker of the BIOS boot (ISOLINUX's or GRUB's).
     bios_marker: &'static str,
 }
@@ -903,7 +901,6 @@ fn distro_lines(dir: &Path, l: &Loaders) -> Vec<DistroLine> {
         ]),
         env: vec![],
         mbr_code_from: 0,
-        same_mbr_table: true,
         bios_marker: ISOLINUX_MARKER,
     });
 
@@ -957,7 +954,6 @@ fn distro_lines(dir: &Path, l: &Loaders) -> Vec<DistroLine> {
         ]),
         env: vec![],
         mbr_code_from: 32,
-        same_mbr_table: true,
         bios_marker: ISOLINUX_MARKER,
     });
 
@@ -1019,7 +1015,6 @@ fn distro_lines(dir: &Path, l: &Loaders) -> Vec<DistroLine> {
         ]),
         env: vec![],
         mbr_code_from: 0,
-        same_mbr_table: true,
         bios_marker: ISOLINUX_MARKER,
     });
 
@@ -1074,7 +1069,6 @@ fn distro_lines(dir: &Path, l: &Loaders) -> Vec<DistroLine> {
         args,
         env: vec![],
         mbr_code_from: 0,
-        same_mbr_table: true,
         bios_marker: ISOLINUX_MARKER,
     });
 
@@ -1148,7 +1142,6 @@ fn distro_lines(dir: &Path, l: &Loaders) -> Vec<DistroLine> {
         ]),
         env: vec![("SOURCE_DATE_EPOCH", "1764979200".into())],
         mbr_code_from: 0,
-        same_mbr_table: true,
         bios_marker: ISOLINUX_MARKER,
     });
 
@@ -1196,7 +1189,6 @@ fn distro_lines(dir: &Path, l: &Loaders) -> Vec<DistroLine> {
         ]),
         env: vec![],
         mbr_code_from: 0,
-        same_mbr_table: true,
         bios_marker: ISOLINUX_MARKER,
     });
 
@@ -1255,9 +1247,6 @@ fn distro_lines(dir: &Path, l: &Loaders) -> Vec<DistroLine> {
         ]),
         env: vec![],
         mbr_code_from: 0,
-        // xorriso answers --mbr-force-bootable beside a GPT with a second, active MBR entry of type 0; odix marks
-        // the protective 0xEE entry active instead.
-        same_mbr_table: false,
         bios_marker: ISO_MARKER,
     });
     v
@@ -1275,21 +1264,26 @@ fn run_line(line: &DistroLine, bin: &Path, out: &Path) -> std::process::Output {
     run_ok(&mut c)
 }
 
-/// The El Torito entries, the system area summary and the MBR partitions' status and type, as xorriso reports
-/// them (positions left out: odix and xorriso place files differently; xorriso's Apple partition map left out).
-fn boot_report(img: &Path, mbr_table: bool) -> Vec<String> {
+/// The El Torito entries, the system area summary, the MBR partitions' status and type and the GPT partitions
+/// (type, name, flags, boot image path; the ISO's start, the other partitions' size), as xorriso reports them
+/// (other positions left out: odix and xorriso place files differently; xorriso's Apple partition map left out).
+fn boot_report(img: &Path) -> Vec<String> {
     let o = run(Command::new("xorriso").arg("-indev").arg(img).args([
         "-report_el_torito",
         "plain",
         "-report_system_area",
         "plain",
     ]));
-    String::from_utf8_lossy(&o.stdout)
-        .lines()
+    let text = String::from_utf8_lossy(&o.stdout);
+    let gpt =
+        ["GPT type GUID", "GPT partname local", "GPT partition flags", "GPT partition path", "GPT start and size"];
+    text.lines()
         .filter(|l| {
-            l.starts_with("El Torito") && !l.starts_with("El Torito catalog ") || l.starts_with("System area summary")
+            l.starts_with("El Torito") && !l.starts_with("El Torito catalog ")
+                || l.starts_with("System area summary")
+                || l.starts_with("MBR partition  ")
+                || gpt.iter().any(|g| l.starts_with(g))
         })
-        .chain(String::from_utf8_lossy(&o.stdout).lines().filter(|l| mbr_table && l.starts_with("MBR partition  ")))
         .map(|l| {
             let mut f: Vec<&str> = l.split_whitespace().collect();
             if l.starts_with("El Torito boot img") {
@@ -1298,10 +1292,22 @@ fn boot_report(img: &Path, mbr_table: bool) -> Vec<String> {
                 f.truncate(f.len() - 2);
             } else if l.starts_with("System area summary") {
                 f.retain(|w| *w != "APM");
+            } else if l.starts_with("GPT start and size") {
+                // "GPT start and size : N START SIZE": the ISO's partition keeps its start (0, or the partition
+                // offset), the others their size.
+                let size = f.pop();
+                let start = f.pop();
+                f.extend(if f.last() == Some(&"1") { start } else { size });
             }
             f.join(" ")
         })
         .collect()
+}
+
+/// `xorriso -report_system_area plain`, one line each, its words separated by one space.
+fn full_report(img: &Path) -> Vec<String> {
+    let o = run(Command::new("xorriso").arg("-indev").arg(img).args(["-report_system_area", "plain"]));
+    String::from_utf8_lossy(&o.stdout).lines().map(|l| l.split_whitespace().collect::<Vec<_>>().join(" ")).collect()
 }
 
 /// The distributions' own command lines (archiso, debian-cd, live-build, lorax, NixOS, Alpine, Ubuntu), run
@@ -1340,12 +1346,30 @@ fn distribution_lines_build_and_boot() {
             (dir.path().join(format!("{}-odix.iso", line.name)), dir.path().join(format!("{}-x.iso", line.name)));
         run_line(line, &ours, &a);
         run_line(line, &theirs, &b);
-        let (ra, rb) = (boot_report(&a, line.same_mbr_table), boot_report(&b, line.same_mbr_table));
+        let (ra, rb) = (boot_report(&a), boot_report(&b));
         assert!(ra.iter().any(|r| r.contains("UEFI")), "{}: no UEFI entry: {ra:?}", line.name);
         assert_eq!(ra, rb, "{}: odix's and xorriso's boot structures differ", line.name);
         let (x, y) = (fs::read(&a).unwrap(), fs::read(&b).unwrap());
         assert_eq!(x[line.mbr_code_from..432], y[line.mbr_code_from..432], "{}: MBR boot code differs", line.name);
         assert_eq!(x[510..512], [0x55, 0xAA], "{}: no MBR signature", line.name);
+        // The same size: the 300 KiB of -pad after the appended partitions, as xorriso puts it. An image not
+        // cylinder-aligned (Ubuntu's) ends where its files end, which differs: compare what follows its ISO
+        // partition (GPT partition 1, from block 64) then.
+        let tail = |img: &[u8], report: &[String]| {
+            if !report.iter().any(|l| l.contains("cyl-align-off")) {
+                return img.len();
+            }
+            let blocks = report.iter().find_map(|l| l.strip_prefix("GPT start and size : 1 64 ")).unwrap();
+            img.len() - (64 + blocks.parse::<usize>().unwrap()) * 512
+        };
+        let (fa, fb) = (full_report(&a), full_report(&b));
+        assert_eq!(tail(&x, &fa), tail(&y, &fb), "{}: image sizes differ", line.name);
+        // NixOS's gpt_disk_guid= is the disk GUID, written as given.
+        if let Some(g) = line.args.iter().find_map(|a| a.strip_prefix("gpt_disk_guid=")) {
+            let guid = |r: &[String]| r.iter().find_map(|l| l.strip_prefix("GPT disk GUID : ").map(str::to_string));
+            assert_eq!(guid(&fa).as_deref(), Some(g), "{}: GPT disk GUID", line.name);
+            assert_eq!(guid(&fa), guid(&fb), "{}: GPT disk GUID", line.name);
+        }
         images.push((line.name, a, line.bios_marker));
     }
 

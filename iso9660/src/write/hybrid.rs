@@ -8,8 +8,9 @@
 //! - SYSLINUX `isohdpfx.bin` (`-isohybrid-mbr`): boot code in bytes 0..432; at 432 the 512-byte block address of
 //!   the El Torito boot image (`LBA * 4`, 32-bit little-endian), 4 zero bytes, the disk signature at 440;
 //!   partition 1 bootable, type 0x17, from block 0 over the whole image, and the image padded to a whole
-//!   cylinder (64 heads, 32 sectors: 1 MiB). With `-isohybrid-gpt-basdat` partition 1 gets type 0x00, an EFI
-//!   image becomes partition 2 (type 0xEF, CHS fields 0xFE 0xFF 0xFF), and a GPT names both Basic Data.
+//!   cylinder (64 heads, 32 sectors: 1 MiB). With `-isohybrid-gpt-basdat` partition 1 gets type 0x00, the boot
+//!   images it marks become partitions 2.. (type 0xEF, CHS fields 0xFE 0xFF 0xFF) where no appended partition
+//!   takes the slot, and a GPT names the ISO (from the partition offset) and them Basic Data.
 //! - GRUB2 `boot_hybrid.img` (`--grub2-mbr`): boot code in bytes 0..446; at 0x1B0 the 64-bit little-endian block
 //!   address of the second 512-byte block of `eltorito.img` (`LBA * 4 + 4`). No partition table of its own.
 //! - `--protective-msdos-label`: partition 1 from block 1 to the end, type 0xEE when a GPT follows (UEFI 2.10,
@@ -20,8 +21,9 @@
 //!   XORed with the partition number; attributes 0x1000000000000001 (required, read-only) except appended
 //!   partitions (0).
 //!
-//! Deliberate difference from xorriso: the disk GUID and MBR signature come from a caller-given seed (the image's
-//! time) instead of a random source, so builds are reproducible. As in xorriso, the volume space size should count
+//! Deliberate difference from xorriso: the disk GUID (unless given, as `gpt_disk_guid=` gives it) and the MBR
+//! signature come from a caller-given seed (the image's time) instead of a random source, so builds are
+//! reproducible. With appended partitions, the `-pad` padding follows them, before the backup GPT. As in xorriso, the volume space size should count
 //! the cylinder padding and backup GPT but not appended partitions ([`TailPiece::File`] marks where they start).
 
 // Serialisation into buffers this module sizes itself: every index is a constant offset of a fixed-size
@@ -233,6 +235,8 @@ pub struct HybridOptions {
     force_bootable: bool,
     cylinder_align: Option<bool>,
     seed: u64,
+    disk_guid: Option<Guid>,
+    tail_padding: u64,
 }
 
 impl HybridOptions {
@@ -324,6 +328,28 @@ impl HybridOptions {
         self
     }
 
+    /// Writes this disk GUID into the GPT instead of one derived from the seed (xorriso's `-boot_image any
+    /// gpt_disk_guid=`); the partition GUIDs are derived from it as from a seeded one.
+    #[must_use]
+    pub fn disk_guid(mut self, guid: Guid) -> Self {
+        self.disk_guid = Some(guid);
+        self
+    }
+
+    /// Zero sectors after the appended partitions, before the backup GPT: where xorriso puts its `-pad` (300
+    /// KiB) when partitions are appended. Without appended partitions this does nothing: the caller pads the
+    /// ISO itself, before the cylinder padding.
+    #[must_use]
+    pub fn tail_padding(mut self, sectors: u64) -> Self {
+        self.tail_padding = sectors;
+        self
+    }
+
+    /// True when files are appended after the ISO (`-append_partition`, `-efi-boot-part FILE`).
+    pub fn has_appended(&self) -> bool {
+        !self.appended.is_empty() || matches!(self.efi_boot_part, EfiBootPart::Appended { .. })
+    }
+
     /// True when nothing is asked for: the system area stays zero and nothing is appended.
     pub fn is_empty(&self) -> bool {
         self.template.is_none()
@@ -353,7 +379,7 @@ impl HybridOptions {
 }
 
 /// What the plan knows of the ISO when the system area is laid out.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ImageFacts {
     /// Size of the ISO volume in 2048-byte sectors (everything the writer produces, system area included).
     pub iso_sectors: u64,
@@ -361,6 +387,9 @@ pub struct ImageFacts {
     pub bios_boot_lba: Option<u32>,
     /// LBA and size in bytes of the first El Torito EFI boot image.
     pub efi_image: Option<(u32, u64)>,
+    /// LBA and size in bytes of the boot images `-isohybrid-gpt-basdat` marks (it marks the current image: the
+    /// EFI image in most command lines, ISOLINUX in archiso's), in catalog order.
+    pub basdat_images: Vec<(u32, u64)>,
 }
 
 /// One piece of the bytes that follow the ISO volume, in order.
@@ -526,11 +555,11 @@ impl HybridLayout {
             });
         }
 
-        if let Some((lba, len)) = facts.efi_image {
-            if u64::from(lba) + len.div_ceil(SECTOR) > facts.iso_sectors {
+        for (lba, len) in facts.efi_image.iter().chain(&facts.basdat_images) {
+            if u64::from(*lba) + len.div_ceil(SECTOR) > facts.iso_sectors {
                 return Err(BootError::Partition {
                     reason: format!(
-                        "EFI image at LBA {lba} ({len} bytes) lies past the ISO's {} sectors",
+                        "boot image at LBA {lba} ({len} bytes) lies past the ISO's {} sectors",
                         facts.iso_sectors
                     ),
                 });
@@ -559,6 +588,10 @@ impl HybridLayout {
             placed.push((*a, cur, sectors));
             cur += sectors;
         }
+        if !files.is_empty() && opts.tail_padding > 0 {
+            tail.push(TailPiece::Zeros(opts.tail_padding * SECTOR));
+            cur += opts.tail_padding;
+        }
         if has_gpt {
             cur += GPT_BACKUP_SECTORS;
             if align_cyl && files.is_empty() {
@@ -572,7 +605,9 @@ impl HybridLayout {
         let total_sectors = cur;
         let total_blocks = total_sectors * 4;
         let last_usable = total_blocks.saturating_sub(GPT_FIRST_USABLE);
-        let efi_blocks = facts.efi_image.map(|(lba, len)| (u64::from(lba) * 4, len.div_ceil(BLOCK).max(1)));
+        let blocks_of = |(lba, len): (u32, u64)| (u64::from(lba) * 4, len.div_ceil(BLOCK).max(1));
+        let efi_blocks = facts.efi_image.map(blocks_of);
+        let basdat_blocks: Vec<(u64, u64)> = facts.basdat_images.iter().copied().map(blocks_of).collect();
 
         // MBR partition table.
         let mut mbr = [MbrEntry::default(); 4];
@@ -588,12 +623,13 @@ impl HybridLayout {
                 chs_max: false,
             };
             if opts.gpt_basdat {
-                if let Some((start, blocks)) = efi_blocks {
-                    mbr[1] = MbrEntry {
+                // The first three marked images in slots 2..4 (an appended partition's slot takes precedence).
+                for (slot, (start, blocks)) in mbr.iter_mut().skip(1).zip(&basdat_blocks) {
+                    *slot = MbrEntry {
                         status: 0,
                         ptype: 0xEF,
-                        start: blocks_u32("EFI image address", start)?,
-                        blocks: blocks_u32("EFI image size", blocks)?,
+                        start: blocks_u32("boot image address", *start)?,
+                        blocks: blocks_u32("boot image size", *blocks)?,
                         chs_max: true,
                     };
                 }
@@ -648,8 +684,16 @@ impl HybridLayout {
                 };
             }
         }
+        // --mbr-force-bootable: the first partition of a type other than 0xEE and 0xEF becomes active; with none
+        // (a protective 0xEE entry beside a GPT), a dummy active partition of type 0x00 over the first block
+        // takes the first free slot, as xorriso writes it.
         if opts.force_bootable && has_table && !mbr.iter().any(|e| e.status == 0x80) {
-            mbr[0].status = 0x80;
+            let used = |e: &MbrEntry| e.ptype != 0 || e.blocks != 0;
+            if let Some(e) = mbr.iter_mut().find(|e| used(e) && e.ptype != 0xEE && e.ptype != 0xEF) {
+                e.status = 0x80;
+            } else if let Some(e) = mbr.iter_mut().find(|e| !used(e)) {
+                *e = MbrEntry { status: 0x80, ptype: 0x00, start: 0, blocks: 1, chs_max: false };
+            }
         }
 
         // GPT entries.
@@ -660,18 +704,18 @@ impl HybridLayout {
                 let last = if files.is_empty() { last_usable - 1 } else { iso_end * 4 - 1 };
                 gpt.push(GptEntry {
                     ptype: Guid::BASIC_DATA,
-                    first: 0,
+                    first: offset,
                     last,
                     attributes: GPT_ATTR_ISO,
                     name: "ISOHybrid".into(),
                 });
-                if let Some((start, blocks)) = efi_blocks {
+                for (i, (start, blocks)) in basdat_blocks.iter().enumerate() {
                     gpt.push(GptEntry {
                         ptype: Guid::BASIC_DATA,
-                        first: start,
+                        first: *start,
                         last: start + blocks - 1,
                         attributes: GPT_ATTR_ISO,
-                        name: "ISOHybrid1".into(),
+                        name: format!("ISOHybrid{}", i + 1),
                     });
                 }
             } else if let (EfiBootPart::ElToritoImage, Some((start, blocks))) = (opts.efi_boot_part, efi_blocks) {
@@ -712,13 +756,10 @@ impl HybridLayout {
                     gaps.push((at, last_usable - 1));
                 }
                 for (i, (first, last)) in gaps.into_iter().enumerate() {
-                    gpt.push(GptEntry {
-                        ptype: Guid::BASIC_DATA,
-                        first,
-                        last,
-                        attributes: GPT_ATTR_ISO,
-                        name: format!("Gap{i}"),
-                    });
+                    // With a partition offset the range from it is the ISO partition: xorriso names it so (and
+                    // still counts it when numbering the gaps).
+                    let name = if offset > 0 && first == offset { "ISO9660".to_string() } else { format!("Gap{i}") };
+                    gpt.push(GptEntry { ptype: Guid::BASIC_DATA, first, last, attributes: GPT_ATTR_ISO, name });
                 }
                 gpt.sort_by_key(|e| e.first);
             }
@@ -777,7 +818,7 @@ impl HybridLayout {
             sa[510] = 0x55;
             sa[511] = 0xAA;
         }
-        let disk = Guid::from_seed(opts.seed);
+        let disk = opts.disk_guid.unwrap_or_else(|| Guid::from_seed(opts.seed));
         if has_gpt {
             let mut entries = vec![0u8; GPT_ENTRIES as usize * GPT_ENTRY_SIZE];
             for (i, e) in gpt.iter().enumerate() {
@@ -856,7 +897,7 @@ mod tests {
     #[test]
     fn isohybrid_matches_xorriso() {
         let opts = HybridOptions::default().template(MbrTemplate::Isohybrid(isohdpfx()));
-        let facts = ImageFacts { iso_sectors: 183, bios_boot_lba: Some(34), efi_image: None };
+        let facts = ImageFacts { iso_sectors: 183, bios_boot_lba: Some(34), efi_image: None, ..Default::default() };
         let l = HybridLayout::plan(&opts, &facts).unwrap();
         let sa = l.system_area();
         assert_eq!(&sa[432..440], &[0x88, 0, 0, 0, 0, 0, 0, 0]);
@@ -873,7 +914,12 @@ mod tests {
     #[test]
     fn isohybrid_gpt_basdat_matches_xorriso() {
         let opts = HybridOptions::default().template(MbrTemplate::Isohybrid(isohdpfx())).gpt_basdat(true);
-        let facts = ImageFacts { iso_sectors: 1600, bios_boot_lba: Some(1474), efi_image: Some((34, 2_949_120)) };
+        let facts = ImageFacts {
+            iso_sectors: 1600,
+            bios_boot_lba: Some(1474),
+            efi_image: Some((34, 2_949_120)),
+            basdat_images: vec![(34, 2_949_120)],
+        };
         let l = HybridLayout::plan(&opts, &facts).unwrap();
         let sa = l.system_area();
         assert_eq!(&sa[432..436], &(1474u32 * 4).to_le_bytes());
@@ -924,7 +970,12 @@ mod tests {
             .template(MbrTemplate::Grub2(code))
             .efi_boot_part(EfiBootPart::ElToritoImage)
             .protective_msdos_label(true);
-        let facts = ImageFacts { iso_sectors: 9766, bios_boot_lba: Some(2859), efi_image: Some((72, 2_949_120)) };
+        let facts = ImageFacts {
+            iso_sectors: 9766,
+            bios_boot_lba: Some(2859),
+            efi_image: Some((72, 2_949_120)),
+            ..Default::default()
+        };
         let l = HybridLayout::plan(&opts, &facts).unwrap();
         let sa = l.system_area();
         assert_eq!(&sa[0x1b0..0x1b8], &11440u64.to_le_bytes());
@@ -952,7 +1003,7 @@ mod tests {
             ptype: PartitionType::Mbr(0xef),
             len: 1_000_000,
         });
-        let facts = ImageFacts { iso_sectors: 200, bios_boot_lba: Some(34), efi_image: None };
+        let facts = ImageFacts { iso_sectors: 200, bios_boot_lba: Some(34), efi_image: None, ..Default::default() };
         let l = HybridLayout::plan(&opts, &facts).unwrap();
         let sa = l.system_area();
         assert_eq!(
@@ -981,7 +1032,7 @@ mod tests {
             .template(MbrTemplate::Isohybrid(isohdpfx()))
             .gpt_basdat(true)
             .append(Appended { number: 2, ptype: PartitionType::Mbr(0xef), len: 1_000_000 });
-        let facts = ImageFacts { iso_sectors: 200, bios_boot_lba: Some(34), efi_image: None };
+        let facts = ImageFacts { iso_sectors: 200, bios_boot_lba: Some(34), efi_image: None, ..Default::default() };
         let l = HybridLayout::plan(&opts, &facts).unwrap();
         let got: Vec<_> = l.gpt_entries().iter().map(|e| (e.name.as_str(), e.first, e.last, e.attributes)).collect();
         assert_eq!(got, [("ISOHybrid", 0, 2047, GPT_ATTR_ISO), ("Appended2", 2048, 2048 + 1955, 0)]);
@@ -999,7 +1050,7 @@ mod tests {
             .force_bootable(true)
             .iso_part_type(0)
             .append(Appended { number: 2, ptype: PartitionType::Mbr(0xef), len: 8192 * 512 });
-        let facts = ImageFacts { iso_sectors: 826, bios_boot_lba: Some(40), efi_image: None };
+        let facts = ImageFacts { iso_sectors: 826, bios_boot_lba: Some(40), efi_image: None, ..Default::default() };
         let l = HybridLayout::plan(&opts, &facts).unwrap();
         assert_eq!(
             &l.system_area()[446..478],
@@ -1026,9 +1077,148 @@ mod tests {
         check_gpt(&l);
     }
 
+    /// archiso's line (`-isohybrid-mbr --mbr-force-bootable -partition_offset 16 -append_partition 2 ESP FILE
+    /// -isohybrid-gpt-basdat` after `-b isolinux.bin`) on a small tree: what xorriso 1.5.4 wrote (ISOLINUX at LBA
+    /// 59, a 1440 KiB FAT image): the GPT's ISO partition starts at the partition offset, ISOLINUX gets a GPT
+    /// partition and not an MBR one (slot 2 is the appended partition's), the 300 KiB padding follows the
+    /// appended partition, and the whole image is 5592 blocks.
+    #[test]
+    fn archiso_layout_matches_xorriso() {
+        let opts = HybridOptions::default()
+            .template(MbrTemplate::Isohybrid(isohdpfx()))
+            .force_bootable(true)
+            .partition_offset(16)
+            .append(Appended { number: 2, ptype: PartitionType::Mbr(0xEF), len: 1_474_560 })
+            .gpt_basdat(true)
+            .tail_padding(150);
+        let facts =
+            ImageFacts { iso_sectors: 200, bios_boot_lba: Some(59), efi_image: None, basdat_images: vec![(59, 38912)] };
+        let l = HybridLayout::plan(&opts, &facts).unwrap();
+        assert_eq!(l.total_sectors() * 4, 5592);
+        let mbr: Vec<_> = l.mbr_entries().iter().map(|e| (e.status, e.ptype, e.start, e.blocks)).collect();
+        assert_eq!(mbr, [(0x80, 0x00, 64, 1984), (0, 0xEF, 2048, 2880), (0, 0, 0, 0), (0, 0, 0, 0)]);
+        let gpt: Vec<_> = l.gpt_entries().iter().map(|e| (e.name.as_str(), e.first, e.last, e.ptype)).collect();
+        assert_eq!(
+            gpt,
+            [
+                ("ISOHybrid", 64, 2047, Guid::BASIC_DATA),
+                ("ISOHybrid1", 236, 311, Guid::BASIC_DATA),
+                ("Appended2", 2048, 4927, Guid::EFI_SYSTEM)
+            ]
+        );
+        check_gpt(&l);
+        // Without appended partitions the padding is the caller's: nothing after the ISO but the alignment.
+        let plain = HybridOptions::default().template(MbrTemplate::Isohybrid(isohdpfx())).tail_padding(150);
+        assert_eq!(HybridLayout::plan(&plain, &facts).unwrap().total_sectors(), 512);
+    }
+
+    /// `-isohybrid-gpt-basdat` after `-b` and again after `-e`: both images in the GPT and in MBR slots 2 and 3,
+    /// as xorriso writes them (ISOLINUX at LBA 34, a 1440 KiB EFI image at LBA 53, a 1024-sector image).
+    #[test]
+    fn two_basdat_images() {
+        let opts = HybridOptions::default().template(MbrTemplate::Isohybrid(isohdpfx())).gpt_basdat(true);
+        let facts = ImageFacts {
+            iso_sectors: 900,
+            bios_boot_lba: Some(34),
+            efi_image: Some((53, 1_474_560)),
+            basdat_images: vec![(34, 38912), (53, 1_474_560)],
+        };
+        let l = HybridLayout::plan(&opts, &facts).unwrap();
+        let mbr: Vec<_> = l.mbr_entries().iter().map(|e| (e.status, e.ptype, e.start, e.blocks)).collect();
+        assert_eq!(mbr, [(0x80, 0, 0, 4096), (0, 0xEF, 136, 76), (0, 0xEF, 212, 2880), (0, 0, 0, 0)]);
+        let gpt: Vec<_> = l.gpt_entries().iter().map(|e| (e.name.as_str(), e.first, e.last)).collect();
+        assert_eq!(gpt, [("ISOHybrid", 0, 4031), ("ISOHybrid1", 136, 211), ("ISOHybrid2", 212, 3091)]);
+        check_gpt(&l);
+    }
+
+    /// Ubuntu's line (`--grub2-mbr --protective-msdos-label --mbr-force-bootable -append_partition 2 ESP
+    /// -appended_part_as_gpt`): the protective 0xEE entry stays inactive and a dummy active entry of type 0x00
+    /// over block 0 follows it; these are the bytes xorriso 1.5.4 wrote for a 6748-block image.
+    #[test]
+    fn force_bootable_beside_a_gpt_matches_xorriso() {
+        let opts = HybridOptions::default()
+            .template(MbrTemplate::Grub2(vec![0x44; 446]))
+            .protective_msdos_label(true)
+            .cylinder_align(false)
+            .partition_offset(16)
+            .force_bootable(true)
+            .append(Appended { number: 2, ptype: PartitionType::Gpt(Guid::EFI_SYSTEM), len: 2_949_120 })
+            .appended_as_gpt(true)
+            .iso_part_type(0xa2)
+            .tail_padding(150);
+        let facts = ImageFacts { iso_sectors: 81, bios_boot_lba: Some(40), ..Default::default() };
+        let l = HybridLayout::plan(&opts, &facts).unwrap();
+        assert_eq!(l.total_sectors() * 4, 6748);
+        let sa = l.system_area();
+        assert_eq!(&sa[446..462], &[0, 0, 2, 0, 0xee, 0x12, 0x1c, 0x03, 1, 0, 0, 0, 0x5b, 0x1a, 0, 0]);
+        assert_eq!(&sa[462..478], &[0x80, 0, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 1, 0, 0, 0]);
+        assert!(sa[478..510].iter().all(|b| *b == 0));
+        let gpt: Vec<_> = l.gpt_entries().iter().map(|e| (e.name.as_str(), e.first, e.last)).collect();
+        assert_eq!(gpt, [("ISO9660", 64, 323), ("Appended2", 324, 6083), ("Gap1", 6084, 6683)]);
+        check_gpt(&l);
+    }
+
+    /// `-boot_image any gpt_disk_guid=`: the disk GUID as given; partition N's GUID has byte 9 XORed with N
+    /// (NixOS's line through xorriso 1.5.4 gave 8a6f32d4c0a5533e9c5bb0d3ac2ff1e8 for partition 1).
+    #[test]
+    fn literal_disk_guid() {
+        let g = [0x8a, 0x6f, 0x32, 0xd4, 0xc0, 0xa5, 0x53, 0x3e, 0x9c, 0x5a, 0xb0, 0xd3, 0xac, 0x2f, 0xf1, 0xe8];
+        let opts = HybridOptions::default()
+            .template(MbrTemplate::Isohybrid(isohdpfx()))
+            .gpt_basdat(true)
+            .disk_guid(Guid(g))
+            .seed(7);
+        let facts = ImageFacts {
+            iso_sectors: 1600,
+            bios_boot_lba: Some(1474),
+            efi_image: Some((34, 2_949_120)),
+            basdat_images: vec![(34, 2_949_120)],
+        };
+        let l = HybridLayout::plan(&opts, &facts).unwrap();
+        let sa = l.system_area();
+        assert_eq!(sa[512 + 56..512 + 72], g);
+        let mut p1 = g;
+        p1[9] = 0x5b;
+        assert_eq!(sa[1024 + 16..1024 + 32], p1);
+        check_gpt(&l);
+    }
+
+    /// `-isohybrid-mbr -append_partition 2 0xef FILE` (1440 KiB) on an 800-sector ISO: xorriso 1.5.4 wrote 1894
+    /// sectors (the ISO aligned to 1024, the partition, then the 150 sectors of -pad), 1744 with -no-pad.
+    #[test]
+    fn padding_follows_appended_partitions() {
+        let facts = ImageFacts { iso_sectors: 800, bios_boot_lba: Some(34), ..Default::default() };
+        let opts = HybridOptions::default().template(MbrTemplate::Isohybrid(isohdpfx())).append(Appended {
+            number: 2,
+            ptype: PartitionType::Mbr(0xEF),
+            len: 1_474_560,
+        });
+        assert_eq!(HybridLayout::plan(&opts.clone().tail_padding(150), &facts).unwrap().total_sectors(), 1894);
+        assert_eq!(HybridLayout::plan(&opts, &facts).unwrap().total_sectors(), 1744);
+        // Without appended partitions the padding is the caller's, inside the ISO.
+        let plain = HybridOptions::default().template(MbrTemplate::Isohybrid(isohdpfx())).tail_padding(150);
+        assert_eq!(HybridLayout::plan(&plain, &facts).unwrap().total_sectors(), 1024);
+    }
+
+    /// `-partition_offset 16 -isohybrid-gpt-basdat`: the GPT's ISO partition starts at the offset (block 64),
+    /// as xorriso's MBR partition 1 does.
+    #[test]
+    fn basdat_partition_offset() {
+        let opts = HybridOptions::default()
+            .template(MbrTemplate::Isohybrid(isohdpfx()))
+            .gpt_basdat(true)
+            .partition_offset(16)
+            .append(Appended { number: 2, ptype: PartitionType::Mbr(0xEF), len: 1_474_560 });
+        let facts = ImageFacts { iso_sectors: 200, bios_boot_lba: Some(59), ..Default::default() };
+        let l = HybridLayout::plan(&opts, &facts).unwrap();
+        let gpt: Vec<_> = l.gpt_entries().iter().map(|e| (e.name.as_str(), e.first, e.last)).collect();
+        assert_eq!(gpt, [("ISOHybrid", 64, 2047), ("Appended2", 2048, 4927)]);
+        check_gpt(&l);
+    }
+
     #[test]
     fn cylinder_alignment_is_optional() {
-        let facts = ImageFacts { iso_sectors: 300, bios_boot_lba: Some(50), efi_image: None };
+        let facts = ImageFacts { iso_sectors: 300, bios_boot_lba: Some(50), efi_image: None, ..Default::default() };
         let off = HybridOptions::default().template(MbrTemplate::Isohybrid(isohdpfx())).cylinder_align(false);
         assert_eq!(HybridLayout::plan(&off, &facts).unwrap().total_sectors(), 300);
         let on = HybridOptions::default().protective_msdos_label(true).cylinder_align(true);
@@ -1039,8 +1229,11 @@ mod tests {
     #[test]
     fn partition_offset() {
         let opts = HybridOptions::default().template(MbrTemplate::Isohybrid(isohdpfx())).partition_offset(16);
-        let l = HybridLayout::plan(&opts, &ImageFacts { iso_sectors: 300, bios_boot_lba: Some(50), efi_image: None })
-            .unwrap();
+        let l = HybridLayout::plan(
+            &opts,
+            &ImageFacts { iso_sectors: 300, bios_boot_lba: Some(50), efi_image: None, ..Default::default() },
+        )
+        .unwrap();
         let e = l.mbr_entries()[0];
         assert_eq!((e.status, e.ptype, e.start, e.blocks), (0x80, 0x17, 64, 1984));
         assert_eq!(&l.system_area()[446..462], &[0x80, 2, 1, 0, 0x17, 0x3f, 0x20, 0, 0x40, 0, 0, 0, 0xc0, 7, 0, 0]);
@@ -1057,7 +1250,7 @@ mod tests {
 
     #[test]
     fn templates_are_checked() {
-        let facts = ImageFacts { iso_sectors: 100, bios_boot_lba: None, efi_image: None };
+        let facts = ImageFacts { iso_sectors: 100, bios_boot_lba: None, efi_image: None, ..Default::default() };
         let o = HybridOptions::default().template(MbrTemplate::Isohybrid(isohdpfx()));
         assert!(HybridLayout::plan(&o, &facts).is_err(), "isohybrid needs -b");
         let o = HybridOptions::default().template(MbrTemplate::Grub2(vec![0; 100]));
@@ -1098,7 +1291,7 @@ mod tests {
                 }
             }
             let iso = iso.max(u64::from(efi_at) + efi_len.div_ceil(SECTOR));
-            let facts = ImageFacts { iso_sectors: iso, bios_boot_lba: Some(efi_at + 1), efi_image: Some((efi_at, efi_len)) };
+            let facts = ImageFacts { iso_sectors: iso, bios_boot_lba: Some(efi_at + 1), efi_image: Some((efi_at, efi_len)), basdat_images: vec![(efi_at, efi_len)] };
             let l = HybridLayout::plan(&opts, &facts).unwrap();
             let sa = l.system_area();
             let mbr = parse_mbr(sa).unwrap();
