@@ -16,11 +16,11 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{anyhow, bail, Context, Result};
 use md5::{Digest, Md5};
-use odix_iso9660::write::eltorito::{Emulation, LoadSize, Platform};
+use odix_iso9660::write::eltorito::{LoadSize, Platform};
 use odix_iso9660::write::hybrid::{Guid, PartitionType};
 use odix_iso9660::write::{DataId, FileData, IsoLayout, NodeKind, Tree, VolumeDates, MAX_EXTENT, SECTOR};
 
-use crate::boot::{add_partition_copy, BootConfig, BootPlan, PAD_SECTORS};
+use crate::boot::{add_partition_copy, BootConfig, BootPlan, BootSpec, EfiPartSpec, EmulChoice, PAD_SECTORS};
 use crate::build::image::{iso_options, plan_image, ImageExtras};
 use crate::build::output::{progress_bar, ImageSink};
 use crate::build::plan::{emit, Content, EmitCtx, Plan};
@@ -292,70 +292,6 @@ fn lookup(name: &str) -> Option<(Opt, Arity)> {
         .iter()
         .find(|(names, ..)| names.contains(&name))
         .map(|(_, opt, arity, _)| (*opt, hfs_arity(name).unwrap_or(*arity)))
-}
-
-/// The emulation chosen for a boot entry; `None` lets the image's size pick a floppy type (mkisofs rule).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum EmulChoice {
-    /// `-no-emul-boot`.
-    None,
-    /// `-hard-disk-boot`.
-    HardDisk,
-}
-
-/// One El Torito entry as the command line describes it.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct BootSpec {
-    /// Path of the image inside the ISO.
-    pub image: String,
-    /// Platform id.
-    pub platform: Option<Platform>,
-    /// Emulation mode; `None` = floppy by size.
-    pub emulation: Option<EmulChoice>,
-    /// `-boot-load-size`.
-    pub load_size: Option<LoadSize>,
-    /// `-boot-load-seg`.
-    pub load_segment: u16,
-    /// `-boot-info-table`.
-    pub boot_info_table: bool,
-    /// `--grub2-boot-info`.
-    pub grub2_boot_info: bool,
-    /// `-no-boot`.
-    pub not_bootable: bool,
-}
-
-impl BootSpec {
-    /// For `-e --interval:appended_partition_N:...` (xorriso's way to boot from an appended EFI partition), N.
-    pub fn appended_partition(&self) -> Option<u8> {
-        let rest = self.image.strip_prefix("--interval:appended_partition_")?;
-        let digits: String = rest.chars().take_while(|c| c.is_ascii_digit()).collect();
-        digits.parse().ok().filter(|n| (1..=4).contains(n))
-    }
-
-    /// The platform: 0xEF for `-e` images, else BIOS unless `-eltorito-platform` said otherwise.
-    pub fn platform(&self) -> Platform {
-        self.platform.unwrap_or(Platform::BIOS)
-    }
-
-    /// The emulation for an image of `len` bytes.
-    pub fn emulation(&self, len: u64) -> Result<Emulation> {
-        Ok(match self.emulation {
-            Some(EmulChoice::None) => Emulation::NoEmulation,
-            Some(EmulChoice::HardDisk) => Emulation::HardDisk,
-            None => Emulation::floppy_for_size(len).with_context(|| {
-                format!("boot image {}: give -no-emul-boot or -hard-disk-boot, or use a floppy image", self.image)
-            })?,
-        })
-    }
-}
-
-/// `--efi-boot-part`'s argument.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum EfiPartSpec {
-    /// `--efi-boot-image`: the El Torito EFI image.
-    ElToritoImage,
-    /// A file appended as the EFI system partition.
-    File(PathBuf),
 }
 
 /// Everything the command line says, before it is mapped onto the builder.
@@ -1975,6 +1911,7 @@ impl<W: Write> ImageSink for Md5Sink<W> {}
 #[cfg(test)]
 mod tests {
     use super::*;
+    use odix_iso9660::write::eltorito::Emulation;
 
     fn parse(args: &[&str]) -> Result<MkisofsArgs> {
         let v: Vec<OsString> = args.iter().map(OsString::from).collect();
