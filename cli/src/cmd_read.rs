@@ -678,7 +678,8 @@ fn selection(arg: &OsStr) -> Result<Selection> {
 
 pub fn extract(args: ExtractArgs) -> Result<u8> {
     if let Some(dir) = &args.boot {
-        return formats::iso::extract_boot(&args.image, dir);
+        let (src, opts) = args.image.open()?;
+        return formats::iso::extract_boot(&src, &opts, dir);
     }
     let selections = args.paths.iter().map(|p| selection(p)).collect::<Result<Vec<_>>>()?;
     let (src, opts, mut tree) = args.image.tree()?;

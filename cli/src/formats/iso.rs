@@ -46,8 +46,7 @@ fn open_image(src: &ImageSource, opts: &ReadOptions) -> Result<Image<Source>> {
 /// The sessions of a plain image file, found by following its volume descriptor sets (see
 /// [`odix_iso9660::read::sessions`]).
 pub fn sessions(src: &ImageSource) -> Result<Vec<odix_iso9660::read::Session>> {
-    let mut r = src.open()?;
-    odix_iso9660::read::sessions(&mut r).map_err(|e| anyhow!("{}: {e}", src.path().display()))
+    src.iso_sessions()
 }
 
 /// The `sessions` section of `odix info` for a plain image file: start LBA, size and volume id of each session, as
@@ -668,10 +667,9 @@ fn copy_range(src: &mut Source, lba: u64, len: u64, out: &Path) -> Result<()> {
 ///
 /// A boot image is as long as the file of the ISO tree whose data starts at its LBA; when no file does
 /// (an appended partition, say), it is the entry's sector count × 512 bytes.
-pub fn extract_boot(args: &crate::cmd_read::ImageArgs, dir: &Path) -> Result<u8> {
-    let (src, opts) = args.open()?;
+pub fn extract_boot(src: &ImageSource, opts: &ReadOptions, dir: &Path) -> Result<u8> {
     let path = src.path().display().to_string();
-    let mut img = open_image(&src, &opts)?;
+    let mut img = open_image(src, opts)?;
     let Some((cat_lba, cat)) = img.boot_catalog().map_err(|e| anyhow!("{path}: {e}"))? else {
         bail!("{path}: no El Torito boot catalog");
     };
