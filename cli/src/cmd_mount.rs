@@ -18,7 +18,7 @@ use fuser::{
     ReplyAttr, ReplyData, ReplyDirectory, ReplyEntry, Request,
 };
 
-use crate::cmd_read::ImageArgs;
+use crate::args::ImageArgs;
 use crate::extract::unsafe_name;
 use crate::view::{display_name, Kind, Node, Tree};
 

@@ -1,6 +1,7 @@
 //! `odix`: rip, build, list, read and extract optical disc images.
 #![forbid(unsafe_code)]
 
+mod args;
 mod boot;
 mod build;
 mod cmd_convert;
@@ -15,9 +16,11 @@ mod formats;
 mod interrupt;
 mod man;
 mod mkudf;
+mod open;
 mod output;
 mod progress;
 mod source;
+mod tree;
 mod view;
 
 use std::ffi::OsString;
