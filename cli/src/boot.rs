@@ -1,5 +1,5 @@
 //! Bootable images: plugs El Torito (boot record, catalog, patched boot images) and the hybrid system area
-//! (MBR, GPT, appended partitions) into the sector plan of [`crate::build`].
+//! (MBR, GPT, appended partitions) into the sector plan of [`crate::mastering`].
 //!
 //! How the pieces meet the plan, without the planner knowing about boot:
 //! - the boot record is an `after_primary` descriptor (LBA 17), its catalog LBA read at emit time;
@@ -25,9 +25,9 @@ use odix_iso9660::write::hybrid::{
 };
 use odix_iso9660::write::{DataId, FileData, IsoLayout, Meta, NodeId, NodeKind, Tree, SECTOR, SYSTEM_AREA_SECTORS};
 
-use crate::build::image::{ImageExtras, PlannedImage};
-use crate::build::plan::{Content, EmitCtx};
-use crate::build::walk::Walked;
+use crate::mastering::image::{ImageExtras, PlannedImage};
+use crate::mastering::plan::{Content, EmitCtx};
+use crate::mastering::walk::Walked;
 
 /// LBA of the Primary Volume Descriptor (the first descriptor after the system area).
 const PVD_LBA: u32 = 16;
@@ -521,7 +521,7 @@ impl BootPlan {
         }
     }
 
-    /// After [`crate::build::image::plan_image`]: the LBA table to emit with, where the synthetic ids (catalog,
+    /// After [`crate::mastering::image::plan_image`]: the LBA table to emit with, where the synthetic ids (catalog,
     /// patched boot images) have their regions' LBAs.
     pub fn data_lba(&self, planned: &PlannedImage<'_>) -> Vec<u32> {
         let mut data_lba = planned.data_lba.clone();
@@ -577,7 +577,7 @@ impl BootPlan {
         None
     }
 
-    /// After [`crate::build::image::plan_image`]: appends the padding and the hybrid tail to the plan and
+    /// After [`crate::mastering::image::plan_image`]: appends the padding and the hybrid tail to the plan and
     /// returns the volume space size (the sectors up to the first appended partition, or all of them).
     pub fn finish<'p>(&'p self, planned: &mut PlannedImage<'p>) -> Result<u32> {
         self.iso_sectors.set(planned.plan.total_sectors());
@@ -839,7 +839,7 @@ impl BootArgs {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::build::walk::{walk, WalkOptions};
+    use crate::mastering::walk::{walk, WalkOptions};
     use std::ffi::OsString;
 
     fn walked(files: &[(&str, usize)]) -> (tempfile::TempDir, Walked) {

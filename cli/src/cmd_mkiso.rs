@@ -8,10 +8,10 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use anyhow::{bail, Context, Result};
 use odix_iso9660::write::IsoLayout;
 
-use crate::build::image::{iso_options, plan_image, ImageExtras};
-use crate::build::output::progress_bar;
-use crate::build::plan::{emit, stop_on_signals, EmitCtx};
-use crate::build::walk::{dedup, read_sort_file, walk, WalkOptions};
+use crate::mastering::image::{iso_options, plan_image, ImageExtras};
+use crate::mastering::output::progress_bar;
+use crate::mastering::plan::{emit, stop_on_signals, EmitCtx};
+use crate::mastering::walk::{dedup, read_sort_file, walk, WalkOptions};
 use crate::output::AtomicFile;
 
 /// Arguments of `odix mkiso`.
@@ -166,7 +166,7 @@ pub fn mkiso(a: MkisoArgs) -> Result<u8> {
     let mut opts = iso_options(a.iso_level, !a.no_rock, !a.no_joliet, a.joliet_long, now)
         .volume_id(volume_id)
         .application(a.application.clone().unwrap_or_else(|| format!("ODIX {}", env!("CARGO_PKG_VERSION"))));
-    opts = crate::build::image::Identifiers {
+    opts = crate::mastering::image::Identifiers {
         publisher: a.publisher.as_deref(),
         preparer: a.preparer.as_deref(),
         system_id: a.system_id.as_deref(),
@@ -174,7 +174,7 @@ pub fn mkiso(a: MkisoArgs) -> Result<u8> {
     }
     .apply(opts);
     let mut layout = IsoLayout::new(&walked.tree, opts)?;
-    crate::build::image::warn_losses(&layout);
+    crate::mastering::image::warn_losses(&layout);
     let (planned, data_lba, volume_sectors) = if boot_cfg.is_empty() {
         let extras = match &bridge {
             Some(b) => b.extras(&layout)?,

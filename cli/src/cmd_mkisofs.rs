@@ -21,10 +21,10 @@ use odix_iso9660::write::hybrid::{Guid, PartitionType};
 use odix_iso9660::write::{DataId, FileData, IsoLayout, NodeKind, Tree, VolumeDates, MAX_EXTENT, SECTOR};
 
 use crate::boot::{add_partition_copy, BootConfig, BootPlan, BootSpec, EfiPartSpec, EmulChoice, PAD_SECTORS};
-use crate::build::image::{iso_options, plan_image, ImageExtras};
-use crate::build::output::{progress_bar, ImageSink};
-use crate::build::plan::{emit, Content, EmitCtx, Plan};
-use crate::build::walk::{read_sort_file, walk, WalkOptions};
+use crate::mastering::image::{iso_options, plan_image, ImageExtras};
+use crate::mastering::output::{progress_bar, ImageSink};
+use crate::mastering::plan::{emit, Content, EmitCtx, Plan};
+use crate::mastering::walk::{read_sort_file, walk, WalkOptions};
 use crate::mkudf::UdfArgs;
 use crate::output::AtomicFile;
 
@@ -1560,7 +1560,7 @@ fn build(a: &MkisofsArgs, log: &mut Log) -> Result<u8> {
             effective: a.effective_date,
             hundredths: a.uuid_date.map_or(0, |(_, cs)| cs),
         });
-    opts = crate::build::image::Identifiers {
+    opts = crate::mastering::image::Identifiers {
         publisher: a.publisher.as_deref(),
         preparer: a.preparer.as_deref(),
         volume_set: a.volume_set.as_deref(),
@@ -1582,7 +1582,7 @@ fn build(a: &MkisofsArgs, log: &mut Log) -> Result<u8> {
         );
     }
     let mut layout = IsoLayout::new(&walked.tree, opts.checksum_array(array_id))?;
-    crate::build::image::warn_losses(&layout);
+    crate::mastering::image::warn_losses(&layout);
     let mut extras = ImageExtras::default();
     boot.add_descriptors(&mut extras);
     let tags = a.md5.then(|| Md5Tags::new(array_id, layout.checksum_files()));

@@ -3,7 +3,6 @@
 
 mod args;
 mod boot;
-mod build;
 mod cmd_convert;
 mod cmd_mkiso;
 mod cmd_mkisofs;
@@ -15,6 +14,7 @@ mod extract;
 mod formats;
 mod interrupt;
 mod man;
+mod mastering;
 mod mkudf;
 mod open;
 mod output;
