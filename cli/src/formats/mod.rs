@@ -1,4 +1,4 @@
-//! Adapters from the format crates to the CLI's [`Tree`](crate::view::Tree) and `info` sections.
+//! Adapters from the format crates to the CLI's [`Tree`] and `info` sections.
 //!
 //! Each adapter module offers the same three functions:
 //! - `probe(&ImageSource, &ReadOptions) -> Result<bool>`: is this format present?

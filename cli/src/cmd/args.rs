@@ -4,10 +4,10 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 
-use crate::formats::{Limits, ReadOptions, ViewChoice};
-use crate::open::Options;
-use crate::source::{ImageSource, SourceOptions};
-use crate::view::Tree;
+use odix::formats::{Limits, ReadOptions, ViewChoice};
+use odix::open::Options;
+use odix::source::{ImageSource, SourceOptions};
+use odix::view::Tree;
 
 /// Options every reading command takes.
 #[derive(clap::Args, Debug, Clone)]

@@ -28,7 +28,7 @@ use std::collections::{HashSet, VecDeque};
 use std::fs::File;
 use std::io::{self, BufReader, Read, Seek, SeekFrom, Write};
 
-use crate::progress::{bar as progress_bar, spinner as progress_spinner};
+use crate::cmd::progress::{bar as progress_bar, spinner as progress_spinner};
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
@@ -38,12 +38,12 @@ use odix_cdrip::hash::{self, Hasher};
 use odix_cdrip::image::{RawDisc, SheetKind};
 use odix_cdrip::sector::{self, Repair};
 
-use crate::args::ImageArgs;
-use crate::formats::{self, ViewChoice};
-use crate::output::{self, AtomicFile};
-use crate::source::Source;
-use crate::tree;
-use crate::view::{Kind, Node, Tree};
+use crate::cmd::args::ImageArgs;
+use odix::formats::{self, ViewChoice};
+use odix::output::{self, AtomicFile};
+use odix::source::Source;
+use odix::tree;
+use odix::view::{Kind, Node, Tree};
 
 /// `odix verify`.
 #[derive(clap::Args, Debug)]
@@ -702,7 +702,7 @@ fn check_extents(args: &ImageArgs, view: ViewChoice, rec: &Recognised, report: &
             bail!("more than {} entries in the image (raise --max-entries)", limits.max_total_entries);
         }
         for child in entries.into_iter().rev() {
-            let cp = tree::join(&p, &crate::view::display_name(&child.name));
+            let cp = tree::join(&p, &odix::view::display_name(&child.name));
             stack.push((child, cp, depth + 1));
         }
     }

@@ -20,13 +20,13 @@ use odix_iso9660::write::eltorito::{LoadSize, Platform};
 use odix_iso9660::write::hybrid::{Guid, PartitionType};
 use odix_iso9660::write::{DataId, FileData, IsoLayout, NodeKind, Tree, VolumeDates, MAX_EXTENT, SECTOR};
 
-use crate::boot::{add_partition_copy, BootConfig, BootPlan, BootSpec, EfiPartSpec, EmulChoice, PAD_SECTORS};
-use crate::mastering::image::{iso_options, plan_image, ImageExtras};
-use crate::mastering::output::{progress_bar, ImageSink};
-use crate::mastering::plan::{emit, Content, EmitCtx, Plan};
-use crate::mastering::walk::{read_sort_file, walk, WalkOptions};
-use crate::mkudf::UdfArgs;
-use crate::output::AtomicFile;
+use odix::boot::{add_partition_copy, BootConfig, BootPlan, BootSpec, EfiPartSpec, EmulChoice, PAD_SECTORS};
+use odix::mastering::image::{iso_options, plan_image, ImageExtras};
+use odix::mastering::output::{progress_bar, ImageSink};
+use odix::mastering::plan::{emit, Content, EmitCtx, Plan};
+use odix::mastering::walk::{read_sort_file, walk, WalkOptions};
+use odix::mkudf::UdfArgs;
+use odix::output::AtomicFile;
 
 /// How many values an option takes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -1430,7 +1430,7 @@ fn build(a: &MkisofsArgs, log: &mut Log) -> Result<u8> {
         );
     }
     if let Some(out) = a.output.as_ref().filter(|o| !a.print_size && !is_device(o)) {
-        crate::output::check_target(out)?;
+        odix::output::check_target(out)?;
     }
     // -hide/-hide-joliet naming the boot catalog keep it out of every tree (it is not a source file).
     let catalog_path = a.catalog.clone().unwrap_or_else(|| "boot.catalog".into());
@@ -1560,7 +1560,7 @@ fn build(a: &MkisofsArgs, log: &mut Log) -> Result<u8> {
             effective: a.effective_date,
             hundredths: a.uuid_date.map_or(0, |(_, cs)| cs),
         });
-    opts = crate::mastering::image::Identifiers {
+    opts = odix::mastering::image::Identifiers {
         publisher: a.publisher.as_deref(),
         preparer: a.preparer.as_deref(),
         volume_set: a.volume_set.as_deref(),
@@ -1569,8 +1569,8 @@ fn build(a: &MkisofsArgs, log: &mut Log) -> Result<u8> {
     .apply(opts);
     // -udf: a bridge image whose UDF tree shares the file data (and the patched boot images).
     let udf_args = UdfArgs { udf: a.udf, ..Default::default() };
-    let udf_tree = crate::mkudf::prepare(&udf_args, &walked, &volume_id, now)?;
-    let bridge = crate::mkudf::Bridge::for_tree(udf_tree.as_ref(), &walked.data)?;
+    let udf_tree = odix::mkudf::prepare(&udf_args, &walked, &volume_id, now)?;
+    let bridge = odix::mkudf::Bridge::for_tree(udf_tree.as_ref(), &walked.data)?;
     let mut part_layout = if a.partition_offset > 0 { Some(IsoLayout::new(&walked.tree, opts.clone())?) } else { None };
     // --md5 with Rock Ridge: the root and the files record where their MD5s lie in the checksum array, a
     // synthetic data item after every other (the partition copy's tree does not).
@@ -1582,7 +1582,7 @@ fn build(a: &MkisofsArgs, log: &mut Log) -> Result<u8> {
         );
     }
     let mut layout = IsoLayout::new(&walked.tree, opts.checksum_array(array_id))?;
-    crate::mastering::image::warn_losses(&layout);
+    odix::mastering::image::warn_losses(&layout);
     let mut extras = ImageExtras::default();
     boot.add_descriptors(&mut extras);
     let tags = a.md5.then(|| Md5Tags::new(array_id, layout.checksum_files()));
@@ -1610,7 +1610,7 @@ fn build(a: &MkisofsArgs, log: &mut Log) -> Result<u8> {
     let iso_end = planned.plan.total_sectors();
     let volume_sectors = boot.finish(&mut planned)?;
     if bridge.is_some() {
-        crate::boot::check_udf_tail(&planned, iso_end)?;
+        odix::boot::check_udf_tail(&planned, iso_end)?;
     }
     let total = planned.plan.total_sectors();
     if a.print_size {

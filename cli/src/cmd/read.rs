@@ -8,12 +8,12 @@ use std::path::PathBuf;
 use anyhow::{bail, Context, Result};
 use chrono::{DateTime, SecondsFormat, Utc};
 
-use crate::args::ImageArgs;
-use crate::extract::{ExtractOptions, Extractor};
-use crate::formats::{self, ViewChoice};
-use crate::tree::{components_os, normalized, resolve, walk};
-use crate::view::{display_name, hex, Kind, Node, PastEnd};
+use crate::cmd::args::ImageArgs;
 use crate::EXIT_PARTIAL;
+use odix::extract::{ExtractOptions, Extractor};
+use odix::formats::{self, ViewChoice};
+use odix::tree::{components_os, normalized, resolve, walk};
+use odix::view::{display_name, hex, Kind, Node, PastEnd};
 
 /// `odix info`.
 #[derive(clap::Args, Debug)]
@@ -483,15 +483,15 @@ pub fn extract(args: ExtractArgs) -> Result<u8> {
         },
         src.plain_file(),
     )?;
-    crate::interrupt::install()?;
-    let _temps = crate::interrupt::on_interrupt(
+    odix::interrupt::install()?;
+    let _temps = odix::interrupt::on_interrupt(
         format!("extraction into {} unfinished (the files being written were removed)", args.dir.display()),
         ex.temp_remover(),
     );
     let selections = if selections.is_empty() { vec![Selection::Path("/".into())] } else { selections };
     // With -v the list of paths is the progress.
     let bar =
-        if args.verbose { indicatif::ProgressBar::hidden() } else { crate::progress::bytes_counter("extracting") };
+        if args.verbose { indicatif::ProgressBar::hidden() } else { crate::cmd::progress::bytes_counter("extracting") };
     let mut warnings = 0u64;
     for sel in &selections {
         let (start_path, pattern) = match sel {
