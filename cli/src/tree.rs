@@ -76,7 +76,7 @@ type Pending = (Node, OsString, u32, std::rc::Rc<Vec<u64>>);
 /// Visits `start` and, for directories, everything below it depth first, parents before children. Loops (a
 /// directory that contains itself or an ancestor) and the limits stop that branch with a warning. A directory
 /// that cannot be read, or a damaged entry, is a warning too, or an error with `--strict`. Returns the number of
-/// warnings.
+/// warnings, each of which went to `warn` first.
 pub fn walk(
     tree: &mut dyn Tree,
     start: Node,
@@ -84,6 +84,7 @@ pub fn walk(
     opts: &ReadOptions,
     recursive: bool,
     visit: &mut Visitor<'_>,
+    warn: &mut dyn FnMut(String),
 ) -> Result<u64> {
     let limits = &opts.limits;
     let mut warnings = 0u64;
@@ -96,7 +97,7 @@ pub fn walk(
         }
         if depth >= limits.max_depth {
             let shown = display_name(&path);
-            eprintln!("odix: warning: {shown}: deeper than {} levels, not descended", limits.max_depth);
+            warn(format!("{shown}: deeper than {} levels, not descended", limits.max_depth));
             warnings += 1;
             continue;
         }
@@ -104,7 +105,7 @@ pub fn walk(
         if let Some(id) = id {
             if ancestors.contains(&id) {
                 let shown = display_name(&path);
-                eprintln!("odix: warning: {shown}: directory contains itself or an ancestor (loop), not descended");
+                warn(format!("{shown}: directory contains itself or an ancestor (loop), not descended"));
                 warnings += 1;
                 continue;
             }
@@ -113,7 +114,7 @@ pub fn walk(
             Ok(e) => e,
             Err(e) if opts.strict => return Err(e.context(display_name(&path))),
             Err(e) => {
-                eprintln!("odix: warning: {}: {e:#}", display_name(&path));
+                warn(format!("{}: {e:#}", display_name(&path)));
                 warnings += 1;
                 continue;
             }
@@ -122,7 +123,7 @@ pub fn walk(
             if opts.strict {
                 bail!("{}", w.0);
             }
-            eprintln!("odix: warning: {}", w.0);
+            warn(w.0);
             warnings += 1;
         }
         if entries.len() as u64 > limits.max_dir_entries {
@@ -144,7 +145,7 @@ pub fn walk(
         }
     }
     for w in tree.take_warnings() {
-        eprintln!("odix: warning: {}", w.0);
+        warn(w.0);
         warnings += 1;
     }
     Ok(warnings)

@@ -15,6 +15,11 @@ use odix::formats::{self, ViewChoice};
 use odix::tree::{components_os, normalized, resolve, walk};
 use odix::view::{display_name, hex, Kind, Node, PastEnd};
 
+/// Prints a warning the library passed back.
+fn print_warning(msg: String) {
+    eprintln!("odix: warning: {msg}");
+}
+
 /// `odix info`.
 #[derive(clap::Args, Debug)]
 pub struct InfoArgs {
@@ -306,35 +311,43 @@ pub fn ls(args: LsArgs) -> Result<u8> {
     }
     let start_is_dir = start.kind == Kind::Dir;
     let mut stream_warnings = 0u64;
-    let warnings = walk(tree.as_mut(), start, norm, &opts, args.recursive, &mut |t, node, path, depth| {
-        // The directory asked for is listed by its contents, as `ls` does.
-        if depth == 0 && start_is_dir {
-            return Ok(true);
-        }
-        let shown = if args.recursive || depth == 0 { path } else { node.name.as_os_str() };
-        write_entry(&mut out, &args, node, path, shown, None, &mut first)?;
-        if args.streams {
-            match t.streams(node) {
-                Ok(streams) => {
-                    for s in &streams {
-                        let with = |p: &OsStr| {
-                            let mut o = p.to_os_string();
-                            o.push(":");
-                            o.push(&s.name);
-                            o
-                        };
-                        let (p, sh) = (with(path), with(shown));
-                        write_entry(&mut out, &args, s, &p, &sh, Some(path), &mut first)?;
+    let warnings = walk(
+        tree.as_mut(),
+        start,
+        norm,
+        &opts,
+        args.recursive,
+        &mut |t, node, path, depth| {
+            // The directory asked for is listed by its contents, as `ls` does.
+            if depth == 0 && start_is_dir {
+                return Ok(true);
+            }
+            let shown = if args.recursive || depth == 0 { path } else { node.name.as_os_str() };
+            write_entry(&mut out, &args, node, path, shown, None, &mut first)?;
+            if args.streams {
+                match t.streams(node) {
+                    Ok(streams) => {
+                        for s in &streams {
+                            let with = |p: &OsStr| {
+                                let mut o = p.to_os_string();
+                                o.push(":");
+                                o.push(&s.name);
+                                o
+                            };
+                            let (p, sh) = (with(path), with(shown));
+                            write_entry(&mut out, &args, s, &p, &sh, Some(path), &mut first)?;
+                        }
+                    }
+                    Err(e) => {
+                        eprintln!("odix: warning: {}: {e:#}", display_name(path));
+                        stream_warnings += 1;
                     }
                 }
-                Err(e) => {
-                    eprintln!("odix: warning: {}: {e:#}", display_name(path));
-                    stream_warnings += 1;
-                }
             }
-        }
-        Ok(true)
-    })?;
+            Ok(true)
+        },
+        &mut print_warning,
+    )?;
     if args.json {
         out.write_all(b"\n]\n")?;
     }
@@ -460,7 +473,7 @@ fn selection(arg: &OsStr) -> Result<Selection> {
 pub fn extract(args: ExtractArgs) -> Result<u8> {
     if let Some(dir) = &args.boot {
         let (src, opts) = args.image.open()?;
-        return formats::iso::extract_boot(&src, &opts, dir);
+        return formats::iso::extract_boot(&src, &opts, dir, &mut io::stdout().lock(), &mut print_warning);
     }
     let selections = args.paths.iter().map(|p| selection(p)).collect::<Result<Vec<_>>>()?;
     let (src, opts, mut tree) = args.image.tree()?;
@@ -520,30 +533,38 @@ pub fn extract(args: ExtractArgs) -> Result<u8> {
         // With a pattern: the folders matched so far (everything below one is extracted with it).
         let mut matched: Vec<OsString> = Vec::new();
         let mut any = false;
-        warnings += walk(tree.as_mut(), node, norm, &opts, true, &mut |t, node, path, _depth| {
-            if start_is_root && path == "/" {
-                return Ok(true);
-            }
-            if let Some((_, matcher)) = pattern {
-                while matched.last().is_some_and(|m| !path.as_bytes().starts_with(&[m.as_bytes(), b"/"].concat())) {
-                    matched.pop();
-                }
-                if matched.is_empty() && !matcher.is_match(std::path::Path::new(path)) {
+        warnings += walk(
+            tree.as_mut(),
+            node,
+            norm,
+            &opts,
+            true,
+            &mut |t, node, path, _depth| {
+                if start_is_root && path == "/" {
                     return Ok(true);
                 }
-                any = true;
-                if node.kind == Kind::Dir {
-                    matched.push(path.to_os_string());
+                if let Some((_, matcher)) = pattern {
+                    while matched.last().is_some_and(|m| !path.as_bytes().starts_with(&[m.as_bytes(), b"/"].concat())) {
+                        matched.pop();
+                    }
+                    if matched.is_empty() && !matcher.is_match(std::path::Path::new(path)) {
+                        return Ok(true);
+                    }
+                    any = true;
+                    if node.kind == Kind::Dir {
+                        matched.push(path.to_os_string());
+                    }
                 }
-            }
-            // Every name on the way was checked by the extractor when it was visited (no `/` in any of them),
-            // so splitting the image path gives back exactly those names.
-            let rel: Vec<&OsStr> = components_os(path);
-            if node.kind == Kind::File {
-                bar.inc(node.size);
-            }
-            ex.entry(t, node, &rel)
-        })?;
+                // Every name on the way was checked by the extractor when it was visited (no `/` in any of them),
+                // so splitting the image path gives back exactly those names.
+                let rel: Vec<&OsStr> = components_os(path);
+                if node.kind == Kind::File {
+                    bar.inc(node.size);
+                }
+                ex.entry(t, node, &rel)
+            },
+            &mut print_warning,
+        )?;
         if let (Some((text, _)), false) = (pattern, any) {
             eprintln!("odix: {}: {text}: nothing matches", args.image.image.display());
             warnings += 1;

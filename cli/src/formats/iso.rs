@@ -663,11 +663,18 @@ fn copy_range(src: &mut Source, lba: u64, len: u64, out: &Path) -> Result<()> {
 }
 
 /// `odix extract --boot DIR`: writes the boot catalog (`boot.catalog`, its first sector) and each boot image
-/// (`boot-N-PLATFORM-EMULATION.img`) into DIR, and prints one line for each.
+/// (`boot-N-PLATFORM-EMULATION.img`) into DIR, and writes one line for each to `out`; the reader's warnings go
+/// to `warn`.
 ///
 /// A boot image is as long as the file of the ISO tree whose data starts at its LBA; when no file does
 /// (an appended partition, say), it is the entry's sector count × 512 bytes.
-pub fn extract_boot(src: &ImageSource, opts: &ReadOptions, dir: &Path) -> Result<u8> {
+pub fn extract_boot(
+    src: &ImageSource,
+    opts: &ReadOptions,
+    dir: &Path,
+    out: &mut dyn Write,
+    warn: &mut dyn FnMut(String),
+) -> Result<u8> {
     let path = src.path().display().to_string();
     let mut img = open_image(src, opts)?;
     let Some((cat_lba, cat)) = img.boot_catalog().map_err(|e| anyhow!("{path}: {e}"))? else {
@@ -676,13 +683,11 @@ pub fn extract_boot(src: &ImageSource, opts: &ReadOptions, dir: &Path) -> Result
     let s = scan(&mut img, opts.limits.max_total_entries).map_err(|e| anyhow!("{path}: {e}"))?;
     let image_len = img.image_len();
     for w in img.take_warnings() {
-        eprintln!("odix: warning: {path}: {w}");
+        warn(format!("{path}: {w}"));
     }
     drop(img);
     fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let mut reader = src.open()?;
-    let stdout = io::stdout();
-    let mut out = stdout.lock();
     let cat_file: PathBuf = dir.join("boot.catalog");
     copy_range(&mut reader, cat_lba, SECTOR, &cat_file)?;
     writeln!(out, "boot.catalog: LBA {cat_lba}, {SECTOR} bytes")?;
