@@ -21,7 +21,7 @@ use odix_iso9660::read::names::strip_version;
 use odix_iso9660::{Entry, EntryKind, Image, View};
 use serde_json::{json, Value};
 
-use super::{InfoSection, ReadOptions, ViewChoice};
+use super::options::{InfoSection, ReadOptions, ViewChoice};
 use crate::source::{ImageSource, Source};
 use crate::view::{Extent, Kind, Node, PastEnd, Tree, Warning};
 

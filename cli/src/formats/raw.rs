@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use anyhow::Result;
 use odix_cdrip::image::{RawDisc, SheetKind};
 
-use super::{InfoSection, ReadOptions};
+use super::options::{InfoSection, ReadOptions};
 use crate::source::{raw_disc as disc, ImageSource};
 
 /// What a track is, in a word: `audio` or `data`.
