@@ -1,5 +1,5 @@
 //! Bootable images: plugs El Torito (boot record, catalog, patched boot images) and the hybrid system area
-//! (MBR, GPT, appended partitions) into the sector plan of [`crate::build`].
+//! (MBR, GPT, appended partitions) into the sector plan of [`crate::mastering`].
 //!
 //! How the pieces meet the plan, without the planner knowing about boot:
 //! - the boot record is an `after_primary` descriptor (LBA 17), its catalog LBA read at emit time;
@@ -25,10 +25,9 @@ use odix_iso9660::write::hybrid::{
 };
 use odix_iso9660::write::{DataId, FileData, IsoLayout, Meta, NodeId, NodeKind, Tree, SECTOR, SYSTEM_AREA_SECTORS};
 
-use crate::build::image::{ImageExtras, PlannedImage};
-use crate::build::plan::{Content, EmitCtx};
-use crate::build::walk::Walked;
-use crate::cmd_mkisofs::{BootSpec, EfiPartSpec, EmulChoice};
+use crate::mastering::image::{ImageExtras, PlannedImage};
+use crate::mastering::plan::{Content, EmitCtx};
+use crate::mastering::walk::Walked;
 
 /// LBA of the Primary Volume Descriptor (the first descriptor after the system area).
 const PVD_LBA: u32 = 16;
@@ -43,6 +42,72 @@ fn image_region(index: usize, path: &std::path::Path) -> String {
 
 /// Sectors of padding `-pad` adds after the ISO (300 KiB, as mkisofs and xorriso do).
 pub const PAD_SECTORS: u64 = 150;
+
+/// The emulation chosen for a boot entry; `None` lets the image's size pick a floppy type (mkisofs rule).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EmulChoice {
+    /// `-no-emul-boot`.
+    None,
+    /// `-hard-disk-boot`.
+    HardDisk,
+}
+
+/// One El Torito entry as the command line describes it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct BootSpec {
+    /// Path of the image inside the ISO.
+    pub image: String,
+    /// Platform id.
+    pub platform: Option<Platform>,
+    /// Emulation mode; `None` = floppy by size.
+    pub emulation: Option<EmulChoice>,
+    /// `-boot-load-size`.
+    pub load_size: Option<LoadSize>,
+    /// `-boot-load-seg`.
+    pub load_segment: u16,
+    /// `-boot-info-table`.
+    pub boot_info_table: bool,
+    /// `--grub2-boot-info`.
+    pub grub2_boot_info: bool,
+    /// `-no-boot`.
+    pub not_bootable: bool,
+    /// `-isohybrid-gpt-basdat` followed this image: a GPT Basic Data partition (and an MBR one) over it.
+    pub gpt_basdat: bool,
+}
+
+impl BootSpec {
+    /// For `-e --interval:appended_partition_N:...` (xorriso's way to boot from an appended EFI partition), N.
+    pub fn appended_partition(&self) -> Option<u8> {
+        let rest = self.image.strip_prefix("--interval:appended_partition_")?;
+        let digits: String = rest.chars().take_while(|c| c.is_ascii_digit()).collect();
+        digits.parse().ok().filter(|n| (1..=4).contains(n))
+    }
+
+    /// The platform: 0xEF for `-e` images, else BIOS unless `-eltorito-platform` said otherwise.
+    pub fn platform(&self) -> Platform {
+        self.platform.unwrap_or(Platform::BIOS)
+    }
+
+    /// The emulation for an image of `len` bytes.
+    pub fn emulation(&self, len: u64) -> Result<Emulation> {
+        Ok(match self.emulation {
+            Some(EmulChoice::None) => Emulation::NoEmulation,
+            Some(EmulChoice::HardDisk) => Emulation::HardDisk,
+            None => Emulation::floppy_for_size(len).with_context(|| {
+                format!("boot image {}: give -no-emul-boot or -hard-disk-boot, or use a floppy image", self.image)
+            })?,
+        })
+    }
+}
+
+/// `--efi-boot-part`'s argument.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum EfiPartSpec {
+    /// `--efi-boot-image`: the El Torito EFI image.
+    ElToritoImage,
+    /// A file appended as the EFI system partition.
+    File(PathBuf),
+}
 
 /// The boot and hybrid options of one build, from `odix mkisofs` or `odix mkiso`.
 #[derive(Clone, Debug, Default)]
@@ -481,7 +546,7 @@ impl BootPlan {
         }
     }
 
-    /// After [`crate::build::image::plan_image`]: the LBA table to emit with, where the synthetic ids (catalog,
+    /// After [`crate::mastering::image::plan_image`]: the LBA table to emit with, where the synthetic ids (catalog,
     /// patched boot images) have their regions' LBAs.
     pub fn data_lba(&self, planned: &PlannedImage<'_>) -> Vec<u32> {
         let mut data_lba = planned.data_lba.clone();
@@ -537,7 +602,7 @@ impl BootPlan {
         None
     }
 
-    /// After [`crate::build::image::plan_image`]: appends the padding and the hybrid tail to the plan and
+    /// After [`crate::mastering::image::plan_image`]: appends the padding and the hybrid tail to the plan and
     /// returns the volume space size (the sectors up to the first appended partition, or all of them).
     pub fn finish<'p>(&'p self, planned: &mut PlannedImage<'p>) -> Result<u32> {
         self.iso_sectors.set(planned.plan.total_sectors());
@@ -799,7 +864,7 @@ impl BootArgs {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::build::walk::{walk, WalkOptions};
+    use crate::mastering::walk::{walk, WalkOptions};
     use std::ffi::OsString;
 
     fn walked(files: &[(&str, usize)]) -> (tempfile::TempDir, Walked) {

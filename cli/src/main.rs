@@ -1,30 +1,14 @@
 //! `odix`: rip, build, list, read and extract optical disc images.
 #![forbid(unsafe_code)]
 
-mod boot;
-mod build;
-mod cmd_convert;
-mod cmd_mkiso;
-mod cmd_mkisofs;
-mod cmd_mount;
-mod cmd_read;
-mod cmd_rip;
-mod cmd_verify;
-mod extract;
-mod formats;
-mod interrupt;
-mod man;
-mod mkudf;
-mod output;
-mod progress;
-mod source;
-mod view;
+mod cmd;
 
 use std::ffi::OsString;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser, Subcommand};
+use cmd::{convert, man, mkiso, mkisofs, mount, read, rip, verify};
 
 /// Optical disc image toolkit: rip CDs and DVDs, build ISO 9660 / UDF images, list and extract any image.
 #[derive(Parser, Debug)]
@@ -37,30 +21,30 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Show the formats, volume ids, dates, sizes, boot entries and partitions of an image.
-    Info(cmd_read::InfoArgs),
+    Info(read::InfoArgs),
     /// List the contents of an image.
     #[command(disable_help_flag = true)]
-    Ls(cmd_read::LsArgs),
+    Ls(read::LsArgs),
     /// Write one file of an image to standard output.
-    Cat(cmd_read::CatArgs),
+    Cat(read::CatArgs),
     /// Extract files from an image into a folder.
-    Extract(cmd_read::ExtractArgs),
+    Extract(read::ExtractArgs),
     /// Mount an image read-only on a folder (FUSE); `fusermount -u DIR` or `umount DIR` ends it.
-    Mount(cmd_mount::MountArgs),
+    Mount(mount::MountArgs),
     /// Check an image: raw sectors (sync, header, EDC, ECC), xorriso MD5 tags, hashes; repair; compare with a folder.
-    Verify(cmd_verify::VerifyArgs),
+    Verify(verify::VerifyArgs),
     /// Convert between raw disc images (.cue/.ccd) and ISO images.
-    Convert(cmd_convert::ConvertArgs),
+    Convert(convert::ConvertArgs),
     /// Rip a CD or DVD (or any file or block device) into an image, with retries and a resumable ddrescue map.
     /// Exit status: 0 complete, 2 incomplete (bad sectors remain or interrupted), 1 error.
-    Rip(cmd_rip::RipArgs),
+    Rip(rip::RipArgs),
     /// Show an optical drive's vendor, model, firmware, profiles, and C2 and raw-reading capability.
-    Drive(cmd_rip::DriveArgs),
+    Drive(rip::DriveArgs),
     /// Show the sessions and tracks of the disc in an optical drive.
-    Toc(cmd_rip::TocArgs),
+    Toc(rip::TocArgs),
     /// Build an ISO 9660 image (Rock Ridge, Joliet) from folders.
     #[command(disable_version_flag = true)]
-    Mkiso(cmd_mkiso::MkisoArgs),
+    Mkiso(mkiso::MkisoArgs),
     /// Build an image with the mkisofs/genisoimage/`xorriso -as mkisofs` command line (`odix mkisofs -help`).
     #[command(disable_help_flag = true, disable_version_flag = true)]
     Mkisofs {
@@ -82,18 +66,18 @@ pub const EXIT_PARTIAL: u8 = 2;
 
 fn run(cli: Cli) -> anyhow::Result<u8> {
     match cli.command {
-        Command::Info(a) => cmd_read::info(a),
-        Command::Ls(a) => cmd_read::ls(a),
-        Command::Cat(a) => cmd_read::cat(a),
-        Command::Extract(a) => cmd_read::extract(a),
-        Command::Mount(a) => cmd_mount::mount(a),
-        Command::Verify(a) => cmd_verify::verify(a),
-        Command::Convert(a) => cmd_convert::convert(a),
-        Command::Rip(a) => cmd_rip::rip(a),
-        Command::Drive(a) => cmd_rip::drive(a),
-        Command::Toc(a) => cmd_rip::toc(a),
-        Command::Mkiso(a) => cmd_mkiso::mkiso(a),
-        Command::Mkisofs { args } => cmd_mkisofs::mkisofs(args),
+        Command::Info(a) => read::info(a),
+        Command::Ls(a) => read::ls(a),
+        Command::Cat(a) => read::cat(a),
+        Command::Extract(a) => read::extract(a),
+        Command::Mount(a) => mount::mount(a),
+        Command::Verify(a) => verify::verify(a),
+        Command::Convert(a) => convert::convert(a),
+        Command::Rip(a) => rip::rip(a),
+        Command::Drive(a) => rip::drive(a),
+        Command::Toc(a) => rip::toc(a),
+        Command::Mkiso(a) => mkiso::mkiso(a),
+        Command::Mkisofs { args } => mkisofs::mkisofs(args),
         Command::Completions { shell } => {
             clap_complete::generate(shell, &mut Cli::command(), "odix", &mut std::io::stdout());
             Ok(0)
@@ -119,18 +103,18 @@ fn normalize_args(mut args: Vec<OsString>) -> Vec<OsString> {
     if argv0 != "xorriso" && !rest.first().and_then(|a| a.to_str()).is_some_and(|a| a.starts_with('-')) {
         return args;
     }
-    match cmd_mkisofs::xorriso_line(rest, argv0 == "xorriso") {
-        cmd_mkisofs::XorrisoLine::NotXorriso => args,
-        cmd_mkisofs::XorrisoLine::Mkisofs(m) => {
+    match mkisofs::xorriso_line(rest, argv0 == "xorriso") {
+        mkisofs::XorrisoLine::NotXorriso => args,
+        mkisofs::XorrisoLine::Mkisofs(m) => {
             let mut v = vec![args[0].clone(), OsString::from("mkisofs")];
             v.extend(m);
             v
         }
-        cmd_mkisofs::XorrisoLine::Version => {
-            print!("{}", cmd_mkisofs::version_text());
+        mkisofs::XorrisoLine::Version => {
+            print!("{}", mkisofs::version_text());
             std::process::exit(0);
         }
-        cmd_mkisofs::XorrisoLine::Unsupported(why) => {
+        mkisofs::XorrisoLine::Unsupported(why) => {
             eprintln!("odix: {why}");
             std::process::exit(1);
         }
@@ -150,7 +134,7 @@ fn main() -> ExitCode {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
             // An error met because an interruption's cleanups ran under this thread is not the story to tell.
-            interrupt::wait_if_interrupted();
+            odix::interrupt::wait_if_interrupted();
             let closed_pipe = e.chain().any(|c| {
                 c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
             });

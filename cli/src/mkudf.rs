@@ -1,7 +1,7 @@
 //! The UDF side of `odix mkiso`: `--udf` (a bridge image: ISO 9660 and UDF trees over one copy of the file
 //! data), `--format udf` (UDF only), `--udf-rev` and `--dvd-video`.
 //!
-//! The UDF structures plug into the ISO image plan (see [`crate::build`]): the recognition sequence after the
+//! The UDF structures plug into the ISO image plan (see [`crate::mastering`]): the recognition sequence after the
 //! ISO set terminator, a zero gap up to block 256, the anchor with both descriptor sequences and the integrity
 //! sequence at 256, the UDF metadata at the partition start (before the ISO hierarchy, which then lies inside
 //! the UDF partition with the file data), and after the data the metadata mirror and the closing anchors. The UDF
@@ -17,10 +17,10 @@ use odix_udf::write::{
     self as udf, DataId, Placement, Revision, UdfLayout, UdfOptions, UdfPlanner, ANCHOR_BLOCK, HEAD_END, VRS_BLOCKS,
 };
 
-use crate::build::image::ImageExtras;
-use crate::build::output::progress_bar;
-use crate::build::plan::{emit, Content, EmitCtx, Plan, Producer};
-use crate::build::walk::{DataTable, Walked};
+use crate::mastering::image::ImageExtras;
+use crate::mastering::output::progress_bar;
+use crate::mastering::plan::{emit, Content, EmitCtx, Plan, Producer};
+use crate::mastering::walk::{DataTable, Walked};
 use crate::output::AtomicFile;
 
 /// Image format of `odix mkiso`.
@@ -469,7 +469,7 @@ impl<'t> Bridge<'t> {
     }
 
     /// Fixes the layout from a planned bridge image.
-    pub fn place_in(&self, planned: &crate::build::image::PlannedImage<'_>, alias: &[u32]) -> Result<()> {
+    pub fn place_in(&self, planned: &crate::mastering::image::PlannedImage<'_>, alias: &[u32]) -> Result<()> {
         self.place(&planned.plan, &planned.data_lba, alias)
     }
 

@@ -6,7 +6,9 @@ use std::io::{self, Read, Seek};
 use std::os::unix::fs::FileTypeExt;
 use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Context, Result};
+use anyhow::{anyhow, bail, Context, Result};
+use odix_cdrip::cue::CueSheet;
+use odix_cdrip::image::RawDisc;
 
 /// Anything the readers can read from.
 pub trait ReadSeek: Read + Seek + Send {}
@@ -133,7 +135,7 @@ impl ImageSource {
     /// Opens a fresh reader of the 2048-byte user-data sectors, positioned at 0.
     pub fn open(&self) -> Result<Source> {
         if self.is_raw_description() {
-            return crate::formats::raw::open_cooked(self);
+            return open_cooked(self);
         }
         let file = File::open(&self.path).with_context(|| format!("cannot open {}", self.path.display()))?;
         Ok(Box::new(io::BufReader::with_capacity(64 * 1024, file)))
@@ -147,6 +149,12 @@ impl ImageSource {
         File::open(&self.path).ok()
     }
 
+    /// The ISO 9660 sessions (volume descriptor sets) found in the readers' sectors.
+    pub fn iso_sessions(&self) -> Result<Vec<odix_iso9660::read::Session>> {
+        let mut r = self.open()?;
+        odix_iso9660::read::sessions(&mut r).map_err(|e| anyhow!("{}: {e}", self.path.display()))
+    }
+
     /// The LBA where the session to read starts: its volume descriptors are at this LBA + 16. All LBAs inside
     /// a session stay absolute (counted from the start of the disc), so the source itself is never shifted.
     pub fn session_start(&self) -> Result<u64> {
@@ -154,10 +162,10 @@ impl ImageSource {
             return Ok(lba);
         }
         if self.is_raw_description() {
-            return crate::formats::raw::session_start(self);
+            return raw_session_start(self);
         }
         let Some(n) = self.opts.session else { return Ok(0) };
-        let sessions = crate::formats::iso::sessions(self)?;
+        let sessions = self.iso_sessions()?;
         let count = sessions.len();
         match usize::try_from(n).ok().and_then(|n| n.checked_sub(1)).and_then(|i| sessions.get(i)) {
             Some(s) => Ok(s.start),
@@ -169,4 +177,47 @@ impl ImageSource {
             ),
         }
     }
+}
+
+/// Whether `disc` has no data track at all while no session was asked for: an audio CD, whose track list
+/// `info` still shows, and in which the readers find no file system.
+fn audio_only(disc: &RawDisc, opts: &SourceOptions) -> bool {
+    opts.session.is_none() && !disc.tracks().iter().any(|t| t.mode.is_data())
+}
+
+/// The disc a raw image describes: its CUE sheet or CloneCD file, or for a bare BIN of raw data sectors the one
+/// data track the sheet it lacks would name (`MODE1/2352` or `MODE2/2352` as its first sector's header says).
+pub fn raw_disc(src: &ImageSource) -> Result<RawDisc> {
+    let path = src.path();
+    let Some(mode) = src.bare_bin_mode() else { return Ok(RawDisc::open(path)?) };
+    let name = path.file_name().and_then(|n| n.to_str()).filter(|n| !n.contains('"'));
+    let Some(name) = name else {
+        bail!(
+            "{}: raw 2352-byte sectors without a cue sheet, under a name a sheet cannot hold: pass a .cue",
+            path.display()
+        )
+    };
+    let sheet = format!("FILE \"{name}\" BINARY\n  TRACK 01 MODE{mode}/2352\n    INDEX 01 00:00:00\n");
+    let sheet = CueSheet::parse(&sheet, path)?;
+    Ok(RawDisc::from_cue(path, sheet)?)
+}
+
+/// A reader of the cooked 2048-byte sectors of the raw image `src`, LBAs counted from the disc start (empty for an
+/// audio CD).
+fn open_cooked(src: &ImageSource) -> Result<Source> {
+    let (disc, opts) = (raw_disc(src)?, src.options());
+    if audio_only(&disc, opts) {
+        return Ok(Box::new(std::io::Cursor::new(Vec::new())));
+    }
+    disc.choose_session(opts.session)?;
+    Ok(Box::new(disc.cooked_reader()))
+}
+
+/// The LBA where the chosen session starts (0 for an audio CD).
+fn raw_session_start(src: &ImageSource) -> Result<u64> {
+    let (disc, opts) = (raw_disc(src)?, src.options());
+    if audio_only(&disc, opts) {
+        return Ok(0);
+    }
+    Ok(u64::try_from(disc.session_start(opts.session)?).unwrap_or(0))
 }

@@ -21,7 +21,7 @@ use odix_iso9660::read::names::strip_version;
 use odix_iso9660::{Entry, EntryKind, Image, View};
 use serde_json::{json, Value};
 
-use super::{InfoSection, ReadOptions, ViewChoice};
+use super::options::{InfoSection, ReadOptions, ViewChoice};
 use crate::source::{ImageSource, Source};
 use crate::view::{Extent, Kind, Node, PastEnd, Tree, Warning};
 
@@ -46,8 +46,7 @@ fn open_image(src: &ImageSource, opts: &ReadOptions) -> Result<Image<Source>> {
 /// The sessions of a plain image file, found by following its volume descriptor sets (see
 /// [`odix_iso9660::read::sessions`]).
 pub fn sessions(src: &ImageSource) -> Result<Vec<odix_iso9660::read::Session>> {
-    let mut r = src.open()?;
-    odix_iso9660::read::sessions(&mut r).map_err(|e| anyhow!("{}: {e}", src.path().display()))
+    src.iso_sessions()
 }
 
 /// The `sessions` section of `odix info` for a plain image file: start LBA, size and volume id of each session, as
@@ -664,27 +663,31 @@ fn copy_range(src: &mut Source, lba: u64, len: u64, out: &Path) -> Result<()> {
 }
 
 /// `odix extract --boot DIR`: writes the boot catalog (`boot.catalog`, its first sector) and each boot image
-/// (`boot-N-PLATFORM-EMULATION.img`) into DIR, and prints one line for each.
+/// (`boot-N-PLATFORM-EMULATION.img`) into DIR, and writes one line for each to `out`; the reader's warnings go
+/// to `warn`.
 ///
 /// A boot image is as long as the file of the ISO tree whose data starts at its LBA; when no file does
 /// (an appended partition, say), it is the entry's sector count × 512 bytes.
-pub fn extract_boot(args: &crate::cmd_read::ImageArgs, dir: &Path) -> Result<u8> {
-    let (src, opts) = args.open()?;
+pub fn extract_boot(
+    src: &ImageSource,
+    opts: &ReadOptions,
+    dir: &Path,
+    out: &mut dyn Write,
+    warn: &mut dyn FnMut(String),
+) -> Result<u8> {
     let path = src.path().display().to_string();
-    let mut img = open_image(&src, &opts)?;
+    let mut img = open_image(src, opts)?;
     let Some((cat_lba, cat)) = img.boot_catalog().map_err(|e| anyhow!("{path}: {e}"))? else {
         bail!("{path}: no El Torito boot catalog");
     };
     let s = scan(&mut img, opts.limits.max_total_entries).map_err(|e| anyhow!("{path}: {e}"))?;
     let image_len = img.image_len();
     for w in img.take_warnings() {
-        eprintln!("odix: warning: {path}: {w}");
+        warn(format!("{path}: {w}"));
     }
     drop(img);
     fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let mut reader = src.open()?;
-    let stdout = io::stdout();
-    let mut out = stdout.lock();
     let cat_file: PathBuf = dir.join("boot.catalog");
     copy_range(&mut reader, cat_lba, SECTOR, &cat_file)?;
     writeln!(out, "boot.catalog: LBA {cat_lba}, {SECTOR} bytes")?;

@@ -1,57 +1,13 @@
-//! Adapter for raw disc images (CUE sheets, CloneCD) through odix-cdrip: the cooked 2048-byte view the
-//! file-system readers use, the session to read, and the track list `odix info` shows.
+//! Adapter for raw disc images (CUE sheets, CloneCD) through odix-cdrip: the track list `odix info` shows (the
+//! cooked 2048-byte view and the session to read are [`crate::source`]'s).
 
 use std::fmt::Write as _;
 
-use anyhow::{bail, Result};
-use odix_cdrip::cue::CueSheet;
+use anyhow::Result;
 use odix_cdrip::image::{RawDisc, SheetKind};
 
-use super::{InfoSection, ReadOptions};
-use crate::source::{ImageSource, Source, SourceOptions};
-
-/// Whether `disc` has no data track at all while no session was asked for: an audio CD, whose track list
-/// `info` still shows, and in which the readers find no file system.
-fn audio_only(disc: &RawDisc, opts: &SourceOptions) -> bool {
-    opts.session.is_none() && !disc.tracks().iter().any(|t| t.mode.is_data())
-}
-
-/// The disc a raw image describes: its CUE sheet or CloneCD file, or for a bare BIN of raw data sectors the one
-/// data track the sheet it lacks would name (`MODE1/2352` or `MODE2/2352` as its first sector's header says).
-pub fn disc(src: &ImageSource) -> Result<RawDisc> {
-    let path = src.path();
-    let Some(mode) = src.bare_bin_mode() else { return Ok(RawDisc::open(path)?) };
-    let name = path.file_name().and_then(|n| n.to_str()).filter(|n| !n.contains('"'));
-    let Some(name) = name else {
-        bail!(
-            "{}: raw 2352-byte sectors without a cue sheet, under a name a sheet cannot hold: pass a .cue",
-            path.display()
-        )
-    };
-    let sheet = format!("FILE \"{name}\" BINARY\n  TRACK 01 MODE{mode}/2352\n    INDEX 01 00:00:00\n");
-    let sheet = CueSheet::parse(&sheet, path)?;
-    Ok(RawDisc::from_cue(path, sheet)?)
-}
-
-/// A reader of the cooked 2048-byte sectors of the raw image `src`, LBAs counted from the disc start (empty for an
-/// audio CD).
-pub fn open_cooked(src: &ImageSource) -> Result<Source> {
-    let (disc, opts) = (disc(src)?, src.options());
-    if audio_only(&disc, opts) {
-        return Ok(Box::new(std::io::Cursor::new(Vec::new())));
-    }
-    disc.choose_session(opts.session)?;
-    Ok(Box::new(disc.cooked_reader()))
-}
-
-/// The LBA where the chosen session starts (0 for an audio CD).
-pub fn session_start(src: &ImageSource) -> Result<u64> {
-    let (disc, opts) = (disc(src)?, src.options());
-    if audio_only(&disc, opts) {
-        return Ok(0);
-    }
-    Ok(u64::try_from(disc.session_start(opts.session)?).unwrap_or(0))
-}
+use super::options::{InfoSection, ReadOptions};
+use crate::source::{raw_disc as disc, ImageSource};
 
 /// What a track is, in a word: `audio` or `data`.
 fn track_type(disc: &RawDisc, i: usize) -> &'static str {

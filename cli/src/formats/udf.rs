@@ -17,7 +17,7 @@ use odix_udf::read::MappingKind;
 use odix_udf::{Entry, Volume};
 use serde_json::{json, Value};
 
-use super::{InfoSection, ReadOptions, ViewChoice};
+use super::options::{InfoSection, ReadOptions, ViewChoice};
 use crate::source::{ImageSource, Source};
 use crate::view::{Extent, Kind, Node, PastEnd, Tree, Warning};
 

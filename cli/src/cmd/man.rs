@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 
-use crate::output::AtomicFile;
+use odix::output::AtomicFile;
 
 /// The NAME line of the top page: `odix - optical disc image toolkit`.
 const TOOLKIT: &str = "optical disc image toolkit";

@@ -8,85 +8,16 @@ use std::path::PathBuf;
 use anyhow::{bail, Context, Result};
 use chrono::{DateTime, SecondsFormat, Utc};
 
-use crate::extract::{ExtractOptions, Extractor};
-use crate::formats::{self, Limits, ReadOptions, ViewChoice};
-use crate::source::{ImageSource, SourceOptions};
-use crate::view::{display_name, hex, Kind, Node, PastEnd, Tree};
+use crate::cmd::args::ImageArgs;
 use crate::EXIT_PARTIAL;
+use odix::extract::{ExtractOptions, Extractor};
+use odix::formats::{self, ViewChoice};
+use odix::tree::{components_os, normalized, resolve, walk};
+use odix::view::{display_name, hex, Kind, Node, PastEnd};
 
-/// Options every reading command takes.
-#[derive(clap::Args, Debug, Clone)]
-pub struct ImageArgs {
-    /// The image: an ISO 9660 or UDF image file or block device, a `.cue` sheet or a CloneCD `.ccd`.
-    pub image: PathBuf,
-    /// Which tree to read (default: UDF if present, else Rock Ridge, else Joliet, else plain ISO 9660).
-    #[arg(long, value_enum, default_value = "auto")]
-    pub view: ViewChoice,
-    /// Character set of plain ISO 9660 names on discs written with a legacy 8-bit charset (any WHATWG label,
-    /// for example `cp437`, `windows-1252`, `koi8-r`, `shift_jis`).
-    #[arg(long, value_name = "LABEL")]
-    pub charset: Option<String>,
-    /// Stop at the first inconsistency (both-endian mismatch, bad checksum) instead of warning and going on.
-    #[arg(long)]
-    pub strict: bool,
-    /// Read the file system of session N: of a raw image (.cue/.ccd) from its sheet (default: the last session),
-    /// of a grown image file from its volume descriptor sets (default: the descriptors at LBA 16); `info` lists
-    /// them.
-    #[arg(long, value_name = "N")]
-    pub session: Option<u32>,
-    /// For images of a whole multi-session disc: read the session that starts at this LBA.
-    #[arg(long, value_name = "LBA")]
-    pub offset: Option<u64>,
-    /// Deepest directory nesting followed.
-    #[arg(long, value_name = "N", default_value_t = Limits::default().max_depth)]
-    pub max_depth: u32,
-    /// Most entries read in one command.
-    #[arg(long, value_name = "N", default_value_t = Limits::default().max_total_entries)]
-    pub max_entries: u64,
-    /// Most entries read from one directory.
-    #[arg(long, value_name = "N", default_value_t = Limits::default().max_dir_entries)]
-    pub max_dir_entries: u64,
-    /// Most continuation hops (SUSP CE, UDF continuation extents, indirect entries) for one entry.
-    #[arg(long, value_name = "N", default_value_t = Limits::default().max_continuations)]
-    pub max_continuations: u32,
-    /// Largest metadata structure read into memory, in bytes.
-    #[arg(long, value_name = "BYTES", default_value_t = Limits::default().max_alloc)]
-    pub max_alloc: u64,
-}
-
-impl ImageArgs {
-    /// The source and read options these arguments describe.
-    pub fn open(&self) -> Result<(ImageSource, ReadOptions)> {
-        let src = ImageSource::new(&self.image, SourceOptions { session: self.session, offset: self.offset });
-        src.check()?;
-        let charset = match &self.charset {
-            Some(label) => Some(
-                encoding_rs::Encoding::for_label(label.as_bytes())
-                    .with_context(|| format!("unknown character set {label:?}"))?,
-            ),
-            None => None,
-        };
-        let opts = ReadOptions {
-            charset,
-            strict: self.strict,
-            limits: Limits {
-                max_depth: self.max_depth,
-                max_dir_entries: self.max_dir_entries,
-                max_total_entries: self.max_entries,
-                max_continuations: self.max_continuations,
-                max_alloc: self.max_alloc,
-            },
-            session_start: src.session_start()?,
-        };
-        Ok((src, opts))
-    }
-
-    /// The view these arguments ask for.
-    pub fn tree(&self) -> Result<(ImageSource, ReadOptions, Box<dyn Tree>)> {
-        let (src, opts) = self.open()?;
-        let tree = formats::open_view(&src, &opts, self.view)?;
-        Ok((src, opts, tree))
-    }
+/// Prints a warning the library passed back.
+fn print_warning(msg: String) {
+    eprintln!("odix: warning: {msg}");
 }
 
 /// `odix info`.
@@ -222,151 +153,6 @@ pub fn info(args: InfoArgs) -> Result<u8> {
         eprintln!("odix: warning: {w}");
     }
     Ok(if warnings.is_empty() { 0 } else { EXIT_PARTIAL })
-}
-
-/// Splits an image path into its components, refusing nothing: lookups compare names byte for byte.
-pub fn components_os(path: &OsStr) -> Vec<&OsStr> {
-    path.as_bytes().split(|&b| b == b'/').filter(|c| !c.is_empty() && *c != b".").map(OsStr::from_bytes).collect()
-}
-
-/// The path `/a/b` of components.
-fn normalized(comps: &[&OsStr]) -> OsString {
-    if comps.is_empty() {
-        return "/".into();
-    }
-    let mut p = OsString::new();
-    for c in comps {
-        p.push("/");
-        p.push(c);
-    }
-    p
-}
-
-/// Finds `path` in the tree, following directories only (symlinks inside the image are not followed).
-pub fn resolve(tree: &mut dyn Tree, path: &OsStr) -> Result<Node> {
-    let mut node = tree.root()?;
-    let mut walked = OsString::new();
-    for comp in components_os(path) {
-        if node.kind != Kind::Dir {
-            bail!("{}: not a directory", display_name(&walked));
-        }
-        walked.push("/");
-        walked.push(comp);
-        let entries = tree.read_dir(&node)?;
-        node = match entries.into_iter().find(|e| e.name == comp) {
-            Some(n) => n,
-            None => bail!("{}: no such file or directory in the image", display_name(&walked)),
-        };
-    }
-    Ok(node)
-}
-
-/// Joins an image directory path and a name.
-pub fn join(dir: &str, name: &str) -> String {
-    let dir = if dir == "/" { "" } else { dir };
-    let mut p = String::with_capacity(dir.len() + 1 + name.len());
-    p.push_str(dir);
-    p.push('/');
-    p.push_str(name);
-    p
-}
-
-/// Joins an image directory path and a name, as bytes.
-pub fn join_os(dir: &OsStr, name: &OsStr) -> OsString {
-    let dir = if dir == "/" { OsStr::new("") } else { dir };
-    let mut p = OsString::with_capacity(dir.len() + 1 + name.len());
-    p.push(dir);
-    p.push("/");
-    p.push(name);
-    p
-}
-
-/// What [`walk`] calls for each node: the tree, the node, its absolute image path and its depth; it returns
-/// whether to descend into the node.
-pub type Visitor<'v> = dyn FnMut(&mut dyn Tree, &Node, &OsStr, u32) -> Result<bool> + 'v;
-
-/// One node still to visit: the node, its path, its depth, and its ancestors' directory identities.
-type Pending = (Node, OsString, u32, std::rc::Rc<Vec<u64>>);
-
-/// Visits `start` and, for directories, everything below it depth first, parents before children. Loops (a
-/// directory that contains itself or an ancestor) and the limits stop that branch with a warning. A directory
-/// that cannot be read, or a damaged entry, is a warning too, or an error with `--strict`. Returns the number of
-/// warnings.
-pub fn walk(
-    tree: &mut dyn Tree,
-    start: Node,
-    start_path: OsString,
-    opts: &ReadOptions,
-    recursive: bool,
-    visit: &mut Visitor<'_>,
-) -> Result<u64> {
-    let limits = &opts.limits;
-    let mut warnings = 0u64;
-    let mut total = 0u64;
-    let mut stack: Vec<Pending> = vec![(start, start_path, 0, std::rc::Rc::new(Vec::new()))];
-    while let Some((node, path, depth, ancestors)) = stack.pop() {
-        let descend = visit(tree, &node, &path, depth)?;
-        if !descend || node.kind != Kind::Dir || (!recursive && depth > 0) {
-            continue;
-        }
-        if depth >= limits.max_depth {
-            let shown = display_name(&path);
-            eprintln!("odix: warning: {shown}: deeper than {} levels, not descended", limits.max_depth);
-            warnings += 1;
-            continue;
-        }
-        let id = dir_identity(&node);
-        if let Some(id) = id {
-            if ancestors.contains(&id) {
-                let shown = display_name(&path);
-                eprintln!("odix: warning: {shown}: directory contains itself or an ancestor (loop), not descended");
-                warnings += 1;
-                continue;
-            }
-        }
-        let entries = match tree.read_dir(&node) {
-            Ok(e) => e,
-            Err(e) if opts.strict => return Err(e.context(display_name(&path))),
-            Err(e) => {
-                eprintln!("odix: warning: {}: {e:#}", display_name(&path));
-                warnings += 1;
-                continue;
-            }
-        };
-        for w in tree.take_warnings() {
-            if opts.strict {
-                bail!("{}", w.0);
-            }
-            eprintln!("odix: warning: {}", w.0);
-            warnings += 1;
-        }
-        if entries.len() as u64 > limits.max_dir_entries {
-            let shown = display_name(&path);
-            bail!("{shown}: more than {} entries in one directory (raise --max-dir-entries)", limits.max_dir_entries);
-        }
-        total += entries.len() as u64;
-        if total > limits.max_total_entries {
-            bail!("more than {} entries in the image (raise --max-entries)", limits.max_total_entries);
-        }
-        let mut anc = (*ancestors).clone();
-        if let Some(id) = id {
-            anc.push(id);
-        }
-        let anc = std::rc::Rc::new(anc);
-        for child in entries.into_iter().rev() {
-            let p = join_os(&path, &child.name);
-            stack.push((child, p, depth + 1, anc.clone()));
-        }
-    }
-    for w in tree.take_warnings() {
-        eprintln!("odix: warning: {}", w.0);
-        warnings += 1;
-    }
-    Ok(warnings)
-}
-
-fn dir_identity(node: &Node) -> Option<u64> {
-    node.link_id.or_else(|| node.extents.first().map(|e| e.lba))
 }
 
 fn rfc3339(t: &DateTime<Utc>) -> String {
@@ -525,35 +311,43 @@ pub fn ls(args: LsArgs) -> Result<u8> {
     }
     let start_is_dir = start.kind == Kind::Dir;
     let mut stream_warnings = 0u64;
-    let warnings = walk(tree.as_mut(), start, norm, &opts, args.recursive, &mut |t, node, path, depth| {
-        // The directory asked for is listed by its contents, as `ls` does.
-        if depth == 0 && start_is_dir {
-            return Ok(true);
-        }
-        let shown = if args.recursive || depth == 0 { path } else { node.name.as_os_str() };
-        write_entry(&mut out, &args, node, path, shown, None, &mut first)?;
-        if args.streams {
-            match t.streams(node) {
-                Ok(streams) => {
-                    for s in &streams {
-                        let with = |p: &OsStr| {
-                            let mut o = p.to_os_string();
-                            o.push(":");
-                            o.push(&s.name);
-                            o
-                        };
-                        let (p, sh) = (with(path), with(shown));
-                        write_entry(&mut out, &args, s, &p, &sh, Some(path), &mut first)?;
+    let warnings = walk(
+        tree.as_mut(),
+        start,
+        norm,
+        &opts,
+        args.recursive,
+        &mut |t, node, path, depth| {
+            // The directory asked for is listed by its contents, as `ls` does.
+            if depth == 0 && start_is_dir {
+                return Ok(true);
+            }
+            let shown = if args.recursive || depth == 0 { path } else { node.name.as_os_str() };
+            write_entry(&mut out, &args, node, path, shown, None, &mut first)?;
+            if args.streams {
+                match t.streams(node) {
+                    Ok(streams) => {
+                        for s in &streams {
+                            let with = |p: &OsStr| {
+                                let mut o = p.to_os_string();
+                                o.push(":");
+                                o.push(&s.name);
+                                o
+                            };
+                            let (p, sh) = (with(path), with(shown));
+                            write_entry(&mut out, &args, s, &p, &sh, Some(path), &mut first)?;
+                        }
+                    }
+                    Err(e) => {
+                        eprintln!("odix: warning: {}: {e:#}", display_name(path));
+                        stream_warnings += 1;
                     }
                 }
-                Err(e) => {
-                    eprintln!("odix: warning: {}: {e:#}", display_name(path));
-                    stream_warnings += 1;
-                }
             }
-        }
-        Ok(true)
-    })?;
+            Ok(true)
+        },
+        &mut print_warning,
+    )?;
     if args.json {
         out.write_all(b"\n]\n")?;
     }
@@ -678,7 +472,8 @@ fn selection(arg: &OsStr) -> Result<Selection> {
 
 pub fn extract(args: ExtractArgs) -> Result<u8> {
     if let Some(dir) = &args.boot {
-        return formats::iso::extract_boot(&args.image, dir);
+        let (src, opts) = args.image.open()?;
+        return formats::iso::extract_boot(&src, &opts, dir, &mut io::stdout().lock(), &mut print_warning);
     }
     let selections = args.paths.iter().map(|p| selection(p)).collect::<Result<Vec<_>>>()?;
     let (src, opts, mut tree) = args.image.tree()?;
@@ -701,15 +496,15 @@ pub fn extract(args: ExtractArgs) -> Result<u8> {
         },
         src.plain_file(),
     )?;
-    crate::interrupt::install()?;
-    let _temps = crate::interrupt::on_interrupt(
+    odix::interrupt::install()?;
+    let _temps = odix::interrupt::on_interrupt(
         format!("extraction into {} unfinished (the files being written were removed)", args.dir.display()),
         ex.temp_remover(),
     );
     let selections = if selections.is_empty() { vec![Selection::Path("/".into())] } else { selections };
     // With -v the list of paths is the progress.
     let bar =
-        if args.verbose { indicatif::ProgressBar::hidden() } else { crate::progress::bytes_counter("extracting") };
+        if args.verbose { indicatif::ProgressBar::hidden() } else { crate::cmd::progress::bytes_counter("extracting") };
     let mut warnings = 0u64;
     for sel in &selections {
         let (start_path, pattern) = match sel {
@@ -738,30 +533,38 @@ pub fn extract(args: ExtractArgs) -> Result<u8> {
         // With a pattern: the folders matched so far (everything below one is extracted with it).
         let mut matched: Vec<OsString> = Vec::new();
         let mut any = false;
-        warnings += walk(tree.as_mut(), node, norm, &opts, true, &mut |t, node, path, _depth| {
-            if start_is_root && path == "/" {
-                return Ok(true);
-            }
-            if let Some((_, matcher)) = pattern {
-                while matched.last().is_some_and(|m| !path.as_bytes().starts_with(&[m.as_bytes(), b"/"].concat())) {
-                    matched.pop();
-                }
-                if matched.is_empty() && !matcher.is_match(std::path::Path::new(path)) {
+        warnings += walk(
+            tree.as_mut(),
+            node,
+            norm,
+            &opts,
+            true,
+            &mut |t, node, path, _depth| {
+                if start_is_root && path == "/" {
                     return Ok(true);
                 }
-                any = true;
-                if node.kind == Kind::Dir {
-                    matched.push(path.to_os_string());
+                if let Some((_, matcher)) = pattern {
+                    while matched.last().is_some_and(|m| !path.as_bytes().starts_with(&[m.as_bytes(), b"/"].concat())) {
+                        matched.pop();
+                    }
+                    if matched.is_empty() && !matcher.is_match(std::path::Path::new(path)) {
+                        return Ok(true);
+                    }
+                    any = true;
+                    if node.kind == Kind::Dir {
+                        matched.push(path.to_os_string());
+                    }
                 }
-            }
-            // Every name on the way was checked by the extractor when it was visited (no `/` in any of them),
-            // so splitting the image path gives back exactly those names.
-            let rel: Vec<&OsStr> = components_os(path);
-            if node.kind == Kind::File {
-                bar.inc(node.size);
-            }
-            ex.entry(t, node, &rel)
-        })?;
+                // Every name on the way was checked by the extractor when it was visited (no `/` in any of them),
+                // so splitting the image path gives back exactly those names.
+                let rel: Vec<&OsStr> = components_os(path);
+                if node.kind == Kind::File {
+                    bar.inc(node.size);
+                }
+                ex.entry(t, node, &rel)
+            },
+            &mut print_warning,
+        )?;
         if let (Some((text, _)), false) = (pattern, any) {
             eprintln!("odix: {}: {text}: nothing matches", args.image.image.display());
             warnings += 1;

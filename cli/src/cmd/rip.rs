@@ -30,8 +30,8 @@ use odix_cdrip::sector;
 use odix_cdrip::sg::{self, SgDevice};
 use serde_json::json;
 
-use crate::output::AtomicFile;
 use crate::EXIT_PARTIAL;
+use odix::output::AtomicFile;
 
 /// Seconds between map saves.
 const MAP_SAVE_INTERVAL: Duration = Duration::from_secs(5);

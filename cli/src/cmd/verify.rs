@@ -28,7 +28,7 @@ use std::collections::{HashSet, VecDeque};
 use std::fs::File;
 use std::io::{self, BufReader, Read, Seek, SeekFrom, Write};
 
-use crate::progress::{bar as progress_bar, spinner as progress_spinner};
+use crate::cmd::progress::{bar as progress_bar, spinner as progress_spinner};
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
@@ -38,11 +38,12 @@ use odix_cdrip::hash::{self, Hasher};
 use odix_cdrip::image::{RawDisc, SheetKind};
 use odix_cdrip::sector::{self, Repair};
 
-use crate::cmd_read::{self, ImageArgs};
-use crate::formats::{self, ViewChoice};
-use crate::output::{self, AtomicFile};
-use crate::source::Source;
-use crate::view::{Kind, Node, Tree};
+use crate::cmd::args::ImageArgs;
+use odix::formats::{self, ViewChoice};
+use odix::output::{self, AtomicFile};
+use odix::source::Source;
+use odix::tree;
+use odix::view::{Kind, Node, Tree};
 
 /// `odix verify`.
 #[derive(clap::Args, Debug)]
@@ -701,7 +702,7 @@ fn check_extents(args: &ImageArgs, view: ViewChoice, rec: &Recognised, report: &
             bail!("more than {} entries in the image (raise --max-entries)", limits.max_total_entries);
         }
         for child in entries.into_iter().rev() {
-            let cp = cmd_read::join(&p, &crate::view::display_name(&child.name));
+            let cp = tree::join(&p, &odix::view::display_name(&child.name));
             stack.push((child, cp, depth + 1));
         }
     }
@@ -1165,7 +1166,7 @@ fn check_file_md5s(
     let mut seen = HashSet::new();
     while let Some((dir, path)) = stack.pop() {
         for e in tree.read_dir(&dir)? {
-            let p = cmd_read::join(if path.is_empty() { "/" } else { &path }, &e.name.to_string_lossy());
+            let p = tree::join(if path.is_empty() { "/" } else { &path }, &e.name.to_string_lossy());
             match e.kind {
                 Kind::Dir => {
                     if let Some(x) = e.extents.first() {
@@ -1214,12 +1215,12 @@ fn compare_with_dir(tree: &mut dyn Tree, dir: &Path, out: &mut dyn Write) -> Res
         let img_names: HashSet<String> = entries.iter().map(|e| e.name.to_string_lossy().into_owned()).collect();
         for n in &fs_names {
             if !img_names.contains(n.as_str()) {
-                writeln!(out, "only in {}: {}", dir.display(), cmd_read::join(&path, n))?;
+                writeln!(out, "only in {}: {}", dir.display(), tree::join(&path, n))?;
                 diffs += 1;
             }
         }
         for e in entries {
-            let p = cmd_read::join(&path, &e.name.to_string_lossy());
+            let p = tree::join(&path, &e.name.to_string_lossy());
             let fp = fs_dir.join(&e.name);
             let Ok(meta) = std::fs::symlink_metadata(&fp) else {
                 writeln!(out, "only in the image: {p}")?;

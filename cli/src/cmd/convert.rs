@@ -15,8 +15,8 @@ use odix_cdrip::cue::{CueSheet, FileType, Frames, Index, Track, TrackMode};
 use odix_cdrip::image::RawDisc;
 use odix_cdrip::sector::{self, RawSector, USER_DATA_LEN};
 
-use crate::output::{self, AtomicFile};
-use crate::progress::bar as progress_bar;
+use crate::cmd::progress::bar as progress_bar;
+use odix::output::{self, AtomicFile};
 
 /// `odix convert`.
 #[derive(clap::Args, Debug, Clone)]
@@ -80,7 +80,7 @@ fn describe_ext(ext: Option<&str>) -> String {
 
 /// The outputs of one conversion, each written under a temporary name beside its target; [`Outputs::commit`]
 /// renames them all into place, and dropping them before that removes every temporary file (an interruption
-/// removes them too: see [`crate::interrupt`]).
+/// removes them too: see [`odix::interrupt`]).
 struct Outputs {
     files: Vec<AtomicFile>,
 }

@@ -18,9 +18,9 @@ use fuser::{
     ReplyAttr, ReplyData, ReplyDirectory, ReplyEntry, Request,
 };
 
-use crate::cmd_read::ImageArgs;
-use crate::extract::unsafe_name;
-use crate::view::{display_name, Kind, Node, Tree};
+use crate::cmd::args::ImageArgs;
+use odix::extract::unsafe_name;
+use odix::view::{display_name, Kind, Node, Tree};
 
 /// `odix mount`.
 #[derive(clap::Args, Debug)]
@@ -327,9 +327,9 @@ pub fn mount(args: MountArgs) -> Result<u8> {
         .with_context(|| format!("cannot mount on {}", args.dir.display()))?;
     // Stopped by SIGINT, SIGTERM or SIGHUP, the mount goes with the process instead of staying behind as a dead
     // end ("Transport endpoint is not connected").
-    crate::interrupt::install()?;
+    odix::interrupt::install()?;
     let mut unmounter = session.unmount_callable();
-    let _unmount = crate::interrupt::on_interrupt(format!("unmounted {}", args.dir.display()), move || {
+    let _unmount = odix::interrupt::on_interrupt(format!("unmounted {}", args.dir.display()), move || {
         let _ = unmounter.unmount();
     });
     session.run().with_context(|| format!("serving the mount on {}", args.dir.display()))?;

@@ -1,4 +1,4 @@
-//! The image driver: turns a walked tree into a [`Plan`] (see the module docs of [`crate::build`] for the order
+//! The image driver: turns a walked tree into a [`Plan`] (see the module docs of [`crate::mastering`] for the order
 //! of regions and where boot and UDF structures plug in).
 
 use anyhow::{Context, Result};

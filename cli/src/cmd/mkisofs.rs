@@ -16,17 +16,17 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{anyhow, bail, Context, Result};
 use md5::{Digest, Md5};
-use odix_iso9660::write::eltorito::{Emulation, LoadSize, Platform};
+use odix_iso9660::write::eltorito::{LoadSize, Platform};
 use odix_iso9660::write::hybrid::{Guid, PartitionType};
 use odix_iso9660::write::{DataId, FileData, IsoLayout, NodeKind, Tree, VolumeDates, MAX_EXTENT, SECTOR};
 
-use crate::boot::{add_partition_copy, BootConfig, BootPlan, PAD_SECTORS};
-use crate::build::image::{iso_options, plan_image, ImageExtras};
-use crate::build::output::{progress_bar, ImageSink};
-use crate::build::plan::{emit, Content, EmitCtx, Plan};
-use crate::build::walk::{read_sort_file, walk, WalkOptions};
-use crate::mkudf::UdfArgs;
-use crate::output::AtomicFile;
+use odix::boot::{add_partition_copy, BootConfig, BootPlan, BootSpec, EfiPartSpec, EmulChoice, PAD_SECTORS};
+use odix::mastering::image::{iso_options, plan_image, ImageExtras};
+use odix::mastering::output::{progress_bar, ImageSink};
+use odix::mastering::plan::{emit, Content, EmitCtx, Plan};
+use odix::mastering::walk::{read_sort_file, walk, WalkOptions};
+use odix::mkudf::UdfArgs;
+use odix::output::AtomicFile;
 
 /// How many values an option takes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -292,72 +292,6 @@ fn lookup(name: &str) -> Option<(Opt, Arity)> {
         .iter()
         .find(|(names, ..)| names.contains(&name))
         .map(|(_, opt, arity, _)| (*opt, hfs_arity(name).unwrap_or(*arity)))
-}
-
-/// The emulation chosen for a boot entry; `None` lets the image's size pick a floppy type (mkisofs rule).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum EmulChoice {
-    /// `-no-emul-boot`.
-    None,
-    /// `-hard-disk-boot`.
-    HardDisk,
-}
-
-/// One El Torito entry as the command line describes it.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct BootSpec {
-    /// Path of the image inside the ISO.
-    pub image: String,
-    /// Platform id.
-    pub platform: Option<Platform>,
-    /// Emulation mode; `None` = floppy by size.
-    pub emulation: Option<EmulChoice>,
-    /// `-boot-load-size`.
-    pub load_size: Option<LoadSize>,
-    /// `-boot-load-seg`.
-    pub load_segment: u16,
-    /// `-boot-info-table`.
-    pub boot_info_table: bool,
-    /// `--grub2-boot-info`.
-    pub grub2_boot_info: bool,
-    /// `-no-boot`.
-    pub not_bootable: bool,
-    /// `-isohybrid-gpt-basdat` followed this image: a GPT Basic Data partition (and an MBR one) over it.
-    pub gpt_basdat: bool,
-}
-
-impl BootSpec {
-    /// For `-e --interval:appended_partition_N:...` (xorriso's way to boot from an appended EFI partition), N.
-    pub fn appended_partition(&self) -> Option<u8> {
-        let rest = self.image.strip_prefix("--interval:appended_partition_")?;
-        let digits: String = rest.chars().take_while(|c| c.is_ascii_digit()).collect();
-        digits.parse().ok().filter(|n| (1..=4).contains(n))
-    }
-
-    /// The platform: 0xEF for `-e` images, else BIOS unless `-eltorito-platform` said otherwise.
-    pub fn platform(&self) -> Platform {
-        self.platform.unwrap_or(Platform::BIOS)
-    }
-
-    /// The emulation for an image of `len` bytes.
-    pub fn emulation(&self, len: u64) -> Result<Emulation> {
-        Ok(match self.emulation {
-            Some(EmulChoice::None) => Emulation::NoEmulation,
-            Some(EmulChoice::HardDisk) => Emulation::HardDisk,
-            None => Emulation::floppy_for_size(len).with_context(|| {
-                format!("boot image {}: give -no-emul-boot or -hard-disk-boot, or use a floppy image", self.image)
-            })?,
-        })
-    }
-}
-
-/// `--efi-boot-part`'s argument.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum EfiPartSpec {
-    /// `--efi-boot-image`: the El Torito EFI image.
-    ElToritoImage,
-    /// A file appended as the EFI system partition.
-    File(PathBuf),
 }
 
 /// Everything the command line says, before it is mapped onto the builder.
@@ -1504,7 +1438,7 @@ fn build(a: &MkisofsArgs, log: &mut Log) -> Result<u8> {
         );
     }
     if let Some(out) = a.output.as_ref().filter(|o| !a.print_size && !is_device(o)) {
-        crate::output::check_target(out)?;
+        odix::output::check_target(out)?;
     }
     // -hide/-hide-joliet naming the boot catalog keep it out of every tree (it is not a source file).
     let catalog_path = a.catalog.clone().unwrap_or_else(|| "boot.catalog".into());
@@ -1634,7 +1568,7 @@ fn build(a: &MkisofsArgs, log: &mut Log) -> Result<u8> {
             effective: a.effective_date,
             hundredths: a.uuid_date.map_or(0, |(_, cs)| cs),
         });
-    opts = crate::build::image::Identifiers {
+    opts = odix::mastering::image::Identifiers {
         publisher: a.publisher.as_deref(),
         preparer: a.preparer.as_deref(),
         volume_set: a.volume_set.as_deref(),
@@ -1643,8 +1577,8 @@ fn build(a: &MkisofsArgs, log: &mut Log) -> Result<u8> {
     .apply(opts);
     // -udf: a bridge image whose UDF tree shares the file data (and the patched boot images).
     let udf_args = UdfArgs { udf: a.udf, ..Default::default() };
-    let udf_tree = crate::mkudf::prepare(&udf_args, &walked, &volume_id, now)?;
-    let bridge = crate::mkudf::Bridge::for_tree(udf_tree.as_ref(), &walked.data)?;
+    let udf_tree = odix::mkudf::prepare(&udf_args, &walked, &volume_id, now)?;
+    let bridge = odix::mkudf::Bridge::for_tree(udf_tree.as_ref(), &walked.data)?;
     let mut part_layout = if a.partition_offset > 0 { Some(IsoLayout::new(&walked.tree, opts.clone())?) } else { None };
     // --md5 with Rock Ridge: the root and the files record where their MD5s lie in the checksum array, a
     // synthetic data item after every other (the partition copy's tree does not).
@@ -1656,7 +1590,7 @@ fn build(a: &MkisofsArgs, log: &mut Log) -> Result<u8> {
         );
     }
     let mut layout = IsoLayout::new(&walked.tree, opts.checksum_array(array_id))?;
-    crate::build::image::warn_losses(&layout);
+    odix::mastering::image::warn_losses(&layout);
     let mut extras = ImageExtras::default();
     boot.add_descriptors(&mut extras);
     let tags = a.md5.then(|| Md5Tags::new(array_id, layout.checksum_files()));
@@ -1684,7 +1618,7 @@ fn build(a: &MkisofsArgs, log: &mut Log) -> Result<u8> {
     let iso_end = planned.plan.total_sectors();
     let volume_sectors = boot.finish(&mut planned)?;
     if bridge.is_some() {
-        crate::boot::check_udf_tail(&planned, iso_end)?;
+        odix::boot::check_udf_tail(&planned, iso_end)?;
     }
     let total = planned.plan.total_sectors();
     if a.print_size {
@@ -1985,6 +1919,7 @@ impl<W: Write> ImageSink for Md5Sink<W> {}
 #[cfg(test)]
 mod tests {
     use super::*;
+    use odix_iso9660::write::eltorito::Emulation;
 
     fn parse(args: &[&str]) -> Result<MkisofsArgs> {
         let v: Vec<OsString> = args.iter().map(OsString::from).collect();

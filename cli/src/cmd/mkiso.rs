@@ -8,11 +8,11 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use anyhow::{bail, Context, Result};
 use odix_iso9660::write::IsoLayout;
 
-use crate::build::image::{iso_options, plan_image, ImageExtras};
-use crate::build::output::progress_bar;
-use crate::build::plan::{emit, stop_on_signals, EmitCtx};
-use crate::build::walk::{dedup, read_sort_file, walk, WalkOptions};
-use crate::output::AtomicFile;
+use odix::mastering::image::{iso_options, plan_image, ImageExtras};
+use odix::mastering::output::progress_bar;
+use odix::mastering::plan::{emit, stop_on_signals, EmitCtx};
+use odix::mastering::walk::{dedup, read_sort_file, walk, WalkOptions};
+use odix::output::AtomicFile;
 
 /// Arguments of `odix mkiso`.
 #[derive(clap::Args, Debug)]
@@ -82,12 +82,12 @@ pub struct MkisoArgs {
     /// No progress bar and no summary.
     #[arg(short, long)]
     pub quiet: bool,
-    /// UDF: `--udf`, `--format udf`, `--udf-rev`, `--dvd-video` (see `crate::mkudf`).
+    /// UDF: `--udf`, `--format udf`, `--udf-rev`, `--dvd-video` (see `odix::mkudf`).
     #[command(flatten)]
-    pub udf: crate::mkudf::UdfArgs,
-    /// Boot: El Torito and hybrid MBR/GPT options (see `crate::boot`).
+    pub udf: odix::mkudf::UdfArgs,
+    /// Boot: El Torito and hybrid MBR/GPT options (see `odix::boot`).
     #[command(flatten)]
-    pub boot: Box<crate::boot::BootArgs>,
+    pub boot: Box<odix::boot::BootArgs>,
     /// Folders, files or graft points `PATH/IN/IMAGE=SOURCE`.
     #[arg(required = true, value_name = "SOURCE")]
     pub sources: Vec<OsString>,
@@ -141,7 +141,7 @@ pub fn mkiso(a: MkisoArgs) -> Result<u8> {
     if a.zisofs && a.no_rock {
         bail!("--zisofs needs Rock Ridge (the ZF entry); drop --no-rock");
     }
-    crate::output::check_target(&a.output)?;
+    odix::output::check_target(&a.output)?;
     let mut walked = walk(&a.sources, &wopts)?;
     if a.dedup {
         dedup(&mut walked.data)?;
@@ -158,15 +158,15 @@ pub fn mkiso(a: MkisoArgs) -> Result<u8> {
         if !boot_cfg.is_empty() {
             bail!("boot options need ISO 9660: drop --format udf");
         }
-        return crate::mkudf::write_udf_only(&a.udf, &walked, &volume_id, now, &a.output, a.quiet);
+        return odix::mkudf::write_udf_only(&a.udf, &walked, &volume_id, now, &a.output, a.quiet);
     }
-    let boot = crate::boot::BootPlan::prepare(&boot_cfg, &mut walked, now)?;
-    let udf_tree = crate::mkudf::prepare(&a.udf, &walked, &volume_id, now)?;
-    let bridge = crate::mkudf::Bridge::for_tree(udf_tree.as_ref(), &walked.data)?;
+    let boot = odix::boot::BootPlan::prepare(&boot_cfg, &mut walked, now)?;
+    let udf_tree = odix::mkudf::prepare(&a.udf, &walked, &volume_id, now)?;
+    let bridge = odix::mkudf::Bridge::for_tree(udf_tree.as_ref(), &walked.data)?;
     let mut opts = iso_options(a.iso_level, !a.no_rock, !a.no_joliet, a.joliet_long, now)
         .volume_id(volume_id)
         .application(a.application.clone().unwrap_or_else(|| format!("ODIX {}", env!("CARGO_PKG_VERSION"))));
-    opts = crate::build::image::Identifiers {
+    opts = odix::mastering::image::Identifiers {
         publisher: a.publisher.as_deref(),
         preparer: a.preparer.as_deref(),
         system_id: a.system_id.as_deref(),
@@ -174,7 +174,7 @@ pub fn mkiso(a: MkisoArgs) -> Result<u8> {
     }
     .apply(opts);
     let mut layout = IsoLayout::new(&walked.tree, opts)?;
-    crate::build::image::warn_losses(&layout);
+    odix::mastering::image::warn_losses(&layout);
     let (planned, data_lba, volume_sectors) = if boot_cfg.is_empty() {
         let extras = match &bridge {
             Some(b) => b.extras(&layout)?,
@@ -188,7 +188,7 @@ pub fn mkiso(a: MkisoArgs) -> Result<u8> {
         (planned, data_lba, total)
     } else {
         // Boot structures: system area and boot record first, then a UDF bridge's structures, then the catalog
-        // and patched boot images (see `crate::boot`).
+        // and patched boot images (see `odix::boot`).
         let mut extras = ImageExtras::default();
         boot.add_descriptors(&mut extras);
         if let Some(b) = &bridge {
@@ -203,7 +203,7 @@ pub fn mkiso(a: MkisoArgs) -> Result<u8> {
         let iso_end = planned.plan.total_sectors();
         let volume_sectors = boot.finish(&mut planned)?;
         if bridge.is_some() {
-            crate::boot::check_udf_tail(&planned, iso_end)?;
+            odix::boot::check_udf_tail(&planned, iso_end)?;
         }
         (planned, data_lba, volume_sectors)
     };

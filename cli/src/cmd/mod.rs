@@ -1,0 +1,13 @@
+//! The commands: each parses its arguments, calls the library and prints. No command imports another; what
+//! several share (their image arguments, progress display) lives beside them here.
+
+pub mod args;
+pub mod convert;
+pub mod man;
+pub mod mkiso;
+pub mod mkisofs;
+pub mod mount;
+pub mod progress;
+pub mod read;
+pub mod rip;
+pub mod verify;
