@@ -124,14 +124,7 @@ fn extent_recorded_past_the_end_and_truncated_zisofs() {
     fs::write(src.join("a.txt"), &text).unwrap();
     fs::write(src.join("b.txt"), "bravo\n").unwrap();
     let img = d.path().join("z.iso");
-    run_ok(
-        Command::new(&xorriso)
-            .arg("-outdev")
-            .arg(&img)
-            .args(["-zisofs", "level=9:block_size=32k", "-map"])
-            .arg(&src)
-            .args(["/", "-set_filter_r", "--zisofs", "/", "--"]),
-    );
+    odix_testdata::oracle::xorriso_zisofs(&xorriso, &src, &img);
     let data = fs::read(&img).unwrap();
     // a.txt's stored data: header, pointer table, then its 32 KiB blocks; the image is cut after the table and
     // part of the blocks.

@@ -285,14 +285,7 @@ fn xorriso_zisofs() {
     let src = source(d.path(), &TreeOptions::default());
     fs::write(src.join("compressible.txt"), "odix zisofs ".repeat(50_000)).unwrap();
     let img = d.path().join("z.iso");
-    run_ok(
-        Command::new(&xorriso)
-            .arg("-outdev")
-            .arg(&img)
-            .args(["-zisofs", "level=9:block_size=32k", "-map"])
-            .arg(&src)
-            .args(["/", "-set_filter_r", "--zisofs", "/", "--"]),
-    );
+    odix_testdata::oracle::xorriso_zisofs(&xorriso, &src, &img);
     let info = run_ok(odix().args(["info", "--json"]).arg(&img));
     let info: Value = serde_json::from_slice(&info.stdout).unwrap();
     assert_eq!(info["iso9660"]["formats"]["zisofs"], true);

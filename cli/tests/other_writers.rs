@@ -177,14 +177,7 @@ fn impossible_zf_entries_show_the_stored_data() {
     fs::write(src.join("b.txt"), "bravo text ".repeat(50_000)).unwrap();
     fs::write(src.join("c.txt"), "charlie ".repeat(50_000)).unwrap();
     let img = d.path().join("z.iso");
-    run_ok(
-        Command::new(&xorriso)
-            .arg("-outdev")
-            .arg(&img)
-            .args(["-zisofs", "level=9:block_size=32k", "-map"])
-            .arg(&src)
-            .args(["/", "-set_filter_r", "--zisofs", "/", "--"]),
-    );
+    odix_testdata::oracle::xorriso_zisofs(&xorriso, &src, &img);
     let mut data = fs::read(&img).unwrap();
     let zf: Vec<usize> = (0..data.len() - 6).filter(|&i| &data[i..i + 6] == b"ZF\x10\x01pz").collect();
     assert_eq!(zf.len(), 3);

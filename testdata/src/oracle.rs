@@ -152,3 +152,15 @@ impl Drop for SmallFs {
         let _ = Command::new("umount").arg(&self.dir).status();
     }
 }
+
+/// Writes the folder `src` into the image `img` with xorriso, every file zisofs-compressed (level 9, 32 KiB blocks).
+pub fn xorriso_zisofs(xorriso: &Path, src: &Path, img: &Path) {
+    run_ok(
+        Command::new(xorriso)
+            .arg("-outdev")
+            .arg(img)
+            .args(["-zisofs", "level=9:block_size=32k", "-map"])
+            .arg(src)
+            .args(["/", "-set_filter_r", "--zisofs", "/", "--"]),
+    );
+}
