@@ -20,7 +20,7 @@ use crate::image::{CookedReader, RawDisc, SectorAt};
 use crate::map::Phase;
 use crate::mmc::{C2Mode, Drive, ReadCdFields, Subchannel, RAW_SECTOR, USER_SECTOR};
 use crate::mmc::{CommandError, ErrorRecoveryPage, CONTROL_DATA};
-use crate::rip::{Block, Outcome, SectorData, SectorSource, Verdict};
+use crate::rip::{read_via_block, Block, Outcome, SectorData, SectorSource, Verdict};
 use crate::sector::{self, RawSector, USER_DATA_LEN};
 use crate::transport::Transport;
 
@@ -600,12 +600,7 @@ impl<'a> CookedImageSource<'a> {
 
 impl SectorSource for CookedImageSource<'_> {
     fn read(&mut self, lba: u32, count: u32) -> Outcome {
-        let mut block = Block::default();
-        if self.read_block(lba, count, &mut block) {
-            Outcome::Read(block.to_sectors())
-        } else {
-            Outcome::Failed
-        }
+        read_via_block(self, lba, count)
     }
 
     fn read_block(&mut self, lba: u32, count: u32, block: &mut Block) -> bool {

@@ -642,6 +642,17 @@ pub trait SectorSource {
     }
 }
 
+/// [`SectorSource::read`] for a source that implements [`SectorSource::read_block`] itself: one block read,
+/// handed back as sectors.
+pub fn read_via_block<S: SectorSource + ?Sized>(src: &mut S, lba: u32, count: u32) -> Outcome {
+    let mut block = Block::default();
+    if src.read_block(lba, count, &mut block) {
+        Outcome::Read(block.to_sectors())
+    } else {
+        Outcome::Failed
+    }
+}
+
 /// Where [`run`] puts its results, and how it is told to stop.
 pub trait Sink {
     /// Writes one good sector (and its subchannel).

@@ -337,12 +337,7 @@ struct FileSource {
 
 impl SectorSource for FileSource {
     fn read(&mut self, lba: u32, count: u32) -> Outcome {
-        let mut block = Block::default();
-        if self.read_block(lba, count, &mut block) {
-            Outcome::Read(block.to_sectors())
-        } else {
-            Outcome::Failed
-        }
+        rip::read_via_block(self, lba, count)
     }
 
     fn read_block(&mut self, lba: u32, count: u32, block: &mut Block) -> bool {
