@@ -54,6 +54,7 @@ use chrono::{DateTime, Utc};
 use rustix::fs::{AtFlags, FileType, Mode, OFlags, RenameFlags, Timespec, Timestamps};
 use rustix::io::Errno;
 
+use crate::cancel::Cancel;
 use crate::view::{display_name, Kind, Node, PastEnd, Tree};
 
 /// Bytes copied at a time from the image into a file when the kernel cannot copy them itself.
@@ -74,7 +75,7 @@ const BATCH_BYTES: u64 = 16 << 20;
 const TEMP_NAME_PREFIX: usize = 200;
 
 /// What the user asked of the extraction.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct ExtractOptions {
     /// Keep files that exist already instead of replacing them.
     pub keep_old: bool,
@@ -88,6 +89,9 @@ pub struct ExtractOptions {
     pub verbose: bool,
     /// Threads that create and write files (0 or 1: the walking thread writes them itself).
     pub jobs: usize,
+    /// Set to stop the extraction (the files being written are then removed by the cleanups registered in
+    /// [`crate::cancel`]); nothing more is reported once it is set.
+    pub cancel: Cancel,
 }
 
 /// A directory whose owner, mode and times are set at the end.
@@ -161,6 +165,7 @@ struct Shared {
     /// The first error writing the output: the extraction stops.
     fatal: Mutex<Option<String>>,
     stop: AtomicBool,
+    cancel: Cancel,
 }
 
 /// Attributes a regular file gets before it is renamed into place.
@@ -183,8 +188,10 @@ enum Written {
 
 impl Shared {
     fn warn(&self, msg: String) {
-        // After an interrupt the cleanups remove files under the writers: what follows is no news.
-        crate::interrupt::wait_if_interrupted();
+        // After a cancel the cleanups remove files under the writers: what follows is no news.
+        if self.cancel.is_cancelled() {
+            return;
+        }
         eprintln!("odix: warning: {msg}");
         self.warnings.fetch_add(1, Ordering::Relaxed);
     }
@@ -452,7 +459,9 @@ impl Shared {
 
     /// Reports what became of a file; false when the extraction must stop.
     fn report(&self, rel: &OsStr, r: Result<Written, Failure>) -> bool {
-        crate::interrupt::wait_if_interrupted();
+        if self.cancel.is_cancelled() {
+            return false;
+        }
         match r {
             Ok(Written::Whole | Written::Kept) => true,
             Ok(Written::PastEnd(missing)) => {
@@ -684,6 +693,7 @@ impl Extractor {
             root_path: root.to_path_buf(),
             keep_old: opts.keep_old,
             same_owner: opts.same_owner,
+            cancel: opts.cancel.clone(),
             image,
             kernel_copy: AtomicBool::new(true),
             warnings: AtomicU64::new(0),
@@ -1258,6 +1268,7 @@ mod tests {
             special_files: false,
             verbose: false,
             jobs,
+            cancel: crate::cancel::Cancel::new(),
         }
     }
 

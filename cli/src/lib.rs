@@ -20,13 +20,13 @@
 //!
 //! Writing safely:
 //! - [`output`]: output files that appear under their final name only when complete;
-//! - [`interrupt`]: cleanups run on SIGINT, SIGTERM and SIGHUP.
+//! - [`cancel`]: stopping a long operation, and the cleanups a program stopped by a signal runs.
 #![forbid(unsafe_code)]
 
 pub mod boot;
+pub mod cancel;
 pub mod extract;
 pub mod formats;
-pub mod interrupt;
 pub mod mastering;
 pub mod mkudf;
 pub mod open;

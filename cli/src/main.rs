@@ -65,6 +65,21 @@ enum Command {
 pub const EXIT_PARTIAL: u8 = 2;
 
 fn run(cli: Cli) -> anyhow::Result<u8> {
+    // A command that writes stops on SIGINT, SIGTERM and SIGHUP by removing what it had not finished; `rip`
+    // handles them itself (it saves its map and stops after the current read), and the reading commands end as
+    // the signal ends them.
+    if matches!(
+        cli.command,
+        Command::Extract(_)
+            | Command::Mount(_)
+            | Command::Verify(_)
+            | Command::Convert(_)
+            | Command::Mkiso(_)
+            | Command::Mkisofs { .. }
+            | Command::Man(_)
+    ) {
+        cmd::interrupt::install()?;
+    }
     match cli.command {
         Command::Info(a) => read::info(a),
         Command::Ls(a) => read::ls(a),
@@ -134,7 +149,7 @@ fn main() -> ExitCode {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
             // An error met because an interruption's cleanups ran under this thread is not the story to tell.
-            odix::interrupt::wait_if_interrupted();
+            cmd::interrupt::wait_if_interrupted();
             let closed_pipe = e.chain().any(|c| {
                 c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
             });

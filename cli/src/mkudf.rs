@@ -426,7 +426,7 @@ pub fn write_udf_only(
     let total = plan.total_sectors();
     let out = AtomicFile::create(output)?;
     let bar = progress_bar(total * SECTOR as u64, quiet);
-    let ctx = EmitCtx { total_sectors: total as u32, data_lba: &data_lba, alias: &data.alias };
+    let ctx = EmitCtx { total_sectors: total as u32, data_lba: &data_lba, alias: &data.alias, cancel: None };
     {
         let mut w = BufWriter::with_capacity(1 << 20, &out.file);
         emit(&plan, &ctx, data, &mut w, &|n| bar.inc(n)).with_context(|| format!("writing {}", output.display()))?;

@@ -1,6 +1,6 @@
 //! Output files that appear under their final name only when complete: written under a temporary name beside the
 //! target, flushed to the disk, then renamed into place. An error, a dropped [`AtomicFile`] or an interruption
-//! (see [`crate::interrupt`]) removes the temporary file and leaves whatever stood under the target untouched.
+//! (see [`crate::cancel`]) removes the temporary file and leaves whatever stood under the target untouched.
 
 use std::fs::{self, File, OpenOptions};
 use std::io;
@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 
-use crate::interrupt::{self, Cleanup};
+use crate::cancel::{self, Cleanup};
 
 /// An output file being written.
 pub struct AtomicFile {
@@ -55,10 +55,9 @@ fn folder_of(target: &Path) -> PathBuf {
 }
 
 impl AtomicFile {
-    /// Opens `target` (`-` is standard output) for writing, after [`check_target`]. From here on the process
-    /// stops on SIGINT, SIGTERM and SIGHUP by removing what it had not finished (see [`crate::interrupt`]).
+    /// Opens `target` (`-` is standard output) for writing, after [`check_target`]. The temporary file is
+    /// registered with [`crate::cancel`], so that a program stopped by a signal can remove it.
     pub fn create(target: &Path) -> Result<AtomicFile> {
-        interrupt::install()?;
         if target.as_os_str() == "-" {
             let fd = io::stdout().as_fd().try_clone_to_owned().context("duplicating standard output")?;
             return Ok(AtomicFile { file: File::from(fd), temp: None });
@@ -70,7 +69,7 @@ impl AtomicFile {
         let mut n = 0u32;
         loop {
             let tmp = dir.join(format!(".{name}.odix-{}-{n}.tmp", std::process::id()));
-            let made = interrupt::with_cleanup(what.clone(), || {
+            let made = cancel::with_cleanup(what.clone(), || {
                 let file = OpenOptions::new().write(true).create_new(true).open(&tmp)?;
                 let doomed = tmp.clone();
                 let action: Box<dyn FnOnce() + Send> = Box::new(move || {

@@ -80,7 +80,7 @@ fn describe_ext(ext: Option<&str>) -> String {
 
 /// The outputs of one conversion, each written under a temporary name beside its target; [`Outputs::commit`]
 /// renames them all into place, and dropping them before that removes every temporary file (an interruption
-/// removes them too: see [`odix::interrupt`]).
+/// removes them too: see [`odix::cancel`]).
 struct Outputs {
     files: Vec<AtomicFile>,
 }

@@ -10,7 +10,7 @@ use odix_iso9660::write::IsoLayout;
 
 use odix::mastering::image::{iso_options, plan_image, ImageExtras};
 use odix::mastering::output::progress_bar;
-use odix::mastering::plan::{emit, stop_on_signals, EmitCtx};
+use odix::mastering::plan::{emit, EmitCtx};
 use odix::mastering::walk::{dedup, read_sort_file, walk, WalkOptions};
 use odix::output::AtomicFile;
 
@@ -208,10 +208,15 @@ pub fn mkiso(a: MkisoArgs) -> Result<u8> {
         (planned, data_lba, volume_sectors)
     };
     let total = planned.plan.total_sectors();
-    stop_on_signals()?;
+    let cancel = crate::cmd::interrupt::cancel();
     let out = AtomicFile::create(&a.output)?;
     let bar = progress_bar(planned.size_bytes(), a.quiet);
-    let ctx = EmitCtx { total_sectors: volume_sectors, data_lba: &data_lba, alias: &walked.data.alias };
+    let ctx = EmitCtx {
+        total_sectors: volume_sectors,
+        data_lba: &data_lba,
+        alias: &walked.data.alias,
+        cancel: Some(&cancel),
+    };
     {
         let mut w = BufWriter::with_capacity(1 << 20, &out.file);
         emit(&planned.plan, &ctx, &walked.data, &mut w, &|n| bar.inc(n))

@@ -1633,7 +1633,13 @@ fn build(a: &MkisofsArgs, log: &mut Log) -> Result<u8> {
     let output = a.output.clone().unwrap_or_else(|| PathBuf::from("-"));
     let out = Target::create(&output)?;
     let bar = progress_bar(planned.size_bytes(), a.quiet || output.as_os_str() == "-");
-    let ctx = EmitCtx { total_sectors: volume_sectors, data_lba: &data_lba, alias: &walked.data.alias };
+    let cancel = crate::cmd::interrupt::cancel();
+    let ctx = EmitCtx {
+        total_sectors: volume_sectors,
+        data_lba: &data_lba,
+        alias: &walked.data.alias,
+        cancel: Some(&cancel),
+    };
     {
         let w = BufWriter::with_capacity(1 << 20, out.file());
         let written = match &tags {
@@ -2356,7 +2362,7 @@ mod tests {
         // Item 0 at LBA 1 (3000 bytes), item 1 at LBA 3 (5 bytes), item 2 an alias of item 0, item 3 empty.
         let tags = Md5Tags::new(Some(DataId(9)), &[fd(0, 3000), fd(1, 5), fd(2, 3000), fd(3, 0)]);
         let (data_lba, alias) = (vec![1, 3, 0, 0], vec![0, 1, 0, 3]);
-        let ctx = EmitCtx { total_sectors: 4, data_lba: &data_lba, alias: &alias };
+        let ctx = EmitCtx { total_sectors: 4, data_lba: &data_lba, alias: &alias, cancel: None };
         let image: Vec<u8> = (0..4 * SECTOR).map(|i| (i * 7 % 251) as u8).collect();
         let mut sink = tags.sink(Vec::new(), &ctx).unwrap();
         for chunk in image.chunks(777) {

@@ -327,9 +327,8 @@ pub fn mount(args: MountArgs) -> Result<u8> {
         .with_context(|| format!("cannot mount on {}", args.dir.display()))?;
     // Stopped by SIGINT, SIGTERM or SIGHUP, the mount goes with the process instead of staying behind as a dead
     // end ("Transport endpoint is not connected").
-    odix::interrupt::install()?;
     let mut unmounter = session.unmount_callable();
-    let _unmount = odix::interrupt::on_interrupt(format!("unmounted {}", args.dir.display()), move || {
+    let _unmount = odix::cancel::on_cancel(format!("unmounted {}", args.dir.display()), move || {
         let _ = unmounter.unmount();
     });
     session.run().with_context(|| format!("serving the mount on {}", args.dir.display()))?;

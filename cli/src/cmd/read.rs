@@ -493,11 +493,11 @@ pub fn extract(args: ExtractArgs) -> Result<u8> {
             special_files: !args.no_special_files,
             verbose: args.verbose,
             jobs: args.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get().min(8))),
+            cancel: crate::cmd::interrupt::cancel(),
         },
         src.plain_file(),
     )?;
-    odix::interrupt::install()?;
-    let _temps = odix::interrupt::on_interrupt(
+    let _temps = odix::cancel::on_cancel(
         format!("extraction into {} unfinished (the files being written were removed)", args.dir.display()),
         ex.temp_remover(),
     );

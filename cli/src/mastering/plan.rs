@@ -19,6 +19,8 @@ pub struct EmitCtx<'a> {
     pub data_lba: &'a [u32],
     /// For deduplicated contents, the id of the item that actually holds the bytes.
     pub alias: &'a [u32],
+    /// When set, the emitter stops at its next step with [`crate::cancel::Cancelled`].
+    pub cancel: Option<&'a crate::cancel::Cancel>,
 }
 
 impl EmitCtx<'_> {
@@ -138,6 +140,7 @@ fn copy_item<W: ImageSink>(
     out: &mut W,
     scratch: &mut [u8],
     progress: &dyn Fn(u64),
+    cancel: Option<&crate::cancel::Cancel>,
 ) -> Result<u64> {
     let changed = |now: u64| {
         anyhow::anyhow!(
@@ -193,7 +196,7 @@ fn copy_item<W: ImageSink>(
     } else {
         let mut done = 0u64;
         while done < len {
-            check_interrupted()?;
+            check_interrupted(cancel)?;
             let step = (len - done).min(COPY_STEP);
             let n = out.copy_from(&file, step).with_context(|| format!("copying {}", path.display()))?;
             if n == 0 {
@@ -214,15 +217,9 @@ fn copy_item<W: ImageSink>(
     Ok(written)
 }
 
-/// Puts the stop signals' handling in place before a build (see [`crate::interrupt`]): the temporary output is
-/// removed and the process exits; [`emit`] also stops at its next step.
-pub fn stop_on_signals() -> Result<()> {
-    crate::interrupt::install()
-}
-
-fn check_interrupted() -> Result<()> {
-    if crate::interrupt::interrupted() {
-        bail!("interrupted by a signal");
+fn check_interrupted(ctx_cancel: Option<&crate::cancel::Cancel>) -> Result<()> {
+    if let Some(c) = ctx_cancel {
+        c.check()?;
     }
     Ok(())
 }
@@ -238,12 +235,13 @@ fn copy_padded<W: ImageSink>(
     out: &mut W,
     scratch: &mut [u8],
     progress: &dyn Fn(u64),
+    cancel: Option<&crate::cancel::Cancel>,
 ) -> Result<u64> {
-    check_interrupted()?;
+    check_interrupted(cancel)?;
     let item = data.item(id).with_context(|| format!("LBA {lba}: no data item {}", id.0))?;
     let path = data.path(item);
     let file = data.open(item, dirs).with_context(|| format!("opening {}", path.display()))?;
-    let n = copy_item(item, file, &path, out, scratch, progress)?;
+    let n = copy_item(item, file, &path, out, scratch, progress, cancel)?;
     let size = item.stored_size.div_ceil(SECTOR as u64) * SECTOR as u64;
     let pad = size.checked_sub(n).with_context(|| format!("{} grew past its extent", path.display()))?;
     write_zeros(out, pad)?;
@@ -264,7 +262,7 @@ pub fn emit<W: ImageSink>(
     let mut scratch = vec![0u8; COPY_RANGE_MIN as usize + 1];
     let mut dirs = OpenDirs::default();
     for r in plan.regions() {
-        check_interrupted()?;
+        check_interrupted(ctx.cancel)?;
         let start = u64::from(r.lba) * SECTOR as u64;
         let size = r.sectors * SECTOR as u64;
         if start != at {
@@ -288,11 +286,11 @@ pub fn emit<W: ImageSink>(
                 p(ctx, &mut c).with_context(|| format!("writing {}", r.what))?;
                 c.count
             }
-            Content::Data(id) => copy_padded(data, &mut dirs, *id, r.lba, out, &mut scratch, progress)?,
+            Content::Data(id) => copy_padded(data, &mut dirs, *id, r.lba, out, &mut scratch, progress, ctx.cancel)?,
             Content::DataRun(ids) => {
                 let mut n = 0;
                 for &id in ids {
-                    n += copy_padded(data, &mut dirs, DataId(id), r.lba, out, &mut scratch, progress)?;
+                    n += copy_padded(data, &mut dirs, DataId(id), r.lba, out, &mut scratch, progress, ctx.cancel)?;
                 }
                 n
             }
