@@ -23,7 +23,7 @@
 //! # }
 //! ```
 //!
-//! The on-disk structures are in [`format`], each with `parse` and `write_to`, for a writer to reuse.
+//! The on-disk structures are in [`format`](mod@format), each with `parse` and `write_to`, for a writer to reuse.
 //!
 //! # Untrusted input
 //! Every value read from the image is untrusted. Loops through indirect entries, continuation extents,
