@@ -454,3 +454,88 @@ fn charset(opts: &Options) -> Result<Option<&'static encoding_rs::Encoding>> {
         None => Ok(None),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::fs;
+    use std::io::Read;
+    use std::process::Command;
+
+    use super::{Image, Options, Probed, View};
+    use crate::source::RAW_DISCS_BUILT;
+    use crate::tree::resolve;
+
+    /// A BIN/CUE of an ISO image xorriso made of one file: the ISO's sectors as Mode 1 raw sectors.
+    fn bin_cue(dir: &std::path::Path) -> Option<(std::path::PathBuf, Vec<u8>)> {
+        let xorriso = odix_testdata::require_tool("xorriso")?;
+        let src = dir.join("src");
+        fs::create_dir_all(src.join("sub")).ok()?;
+        fs::write(src.join("sub/hello.txt"), b"hello from a cue\n").ok()?;
+        let iso = dir.join("x.iso");
+        let out = Command::new(xorriso)
+            .args(["-as", "mkisofs", "-quiet", "-R", "-J", "-o"])
+            .arg(&iso)
+            .arg(&src)
+            .output()
+            .ok()?;
+        assert!(out.status.success(), "xorriso: {}", String::from_utf8_lossy(&out.stderr));
+        let iso_bytes = fs::read(&iso).ok()?;
+        let mut bin = fs::File::create(dir.join("x.bin")).ok()?;
+        odix_cdrip::image::write_mode1_track(&mut iso_bytes.as_slice(), &mut bin, 0).ok()?;
+        let cue = dir.join("x.cue");
+        fs::write(&cue, "FILE \"x.bin\" BINARY\n  TRACK 01 MODE1/2352\n    INDEX 01 00:00:00\n").ok()?;
+        Some((cue, iso_bytes))
+    }
+
+    fn built() -> usize {
+        RAW_DISCS_BUILT.with(|n| n.get())
+    }
+
+    /// Everything a command does with a `.cue` (open, volumes, info, trees of two views, a file's contents, a
+    /// fresh sector reader, the sessions) parses the sheet and lays out its disc once.
+    #[test]
+    fn a_cue_is_parsed_once_per_open() {
+        let tmp = tempfile::tempdir().expect("temporary directory");
+        let Some((cue, iso)) = bin_cue(tmp.path()) else { return };
+        let before = built();
+        let image = Image::open(&cue, &Options::default()).expect("open");
+        assert_eq!(built() - before, 1, "Image::open lays out the disc once");
+        let volumes = image.volumes().expect("volumes");
+        let Probed::Found(v) = &volumes.iso9660 else { panic!("no ISO 9660 volume: {volumes:?}") };
+        assert!(v.joliet && v.rock_ridge.is_some(), "{v:?}");
+        assert!(!volumes.udf.is_present());
+        let info = image.info().expect("info");
+        assert!(info.sections.iter().any(|s| s.key == "tracks"));
+        assert!(info.sections.iter().any(|s| s.key == "iso9660"));
+        assert!(info.warnings.is_empty(), "{:?}", info.warnings);
+        assert_eq!(info.default_view, Some("rockridge"));
+        for view in [View::Auto, View::Joliet] {
+            let mut tree = image.tree(view).expect("tree");
+            let node = resolve(tree.as_mut(), "/sub/hello.txt".as_ref()).expect("resolve");
+            let mut text = Vec::new();
+            tree.open(&node).expect("open file").read_to_end(&mut text).expect("read");
+            assert_eq!(text, b"hello from a cue\n");
+        }
+        let mut cooked = Vec::new();
+        image.reader().expect("reader").read_to_end(&mut cooked).expect("read the sectors");
+        assert_eq!(cooked, iso, "the cooked sectors are the ISO's");
+        assert_eq!(image.sessions().expect("sessions").len(), 1);
+        assert_eq!(built() - before, 1, "nothing after Image::open lays out the disc again");
+        assert_eq!(image.raw_disc().map(|d| d.tracks().len()), Some(1));
+    }
+
+    /// The same image through a reader: the ISO's bytes in memory.
+    #[test]
+    fn from_reader_reads_the_same_tree() {
+        let tmp = tempfile::tempdir().expect("temporary directory");
+        let Some((_, iso)) = bin_cue(tmp.path()) else { return };
+        let image = Image::from_reader(std::io::Cursor::new(iso), &Options::default()).expect("open");
+        assert!(image.raw_disc().is_none() && image.plain_file().is_none());
+        let mut tree = image.tree(View::RockRidge).expect("tree");
+        let node = resolve(tree.as_mut(), "/sub/hello.txt".as_ref()).expect("resolve");
+        assert_eq!(node.size, 17);
+        assert!(tree.plain_ranges(&node).is_none(), "a reader's sectors are no file's bytes");
+        assert!(image.tree(View::Udf).is_err());
+        assert_eq!(image.path(), std::path::Path::new("<reader>"));
+    }
+}
