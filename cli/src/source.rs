@@ -107,7 +107,8 @@ impl ImageSource {
                 None => Origin::File,
             }
         };
-        let mut src = ImageSource { path: path.to_path_buf(), opts, origin, sessions: OnceLock::new(), session_start: 0 };
+        let mut src =
+            ImageSource { path: path.to_path_buf(), opts, origin, sessions: OnceLock::new(), session_start: 0 };
         src.session_start = src.find_session_start()?;
         Ok(src)
     }
@@ -264,7 +265,8 @@ struct Shared<R> {
 
 impl<R: Read + Seek> Read for Shared<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let mut r = self.inner.lock().map_err(|_| io::Error::other("a reader of the image failed in another thread"))?;
+        let mut r =
+            self.inner.lock().map_err(|_| io::Error::other("a reader of the image failed in another thread"))?;
         r.seek(SeekFrom::Start(self.pos))?;
         let n = r.read(buf)?;
         self.pos = self.pos.saturating_add(n as u64);
@@ -278,8 +280,10 @@ impl<R: Read + Seek> Seek for Shared<R> {
             SeekFrom::Start(p) => Some(p),
             SeekFrom::Current(d) => self.pos.checked_add_signed(d),
             SeekFrom::End(d) => {
-                let mut r =
-                    self.inner.lock().map_err(|_| io::Error::other("a reader of the image failed in another thread"))?;
+                let mut r = self
+                    .inner
+                    .lock()
+                    .map_err(|_| io::Error::other("a reader of the image failed in another thread"))?;
                 Some(r.seek(SeekFrom::End(d))?)
             }
         };

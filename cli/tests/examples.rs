@@ -47,7 +47,8 @@ fn list_image_lists_what_xorriso_finds() {
         })
         .collect();
     files.sort();
-    let found = odix_testdata::run_ok(Command::new(&xorriso).args(["-indev"]).arg(&iso).args(["-find", "/", "-type", "f"]));
+    let found =
+        odix_testdata::run_ok(Command::new(&xorriso).args(["-indev"]).arg(&iso).args(["-find", "/", "-type", "f"]));
     let mut want: Vec<(String, u64)> = String::from_utf8(found.stdout)
         .unwrap()
         .lines()

@@ -39,11 +39,11 @@ use odix_cdrip::image::{RawDisc, SheetKind};
 use odix_cdrip::sector::{self, Repair};
 
 use crate::cmd::args::ImageArgs;
-use odix::View;
 use odix::output::{self, AtomicFile};
 use odix::source::Source;
 use odix::tree;
 use odix::view::{Kind, Node, Tree};
+use odix::View;
 
 /// `odix verify`.
 #[derive(clap::Args, Debug)]
@@ -627,11 +627,8 @@ fn check_extents(args: &ImageArgs, view: View, rec: &Recognised, report: &mut Re
         }
     };
     // Extents count the volume's blocks: 2048 bytes, or a UDF disk image's own block size.
-    let block = if view == View::Udf {
-        image.volumes()?.udf.found().map_or(2048, |v| u64::from(v.block_size))
-    } else {
-        2048
-    };
+    let block =
+        if view == View::Udf { image.volumes()?.udf.found().map_or(2048, |v| u64::from(v.block_size)) } else { 2048 };
     // A plain file holds its bytes; a raw image the 2048-byte sectors of its data tracks.
     let image_bytes = if image.is_raw() { rec.present * 2048 } else { rec.size };
     let mut files = 0u64;

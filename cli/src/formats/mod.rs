@@ -1,4 +1,4 @@
-//! Adapters from the format crates to the library's [`Tree`] and `info` sections. [`crate::image::Image`] is their
+//! Adapters from the format crates to the library's [`Tree`](crate::view::Tree) and `info` sections. [`crate::image::Image`] is their
 //! one caller: it probes and opens each volume once and hands the opened volume to the adapter.
 //!
 //! - `iso`: ISO 9660 and its views (plain, Joliet, Rock Ridge, ISO 9660:1999), El Torito, the system area;
