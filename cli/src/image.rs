@@ -524,6 +524,13 @@ mod tests {
         assert_eq!(image.raw_disc().map(|d| d.tracks().len()), Some(1));
     }
 
+    /// An image can be shared between threads (a server answering from several).
+    #[test]
+    fn an_image_is_send_and_sync() {
+        fn send_sync<T: Send + Sync>() {}
+        send_sync::<Image>();
+    }
+
     /// The same image through a reader: the ISO's bytes in memory.
     #[test]
     fn from_reader_reads_the_same_tree() {
