@@ -3,13 +3,14 @@
 //! binary, under `src/cmd/`).
 //!
 //! # Map
-//! Reading an image:
-//! - [`source`]: what the user names (image file, block device, `.cue`/`.ccd` sheet, bare BIN, session) as a
-//!   `Read + Seek` of 2048-byte sectors;
-//! - [`formats`]: adapters from the format crates (ISO 9660 and its views, UDF, raw sheets) to [`view::Tree`]
-//!   and to the sections `odix info` shows; read options and limits;
+//! Reading an image starts at [`Image`]: [`Image::open`] (a path and [`Options`]) or [`Image::from_reader`], then
+//! [`Image::tree`] with a [`View`], [`Image::info`], [`Image::volumes`], [`Image::sessions`].
+//! - [`image`]: the image opened in one pass: source, session, volumes found, trees, `info`;
+//! - [`source`]: what the user names (image file, block device, `.cue`/`.ccd` sheet, bare BIN, session) as
+//!   `Read + Seek` readers of 2048-byte sectors, a raw disc laid out once and shared;
+//! - [`formats`]: the read options, limits and view choice, and the adapters from the format crates (ISO 9660 and
+//!   its views, UDF, raw sheets) to [`view::Tree`] and to the sections `odix info` shows;
 //! - [`view`]: the one tree interface (nodes, extents, warnings) every readable view implements;
-//! - [`open`]: from a path and [`open::Options`] to a source, read options and a tree;
 //! - [`tree`]: resolving paths in a tree, joining names, walking a subtree within the limits;
 //! - [`extract`]: writing a tree's entries into a folder, safely.
 //!
@@ -27,10 +28,13 @@ pub mod boot;
 pub mod cancel;
 pub mod extract;
 pub mod formats;
+pub mod image;
 pub mod mastering;
 pub mod mkudf;
-pub mod open;
 pub mod output;
 pub mod source;
 pub mod tree;
 pub mod view;
+
+pub use formats::View;
+pub use image::{Image, Options};

@@ -4,10 +4,39 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 
-use odix::formats::{Limits, ReadOptions, ViewChoice};
-use odix::open::Options;
-use odix::source::{ImageSource, SourceOptions};
-use odix::view::Tree;
+use odix::formats::Limits;
+use odix::{Image, Options, View};
+
+/// Which tree of an image to read, as `--view` spells it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ViewChoice {
+    /// UDF if present, else Rock Ridge, else Joliet, else plain ISO 9660.
+    Auto,
+    /// Plain ISO 9660 names (versions and trailing dots stripped).
+    Iso9660,
+    /// The Joliet tree.
+    Joliet,
+    /// The ISO 9660 tree with Rock Ridge names and attributes.
+    Rockridge,
+    /// The UDF tree.
+    Udf,
+    /// The ISO 9660:1999 tree of the enhanced volume descriptor (long names in any case, no versions).
+    #[value(name = "iso9660-1999")]
+    Iso9660_1999,
+}
+
+impl From<ViewChoice> for View {
+    fn from(v: ViewChoice) -> View {
+        match v {
+            ViewChoice::Auto => View::Auto,
+            ViewChoice::Iso9660 => View::Iso9660,
+            ViewChoice::Joliet => View::Joliet,
+            ViewChoice::Rockridge => View::RockRidge,
+            ViewChoice::Udf => View::Udf,
+            ViewChoice::Iso9660_1999 => View::Iso9660_1999,
+        }
+    }
+}
 
 /// Options every reading command takes.
 #[derive(clap::Args, Debug, Clone)]
@@ -53,11 +82,10 @@ impl ImageArgs {
     /// The library's options these arguments describe.
     pub fn options(&self) -> Options {
         Options {
-            image: self.image.clone(),
-            view: self.view,
             charset: self.charset.clone(),
             strict: self.strict,
-            source: SourceOptions { session: self.session, offset: self.offset },
+            session: self.session,
+            offset: self.offset,
             limits: Limits {
                 max_depth: self.max_depth,
                 max_dir_entries: self.max_dir_entries,
@@ -68,13 +96,13 @@ impl ImageArgs {
         }
     }
 
-    /// The source and read options these arguments describe.
-    pub fn open(&self) -> Result<(ImageSource, ReadOptions)> {
-        self.options().open()
+    /// The view asked for.
+    pub fn view(&self) -> View {
+        self.view.into()
     }
 
-    /// The view these arguments ask for.
-    pub fn tree(&self) -> Result<(ImageSource, ReadOptions, Box<dyn Tree>)> {
-        self.options().tree()
+    /// The image these arguments name, opened.
+    pub fn open(&self) -> Result<Image> {
+        Image::open(&self.image, &self.options())
     }
 }

@@ -273,7 +273,8 @@ pub fn mount(args: MountArgs) -> Result<u8> {
     }
     if !args.foreground {
         // Check the image here, so that a bad image is one clear error from this process.
-        let (_src, _opts, mut tree) = args.image.tree()?;
+        let image = args.image.open()?;
+        let mut tree = image.tree(args.image.view())?;
         tree.root()?;
         drop(tree);
         // Serve from a child process and return once the mount is up.
@@ -301,13 +302,14 @@ pub fn mount(args: MountArgs) -> Result<u8> {
         let _ = child.kill();
         bail!("{}: the mount did not come up within 15 s", args.dir.display());
     }
-    let (src, opts, mut tree) = args.image.tree()?;
+    let image = args.image.open()?;
+    let mut tree = image.tree(args.image.view())?;
     let root = tree.root()?;
     let state = State {
         tree,
         inodes: vec![Inode { node: root, parent: 1, children: None }],
         by_identity: HashMap::new(),
-        max_inodes: opts.limits.max_total_entries,
+        max_inodes: image.limits().max_total_entries,
         uid: std::fs::metadata(&args.dir).map(|m| std::os::unix::fs::MetadataExt::uid(&m)).unwrap_or(0),
         gid: std::fs::metadata(&args.dir).map(|m| std::os::unix::fs::MetadataExt::gid(&m)).unwrap_or(0),
     };
@@ -316,7 +318,7 @@ pub fn mount(args: MountArgs) -> Result<u8> {
         MountOption::RO,
         MountOption::NoDev,
         MountOption::NoSuid,
-        MountOption::FSName(src.path().display().to_string()),
+        MountOption::FSName(image.path().display().to_string()),
         MountOption::Subtype("odix".into()),
         MountOption::DefaultPermissions,
     ];

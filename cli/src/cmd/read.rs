@@ -11,7 +11,6 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use crate::cmd::args::ImageArgs;
 use crate::EXIT_PARTIAL;
 use odix::extract::{ExtractOptions, Extractor};
-use odix::formats::{self, ViewChoice};
 use odix::tree::{components_os, normalized, resolve, walk};
 use odix::view::{display_name, hex, Kind, Node, PastEnd};
 
@@ -113,16 +112,16 @@ pub struct ExtractArgs {
 }
 
 pub fn info(args: InfoArgs) -> Result<u8> {
-    let (src, opts) = args.image.open()?;
-    let (sections, warnings) = formats::info(&src, &opts)?;
-    // The tree `ls`, `cat` and `extract` read when no --view is given (none for a disc without a file system).
-    let default_view = formats::open_view(&src, &opts, ViewChoice::Auto).ok().map(|t| t.view_name());
+    let image = args.image.open()?;
+    // `default_view` is the tree `ls`, `cat` and `extract` read when no --view is given (none for a disc without a
+    // file system).
+    let odix::image::Info { sections, warnings, default_view } = image.info()?;
     let stdout = io::stdout();
     let mut out = BufWriter::new(stdout.lock());
     if args.json {
         let mut obj = serde_json::Map::new();
-        obj.insert("image".into(), serde_json::Value::String(src.path().display().to_string()));
-        if let Ok(meta) = std::fs::metadata(src.path()) {
+        obj.insert("image".into(), serde_json::Value::String(image.path().display().to_string()));
+        if let Ok(meta) = std::fs::metadata(image.path()) {
             obj.insert("image_size".into(), meta.len().into());
         }
         for s in sections {
@@ -134,7 +133,7 @@ pub fn info(args: InfoArgs) -> Result<u8> {
         serde_json::to_writer_pretty(&mut out, &serde_json::Value::Object(obj))?;
         writeln!(out)?;
     } else {
-        writeln!(out, "Image: {}", src.path().display())?;
+        writeln!(out, "Image: {}", image.path().display())?;
         if let Some(v) = &default_view {
             writeln!(out, "Default view: {v}")?;
         }
@@ -150,7 +149,7 @@ pub fn info(args: InfoArgs) -> Result<u8> {
     drop(out);
     // What the readers met on the way, as `ls` reports it: on stderr, and exit status 2.
     for w in &warnings {
-        eprintln!("odix: warning: {w}");
+        eprintln!("odix: warning: {}", w.0);
     }
     Ok(if warnings.is_empty() { 0 } else { EXIT_PARTIAL })
 }
@@ -299,7 +298,9 @@ fn long_time(t: &DateTime<Utc>, utc: bool) -> String {
 }
 
 pub fn ls(args: LsArgs) -> Result<u8> {
-    let (_src, opts, mut tree) = args.image.tree()?;
+    let image = args.image.open()?;
+    let mut tree = image.tree(args.image.view())?;
+    let opts = image.read_options();
     let start_path = args.path.clone().unwrap_or_else(|| "/".into());
     let start = resolve(tree.as_mut(), &start_path)?;
     let norm = normalized(&components_os(&start_path));
@@ -315,7 +316,7 @@ pub fn ls(args: LsArgs) -> Result<u8> {
         tree.as_mut(),
         start,
         norm,
-        &opts,
+        opts,
         args.recursive,
         &mut |t, node, path, depth| {
             // The directory asked for is listed by its contents, as `ls` does.
@@ -405,7 +406,8 @@ fn write_entry(
 }
 
 pub fn cat(args: CatArgs) -> Result<u8> {
-    let (_src, _opts, mut tree) = args.image.tree()?;
+    let image = args.image.open()?;
+    let mut tree = image.tree(args.image.view())?;
     let mut node = resolve(tree.as_mut(), &args.path)?;
     let shown = display_name(&args.path);
     if let Some(name) = &args.stream {
@@ -472,11 +474,13 @@ fn selection(arg: &OsStr) -> Result<Selection> {
 
 pub fn extract(args: ExtractArgs) -> Result<u8> {
     if let Some(dir) = &args.boot {
-        let (src, opts) = args.image.open()?;
-        return formats::iso::extract_boot(&src, &opts, dir, &mut io::stdout().lock(), &mut print_warning);
+        let image = args.image.open()?;
+        return image.extract_boot(dir, &mut io::stdout().lock(), &mut print_warning);
     }
     let selections = args.paths.iter().map(|p| selection(p)).collect::<Result<Vec<_>>>()?;
-    let (src, opts, mut tree) = args.image.tree()?;
+    let image = args.image.open()?;
+    let mut tree = image.tree(args.image.view())?;
+    let opts = image.read_options();
     let root = rustix::process::geteuid().is_root();
     let mut ex = Extractor::new(
         &args.dir,
@@ -495,7 +499,7 @@ pub fn extract(args: ExtractArgs) -> Result<u8> {
             jobs: args.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get().min(8))),
             cancel: crate::cmd::interrupt::cancel(),
         },
-        src.plain_file(),
+        image.plain_file(),
     )?;
     let _temps = odix::cancel::on_cancel(
         format!("extraction into {} unfinished (the files being written were removed)", args.dir.display()),
@@ -537,7 +541,7 @@ pub fn extract(args: ExtractArgs) -> Result<u8> {
             tree.as_mut(),
             node,
             norm,
-            &opts,
+            opts,
             true,
             &mut |t, node, path, _depth| {
                 if start_is_root && path == "/" {

@@ -39,11 +39,11 @@ use odix_cdrip::image::{RawDisc, SheetKind};
 use odix_cdrip::sector::{self, Repair};
 
 use crate::cmd::args::ImageArgs;
-use odix::formats::{self, ViewChoice};
 use odix::output::{self, AtomicFile};
 use odix::source::Source;
 use odix::tree;
 use odix::view::{Kind, Node, Tree};
+use odix::View;
 
 /// `odix verify`.
 #[derive(clap::Args, Debug)]
@@ -169,12 +169,12 @@ fn image_len(path: &Path) -> Result<u64> {
 /// volume, and raw sectors given without their sheet are errors.
 fn recognise(args: &ImageArgs, disc: Option<&RawDisc>) -> Result<Recognised> {
     let path = &args.image;
-    let (src, opts) = args.open()?;
-    let iso = formats::iso::probe(&src, &opts)?;
-    let udf = formats::udf::probe(&src, &opts)?;
+    let image = args.open()?;
+    let volumes = image.volumes()?;
+    let (iso, udf) = (volumes.iso9660.is_present(), volumes.udf.is_present());
     if let Some(disc) = disc {
         let size = disc.files().iter().map(|f| f.len).sum();
-        let mut r = src.open()?;
+        let mut r = image.reader()?;
         let present = r.seek(SeekFrom::End(0))? / 2048;
         let format = match disc.kind() {
             SheetKind::Cue => "cue",
@@ -258,10 +258,10 @@ pub fn verify(args: VerifyArgs) -> Result<u8> {
         check_udf_volume(&args.image, &mut report)?;
     }
     if rec.iso {
-        check_extents(&args.image, ViewChoice::Auto, &rec, &mut report)?;
+        check_extents(&args.image, View::Auto, &rec, &mut report)?;
     }
     if rec.udf {
-        check_extents(&args.image, ViewChoice::Udf, &rec, &mut report)?;
+        check_extents(&args.image, View::Udf, &rec, &mut report)?;
     }
     // The file system of a raw image's data track may carry xorriso's MD5 tags too.
     if rec.iso {
@@ -272,7 +272,7 @@ pub fn verify(args: VerifyArgs) -> Result<u8> {
     }
     if let Some(dir) = &args.against {
         let mut text = Vec::new();
-        let (_src, _opts, mut tree) = args.image.tree()?;
+        let mut tree = args.image.open()?.tree(args.image.view())?;
         let diffs = compare_with_dir(tree.as_mut(), dir, &mut text)?;
         let result = if diffs == 0 {
             writeln!(text, "Tree: identical to {}", dir.display())?;
@@ -417,8 +417,8 @@ fn session_size(r: &mut Source, start: u64) -> Option<u64> {
 /// from the session when that makes it end where the descriptors at LBA 0 say the volume ends, or when it is not
 /// larger than the session's start; otherwise from the start of the disc.
 fn iso_sessions(args: &ImageArgs, disc: Option<&RawDisc>) -> Result<Vec<(u64, u64)>> {
-    let (src, opts) = args.open()?;
-    let mut r = src.open()?;
+    let image = args.open()?;
+    let mut r = image.reader()?;
     let mut starts: Vec<u64> = match disc {
         Some(d) => (1..=d.session_count())
             .filter_map(|s| d.session_start(Some(s)).ok())
@@ -427,8 +427,8 @@ fn iso_sessions(args: &ImageArgs, disc: Option<&RawDisc>) -> Result<Vec<(u64, u6
         // LBA 0, and 32: where xorriso puts the first session of an image it grows.
         None => vec![32, 0],
     };
-    if !starts.contains(&opts.session_start) {
-        starts.push(opts.session_start);
+    if !starts.contains(&image.session_start()) {
+        starts.push(image.session_start());
     }
     let grown = disc.is_none();
     let at_zero = if grown { session_size(&mut r, 0) } else { None };
@@ -500,9 +500,9 @@ fn check_iso_volume(args: &ImageArgs, disc: Option<&RawDisc>, rec: &Recognised, 
 /// are where a complete image has them.
 fn check_udf_volume(args: &ImageArgs, report: &mut Report) -> Result<()> {
     let mut text = Vec::new();
-    let (src, opts) = args.open()?;
-    let uopts = odix_udf::Options::default().session_start(opts.session_start);
-    let vol = match odix_udf::Volume::open(src.open()?, uopts) {
+    let image = args.open()?;
+    let uopts = odix_udf::Options::default().session_start(image.session_start());
+    let vol = match odix_udf::Volume::open(image.reader()?, uopts) {
         Ok(v) => v,
         Err(e) => {
             writeln!(text, "UDF volume: cannot be read: {e}")?;
@@ -612,13 +612,13 @@ fn check_ccd_layout(disc: &RawDisc, report: &mut Report) -> Result<()> {
 }
 
 /// Every file's and directory's extents lie inside the image: walks the tree of `view`.
-fn check_extents(args: &ImageArgs, view: ViewChoice, rec: &Recognised, report: &mut Report) -> Result<()> {
-    let name = if view == ViewChoice::Udf { "udf_extents" } else { "iso9660_extents" };
-    let label = if view == ViewChoice::Udf { "UDF" } else { "ISO 9660" };
+fn check_extents(args: &ImageArgs, view: View, rec: &Recognised, report: &mut Report) -> Result<()> {
+    let name = if view == View::Udf { "udf_extents" } else { "iso9660_extents" };
+    let label = if view == View::Udf { "UDF" } else { "ISO 9660" };
     let mut text = Vec::new();
     let mut problems = Vec::new();
-    let (src, opts) = args.open()?;
-    let mut tree = match formats::open_view(&src, &opts, view) {
+    let image = args.open()?;
+    let mut tree = match image.tree(view) {
         Ok(t) => t,
         Err(e) => {
             writeln!(text, "{label} files: the tree cannot be read: {e:#}")?;
@@ -627,14 +627,10 @@ fn check_extents(args: &ImageArgs, view: ViewChoice, rec: &Recognised, report: &
         }
     };
     // Extents count the volume's blocks: 2048 bytes, or a UDF disk image's own block size.
-    let block = if view == ViewChoice::Udf {
-        odix_udf::Volume::open(src.open()?, odix_udf::Options::default().session_start(opts.session_start))
-            .map_or(2048, |v| u64::from(v.info().block_size))
-    } else {
-        2048
-    };
+    let block =
+        if view == View::Udf { image.volumes()?.udf.found().map_or(2048, |v| u64::from(v.block_size)) } else { 2048 };
     // A plain file holds its bytes; a raw image the 2048-byte sectors of its data tracks.
-    let image_bytes = if src.is_raw_description() { rec.present * 2048 } else { rec.size };
+    let image_bytes = if image.is_raw() { rec.present * 2048 } else { rec.size };
     let mut files = 0u64;
     let mut outside = 0u64;
     let root = tree.root()?;
@@ -649,7 +645,7 @@ fn check_extents(args: &ImageArgs, view: ViewChoice, rec: &Recognised, report: &
     // Depth first, each directory once (a directory reached twice, or a loop, is not read again).
     let mut stack: Vec<(Node, String, u32)> = vec![(root, "/".to_string(), 0)];
     let mut seen = HashSet::new();
-    let limits = opts.limits;
+    let limits = *image.limits();
     let mut total = 0u64;
     while let Some((node, p, depth)) = stack.pop() {
         if matches!(node.kind, Kind::File | Kind::Dir) {
@@ -1009,12 +1005,12 @@ fn md5_tags_ok(args: &ImageArgs, out: &mut dyn Write) -> Result<bool> {
 
 /// Checks the libisofs MD5 tags of the image; returns whether nothing failed.
 fn check_md5_tags(args: &ImageArgs, out: &mut dyn Write) -> Result<bool> {
-    let (src, opts) = args.open()?;
-    let mut r = BufReader::with_capacity(1 << 20, src.open()?);
+    let image = args.open()?;
+    let mut r = BufReader::with_capacity(1 << 20, image.reader()?);
     let mut ok = true;
     let mut block = [0u8; 2048];
     // Session start: the one asked for, else the one an rlsb32 tag at the start of the image names.
-    let mut start = opts.session_start;
+    let mut start = image.session_start();
     if args.offset.is_none() && args.session.is_none() {
         for lba in 16..SB_SEARCH {
             if !read_block(&mut r, lba, &mut block)? {
@@ -1142,8 +1138,8 @@ fn check_md5_tags(args: &ImageArgs, out: &mut dyn Write) -> Result<bool> {
     };
     writeln!(out, "MD5 checksum array at LBA {a}: {n} file checksums, consistent")?;
     let recorded: HashSet<[u8; 16]> = entries[1..=n].iter().copied().collect();
-    match args.tree() {
-        Ok((_, _, mut tree)) => {
+    match args.open().and_then(|image| image.tree(args.view())) {
+        Ok(mut tree) => {
             let (checked, bad) = check_file_md5s(tree.as_mut(), &recorded, start, tag.pos, out)?;
             writeln!(out, "File MD5s: {checked} checked, {bad} not matching a recorded checksum")?;
             ok &= bad == 0;

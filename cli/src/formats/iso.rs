@@ -18,10 +18,11 @@ use odix_iso9660::format::hybrid::guid_string;
 use odix_iso9660::format::identifier_text;
 use odix_iso9660::format::volume_descriptor::PrimaryVolumeDescriptor;
 use odix_iso9660::read::names::strip_version;
-use odix_iso9660::{Entry, EntryKind, Image, View};
+use odix_iso9660::read::SystemArea;
+use odix_iso9660::{Entry, EntryKind, Image, View as IsoView};
 use serde_json::{json, Value};
 
-use super::options::{InfoSection, ReadOptions, ViewChoice};
+use super::options::{InfoSection, ReadOptions, View};
 use crate::source::{ImageSource, Source};
 use crate::view::{Extent, Kind, Node, PastEnd, Tree, Warning};
 
@@ -41,6 +42,57 @@ fn lib_options(opts: &ReadOptions) -> odix_iso9660::Options {
 fn open_image(src: &ImageSource, opts: &ReadOptions) -> Result<Image<Source>> {
     let reader = src.open()?;
     Image::open(reader, lib_options(opts)).map_err(|e| anyhow!("{}: {e}", src.path().display()))
+}
+
+/// An ISO 9660 volume opened once: its descriptors read, and its system area (MBR, GPT, APM) looked at, with the
+/// warnings of each kept apart so that a tree gets only those of opening and `info` all of them, in order.
+pub(crate) struct Opened {
+    img: Image<Source>,
+    /// What opening warned of.
+    early: Vec<odix_iso9660::Warning>,
+    /// The system area, or why it could not be read.
+    system_area: std::result::Result<SystemArea, String>,
+    /// What reading the system area warned of.
+    system_area_warnings: Vec<odix_iso9660::Warning>,
+}
+
+impl Opened {
+    /// Reads the volume descriptors at the session start and the system area.
+    pub(crate) fn open(src: &ImageSource, opts: &ReadOptions) -> Result<Opened> {
+        let mut img = open_image(src, opts)?;
+        let early = img.take_warnings();
+        let system_area = img.system_area().map_err(|e| e.to_string());
+        let system_area_warnings = img.take_warnings();
+        Ok(Opened { img, early, system_area, system_area_warnings })
+    }
+
+    /// The views present, the volume id, El Torito and the partition tables found.
+    pub(crate) fn summary(&self) -> crate::image::IsoVolume {
+        let img = &self.img;
+        let p = img.primary();
+        let sa = self.system_area.as_ref().ok();
+        crate::image::IsoVolume {
+            volume_id: p.text(&p.volume_id),
+            joliet: img.joliet().is_some(),
+            rock_ridge: img.rock_ridge(),
+            iso9660_1999: img.enhanced().is_some(),
+            el_torito: img.boot_record().is_some_and(|b| b.is_el_torito()),
+            mbr: sa.is_some_and(|s| s.mbr.is_some()),
+            gpt: sa.is_some_and(|s| s.gpt.is_some()),
+            apm: sa.is_some_and(|s| s.apm.is_some()),
+            best_view: view_name(img.best_view()),
+        }
+    }
+}
+
+/// The name of a view, as `--view` spells it.
+fn view_name(view: IsoView) -> &'static str {
+    match view {
+        IsoView::Plain => "iso9660",
+        IsoView::Joliet => "joliet",
+        IsoView::RockRidge => "rockridge",
+        IsoView::Enhanced => "iso9660-1999",
+    }
 }
 
 /// The sessions of a plain image file, found by following its volume descriptor sets (see
@@ -81,7 +133,7 @@ fn sessions_section(src: &ImageSource, opts: &ReadOptions) -> Result<Option<Info
 }
 
 /// Whether an ISO 9660 volume descriptor (`CD001`) is at the session start + 16.
-pub fn probe(src: &ImageSource, opts: &ReadOptions) -> Result<bool> {
+pub(crate) fn probe(src: &ImageSource, opts: &ReadOptions) -> Result<bool> {
     let mut r = src.open()?;
     let at = opts.session_start.saturating_add(16).saturating_mul(SECTOR);
     let mut head = [0u8; 6];
@@ -91,41 +143,40 @@ pub fn probe(src: &ImageSource, opts: &ReadOptions) -> Result<bool> {
     Ok(&head[1..6] == b"CD001")
 }
 
-/// A view of the image: the one asked for, or for `auto` Rock Ridge, else Joliet, else plain.
-pub fn open(src: &ImageSource, opts: &ReadOptions, view: ViewChoice) -> Result<Box<dyn Tree>> {
-    let img = open_image(src, opts)?;
+/// A view of the opened volume: the one asked for, or for `auto` Rock Ridge, else Joliet, else plain.
+pub(crate) fn tree(opened: Opened, src: &ImageSource, opts: &ReadOptions, view: View) -> Result<Box<dyn Tree>> {
+    let Opened { img, early, .. } = opened;
     let path = src.path().display().to_string();
     let view = match view {
-        ViewChoice::Iso9660 => View::Plain,
-        ViewChoice::Joliet => {
+        View::Iso9660 => IsoView::Plain,
+        View::Joliet => {
             if img.joliet().is_none() {
                 bail!("{path}: the image has no Joliet tree");
             }
-            View::Joliet
+            IsoView::Joliet
         }
-        ViewChoice::Rockridge => {
+        View::RockRidge => {
             if img.rock_ridge().is_none() {
                 bail!("{path}: the image has no Rock Ridge");
             }
-            View::RockRidge
+            IsoView::RockRidge
         }
-        ViewChoice::Iso9660_1999 => {
+        View::Iso9660_1999 => {
             if img.enhanced().is_none() {
                 bail!("{path}: the image has no ISO 9660:1999 tree (enhanced volume descriptor)");
             }
-            View::Enhanced
+            IsoView::Enhanced
         }
-        ViewChoice::Auto | ViewChoice::Udf => img.best_view(),
+        View::Auto | View::Udf => img.best_view(),
     };
-    let raw_names = view == View::RockRidge && opts.charset.is_none();
-    let mut tree = IsoTree { img, view, path, early: Vec::new(), direct: !src.is_raw_description(), raw_names };
-    tree.early = tree.img.take_warnings().into_iter().map(|w| Warning(format!("{}: {w}", tree.path))).collect();
-    Ok(Box::new(tree))
+    let raw_names = view == IsoView::RockRidge && opts.charset.is_none();
+    let early = early.into_iter().map(|w| Warning(format!("{path}: {w}"))).collect();
+    Ok(Box::new(IsoTree { img, view, path, early, direct: src.is_direct(), raw_names }))
 }
 
 struct IsoTree {
     img: Image<Source>,
-    view: View,
+    view: IsoView,
     path: String,
     early: Vec<Warning>,
     /// Whether the image's sectors are the bytes of the file named (LBA × 2048 is a byte offset in it).
@@ -184,12 +235,7 @@ fn node(mut e: Entry, raw_names: bool) -> Node {
 
 impl Tree for IsoTree {
     fn view_name(&self) -> &'static str {
-        match self.view {
-            View::Plain => "iso9660",
-            View::Joliet => "joliet",
-            View::RockRidge => "rockridge",
-            View::Enhanced => "iso9660-1999",
-        }
+        view_name(self.view)
     }
 
     fn root(&mut self) -> Result<Node> {
@@ -275,7 +321,7 @@ fn name_level(id: &[u8], is_dir: bool) -> (u8, bool) {
 }
 
 fn scan(img: &mut Image<Source>, max: u64) -> Result<Scan> {
-    let view = if img.rock_ridge().is_some() { View::RockRidge } else { View::Plain };
+    let view = if img.rock_ridge().is_some() { IsoView::RockRidge } else { IsoView::Plain };
     let root = img.root(view)?;
     let mut s = Scan { level: 1, ..Scan::default() };
     img.walk(&root, max, &mut |path, e| {
@@ -491,10 +537,16 @@ fn system_area_section(sa: &odix_iso9660::read::SystemArea) -> Option<InfoSectio
     Some(InfoSection { key: "system_area", json: Value::Object(obj), text })
 }
 
-/// The `iso9660`, `el_torito` and `system_area` sections; what the reader warned of goes to `warnings`.
-pub fn info(src: &ImageSource, opts: &ReadOptions, warnings: &mut Vec<String>) -> Result<Vec<InfoSection>> {
+/// The `iso9660`, `el_torito` and `system_area` sections of the opened volume; what the reader warned of goes to
+/// `warnings`.
+pub(crate) fn info(
+    src: &ImageSource,
+    opts: &ReadOptions,
+    opened: Opened,
+    warnings: &mut Vec<String>,
+) -> Result<Vec<InfoSection>> {
     let path = src.path().display().to_string();
-    let mut img = open_image(src, opts)?;
+    let Opened { mut img, early, system_area, system_area_warnings } = opened;
     // A damaged tree or boot catalog is a warning: the descriptors and the rest are still shown.
     let s = match scan(&mut img, opts.limits.max_total_entries) {
         Ok(s) => s,
@@ -505,7 +557,11 @@ pub fn info(src: &ImageSource, opts: &ReadOptions, warnings: &mut Vec<String>) -
         }
     };
     let path_tables = img.check_path_tables();
-    let system_area = img.system_area();
+    // What the reader warned of, in the order it read: opening, the tree, the path tables, the system area, then
+    // the boot catalog.
+    let mut read_warnings = early;
+    read_warnings.extend(img.take_warnings());
+    read_warnings.extend(system_area_warnings);
     let (has_mbr, has_gpt, has_apm) = match &system_area {
         Ok(sa) => (sa.mbr.is_some(), sa.gpt.is_some(), sa.apm.is_some()),
         Err(_) => (false, false, false),
@@ -632,7 +688,8 @@ pub fn info(src: &ImageSource, opts: &ReadOptions, warnings: &mut Vec<String>) -
         Ok(sa) => out.extend(system_area_section(&sa)),
         Err(e) => warnings.push(format!("{path}: {e}")),
     }
-    warnings.extend(img.take_warnings().into_iter().map(|w| format!("{path}: {w}")));
+    read_warnings.extend(img.take_warnings());
+    warnings.extend(read_warnings.into_iter().map(|w| format!("{path}: {w}")));
     Ok(out)
 }
 
@@ -668,15 +725,19 @@ fn copy_range(src: &mut Source, lba: u64, len: u64, out: &Path) -> Result<()> {
 ///
 /// A boot image is as long as the file of the ISO tree whose data starts at its LBA; when no file does
 /// (an appended partition, say), it is the entry's sector count × 512 bytes.
-pub fn extract_boot(
+pub(crate) fn extract_boot(
     src: &ImageSource,
     opts: &ReadOptions,
+    opened: Opened,
     dir: &Path,
     out: &mut dyn Write,
     warn: &mut dyn FnMut(String),
 ) -> Result<u8> {
     let path = src.path().display().to_string();
-    let mut img = open_image(src, opts)?;
+    let Opened { mut img, early, .. } = opened;
+    for w in early {
+        warn(format!("{path}: {w}"));
+    }
     let Some((cat_lba, cat)) = img.boot_catalog().map_err(|e| anyhow!("{path}: {e}"))? else {
         bail!("{path}: no El Torito boot catalog");
     };

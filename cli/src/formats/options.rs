@@ -29,21 +29,36 @@ impl Default for Limits {
 }
 
 /// Which tree of an image to read.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum ViewChoice {
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum View {
     /// UDF if present, else Rock Ridge, else Joliet, else plain ISO 9660.
+    #[default]
     Auto,
     /// Plain ISO 9660 names (versions and trailing dots stripped).
     Iso9660,
     /// The Joliet tree.
     Joliet,
     /// The ISO 9660 tree with Rock Ridge names and attributes.
-    Rockridge,
+    RockRidge,
     /// The UDF tree.
     Udf,
     /// The ISO 9660:1999 tree of the enhanced volume descriptor (long names in any case, no versions).
-    #[value(name = "iso9660-1999")]
     Iso9660_1999,
+}
+
+impl View {
+    /// The name `--view` gives it (`auto`, `iso9660`, `joliet`, `rockridge`, `udf`, `iso9660-1999`), which is
+    /// also what [`crate::view::Tree::view_name`] returns for the view read.
+    pub fn name(self) -> &'static str {
+        match self {
+            View::Auto => "auto",
+            View::Iso9660 => "iso9660",
+            View::Joliet => "joliet",
+            View::RockRidge => "rockridge",
+            View::Udf => "udf",
+            View::Iso9660_1999 => "iso9660-1999",
+        }
+    }
 }
 
 /// How to read: options shared by every format.

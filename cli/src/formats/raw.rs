@@ -7,7 +7,7 @@ use anyhow::Result;
 use odix_cdrip::image::{RawDisc, SheetKind};
 
 use super::options::{InfoSection, ReadOptions};
-use crate::source::{raw_disc as disc, ImageSource};
+use crate::source::ImageSource;
 
 /// What a track is, in a word: `audio` or `data`.
 fn track_type(disc: &RawDisc, i: usize) -> &'static str {
@@ -17,9 +17,9 @@ fn track_type(disc: &RawDisc, i: usize) -> &'static str {
     }
 }
 
-/// The track list.
-pub fn info(src: &ImageSource, _opts: &ReadOptions) -> Result<Vec<InfoSection>> {
-    let disc = disc(src)?;
+/// The track list (none when `src` is not a raw image).
+pub(crate) fn info(src: &ImageSource, _opts: &ReadOptions) -> Result<Vec<InfoSection>> {
+    let Some(disc) = src.raw_disc() else { return Ok(Vec::new()) };
     let chosen = disc.choose_session(src.options().session).ok();
     let format = match disc.kind() {
         SheetKind::Cue => "cue",

@@ -6,7 +6,6 @@
 
 use std::ffi::OsString;
 use std::fmt::Write as _;
-use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::sync::Arc;
 
@@ -17,7 +16,7 @@ use odix_udf::read::MappingKind;
 use odix_udf::{Entry, Volume};
 use serde_json::{json, Value};
 
-use super::options::{InfoSection, ReadOptions, ViewChoice};
+use super::options::{InfoSection, ReadOptions};
 use crate::source::{ImageSource, Source};
 use crate::view::{Extent, Kind, Node, PastEnd, Tree, Warning};
 
@@ -38,28 +37,24 @@ fn lib_options(opts: &ReadOptions) -> odix_udf::Options {
 /// The image's sectors: a plain file is read directly (the reader does its own block-sized reads, and a
 /// buffered reader would throw its buffer away at every seek), anything else through the source.
 fn reader(src: &ImageSource) -> Result<Source> {
-    if src.is_raw_description() {
-        return src.open();
-    }
-    let f = File::open(src.path()).map_err(|e| anyhow!("cannot open {}: {e}", src.path().display()))?;
-    Ok(Box::new(f))
+    src.open_unbuffered()
 }
 
-fn open_volume(src: &ImageSource, opts: &ReadOptions) -> Result<Volume<Source>> {
+/// Opens the UDF volume at the session start.
+pub(crate) fn open_volume(src: &ImageSource, opts: &ReadOptions) -> Result<Volume<Source>> {
     Volume::open(reader(src)?, lib_options(opts)).map_err(|e| anyhow!("{}: UDF: {e}", src.path().display()))
 }
 
 /// Whether a UDF volume is present: a recognition sequence with NSR02/NSR03 and an anchor.
-pub fn probe(src: &ImageSource, opts: &ReadOptions) -> Result<bool> {
+pub(crate) fn probe(src: &ImageSource, opts: &ReadOptions) -> Result<bool> {
     Ok(Volume::probe(reader(src)?, opts.session_start).unwrap_or(false))
 }
 
-/// The UDF view.
-pub fn open(src: &ImageSource, opts: &ReadOptions, _view: ViewChoice) -> Result<Box<dyn Tree>> {
-    let mut vol = open_volume(src, opts)?;
+/// The UDF view of the opened volume.
+pub(crate) fn tree(mut vol: Volume<Source>, src: &ImageSource, opts: &ReadOptions) -> Result<Box<dyn Tree>> {
     let path = src.path().display().to_string();
     let early = vol.take_warnings().into_iter().map(|w| Warning(format!("{path}: {w}"))).collect();
-    Ok(Box::new(UdfTree { vol, path, early, strict: opts.strict, direct: !src.is_raw_description() }))
+    Ok(Box::new(UdfTree { vol, path, early, strict: opts.strict, direct: src.is_direct() }))
 }
 
 struct UdfTree {
@@ -261,8 +256,12 @@ fn iso_layout(src: &ImageSource, opts: &ReadOptions) -> Option<Value> {
 
 /// The `udf` section of `odix info` (which lists the reader's warnings in its JSON); the warnings also go to
 /// `warn_out`.
-pub fn info(src: &ImageSource, opts: &ReadOptions, warn_out: &mut Vec<String>) -> Result<Vec<InfoSection>> {
-    let mut vol = open_volume(src, opts)?;
+pub(crate) fn info(
+    src: &ImageSource,
+    opts: &ReadOptions,
+    mut vol: Volume<Source>,
+    warn_out: &mut Vec<String>,
+) -> Result<Vec<InfoSection>> {
     let root_phys = {
         let root = vol.info().file_set.root_directory_icb.location;
         vol.physical_block(root)
