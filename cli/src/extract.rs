@@ -1,5 +1,10 @@
 //! Writing a view's entries into a folder, safely.
 //!
+//! [`Extract`] is the entry point: the paths or wildcard patterns wanted and the [`ExtractOptions`], then
+//! [`Extract::run`] on a [`Tree`] and a destination folder. It prints nothing: what it does comes back as
+//! [`Event`]s while it runs (each path written, each file's size, each warning) and as an [`ExtractReport`] at the
+//! end; a [`Cancel`] flag stops it.
+//!
 //! # Security
 //! Names come from the image and are untrusted. Every name is checked before it is used: empty names, `.`, `..`,
 //! and names containing `/`, `\` or NUL are refused, so each name is exactly one path component. Names are used
@@ -1667,6 +1672,8 @@ mod tests {
     /// named `cut` lies partly past the end of the image.
     struct MemTree {
         entries: Vec<(&'static str, Node, Vec<u8>)>,
+        /// Whether each file's bytes are the first bytes of the image file (so that writer threads copy them).
+        plain: bool,
     }
 
     impl MemTree {
@@ -1685,6 +1692,7 @@ mod tests {
                     file("", "top", b"abc"),
                     file("", "cut", b"xy"),
                 ],
+                plain: false,
             }
         }
     }
@@ -1707,6 +1715,9 @@ mod tests {
                 data: io::Cursor::new(if cut { data[..1].to_vec() } else { data }),
                 error: cut.then(|| PastEnd { missing: 1 }.into_io()),
             }))
+        }
+        fn plain_ranges(&mut self, file: &Node) -> Option<Vec<(u64, u64)>> {
+            self.plain.then(|| vec![(0, file.size)])
         }
         fn take_warnings(&mut self) -> Vec<Warning> {
             Vec::new()
@@ -1818,5 +1829,47 @@ mod tests {
         let left = all_paths(&out);
         assert!(!left.iter().any(|p| p.contains(".odix-")), "{left:?}");
         assert!(!left.iter().any(|p| p.contains("top")), "{left:?}");
+
+        // The same with writer threads, which may be writing when the flag is set.
+        let image = d.path().join("image");
+        std::fs::write(&image, vec![7u8; 1000]).unwrap();
+        let out = d.path().join("out-threads");
+        let opts = options(3);
+        let cancel = opts.cancel.clone();
+        let mut tree = MemTree { plain: true, ..MemTree::sample() };
+        let e = Extract::new(Vec::<&str>::new(), opts)
+            .unwrap()
+            .run(&mut tree, &ReadOptions::default(), Some(std::fs::File::open(&image).unwrap()), &out, &mut |e| {
+                if matches!(e, Event::Bytes(_)) {
+                    cancel.cancel();
+                }
+            })
+            .unwrap_err();
+        assert!(e.downcast_ref::<Cancelled>().is_some(), "{e:#}");
+        let left = all_paths(&out);
+        assert!(!left.iter().any(|p| p.contains(".odix-")), "{left:?}");
+    }
+
+    /// Files the writer threads copy from the image file are counted as those the walking thread writes.
+    #[test]
+    fn the_writer_threads_count_what_they_write() {
+        let d = tempfile::tempdir().unwrap();
+        let image = d.path().join("image");
+        std::fs::write(&image, (0..1000u32).map(|i| i as u8).collect::<Vec<u8>>()).unwrap();
+        let out = d.path().join("out");
+        let mut tree = MemTree { plain: true, ..MemTree::sample() };
+        let mut written = 0;
+        let report = Extract::new(Vec::<&str>::new(), options(3))
+            .unwrap()
+            .run(&mut tree, &ReadOptions::default(), Some(std::fs::File::open(&image).unwrap()), &out, &mut |e| {
+                if let Event::Written(_) = e {
+                    written += 1;
+                }
+            })
+            .unwrap();
+        assert_eq!(written, 6);
+        assert_eq!((report.files, report.directories, report.symlinks, report.bytes), (3, 2, 1, 10));
+        assert!(!report.partial(), "{:?}", report.warnings);
+        assert_eq!(std::fs::read(out.join("d/a")).unwrap(), [0, 1, 2, 3, 4]);
     }
 }
