@@ -1366,8 +1366,9 @@ impl Extract {
 
     /// Extracts what was asked for from `tree` into `dest` (created if missing), walking the tree within `read`'s
     /// limits. `image_file` is the image file itself when the view's [`Tree::plain_ranges`] are byte ranges of
-    /// it (`ImageSource::plain_file`): such files are then copied by the kernel and by writer threads. `events`
-    /// hears of each entry written, each file's size and each warning, on the calling thread, as they come.
+    /// it ([`crate::source::ImageSource::plain_file`]): such files are then copied by the kernel and by writer
+    /// threads. `events` hears of each entry written, each file's size and each warning, on the calling thread,
+    /// as they come.
     ///
     /// A path that is not in the image, a pattern that matches nothing, and an entry that cannot be extracted
     /// are warnings: the extraction goes on, and the report lists them. An error writing the destination (a full
@@ -1422,7 +1423,7 @@ impl Extract {
             // With a pattern: the folders matched so far (everything below one is extracted with it).
             let mut matched: Vec<OsString> = Vec::new();
             let mut any = false;
-            walk(
+            let walked = walk(
                 tree,
                 node,
                 norm,
@@ -1461,7 +1462,14 @@ impl Extract {
                     descend
                 },
                 &mut |msg| shared.note(ExtractWarning::Entry(Warning(msg))),
-            )?;
+            );
+            if let Err(e) = walked {
+                // What was met before the error is told before it.
+                if !cancel.is_cancelled() {
+                    ex.deliver(events);
+                }
+                return Err(e);
+            }
             if let (Some((text, _)), false) = (pattern, any) {
                 shared.note(ExtractWarning::NothingMatches { pattern: text.clone(), reason: None });
             }
