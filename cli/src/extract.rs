@@ -1,5 +1,10 @@
 //! Writing a view's entries into a folder, safely.
 //!
+//! [`Extract`] is the entry point: the paths or wildcard patterns wanted and the [`ExtractOptions`], then
+//! [`Extract::run`] on a [`Tree`] and a destination folder. It prints nothing: what it does comes back as
+//! [`Event`]s while it runs (each path written, each file's size, each warning) and as an [`ExtractReport`] at the
+//! end; a [`Cancel`] flag stops it.
+//!
 //! # Security
 //! Names come from the image and are untrusted. Every name is checked before it is used: empty names, `.`, `..`,
 //! and names containing `/`, `\` or NUL are refused, so each name is exactly one path component. Names are used
@@ -54,8 +59,10 @@ use chrono::{DateTime, Utc};
 use rustix::fs::{AtFlags, FileType, Mode, OFlags, RenameFlags, Timespec, Timestamps};
 use rustix::io::Errno;
 
-use crate::cancel::Cancel;
-use crate::view::{display_name, Kind, Node, PastEnd, Tree};
+use crate::cancel::{Cancel, Cancelled};
+use crate::formats::ReadOptions;
+use crate::tree::{components_os, normalized, resolve, walk};
+use crate::view::{display_name, Kind, Node, PastEnd, Tree, Warning};
 
 /// Bytes copied at a time from the image into a file when the kernel cannot copy them itself.
 const COPY_BUFFER: usize = 1 << 20;
@@ -85,13 +92,117 @@ pub struct ExtractOptions {
     pub same_owner: bool,
     /// Create FIFOs and device nodes (only root can).
     pub special_files: bool,
-    /// Print each path written on standard output.
-    pub verbose: bool,
     /// Threads that create and write files (0 or 1: the walking thread writes them itself).
     pub jobs: usize,
     /// Set to stop the extraction (the files being written are then removed by the cleanups registered in
     /// [`crate::cancel`]); nothing more is reported once it is set.
     pub cancel: Cancel,
+}
+
+impl Default for ExtractOptions {
+    /// What `odix extract` does without options: replace existing files, restore permissions, restore owners and
+    /// create special files when run as root, one writer thread per CPU (at most 8).
+    fn default() -> Self {
+        let root = rustix::process::geteuid().is_root();
+        ExtractOptions {
+            keep_old: false,
+            same_permissions: true,
+            same_owner: root,
+            special_files: true,
+            jobs: std::thread::available_parallelism().map_or(1, |n| n.get().min(8)),
+            cancel: Cancel::new(),
+        }
+    }
+}
+
+/// Something an extraction could not do, or did only in part. The extraction goes on after each.
+#[derive(Clone, Debug)]
+pub enum ExtractWarning {
+    /// A path asked for is not in the image (`reason` says why, naming the path).
+    NotFound {
+        /// The path as it was asked for.
+        path: OsString,
+        /// Why it could not be found.
+        reason: String,
+    },
+    /// A wildcard pattern matched no entry (`reason`: why its fixed part could not be found, when it could not).
+    NothingMatches {
+        /// The pattern, normalized (as it was matched).
+        pattern: String,
+        /// Why the folder the pattern searches could not be found, if that was the reason.
+        reason: Option<String>,
+    },
+    /// An entry that was not extracted or only in part (a read error, a name refused, a file past the end of the
+    /// image, an owner or mode that could not be set), or a part of the tree that could not be read.
+    Entry(Warning),
+}
+
+impl std::fmt::Display for ExtractWarning {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ExtractWarning::NotFound { reason, .. } => f.write_str(reason),
+            ExtractWarning::NothingMatches { pattern, reason: None } => write!(f, "{pattern}: nothing matches"),
+            ExtractWarning::NothingMatches { pattern, reason: Some(r) } => {
+                write!(f, "{pattern}: nothing matches ({r})")
+            }
+            ExtractWarning::Entry(w) => f.write_str(&w.0),
+        }
+    }
+}
+
+/// What an extraction tells its caller while it runs, in order.
+#[derive(Debug)]
+pub enum Event<'a> {
+    /// An entry was extracted (or its extraction was handed to a writer thread): its path below the destination.
+    Written(&'a OsStr),
+    /// A regular file of this many bytes is about to be extracted (for a progress counter).
+    Bytes(u64),
+    /// A warning, also kept in [`ExtractReport::warnings`].
+    Warning(&'a ExtractWarning),
+}
+
+/// What an extraction did.
+#[derive(Clone, Debug, Default)]
+pub struct ExtractReport {
+    /// Regular files written (whole, or with the bytes the image holds when it ends first).
+    pub files: u64,
+    /// Further names of hard-linked files, made as links to the first.
+    pub hard_links: u64,
+    /// Symbolic links made.
+    pub symlinks: u64,
+    /// Directories extracted (not counting those made only to reach a path asked for).
+    pub directories: u64,
+    /// FIFOs and device nodes made.
+    pub special_files: u64,
+    /// Entries left as they were because something was there already ([`ExtractOptions::keep_old`]).
+    pub kept: u64,
+    /// Bytes written into regular files.
+    pub bytes: u64,
+    /// Every warning, in the order given.
+    pub warnings: Vec<ExtractWarning>,
+}
+
+impl ExtractReport {
+    /// Whether anything was skipped or extracted only in part (`odix extract` exits with status 2 then).
+    pub fn partial(&self) -> bool {
+        !self.warnings.is_empty()
+    }
+}
+
+/// Counts of what was written, by any thread.
+#[derive(Default)]
+struct Counts {
+    files: AtomicU64,
+    hard_links: AtomicU64,
+    symlinks: AtomicU64,
+    directories: AtomicU64,
+    special_files: AtomicU64,
+    kept: AtomicU64,
+    bytes: AtomicU64,
+}
+
+fn bump(c: &AtomicU64, n: u64) {
+    c.fetch_add(n, Ordering::Relaxed);
 }
 
 /// A directory whose owner, mode and times are set at the end.
@@ -155,7 +266,9 @@ struct Shared {
     image: Option<File>,
     /// Whether `copy_file_range` still works between the image and the target (cleared at the first refusal).
     kernel_copy: AtomicBool,
-    warnings: AtomicU64,
+    /// Every warning given so far, in order; the walking thread passes on those not passed on yet.
+    warnings: Mutex<Vec<ExtractWarning>>,
+    counts: Counts,
     /// The temporary files, one set per writing thread (the walking thread's first), so that writers do not
     /// wait for one another; an interrupt takes every lock.
     temps: Box<[Mutex<Temps>]>,
@@ -192,8 +305,13 @@ impl Shared {
         if self.cancel.is_cancelled() {
             return;
         }
-        eprintln!("odix: warning: {msg}");
-        self.warnings.fetch_add(1, Ordering::Relaxed);
+        self.note(ExtractWarning::Entry(Warning(msg)));
+    }
+
+    /// Records a warning.
+    fn note(&self, w: ExtractWarning) {
+        let mut list = self.warnings.lock().unwrap_or_else(|p| p.into_inner());
+        list.push(w);
     }
 
     /// The path shown in messages for `rel` (a path below the root).
@@ -457,14 +575,24 @@ impl Shared {
         })
     }
 
-    /// Reports what became of a file; false when the extraction must stop.
-    fn report(&self, rel: &OsStr, r: Result<Written, Failure>) -> bool {
+    /// Reports what became of a file of `size` bytes; false when the extraction must stop.
+    fn report(&self, rel: &OsStr, size: u64, r: Result<Written, Failure>) -> bool {
         if self.cancel.is_cancelled() {
             return false;
         }
         match r {
-            Ok(Written::Whole | Written::Kept) => true,
+            Ok(Written::Whole) => {
+                bump(&self.counts.files, 1);
+                bump(&self.counts.bytes, size);
+                true
+            }
+            Ok(Written::Kept) => {
+                bump(&self.counts.kept, 1);
+                true
+            }
             Ok(Written::PastEnd(missing)) => {
+                bump(&self.counts.files, 1);
+                bump(&self.counts.bytes, size.saturating_sub(missing));
                 self.warn(format!("{}: {}; kept the bytes that are there", display_name(rel), PastEnd { missing }));
                 true
             }
@@ -533,7 +661,7 @@ impl Pool {
                                 continue;
                             }
                             let r = shared.write_job(i + 1, &job, &mut buf);
-                            shared.report(&job.rel, r);
+                            shared.report(&job.rel, job.size, r);
                         }
                     }
                 })
@@ -576,7 +704,7 @@ impl Drop for Pool {
 }
 
 /// Extracts entries in walk order (parents before children); files may be written by writer threads.
-pub struct Extractor {
+struct Extractor {
     root: Arc<OwnedFd>,
     opts: ExtractOptions,
     shared: Arc<Shared>,
@@ -596,6 +724,10 @@ pub struct Extractor {
     /// The copy buffer, reused for every file read through its view.
     buf: Vec<u8>,
     pool: Option<Pool>,
+    /// How many of the shared warnings were passed on.
+    delivered: usize,
+    /// The entry last written, not passed on yet.
+    last_written: Option<OsString>,
 }
 
 /// Why a name from an image cannot be used as a path component, if it cannot.
@@ -679,7 +811,7 @@ fn current_umask() -> u32 {
 impl Extractor {
     /// Prepares extraction into `root`, creating it if needed. `image` is the image file whose byte ranges the
     /// view's [`Tree::plain_ranges`] name, when the view reads that file directly.
-    pub fn new(root: &Path, opts: ExtractOptions, image: Option<File>) -> Result<Self> {
+    fn new(root: &Path, opts: ExtractOptions, image: Option<File>) -> Result<Self> {
         fs::create_dir_all(root).with_context(|| format!("cannot create {}", root.display()))?;
         let fd = rustix::fs::openat(
             rustix::fs::CWD,
@@ -696,7 +828,8 @@ impl Extractor {
             cancel: opts.cancel.clone(),
             image,
             kernel_copy: AtomicBool::new(true),
-            warnings: AtomicU64::new(0),
+            warnings: Mutex::new(Vec::new()),
+            counts: Counts::default(),
             temps: (0..=opts.jobs.max(1)).map(|_| Mutex::new(Temps::default())).collect(),
             pid: std::process::id(),
             next_temp: AtomicU64::new(0),
@@ -719,12 +852,14 @@ impl Extractor {
             refused_dirs: Vec::new(),
             buf: Vec::new(),
             pool,
+            delivered: 0,
+            last_written: None,
         })
     }
 
     /// A function that removes the temporary files that exist when it is called, and keeps new ones from being
     /// made (for an interrupt handler).
-    pub fn temp_remover(&self) -> impl FnOnce() + Send + 'static {
+    fn temp_remover(&self) -> impl FnOnce() + Send + 'static {
         let shared = Arc::clone(&self.shared);
         move || shared.remove_temps()
     }
@@ -873,14 +1008,14 @@ impl Extractor {
 
     /// Reports a failure of one entry: a warning, or for an output error the end of the extraction.
     fn failed(&self, rel: &OsStr, f: Failure) -> Result<()> {
-        self.shared.report(rel, Err(f));
+        self.shared.report(rel, 0, Err(f));
         self.check_fatal()
     }
 
     /// Extracts one node whose image path is `rel` (its components, the last being `node.name`). Returns
     /// whether the walk should descend into it. An error writing the output ends the extraction with an error
     /// (the temporary files removed).
-    pub fn entry(&mut self, tree: &mut dyn Tree, node: &Node, rel: &[&OsStr]) -> Result<bool> {
+    fn entry(&mut self, tree: &mut dyn Tree, node: &Node, rel: &[&OsStr]) -> Result<bool> {
         self.check_fatal()?;
         if let Some(why) = unsafe_name(&node.name) {
             self.warn(format!("refusing to extract {}: {why}", display_name(&node.name)));
@@ -915,6 +1050,7 @@ impl Extractor {
                     return Ok(false);
                 }
                 if self.written.insert(key.clone(), true).is_none() {
+                    bump(&self.shared.counts.directories, 1);
                     self.dirs.push(PendingDir {
                         rel: key.clone(),
                         owner: self.owner(node),
@@ -949,10 +1085,7 @@ impl Extractor {
                 false
             }
         };
-        if self.opts.verbose {
-            let mut out = io::stdout().lock();
-            let _ = writeln!(out, "{}", display_name(&key));
-        }
+        self.last_written = Some(key);
         self.check_fatal()?;
         Ok(descend)
     }
@@ -960,8 +1093,10 @@ impl Extractor {
     fn symlink(&self, node: &Node, name: &OsStr, key: &OsStr) -> Result<(), Failure> {
         let target = node.target.as_deref().unwrap_or_default();
         if self.create(name, key, |dir| rustix::fs::symlinkat(target, dir, name))?.is_none() {
+            bump(&self.shared.counts.kept, 1);
             return Ok(());
         }
+        bump(&self.shared.counts.symlinks, 1);
         let dir = self.dir();
         self.shared.chown(key, self.owner(node), 0, |uid, gid| {
             rustix::fs::chownat(dir, name, uid, gid, AtFlags::SYMLINK_NOFOLLOW)
@@ -1006,8 +1141,10 @@ impl Extractor {
         };
         let bits = if self.opts.same_permissions { node.mode.map_or(0o644, |m| m & 0o7777) } else { 0o644 };
         if self.create(name, key, |dir| rustix::fs::mknodat(dir, name, file_type, Mode::empty(), dev))?.is_none() {
+            bump(&self.shared.counts.kept, 1);
             return Ok(true);
         }
+        bump(&self.shared.counts.special_files, 1);
         let dir = self.dir();
         let bits = self.shared.chown(key, self.owner(node), bits, |uid, gid| {
             rustix::fs::chownat(dir, name, uid, gid, AtFlags::SYMLINK_NOFOLLOW)
@@ -1040,11 +1177,13 @@ impl Extractor {
             let from = open_components(self.root.as_fd(), first_parents)
                 .map_err(|e| creation(e, format!("cannot open the folder of {shown_first}")))?;
             let from_fd = from.as_ref().map_or(self.root.as_fd(), |f| f.as_fd());
-            self.create(name, key, |dir| rustix::fs::linkat(from_fd, *first_name, dir, name, AtFlags::empty()))
+            let made = self
+                .create(name, key, |dir| rustix::fs::linkat(from_fd, *first_name, dir, name, AtFlags::empty()))
                 .map_err(|f| match f {
                     Failure::Source(e) => Failure::Source(e.context(format!("cannot link to {shown_first}"))),
                     o => o,
                 })?;
+            bump(if made.is_some() { &self.shared.counts.hard_links } else { &self.shared.counts.kept }, 1);
             return Ok(());
         }
         let bits = if self.opts.same_permissions { node.mode.map(|m| m & 0o7777).unwrap_or(0o644) } else { 0o644 };
@@ -1081,7 +1220,7 @@ impl Extractor {
             }
         };
         let whole = matches!(written, Ok(Written::Whole | Written::PastEnd(_)));
-        if !self.shared.report(key, written) {
+        if !self.shared.report(key, node.size, written) {
             return Ok(());
         }
         if let (Some(id), true) = (linked, whole) {
@@ -1090,10 +1229,41 @@ impl Extractor {
         Ok(())
     }
 
-    /// Applies directories' owners, modes and times, deepest first (so writing into them is over), and returns
-    /// the number of warnings given. An error writing the output that stopped the extraction is returned as the
+    /// Passes on the warnings given since the last call, then the entry last written.
+    fn deliver(&mut self, events: &mut dyn FnMut(Event<'_>)) {
+        let new: Vec<ExtractWarning> = {
+            let list = self.shared.warnings.lock().unwrap_or_else(|p| p.into_inner());
+            list.get(self.delivered..).unwrap_or_default().to_vec()
+        };
+        self.delivered += new.len();
+        for w in &new {
+            events(Event::Warning(w));
+        }
+        if let Some(path) = self.last_written.take() {
+            events(Event::Written(&path));
+        }
+    }
+
+    /// What was done so far.
+    fn report(&self) -> ExtractReport {
+        let c = &self.shared.counts;
+        let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        ExtractReport {
+            files: get(&c.files),
+            hard_links: get(&c.hard_links),
+            symlinks: get(&c.symlinks),
+            directories: get(&c.directories),
+            special_files: get(&c.special_files),
+            kept: get(&c.kept),
+            bytes: get(&c.bytes),
+            warnings: self.shared.warnings.lock().unwrap_or_else(|p| p.into_inner()).clone(),
+        }
+    }
+
+    /// Waits for the writer threads, then applies directories' owners, modes and times, deepest first (so
+    /// writing into them is over). An error writing the output that stopped the extraction is returned as the
     /// error.
-    pub fn finish(mut self) -> Result<u64> {
+    fn finish(&mut self) -> Result<()> {
         if let Some(mut pool) = self.pool.take() {
             let failed = pool.join();
             if failed > 0 {
@@ -1125,7 +1295,193 @@ impl Extractor {
                 }
             }
         }
-        Ok(self.shared.warnings.load(Ordering::Relaxed))
+        Ok(())
+    }
+}
+
+/// What one path asked for selects: a path, or the entries whose whole path matches a pattern (searched below
+/// the folder named by the pattern's components before its first wildcard). A pattern that names an entry as it
+/// is (`/a[1].txt`) selects that entry.
+#[derive(Clone, Debug)]
+enum Selection {
+    Path(OsString),
+    Pattern { literal: OsString, text: String, base: OsString, matcher: globset::GlobMatcher },
+}
+
+/// Whether a path asked for is a wildcard pattern rather than a path.
+fn is_pattern(p: &OsStr) -> bool {
+    p.as_bytes().iter().any(|b| matches!(b, b'*' | b'?' | b'[' | b'{'))
+}
+
+fn selection(arg: &OsStr) -> Result<Selection> {
+    if !is_pattern(arg) {
+        return Ok(Selection::Path(arg.to_os_string()));
+    }
+    let comps = components_os(arg);
+    let literal = comps.iter().take_while(|c| !is_pattern(c)).count();
+    let base = normalized(comps.get(..literal.min(comps.len().saturating_sub(1))).unwrap_or_default());
+    let full = normalized(&comps);
+    let text = full.to_str().with_context(|| format!("{}: a wildcard pattern must be UTF-8", display_name(arg)))?;
+    let glob = globset::GlobBuilder::new(text)
+        .literal_separator(true)
+        .backslash_escape(true)
+        .build()
+        .with_context(|| format!("{}: not a valid wildcard pattern", display_name(arg)))?;
+    Ok(Selection::Pattern {
+        literal: arg.to_os_string(),
+        text: text.to_string(),
+        base,
+        matcher: glob.compile_matcher(),
+    })
+}
+
+/// An extraction: what to extract from a tree, and how.
+///
+/// Each path asked for is a path in the image or a shell-style wildcard pattern matched against whole paths (`*`,
+/// `?` and `[...]` within one name, `**` across folders, `{a,b}`); a pattern selects the entries it matches and
+/// everything below the folders it matches. No path means the whole tree. Paths are extracted below the
+/// destination as they are in the image (`/boot/x.cfg` becomes `DEST/boot/x.cfg`).
+///
+/// ```
+/// use odix::extract::{Extract, ExtractOptions};
+///
+/// let ex = Extract::new(["/boot/**/*.cfg", "/README.TXT"], ExtractOptions { jobs: 1, ..Default::default() })?;
+/// assert!(Extract::new(["/a/[z-a]"], ExtractOptions::default()).is_err());
+/// # let _ = ex;
+/// # Ok::<(), anyhow::Error>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct Extract {
+    /// How to extract.
+    pub options: ExtractOptions,
+    selections: Vec<Selection>,
+}
+
+impl Extract {
+    /// An extraction of `paths` (none: everything). Fails when a pattern is not UTF-8 or not a valid pattern.
+    pub fn new<P: AsRef<OsStr>>(paths: impl IntoIterator<Item = P>, options: ExtractOptions) -> Result<Extract> {
+        let selections = paths.into_iter().map(|p| selection(p.as_ref())).collect::<Result<Vec<_>>>()?;
+        Ok(Extract { options, selections })
+    }
+
+    /// Extracts what was asked for from `tree` into `dest` (created if missing), walking the tree within `read`'s
+    /// limits. `image_file` is the image file itself when the view's [`Tree::plain_ranges`] are byte ranges of
+    /// it ([`crate::Image::plain_file`]): such files are then copied by the kernel and by writer
+    /// threads. `events` hears of each entry written, each file's size and each warning, on the calling thread,
+    /// as they come.
+    ///
+    /// A path that is not in the image, a pattern that matches nothing, and an entry that cannot be extracted
+    /// are warnings: the extraction goes on, and the report lists them. An error writing the destination (a full
+    /// disk) stops it with an error. When `options.cancel` is set, it stops with an error whose source is
+    /// [`crate::cancel::Cancelled`]; the files being written are removed either way. While it runs, a cleanup
+    /// registered with [`crate::cancel::on_cancel`] removes them if the process is stopped.
+    pub fn run(
+        &self,
+        tree: &mut dyn Tree,
+        read: &ReadOptions,
+        image_file: Option<File>,
+        dest: &Path,
+        events: &mut dyn FnMut(Event<'_>),
+    ) -> Result<ExtractReport> {
+        let cancel = &self.options.cancel;
+        let stopped = || anyhow::Error::new(Cancelled).context(format!("extraction into {}", dest.display()));
+        if cancel.is_cancelled() {
+            return Err(stopped());
+        }
+        let mut ex = Extractor::new(dest, self.options.clone(), image_file)?;
+        let _temps = crate::cancel::on_cancel(
+            format!("extraction into {} unfinished (the files being written were removed)", dest.display()),
+            ex.temp_remover(),
+        );
+        let everything = [Selection::Path("/".into())];
+        let selections = if self.selections.is_empty() { &everything[..] } else { &self.selections[..] };
+        let shared = Arc::clone(&ex.shared);
+        for sel in selections {
+            let (start_path, pattern) = match sel {
+                Selection::Path(p) => (p, None),
+                // A name that holds wildcard characters itself is taken as it is.
+                Selection::Pattern { literal, .. } if resolve(tree, literal).is_ok() => (literal, None),
+                Selection::Pattern { text, base, matcher, .. } => (base, Some((text, matcher))),
+            };
+            let node = match resolve(tree, start_path) {
+                Ok(n) => n,
+                Err(e) => {
+                    let reason = format!("{e:#}");
+                    shared.note(match pattern {
+                        Some((text, _)) => {
+                            ExtractWarning::NothingMatches { pattern: text.clone(), reason: Some(reason) }
+                        }
+                        None => ExtractWarning::NotFound { path: start_path.clone(), reason },
+                    });
+                    ex.deliver(events);
+                    continue;
+                }
+            };
+            let comps = components_os(start_path);
+            let start_is_root = comps.is_empty();
+            let norm = normalized(&comps);
+            // With a pattern: the folders matched so far (everything below one is extracted with it).
+            let mut matched: Vec<OsString> = Vec::new();
+            let mut any = false;
+            let walked = walk(
+                tree,
+                node,
+                norm,
+                read,
+                true,
+                &mut |t, node, path, _depth| {
+                    if cancel.is_cancelled() {
+                        return Err(stopped());
+                    }
+                    if start_is_root && path == "/" {
+                        return Ok(true);
+                    }
+                    if let Some((_, matcher)) = pattern {
+                        while matched
+                            .last()
+                            .is_some_and(|m| !path.as_bytes().starts_with(&[m.as_bytes(), b"/"].concat()))
+                        {
+                            matched.pop();
+                        }
+                        if matched.is_empty() && !matcher.is_match(Path::new(path)) {
+                            return Ok(true);
+                        }
+                        any = true;
+                        if node.kind == Kind::Dir {
+                            matched.push(path.to_os_string());
+                        }
+                    }
+                    // Every name on the way was checked by the extractor when it was visited (no `/` in any of
+                    // them), so splitting the image path gives back exactly those names.
+                    let rel: Vec<&OsStr> = components_os(path);
+                    if node.kind == Kind::File {
+                        events(Event::Bytes(node.size));
+                    }
+                    let descend = ex.entry(t, node, &rel);
+                    ex.deliver(events);
+                    descend
+                },
+                &mut |msg| shared.note(ExtractWarning::Entry(Warning(msg))),
+            );
+            if let Err(e) = walked {
+                // What was met before the error is told before it.
+                if !cancel.is_cancelled() {
+                    ex.deliver(events);
+                }
+                return Err(e);
+            }
+            if let (Some((text, _)), false) = (pattern, any) {
+                shared.note(ExtractWarning::NothingMatches { pattern: text.clone(), reason: None });
+            }
+            ex.deliver(events);
+        }
+        let finished = ex.finish();
+        if cancel.is_cancelled() {
+            return Err(stopped());
+        }
+        ex.deliver(events);
+        finished?;
+        Ok(ex.report())
     }
 }
 
@@ -1180,7 +1536,9 @@ mod tests {
     use std::os::unix::ffi::OsStrExt;
     use std::sync::Arc;
 
-    use super::{unsafe_name, ExtractOptions, Extractor};
+    use super::{unsafe_name, Event, Extract, ExtractOptions, ExtractWarning, Extractor};
+    use crate::cancel::Cancelled;
+    use crate::formats::ReadOptions;
     use crate::view::{Kind, Node, PastEnd, Tree, Warning};
 
     #[test]
@@ -1266,7 +1624,6 @@ mod tests {
             same_permissions: true,
             same_owner: false,
             special_files: false,
-            verbose: false,
             jobs,
             cancel: crate::cancel::Cancel::new(),
         }
@@ -1291,7 +1648,8 @@ mod tests {
         tree.make_error = || io::Error::other("bad sector");
         tree.data = b"half".to_vec();
         ex.entry(&mut tree, &node("bad", Kind::File, 20), &[OsStr::new("bad")]).unwrap();
-        assert_eq!(ex.finish().unwrap(), 2);
+        ex.finish().unwrap();
+        assert_eq!(ex.report().warnings.len(), 2);
         assert_eq!(names(d.path()), ["cut"]);
         assert_eq!(std::fs::read(d.path().join("cut")).unwrap(), b"what is there");
     }
@@ -1309,11 +1667,217 @@ mod tests {
             let mut ex = Extractor::new(&out, options(jobs), Some(std::fs::File::open(&image).unwrap())).unwrap();
             tree.ranges = Some(vec![(900, 100), (0, 10), (990, 20)]);
             ex.entry(&mut tree, &node("f", Kind::File, 130), &[OsStr::new("f")]).unwrap();
-            assert_eq!(ex.finish().unwrap(), 1, "-j {jobs}");
-            assert_eq!(names(&out), ["f"], "-j {jobs}");
+            ex.finish().unwrap();
+            assert_eq!(ex.report().warnings.len(), 1);
+            assert_eq!(names(&out), ["f"]);
             let bytes = std::fs::read(out.join("f")).unwrap();
             let src = std::fs::read(&image).unwrap();
-            assert_eq!(bytes, [&src[900..1000], &src[0..10], &src[990..1000]].concat(), "-j {jobs}");
+            assert_eq!(bytes, [&src[900..1000], &src[0..10], &src[990..1000]].concat());
         }
+    }
+
+    /// A tree in memory: each node with the name of its folder ("" for the root's entries) and its bytes. A file
+    /// named `cut` lies partly past the end of the image.
+    struct MemTree {
+        entries: Vec<(&'static str, Node, Vec<u8>)>,
+        /// Whether each file's bytes are the first bytes of the image file (so that writer threads copy them).
+        plain: bool,
+    }
+
+    impl MemTree {
+        fn sample() -> MemTree {
+            let file =
+                |parent, name: &str, data: &[u8]| (parent, node(name, Kind::File, data.len() as u64), data.to_vec());
+            let dir = |parent, name: &str| (parent, node(name, Kind::Dir, 0), Vec::new());
+            let mut link = node("l", Kind::Symlink, 0);
+            link.target = Some("a".into());
+            MemTree {
+                entries: vec![
+                    dir("", "d"),
+                    file("d", "a", b"hello"),
+                    ("d", link, Vec::new()),
+                    dir("d", "e"),
+                    file("", "top", b"abc"),
+                    file("", "cut", b"xy"),
+                ],
+                plain: false,
+            }
+        }
+    }
+
+    impl Tree for MemTree {
+        fn view_name(&self) -> &'static str {
+            "test"
+        }
+        fn root(&mut self) -> anyhow::Result<Node> {
+            Ok(node("", Kind::Dir, 0))
+        }
+        fn read_dir(&mut self, dir: &Node) -> anyhow::Result<Vec<Node>> {
+            let parent = dir.name.to_str().unwrap_or_default();
+            Ok(self.entries.iter().filter(|e| e.0 == parent).map(|e| e.1.clone()).collect())
+        }
+        fn open<'a>(&'a mut self, file: &Node) -> anyhow::Result<Box<dyn Read + 'a>> {
+            let data = self.entries.iter().find(|e| e.1.name == file.name).map(|e| e.2.clone()).unwrap_or_default();
+            let cut = file.name == "cut";
+            Ok(Box::new(Failing {
+                data: io::Cursor::new(if cut { data[..1].to_vec() } else { data }),
+                error: cut.then(|| PastEnd { missing: 1 }.into_io()),
+            }))
+        }
+        fn plain_ranges(&mut self, file: &Node) -> Option<Vec<(u64, u64)>> {
+            self.plain.then(|| vec![(0, file.size)])
+        }
+        fn take_warnings(&mut self) -> Vec<Warning> {
+            Vec::new()
+        }
+    }
+
+    /// Every path below `dir`, sorted.
+    fn all_paths(dir: &std::path::Path) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut stack = vec![dir.to_path_buf()];
+        while let Some(d) = stack.pop() {
+            for e in std::fs::read_dir(&d).unwrap() {
+                let p = e.unwrap().path();
+                if p.symlink_metadata().unwrap().is_dir() {
+                    stack.push(p.clone());
+                }
+                out.push(p.strip_prefix(dir).unwrap().to_string_lossy().into_owned());
+            }
+        }
+        out.sort();
+        out
+    }
+
+    /// The report counts what was written; the events name each entry in walk order, add up the files' sizes,
+    /// and bring the one warning (the file past the end of the image) as a value, as the report lists it.
+    #[test]
+    fn the_report_counts_what_was_written_and_the_events_tell_it_as_it_goes() {
+        let d = tempfile::tempdir().unwrap();
+        let mut tree = MemTree::sample();
+        let (mut written, mut bytes, mut warnings) = (Vec::new(), 0u64, Vec::new());
+        let report = Extract::new(Vec::<&str>::new(), options(1))
+            .unwrap()
+            .run(&mut tree, &ReadOptions::default(), None, d.path(), &mut |e| match e {
+                Event::Written(p) => written.push(p.to_string_lossy().into_owned()),
+                Event::Bytes(n) => bytes += n,
+                Event::Warning(w) => warnings.push(w.to_string()),
+            })
+            .unwrap();
+        assert_eq!(written, ["d", "d/a", "d/l", "d/e", "top", "cut"]);
+        assert_eq!(bytes, 10);
+        assert_eq!(
+            (report.files, report.directories, report.symlinks, report.hard_links, report.special_files),
+            (3, 2, 1, 0, 0)
+        );
+        // "cut" holds the one byte the image has.
+        assert_eq!((report.bytes, report.kept), (9, 0));
+        assert!(report.partial());
+        assert_eq!(
+            warnings,
+            ["cut: its data runs past the end of the image (1 bytes missing); kept the bytes that are there"]
+        );
+        assert!(matches!(&report.warnings[..], [ExtractWarning::Entry(w)] if w.0 == warnings[0]));
+        assert_eq!(all_paths(d.path()), ["cut", "d", "d/a", "d/e", "d/l", "top"]);
+        assert_eq!(std::fs::read(d.path().join("d/a")).unwrap(), b"hello");
+        assert_eq!(std::fs::read_link(d.path().join("d/l")).unwrap(), std::path::Path::new("a"));
+    }
+
+    /// A path not in the image and a pattern that matches nothing are warnings with their own variants; what
+    /// a pattern matches is extracted with its parents; nothing else is.
+    #[test]
+    fn paths_and_patterns_select_and_what_is_missing_is_reported() {
+        let d = tempfile::tempdir().unwrap();
+        let mut tree = MemTree::sample();
+        let report = Extract::new(["/nope", "/d/*.txt", "/d/[ab]", "/{top,none}"], options(1))
+            .unwrap()
+            .run(&mut tree, &ReadOptions::default(), None, d.path(), &mut |_| {})
+            .unwrap();
+        match &report.warnings[..] {
+            [ExtractWarning::NotFound { path, .. }, ExtractWarning::NothingMatches { pattern, reason: None }] => {
+                assert_eq!(path, "/nope");
+                assert_eq!(pattern, "/d/*.txt");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(report.warnings[1].to_string(), "/d/*.txt: nothing matches");
+        assert_eq!((report.files, report.directories, report.bytes), (2, 0, 8));
+        assert_eq!(all_paths(d.path()), ["d", "d/a", "top"]);
+        let bad = Extract::new(["/a/[z-a]"], options(1)).unwrap_err();
+        assert!(format!("{bad:#}").contains("not a valid wildcard pattern"), "{bad:#}");
+    }
+
+    /// A flag set before the start stops the extraction at once with `Cancelled`, making nothing; one set while
+    /// it runs stops it at the next entry, and no temporary file is left.
+    #[test]
+    fn a_cancelled_extraction_stops_with_cancelled_and_leaves_no_temporary_file() {
+        let d = tempfile::tempdir().unwrap();
+        let out = d.path().join("out");
+        let opts = options(1);
+        opts.cancel.cancel();
+        let e = Extract::new(Vec::<&str>::new(), opts)
+            .unwrap()
+            .run(&mut MemTree::sample(), &ReadOptions::default(), None, &out, &mut |_| panic!("an event"))
+            .unwrap_err();
+        assert!(e.chain().any(|c| c.is::<Cancelled>()), "{e:#}");
+        assert!(!out.exists());
+
+        let out = d.path().join("out");
+        let opts = options(1);
+        let cancel = opts.cancel.clone();
+        let e = Extract::new(Vec::<&str>::new(), opts)
+            .unwrap()
+            .run(&mut MemTree::sample(), &ReadOptions::default(), None, &out, &mut |e| {
+                if matches!(e, Event::Bytes(_)) {
+                    cancel.cancel();
+                }
+            })
+            .unwrap_err();
+        assert!(e.downcast_ref::<Cancelled>().is_some(), "{e:#}");
+        let left = all_paths(&out);
+        assert!(!left.iter().any(|p| p.contains(".odix-")), "{left:?}");
+        assert!(!left.iter().any(|p| p.contains("top")), "{left:?}");
+
+        // The same with writer threads, which may be writing when the flag is set.
+        let image = d.path().join("image");
+        std::fs::write(&image, vec![7u8; 1000]).unwrap();
+        let out = d.path().join("out-threads");
+        let opts = options(3);
+        let cancel = opts.cancel.clone();
+        let mut tree = MemTree { plain: true, ..MemTree::sample() };
+        let e = Extract::new(Vec::<&str>::new(), opts)
+            .unwrap()
+            .run(&mut tree, &ReadOptions::default(), Some(std::fs::File::open(&image).unwrap()), &out, &mut |e| {
+                if matches!(e, Event::Bytes(_)) {
+                    cancel.cancel();
+                }
+            })
+            .unwrap_err();
+        assert!(e.downcast_ref::<Cancelled>().is_some(), "{e:#}");
+        let left = all_paths(&out);
+        assert!(!left.iter().any(|p| p.contains(".odix-")), "{left:?}");
+    }
+
+    /// Files the writer threads copy from the image file are counted as those the walking thread writes.
+    #[test]
+    fn the_writer_threads_count_what_they_write() {
+        let d = tempfile::tempdir().unwrap();
+        let image = d.path().join("image");
+        std::fs::write(&image, (0..1000u32).map(|i| i as u8).collect::<Vec<u8>>()).unwrap();
+        let out = d.path().join("out");
+        let mut tree = MemTree { plain: true, ..MemTree::sample() };
+        let mut written = 0;
+        let report = Extract::new(Vec::<&str>::new(), options(3))
+            .unwrap()
+            .run(&mut tree, &ReadOptions::default(), Some(std::fs::File::open(&image).unwrap()), &out, &mut |e| {
+                if let Event::Written(_) = e {
+                    written += 1;
+                }
+            })
+            .unwrap();
+        assert_eq!(written, 6);
+        assert_eq!((report.files, report.directories, report.symlinks, report.bytes), (3, 2, 1, 10));
+        assert!(!report.partial(), "{:?}", report.warnings);
+        assert_eq!(std::fs::read(out.join("d/a")).unwrap(), [0, 1, 2, 3, 4]);
     }
 }

@@ -28,7 +28,7 @@ enum Command {
     /// Write one file of an image to standard output.
     Cat(read::CatArgs),
     /// Extract files from an image into a folder.
-    Extract(read::ExtractArgs),
+    Extract(cmd::extract::ExtractArgs),
     /// Mount an image read-only on a folder (FUSE); `fusermount -u DIR` or `umount DIR` ends it.
     Mount(mount::MountArgs),
     /// Check an image: raw sectors (sync, header, EDC, ECC), xorriso MD5 tags, hashes; repair; compare with a folder.
@@ -84,7 +84,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Info(a) => read::info(a),
         Command::Ls(a) => read::ls(a),
         Command::Cat(a) => read::cat(a),
-        Command::Extract(a) => read::extract(a),
+        Command::Extract(a) => cmd::extract::extract(a),
         Command::Mount(a) => mount::mount(a),
         Command::Verify(a) => verify::verify(a),
         Command::Convert(a) => convert::convert(a),

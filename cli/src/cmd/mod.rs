@@ -3,6 +3,7 @@
 
 pub mod args;
 pub mod convert;
+pub mod extract;
 pub mod interrupt;
 pub mod man;
 pub mod mkiso;

@@ -1,16 +1,13 @@
-//! The reading commands: `info`, `ls`, `cat`, `extract`.
+//! The reading commands: `info`, `ls`, `cat`.
 
 use std::ffi::{OsStr, OsString};
 use std::io::{self, BufWriter, Write};
-use std::os::unix::ffi::OsStrExt;
-use std::path::PathBuf;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 use chrono::{DateTime, SecondsFormat, Utc};
 
 use crate::cmd::args::ImageArgs;
 use crate::EXIT_PARTIAL;
-use odix::extract::{ExtractOptions, Extractor};
 use odix::tree::{components_os, normalized, resolve, walk};
 use odix::view::{display_name, hex, Kind, Node, PastEnd};
 
@@ -70,45 +67,6 @@ pub struct CatArgs {
     /// Write the file's named stream NAME (UDF) instead of its contents.
     #[arg(long, value_name = "NAME")]
     pub stream: Option<String>,
-}
-
-/// `odix extract`.
-#[derive(clap::Args, Debug)]
-pub struct ExtractArgs {
-    #[command(flatten)]
-    pub image: ImageArgs,
-    /// What to extract (default: everything): paths in the image, or shell-style wildcards matched against whole
-    /// paths (`*`, `?` and `[...]` within one name, `**` across folders, `{a,b}`), such as '/boot/**/*.cfg'.
-    pub paths: Vec<OsString>,
-    /// The folder to extract into (created if missing).
-    #[arg(short = 'C', long = "directory", value_name = "DIR", default_value = ".")]
-    pub dir: PathBuf,
-    /// Keep files that already exist in DIR instead of replacing them.
-    #[arg(long)]
-    pub keep_old_files: bool,
-    /// Do not restore permissions (use 0644 / 0755).
-    #[arg(long)]
-    pub no_same_permissions: bool,
-    /// Give files the owner and group the image records (the default when run as root).
-    #[arg(long, overrides_with = "no_same_owner")]
-    pub same_owner: bool,
-    /// Leave files owned by the user running odix (the default for other users); set-user-ID and set-group-ID
-    /// bits are then cleared.
-    #[arg(long, overrides_with = "same_owner")]
-    pub no_same_owner: bool,
-    /// Do not create FIFOs and device nodes (as root they are created; other users cannot, and they are reported
-    /// as skipped).
-    #[arg(long)]
-    pub no_special_files: bool,
-    /// List each path written, on standard output.
-    #[arg(short = 'v', long)]
-    pub verbose: bool,
-    /// Write each El Torito boot image (and the boot catalog) into this folder instead of extracting files.
-    #[arg(long, value_name = "DIR")]
-    pub boot: Option<PathBuf>,
-    /// Threads that create and write files (default: one per CPU, at most 8; 1 writes on the reading thread).
-    #[arg(short = 'j', long, value_name = "N")]
-    pub jobs: Option<usize>,
 }
 
 pub fn info(args: InfoArgs) -> Result<u8> {
@@ -435,148 +393,6 @@ pub fn cat(args: CatArgs) -> Result<u8> {
     }
     out.flush()?;
     Ok(0)
-}
-
-/// Whether an `extract` path argument is a wildcard pattern rather than a path.
-fn is_pattern(p: &OsStr) -> bool {
-    p.as_bytes().iter().any(|b| matches!(b, b'*' | b'?' | b'[' | b'{'))
-}
-
-/// What one `extract` argument selects: a path, or the entries whose whole path matches a pattern (searched below
-/// the folder named by the pattern's components before its first wildcard). A pattern that names an entry as it
-/// is (`/a[1].txt`) selects that entry.
-enum Selection {
-    Path(OsString),
-    Pattern { literal: OsString, text: String, base: OsString, matcher: globset::GlobMatcher },
-}
-
-fn selection(arg: &OsStr) -> Result<Selection> {
-    if !is_pattern(arg) {
-        return Ok(Selection::Path(arg.to_os_string()));
-    }
-    let comps = components_os(arg);
-    let literal = comps.iter().take_while(|c| !is_pattern(c)).count();
-    let base = normalized(comps.get(..literal.min(comps.len().saturating_sub(1))).unwrap_or_default());
-    let full = normalized(&comps);
-    let text = full.to_str().with_context(|| format!("{}: a wildcard pattern must be UTF-8", display_name(arg)))?;
-    let glob = globset::GlobBuilder::new(text)
-        .literal_separator(true)
-        .backslash_escape(true)
-        .build()
-        .with_context(|| format!("{}: not a valid wildcard pattern", display_name(arg)))?;
-    Ok(Selection::Pattern {
-        literal: arg.to_os_string(),
-        text: text.to_string(),
-        base,
-        matcher: glob.compile_matcher(),
-    })
-}
-
-pub fn extract(args: ExtractArgs) -> Result<u8> {
-    if let Some(dir) = &args.boot {
-        let image = args.image.open()?;
-        return image.extract_boot(dir, &mut io::stdout().lock(), &mut print_warning);
-    }
-    let selections = args.paths.iter().map(|p| selection(p)).collect::<Result<Vec<_>>>()?;
-    let image = args.image.open()?;
-    let mut tree = image.tree(args.image.view())?;
-    let opts = image.read_options();
-    let root = rustix::process::geteuid().is_root();
-    let mut ex = Extractor::new(
-        &args.dir,
-        ExtractOptions {
-            keep_old: args.keep_old_files,
-            same_permissions: !args.no_same_permissions,
-            same_owner: if args.same_owner {
-                true
-            } else if args.no_same_owner {
-                false
-            } else {
-                root
-            },
-            special_files: !args.no_special_files,
-            verbose: args.verbose,
-            jobs: args.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get().min(8))),
-            cancel: crate::cmd::interrupt::cancel(),
-        },
-        image.plain_file(),
-    )?;
-    let _temps = odix::cancel::on_cancel(
-        format!("extraction into {} unfinished (the files being written were removed)", args.dir.display()),
-        ex.temp_remover(),
-    );
-    let selections = if selections.is_empty() { vec![Selection::Path("/".into())] } else { selections };
-    // With -v the list of paths is the progress.
-    let bar =
-        if args.verbose { indicatif::ProgressBar::hidden() } else { crate::cmd::progress::bytes_counter("extracting") };
-    let mut warnings = 0u64;
-    for sel in &selections {
-        let (start_path, pattern) = match sel {
-            Selection::Path(p) => (p, None),
-            // A name that holds wildcard characters itself is taken as it is.
-            Selection::Pattern { literal, .. } if resolve(tree.as_mut(), literal).is_ok() => (literal, None),
-            Selection::Pattern { text, base, matcher, .. } => (base, Some((text, matcher))),
-        };
-        let node = match resolve(tree.as_mut(), start_path) {
-            Ok(n) => n,
-            Err(e) if pattern.is_some() => {
-                let text = pattern.map(|p| p.0.as_str()).unwrap_or_default();
-                eprintln!("odix: {}: {text}: nothing matches ({e:#})", args.image.image.display());
-                warnings += 1;
-                continue;
-            }
-            Err(e) => {
-                eprintln!("odix: {}: {e:#}", args.image.image.display());
-                warnings += 1;
-                continue;
-            }
-        };
-        let comps = components_os(start_path);
-        let start_is_root = comps.is_empty();
-        let norm = normalized(&comps);
-        // With a pattern: the folders matched so far (everything below one is extracted with it).
-        let mut matched: Vec<OsString> = Vec::new();
-        let mut any = false;
-        warnings += walk(
-            tree.as_mut(),
-            node,
-            norm,
-            opts,
-            true,
-            &mut |t, node, path, _depth| {
-                if start_is_root && path == "/" {
-                    return Ok(true);
-                }
-                if let Some((_, matcher)) = pattern {
-                    while matched.last().is_some_and(|m| !path.as_bytes().starts_with(&[m.as_bytes(), b"/"].concat())) {
-                        matched.pop();
-                    }
-                    if matched.is_empty() && !matcher.is_match(std::path::Path::new(path)) {
-                        return Ok(true);
-                    }
-                    any = true;
-                    if node.kind == Kind::Dir {
-                        matched.push(path.to_os_string());
-                    }
-                }
-                // Every name on the way was checked by the extractor when it was visited (no `/` in any of them),
-                // so splitting the image path gives back exactly those names.
-                let rel: Vec<&OsStr> = components_os(path);
-                if node.kind == Kind::File {
-                    bar.inc(node.size);
-                }
-                ex.entry(t, node, &rel)
-            },
-            &mut print_warning,
-        )?;
-        if let (Some((text, _)), false) = (pattern, any) {
-            eprintln!("odix: {}: {text}: nothing matches", args.image.image.display());
-            warnings += 1;
-        }
-    }
-    warnings += ex.finish()?;
-    bar.finish_and_clear();
-    Ok(if warnings > 0 { EXIT_PARTIAL } else { 0 })
 }
 
 #[cfg(test)]
