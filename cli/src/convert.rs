@@ -473,7 +473,12 @@ fn write_clonecd(
 }
 
 /// The report of a CloneCD output.
-fn ccd_report(args: &Args, kind: ConvertKind, (n, subs): (u64, SubchannelSource), warnings: Vec<String>) -> ConvertReport {
+fn ccd_report(
+    args: &Args,
+    kind: ConvertKind,
+    (n, subs): (u64, SubchannelSource),
+    warnings: Vec<String>,
+) -> ConvertReport {
     let o = &args.output;
     ConvertReport {
         kind,

@@ -1,7 +1,7 @@
 //! Ripping a disc into an image: the drive's report, the disc's table of contents, and the rip itself with
 //! retries and a resumable GNU ddrescue map.
 //!
-//! [`rip`] reads a disc (in a real drive, or any [`Transport`] such as odix-cdrip's simulated drive), a raw
+//! [`rip()`] reads a disc (in a real drive, or any [`Transport`] such as odix-cdrip's simulated drive), a raw
 //! image (`.cue`/`.ccd`) as the disc it describes, or any regular file or block device, into an image with
 //! odix-cdrip's rip machine. It keeps a map beside the image, so that a second run over the same output resumes
 //! where the first stopped; writes the CUE sheet of a raw rip and a log; and returns a [`RipReport`] whose
@@ -699,7 +699,6 @@ impl rip::Sink for FileSink<'_> {
     }
 }
 
-
 /// Read speed asked of a drive (SET CD SPEED).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Speed {
@@ -715,8 +714,7 @@ impl Speed {
         if s.eq_ignore_ascii_case("max") {
             return Ok(Speed::Max);
         }
-        let x: f64 =
-            s.trim_end_matches(['x', 'X']).parse().with_context(|| format!("--speed {s:?}: not a number"))?;
+        let x: f64 = s.trim_end_matches(['x', 'X']).parse().with_context(|| format!("--speed {s:?}: not a number"))?;
         if x.is_nan() || x <= 0.0 {
             bail!("--speed must be positive");
         }

@@ -166,8 +166,8 @@ fn stop_on_signals() -> Result<Cancel> {
             .context("installing the signal handler")?;
         signal_hook::flag::register(sig, Arc::clone(&seen)).context("installing the signal handler")?;
     }
-    let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP])
-        .context("installing the signal handler")?;
+    let mut signals =
+        signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP]).context("installing the signal handler")?;
     let flag = stop.clone();
     std::thread::Builder::new()
         .name("signals".into())

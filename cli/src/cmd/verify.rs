@@ -54,22 +54,18 @@ pub fn verify(args: VerifyArgs) -> Result<u8> {
     let mut bar: Option<(Task, indicatif::ProgressBar)> = None;
     let mut printed: io::Result<()> = Ok(());
     let done = odix::verify::verify(&opts, &mut |e| match e {
-        VerifyEvent::Recognised(rec) if !json => {
+        VerifyEvent::Recognised(rec) if !json && printed.is_ok() => {
             let fs = match (rec.iso, rec.udf) {
                 (true, true) if rec.raw => ", ISO 9660 and UDF",
                 (true, false) if rec.raw => ", ISO 9660",
                 (false, true) if rec.raw => ", UDF",
                 _ => "",
             };
-            if printed.is_ok() {
-                printed = writeln!(io::stdout(), "Image: {} ({}, {} bytes{fs})", path.display(), rec.format, rec.size);
-            }
+            printed = writeln!(io::stdout(), "Image: {} ({}, {} bytes{fs})", path.display(), rec.format, rec.size);
         }
-        VerifyEvent::Check(c) if !json => {
-            if printed.is_ok() {
-                let mut out = io::stdout().lock();
-                printed = c.details.iter().try_for_each(|l| writeln!(out, "{l}")).and_then(|()| out.flush());
-            }
+        VerifyEvent::Check(c) if !json && printed.is_ok() => {
+            let mut out = io::stdout().lock();
+            printed = c.details.iter().try_for_each(|l| writeln!(out, "{l}")).and_then(|()| out.flush());
         }
         VerifyEvent::Progress { task, done, total } => {
             if bar.as_ref().map(|b| b.0) != Some(task) {
@@ -108,9 +104,7 @@ pub fn verify(args: VerifyArgs) -> Result<u8> {
     let mut out = io::stdout().lock();
     let mut hashes_json = None;
     if let Some(h) = &report.hashes {
-        let hash_json = |h: &odix_cdrip::hash::Hashes| {
-            serde_json::json!({ "size": h.size, "crc32": h.crc32, "md5": h.md5, "sha1": h.sha1 })
-        };
+        let hash_json = |h: &odix_cdrip::hash::Hashes| serde_json::json!({ "size": h.size, "crc32": h.crc32, "md5": h.md5, "sha1": h.sha1 });
         let mut text = Vec::new();
         let mut map = serde_json::Map::new();
         if let Some(i) = &h.image {
