@@ -291,6 +291,7 @@ fn raw_to_iso(args: &Args) -> Result<ConvertReport> {
     let n = copy_cooked(args, disc, from, to, &mut w, &args.output)?;
     w.flush().with_context(|| format!("writing {}", args.output.display()))?;
     drop(w);
+    args.check_cancel()?;
     outputs.commit()?;
     Ok(ConvertReport {
         kind: ConvertKind::RawToIso,
@@ -399,6 +400,7 @@ fn iso_to_bin_cue(args: &Args) -> Result<ConvertReport> {
     let mut c = BufWriter::new(outputs.file(1));
     sheet.write_to(&mut c).and_then(|()| c.flush()).with_context(|| format!("writing {}", cue_path.display()))?;
     drop(c);
+    args.check_cancel()?;
     outputs.commit()?;
     Ok(ConvertReport {
         kind: ConvertKind::IsoToBinCue,
@@ -461,6 +463,7 @@ fn write_clonecd(
     drop((img, subw));
     let mut c = outputs.file(2);
     c.write_all(ccd.to_text().as_bytes()).with_context(|| format!("writing {}", ccd_path.display()))?;
+    args.check_cancel()?;
     outputs.commit()?;
     let subs = if from_source == n {
         SubchannelSource::Source
@@ -537,4 +540,54 @@ fn iso_to_ccd(args: &Args) -> Result<ConvertReport> {
         None,
     )?;
     Ok(ccd_report(args, ConvertKind::IsoToCcd, done, warnings))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// 20 sectors whose sector 16 looks like an ISO 9660 volume descriptor.
+    fn iso(dir: &Path) -> PathBuf {
+        let mut data: Vec<u8> = (0..20 * 2048u32).map(|i| (i % 253) as u8).collect();
+        data[16 * 2048..16 * 2048 + 6].copy_from_slice(b"\x01CD001");
+        let p = dir.join("in.iso");
+        std::fs::write(&p, data).unwrap();
+        p
+    }
+
+    #[test]
+    fn iso_to_bin_cue_and_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let input = iso(dir.path());
+        let cue = dir.path().join("out.cue");
+        let r = convert(&input, &cue, &ConvertOptions::default()).unwrap();
+        assert_eq!(r.kind, ConvertKind::IsoToBinCue);
+        assert_eq!(r.files, vec![cue.clone(), dir.path().join("out.bin")]);
+        assert_eq!(r.sectors, 20);
+        assert!(r.warnings.is_empty(), "{:?}", r.warnings);
+        assert_eq!(std::fs::metadata(dir.path().join("out.bin")).unwrap().len(), 20 * 2352);
+
+        let back = dir.path().join("back.iso");
+        let r = convert(&cue, &back, &ConvertOptions::default()).unwrap();
+        assert_eq!((r.kind, r.sectors, r.what.as_deref()), (ConvertKind::RawToIso, 20, Some("session 1")));
+        assert_eq!(std::fs::read(&back).unwrap(), std::fs::read(&input).unwrap());
+
+        // Refused: an existing output without force, and an output kind convert does not write.
+        let e = convert(&cue, &back, &ConvertOptions::default()).unwrap_err();
+        assert!(format!("{e:#}").contains("exists (use --force to replace it)"), "{e:#}");
+        let e = convert(&input, &dir.path().join("x.txt"), &ConvertOptions::default()).unwrap_err();
+        assert!(format!("{e:#}").contains("convert does not write .txt files from an ISO image"), "{e:#}");
+    }
+
+    #[test]
+    fn a_cancelled_conversion_leaves_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let input = iso(dir.path());
+        let opts = ConvertOptions::default();
+        opts.cancel.cancel();
+        let e = convert(&input, &dir.path().join("out.ccd"), &opts).unwrap_err();
+        assert!(e.downcast_ref::<crate::cancel::Cancelled>().is_some(), "{e:#}");
+        let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(left, vec![std::ffi::OsString::from("in.iso")]);
+    }
 }

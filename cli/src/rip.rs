@@ -1707,6 +1707,30 @@ mod tests {
         }
     }
 
+    /// A rip whose stop flag is set before it starts stops after its first read, saves its map and says it was interrupted.
+    #[test]
+    fn a_stopped_rip_is_interrupted_with_its_map() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out.iso");
+        let sim = SimDrive::from_cooked(&vec![7u8; 2048 * 64]);
+        let stop = Cancel::new();
+        stop.cancel();
+        let input = Input::Transport { name: "sim".into(), transport: Box::new(sim) };
+        let mut started = None;
+        let r = rip(input, &RipOptions::new(&out), &stop, &mut |e| {
+            if let RipEvent::Started { sectors } = e {
+                started = Some(sectors);
+            }
+        })
+        .unwrap();
+        assert_eq!(started, Some(64));
+        // The flag is looked at after each read: one read of 32 sectors at most.
+        assert_eq!((r.outcome, r.sectors), (RipOutcome::Interrupted, 64));
+        assert!(r.good <= 32 && r.good + r.untried == 64, "{r:?}");
+        assert!(r.hashes.is_none());
+        assert!(r.map.is_file() && r.log.is_file());
+    }
+
     #[test]
     fn speeds() {
         let kbps = |s: &str, dvd: bool| Speed::parse(s).and_then(|s| s.kbps(dvd));

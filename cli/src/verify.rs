@@ -1426,3 +1426,52 @@ fn read_full(r: &mut dyn Read, buf: &mut [u8]) -> io::Result<usize> {
     }
     Ok(filled)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::convert::{convert, ConvertOptions};
+
+    /// An xorriso image (with MD5 tags) turned into BIN/CUE, one byte of one sector flipped: the report names
+    /// that sector and its fault, the repaired copy fixes it, and the MD5 tags of the data track still match.
+    #[test]
+    fn a_damaged_raw_sector_is_reported_and_repaired() {
+        let Some(xorriso) = odix_testdata::require_tool("xorriso") else { return };
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        std::fs::create_dir(d.join("t")).unwrap();
+        std::fs::write(d.join("t").join("a.txt"), "odix ".repeat(2000)).unwrap();
+        odix_testdata::run_ok(
+            std::process::Command::new(&xorriso)
+                .args(["-as", "mkisofs", "-quiet", "--md5", "-o"])
+                .arg(d.join("a.iso"))
+                .arg(d.join("t")),
+        );
+        convert(&d.join("a.iso"), &d.join("a.cue"), &ConvertOptions::default()).unwrap();
+        let mut bin = std::fs::read(d.join("a.bin")).unwrap();
+        bin[20 * 2352 + 100] ^= 0x40;
+        std::fs::write(d.join("a.bin"), &bin).unwrap();
+
+        let mut opts = VerifyOptions::new(d.join("a.cue"));
+        opts.repair = Some(d.join("fixed.cue"));
+        let mut seen = Vec::new();
+        let r = verify(&opts, &mut |e| {
+            if let VerifyEvent::Check(c) = e {
+                seen.push(c.name);
+            }
+        })
+        .unwrap();
+        assert_eq!(seen, r.checks.iter().map(|c| c.name).collect::<Vec<_>>());
+        let raw = r.raw_sectors.as_ref().unwrap();
+        assert_eq!(raw.bad.iter().map(|b| (b.lba, b.track)).collect::<Vec<_>>(), [(20, 1)]);
+        assert!(!raw.bad[0].kind.is_empty());
+        assert_eq!(raw.repaired, Some((1, d.join("fixed.cue"))));
+        assert_eq!(r.checks[0].result, Outcome::Ok, "{:?}", r.checks[0]);
+        assert!(r.image.raw && r.image.iso);
+        assert_eq!(r.hashes.as_ref().and_then(|h| h.image.as_ref()).map(|h| h.size), Some(bin.len() as u64));
+
+        let fixed = verify(&VerifyOptions::new(d.join("fixed.cue")), &mut |_| {}).unwrap();
+        assert_eq!(fixed.outcome(), Outcome::Ok, "{:?}", fixed.checks);
+        assert!(!fixed.md5_tags.is_empty() && fixed.md5_tags.iter().all(|t| t.ok), "{:?}", fixed.md5_tags);
+    }
+}
