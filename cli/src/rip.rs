@@ -1707,7 +1707,8 @@ mod tests {
         }
     }
 
-    /// A rip whose stop flag is set before it starts stops after its first read, saves its map and says it was interrupted.
+    /// A rip whose stop flag is set before it starts stops after its first read, saves its map and says it was
+    /// interrupted.
     #[test]
     fn a_stopped_rip_is_interrupted_with_its_map() {
         let dir = tempfile::tempdir().unwrap();

@@ -104,7 +104,10 @@ pub fn verify(args: VerifyArgs) -> Result<u8> {
     let mut out = io::stdout().lock();
     let mut hashes_json = None;
     if let Some(h) = &report.hashes {
-        let hash_json = |h: &odix_cdrip::hash::Hashes| serde_json::json!({ "size": h.size, "crc32": h.crc32, "md5": h.md5, "sha1": h.sha1 });
+        let hash_json = |h: &odix_cdrip::hash::Hashes| {
+            let (size, crc32, md5, sha1) = (h.size, &h.crc32, &h.md5, &h.sha1);
+            serde_json::json!({ "size": size, "crc32": crc32, "md5": md5, "sha1": sha1 })
+        };
         let mut text = Vec::new();
         let mut map = serde_json::Map::new();
         if let Some(i) = &h.image {
