@@ -19,6 +19,11 @@
 //! - [`boot`]: El Torito and the hybrid MBR/GPT system area, plugged into the plan;
 //! - [`mkudf`]: the UDF tree of a bridge or UDF-only image.
 //!
+//! Checking, converting, ripping:
+//! - [`verify`]: checking an image (raw sectors, volume sizes, extents, MD5 tags, a folder) into a typed report;
+//! - [`convert`]: raw images (`.cue`/`.ccd`) to ISO or CloneCD, ISO to BIN/CUE or CloneCD;
+//! - [`rip`]: a drive's report, a disc's TOC, and ripping into an image with retries and a ddrescue map.
+//!
 //! Writing safely:
 //! - [`output`]: output files that appear under their final name only when complete;
 //! - [`cancel`]: stopping a long operation, and the cleanups a program stopped by a signal runs.
@@ -26,14 +31,17 @@
 
 pub mod boot;
 pub mod cancel;
+pub mod convert;
 pub mod extract;
 pub mod formats;
 pub mod image;
 pub mod mastering;
 pub mod mkudf;
 pub mod output;
+pub mod rip;
 pub mod source;
 pub mod tree;
+pub mod verify;
 pub mod view;
 
 pub use formats::View;

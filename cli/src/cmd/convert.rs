@@ -1,22 +1,15 @@
 //! `odix convert IN OUT`: raw disc image (CUE/BIN, CloneCD) to a cooked ISO image or to CloneCD; ISO image to
-//! BIN/CUE or CloneCD (Mode 1, 2352-byte sectors with sync, header, EDC and ECC generated).
-//!
-//! Every file of one conversion (`.cue` + `.bin`, `.ccd` + `.img` + `.sub`) is written under a temporary name
-//! beside its target and renamed into place only when all of them are complete, so an interruption, a full disk
-//! or a read error leaves none of them behind.
+//! BIN/CUE or CloneCD, through [`odix::convert`]; this module maps the arguments, shows the progress and says what
+//! was written.
 
-use std::fs::File;
-use std::io::{BufReader, BufWriter, Read, Seek, SeekFrom, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 
-use anyhow::{bail, Context, Result};
-use odix_cdrip::ccd::{CcdFile, CcdTrack, SUB_LEN};
-use odix_cdrip::cue::{CueSheet, FileType, Frames, Index, Track, TrackMode};
-use odix_cdrip::image::RawDisc;
-use odix_cdrip::sector::{self, RawSector, USER_DATA_LEN};
+use anyhow::Result;
+use odix::convert::{ConvertEvent, ConvertKind, ConvertOptions, SubchannelSource};
 
+use crate::cmd::interrupt;
 use crate::cmd::progress::bar as progress_bar;
-use odix::output::{self, AtomicFile};
 
 /// `odix convert`.
 #[derive(clap::Args, Debug, Clone)]
@@ -37,369 +30,53 @@ pub struct ConvertArgs {
     pub force: bool,
 }
 
-fn ext_of(p: &Path) -> Option<String> {
-    p.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase)
-}
-
-/// What convert writes, for the message that refuses anything else.
-const RAW_OUTPUTS: &str = "NAME.iso (the file system of a session or a track) or NAME.ccd (CloneCD, with NAME.img and \
-                           NAME.sub)";
-const ISO_OUTPUTS: &str = "NAME.cue (with NAME.bin) or NAME.ccd (CloneCD, with NAME.img and NAME.sub)";
-
 pub fn convert(args: ConvertArgs) -> Result<u8> {
-    let in_raw = matches!(ext_of(&args.input).as_deref(), Some("cue") | Some("ccd"));
-    let out_ext = ext_of(&args.output);
-    match (in_raw, out_ext.as_deref()) {
-        (true, Some("iso")) => raw_to_iso(&args),
-        (true, Some("ccd")) => raw_to_ccd(&args),
-        (true, _) => bail!(
-            "{}: convert does not write {} from a raw image; it writes {RAW_OUTPUTS}",
-            args.output.display(),
-            describe_ext(out_ext.as_deref())
-        ),
-        (false, Some("cue")) => iso_to_bin_cue(&args),
-        (false, Some("bin")) => {
-            let cue = args.output.with_extension("cue");
-            iso_to_bin_cue(&ConvertArgs { output: cue, ..args.clone() })
-        }
-        (false, Some("ccd")) => iso_to_ccd(&args),
-        (false, _) => bail!(
-            "{}: convert does not write {} from an ISO image; it writes {ISO_OUTPUTS}",
-            args.output.display(),
-            describe_ext(out_ext.as_deref())
-        ),
-    }
-}
-
-fn describe_ext(ext: Option<&str>) -> String {
-    match ext {
-        Some(e) => format!(".{e} files"),
-        None => "files without an extension".into(),
-    }
-}
-
-/// The outputs of one conversion, each written under a temporary name beside its target; [`Outputs::commit`]
-/// renames them all into place, and dropping them before that removes every temporary file (an interruption
-/// removes them too: see [`odix::cancel`]).
-struct Outputs {
-    files: Vec<AtomicFile>,
-}
-
-impl Outputs {
-    /// Checks every target before any work (a file in a folder that exists, not an existing file unless `force`,
-    /// not one of the inputs), then opens the temporary files.
-    fn create(targets: &[&Path], inputs: &[PathBuf], force: bool) -> Result<Outputs> {
-        for t in targets {
-            output::check_target(t)?;
-            if !force && t.exists() {
-                bail!("{} exists (use --force to replace it)", t.display());
+    let bar: Arc<Mutex<Option<indicatif::ProgressBar>>> = Arc::new(Mutex::new(None));
+    let shown = Arc::clone(&bar);
+    let opts = ConvertOptions {
+        session: args.session,
+        track: args.track,
+        force: args.force,
+        cancel: interrupt::cancel(),
+        on_event: Some(Arc::new(move |e| {
+            let mut bar = shown.lock().unwrap_or_else(|p| p.into_inner());
+            match e {
+                ConvertEvent::Progress { done, total } => {
+                    bar.get_or_insert_with(|| progress_bar(total, "converting")).set_position(done);
+                }
+                ConvertEvent::Done => {
+                    if let Some(b) = bar.take() {
+                        b.finish_and_clear();
+                    }
+                }
+                ConvertEvent::Warning(w) => eprintln!("odix: warning: {w}"),
             }
-            if inputs.iter().any(|i| same_file(i, t)) {
-                bail!("{}: the output must not replace the input", t.display());
-            }
-        }
-        let files = targets.iter().map(|t| AtomicFile::create(t)).collect::<Result<Vec<_>>>()?;
-        Ok(Outputs { files })
-    }
-
-    fn file(&self, i: usize) -> &File {
-        &self.files[i].file
-    }
-
-    /// Makes every file durable, then renames each into place.
-    fn commit(self) -> Result<()> {
-        output::commit_all(self.files)
-    }
-}
-
-fn same_file(a: &Path, b: &Path) -> bool {
-    match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
-        (Ok(x), Ok(y)) => x == y,
-        _ => false,
-    }
-}
-
-/// The files a raw image is read from: its sheet, its data files and its subchannel.
-fn raw_inputs(disc: &RawDisc) -> Vec<PathBuf> {
-    let mut v = vec![disc.sheet_path().to_path_buf()];
-    v.extend(disc.files().iter().map(|f| f.path.clone()));
-    v.extend(disc.subchannel().map(Path::to_path_buf));
-    v
-}
-
-/// Copies the user data of LBAs `from..to` of the disc's data tracks to `out`.
-fn copy_cooked(disc: RawDisc, from: i64, to: i64, out: &mut dyn Write, target: &Path) -> Result<u64> {
-    let path = disc.sheet_path().to_path_buf();
-    let mut r = disc.cooked_reader();
-    let start = u64::try_from(from).unwrap_or(0) * 2048;
-    let len = u64::try_from(to.saturating_sub(from)).unwrap_or(0) * 2048;
-    r.seek(SeekFrom::Start(start))?;
-    let mut r = BufReader::with_capacity(1 << 20, r);
-    let bar = progress_bar(len, "converting");
-    let mut buf = vec![0u8; 1 << 20];
-    let mut done = 0u64;
-    while done < len {
-        let want = usize::try_from(len - done).unwrap_or(usize::MAX).min(buf.len());
-        let n = r.read(&mut buf[..want]).with_context(|| format!("reading {}", path.display()))?;
-        if n == 0 {
-            break;
-        }
-        out.write_all(&buf[..n]).with_context(|| format!("writing {}", target.display()))?;
-        done += n as u64;
-        bar.set_position(done);
-    }
-    bar.finish_and_clear();
-    if done != len {
-        bail!("{}: image ended after {done} of {len} bytes", path.display());
-    }
-    Ok(done)
-}
-
-fn raw_to_iso(args: &ConvertArgs) -> Result<u8> {
-    let disc = RawDisc::open(&args.input)?;
-    let (from, to, what) = match args.track {
-        Some(n) => {
-            let t = disc
-                .tracks()
-                .iter()
-                .find(|t| t.number == n)
-                .with_context(|| format!("{}: no track {n}", args.input.display()))?;
-            if !t.mode.is_data() {
-                bail!("{}: track {n} is an audio track", args.input.display());
-            }
-            (t.start_lba, t.end_lba(), format!("track {n}"))
-        }
-        None => {
-            let s = disc.choose_session(args.session)?;
-            let end = disc
-                .tracks()
-                .iter()
-                .filter(|t| t.session == s && t.mode.is_data())
-                .map(|t| t.end_lba())
-                .max()
-                .unwrap_or(0);
-            (0, end, format!("session {s}"))
-        }
+        })),
     };
-    let session_start = if args.track.is_none() { disc.session_start(args.session)? } else { 0 };
-    let outputs = Outputs::create(&[&args.output], &raw_inputs(&disc), args.force)?;
-    let mut w = BufWriter::with_capacity(1 << 20, outputs.file(0));
-    let n = copy_cooked(disc, from, to, &mut w, &args.output)?;
-    w.flush().with_context(|| format!("writing {}", args.output.display()))?;
-    drop(w);
-    outputs.commit()?;
-    eprintln!("odix: wrote {} ({} sectors, {what})", args.output.display(), n / 2048);
-    if session_start > 0 {
-        eprintln!(
-            "odix: the file system of that session starts at LBA {session_start}: read it with --offset {session_start}"
-        );
+    let done = odix::convert::convert(&args.input, &args.output, &opts);
+    if let Some(b) = bar.lock().unwrap_or_else(|p| p.into_inner()).take() {
+        b.finish_and_clear();
     }
-    Ok(0)
-}
-
-/// Reads a whole 2048-byte sector (the last one of a file padded with zeros); `false` at the end.
-fn read_user(r: &mut dyn Read, buf: &mut [u8; USER_DATA_LEN], path: &Path) -> Result<bool> {
-    let mut filled = 0;
-    while filled < buf.len() {
-        match r.read(&mut buf[filled..]) {
-            Ok(0) => break,
-            Ok(n) => filled += n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
+    let r = done?;
+    let names: Vec<String> = r.files.iter().map(|f| f.display().to_string()).collect();
+    match r.kind {
+        ConvertKind::RawToIso => {
+            eprintln!("odix: wrote {} ({} sectors, {})", names[0], r.sectors, r.what.unwrap_or_default());
+            if let Some(s) = r.session_start {
+                eprintln!("odix: the file system of that session starts at LBA {s}: read it with --offset {s}");
+            }
         }
-    }
-    buf[filled..].fill(0);
-    Ok(filled > 0)
-}
-
-/// Opens an ISO image and says how many 2048-byte sectors it has (a last partial one counted, and padded).
-fn open_iso(path: &Path) -> Result<(File, u64)> {
-    let input = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-    let len = input.metadata().map(|m| m.len()).unwrap_or(0);
-    if len == 0 {
-        bail!("{}: empty image", path.display());
-    }
-    let sectors = len.div_ceil(2048);
-    if sectors > u64::try_from(sector::MAX_LBA + 1).unwrap_or(0) {
-        bail!("{}: {sectors} sectors do not fit the 100 minutes a CD can address", path.display());
-    }
-    if len % 2048 != 0 {
-        eprintln!("odix: warning: {}: size is not a multiple of 2048; the last sector is padded", path.display());
-    }
-    let mut head = [0u8; 12];
-    let mut vd = [0u8; 6];
-    let mut f = &input;
-    let read_head = f.read_exact(&mut head).is_ok();
-    let has_vd = f.seek(SeekFrom::Start(16 * 2048)).is_ok() && f.read_exact(&mut vd).is_ok();
-    if read_head && head.starts_with(b"MComprHD") {
-        bail!(
-            "{}: a CHD image, which odix does not read: `chdman extractcd` turns it into a .cue and .bin",
-            path.display()
-        );
-    }
-    if read_head && head == sector::SYNC {
-        bail!("{}: already raw 2352-byte sectors: convert its .cue or .ccd", path.display());
-    }
-    if !has_vd || !(&vd[1..6] == b"CD001" || &vd[1..6] == b"BEA01") {
-        eprintln!(
-            "odix: warning: {}: no ISO 9660 or UDF volume descriptors; its bytes are converted as 2048-byte sectors",
-            path.display()
-        );
-    }
-    f.seek(SeekFrom::Start(0)).with_context(|| format!("reading {}", path.display()))?;
-    Ok((input, sectors))
-}
-
-fn iso_to_bin_cue(args: &ConvertArgs) -> Result<u8> {
-    let cue_path = &args.output;
-    let bin_path = cue_path.with_extension("bin");
-    let (input, sectors) = open_iso(&args.input)?;
-    let outputs = Outputs::create(&[&bin_path, cue_path], std::slice::from_ref(&args.input), args.force)?;
-    let mut r = BufReader::with_capacity(1 << 20, input);
-    let mut w = BufWriter::with_capacity(1 << 20, outputs.file(0));
-    let bar = progress_bar(sectors, "converting");
-    let mut user = [0u8; USER_DATA_LEN];
-    let mut n = 0u64;
-    while read_user(&mut r, &mut user, &args.input)? {
-        let s = sector::encode_mode1(i64::try_from(n).unwrap_or(0), &user)?;
-        w.write_all(&s).with_context(|| format!("writing {}", bin_path.display()))?;
-        n += 1;
-        if n % 256 == 0 {
-            bar.set_position(n);
+        ConvertKind::IsoToBinCue => {
+            eprintln!("odix: wrote {} and {} ({} Mode 1 sectors)", names[0], names[1], r.sectors);
         }
-    }
-    bar.finish_and_clear();
-    w.flush().with_context(|| format!("writing {}", bin_path.display()))?;
-    drop(w);
-    let bin_name = bin_path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let mut track = Track::new(1, TrackMode::Mode1_2352);
-    track.indexes.push(Index { number: 1, position: Frames(0) });
-    let sheet = CueSheet {
-        files: vec![odix_cdrip::cue::File {
-            name: bin_name,
-            file_type: FileType::Binary,
-            tracks: vec![track],
-            line: 0,
-        }],
-        ..CueSheet::default()
-    };
-    let mut c = BufWriter::new(outputs.file(1));
-    sheet.write_to(&mut c).and_then(|()| c.flush()).with_context(|| format!("writing {}", cue_path.display()))?;
-    drop(c);
-    outputs.commit()?;
-    eprintln!("odix: wrote {} and {} ({n} Mode 1 sectors)", cue_path.display(), bin_path.display());
-    Ok(0)
-}
-
-/// Writes a CloneCD image described by `ccd`: `.img` sectors from `sector(lba, mode)`, `.sub` from `sub` where
-/// it gives 96 bytes, else generated P/Q; the `.ccd` text last. `inputs` must not be overwritten.
-fn write_clonecd(
-    args: &ConvertArgs,
-    ccd: &CcdFile,
-    inputs: &[PathBuf],
-    sector: &mut dyn FnMut(i64, u8) -> Result<RawSector>,
-    mut sub: Option<BufReader<File>>,
-) -> Result<u64> {
-    let ccd_path = &args.output;
-    let img_path = ccd_path.with_extension("img");
-    let sub_path = ccd_path.with_extension("sub");
-    let outputs = Outputs::create(&[&img_path, &sub_path, ccd_path], inputs, args.force)?;
-    let ranges = ccd.image_ranges();
-    let total: u64 = ranges.iter().map(|(a, b)| u64::try_from(b - a).unwrap_or(0)).sum();
-    let bar = progress_bar(total, "converting");
-    let mut img = BufWriter::with_capacity(1 << 20, outputs.file(0));
-    let mut subw = BufWriter::with_capacity(1 << 16, outputs.file(1));
-    let mut n = 0u64;
-    let mut from_source = 0u64;
-    for (from, to) in ranges {
-        for lba in from..to {
-            let mode = ccd.track_at(lba).map_or(0, |t: &CcdTrack| t.mode);
-            let s = sector(lba, mode)?;
-            img.write_all(&s).with_context(|| format!("writing {}", img_path.display()))?;
-            let mut q = [0u8; SUB_LEN];
-            let have = match sub.as_mut() {
-                Some(r) => r.read_exact(&mut q).is_ok(),
-                None => false,
+        ConvertKind::RawToCcd | ConvertKind::IsoToCcd => {
+            let subs = match r.subchannel {
+                Some(SubchannelSource::Source) => "subchannel from the source",
+                Some(SubchannelSource::Partly) => "subchannel from the source, the rest generated",
+                _ => "P/Q subchannel generated",
             };
-            if have {
-                from_source += 1;
-            } else {
-                sub = None;
-                q = ccd.subchannel_at(lba);
-            }
-            subw.write_all(&q).with_context(|| format!("writing {}", sub_path.display()))?;
-            n += 1;
-            if n % 256 == 0 {
-                bar.set_position(n);
-            }
+            eprintln!("odix: wrote {}, {} and {} ({} sectors, {subs})", names[0], names[1], names[2], r.sectors);
         }
     }
-    bar.finish_and_clear();
-    img.flush().with_context(|| format!("writing {}", img_path.display()))?;
-    subw.flush().with_context(|| format!("writing {}", sub_path.display()))?;
-    drop((img, subw));
-    let mut c = outputs.file(2);
-    c.write_all(ccd.to_text().as_bytes()).with_context(|| format!("writing {}", ccd_path.display()))?;
-    outputs.commit()?;
-    let subs = if from_source == n {
-        "subchannel from the source"
-    } else if from_source > 0 {
-        "subchannel from the source, the rest generated"
-    } else {
-        "P/Q subchannel generated"
-    };
-    eprintln!(
-        "odix: wrote {}, {} and {} ({n} sectors, {subs})",
-        ccd_path.display(),
-        img_path.display(),
-        sub_path.display()
-    );
-    Ok(n)
-}
-
-fn raw_to_ccd(args: &ConvertArgs) -> Result<u8> {
-    if args.session.is_some() || args.track.is_some() {
-        bail!(
-            "{}: a CloneCD image holds the whole disc: --session and --track apply to .iso output",
-            args.output.display()
-        );
-    }
-    let mut disc = RawDisc::open(&args.input)?;
-    let ccd = CcdFile::from_disc(&disc);
-    let inputs = raw_inputs(&disc);
-    // A CloneCD source's own subchannel is kept; it lays its sectors out as the copy does.
-    let sub = match disc.subchannel() {
-        Some(p) => Some(BufReader::new(File::open(p).with_context(|| format!("cannot open {}", p.display()))?)),
-        None => None,
-    };
-    write_clonecd(args, &ccd, &inputs, &mut |lba, mode| Ok(disc.image_sector(lba, mode)?), sub)?;
-    Ok(0)
-}
-
-fn iso_to_ccd(args: &ConvertArgs) -> Result<u8> {
-    if args.session.is_some() || args.track.is_some() {
-        bail!("{}: --session and --track apply to raw input", args.input.display());
-    }
-    let (input, sectors) = open_iso(&args.input)?;
-    let ccd = CcdFile {
-        version: Some(3),
-        tracks: vec![CcdTrack { number: 1, session: 1, mode: 1, control: 0x04, start: 0, index0: None }],
-        leadouts: [(1, i64::try_from(sectors).unwrap_or(0))].into_iter().collect(),
-        catalog: None,
-        scrambled: false,
-    };
-    let mut r = BufReader::with_capacity(1 << 20, input);
-    let mut user = [0u8; USER_DATA_LEN];
-    let path = args.input.clone();
-    write_clonecd(
-        args,
-        &ccd,
-        std::slice::from_ref(&args.input),
-        &mut |lba, _| {
-            read_user(&mut r, &mut user, &path)?;
-            Ok(sector::encode_mode1(lba, &user)?)
-        },
-        None,
-    )?;
     Ok(0)
 }

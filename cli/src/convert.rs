@@ -1,0 +1,593 @@
+//! Converting between raw disc images and ISO images: a raw image (CUE/BIN, CloneCD) to a cooked ISO image of a
+//! session or a track, or to CloneCD; an ISO image to BIN/CUE or CloneCD (Mode 1, 2352-byte sectors with sync,
+//! header, EDC and ECC generated).
+//!
+//! Every file of one conversion (`.cue` + `.bin`, `.ccd` + `.img` + `.sub`) is written under a temporary name
+//! beside its target ([`crate::output::AtomicFile`]) and renamed into place only when all of them are complete, so
+//! a cancellation, a full disk or a read error leaves none of them behind.
+//!
+//! ```no_run
+//! use odix::convert::{convert, ConvertOptions};
+//!
+//! let report = convert("game.cue".as_ref(), "game.iso".as_ref(), &ConvertOptions::default())?;
+//! println!("{} sectors written", report.sectors);
+//! # Ok::<(), anyhow::Error>(())
+//! ```
+
+use std::fs::File;
+use std::io::{BufReader, BufWriter, Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use odix_cdrip::ccd::{CcdFile, CcdTrack, SUB_LEN};
+use odix_cdrip::cue::{CueSheet, FileType, Frames, Index, Track, TrackMode};
+use odix_cdrip::image::RawDisc;
+use odix_cdrip::sector::{self, RawSector, USER_DATA_LEN};
+
+use crate::cancel::Cancel;
+use crate::output::{self, AtomicFile};
+
+/// How to convert.
+#[derive(Clone, Default)]
+pub struct ConvertOptions {
+    /// For raw input: write the file system of session N (default: the last session with a data track).
+    pub session: Option<u32>,
+    /// For raw input: write only track N's user data, from its INDEX 01 to its end.
+    pub track: Option<u8>,
+    /// Replace the outputs if they exist.
+    pub force: bool,
+    /// Checked between sectors: once set, the conversion stops with [`crate::cancel::Cancelled`] and writes
+    /// nothing.
+    pub cancel: Cancel,
+    /// Told of the progress and of warnings as the conversion goes (the warnings are in the report too).
+    pub on_event: Option<std::sync::Arc<dyn Fn(ConvertEvent) + Send + Sync>>,
+}
+
+impl std::fmt::Debug for ConvertOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConvertOptions")
+            .field("session", &self.session)
+            .field("track", &self.track)
+            .field("force", &self.force)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What a conversion tells as it goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConvertEvent {
+    /// How far it is: units done of `total` (bytes for a raw image to ISO, sectors otherwise).
+    Progress {
+        /// Units done.
+        done: u64,
+        /// Units in all.
+        total: u64,
+    },
+    /// The copying has ended.
+    Done,
+    /// Something worth saying that does not stop the conversion.
+    Warning(String),
+}
+
+/// What a conversion wrote.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConvertReport {
+    /// The kind of conversion.
+    pub kind: ConvertKind,
+    /// The files written, the main one first (`.iso`, `.cue`, `.ccd`), then its companions.
+    pub files: Vec<PathBuf>,
+    /// Sectors written.
+    pub sectors: u64,
+    /// For an ISO output: what it holds, `session N` or `track N`.
+    pub what: Option<String>,
+    /// For an ISO output of a session that does not start at LBA 0: where its file system starts (it is read
+    /// with that offset).
+    pub session_start: Option<u64>,
+    /// For a CloneCD output: where the subchannel came from.
+    pub subchannel: Option<SubchannelSource>,
+    /// Things worth saying that did not stop the conversion.
+    pub warnings: Vec<String>,
+}
+
+/// What a conversion did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConvertKind {
+    /// A raw image's session or track to an ISO image.
+    RawToIso,
+    /// A raw image to CloneCD.
+    RawToCcd,
+    /// An ISO image to BIN/CUE.
+    IsoToBinCue,
+    /// An ISO image to CloneCD.
+    IsoToCcd,
+}
+
+/// Where the subchannel of a CloneCD output came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SubchannelSource {
+    /// All of it from the source's own subchannel.
+    Source,
+    /// From the source's, the rest generated.
+    Partly,
+    /// P/Q generated.
+    Generated,
+}
+
+fn ext_of(p: &Path) -> Option<String> {
+    p.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase)
+}
+
+/// What convert writes, for the message that refuses anything else.
+const RAW_OUTPUTS: &str = "NAME.iso (the file system of a session or a track) or NAME.ccd (CloneCD, with NAME.img and \
+                           NAME.sub)";
+const ISO_OUTPUTS: &str = "NAME.cue (with NAME.bin) or NAME.ccd (CloneCD, with NAME.img and NAME.sub)";
+
+/// Converts `input` into `output`, choosing the conversion by their extensions: from a `.cue` or `.ccd` to
+/// `NAME.iso` or `NAME.ccd`; from an ISO image (any other name) to `NAME.cue` (or `NAME.bin`) or `NAME.ccd`.
+/// Anything else is refused with a message naming what is written.
+pub fn convert(input: &Path, output: &Path, opts: &ConvertOptions) -> Result<ConvertReport> {
+    let args = Args { input: input.to_path_buf(), output: output.to_path_buf(), opts };
+    let in_raw = matches!(ext_of(&args.input).as_deref(), Some("cue") | Some("ccd"));
+    let out_ext = ext_of(&args.output);
+    match (in_raw, out_ext.as_deref()) {
+        (true, Some("iso")) => raw_to_iso(&args),
+        (true, Some("ccd")) => raw_to_ccd(&args),
+        (true, _) => bail!(
+            "{}: convert does not write {} from a raw image; it writes {RAW_OUTPUTS}",
+            args.output.display(),
+            describe_ext(out_ext.as_deref())
+        ),
+        (false, Some("cue")) => iso_to_bin_cue(&args),
+        (false, Some("bin")) => {
+            let cue = args.output.with_extension("cue");
+            iso_to_bin_cue(&Args { output: cue, ..args })
+        }
+        (false, Some("ccd")) => iso_to_ccd(&args),
+        (false, _) => bail!(
+            "{}: convert does not write {} from an ISO image; it writes {ISO_OUTPUTS}",
+            args.output.display(),
+            describe_ext(out_ext.as_deref())
+        ),
+    }
+}
+
+/// One conversion's paths and options.
+struct Args<'a> {
+    input: PathBuf,
+    output: PathBuf,
+    opts: &'a ConvertOptions,
+}
+
+impl Args<'_> {
+    fn event(&self, e: ConvertEvent) {
+        if let Some(f) = &self.opts.on_event {
+            f(e);
+        }
+    }
+
+    fn progress(&self, done: u64, total: u64) {
+        self.event(ConvertEvent::Progress { done, total });
+    }
+
+    fn check_cancel(&self) -> Result<()> {
+        Ok(self.opts.cancel.check()?)
+    }
+}
+
+fn describe_ext(ext: Option<&str>) -> String {
+    match ext {
+        Some(e) => format!(".{e} files"),
+        None => "files without an extension".into(),
+    }
+}
+
+/// The outputs of one conversion, each written under a temporary name beside its target; [`Outputs::commit`]
+/// renames them all into place, and dropping them before that removes every temporary file (an interruption
+/// removes them too: see [`crate::cancel`]).
+struct Outputs {
+    files: Vec<AtomicFile>,
+}
+
+impl Outputs {
+    /// Checks every target before any work (a file in a folder that exists, not an existing file unless `force`,
+    /// not one of the inputs), then opens the temporary files.
+    fn create(targets: &[&Path], inputs: &[PathBuf], force: bool) -> Result<Outputs> {
+        for t in targets {
+            output::check_target(t)?;
+            if !force && t.exists() {
+                bail!("{} exists (use --force to replace it)", t.display());
+            }
+            if inputs.iter().any(|i| same_file(i, t)) {
+                bail!("{}: the output must not replace the input", t.display());
+            }
+        }
+        let files = targets.iter().map(|t| AtomicFile::create(t)).collect::<Result<Vec<_>>>()?;
+        Ok(Outputs { files })
+    }
+
+    fn file(&self, i: usize) -> &File {
+        &self.files[i].file
+    }
+
+    /// Makes every file durable, then renames each into place.
+    fn commit(self) -> Result<()> {
+        output::commit_all(self.files)
+    }
+}
+
+fn same_file(a: &Path, b: &Path) -> bool {
+    match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
+        (Ok(x), Ok(y)) => x == y,
+        _ => false,
+    }
+}
+
+/// The files a raw image is read from: its sheet, its data files and its subchannel.
+fn raw_inputs(disc: &RawDisc) -> Vec<PathBuf> {
+    let mut v = vec![disc.sheet_path().to_path_buf()];
+    v.extend(disc.files().iter().map(|f| f.path.clone()));
+    v.extend(disc.subchannel().map(Path::to_path_buf));
+    v
+}
+
+/// Copies the user data of LBAs `from..to` of the disc's data tracks to `out`.
+fn copy_cooked(args: &Args, disc: RawDisc, from: i64, to: i64, out: &mut dyn Write, target: &Path) -> Result<u64> {
+    let path = disc.sheet_path().to_path_buf();
+    let mut r = disc.cooked_reader();
+    let start = u64::try_from(from).unwrap_or(0) * 2048;
+    let len = u64::try_from(to.saturating_sub(from)).unwrap_or(0) * 2048;
+    r.seek(SeekFrom::Start(start))?;
+    let mut r = BufReader::with_capacity(1 << 20, r);
+    args.progress(0, len);
+    let mut buf = vec![0u8; 1 << 20];
+    let mut done = 0u64;
+    while done < len {
+        let want = usize::try_from(len - done).unwrap_or(usize::MAX).min(buf.len());
+        let n = r.read(&mut buf[..want]).with_context(|| format!("reading {}", path.display()))?;
+        if n == 0 {
+            break;
+        }
+        out.write_all(&buf[..n]).with_context(|| format!("writing {}", target.display()))?;
+        done += n as u64;
+        args.progress(done, len);
+        args.check_cancel()?;
+    }
+    args.event(ConvertEvent::Done);
+    if done != len {
+        bail!("{}: image ended after {done} of {len} bytes", path.display());
+    }
+    Ok(done)
+}
+
+fn raw_to_iso(args: &Args) -> Result<ConvertReport> {
+    let disc = RawDisc::open(&args.input)?;
+    let (from, to, what) = match args.opts.track {
+        Some(n) => {
+            let t = disc
+                .tracks()
+                .iter()
+                .find(|t| t.number == n)
+                .with_context(|| format!("{}: no track {n}", args.input.display()))?;
+            if !t.mode.is_data() {
+                bail!("{}: track {n} is an audio track", args.input.display());
+            }
+            (t.start_lba, t.end_lba(), format!("track {n}"))
+        }
+        None => {
+            let s = disc.choose_session(args.opts.session)?;
+            let end = disc
+                .tracks()
+                .iter()
+                .filter(|t| t.session == s && t.mode.is_data())
+                .map(|t| t.end_lba())
+                .max()
+                .unwrap_or(0);
+            (0, end, format!("session {s}"))
+        }
+    };
+    let session_start = if args.opts.track.is_none() { disc.session_start(args.opts.session)? } else { 0 };
+    let outputs = Outputs::create(&[&args.output], &raw_inputs(&disc), args.opts.force)?;
+    let mut w = BufWriter::with_capacity(1 << 20, outputs.file(0));
+    let n = copy_cooked(args, disc, from, to, &mut w, &args.output)?;
+    w.flush().with_context(|| format!("writing {}", args.output.display()))?;
+    drop(w);
+    args.check_cancel()?;
+    outputs.commit()?;
+    Ok(ConvertReport {
+        kind: ConvertKind::RawToIso,
+        files: vec![args.output.clone()],
+        sectors: n / 2048,
+        what: Some(what),
+        session_start: u64::try_from(session_start).ok().filter(|&s| s > 0),
+        subchannel: None,
+        warnings: Vec::new(),
+    })
+}
+
+/// Reads a whole 2048-byte sector (the last one of a file padded with zeros); `false` at the end.
+fn read_user(r: &mut dyn Read, buf: &mut [u8; USER_DATA_LEN], path: &Path) -> Result<bool> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match r.read(&mut buf[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
+        }
+    }
+    buf[filled..].fill(0);
+    Ok(filled > 0)
+}
+
+/// Opens an ISO image and says how many 2048-byte sectors it has (a last partial one counted, and padded).
+fn open_iso(args: &Args, warnings: &mut Vec<String>) -> Result<(File, u64)> {
+    let path = &args.input;
+    let mut warn = |w: String| {
+        args.event(ConvertEvent::Warning(w.clone()));
+        warnings.push(w);
+    };
+    let input = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let len = input.metadata().map(|m| m.len()).unwrap_or(0);
+    if len == 0 {
+        bail!("{}: empty image", path.display());
+    }
+    let sectors = len.div_ceil(2048);
+    if sectors > u64::try_from(sector::MAX_LBA + 1).unwrap_or(0) {
+        bail!("{}: {sectors} sectors do not fit the 100 minutes a CD can address", path.display());
+    }
+    if len % 2048 != 0 {
+        warn(format!("{}: size is not a multiple of 2048; the last sector is padded", path.display()));
+    }
+    let mut head = [0u8; 12];
+    let mut vd = [0u8; 6];
+    let mut f = &input;
+    let read_head = f.read_exact(&mut head).is_ok();
+    let has_vd = f.seek(SeekFrom::Start(16 * 2048)).is_ok() && f.read_exact(&mut vd).is_ok();
+    if read_head && head.starts_with(b"MComprHD") {
+        bail!(
+            "{}: a CHD image, which odix does not read: `chdman extractcd` turns it into a .cue and .bin",
+            path.display()
+        );
+    }
+    if read_head && head == sector::SYNC {
+        bail!("{}: already raw 2352-byte sectors: convert its .cue or .ccd", path.display());
+    }
+    if !has_vd || !(&vd[1..6] == b"CD001" || &vd[1..6] == b"BEA01") {
+        warn(format!(
+            "{}: no ISO 9660 or UDF volume descriptors; its bytes are converted as 2048-byte sectors",
+            path.display()
+        ));
+    }
+    f.seek(SeekFrom::Start(0)).with_context(|| format!("reading {}", path.display()))?;
+    Ok((input, sectors))
+}
+
+fn iso_to_bin_cue(args: &Args) -> Result<ConvertReport> {
+    let cue_path = &args.output;
+    let bin_path = cue_path.with_extension("bin");
+    let mut warnings = Vec::new();
+    let (input, sectors) = open_iso(args, &mut warnings)?;
+    let outputs = Outputs::create(&[&bin_path, cue_path], std::slice::from_ref(&args.input), args.opts.force)?;
+    let mut r = BufReader::with_capacity(1 << 20, input);
+    let mut w = BufWriter::with_capacity(1 << 20, outputs.file(0));
+    args.progress(0, sectors);
+    let mut user = [0u8; USER_DATA_LEN];
+    let mut n = 0u64;
+    while read_user(&mut r, &mut user, &args.input)? {
+        let s = sector::encode_mode1(i64::try_from(n).unwrap_or(0), &user)?;
+        w.write_all(&s).with_context(|| format!("writing {}", bin_path.display()))?;
+        n += 1;
+        if n % 256 == 0 {
+            args.progress(n, sectors);
+            args.check_cancel()?;
+        }
+    }
+    args.event(ConvertEvent::Done);
+    w.flush().with_context(|| format!("writing {}", bin_path.display()))?;
+    drop(w);
+    let bin_name = bin_path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let mut track = Track::new(1, TrackMode::Mode1_2352);
+    track.indexes.push(Index { number: 1, position: Frames(0) });
+    let sheet = CueSheet {
+        files: vec![odix_cdrip::cue::File {
+            name: bin_name,
+            file_type: FileType::Binary,
+            tracks: vec![track],
+            line: 0,
+        }],
+        ..CueSheet::default()
+    };
+    let mut c = BufWriter::new(outputs.file(1));
+    sheet.write_to(&mut c).and_then(|()| c.flush()).with_context(|| format!("writing {}", cue_path.display()))?;
+    drop(c);
+    args.check_cancel()?;
+    outputs.commit()?;
+    Ok(ConvertReport {
+        kind: ConvertKind::IsoToBinCue,
+        files: vec![cue_path.clone(), bin_path],
+        sectors: n,
+        what: None,
+        session_start: None,
+        subchannel: None,
+        warnings,
+    })
+}
+
+/// Writes a CloneCD image described by `ccd`: `.img` sectors from `sector(lba, mode)`, `.sub` from `sub` where
+/// it gives 96 bytes, else generated P/Q; the `.ccd` text last. `inputs` must not be overwritten.
+fn write_clonecd(
+    args: &Args,
+    ccd: &CcdFile,
+    inputs: &[PathBuf],
+    sector: &mut dyn FnMut(i64, u8) -> Result<RawSector>,
+    mut sub: Option<BufReader<File>>,
+) -> Result<(u64, SubchannelSource)> {
+    let ccd_path = &args.output;
+    let img_path = ccd_path.with_extension("img");
+    let sub_path = ccd_path.with_extension("sub");
+    let outputs = Outputs::create(&[&img_path, &sub_path, ccd_path], inputs, args.opts.force)?;
+    let ranges = ccd.image_ranges();
+    let total: u64 = ranges.iter().map(|(a, b)| u64::try_from(b - a).unwrap_or(0)).sum();
+    args.progress(0, total);
+    let mut img = BufWriter::with_capacity(1 << 20, outputs.file(0));
+    let mut subw = BufWriter::with_capacity(1 << 16, outputs.file(1));
+    let mut n = 0u64;
+    let mut from_source = 0u64;
+    for (from, to) in ranges {
+        for lba in from..to {
+            let mode = ccd.track_at(lba).map_or(0, |t: &CcdTrack| t.mode);
+            let s = sector(lba, mode)?;
+            img.write_all(&s).with_context(|| format!("writing {}", img_path.display()))?;
+            let mut q = [0u8; SUB_LEN];
+            let have = match sub.as_mut() {
+                Some(r) => r.read_exact(&mut q).is_ok(),
+                None => false,
+            };
+            if have {
+                from_source += 1;
+            } else {
+                sub = None;
+                q = ccd.subchannel_at(lba);
+            }
+            subw.write_all(&q).with_context(|| format!("writing {}", sub_path.display()))?;
+            n += 1;
+            if n % 256 == 0 {
+                args.progress(n, total);
+                args.check_cancel()?;
+            }
+        }
+    }
+    args.event(ConvertEvent::Done);
+    img.flush().with_context(|| format!("writing {}", img_path.display()))?;
+    subw.flush().with_context(|| format!("writing {}", sub_path.display()))?;
+    drop((img, subw));
+    let mut c = outputs.file(2);
+    c.write_all(ccd.to_text().as_bytes()).with_context(|| format!("writing {}", ccd_path.display()))?;
+    args.check_cancel()?;
+    outputs.commit()?;
+    let subs = if from_source == n {
+        SubchannelSource::Source
+    } else if from_source > 0 {
+        SubchannelSource::Partly
+    } else {
+        SubchannelSource::Generated
+    };
+    Ok((n, subs))
+}
+
+/// The report of a CloneCD output.
+fn ccd_report(
+    args: &Args,
+    kind: ConvertKind,
+    (n, subs): (u64, SubchannelSource),
+    warnings: Vec<String>,
+) -> ConvertReport {
+    let o = &args.output;
+    ConvertReport {
+        kind,
+        files: vec![o.clone(), o.with_extension("img"), o.with_extension("sub")],
+        sectors: n,
+        what: None,
+        session_start: None,
+        subchannel: Some(subs),
+        warnings,
+    }
+}
+
+fn raw_to_ccd(args: &Args) -> Result<ConvertReport> {
+    if args.opts.session.is_some() || args.opts.track.is_some() {
+        bail!(
+            "{}: a CloneCD image holds the whole disc: --session and --track apply to .iso output",
+            args.output.display()
+        );
+    }
+    let mut disc = RawDisc::open(&args.input)?;
+    let ccd = CcdFile::from_disc(&disc);
+    let inputs = raw_inputs(&disc);
+    // A CloneCD source's own subchannel is kept; it lays its sectors out as the copy does.
+    let sub = match disc.subchannel() {
+        Some(p) => Some(BufReader::new(File::open(p).with_context(|| format!("cannot open {}", p.display()))?)),
+        None => None,
+    };
+    let done = write_clonecd(args, &ccd, &inputs, &mut |lba, mode| Ok(disc.image_sector(lba, mode)?), sub)?;
+    Ok(ccd_report(args, ConvertKind::RawToCcd, done, Vec::new()))
+}
+
+fn iso_to_ccd(args: &Args) -> Result<ConvertReport> {
+    if args.opts.session.is_some() || args.opts.track.is_some() {
+        bail!("{}: --session and --track apply to raw input", args.input.display());
+    }
+    let mut warnings = Vec::new();
+    let (input, sectors) = open_iso(args, &mut warnings)?;
+    let ccd = CcdFile {
+        version: Some(3),
+        tracks: vec![CcdTrack { number: 1, session: 1, mode: 1, control: 0x04, start: 0, index0: None }],
+        leadouts: [(1, i64::try_from(sectors).unwrap_or(0))].into_iter().collect(),
+        catalog: None,
+        scrambled: false,
+    };
+    let mut r = BufReader::with_capacity(1 << 20, input);
+    let mut user = [0u8; USER_DATA_LEN];
+    let path = args.input.clone();
+    let done = write_clonecd(
+        args,
+        &ccd,
+        std::slice::from_ref(&args.input),
+        &mut |lba, _| {
+            read_user(&mut r, &mut user, &path)?;
+            Ok(sector::encode_mode1(lba, &user)?)
+        },
+        None,
+    )?;
+    Ok(ccd_report(args, ConvertKind::IsoToCcd, done, warnings))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// 20 sectors whose sector 16 looks like an ISO 9660 volume descriptor.
+    fn iso(dir: &Path) -> PathBuf {
+        let mut data: Vec<u8> = (0..20 * 2048u32).map(|i| (i % 253) as u8).collect();
+        data[16 * 2048..16 * 2048 + 6].copy_from_slice(b"\x01CD001");
+        let p = dir.join("in.iso");
+        std::fs::write(&p, data).unwrap();
+        p
+    }
+
+    #[test]
+    fn iso_to_bin_cue_and_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let input = iso(dir.path());
+        let cue = dir.path().join("out.cue");
+        let r = convert(&input, &cue, &ConvertOptions::default()).unwrap();
+        assert_eq!(r.kind, ConvertKind::IsoToBinCue);
+        assert_eq!(r.files, vec![cue.clone(), dir.path().join("out.bin")]);
+        assert_eq!(r.sectors, 20);
+        assert!(r.warnings.is_empty(), "{:?}", r.warnings);
+        assert_eq!(std::fs::metadata(dir.path().join("out.bin")).unwrap().len(), 20 * 2352);
+
+        let back = dir.path().join("back.iso");
+        let r = convert(&cue, &back, &ConvertOptions::default()).unwrap();
+        assert_eq!((r.kind, r.sectors, r.what.as_deref()), (ConvertKind::RawToIso, 20, Some("session 1")));
+        assert_eq!(std::fs::read(&back).unwrap(), std::fs::read(&input).unwrap());
+
+        // Refused: an existing output without force, and an output kind convert does not write.
+        let e = convert(&cue, &back, &ConvertOptions::default()).unwrap_err();
+        assert!(format!("{e:#}").contains("exists (use --force to replace it)"), "{e:#}");
+        let e = convert(&input, &dir.path().join("x.txt"), &ConvertOptions::default()).unwrap_err();
+        assert!(format!("{e:#}").contains("convert does not write .txt files from an ISO image"), "{e:#}");
+    }
+
+    #[test]
+    fn a_cancelled_conversion_leaves_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let input = iso(dir.path());
+        let opts = ConvertOptions::default();
+        opts.cancel.cancel();
+        let e = convert(&input, &dir.path().join("out.ccd"), &opts).unwrap_err();
+        assert!(e.downcast_ref::<crate::cancel::Cancelled>().is_some(), "{e:#}");
+        let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(left, vec![std::ffi::OsString::from("in.iso")]);
+    }
+}
