@@ -14,6 +14,8 @@
 //! - [`extract`]: writing a tree's entries into a folder, safely.
 //!
 //! Building an image:
+//! - [`BuildSpec`] → [`BuildPlan`] → [`BuildPlan::write_to`]: an image from folders, its trees, identifiers,
+//!   dates and boot structures, as one call (see [`mastering::spec`]);
 //! - [`mastering`]: walking folders, planning every sector of the image, emitting it in one pass;
 //! - [`boot`]: El Torito and the hybrid MBR/GPT system area, plugged into the plan;
 //! - [`mkudf`]: the UDF tree of a bridge or UDF-only image.
@@ -34,3 +36,7 @@ pub mod output;
 pub mod source;
 pub mod tree;
 pub mod view;
+
+pub use mastering::spec::{
+    Attributes, BuildPlan, BuildSpec, Dates, HideSpec, Ids, Source, Trees, UdfSpec, WalkSpec, Warning,
+};
