@@ -18,7 +18,7 @@ use std::path::PathBuf;
 
 use anyhow::{anyhow, bail, Context, Result};
 use odix_iso9660::write::eltorito::{
-    boot_record_descriptor, BootCatalog, BootEntry, BootPatches, Emulation, LoadSize, Platform, MAX_PATCHED_IMAGE,
+    boot_record_descriptor, BootCatalog, BootEntry, BootPatches, Emulation, MAX_PATCHED_IMAGE,
 };
 use odix_iso9660::write::hybrid::{
     Appended, EfiBootPart, Guid, HybridLayout, HybridOptions, ImageFacts, MbrTemplate, PartitionType, TailPiece,
@@ -26,8 +26,11 @@ use odix_iso9660::write::hybrid::{
 use odix_iso9660::write::{DataId, FileData, IsoLayout, Meta, NodeId, NodeKind, Tree, SECTOR, SYSTEM_AREA_SECTORS};
 
 use crate::mastering::image::{ImageExtras, PlannedImage};
+
 use crate::mastering::plan::{Content, EmitCtx};
 use crate::mastering::walk::Walked;
+/// The El Torito types a [`BootSpec`] is made of.
+pub use odix_iso9660::write::eltorito::{LoadSize, Platform};
 
 /// LBA of the Primary Volume Descriptor (the first descriptor after the system area).
 const PVD_LBA: u32 = 16;
