@@ -713,3 +713,46 @@ impl BuildPlan {
         Ok(total)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pathspecs_of_sources() {
+        assert_eq!(Source::folder("/a/b").pathspec(), OsString::from("/a/b"));
+        assert_eq!(Source::graft("x/y", "/a=b").pathspec(), OsString::from("x/y=/a\\=b"));
+        assert_eq!(Source::Pathspec("p=q".into()).pathspec(), OsString::from("p=q"));
+    }
+
+    #[test]
+    fn plan_and_write_in_memory() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("a.txt"), b"hello").unwrap();
+        std::fs::write(dir.path().join("b.bin"), vec![1u8; 5000]).unwrap();
+        for udf in [None, Some(UdfSpec::default())] {
+            let mut spec = BuildSpec::new(vec![Source::folder(dir.path())]);
+            spec.trees.udf = udf;
+            spec.trees.udf_only = false;
+            let plan = spec.plan().unwrap();
+            assert_eq!(plan.entries(), 2);
+            let mut out = Vec::new();
+            let mut told = 0;
+            plan.write_to(&mut out, &mut |n| told += n).unwrap();
+            assert_eq!((out.len() as u64, told), (plan.size_bytes(), plan.size_bytes()));
+            assert_eq!(&out[16 * 2048 + 1..16 * 2048 + 6], b"CD001");
+        }
+        let mut spec = BuildSpec::new(vec![Source::folder(dir.path())]);
+        spec.trees.udf = Some(UdfSpec::default());
+        spec.trees.udf_only = true;
+        let plan = spec.plan().unwrap();
+        let mut out = Vec::new();
+        plan.write_to(&mut out, &mut |_| {}).unwrap();
+        assert_eq!(&out[16 * 2048 + 1..16 * 2048 + 6], b"BEA01");
+        let cancel = Cancel::new();
+        cancel.cancel();
+        spec.cancel = Some(cancel);
+        let plan = spec.plan().unwrap();
+        assert!(plan.write_to(&mut Vec::new(), &mut |_| {}).is_err(), "a cancelled build stops");
+    }
+}
