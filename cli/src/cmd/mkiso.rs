@@ -116,11 +116,7 @@ pub fn mkiso(a: MkisoArgs) -> Result<u8> {
         bail!("--zisofs needs Rock Ridge (the ZF entry); drop --no-rock");
     }
     odix::output::check_target(&a.output)?;
-    let mut boot = a.boot.to_config()?;
-    if boot.entries.is_empty() {
-        // A catalog path alone names nothing to write.
-        boot.catalog = None;
-    }
+    let boot = a.boot.to_config()?;
     if a.udf.udf_only() && !boot.is_empty() {
         bail!("boot options need ISO 9660: drop --format udf");
     }

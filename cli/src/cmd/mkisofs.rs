@@ -3,8 +3,8 @@
 //!
 //! The arguments are parsed by hand rather than by clap: mkisofs options are single-dash long options
 //! (`-volid`), many exist in one- and two-dash spellings (`-efi-boot-part`, `--efi-boot-part`), and boot options
-//! apply to the El Torito entry they follow, so their order matters. The parsed options are then mapped onto the
-//! same builder `odix mkiso` uses.
+//! apply to the El Torito entry they follow, so their order matters. The parsed options are then mapped onto an
+//! [`odix::BuildSpec`], as `odix mkiso`'s are.
 
 use std::ffi::{OsStr, OsString};
 use std::io::{BufWriter, IsTerminal, Write};

@@ -25,7 +25,7 @@ use std::fmt;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::PathBuf;
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use odix_iso9660::write::{
     DataId, Hidden, IsoLayout, IsoOptions, NodeKind, Tree, VolumeDates, MAX_EXTENT, SECTOR, SYSTEM_AREA_SECTORS,
 };
@@ -43,6 +43,7 @@ use crate::mkudf::{self, Bridge};
 
 /// One source of an image.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Source {
     /// A folder or file on disk. A folder's contents go into the folder `at` of the image (the root when `None`),
     /// a file goes to the path `at` (its own name in the root when `None`).
@@ -250,6 +251,7 @@ pub struct BuildSpec {
 
 /// What a build records differently from its sources, said once per kind.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Warning {
     /// The ISO 9660 or Joliet tree records something differently from the source (names cut, dates outside
     /// 1900–2155...), with a count and an example path.
@@ -324,6 +326,7 @@ impl BuildSpec {
 
     /// Walks the sources and lays the image out: every check that does not need to write is done here.
     pub fn plan(&self) -> Result<BuildPlan> {
+        self.check()?;
         let pathspecs: Vec<OsString> = self.sources.iter().map(Source::pathspec).collect();
         let dvd_video = self.trees.udf.is_some_and(|u| u.dvd_video);
         let sort = if dvd_video {
@@ -447,6 +450,27 @@ impl BuildSpec {
         plan.total_sectors = total;
         plan.warnings.extend(losses.into_iter().map(Warning::Loss));
         Ok(plan)
+    }
+
+    /// Combinations no image can hold. (The commands refuse them first, in the words of their options.)
+    fn check(&self) -> Result<()> {
+        let udf = self.trees.udf.is_some() || self.trees.udf_only;
+        if self.walk.zisofs && !self.trees.rock_ridge {
+            bail!("zisofs needs Rock Ridge (the ZF entry)");
+        }
+        if self.trees.udf_only && !self.boot.is_empty() {
+            bail!("boot structures need ISO 9660, which a UDF-only image does not have");
+        }
+        if self.md5 && udf {
+            bail!("MD5 tags cannot be combined with UDF: the superblock tag would break the UDF recognition sequence");
+        }
+        if self.boot.partition_offset != 0 && udf {
+            bail!("a partition offset cannot be combined with UDF");
+        }
+        if !self.hide.udf.is_empty() && !udf {
+            bail!("entries hidden from UDF, but there is no UDF tree");
+        }
+        Ok(())
     }
 
     /// Owners, modes and dates of [`Attributes`].
@@ -577,7 +601,7 @@ impl BuildPlan {
             Some(_) => self.lay_out(Some((out, &tell)))?.0,
         };
         if total != self.total_sectors {
-            anyhow::bail!("the image was planned at {} sectors but laid out at {total}", self.total_sectors);
+            bail!("the image was planned at {} sectors but laid out at {total}", self.total_sectors);
         }
         Ok(())
     }
@@ -586,7 +610,7 @@ impl BuildPlan {
     /// The layout borrows the tree, so it is made again for writing rather than kept.
     fn lay_out<W: ImageSink>(&self, out: Output<'_, W>) -> Result<(u64, Vec<String>)> {
         let (Some(boot), Some(opts)) = (&self.boot, &self.iso) else {
-            anyhow::bail!("not an ISO 9660 plan");
+            bail!("not an ISO 9660 plan");
         };
         let walked = &self.walked;
         let spec = &self.spec;
