@@ -15,6 +15,8 @@
 //! - [`extract`]: writing a tree's entries into a folder, safely.
 //!
 //! Building an image:
+//! - [`BuildSpec`] → [`BuildPlan`] → [`BuildPlan::write_to`]: an image from folders, its trees, identifiers,
+//!   dates and boot structures, as one call (see [`mastering::spec`]);
 //! - [`mastering`]: walking folders, planning every sector of the image, emitting it in one pass;
 //! - [`boot`]: El Torito and the hybrid MBR/GPT system area, plugged into the plan;
 //! - [`mkudf`]: the UDF tree of a bridge or UDF-only image.
@@ -46,3 +48,6 @@ pub mod view;
 
 pub use formats::View;
 pub use image::{Image, Options};
+pub use mastering::spec::{
+    Attributes, BuildPlan, BuildSource, BuildSpec, BuildWarning, Dates, HideSpec, Ids, Trees, UdfSpec, WalkSpec,
+};

@@ -1,5 +1,5 @@
-//! The UDF side of `odix mkiso`: `--udf` (a bridge image: ISO 9660 and UDF trees over one copy of the file
-//! data), `--format udf` (UDF only), `--udf-rev` and `--dvd-video`.
+//! The UDF side of a build: a bridge image (ISO 9660 and UDF trees over one copy of the file data) or a UDF-only
+//! image, in any revision, with the DVD-Video layout when asked for.
 //!
 //! The UDF structures plug into the ISO image plan (see [`crate::mastering`]): the recognition sequence after the
 //! ISO set terminator, a zero gap up to block 256, the anchor with both descriptor sequences and the integrity
@@ -9,7 +9,7 @@
 
 use std::cell::OnceCell;
 use std::collections::HashMap;
-use std::io::{BufWriter, Write};
+use std::io::Write;
 
 use anyhow::{bail, Context, Result};
 use odix_iso9660::write::{DeviceKind, IsoLayout, NodeKind as IsoKind, Tree as IsoTree, SECTOR, SYSTEM_AREA_SECTORS};
@@ -18,88 +18,39 @@ use odix_udf::write::{
 };
 
 use crate::mastering::image::ImageExtras;
-use crate::mastering::output::progress_bar;
-use crate::mastering::plan::{emit, Content, EmitCtx, Plan, Producer};
-use crate::mastering::walk::{DataTable, Walked};
-use crate::output::AtomicFile;
+use crate::mastering::plan::{Content, EmitCtx, Plan, Producer};
+use crate::mastering::walk::DataTable;
+use crate::mastering::warning::BuildWarning;
 
-/// Image format of `odix mkiso`.
-#[derive(clap::ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum Format {
-    /// ISO 9660 (with Rock Ridge and Joliet unless turned off; with UDF too under `--udf`).
-    #[default]
-    Iso,
-    /// UDF only.
-    Udf,
-}
-
-/// The UDF options of `odix mkiso`.
-#[derive(clap::Args, Debug, Clone, Default)]
-pub struct UdfArgs {
-    /// Add a UDF file system: a bridge image whose ISO 9660 and UDF trees share the file data.
-    #[arg(long)]
-    pub udf: bool,
-    /// Image format: `iso` (ISO 9660, plus UDF with --udf) or `udf` (UDF only).
-    #[arg(long, value_enum, default_value_t = Format::Iso, value_name = "FORMAT")]
-    pub format: Format,
-    /// UDF revision: 1.02, 1.50, 2.01 (default), 2.50 or 2.60 (2.50 and 2.60 keep the metadata in a metadata
-    /// partition with a mirror).
-    #[arg(long = "udf-rev", value_name = "REV")]
-    pub udf_rev: Option<Revision>,
-    /// DVD-Video layout: VIDEO_TS and AUDIO_TS first, the VIDEO_TS files in player order and contiguous, UDF 1.02
-    /// (implies --udf).
-    #[arg(long)]
-    pub dvd_video: bool,
-}
-
-impl UdfArgs {
-    /// Whether the image holds UDF.
-    pub fn wanted(&self) -> bool {
-        self.udf || self.dvd_video || self.format == Format::Udf || self.udf_rev.is_some()
-    }
-
-    /// Whether the image is UDF only.
-    pub fn udf_only(&self) -> bool {
-        self.format == Format::Udf
-    }
-
-    /// The revision to write (DVD-Video discs are UDF 1.02).
-    pub fn revision(&self) -> Result<Revision> {
-        match (self.dvd_video, self.udf_rev) {
-            (true, Some(r)) if r != Revision::V1_02 => bail!("--dvd-video needs UDF 1.02, not --udf-rev {r}"),
-            (true, _) => Ok(Revision::V1_02),
-            (false, r) => Ok(r.unwrap_or_default()),
+/// Sort patterns placing the VIDEO_TS files first, in player order, for the walker's data order (DVD-Video).
+pub fn dvd_video_sort_patterns() -> Vec<(String, i64)> {
+    let mut names = vec!["VIDEO_TS.IFO".to_string(), "VIDEO_TS.VOB".into(), "VIDEO_TS.BUP".into()];
+    for t in 1..=99 {
+        names.push(format!("VTS_{t:02}_0.IFO"));
+        for k in 0..=9 {
+            names.push(format!("VTS_{t:02}_{k}.VOB"));
         }
+        names.push(format!("VTS_{t:02}_0.BUP"));
     }
-
-    /// Sort patterns placing the VIDEO_TS files first, in player order, for the walker's data order.
-    pub fn sort_patterns(&self) -> Vec<(String, i64)> {
-        if !self.dvd_video {
-            return Vec::new();
-        }
-        let mut names = vec!["VIDEO_TS.IFO".to_string(), "VIDEO_TS.VOB".into(), "VIDEO_TS.BUP".into()];
-        for t in 1..=99 {
-            names.push(format!("VTS_{t:02}_0.IFO"));
-            for k in 0..=9 {
-                names.push(format!("VTS_{t:02}_{k}.VOB"));
-            }
-            names.push(format!("VTS_{t:02}_0.BUP"));
-        }
-        names
-            .into_iter()
-            .filter_map(|n| udf::dvd_video_rank(&n).map(|r| (format!("**/VIDEO_TS/{n}"), 1_000_000 - i64::from(r))))
-            .collect()
-    }
+    names
+        .into_iter()
+        .filter_map(|n| udf::dvd_video_rank(&n).map(|r| (format!("**/VIDEO_TS/{n}"), 1_000_000 - i64::from(r))))
+        .collect()
 }
 
 /// The UDF tree of a walked ISO tree: the same names, kinds, metadata and data items. Hard links (nodes
 /// sharing a nonzero serial) become names of one entry. Returns the tree and the number of nodes left out
 /// (none unless the ISO tree holds a kind UDF cannot record).
 ///
-/// With `SOURCE_DATE_EPOCH` set, the access time recorded is the modification time: reading the sources for one
-/// build changes their access times, which would make the next build differ.
-pub fn udf_tree(iso: &IsoTree, dvd_video: bool) -> Result<(udf::Tree, usize)> {
-    let reproducible = std::env::var_os("SOURCE_DATE_EPOCH").is_some_and(|v| !v.is_empty());
+/// With `reproducible` (`SOURCE_DATE_EPOCH` set), the access time recorded is the modification time: reading the
+/// sources for one build changes their access times, which would make the next build differ. Names UDF cannot
+/// record as they are (not UTF-8, too long) are said in `warnings`, once per kind.
+pub fn udf_tree(
+    iso: &IsoTree,
+    dvd_video: bool,
+    reproducible: bool,
+    warnings: &mut Vec<BuildWarning>,
+) -> Result<(udf::Tree, usize)> {
     let conv = |id| -> Result<udf::Meta> {
         let m = iso.meta(id).context("node without metadata")?;
         Ok(udf::Meta {
@@ -172,12 +123,12 @@ pub fn udf_tree(iso: &IsoTree, dvd_video: bool) -> Result<(udf::Tree, usize)> {
         }
     }
     if not_utf8.0 > 0 {
-        let (n, e) = &not_utf8;
-        eprintln!("odix: warning: {n} UDF name(s) not valid UTF-8, recorded with U+FFFD in their place, e.g. {e}");
+        let (count, example) = not_utf8;
+        warnings.push(BuildWarning::UdfNotUtf8 { count, example });
     }
     if too_long.0 > 0 {
-        let (n, e) = &too_long;
-        eprintln!("odix: warning: {n} UDF name(s) longer than 255 bytes of CS0, cut and numbered (~N), e.g. {e}");
+        let (count, example) = too_long;
+        warnings.push(BuildWarning::UdfNameTooLong { count, example });
     }
     if dvd_video {
         udf::sort_for_dvd_video(&mut t);
@@ -222,12 +173,12 @@ pub fn udf_label(volume_id: &str) -> String {
 }
 
 /// UDF options for a build at time `now` (seconds; `SOURCE_DATE_EPOCH` when set).
-pub fn udf_options(args: &UdfArgs, label: &str, now: i64) -> Result<UdfOptions> {
-    Ok(UdfOptions::default()
-        .revision(args.revision()?)
+pub fn udf_options(revision: Revision, label: &str, now: i64) -> UdfOptions {
+    UdfOptions::default()
+        .revision(revision)
         .volume_id(udf_label(label))
         .application(format!("*odix {}", env!("CARGO_PKG_VERSION")))
-        .recording_time(udf::Time::from_secs(now)))
+        .recording_time(udf::Time::from_secs(now))
 }
 
 /// The UDF half of a bridge image, or of a UDF-only image: sizes known from the tree, the layout fixed by
@@ -235,9 +186,9 @@ pub fn udf_options(args: &UdfArgs, label: &str, now: i64) -> Result<UdfOptions> 
 pub struct Bridge<'t> {
     planner: std::cell::RefCell<Option<UdfPlanner<'t>>>,
     layout: OnceCell<UdfLayout<'t>>,
-    metadata_blocks: u32,
-    mirror_blocks: u32,
-    tail_blocks: u32,
+    pub(crate) metadata_blocks: u32,
+    pub(crate) mirror_blocks: u32,
+    pub(crate) tail_blocks: u32,
 }
 
 impl<'t> Bridge<'t> {
@@ -269,7 +220,7 @@ impl<'t> Bridge<'t> {
         })
     }
 
-    fn producer<'a>(
+    pub(crate) fn producer<'a>(
         &'a self,
         f: fn(&UdfLayout<'t>, &mut &mut dyn Write) -> Result<(), udf::WriteError>,
     ) -> Producer<'a> {
@@ -280,7 +231,7 @@ impl<'t> Bridge<'t> {
         })
     }
 
-    fn vrs(&self) -> Result<Vec<Vec<u8>>> {
+    pub(crate) fn vrs(&self) -> Result<Vec<Vec<u8>>> {
         let guard = self.planner.borrow();
         let p = guard.as_ref().context("UDF plan already placed")?;
         let nsr: &[u8; 5] = if p.options().get_revision().nsr03() { b"NSR03" } else { b"NSR02" };
@@ -372,98 +323,14 @@ impl<'t> Bridge<'t> {
     }
 }
 
-const VRS_NAMES: [&str; 3] = ["UDF BEA01", "UDF NSR", "UDF TEA01"];
-const HEAD: &str = "UDF anchor and volume descriptor sequences";
-const METADATA: &str = "UDF file system";
-const MIRROR: &str = "UDF metadata mirror";
-const TAIL: &str = "UDF closing anchors";
-
-/// Writes a UDF-only image of `walked` to `output` (`-` for standard output): no ISO 9660 descriptors, the
-/// recognition sequence at 16, the UDF structures at 256 and the partition after them.
-pub fn write_udf_only(
-    args: &UdfArgs,
-    walked: &Walked,
-    label: &str,
-    now: i64,
-    output: &std::path::Path,
-    quiet: bool,
-) -> Result<u8> {
-    let (tree, skipped) = udf_tree(&walked.tree, args.dvd_video)?;
-    let bridge = Bridge::new(&tree, udf_options(args, label, now)?, &walked.data)?;
-    let data = &walked.data;
-    let mut plan = Plan::default();
-    plan.push("system area", u64::from(SYSTEM_AREA_SECTORS), Content::Zeros)?;
-    for (name, s) in VRS_NAMES.into_iter().zip(bridge.vrs()?) {
-        plan.push(name, 1, Content::Bytes(s))?;
-    }
-    plan.push("gap before the UDF anchor", u64::from(ANCHOR_BLOCK - plan.cursor()), Content::Zeros)?;
-    plan.push(HEAD, u64::from(HEAD_END - ANCHOR_BLOCK), Content::Producer(bridge.producer(|l, w| l.write_head(w))))?;
-    plan.push(
-        METADATA,
-        u64::from(bridge.metadata_blocks),
-        Content::Producer(bridge.producer(|l, w| l.write_metadata(w))),
-    )?;
-    let mut order: Vec<u32> = (0..data.items().len() as u32)
-        .filter(|&i| data.alias[i as usize] == i && data.items()[i as usize].stored_size > 0)
-        .collect();
-    order.sort_by_key(|&i| std::cmp::Reverse(data.items()[i as usize].weight));
-    let mut data_lba = vec![0u32; data.items().len()];
-    for i in order {
-        let item = &data.items()[i as usize];
-        let sectors = item.stored_size.div_ceil(SECTOR as u64);
-        data_lba[i as usize] =
-            plan.push(data.path(item).display().to_string(), sectors, Content::Data(odix_iso9660::write::DataId(i)))?;
-    }
-    if bridge.mirror_blocks > 0 {
-        plan.push(
-            MIRROR,
-            u64::from(bridge.mirror_blocks),
-            Content::Producer(bridge.producer(|l, w| l.write_mirror(w))),
-        )?;
-    }
-    plan.push(TAIL, u64::from(bridge.tail_blocks), Content::Producer(bridge.producer(|l, w| l.write_tail(w))))?;
-    bridge.place(&plan, &data_lba, &data.alias)?;
-    let total = plan.total_sectors();
-    let out = AtomicFile::create(output)?;
-    let bar = progress_bar(total * SECTOR as u64, quiet);
-    let ctx = EmitCtx { total_sectors: total as u32, data_lba: &data_lba, alias: &data.alias, cancel: None };
-    {
-        let mut w = BufWriter::with_capacity(1 << 20, &out.file);
-        emit(&plan, &ctx, data, &mut w, &|n| bar.inc(n)).with_context(|| format!("writing {}", output.display()))?;
-        w.flush()?;
-    }
-    bar.finish_and_clear();
-    out.commit()?;
-    if !quiet {
-        eprintln!(
-            "odix: wrote {} (UDF {}, {} sectors, {} bytes, {} entries)",
-            output.display(),
-            args.revision()?,
-            total,
-            total * SECTOR as u64,
-            tree.len().saturating_sub(1)
-        );
-        if skipped > 0 {
-            eprintln!("odix: left out {skipped} device nodes, FIFOs or sockets (UDF records none)");
-        }
-    }
-    Ok(0)
-}
-
-/// The UDF tree and options of a bridge image, when `args` asks for UDF.
-pub fn prepare(args: &UdfArgs, walked: &Walked, label: &str, now: i64) -> Result<Option<(udf::Tree, UdfOptions)>> {
-    if !args.wanted() {
-        return Ok(None);
-    }
-    let (tree, skipped) = udf_tree(&walked.tree, args.dvd_video)?;
-    if skipped > 0 {
-        eprintln!("odix: the UDF tree leaves out {skipped} device nodes, FIFOs or sockets");
-    }
-    Ok(Some((tree, udf_options(args, label, now)?)))
-}
+pub(crate) const VRS_NAMES: [&str; 3] = ["UDF BEA01", "UDF NSR", "UDF TEA01"];
+pub(crate) const HEAD: &str = "UDF anchor and volume descriptor sequences";
+pub(crate) const METADATA: &str = "UDF file system";
+pub(crate) const MIRROR: &str = "UDF metadata mirror";
+pub(crate) const TAIL: &str = "UDF closing anchors";
 
 impl<'t> Bridge<'t> {
-    /// The bridge for what [`prepare`] returned.
+    /// The bridge of a UDF tree and its options, when there is one.
     pub fn for_tree(prepared: Option<&'t (udf::Tree, UdfOptions)>, data: &DataTable) -> Result<Option<Self>> {
         prepared.map(|(t, o)| Bridge::new(t, o.clone(), data)).transpose()
     }

@@ -6,13 +6,12 @@ use std::path::PathBuf;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{bail, Context, Result};
-use odix_iso9660::write::IsoLayout;
 
-use odix::mastering::image::{iso_options, plan_image, ImageExtras};
-use odix::mastering::output::progress_bar;
-use odix::mastering::plan::{emit, EmitCtx};
-use odix::mastering::walk::{dedup, read_sort_file, walk, WalkOptions};
+use odix::mastering::walk::read_sort_file;
 use odix::output::AtomicFile;
+use odix::{BuildSource, BuildSpec, BuildWarning};
+
+use crate::cmd::build_args::{BootArgs, UdfArgs};
 
 /// Arguments of `odix mkiso`.
 #[derive(clap::Args, Debug)]
@@ -82,12 +81,12 @@ pub struct MkisoArgs {
     /// No progress bar and no summary.
     #[arg(short, long)]
     pub quiet: bool,
-    /// UDF: `--udf`, `--format udf`, `--udf-rev`, `--dvd-video` (see `odix::mkudf`).
+    /// UDF: `--udf`, `--format udf`, `--udf-rev`, `--dvd-video`.
     #[command(flatten)]
-    pub udf: odix::mkudf::UdfArgs,
-    /// Boot: El Torito and hybrid MBR/GPT options (see `odix::boot`).
+    pub udf: UdfArgs,
+    /// Boot: El Torito and hybrid MBR/GPT options.
     #[command(flatten)]
-    pub boot: Box<odix::boot::BootArgs>,
+    pub boot: Box<BootArgs>,
     /// Folders, files or graft points `PATH/IN/IMAGE=SOURCE`.
     #[arg(required = true, value_name = "SOURCE")]
     pub sources: Vec<OsString>,
@@ -102,20 +101,6 @@ fn source_date_epoch() -> Result<Option<i64>> {
     }
 }
 
-/// The default volume id: a folder name upper-cased, other characters than `A-Z0-9_` made `_`, 32 at most.
-pub fn default_volume_id(name: &str) -> String {
-    let v: String = name
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '_' { c.to_ascii_uppercase() } else { '_' })
-        .take(32)
-        .collect();
-    if v.is_empty() {
-        "CDROM".into()
-    } else {
-        v
-    }
-}
-
 /// Runs `odix mkiso`.
 pub fn mkiso(a: MkisoArgs) -> Result<u8> {
     let sde = source_date_epoch()?;
@@ -127,109 +112,84 @@ pub fn mkiso(a: MkisoArgs) -> Result<u8> {
         Some(p) => read_sort_file(p)?,
         None => Vec::new(),
     };
-    let sort = [a.udf.sort_patterns(), sort].concat();
-    let wopts = WalkOptions {
-        exclude: a.exclude.clone(),
-        follow_links: a.follow_links,
-        hidden: !a.no_hidden,
-        rational_rock: a.rational_rock,
-        clamp_time: sde,
-        now,
-        zisofs: a.zisofs && !a.no_rock,
-        sort,
-    };
     if a.zisofs && a.no_rock {
         bail!("--zisofs needs Rock Ridge (the ZF entry); drop --no-rock");
     }
     odix::output::check_target(&a.output)?;
-    let mut walked = walk(&a.sources, &wopts)?;
-    if a.dedup {
-        dedup(&mut walked.data)?;
+    let boot = a.boot.to_config()?;
+    if a.udf.udf_only() && !boot.is_empty() {
+        bail!("boot options need ISO 9660: drop --format udf");
     }
-    let volume_id = match &a.volume_id {
-        Some(v) => v.clone(),
-        None => default_volume_id(&walked.first_dir_name.as_deref().unwrap_or_default().to_string_lossy()),
-    };
-    let mut boot_cfg = a.boot.to_config()?;
-    if a.udf.wanted() && !boot_cfg.is_empty() {
-        boot_cfg.fit_udf_bridge();
+    let mut spec = BuildSpec::new(a.sources.iter().cloned().map(BuildSource::Pathspec).collect());
+    spec.walk.exclude = a.exclude.clone();
+    spec.walk.follow_links = a.follow_links;
+    spec.walk.hidden = !a.no_hidden;
+    spec.walk.rational_rock = a.rational_rock;
+    spec.walk.zisofs = a.zisofs;
+    spec.walk.sort = sort;
+    spec.walk.dedup = a.dedup;
+    spec.trees.iso_level = a.iso_level;
+    spec.trees.rock_ridge = !a.no_rock;
+    spec.trees.joliet = !a.no_joliet;
+    spec.trees.joliet_long = a.joliet_long;
+    spec.trees.udf = a.udf.spec()?;
+    spec.trees.udf_only = a.udf.udf_only();
+    spec.ids.volume_id = a.volume_id.clone();
+    spec.ids.publisher = a.publisher.clone();
+    spec.ids.preparer = a.preparer.clone();
+    spec.ids.application = a.application.clone();
+    spec.ids.system_id = a.system_id.clone();
+    spec.ids.volume_set = a.volset.clone();
+    spec.dates.now = now;
+    spec.dates.clamp = sde;
+    spec.boot = boot;
+    spec.cancel = Some(crate::cmd::interrupt::cancel());
+    let plan = spec.plan()?;
+    let udf_only = a.udf.udf_only();
+    for w in plan.warnings() {
+        match w {
+            // A UDF-only image says what it left out with its summary.
+            BuildWarning::UdfLeftOut(_) if udf_only => {}
+            BuildWarning::UdfLeftOut(_) => eprintln!("odix: {w}"),
+            _ => eprintln!("odix: warning: {w}"),
+        }
     }
-    if a.udf.udf_only() {
-        if !boot_cfg.is_empty() {
-            bail!("boot options need ISO 9660: drop --format udf");
-        }
-        return odix::mkudf::write_udf_only(&a.udf, &walked, &volume_id, now, &a.output, a.quiet);
-    }
-    let boot = odix::boot::BootPlan::prepare(&boot_cfg, &mut walked, now)?;
-    let udf_tree = odix::mkudf::prepare(&a.udf, &walked, &volume_id, now)?;
-    let bridge = odix::mkudf::Bridge::for_tree(udf_tree.as_ref(), &walked.data)?;
-    let mut opts = iso_options(a.iso_level, !a.no_rock, !a.no_joliet, a.joliet_long, now)
-        .volume_id(volume_id)
-        .application(a.application.clone().unwrap_or_else(|| format!("ODIX {}", env!("CARGO_PKG_VERSION"))));
-    opts = odix::mastering::image::Identifiers {
-        publisher: a.publisher.as_deref(),
-        preparer: a.preparer.as_deref(),
-        system_id: a.system_id.as_deref(),
-        volume_set: a.volset.as_deref(),
-    }
-    .apply(opts);
-    let mut layout = IsoLayout::new(&walked.tree, opts)?;
-    odix::mastering::image::warn_losses(&layout);
-    let (planned, data_lba, volume_sectors) = if boot_cfg.is_empty() {
-        let extras = match &bridge {
-            Some(b) => b.extras(&layout)?,
-            None => ImageExtras::default(),
-        };
-        let planned = plan_image(&mut layout, &walked.data, extras)?;
-        if let Some(b) = &bridge {
-            b.place_in(&planned, &walked.data.alias)?;
-        }
-        let (data_lba, total) = (planned.data_lba.clone(), planned.plan.total_sectors() as u32);
-        (planned, data_lba, total)
-    } else {
-        // Boot structures: system area and boot record first, then a UDF bridge's structures, then the catalog
-        // and patched boot images (see `odix::boot`).
-        let mut extras = ImageExtras::default();
-        boot.add_descriptors(&mut extras);
-        if let Some(b) = &bridge {
-            b.add_to(&mut extras, &layout)?;
-        }
-        boot.add_metadata(&mut extras);
-        let mut planned = plan_image(&mut layout, &walked.data, extras)?;
-        let data_lba = boot.data_lba(&planned);
-        if let Some(b) = &bridge {
-            b.place(&planned.plan, &data_lba, &walked.data.alias)?;
-        }
-        let iso_end = planned.plan.total_sectors();
-        let volume_sectors = boot.finish(&mut planned)?;
-        if bridge.is_some() {
-            odix::boot::check_udf_tail(&planned, iso_end)?;
-        }
-        (planned, data_lba, volume_sectors)
-    };
-    let total = planned.plan.total_sectors();
-    let cancel = crate::cmd::interrupt::cancel();
     let out = AtomicFile::create(&a.output)?;
-    let bar = progress_bar(planned.size_bytes(), a.quiet);
-    let ctx = EmitCtx {
-        total_sectors: volume_sectors,
-        data_lba: &data_lba,
-        alias: &walked.data.alias,
-        cancel: Some(&cancel),
-    };
+    let bar = crate::cmd::progress::image_bar(plan.size_bytes(), a.quiet);
     {
         let mut w = BufWriter::with_capacity(1 << 20, &out.file);
-        emit(&planned.plan, &ctx, &walked.data, &mut w, &|n| bar.inc(n))
-            .with_context(|| format!("writing {}", a.output.display()))?;
+        plan.write_to(&mut w, &mut |n| bar.inc(n)).with_context(|| format!("writing {}", a.output.display()))?;
         w.flush()?;
     }
     bar.finish_and_clear();
     out.commit()?;
-    if !a.quiet {
-        let files = walked.tree.len().saturating_sub(1);
-        eprintln!("odix: wrote {} ({} sectors, {} bytes, {} entries)", a.output.display(), total, total * 2048, files);
-        if walked.hidden_skipped > 0 {
-            eprintln!("odix: left out {} hidden entries (--no-hidden)", walked.hidden_skipped);
+    if a.quiet {
+        return Ok(0);
+    }
+    let total = plan.total_sectors();
+    if udf_only {
+        let rev = plan.udf_revision().unwrap_or_default();
+        eprintln!(
+            "odix: wrote {} (UDF {rev}, {total} sectors, {} bytes, {} entries)",
+            a.output.display(),
+            total * 2048,
+            plan.entries()
+        );
+        for w in plan.warnings() {
+            if let BuildWarning::UdfLeftOut(n) = w {
+                eprintln!("odix: left out {n} device nodes, FIFOs or sockets (UDF records none)");
+            }
+        }
+    } else {
+        eprintln!(
+            "odix: wrote {} ({} sectors, {} bytes, {} entries)",
+            a.output.display(),
+            total,
+            total * 2048,
+            plan.entries()
+        );
+        if plan.hidden_skipped() > 0 {
+            eprintln!("odix: left out {} hidden entries (--no-hidden)", plan.hidden_skipped());
         }
     }
     Ok(0)

@@ -3,30 +3,25 @@
 //!
 //! The arguments are parsed by hand rather than by clap: mkisofs options are single-dash long options
 //! (`-volid`), many exist in one- and two-dash spellings (`-efi-boot-part`, `--efi-boot-part`), and boot options
-//! apply to the El Torito entry they follow, so their order matters. The parsed options are then mapped onto the
-//! same builder `odix mkiso` uses.
+//! apply to the El Torito entry they follow, so their order matters. The parsed options are then mapped onto an
+//! [`odix::BuildSpec`], as `odix mkiso`'s are.
 
-use std::cell::{Cell, RefCell};
 use std::ffi::{OsStr, OsString};
 use std::io::{BufWriter, IsTerminal, Write};
-use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
-use std::rc::Rc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{anyhow, bail, Context, Result};
-use md5::{Digest, Md5};
 use odix_iso9660::write::eltorito::{LoadSize, Platform};
 use odix_iso9660::write::hybrid::{Guid, PartitionType};
-use odix_iso9660::write::{DataId, FileData, IsoLayout, NodeKind, Tree, VolumeDates, MAX_EXTENT, SECTOR};
+use odix_iso9660::write::{VolumeDates, SECTOR};
 
-use odix::boot::{add_partition_copy, BootConfig, BootPlan, BootSpec, EfiPartSpec, EmulChoice, PAD_SECTORS};
-use odix::mastering::image::{iso_options, plan_image, ImageExtras};
-use odix::mastering::output::{progress_bar, ImageSink};
-use odix::mastering::plan::{emit, Content, EmitCtx, Plan};
-use odix::mastering::walk::{read_sort_file, walk, WalkOptions};
-use odix::mkudf::UdfArgs;
+use odix::boot::{BootConfig, BootSpec, EfiPartSpec, EmulChoice, PAD_SECTORS};
+use odix::mastering::walk::read_sort_file;
 use odix::output::AtomicFile;
+use odix::{Attributes, BuildSource, BuildSpec, BuildWarning, HideSpec, UdfSpec};
+
+use crate::cmd::progress::image_bar;
 
 /// How many values an option takes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -1027,214 +1022,6 @@ fn guid_seed(g: Guid) -> u64 {
     half(&g.0[..8]) ^ half(&g.0[8..]).rotate_left(17)
 }
 
-/// Whether a `-hide` pattern names the boot catalog: genisoimage matches it against the catalog's path as `-c`
-/// gives it (`isolinux/boot.cat`), not against its name alone.
-fn names_catalog(pattern: &str, catalog: &str) -> bool {
-    globset::GlobBuilder::new(pattern)
-        .literal_separator(true)
-        .build()
-        .is_ok_and(|g| g.compile_matcher().is_match(catalog.trim_start_matches('/')))
-}
-
-/// Splits a pathspec `IMAGE/PATH=SOURCE` (`\\=` and `\\\\` escape) into the image path and the source.
-fn split_pathspec(spec: &OsStr) -> (Option<Vec<u8>>, PathBuf) {
-    use std::os::unix::ffi::OsStringExt;
-    let b = spec.as_bytes();
-    let unescape = |s: &[u8]| -> Vec<u8> {
-        let mut v = Vec::with_capacity(s.len());
-        let mut it = s.iter().peekable();
-        while let Some(&c) = it.next() {
-            match (c, it.peek()) {
-                (b'\\', Some(&&n)) if n == b'=' || n == b'\\' => {
-                    v.push(n);
-                    it.next();
-                }
-                _ => v.push(c),
-            }
-        }
-        v
-    };
-    let mut i = 0;
-    while i < b.len() {
-        match b[i] {
-            b'\\' => i += 2,
-            b'=' => return (Some(unescape(&b[..i])), PathBuf::from(OsString::from_vec(unescape(&b[i + 1..])))),
-            _ => i += 1,
-        }
-    }
-    (None, PathBuf::from(spec))
-}
-
-/// Where the entries of a walked tree came from, recomputed from the pathspecs (the tree keeps no source paths):
-/// the disk path of an entry is the source of the last pathspec that holds it, spelled as that pathspec spells
-/// it (`src/a/b.txt` for the pathspec `src`), as genisoimage matches it.
-struct SourceMap {
-    /// Image path components, source, whether the source is a directory.
-    specs: Vec<(Vec<Vec<u8>>, PathBuf, bool)>,
-    follow: bool,
-}
-
-impl SourceMap {
-    fn new(pathspecs: &[OsString], follow: bool) -> SourceMap {
-        let specs = pathspecs
-            .iter()
-            .filter_map(|spec| {
-                let (graft, src) = split_pathspec(spec);
-                let md = if follow { std::fs::metadata(&src) } else { std::fs::symlink_metadata(&src) };
-                let is_dir = md.ok()?.is_dir();
-                let target = match graft {
-                    Some(g) => g,
-                    None if is_dir => Vec::new(),
-                    None => src.file_name().map(|n| n.as_encoded_bytes().to_vec()).unwrap_or_default(),
-                };
-                let parts =
-                    target.split(|&c| c == b'/').filter(|p| !p.is_empty() && *p != b".").map(<[u8]>::to_vec).collect();
-                Some((parts, src, is_dir))
-            })
-            .collect();
-        SourceMap { specs, follow }
-    }
-
-    /// The disk path of the entry at image path `parts`, if a source holds it. With `named` false, the
-    /// directory a pathspec names has none (mkisofs never matches it with -hide); the directories made for graft
-    /// points never have one.
-    fn source(&self, parts: &[&[u8]], is_dir: bool, named: bool) -> Option<PathBuf> {
-        for (target, src, src_is_dir) in self.specs.iter().rev() {
-            if named
-                && *src_is_dir
-                && is_dir
-                && target.len() == parts.len()
-                && target.iter().zip(parts).all(|(a, b)| a == b)
-            {
-                return Some(src.clone());
-            }
-            if !*src_is_dir {
-                if !is_dir && target.len() == parts.len() && target.iter().zip(parts).all(|(a, b)| a == b) {
-                    return Some(src.clone());
-                }
-                continue;
-            }
-            if target.len() >= parts.len() || !target.iter().zip(parts).all(|(a, b)| a == b) {
-                continue;
-            }
-            let mut p = src.clone();
-            for c in &parts[target.len()..] {
-                p.push(OsStr::from_bytes(c));
-            }
-            let md = if self.follow { std::fs::metadata(&p) } else { std::fs::symlink_metadata(&p) };
-            if md.is_ok_and(|m| m.is_dir() == is_dir) {
-                return Some(p);
-            }
-        }
-        None
-    }
-
-    /// The disk path of every node of `tree` (indexed by node id); `named` as for [`Self::source`].
-    fn of_tree(&self, tree: &Tree, named: bool) -> Vec<Option<PathBuf>> {
-        let mut paths: Vec<Vec<Vec<u8>>> = vec![Vec::new(); tree.len()];
-        let mut out = vec![None; tree.len()];
-        if named {
-            out[0] = self.source(&[], true, true);
-        }
-        for id in tree.ids().skip(1) {
-            let Some(parent) = tree.parent(id) else { continue };
-            let mut p = paths.get(parent.0 as usize).cloned().unwrap_or_default();
-            p.push(tree.name(id).unwrap_or_default().to_vec());
-            let refs: Vec<&[u8]> = p.iter().map(Vec::as_slice).collect();
-            out[id.0 as usize] = self.source(&refs, matches!(tree.kind(id), Some(NodeKind::Dir)), named);
-            paths[id.0 as usize] = p;
-        }
-        out
-    }
-}
-
-/// `-hide`, `-hide-joliet` and `-hide-udf` patterns. A pattern hides an entry when it matches the entry's name
-/// in the image, the name of its source file, or its disk path: as the pathspec spells it (genisoimage) or made
-/// absolute against the working directory, the pattern too (xorriso). `*` and `?` do not match `/`. A hidden
-/// directory hides its subtree in that tree. Entries with no source file (graft-point directories) are never
-/// hidden.
-struct HideRules {
-    iso: Vec<globset::GlobMatcher>,
-    joliet: Vec<globset::GlobMatcher>,
-    udf: Vec<globset::GlobMatcher>,
-    cwd: Option<PathBuf>,
-}
-
-/// `path` made absolute against `cwd` without touching the file system, `.` and `..` resolved.
-fn lexical_absolute(cwd: &std::path::Path, path: &std::path::Path) -> PathBuf {
-    use std::path::Component;
-    let mut out = if path.is_absolute() { PathBuf::from("/") } else { cwd.to_path_buf() };
-    for c in path.components() {
-        match c {
-            Component::ParentDir => {
-                out.pop();
-            }
-            Component::Normal(n) => out.push(n),
-            _ => {}
-        }
-    }
-    out
-}
-
-impl HideRules {
-    fn new(iso: &[String], joliet: &[String], udf: &[String]) -> Result<HideRules> {
-        let cwd = std::env::current_dir().ok();
-        let compile = |opt: &str, pats: &[String]| -> Result<Vec<globset::GlobMatcher>> {
-            let mut v = Vec::new();
-            for p in pats {
-                let glob = |s: &str| {
-                    globset::GlobBuilder::new(s)
-                        .literal_separator(true)
-                        .build()
-                        .map(|g| g.compile_matcher())
-                        .with_context(|| format!("{opt} {p:?}: not a valid pattern"))
-                };
-                v.push(glob(p)?);
-                // The absolute spelling of a relative pattern, for disk paths given another way.
-                if let Some(cwd) = &cwd {
-                    let abs = lexical_absolute(cwd, std::path::Path::new(p));
-                    if abs.to_str() != Some(p.as_str()) && p.contains('/') {
-                        let prefix = globset::escape(&cwd.to_string_lossy());
-                        let rel = abs.strip_prefix(cwd).ok().map(|r| r.to_string_lossy().into_owned());
-                        let spelled = match rel {
-                            Some(r) if !std::path::Path::new(p).is_absolute() => format!("{prefix}/{r}"),
-                            _ => abs.to_string_lossy().into_owned(),
-                        };
-                        v.push(glob(&spelled)?);
-                    }
-                }
-            }
-            Ok(v)
-        };
-        Ok(HideRules {
-            iso: compile("-hide", iso)?,
-            joliet: compile("-hide-joliet", joliet)?,
-            udf: compile("-hide-udf", udf)?,
-            cwd,
-        })
-    }
-
-    fn apply(&self, tree: &mut Tree, sources: &[Option<PathBuf>]) {
-        use odix_iso9660::write::{Hidden, NodeId};
-        let ids: Vec<NodeId> = tree.ids().skip(1).collect();
-        for id in ids {
-            let Some(Some(src)) = sources.get(id.0 as usize) else { continue };
-            let name = OsStr::from_bytes(tree.name(id).unwrap_or_default()).to_os_string();
-            let abs = self.cwd.as_deref().map(|c| lexical_absolute(c, src));
-            let candidates: Vec<&OsStr> = [Some(name.as_os_str()), src.file_name(), Some(src.as_os_str())]
-                .into_iter()
-                .flatten()
-                .chain(abs.as_deref().map(std::path::Path::as_os_str))
-                .collect();
-            let hit = |set: &[globset::GlobMatcher]| set.iter().any(|g| candidates.iter().any(|c| g.is_match(c)));
-            let h = Hidden { iso: hit(&self.iso), joliet: hit(&self.joliet), udf: hit(&self.udf) };
-            if h != Hidden::default() {
-                tree.set_hidden(id, h);
-            }
-        }
-    }
-}
-
 fn now_and_clamp(a: &MkisofsArgs) -> Result<(i64, Option<i64>)> {
     let sde = match std::env::var("SOURCE_DATE_EPOCH") {
         Ok(s) if !s.trim().is_empty() => {
@@ -1440,13 +1227,6 @@ fn build(a: &MkisofsArgs, log: &mut Log) -> Result<u8> {
     if let Some(out) = a.output.as_ref().filter(|o| !a.print_size && !is_device(o)) {
         odix::output::check_target(out)?;
     }
-    // -hide/-hide-joliet naming the boot catalog keep it out of every tree (it is not a source file).
-    let catalog_path = a.catalog.clone().unwrap_or_else(|| "boot.catalog".into());
-    let catalog_hidden = odix_iso9660::write::Hidden {
-        iso: a.hide.iter().any(|p| names_catalog(p, &catalog_path)),
-        joliet: a.hide_joliet.iter().any(|p| names_catalog(p, &catalog_path)),
-        udf: a.hide_udf.iter().any(|p| names_catalog(p, &catalog_path)),
-    };
     if !a.hide_udf.is_empty() && !a.udf {
         bail!("-hide-udf needs -udf (there is no UDF tree to hide from)");
     }
@@ -1454,173 +1234,58 @@ fn build(a: &MkisofsArgs, log: &mut Log) -> Result<u8> {
         bail!("-partition_offset and -udf cannot be combined");
     }
     let (now, sde) = now_and_clamp(a)?;
-    let wopts = WalkOptions {
-        exclude: a.exclude.clone(),
-        follow_links: a.follow_links,
-        hidden: true,
-        rational_rock: a.rational_rock,
-        clamp_time: sde,
-        now,
-        zisofs: false,
-        sort: a.sort_patterns()?,
+    let mut spec = BuildSpec::new(a.pathspecs.iter().cloned().map(BuildSource::Pathspec).collect());
+    spec.walk.exclude = a.exclude.clone();
+    spec.walk.follow_links = a.follow_links;
+    spec.walk.rational_rock = a.rational_rock;
+    spec.walk.sort = a.sort_patterns()?;
+    spec.hide = HideSpec { iso: a.hide.clone(), joliet: a.hide_joliet.clone(), udf: a.hide_udf.clone() };
+    spec.attributes = Attributes {
+        uid: a.uid,
+        gid: a.gid,
+        file_mode: a.file_mode,
+        dir_mode: a.dir_mode,
+        new_dir_mode: a.new_dir_mode,
+        all_file_dates: a.all_file_dates,
+        all_dates_to_mtime: a.all_dates_to_mtime,
     };
-    let mut walked = walk(&a.pathspecs, &wopts)?;
-    if !a.hide.is_empty() || !a.hide_joliet.is_empty() || !a.hide_udf.is_empty() {
-        let hide = HideRules::new(&a.hide, &a.hide_joliet, &a.hide_udf)?;
-        let sources = SourceMap::new(&a.pathspecs, a.follow_links).of_tree(&walked.tree, false);
-        hide.apply(&mut walked.tree, &sources);
-    }
-    if let Some(t) = a.all_file_dates {
-        let ids: Vec<_> = walked.tree.ids().collect();
-        for id in ids {
-            if let Some(m) = walked.tree.meta_mut(id) {
-                m.mtime = t;
-                m.atime = t;
-                m.ctime = t;
-            }
-        }
-    } else if a.all_dates_to_mtime {
-        let ids: Vec<_> = walked.tree.ids().collect();
-        for id in ids {
-            if let Some(m) = walked.tree.meta_mut(id) {
-                m.atime = m.mtime;
-                m.ctime = m.mtime;
-            }
-        }
-    }
-    if a.uid.is_some() || a.gid.is_some() || a.file_mode.is_some() || a.dir_mode.is_some() || a.new_dir_mode.is_some() {
-        // Directories with no source directory (the root without a plain folder pathspec, graft-point
-        // directories) take -new-dir-mode, else -dir-mode (genisoimage); the others take -dir-mode.
-        let made: Vec<bool> = match a.new_dir_mode {
-            Some(_) => SourceMap::new(&a.pathspecs, a.follow_links)
-                .of_tree(&walked.tree, true)
-                .iter()
-                .map(Option::is_none)
-                .collect(),
-            None => Vec::new(),
-        };
-        let ids: Vec<_> = walked.tree.ids().collect();
-        for id in ids {
-            let is_dir = matches!(walked.tree.kind(id), Some(NodeKind::Dir));
-            let is_file = matches!(walked.tree.kind(id), Some(NodeKind::File(_)));
-            if let Some(m) = walked.tree.meta_mut(id) {
-                if let Some(u) = a.uid {
-                    m.uid = u;
-                }
-                if let Some(g) = a.gid {
-                    m.gid = g;
-                }
-                match (is_dir, is_file) {
-                    (true, _) => {
-                        let new = made.get(id.0 as usize).copied().unwrap_or(false);
-                        if let Some(mode) = a.new_dir_mode.filter(|_| new).or(a.dir_mode) {
-                            m.perm = mode;
-                        }
-                    }
-                    (_, true) => {
-                        if let Some(mode) = a.file_mode {
-                            m.perm = mode;
-                        }
-                    }
-                    _ => {}
-                }
-            }
-        }
-    }
-    let mut boot_cfg = a.boot_config();
-    if a.udf {
-        // UDF's closing anchor is the last sector of the volume: no padding after it.
-        boot_cfg.fit_udf_bridge();
-    }
-    let boot = BootPlan::prepare(&boot_cfg, &mut walked, now)?;
-    if catalog_hidden != odix_iso9660::write::Hidden::default() && !boot_cfg.entries.is_empty() {
-        // The catalog is no source file: a pattern naming it hides it from that tree (genisoimage).
-        let mut node = Some(Tree::ROOT);
-        for c in catalog_path.split('/').filter(|c| !c.is_empty()) {
-            node = node.and_then(|n| walked.tree.lookup(n, c.as_bytes()));
-        }
-        if let Some(n) = node {
-            walked.tree.set_hidden(n, catalog_hidden);
-        }
-    }
-    let mut level = a.iso_level.unwrap_or(1);
-    if a.allow_limited_size && level < 3 {
-        // genisoimage writes a shortened size into ISO 9660 (and the true one into UDF); odix records such files
-        // as ISO 9660 multi-extent files, which level 3 allows, so that every reader sees the whole file.
-        if let Some(big) = walked.data.items().iter().find(|d| d.stored_size > MAX_EXTENT) {
-            log.line(&format!(
-                "odix mkisofs: warning: -allow-limited-size: a file of {} bytes needs 4 GiB or more: the image is \
-                 written at ISO level 3, where files that large are multi-extent files",
-                big.stored_size
-            ));
-            level = 3;
-        }
-    }
-    let volume_id = a.volume_id.clone().unwrap_or_else(|| "CDROM".into());
-    let mut opts = iso_options(level, a.rock, a.joliet, a.joliet_long, now)
-        .volume_id(volume_id.clone())
-        .system_id(a.system_id.clone().unwrap_or_else(|| "LINUX".into()))
-        .application(a.application.clone().unwrap_or_else(|| format!("ODIX {}", env!("CARGO_PKG_VERSION"))))
-        .volume_dates(VolumeDates {
-            creation: a.uuid_date.map(|(t, _)| t).or(a.creation_date),
-            modification: a.uuid_date.map(|(t, _)| t).or(a.modification_date),
-            expiration: a.expiration_date,
-            effective: a.effective_date,
-            hundredths: a.uuid_date.map_or(0, |(_, cs)| cs),
-        });
-    opts = odix::mastering::image::Identifiers {
-        publisher: a.publisher.as_deref(),
-        preparer: a.preparer.as_deref(),
-        volume_set: a.volume_set.as_deref(),
-        ..Default::default()
-    }
-    .apply(opts);
+    spec.trees.iso_level = a.iso_level.unwrap_or(1);
+    spec.trees.allow_limited_size = a.allow_limited_size;
+    spec.trees.rock_ridge = a.rock;
+    spec.trees.joliet = a.joliet;
+    spec.trees.joliet_long = a.joliet_long;
     // -udf: a bridge image whose UDF tree shares the file data (and the patched boot images).
-    let udf_args = UdfArgs { udf: a.udf, ..Default::default() };
-    let udf_tree = odix::mkudf::prepare(&udf_args, &walked, &volume_id, now)?;
-    let bridge = odix::mkudf::Bridge::for_tree(udf_tree.as_ref(), &walked.data)?;
-    let mut part_layout = if a.partition_offset > 0 { Some(IsoLayout::new(&walked.tree, opts.clone())?) } else { None };
-    // --md5 with Rock Ridge: the root and the files record where their MD5s lie in the checksum array, a
-    // synthetic data item after every other (the partition copy's tree does not).
-    let array_id = (a.md5 && a.rock).then(|| DataId(boot.ids_end()));
-    if a.md5 && !a.rock {
-        log.line(
-            "odix mkisofs: warning: --md5 without Rock Ridge (-R or -r): only the MD5 tags are written; the \
-             checksum array and the files' MD5s that xorriso -check_md5 reads need Rock Ridge",
-        );
+    spec.trees.udf = a.udf.then(UdfSpec::default);
+    spec.ids.volume_id = Some(a.volume_id.clone().unwrap_or_else(|| "CDROM".into()));
+    spec.ids.system_id = Some(a.system_id.clone().unwrap_or_else(|| "LINUX".into()));
+    spec.ids.application = a.application.clone();
+    spec.ids.publisher = a.publisher.clone();
+    spec.ids.preparer = a.preparer.clone();
+    spec.ids.volume_set = a.volume_set.clone();
+    spec.dates.now = now;
+    spec.dates.clamp = sde;
+    spec.dates.volume = Some(VolumeDates {
+        creation: a.uuid_date.map(|(t, _)| t).or(a.creation_date),
+        modification: a.uuid_date.map(|(t, _)| t).or(a.modification_date),
+        expiration: a.expiration_date,
+        effective: a.effective_date,
+        hundredths: a.uuid_date.map_or(0, |(_, cs)| cs),
+    });
+    spec.boot = a.boot_config();
+    spec.md5 = a.md5;
+    spec.cancel = Some(crate::cmd::interrupt::cancel());
+    let plan = spec.plan()?;
+    for w in plan.warnings() {
+        match w {
+            // What the command's own options caused goes to the log; what the trees record, to standard error.
+            BuildWarning::LevelRaised(_) | BuildWarning::Md5WithoutRockRidge => {
+                log.line(&format!("odix mkisofs: warning: {w}"))
+            }
+            BuildWarning::UdfLeftOut(_) => eprintln!("odix: {w}"),
+            _ => eprintln!("odix: warning: {w}"),
+        }
     }
-    let mut layout = IsoLayout::new(&walked.tree, opts.checksum_array(array_id))?;
-    odix::mastering::image::warn_losses(&layout);
-    let mut extras = ImageExtras::default();
-    boot.add_descriptors(&mut extras);
-    let tags = a.md5.then(|| Md5Tags::new(array_id, layout.checksum_files()));
-    if let Some(t) = &tags {
-        t.add_superblock_tag(&mut extras);
-    }
-    if let Some(p) = part_layout.as_mut() {
-        add_partition_copy(&mut extras, p, layout.descriptor_count(), a.partition_offset)?;
-    }
-    if let Some(b) = &bridge {
-        b.add_to(&mut extras, &layout)?;
-    }
-    boot.add_metadata(&mut extras);
-    if let Some(t) = &tags {
-        t.add_tree_and_session_tags(&mut extras);
-    }
-    let mut planned = plan_image(&mut layout, &walked.data, extras)?;
-    let mut data_lba = boot.data_lba(&planned);
-    if let Some(t) = &tags {
-        t.place(&planned.plan, &mut data_lba)?;
-    }
-    if let Some(b) = &bridge {
-        b.place(&planned.plan, &data_lba, &walked.data.alias)?;
-    }
-    let iso_end = planned.plan.total_sectors();
-    let volume_sectors = boot.finish(&mut planned)?;
-    if bridge.is_some() {
-        odix::boot::check_udf_tail(&planned, iso_end)?;
-    }
-    let total = planned.plan.total_sectors();
+    let total = plan.total_sectors();
     if a.print_size {
         // As genisoimage and xorriso: the number of 2048-byte blocks the image would have, on standard output,
         // and nothing written.
@@ -1632,27 +1297,12 @@ fn build(a: &MkisofsArgs, log: &mut Log) -> Result<u8> {
     }
     let output = a.output.clone().unwrap_or_else(|| PathBuf::from("-"));
     let out = Target::create(&output)?;
-    let bar = progress_bar(planned.size_bytes(), a.quiet || output.as_os_str() == "-");
-    let cancel = crate::cmd::interrupt::cancel();
-    let ctx = EmitCtx {
-        total_sectors: volume_sectors,
-        data_lba: &data_lba,
-        alias: &walked.data.alias,
-        cancel: Some(&cancel),
-    };
+    let bar = image_bar(plan.size_bytes(), a.quiet || output.as_os_str() == "-");
     {
-        let w = BufWriter::with_capacity(1 << 20, out.file());
-        let written = match &tags {
-            Some(t) => {
-                let mut w = t.sink(w, &ctx)?;
-                emit(&planned.plan, &ctx, &walked.data, &mut w, &|n| bar.inc(n)).and_then(|()| Ok(w.inner.flush()?))
-            }
-            None => {
-                let mut w = w;
-                emit(&planned.plan, &ctx, &walked.data, &mut w, &|n| bar.inc(n)).and_then(|()| Ok(w.flush()?))
-            }
-        };
-        written.with_context(|| format!("writing {}", output.display()))?;
+        let mut w = BufWriter::with_capacity(1 << 20, out.file());
+        plan.write_to(&mut w, &mut |n| bar.inc(n))
+            .and_then(|()| Ok(w.flush()?))
+            .with_context(|| format!("writing {}", output.display()))?;
     }
     bar.finish_and_clear();
     out.commit()?;
@@ -1707,220 +1357,6 @@ impl Target {
         }
     }
 }
-
-/// Names of the MD5 regions in the plan.
-const SB_TAG: &str = "MD5 superblock tag";
-const TREE_TAG: &str = "MD5 directory tree tag";
-const SESSION_TAG: &str = "MD5 session tag";
-const ARRAY: &str = "MD5 checksum array";
-
-/// libisofs's MD5 checksums (`xorriso -md5 on`, `-as mkisofs --md5`; libisofs's doc/checksums.txt).
-///
-/// The tags: one 2048-byte block each, a line of text and zeros. The superblock tag follows the volume descriptor
-/// set terminator, the tree tag the directory records (before the first file's data), the session tag the last
-/// file's data and the checksum array (before the padding); each holds the MD5 of every block from the session
-/// start (LBA 0) up to itself, the first two the block of the next tag.
-///
-/// With Rock Ridge, the checksum array too: 16-byte entries, the MD5 of the session up to the array, then one
-/// per file of [`IsoLayout::checksum_files`], then the MD5 of the entries before it; the root's `isofs.ca`
-/// attribute says where it lies, each file's `isofs.cx` which entry is its own (`xorriso -check_md5` reads them).
-///
-/// Every MD5 is that of the bytes as they are written ([`Md5Sink`]): a file's covers its extent, whatever
-/// produced the bytes (a patched boot image, the boot catalog).
-#[derive(Default)]
-struct Md5Tags {
-    /// The MD5 of everything written so far.
-    md5: Rc<RefCell<Md5>>,
-    /// LBAs of the superblock, tree and session tags, known once the plan is made.
-    pos: Rc<Cell<[u32; 3]>>,
-    /// With the checksum array: its data id, and each file's MD5 by array index less one, set once its bytes went
-    /// by.
-    array: Option<(DataId, FileSums)>,
-    /// The files' stored data, by array index less one.
-    files: Vec<FileData>,
-}
-
-impl Md5Tags {
-    /// Tags, and the checksum array at data id `array` for the files `files` when there are any to list.
-    fn new(array: Option<DataId>, files: &[FileData]) -> Md5Tags {
-        let array = array.map(|id| (id, Rc::new(RefCell::new(vec![None; files.len()]))));
-        Md5Tags { array, files: files.to_vec(), ..Md5Tags::default() }
-    }
-
-    fn producer<'a>(&self, kind: &'static str, which: usize) -> Content<'a> {
-        let md5 = Rc::clone(&self.md5);
-        let pos = Rc::clone(&self.pos);
-        Content::Producer(Box::new(move |_ctx: &EmitCtx<'_>, out: &mut dyn Write| {
-            let p = pos.get();
-            let next = p.get(which + 1).copied();
-            let sum: [u8; 16] = md5.borrow().clone().finalize().into();
-            out.write_all(&tag_block(kind, p[which], next, &sum))?;
-            Ok(())
-        }))
-    }
-
-    fn add_superblock_tag<'a>(&self, x: &mut ImageExtras<'a>) {
-        x.after_terminator.push((SB_TAG.into(), self.producer("libisofs_sb_checksum_tag_v1", 0)));
-    }
-
-    /// The tree tag before the file data; the checksum array and the session tag after it.
-    fn add_tree_and_session_tags<'a>(&self, x: &mut ImageExtras<'a>) {
-        x.before_data.push((TREE_TAG.into(), 1, self.producer("libisofs_tree_checksum_tag_v1", 1)));
-        if let Some((_, sums)) = &self.array {
-            let md5 = Rc::clone(&self.md5);
-            let sums = Rc::clone(sums);
-            let bytes = (self.files.len() + 2) * 16;
-            x.appended.push((
-                ARRAY.into(),
-                bytes.div_ceil(SECTOR) as u64,
-                Content::Producer(Box::new(move |_ctx: &EmitCtx<'_>, out: &mut dyn Write| {
-                    let mut entries: Vec<u8> = md5.borrow().clone().finalize().to_vec();
-                    for (i, sum) in sums.borrow().iter().enumerate() {
-                        let sum = sum.with_context(|| format!("file {} of the checksum array not written", i + 1))?;
-                        entries.extend_from_slice(&sum);
-                    }
-                    let all = Md5::digest(&entries);
-                    entries.extend_from_slice(&all);
-                    entries.resize(bytes.div_ceil(SECTOR) * SECTOR, 0);
-                    out.write_all(&entries)?;
-                    Ok(())
-                })),
-            ));
-        }
-        x.appended.push((SESSION_TAG.into(), 1, self.producer("libisofs_checksum_tag_v1", 2)));
-    }
-
-    /// Reads the tags' LBAs from the plan; puts the checksum array's LBA into `data_lba`.
-    fn place(&self, plan: &Plan<'_>, data_lba: &mut Vec<u32>) -> Result<()> {
-        let find = |name: &str| {
-            plan.regions().iter().find(|r| r.what == name).map(|r| r.lba).with_context(|| format!("{name} not planned"))
-        };
-        self.pos.set([find(SB_TAG)?, find(TREE_TAG)?, find(SESSION_TAG)?]);
-        if let Some((id, _)) = &self.array {
-            let i = id.0 as usize;
-            if data_lba.len() <= i {
-                data_lba.resize(i + 1, 0);
-            }
-            data_lba[i] = find(ARRAY)?;
-        }
-        Ok(())
-    }
-
-    /// The writer that computes every MD5 as `inner` is written.
-    fn sink<W: Write>(&self, inner: W, ctx: &EmitCtx<'_>) -> Result<Md5Sink<W>> {
-        let mut ranges: Vec<FileRange> = Vec::new();
-        if let Some((_, sums)) = &self.array {
-            let mut sums = sums.borrow_mut();
-            for (i, f) in self.files.iter().enumerate() {
-                if f.stored_size == 0 {
-                    sums[i] = Some(Md5::digest(b"").into());
-                    continue;
-                }
-                let start = u64::from(ctx.extent_of(f.data)) * SECTOR as u64;
-                ranges.push(FileRange { start, end: start + f.stored_size, index: vec![i] });
-            }
-            ranges.sort_by_key(|r| (r.start, r.end));
-            ranges.dedup_by(|b, a| {
-                let same = (a.start, a.end) == (b.start, b.end);
-                if same {
-                    a.index.append(&mut b.index);
-                }
-                same
-            });
-            if let Some(w) = ranges.windows(2).find(|w| w[1].start < w[0].end) {
-                bail!("two files of the checksum array overlap at byte {}", w[1].start);
-            }
-        }
-        let sums = self.array.as_ref().map(|(_, s)| Rc::clone(s)).unwrap_or_default();
-        Ok(Md5Sink { inner, md5: Rc::clone(&self.md5), pos: 0, ranges, next: 0, file: None, sums })
-    }
-}
-
-/// Each file's MD5 by array index less one, `None` until its bytes are written.
-type FileSums = Rc<RefCell<Vec<Option<[u8; 16]>>>>;
-
-/// One file's extent in the output, in bytes, and the array indexes (less one) of the files stored there.
-struct FileRange {
-    start: u64,
-    end: u64,
-    index: Vec<usize>,
-}
-
-/// One tag block: `KIND pos=P range_start=0 range_size=P [next=N] md5=HEX self=HEX\n`, zero-padded; `self` is the
-/// MD5 of the text up to the last digit of `md5`.
-fn tag_block(kind: &str, pos: u32, next: Option<u32>, md5: &[u8; 16]) -> Vec<u8> {
-    let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
-    let mut s = format!("{kind} pos={pos} range_start=0 range_size={pos}");
-    if let Some(n) = next {
-        s.push_str(&format!(" next={n}"));
-    }
-    s.push_str(&format!(" md5={}", hex(md5)));
-    let own = Md5::digest(s.as_bytes());
-    s.push_str(&format!(" self={}\n", hex(&own)));
-    let mut b = s.into_bytes();
-    b.resize(SECTOR, 0);
-    b
-}
-
-/// A writer that adds every byte passing through it to the session's MD5 and those of a file's extent to the
-/// file's MD5 (file data too is read and hashed rather than copied in the kernel, only with `--md5`).
-struct Md5Sink<W: Write> {
-    inner: W,
-    md5: Rc<RefCell<Md5>>,
-    /// Bytes written so far.
-    pos: u64,
-    /// The files' extents in order, and the next one not yet complete.
-    ranges: Vec<FileRange>,
-    next: usize,
-    /// The MD5 of the part of `ranges[next]` written so far.
-    file: Option<Md5>,
-    sums: FileSums,
-}
-
-impl<W: Write> Md5Sink<W> {
-    /// Adds `buf`, written at `self.pos`, to the MD5s of the files it overlaps.
-    fn hash_files(&mut self, buf: &[u8]) {
-        let end = self.pos + buf.len() as u64;
-        while let Some(r) = self.ranges.get(self.next) {
-            if r.start >= end {
-                break;
-            }
-            let (from, to) = (r.start.max(self.pos), r.end.min(end));
-            if let Some(part) = buf.get((from - self.pos) as usize..(to - self.pos) as usize) {
-                self.file.get_or_insert_with(Md5::new).update(part);
-            }
-            if r.end > end {
-                break;
-            }
-            let sum: [u8; 16] = self.file.take().unwrap_or_default().finalize().into();
-            let mut sums = self.sums.borrow_mut();
-            for &i in &r.index {
-                if let Some(s) = sums.get_mut(i) {
-                    *s = Some(sum);
-                }
-            }
-            self.next += 1;
-        }
-    }
-}
-
-impl<W: Write> Write for Md5Sink<W> {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let n = self.inner.write(buf)?;
-        let done = &buf[..n];
-        self.md5.borrow_mut().update(done);
-        if self.next < self.ranges.len() {
-            self.hash_files(done);
-        }
-        self.pos += n as u64;
-        Ok(n)
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        self.inner.flush()
-    }
-}
-
-impl<W: Write> ImageSink for Md5Sink<W> {}
 
 #[cfg(test)]
 mod tests {
@@ -2166,11 +1602,6 @@ mod tests {
         assert!(parse(&["-append_partition", "5", "0xef", "x"]).is_err());
         assert!(parse(&["-input-charset", "cp437"]).is_err());
         assert!(parse(&["-eltorito-platform", "amiga"]).is_err());
-        assert!(names_catalog("isolinux/boot.cat", "isolinux/boot.cat"));
-        assert!(names_catalog("isolinux/*.cat", "isolinux/boot.cat"));
-        assert!(!names_catalog("boot.cat", "isolinux/boot.cat"));
-        assert!(!names_catalog("/isolinux/boot.cat", "isolinux/boot.cat"));
-        assert!(!names_catalog("isolinux", "isolinux/boot.cat"));
         assert!(parse(&["-help"]).unwrap().help);
         assert!(parse(&["--version"]).unwrap().version);
         let dashes = parse(&["--", "-weird-name"]).unwrap();
@@ -2337,43 +1768,5 @@ mod tests {
         ] {
             assert!(parse(bad).is_err(), "{bad:?} accepted");
         }
-    }
-
-    #[test]
-    fn md5_tag_text() {
-        let b = tag_block("libisofs_sb_checksum_tag_v1", 18, Some(26), &[0xab; 16]);
-        assert_eq!(b.len(), 2048);
-        let line = std::str::from_utf8(&b[..b.iter().position(|&c| c == b'\n').unwrap()]).unwrap();
-        let head =
-            format!("libisofs_sb_checksum_tag_v1 pos=18 range_start=0 range_size=18 next=26 md5={}", "ab".repeat(16));
-        assert!(line.starts_with(&head), "{line}");
-        let own: String = Md5::digest(head.as_bytes()).iter().map(|x| format!("{x:02x}")).collect();
-        assert_eq!(&line[head.len()..], format!(" self={own}"));
-        assert!(b[line.len() + 1..].iter().all(|&c| c == 0));
-        let s = tag_block("libisofs_checksum_tag_v1", 99, None, &[0; 16]);
-        assert!(!String::from_utf8_lossy(&s).contains("next="));
-    }
-
-    /// Each file's MD5 covers exactly its extent's bytes, whatever the sizes of the writes that carry them; files
-    /// stored at one extent share it; an empty file has the MD5 of nothing.
-    #[test]
-    fn file_md5s_follow_the_extents() {
-        let fd = |data: u32, stored_size: u64| FileData { data: DataId(data), stored_size, zisofs_size: None };
-        // Item 0 at LBA 1 (3000 bytes), item 1 at LBA 3 (5 bytes), item 2 an alias of item 0, item 3 empty.
-        let tags = Md5Tags::new(Some(DataId(9)), &[fd(0, 3000), fd(1, 5), fd(2, 3000), fd(3, 0)]);
-        let (data_lba, alias) = (vec![1, 3, 0, 0], vec![0, 1, 0, 3]);
-        let ctx = EmitCtx { total_sectors: 4, data_lba: &data_lba, alias: &alias, cancel: None };
-        let image: Vec<u8> = (0..4 * SECTOR).map(|i| (i * 7 % 251) as u8).collect();
-        let mut sink = tags.sink(Vec::new(), &ctx).unwrap();
-        for chunk in image.chunks(777) {
-            sink.write_all(chunk).unwrap();
-        }
-        assert_eq!(sink.inner, image);
-        let sums = tags.array.as_ref().unwrap().1.borrow().clone();
-        let md5 = |b: &[u8]| -> Option<[u8; 16]> { Some(Md5::digest(b).into()) };
-        let first = md5(&image[SECTOR..SECTOR + 3000]);
-        assert_eq!(sums, vec![first, md5(&image[3 * SECTOR..3 * SECTOR + 5]), first, md5(b"")]);
-        let whole: [u8; 16] = tags.md5.borrow().clone().finalize().into();
-        assert_eq!(Some(whole), md5(&image));
     }
 }

@@ -2,6 +2,7 @@
 //! several share (their image arguments, progress display) lives beside them here.
 
 pub mod args;
+pub mod build_args;
 pub mod convert;
 pub mod extract;
 pub mod interrupt;

@@ -44,3 +44,18 @@ pub fn bytes_counter(what: &str) -> indicatif::ProgressBar {
     bar.set_message(what.to_string());
     bar
 }
+
+/// The bar of an image being written: bytes written, the rate and the time left; hidden when `quiet` or when
+/// standard error is no terminal.
+pub fn image_bar(total: u64, quiet: bool) -> indicatif::ProgressBar {
+    if quiet || !io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::with_draw_target(Some(total), indicatif::ProgressDrawTarget::stderr());
+    if let Ok(style) =
+        indicatif::ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} {binary_bytes_per_sec} ETA {eta}")
+    {
+        bar.set_style(style);
+    }
+    bar
+}

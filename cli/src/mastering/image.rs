@@ -132,14 +132,6 @@ pub fn plan_image<'a>(
     Ok(PlannedImage { plan, data_lba, extra_lbas })
 }
 
-/// Says on stderr, once per kind with a count and an example path, what `layout` records differently from the
-/// tree (Joliet names cut, dates outside 1900–2155...).
-pub fn warn_losses(layout: &IsoLayout<'_>) {
-    for l in layout.losses() {
-        eprintln!("odix: warning: {l}");
-    }
-}
-
 /// Default ISO options from the command line's view: level, extensions and identifiers.
 pub fn iso_options(level: u8, rock: bool, joliet: bool, joliet_long: bool, time: i64) -> IsoOptions {
     IsoOptions::default().level(level).rock_ridge(rock).joliet(joliet).joliet_long(joliet_long).time(time)

@@ -1,5 +1,6 @@
 //! Building images from folders: walk the sources into a neutral tree, plan every sector, then emit the image in
-//! one sequential pass.
+//! one sequential pass. [`spec`] is the front door: a [`spec::BuildSpec`] planned into a [`spec::BuildPlan`] and
+//! written; the modules below are what it is made of.
 //!
 //! # The plan: how other image structures plug in
 //! A [`plan::Plan`] is an ordered list of [`plan::Region`]s that tile the image from LBA 0 with no gaps. Each
@@ -30,7 +31,11 @@
 //! Producers run strictly in LBA order and the emitter checks each region wrote exactly its size, so a
 //! structure that needs to know where something else is must read it from the plan, never from the output.
 
+mod hide;
 pub mod image;
+mod md5;
 pub mod output;
 pub mod plan;
+pub mod spec;
 pub mod walk;
+pub mod warning;

@@ -1,8 +1,8 @@
-//! How an image is written: the sink its bytes go into in order, the kernel copies of file data, and the
-//! progress bar. The output file itself is a [`crate::output::AtomicFile`].
+//! How an image is written: the sink its bytes go into in order, and the kernel copies of file data. The output
+//! file itself is a [`crate::output::AtomicFile`].
 
 use std::fs::File;
-use std::io::{self, BufWriter, IsTerminal, Read, Write};
+use std::io::{self, BufWriter, Read, Write};
 
 /// Where an image is written in order: buffered bytes for metadata and small files, and whole runs of a source
 /// file copied in the kernel.
@@ -79,16 +79,8 @@ fn kernel_copy(out: &File, src: &File, len: u64) -> io::Result<u64> {
     Ok(done)
 }
 
-/// A progress bar on standard error when it is a terminal and not silenced; otherwise hidden.
-pub fn progress_bar(total: u64, quiet: bool) -> indicatif::ProgressBar {
-    if quiet || !io::stderr().is_terminal() {
-        return indicatif::ProgressBar::hidden();
+impl<W: ImageSink + ?Sized> ImageSink for &mut W {
+    fn copy_from(&mut self, src: &File, len: u64) -> io::Result<u64> {
+        (**self).copy_from(src, len)
     }
-    let bar = indicatif::ProgressBar::with_draw_target(Some(total), indicatif::ProgressDrawTarget::stderr());
-    if let Ok(style) =
-        indicatif::ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} {binary_bytes_per_sec} ETA {eta}")
-    {
-        bar.set_style(style);
-    }
-    bar
 }
