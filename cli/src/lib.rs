@@ -49,5 +49,5 @@ pub mod view;
 pub use formats::View;
 pub use image::{Image, Options};
 pub use mastering::spec::{
-    Attributes, BuildPlan, BuildSource, BuildSpec, BuildWarning, Dates, HideSpec, Ids, Trees, UdfSpec, WalkSpec,
+    Attributes, BuildPlan, BuildSource, BuildSpec, BuildWarning, Dates, HideSpec, Ids, Laid, Trees, UdfSpec, WalkSpec,
 };

@@ -1,7 +1,8 @@
 //! `odix mkiso`: build an ISO 9660 image (Rock Ridge, Joliet) from folders.
 
+use std::cell::OnceCell;
 use std::ffi::OsString;
-use std::io::{BufWriter, Write};
+use std::io::BufWriter;
 use std::path::PathBuf;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -144,29 +145,46 @@ pub fn mkiso(a: MkisoArgs) -> Result<u8> {
     spec.dates.clamp = sde;
     spec.boot = boot;
     spec.cancel = Some(crate::cmd::interrupt::cancel());
-    let plan = spec.plan()?;
+    let plan = spec.prepare()?;
     let udf_only = a.udf.udf_only();
-    for w in plan.warnings() {
-        match w {
-            // A UDF-only image says what it left out with its summary.
-            BuildWarning::UdfLeftOut(_) if udf_only => {}
-            BuildWarning::UdfLeftOut(_) => eprintln!("odix: {w}"),
-            _ => eprintln!("odix: warning: {w}"),
-        }
+    // The image is laid out once: its warnings are shown and the output created when its size is known, before
+    // any byte is written.
+    let out: OnceCell<AtomicFile> = OnceCell::new();
+    let bar: OnceCell<indicatif::ProgressBar> = OnceCell::new();
+    let (w, laid) = plan
+        .write_with(
+            |laid| {
+                for w in &laid.warnings {
+                    match w {
+                        // A UDF-only image says what it left out with its summary.
+                        BuildWarning::UdfLeftOut(_) if udf_only => {}
+                        BuildWarning::UdfLeftOut(_) => eprintln!("odix: {w}"),
+                        _ => eprintln!("odix: warning: {w}"),
+                    }
+                }
+                if out.get().is_none() {
+                    let _ = out.set(AtomicFile::create(&a.output)?);
+                }
+                let file = out.get().context("the output was not created")?;
+                let _ = bar.set(crate::cmd::progress::image_bar(laid.size_bytes(), a.quiet));
+                Ok(BufWriter::with_capacity(1 << 20, &file.file))
+            },
+            &mut |n| {
+                if let Some(b) = bar.get() {
+                    b.inc(n);
+                }
+            },
+        )
+        .map_err(|e| if out.get().is_some() { e.context(format!("writing {}", a.output.display())) } else { e })?;
+    drop(w);
+    if let Some(b) = bar.get() {
+        b.finish_and_clear();
     }
-    let out = AtomicFile::create(&a.output)?;
-    let bar = crate::cmd::progress::image_bar(plan.size_bytes(), a.quiet);
-    {
-        let mut w = BufWriter::with_capacity(1 << 20, &out.file);
-        plan.write_to(&mut w, &mut |n| bar.inc(n)).with_context(|| format!("writing {}", a.output.display()))?;
-        w.flush()?;
-    }
-    bar.finish_and_clear();
-    out.commit()?;
+    out.into_inner().context("the output was never created")?.commit()?;
     if a.quiet {
         return Ok(0);
     }
-    let total = plan.total_sectors();
+    let total = laid.total_sectors;
     if udf_only {
         let rev = plan.udf_revision().unwrap_or_default();
         eprintln!(
@@ -175,7 +193,7 @@ pub fn mkiso(a: MkisoArgs) -> Result<u8> {
             total * 2048,
             plan.entries()
         );
-        for w in plan.warnings() {
+        for w in &laid.warnings {
             if let BuildWarning::UdfLeftOut(n) = w {
                 eprintln!("odix: left out {n} device nodes, FIFOs or sockets (UDF records none)");
             }

@@ -6,6 +6,7 @@
 //! apply to the El Torito entry they follow, so their order matters. The parsed options are then mapped onto an
 //! [`odix::BuildSpec`], as `odix mkiso`'s are.
 
+use std::cell::OnceCell;
 use std::ffi::{OsStr, OsString};
 use std::io::{BufWriter, IsTerminal, Write};
 use std::path::PathBuf;
@@ -1274,19 +1275,22 @@ fn build(a: &MkisofsArgs, log: &mut Log) -> Result<u8> {
     spec.boot = a.boot_config();
     spec.md5 = a.md5;
     spec.cancel = Some(crate::cmd::interrupt::cancel());
-    let plan = spec.plan()?;
-    for w in plan.warnings() {
-        match w {
-            // What the command's own options caused goes to the log; what the trees record, to standard error.
-            BuildWarning::LevelRaised(_) | BuildWarning::Md5WithoutRockRidge => {
-                log.line(&format!("odix mkisofs: warning: {w}"))
+    // What the command's own options caused goes to the log; what the trees record, to standard error.
+    let show = |log: &mut Log, warnings: &[BuildWarning]| {
+        for w in warnings {
+            match w {
+                BuildWarning::LevelRaised(_) | BuildWarning::Md5WithoutRockRidge => {
+                    log.line(&format!("odix mkisofs: warning: {w}"))
+                }
+                BuildWarning::UdfLeftOut(_) => eprintln!("odix: {w}"),
+                _ => eprintln!("odix: warning: {w}"),
             }
-            BuildWarning::UdfLeftOut(_) => eprintln!("odix: {w}"),
-            _ => eprintln!("odix: warning: {w}"),
         }
-    }
-    let total = plan.total_sectors();
+    };
     if a.print_size {
+        let plan = spec.plan()?;
+        show(log, plan.warnings());
+        let total = plan.total_sectors();
         // As genisoimage and xorriso: the number of 2048-byte blocks the image would have, on standard output,
         // and nothing written.
         if !a.quiet {
@@ -1295,17 +1299,36 @@ fn build(a: &MkisofsArgs, log: &mut Log) -> Result<u8> {
         println!("{total}");
         return Ok(0);
     }
+    // The image is laid out once: its warnings are shown and the output created when its size is known, before
+    // any byte is written.
+    let plan = spec.prepare()?;
     let output = a.output.clone().unwrap_or_else(|| PathBuf::from("-"));
-    let out = Target::create(&output)?;
-    let bar = image_bar(plan.size_bytes(), a.quiet || output.as_os_str() == "-");
-    {
-        let mut w = BufWriter::with_capacity(1 << 20, out.file());
-        plan.write_to(&mut w, &mut |n| bar.inc(n))
-            .and_then(|()| Ok(w.flush()?))
-            .with_context(|| format!("writing {}", output.display()))?;
+    let out: OnceCell<Target> = OnceCell::new();
+    let bar: OnceCell<indicatif::ProgressBar> = OnceCell::new();
+    let (w, laid) = plan
+        .write_with(
+            |laid| {
+                show(log, &laid.warnings);
+                if out.get().is_none() {
+                    let _ = out.set(Target::create(&output)?);
+                }
+                let target = out.get().context("the output was not created")?;
+                let _ = bar.set(image_bar(laid.size_bytes(), a.quiet || output.as_os_str() == "-"));
+                Ok(BufWriter::with_capacity(1 << 20, target.file()))
+            },
+            &mut |n| {
+                if let Some(b) = bar.get() {
+                    b.inc(n);
+                }
+            },
+        )
+        .map_err(|e| if out.get().is_some() { e.context(format!("writing {}", output.display())) } else { e })?;
+    drop(w);
+    if let Some(b) = bar.get() {
+        b.finish_and_clear();
     }
-    bar.finish_and_clear();
-    out.commit()?;
+    out.into_inner().context("the output was never created")?.commit()?;
+    let total = laid.total_sectors;
     if !a.quiet {
         log.line(&format!(
             "odix mkisofs: wrote {} ({} sectors, {} bytes)",

@@ -272,6 +272,20 @@ impl BuildSpec {
 
     /// Walks the sources and lays the image out: every check that does not need to write is done here.
     pub fn plan(&self) -> Result<BuildPlan> {
+        let mut plan = self.prepare()?;
+        let (total, losses, _) = match plan.iso {
+            None => plan.run_udf_only::<Vec<u8>>(Out::Measure, &|_| {})?,
+            Some(_) => plan.lay_out::<Vec<u8>>(Out::Measure, &|_| {})?,
+        };
+        plan.total_sectors = total;
+        plan.warnings.extend(losses.into_iter().map(BuildWarning::Loss));
+        Ok(plan)
+    }
+
+    /// Walks the sources and prepares the trees and boot structures, without laying the image out: what
+    /// [`BuildPlan::write_with`] needs to lay it out once and write it. Until then the plan's
+    /// [`BuildPlan::total_sectors`] is 0 and its warnings leave out the layout's (see [`BuildSpec::plan`]).
+    pub fn prepare(&self) -> Result<BuildPlan> {
         self.check()?;
         let pathspecs: Vec<OsString> = self.sources.iter().map(BuildSource::pathspec).collect();
         let dvd_video = self.trees.udf.is_some_and(|u| u.dvd_video);
@@ -313,7 +327,7 @@ impl BuildSpec {
             if skipped > 0 {
                 warnings.push(BuildWarning::UdfLeftOut(skipped));
             }
-            let mut plan = BuildPlan {
+            return Ok(BuildPlan {
                 spec: self.clone(),
                 walked,
                 boot: None,
@@ -321,9 +335,7 @@ impl BuildSpec {
                 iso: None,
                 warnings,
                 total_sectors: 0,
-            };
-            plan.total_sectors = plan.run_udf_only::<Vec<u8>>(None)?;
-            return Ok(plan);
+            });
         }
         let mut boot_cfg = self.boot.clone();
         if self.trees.udf.is_some() {
@@ -383,19 +395,7 @@ impl BuildSpec {
         if self.md5 && !t.rock_ridge {
             warnings.push(BuildWarning::Md5WithoutRockRidge);
         }
-        let mut plan = BuildPlan {
-            spec: self.clone(),
-            walked,
-            boot: Some(boot),
-            udf,
-            iso: Some(opts),
-            warnings,
-            total_sectors: 0,
-        };
-        let (total, losses) = plan.lay_out::<Vec<u8>>(None)?;
-        plan.total_sectors = total;
-        plan.warnings.extend(losses.into_iter().map(BuildWarning::Loss));
-        Ok(plan)
+        Ok(BuildPlan { spec: self.clone(), walked, boot: Some(boot), udf, iso: Some(opts), warnings, total_sectors: 0 })
     }
 
     /// Combinations no image can hold. (The commands refuse them first, in the words of their options.)
@@ -500,8 +500,33 @@ pub struct BuildPlan {
     total_sectors: u64,
 }
 
-/// Where [`BuildPlan::run`] writes, if anywhere.
-type Output<'o, W> = Option<(&'o mut W, &'o dyn Fn(u64))>;
+/// Where a layout goes: nowhere (its size is measured), into a sink, or into the sink a hook opens once the size
+/// and warnings are known.
+enum Out<'o, W> {
+    Measure,
+    Into(&'o mut W),
+    Open(OpenHook<'o, W>),
+}
+
+/// The hook [`BuildPlan::write_with`] calls once the image is laid out.
+type OpenHook<'o, W> = Box<dyn FnOnce(&Laid) -> Result<W> + 'o>;
+
+/// An image laid out, before any byte of it is written: its size and every warning of the build (the
+/// preparation's, then the layout's).
+#[derive(Clone, Debug)]
+pub struct Laid {
+    /// Size of the image in 2048-byte sectors.
+    pub total_sectors: u64,
+    /// What the image records differently from its sources, in the order found.
+    pub warnings: Vec<BuildWarning>,
+}
+
+impl Laid {
+    /// Size of the image in bytes.
+    pub fn size_bytes(&self) -> u64 {
+        self.total_sectors * SECTOR as u64
+    }
+}
 
 impl BuildPlan {
     /// What the image records differently from its sources, in the order found.
@@ -539,22 +564,60 @@ impl BuildPlan {
 
     /// Writes the image to `out` in one sequential pass (never seeking it); `progress` is told how many bytes
     /// were just written. File data goes through [`ImageSink::copy_from`] (a kernel copy into a regular file).
+    ///
+    /// The layout borrows the walked tree, so it is made again here rather than kept from [`BuildSpec::plan`];
+    /// [`BuildSpec::prepare`] with [`BuildPlan::write_with`] lays the image out only once.
     pub fn write_to<W: ImageSink>(&self, out: &mut W, progress: &mut dyn FnMut(u64)) -> Result<()> {
         let progress = RefCell::new(progress);
         let tell = |n: u64| (*progress.borrow_mut())(n);
-        let total = match self.iso {
-            None => self.run_udf_only(Some((out, &tell)))?,
-            Some(_) => self.lay_out(Some((out, &tell)))?.0,
+        let (total, _, _) = match self.iso {
+            None => self.run_udf_only(Out::Into(out), &tell)?,
+            Some(_) => self.lay_out(Out::Into(out), &tell)?,
         };
-        if total != self.total_sectors {
+        if self.total_sectors != 0 && total != self.total_sectors {
             bail!("the image was planned at {} sectors but laid out at {total}", self.total_sectors);
         }
         Ok(())
     }
 
-    /// Lays the ISO image out and, with `out`, writes it; returns its size in sectors and the layout's losses.
-    /// The layout borrows the tree, so it is made again for writing rather than kept.
-    fn lay_out<W: ImageSink>(&self, out: Output<'_, W>) -> Result<(u64, Vec<String>)> {
+    /// Lays the image out once and writes it: `open` is told the size and every warning before any byte is
+    /// written, and returns the sink to write into (it may show the warnings, create the output, size a progress
+    /// bar); `progress` is then told how many bytes were just written. Returns the sink, flushed, and what `open`
+    /// was told. For a plan from [`BuildSpec::prepare`].
+    pub fn write_with<'o, W: ImageSink>(
+        &self,
+        open: impl FnOnce(&Laid) -> Result<W> + 'o,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<(W, Laid)> {
+        let progress = RefCell::new(progress);
+        let tell = |n: u64| (*progress.borrow_mut())(n);
+        let laid = RefCell::new(None);
+        let hook = |l: &Laid| {
+            *laid.borrow_mut() = Some(l.clone());
+            open(l)
+        };
+        let (_, _, sink) = match self.iso {
+            None => self.run_udf_only(Out::Open(Box::new(hook)), &tell)?,
+            Some(_) => self.lay_out(Out::Open(Box::new(hook)), &tell)?,
+        };
+        match (sink, laid.into_inner()) {
+            (Some(w), Some(l)) => Ok((w, l)),
+            _ => bail!("the image was laid out but not written"),
+        }
+    }
+
+    /// The size and warnings `open` is told: the preparation's warnings and the layout's losses.
+    fn laid(&self, total_sectors: u64, losses: &[String]) -> Laid {
+        let mut warnings = self.warnings.clone();
+        if self.total_sectors == 0 {
+            warnings.extend(losses.iter().cloned().map(BuildWarning::Loss));
+        }
+        Laid { total_sectors, warnings }
+    }
+
+    /// Lays the ISO image out and, unless `out` only measures, writes it; returns its size in sectors, the
+    /// layout's losses and the sink an [`Out::Open`] hook opened.
+    fn lay_out<W: ImageSink>(&self, out: Out<'_, W>, progress: &dyn Fn(u64)) -> Result<(u64, Vec<String>, Option<W>)> {
         let (Some(boot), Some(opts)) = (&self.boot, &self.iso) else {
             bail!("not an ISO 9660 plan");
         };
@@ -598,8 +661,11 @@ impl BuildPlan {
             check_udf_tail(&planned, iso_end)?;
         }
         let total = planned.plan.total_sectors();
-        let Some((out, progress)) = out else {
-            return Ok((total, losses));
+        let mut opened = None;
+        let out: &mut W = match out {
+            Out::Measure => return Ok((total, losses, None)),
+            Out::Into(w) => w,
+            Out::Open(open) => opened.insert(open(&self.laid(total, &losses))?),
         };
         let ctx = EmitCtx {
             total_sectors: volume_sectors,
@@ -618,12 +684,17 @@ impl BuildPlan {
                 out.flush()?;
             }
         }
-        Ok((total, losses))
+        Ok((total, losses, opened))
     }
 
     /// Lays a UDF-only image out (no ISO 9660 descriptors: the recognition sequence at 16, the UDF structures at
-    /// 256 and the partition after them) and, with `out`, writes it; returns its size in sectors.
-    fn run_udf_only<W: ImageSink>(&self, out: Output<'_, W>) -> Result<u64> {
+    /// 256 and the partition after them) and, unless `out` only measures, writes it; returns as
+    /// [`BuildPlan::lay_out`] does (a UDF-only layout loses nothing).
+    fn run_udf_only<W: ImageSink>(
+        &self,
+        out: Out<'_, W>,
+        progress: &dyn Fn(u64),
+    ) -> Result<(u64, Vec<String>, Option<W>)> {
         let (tree, opts) = self.udf.as_ref().context("not a UDF plan")?;
         let data = &self.walked.data;
         let bridge = Bridge::new(tree, opts.clone(), data)?;
@@ -668,8 +739,11 @@ impl BuildPlan {
         )?;
         bridge.place(&plan, &data_lba, &data.alias)?;
         let total = plan.total_sectors();
-        let Some((out, progress)) = out else {
-            return Ok(total);
+        let mut opened = None;
+        let out: &mut W = match out {
+            Out::Measure => return Ok((total, Vec::new(), None)),
+            Out::Into(w) => w,
+            Out::Open(open) => opened.insert(open(&self.laid(total, &[]))?),
         };
         let sectors = u32::try_from(total).context("image over 2^32 sectors")?;
         let ctx = EmitCtx {
@@ -680,7 +754,7 @@ impl BuildPlan {
         };
         emit(&plan, &ctx, data, out, progress)?;
         out.flush()?;
-        Ok(total)
+        Ok((total, Vec::new(), opened))
     }
 }
 
