@@ -25,6 +25,7 @@ use odix_cdrip::image::RawDisc;
 use odix_cdrip::sector::{self, RawSector, USER_DATA_LEN};
 
 use crate::cancel::Cancel;
+use crate::compare::same_file;
 use crate::output::{self, AtomicFile};
 
 /// How to convert.
@@ -212,13 +213,6 @@ impl Outputs {
     /// Makes every file durable, then renames each into place.
     fn commit(self) -> Result<()> {
         output::commit_all(self.files)
-    }
-}
-
-fn same_file(a: &Path, b: &Path) -> bool {
-    match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
-        (Ok(x), Ok(y)) => x == y,
-        _ => false,
     }
 }
 

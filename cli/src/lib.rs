@@ -33,6 +33,7 @@
 
 pub mod boot;
 pub mod cancel;
+mod compare;
 pub mod convert;
 pub mod extract;
 pub mod formats;

@@ -51,6 +51,7 @@ use odix_cdrip::image::{RawDisc, SheetKind};
 use odix_cdrip::sector::{self, Repair};
 
 use crate::cancel::Cancel;
+use crate::compare::{same_contents, same_file};
 use crate::output::{self, AtomicFile};
 use crate::source::Source;
 use crate::tree;
@@ -1035,13 +1036,6 @@ fn repair_copy(
     Ok(fixed)
 }
 
-fn same_file(a: &Path, b: &Path) -> bool {
-    match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
-        (Ok(x), Ok(y)) => x == y,
-        _ => false,
-    }
-}
-
 /// A libisofs checksum tag.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Md5Tag {
@@ -1403,34 +1397,6 @@ fn compare_with_dir(tree: &mut dyn Tree, dir: &Path, out: &mut dyn Write) -> Res
         }
     }
     Ok(diffs)
-}
-
-fn same_contents(a: &mut dyn Read, b: &mut dyn Read) -> io::Result<bool> {
-    let mut x = vec![0u8; 1 << 16];
-    let mut y = vec![0u8; 1 << 16];
-    loop {
-        let n = read_full(a, &mut x)?;
-        let m = read_full(b, &mut y)?;
-        if n != m || x[..n] != y[..m] {
-            return Ok(false);
-        }
-        if n == 0 {
-            return Ok(true);
-        }
-    }
-}
-
-fn read_full(r: &mut dyn Read, buf: &mut [u8]) -> io::Result<usize> {
-    let mut filled = 0;
-    while filled < buf.len() {
-        match r.read(&mut buf[filled..]) {
-            Ok(0) => break,
-            Ok(n) => filled += n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(filled)
 }
 
 #[cfg(test)]

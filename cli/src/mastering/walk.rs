@@ -25,6 +25,8 @@ use globset::{Glob, GlobSet, GlobSetBuilder};
 use odix_iso9660::write::{zisofs, DataId, DeviceKind, FileData, Meta, NodeId, NodeKind, Tree};
 use rustix::fs::{AtFlags, FileType, Mode, OFlags};
 
+use crate::compare::same_contents;
+
 /// Folder descriptors [`OpenDirs`] keeps open at once (besides the source folder itself): far below the usual
 /// limit of 1024 descriptors, and deep enough that a walk in tree order rarely reopens a folder.
 pub const MAX_OPEN_DIRS: usize = 32;
@@ -729,34 +731,6 @@ fn content_hash(mut f: File) -> io::Result<u64> {
     }
 }
 
-fn same_contents(a: File, b: File) -> io::Result<bool> {
-    let mut fa = BufReader::with_capacity(256 * 1024, a);
-    let mut fb = BufReader::with_capacity(256 * 1024, b);
-    let mut ba = vec![0u8; 64 * 1024];
-    let mut bb = vec![0u8; 64 * 1024];
-    loop {
-        let na = read_full(&mut fa, &mut ba)?;
-        let nb = read_full(&mut fb, &mut bb)?;
-        if na != nb || ba[..na] != bb[..nb] {
-            return Ok(false);
-        }
-        if na == 0 {
-            return Ok(true);
-        }
-    }
-}
-
-fn read_full<R: Read>(r: &mut R, buf: &mut [u8]) -> io::Result<usize> {
-    let mut n = 0;
-    while n < buf.len() {
-        match r.read(&mut buf[n..])? {
-            0 => break,
-            k => n += k,
-        }
-    }
-    Ok(n)
-}
-
 /// Finds data items with identical stored bytes and points each duplicate at the first one (`alias`). Sizes
 /// group candidates, a hash splits groups, and a byte comparison confirms every match.
 pub fn dedup(data: &mut DataTable) -> Result<u64> {
@@ -791,7 +765,11 @@ pub fn dedup(data: &mut DataTable) -> Result<u64> {
                     let same = data
                         .open(&data.items[r as usize], &mut dirs)
                         .and_then(|a| Ok((a, data.open(item, &mut dirs)?)))
-                        .and_then(|(a, b)| same_contents(a, b))
+                        .and_then(|(a, b)| {
+                            let mut a = BufReader::with_capacity(256 * 1024, a);
+                            let mut b = BufReader::with_capacity(256 * 1024, b);
+                            same_contents(&mut a, &mut b)
+                        })
                         .with_context(|| format!("comparing {}", data.path(item).display()))?;
                     if same {
                         found = Some(r);
