@@ -21,6 +21,9 @@
 //! - [`boot`]: El Torito and the hybrid MBR/GPT system area, plugged into the plan;
 //! - [`mkudf`]: the UDF tree of a bridge or UDF-only image.
 //!
+//! Changing an image:
+//! - [`edit`]: files added, removed, moved in an existing image, its boot setup replayed, a session appended.
+//!
 //! Checking, converting, ripping:
 //! - [`verify`]: checking an image (raw sectors, volume sizes, extents, MD5 tags, a folder) into a typed report;
 //! - [`convert`]: raw images (`.cue`/`.ccd`) to ISO or CloneCD, ISO to BIN/CUE or CloneCD;
@@ -35,6 +38,7 @@ pub mod boot;
 pub mod cancel;
 mod compare;
 pub mod convert;
+pub mod edit;
 pub mod extract;
 pub mod formats;
 pub mod image;
