@@ -148,8 +148,10 @@ pub struct EditReport {
     pub added: Vec<String>,
     /// Paths removed.
     pub removed: Vec<String>,
-    /// What the reading and the build noticed.
+    /// What the reading of the input and the boot replay noticed.
     pub warnings: Vec<String>,
+    /// What the new image records differently from the edited tree (also told in [`EditEvent::Laid`]).
+    pub build_warnings: Vec<BuildWarning>,
     /// The isomd5sum MD5 implanted, as 32 hex digits.
     pub implanted_md5: Option<String>,
 }
@@ -444,7 +446,7 @@ pub fn edit(spec: &EditSpec, events: &mut dyn FnMut(EditEvent<'_>)) -> Result<Ed
         .map_err(|e| if out.get().is_some() { e.context(format!("writing {}", out_path.display())) } else { e })?;
     drop(sink);
     report.total_sectors = laid.total_sectors;
-    report.warnings.extend(laid.warnings.iter().map(|w: &BuildWarning| w.to_string()));
+    report.build_warnings = laid.warnings;
     out.into_inner().context("the output was never created")?.commit()?;
     Ok(report)
 }
