@@ -262,9 +262,7 @@ impl ByteSource {
                 "zero_mbrpt" => flags.mbr_table = true,
                 "zero_gpt" => flags.gpt = true,
                 "zero_apm" => flags.apm = true,
-                r => flags.ranges.push(
-                    interval_range(r).ok_or_else(|| anyhow!("`{text}`: unknown zeroizer `{r}`"))?,
-                ),
+                r => flags.ranges.push(interval_range(r).ok_or_else(|| anyhow!("`{text}`: unknown zeroizer `{r}`"))?),
             }
         }
         // xorriso quotes the path as a shell word: '...' around it.
@@ -345,7 +343,11 @@ impl ByteSource {
         match self {
             ByteSource::File(p) => p.display().to_string(),
             ByteSource::Interval { path, start, end, flags } => {
-                format!("--interval:local_fs:{start}-{end}:{}:{}", flags.to_arg(), shell_quote(&path.display().to_string()))
+                format!(
+                    "--interval:local_fs:{start}-{end}:{}:{}",
+                    flags.to_arg(),
+                    shell_quote(&path.display().to_string())
+                )
             }
         }
     }

@@ -522,6 +522,10 @@ impl Facts {
 
     fn replay(&self) -> Replay {
         let mut r = Replay { warnings: self.warnings.clone(), ..Replay::default() };
+        if self.catalog.is_none() && self.area.is_none() {
+            // Nothing to replay: xorriso prints not even the volume id then.
+            return r;
+        }
         let mut lines: Vec<String> = Vec::new();
         let cfg = &mut r.config;
         lines.push(format!("-V {}", shell_quote(&self.volume_id)));
@@ -534,12 +538,7 @@ impl Facts {
             apm: !self.apm.is_empty(),
             ranges: Vec::new(),
         };
-        let whole_area = ByteSource::Interval {
-            path: self.file.clone(),
-            start: 0,
-            end: 32767,
-            flags: killers.clone(),
-        };
+        let whole_area = ByteSource::Interval { path: self.file.clone(), start: 0, end: 32767, flags: killers.clone() };
         let mut did_area = false;
         let mut efi_boot_part = false;
         let mut appended_as_gpt = self.gpt.iter().any(|g| g.blocks > 0);
@@ -575,8 +574,7 @@ impl Facts {
         let mut basdat = vec![false; self.images.len()];
         let mut pseudo: Vec<Option<String>> = vec![None; self.images.len()];
         let mut mbr_appended = vec![false; self.mbr.len()];
-        let has_path: Vec<bool> =
-            self.mbr.iter().map(|m| self.mbr_paths.iter().any(|(n, _)| *n == m.number)).collect();
+        let has_path: Vec<bool> = self.mbr.iter().map(|m| self.mbr_paths.iter().any(|(n, _)| *n == m.number)).collect();
 
         if self.area.is_some() {
             if !self.mbr.is_empty() {
@@ -685,11 +683,7 @@ impl Facts {
                             }
                         }
                     }
-                } else if kind == 3
-                    && g.path.is_none()
-                    && self.image_size * 4 >= g.start + g.blocks
-                    && !efi_boot_part
-                {
+                } else if kind == 3 && g.path.is_none() && self.image_size * 4 >= g.start + g.blocks && !efi_boot_part {
                     lines.push(format!(
                         "-efi-boot-part {}",
                         self.interval(g.start, g.start + g.blocks - 1, "d", &ZeroFlags::default())
@@ -902,17 +896,12 @@ impl Img {
         table[0..4].copy_from_slice(&(pvd_lba as u32).to_le_bytes());
         table[4..8].copy_from_slice(&(lba as u32).to_le_bytes());
         table[8..12].copy_from_slice(&(buf.len() as u32).to_le_bytes());
-        let sum = buf
-            .get(64..)
-            .unwrap_or_default()
-            .chunks(4)
-            .fold(0u32, |a, w| a.wrapping_add(le(w, 0, w.len()) as u32));
+        let sum =
+            buf.get(64..).unwrap_or_default().chunks(4).fold(0u32, |a, w| a.wrapping_add(le(w, 0, w.len()) as u32));
         table[12..16].copy_from_slice(&sum.to_le_bytes());
         self.boot_info_table = buf.get(8..24) == Some(&table[..]);
-        self.grub2_boot_info =
-            buf.len() >= GRUB2_INFO_AT + 8 && le(buf, GRUB2_INFO_AT, 8) == lba * 4 + GRUB2_INFO_ADD;
-        self.isohybrid_suitable =
-            self.boot_info_table && buf.get(64..68) == Some(&[0xFB, 0xC0, 0x78, 0x70][..]);
+        self.grub2_boot_info = buf.len() >= GRUB2_INFO_AT + 8 && le(buf, GRUB2_INFO_AT, 8) == lba * 4 + GRUB2_INFO_ADD;
+        self.isohybrid_suitable = self.boot_info_table && buf.get(64..68) == Some(&[0xFB, 0xC0, 0x78, 0x70][..]);
     }
 }
 
@@ -942,13 +931,8 @@ mod tests {
             load_rba: 40,
             selection_criteria: (0, Vec::new()),
         };
-        let mut img = Img {
-            entry,
-            path: None,
-            boot_info_table: false,
-            grub2_boot_info: false,
-            isohybrid_suitable: false,
-        };
+        let mut img =
+            Img { entry, path: None, boot_info_table: false, grub2_boot_info: false, isohybrid_suitable: false };
         img.examine(&buf, 16, 40);
         assert!(img.boot_info_table && img.grub2_boot_info && img.isohybrid_suitable);
         img.examine(&buf, 16, 41);
