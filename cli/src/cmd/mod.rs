@@ -14,3 +14,4 @@ pub mod progress;
 pub mod read;
 pub mod rip;
 pub mod verify;
+pub mod xorriso;
