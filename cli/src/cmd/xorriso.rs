@@ -756,6 +756,7 @@ mod tests {
             "--",
             "-rm_r",
             "/pool",
+            "--",
             "-mkdir",
             "/x",
             "/y/z",

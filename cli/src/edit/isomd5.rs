@@ -49,7 +49,8 @@ pub struct ImplantOptions {
     /// Replace an application-use field already used (`implantisomd5 --force`); without it, a field that is not
     /// all spaces is an error.
     pub force: bool,
-    /// The number of fragments with a sum of their own, 1 to 60 (`implantisomd5` always writes 20).
+    /// The number of fragments with a sum of their own: a divisor of 60 from 4 up (`implantisomd5` always
+    /// writes 20).
     pub fragments: u32,
 }
 
@@ -169,9 +170,12 @@ fn read_some(f: &File, buf: &mut [u8], offset: u64) -> std::io::Result<usize> {
 /// With the default [`ImplantOptions`] the file is byte for byte what `implantisomd5` makes of it (and with
 /// `force`, what `implantisomd5 --force` makes).
 pub fn implant(file: &File, opts: &ImplantOptions) -> Result<String> {
+    // The checker reads 60 digits of sums whatever the count, and only then looks for the count: with fewer
+    // digits it reads the count as part of the sums and checks 20 fragments. Each fragment's digits are at most
+    // 16 (an MD5's bytes), so the count must divide 60 and be at least 4.
     ensure!(
-        (1..=FRAGMENT_SUM_DIGITS as u32).contains(&opts.fragments),
-        "isomd5sum: {} fragments: the count must be 1 to {FRAGMENT_SUM_DIGITS}",
+        opts.fragments >= 4 && FRAGMENT_SUM_DIGITS as u32 % opts.fragments == 0,
+        "isomd5sum: {} fragments: checkisomd5 reads 4, 5, 6, 10, 12, 15, 20, 30 or 60",
         opts.fragments
     );
     let (size, app) = read_pvd(file)?;
