@@ -17,7 +17,7 @@ use odix_iso9660::write::eltorito::{LoadSize, Platform};
 use odix_iso9660::write::hybrid::{Guid, PartitionType};
 use odix_iso9660::write::{VolumeDates, SECTOR};
 
-use odix::boot::{BootConfig, BootSpec, EfiPartSpec, EmulChoice, PAD_SECTORS};
+use odix::boot::{BootConfig, BootSpec, ByteSource, EfiPartSpec, EmulChoice, PAD_SECTORS};
 use odix::mastering::walk::read_sort_file;
 use odix::output::AtomicFile;
 use odix::{Attributes, BuildSource, BuildSpec, BuildWarning, HideSpec, UdfSpec};
@@ -359,20 +359,20 @@ pub struct MkisofsArgs {
     pub dir_mode: Option<u32>,
     /// `-new-dir-mode`.
     pub new_dir_mode: Option<u32>,
-    /// `-isohybrid-mbr`.
-    pub isohybrid_mbr: Option<PathBuf>,
-    /// `--grub2-mbr`.
-    pub grub2_mbr: Option<PathBuf>,
-    /// `-G`.
-    pub embedded_boot: Option<PathBuf>,
+    /// `-isohybrid-mbr` (a file, or xorriso's `--interval:local_fs:` byte range of one).
+    pub isohybrid_mbr: Option<ByteSource>,
+    /// `--grub2-mbr` (a file or an interval).
+    pub grub2_mbr: Option<ByteSource>,
+    /// `-G` (a file or an interval).
+    pub embedded_boot: Option<ByteSource>,
     /// `--protective-msdos-label`.
     pub protective_msdos_label: bool,
     /// `-isohybrid-gpt-basdat`.
     pub gpt_basdat: bool,
     /// `-efi-boot-part`.
     pub efi_boot_part: Option<EfiPartSpec>,
-    /// `-append_partition N TYPE FILE`.
-    pub append: Vec<(u8, PartitionType, PathBuf)>,
+    /// `-append_partition N TYPE FILE` (FILE may be an interval).
+    pub append: Vec<(u8, PartitionType, ByteSource)>,
     /// `-appended_part_as_gpt`.
     pub appended_as_gpt: bool,
     /// `-iso_mbr_part_type`.
@@ -422,6 +422,12 @@ fn parse_u32(opt: &str, v: &str) -> Result<u32> {
         None => v.parse(),
     };
     r.map_err(|_| anyhow!("{opt}: `{v}` is not a number"))
+}
+
+/// A file operand of a boot option: a path, or xorriso's `--interval:local_fs:START-END:ZEROIZERS:PATH` (units
+/// `s` 2048 bytes, `d` 512 bytes, `k`/`m`/`g`/`t`; a scaled end is the last byte of its unit).
+fn byte_source(opt: &str, v: &str) -> Result<ByteSource> {
+    ByteSource::parse(v).with_context(|| opt.to_string())
 }
 
 fn parse_mode(opt: &str, v: &str) -> Result<u32> {
@@ -741,7 +747,7 @@ impl MkisofsArgs {
                     Opt::OmitVersion => "-N",
                     _ => "-d",
                 }),
-                Opt::IsohybridMbr => a.isohybrid_mbr = Some(PathBuf::from(v0())),
+                Opt::IsohybridMbr => a.isohybrid_mbr = Some(byte_source(&text, &v0())?),
                 Opt::IsohybridGptBasdat => {
                     // xorriso marks the current boot image: the one being defined, or after -eltorito-alt-boot
                     // the next one.
@@ -778,7 +784,7 @@ impl MkisofsArgs {
                         Some(t) => t,
                         None => bail!("{text}: `{}` is not a partition type", vals[1]),
                     };
-                    a.append.push((n, t, PathBuf::from(&vals[2])));
+                    a.append.push((n, t, byte_source(&text, &vals[2])?));
                 }
                 Opt::AppendedPartAsGpt => a.appended_as_gpt = true,
                 Opt::IsoMbrPartType if guid_arg(&v0()).is_some() => {
@@ -808,15 +814,15 @@ impl MkisofsArgs {
                         a.warnings.push(format!("{text} {n}: odix writes the MBR geometry 64 heads, 32 sectors"));
                     }
                 }
-                Opt::EmbeddedBoot => a.embedded_boot = Some(PathBuf::from(v0())),
-                Opt::Grub2Mbr => a.grub2_mbr = Some(PathBuf::from(v0())),
+                Opt::EmbeddedBoot => a.embedded_boot = Some(byte_source(&text, &v0())?),
+                Opt::Grub2Mbr => a.grub2_mbr = Some(byte_source(&text, &v0())?),
                 Opt::ProtectiveMsdosLabel => a.protective_msdos_label = true,
                 Opt::EfiBootPart => {
                     let v = v0();
                     a.efi_boot_part = Some(if v.trim_start_matches('-') == "efi-boot-image" {
                         EfiPartSpec::ElToritoImage
                     } else {
-                        EfiPartSpec::File(PathBuf::from(v))
+                        EfiPartSpec::File(byte_source(&text, &v)?)
                     });
                 }
                 Opt::EfiBootImage => a.efi_boot_part = Some(EfiPartSpec::ElToritoImage),
