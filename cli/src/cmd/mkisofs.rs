@@ -1336,7 +1336,7 @@ mod tests {
         assert_eq!(a.boot[1].platform(), Platform::EFI);
         assert_eq!(a.efi_boot_part, Some(EfiPartSpec::ElToritoImage));
         assert!(a.protective_msdos_label);
-        assert_eq!(a.grub2_mbr, Some(PathBuf::from("/usr/lib/grub/i386-pc/boot_hybrid.img")));
+        assert_eq!(a.grub2_mbr, Some(odix::boot::ByteSource::File("/usr/lib/grub/i386-pc/boot_hybrid.img".into())));
         assert_eq!(a.sort_weights, [(0, "/".to_string()), (1, "/boot".to_string())]);
         assert_eq!(a.pathspecs, [OsString::from("/tmp/grub.1XRk61"), OsString::from("gdir")]);
         assert_eq!(a.uuid_date, Some((1_795_627_357, 0)));
@@ -1496,14 +1496,14 @@ mod tests {
         assert_eq!(a.iso_level, Some(4));
         assert_eq!(a.creation_date, Some(1_577_836_800));
         assert_eq!(a.uuid_date, Some((1_609_459_200, 0)));
-        assert_eq!(a.append, [(2, PartitionType::Mbr(0xef), PathBuf::from("esp.img"))]);
+        assert_eq!(a.append, [(2, PartitionType::Mbr(0xef), odix::boot::ByteSource::File("esp.img".into()))]);
         assert_eq!(a.partition_offset, 16);
         assert!(a.pad, "-pad after -no-pad");
         assert_eq!(a.exclude, ["*.o", "tmp", "y"]);
         assert_eq!(a.hide, ["h"]);
         assert_eq!(a.hide_joliet, ["hj"]);
         assert!(a.udf && a.quiet && a.joliet_long && a.follow_links && a.gpt_basdat);
-        assert_eq!(a.embedded_boot, Some(PathBuf::from("g.bin")));
+        assert_eq!(a.embedded_boot, Some(odix::boot::ByteSource::File("g.bin".into())));
         assert_eq!(a.warnings.len(), 4, "{:?}", a.warnings); // -T, -D, HFS, relaxed names
 
         assert!(parse(&["-frobnicate", "x"]).unwrap_err().to_string().contains("unknown option `-frobnicate`"));

@@ -663,25 +663,103 @@ fn now() -> Result<i64> {
     Ok(d.as_secs() as i64)
 }
 
-/// Runs an edit line; returns the exit value.
+/// Whether `path` exists in the tree being edited once the ops before it have run: the last op that decides
+/// about it (adds, makes, moves to, removes it or a folder above it) says, else the input's tree does.
+fn exists_after(path: &str, earlier: &[EditOp], tree: &mut dyn odix::view::Tree) -> bool {
+    let under = |p: &str, dir: &str| dir == "/" || p == dir || p.strip_prefix(dir).is_some_and(|r| r.starts_with('/'));
+    for (k, op) in earlier.iter().enumerate().rev() {
+        match op {
+            EditOp::Add { src, dest } if under(path, dest) => {
+                let rel = path[dest.len()..].trim_start_matches('/');
+                // Below a folder added: there when the folder on disk has it, or the tree had it before.
+                if rel.is_empty() || src.join(rel).exists() {
+                    return true;
+                }
+            }
+            EditOp::Mkdir(d) if under(d, path) => return true,
+            EditOp::Move { from, to } if under(path, to) => {
+                return exists_after(&format!("{from}{}", &path[to.len()..]), &earlier[..k], tree);
+            }
+            EditOp::Move { from, .. } | EditOp::Remove(from) if under(path, from) => return false,
+            _ => {}
+        }
+    }
+    odix::tree::resolve(tree, std::ffi::OsStr::new(path)).is_ok()
+}
+
+/// The path an op needs to exist (a SORRY in xorriso when it does not).
+fn needed_path(op: &EditOp) -> Option<(&str, &'static str)> {
+    match op {
+        EditOp::Remove(p) => Some((p, "removal")),
+        EditOp::Move { from, .. } => Some((from, "renaming")),
+        EditOp::Chmod { path, .. } => Some((path, "changing its mode")),
+        _ => None,
+    }
+}
+
+/// Runs an edit line; returns the exit value (xorriso's: 0, the `-return_with` value after a SORRY, 5 when
+/// `-abort_on` stopped the line).
 pub fn run(e: &XorrisoEdit) -> Result<u8> {
     if e.is_new_image() {
         bail!("internal: a new image runs through odix mkisofs");
     }
-    if let Some(r) = e.reports.first() {
-        if !r.system_area {
-            bail!(
-                "xorriso -report_el_torito {}: not yet available in odix (the boot replay report is being written)",
-                r.mode
-            );
+    let input = e.indev.as_ref().context("xorriso: no -indev or -dev given")?;
+    let image = odix::Image::open(input, &odix::Options::default())?;
+    for r in &e.reports {
+        match (r.system_area, r.mode.as_str()) {
+            (false, "as_mkisofs") => {
+                let replay = odix::replay::replay(&image)?;
+                for l in &replay.as_mkisofs {
+                    println!("{l}");
+                }
+            }
+            (false, mode) => bail!(
+                "xorriso -report_el_torito {mode}: odix prints as_mkisofs (and `odix info` shows the El Torito \
+                 entries)"
+            ),
+            (true, mode) => {
+                bail!("xorriso -report_system_area {mode}: not supported by odix; `odix info` shows the system area")
+            }
         }
-        bail!("xorriso -report_system_area {}: not supported by odix; `odix info` shows the system area", r.mode);
     }
     if !e.commit {
         return Ok(0);
     }
-    let _spec = e.edit_spec()?;
-    bail!("xorriso editing commands: writing an edited image is not yet available in this build of odix")
+    let mut spec = e.edit_spec()?;
+    // Paths the changes need: a missing one is xorriso's SORRY, the change is dropped and the line goes on.
+    let mut tree = image.tree(odix::edit::richest_view(&image)?)?;
+    let mut kept: Vec<EditOp> = Vec::new();
+    let mut sorry = false;
+    for op in spec.ops.drain(..) {
+        if let Some((path, what)) = needed_path(&op) {
+            if !exists_after(path, &kept, tree.as_mut()) {
+                eprintln!("odix: SORRY : cannot find path '{path}' in the loaded image for {what}");
+                sorry = true;
+                if e.abort_on <= Severity::Sorry {
+                    eprintln!("odix: aborting: -abort_on {:?} met a SORRY; nothing written", e.abort_on);
+                    return Ok(5);
+                }
+                continue;
+            }
+        }
+        kept.push(op);
+    }
+    spec.ops = kept;
+    drop(tree);
+    drop(image);
+    let report = odix::edit::edit(&spec, &mut |_| {})?;
+    for w in &report.warnings {
+        eprintln!("odix: warning: {w}");
+    }
+    if !e.quiet {
+        eprintln!(
+            "odix: wrote {}: {} sectors, {} entries",
+            spec.output.display(),
+            report.total_sectors,
+            report.entries
+        );
+    }
+    Ok(if sorry && e.return_with.0 <= Severity::Sorry { e.return_with.1 } else { 0 })
 }
 
 #[cfg(test)]
