@@ -191,3 +191,33 @@ fn other_fragment_counts() {
         assert!(isomd5::implant(&f, &ImplantOptions { fragments, ..FORCE }).is_err(), "{fragments}");
     }
 }
+
+/// `odix verify` reports the isomd5sum MD5 where one is implanted, agreeing with `checkisomd5`, and adds
+/// nothing for an image without one.
+#[test]
+fn verify_reports_isomd5sum() {
+    let Some(checkisomd5) = require_tool("checkisomd5") else { return };
+    let d = tempfile::tempdir().unwrap();
+    let (_, iso) = images(d.path(), 3000).pop().unwrap();
+    let verify = |img: &Path| {
+        let o = run(odix().args(["verify", "--json"]).arg(img));
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        let check = v["checks"].as_array().unwrap().iter().find(|c| c["name"] == "isomd5sum").cloned();
+        (o.status.code(), check)
+    };
+    let (code, check) = verify(&iso);
+    assert_eq!((code, check), (Some(0), None));
+    let img = copy(&iso, &d.path().join("v.iso"));
+    implant(&img, &FORCE);
+    assert!(checkisomd5_passes(&checkisomd5, &img));
+    let (code, check) = verify(&img);
+    assert_eq!(code, Some(0));
+    assert_eq!(check.unwrap()["result"], "ok");
+    let text = String::from_utf8_lossy(&run(odix().arg("verify").arg(&img)).stdout).into_owned();
+    assert!(text.contains("isomd5sum: OK"), "{text}");
+    corrupt(&img, 100 * 2048);
+    assert!(!checkisomd5_passes(&checkisomd5, &img));
+    let (code, check) = verify(&img);
+    assert_eq!(code, Some(1));
+    assert_eq!(check.unwrap()["result"], "failed");
+}
