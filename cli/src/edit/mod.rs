@@ -6,6 +6,9 @@
 //! changes, replays the boot setup ([`crate::replay`]) and writes the new image through the same plan as a
 //! build from folders.
 
+pub mod isomd5;
+pub mod md5sum;
+
 use std::path::PathBuf;
 
 use crate::cancel::Cancel;
