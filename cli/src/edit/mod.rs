@@ -379,6 +379,11 @@ pub fn edit(spec: &EditSpec, events: &mut dyn FnMut(EditEvent<'_>)) -> Result<Ed
     if spec.target != EditTarget::NewImage {
         bail!("appending a session is not available in this build");
     }
+    if spec.md5 && spec.implant_md5 {
+        // Each covers the other: the session MD5 covers the descriptor the isomd5sum text is written into, and the
+        // isomd5sum MD5 covers the MD5 tags.
+        bail!("--md5 and --implant-md5 exclude each other: each MD5 would cover the other's bytes");
+    }
     let out_path = &spec.output;
     check_target(out_path)?;
     if let (Ok(a), Ok(b)) = (std::fs::metadata(&spec.input), std::fs::metadata(out_path)) {
