@@ -189,27 +189,14 @@ fn catalog_lba(image: &Image) -> Result<Option<u64>> {
 }
 
 fn boot_setup(image: &Image, mode: BootMode) -> Result<BootSetup> {
-    match mode {
-        BootMode::None => Ok(BootSetup { config: BootConfig::default(), uses: Vec::new(), warnings: Vec::new() }),
-        BootMode::Replay | BootMode::KeepCatalog if !has_boot_setup(image)? => {
-            Ok(BootSetup { config: BootConfig::default(), uses: Vec::new(), warnings: Vec::new() })
+    let r = match mode {
+        BootMode::None => {
+            return Ok(BootSetup { config: BootConfig::default(), uses: Vec::new(), warnings: Vec::new() })
         }
-        BootMode::Replay | BootMode::KeepCatalog => {
-            bail!("{}: replaying the boot setup is not available in this build", image.path().display())
-        }
-    }
-}
-
-/// Whether the input has an El Torito catalog or anything in its system area.
-fn has_boot_setup(image: &Image) -> Result<bool> {
-    if catalog_lba(image)?.is_some() {
-        return Ok(true);
-    }
-    let mut r = image.reader()?;
-    let mut area = vec![0u8; 16 * 2048];
-    r.seek(SeekFrom::Start(image.session_start() * 2048))?;
-    r.read_exact(&mut area).context("reading the system area")?;
-    Ok(area.iter().any(|&b| b != 0))
+        BootMode::Replay => crate::replay::replay(image)?,
+        BootMode::KeepCatalog => crate::replay::keep_catalog(image)?,
+    };
+    Ok(BootSetup { config: r.config, uses: r.uses, warnings: r.warnings })
 }
 
 /// The trees, identifiers and level of the input, for the new image.
@@ -403,7 +390,12 @@ pub fn edit(spec: &EditSpec, events: &mut dyn FnMut(EditEvent<'_>)) -> Result<Ed
     for op in &spec.ops {
         apply(op, &mut w, spec.now, &mut report).with_context(|| format!("{shown}: cannot apply the change"))?;
     }
+    let catalog = boot.config.catalog.as_deref().map(|c| format!("/{}", c.trim_start_matches('/')));
     for used in &boot.uses {
+        // The catalog is written anew wherever the input had it.
+        if catalog.as_deref() == Some(used.as_str()) {
+            continue;
+        }
         let found = w.tree.lookup(used)?;
         if !found.is_some_and(|n| matches!(w.tree.kind(n), Some(NodeKind::File(_)))) {
             bail!(
