@@ -363,7 +363,7 @@ impl std::fmt::Display for ByteSource {
 }
 
 /// `text` as one shell word in single quotes (a quote inside becomes `'"'"'`), as xorriso prints paths.
-pub fn shell_quote(text: &str) -> String {
+pub(crate) fn shell_quote(text: &str) -> String {
     format!("'{}'", text.replace('\'', "'\"'\"'"))
 }
 

@@ -303,7 +303,9 @@ impl Facts {
             }
         };
 
-        let area = read_at(&mut src, 0, 32768)?;
+        let mut area = read_at(&mut src, 0, 32768)?;
+        // An image shorter than its system area reads as zeros past its end.
+        area.resize(32768, 0);
         let mut f = Facts {
             file: image.path().to_path_buf(),
             volume_id,
