@@ -4,6 +4,7 @@
 pub mod args;
 pub mod build_args;
 pub mod convert;
+pub mod edit;
 pub mod extract;
 pub mod interrupt;
 pub mod man;
@@ -14,3 +15,4 @@ pub mod progress;
 pub mod read;
 pub mod rip;
 pub mod verify;
+pub mod xorriso;
