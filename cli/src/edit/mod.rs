@@ -199,6 +199,29 @@ fn boot_setup(image: &Image, mode: BootMode) -> Result<BootSetup> {
     Ok(BootSetup { config: r.config, uses: r.uses, warnings: r.warnings })
 }
 
+/// Replaces `old` (a path as the boot setup named it, with or without its leading `/`) by `new` in `uses`.
+fn rename_use(uses: &mut [String], old: Option<&str>, new: &str) {
+    let Some(old) = old.map(|o| o.trim_start_matches('/')) else { return };
+    for u in uses.iter_mut() {
+        if u.trim_start_matches('/') == old {
+            *u = new.to_string();
+        }
+    }
+}
+
+/// Where the data of the file at `path` of the input's ISO 9660 tree starts (Rock Ridge, Joliet or plain names).
+fn input_lba(image: &Image, path: &str) -> Option<u64> {
+    for view in [View::RockRidge, View::Joliet, View::Iso9660] {
+        let Ok(mut t) = image.tree(view) else { continue };
+        if let Ok(n) = crate::tree::resolve(t.as_mut(), std::ffi::OsStr::new(path)) {
+            if let Some(e) = n.extents.first() {
+                return Some(e.lba);
+            }
+        }
+    }
+    None
+}
+
 /// The trees, identifiers and level of the input, for the new image.
 fn input_trees(image: &Image, data_over_4g: bool) -> Result<(Trees, Ids)> {
     let v = image.volumes()?;
@@ -420,7 +443,9 @@ pub fn edit(spec: &EditSpec, events: &mut dyn FnMut(EditEvent<'_>)) -> Result<Ed
     report.warnings.extend(boot.warnings.iter().cloned());
     let mut w = Walked2 { tree: imported.tree, data: imported.data };
 
-    // The input's catalog file is the old layout's: the replayed boot setup writes its own.
+    // The input's catalog file is the old layout's: the replayed boot setup writes its own, under the name the
+    // edited tree had for it.
+    let mut boot = boot;
     if let Some(lba) = cat {
         for (path, fd) in w.tree.files() {
             let at = w.data.item(fd.data).and_then(|i| w.data.runs_of(i)).and_then(|r| r.first().copied());
@@ -428,7 +453,32 @@ pub fn edit(spec: &EditSpec, events: &mut dyn FnMut(EditEvent<'_>)) -> Result<Ed
                 if let Some(id) = w.tree.lookup(&path)? {
                     w.tree.detach(id)?;
                 }
+                if boot.config.catalog.is_some() && !boot.config.catalog_hide {
+                    let old = boot.config.catalog.replace(path.trim_start_matches('/').to_string());
+                    rename_use(&mut boot.uses, old.as_deref(), &path);
+                }
             }
+        }
+    }
+    // The boot setup names its images as the input's ISO 9660 tree does; the edited tree may have read other
+    // names (UDF or Joliet over a plain ISO 9660 tree): find the file by where its data lies.
+    for i in 0..boot.config.entries.len() {
+        let e = &boot.config.entries[i];
+        if e.appended_partition().is_some() || e.image.starts_with("--interval:") {
+            continue;
+        }
+        let found = w.tree.lookup(&e.image)?.is_some_and(|n| matches!(w.tree.kind(n), Some(NodeKind::File(_))));
+        if found {
+            continue;
+        }
+        let Some(lba) = input_lba(&image, &e.image) else { continue };
+        let renamed = w.tree.files().into_iter().find(|(_, fd)| {
+            let at = w.data.item(fd.data).and_then(|i| w.data.runs_of(i)).and_then(|r| r.first().copied());
+            at.is_some_and(|(o, _)| o == lba * 2048)
+        });
+        if let Some((path, _)) = renamed {
+            let old = std::mem::replace(&mut boot.config.entries[i].image, path.trim_start_matches('/').to_string());
+            rename_use(&mut boot.uses, Some(&old), &path);
         }
     }
     // The MD5 list as the input has it, told of each change as it is applied.
