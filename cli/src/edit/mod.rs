@@ -10,6 +10,8 @@ use std::path::PathBuf;
 
 use crate::cancel::Cancel;
 
+pub mod append;
+
 /// One change to the tree of an image, applied in order. Paths in the image are `/`-separated and absolute
 /// (a missing leading `/` is allowed).
 #[derive(Clone, Debug, PartialEq, Eq)]
