@@ -259,6 +259,19 @@ fn a_session_on_a_mkisofs_image_from_lba_0() {
     let own: Vec<&str> = own.iter().map(String::as_str).collect();
     assert_eq!(xorriso_find(&xorriso, &iso, &own), paths_of(&two, ""), "the session from its own descriptors");
     assert_eq!(odix_ls(&iso, &[]), paths_of(&two, ""));
+
+    // Without Joliet the first session has one descriptor less than a session with Joliet: the copy would
+    // overwrite the first sector after its set, so the session is refused and the image left as it was.
+    let plain = t.path().join("plain.iso");
+    run_ok(Command::new(&xorriso).args(["-as", "mkisofs", "-quiet", "-R", "-o"]).arg(&plain).arg(&one));
+    let old = fs::read(&plain).unwrap();
+    let err = append_session(&plain, &spec(&two, "TWO"), false, &mut |_| {}).unwrap_err();
+    assert!(format!("{err:#}").contains("would overwrite the first session"), "{err:#}");
+    assert_eq!(fs::read(&plain).unwrap(), old);
+    let mut rr_only = spec(&two, "TWO");
+    rr_only.trees.joliet = false;
+    append_session(&plain, &rr_only, false, &mut |_| {}).unwrap();
+    assert_eq!(xorriso_find(&xorriso, &plain, &[]), paths_of(&two, ""));
 }
 
 #[test]

@@ -62,6 +62,8 @@ pub struct Growing {
     start: u32,
     old_len: u64,
     sessions: Vec<Session>,
+    /// Sectors of the descriptor set at LBA 16 when opened, its terminator included.
+    old_set: u64,
     cleanup: Option<Cleanup>,
 }
 
@@ -117,13 +119,14 @@ impl Growing {
                 image.display()
             )
         })?;
+        let old_set = descriptor_set_len(&file);
         let path = image.to_path_buf();
         let what = format!("cut {} back to its size before the new session", image.display());
         let p = path.clone();
         let cleanup = cancel::on_cancel(what, move || {
             let _ = roll_back(&p, start, old_len);
         });
-        Ok(Growing { file, path, start: start32, old_len, sessions, cleanup: Some(cleanup) })
+        Ok(Growing { file, path, start: start32, old_len, sessions, old_set, cleanup: Some(cleanup) })
     }
 
     /// The first LBA of the new session.
@@ -162,6 +165,17 @@ impl Growing {
         self.file.sync_all().with_context(|| format!("{path}: flushing the new session"))?;
         if !write_once {
             let set = self.descriptor_copy(end)?;
+            let sectors = set.len() as u64 / SECTOR_U64;
+            if self.sessions.first().is_some_and(|s| s.start == 0) && sectors > self.old_set {
+                // The first session's own sectors follow its descriptors: they may hold its data, which the new
+                // trees still use.
+                bail!(
+                    "{path}: the new session has {sectors} volume descriptors, the first session {}: copying them to \
+                     LBA 16 would overwrite the first session's sectors after them (append with the same trees as \
+                     the image has, or as write-once)",
+                    self.old_set
+                );
+            }
             self.file
                 .write_all_at(&set, DESCRIPTORS * SECTOR_U64)
                 .with_context(|| format!("{path}: writing the descriptors of the new session at LBA {DESCRIPTORS}"))?;
@@ -209,6 +223,21 @@ impl Drop for Growing {
             let _ = roll_back(&self.path, u64::from(self.start) * SECTOR_U64, self.old_len);
         }
     }
+}
+
+/// The sectors of the volume descriptor set at LBA 16 of `file`, its terminator included.
+fn descriptor_set_len(file: &File) -> u64 {
+    let mut s = [0u8; 8];
+    for k in 0..MAX_DESCRIPTORS {
+        let at = (DESCRIPTORS + k) * SECTOR_U64;
+        if file.read_exact_at(&mut s, at).is_err() || s.get(1..6) != Some(b"CD001") {
+            return k;
+        }
+        if s[0] == 255 {
+            return k + 1;
+        }
+    }
+    MAX_DESCRIPTORS
 }
 
 /// Checks that the bytes of `file` from `from` to `len` are all zeros (the padding xorriso writes after a

@@ -68,11 +68,11 @@ pub fn plan_image<'a>(
     mut extras: ImageExtras<'a>,
 ) -> Result<PlannedImage<'a>> {
     let session = extras.session.take();
-    let start = session.as_ref().map_or(0, |s| s.start);
+    let session_start = session.as_ref().map_or(0, |s| s.start);
     // Positions first (the layout is borrowed mutably only while placing).
     let mut descriptors = 1 + extras.after_primary.len() as u64 + u64::from(layout.descriptor_count() - 1);
     descriptors += 1 + extras.after_terminator.len() as u64;
-    let mut cursor = u64::from(start) + u64::from(SYSTEM_AREA_SECTORS) + descriptors;
+    let mut cursor = u64::from(session_start) + u64::from(SYSTEM_AREA_SECTORS) + descriptors;
     let mut extra_lbas = Vec::new();
     for (_, sectors, _) in &extras.metadata {
         extra_lbas.push(cursor as u32);
@@ -82,10 +82,10 @@ pub fn plan_image<'a>(
     let data_start = layout.place_metadata(meta_start)?;
     let layout: &'a IsoLayout<'_> = layout;
 
-    let mut plan = Plan::starting_at(start);
+    let mut plan = Plan::starting_at(session_start);
     plan.push("system area", u64::from(SYSTEM_AREA_SECTORS), extras.system_area.unwrap_or(Content::Zeros))?;
     // The volume space size of a session counts from its start: `ctx.total_sectors` is the end of the medium.
-    let volume = move |ctx: &EmitCtx<'_>| ctx.total_sectors.saturating_sub(start);
+    let volume = move |ctx: &EmitCtx<'_>| ctx.total_sectors.saturating_sub(session_start);
     plan.push(
         "primary volume descriptor",
         1,
@@ -159,7 +159,7 @@ pub fn plan_image<'a>(
         extra_lbas.push(plan.cursor());
         plan.push(what, sectors, c)?;
     }
-    Ok(PlannedImage { plan, data_lba, start, extra_lbas })
+    Ok(PlannedImage { plan, data_lba, start: session_start, extra_lbas })
 }
 
 /// Default ISO options from the command line's view: level, extensions and identifiers.
@@ -196,5 +196,48 @@ impl Identifiers<'_> {
             opts = opts.volume_set_id(s);
         }
         opts
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::plan::{emit, Content, EmitCtx};
+    use super::super::walk::{walk, WalkOptions};
+    use super::*;
+
+    #[test]
+    fn a_session_starts_at_its_lba_and_keeps_data_already_on_the_medium() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("a"), vec![7u8; 5000]).unwrap();
+        std::fs::write(dir.path().join("b"), b"bee").unwrap();
+        let walked = walk(&[dir.path().as_os_str().to_owned()], &WalkOptions::default()).unwrap();
+        assert_eq!(walked.data.items().len(), 2);
+        let mut layout = IsoLayout::new(&walked.tree, IsoOptions::default()).unwrap();
+        let on_medium = |id: DataId| (id.0 == 0).then_some(40);
+        let extras =
+            ImageExtras { session: Some(SessionPlace { start: 64, on_medium: &on_medium }), ..Default::default() };
+        let planned = plan_image(&mut layout, &walked.data, extras).unwrap();
+        assert_eq!((planned.start, planned.plan.start()), (64, 64));
+        let regions = planned.plan.regions();
+        assert_eq!((regions[0].what.as_str(), regions[0].lba), ("system area", 64));
+        assert_eq!((regions[1].what.as_str(), regions[1].lba), ("primary volume descriptor", 80));
+        // The item on the medium keeps its LBA and is not written again; the other goes after the metadata.
+        assert_eq!(planned.data_lba[0], 40);
+        let run = regions.iter().find(|r| matches!(r.content, Content::DataRun(_))).unwrap();
+        assert!(matches!(&run.content, Content::DataRun(ids) if ids == &[1]));
+        assert_eq!((planned.data_lba[1], run.sectors), (run.lba, 1));
+        let end = planned.plan.total_sectors();
+        assert_eq!(planned.size_bytes(), (end - 64) * 2048);
+
+        // The session's bytes: its descriptors record its size from its start.
+        let ctx =
+            EmitCtx { total_sectors: end as u32, data_lba: &planned.data_lba, alias: &walked.data.alias, cancel: None };
+        let mut out = Vec::new();
+        emit(&planned.plan, &ctx, &walked.data, &mut out, &|_| {}).unwrap();
+        assert_eq!(out.len() as u64, planned.size_bytes());
+        let pvd = &out[16 * 2048..17 * 2048];
+        assert_eq!(&pvd[..6], b"\x01CD001");
+        assert_eq!(u64::from(u32::from_le_bytes(pvd[80..84].try_into().unwrap())), end - 64);
+        assert_eq!(&out[(u64::from(run.lba - 64) * 2048) as usize..][..3], b"bee");
     }
 }
