@@ -639,8 +639,10 @@ impl BuildPlan {
         let array_id = (spec.md5 && spec.trees.rock_ridge).then(|| DataId(boot.ids_end()));
         let mut layout = IsoLayout::new(&walked.tree, opts.clone().checksum_array(array_id))?;
         let losses: Vec<String> = layout.losses().iter().map(ToString::to_string).collect();
-        let mut extras = ImageExtras::default();
-        extras.session = spec.session_start.map(|start| SessionPlace { start, on_medium: &on_medium });
+        let mut extras = ImageExtras {
+            session: spec.session_start.map(|start| SessionPlace { start, on_medium: &on_medium }),
+            ..ImageExtras::default()
+        };
         boot.add_descriptors(&mut extras);
         let tags = spec.md5.then(|| Md5Tags::new(array_id, layout.checksum_files()));
         if let Some(t) = &tags {
