@@ -222,7 +222,8 @@ struct PlannedEntry {
     /// Where the directory records and the catalog find the image.
     data: DataId,
     /// For a patched image: its source, the patches and the synthetic id whose region holds the patched copy.
-    patch: Option<(PathBuf, BootPatches)>,
+    /// The image's source (for messages), its bytes read when planned, and the patches.
+    patch: Option<(PathBuf, Vec<u8>, BootPatches)>,
     len: u64,
     /// False for an image that is an appended partition.
     in_tree: bool,
@@ -265,14 +266,6 @@ fn lookup_path(tree: &Tree, path: &str) -> Option<NodeId> {
         at = tree.lookup(at, comp.as_bytes())?;
     }
     Some(at)
-}
-
-fn first_sector(path: &std::path::Path) -> Result<Vec<u8>> {
-    let mut buf = Vec::with_capacity(512);
-    File::open(path)
-        .and_then(|f| f.take(512).read_to_end(&mut buf))
-        .with_context(|| format!("reading {}", path.display()))?;
-    Ok(buf)
 }
 
 impl BootPlan {
@@ -327,9 +320,11 @@ impl BootPlan {
                 .load_segment(spec.load_segment)
                 .load_size(spec.load_size.unwrap_or_default());
             if emulation == Emulation::HardDisk {
-                if let Some(t) =
-                    entry.check_image(&first_sector(&walked.data.path(&item))?).with_context(|| spec.image.clone())?
-                {
+                let head = walked
+                    .data
+                    .read_head(&item, 512)
+                    .with_context(|| format!("reading {}", walked.data.path(&item).display()))?;
+                if let Some(t) = entry.check_image(&head).with_context(|| spec.image.clone())? {
                     entry = entry.system_type(t);
                 }
             } else {
@@ -353,7 +348,13 @@ impl BootPlan {
                     }
                 }
                 synthetic.push((id, len.div_ceil(SECTOR as u64)));
-                (id, Some((walked.data.path(&item).to_path_buf(), patches)))
+                // Read now (it is small): it may lie in a file or in the input image of an edit.
+                let path = walked.data.path(&item);
+                let bytes = walked.data.read_head(&item, len).with_context(|| format!("reading {}", path.display()))?;
+                if bytes.len() as u64 != len {
+                    bail!("{}: {} bytes read of {len}", path.display(), bytes.len());
+                }
+                (id, Some((path, bytes, patches)))
             };
             entries.push(PlannedEntry { entry, data, patch, len, in_tree: true, gpt_basdat: spec.gpt_basdat });
         }
@@ -525,21 +526,14 @@ impl BootPlan {
             })),
         ));
         for (i, e) in self.entries.iter().enumerate() {
-            let Some((path, patches)) = &e.patch else { continue };
+            let Some((path, bytes, patches)) = &e.patch else { continue };
             let sectors = e.len.div_ceil(SECTOR as u64);
             let id = e.data;
-            let len = e.len;
             x.metadata.push((
                 image_region(i, path),
                 sectors,
                 Content::Producer(Box::new(move |ctx: &EmitCtx<'_>, out: &mut dyn Write| {
-                    let mut buf = Vec::with_capacity(len as usize);
-                    File::open(path)
-                        .and_then(|f| f.take(len + 1).read_to_end(&mut buf))
-                        .with_context(|| format!("reading {}", path.display()))?;
-                    if buf.len() as u64 != len {
-                        bail!("{} changed size during the build", path.display());
-                    }
+                    let mut buf = bytes.clone();
                     patches.apply(&mut buf, PVD_LBA, ctx.extent_of(id))?;
                     buf.resize((sectors * SECTOR as u64) as usize, 0);
                     out.write_all(&buf)?;
@@ -559,7 +553,7 @@ impl BootPlan {
         }
         let mut names = vec![CATALOG_REGION.to_string()];
         for (i, e) in self.entries.iter().enumerate() {
-            if let Some((path, _)) = &e.patch {
+            if let Some((path, ..)) = &e.patch {
                 names.push(image_region(i, path));
             }
         }

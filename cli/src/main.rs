@@ -42,6 +42,10 @@ enum Command {
     Drive(rip::DriveArgs),
     /// Show the sessions and tracks of the disc in an optical drive.
     Toc(rip::TocArgs),
+    /// Change an image (add, replace, remove, move files; relabel) keeping its trees and boot setup, or grow it by a
+    /// session.
+    #[command(disable_version_flag = true)]
+    Edit(cmd::edit::EditArgs),
     /// Build an ISO 9660 image (Rock Ridge, Joliet) from folders.
     #[command(disable_version_flag = true)]
     Mkiso(mkiso::MkisoArgs),
@@ -75,6 +79,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             | Command::Verify(_)
             | Command::Convert(_)
             | Command::Mkiso(_)
+            | Command::Edit(_)
             | Command::Mkisofs { .. }
             | Command::Man(_)
     ) {
@@ -92,6 +97,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Drive(a) => rip::drive(a),
         Command::Toc(a) => rip::toc(a),
         Command::Mkiso(a) => mkiso::mkiso(a),
+        Command::Edit(a) => cmd::edit::edit(a),
         Command::Mkisofs { args } => mkisofs::mkisofs(args),
         Command::Completions { shell } => {
             clap_complete::generate(shell, &mut Cli::command(), "odix", &mut std::io::stdout());

@@ -4,6 +4,7 @@
 pub mod args;
 pub mod build_args;
 pub mod convert;
+pub mod edit;
 pub mod extract;
 pub mod interrupt;
 pub mod man;

@@ -105,3 +105,348 @@ pub struct EditSpec {
     /// When set, writing stops at its next step with [`crate::cancel::Cancelled`].
     pub cancel: Option<Cancel>,
 }
+
+mod import;
+pub mod tree;
+
+use std::io::{BufWriter, Read, Seek, SeekFrom};
+use std::path::Path;
+
+use anyhow::{bail, Context, Result};
+use odix_iso9660::format::volume_descriptor::VolumeDescriptor;
+use odix_iso9660::write::{Meta, NodeKind};
+
+use crate::boot::BootConfig;
+use crate::mastering::walk::{walk, WalkOptions, Walked};
+use crate::output::{check_target, AtomicFile};
+use crate::{BuildSpec, BuildWarning, Ids, Image, Laid, Options, Trees, UdfSpec, View};
+pub use import::richest_view;
+use tree::{components, EditTree};
+
+/// What [`edit`] tells its caller while it works.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum EditEvent<'a> {
+    /// The new image is laid out: its size and the build's warnings, before any byte is written.
+    Laid(&'a Laid),
+    /// Bytes just written.
+    Wrote(u64),
+}
+
+/// What an edit did.
+#[derive(Clone, Debug, Default)]
+pub struct EditReport {
+    /// The view of the input the tree was read from (`rockridge`, `udf`, `joliet`, `iso9660`).
+    pub view: &'static str,
+    /// Entries of the new image, the root left out.
+    pub entries: usize,
+    /// Size of the new image in 2048-byte sectors.
+    pub total_sectors: u64,
+    /// Files whose data was copied from the input by extents.
+    pub copied_by_extent: u64,
+    /// Files of the input read through its tree (zisofs, embedded or sparse UDF data, raw images).
+    pub read_through_tree: u64,
+    /// Regular files added or replaced, by their path in the image.
+    pub added: Vec<String>,
+    /// Paths removed.
+    pub removed: Vec<String>,
+    /// What the reading and the build noticed.
+    pub warnings: Vec<String>,
+    /// The isomd5sum MD5 implanted, as 32 hex digits.
+    pub implanted_md5: Option<String>,
+}
+
+/// The boot setup an edit writes, and the paths in the tree it needs.
+struct BootSetup {
+    config: BootConfig,
+    uses: Vec<String>,
+    warnings: Vec<String>,
+}
+
+/// The El Torito catalog's LBA, when the volume at `session` has a boot record.
+fn catalog_lba(image: &Image) -> Result<Option<u64>> {
+    let mut r = image.reader()?;
+    let start = image.session_start() + 16;
+    let mut sector = vec![0u8; 2048];
+    // A volume descriptor set is short; 64 sectors bound a crafted one.
+    for lba in start..start + 64 {
+        r.seek(SeekFrom::Start(lba * 2048))?;
+        if r.read_exact(&mut sector).is_err() {
+            return Ok(None);
+        }
+        if &sector[1..6] != b"CD001" || sector[0] == 255 {
+            return Ok(None);
+        }
+        if sector[0] == 0 && sector[7..].starts_with(b"EL TORITO SPECIFICATION") {
+            let at = u32::from_le_bytes([sector[71], sector[72], sector[73], sector[74]]);
+            return Ok(Some(u64::from(at)));
+        }
+    }
+    Ok(None)
+}
+
+fn boot_setup(image: &Image, mode: BootMode) -> Result<BootSetup> {
+    match mode {
+        BootMode::None => Ok(BootSetup { config: BootConfig::default(), uses: Vec::new(), warnings: Vec::new() }),
+        BootMode::Replay | BootMode::KeepCatalog if !has_boot_setup(image)? => {
+            Ok(BootSetup { config: BootConfig::default(), uses: Vec::new(), warnings: Vec::new() })
+        }
+        BootMode::Replay | BootMode::KeepCatalog => {
+            bail!("{}: replaying the boot setup is not available in this build", image.path().display())
+        }
+    }
+}
+
+/// Whether the input has an El Torito catalog or anything in its system area.
+fn has_boot_setup(image: &Image) -> Result<bool> {
+    if catalog_lba(image)?.is_some() {
+        return Ok(true);
+    }
+    let mut r = image.reader()?;
+    let mut area = vec![0u8; 16 * 2048];
+    r.seek(SeekFrom::Start(image.session_start() * 2048))?;
+    r.read_exact(&mut area).context("reading the system area")?;
+    Ok(area.iter().any(|&b| b != 0))
+}
+
+/// The trees, identifiers and level of the input, for the new image.
+fn input_trees(image: &Image, data_over_4g: bool) -> Result<(Trees, Ids)> {
+    let v = image.volumes()?;
+    let udf = v.udf.found().map(|u| UdfSpec {
+        revision: match u.revision {
+            r if r < 0x0150 => odix_udf::write::Revision::V1_02,
+            r if r < 0x0200 => odix_udf::write::Revision::V1_50,
+            r if r < 0x0250 => odix_udf::write::Revision::V2_01,
+            r if r < 0x0260 => odix_udf::write::Revision::V2_50,
+            _ => odix_udf::write::Revision::V2_60,
+        },
+        dvd_video: false,
+    });
+    let Some(iso) = v.iso9660.found() else {
+        return Ok((Trees { udf: Some(udf.unwrap_or_default()), udf_only: true, ..Trees::default() }, Ids::default()));
+    };
+    let level = if iso.iso9660_1999 {
+        4
+    } else if data_over_4g {
+        3
+    } else {
+        plain_iso_level(image)?
+    };
+    let trees = Trees {
+        iso_level: level,
+        allow_limited_size: true,
+        rock_ridge: iso.rock_ridge.is_some(),
+        joliet: iso.joliet,
+        joliet_long: iso.joliet,
+        udf,
+        udf_only: false,
+    };
+    let mut ids = Ids { volume_id: Some(iso.volume_id.clone()), ..Ids::default() };
+    let mut r = image.reader()?;
+    r.seek(SeekFrom::Start((image.session_start() + 16) * 2048))?;
+    let mut sector = vec![0u8; 2048];
+    r.read_exact(&mut sector).context("reading the primary volume descriptor")?;
+    if let Ok(VolumeDescriptor::Primary(p)) = VolumeDescriptor::parse(&sector) {
+        let text = |raw: &[u8]| Some(p.text(raw)).filter(|t| !t.is_empty());
+        ids.system_id = text(&p.system_id);
+        ids.volume_set = text(&p.volume_set_id);
+        ids.publisher = text(&p.publisher_id);
+        ids.preparer = text(&p.preparer_id);
+        ids.application = text(&p.application_id);
+    }
+    Ok((trees, ids))
+}
+
+/// Level 1 when every plain ISO 9660 name of the input fits 8.3 (folders 8), else 2.
+fn plain_iso_level(image: &Image) -> Result<u8> {
+    let mut t = image.tree(View::Iso9660)?;
+    let root = t.root()?;
+    let mut level = 1u8;
+    crate::tree::walk(
+        t.as_mut(),
+        root,
+        "/".into(),
+        image.read_options(),
+        true,
+        &mut |_, n, _, depth| {
+            if depth > 0 {
+                let name = n.name.as_encoded_bytes();
+                let fits = match (n.kind, name.iter().rposition(|&b| b == b'.')) {
+                    (crate::view::Kind::Dir, _) => name.len() <= 8 && !name.contains(&b'.'),
+                    (_, Some(dot)) => dot <= 8 && name.len() - dot - 1 <= 3,
+                    (_, None) => name.len() <= 8,
+                };
+                if !fits {
+                    level = 2;
+                }
+            }
+            Ok(level == 1)
+        },
+        &mut |_| {},
+    )?;
+    Ok(level)
+}
+
+/// Applies one change.
+fn apply(op: &EditOp, et: &mut Walked2, now: i64, report: &mut EditReport) -> Result<()> {
+    let dir_meta = Meta { perm: 0o755, mtime: now, atime: now, ctime: now, ..Meta::default() };
+    match op {
+        EditOp::Add { src, dest } => {
+            std::fs::symlink_metadata(src).with_context(|| format!("{}: cannot read it", src.display()))?;
+            let dest_comps = components(dest)?;
+            let mut spec = std::ffi::OsString::from(
+                format!("/{}", dest_comps.join("/")).replace('\\', "\\\\").replace('=', "\\="),
+            );
+            spec.push("=");
+            spec.push(src.as_os_str().to_string_lossy().replace('\\', "\\\\").replace('=', "\\="));
+            let walked = walk(&[spec], &WalkOptions { hidden: true, now, ..WalkOptions::default() })
+                .with_context(|| format!("adding {}", src.display()))?;
+            let base = et.data.absorb(walked.data)?;
+            let added = et.tree.graft(&walked.tree, base)?;
+            report.added.extend(added.into_iter().map(|(p, _)| p));
+        }
+        EditOp::Remove(path) => {
+            let id = et.tree.lookup(path)?.with_context(|| format!("{path}: no such file or folder in the image"))?;
+            et.tree.detach(id)?;
+            report.removed.push(et.tree.path(id));
+        }
+        EditOp::Move { from, to } => {
+            let id = et.tree.lookup(from)?.with_context(|| format!("{from}: no such file or folder in the image"))?;
+            let comps = components(to)?;
+            let Some((name, dirs)) = comps.split_last() else { bail!("{to}: not a path to move to") };
+            let parent = et
+                .tree
+                .lookup(&dirs.join("/"))?
+                .filter(|&p| et.tree.is_dir(p))
+                .with_context(|| format!("{to}: its folder is not in the image"))?;
+            et.tree.reattach(id, parent, name.as_bytes())?;
+        }
+        EditOp::Mkdir(path) => {
+            et.tree.mkdir_p(path, dir_meta)?;
+        }
+        EditOp::Chmod { mode, path, recursive } => {
+            let id = et.tree.lookup(path)?.with_context(|| format!("{path}: no such file or folder in the image"))?;
+            let ids = if *recursive { et.tree.subtree(id) } else { vec![id] };
+            for n in ids {
+                if let Some(m) = et.tree.meta_mut(n) {
+                    m.perm = mode & 0o7777;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The tree and data table an edit works on.
+struct Walked2 {
+    tree: EditTree,
+    data: crate::mastering::walk::DataTable,
+}
+
+/// Writes the edited image: reads the input's tree, applies the changes in order, replays the boot setup and
+/// writes the new image (whose file data is copied from the input by extents). `events` hears of the layout and
+/// of each write.
+pub fn edit(spec: &EditSpec, events: &mut dyn FnMut(EditEvent<'_>)) -> Result<EditReport> {
+    if spec.target != EditTarget::NewImage {
+        bail!("appending a session is not available in this build");
+    }
+    let out_path = &spec.output;
+    check_target(out_path)?;
+    if let (Ok(a), Ok(b)) = (std::fs::metadata(&spec.input), std::fs::metadata(out_path)) {
+        use std::os::unix::fs::MetadataExt;
+        if (a.dev(), a.ino()) == (b.dev(), b.ino()) {
+            bail!("{}: the output is the input; write a new image, or append a session to it", out_path.display());
+        }
+    }
+    let image = Image::open(&spec.input, &Options::default())?;
+    let shown = spec.input.display().to_string();
+    let view = richest_view(&image)?;
+    let boot = boot_setup(&image, spec.boot)?;
+    let cat = catalog_lba(&image)?;
+
+    let spill_parent = match out_path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => Path::new(".").to_path_buf(),
+    };
+    let spill = tempfile::Builder::new()
+        .prefix(".odix-edit-")
+        .tempdir_in(&spill_parent)
+        .with_context(|| format!("{}: cannot create a folder there", spill_parent.display()))?;
+    let doomed = spill.path().to_path_buf();
+    let _spill_cleanup = crate::cancel::on_cancel("", move || {
+        let _ = std::fs::remove_dir_all(doomed);
+    });
+    let imported = import::import(&image, view, spill.path(), spec.now)?;
+    let mut report = EditReport {
+        view: imported.view,
+        read_through_tree: imported.spilled,
+        warnings: imported.warnings,
+        ..EditReport::default()
+    };
+    report.warnings.extend(boot.warnings.iter().cloned());
+    let mut w = Walked2 { tree: imported.tree, data: imported.data };
+
+    // The input's catalog file is the old layout's: the replayed boot setup writes its own.
+    if let Some(lba) = cat {
+        for (path, fd) in w.tree.files() {
+            let at = w.data.item(fd.data).and_then(|i| w.data.runs_of(i)).and_then(|r| r.first().copied());
+            if at.is_some_and(|(o, _)| o == lba * 2048) {
+                if let Some(id) = w.tree.lookup(&path)? {
+                    w.tree.detach(id)?;
+                }
+            }
+        }
+    }
+    for op in &spec.ops {
+        apply(op, &mut w, spec.now, &mut report).with_context(|| format!("{shown}: cannot apply the change"))?;
+    }
+    for used in &boot.uses {
+        let found = w.tree.lookup(used)?;
+        if !found.is_some_and(|n| matches!(w.tree.kind(n), Some(NodeKind::File(_)))) {
+            bail!(
+                "{used}: the boot setup of {shown} uses it, and the edit removes it (keep it, replace it, or give \
+                 --boot none)"
+            );
+        }
+    }
+    let used: std::collections::HashSet<u32> = w.tree.files().iter().map(|(_, fd)| fd.data.0).collect();
+    w.data.keep_only(&used);
+    report.copied_by_extent =
+        w.data.items().iter().filter(|i| i.stored_size > 0 && w.data.runs_of(i).is_some()).count() as u64;
+    let over_4g = w.data.items().iter().any(|i| i.stored_size >= u64::from(u32::MAX));
+    let (trees, mut ids) = input_trees(&image, over_4g)?;
+    if let Some(v) = &spec.volume_id {
+        ids.volume_id = Some(v.clone());
+    }
+    let tree = w.tree.to_tree()?;
+    let walked = Walked { tree, data: w.data, first_dir_name: None, hidden_skipped: 0 };
+    let mut build = BuildSpec::new(Vec::new());
+    build.trees = trees;
+    build.ids = ids;
+    build.dates.now = spec.now;
+    build.boot = boot.config;
+    build.md5 = spec.md5;
+    build.cancel = spec.cancel.clone();
+    let plan = build.prepare_walked(walked)?;
+    report.entries = plan.entries();
+    let out: std::cell::OnceCell<AtomicFile> = std::cell::OnceCell::new();
+    let events = std::cell::RefCell::new(events);
+    let (sink, laid) = plan
+        .write_with(
+            |laid| {
+                (*events.borrow_mut())(EditEvent::Laid(laid));
+                if out.get().is_none() {
+                    let _ = out.set(AtomicFile::create(out_path)?);
+                }
+                let file = out.get().context("the output was not created")?;
+                Ok(BufWriter::with_capacity(1 << 20, &file.file))
+            },
+            &mut |n| (*events.borrow_mut())(EditEvent::Wrote(n)),
+        )
+        .map_err(|e| if out.get().is_some() { e.context(format!("writing {}", out_path.display())) } else { e })?;
+    drop(sink);
+    report.total_sectors = laid.total_sectors;
+    report.warnings.extend(laid.warnings.iter().map(|w: &BuildWarning| w.to_string()));
+    out.into_inner().context("the output was never created")?.commit()?;
+    Ok(report)
+}

@@ -236,6 +236,54 @@ fn check_interrupted(ctx_cancel: Option<&crate::cancel::Cancel>) -> Result<()> {
     Ok(())
 }
 
+/// Copies an item of an edit's input image: each run in the kernel from the image file when the image's bytes
+/// are its sectors (never through user memory, never through a tree), else through the image's reader. Runs
+/// shorter than the item are padded with zeros, longer ones cut. Returns the item's stored size.
+fn copy_image_runs<W: ImageSink>(
+    data: &DataTable,
+    item: &DataItem,
+    runs: &[super::walk::ImageRun],
+    out: &mut W,
+    progress: &dyn Fn(u64),
+    cancel: Option<&crate::cancel::Cancel>,
+) -> Result<u64> {
+    let image = data.input_image().context("no input image")?;
+    let total = item.stored_size;
+    let Some(file) = image.file.as_ref().filter(|_| total >= COPY_RANGE_MIN) else {
+        let n = data.copy_runs(runs, total, out)?;
+        progress(n);
+        return Ok(n);
+    };
+    let mut left = total;
+    for &(at, len) in runs {
+        let mut n = len.min(left);
+        left -= n;
+        if at == super::walk::ZERO_RUN {
+            write_zeros(out, n)?;
+            progress(n);
+            continue;
+        }
+        let mut pos = at;
+        while n > 0 {
+            check_interrupted(cancel)?;
+            let step = n.min(COPY_STEP);
+            let k = out.copy_from_at(file, pos, step)?;
+            if k == 0 {
+                bail!("the input image ends at byte {pos}, inside a file's data");
+            }
+            pos += k;
+            n -= k;
+            progress(k);
+        }
+        if left == 0 {
+            break;
+        }
+    }
+    write_zeros(out, left)?;
+    progress(left);
+    Ok(total)
+}
+
 /// Copies one data item and pads it to a whole sector; returns the bytes written. The source file is opened
 /// relative to its folder, kept open in `dirs`.
 #[allow(clippy::too_many_arguments)]
@@ -251,6 +299,14 @@ fn copy_padded<W: ImageSink>(
 ) -> Result<u64> {
     check_interrupted(cancel)?;
     let item = data.item(id).with_context(|| format!("LBA {lba}: no data item {}", id.0))?;
+    if let Some(runs) = data.runs_of(item) {
+        let n = copy_image_runs(data, item, runs, out, progress, cancel)
+            .with_context(|| format!("copying {}", data.path(item).display()))?;
+        let size = item.stored_size.div_ceil(SECTOR as u64) * SECTOR as u64;
+        write_zeros(out, size - n)?;
+        progress(size - n);
+        return Ok(size);
+    }
     let path = data.path(item);
     let file = data.open(item, dirs).with_context(|| format!("opening {}", path.display()))?;
     let n = copy_item(item, file, &path, out, scratch, progress, cancel)?;

@@ -318,6 +318,14 @@ impl BuildSpec {
             hide.apply(&mut walked.tree, &sources);
         }
         self.apply_attributes(&mut walked, &pathspecs);
+        self.prepare_walked(walked)
+    }
+
+    /// [`BuildSpec::prepare`] for a tree already made (an edit's, from its input image and the changes):
+    /// the sources, walk, hide and attribute options are not used.
+    pub(crate) fn prepare_walked(&self, mut walked: Walked) -> Result<BuildPlan> {
+        self.check()?;
+        let h = &self.hide;
         let volume_id = match &self.ids.volume_id {
             Some(v) => v.clone(),
             None => default_volume_id(&walked.first_dir_name.as_deref().unwrap_or_default().to_string_lossy()),

@@ -14,7 +14,7 @@ use std::collections::{HashMap, HashSet};
 use std::ffi::{OsStr, OsString};
 use std::fs::{self, File, Metadata};
 use std::hash::Hasher;
-use std::io::{self, BufReader, Read};
+use std::io::{self, BufReader, Read, Write};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::os::unix::fs::MetadataExt;
@@ -33,6 +33,37 @@ pub const MAX_OPEN_DIRS: usize = 32;
 
 /// A [`DataItem`] or folder with no parent folder: its name is a path as the user gave it.
 const NO_DIR: u32 = u32::MAX;
+
+/// The folder of a [`DataItem`] whose bytes lie in the input image of an edit: its `name_at` indexes
+/// [`DataTable::image_runs`].
+const IN_IMAGE: u32 = u32::MAX - 1;
+
+/// A run of an input image's bytes: `(offset, length)` in the image's 2048-byte sector space; an offset of
+/// [`ZERO_RUN`] stands for zeros (an unrecorded or sparse extent).
+pub type ImageRun = (u64, u64);
+
+/// The offset of a run of zeros.
+pub const ZERO_RUN: u64 = u64::MAX;
+
+/// The input image of an edit, which image data items are copied from.
+pub struct InputImage {
+    /// The image file, when its bytes are the sectors (copied in the kernel).
+    pub file: Option<File>,
+    /// A reader of the sectors otherwise (a raw image read through its sheet).
+    pub reader: std::sync::Mutex<Box<dyn ReadSeek + Send>>,
+    /// The image's path, for messages.
+    pub path: PathBuf,
+}
+
+/// `Read + Seek`, as one trait object.
+pub trait ReadSeek: Read + io::Seek {}
+impl<T: Read + io::Seek> ReadSeek for T {}
+
+impl std::fmt::Debug for InputImage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InputImage").field("path", &self.path).finish_non_exhaustive()
+    }
+}
 
 /// A source folder: its parent folder and its name (the path as given for a source's top folder).
 #[derive(Debug, Clone, Copy)]
@@ -77,6 +108,10 @@ pub struct DataTable {
     dirs: Vec<SourceDir>,
     /// Symbolic links were followed while walking: open through them too.
     follow_links: bool,
+    /// The runs of each item held in the input image of an edit (by the item's `name_at`).
+    image_runs: Vec<Vec<ImageRun>>,
+    /// The input image those items come from.
+    image: Option<std::sync::Arc<InputImage>>,
 }
 
 impl DataTable {
@@ -143,13 +178,174 @@ impl DataTable {
     }
 
     /// The source path of `item` (an item of this table), for messages: a deep one may be longer than the
-    /// system opens by path ([`DataTable::open`] opens it).
+    /// system opens by path ([`DataTable::open`] opens it). An item of an input image is named by the image
+    /// and the byte offset of its first run.
     pub fn path(&self, item: &DataItem) -> PathBuf {
+        if let Some(runs) = self.runs_of(item) {
+            let image = self.image.as_ref().map(|i| i.path.display().to_string()).unwrap_or_default();
+            let at = runs.iter().find(|r| r.0 != ZERO_RUN).map_or(0, |r| r.0);
+            return PathBuf::from(format!("{image} (byte {at})"));
+        }
         self.join(item.dir, self.name(item.name_at))
+    }
+
+    /// The runs of the input image that hold `item`, for an item of an edit's input image.
+    pub fn runs_of(&self, item: &DataItem) -> Option<&[ImageRun]> {
+        if item.dir != IN_IMAGE {
+            return None;
+        }
+        self.image_runs.get(usize::try_from(item.name_at).ok()?).map(Vec::as_slice)
+    }
+
+    /// The input image items of this table come from.
+    pub fn input_image(&self) -> Option<&std::sync::Arc<InputImage>> {
+        self.image.as_ref()
+    }
+
+    /// Sets the input image that items pushed with [`DataTable::push_image`] come from.
+    pub fn set_input_image(&mut self, image: std::sync::Arc<InputImage>) {
+        self.image = Some(image);
+    }
+
+    /// For an item held in one contiguous run of the input image that starts on a sector: its LBA and length
+    /// (a later session can point at it where it is).
+    pub fn image_extent(&self, id: DataId) -> Option<(u64, u64)> {
+        let runs = self.runs_of(self.item(id)?)?;
+        match runs {
+            [(at, len)] if *at != ZERO_RUN && at % 2048 == 0 => Some((at / 2048, *len)),
+            _ => None,
+        }
+    }
+
+    /// Adds an item whose bytes are `runs` of the input image ([`DataTable::set_input_image`]): `stored_size`
+    /// bytes in all (the runs are cut or padded with zeros to it), zisofs-compressed when `zisofs` gives the
+    /// uncompressed size.
+    pub fn push_image(&mut self, runs: Vec<ImageRun>, stored_size: u64, zisofs: Option<u32>, weight: i64) -> DataId {
+        let name_at = self.image_runs.len() as u64;
+        self.image_runs.push(runs);
+        let id = DataId(self.items.len() as u32);
+        self.alias.push(id.0);
+        self.items.push(DataItem { name_at, dir: IN_IMAGE, stored_size, zisofs, weight });
+        id
+    }
+
+    /// Leaves out of the image every item `used` does not name (nor any used item is an alias of): their data
+    /// is not written. An edit calls this once its changes have removed or replaced files.
+    pub fn keep_only(&mut self, used: &std::collections::HashSet<u32>) {
+        let mut keep = vec![false; self.items.len()];
+        for &u in used {
+            if let Some(k) = keep.get_mut(u as usize) {
+                *k = true;
+            }
+            if let Some(k) = self.alias.get(u as usize).and_then(|&a| keep.get_mut(a as usize)) {
+                *k = true;
+            }
+        }
+        for (item, k) in self.items.iter_mut().zip(keep) {
+            if !k {
+                item.stored_size = 0;
+                item.zisofs = None;
+            }
+        }
+    }
+
+    /// Adds an item whose bytes are the whole file at `path` (`len` bytes), opened by that path when written.
+    pub fn push_file(&mut self, path: &Path, len: u64) -> Result<DataId> {
+        self.push(NO_DIR, path.as_os_str().as_bytes(), path, len, len, None, 0)
+    }
+
+    /// Moves every item of `other` into this table; returns the offset added to `other`'s data ids.
+    pub fn absorb(&mut self, other: DataTable) -> Result<u32> {
+        let base = u32::try_from(self.items.len()).context("too many data items")?;
+        let dir_base = u32::try_from(self.dirs.len()).context("too many source folders")?;
+        let name_base = self.names.len() as u64;
+        let runs_base = self.image_runs.len() as u64;
+        if !other.image_runs.is_empty() && other.image.is_some() {
+            self.image = other.image.clone();
+        }
+        self.follow_links |= other.follow_links;
+        self.names.extend_from_slice(&other.names);
+        for d in other.dirs {
+            let parent = if d.parent == NO_DIR { NO_DIR } else { d.parent + dir_base };
+            self.dirs.push(SourceDir { parent, name_at: d.name_at + name_base });
+        }
+        self.image_runs.extend(other.image_runs);
+        for mut item in other.items {
+            match item.dir {
+                IN_IMAGE => item.name_at += runs_base,
+                NO_DIR => item.name_at += name_base,
+                d => {
+                    item.dir = d + dir_base;
+                    item.name_at += name_base;
+                }
+            }
+            self.items.push(item);
+        }
+        self.alias.extend(other.alias.into_iter().map(|a| a + base));
+        Ok(base)
+    }
+
+    /// Reads up to `limit` bytes of `item` from its start (a boot image to check or patch).
+    pub fn read_head(&self, item: &DataItem, limit: u64) -> io::Result<Vec<u8>> {
+        let want = limit.min(item.stored_size);
+        let mut buf = Vec::with_capacity(usize::try_from(want).unwrap_or(0));
+        match self.runs_of(item) {
+            Some(runs) => {
+                let mut w = &mut buf;
+                self.copy_runs(runs, want, &mut w)?;
+            }
+            None => {
+                let mut dirs = OpenDirs::default();
+                self.open(item, &mut dirs)?.take(want).read_to_end(&mut buf)?;
+            }
+        }
+        Ok(buf)
+    }
+
+    /// Copies the first `len` bytes of `runs` of the input image to `out` through user memory (zeros for zero
+    /// runs and past the runs' end); returns `len`.
+    pub fn copy_runs(&self, runs: &[ImageRun], len: u64, out: &mut dyn Write) -> io::Result<u64> {
+        let image = self.image.as_ref().ok_or_else(|| io::Error::other("no input image"))?;
+        let mut left = len;
+        let mut buf = vec![0u8; 1 << 20];
+        for &(at, run) in runs {
+            let mut n = run.min(left);
+            left -= n;
+            if at == ZERO_RUN {
+                write_zero_bytes(out, n)?;
+                continue;
+            }
+            let mut pos = at;
+            while n > 0 {
+                let k = usize::try_from(n).unwrap_or(usize::MAX).min(buf.len());
+                match &image.file {
+                    Some(f) => {
+                        use std::os::unix::fs::FileExt;
+                        f.read_exact_at(&mut buf[..k], pos)?;
+                    }
+                    None => {
+                        let mut r = image.reader.lock().map_err(|_| io::Error::other("image reader poisoned"))?;
+                        r.seek(io::SeekFrom::Start(pos))?;
+                        r.read_exact(&mut buf[..k])?;
+                    }
+                }
+                out.write_all(&buf[..k])?;
+                pos += k as u64;
+                n -= k as u64;
+            }
+            if left == 0 {
+                break;
+            }
+        }
+        write_zero_bytes(out, left)?;
+        Ok(len)
     }
 
     /// Opens the source file of `item` relative to its folder, through `dirs`.
     pub fn open(&self, item: &DataItem, dirs: &mut OpenDirs) -> io::Result<File> {
+        if item.dir == IN_IMAGE {
+            return Err(io::Error::other("the data lies in the input image, not in a file of its own"));
+        }
         let name = self.name(item.name_at);
         let at = if item.dir == NO_DIR { rustix::fs::CWD } else { dirs.open_dir(self, item.dir)? };
         let fd = rustix::fs::openat(at, OsStr::from_bytes(name), file_flags(self.follow_links), Mode::empty())?;
@@ -177,6 +373,16 @@ impl DataTable {
         self.items.push(item);
         Ok(id)
     }
+}
+
+fn write_zero_bytes(out: &mut dyn Write, mut n: u64) -> io::Result<()> {
+    let zeros = [0u8; 8192];
+    while n > 0 {
+        let k = n.min(zeros.len() as u64) as usize;
+        out.write_all(&zeros[..k])?;
+        n -= k as u64;
+    }
+    Ok(())
 }
 
 fn dir_flags(follow_links: bool) -> OFlags {
@@ -736,7 +942,8 @@ fn content_hash(mut f: File) -> io::Result<u64> {
 pub fn dedup(data: &mut DataTable) -> Result<u64> {
     let mut by_size: HashMap<(u64, Option<u32>), Vec<u32>> = HashMap::new();
     for (i, it) in data.items.iter().enumerate() {
-        if it.stored_size > 0 {
+        // Items of an input image are stored where they were already, once each.
+        if it.stored_size > 0 && it.dir != IN_IMAGE {
             by_size.entry((it.source_size(), it.zisofs)).or_default().push(i as u32);
         }
     }
