@@ -24,7 +24,7 @@ use odix_iso9660::read::Session;
 use odix_iso9660::write::SECTOR;
 
 use crate::cancel::{self, Cleanup};
-use crate::mastering::spec::{BuildSpec, BuildWarning};
+use crate::mastering::spec::{BuildPlan, BuildSpec, BuildWarning, Laid};
 
 /// Sessions start on this boundary (what xorriso uses on overwriteable media and image files).
 pub const SESSION_ALIGN: u64 = 32;
@@ -276,14 +276,35 @@ pub fn append_session(
     let mut spec = spec.clone();
     spec.session_start = Some(growing.start());
     let plan = spec.prepare()?;
-    let (sink, laid) = plan.write_with(|_| growing.sink(), progress)?;
+    write_session(growing, &plan, write_once, &mut |_| {}, progress)
+}
+
+/// Writes `plan` (prepared with [`BuildSpec::session_start`] at `growing`'s start) as the new session and
+/// commits it ([`Growing::commit`]); `laid` is told the layout (the session's size from its start) before any
+/// byte is written, `progress` how many bytes were just written.
+pub fn write_session(
+    growing: Growing,
+    plan: &BuildPlan,
+    write_once: bool,
+    laid: &mut dyn FnMut(&Laid),
+    progress: &mut dyn FnMut(u64),
+) -> Result<AppendReport> {
+    let path = growing.path.clone();
+    let (sink, l) = plan.write_with(
+        |l| {
+            laid(l);
+            growing.sink()
+        },
+        progress,
+    )?;
     drop(sink);
-    let (start, sectors, descriptors_updated) = growing.commit(laid.total_sectors, write_once)?;
-    let mut f = File::open(image).with_context(|| format!("opening {}", image.display()))?;
+    let end = u64::from(growing.start()) + l.total_sectors;
+    let (start, sectors, descriptors_updated) = growing.commit(end, write_once)?;
+    let mut f = File::open(&path).with_context(|| format!("opening {}", path.display()))?;
     let sessions = odix_iso9660::read::sessions(&mut f)
-        .with_context(|| format!("{}: reading the sessions back", image.display()))?
+        .with_context(|| format!("{}: reading the sessions back", path.display()))?
         .len();
-    Ok(AppendReport { start, sectors, sessions, descriptors_updated, warnings: laid.warnings })
+    Ok(AppendReport { start, sectors, sessions, descriptors_updated, warnings: l.warnings })
 }
 
 #[cfg(test)]

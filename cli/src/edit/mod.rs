@@ -140,8 +140,10 @@ pub struct EditReport {
     pub view: &'static str,
     /// Entries of the new image, the root left out.
     pub entries: usize,
-    /// Size of the new image in 2048-byte sectors.
+    /// Size of the new image in 2048-byte sectors (of the new session, from its start, when appending).
     pub total_sectors: u64,
+    /// The first LBA of the session appended to the input, when appending.
+    pub session_start: Option<u32>,
     /// Files whose data was copied from the input by extents.
     pub copied_by_extent: u64,
     /// Files of the input read through its tree (zisofs, embedded or sparse UDF data, raw images).
@@ -347,15 +349,19 @@ struct Walked2 {
 /// writes the new image (whose file data is copied from the input by extents). `events` hears of the layout and
 /// of each write.
 pub fn edit(spec: &EditSpec, events: &mut dyn FnMut(EditEvent<'_>)) -> Result<EditReport> {
-    if spec.target != EditTarget::NewImage {
-        bail!("appending a session is not available in this build");
-    }
-    let out_path = &spec.output;
-    check_target(out_path)?;
-    if let (Ok(a), Ok(b)) = (std::fs::metadata(&spec.input), std::fs::metadata(out_path)) {
-        use std::os::unix::fs::MetadataExt;
-        if (a.dev(), a.ino()) == (b.dev(), b.ino()) {
-            bail!("{}: the output is the input; write a new image, or append a session to it", out_path.display());
+    // Appending: the new session goes after the input's last one (chosen, and the input checked, before any work).
+    let growing = match spec.target {
+        EditTarget::NewImage => None,
+        EditTarget::Append | EditTarget::AppendWriteOnce => Some(append::Growing::open(&spec.input)?),
+    };
+    let out_path = if growing.is_some() { &spec.input } else { &spec.output };
+    if growing.is_none() {
+        check_target(out_path)?;
+        if let (Ok(a), Ok(b)) = (std::fs::metadata(&spec.input), std::fs::metadata(out_path)) {
+            use std::os::unix::fs::MetadataExt;
+            if (a.dev(), a.ino()) == (b.dev(), b.ino()) {
+                bail!("{}: the output is the input; write a new image, or append a session to it", out_path.display());
+            }
         }
     }
     let image = Image::open(&spec.input, &Options::default())?;
@@ -427,8 +433,24 @@ pub fn edit(spec: &EditSpec, events: &mut dyn FnMut(EditEvent<'_>)) -> Result<Ed
     build.boot = boot.config;
     build.md5 = spec.md5;
     build.cancel = spec.cancel.clone();
+    build.session_start = growing.as_ref().map(append::Growing::start);
     let plan = build.prepare_walked(walked)?;
     report.entries = plan.entries();
+    if let Some(g) = growing {
+        let events = std::cell::RefCell::new(events);
+        let done = append::write_session(
+            g,
+            &plan,
+            spec.target == EditTarget::AppendWriteOnce,
+            &mut |laid| (*events.borrow_mut())(EditEvent::Laid(laid)),
+            &mut |n| (*events.borrow_mut())(EditEvent::Wrote(n)),
+        )
+        .with_context(|| format!("appending a session to {shown}"))?;
+        report.total_sectors = done.sectors;
+        report.session_start = Some(done.start);
+        report.warnings.extend(done.warnings.iter().map(ToString::to_string));
+        return Ok(report);
+    }
     let out: std::cell::OnceCell<AtomicFile> = std::cell::OnceCell::new();
     let events = std::cell::RefCell::new(events);
     let (sink, laid) = plan

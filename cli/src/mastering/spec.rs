@@ -637,8 +637,12 @@ impl BuildPlan {
         };
         let walked = &self.walked;
         let spec = &self.spec;
-        // No build source lies on the medium yet: a session writes all its data.
-        let on_medium = |_: DataId| None;
+        // A session points at the data of the image it is appended to where it lies (when it lies there whole).
+        let on_medium = |id: DataId| {
+            let stored = walked.data.item(id)?.stored_size;
+            let (lba, _) = walked.data.image_extent(id).filter(|&(_, len)| len >= stored)?;
+            u32::try_from(lba).ok()
+        };
         let bridge = Bridge::for_tree(self.udf.as_ref(), &walked.data)?;
         let offset = spec.boot.partition_offset;
         let mut part_layout = if offset > 0 { Some(IsoLayout::new(&walked.tree, opts.clone())?) } else { None };
@@ -679,7 +683,8 @@ impl BuildPlan {
         if bridge.is_some() {
             check_udf_tail(&planned, iso_end)?;
         }
-        let total = planned.plan.total_sectors();
+        // A session's size counts from its start.
+        let total = planned.plan.total_sectors() - u64::from(planned.start);
         let mut opened = None;
         let out: &mut W = match out {
             Out::Measure => return Ok((total, losses, None)),
