@@ -363,3 +363,144 @@ fn data_after_the_last_session_is_not_overwritten() {
     assert!(append_session(&not, &spec(&one, "X"), false, &mut |_| {}).is_err());
     assert!(run(odix().arg("info").arg(&iso)).status.success());
 }
+
+/// `isoinfo -l` extents by file name (names unique in the trees used here).
+fn isoinfo_extents(isoinfo: &Path, iso: &Path) -> Vec<(String, u64)> {
+    let out = stdout(Command::new(isoinfo).args(["-R", "-l", "-i"]).arg(iso));
+    out.lines()
+        .filter(|l| l.starts_with('-'))
+        .filter_map(|l| {
+            let (_, rest) = l.split_once('[')?;
+            let (lba, name) = rest.split_once(']')?;
+            Some((name.trim().to_string(), lba.split_whitespace().next()?.parse().ok()?))
+        })
+        .collect()
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    run_ok(Command::new("cp").arg("-a").arg(from).arg(to));
+}
+
+#[test]
+fn odix_edit_append_points_at_the_old_data_and_every_reader_sees_the_change() {
+    let Some(xorriso) = require_tool("xorriso") else { return };
+    let Some(isoinfo) = require_tool("isoinfo") else { return };
+    let t = tempfile::tempdir().unwrap();
+    let iso = xorriso_grown(&xorriso, t.path());
+    let before = xorriso_toc(&xorriso, &iso, &[]);
+    let old_extents = isoinfo_extents(&isoinfo, &iso);
+    let new = t.path().join("new.txt");
+    fs::write(&new, "new\n").unwrap();
+    let out = run_ok(
+        odix().args(["edit", "--append"]).arg(&iso).arg("--add").arg(format!("{}:/new.txt", new.display())).args([
+            "--rm",
+            "/two",
+            "--mkdir",
+            "/three/empty",
+        ]),
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("appended a session"), "{out:?}");
+    // What the newest tree must hold.
+    let exp = t.path().join("expected");
+    fs::create_dir(&exp).unwrap();
+    copy_tree(&t.path().join("one"), &exp);
+    copy_tree(&t.path().join("three"), &exp);
+    fs::create_dir(exp.join("three/empty")).unwrap();
+    fs::copy(&new, exp.join("new.txt")).unwrap();
+
+    let toc = xorriso_toc(&xorriso, &iso, &[]);
+    assert_eq!(toc.len(), 4, "{toc:?}");
+    assert_eq!(toc[..3], before[..]);
+    let (start, sectors, ref volid) = toc[3];
+    assert_eq!(start, (before[2].0 + before[2].1).div_ceil(32) * 32);
+    assert_eq!(volid, "S3", "the input's volume id is kept");
+    // Unchanged files are pointed at where they lie: the session holds metadata and the one new file only
+    // (one.bin alone is 74 sectors).
+    assert!(sectors < 40, "session of {sectors} sectors");
+    let new_extents = isoinfo_extents(&isoinfo, &iso);
+    for (name, lba) in &new_extents {
+        if name != "new.txt" {
+            assert!(old_extents.contains(&(name.clone(), *lba)), "{name} moved to {lba}: {old_extents:?}");
+        } else {
+            assert!(*lba >= start, "the new file is in the new session");
+        }
+    }
+    assert_eq!(xorriso_find(&xorriso, &iso, &[]), paths_of(&exp, ""));
+    xorriso_extract_matches(&xorriso, &iso, &[], &exp, &t.path().join("x"));
+    let joliet = stdout(Command::new(&isoinfo).args(["-J", "-f", "-i"]).arg(&iso));
+    assert_eq!(joliet.lines().map(str::to_string).collect::<BTreeSet<_>>(), paths_of(&exp, ""), "Joliet");
+    assert_eq!(odix_ls(&iso, &[]), paths_of(&exp, ""));
+    assert_eq!(odix_ls(&iso, &["--session", "1"]), paths_of(&t.path().join("one"), "/one"));
+    assert_eq!(odix_sessions(&iso).len(), 4);
+    if let Some(sz) = require_tool("7z") {
+        let out = stdout(Command::new(&sz).args(["l", "-slt", "-tiso"]).arg(&iso));
+        let got: BTreeSet<String> =
+            out.lines().filter_map(|l| l.strip_prefix("Path = ")).map(|p| format!("/{p}")).collect();
+        assert!(paths_of(&exp, "").is_subset(&got), "7z: {got:?}");
+        assert!(!got.contains("/two"), "7z: {got:?}");
+    }
+
+    // A second append on top of odix's session, and xorriso on top of that.
+    run_ok(odix().args(["edit", "--append", "-q"]).arg(&iso).args(["--rm", "/new.txt"]));
+    fs::remove_file(exp.join("new.txt")).unwrap();
+    assert_eq!(xorriso_find(&xorriso, &iso, &[]), paths_of(&exp, ""));
+    run_ok(
+        Command::new(&xorriso)
+            .args(["-no_rc", "-dev"])
+            .arg(&iso)
+            .args(["-joliet", "on", "-map"])
+            .arg(&new)
+            .args(["/again.txt", "-commit"]),
+    );
+    fs::copy(&new, exp.join("again.txt")).unwrap();
+    assert_eq!(xorriso_toc(&xorriso, &iso, &[]).len(), 6);
+    assert_eq!(odix_ls(&iso, &[]), paths_of(&exp, ""));
+
+    let Some(vm) = vm_run() else { return };
+    let share = t.path().join("share");
+    fs::create_dir(&share).unwrap();
+    kernel_copy(&vm, &iso, &share, "", &share.join("rr"));
+    let diffs = compare_trees(&exp, &share.join("rr"), &CompareOptions::contents_only());
+    assert!(diffs.is_empty(), "kernel, newest session:\n{}", diffs.join("\n"));
+    kernel_copy(&vm, &iso, &share, &format!(",norock,sbsector={start}"), &share.join("j"));
+    let mut first_edit = exp.clone();
+    first_edit.push("../first_edit");
+    fs::create_dir(&first_edit).unwrap();
+    copy_tree(&exp.join("one"), &first_edit);
+    copy_tree(&exp.join("three"), &first_edit);
+    fs::copy(&new, first_edit.join("new.txt")).unwrap();
+    let diffs = compare_trees(&first_edit, &share.join("j"), &CompareOptions::contents_only());
+    assert!(diffs.is_empty(), "kernel, Joliet of odix's first session:\n{}", diffs.join("\n"));
+}
+
+#[test]
+fn odix_edit_write_once_session_is_found_by_its_start() {
+    let Some(xorriso) = require_tool("xorriso") else { return };
+    let t = tempfile::tempdir().unwrap();
+    let one = tree(t.path(), "one");
+    let iso = t.path().join("one.iso");
+    run_ok(Command::new(&xorriso).args(["-as", "mkisofs", "-quiet", "-R", "-J", "-o"]).arg(&iso).arg(&one));
+    let old = fs::read(&iso).unwrap();
+    let new = t.path().join("new.txt");
+    fs::write(&new, "new\n").unwrap();
+    run_ok(
+        odix()
+            .args(["edit", "--append", "--write-once", "-q"])
+            .arg(&iso)
+            .arg("--add")
+            .arg(format!("{}:/sub/new.txt", new.display())),
+    );
+    let start = (old.len() as u64 / 2048).div_ceil(32) * 32;
+    let grown = fs::read(&iso).unwrap();
+    assert_eq!(grown[..old.len()], old[..], "nothing already written changed");
+    let exp = t.path().join("exp");
+    copy_tree(&one, &exp);
+    fs::copy(&new, exp.join("sub/new.txt")).unwrap();
+    let load = ["-load", "sbsector", &start.to_string()].map(String::from);
+    let load: Vec<&str> = load.iter().map(String::as_str).collect();
+    assert_eq!(xorriso_find(&xorriso, &iso, &load), paths_of(&exp, ""));
+    xorriso_extract_matches(&xorriso, &iso, &load, &exp, &t.path().join("x"));
+    assert_eq!(odix_ls(&iso, &["--offset", &start.to_string()]), paths_of(&exp, ""));
+    assert_eq!(odix_ls(&iso, &[]), paths_of(&one, ""), "LBA 16 still shows the first session");
+    assert_eq!(odix_sessions(&iso).iter().map(|s| s.0).collect::<Vec<_>>(), [0, start]);
+}
