@@ -428,7 +428,10 @@ impl BuildSpec {
             bail!("entries hidden from UDF, but there is no UDF tree");
         }
         if self.session_start.is_some() && (udf || self.md5 || !self.boot.is_empty()) {
-            bail!("an appended session holds ISO 9660 trees only: no UDF, MD5 tags or boot structures");
+            bail!(
+                "an appended session holds ISO 9660 trees only: no UDF tree (a session with a Virtual Allocation \
+                 Table is not written yet), no MD5 tags, no boot structures (--boot none)"
+            );
         }
         Ok(())
     }
