@@ -504,3 +504,35 @@ fn odix_edit_write_once_session_is_found_by_its_start() {
     assert_eq!(odix_ls(&iso, &[]), paths_of(&one, ""), "LBA 16 still shows the first session");
     assert_eq!(odix_sessions(&iso).iter().map(|s| s.0).collect::<Vec<_>>(), [0, start]);
 }
+
+/// `odix edit --append` stopped by a signal while it writes the session: the image is cut back to what it was.
+#[test]
+fn an_interrupted_append_leaves_the_image_as_it_was() {
+    let Some(xorriso) = require_tool("xorriso") else { return };
+    let t = tempfile::tempdir().unwrap();
+    let iso = xorriso_grown(&xorriso, t.path());
+    let old = fs::read(&iso).unwrap();
+    let big = t.path().join("big.bin");
+    fs::File::create(&big).unwrap().set_len(3 << 30).unwrap();
+    let mut child = odix()
+        .args(["edit", "--append", "-q"])
+        .arg(&iso)
+        .arg("--add")
+        .arg(format!("{}:/big.bin", big.display()))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while fs::metadata(&iso).unwrap().len() <= old.len() as u64 + (1 << 20) {
+        assert!(child.try_wait().unwrap().is_none(), "odix ended before the session grew the image");
+        assert!(std::time::Instant::now() < deadline, "the image never grew");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    run_ok(Command::new("kill").arg("-INT").arg(child.id().to_string()));
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert!(fs::read(&iso).unwrap() == old, "the interrupted append left the image changed: {stderr}");
+    assert_eq!(xorriso_toc(&xorriso, &iso, &[]).len(), 3);
+}

@@ -15,15 +15,17 @@
 //! [`crate::cancel::on_cancel`]), so the image stays what it was.
 
 use std::fs::{File, OpenOptions};
-use std::io::{BufWriter, Read, Seek, SeekFrom};
+use std::io::{self, BufWriter, Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use anyhow::{bail, Context, Result};
 use odix_iso9660::read::Session;
 use odix_iso9660::write::SECTOR;
 
 use crate::cancel::{self, Cleanup};
+use crate::mastering::output::ImageSink;
 use crate::mastering::spec::{BuildPlan, BuildSpec, BuildWarning, Laid};
 
 /// Sessions start on this boundary (what xorriso uses on overwriteable media and image files).
@@ -54,6 +56,24 @@ pub struct AppendReport {
     pub warnings: Vec<BuildWarning>,
 }
 
+/// Where the writing of a session stands. Every write into the image holds its lock, and so does the cleanup an
+/// interruption runs from another thread: once that cleanup has cut the file back, no write can follow it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum State {
+    /// The session is being written.
+    Writing,
+    /// The session and the descriptor copy are on the disk: nothing to undo.
+    Committed,
+    /// The file was cut back to what it was; nothing may be written any more.
+    RolledBack,
+}
+
+type Shared = Arc<Mutex<State>>;
+
+fn lock(state: &Shared) -> MutexGuard<'_, State> {
+    state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 /// An image file being grown by a session: open for writing, the place of the new session chosen. Dropped before
 /// [`Growing::commit`], it cuts the file back to what it was.
 pub struct Growing {
@@ -64,7 +84,69 @@ pub struct Growing {
     sessions: Vec<Session>,
     /// Sectors of the descriptor set at LBA 16 when opened, its terminator included.
     old_set: u64,
+    state: Shared,
     cleanup: Option<Cleanup>,
+}
+
+/// The sink a session is written through ([`Growing::sink`]): the image file from the session's start, each write
+/// made only while the session is still being written.
+pub struct SessionSink<'a> {
+    inner: Option<BufWriter<&'a File>>,
+    state: Shared,
+}
+
+impl<'a> SessionSink<'a> {
+    /// The buffered writer, while the session is being written (the lock held by the caller).
+    fn writer(&mut self, state: State) -> io::Result<&mut BufWriter<&'a File>> {
+        if state != State::Writing {
+            return Err(io::Error::other("the image was cut back to its size before the new session"));
+        }
+        self.inner.as_mut().ok_or_else(|| io::Error::other("the session's sink is closed"))
+    }
+}
+
+impl Write for SessionSink<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let state = Arc::clone(&self.state);
+        let guard = lock(&state);
+        self.writer(*guard)?.write(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        let state = Arc::clone(&self.state);
+        let guard = lock(&state);
+        self.writer(*guard)?.flush()
+    }
+}
+
+impl ImageSink for SessionSink<'_> {
+    fn copy_from(&mut self, src: &File, len: u64) -> io::Result<u64> {
+        let state = Arc::clone(&self.state);
+        let guard = lock(&state);
+        self.writer(*guard)?.copy_from(src, len)
+    }
+
+    fn copy_from_at(&mut self, src: &File, offset: u64, len: u64) -> io::Result<u64> {
+        let state = Arc::clone(&self.state);
+        let guard = lock(&state);
+        self.writer(*guard)?.copy_from_at(src, offset, len)
+    }
+}
+
+impl Drop for SessionSink<'_> {
+    fn drop(&mut self) {
+        // What is still buffered is written only by an explicit flush: a writer dropped after the file was cut
+        // back must not write it.
+        if let Some(w) = self.inner.take() {
+            let guard = lock(&self.state);
+            if *guard == State::Writing {
+                let mut w = w;
+                let _ = w.flush();
+            } else {
+                let _ = w.into_parts();
+            }
+        }
+    }
 }
 
 /// The first LBA after the sessions of an image: the end of the last one, its recorded size read from its start
@@ -83,7 +165,13 @@ pub fn session_boundary(lba: u64) -> u64 {
     lba.div_ceil(SESSION_ALIGN).saturating_mul(SESSION_ALIGN)
 }
 
-fn roll_back(path: &Path, start: u64, old_len: u64) -> std::io::Result<()> {
+/// Cuts the file back to what it was, unless the session was committed; from then on nothing is written.
+fn roll_back(state: &Shared, path: &Path, start: u64, old_len: u64) -> io::Result<()> {
+    let mut guard = lock(state);
+    if *guard != State::Writing {
+        return Ok(());
+    }
+    *guard = State::RolledBack;
     let f = OpenOptions::new().write(true).open(path)?;
     // Whatever lay between the new session's start and the old end was zeros (checked when opening).
     f.set_len(start.min(old_len))?;
@@ -123,10 +211,12 @@ impl Growing {
         let path = image.to_path_buf();
         let what = format!("cut {} back to its size before the new session", image.display());
         let p = path.clone();
+        let state: Shared = Arc::new(Mutex::new(State::Writing));
+        let st = Arc::clone(&state);
         let cleanup = cancel::on_cancel(what, move || {
-            let _ = roll_back(&p, start, old_len);
+            let _ = roll_back(&st, &p, start * SECTOR_U64, old_len);
         });
-        Ok(Growing { file, path, start: start32, old_len, sessions, old_set, cleanup: Some(cleanup) })
+        Ok(Growing { file, path, start: start32, old_len, sessions, old_set, state, cleanup: Some(cleanup) })
     }
 
     /// The first LBA of the new session.
@@ -141,11 +231,11 @@ impl Growing {
 
     /// A sink positioned at the new session's start, for a plan that starts there
     /// ([`crate::mastering::plan::Plan::starting_at`]).
-    pub fn sink(&self) -> Result<BufWriter<&File>> {
+    pub fn sink(&self) -> Result<SessionSink<'_>> {
         let mut f = &self.file;
         f.seek(SeekFrom::Start(u64::from(self.start) * SECTOR_U64))
             .with_context(|| format!("{}: seeking to LBA {}", self.path.display(), self.start))?;
-        Ok(BufWriter::with_capacity(1 << 20, f))
+        Ok(SessionSink { inner: Some(BufWriter::with_capacity(1 << 20, f)), state: Arc::clone(&self.state) })
     }
 
     /// Finishes the session written through [`Growing::sink`], which ends at LBA `end`: pads the file to the next
@@ -156,6 +246,11 @@ impl Growing {
         let start = u64::from(self.start);
         if end <= start + DESCRIPTORS {
             bail!("{path}: the new session ends at LBA {end}, before its descriptors");
+        }
+        let state = Arc::clone(&self.state);
+        let mut guard = lock(&state);
+        if *guard != State::Writing {
+            bail!("{path}: the new session was undone (interrupted)");
         }
         let padded = session_boundary(end) * SECTOR_U64;
         let len = self.file.metadata().with_context(|| format!("reading {path}"))?.len();
@@ -181,7 +276,10 @@ impl Growing {
                 .with_context(|| format!("{path}: writing the descriptors of the new session at LBA {DESCRIPTORS}"))?;
             self.file.sync_all().with_context(|| format!("{path}: flushing the descriptors at LBA 16"))?;
         }
-        // Done: nothing to undo any more.
+        // Done: nothing to undo any more. (The lock is let go before the cleanup is deregistered: an interruption
+        // running the cleanups holds the registry and waits for this lock.)
+        *guard = State::Committed;
+        drop(guard);
         self.cleanup = None;
         Ok((self.start, end - start, !write_once))
     }
@@ -219,9 +317,8 @@ impl Growing {
 
 impl Drop for Growing {
     fn drop(&mut self) {
-        if self.cleanup.take().is_some() {
-            let _ = roll_back(&self.path, u64::from(self.start) * SECTOR_U64, self.old_len);
-        }
+        let _ = roll_back(&self.state, &self.path, u64::from(self.start) * SECTOR_U64, self.old_len);
+        self.cleanup = None;
     }
 }
 
