@@ -103,13 +103,277 @@ impl BootSpec {
     }
 }
 
+/// Which partition tables of a byte range are zeroed when it is read (xorriso's interval "zeroizers"), so that a
+/// system area taken from an existing image does not bring its old tables along.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ZeroFlags {
+    /// `zero_mbrpt`: the MBR partition table (bytes 446..510), when bytes 510 and 511 are `55 AA`.
+    pub mbr_table: bool,
+    /// `zero_gpt`: a GPT header in bytes 512..1023 and the blocks of its partition entry array.
+    pub gpt: bool,
+    /// `zero_apm`: the partition map blocks of an Apple partition map whose block 0 starts with `ER`.
+    pub apm: bool,
+    /// `START-END` zeroizers: byte ranges (inclusive) of the data read, counted from its first byte.
+    pub ranges: Vec<(u64, u64)>,
+}
+
+impl ZeroFlags {
+    /// True when nothing is zeroed.
+    pub fn is_empty(&self) -> bool {
+        !self.mbr_table && !self.gpt && !self.apm && self.ranges.is_empty()
+    }
+
+    /// The zeroizers component of an interval string (`zero_mbrpt,zero_gpt`).
+    pub fn to_arg(&self) -> String {
+        let mut v: Vec<String> = Vec::new();
+        if self.mbr_table {
+            v.push("zero_mbrpt".into());
+        }
+        if self.gpt {
+            v.push("zero_gpt".into());
+        }
+        if self.apm {
+            v.push("zero_apm".into());
+        }
+        v.extend(self.ranges.iter().map(|(a, b)| format!("{a}-{b}")));
+        v.join(",")
+    }
+
+    /// Zeroes what the flags name in `buf`, the first bytes of the range read.
+    pub fn apply(&self, buf: &mut [u8]) {
+        let zero = |buf: &mut [u8], from: u64, to: u64| {
+            let (from, to) = (from.min(buf.len() as u64) as usize, to.min(buf.len() as u64) as usize);
+            if let Some(r) = buf.get_mut(from..to) {
+                r.fill(0);
+            }
+        };
+        if self.mbr_table && buf.get(510..512) == Some(&[0x55, 0xAA][..]) {
+            zero(buf, 446, 510);
+        }
+        if self.gpt && buf.get(512..520) == Some(&b"EFI PART"[..]) {
+            let le = |at: usize, n: usize| -> u64 {
+                buf.get(at..at + n).map_or(0, |b| b.iter().rev().fold(0u64, |v, x| v << 8 | u64::from(*x)))
+            };
+            let (entries, count, size) = (le(512 + 72, 8), le(512 + 80, 4), le(512 + 84, 4));
+            zero(buf, 512, 1024);
+            let start = entries.saturating_mul(512);
+            zero(buf, start, start.saturating_add(count.saturating_mul(size)));
+        }
+        if self.apm && buf.get(0..2) == Some(&b"ER"[..]) {
+            let bs = buf.get(2..4).map_or(0, |b| u64::from(u16::from_be_bytes([b[0], b[1]])));
+            if matches!(bs, 512 | 1024 | 2048) {
+                let at = bs as usize;
+                let count = buf
+                    .get(at..at + 8)
+                    .filter(|e| &e[..2] == b"PM")
+                    .map_or(0, |e| u64::from(u32::from_be_bytes([e[4], e[5], e[6], e[7]])));
+                zero(buf, bs, bs.saturating_mul(count.saturating_add(1)));
+            }
+        }
+        for (a, b) in &self.ranges {
+            zero(buf, *a, b.saturating_add(1));
+        }
+    }
+}
+
+/// Where the bytes of a boot file (MBR template, system area, appended partition, EFI partition) come from: a
+/// whole file, or a byte range of one with partition tables zeroed, as xorriso's
+/// `--interval:local_fs:START-END:ZEROIZERS:PATH` names it (`odix info --as-mkisofs` prints such ranges of the
+/// image it describes).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ByteSource {
+    /// All of a file.
+    File(PathBuf),
+    /// Bytes `start..=end` of a file (cut at the file's end), with `flags` applied.
+    Interval {
+        /// The file.
+        path: PathBuf,
+        /// First byte.
+        start: u64,
+        /// Last byte (inclusive).
+        end: u64,
+        /// What is zeroed after reading.
+        flags: ZeroFlags,
+    },
+}
+
+impl From<PathBuf> for ByteSource {
+    fn from(p: PathBuf) -> ByteSource {
+        ByteSource::File(p)
+    }
+}
+
+/// Bytes of the start of an interval that zeroizers may touch: a system area, a GPT entry array after it.
+const ZERO_WINDOW: u64 = 1 << 20;
+
+/// A number of an interval, scaled by a suffix as xorriso's interval reader reads it: `k`, `m`, `g`, `t` (powers
+/// of 1024), `s` (2048) and `d` (512). A scaled end names the last byte of its unit (`0d-0d` is `0-511`).
+fn interval_number(text: &str, end: bool) -> Option<u64> {
+    let (digits, unit) = match text.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
+        Some((i, _)) => text.split_at(i),
+        None => (text, ""),
+    };
+    let n: u64 = digits.parse().ok()?;
+    let unit: u64 = match unit {
+        "" => return Some(n),
+        "k" => 1 << 10,
+        "m" => 1 << 20,
+        "g" => 1 << 30,
+        "t" => 1 << 40,
+        "s" => 2048,
+        "d" => 512,
+        _ => return None,
+    };
+    let scaled = n.checked_mul(unit)?;
+    if end {
+        scaled.checked_add(unit - 1)
+    } else {
+        Some(scaled)
+    }
+}
+
+fn interval_range(text: &str) -> Option<(u64, u64)> {
+    let (a, b) = text.split_once('-')?;
+    let (a, b) = (interval_number(a, false)?, interval_number(b, true)?);
+    (a <= b).then_some((a, b))
+}
+
+impl ByteSource {
+    /// Reads an option value: `--interval:local_fs:START-END:ZEROIZERS:PATH` or a plain path. Other interval
+    /// sources (`imported_iso`, `appended_partition_N`) are refused: odix builds from folders, and an appended
+    /// partition is named so only by `-e`.
+    pub fn parse(text: &str) -> Result<ByteSource> {
+        let Some(rest) = text.strip_prefix("--interval:") else {
+            return Ok(ByteSource::File(PathBuf::from(text)));
+        };
+        let mut parts = rest.splitn(4, ':');
+        let (kind, range, zero, path) = (parts.next(), parts.next(), parts.next(), parts.next());
+        let (Some(kind), Some(range), Some(zero), Some(path)) = (kind, range, zero, path) else {
+            bail!("`{text}`: an interval is --interval:local_fs:START-END:ZEROIZERS:PATH");
+        };
+        if kind != "local_fs" {
+            bail!("`{text}`: odix reads intervals of local files only (local_fs), not `{kind}`");
+        }
+        let (start, end) = interval_range(range)
+            .ok_or_else(|| anyhow!("`{text}`: `{range}` is not START-END (numbers with k, m, g, t, s or d)"))?;
+        let mut flags = ZeroFlags::default();
+        for z in zero.split(',').filter(|z| !z.is_empty()) {
+            match z {
+                "zero_mbrpt" => flags.mbr_table = true,
+                "zero_gpt" => flags.gpt = true,
+                "zero_apm" => flags.apm = true,
+                r => flags.ranges.push(interval_range(r).ok_or_else(|| anyhow!("`{text}`: unknown zeroizer `{r}`"))?),
+            }
+        }
+        // xorriso quotes the path as a shell word: '...' around it.
+        let path = path.strip_prefix('\'').and_then(|p| p.strip_suffix('\'')).unwrap_or(path);
+        if path.is_empty() {
+            bail!("`{text}`: no file named");
+        }
+        Ok(ByteSource::Interval { path: PathBuf::from(path), start, end, flags })
+    }
+
+    /// The file read.
+    pub fn path(&self) -> &std::path::Path {
+        match self {
+            ByteSource::File(p) | ByteSource::Interval { path: p, .. } => p,
+        }
+    }
+
+    /// The number of bytes it gives.
+    pub fn len(&self) -> Result<u64> {
+        let size = std::fs::metadata(self.path()).with_context(|| format!("reading {}", self.path().display()))?.len();
+        Ok(match self {
+            ByteSource::File(_) => size,
+            ByteSource::Interval { start, end, .. } => {
+                if *start >= size {
+                    bail!("{}: the interval starts at byte {start}, past the file's {size} bytes", self);
+                }
+                (end.saturating_add(1)).min(size) - start
+            }
+        })
+    }
+
+    /// True when it gives no bytes.
+    pub fn is_empty(&self) -> Result<bool> {
+        Ok(self.len()? == 0)
+    }
+
+    /// All of its bytes, refusing more than `max`.
+    pub fn read_all(&self, max: usize) -> Result<Vec<u8>> {
+        let len = self.len()?;
+        if len > max as u64 {
+            bail!("{self}: larger than {max} bytes");
+        }
+        let mut buf = Vec::with_capacity(len as usize);
+        self.copy_to(&mut buf)?;
+        Ok(buf)
+    }
+
+    /// Writes its bytes to `out` (zeroizers applied); returns how many were written.
+    pub fn copy_to(&self, out: &mut dyn Write) -> Result<u64> {
+        let len = self.len()?;
+        let mut f = File::open(self.path()).with_context(|| format!("opening {}", self.path().display()))?;
+        let flags = match self {
+            ByteSource::File(_) => None,
+            ByteSource::Interval { start, flags, .. } => {
+                use std::io::Seek;
+                f.seek(io::SeekFrom::Start(*start)).with_context(|| format!("reading {self}"))?;
+                Some(flags)
+            }
+        };
+        let mut f = f.take(len);
+        let mut done = 0;
+        if let Some(flags) = flags.filter(|z| !z.is_empty()) {
+            let mut head = Vec::new();
+            (&mut f).take(ZERO_WINDOW).read_to_end(&mut head).with_context(|| format!("reading {self}"))?;
+            flags.apply(&mut head);
+            out.write_all(&head)?;
+            done += head.len() as u64;
+        }
+        done += io::copy(&mut f, out).with_context(|| format!("reading {self}"))?;
+        if done != len {
+            bail!("{self} changed size during the build");
+        }
+        Ok(done)
+    }
+
+    /// The option value that names it (a plain path, or xorriso's interval string with the path quoted).
+    pub fn to_arg(&self) -> String {
+        match self {
+            ByteSource::File(p) => p.display().to_string(),
+            ByteSource::Interval { path, start, end, flags } => {
+                format!(
+                    "--interval:local_fs:{start}-{end}:{}:{}",
+                    flags.to_arg(),
+                    shell_quote(&path.display().to_string())
+                )
+            }
+        }
+    }
+}
+
+impl std::fmt::Display for ByteSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ByteSource::File(p) => write!(f, "{}", p.display()),
+            ByteSource::Interval { path, start, end, .. } => write!(f, "{} (bytes {start} to {end})", path.display()),
+        }
+    }
+}
+
+/// `text` as one shell word in single quotes (a quote inside becomes `'"'"'`), as xorriso prints paths.
+pub fn shell_quote(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "'\"'\"'"))
+}
+
 /// `--efi-boot-part`'s argument.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum EfiPartSpec {
     /// `--efi-boot-image`: the El Torito EFI image.
     ElToritoImage,
-    /// A file appended as the EFI system partition.
-    File(PathBuf),
+    /// A file (or byte range) appended as the EFI system partition.
+    File(ByteSource),
 }
 
 /// The boot and hybrid options of one build, from `odix mkisofs` or `odix mkiso`.
@@ -122,11 +386,13 @@ pub struct BootConfig {
     /// Keep the catalog out of the directory tree.
     pub catalog_hide: bool,
     /// `-isohybrid-mbr`.
-    pub isohybrid_mbr: Option<PathBuf>,
-    /// `--grub2-mbr`.
-    pub grub2_mbr: Option<PathBuf>,
+    /// `-isohybrid-mbr`: 432 to 512 bytes of MBR code, or a whole system area (up to 32 KiB, as an interval of an
+    /// image gives it) whose first 432 bytes are the code.
+    pub isohybrid_mbr: Option<ByteSource>,
+    /// `--grub2-mbr`: 446 to 512 bytes of GRUB2 MBR code, or a whole system area (up to 32 KiB) starting with it.
+    pub grub2_mbr: Option<ByteSource>,
     /// `-G`.
-    pub embedded_boot: Option<PathBuf>,
+    pub embedded_boot: Option<ByteSource>,
     /// `--protective-msdos-label`.
     pub protective_msdos_label: bool,
     /// `-isohybrid-gpt-basdat`.
@@ -134,7 +400,7 @@ pub struct BootConfig {
     /// `-efi-boot-part`.
     pub efi_boot_part: Option<EfiPartSpec>,
     /// `-append_partition`.
-    pub append: Vec<(u8, PartitionType, PathBuf)>,
+    pub append: Vec<(u8, PartitionType, ByteSource)>,
     /// `-appended_part_as_gpt`.
     pub appended_as_gpt: bool,
     /// Sectors of zero padding after the ISO (inside the volume).
@@ -237,7 +503,7 @@ pub struct BootPlan {
     catalog_id: DataId,
     entries: Vec<PlannedEntry>,
     hybrid: Option<HybridOptions>,
-    appended_paths: Vec<PathBuf>,
+    appended_paths: Vec<ByteSource>,
     pad_sectors: u64,
     /// Sectors of the ISO before padding and tail, set by [`BootPlan::finish`].
     iso_sectors: Cell<u64>,
@@ -249,14 +515,14 @@ pub struct BootPlan {
     ids_end: u32,
 }
 
-fn read_template(path: &PathBuf, max: usize) -> Result<Vec<u8>> {
-    let mut f = File::open(path).with_context(|| format!("opening {}", path.display()))?;
-    let mut buf = Vec::new();
-    (&mut f).take(max as u64 + 1).read_to_end(&mut buf).with_context(|| format!("reading {}", path.display()))?;
-    if buf.len() > max {
-        bail!("{}: larger than {max} bytes", path.display());
+/// An MBR template: up to 512 bytes are the code; a longer source (a system area taken from an image, up to 32
+/// KiB) is also the embedded system area the code and tables are written over, as xorriso loads it.
+fn read_mbr_template(src: &ByteSource) -> Result<(Vec<u8>, Option<Vec<u8>>)> {
+    let buf = src.read_all(SYSTEM_AREA_SECTORS as usize * SECTOR)?;
+    if buf.len() <= 512 {
+        return Ok((buf, None));
     }
-    Ok(buf)
+    Ok((buf[..512].to_vec(), Some(buf)))
 }
 
 /// Finds `path` (relative to the image root, `/`-separated) in the tree.
@@ -286,7 +552,7 @@ impl BootPlan {
                     .iter()
                     .find(|(n, ..)| *n == number)
                     .ok_or_else(|| anyhow!("boot image {}: no -append_partition {number}", spec.image))?;
-                let len = std::fs::metadata(path).with_context(|| format!("reading {}", path.display()))?.len();
+                let len = path.len()?;
                 let entry = BootEntry::new(len)
                     .platform(spec.platform())
                     .emulation(spec.emulation(len)?)
@@ -381,20 +647,31 @@ impl BootPlan {
                 h = h.disk_guid(g);
             }
             let mut any = false;
+            let mut area = None;
             if let Some(p) = &cfg.isohybrid_mbr {
-                h = h.template(MbrTemplate::Isohybrid(read_template(p, 512)?));
+                let (code, whole) = read_mbr_template(p)?;
+                h = h.template(MbrTemplate::Isohybrid(code));
+                area = whole;
                 any = true;
             }
             if let Some(p) = &cfg.grub2_mbr {
                 if cfg.isohybrid_mbr.is_some() {
                     bail!("-isohybrid-mbr and --grub2-mbr exclude each other");
                 }
-                h = h.template(MbrTemplate::Grub2(read_template(p, 512)?));
+                let (code, whole) = read_mbr_template(p)?;
+                h = h.template(MbrTemplate::Grub2(code));
+                area = whole;
                 any = true;
             }
             if let Some(p) = &cfg.embedded_boot {
-                h = h.embedded(read_template(p, 32768)?);
+                if area.is_some() {
+                    bail!("-G and a system area given as the MBR template ({p}) exclude each other");
+                }
+                area = Some(p.read_all(SYSTEM_AREA_SECTORS as usize * SECTOR)?);
                 any = true;
+            }
+            if let Some(a) = area {
+                h = h.embedded(a);
             }
             if cfg.protective_msdos_label {
                 h = h.protective_msdos_label(true);
@@ -410,7 +687,7 @@ impl BootPlan {
                     any = true;
                 }
                 Some(EfiPartSpec::File(p)) => {
-                    let len = std::fs::metadata(p).with_context(|| format!("reading {}", p.display()))?.len();
+                    let len = p.len()?;
                     h = h.efi_boot_part(EfiBootPart::Appended { len });
                     appended_paths.push(p.clone());
                     any = true;
@@ -420,7 +697,7 @@ impl BootPlan {
             let mut sorted = cfg.append.clone();
             sorted.sort_by_key(|(n, ..)| *n);
             for (number, ptype, path) in sorted {
-                let len = std::fs::metadata(&path).with_context(|| format!("reading {}", path.display()))?.len();
+                let len = path.len()?;
                 h = h.append(Appended { number, ptype, len });
                 appended_paths.push(path);
                 any = true;
@@ -624,13 +901,12 @@ impl BootPlan {
                             .ok_or_else(|| anyhow!("appended partition {index} has no file"))?;
                         let (len, pad) = (*len, *pad);
                         planned.plan.push(
-                            format!("appended partition {}", path.display()),
+                            format!("appended partition {path}"),
                             (len + pad) / SECTOR as u64,
                             Content::Producer(Box::new(move |_ctx: &EmitCtx<'_>, out: &mut dyn Write| {
-                                let f = File::open(path).with_context(|| format!("opening {}", path.display()))?;
-                                let n = io::copy(&mut f.take(len), out)?;
+                                let n = path.copy_to(out)?;
                                 if n != len {
-                                    bail!("{} changed size during the build", path.display());
+                                    bail!("{path} changed size during the build");
                                 }
                                 out.write_all(&vec![0u8; pad as usize])?;
                                 Ok(())

@@ -45,6 +45,7 @@ pub mod image;
 pub mod mastering;
 pub mod mkudf;
 pub mod output;
+pub mod replay;
 pub mod rip;
 pub mod source;
 pub mod tree;

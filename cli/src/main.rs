@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser, Subcommand};
-use cmd::{convert, man, mkiso, mkisofs, mount, read, rip, verify};
+use cmd::{convert, man, mkiso, mkisofs, mount, read, rip, verify, xorriso};
 
 /// Optical disc image toolkit: rip CDs and DVDs, build ISO 9660 / UDF images, list and extract any image.
 #[derive(Parser, Debug)]
@@ -108,8 +108,9 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
 }
 
 /// Rewrites the arguments for the other names odix answers to: `odix -as mkisofs ...`, a link named `mkisofs`,
-/// `genisoimage` or `xorrisofs`, and xorriso's command lines (`xorriso [-no_rc ...] -as mkisofs ...`, also
-/// through a link named `xorriso`, and `xorriso -version`).
+/// `genisoimage` or `xorrisofs`, and xorriso's command lines (`xorriso [-no_rc ...] -as mkisofs ...`, the editing
+/// commands `odix -indev IN -outdev OUT -map ...`, also through a link named `xorriso`, and `xorriso -version`).
+/// An edit runs from here and ends the process with its exit value.
 fn normalize_args(mut args: Vec<OsString>) -> Vec<OsString> {
     let argv0 = args
         .first()
@@ -124,22 +125,40 @@ fn normalize_args(mut args: Vec<OsString>) -> Vec<OsString> {
     if argv0 != "xorriso" && !rest.first().and_then(|a| a.to_str()).is_some_and(|a| a.starts_with('-')) {
         return args;
     }
-    match mkisofs::xorriso_line(rest, argv0 == "xorriso") {
-        mkisofs::XorrisoLine::NotXorriso => args,
-        mkisofs::XorrisoLine::Mkisofs(m) => {
-            let mut v = vec![args[0].clone(), OsString::from("mkisofs")];
-            v.extend(m);
-            v
-        }
-        mkisofs::XorrisoLine::Version => {
+    match xorriso::xorriso_line(rest, argv0 == "xorriso") {
+        xorriso::XorrisoLine::NotXorriso => args,
+        xorriso::XorrisoLine::Mkisofs(m) => mkisofs_args(&args[0], m),
+        xorriso::XorrisoLine::Version => {
             print!("{}", mkisofs::version_text());
             std::process::exit(0);
         }
-        mkisofs::XorrisoLine::Unsupported(why) => {
+        xorriso::XorrisoLine::Edit(e) if e.is_new_image() => match e.as_mkisofs() {
+            Ok(m) => mkisofs_args(&args[0], m),
+            Err(err) => {
+                eprintln!("odix: {err:#}");
+                std::process::exit(1);
+            }
+        },
+        xorriso::XorrisoLine::Edit(e) => {
+            let code = cmd::interrupt::install().and_then(|()| xorriso::run(&e)).unwrap_or_else(|err| {
+                cmd::interrupt::wait_if_interrupted();
+                eprintln!("odix: {err:#}");
+                1
+            });
+            std::process::exit(code.into());
+        }
+        xorriso::XorrisoLine::Unsupported(why) => {
             eprintln!("odix: {why}");
             std::process::exit(1);
         }
     }
+}
+
+/// `odix mkisofs ARGS` for a xorriso line that builds an image.
+fn mkisofs_args(argv0: &OsString, m: Vec<OsString>) -> Vec<OsString> {
+    let mut v = vec![argv0.clone(), OsString::from("mkisofs")];
+    v.extend(m);
+    v
 }
 
 fn main() -> ExitCode {

@@ -75,7 +75,7 @@ pub enum Outcome {
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Check {
     /// Which check: `raw_sectors`, `ccd_toc`, `iso9660_volume`, `udf_volume`, `iso9660_extents`, `udf_extents`,
-    /// `md5_tags` or `against`.
+    /// `md5_tags`, `isomd5sum` (only where an isomd5sum MD5 is implanted) or `against`.
     pub name: &'static str,
     /// How it ended.
     pub result: Outcome,
@@ -450,6 +450,11 @@ pub fn verify(opts: &VerifyOptions, on_event: &mut dyn FnMut(VerifyEvent<'_>)) -
         report.md5_tags = tags;
         let problems = if ok { Vec::new() } else { vec!["MD5 tags do not match".to_string()] };
         report.add("md5_tags", if ok { Outcome::Ok } else { Outcome::Failed }, &text, problems)?;
+    }
+    // The isomd5sum MD5 (`implantisomd5`), checked as `checkisomd5` checks it: over the whole file from its
+    // start, so not for a raw image's track or a session or offset asked for.
+    if rec.iso && !raw && args.open.offset.is_none() && args.open.session.is_none() {
+        check_isomd5(&path, &mut report)?;
     }
     let mut differences = Vec::new();
     if let Some(dir) = &opts.against {
@@ -1120,6 +1125,23 @@ fn read_block<R: Read + Seek>(r: &mut R, lba: u64, buf: &mut [u8; 2048]) -> io::
         filled += n;
     }
     Ok(true)
+}
+
+/// The `isomd5sum` check, added to the report only when the primary volume descriptor records such an MD5.
+fn check_isomd5(path: &Path, report: &mut Report<'_>) -> Result<()> {
+    let Ok(file) = std::fs::File::open(path) else { return Ok(()) };
+    // An image whose LBA 16 holds no primary volume descriptor has no isomd5sum MD5.
+    let Some(info) = crate::edit::isomd5::read_implanted(&file).ok().flatten() else { return Ok(()) };
+    let ok = crate::edit::isomd5::check(&file)
+        .with_context(|| format!("{}: checking the isomd5sum MD5", path.display()))?
+        .unwrap_or(false);
+    let text = if ok {
+        format!("isomd5sum: OK (MD5 {}, as checkisomd5 checks it)\n", info.md5)
+    } else {
+        format!("isomd5sum: MISMATCH (recorded MD5 {}; checkisomd5 would fail)\n", info.md5)
+    };
+    let problems = if ok { Vec::new() } else { vec!["the isomd5sum MD5 does not match".to_string()] };
+    report.add("isomd5sum", if ok { Outcome::Ok } else { Outcome::Failed }, text.as_bytes(), problems)
 }
 
 /// [`check_md5_tags`] of a raw image's data track, where a sector that yields no user data (damaged beyond

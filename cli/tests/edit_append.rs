@@ -536,3 +536,29 @@ fn an_interrupted_append_leaves_the_image_as_it_was() {
     assert!(fs::read(&iso).unwrap() == old, "the interrupted append left the image changed: {stderr}");
     assert_eq!(xorriso_toc(&xorriso, &iso, &[]).len(), 3);
 }
+
+/// The xorriso line that grows an image file, run through odix (`odix -dev IN -map ... -commit`), appends a
+/// session that xorriso reads as its own.
+#[test]
+fn the_xorriso_dev_line_appends_a_session() {
+    let Some(xorriso) = require_tool("xorriso") else { return };
+    let t = tempfile::tempdir().unwrap();
+    let iso = xorriso_grown(&xorriso, t.path());
+    let before = xorriso_toc(&xorriso, &iso, &[]);
+    let new = t.path().join("new.txt");
+    fs::write(&new, "new\n").unwrap();
+    run_ok(
+        odix()
+            .args(["-no_rc", "-dev"])
+            .arg(&iso)
+            .args(["-joliet", "on", "-map"])
+            .arg(&new)
+            .args(["/new.txt", "-commit"]),
+    );
+    let toc = xorriso_toc(&xorriso, &iso, &[]);
+    assert_eq!(toc.len(), 4, "{toc:?}");
+    assert_eq!(toc[..3], before[..]);
+    let mut want = xorriso_find(&xorriso, &iso, &["-load", "sbsector", &before[2].0.to_string()]);
+    want.insert("/new.txt".into());
+    assert_eq!(xorriso_find(&xorriso, &iso, &[]), want);
+}

@@ -217,3 +217,48 @@ fn a_full_disk_fails_a_build_cleanly() {
         assert!(names_in(fs_small.path()).is_empty(), "{build:?} left {:?}", names_in(fs_small.path()));
     }
 }
+
+/// `odix edit` stopped by a signal while it copies the input's data, and `odix edit` onto a full disk: nothing
+/// is left in the output's folder (no temporary image, no spill folder), one line, the usual exit codes.
+#[test]
+fn interrupted_or_full_edits_leave_nothing_behind() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = big_source(tmp.path());
+    let input = tmp.path().join("in.iso");
+    let o = odix().args(["mkiso", "--quiet", "-o"]).arg(&input).arg(&src).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let out_dir = tmp.path().join("out");
+    fs::create_dir(&out_dir).unwrap();
+    let out = out_dir.join("edited.iso");
+    for (sig, code) in [("INT", 130), ("TERM", 143)] {
+        let mut child = odix()
+            .args(["edit", "--quiet", "--rm", "/small.txt"])
+            .arg(&input)
+            .arg("-o")
+            .arg(&out)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        wait_for_file(&out_dir, ".tmp", &mut child);
+        std::thread::sleep(Duration::from_millis(50));
+        kill(&child, sig);
+        let (status, stderr) = stderr_of(child);
+        assert_eq!(status, Some(code), "SIG{sig}: {stderr}");
+        assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
+        assert!(stderr.contains("edited.iso"), "{stderr}");
+        assert_eq!(names_in(&out_dir), Vec::<String>::new(), "SIG{sig} left files behind");
+    }
+    let mnt = tempfile::tempdir().unwrap();
+    let Some(small) = SmallFs::mount(mnt.path(), "1m") else { return };
+    let src2 = tmp.path().join("src2");
+    fs::create_dir(&src2).unwrap();
+    fs::write(src2.join("a.bin"), vec![7u8; 3 << 20]).unwrap();
+    let input2 = tmp.path().join("in2.iso");
+    assert!(odix().args(["mkiso", "--quiet", "-o"]).arg(&input2).arg(&src2).status().unwrap().success());
+    let o = odix().args(["edit", "--quiet"]).arg(&input2).arg("-o").arg(small.path().join("x.iso")).output().unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("x.iso") && stderr.lines().count() == 1, "{stderr}");
+    assert!(names_in(small.path()).is_empty(), "left {:?}", names_in(small.path()));
+}

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
-use odix::boot::{BootConfig, BootSpec, EfiPartSpec, EmulChoice};
+use odix::boot::{BootConfig, BootSpec, ByteSource, EfiPartSpec, EmulChoice};
 use odix_iso9660::write::eltorito::{LoadSize, Platform};
 use odix_iso9660::write::hybrid::PartitionType;
 use odix_udf::write::Revision;
@@ -154,14 +154,14 @@ impl BootArgs {
         }
         cfg.catalog = self.boot_catalog.clone();
         cfg.catalog_hide = self.boot_catalog_hide;
-        cfg.isohybrid_mbr = self.isohybrid_mbr.clone();
+        cfg.isohybrid_mbr = self.isohybrid_mbr.clone().map(ByteSource::File);
         cfg.gpt_basdat = self.isohybrid_gpt_basdat;
-        cfg.grub2_mbr = self.grub2_mbr.clone();
-        cfg.embedded_boot = self.embedded_boot.clone();
+        cfg.grub2_mbr = self.grub2_mbr.clone().map(ByteSource::File);
+        cfg.embedded_boot = self.embedded_boot.clone().map(ByteSource::File);
         cfg.protective_msdos_label = self.protective_msdos_label;
         cfg.efi_boot_part = self.efi_boot_part.as_deref().map(|s| match s {
             "image" => EfiPartSpec::ElToritoImage,
-            f => EfiPartSpec::File(PathBuf::from(f)),
+            f => EfiPartSpec::File(ByteSource::File(PathBuf::from(f))),
         });
         for spec in &self.append_partition {
             let mut it = spec.splitn(3, ':');
@@ -174,7 +174,7 @@ impl BootArgs {
                 .filter(|n| (1..=4).contains(n))
                 .with_context(|| format!("--append-partition {spec}: N is 1..4"))?;
             let t = PartitionType::parse(t).with_context(|| format!("--append-partition {spec}: bad TYPE"))?;
-            cfg.append.push((n, t, PathBuf::from(f)));
+            cfg.append.push((n, t, ByteSource::File(PathBuf::from(f))));
         }
         Ok(cfg)
     }
@@ -202,7 +202,7 @@ mod tests {
         assert_eq!(c.entries[0].load_size, Some(LoadSize::Sectors(4)));
         assert_eq!(c.entries[1].platform(), Platform::EFI);
         assert_eq!(c.efi_boot_part, Some(EfiPartSpec::ElToritoImage));
-        assert_eq!(c.append, [(2, PartitionType::Mbr(0xef), PathBuf::from("esp.img"))]);
+        assert_eq!(c.append, [(2, PartitionType::Mbr(0xef), ByteSource::File(PathBuf::from("esp.img")))]);
         let bad = BootArgs { append_partition: vec!["9:0xef:x".into()], ..Default::default() };
         assert!(bad.to_config().is_err());
         let orphan = BootArgs { boot_info_table: true, ..Default::default() };

@@ -17,7 +17,7 @@ use odix_iso9660::write::eltorito::{LoadSize, Platform};
 use odix_iso9660::write::hybrid::{Guid, PartitionType};
 use odix_iso9660::write::{VolumeDates, SECTOR};
 
-use odix::boot::{BootConfig, BootSpec, EfiPartSpec, EmulChoice, PAD_SECTORS};
+use odix::boot::{BootConfig, BootSpec, ByteSource, EfiPartSpec, EmulChoice, PAD_SECTORS};
 use odix::mastering::walk::read_sort_file;
 use odix::output::AtomicFile;
 use odix::{Attributes, BuildSource, BuildSpec, BuildWarning, HideSpec, UdfSpec};
@@ -359,20 +359,20 @@ pub struct MkisofsArgs {
     pub dir_mode: Option<u32>,
     /// `-new-dir-mode`.
     pub new_dir_mode: Option<u32>,
-    /// `-isohybrid-mbr`.
-    pub isohybrid_mbr: Option<PathBuf>,
-    /// `--grub2-mbr`.
-    pub grub2_mbr: Option<PathBuf>,
-    /// `-G`.
-    pub embedded_boot: Option<PathBuf>,
+    /// `-isohybrid-mbr` (a file, or xorriso's `--interval:local_fs:` byte range of one).
+    pub isohybrid_mbr: Option<ByteSource>,
+    /// `--grub2-mbr` (a file or an interval).
+    pub grub2_mbr: Option<ByteSource>,
+    /// `-G` (a file or an interval).
+    pub embedded_boot: Option<ByteSource>,
     /// `--protective-msdos-label`.
     pub protective_msdos_label: bool,
     /// `-isohybrid-gpt-basdat`.
     pub gpt_basdat: bool,
     /// `-efi-boot-part`.
     pub efi_boot_part: Option<EfiPartSpec>,
-    /// `-append_partition N TYPE FILE`.
-    pub append: Vec<(u8, PartitionType, PathBuf)>,
+    /// `-append_partition N TYPE FILE` (FILE may be an interval).
+    pub append: Vec<(u8, PartitionType, ByteSource)>,
     /// `-appended_part_as_gpt`.
     pub appended_as_gpt: bool,
     /// `-iso_mbr_part_type`.
@@ -422,6 +422,12 @@ fn parse_u32(opt: &str, v: &str) -> Result<u32> {
         None => v.parse(),
     };
     r.map_err(|_| anyhow!("{opt}: `{v}` is not a number"))
+}
+
+/// A file operand of a boot option: a path, or xorriso's `--interval:local_fs:START-END:ZEROIZERS:PATH` (units
+/// `s` 2048 bytes, `d` 512 bytes, `k`/`m`/`g`/`t`; a scaled end is the last byte of its unit).
+fn byte_source(opt: &str, v: &str) -> Result<ByteSource> {
+    ByteSource::parse(v).with_context(|| opt.to_string())
 }
 
 fn parse_mode(opt: &str, v: &str) -> Result<u32> {
@@ -741,7 +747,7 @@ impl MkisofsArgs {
                     Opt::OmitVersion => "-N",
                     _ => "-d",
                 }),
-                Opt::IsohybridMbr => a.isohybrid_mbr = Some(PathBuf::from(v0())),
+                Opt::IsohybridMbr => a.isohybrid_mbr = Some(byte_source(&text, &v0())?),
                 Opt::IsohybridGptBasdat => {
                     // xorriso marks the current boot image: the one being defined, or after -eltorito-alt-boot
                     // the next one.
@@ -778,7 +784,7 @@ impl MkisofsArgs {
                         Some(t) => t,
                         None => bail!("{text}: `{}` is not a partition type", vals[1]),
                     };
-                    a.append.push((n, t, PathBuf::from(&vals[2])));
+                    a.append.push((n, t, byte_source(&text, &vals[2])?));
                 }
                 Opt::AppendedPartAsGpt => a.appended_as_gpt = true,
                 Opt::IsoMbrPartType if guid_arg(&v0()).is_some() => {
@@ -808,15 +814,15 @@ impl MkisofsArgs {
                         a.warnings.push(format!("{text} {n}: odix writes the MBR geometry 64 heads, 32 sectors"));
                     }
                 }
-                Opt::EmbeddedBoot => a.embedded_boot = Some(PathBuf::from(v0())),
-                Opt::Grub2Mbr => a.grub2_mbr = Some(PathBuf::from(v0())),
+                Opt::EmbeddedBoot => a.embedded_boot = Some(byte_source(&text, &v0())?),
+                Opt::Grub2Mbr => a.grub2_mbr = Some(byte_source(&text, &v0())?),
                 Opt::ProtectiveMsdosLabel => a.protective_msdos_label = true,
                 Opt::EfiBootPart => {
                     let v = v0();
                     a.efi_boot_part = Some(if v.trim_start_matches('-') == "efi-boot-image" {
                         EfiPartSpec::ElToritoImage
                     } else {
-                        EfiPartSpec::File(PathBuf::from(v))
+                        EfiPartSpec::File(byte_source(&text, &v)?)
                     });
                 }
                 Opt::EfiBootImage => a.efi_boot_part = Some(EfiPartSpec::ElToritoImage),
@@ -1071,123 +1077,6 @@ pub fn version_text() -> String {
 
 /// The xorriso release whose `-as mkisofs` command line odix follows, for scripts that check the version.
 pub const XORRISO_COMPAT: &str = "1.5.6";
-
-/// What a command line that may be xorriso's means.
-#[derive(Debug, PartialEq, Eq)]
-pub enum XorrisoLine {
-    /// Not a xorriso command line (odix's own).
-    NotXorriso,
-    /// `[xorriso commands] -as mkisofs ARGS`: the arguments for `odix mkisofs`.
-    Mkisofs(Vec<OsString>),
-    /// `xorriso [-no_rc] -version`.
-    Version,
-    /// A xorriso command line odix cannot run; the reason.
-    Unsupported(String),
-}
-
-/// Reads the xorriso commands before `-as mkisofs` (`xorriso -no_rc -as mkisofs ...`, NixOS's
-/// `xorriso -boot_image any gpt_disk_guid=... -volume_date all_file_dates =N -as mkisofs ...`) and turns those odix
-/// honours into mkisofs options. `as_xorriso`: odix was called through a link named `xorriso`, so every command
-/// line is xorriso's; otherwise only one holding `-as mkisofs` is.
-pub fn xorriso_line(args: &[OsString], as_xorriso: bool) -> XorrisoLine {
-    let mut pre: Vec<OsString> = Vec::new();
-    let mut version = false;
-    let mut i = 0;
-    let unsupported = |what: String| {
-        if as_xorriso {
-            XorrisoLine::Unsupported(what)
-        } else {
-            XorrisoLine::NotXorriso
-        }
-    };
-    while i < args.len() {
-        let Some(text) = args[i].to_str() else {
-            return unsupported(format!("xorriso argument {:?} is not a command odix knows", args[i]));
-        };
-        let name = text.strip_prefix("--").or_else(|| text.strip_prefix('-')).unwrap_or(text);
-        let arg = |k: usize| args.get(i + k).and_then(|a| a.to_str()).map(str::to_string);
-        let need = |k: usize| -> Result<Vec<String>, String> {
-            (1..=k).map(|n| arg(n).ok_or_else(|| format!("xorriso command {text} needs {k} value(s)"))).collect()
-        };
-        let step = match name {
-            "as" => {
-                return match arg(1).as_deref() {
-                    Some("mkisofs" | "genisoimage" | "xorrisofs") => {
-                        pre.extend(args[i + 2..].iter().cloned());
-                        XorrisoLine::Mkisofs(pre)
-                    }
-                    Some(other) => unsupported(format!(
-                        "xorriso -as {other}: odix emulates only -as mkisofs (also named genisoimage and xorrisofs)"
-                    )),
-                    None => unsupported("xorriso -as needs a program name (mkisofs)".into()),
-                };
-            }
-            "no_rc" => 1,
-            "version" => {
-                version = true;
-                1
-            }
-            // Message and exit thresholds: odix stops at the first error whatever they say.
-            "abort_on" => 2,
-            "return_with" => 3,
-            "report_about" => match need(1) {
-                Ok(v) => {
-                    if matches!(v[0].to_ascii_uppercase().as_str(), "SORRY" | "FAILURE" | "FATAL" | "ABORT" | "NEVER") {
-                        pre.push("-quiet".into());
-                    }
-                    2
-                }
-                Err(e) => return unsupported(e),
-            },
-            "volume_date" => match need(2) {
-                Ok(v) => {
-                    pre.extend(["-volume_date".into(), v[0].clone().into(), v[1].clone().into()]);
-                    3
-                }
-                Err(e) => return unsupported(e),
-            },
-            "md5" => match need(1) {
-                Ok(v) => {
-                    match v[0].as_str() {
-                        "on" | "all" => pre.push("--md5".into()),
-                        "off" => {}
-                        other => return unsupported(format!("xorriso -md5 {other}: odix knows on, all and off")),
-                    }
-                    2
-                }
-                Err(e) => return unsupported(e),
-            },
-            "boot_image" => match need(2) {
-                Ok(v) if v[0] == "any" && v[1].starts_with("gpt_disk_guid=") => {
-                    pre.extend(["-gpt_disk_guid".into(), v[1]["gpt_disk_guid=".len()..].to_string().into()]);
-                    3
-                }
-                Ok(v) => {
-                    return unsupported(format!(
-                        "xorriso -boot_image {} {}: odix takes boot options only as mkisofs options after -as mkisofs \
-                         (and -boot_image any gpt_disk_guid=)",
-                        v[0], v[1]
-                    ))
-                }
-                Err(e) => return unsupported(e),
-            },
-            _ => {
-                return unsupported(format!(
-                    "xorriso command `{text}` is not supported: odix runs `xorriso [-no_rc] ... -as mkisofs ARGS` and \
-                     `xorriso -version`"
-                ))
-            }
-        };
-        i += step;
-    }
-    if version && as_xorriso {
-        return XorrisoLine::Version;
-    }
-    unsupported(
-        "odix called as xorriso runs `xorriso [-no_rc] ... -as mkisofs ARGS` and `xorriso -version`, nothing else"
-            .into(),
-    )
-}
 
 /// Runs `odix mkisofs ARGS...`.
 pub fn mkisofs(args: Vec<OsString>) -> Result<u8> {
@@ -1447,7 +1336,7 @@ mod tests {
         assert_eq!(a.boot[1].platform(), Platform::EFI);
         assert_eq!(a.efi_boot_part, Some(EfiPartSpec::ElToritoImage));
         assert!(a.protective_msdos_label);
-        assert_eq!(a.grub2_mbr, Some(PathBuf::from("/usr/lib/grub/i386-pc/boot_hybrid.img")));
+        assert_eq!(a.grub2_mbr, Some(odix::boot::ByteSource::File("/usr/lib/grub/i386-pc/boot_hybrid.img".into())));
         assert_eq!(a.sort_weights, [(0, "/".to_string()), (1, "/boot".to_string())]);
         assert_eq!(a.pathspecs, [OsString::from("/tmp/grub.1XRk61"), OsString::from("gdir")]);
         assert_eq!(a.uuid_date, Some((1_795_627_357, 0)));
@@ -1607,14 +1496,14 @@ mod tests {
         assert_eq!(a.iso_level, Some(4));
         assert_eq!(a.creation_date, Some(1_577_836_800));
         assert_eq!(a.uuid_date, Some((1_609_459_200, 0)));
-        assert_eq!(a.append, [(2, PartitionType::Mbr(0xef), PathBuf::from("esp.img"))]);
+        assert_eq!(a.append, [(2, PartitionType::Mbr(0xef), odix::boot::ByteSource::File("esp.img".into()))]);
         assert_eq!(a.partition_offset, 16);
         assert!(a.pad, "-pad after -no-pad");
         assert_eq!(a.exclude, ["*.o", "tmp", "y"]);
         assert_eq!(a.hide, ["h"]);
         assert_eq!(a.hide_joliet, ["hj"]);
         assert!(a.udf && a.quiet && a.joliet_long && a.follow_links && a.gpt_basdat);
-        assert_eq!(a.embedded_boot, Some(PathBuf::from("g.bin")));
+        assert_eq!(a.embedded_boot, Some(odix::boot::ByteSource::File("g.bin".into())));
         assert_eq!(a.warnings.len(), 4, "{:?}", a.warnings); // -T, -D, HFS, relaxed names
 
         assert!(parse(&["-frobnicate", "x"]).unwrap_err().to_string().contains("unknown option `-frobnicate`"));
@@ -1697,40 +1586,20 @@ mod tests {
         v.iter().map(OsString::from).collect()
     }
 
-    /// mkarchiso's and NixOS's xorriso commands before `-as mkisofs`.
+    /// NixOS's `-boot_image any gpt_disk_guid=` and `-volume_date all_file_dates` as mkisofs options (what
+    /// the xorriso line reader hands over), and the two spellings of a GUID.
     #[test]
-    fn xorriso_commands_before_as_mkisofs() {
-        let arch = xorriso_line(&os(&["-no_rc", "-report_about", "SORRY", "-as", "mkisofs", "-r", "d"]), true);
-        assert_eq!(arch, XorrisoLine::Mkisofs(os(&["-quiet", "-r", "d"])));
-        let nix = xorriso_line(
-            &os(&[
-                "-boot_image",
-                "any",
-                "gpt_disk_guid=0123456789abcdef0123456789abcdef",
-                "-volume_date",
-                "all_file_dates",
-                "=1",
-                "-as",
-                "mkisofs",
-                "-iso-level",
-                "3",
-            ]),
-            false,
-        );
-        assert_eq!(
-            nix,
-            XorrisoLine::Mkisofs(os(&[
-                "-gpt_disk_guid",
-                "0123456789abcdef0123456789abcdef",
-                "-volume_date",
-                "all_file_dates",
-                "=1",
-                "-iso-level",
-                "3"
-            ]))
-        );
-        let XorrisoLine::Mkisofs(m) = nix else { unreachable!() };
-        let a = MkisofsArgs::parse(&m).unwrap();
+    fn xorriso_settings_as_options() {
+        let a = MkisofsArgs::parse(&os(&[
+            "-gpt_disk_guid",
+            "0123456789abcdef0123456789abcdef",
+            "-volume_date",
+            "all_file_dates",
+            "=1",
+            "-iso-level",
+            "3",
+        ]))
+        .unwrap();
         assert_eq!(a.all_file_dates, Some(1));
         let literal = [0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef, 0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef];
         assert_eq!(a.gpt_disk_guid, Some(Guid(literal)));
@@ -1738,15 +1607,6 @@ mod tests {
         let a = MkisofsArgs::parse(&os(&["-gpt_disk_guid", "2303cd2a-73c7-424a-a298-25632da7f446", "d"])).unwrap();
         let b = MkisofsArgs::parse(&os(&["-gpt_disk_guid", "2acd0323c7734a42a29825632da7f446", "d"])).unwrap();
         assert_eq!(a.gpt_disk_guid, b.gpt_disk_guid);
-        assert_eq!(xorriso_line(&os(&["-md5", "on", "-as", "mkisofs"]), true), XorrisoLine::Mkisofs(os(&["--md5"])));
-        assert_eq!(xorriso_line(&os(&["-no_rc", "-version"]), true), XorrisoLine::Version);
-        assert_eq!(xorriso_line(&os(&["--version"]), true), XorrisoLine::Version);
-        // As odix itself: `--version` and `--help` are odix's own.
-        assert_eq!(xorriso_line(&os(&["--version"]), false), XorrisoLine::NotXorriso);
-        assert_eq!(xorriso_line(&os(&["--help"]), false), XorrisoLine::NotXorriso);
-        assert!(matches!(xorriso_line(&os(&["-outdev", "x", "-map", "a", "/"]), true), XorrisoLine::Unsupported(_)));
-        assert!(matches!(xorriso_line(&os(&["-as", "cdrecord", "x"]), true), XorrisoLine::Unsupported(_)));
-        assert!(matches!(xorriso_line(&os(&[]), true), XorrisoLine::Unsupported(_)));
     }
 
     /// debian-cd's size check and image lines, live-build's and lorax's option sets.

@@ -15,3 +15,4 @@ pub mod progress;
 pub mod read;
 pub mod rip;
 pub mod verify;
+pub mod xorriso;

@@ -24,6 +24,10 @@ pub struct InfoArgs {
     /// Print one JSON object.
     #[arg(long)]
     pub json: bool,
+    /// Print the mkisofs options that rebuild the image's boot setup, one per line, as
+    /// `xorriso -report_el_torito as_mkisofs` prints them (what cannot be replayed is warned about on stderr).
+    #[arg(long, conflicts_with = "json")]
+    pub as_mkisofs: bool,
 }
 
 /// `odix ls`.
@@ -71,6 +75,19 @@ pub struct CatArgs {
 
 pub fn info(args: InfoArgs) -> Result<u8> {
     let image = args.image.open()?;
+    if args.as_mkisofs {
+        let r = odix::replay::replay(&image)?;
+        let stdout = io::stdout();
+        let mut out = BufWriter::new(stdout.lock());
+        for line in &r.as_mkisofs {
+            writeln!(out, "{line}")?;
+        }
+        out.flush()?;
+        for w in r.warnings {
+            print_warning(w);
+        }
+        return Ok(0);
+    }
     // `default_view` is the tree `ls`, `cat` and `extract` read when no --view is given (none for a disc without a
     // file system).
     let odix::image::Info { sections, warnings, default_view } = image.info()?;

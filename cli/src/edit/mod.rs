@@ -6,6 +6,9 @@
 //! changes, replays the boot setup ([`crate::replay`]) and writes the new image through the same plan as a
 //! build from folders.
 
+pub mod isomd5;
+pub mod md5sum;
+
 use std::path::PathBuf;
 
 use crate::cancel::Cancel;
@@ -152,8 +155,10 @@ pub struct EditReport {
     pub added: Vec<String>,
     /// Paths removed.
     pub removed: Vec<String>,
-    /// What the reading and the build noticed.
+    /// What the reading of the input and the boot replay noticed.
     pub warnings: Vec<String>,
+    /// What the new image records differently from the edited tree (also told in [`EditEvent::Laid`]).
+    pub build_warnings: Vec<BuildWarning>,
     /// The isomd5sum MD5 implanted, as 32 hex digits.
     pub implanted_md5: Option<String>,
 }
@@ -188,27 +193,14 @@ fn catalog_lba(image: &Image) -> Result<Option<u64>> {
 }
 
 fn boot_setup(image: &Image, mode: BootMode) -> Result<BootSetup> {
-    match mode {
-        BootMode::None => Ok(BootSetup { config: BootConfig::default(), uses: Vec::new(), warnings: Vec::new() }),
-        BootMode::Replay | BootMode::KeepCatalog if !has_boot_setup(image)? => {
-            Ok(BootSetup { config: BootConfig::default(), uses: Vec::new(), warnings: Vec::new() })
+    let r = match mode {
+        BootMode::None => {
+            return Ok(BootSetup { config: BootConfig::default(), uses: Vec::new(), warnings: Vec::new() })
         }
-        BootMode::Replay | BootMode::KeepCatalog => {
-            bail!("{}: replaying the boot setup is not available in this build", image.path().display())
-        }
-    }
-}
-
-/// Whether the input has an El Torito catalog or anything in its system area.
-fn has_boot_setup(image: &Image) -> Result<bool> {
-    if catalog_lba(image)?.is_some() {
-        return Ok(true);
-    }
-    let mut r = image.reader()?;
-    let mut area = vec![0u8; 16 * 2048];
-    r.seek(SeekFrom::Start(image.session_start() * 2048))?;
-    r.read_exact(&mut area).context("reading the system area")?;
-    Ok(area.iter().any(|&b| b != 0))
+        BootMode::Replay => crate::replay::replay(image)?,
+        BootMode::KeepCatalog => crate::replay::keep_catalog(image)?,
+    };
+    Ok(BootSetup { config: r.config, uses: r.uses, warnings: r.warnings })
 }
 
 /// The trees, identifiers and level of the input, for the new image.
@@ -406,7 +398,12 @@ pub fn edit(spec: &EditSpec, events: &mut dyn FnMut(EditEvent<'_>)) -> Result<Ed
     for op in &spec.ops {
         apply(op, &mut w, spec.now, &mut report).with_context(|| format!("{shown}: cannot apply the change"))?;
     }
+    let catalog = boot.config.catalog.as_deref().map(|c| format!("/{}", c.trim_start_matches('/')));
     for used in &boot.uses {
+        // The catalog is written anew wherever the input had it.
+        if catalog.as_deref() == Some(used.as_str()) {
+            continue;
+        }
         let found = w.tree.lookup(used)?;
         if !found.is_some_and(|n| matches!(w.tree.kind(n), Some(NodeKind::File(_)))) {
             bail!(
@@ -448,7 +445,7 @@ pub fn edit(spec: &EditSpec, events: &mut dyn FnMut(EditEvent<'_>)) -> Result<Ed
         .with_context(|| format!("appending a session to {shown}"))?;
         report.total_sectors = done.sectors;
         report.session_start = Some(done.start);
-        report.warnings.extend(done.warnings.iter().map(ToString::to_string));
+        report.build_warnings = done.warnings;
         return Ok(report);
     }
     let out: std::cell::OnceCell<AtomicFile> = std::cell::OnceCell::new();
@@ -468,7 +465,7 @@ pub fn edit(spec: &EditSpec, events: &mut dyn FnMut(EditEvent<'_>)) -> Result<Ed
         .map_err(|e| if out.get().is_some() { e.context(format!("writing {}", out_path.display())) } else { e })?;
     drop(sink);
     report.total_sectors = laid.total_sectors;
-    report.warnings.extend(laid.warnings.iter().map(|w: &BuildWarning| w.to_string()));
+    report.build_warnings = laid.warnings;
     out.into_inner().context("the output was never created")?.commit()?;
     Ok(report)
 }

@@ -1,0 +1,572 @@
+//! Replaying boot setups: `odix info --as-mkisofs` prints, for images made by xorriso, grub-mkrescue and
+//! genisoimage and for Debian's packaged images, the lines `xorriso -report_el_torito as_mkisofs` prints; fed back
+//! to `odix mkisofs` with the image's extracted tree they rebuild an image xorriso reports the same boot setup of
+//! (positions and sizes aside) and that boots the same way under SeaBIOS and OVMF; `odix::replay::replay`'s
+//! `BootConfig` builds the same through the library.
+//!
+//! Differences from xorriso, by design: grub-mkrescue's images carry an Apple partition map and an HFS+ tree,
+//! which odix reports (`-apm-block-size 2048`, `-hfsplus`, as xorriso does) but does not write, so the rebuilt
+//! image has neither (its APM and the GPT's HFS+ entry are missing from xorriso's report of it).
+
+use std::fs;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::{mpsc, OnceLock};
+use std::time::{Duration, Instant};
+
+use odix_testdata::{require_tool, run, run_ok};
+
+const OVMF_CODE: &str = "/usr/share/OVMF/OVMF_CODE_4M.fd";
+const OVMF_VARS: &str = "/usr/share/OVMF/OVMF_VARS_4M.fd";
+const ISOLINUX_BIN: &str = "/usr/lib/ISOLINUX/isolinux.bin";
+const ISOHDPFX: &str = "/usr/lib/ISOLINUX/isohdpfx.bin";
+const LDLINUX: &str = "/usr/lib/syslinux/modules/bios/ldlinux.c32";
+const BOOT_HYBRID: &str = "/usr/lib/grub/i386-pc/boot_hybrid.img";
+const GRUB_MARKER: &str = "ODIX-BOOT-OK";
+const ISOLINUX_MARKER: &str = "ODIX-ISOLINUX-OK";
+const ISO_MARKER: &str = "ODIX-ISO9660-MARKER-READ";
+const PACKAGED: [&str; 3] =
+    ["/usr/lib/memtest86+/memtest86+x64.iso", "/usr/lib/ipxe/ipxe.iso", "/usr/lib/grub-rescue/grub-rescue-cdrom.iso"];
+
+fn odix() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_odix"))
+}
+
+/// One test image and how it boots: the marker its BIOS and UEFI boots print on the serial console (none where
+/// the loader prints to the screen only, as the packaged images' do).
+struct TestImage {
+    name: &'static str,
+    path: PathBuf,
+    bios: Option<&'static str>,
+    uefi: Option<&'static str>,
+}
+
+/// The images, made once for every test of this file; `None` when a tool is missing (outside CI).
+fn images() -> Option<&'static [TestImage]> {
+    static IMAGES: OnceLock<Option<(tempfile::TempDir, Vec<TestImage>)>> = OnceLock::new();
+    IMAGES.get_or_init(make_images).as_ref().map(|(_, v)| v.as_slice())
+}
+
+fn tools_present() -> bool {
+    let tools = ["xorriso", "genisoimage", "grub-mkrescue", "grub-mkimage", "grub-mkstandalone", "mformat", "mcopy"];
+    let files = [ISOLINUX_BIN, ISOHDPFX, LDLINUX, BOOT_HYBRID, PACKAGED[0], PACKAGED[1], PACKAGED[2]];
+    tools.iter().all(|t| require_tool(t).is_some()) && files.iter().all(|f| require_file(f))
+}
+
+fn require_file(path: &str) -> bool {
+    if Path::new(path).is_file() {
+        return true;
+    }
+    if odix_testdata::oracle::in_ci() {
+        panic!("{path} is missing in CI: ./setup.sh must install it");
+    }
+    eprintln!("skipping: {path} is not installed (run ./setup.sh)");
+    false
+}
+
+fn put(path: &Path, text: &str) {
+    fs::create_dir_all(path.parent().unwrap()).unwrap();
+    fs::write(path, text).unwrap();
+}
+
+/// ISOLINUX in `dir` whose default label is the marker: "Loading ODIX-ISOLINUX-OK... failed" on the serial
+/// console proves the configuration was read from the image's file system.
+fn isolinux_in(dir: &Path) {
+    fs::create_dir_all(dir).unwrap();
+    fs::copy(ISOLINUX_BIN, dir.join("isolinux.bin")).unwrap();
+    fs::copy(LDLINUX, dir.join("ldlinux.c32")).unwrap();
+    put(&dir.join("isolinux.cfg"), &format!("SERIAL 0 115200\nPROMPT 0\nTIMEOUT 1\nDEFAULT {ISOLINUX_MARKER}\n"));
+}
+
+/// A BIOS GRUB for El Torito and a FAT image with an x86_64 EFI GRUB, both with an embedded configuration that
+/// finds `/odix-marker.txt` on any device and prints it on the serial console.
+fn grub_loaders(dir: &Path) -> (PathBuf, PathBuf) {
+    let cfg = dir.join("grub-embedded.cfg");
+    put(
+        &cfg,
+        "serial\nterminal_input serial\nterminal_output serial\n\
+         search --no-floppy --file --set=r /odix-marker.txt\ncat ($r)/odix-marker.txt\nhalt\n",
+    );
+    let bootx64 = dir.join("BOOTX64.EFI");
+    run_ok(
+        Command::new("grub-mkstandalone")
+            .args(["-O", "x86_64-efi", "-o"])
+            .arg(&bootx64)
+            .arg("--install-modules=normal configfile echo cat search search_fs_file iso9660 fat part_gpt part_msdos serial terminal halt test")
+            .arg("--modules=part_gpt part_msdos iso9660 fat search_fs_file serial terminal halt cat")
+            .args(["--locales=", "--fonts=", "--themes="])
+            .arg(format!("boot/grub/grub.cfg={}", cfg.display())),
+    );
+    let eltorito = dir.join("eltorito.img");
+    run_ok(
+        Command::new("grub-mkimage")
+            .args(["-O", "i386-pc-eltorito", "-p", "/boot/grub", "-c"])
+            .arg(&cfg)
+            .arg("-o")
+            .arg(&eltorito)
+            .args(["biosdisk", "iso9660", "part_msdos", "part_gpt", "search", "search_fs_file", "cat", "echo"])
+            .args(["serial", "terminal", "halt"]),
+    );
+    let esp = dir.join("esp.img");
+    fs::write(&esp, vec![0u8; 2880 * 1024]).unwrap();
+    run_ok(Command::new("mformat").arg("-i").arg(&esp).args(["-f", "2880", "::"]));
+    run_ok(Command::new("mmd").arg("-i").arg(&esp).args(["::/EFI", "::/EFI/BOOT"]));
+    run_ok(Command::new("mcopy").arg("-i").arg(&esp).arg(&bootx64).arg("::/EFI/BOOT/BOOTX64.EFI"));
+    (eltorito, esp)
+}
+
+fn xorriso_mkisofs(out: &Path, args: &[&str], tree: &Path) {
+    run_ok(Command::new("xorriso").args(["-as", "mkisofs", "-quiet", "-o"]).arg(out).args(args).arg(tree));
+}
+
+fn make_images() -> Option<(tempfile::TempDir, Vec<TestImage>)> {
+    if !tools_present() {
+        return None;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let mut v: Vec<TestImage> = PACKAGED
+        .iter()
+        .map(|p| TestImage {
+            name: Path::new(p).file_stem().unwrap().to_str().unwrap().to_string().leak(),
+            path: PathBuf::from(p),
+            bios: None,
+            uefi: None,
+        })
+        .collect();
+
+    // grub-mkrescue with the real xorriso: BIOS and UEFI GRUB, HFS+ and APM, GPT with the EFI image.
+    let src = d.join("grub-src");
+    put(
+        &src.join("boot/grub/grub.cfg"),
+        &format!("serial\nterminal_input serial\nterminal_output serial\necho {GRUB_MARKER}\nhalt\n"),
+    );
+    let grub = d.join("grub-mkrescue.iso");
+    run_ok(Command::new("grub-mkrescue").arg("-o").arg(&grub).arg(&src));
+    v.push(TestImage { name: "grub-mkrescue", path: grub, bios: Some(GRUB_MARKER), uefi: Some(GRUB_MARKER) });
+
+    let (eltorito, esp) = grub_loaders(d);
+
+    // ISOLINUX isohybrid with an EFI image in the tree and a GPT marking it.
+    let t = d.join("isolinux-tree");
+    isolinux_in(&t.join("isolinux"));
+    fs::create_dir_all(t.join("boot")).unwrap();
+    fs::copy(&esp, t.join("boot/efi.img")).unwrap();
+    put(&t.join("odix-marker.txt"), ISO_MARKER);
+    let iso = d.join("isolinux.iso");
+    xorriso_mkisofs(
+        &iso,
+        &[
+            "-isohybrid-mbr",
+            ISOHDPFX,
+            "-b",
+            "isolinux/isolinux.bin",
+            "-c",
+            "isolinux/boot.cat",
+            "-no-emul-boot",
+            "-boot-load-size",
+            "4",
+            "-boot-info-table",
+            "-eltorito-alt-boot",
+            "-e",
+            "boot/efi.img",
+            "-no-emul-boot",
+            "-isohybrid-gpt-basdat",
+            "-R",
+        ],
+        &t,
+    );
+    v.push(TestImage { name: "isolinux", path: iso, bios: Some(ISOLINUX_MARKER), uefi: Some(ISO_MARKER) });
+
+    // Debian-like: partition offset 16, the EFI partition appended, the UEFI entry pointing into it.
+    let t = d.join("debian-tree");
+    isolinux_in(&t.join("isolinux"));
+    put(&t.join("odix-marker.txt"), ISO_MARKER);
+    let esp_arg = esp.display().to_string();
+    let deb = d.join("debian-like.iso");
+    xorriso_mkisofs(
+        &deb,
+        &[
+            "-isohybrid-mbr",
+            ISOHDPFX,
+            "-partition_offset",
+            "16",
+            "-b",
+            "isolinux/isolinux.bin",
+            "-c",
+            "isolinux/boot.cat",
+            "-no-emul-boot",
+            "-boot-load-size",
+            "4",
+            "-boot-info-table",
+            "-append_partition",
+            "2",
+            "0xef",
+            &esp_arg,
+            "-eltorito-alt-boot",
+            "-e",
+            "--interval:appended_partition_2:all::",
+            "-no-emul-boot",
+            "-R",
+        ],
+        &t,
+    );
+    v.push(TestImage { name: "debian-like", path: deb, bios: Some(ISOLINUX_MARKER), uefi: Some(ISO_MARKER) });
+
+    // Ubuntu-like: GRUB2 hybrid MBR, the EFI partition appended and described in a GPT.
+    let t = d.join("ubuntu-tree");
+    fs::create_dir_all(t.join("boot/grub/i386-pc")).unwrap();
+    fs::copy(&eltorito, t.join("boot/grub/i386-pc/eltorito.img")).unwrap();
+    put(&t.join("odix-marker.txt"), ISO_MARKER);
+    let ubu = d.join("ubuntu-like.iso");
+    xorriso_mkisofs(
+        &ubu,
+        &[
+            "-V",
+            "Ubuntu-like",
+            "--grub2-mbr",
+            BOOT_HYBRID,
+            "--protective-msdos-label",
+            "-partition_cyl_align",
+            "off",
+            "-partition_offset",
+            "16",
+            "--mbr-force-bootable",
+            "-append_partition",
+            "2",
+            "28732ac11ff8d211ba4b00a0c93ec93b",
+            &esp_arg,
+            "-appended_part_as_gpt",
+            "-iso_mbr_part_type",
+            "a2a0d0ebe5b9334487c068b6b72699c7",
+            "-c",
+            "/boot.catalog",
+            "-b",
+            "/boot/grub/i386-pc/eltorito.img",
+            "-no-emul-boot",
+            "-boot-load-size",
+            "4",
+            "-boot-info-table",
+            "--grub2-boot-info",
+            "-eltorito-alt-boot",
+            "-e",
+            "--interval:appended_partition_2:all::",
+            "-no-emul-boot",
+            "-r",
+        ],
+        &t,
+    );
+    v.push(TestImage { name: "ubuntu-like", path: ubu, bios: Some(ISO_MARKER), uefi: Some(ISO_MARKER) });
+
+    // genisoimage: ISOLINUX with a boot info table, no system area.
+    let t = d.join("geni-tree");
+    isolinux_in(&t.join("isolinux"));
+    let geni = d.join("genisoimage.iso");
+    run_ok(
+        Command::new("genisoimage")
+            .args(["-quiet", "-o"])
+            .arg(&geni)
+            .args(["-b", "isolinux/isolinux.bin", "-c", "isolinux/boot.cat", "-no-emul-boot"])
+            .args(["-boot-load-size", "4", "-boot-info-table", "-R"])
+            .arg(&t),
+    );
+    v.push(TestImage { name: "genisoimage", path: geni, bios: Some(ISOLINUX_MARKER), uefi: None });
+
+    // No boot setup at all.
+    let t = d.join("plain-tree");
+    put(&t.join("readme.txt"), "no boot here\n");
+    let plain = d.join("plain.iso");
+    xorriso_mkisofs(&plain, &["-R"], &t);
+    v.push(TestImage { name: "plain", path: plain, bios: None, uefi: None });
+    Some((dir, v))
+}
+
+fn xorriso_as_mkisofs(img: &Path) -> Vec<String> {
+    let o = run(Command::new("xorriso").arg("-indev").arg(img).args(["-report_el_torito", "as_mkisofs"]));
+    String::from_utf8_lossy(&o.stdout).lines().map(str::to_string).collect()
+}
+
+fn odix_as_mkisofs(img: &Path) -> Vec<String> {
+    let o = run_ok(Command::new(odix()).args(["info", "--as-mkisofs"]).arg(img));
+    String::from_utf8_lossy(&o.stdout).lines().map(str::to_string).collect()
+}
+
+/// xorriso's plain El Torito and system area reports, with numbers (LBAs, sizes, GUIDs) masked and spacing
+/// normalised: what must survive a rebuild from the same tree.
+fn boot_shape(img: &Path) -> Vec<String> {
+    let o = run(Command::new("xorriso").arg("-indev").arg(img).args([
+        "-report_el_torito",
+        "plain",
+        "-report_system_area",
+        "plain",
+    ]));
+    String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .filter(|l| l.len() > 20 && l.as_bytes()[19] == b':')
+        .filter(|l| !l.contains("GUID") && !l.starts_with("GPT lba range") && !l.starts_with("GPT entry array"))
+        .map(|l| mask_numbers(l).split_whitespace().collect::<Vec<_>>().join(" "))
+        .collect()
+}
+
+/// Every run of digits as one `N`.
+fn mask_numbers(text: &str) -> String {
+    let mut out = String::new();
+    for c in text.chars() {
+        if !c.is_ascii_digit() {
+            out.push(c);
+        } else if !out.ends_with('N') {
+            out.push('N');
+        }
+    }
+    out
+}
+
+/// What grub-mkrescue's Apple partition map and HFS+ tree add to a report: odix writes neither.
+fn without_apple(lines: Vec<String>) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut skip_gpt = false;
+    for l in lines {
+        if l.starts_with("APM") {
+            continue;
+        }
+        if l.starts_with("GPT partition name") {
+            skip_gpt = false;
+        }
+        if l.starts_with("GPT partname local") && l.ends_with("HFSPLUS") {
+            skip_gpt = true;
+            out.pop();
+            continue;
+        }
+        if skip_gpt && l.starts_with("GPT") {
+            continue;
+        }
+        out.push(l.replace(" APM", ""));
+    }
+    out
+}
+
+#[test]
+fn as_mkisofs_lines_equal_xorriso() {
+    let Some(images) = images() else { return };
+    for img in images {
+        let theirs = xorriso_as_mkisofs(&img.path);
+        let ours = odix_as_mkisofs(&img.path);
+        assert_eq!(ours, theirs, "{}: odix info --as-mkisofs differs from xorriso", img.name);
+        if img.name == "plain" {
+            assert!(ours.is_empty(), "an image without boot setup gives no lines");
+        } else {
+            assert!(ours.iter().any(|l| l.starts_with("-V ")), "{}: {ours:?}", img.name);
+        }
+    }
+}
+
+/// Rebuilds `img` from its extracted tree with the lines odix prints, through a shell as a script would.
+fn rebuild(img: &TestImage, dir: &Path) -> PathBuf {
+    let tree = dir.join(format!("{}-tree", img.name));
+    run_ok(Command::new(odix()).args(["extract", "-C"]).arg(&tree).arg(&img.path));
+    let lines = odix_as_mkisofs(&img.path);
+    let out = dir.join(format!("{}-rebuilt.iso", img.name));
+    let script = format!("\"$0\" mkisofs -quiet {} -R -o \"$1\" \"$2\"", lines.join(" "));
+    run_ok(Command::new("sh").arg("-c").arg(script).arg(odix()).arg(&out).arg(&tree));
+    out
+}
+
+#[test]
+fn rebuilt_images_have_the_same_boot_setup() {
+    let Some(images) = images() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    for img in images.iter().filter(|i| i.name != "plain") {
+        let out = rebuild(img, dir.path());
+        let (mut want, got) = (boot_shape(&img.path), boot_shape(&out));
+        if img.name == "grub-mkrescue" {
+            want = without_apple(want);
+        }
+        assert!(want.iter().any(|l| l.starts_with("El Torito boot img")), "{}: {want:?}", img.name);
+        assert_eq!(got, want, "{}: xorriso reports a different boot setup for the rebuilt image", img.name);
+        // What is replayed again is the same, positions aside.
+        let mask = |v: Vec<String>| -> Vec<String> {
+            v.into_iter()
+                .filter(|l| !l.starts_with("--modification-date") && !l.starts_with("-apm") && l != "-hfsplus")
+                .map(|l| l.replace(&img.path.display().to_string(), "IMG").replace(&out.display().to_string(), "IMG"))
+                // No APM in the rebuild, so no APM to zero (grub-mkrescue's image only).
+                .map(|l| mask_numbers(&l.replace(",zero_apm:", ":")))
+                .collect()
+        };
+        assert_eq!(
+            mask(odix_as_mkisofs(&out)),
+            mask(odix_as_mkisofs(&img.path)),
+            "{}: the rebuilt image replays differently",
+            img.name
+        );
+    }
+}
+
+/// The library route: `replay()`'s `BootConfig` with the tree builds an image of the same boot setup.
+#[test]
+fn replay_config_builds_the_same_boot_setup() {
+    let Some(images) = images() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    for img in images.iter().filter(|i| i.name != "plain") {
+        let tree = dir.path().join(format!("{}-tree", img.name));
+        run_ok(Command::new(odix()).args(["extract", "-C"]).arg(&tree).arg(&img.path));
+        let image = odix::Image::open(&img.path, &odix::Options::default()).unwrap();
+        let r = odix::replay::replay(&image).unwrap();
+        assert!(!r.uses.is_empty(), "{}: no tree path used", img.name);
+        for p in &r.uses {
+            assert!(tree.join(p.trim_start_matches('/')).is_file(), "{}: {p} is not in the tree", img.name);
+        }
+        let mut spec = odix::BuildSpec::new(vec![odix::BuildSource::folder(&tree)]);
+        spec.trees.rock_ridge = true;
+        spec.dates.now = 1_700_000_000;
+        spec.boot = r.config.clone();
+        spec.boot.pad_sectors = odix::boot::PAD_SECTORS;
+        let plan = spec.plan().unwrap();
+        let out = dir.path().join(format!("{}-lib.iso", img.name));
+        let mut bytes = Vec::new();
+        plan.write_to(&mut bytes, &mut |_| {}).unwrap();
+        fs::write(&out, bytes).unwrap();
+        let mut want = boot_shape(&img.path);
+        if img.name == "grub-mkrescue" {
+            want = without_apple(want);
+        }
+        assert_eq!(boot_shape(&out), want, "{}: the library build differs", img.name);
+
+        let kept = odix::replay::keep_catalog(&image).unwrap();
+        assert!(kept.config.entries.iter().all(|e| !e.boot_info_table && !e.grub2_boot_info));
+        assert!(
+            kept.config.isohybrid_mbr.is_none() && kept.config.grub2_mbr.is_none() && kept.config.append.is_empty()
+        );
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Firmware {
+    SeaBios,
+    Ovmf,
+}
+
+/// Boots `image` as a CD in QEMU (TCG) and waits for `marker` on the serial console; false when it never came.
+fn boots(image: &Path, firmware: Firmware, marker: &str, timeout: Duration) -> bool {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cmd = Command::new("qemu-system-x86_64");
+    cmd.args(["-accel", "tcg", "-m", "512", "-display", "none", "-serial", "stdio", "-no-reboot", "-nodefaults"]);
+    cmd.args(["-vga", "none"]);
+    if let Firmware::Ovmf = firmware {
+        let vars = dir.path().join("OVMF_VARS.fd");
+        fs::copy(OVMF_VARS, &vars).unwrap();
+        cmd.arg("-drive").arg(format!("if=pflash,format=raw,readonly=on,file={OVMF_CODE}"));
+        cmd.arg("-drive").arg(format!("if=pflash,format=raw,file={}", vars.display()));
+    }
+    cmd.arg("-cdrom").arg(image);
+    cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::null());
+    let mut child = cmd.spawn().expect("starting qemu");
+    let mut stdout = child.stdout.take().unwrap();
+    let (tx, rx) = mpsc::channel::<Vec<u8>>();
+    let reader = std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = stdout.read(&mut buf) {
+            if n == 0 || tx.send(buf[..n].to_vec()).is_err() {
+                break;
+            }
+        }
+    });
+    let start = Instant::now();
+    let mut out = Vec::new();
+    let mut found = false;
+    while start.elapsed() < timeout && !found {
+        match rx.recv_timeout(Duration::from_millis(200)) {
+            Ok(chunk) => {
+                out.extend_from_slice(&chunk);
+                found = String::from_utf8_lossy(&out).contains(marker);
+            }
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    drop(rx);
+    let _ = reader.join();
+    found
+}
+
+/// Each image with a serial marker boots as a CD under SeaBIOS (and, with a UEFI entry, OVMF); its rebuild from
+/// the replayed options boots the same ways.
+#[test]
+fn rebuilt_images_boot_the_same_way() {
+    let Some(images) = images() else { return };
+    if require_tool("qemu-system-x86_64").is_none() || !require_file(OVMF_CODE) || !require_file(OVMF_VARS) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let mut booted = 0;
+    for img in images {
+        if img.bios.is_none() && img.uefi.is_none() {
+            continue;
+        }
+        let out = rebuild(img, dir.path());
+        for (fw, marker, secs) in [(Firmware::SeaBios, img.bios, 90), (Firmware::Ovmf, img.uefi, 180)] {
+            let Some(marker) = marker else { continue };
+            let before = boots(&img.path, fw, marker, Duration::from_secs(secs));
+            assert!(before, "{}: the input does not boot under {fw:?} (the test's own premise)", img.name);
+            let after = boots(&out, fw, marker, Duration::from_secs(secs));
+            assert!(after, "{}: the rebuilt image does not boot under {fw:?} as the input does", img.name);
+            booted += 1;
+        }
+    }
+    assert!(booted >= 8, "only {booted} boots checked");
+}
+
+#[test]
+fn interval_options_are_read_as_xorriso_reads_them() {
+    if require_tool("xorriso").is_none() || !require_file(PACKAGED[0]) {
+        return;
+    }
+    let memtest = PACKAGED[0];
+    let dir = tempfile::tempdir().unwrap();
+    // The appended EFI partition of memtest86+ as a byte range (d = 512 bytes, the end inclusive of its unit) and
+    // as a file cut out by dd: the images odix builds from either are the same.
+    let tree = dir.path().join("tree");
+    run_ok(Command::new(odix()).args(["extract", "-C"]).arg(&tree).arg(memtest));
+    let esp = dir.path().join("esp.img");
+    run_ok(Command::new("dd").arg(format!("if={memtest}")).arg(format!("of={}", esp.display())).args([
+        "bs=512",
+        "skip=3304",
+        "count=8192",
+        "status=none",
+    ]));
+    let build = |part: &str, out: &Path| {
+        run_ok(
+            Command::new(odix())
+                .args(["mkisofs", "-quiet", "--modification-date=2023021110162200", "-volume_date"])
+                // Reading the tree changes its access times: the two builds record the modification times only.
+                .args(["all_file_dates", "set_to_mtime", "-o"])
+                .arg(out)
+                .args(["-append_partition", "2", "0xef", part, "-c", "/boot.catalog", "-b", "/boot/floppy.img"])
+                .args(["-eltorito-alt-boot", "-e", "--interval:appended_partition_2:all::", "-no-emul-boot", "-R"])
+                .arg(&tree),
+        );
+    };
+    let (a, b) = (dir.path().join("a.iso"), dir.path().join("b.iso"));
+    build(&format!("--interval:local_fs:3304d-11495d::'{memtest}'"), &a);
+    build(&esp.display().to_string(), &b);
+    assert!(fs::read(&a).unwrap() == fs::read(&b).unwrap(), "an interval and the same bytes as a file differ");
+    // A system area interval: the GRUB2 MBR code of the image, its partition table zeroed and written anew.
+    let c = dir.path().join("c.iso");
+    run_ok(
+        Command::new(odix())
+            .args(["mkisofs", "-quiet", "-o"])
+            .arg(&c)
+            .arg("--grub2-mbr")
+            .arg(format!("--interval:local_fs:0s-15s:zero_mbrpt:{memtest}"))
+            .args(["-b", "/boot/floppy.img", "-R"])
+            .arg(&tree),
+    );
+    let (orig, new) = (fs::read(memtest).unwrap(), fs::read(&c).unwrap());
+    assert!(orig[..0x1b0] == new[..0x1b0], "GRUB2 MBR code");
+    assert!(orig[512..32768] == new[512..32768], "the rest of the system area");
+    assert!(new[446..510] != orig[446..510], "the old partition table is replaced");
+    let o = run(Command::new(odix()).args(["mkisofs", "-o", "/dev/null", "-G", "--interval:imported_iso:0-1::", "."]));
+    assert!(!o.status.success() && String::from_utf8_lossy(&o.stderr).contains("local_fs"));
+}
