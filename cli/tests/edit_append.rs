@@ -562,3 +562,34 @@ fn the_xorriso_dev_line_appends_a_session() {
     want.insert("/new.txt".into());
     assert_eq!(xorriso_find(&xorriso, &iso, &[]), want);
 }
+
+/// Write-once sessions one after the other: each is based on the newest tree, though LBA 16 still shows the first.
+#[test]
+fn a_write_once_session_builds_on_the_newest_one() {
+    let Some(xorriso) = require_tool("xorriso") else { return };
+    let t = tempfile::tempdir().unwrap();
+    let one = tree(t.path(), "one");
+    let iso = t.path().join("one.iso");
+    run_ok(Command::new(&xorriso).args(["-as", "mkisofs", "-quiet", "-R", "-J", "-o"]).arg(&iso).arg(&one));
+    let exp = t.path().join("exp");
+    copy_tree(&one, &exp);
+    for name in ["a.txt", "b.txt"] {
+        let f = t.path().join(name);
+        fs::write(&f, name).unwrap();
+        run_ok(
+            odix()
+                .args(["edit", "--append", "--write-once", "-q"])
+                .arg(&iso)
+                .arg("--add")
+                .arg(format!("{}:/{name}", f.display())),
+        );
+        fs::copy(&f, exp.join(name)).unwrap();
+    }
+    let sessions = odix_sessions(&iso);
+    assert_eq!(sessions.len(), 3, "{sessions:?}");
+    let last = sessions[2].0.to_string();
+    let load = ["-load", "sbsector", last.as_str()];
+    assert_eq!(xorriso_find(&xorriso, &iso, &load), paths_of(&exp, ""));
+    xorriso_extract_matches(&xorriso, &iso, &load, &exp, &t.path().join("x"));
+    assert_eq!(odix_ls(&iso, &[]), paths_of(&one, ""));
+}

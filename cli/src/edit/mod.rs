@@ -356,7 +356,9 @@ pub fn edit(spec: &EditSpec, events: &mut dyn FnMut(EditEvent<'_>)) -> Result<Ed
             }
         }
     }
-    let image = Image::open(&spec.input, &Options::default())?;
+    // A session is based on the newest tree, which LBA 16 does not show after a write-once session.
+    let newest = growing.as_ref().and_then(|g| g.sessions().last()).map(|s| s.start);
+    let image = Image::open(&spec.input, &Options { offset: newest.filter(|&s| s > 0), ..Options::default() })?;
     let shown = spec.input.display().to_string();
     let view = richest_view(&image)?;
     let boot = boot_setup(&image, spec.boot)?;
