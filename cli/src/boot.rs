@@ -363,7 +363,7 @@ impl std::fmt::Display for ByteSource {
 }
 
 /// `text` as one shell word in single quotes (a quote inside becomes `'"'"'`), as xorriso prints paths.
-pub fn shell_quote(text: &str) -> String {
+pub(crate) fn shell_quote(text: &str) -> String {
     format!("'{}'", text.replace('\'', "'\"'\"'"))
 }
 
@@ -1083,6 +1083,34 @@ mod tests {
             ..Default::default()
         };
         assert!(BootPlan::prepare(&floppy, &mut w, 0).is_err(), "10 bytes is no floppy size");
+    }
+
+    #[test]
+    fn intervals_and_zeroizers() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("area.bin");
+        let mut area = vec![0x11u8; 8192];
+        area[510] = 0x55;
+        area[511] = 0xAA;
+        area[512..520].copy_from_slice(b"EFI PART");
+        area[512 + 72..512 + 80].copy_from_slice(&2u64.to_le_bytes());
+        area[512 + 80..512 + 84].copy_from_slice(&4u32.to_le_bytes());
+        area[512 + 84..512 + 88].copy_from_slice(&128u32.to_le_bytes());
+        std::fs::write(&f, &area).unwrap();
+        let src = ByteSource::parse(&format!("--interval:local_fs:0d-3d:zero_mbrpt,zero_gpt,100-101:{}", f.display()))
+            .unwrap();
+        assert_eq!(src.len().unwrap(), 2048);
+        let got = src.read_all(2048).unwrap();
+        assert!(got[446..510].iter().all(|&b| b == 0) && got[510] == 0x55, "MBR table zeroed, signature kept");
+        assert!(got[512..1024].iter().all(|&b| b == 0), "GPT header zeroed");
+        assert!(got[1024..1536].iter().all(|&b| b == 0), "4 entries of 128 bytes at block 2 zeroed");
+        assert_eq!((got[99], got[100], got[101], got[102]), (0x11, 0, 0, 0x11));
+        assert_eq!(got[1536], 0x11);
+        // The range is cut at the file's end; one starting past it is an error.
+        let cut = ByteSource::parse(&format!("--interval:local_fs:2k-1m::{}", f.display())).unwrap();
+        assert_eq!(cut.len().unwrap(), 8192 - 2048);
+        assert!(ByteSource::parse(&format!("--interval:local_fs:9k-10k::{}", f.display())).unwrap().len().is_err());
+        assert_eq!(ByteSource::parse("plain.bin").unwrap(), ByteSource::File("plain.bin".into()));
     }
 
     #[test]

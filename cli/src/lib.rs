@@ -22,7 +22,8 @@
 //! - [`mkudf`]: the UDF tree of a bridge or UDF-only image.
 //!
 //! Changing an image:
-//! - [`edit`]: files added, removed, moved in an existing image, its boot setup replayed, a session appended.
+//! - [`edit`]: files added, removed, moved in an existing image, its boot setup replayed, a session appended;
+//! - [`replay`]: an image's boot setup read back as a [`boot::BootConfig`] and as the mkisofs options that rebuild it.
 //!
 //! Checking, converting, ripping:
 //! - [`verify`]: checking an image (raw sectors, volume sizes, extents, MD5 tags, a folder) into a typed report;

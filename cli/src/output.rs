@@ -70,7 +70,7 @@ impl AtomicFile {
         loop {
             let tmp = dir.join(format!(".{name}.odix-{}-{n}.tmp", std::process::id()));
             let made = cancel::with_cleanup(what.clone(), || {
-                let file = OpenOptions::new().write(true).create_new(true).open(&tmp)?;
+                let file = OpenOptions::new().read(true).write(true).create_new(true).open(&tmp)?;
                 let doomed = tmp.clone();
                 let action: Box<dyn FnOnce() + Send> = Box::new(move || {
                     let _ = fs::remove_file(doomed);

@@ -303,7 +303,9 @@ impl Facts {
             }
         };
 
-        let area = read_at(&mut src, 0, 32768)?;
+        let mut area = read_at(&mut src, 0, 32768)?;
+        // An image shorter than its system area reads as zeros past its end.
+        area.resize(32768, 0);
         let mut f = Facts {
             file: image.path().to_path_buf(),
             volume_id,
@@ -914,12 +916,12 @@ mod tests {
         let mut buf = vec![0u8; 4096];
         buf[64..68].copy_from_slice(&[0xFB, 0xC0, 0x78, 0x70]);
         buf[100] = 7;
+        buf[GRUB2_INFO_AT..GRUB2_INFO_AT + 8].copy_from_slice(&(40u64 * 4 + 5).to_le_bytes());
         let sum = buf[64..].chunks(4).fold(0u32, |a, w| a.wrapping_add(u32::from_le_bytes([w[0], w[1], w[2], w[3]])));
         buf[8..12].copy_from_slice(&16u32.to_le_bytes());
         buf[12..16].copy_from_slice(&40u32.to_le_bytes());
         buf[16..20].copy_from_slice(&4096u32.to_le_bytes());
         buf[20..24].copy_from_slice(&sum.to_le_bytes());
-        buf[GRUB2_INFO_AT..GRUB2_INFO_AT + 8].copy_from_slice(&(40u64 * 4 + 5).to_le_bytes());
         let entry = BootEntry {
             section: 0,
             platform_id: 0,

@@ -191,3 +191,69 @@ fn refused_edits_say_why_and_write_nothing() {
     let left: Vec<_> = fs::read_dir(d.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
     assert_eq!(left.len(), 3, "temporary files left: {left:?}");
 }
+
+/// A Debian-like image with its `md5sum.txt`: edited with `--update-md5sum` and `--implant-md5`, the list passes
+/// `md5sum -c` inside the kernel's mount and `checkisomd5` passes; edited with `--md5`, `xorriso -check_md5` and
+/// `odix verify` accept the session MD5 tags. Both MD5s at once are refused (each would cover the other).
+#[test]
+fn distribution_md5s_stay_true() {
+    let (Some(xorriso), Some(check)) = (require_tool("xorriso"), require_tool("checkisomd5")) else { return };
+    let d = tempfile::tempdir().unwrap();
+    let src = d.path().join("src");
+    fs::create_dir_all(src.join("pool/main/a")).unwrap();
+    fs::create_dir_all(src.join("dists/stable")).unwrap();
+    fs::write(src.join("pool/main/a/a.deb"), vec![1u8; 2_000_000]).unwrap();
+    fs::write(src.join("pool/main/a/gone.deb"), b"gone").unwrap();
+    fs::write(src.join("dists/stable/Release"), b"Suite: stable\n").unwrap();
+    run_ok(
+        Command::new("sh")
+            .arg("-c")
+            .arg("find . -type f ! -name md5sum.txt | sort | xargs md5sum > md5sum.txt")
+            .current_dir(&src),
+    );
+    let input = d.path().join("in.iso");
+    run_ok(Command::new(&xorriso).args(["-as", "mkisofs", "-quiet", "-R", "-J", "-o"]).arg(&input).arg(&src));
+    let release = d.path().join("Release");
+    fs::write(&release, b"Suite: stable\nCodename: odix\n").unwrap();
+    let preseed = d.path().join("preseed.cfg");
+    fs::write(&preseed, b"d-i passwd/root-login boolean false\n").unwrap();
+    let out = d.path().join("out.iso");
+    run_ok(
+        Command::new(odix())
+            .args(["edit", "-q", "--update-md5sum", "/md5sum.txt", "--implant-md5", "--rm"])
+            .arg("/pool/main/a/gone.deb")
+            .arg("--add")
+            .arg(format!("{}:/dists/stable/Release", release.display()))
+            .arg("--add")
+            .arg(format!("{}:/preseed/preseed.cfg", preseed.display()))
+            .arg(&input)
+            .arg("-o")
+            .arg(&out),
+    );
+    let c = run(Command::new(&check).arg(&out));
+    assert!(c.status.success(), "checkisomd5: {}", String::from_utf8_lossy(&c.stdout));
+    let tagged = d.path().join("tagged.iso");
+    run_ok(Command::new(odix()).args(["edit", "-q", "--md5", "--rm", "/dists"]).arg(&input).arg("-o").arg(&tagged));
+    let x =
+        run(Command::new(&xorriso).args(["-md5", "on", "-indev"]).arg(&tagged).args(["-check_md5", "FAILURE", "--"]));
+    let xs = String::from_utf8_lossy(&x.stderr).into_owned() + &String::from_utf8_lossy(&x.stdout);
+    assert!(x.status.success() && xs.contains("Ok, session data match recorded md5"), "xorriso -check_md5: {xs}");
+    let v = String::from_utf8_lossy(&run_ok(Command::new(odix()).arg("verify").arg(&tagged)).stdout).into_owned();
+    assert_eq!(v.matches("): ok").count(), 3, "odix verify: {v}");
+    let both = run(Command::new(odix()).args(["edit", "--md5", "--implant-md5"]).arg(&input).arg("-o").arg(&tagged));
+    assert_eq!(both.status.code(), Some(1));
+    let list = run_ok(Command::new(odix()).arg("cat").arg(&out).arg("/md5sum.txt")).stdout;
+    let list = String::from_utf8_lossy(&list).into_owned();
+    assert!(list.contains("./preseed/preseed.cfg") && !list.contains("gone.deb"), "{list}");
+    if let Some(vm) = vm_run() {
+        let o = run(Command::new(vm).arg("--disc").arg(&out).args([
+            "--",
+            "sh",
+            "-c",
+            "mount -t iso9660 -o ro /dev/sr0 /mnt && cd /mnt && md5sum -c md5sum.txt",
+        ]));
+        let s = String::from_utf8_lossy(&o.stdout).into_owned();
+        assert!(o.status.success() && s.contains("./dists/stable/Release: OK"), "md5sum -c in the guest:\n{s}");
+        assert_eq!(s.lines().filter(|l| l.ends_with(": OK")).count(), 3, "{s}");
+    }
+}

@@ -1336,7 +1336,7 @@ mod tests {
         assert_eq!(a.boot[1].platform(), Platform::EFI);
         assert_eq!(a.efi_boot_part, Some(EfiPartSpec::ElToritoImage));
         assert!(a.protective_msdos_label);
-        assert_eq!(a.grub2_mbr, Some(odix::boot::ByteSource::File("/usr/lib/grub/i386-pc/boot_hybrid.img".into())));
+        assert_eq!(a.grub2_mbr, Some(ByteSource::File(PathBuf::from("/usr/lib/grub/i386-pc/boot_hybrid.img"))));
         assert_eq!(a.sort_weights, [(0, "/".to_string()), (1, "/boot".to_string())]);
         assert_eq!(a.pathspecs, [OsString::from("/tmp/grub.1XRk61"), OsString::from("gdir")]);
         assert_eq!(a.uuid_date, Some((1_795_627_357, 0)));
@@ -1496,14 +1496,14 @@ mod tests {
         assert_eq!(a.iso_level, Some(4));
         assert_eq!(a.creation_date, Some(1_577_836_800));
         assert_eq!(a.uuid_date, Some((1_609_459_200, 0)));
-        assert_eq!(a.append, [(2, PartitionType::Mbr(0xef), odix::boot::ByteSource::File("esp.img".into()))]);
+        assert_eq!(a.append, [(2, PartitionType::Mbr(0xef), ByteSource::File(PathBuf::from("esp.img")))]);
         assert_eq!(a.partition_offset, 16);
         assert!(a.pad, "-pad after -no-pad");
         assert_eq!(a.exclude, ["*.o", "tmp", "y"]);
         assert_eq!(a.hide, ["h"]);
         assert_eq!(a.hide_joliet, ["hj"]);
         assert!(a.udf && a.quiet && a.joliet_long && a.follow_links && a.gpt_basdat);
-        assert_eq!(a.embedded_boot, Some(odix::boot::ByteSource::File("g.bin".into())));
+        assert_eq!(a.embedded_boot, Some(ByteSource::File(PathBuf::from("g.bin"))));
         assert_eq!(a.warnings.len(), 4, "{:?}", a.warnings); // -T, -D, HFS, relaxed names
 
         assert!(parse(&["-frobnicate", "x"]).unwrap_err().to_string().contains("unknown option `-frobnicate`"));
@@ -1546,6 +1546,30 @@ mod tests {
         assert_eq!(a.boot[1].platform(), Platform::EFI);
         assert_eq!(a.boot[0].appended_partition(), None);
         assert!(parse(&["-iso_mbr_part_type", "300"]).is_err());
+        // xorriso's interval reader: s = 2048 bytes, d = 512 bytes, a scaled end is the last byte of its unit.
+        let a = parse(&[
+            "--grub2-mbr",
+            "--interval:local_fs:0s-15s:zero_mbrpt,zero_gpt:'/x/in.iso'",
+            "-append_partition",
+            "2",
+            "0xef",
+            "--interval:local_fs:3304d-11495d::'/x/in.iso'",
+            "-G",
+            "--interval:local_fs:0-429:zero_mbrpt,440-443:g.bin",
+        ])
+        .unwrap();
+        let mbr = a.grub2_mbr.unwrap();
+        let ByteSource::Interval { path, start, end, flags } = &mbr else { panic!("{mbr:?}") };
+        assert_eq!((path.to_str(), *start, *end), (Some("/x/in.iso"), 0, 32767));
+        assert!(flags.mbr_table && flags.gpt && !flags.apm);
+        assert_eq!(mbr.to_arg(), "--interval:local_fs:0-32767:zero_mbrpt,zero_gpt:'/x/in.iso'");
+        let ByteSource::Interval { start, end, .. } = &a.append[0].2 else { panic!() };
+        assert_eq!((*start, *end), (3304 * 512, 11496 * 512 - 1));
+        let ByteSource::Interval { start, end, flags, .. } = a.embedded_boot.unwrap() else { panic!() };
+        assert_eq!((start, end, flags.ranges), (0, 429, vec![(440, 443)]));
+        for bad in ["--interval:imported_iso:0-1::", "--interval:local_fs:5-1::f", "--interval:local_fs:0x-1::f"] {
+            assert!(parse(&["-G", bad]).is_err(), "{bad}");
+        }
     }
 
     /// `-isohybrid-gpt-basdat` marks the image being defined (archiso's line: after `-b`), or after

@@ -506,6 +506,17 @@ impl XorrisoEdit {
         if self.quiet {
             m.push("-quiet".into());
         }
+        for rule in self.compliance.iter().flat_map(|c| c.split(':')) {
+            match rule.split_once('=').unwrap_or((rule, "")) {
+                ("joliet_long_names", _) => m.push("-joliet-long".into()),
+                ("iso_9660_level", n) => m.extend(["-iso-level".into(), n.to_string()]),
+                ("untranslated_names", _) => m.push("-U".into()),
+                ("omit_version", _) => m.push("-N".into()),
+                // xorriso's defaults.
+                ("default" | "clear" | "", _) => {}
+                (other, _) => bail!("xorriso -compliance {other}: not supported by odix in a new image"),
+            }
+        }
         self.boot_as_mkisofs(&mut m)?;
         for (n, t, f) in &self.append_partitions {
             m.extend(["-append_partition".into(), n.clone(), t.clone(), f.to_string_lossy().into_owned()]);
@@ -726,6 +737,15 @@ pub fn run(e: &XorrisoEdit) -> Result<u8> {
         return Ok(0);
     }
     let mut spec = e.edit_spec()?;
+    // An edit keeps the input's trees: a tree asked for that the input lacks would be xorriso's and not odix's.
+    let vols = image.volumes()?;
+    let iso = vols.iso9660.found();
+    if e.joliet == Some(true) && !iso.is_some_and(|v| v.joliet) {
+        bail!("xorriso -joliet on: {} has no Joliet tree, and odix's edit keeps the input's trees", input.display());
+    }
+    if e.rockridge == Some(true) && !iso.is_some_and(|v| v.rock_ridge.is_some()) {
+        bail!("xorriso -rockridge on: {} has no Rock Ridge, and odix's edit keeps the input's trees", input.display());
+    }
     // Paths the changes need: a missing one is xorriso's SORRY, the change is dropped and the line goes on.
     let mut tree = image.tree(odix::edit::richest_view(&image)?)?;
     let mut kept: Vec<EditOp> = Vec::new();
@@ -941,6 +961,16 @@ mod tests {
         ] {
             assert!(matches!(xorriso_line(&os(bad), true), XorrisoLine::Unsupported(_)), "{bad:?}");
         }
+    }
+
+    /// `-compliance` rules of a new image as mkisofs options; rules odix cannot follow are refused.
+    #[test]
+    fn new_image_compliance() {
+        let e = edit(&["-outdev", "o.iso", "-map", "d", "/", "-compliance", "joliet_long_names:iso_9660_level=3"]);
+        let m: Vec<String> = e.as_mkisofs().unwrap().iter().map(|s| s.to_string_lossy().into_owned()).collect();
+        assert_eq!(m.join(" "), "-graft-points -R -joliet-long -iso-level 3 -o o.iso /=d");
+        let e = edit(&["-outdev", "o.iso", "-map", "d", "/", "-compliance", "strict"]);
+        assert!(e.as_mkisofs().is_err());
     }
 
     /// kairos's new image (AuroraBoot's `-volid ... -outdev ... -map root / -chmod 0755 -- -boot_image grub ...`)

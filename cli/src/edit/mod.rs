@@ -331,6 +331,45 @@ fn apply(op: &EditOp, et: &mut Walked2, now: i64, report: &mut EditReport) -> Re
     Ok(())
 }
 
+/// The MD5 list at `path` in the input.
+fn read_md5sum_list(w: &Walked2, path: &str) -> Result<md5sum::Md5sumList> {
+    let id = w.tree.lookup(path)?.context("no such file in the image")?;
+    let Some(NodeKind::File(fd)) = w.tree.kind(id) else { bail!("not a regular file") };
+    let item = w.data.item(fd.data).context("no data")?;
+    if item.stored_size > 64 << 20 {
+        bail!("{} bytes: too large for an MD5 list", item.stored_size);
+    }
+    md5sum::Md5sumList::parse(&w.data.read_head(item, item.stored_size)?)
+}
+
+/// The MD5 of a data item's bytes.
+fn md5_of(data: &crate::mastering::walk::DataTable, id: odix_iso9660::write::DataId) -> Result<[u8; 16]> {
+    use md5::Digest;
+    let item = data.item(id).context("no data")?;
+    let mut h = md5::Md5::new();
+    struct Hash<'a>(&'a mut md5::Md5);
+    impl std::io::Write for Hash<'_> {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.update(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    match data.runs_of(item) {
+        Some(runs) => {
+            data.copy_runs(runs, item.stored_size, &mut Hash(&mut h))?;
+        }
+        None => {
+            let mut dirs = crate::mastering::walk::OpenDirs::default();
+            let mut f = data.open(item, &mut dirs).with_context(|| format!("reading {}", data.path(item).display()))?;
+            std::io::copy(&mut f, &mut Hash(&mut h))?;
+        }
+    }
+    Ok(h.finalize().into())
+}
+
 /// The tree and data table an edit works on.
 struct Walked2 {
     tree: EditTree,
@@ -341,6 +380,14 @@ struct Walked2 {
 /// writes the new image (whose file data is copied from the input by extents). `events` hears of the layout and
 /// of each write.
 pub fn edit(spec: &EditSpec, events: &mut dyn FnMut(EditEvent<'_>)) -> Result<EditReport> {
+    if spec.md5 && spec.implant_md5 {
+        // Each covers the other: the session MD5 covers the descriptor the isomd5sum text is written into, and the
+        // isomd5sum MD5 covers the MD5 tags.
+        bail!("--md5 and --implant-md5 exclude each other: each MD5 would cover the other's bytes");
+    }
+    if spec.implant_md5 && spec.target != EditTarget::NewImage {
+        bail!("--implant-md5 covers a whole image from LBA 0, not an appended session");
+    }
     // Appending: the new session goes after the input's last one (chosen, and the input checked, before any work).
     let growing = match spec.target {
         EditTarget::NewImage => None,
@@ -397,8 +444,40 @@ pub fn edit(spec: &EditSpec, events: &mut dyn FnMut(EditEvent<'_>)) -> Result<Ed
             }
         }
     }
+    // The MD5 list as the input has it, told of each change as it is applied.
+    let mut list = match &spec.update_md5sum {
+        Some(p) => Some(read_md5sum_list(&w, p).with_context(|| format!("{shown}: {p}"))?),
+        None => None,
+    };
     for op in &spec.ops {
+        let before = report.added.len();
         apply(op, &mut w, spec.now, &mut report).with_context(|| format!("{shown}: cannot apply the change"))?;
+        if let Some(l) = list.as_mut() {
+            match op {
+                EditOp::Remove(p) => l.remove(p),
+                EditOp::Move { from, to } => l.rename(from, to),
+                EditOp::Add { .. } => {
+                    for added in &report.added[before..] {
+                        let id = w.tree.lookup(added)?.context("an added file is not in the tree")?;
+                        if let Some(NodeKind::File(fd)) = w.tree.kind(id) {
+                            l.set(added, md5_of(&w.data, fd.data)?);
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    if let (Some(l), Some(p)) = (list, &spec.update_md5sum) {
+        let bytes = l.to_bytes();
+        let file = spill.path().join("md5sum-list");
+        std::fs::write(&file, &bytes).with_context(|| format!("writing {}", file.display()))?;
+        let id = w.data.push_file(&file, bytes.len() as u64)?;
+        let node = w.tree.lookup(p)?.with_context(|| format!("{p}: the edit removed it"))?;
+        w.tree.set_file_data(
+            node,
+            odix_iso9660::write::FileData { data: id, stored_size: bytes.len() as u64, zisofs_size: None },
+        )?;
     }
     let catalog = boot.config.catalog.as_deref().map(|c| format!("/{}", c.trim_start_matches('/')));
     for used in &boot.uses {
@@ -468,6 +547,14 @@ pub fn edit(spec: &EditSpec, events: &mut dyn FnMut(EditEvent<'_>)) -> Result<Ed
     drop(sink);
     report.total_sectors = laid.total_sectors;
     report.build_warnings = laid.warnings;
-    out.into_inner().context("the output was never created")?.commit()?;
+    let out = out.into_inner().context("the output was never created")?;
+    if spec.implant_md5 {
+        // A new image: whatever the input's field held is replaced.
+        let opts = isomd5::ImplantOptions { force: true, ..isomd5::ImplantOptions::default() };
+        let md5 =
+            isomd5::implant(&out.file, &opts).with_context(|| format!("{}: implanting the MD5", out_path.display()))?;
+        report.implanted_md5 = Some(md5);
+    }
+    out.commit()?;
     Ok(report)
 }

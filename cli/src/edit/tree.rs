@@ -1,5 +1,5 @@
 //! The tree an edit changes: the input image's entries read into memory (names, kinds, POSIX metadata, where
-//! the data lies), changed by the [`EditOp`]s, then handed to the writer as its [`Tree`].
+//! the data lies), changed by the [`EditOp`](super::EditOp)s, then handed to the writer as its [`Tree`].
 //!
 //! The writer's own tree only grows; an edit also removes and moves, so it works on this one and converts it at
 //! the end.
