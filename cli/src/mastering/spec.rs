@@ -429,8 +429,8 @@ impl BuildSpec {
         }
         if self.session_start.is_some() && (udf || self.md5 || !self.boot.is_empty()) {
             bail!(
-                "an appended session holds ISO 9660 trees only: no UDF tree (a session with a Virtual Allocation \
-                 Table is not written yet), no MD5 tags, no boot structures (--boot none)"
+                "UDF, MD5 tags or boot structures in an appended session are not available in this build: a \
+                 session holds ISO 9660 trees only (--boot none for a bootable image)"
             );
         }
         Ok(())
