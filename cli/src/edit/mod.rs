@@ -509,6 +509,9 @@ pub fn edit(spec: &EditSpec, events: &mut dyn FnMut(EditEvent<'_>)) -> Result<Ed
     build.ids = ids;
     build.dates.now = spec.now;
     build.boot = boot.config;
+    // 300 KiB of padding after the data, as xorriso, mkisofs and genisoimage write by default (so the layout after
+    // the ISO, and the gap partitions a GPT gets for it, is what the input's tools made). A UDF bridge takes none.
+    build.boot.pad_sectors = crate::boot::PAD_SECTORS;
     build.md5 = spec.md5;
     build.cancel = spec.cancel.clone();
     build.session_start = growing.as_ref().map(append::Growing::start);
