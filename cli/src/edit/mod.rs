@@ -511,7 +511,10 @@ pub fn edit(spec: &EditSpec, events: &mut dyn FnMut(EditEvent<'_>)) -> Result<Ed
     build.boot = boot.config;
     // 300 KiB of padding after the data, as xorriso, mkisofs and genisoimage write by default (so the layout after
     // the ISO, and the gap partitions a GPT gets for it, is what the input's tools made). A UDF bridge takes none.
-    build.boot.pad_sectors = crate::boot::PAD_SECTORS;
+    // (An appended session is padded to the next session boundary instead.)
+    if growing.is_none() {
+        build.boot.pad_sectors = crate::boot::PAD_SECTORS;
+    }
     build.md5 = spec.md5;
     build.cancel = spec.cancel.clone();
     build.session_start = growing.as_ref().map(append::Growing::start);
