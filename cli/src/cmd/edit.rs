@@ -173,7 +173,16 @@ pub fn edit(a: EditArgs) -> Result<u8> {
     for w in &report.warnings {
         eprintln!("odix: warning: {w}");
     }
-    if !a.quiet {
+    if let (false, Some(start)) = (a.quiet, report.session_start) {
+        eprintln!(
+            "odix: appended a session to {} at LBA {start}: {} sectors ({:.1} MiB), {} entries ({} view)",
+            a.input.display(),
+            report.total_sectors,
+            report.total_sectors as f64 * 2048.0 / 1048576.0,
+            report.entries,
+            report.view,
+        );
+    } else if !a.quiet {
         let target = if a.append { &a.input } else { a.output.as_ref().unwrap_or(&a.input) };
         eprintln!(
             "odix: wrote {}: {} sectors ({:.1} MiB), {} entries ({} view); {} files copied from the input by extents{}",

@@ -13,6 +13,8 @@ use std::path::PathBuf;
 
 use crate::cancel::Cancel;
 
+pub mod append;
+
 /// One change to the tree of an image, applied in order. Paths in the image are `/`-separated and absolute
 /// (a missing leading `/` is allowed).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -141,8 +143,10 @@ pub struct EditReport {
     pub view: &'static str,
     /// Entries of the new image, the root left out.
     pub entries: usize,
-    /// Size of the new image in 2048-byte sectors.
+    /// Size of the new image in 2048-byte sectors (of the new session, from its start, when appending).
     pub total_sectors: u64,
+    /// The first LBA of the session appended to the input, when appending.
+    pub session_start: Option<u32>,
     /// Files whose data was copied from the input by extents.
     pub copied_by_extent: u64,
     /// Files of the input read through its tree (zisofs, embedded or sparse UDF data, raw images).
@@ -399,23 +403,32 @@ struct Walked2 {
 /// writes the new image (whose file data is copied from the input by extents). `events` hears of the layout and
 /// of each write.
 pub fn edit(spec: &EditSpec, events: &mut dyn FnMut(EditEvent<'_>)) -> Result<EditReport> {
-    if spec.target != EditTarget::NewImage {
-        bail!("appending a session is not available in this build");
-    }
     if spec.md5 && spec.implant_md5 {
         // Each covers the other: the session MD5 covers the descriptor the isomd5sum text is written into, and the
         // isomd5sum MD5 covers the MD5 tags.
         bail!("--md5 and --implant-md5 exclude each other: each MD5 would cover the other's bytes");
     }
-    let out_path = &spec.output;
-    check_target(out_path)?;
-    if let (Ok(a), Ok(b)) = (std::fs::metadata(&spec.input), std::fs::metadata(out_path)) {
-        use std::os::unix::fs::MetadataExt;
-        if (a.dev(), a.ino()) == (b.dev(), b.ino()) {
-            bail!("{}: the output is the input; write a new image, or append a session to it", out_path.display());
+    if spec.implant_md5 && spec.target != EditTarget::NewImage {
+        bail!("--implant-md5 covers a whole image from LBA 0, not an appended session");
+    }
+    // Appending: the new session goes after the input's last one (chosen, and the input checked, before any work).
+    let growing = match spec.target {
+        EditTarget::NewImage => None,
+        EditTarget::Append | EditTarget::AppendWriteOnce => Some(append::Growing::open(&spec.input)?),
+    };
+    let out_path = if growing.is_some() { &spec.input } else { &spec.output };
+    if growing.is_none() {
+        check_target(out_path)?;
+        if let (Ok(a), Ok(b)) = (std::fs::metadata(&spec.input), std::fs::metadata(out_path)) {
+            use std::os::unix::fs::MetadataExt;
+            if (a.dev(), a.ino()) == (b.dev(), b.ino()) {
+                bail!("{}: the output is the input; write a new image, or append a session to it", out_path.display());
+            }
         }
     }
-    let image = Image::open(&spec.input, &Options::default())?;
+    // A session is based on the newest tree, which LBA 16 does not show after a write-once session.
+    let newest = growing.as_ref().and_then(|g| g.sessions().last()).map(|s| s.start);
+    let image = Image::open(&spec.input, &Options { offset: newest.filter(|&s| s > 0), ..Options::default() })?;
     let shown = spec.input.display().to_string();
     let view = richest_view(&image)?;
     let boot = boot_setup(&image, spec.boot)?;
@@ -548,11 +561,30 @@ pub fn edit(spec: &EditSpec, events: &mut dyn FnMut(EditEvent<'_>)) -> Result<Ed
     build.boot = boot.config;
     // 300 KiB of padding after the data, as xorriso, mkisofs and genisoimage write by default (so the layout after
     // the ISO, and the gap partitions a GPT gets for it, is what the input's tools made). A UDF bridge takes none.
-    build.boot.pad_sectors = crate::boot::PAD_SECTORS;
+    // (An appended session is padded to the next session boundary instead.)
+    if growing.is_none() {
+        build.boot.pad_sectors = crate::boot::PAD_SECTORS;
+    }
     build.md5 = spec.md5;
     build.cancel = spec.cancel.clone();
+    build.session_start = growing.as_ref().map(append::Growing::start);
     let plan = build.prepare_walked(walked)?;
     report.entries = plan.entries();
+    if let Some(g) = growing {
+        let events = std::cell::RefCell::new(events);
+        let done = append::write_session(
+            g,
+            &plan,
+            spec.target == EditTarget::AppendWriteOnce,
+            &mut |laid| (*events.borrow_mut())(EditEvent::Laid(laid)),
+            &mut |n| (*events.borrow_mut())(EditEvent::Wrote(n)),
+        )
+        .with_context(|| format!("appending a session to {shown}"))?;
+        report.total_sectors = done.sectors;
+        report.session_start = Some(done.start);
+        report.build_warnings = done.warnings;
+        return Ok(report);
+    }
     let out: std::cell::OnceCell<AtomicFile> = std::cell::OnceCell::new();
     let events = std::cell::RefCell::new(events);
     let (sink, laid) = plan

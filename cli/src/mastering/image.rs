@@ -22,6 +22,18 @@ pub struct ImageExtras<'a> {
     pub before_data: Vec<(String, u64, Content<'a>)>,
     /// Regions appended after the last data item: `(what, sectors, content)`.
     pub appended: Vec<(String, u64, Content<'a>)>,
+    /// Where the image goes when it is a session appended to an existing image; `None` for an image of its own,
+    /// from LBA 0.
+    pub session: Option<SessionPlace<'a>>,
+}
+
+/// The place of a session appended to an image: its first LBA (its system area; its volume descriptors are at
+/// `start + 16`), and the data items already on the medium, which keep their LBAs and are not written again.
+pub struct SessionPlace<'a> {
+    /// The first LBA of the session.
+    pub start: u32,
+    /// The LBA where a data item already lies on the medium, or `None` for an item the session writes.
+    pub on_medium: &'a dyn Fn(DataId) -> Option<u32>,
 }
 
 /// A planned image: the plan, where data went, and the positions given to the extras.
@@ -30,6 +42,8 @@ pub struct PlannedImage<'a> {
     pub plan: Plan<'a>,
     /// LBA of each data item (0 for empty or duplicated items).
     pub data_lba: Vec<u32>,
+    /// The first LBA of the image: 0, or the start of an appended session.
+    pub start: u32,
     /// LBAs given to `ImageExtras::metadata` and then `ImageExtras::appended` regions, in order (read by the
     /// structures that plugged them in).
     #[allow(dead_code)]
@@ -37,22 +51,28 @@ pub struct PlannedImage<'a> {
 }
 
 impl PlannedImage<'_> {
-    /// Total image size in bytes.
+    /// Total image size in bytes (for a session: of the session, from its start).
     pub fn size_bytes(&self) -> u64 {
-        self.plan.total_sectors() * SECTOR as u64
+        (self.plan.total_sectors() - u64::from(self.start)) * SECTOR as u64
     }
 }
 
 /// Plans every sector of the image for `layout` (sized, not yet placed) and `data`.
+///
+/// For a session ([`ImageExtras::session`]) every LBA is counted from LBA 0 of the medium, as a multi-session
+/// reader expects, and the volume descriptors record the session's size from its start (as xorriso does for a
+/// later session); data items already on the medium are not planned, their extents point where they lie.
 pub fn plan_image<'a>(
     layout: &'a mut IsoLayout<'_>,
     data: &DataTable,
-    extras: ImageExtras<'a>,
+    mut extras: ImageExtras<'a>,
 ) -> Result<PlannedImage<'a>> {
+    let session = extras.session.take();
+    let session_start = session.as_ref().map_or(0, |s| s.start);
     // Positions first (the layout is borrowed mutably only while placing).
     let mut descriptors = 1 + extras.after_primary.len() as u64 + u64::from(layout.descriptor_count() - 1);
     descriptors += 1 + extras.after_terminator.len() as u64;
-    let mut cursor = u64::from(SYSTEM_AREA_SECTORS) + descriptors;
+    let mut cursor = u64::from(session_start) + u64::from(SYSTEM_AREA_SECTORS) + descriptors;
     let mut extra_lbas = Vec::new();
     for (_, sectors, _) in &extras.metadata {
         extra_lbas.push(cursor as u32);
@@ -62,13 +82,15 @@ pub fn plan_image<'a>(
     let data_start = layout.place_metadata(meta_start)?;
     let layout: &'a IsoLayout<'_> = layout;
 
-    let mut plan = Plan::default();
+    let mut plan = Plan::starting_at(session_start);
     plan.push("system area", u64::from(SYSTEM_AREA_SECTORS), extras.system_area.unwrap_or(Content::Zeros))?;
+    // The volume space size of a session counts from its start: `ctx.total_sectors` is the end of the medium.
+    let volume = move |ctx: &EmitCtx<'_>| ctx.total_sectors.saturating_sub(session_start);
     plan.push(
         "primary volume descriptor",
         1,
         Content::Producer(Box::new(move |ctx: &EmitCtx<'_>, out| {
-            out.write_all(&layout.primary_descriptor(ctx.total_sectors)?)?;
+            out.write_all(&layout.primary_descriptor(volume(ctx))?)?;
             Ok(())
         })),
     )?;
@@ -80,10 +102,10 @@ pub fn plan_image<'a>(
             "supplementary and enhanced volume descriptors",
             u64::from(layout.descriptor_count() - 1),
             Content::Producer(Box::new(move |ctx: &EmitCtx<'_>, out| {
-                if let Some(j) = layout.joliet_descriptor(ctx.total_sectors)? {
+                if let Some(j) = layout.joliet_descriptor(volume(ctx))? {
                     out.write_all(&j)?;
                 }
-                if let Some(e) = layout.enhanced_descriptor(ctx.total_sectors)? {
+                if let Some(e) = layout.enhanced_descriptor(volume(ctx))? {
                     out.write_all(&e)?;
                 }
                 Ok(())
@@ -110,12 +132,20 @@ pub fn plan_image<'a>(
         plan.push(what, sectors, c)?;
     }
 
-    // Data items: each stored once, heaviest sort weight first, then in walk order.
-    let mut order: Vec<u32> = (0..data.items().len() as u32)
-        .filter(|&i| data.alias[i as usize] == i && data.items()[i as usize].stored_size > 0)
-        .collect();
-    order.sort_by_key(|&i| std::cmp::Reverse(data.items()[i as usize].weight));
+    // Data items: each stored once, heaviest sort weight first, then in walk order; those already on the medium
+    // where they lie.
     let mut data_lba = vec![0u32; data.items().len()];
+    let mut order: Vec<u32> = Vec::new();
+    for i in 0..data.items().len() as u32 {
+        if data.alias[i as usize] != i || data.items()[i as usize].stored_size == 0 {
+            continue;
+        }
+        match session.as_ref().and_then(|s| (s.on_medium)(DataId(i))) {
+            Some(lba) => data_lba[i as usize] = lba,
+            None => order.push(i),
+        }
+    }
+    order.sort_by_key(|&i| std::cmp::Reverse(data.items()[i as usize].weight));
     let mut at = u64::from(plan.cursor());
     for &i in &order {
         data_lba[i as usize] = u32::try_from(at).context("image over 2^32 sectors")?;
@@ -129,7 +159,7 @@ pub fn plan_image<'a>(
         extra_lbas.push(plan.cursor());
         plan.push(what, sectors, c)?;
     }
-    Ok(PlannedImage { plan, data_lba, extra_lbas })
+    Ok(PlannedImage { plan, data_lba, start: session_start, extra_lbas })
 }
 
 /// Default ISO options from the command line's view: level, extensions and identifiers.
@@ -166,5 +196,48 @@ impl Identifiers<'_> {
             opts = opts.volume_set_id(s);
         }
         opts
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::plan::{emit, Content, EmitCtx};
+    use super::super::walk::{walk, WalkOptions};
+    use super::*;
+
+    #[test]
+    fn a_session_starts_at_its_lba_and_keeps_data_already_on_the_medium() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("a"), vec![7u8; 5000]).unwrap();
+        std::fs::write(dir.path().join("b"), b"bee").unwrap();
+        let walked = walk(&[dir.path().as_os_str().to_owned()], &WalkOptions::default()).unwrap();
+        assert_eq!(walked.data.items().len(), 2);
+        let mut layout = IsoLayout::new(&walked.tree, IsoOptions::default()).unwrap();
+        let on_medium = |id: DataId| (id.0 == 0).then_some(40);
+        let extras =
+            ImageExtras { session: Some(SessionPlace { start: 64, on_medium: &on_medium }), ..Default::default() };
+        let planned = plan_image(&mut layout, &walked.data, extras).unwrap();
+        assert_eq!((planned.start, planned.plan.start()), (64, 64));
+        let regions = planned.plan.regions();
+        assert_eq!((regions[0].what.as_str(), regions[0].lba), ("system area", 64));
+        assert_eq!((regions[1].what.as_str(), regions[1].lba), ("primary volume descriptor", 80));
+        // The item on the medium keeps its LBA and is not written again; the other goes after the metadata.
+        assert_eq!(planned.data_lba[0], 40);
+        let run = regions.iter().find(|r| matches!(r.content, Content::DataRun(_))).unwrap();
+        assert!(matches!(&run.content, Content::DataRun(ids) if ids == &[1]));
+        assert_eq!((planned.data_lba[1], run.sectors), (run.lba, 1));
+        let end = planned.plan.total_sectors();
+        assert_eq!(planned.size_bytes(), (end - 64) * 2048);
+
+        // The session's bytes: its descriptors record its size from its start.
+        let ctx =
+            EmitCtx { total_sectors: end as u32, data_lba: &planned.data_lba, alias: &walked.data.alias, cancel: None };
+        let mut out = Vec::new();
+        emit(&planned.plan, &ctx, &walked.data, &mut out, &|_| {}).unwrap();
+        assert_eq!(out.len() as u64, planned.size_bytes());
+        let pvd = &out[16 * 2048..17 * 2048];
+        assert_eq!(&pvd[..6], b"\x01CD001");
+        assert_eq!(u64::from(u32::from_le_bytes(pvd[80..84].try_into().unwrap())), end - 64);
+        assert_eq!(&out[(u64::from(run.lba - 64) * 2048) as usize..][..3], b"bee");
     }
 }

@@ -66,10 +66,22 @@ pub struct Region<'a> {
 #[derive(Default)]
 pub struct Plan<'a> {
     regions: Vec<Region<'a>>,
+    start: u64,
     next: u64,
 }
 
 impl<'a> Plan<'a> {
+    /// An empty plan whose first region goes at `lba`: a session appended to an image (the sink is positioned
+    /// there by the caller).
+    pub fn starting_at(lba: u32) -> Plan<'a> {
+        Plan { regions: Vec::new(), start: u64::from(lba), next: u64::from(lba) }
+    }
+
+    /// The LBA of the first region.
+    pub fn start(&self) -> u32 {
+        self.start as u32
+    }
+
     /// The LBA the next region will get.
     pub fn cursor(&self) -> u32 {
         self.next as u32
@@ -86,7 +98,7 @@ impl<'a> Plan<'a> {
         Ok(lba as u32)
     }
 
-    /// Total sectors planned so far.
+    /// The end of the plan: its start plus the sectors planned so far.
     pub fn total_sectors(&self) -> u64 {
         self.next
     }
@@ -314,7 +326,7 @@ pub fn emit<W: ImageSink>(
     out: &mut W,
     progress: &dyn Fn(u64),
 ) -> Result<()> {
-    let mut at: u64 = 0;
+    let mut at = u64::from(plan.start()) * SECTOR as u64;
     let mut scratch = vec![0u8; COPY_RANGE_MIN as usize + 1];
     let mut dirs = OpenDirs::default();
     for r in plan.regions() {

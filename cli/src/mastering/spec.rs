@@ -31,7 +31,7 @@ use odix_iso9660::write::{
 use odix_udf::write::{Revision, ANCHOR_BLOCK, HEAD_END};
 
 use super::hide::{names_catalog, HideRules, SourceMap};
-use super::image::{iso_options, plan_image, Identifiers, ImageExtras};
+use super::image::{iso_options, plan_image, Identifiers, ImageExtras, SessionPlace};
 use super::md5::Md5Tags;
 use super::output::ImageSink;
 use super::plan::{emit, Content, EmitCtx, Plan};
@@ -247,6 +247,9 @@ pub struct BuildSpec {
     pub md5: bool,
     /// When set, writing stops at its next step with [`crate::cancel::Cancelled`].
     pub cancel: Option<Cancel>,
+    /// The first LBA when the image is a session appended to an existing one ([`crate::edit::append`]): every
+    /// LBA counts from the medium's start, the sink is positioned there. `None`: an image of its own.
+    pub session_start: Option<u32>,
 }
 
 /// The default volume id: a folder name upper-cased, other characters than `A-Z0-9_` made `_`, 32 at most
@@ -423,6 +426,12 @@ impl BuildSpec {
         }
         if !self.hide.udf.is_empty() && !udf {
             bail!("entries hidden from UDF, but there is no UDF tree");
+        }
+        if self.session_start.is_some() && (udf || self.md5 || !self.boot.is_empty()) {
+            bail!(
+                "UDF, MD5 tags or boot structures in an appended session are not available in this build: a \
+                 session holds ISO 9660 trees only (--boot none for a bootable image)"
+            );
         }
         Ok(())
     }
@@ -631,6 +640,12 @@ impl BuildPlan {
         };
         let walked = &self.walked;
         let spec = &self.spec;
+        // A session points at the data of the image it is appended to where it lies (when it lies there whole).
+        let on_medium = |id: DataId| {
+            let stored = walked.data.item(id)?.stored_size;
+            let (lba, _) = walked.data.image_extent(id).filter(|&(_, len)| len >= stored)?;
+            u32::try_from(lba).ok()
+        };
         let bridge = Bridge::for_tree(self.udf.as_ref(), &walked.data)?;
         let offset = spec.boot.partition_offset;
         let mut part_layout = if offset > 0 { Some(IsoLayout::new(&walked.tree, opts.clone())?) } else { None };
@@ -639,7 +654,10 @@ impl BuildPlan {
         let array_id = (spec.md5 && spec.trees.rock_ridge).then(|| DataId(boot.ids_end()));
         let mut layout = IsoLayout::new(&walked.tree, opts.clone().checksum_array(array_id))?;
         let losses: Vec<String> = layout.losses().iter().map(ToString::to_string).collect();
-        let mut extras = ImageExtras::default();
+        let mut extras = ImageExtras {
+            session: spec.session_start.map(|start| SessionPlace { start, on_medium: &on_medium }),
+            ..ImageExtras::default()
+        };
         boot.add_descriptors(&mut extras);
         let tags = spec.md5.then(|| Md5Tags::new(array_id, layout.checksum_files()));
         if let Some(t) = &tags {
@@ -668,7 +686,8 @@ impl BuildPlan {
         if bridge.is_some() {
             check_udf_tail(&planned, iso_end)?;
         }
-        let total = planned.plan.total_sectors();
+        // A session's size counts from its start.
+        let total = planned.plan.total_sectors() - u64::from(planned.start);
         let mut opened = None;
         let out: &mut W = match out {
             Out::Measure => return Ok((total, losses, None)),

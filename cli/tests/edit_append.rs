@@ -1,0 +1,595 @@
+//! Growing an image file by a session (`odix::edit::append`), checked with xorriso, isoinfo, 7z, iso-info, the
+//! kernel and odix's own readers.
+
+use std::collections::BTreeSet;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use odix::cancel::Cancel;
+use odix::edit::append::{append_session, AppendReport};
+use odix::{BuildSource, BuildSpec};
+use odix_testdata::{compare_trees, require_tool, run, run_ok, vm_run, CompareOptions};
+
+fn odix() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_odix"))
+}
+
+fn stdout(cmd: &mut Command) -> String {
+    String::from_utf8_lossy(&run_ok(cmd).stdout).into_owned()
+}
+
+/// A small tree: two files and a folder.
+fn tree(dir: &Path, tag: &str) -> PathBuf {
+    let d = dir.join(tag);
+    fs::create_dir_all(d.join("sub")).unwrap();
+    fs::write(d.join(format!("{tag}.txt")), format!("{tag}\n")).unwrap();
+    let big: Vec<u8> = (0..150_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+    fs::write(d.join("sub").join(format!("{tag}.bin")), big).unwrap();
+    d
+}
+
+/// Three sessions made by xorriso's own growing of an image file (`-dev FILE ... -commit`, with Joliet).
+fn xorriso_grown(xorriso: &Path, dir: &Path) -> PathBuf {
+    let iso = dir.join("grown.iso");
+    for (k, tag) in ["one", "two", "three"].iter().enumerate() {
+        let src = tree(dir, tag);
+        run_ok(
+            Command::new(xorriso)
+                .args(["-no_rc", "-dev"])
+                .arg(&iso)
+                .args(["-joliet", "on", "-volid", &format!("S{}", k + 1), "-map"])
+                .arg(&src)
+                .arg(format!("/{tag}"))
+                .arg("-commit"),
+        );
+    }
+    iso
+}
+
+fn spec(src: &Path, volume_id: &str) -> BuildSpec {
+    let mut spec = BuildSpec::new(vec![BuildSource::folder(src)]);
+    spec.ids.volume_id = Some(volume_id.into());
+    spec.dates.now = 1_700_000_000;
+    spec
+}
+
+/// `xorriso -toc`'s sessions: `(start, blocks, volume id)`.
+fn xorriso_toc(xorriso: &Path, iso: &Path, load: &[&str]) -> Vec<(u64, u64, String)> {
+    let out = run_ok(Command::new(xorriso).args(["-no_rc"]).args(load).arg("-indev").arg(iso).arg("-toc"));
+    let text = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    text.lines()
+        .filter(|l| l.starts_with("ISO session"))
+        .map(|l| {
+            let f: Vec<&str> = l.split(',').map(str::trim).collect();
+            let n = |s: &str| s.trim_end_matches('s').trim().parse::<u64>().unwrap();
+            (n(f[1]), n(f[2]), f[3].trim_matches('\'').to_string())
+        })
+        .collect()
+}
+
+/// Paths `xorriso -find` lists in the tree xorriso loads (`load` chooses the session).
+fn xorriso_find(xorriso: &Path, iso: &Path, load: &[&str]) -> BTreeSet<String> {
+    let out = stdout(Command::new(xorriso).args(["-no_rc"]).args(load).arg("-indev").arg(iso).args(["-find", "/"]));
+    out.lines().map(|l| l.trim_matches('\'').to_string()).filter(|l| l != "/").collect()
+}
+
+/// The paths of a folder, `/`-rooted, as xorriso lists them.
+fn paths_of(root: &Path, under: &str) -> BTreeSet<String> {
+    fn walk(dir: &Path, prefix: &str, out: &mut BTreeSet<String>) {
+        for e in fs::read_dir(dir).unwrap() {
+            let e = e.unwrap();
+            let p = format!("{prefix}/{}", e.file_name().to_string_lossy());
+            out.insert(p.clone());
+            if e.file_type().unwrap().is_dir() {
+                walk(&e.path(), &p, out);
+            }
+        }
+    }
+    let mut out = BTreeSet::new();
+    if !under.is_empty() {
+        out.insert(under.to_string());
+    }
+    walk(root, under, &mut out);
+    out
+}
+
+/// Extracts the tree xorriso loads into `to` and compares it with `expected`.
+fn xorriso_extract_matches(xorriso: &Path, iso: &Path, load: &[&str], expected: &Path, to: &Path) {
+    run_ok(
+        Command::new(xorriso)
+            .args(["-no_rc", "-osirrox", "on"])
+            .args(load)
+            .arg("-indev")
+            .arg(iso)
+            .args(["-extract", "/"])
+            .arg(to),
+    );
+    let diffs = compare_trees(expected, to, &CompareOptions::contents_only());
+    assert!(diffs.is_empty(), "xorriso's extraction of {} differs:\n{}", iso.display(), diffs.join("\n"));
+}
+
+/// `odix info`'s session lines: `(start, blocks)`.
+fn odix_sessions(iso: &Path) -> Vec<(u64, u64)> {
+    let out = stdout(odix().arg("info").arg(iso));
+    out.lines()
+        .filter_map(|l| l.trim().strip_prefix("Session "))
+        .filter_map(|l| {
+            let (_, rest) = l.split_once(": start LBA ")?;
+            let (start, rest) = rest.split_once(", ")?;
+            let blocks = rest.split_whitespace().next()?;
+            Some((start.parse().ok()?, blocks.parse().ok()?))
+        })
+        .collect()
+}
+
+fn odix_ls(iso: &Path, args: &[&str]) -> BTreeSet<String> {
+    let out = stdout(odix().arg("ls").arg("-R").args(args).arg(iso));
+    out.lines().map(|l| format!("/{}", l.trim_start_matches('/'))).collect()
+}
+
+/// Mounts the disc in the VM with `options` and copies the tree out into `to` (a folder under `share`).
+fn kernel_copy(vm: &Path, iso: &Path, share: &Path, options: &str, to: &Path) {
+    fs::create_dir_all(to).unwrap();
+    let script = format!(
+        "set -e; mkdir -p /mnt/a; mount -t iso9660 -o ro{options} /dev/sr0 /mnt/a; cp -a /mnt/a/. {to}/; umount /mnt/a",
+        to = to.display()
+    );
+    run_ok(Command::new(vm).arg("--disc").arg(iso).arg("--share").arg(share).args(["--", "sh", "-c", &script]));
+}
+
+fn sector(iso: &Path, lba: u64) -> Vec<u8> {
+    let b = fs::read(iso).unwrap();
+    b[(lba * 2048) as usize..((lba + 1) * 2048) as usize].to_vec()
+}
+
+#[test]
+fn a_folder_session_grows_a_xorriso_grown_image() {
+    let Some(xorriso) = require_tool("xorriso") else { return };
+    let t = tempfile::tempdir().unwrap();
+    let iso = xorriso_grown(&xorriso, t.path());
+    let before = xorriso_toc(&xorriso, &iso, &[]);
+    assert_eq!(before.len(), 3, "{before:?}");
+    let (s3, b3, _) = before[2].clone();
+
+    let four = tree(t.path(), "four");
+    let report: AppendReport = append_session(&iso, &spec(&four, "S4"), false, &mut |_| {}).unwrap();
+    // The next session starts where xorriso would start it: the first 32-block boundary after the last one.
+    assert_eq!(u64::from(report.start), (s3 + b3).div_ceil(32) * 32);
+    assert!(report.descriptors_updated);
+    assert_eq!(report.sessions, 4);
+    assert_eq!(fs::metadata(&iso).unwrap().len() % (32 * 2048), 0, "the file ends on a session boundary");
+
+    // xorriso sees four sessions, the fourth ours with its size from its start, and loads it by default.
+    let toc = xorriso_toc(&xorriso, &iso, &[]);
+    assert_eq!(toc.len(), 4, "{toc:?}");
+    assert_eq!(toc[..3], before[..]);
+    assert_eq!((toc[3].0, toc[3].1, toc[3].2.as_str()), (u64::from(report.start), report.sectors, "S4"));
+    assert_eq!(xorriso_find(&xorriso, &iso, &[]), paths_of(&four, ""));
+    xorriso_extract_matches(&xorriso, &iso, &[], &four, &t.path().join("x4"));
+    // The older sessions are still there, each behind its own descriptors.
+    let first = ["-load", "sbsector", &toc[0].0.to_string()].map(String::from);
+    let first: Vec<&str> = first.iter().map(String::as_str).collect();
+    assert_eq!(xorriso_find(&xorriso, &iso, &first), paths_of(&t.path().join("one"), "/one"));
+
+    // odix lists the sessions as xorriso does, and reads the first and the newest.
+    let odix_toc: Vec<(u64, u64)> = toc.iter().map(|(s, b, _)| (*s, *b)).collect();
+    assert_eq!(odix_sessions(&iso), odix_toc);
+    assert_eq!(odix_ls(&iso, &[]), paths_of(&four, ""));
+    assert_eq!(odix_ls(&iso, &["--session", "1"]), paths_of(&t.path().join("one"), "/one"));
+
+    // isoinfo (LBA 16): the new Rock Ridge and Joliet trees.
+    if let Some(isoinfo) = require_tool("isoinfo") {
+        for flag in ["-R", "-J"] {
+            let out = stdout(Command::new(&isoinfo).arg("-f").arg(flag).arg("-i").arg(&iso));
+            let got: BTreeSet<String> = out.lines().map(str::to_string).collect();
+            assert_eq!(got, paths_of(&four, ""), "isoinfo {flag}");
+        }
+    }
+    // 7z reads the newest tree (Joliet names).
+    if let Some(sz) = require_tool("7z") {
+        let out = stdout(Command::new(&sz).args(["l", "-slt", "-tiso"]).arg(&iso));
+        let got: BTreeSet<String> =
+            out.lines().filter_map(|l| l.strip_prefix("Path = ")).map(|p| format!("/{p}")).collect();
+        assert!(paths_of(&four, "").is_subset(&got), "7z: {got:?}");
+    }
+    // libcdio's iso-info: the volume id of the newest session.
+    if let Some(ii) = require_tool("iso-info") {
+        let out = stdout(Command::new(&ii).args(["--no-header", "-d", "-i"]).arg(&iso));
+        assert!(out.lines().any(|l| l.starts_with("Volume") && l.trim_end().ends_with(": S4")), "{out}");
+    }
+
+    // xorriso appends to odix's output, on top of odix's tree.
+    let five = t.path().join("five.txt");
+    fs::write(&five, "five\n").unwrap();
+    run_ok(
+        Command::new(&xorriso)
+            .args(["-no_rc", "-dev"])
+            .arg(&iso)
+            .args(["-joliet", "on", "-volid", "S5", "-map"])
+            .arg(&five)
+            .args(["/five.txt", "-commit"]),
+    );
+    let toc5 = xorriso_toc(&xorriso, &iso, &[]);
+    assert_eq!(toc5.len(), 5, "{toc5:?}");
+    assert_eq!(toc5[..4], toc[..]);
+    let mut want = paths_of(&four, "");
+    want.insert("/five.txt".into());
+    assert_eq!(xorriso_find(&xorriso, &iso, &[]), want);
+    assert_eq!(odix_sessions(&iso).len(), 5);
+
+    // The kernel mounts the newest tree from LBA 16, and an older session from its own start.
+    let Some(vm) = vm_run() else { return };
+    let share = t.path().join("share");
+    fs::create_dir(&share).unwrap();
+    let ours = share.join("four");
+    kernel_copy(&vm, &iso, &share, "", &share.join("newest"));
+    fs::copy(&five, four.join("five.txt")).unwrap();
+    let diffs = compare_trees(&four, &share.join("newest"), &CompareOptions::contents_only());
+    assert!(diffs.is_empty(), "kernel, newest session:\n{}", diffs.join("\n"));
+    fs::remove_file(four.join("five.txt")).unwrap();
+    kernel_copy(&vm, &iso, &share, &format!(",sbsector={}", report.start), &ours);
+    let diffs = compare_trees(&four, &ours, &CompareOptions::contents_only());
+    assert!(diffs.is_empty(), "kernel, odix's session by sbsector:\n{}", diffs.join("\n"));
+    kernel_copy(&vm, &iso, &share, ",norock", &share.join("joliet"));
+    assert!(share.join("joliet/five.txt").is_file());
+}
+
+#[test]
+fn a_session_on_a_mkisofs_image_from_lba_0() {
+    let Some(xorriso) = require_tool("xorriso") else { return };
+    let t = tempfile::tempdir().unwrap();
+    let one = tree(t.path(), "one");
+    let iso = t.path().join("one.iso");
+    run_ok(
+        Command::new(&xorriso).args(["-as", "mkisofs", "-quiet", "-R", "-J", "-V", "ONE", "-o"]).arg(&iso).arg(&one),
+    );
+    let len = fs::metadata(&iso).unwrap().len();
+    let two = tree(t.path(), "two");
+    let report = append_session(&iso, &spec(&two, "TWO"), false, &mut |_| {}).unwrap();
+    assert_eq!(u64::from(report.start), (len / 2048).div_ceil(32) * 32);
+    // As xorriso does with such an image: LBA 16 now describes the new session (the first one's descriptors are
+    // gone), the volume reaching the end of the new session; the sectors before 16 are as they were.
+    let toc = xorriso_toc(&xorriso, &iso, &[]);
+    assert_eq!(toc.len(), 1, "{toc:?}");
+    assert_eq!((toc[0].1, toc[0].2.as_str()), (u64::from(report.start) + report.sectors, "TWO"));
+    assert_eq!(xorriso_find(&xorriso, &iso, &[]), paths_of(&two, ""));
+    xorriso_extract_matches(&xorriso, &iso, &[], &two, &t.path().join("x"));
+    let own = ["-load", "sbsector", &report.start.to_string()].map(String::from);
+    let own: Vec<&str> = own.iter().map(String::as_str).collect();
+    assert_eq!(xorriso_find(&xorriso, &iso, &own), paths_of(&two, ""), "the session from its own descriptors");
+    assert_eq!(odix_ls(&iso, &[]), paths_of(&two, ""));
+
+    // Without Joliet the first session has one descriptor less than a session with Joliet: the copy would
+    // overwrite the first sector after its set, so the session is refused and the image left as it was.
+    let plain = t.path().join("plain.iso");
+    run_ok(Command::new(&xorriso).args(["-as", "mkisofs", "-quiet", "-R", "-o"]).arg(&plain).arg(&one));
+    let old = fs::read(&plain).unwrap();
+    let err = append_session(&plain, &spec(&two, "TWO"), false, &mut |_| {}).unwrap_err();
+    assert!(format!("{err:#}").contains("would overwrite the first session"), "{err:#}");
+    assert_eq!(fs::read(&plain).unwrap(), old);
+    let mut rr_only = spec(&two, "TWO");
+    rr_only.trees.joliet = false;
+    append_session(&plain, &rr_only, false, &mut |_| {}).unwrap();
+    assert_eq!(xorriso_find(&xorriso, &plain, &[]), paths_of(&two, ""));
+}
+
+#[test]
+fn write_once_touches_nothing_already_written() {
+    let Some(xorriso) = require_tool("xorriso") else { return };
+    let t = tempfile::tempdir().unwrap();
+    let iso = xorriso_grown(&xorriso, t.path());
+    let old = fs::read(&iso).unwrap();
+    let toc = xorriso_toc(&xorriso, &iso, &[]);
+    let four = tree(t.path(), "four");
+    let report = append_session(&iso, &spec(&four, "S4"), true, &mut |_| {}).unwrap();
+    assert!(!report.descriptors_updated);
+    let start = u64::from(report.start);
+    let new = fs::read(&iso).unwrap();
+    assert_eq!(new[..(start * 2048) as usize], old[..(start * 2048) as usize], "nothing before the session changed");
+    // Readers of LBA 16 still see the third session; the fourth is found by its start.
+    assert_eq!(xorriso_toc(&xorriso, &iso, &[])[..3], toc[..]);
+    let third = ["-load", "sbsector", &toc[2].0.to_string()].map(String::from);
+    let third: Vec<&str> = third.iter().map(String::as_str).collect();
+    assert_eq!(xorriso_find(&xorriso, &iso, &[]), xorriso_find(&xorriso, &iso, &third));
+    let load = ["-load", "sbsector", &start.to_string()].map(String::from);
+    let load: Vec<&str> = load.iter().map(String::as_str).collect();
+    assert_eq!(xorriso_find(&xorriso, &iso, &load), paths_of(&four, ""));
+    xorriso_extract_matches(&xorriso, &iso, &load, &four, &t.path().join("x"));
+    assert_eq!(odix_ls(&iso, &["--offset", &start.to_string()]), paths_of(&four, ""));
+    assert_eq!(odix_sessions(&iso).last().copied(), Some((start, report.sectors)));
+    assert_eq!(sector(&iso, 16), old[16 * 2048..17 * 2048].to_vec());
+
+    let Some(vm) = vm_run() else { return };
+    let share = t.path().join("share");
+    fs::create_dir(&share).unwrap();
+    let out = share.join("four");
+    kernel_copy(&vm, &iso, &share, &format!(",sbsector={start}"), &out);
+    let diffs = compare_trees(&four, &out, &CompareOptions::contents_only());
+    assert!(diffs.is_empty(), "kernel, sbsector={start}:\n{}", diffs.join("\n"));
+}
+
+#[test]
+fn a_failed_or_cancelled_session_leaves_the_image_as_it_was() {
+    let Some(xorriso) = require_tool("xorriso") else { return };
+    let t = tempfile::tempdir().unwrap();
+    let iso = xorriso_grown(&xorriso, t.path());
+    let old = fs::read(&iso).unwrap();
+    let four = tree(t.path(), "four");
+    let cancel = Cancel::new();
+    cancel.cancel();
+    let mut s = spec(&four, "S4");
+    s.cancel = Some(cancel);
+    let err = append_session(&iso, &s, false, &mut |_| {}).unwrap_err();
+    assert!(err.chain().any(|e| e.is::<odix::cancel::Cancelled>()), "{err:#}");
+    assert_eq!(fs::read(&iso).unwrap(), old, "a cancelled session leaves the image as it was");
+
+    // A source that vanishes while the session is written: the error names it, the image is unchanged.
+    let gone = tree(t.path(), "gone");
+    let s = spec(&gone, "S4");
+    let mut removed = false;
+    let big = gone.join("sub/gone.bin");
+    let err = append_session(&iso, &s, false, &mut |_| {
+        if !removed {
+            fs::write(&big, b"short").unwrap();
+            removed = true;
+        }
+    })
+    .unwrap_err();
+    assert!(format!("{err:#}").contains("gone"), "{err:#}");
+    assert_eq!(fs::read(&iso).unwrap(), old, "a failed session leaves the image as it was");
+    assert_eq!(xorriso_toc(&xorriso, &iso, &[]).len(), 3);
+}
+
+#[test]
+fn data_after_the_last_session_is_not_overwritten() {
+    let Some(xorriso) = require_tool("xorriso") else { return };
+    let t = tempfile::tempdir().unwrap();
+    let one = tree(t.path(), "one");
+    let iso = t.path().join("one.iso");
+    run_ok(Command::new(&xorriso).args(["-as", "mkisofs", "-quiet", "-R", "-o"]).arg(&iso).arg(&one));
+    // Something after the volume (as an appended partition would be).
+    let mut b = fs::read(&iso).unwrap();
+    b.resize(b.len() + 64 * 2048, 0);
+    let n = b.len();
+    b[n - 100] = 0x55;
+    fs::write(&iso, &b).unwrap();
+    let err = append_session(&iso, &spec(&one, "X"), false, &mut |_| {}).unwrap_err();
+    assert!(format!("{err:#}").contains("data after the last session"), "{err:#}");
+    assert_eq!(fs::read(&iso).unwrap(), b);
+    // And a file that is no ISO 9660 image at all.
+    let not = t.path().join("not.iso");
+    fs::write(&not, vec![0u8; 40 * 2048]).unwrap();
+    assert!(append_session(&not, &spec(&one, "X"), false, &mut |_| {}).is_err());
+    assert!(run(odix().arg("info").arg(&iso)).status.success());
+}
+
+/// `isoinfo -l` extents by file name (names unique in the trees used here).
+fn isoinfo_extents(isoinfo: &Path, iso: &Path) -> Vec<(String, u64)> {
+    let out = stdout(Command::new(isoinfo).args(["-R", "-l", "-i"]).arg(iso));
+    out.lines()
+        .filter(|l| l.starts_with('-'))
+        .filter_map(|l| {
+            let (_, rest) = l.split_once('[')?;
+            let (lba, name) = rest.split_once(']')?;
+            Some((name.trim().to_string(), lba.split_whitespace().next()?.parse().ok()?))
+        })
+        .collect()
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    run_ok(Command::new("cp").arg("-a").arg(from).arg(to));
+}
+
+#[test]
+fn odix_edit_append_points_at_the_old_data_and_every_reader_sees_the_change() {
+    let Some(xorriso) = require_tool("xorriso") else { return };
+    let Some(isoinfo) = require_tool("isoinfo") else { return };
+    let t = tempfile::tempdir().unwrap();
+    let iso = xorriso_grown(&xorriso, t.path());
+    let before = xorriso_toc(&xorriso, &iso, &[]);
+    let old_extents = isoinfo_extents(&isoinfo, &iso);
+    let new = t.path().join("new.txt");
+    fs::write(&new, "new\n").unwrap();
+    let out = run_ok(
+        odix().args(["edit", "--append"]).arg(&iso).arg("--add").arg(format!("{}:/new.txt", new.display())).args([
+            "--rm",
+            "/two",
+            "--mkdir",
+            "/three/empty",
+        ]),
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("appended a session"), "{out:?}");
+    // What the newest tree must hold.
+    let exp = t.path().join("expected");
+    fs::create_dir(&exp).unwrap();
+    copy_tree(&t.path().join("one"), &exp);
+    copy_tree(&t.path().join("three"), &exp);
+    fs::create_dir(exp.join("three/empty")).unwrap();
+    fs::copy(&new, exp.join("new.txt")).unwrap();
+
+    let toc = xorriso_toc(&xorriso, &iso, &[]);
+    assert_eq!(toc.len(), 4, "{toc:?}");
+    assert_eq!(toc[..3], before[..]);
+    let (start, sectors, ref volid) = toc[3];
+    assert_eq!(start, (before[2].0 + before[2].1).div_ceil(32) * 32);
+    assert_eq!(volid, "S3", "the input's volume id is kept");
+    // Unchanged files are pointed at where they lie: the session holds metadata and the one new file only
+    // (one.bin alone is 74 sectors).
+    assert!(sectors < 40, "session of {sectors} sectors");
+    let new_extents = isoinfo_extents(&isoinfo, &iso);
+    for (name, lba) in &new_extents {
+        if name != "new.txt" {
+            assert!(old_extents.contains(&(name.clone(), *lba)), "{name} moved to {lba}: {old_extents:?}");
+        } else {
+            assert!(*lba >= start, "the new file is in the new session");
+        }
+    }
+    assert_eq!(xorriso_find(&xorriso, &iso, &[]), paths_of(&exp, ""));
+    xorriso_extract_matches(&xorriso, &iso, &[], &exp, &t.path().join("x"));
+    let joliet = stdout(Command::new(&isoinfo).args(["-J", "-f", "-i"]).arg(&iso));
+    assert_eq!(joliet.lines().map(str::to_string).collect::<BTreeSet<_>>(), paths_of(&exp, ""), "Joliet");
+    assert_eq!(odix_ls(&iso, &[]), paths_of(&exp, ""));
+    assert_eq!(odix_ls(&iso, &["--session", "1"]), paths_of(&t.path().join("one"), "/one"));
+    assert_eq!(odix_sessions(&iso).len(), 4);
+    if let Some(sz) = require_tool("7z") {
+        let out = stdout(Command::new(&sz).args(["l", "-slt", "-tiso"]).arg(&iso));
+        let got: BTreeSet<String> =
+            out.lines().filter_map(|l| l.strip_prefix("Path = ")).map(|p| format!("/{p}")).collect();
+        assert!(paths_of(&exp, "").is_subset(&got), "7z: {got:?}");
+        assert!(!got.contains("/two"), "7z: {got:?}");
+    }
+
+    // A second append on top of odix's session, and xorriso on top of that.
+    run_ok(odix().args(["edit", "--append", "-q"]).arg(&iso).args(["--rm", "/new.txt"]));
+    fs::remove_file(exp.join("new.txt")).unwrap();
+    assert_eq!(xorriso_find(&xorriso, &iso, &[]), paths_of(&exp, ""));
+    run_ok(
+        Command::new(&xorriso)
+            .args(["-no_rc", "-dev"])
+            .arg(&iso)
+            .args(["-joliet", "on", "-map"])
+            .arg(&new)
+            .args(["/again.txt", "-commit"]),
+    );
+    fs::copy(&new, exp.join("again.txt")).unwrap();
+    assert_eq!(xorriso_toc(&xorriso, &iso, &[]).len(), 6);
+    assert_eq!(odix_ls(&iso, &[]), paths_of(&exp, ""));
+
+    let Some(vm) = vm_run() else { return };
+    let share = t.path().join("share");
+    fs::create_dir(&share).unwrap();
+    kernel_copy(&vm, &iso, &share, "", &share.join("rr"));
+    let diffs = compare_trees(&exp, &share.join("rr"), &CompareOptions::contents_only());
+    assert!(diffs.is_empty(), "kernel, newest session:\n{}", diffs.join("\n"));
+    kernel_copy(&vm, &iso, &share, &format!(",norock,sbsector={start}"), &share.join("j"));
+    let mut first_edit = exp.clone();
+    first_edit.push("../first_edit");
+    fs::create_dir(&first_edit).unwrap();
+    copy_tree(&exp.join("one"), &first_edit);
+    copy_tree(&exp.join("three"), &first_edit);
+    fs::copy(&new, first_edit.join("new.txt")).unwrap();
+    let diffs = compare_trees(&first_edit, &share.join("j"), &CompareOptions::contents_only());
+    assert!(diffs.is_empty(), "kernel, Joliet of odix's first session:\n{}", diffs.join("\n"));
+}
+
+#[test]
+fn odix_edit_write_once_session_is_found_by_its_start() {
+    let Some(xorriso) = require_tool("xorriso") else { return };
+    let t = tempfile::tempdir().unwrap();
+    let one = tree(t.path(), "one");
+    let iso = t.path().join("one.iso");
+    run_ok(Command::new(&xorriso).args(["-as", "mkisofs", "-quiet", "-R", "-J", "-o"]).arg(&iso).arg(&one));
+    let old = fs::read(&iso).unwrap();
+    let new = t.path().join("new.txt");
+    fs::write(&new, "new\n").unwrap();
+    run_ok(
+        odix()
+            .args(["edit", "--append", "--write-once", "-q"])
+            .arg(&iso)
+            .arg("--add")
+            .arg(format!("{}:/sub/new.txt", new.display())),
+    );
+    let start = (old.len() as u64 / 2048).div_ceil(32) * 32;
+    let grown = fs::read(&iso).unwrap();
+    assert_eq!(grown[..old.len()], old[..], "nothing already written changed");
+    let exp = t.path().join("exp");
+    copy_tree(&one, &exp);
+    fs::copy(&new, exp.join("sub/new.txt")).unwrap();
+    let load = ["-load", "sbsector", &start.to_string()].map(String::from);
+    let load: Vec<&str> = load.iter().map(String::as_str).collect();
+    assert_eq!(xorriso_find(&xorriso, &iso, &load), paths_of(&exp, ""));
+    xorriso_extract_matches(&xorriso, &iso, &load, &exp, &t.path().join("x"));
+    assert_eq!(odix_ls(&iso, &["--offset", &start.to_string()]), paths_of(&exp, ""));
+    assert_eq!(odix_ls(&iso, &[]), paths_of(&one, ""), "LBA 16 still shows the first session");
+    assert_eq!(odix_sessions(&iso).iter().map(|s| s.0).collect::<Vec<_>>(), [0, start]);
+}
+
+/// `odix edit --append` stopped by a signal while it writes the session: the image is cut back to what it was.
+#[test]
+fn an_interrupted_append_leaves_the_image_as_it_was() {
+    let Some(xorriso) = require_tool("xorriso") else { return };
+    let t = tempfile::tempdir().unwrap();
+    let iso = xorriso_grown(&xorriso, t.path());
+    let old = fs::read(&iso).unwrap();
+    let big = t.path().join("big.bin");
+    fs::File::create(&big).unwrap().set_len(3 << 30).unwrap();
+    let mut child = odix()
+        .args(["edit", "--append", "-q"])
+        .arg(&iso)
+        .arg("--add")
+        .arg(format!("{}:/big.bin", big.display()))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while fs::metadata(&iso).unwrap().len() <= old.len() as u64 + (1 << 20) {
+        assert!(child.try_wait().unwrap().is_none(), "odix ended before the session grew the image");
+        assert!(std::time::Instant::now() < deadline, "the image never grew");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    run_ok(Command::new("kill").arg("-INT").arg(child.id().to_string()));
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert!(fs::read(&iso).unwrap() == old, "the interrupted append left the image changed: {stderr}");
+    assert_eq!(xorriso_toc(&xorriso, &iso, &[]).len(), 3);
+}
+
+/// The xorriso line that grows an image file, run through odix (`odix -dev IN -map ... -commit`), appends a
+/// session that xorriso reads as its own.
+#[test]
+fn the_xorriso_dev_line_appends_a_session() {
+    let Some(xorriso) = require_tool("xorriso") else { return };
+    let t = tempfile::tempdir().unwrap();
+    let iso = xorriso_grown(&xorriso, t.path());
+    let before = xorriso_toc(&xorriso, &iso, &[]);
+    let new = t.path().join("new.txt");
+    fs::write(&new, "new\n").unwrap();
+    run_ok(
+        odix()
+            .args(["-no_rc", "-dev"])
+            .arg(&iso)
+            .args(["-joliet", "on", "-map"])
+            .arg(&new)
+            .args(["/new.txt", "-commit"]),
+    );
+    let toc = xorriso_toc(&xorriso, &iso, &[]);
+    assert_eq!(toc.len(), 4, "{toc:?}");
+    assert_eq!(toc[..3], before[..]);
+    let mut want = xorriso_find(&xorriso, &iso, &["-load", "sbsector", &before[2].0.to_string()]);
+    want.insert("/new.txt".into());
+    assert_eq!(xorriso_find(&xorriso, &iso, &[]), want);
+}
+
+/// Write-once sessions one after the other: each is based on the newest tree, though LBA 16 still shows the first.
+#[test]
+fn a_write_once_session_builds_on_the_newest_one() {
+    let Some(xorriso) = require_tool("xorriso") else { return };
+    let t = tempfile::tempdir().unwrap();
+    let one = tree(t.path(), "one");
+    let iso = t.path().join("one.iso");
+    run_ok(Command::new(&xorriso).args(["-as", "mkisofs", "-quiet", "-R", "-J", "-o"]).arg(&iso).arg(&one));
+    let exp = t.path().join("exp");
+    copy_tree(&one, &exp);
+    for name in ["a.txt", "b.txt"] {
+        let f = t.path().join(name);
+        fs::write(&f, name).unwrap();
+        run_ok(
+            odix()
+                .args(["edit", "--append", "--write-once", "-q"])
+                .arg(&iso)
+                .arg("--add")
+                .arg(format!("{}:/{name}", f.display())),
+        );
+        fs::copy(&f, exp.join(name)).unwrap();
+    }
+    let sessions = odix_sessions(&iso);
+    assert_eq!(sessions.len(), 3, "{sessions:?}");
+    let last = sessions[2].0.to_string();
+    let load = ["-load", "sbsector", last.as_str()];
+    assert_eq!(xorriso_find(&xorriso, &iso, &load), paths_of(&exp, ""));
+    xorriso_extract_matches(&xorriso, &iso, &load, &exp, &t.path().join("x"));
+    assert_eq!(odix_ls(&iso, &[]), paths_of(&one, ""));
+}
