@@ -763,7 +763,7 @@ fn edited_images_boot_as_their_inputs_did() {
     assert!(checked >= 14, "only {checked} boots checked");
 }
 
-/// A Windows-like install image: ISO 9660 + UDF 1.02 (genisoimage `-udf`), a BIOS no-emulation entry (ISOLINUX
+/// A Windows-like install image: ISO 9660 with Joliet + UDF 1.02 (genisoimage `-udf -J`), a BIOS no-emulation entry (ISOLINUX
 /// here, standing for etfsboot.com) and a UEFI no-emulation entry (a FAT image whose EFI program prints a file of
 /// the image), and, with `ODIX_SLOW_TESTS`, a 4.3 GiB sparse file. Edited (a file added, the printed file
 /// replaced), it is read by 7-Zip's UDF reader, udfinfo, pycdlib and the kernel's UDF mount, and its UEFI entry
@@ -793,7 +793,7 @@ fn windows_like_bridge_is_edited() {
     let input = d.join("win.iso");
     run_ok(
         Command::new("genisoimage")
-            .args(["-quiet", "-udf", "-iso-level", "3", "-allow-limited-size", "-V", "WIN_LIKE", "-o"])
+            .args(["-quiet", "-udf", "-J", "-iso-level", "3", "-allow-limited-size", "-V", "WIN_LIKE", "-o"])
             .arg(&input)
             .args(["-b", "boot/isolinux.bin", "-c", "boot/boot.cat", "-no-emul-boot", "-boot-load-size", "4"])
             .args(["-boot-info-table", "-eltorito-alt-boot", "-e", "efi/microsoft/boot/efisys.bin", "-no-emul-boot"])
@@ -844,6 +844,10 @@ fn windows_like_bridge_is_edited() {
         }
     }
     if require_tool("qemu-system-x86_64").is_some() && require_file(OVMF_CODE) {
+        assert!(
+            boots_from(&input, Firmware::Ovmf, Media::Cd, ISO_MARKER, Duration::from_secs(150)),
+            "the input's UEFI entry does not boot (the test's premise)"
+        );
         assert!(
             boots_from(&out, Firmware::Ovmf, Media::Cd, EDITED_FILE, Duration::from_secs(150)),
             "the edited image's UEFI entry does not boot"

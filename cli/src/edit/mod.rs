@@ -213,6 +213,55 @@ fn rename_use(uses: &mut [String], old: Option<&str>, new: &str) {
     }
 }
 
+/// The path in the edited tree for the catalog at `iso_path` of the input's ISO 9660 tree: the folder holding the
+/// files its ISO 9660 folder holds (found by where their data lies), and the name of an entry there that differs
+/// only in case (removed: it is the old catalog's stand-in), else the ISO 9660 name.
+fn place_catalog(image: &Image, iso_path: &str, w: &mut Walked2) -> Result<Option<String>> {
+    let comps = components(iso_path)?;
+    let Some((name, dirs)) = comps.split_last() else { return Ok(None) };
+    let dir_path = format!("/{}", dirs.join("/"));
+    let mut starts: std::collections::HashMap<u64, String> = std::collections::HashMap::new();
+    for (path, fd) in w.tree.files() {
+        let at = w.data.item(fd.data).and_then(|i| w.data.runs_of(i)).and_then(|r| r.first().copied());
+        if let Some((o, _)) = at.filter(|(o, _)| o % 2048 == 0) {
+            starts.insert(o / 2048, path);
+        }
+    }
+    let mut folder = None;
+    for view in [View::RockRidge, View::Joliet, View::Iso9660] {
+        let Ok(mut t) = image.tree(view) else { continue };
+        let Ok(dir) = crate::tree::resolve(t.as_mut(), std::ffi::OsStr::new(&dir_path)) else { continue };
+        let Ok(children) = t.read_dir(&dir) else { continue };
+        folder = children.iter().filter_map(|c| c.extents.first()).find_map(|e| starts.get(&e.lba)).map(|p| {
+            let cut = p.rfind('/').unwrap_or(0);
+            if cut == 0 {
+                "/".to_string()
+            } else {
+                p[..cut].to_string()
+            }
+        });
+        if folder.is_some() {
+            break;
+        }
+    }
+    let Some(folder) = folder else { return Ok(None) };
+    if w.tree.lookup(&folder)?.is_none() {
+        return Ok(None);
+    }
+    let mut chosen = name.to_string();
+    let same = w.tree.files().into_iter().find(|(p, _)| {
+        p.rsplit_once('/')
+            .is_some_and(|(d, n)| (if d.is_empty() { "/" } else { d }) == folder && n.eq_ignore_ascii_case(name))
+    });
+    if let Some((p, _)) = same {
+        if let Some(id) = w.tree.lookup(&p)? {
+            w.tree.detach(id)?;
+        }
+        chosen = p.rsplit('/').next().unwrap_or(name).to_string();
+    }
+    Ok(Some(format!("{}/{chosen}", folder.trim_end_matches('/'))))
+}
+
 /// Where the data of the file at `path` of the input's ISO 9660 tree starts (Rock Ridge, Joliet or plain names).
 fn input_lba(image: &Image, path: &str) -> Option<u64> {
     for view in [View::RockRidge, View::Joliet, View::Iso9660] {
@@ -470,6 +519,17 @@ pub fn edit(spec: &EditSpec, events: &mut dyn FnMut(EditEvent<'_>)) -> Result<Ed
                     let old = boot.config.catalog.replace(path.trim_start_matches('/').to_string());
                     rename_use(&mut boot.uses, old.as_deref(), &path);
                 }
+            }
+        }
+    }
+    // A catalog the edited tree does not show where the input's ISO 9660 tree has it (a UDF tree's empty
+    // stand-in, or a name spelled otherwise): placed in the folder of the edited tree that holds the files of
+    // the catalog's ISO 9660 folder, under the name that folder gives it.
+    if let (Some(c), false) = (boot.config.catalog.clone(), boot.config.catalog_hide) {
+        if w.tree.lookup(&c)?.is_none() {
+            if let Some(path) = place_catalog(&image, &c, &mut w)? {
+                boot.config.catalog = Some(path.trim_start_matches('/').to_string());
+                rename_use(&mut boot.uses, Some(&c), &path);
             }
         }
     }
