@@ -3,16 +3,13 @@
 //! and agrees with its own for the same arguments.
 
 use std::fs;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use odix_testdata::firmware::{boot_serial, Firmware, Media, OVMF_CODE, OVMF_VARS};
 use odix_testdata::{require_tool, run, run_ok, vm_run};
 
-const OVMF_CODE: &str = "/usr/share/OVMF/OVMF_CODE_4M.fd";
-const OVMF_VARS: &str = "/usr/share/OVMF/OVMF_VARS_4M.fd";
 const ISOLINUX_BIN: &str = "/usr/lib/ISOLINUX/isolinux.bin";
 const ISOHDPFX: &str = "/usr/lib/ISOLINUX/isohdpfx.bin";
 const LDLINUX: &str = "/usr/lib/syslinux/modules/bios/ldlinux.c32";
@@ -21,20 +18,6 @@ const ISOLINUX_MARKER: &str = "ODIX-ISOLINUX-OK";
 
 fn odix() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_odix"))
-}
-
-/// The firmware QEMU starts with.
-#[derive(Clone, Copy, Debug)]
-enum Firmware {
-    SeaBios,
-    Ovmf,
-}
-
-/// How the image is attached.
-#[derive(Clone, Copy, Debug)]
-enum Media {
-    Cd,
-    Disk,
 }
 
 /// A file that must exist for a test; `None` skips locally, panics in CI (like `require_tool`).
@@ -53,56 +36,7 @@ fn require_file(path: &str) -> Option<PathBuf> {
 /// Boots `image` in QEMU (TCG) and waits until `marker` appears on the serial console; QEMU is killed as soon as
 /// it does, or after `timeout`. Returns the serial output; panics when the marker never came.
 fn boot(image: &Path, firmware: Firmware, media: Media, marker: &str, timeout: Duration) -> String {
-    let qemu = require_tool("qemu-system-x86_64").expect("checked by the caller");
-    let dir = tempfile::tempdir().unwrap();
-    let mut cmd = Command::new(qemu);
-    cmd.args(["-accel", "tcg", "-m", "512", "-display", "none", "-serial", "stdio", "-no-reboot", "-nodefaults"]);
-    cmd.args(["-vga", "none"]);
-    if let Firmware::Ovmf = firmware {
-        let vars = dir.path().join("OVMF_VARS.fd");
-        fs::copy(OVMF_VARS, &vars).unwrap();
-        cmd.arg("-drive").arg(format!("if=pflash,format=raw,readonly=on,file={OVMF_CODE}"));
-        cmd.arg("-drive").arg(format!("if=pflash,format=raw,file={}", vars.display()));
-    }
-    match media {
-        Media::Cd => cmd.arg("-cdrom").arg(image),
-        Media::Disk => {
-            cmd.arg("-drive").arg(format!("file={},format=raw,if=ide,media=disk,snapshot=on", image.display()))
-        }
-    };
-    cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::null());
-    let mut child = cmd.spawn().expect("starting qemu");
-    let mut stdout = child.stdout.take().unwrap();
-    let (tx, rx) = mpsc::channel::<Vec<u8>>();
-    let reader = std::thread::spawn(move || {
-        let mut buf = [0u8; 4096];
-        while let Ok(n) = stdout.read(&mut buf) {
-            if n == 0 || tx.send(buf[..n].to_vec()).is_err() {
-                break;
-            }
-        }
-    });
-    let start = Instant::now();
-    let mut out = Vec::new();
-    let mut found = false;
-    while start.elapsed() < timeout {
-        match rx.recv_timeout(Duration::from_millis(200)) {
-            Ok(chunk) => {
-                out.extend_from_slice(&chunk);
-                if String::from_utf8_lossy(&out).contains(marker) {
-                    found = true;
-                    break;
-                }
-            }
-            Err(mpsc::RecvTimeoutError::Timeout) => {}
-            Err(mpsc::RecvTimeoutError::Disconnected) => break,
-        }
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-    drop(rx);
-    let _ = reader.join();
-    let text = String::from_utf8_lossy(&out).into_owned();
+    let (found, text) = boot_serial(image, firmware, media, marker, timeout);
     assert!(
         found,
         "{marker} not seen booting {} with {firmware:?} from {media:?} within {timeout:?}; serial output:\n{}",

@@ -9,16 +9,14 @@
 //! image has neither (its APM and the GPT's HFS+ entry are missing from xorriso's report of it).
 
 use std::fs;
-use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::sync::{mpsc, OnceLock};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::sync::OnceLock;
+use std::time::Duration;
 
+use odix_testdata::firmware::{boot_serial, Firmware, Media, OVMF_CODE, OVMF_VARS};
 use odix_testdata::{require_tool, run, run_ok};
 
-const OVMF_CODE: &str = "/usr/share/OVMF/OVMF_CODE_4M.fd";
-const OVMF_VARS: &str = "/usr/share/OVMF/OVMF_VARS_4M.fd";
 const ISOLINUX_BIN: &str = "/usr/lib/ISOLINUX/isolinux.bin";
 const ISOHDPFX: &str = "/usr/lib/ISOLINUX/isohdpfx.bin";
 const LDLINUX: &str = "/usr/lib/syslinux/modules/bios/ldlinux.c32";
@@ -440,80 +438,14 @@ fn replay_config_builds_the_same_boot_setup() {
     }
 }
 
-#[derive(Clone, Copy, Debug)]
-enum Firmware {
-    SeaBios,
-    Ovmf,
-}
-
-/// Boots `image` as a CD in QEMU (TCG) and waits for `marker` on the serial console; false when it never came.
+/// Boots `image` as a CD and waits for `marker` on the serial console; false when it never came.
 fn boots(image: &Path, firmware: Firmware, marker: &str, timeout: Duration) -> bool {
     boots_from(image, firmware, Media::Cd, marker, timeout)
 }
 
-/// How the image is attached.
-#[derive(Clone, Copy, Debug)]
-enum Media {
-    /// As a CD (El Torito).
-    Cd,
-    /// As a hard disk or USB stick (MBR, GPT).
-    Disk,
-}
-
-/// [`boots`] as a CD or as a disk. SeaBIOS is told to copy the text screen to the serial console
-/// (`etc/sercon-port`), so loaders that print only to the screen through the BIOS (iPXE, GRUB's menu) show there.
+/// [`boots`] as a CD or as a disk.
 fn boots_from(image: &Path, firmware: Firmware, media: Media, marker: &str, timeout: Duration) -> bool {
-    let dir = tempfile::tempdir().unwrap();
-    let mut cmd = Command::new("qemu-system-x86_64");
-    cmd.args(["-accel", "tcg", "-m", "512", "-display", "none", "-serial", "stdio", "-no-reboot", "-nodefaults"]);
-    cmd.args(["-vga", "none"]);
-    if let Firmware::SeaBios = firmware {
-        let port = dir.path().join("sercon-port");
-        fs::write(&port, 0x3f8u16.to_le_bytes()).unwrap();
-        cmd.arg("-fw_cfg").arg(format!("name=etc/sercon-port,file={}", port.display()));
-    }
-    if let Firmware::Ovmf = firmware {
-        let vars = dir.path().join("OVMF_VARS.fd");
-        fs::copy(OVMF_VARS, &vars).unwrap();
-        cmd.arg("-drive").arg(format!("if=pflash,format=raw,readonly=on,file={OVMF_CODE}"));
-        cmd.arg("-drive").arg(format!("if=pflash,format=raw,file={}", vars.display()));
-    }
-    match media {
-        Media::Cd => cmd.arg("-cdrom").arg(image),
-        Media::Disk => {
-            cmd.arg("-drive").arg(format!("file={},format=raw,if=ide,media=disk,snapshot=on", image.display()))
-        }
-    };
-    cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::null());
-    let mut child = cmd.spawn().expect("starting qemu");
-    let mut stdout = child.stdout.take().unwrap();
-    let (tx, rx) = mpsc::channel::<Vec<u8>>();
-    let reader = std::thread::spawn(move || {
-        let mut buf = [0u8; 4096];
-        while let Ok(n) = stdout.read(&mut buf) {
-            if n == 0 || tx.send(buf[..n].to_vec()).is_err() {
-                break;
-            }
-        }
-    });
-    let start = Instant::now();
-    let mut out = Vec::new();
-    let mut found = false;
-    while start.elapsed() < timeout && !found {
-        match rx.recv_timeout(Duration::from_millis(200)) {
-            Ok(chunk) => {
-                out.extend_from_slice(&chunk);
-                found = String::from_utf8_lossy(&out).contains(marker);
-            }
-            Err(mpsc::RecvTimeoutError::Timeout) => {}
-            Err(mpsc::RecvTimeoutError::Disconnected) => break,
-        }
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-    drop(rx);
-    let _ = reader.join();
-    found
+    boot_serial(image, firmware, media, marker, timeout).0
 }
 
 /// Each image with a serial marker boots as a CD under SeaBIOS (and, with a UEFI entry, OVMF); its rebuild from

@@ -1,9 +1,10 @@
-//! Test support for odix: the tricky test-tree generator, tree comparison, and finding the independent tools
-//! (oracles) the tests check odix against.
+//! Test support for odix: the tricky test-tree generator, tree comparison, finding the independent tools
+//! (oracles) the tests check odix against, and booting images under real firmware.
 //!
 //! A test whose oracle is missing skips on a developer's machine, but fails in CI (`CI=true`): the setup script
 //! installs every oracle.
 
+pub mod firmware;
 pub mod hostile;
 pub mod oracle;
 pub mod tree;

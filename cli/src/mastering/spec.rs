@@ -429,8 +429,8 @@ impl BuildSpec {
         }
         if self.session_start.is_some() && (udf || self.md5 || !self.boot.is_empty()) {
             bail!(
-                "UDF, MD5 tags or boot structures in an appended session are not available in this build: a \
-                 session holds ISO 9660 trees only (--boot none for a bootable image)"
+                "odix does not write UDF, MD5 tags or boot structures into an appended session: a session holds \
+                 ISO 9660 trees only (--boot none for a bootable image, or write a new image with -o)"
             );
         }
         Ok(())
