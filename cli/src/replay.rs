@@ -513,6 +513,17 @@ impl Facts {
         )
     }
 
+    /// `-append_partition N 0xTYPE --interval:...` for MBR partition `m`, as a line and in the config.
+    fn append_mbr_partition(&self, m: &MbrPart, lines: &mut Vec<String>, cfg: &mut BootConfig) {
+        lines.push(format!(
+            "-append_partition {} 0x{:x} {}",
+            m.number,
+            m.ptype,
+            self.interval(m.start, m.start + m.blocks - 1, "d", &ZeroFlags::default())
+        ));
+        cfg.append.push((m.number, PartitionType::Mbr(m.ptype), self.range(m.start, m.blocks)));
+    }
+
     fn range(&self, first_block: u64, blocks: u64) -> ByteSource {
         ByteSource::Interval {
             path: self.file.clone(),
@@ -626,13 +637,7 @@ impl Facts {
                             || (self.protective && self.image_size * 4 == mbr_parts_end && m.number > 1))
                         && !appended_as_gpt
                     {
-                        lines.push(format!(
-                            "-append_partition {} 0x{:x} {}",
-                            m.number,
-                            m.ptype,
-                            self.interval(m.start, m.start + m.blocks - 1, "d", &ZeroFlags::default())
-                        ));
-                        cfg.append.push((m.number, PartitionType::Mbr(m.ptype), self.range(m.start, m.blocks)));
+                        self.append_mbr_partition(m, &mut lines, cfg);
                         mbr_appended[i] = true;
                     }
                     if m.status & 0x80 != 0 && !force {
@@ -772,13 +777,7 @@ impl Facts {
                     if !mbr_appended[i] {
                         mbr_appended[i] = true;
                         if !appended_as_gpt {
-                            lines.push(format!(
-                                "-append_partition {} 0x{:x} {}",
-                                m.number,
-                                m.ptype,
-                                self.interval(m.start, m.start + m.blocks - 1, "d", &ZeroFlags::default())
-                            ));
-                            cfg.append.push((m.number, PartitionType::Mbr(m.ptype), self.range(m.start, m.blocks)));
+                            self.append_mbr_partition(&m, &mut lines, cfg);
                         }
                     }
                     pseudo[idx] = Some(format!(

@@ -87,7 +87,8 @@ fn roff_name(name: &str) -> String {
 /// A SEE ALSO section naming `pages` (`odix-info(1)`, ...).
 fn see_also(out: &mut dyn Write, pages: &[String]) -> std::io::Result<()> {
     writeln!(out, ".SH \"SEE ALSO\"")?;
-    let refs: Vec<String> = pages.iter().map(|p| format!("\\fB{}\\fR(1)", roff_name(p))).collect();
+    // `\%`: a page name is never hyphenated across lines (`odix-comple- tions(1)` names no page).
+    let refs: Vec<String> = pages.iter().map(|p| format!("\\%\\fB{}\\fR(1)", roff_name(p))).collect();
     for (i, r) in refs.iter().enumerate() {
         writeln!(out, "{r}{}", if i + 1 < refs.len() { "," } else { "" })?;
     }

@@ -6,7 +6,6 @@
 use std::collections::HashMap;
 use std::ffi::OsStr;
 use std::io::Write;
-use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
@@ -17,6 +16,39 @@ use crate::formats::View;
 use crate::mastering::walk::{DataTable, InputImage};
 use crate::view::{Kind, Node};
 use crate::Image;
+
+/// The folder for files that cannot be copied by extents, made beside the output the first time one is needed
+/// and removed when dropped (or by [`crate::cancel`] when the program is stopped).
+pub struct Spill {
+    parent: std::path::PathBuf,
+    dir: Option<(tempfile::TempDir, crate::cancel::Cleanup)>,
+    next: u64,
+}
+
+impl Spill {
+    /// A spill folder to be made in `parent`.
+    pub fn new(parent: std::path::PathBuf) -> Spill {
+        Spill { parent, dir: None, next: 0 }
+    }
+
+    /// A new file name in the folder, making the folder first.
+    pub fn file(&mut self) -> Result<std::path::PathBuf> {
+        if self.dir.is_none() {
+            let dir = tempfile::Builder::new()
+                .prefix(".odix-edit-")
+                .tempdir_in(&self.parent)
+                .map_err(|e| anyhow::anyhow!("{}: cannot create a folder there: {e}", self.parent.display()))?;
+            let doomed = dir.path().to_path_buf();
+            let cleanup = crate::cancel::on_cancel("", move || {
+                let _ = std::fs::remove_dir_all(doomed);
+            });
+            self.dir = Some((dir, cleanup));
+        }
+        self.next += 1;
+        let (dir, _) = self.dir.as_ref().context("no spill folder")?;
+        Ok(dir.path().join(self.next.to_string()))
+    }
+}
 
 /// What the import found besides the tree.
 pub struct Imported {
@@ -61,7 +93,7 @@ fn secs(t: Option<chrono::DateTime<chrono::Utc>>, default: i64) -> i64 {
 
 /// Reads `image`'s tree. `spill` is a folder for the files that cannot be copied by extents; `now` dates
 /// entries the view gives no time.
-pub fn import(image: &Image, view: View, spill: &Path, now: i64) -> Result<Imported> {
+pub fn import(image: &Image, view: View, spill: &mut Spill, now: i64) -> Result<Imported> {
     let shown = image.path().display().to_string();
     let mut tree = image.tree(view)?;
     let view_name = tree.view_name();
@@ -147,7 +179,7 @@ pub fn import(image: &Image, view: View, spill: &Path, now: i64) -> Result<Impor
                     }
                     None => {
                         spilled += 1;
-                        let file = spill.join(format!("{spilled}"));
+                        let file = spill.file()?;
                         let mut out =
                             std::fs::File::create(&file).with_context(|| format!("creating {}", file.display()))?;
                         let mut r = t

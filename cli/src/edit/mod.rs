@@ -466,6 +466,9 @@ pub fn edit(spec: &EditSpec, events: &mut dyn FnMut(EditEvent<'_>)) -> Result<Ed
         EditTarget::Append | EditTarget::AppendWriteOnce => Some(append::Growing::open(&spec.input)?),
     };
     let out_path = if growing.is_some() { &spec.input } else { &spec.output };
+    if spec.implant_md5 && out_path.as_os_str() == "-" {
+        bail!("--implant-md5 needs an image file to write into, not standard output");
+    }
     if growing.is_none() {
         check_target(out_path)?;
         if let (Ok(a), Ok(b)) = (std::fs::metadata(&spec.input), std::fs::metadata(out_path)) {
@@ -484,18 +487,12 @@ pub fn edit(spec: &EditSpec, events: &mut dyn FnMut(EditEvent<'_>)) -> Result<Ed
     let cat = catalog_lba(&image)?;
 
     let spill_parent = match out_path.parent() {
+        _ if out_path.as_os_str() == "-" => std::env::temp_dir(),
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => Path::new(".").to_path_buf(),
     };
-    let spill = tempfile::Builder::new()
-        .prefix(".odix-edit-")
-        .tempdir_in(&spill_parent)
-        .with_context(|| format!("{}: cannot create a folder there", spill_parent.display()))?;
-    let doomed = spill.path().to_path_buf();
-    let _spill_cleanup = crate::cancel::on_cancel("", move || {
-        let _ = std::fs::remove_dir_all(doomed);
-    });
-    let imported = import::import(&image, view, spill.path(), spec.now)?;
+    let mut spill = import::Spill::new(spill_parent);
+    let imported = import::import(&image, view, &mut spill, spec.now)?;
     let mut report = EditReport {
         view: imported.view,
         read_through_tree: imported.spilled,
@@ -580,7 +577,7 @@ pub fn edit(spec: &EditSpec, events: &mut dyn FnMut(EditEvent<'_>)) -> Result<Ed
     }
     if let (Some(l), Some(p)) = (list, &spec.update_md5sum) {
         let bytes = l.to_bytes();
-        let file = spill.path().join("md5sum-list");
+        let file = spill.file()?;
         std::fs::write(&file, &bytes).with_context(|| format!("writing {}", file.display()))?;
         let id = w.data.push_file(&file, bytes.len() as u64)?;
         let node = w.tree.lookup(p)?.with_context(|| format!("{p}: the edit removed it"))?;
