@@ -158,7 +158,7 @@ mod tests {
         let text = String::from_utf8(out).unwrap();
         assert!(text.contains(".SH NAME\nodix \\- optical disc image toolkit\n"), "{text}");
         assert!(!text.contains("odix\\-help"), "{text}");
-        assert!(text.contains(".SH \"SEE ALSO\"\n\\fBodix\\-info\\fR(1),\n"), "{text}");
+        assert!(text.contains(".SH \"SEE ALSO\"\n\\%\\fBodix\\-info\\fR(1),\n"), "{text}");
         let mut out = Vec::new();
         let rip = top.find_subcommand("rip").unwrap();
         render(&top, Some(rip), "2026-01-01", &mut out).unwrap();
@@ -168,6 +168,6 @@ mod tests {
         assert!(text.is_ascii() && text.contains("P\\[u2013]W"), "{text}");
         assert!(text.contains(".SH NAME\nodix\\-rip \\- Rip a CD"), "{text}");
         assert!(text.contains("\\fBodix rip\\fR"), "{text}");
-        assert!(text.ends_with(".SH \"SEE ALSO\"\n\\fBodix\\fR(1)\n"), "{text}");
+        assert!(text.ends_with(".SH \"SEE ALSO\"\n\\%\\fBodix\\fR(1)\n"), "{text}");
     }
 }

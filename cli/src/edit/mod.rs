@@ -360,11 +360,8 @@ fn apply(op: &EditOp, et: &mut Walked2, now: i64, report: &mut EditReport) -> Re
         EditOp::Add { src, dest } => {
             std::fs::symlink_metadata(src).with_context(|| format!("{}: cannot read it", src.display()))?;
             let dest_comps = components(dest)?;
-            let mut spec = std::ffi::OsString::from(
-                format!("/{}", dest_comps.join("/")).replace('\\', "\\\\").replace('=', "\\="),
-            );
-            spec.push("=");
-            spec.push(src.as_os_str().to_string_lossy().replace('\\', "\\\\").replace('=', "\\="));
+            // The source path as bytes (it need not be UTF-8), escaped as a graft point.
+            let spec = crate::BuildSource::graft(format!("/{}", dest_comps.join("/")), src.clone()).pathspec();
             let walked = walk(&[spec], &WalkOptions { hidden: true, now, ..WalkOptions::default() })
                 .with_context(|| format!("adding {}", src.display()))?;
             let base = et.data.absorb(walked.data)?;

@@ -69,7 +69,7 @@ impl BuildSource {
     }
 
     /// The pathspec the walker reads.
-    fn pathspec(&self) -> OsString {
+    pub(crate) fn pathspec(&self) -> OsString {
         let escape = |b: &[u8]| -> Vec<u8> {
             let mut v = Vec::with_capacity(b.len());
             for &c in b {
