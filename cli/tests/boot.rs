@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use odix_testdata::firmware::{boot_serial, Firmware, Media, OVMF_CODE, OVMF_VARS};
+use odix_testdata::firmware::{boot_serial, grub_loaders, Firmware, Loaders, Media, OVMF_CODE, OVMF_VARS};
 use odix_testdata::{require_tool, run, run_ok, vm_run};
 
 const ISOLINUX_BIN: &str = "/usr/lib/ISOLINUX/isolinux.bin";
@@ -691,52 +691,6 @@ fn hidden_boot_image_and_catalog_match_genisoimage() {
 /// What GRUB prints once it has read `/odix-marker.txt` from the image's ISO 9660 file system.
 const ISO_MARKER: &str = "ODIX-ISO9660-MARKER-READ";
 
-/// Boot loaders for the distribution trees, built from Debian's GRUB packages: a standalone x86_64 EFI GRUB
-/// (BOOTX64.EFI) and an El Torito BIOS GRUB (eltorito.img), both with an embedded configuration that searches
-/// every device for `/odix-marker.txt` and prints it on the serial console; and a FAT image (the distributions'
-/// efiboot.img / efi.img) holding EFI/BOOT/BOOTX64.EFI.
-struct Loaders {
-    bootx64: PathBuf,
-    eltorito: PathBuf,
-    efi_img: PathBuf,
-}
-
-fn loaders(dir: &Path) -> Loaders {
-    let cfg = dir.join("grub-embedded.cfg");
-    fs::write(
-        &cfg,
-        "serial\nterminal_input serial\nterminal_output serial\n\
-         search --no-floppy --file --set=r /odix-marker.txt\ncat ($r)/odix-marker.txt\nhalt\n",
-    )
-    .unwrap();
-    let bootx64 = dir.join("BOOTX64.EFI");
-    run_ok(
-        Command::new("grub-mkstandalone")
-            .args(["-O", "x86_64-efi", "-o"])
-            .arg(&bootx64)
-            .arg("--install-modules=normal configfile echo cat search search_fs_file iso9660 fat part_gpt part_msdos serial terminal halt test")
-            .arg("--modules=part_gpt part_msdos iso9660 fat search_fs_file serial terminal halt cat")
-            .args(["--locales=", "--fonts=", "--themes="])
-            .arg(format!("boot/grub/grub.cfg={}", cfg.display())),
-    );
-    let eltorito = dir.join("eltorito.img");
-    run_ok(
-        Command::new("grub-mkimage")
-            .args(["-O", "i386-pc-eltorito", "-p", "/boot/grub", "-c"])
-            .arg(&cfg)
-            .arg("-o")
-            .arg(&eltorito)
-            .args(["biosdisk", "iso9660", "part_msdos", "part_gpt", "search", "search_fs_file", "cat", "echo"])
-            .args(["serial", "terminal", "halt"]),
-    );
-    let efi_img = dir.join("efiboot.img");
-    fs::write(&efi_img, vec![0u8; 2880 * 1024]).unwrap();
-    run_ok(Command::new("mformat").arg("-i").arg(&efi_img).args(["-f", "2880", "::"]));
-    run_ok(Command::new("mmd").arg("-i").arg(&efi_img).args(["::/EFI", "::/EFI/BOOT"]));
-    run_ok(Command::new("mcopy").arg("-i").arg(&efi_img).arg(&bootx64).arg("::/EFI/BOOT/BOOTX64.EFI"));
-    Loaders { bootx64, eltorito, efi_img }
-}
-
 /// ISOLINUX in `dir` with a configuration (`name`) whose default label is the marker, as [`isolinux_tree`].
 fn isolinux_in(dir: &Path, name: &str) {
     fs::create_dir_all(dir).unwrap();
@@ -1264,7 +1218,7 @@ fn distribution_lines_build_and_boot() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let l = loaders(dir.path());
+    let l = grub_loaders(dir.path());
     let ours = dir.path().join("odix-bin");
     let theirs = dir.path().join("xorriso-bin");
     fs::create_dir_all(&ours).unwrap();

@@ -14,7 +14,7 @@ use std::process::Command;
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use odix_testdata::firmware::{boot_serial, Firmware, Media, OVMF_CODE, OVMF_VARS};
+use odix_testdata::firmware::{boot_serial, grub_loaders, Firmware, Media, OVMF_CODE, OVMF_VARS};
 use odix_testdata::{require_tool, run, run_ok};
 
 const ISOLINUX_BIN: &str = "/usr/lib/ISOLINUX/isolinux.bin";
@@ -77,43 +77,6 @@ fn isolinux_in(dir: &Path) {
     put(&dir.join("isolinux.cfg"), &format!("SERIAL 0 115200\nPROMPT 0\nTIMEOUT 1\nDEFAULT {ISOLINUX_MARKER}\n"));
 }
 
-/// A BIOS GRUB for El Torito and a FAT image with an x86_64 EFI GRUB, both with an embedded configuration that
-/// finds `/odix-marker.txt` on any device and prints it on the serial console.
-fn grub_loaders(dir: &Path) -> (PathBuf, PathBuf) {
-    let cfg = dir.join("grub-embedded.cfg");
-    put(
-        &cfg,
-        "serial\nterminal_input serial\nterminal_output serial\n\
-         search --no-floppy --file --set=r /odix-marker.txt\ncat ($r)/odix-marker.txt\nhalt\n",
-    );
-    let bootx64 = dir.join("BOOTX64.EFI");
-    run_ok(
-        Command::new("grub-mkstandalone")
-            .args(["-O", "x86_64-efi", "-o"])
-            .arg(&bootx64)
-            .arg("--install-modules=normal configfile echo cat search search_fs_file iso9660 fat part_gpt part_msdos serial terminal halt test")
-            .arg("--modules=part_gpt part_msdos iso9660 fat search_fs_file serial terminal halt cat")
-            .args(["--locales=", "--fonts=", "--themes="])
-            .arg(format!("boot/grub/grub.cfg={}", cfg.display())),
-    );
-    let eltorito = dir.join("eltorito.img");
-    run_ok(
-        Command::new("grub-mkimage")
-            .args(["-O", "i386-pc-eltorito", "-p", "/boot/grub", "-c"])
-            .arg(&cfg)
-            .arg("-o")
-            .arg(&eltorito)
-            .args(["biosdisk", "iso9660", "part_msdos", "part_gpt", "search", "search_fs_file", "cat", "echo"])
-            .args(["serial", "terminal", "halt"]),
-    );
-    let esp = dir.join("esp.img");
-    fs::write(&esp, vec![0u8; 2880 * 1024]).unwrap();
-    run_ok(Command::new("mformat").arg("-i").arg(&esp).args(["-f", "2880", "::"]));
-    run_ok(Command::new("mmd").arg("-i").arg(&esp).args(["::/EFI", "::/EFI/BOOT"]));
-    run_ok(Command::new("mcopy").arg("-i").arg(&esp).arg(&bootx64).arg("::/EFI/BOOT/BOOTX64.EFI"));
-    (eltorito, esp)
-}
-
 fn xorriso_mkisofs(out: &Path, args: &[&str], tree: &Path) {
     run_ok(Command::new("xorriso").args(["-as", "mkisofs", "-quiet", "-o"]).arg(out).args(args).arg(tree));
 }
@@ -144,7 +107,8 @@ fn make_images() -> Option<(tempfile::TempDir, Vec<TestImage>)> {
     run_ok(Command::new("grub-mkrescue").arg("-o").arg(&grub).arg(&src));
     v.push(TestImage { name: "grub-mkrescue", path: grub, bios: Some(GRUB_MARKER), uefi: Some(GRUB_MARKER) });
 
-    let (eltorito, esp) = grub_loaders(d);
+    let l = grub_loaders(d);
+    let (eltorito, esp) = (l.eltorito, l.efi_img);
 
     // ISOLINUX isohybrid with an EFI image in the tree and a GPT marking it.
     let t = d.join("isolinux-tree");
@@ -711,7 +675,7 @@ fn windows_like_bridge_is_edited() {
     }
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let (_, esp) = grub_loaders(d);
+    let esp = grub_loaders(d).efi_img;
     let t = d.join("win-tree");
     isolinux_in(&t.join("boot"));
     fs::create_dir_all(t.join("efi/microsoft/boot")).unwrap();

@@ -2,7 +2,7 @@
 
 use std::fs;
 use std::io::Read;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -92,6 +92,59 @@ pub fn boot_serial(image: &Path, firmware: Firmware, media: Media, marker: &str,
     let _ = reader.join();
     let _ = fs::remove_dir_all(&dir);
     (found, String::from_utf8_lossy(&out).into_owned())
+}
+
+/// Boot loaders for the distribution trees, built from Debian's GRUB packages: a standalone x86_64 EFI GRUB
+/// (BOOTX64.EFI) and an El Torito BIOS GRUB (eltorito.img), both with an embedded configuration that searches
+/// every device for `/odix-marker.txt` and prints it on the serial console; and a FAT image (the distributions'
+/// efiboot.img / efi.img) holding EFI/BOOT/BOOTX64.EFI.
+pub struct Loaders {
+    /// The x86_64 EFI GRUB.
+    pub bootx64: PathBuf,
+    /// The El Torito BIOS GRUB.
+    pub eltorito: PathBuf,
+    /// The FAT image holding EFI/BOOT/BOOTX64.EFI.
+    pub efi_img: PathBuf,
+}
+
+/// Builds the [`Loaders`] in `dir` with grub-mkstandalone, grub-mkimage and mtools.
+///
+/// # Panics
+/// When a tool fails.
+pub fn grub_loaders(dir: &Path) -> Loaders {
+    let cfg = dir.join("grub-embedded.cfg");
+    fs::write(
+        &cfg,
+        "serial\nterminal_input serial\nterminal_output serial\n\
+         search --no-floppy --file --set=r /odix-marker.txt\ncat ($r)/odix-marker.txt\nhalt\n",
+    )
+    .unwrap();
+    let bootx64 = dir.join("BOOTX64.EFI");
+    crate::run_ok(
+        Command::new("grub-mkstandalone")
+            .args(["-O", "x86_64-efi", "-o"])
+            .arg(&bootx64)
+            .arg("--install-modules=normal configfile echo cat search search_fs_file iso9660 fat part_gpt part_msdos serial terminal halt test")
+            .arg("--modules=part_gpt part_msdos iso9660 fat search_fs_file serial terminal halt cat")
+            .args(["--locales=", "--fonts=", "--themes="])
+            .arg(format!("boot/grub/grub.cfg={}", cfg.display())),
+    );
+    let eltorito = dir.join("eltorito.img");
+    crate::run_ok(
+        Command::new("grub-mkimage")
+            .args(["-O", "i386-pc-eltorito", "-p", "/boot/grub", "-c"])
+            .arg(&cfg)
+            .arg("-o")
+            .arg(&eltorito)
+            .args(["biosdisk", "iso9660", "part_msdos", "part_gpt", "search", "search_fs_file", "cat", "echo"])
+            .args(["serial", "terminal", "halt"]),
+    );
+    let efi_img = dir.join("efiboot.img");
+    fs::write(&efi_img, vec![0u8; 2880 * 1024]).unwrap();
+    crate::run_ok(Command::new("mformat").arg("-i").arg(&efi_img).args(["-f", "2880", "::"]));
+    crate::run_ok(Command::new("mmd").arg("-i").arg(&efi_img).args(["::/EFI", "::/EFI/BOOT"]));
+    crate::run_ok(Command::new("mcopy").arg("-i").arg(&efi_img).arg(&bootx64).arg("::/EFI/BOOT/BOOTX64.EFI"));
+    Loaders { bootx64, eltorito, efi_img }
 }
 
 /// A fresh folder under the system's temporary folder (this crate keeps its dependencies few).
