@@ -115,7 +115,7 @@ fn read_up_to(f: &mut File, buf: &mut [u8]) -> io::Result<usize> {
     Ok(filled)
 }
 
-/// The format of a file from its first bytes (up to [`TEXT_PROBE`]), its last 12 bytes and its extension.
+/// The format of a file from its first bytes (16 KiB are enough), its last 12 bytes and its extension.
 pub fn classify(head: &[u8], tail: Option<&[u8; 12]>, ext: Option<&str>) -> ImageFormat {
     let starts = |sig: &[u8]| head.starts_with(sig);
     if starts(b"MComprHD") {
