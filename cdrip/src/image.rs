@@ -281,6 +281,11 @@ impl RawDisc {
             ImageFormat::Cue => RawDisc::from_cue(path, CueSheet::open(path)?),
             ImageFormat::Plain if ext.as_deref() == Some("ccd") => RawDisc::from_ccd(path, CcdFile::open(path)?),
             ImageFormat::Plain => RawDisc::from_cue(path, CueSheet::open(path)?),
+            ImageFormat::Nrg => crate::nrg::open(path),
+            ImageFormat::Mds => crate::mds::open(path),
+            ImageFormat::Cdi => crate::cdi::open(path),
+            ImageFormat::Gdi => crate::gdi::open(path),
+            ImageFormat::CdrdaoToc => crate::toc::open(path),
             other => Err(Error::UnreadFormat { path: path.to_path_buf(), format: other.name() }),
         }
     }
