@@ -66,6 +66,7 @@ pub fn convert(args: ConvertArgs) -> Result<u8> {
                 eprintln!("odix: the file system of that session starts at LBA {s}: read it with --offset {s}");
             }
         }
+        ConvertKind::RawToBinCue => eprintln!("odix: wrote {} and {} ({} sectors)", names[0], names[1], r.sectors),
         ConvertKind::IsoToBinCue => {
             eprintln!("odix: wrote {} and {} ({} Mode 1 sectors)", names[0], names[1], r.sectors);
         }

@@ -29,6 +29,8 @@ use crate::cancel::Cancel;
 use crate::compare::same_file;
 use crate::output::{self, AtomicFile};
 
+mod raw_to_cue;
+
 /// How to convert.
 #[derive(Clone, Default)]
 pub struct ConvertOptions {
@@ -98,6 +100,8 @@ pub enum ConvertKind {
     RawToIso,
     /// A raw image to CloneCD.
     RawToCcd,
+    /// A raw image (any format) to one BIN and its CUE sheet.
+    RawToBinCue,
     /// An ISO image to BIN/CUE.
     IsoToBinCue,
     /// An ISO image to CloneCD.
@@ -120,8 +124,8 @@ fn ext_of(p: &Path) -> Option<String> {
 }
 
 /// What convert writes, for the message that refuses anything else.
-const RAW_OUTPUTS: &str = "NAME.iso (the file system of a session or a track) or NAME.ccd (CloneCD, with NAME.img and \
-                           NAME.sub)";
+const RAW_OUTPUTS: &str = "NAME.iso (the file system of a session or a track), NAME.cue (with NAME.bin) or NAME.ccd \
+                           (CloneCD, with NAME.img and NAME.sub)";
 const ISO_OUTPUTS: &str = "NAME.cue (with NAME.bin) or NAME.ccd (CloneCD, with NAME.img and NAME.sub)";
 
 /// Converts `input` into `output`, choosing the conversion by their extensions: from a `.cue` or `.ccd` to
@@ -138,6 +142,7 @@ pub fn convert(input: &Path, output: &Path, opts: &ConvertOptions) -> Result<Con
     match (in_raw, out_ext.as_deref()) {
         (true, Some("iso")) => raw_to_iso(&args),
         (true, Some("ccd")) => raw_to_ccd(&args),
+        (true, Some("cue")) => raw_to_cue::raw_to_bin_cue(&args),
         (true, _) => bail!(
             "{}: convert does not write {} from a raw image; it writes {RAW_OUTPUTS}",
             args.output.display(),
