@@ -28,7 +28,10 @@ impl<'a> Bin<'a> {
         off.checked_add(len).and_then(|end| self.data.get(off..end)).ok_or_else(|| {
             bad(
                 self.path,
-                format!("{what} ({len} bytes at byte {off}) runs past the end of its {}-byte description", self.data.len()),
+                format!(
+                    "{what} ({len} bytes at byte {off}) runs past the end of its {}-byte description",
+                    self.data.len()
+                ),
             )
         })
     }
@@ -77,13 +80,14 @@ impl<'a> Bin<'a> {
 /// `len` bytes of the file at `path` from `offset`, refusing more than [`MAX_DESCRIPTION`].
 pub(crate) fn read_region(path: &Path, offset: u64, len: u64, what: &str) -> Result<Vec<u8>> {
     if len > MAX_DESCRIPTION {
-        return Err(Error::LimitExceeded { what: "image description bytes", limit: MAX_DESCRIPTION, actual: len });
+        return Err(bad(path, format!("the {what} would be {len} bytes, more than the {MAX_DESCRIPTION} read")));
     }
     let io = |source| Error::Io { path: path.to_path_buf(), source };
     let mut f = File::open(path).map_err(io)?;
     f.seek(SeekFrom::Start(offset)).map_err(io)?;
     let mut buf = vec![0u8; usize::try_from(len).unwrap_or(0)];
-    f.read_exact(&mut buf).map_err(|e| bad(path, format!("cannot read the {what} ({len} bytes at byte {offset}): {e}")))?;
+    f.read_exact(&mut buf)
+        .map_err(|e| bad(path, format!("cannot read the {what} ({len} bytes at byte {offset}): {e}")))?;
     Ok(buf)
 }
 
@@ -100,7 +104,7 @@ pub trait Region {
     fn is_empty(&self) -> bool {
         self.len() == 0
     }
-    /// `len` bytes from `offset` (at most [`MAX_DESCRIPTION`]).
+    /// `len` bytes from `offset` (at most 16 MiB).
     ///
     /// # Errors
     /// [`Error::Layout`] when the range is not inside it, [`Error::Io`].

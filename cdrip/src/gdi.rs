@@ -40,7 +40,8 @@ pub struct GdiTrack {
 /// # Errors
 /// [`crate::Error::Layout`] naming the line that cannot be understood.
 pub fn parse(path: &Path, text: &str) -> Result<Vec<GdiTrack>> {
-    let mut lines = text.lines().enumerate().map(|(i, l)| (i.saturating_add(1), l.trim())).filter(|(_, l)| !l.is_empty());
+    let mut lines =
+        text.lines().enumerate().map(|(i, l)| (i.saturating_add(1), l.trim())).filter(|(_, l)| !l.is_empty());
     let (_, first) = lines.next().ok_or_else(|| bad(path, "empty GDI file".into()))?;
     let count: usize = match first.parse() {
         Ok(n) if (1..=99).contains(&n) => n,
@@ -59,7 +60,9 @@ pub fn parse(path: &Path, text: &str) -> Result<Vec<GdiTrack>> {
         }
         let number = u8::try_from(field(0, "track number")?).ok().filter(|n| (1..=99).contains(n));
         let expected = u8::try_from(tracks.len().saturating_add(1)).unwrap_or(0);
-        let number = number.filter(|&x| x == expected).ok_or_else(|| bad(path, format!("line {n}: expected track {expected}")))?;
+        let number = number
+            .filter(|&x| x == expected)
+            .ok_or_else(|| bad(path, format!("line {n}: expected track {expected}")))?;
         let lba = field(1, "LBA")?;
         if !(0..=crate::sector::MAX_LBA).contains(&lba) || tracks.last().is_some_and(|p| p.lba >= lba) {
             return Err(bad(path, format!("line {n}: LBA {lba} is out of order or out of range")));
@@ -71,7 +74,12 @@ pub fn parse(path: &Path, text: &str) -> Result<Vec<GdiTrack>> {
         };
         let sector_size = match field(3, "sector size")? {
             s @ (2352 | 2048 | 2336) if data || s == 2352 => u32::try_from(s).unwrap_or(0),
-            s => return Err(bad(path, format!("line {n}: sector size {s} for a{} track", if data { " data" } else { "n audio" }))),
+            s => {
+                return Err(bad(
+                    path,
+                    format!("line {n}: sector size {s} for a{} track", if data { " data" } else { "n audio" }),
+                ))
+            }
         };
         if field(5, "offset")? != 0 {
             return Err(bad(path, format!("line {n}: a non-zero offset field is not read")));
@@ -102,7 +110,9 @@ pub fn open(path: &Path) -> Result<RawDisc> {
             (true, 2336) => TrackMode::Mode2_2336,
             (true, _) => {
                 let mut head = [0u8; 16];
-                let mode2 = file.read_at_shared(0, &mut head).is_ok() && head.get(..12) == Some(&SYNC[..]) && head.get(15) == Some(&2);
+                let mode2 = file.read_at_shared(0, &mut head).is_ok()
+                    && head.get(..12) == Some(&SYNC[..])
+                    && head.get(15) == Some(&2);
                 if mode2 {
                     TrackMode::Mode2_2352
                 } else {
@@ -131,4 +141,30 @@ pub fn open(path: &Path) -> Result<RawDisc> {
         files.push(file);
     }
     RawDisc::from_parts(path, SheetKind::Gdi, files, tracks)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_track_lines() {
+        let p = Path::new("x.gdi");
+        let t = parse(p, "2\r\n1 0 4 2352 \"track 01.bin\" 0\r\n2 45000 0 2352 t2.raw 0\r\n").unwrap();
+        assert_eq!(t[0], GdiTrack { number: 1, lba: 0, data: true, sector_size: 2352, file: "track 01.bin".into() });
+        assert_eq!((t[1].lba, t[1].data), (45000, false));
+        for (text, want) in [
+            ("", "empty"),
+            ("100\n", "track count"),
+            ("2\n1 0 4 2352 a 0\n", "announces 2"),
+            ("1\n2 0 4 2352 a 0\n", "expected track 1"),
+            ("1\n1 0 3 2352 a 0\n", "track type 3"),
+            ("1\n1 0 0 2048 a 0\n", "sector size 2048"),
+            ("1\n1 0 4 2352 a 7\n", "non-zero offset"),
+            ("2\n1 50 4 2352 a 0\n2 10 4 2352 b 0\n", "out of order"),
+        ] {
+            let e = parse(p, text).unwrap_err().to_string();
+            assert!(e.contains(want), "{text:?}: {e}");
+        }
+    }
 }

@@ -100,7 +100,9 @@ pub fn parse(path: &Path, data: &[u8]) -> Result<MdsLayout> {
     }
     let version = head.u8(16, "version")?;
     if version != 1 {
-        return Err(Error::Unsupported { what: format!("an MDS descriptor of version {version} ({})", path.display()) });
+        return Err(Error::Unsupported {
+            what: format!("an MDS descriptor of version {version} ({})", path.display()),
+        });
     }
     let dvd = match head.u16le(18, "medium type")? {
         0..=2 => false,
@@ -142,7 +144,11 @@ pub fn parse(path: &Path, data: &[u8]) -> Result<MdsLayout> {
                     what: format!("{what}: an image split over {nfiles} files ({})", path.display()),
                 });
             }
-            let fb = bin.sub(usize::try_from(b.u32le(52, &what)?).unwrap_or(usize::MAX), 16, &format!("{what}: file block"))?;
+            let fb = bin.sub(
+                usize::try_from(b.u32le(52, &what)?).unwrap_or(usize::MAX),
+                16,
+                &format!("{what}: file block"),
+            )?;
             let name = file_name(&bin, &fb, &what)?;
             let file = match files.iter().position(|f| *f == name) {
                 Some(i) => i,

@@ -30,7 +30,7 @@ const MAX_TRACKS: usize = 99;
 /// Opens the Nero image at `path`.
 ///
 /// # Errors
-/// [`Error::Layout`] naming the footer or chunk that is wrong; [`Error::Io`].
+/// [`crate::Error::Layout`] naming the footer or chunk that is wrong; [`crate::Error::Io`].
 pub fn open(path: &Path) -> Result<RawDisc> {
     let len = file_len(path)?;
     let tracks = layout(path, &FileRegion { path, len })?;
@@ -185,10 +185,16 @@ fn place(path: &Path, sessions: &[Session], v2: bool) -> Result<Vec<DiscTrack>> 
                     let (mode, sub) =
                         mode_of(code).ok_or_else(|| bad(path, format!("{what}: unknown mode code {code:#04x}")))?;
                     if mode.sector_size().saturating_add(sub) != size {
-                        return Err(bad(path, format!("{what}: sector size {size} does not fit mode code {code:#04x}")));
+                        return Err(bad(
+                            path,
+                            format!("{what}: sector size {size} does not fit mode code {code:#04x}"),
+                        ));
                     }
                     if !(pregap <= start && start < end) {
-                        return Err(bad(path, format!("{what}: file offsets {pregap}, {start}, {end} are out of order")));
+                        return Err(bad(
+                            path,
+                            format!("{what}: file offsets {pregap}, {start}, {end} are out of order"),
+                        ));
                     }
                     let stride = u64::from(size);
                     let gap = start.saturating_sub(pregap).checked_div(stride).unwrap_or(0);
@@ -279,8 +285,13 @@ mod tests {
             (vec![0u8; 64], "no Nero footer"),
             ([vec![0u8; 20], b"NER5".to_vec(), 1000u64.to_be_bytes().to_vec()].concat(), "past its own start"),
             (
-                [b"CUEX".to_vec(), 0xFFFF_FFF0u32.to_be_bytes().to_vec(), b"NER5".to_vec(), 0u64.to_be_bytes().to_vec()]
-                    .concat(),
+                [
+                    b"CUEX".to_vec(),
+                    0xFFFF_FFF0u32.to_be_bytes().to_vec(),
+                    b"NER5".to_vec(),
+                    0u64.to_be_bytes().to_vec(),
+                ]
+                .concat(),
                 "chunk CUEX",
             ),
             ([b"END!\0\0\0\0".to_vec(), b"NER5".to_vec(), 0u64.to_be_bytes().to_vec()].concat(), "no tracks"),

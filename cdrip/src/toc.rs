@@ -240,7 +240,8 @@ pub fn parse(path: &Path, text: &str) -> Result<Vec<TocTrack>> {
                         }
                         if kw != "DATAFILE" {
                             let s = word(i).unwrap_or("");
-                            let start = length(s, tr).ok_or_else(|| err(line, format!("{kw}: {s:?} is not a start")))?;
+                            let start =
+                                length(s, tr).ok_or_else(|| err(line, format!("{kw}: {s:?} is not a start")))?;
                             offset = offset.saturating_add(start);
                             i = i.saturating_add(1);
                         }
@@ -325,7 +326,9 @@ pub fn open(path: &Path) -> Result<RawDisc> {
         let flen = files.get(fi).map_or(0, |f| f.len);
         let bytes = match len {
             Some(l) => *l,
-            None => flen.checked_sub(*offset).ok_or_else(|| at(format!("offset {offset} is past the end of {name}")))?,
+            None => {
+                flen.checked_sub(*offset).ok_or_else(|| at(format!("offset {offset} is past the end of {name}")))?
+            }
         };
         let stored = bytes.checked_div(stride).unwrap_or(0);
         if stored == 0 {
@@ -338,7 +341,9 @@ pub fn open(path: &Path) -> Result<RawDisc> {
         let unstored = t.lead_zero.checked_div(stride).unwrap_or(0);
         let start = t.start.checked_div(stride).unwrap_or(0);
         if start < unstored && t.lead_zero > 0 {
-            return Err(Error::Unsupported { what: format!("{}: track {number:02}: zero data after START", path.display()) });
+            return Err(Error::Unsupported {
+                what: format!("{}: track {number:02}: zero data after START", path.display()),
+            });
         }
         let stored_pregap = start.saturating_sub(unstored);
         if stored_pregap >= stored {
@@ -373,4 +378,42 @@ pub fn open(path: &Path) -> Result<RawDisc> {
         t.start_lba = t.start_lba.saturating_sub(shift);
     }
     RawDisc::from_parts(path, SheetKind::CdrdaoToc, files, tracks)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_tracks_and_refuses_what_it_cannot_lay_out() {
+        let p = Path::new("x.toc");
+        let t = parse(
+            p,
+            "CD_ROM_XA // type\nCATALOG \"0000000000000\"\nCD_TEXT { LANGUAGE 0 { TITLE \"a } b\" } }\n\
+             TRACK MODE2_RAW RW_RAW\nNO COPY\nZERO MODE2_RAW RW_RAW 00:02:00\nSTART\nDATAFILE \"d.bin\" #10 00:00:10\n\
+             TRACK AUDIO\nSILENCE 588\nSTART 00:00:01\nFILE \"a.bin\" SWAP #4 588 00:00:02\nINDEX 00:00:01\n",
+        )
+        .unwrap();
+        assert_eq!(t.len(), 2);
+        assert_eq!(
+            (t[0].mode, t[0].sub_bytes, t[0].lead_zero, t[0].start),
+            (TrackMode::Mode2_2352, 96, 150 * 2448, 150 * 2448)
+        );
+        assert_eq!(t[0].file, Some(("d.bin".into(), false, 10, Some(10 * 2448))));
+        assert_eq!((t[1].lead_zero, t[1].start), (2352, 2352));
+        assert_eq!(t[1].file, Some(("a.bin".into(), true, 4 + 2352, Some(2 * 2352))));
+        for (text, want) in [
+            ("TRACK MODE3\n", "unknown track mode"),
+            ("DATAFILE \"x\"\n", "before the first TRACK"),
+            ("TRACK MODE1\nDATAFILE x\n", "quoted file name"),
+            ("TRACK MODE1\nDATAFILE \"x\nTRACK AUDIO\n", "closing quote"),
+            ("CD_TEXT {\n", "closing brace"),
+            ("TRACK MODE1\nDATAFILE \"a\"\nDATAFILE \"b\"\n", "several files"),
+            ("TRACK MODE1\nFIFO \"f\" 100\n", "FIFO"),
+            ("CD_ROM\n", "no TRACK"),
+        ] {
+            let e = parse(p, text).unwrap_err().to_string();
+            assert!(e.contains(want), "{text:?}: {e}");
+        }
+    }
 }

@@ -83,7 +83,7 @@ fn mode1(iso: &[u8], lba: i64, sub: usize) -> Vec<u8> {
     let mut out = Vec::new();
     for (i, s) in iso.chunks(2048).enumerate() {
         out.extend_from_slice(&encode_mode1(lba + i as i64, s.try_into().unwrap()).unwrap());
-        out.extend(std::iter::repeat_n(0u8, sub));
+        out.resize(out.len() + sub, 0);
     }
     out
 }
@@ -446,8 +446,11 @@ fn mds_data_and_audio() {
 fn mds_with_subchannel() {
     let Some(f) = fixture() else { return };
     let n = sectors(&f.iso);
-    let mdf: Vec<u8> =
-        mode1(&f.iso, 0, 0).chunks(RAW).enumerate().flat_map(|(i, s)| [s.to_vec(), pw_sub(i as i64)].concat()).collect();
+    let mdf: Vec<u8> = mode1(&f.iso, 0, 0)
+        .chunks(RAW)
+        .enumerate()
+        .flat_map(|(i, s)| [s.to_vec(), pw_sub(i as i64)].concat())
+        .collect();
     fs::write(f.dir.join("sub.mdf"), mdf).unwrap();
     let img = f.dir.join("sub.mds");
     let t = [MdsTrack { mode: 0xAA, sub: 8, size: 2448, start: 0, offset: 0, pregap: 150, length: n as u32 }];
@@ -628,7 +631,9 @@ fn cdrdao_toc() {
         assert_eq!(v["tracks"]["format"], "toc");
         assert_eq!(t.iter().map(|t| t.2).collect::<Vec<_>>(), starts, "START of each track as cdrdao says");
         assert_eq!(t, vec![(1, 1, 0, "MODE1/2048".into()), (2, 1, n + 150, "AUDIO".into())]);
-        let rt = run_ok(Command::new(require_tool("cdrdao").unwrap()).args(["read-test", "--force"]).arg(&toc).current_dir(&f.dir));
+        let rt = run_ok(
+            Command::new(require_tool("cdrdao").unwrap()).args(["read-test", "--force"]).arg(&toc).current_dir(&f.dir),
+        );
         let said = stdout(&rt) + &stderr(&rt);
         assert!(said.contains(&format!("Read {} blocks", n + 450)), "{said}");
     }
@@ -660,10 +665,7 @@ fn cdrdao_toc() {
         // odix reads toc2cue's sheet and the TOC alike.
         let (a, _) = tracks_of(&one);
         let (b, _) = tracks_of(&cue);
-        assert_eq!(
-            a.iter().map(|t| (t.0, t.2)).collect::<Vec<_>>(),
-            b.iter().map(|t| (t.0, t.2)).collect::<Vec<_>>()
-        );
+        assert_eq!(a.iter().map(|t| (t.0, t.2)).collect::<Vec<_>>(), b.iter().map(|t| (t.0, t.2)).collect::<Vec<_>>());
     }
     check_data_track(&f, &one);
 }
@@ -683,8 +685,16 @@ fn hostile_images_are_refused_quickly() {
         ("huge-chunk.nrg", nrg([&b"DAOX"[..], &0xFFFF_FF00u32.to_be_bytes()].concat(), 4096), "chunk DAOX"),
         ("no-tracks.nrg", nrg(chunk(b"END!", &[]), 4096), "no tracks"),
         ("old-chunk.nrg", nrg([chunk(b"DAOI", &[0; 60]), chunk(b"END!", &[])].concat(), 4096), "DAOI in a v2"),
-        ("desc-past.cdi", [vec![0u8; 100], 0x8000_0005u32.to_le_bytes().to_vec(), 5000u32.to_le_bytes().to_vec()].concat(), "past the footer"),
-        ("zero-sessions.cdi", [vec![0u8; 100], 0x8000_0004u32.to_le_bytes().to_vec(), 0u32.to_le_bytes().to_vec()].concat(), "0 sessions"),
+        (
+            "desc-past.cdi",
+            [vec![0u8; 100], 0x8000_0005u32.to_le_bytes().to_vec(), 5000u32.to_le_bytes().to_vec()].concat(),
+            "past the footer",
+        ),
+        (
+            "zero-sessions.cdi",
+            [vec![0u8; 100], 0x8000_0004u32.to_le_bytes().to_vec(), 0u32.to_le_bytes().to_vec()].concat(),
+            "0 sessions",
+        ),
         ("gdi-count.gdi", b"5\n1 0 4 2352 a.bin 0\n".to_vec(), "announces 5 tracks"),
         ("gdi-missing.gdi", b"1\n1 0 4 2352 missing.bin 0\n".to_vec(), "cannot be opened"),
         ("toc-keyword.toc", b"CD_ROM\nTRACK MODE1\nDATAFILE \"x\"\nBOGUS 1\n".to_vec(), "unknown keyword"),

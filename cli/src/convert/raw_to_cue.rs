@@ -27,7 +27,10 @@ fn raw_mode(mode: TrackMode) -> TrackMode {
 
 pub(super) fn raw_to_bin_cue(args: &Args) -> Result<ConvertReport> {
     if args.opts.session.is_some() || args.opts.track.is_some() {
-        bail!("{}: a BIN/CUE image holds the whole disc: --session and --track apply to .iso output", args.output.display());
+        bail!(
+            "{}: a BIN/CUE image holds the whole disc: --session and --track apply to .iso output",
+            args.output.display()
+        );
     }
     let mut disc = RawDisc::open(&args.input)?;
     let cue_path = args.output.clone();
