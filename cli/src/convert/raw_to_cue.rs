@@ -7,13 +7,12 @@
 //! own lead-in. When the source's sessions lie elsewhere (or its tracks overlap gaps a sheet cannot express), the
 //! sheet written is read back and every track whose INDEX 01 moved is named in a warning.
 
-use std::io::{BufWriter, Write};
+use std::io::Write;
+use std::path::Path;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use odix_cdrip::cue::{CueSheet, FileType, Frames, Index, Track, TrackMode};
 use odix_cdrip::image::{RawDisc, FIRST_LEADOUT, LATER_LEADOUT, LEADIN};
-
-use super::{raw_inputs, Args, ConvertEvent, ConvertKind, ConvertReport, Outputs};
 
 /// The mode a track gets in the sheet: every sector 2352 bytes.
 fn raw_mode(mode: TrackMode) -> TrackMode {
@@ -25,21 +24,29 @@ fn raw_mode(mode: TrackMode) -> TrackMode {
     }
 }
 
-pub(super) fn raw_to_bin_cue(args: &Args) -> Result<ConvertReport> {
-    if args.opts.session.is_some() || args.opts.track.is_some() {
-        bail!(
-            "{}: a BIN/CUE image holds the whole disc: --session and --track apply to .iso output",
-            args.output.display()
-        );
-    }
-    let mut disc = RawDisc::open(&args.input)?;
-    let cue_path = args.output.clone();
-    let bin_path = cue_path.with_extension("bin");
-    let outputs = Outputs::create(&[&bin_path, &cue_path], &raw_inputs(&disc), args.opts.force)?;
+/// What [`write_bin_cue`] wrote.
+pub(crate) struct BinCue {
+    /// Sectors written to the BIN.
+    pub sectors: u64,
+    /// The CUE sheet's text.
+    pub cue: Vec<u8>,
+    /// Tracks whose place the sheet could not keep.
+    pub warnings: Vec<String>,
+}
+
+/// Writes every stored sector of `disc` to `w` as 2352 bytes and returns the CUE sheet describing them as the
+/// file `bin_name` (`cue_path` names the sheet in messages). `step(done, total)` is called every 256 sectors (to
+/// report progress and stop when cancelled).
+pub(crate) fn write_bin_cue(
+    disc: &mut RawDisc,
+    w: &mut dyn Write,
+    bin_name: &str,
+    cue_path: &Path,
+    step: &mut dyn FnMut(u64, u64) -> Result<()>,
+) -> Result<BinCue> {
     let tracks = disc.tracks().to_vec();
     let total: u64 = tracks.iter().map(|t| t.stored).sum();
-    args.progress(0, total);
-    let mut w = BufWriter::with_capacity(1 << 20, outputs.file(0));
+    step(0, total)?;
     let mut cue_tracks = Vec::new();
     let mut done = 0u64;
     let mut prev_end: Option<(i64, u32)> = None; // end LBA (postgap included) and session of the previous track
@@ -74,36 +81,37 @@ pub(super) fn raw_to_bin_cue(args: &Args) -> Result<ConvertReport> {
         for lba in t.first_lba..t.end_lba() {
             if t.mode.is_data() {
                 let s = disc.read_raw(ti, lba)?;
-                w.write_all(&s).with_context(|| format!("writing {}", bin_path.display()))?;
+                w.write_all(&s).context("writing the BIN")?;
             } else {
                 disc.read_stored(ti, lba, &mut audio)?;
                 let a = &mut audio[..2352];
                 if swap {
                     a.chunks_exact_mut(2).for_each(|c| c.swap(0, 1));
                 }
-                w.write_all(a).with_context(|| format!("writing {}", bin_path.display()))?;
+                w.write_all(a).context("writing the BIN")?;
             }
             done += 1;
             if done % 256 == 0 {
-                args.progress(done, total);
-                args.check_cancel()?;
+                step(done, total)?;
             }
         }
         prev_end = Some((t.end_lba() + i64::from(t.postgap), t.session));
         cue_tracks.push(ct);
     }
-    args.event(ConvertEvent::Done);
-    w.flush().with_context(|| format!("writing {}", bin_path.display()))?;
-    drop(w);
-    let bin_name = bin_path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    step(done, total)?;
     let sheet = CueSheet {
-        files: vec![odix_cdrip::cue::File { name: bin_name, file_type: FileType::Binary, tracks: cue_tracks, line: 0 }],
+        files: vec![odix_cdrip::cue::File {
+            name: bin_name.to_string(),
+            file_type: FileType::Binary,
+            tracks: cue_tracks,
+            line: 0,
+        }],
         ..CueSheet::default()
     };
     let mut text = Vec::new();
     sheet.write_to(&mut text).context("writing the CUE sheet")?;
     // Read the sheet back as it will be read, and say where the layout could not be kept.
-    let reread = CueSheet::parse(&String::from_utf8_lossy(&text), &cue_path)?;
+    let reread = CueSheet::parse(&String::from_utf8_lossy(&text), cue_path)?;
     let starts = {
         let mut lba = 0i64;
         let mut session = 0u32;
@@ -131,21 +139,8 @@ pub(super) fn raw_to_bin_cue(args: &Args) -> Result<ConvertReport> {
                 s - shift,
                 t.start_lba
             );
-            args.event(ConvertEvent::Warning(w.clone()));
             warnings.push(w);
         }
     }
-    let mut c = outputs.file(1);
-    c.write_all(&text).with_context(|| format!("writing {}", cue_path.display()))?;
-    args.check_cancel()?;
-    outputs.commit()?;
-    Ok(ConvertReport {
-        kind: ConvertKind::RawToBinCue,
-        files: vec![cue_path, bin_path],
-        sectors: done,
-        what: None,
-        session_start: None,
-        subchannel: None,
-        warnings,
-    })
+    Ok(BinCue { sectors: done, cue: text, warnings })
 }
