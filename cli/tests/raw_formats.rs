@@ -155,6 +155,8 @@ fn check_data_track(f: &Fixture, img: &Path) {
         assert!(fs::read(x.join(p)).unwrap() == fs::read(f.src.join(p)).unwrap(), "{}: {p}", img.display());
     }
     run_ok(odix().args(["verify", "--no-hashes", "--session", "1"]).arg(img));
+    let cat = run_ok(odix().args(["cat", "--session", "1"]).arg(img).arg("/sub/big.bin"));
+    assert!(cat.stdout == fs::read(f.src.join("sub/big.bin")).unwrap(), "{}: odix cat", img.display());
     // To BIN/CUE, read back by bchunk.
     if let Some(bchunk) = require_tool("bchunk") {
         let cue = f.dir.join("conv.cue");
@@ -196,11 +198,12 @@ fn bcd(v: u8) -> u8 {
 
 /// A disc-at-once Nero image of one session: the sectors, CUEX/CUES, DAOX/DAOI, SINF, MTYP, END! and the footer.
 fn nrg_dao(v2: bool, tracks: &[NrgTrack]) -> Vec<u8> {
-    let mut body = Vec::new();
-    let mut cue = Vec::new();
-    let mut dao = vec![0u8; 22];
-    dao[20] = 1;
-    dao[21] = tracks.len() as u8;
+    nrg_dao_sessions(v2, &[tracks])
+}
+
+/// A disc-at-once Nero image: the sectors of every track, then per session a CUE and a DAO chunk (and SINF),
+/// then MTYP, END! and the footer.
+fn nrg_dao_sessions(v2: bool, sessions: &[&[NrgTrack]]) -> Vec<u8> {
     let pos = |lba: i64| -> [u8; 4] {
         if v2 {
             (lba as i32).to_be_bytes()
@@ -209,36 +212,48 @@ fn nrg_dao(v2: bool, tracks: &[NrgTrack]) -> Vec<u8> {
             [0, (f / 4500) as u8, (f / 75 % 60) as u8, (f % 75) as u8]
         }
     };
-    cue.extend([&[0x41u8, 0, 0, 0][..], &pos(-150)].concat());
-    let mut end = 0;
-    for (i, t) in tracks.iter().enumerate() {
-        let n = bcd(i as u8 + 1);
-        let ctl = if t.mode == 7 { 0x01 } else { 0x41 };
-        cue.extend([&[ctl, n, 0, 0][..], &pos(t.index1 - t.pregap as i64)].concat());
-        cue.extend([&[ctl, n, 1, 0][..], &pos(t.index1)].concat());
-        let start = body.len() as u64;
-        body.extend_from_slice(&t.data);
-        let mut b = vec![0u8; 12];
-        b.extend(t.size.to_be_bytes());
-        b.extend([t.mode, 0, 0, 0]);
-        for o in [start, start + t.pregap * u64::from(t.size), body.len() as u64] {
-            if v2 {
-                b.extend(o.to_be_bytes());
-            } else {
-                b.extend((o as u32).to_be_bytes());
+    let mut body = Vec::new();
+    let mut chunks = Vec::new();
+    let mut number = 1u8;
+    for tracks in sessions {
+        let mut cue = Vec::new();
+        let mut dao = vec![0u8; 22];
+        dao[20] = number;
+        dao[21] = number + tracks.len() as u8 - 1;
+        let first = &tracks[0];
+        cue.extend([&[0x41u8, 0, 0, 0][..], &pos(first.index1 - first.pregap as i64 - 150)].concat());
+        let mut end = 0;
+        for t in tracks.iter() {
+            let n = bcd(number);
+            number += 1;
+            let ctl = if t.mode == 7 { 0x01 } else { 0x41 };
+            cue.extend([&[ctl, n, 0, 0][..], &pos(t.index1 - t.pregap as i64)].concat());
+            cue.extend([&[ctl, n, 1, 0][..], &pos(t.index1)].concat());
+            let start = body.len() as u64;
+            body.extend_from_slice(&t.data);
+            let mut b = vec![0u8; 12];
+            b.extend(t.size.to_be_bytes());
+            b.extend([t.mode, 0, 0, 0]);
+            for o in [start, start + t.pregap * u64::from(t.size), body.len() as u64] {
+                if v2 {
+                    b.extend(o.to_be_bytes());
+                } else {
+                    b.extend((o as u32).to_be_bytes());
+                }
             }
+            dao.extend(b);
+            end = t.index1 + (t.data.len() as i64 / i64::from(t.size)) - t.pregap as i64;
         }
-        dao.extend(b);
-        end = t.index1 + (t.data.len() as i64 / i64::from(t.size)) - t.pregap as i64;
+        cue.extend([&[0x01u8, 0xAA, 1, 0][..], &pos(end)].concat());
+        let (c, d) = if v2 { (b"CUEX", b"DAOX") } else { (b"CUES", b"DAOI") };
+        let len = dao.len() as u32;
+        dao[..4].copy_from_slice(&len.to_be_bytes());
+        chunks.extend(chunk(c, &cue));
+        chunks.extend(chunk(d, &dao));
+        chunks.extend(chunk(b"SINF", &(tracks.len() as u32).to_be_bytes()));
     }
-    cue.extend([&[0x01u8, 0xAA, 1, 0][..], &pos(end)].concat());
     let first = body.len() as u64;
-    let (c, d) = if v2 { (b"CUEX", b"DAOX") } else { (b"CUES", b"DAOI") };
-    let len = dao.len() as u32;
-    dao[..4].copy_from_slice(&len.to_be_bytes());
-    body.extend(chunk(c, &cue));
-    body.extend(chunk(d, &dao));
-    body.extend(chunk(b"SINF", &(tracks.len() as u32).to_be_bytes()));
+    body.extend(chunks);
     body.extend(chunk(b"MTYP", &1u32.to_be_bytes()));
     body.extend(chunk(b"END!", &[]));
     if v2 {
@@ -338,6 +353,60 @@ fn nrg_tao_two_sessions() {
     let out = f.dir.join("t2.iso");
     run_ok(odix().args(["convert", "--track", "2"]).arg(&img).arg(&out));
     assert!(fs::read(&out).unwrap() == second, "track 2 differs from genisoimage's second session");
+}
+
+/// Two disc-at-once sessions (a CUEX and a DAOX chunk each): a data track and an audio track, then a second data
+/// session of raw sectors at the address its CUEX entry gives.
+#[test]
+fn nrg_dao_two_sessions() {
+    let Some(f) = fixture() else { return };
+    let n = sectors(&f.iso);
+    let end1 = n + 150 + 300;
+    let nwa = end1 + 6750 + 4500 + 150;
+    let first = f.dir.join("orig1.iso");
+    fs::write(&first, &f.iso).unwrap();
+    let second = f.iso_at("second", nwa, Some(&first));
+    let s1 = [
+        NrgTrack {
+            mode: 0x00,
+            size: 2048,
+            pregap: 150,
+            index1: 0,
+            data: [vec![0u8; 150 * 2048], f.iso.clone()].concat(),
+        },
+        NrgTrack { mode: 0x07, size: 2352, pregap: 150, index1: n + 150, data: audio(450) },
+    ];
+    let s2 = [NrgTrack {
+        mode: 0x05,
+        size: 2352,
+        pregap: 150,
+        index1: nwa,
+        data: [mode1(&[0; 150 * 2048], nwa - 150, 0), mode1(&second, nwa, 0)].concat(),
+    }];
+    let img = f.dir.join("dao2.nrg");
+    fs::write(&img, nrg_dao_sessions(true, &[&s1, &s2])).unwrap();
+    if let Some(out) = tool_iso("nrg2iso", &img, &f.dir.join("nrg2iso.iso")) {
+        assert!(out[..f.iso.len()] == f.iso[..], "nrg2iso's first session differs");
+    }
+    let (t, v) = tracks_of(&img);
+    assert_eq!(
+        t,
+        vec![(1, 1, 0, "MODE1/2048".into()), (2, 1, n + 150, "AUDIO".into()), (3, 2, nwa, "MODE1/2352".into())]
+    );
+    assert_eq!((v["tracks"]["sessions"].as_u64(), v["tracks"]["session_read"].as_u64()), (Some(2), Some(2)));
+    check_data_track(&f, &img);
+    let ls = stdout(&run_ok(odix().args(["ls", "-R"]).arg(&img)));
+    assert!(ls.contains("second.txt") && ls.contains("hello.txt"), "{ls}");
+    let out = f.dir.join("t3.iso");
+    run_ok(odix().args(["convert", "--track", "3"]).arg(&img).arg(&out));
+    assert!(fs::read(&out).unwrap() == second);
+    // Its BIN/CUE keeps session 2 where the disc has it, so the merged tree reads the same.
+    let cue = f.dir.join("dao2.cue");
+    run_ok(odix().arg("convert").arg(&img).arg(&cue));
+    let (tc, _) = tracks_of(&cue);
+    let place = |t: &[(u64, u64, i64, String)]| t.iter().map(|t| (t.0, t.1, t.2)).collect::<Vec<_>>();
+    assert_eq!(place(&tc), place(&t));
+    assert_eq!(stdout(&run_ok(odix().args(["ls", "-R"]).arg(&cue))), ls);
 }
 
 // ---- Alcohol 120% --------------------------------------------------------------------------------------------
@@ -684,6 +753,7 @@ fn hostile_images_are_refused_quickly() {
         ("chunk-lies.nrg", nrg(chunk(b"CUEX", &[0; 16])[..12].to_vec(), 4096), "chunk CUEX"),
         ("huge-chunk.nrg", nrg([&b"DAOX"[..], &0xFFFF_FF00u32.to_be_bytes()].concat(), 4096), "chunk DAOX"),
         ("no-tracks.nrg", nrg(chunk(b"END!", &[]), 4096), "no tracks"),
+        ("empty-chunks.nrg", nrg(chunk(b"NOPE", &[]).repeat(100_000), 4096), "no tracks"),
         ("old-chunk.nrg", nrg([chunk(b"DAOI", &[0; 60]), chunk(b"END!", &[])].concat(), 4096), "DAOI in a v2"),
         (
             "desc-past.cdi",
