@@ -621,6 +621,59 @@ fn cdi_versions() {
     }
 }
 
+/// The shape of a Dreamcast self-boot disc: session 1 an audio track, session 2 a Mode 2 Form 1 data track stored
+/// as 2336-byte sectors (read mode 1) whose ISO genisoimage made for LBA 11702, its pregap stored. iat finds the
+/// ISO in the image; odix reads session 2 by default.
+#[test]
+fn cdi_two_sessions_mode2() {
+    let Some(f) = fixture() else { return };
+    let start = 11702i64;
+    let iso = f.iso_at("selfboot", start, None);
+    let m = (iso.len() / 2048) as u32;
+    let payload = |lba: i64, user: &[u8]| {
+        let s = odix_cdrip::sector::encode_mode2_form1(lba, [0, 0, 8, 0], user.try_into().unwrap()).unwrap();
+        s[16..].to_vec()
+    };
+    let mut data = audio(150 + 302);
+    for i in 0..150 {
+        data.extend(payload(start - 150 + i, &[0; 2048]));
+    }
+    for (i, u) in iso.chunks(2048).enumerate() {
+        data.extend(payload(start + i as i64, u));
+    }
+    let sessions = vec![vec![(0, 2, 150, 0, 452)], vec![(2, 1, 150, start as u32, m + 150)]];
+    let img = f.dir.join("selfboot.cdi");
+    fs::write(&img, cdi(6, &data, &sessions)).unwrap();
+    if let Some(out) = tool_iso("iat", &img, &f.dir.join("iat.iso")) {
+        assert!(out[..iso.len()] == iso[..], "iat's ISO differs");
+    }
+    // `info` warns that the system area (LBA 0-15 of the disc, an audio track here) cannot be read as data.
+    let o = run(odix().args(["info", "--json"]).arg(&img));
+    assert!(o.status.success() || stderr(&o).contains("system area at LBA 0"), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let t: Vec<(u64, u64, i64, String)> = v["tracks"]["tracks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["number"].as_u64().unwrap(),
+                t["session"].as_u64().unwrap(),
+                t["start_lba"].as_i64().unwrap(),
+                t["mode"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    assert_eq!(t, vec![(1, 1, 0, "AUDIO".into()), (2, 2, start, "MODE2/2336".into())]);
+    assert_eq!(v["tracks"]["session_read"], 2);
+    let ls = stdout(&run_ok(odix().args(["ls", "-R"]).arg(&img)));
+    assert_eq!(ls.trim(), "/selfboot.txt");
+    let out = f.dir.join("t2.iso");
+    run_ok(odix().args(["convert", "--track", "2"]).arg(&img).arg(&out));
+    assert!(fs::read(&out).unwrap() == iso, "track 2 differs from genisoimage's ISO");
+    run_ok(odix().args(["verify", "--no-hashes"]).arg(&img));
+}
+
 // ---- GD-ROM --------------------------------------------------------------------------------------------------
 
 /// The three tracks of a GD-ROM: the single-density data track at LBA 0, an audio track, and the high-density
