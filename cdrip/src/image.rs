@@ -100,7 +100,7 @@ pub struct DiscTrack {
     /// Sectors after the track on the disc but not in the file (`POSTGAP`).
     pub postgap: u32,
     /// Bytes stored after each sector's [`TrackMode::sector_size`] bytes: 0, or 96 for images that interleave
-    /// the subchannel with the sectors (NRG, MDF, CDI, CHD may).
+    /// the subchannel with the sectors (NRG, MDF, CDI, CHD, cdrdao TOC may), 16 for a Q-only one (CDI).
     pub sub_bytes: u32,
 }
 

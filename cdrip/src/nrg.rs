@@ -82,7 +82,7 @@ fn parse_chunks<'a>(path: &'a Path, data: &'a [u8], v2: bool) -> Result<Vec<Sess
     while pos < data.len() {
         let head = bin.sub(pos, 8, &format!("chunk header at byte {pos} of the chain"))?;
         let id = head.get(0, 4, "chunk name")?;
-        let name = String::from_utf8_lossy(id).into_owned();
+        let name = id.escape_ascii().to_string();
         let size = usize::try_from(head.u32be(4, "chunk length")?).unwrap_or(usize::MAX);
         let body = bin.sub(pos.saturating_add(8), size, &format!("chunk {name} (at byte {pos} of the chain)"))?;
         match id {

@@ -835,6 +835,13 @@ fn hostile_images_are_refused_quickly() {
     cases.push(("m.mds", m.clone(), "track 01 needs 10 sectors"));
     m[80..84].copy_from_slice(&0xFFFF_0000u32.to_le_bytes());
     cases.push(("past.mds", m, "session block 1"));
+    // A DiscJuggler descriptor cut short (its footer intact), and an MDS cut after its header.
+    let mut short = cdi(5, &vec![0u8; 2048 * 160], &[vec![(1, 0, 150, 0, 160)]]);
+    let cut = short.len() - 8 - 60;
+    short.drain(cut..short.len() - 8);
+    cases.push(("short.cdi", short, "runs past the end"));
+    let m = mds(&[MdsTrack { mode: 0xAA, sub: 0, size: 2352, start: 0, offset: 0, pregap: 150, length: 10 }]);
+    cases.push(("short.mds", m[..120].to_vec(), "track block 0 of session 1"));
     for (name, data, want) in cases {
         let p = d.join(name);
         fs::write(&p, &data).unwrap();
