@@ -47,9 +47,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use md5::{Digest, Md5};
-use odix_cdrip::cue::{CueSheet, TrackMode};
 use odix_cdrip::audio::{self, Toc, TrackSums};
 use odix_cdrip::cue::FileType;
+use odix_cdrip::cue::{CueSheet, TrackMode};
 use odix_cdrip::hash::{self, Hasher};
 use odix_cdrip::image::{RawDisc, SectorAt, SheetKind};
 use odix_cdrip::sector::{self, Repair};
@@ -443,11 +443,14 @@ pub fn verify(opts: &VerifyOptions, on_event: &mut dyn FnMut(VerifyEvent<'_>)) -
         bail!("{}: --repair needs a raw image (.cue or .ccd): an ISO image has no EDC/ECC", path.display());
     }
     if !raw && (opts.accuraterip.is_some() || opts.ctdb.is_some()) {
-        bail!("{}: checking against AccurateRip or CTDB needs a raw image (.cue or .ccd) with audio tracks", path.display());
+        bail!(
+            "{}: checking against AccurateRip or CTDB needs a raw image (.cue or .ccd) with audio tracks",
+            path.display()
+        );
     }
     // The responses are read first: a wrong file is said before the long passes.
     let ar_response = match &opts.accuraterip {
-        Some(p) => Some(read_response(p, |b| audio::accuraterip::parse(b))?),
+        Some(p) => Some(read_response(p, audio::accuraterip::parse)?),
         None => None,
     };
     let ctdb_response = match &opts.ctdb {
@@ -552,7 +555,9 @@ pub fn verify(opts: &VerifyOptions, on_event: &mut dyn FnMut(VerifyEvent<'_>)) -
     let mut audio_report = None;
     if let Some(disc) = disc.as_mut() {
         if opts.hashes || ar_response.is_some() || ctdb_response.is_some() {
-            audio_report = check_audio(disc, ar_response.as_ref(), ctdb_response.as_ref(), &mut report)?;
+            let ar = opts.accuraterip.as_deref().zip(ar_response.as_ref());
+            let ctdb = opts.ctdb.as_deref().zip(ctdb_response.as_ref());
+            audio_report = check_audio(disc, ar, ctdb, &mut report)?;
         }
     }
     Ok(VerifyReport {
@@ -588,8 +593,8 @@ fn read_response<T>(path: &Path, parse: impl Fn(&[u8]) -> Result<T, audio::Error
 /// image without audio tracks.
 fn check_audio(
     disc: &mut RawDisc,
-    ar: Option<&audio::accuraterip::Response>,
-    ctdb: Option<&audio::ctdb::Response>,
+    ar: Option<(&Path, &audio::accuraterip::Response)>,
+    ctdb: Option<(&Path, &audio::ctdb::Response)>,
     report: &mut Report,
 ) -> Result<Option<AudioReport>> {
     let responses = ar.is_some() || ctdb.is_some();
@@ -638,8 +643,9 @@ fn check_audio(
     writeln!(text, "CTDB TOC id: {} (toc {})", a.ctdb_toc_id, a.ctdb_toc)?;
     report.add("audio", Outcome::Ok, &text, Vec::new())?;
     let mut a = a;
-    if let Some(r) = ar {
-        let results = audio::accuraterip::verify(r, &a.toc, &a.tracks).context("AccurateRip response")?;
+    if let Some((path, r)) = ar {
+        let results =
+            audio::accuraterip::verify(r, &a.toc, &a.tracks).with_context(|| format!("{}", path.display()))?;
         let mut text = Vec::new();
         let mut problems = Vec::new();
         for t in &results {
@@ -663,15 +669,23 @@ fn check_audio(
         report.add("accuraterip", outcome, &text, problems)?;
         a.accuraterip = Some(results);
     }
-    if let Some(r) = ctdb {
-        let results = audio::ctdb::verify(r, &a.toc, &a.tracks).context("CTDB response")?;
+    if let Some((path, r)) = ctdb {
+        let results = audio::ctdb::verify(r, &a.toc, &a.tracks).with_context(|| format!("{}", path.display()))?;
         let mut text = Vec::new();
         let mut problems = Vec::new();
         for t in &results {
             match t.confidence {
-                Some(c) => writeln!(text, "CTDB track {:02}: {:08x} matches, confidence {c} of {}", t.track, t.crc, t.total_confidence)?,
+                Some(c) => writeln!(
+                    text,
+                    "CTDB track {:02}: {:08x} matches, confidence {c} of {}",
+                    t.track, t.crc, t.total_confidence
+                )?,
                 None => {
-                    writeln!(text, "CTDB track {:02}: NO MATCH ({:08x}; confidence {})", t.track, t.crc, t.total_confidence)?;
+                    writeln!(
+                        text,
+                        "CTDB track {:02}: NO MATCH ({:08x}; confidence {})",
+                        t.track, t.crc, t.total_confidence
+                    )?;
                     problems.push(format!("CTDB: track {:02} matches no entry", t.track));
                 }
             }

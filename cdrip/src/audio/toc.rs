@@ -19,6 +19,8 @@ use std::fmt;
 
 use super::checksum::TrackChecksums;
 use super::{sha1_id, Error, SESSION_GAP};
+use crate::cue::TrackMode;
+use crate::image::RawDisc;
 
 /// The largest LBA a TOC can give: MSF 99:59:74 less the 150-sector offset.
 pub const MAX_LBA: u32 = 100 * 60 * 75 - 1 - 150;
@@ -143,6 +145,28 @@ impl Toc {
             return bad(format!("lead-out at LBA {leadout}, not after track {} (LBA {})", last.number, last.start));
         }
         Ok(Toc { tracks, leadout })
+    }
+
+    /// The TOC of a raw disc image: each track's `INDEX 01`, audio for `AUDIO` and `CDG` tracks; the lead-out
+    /// of a CloneCD image's last session as its TOC gives it, or the end of a CUE sheet's last track (its
+    /// `POSTGAP` included).
+    ///
+    /// # Errors
+    /// [`Error::Toc`] for an image whose tracks make no possible TOC (see [`Toc::new`]).
+    pub fn from_disc(disc: &RawDisc) -> Result<Toc, Error> {
+        let lba = |v: i64, what: &str| {
+            u32::try_from(v).map_err(|_| Error::Toc(format!("{what} at LBA {v}, outside the disc")))
+        };
+        let mut tracks = Vec::with_capacity(disc.tracks().len());
+        for t in disc.tracks() {
+            let session = u8::try_from(t.session)
+                .map_err(|_| Error::Toc(format!("track {} in session {}", t.number, t.session)))?;
+            let audio = matches!(t.mode, TrackMode::Audio | TrackMode::Cdg);
+            tracks.push(TocTrack { number: t.number, start: lba(t.start_lba, "a track")?, audio, session });
+        }
+        let end = disc.tracks().last().map_or(0, |t| t.end_lba().saturating_add(i64::from(t.postgap)));
+        let leadout = disc.ccd().and_then(|c| c.leadouts.values().max().copied()).unwrap_or(end);
+        Toc::new(tracks, lba(leadout, "the lead-out")?)
     }
 
     /// The tracks.
