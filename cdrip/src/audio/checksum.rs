@@ -176,7 +176,7 @@ impl TrackChecksums {
             let mut m = (a as u32).wrapping_add(1);
             let (mut v1, mut v2) = (self.v1, self.v2);
             for s in bytes.chunks_exact(SAMPLE_BYTES) {
-                let word = u32::from_le_bytes([s.first(), s.get(1), s.get(2), s.get(3)].map(|b| *b.unwrap_or(&0)));
+                let word = u32::from_le_bytes(s.try_into().unwrap_or([0; SAMPLE_BYTES]));
                 let product = u64::from(word).wrapping_mul(u64::from(m));
                 let (lo, hi) = (product as u32, (product >> 32) as u32);
                 v1 = v1.wrapping_add(lo);
