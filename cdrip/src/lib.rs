@@ -22,7 +22,9 @@
 pub mod audio;
 pub mod buf;
 pub mod ccd;
+pub mod container;
 pub mod cue;
+pub mod detect;
 pub mod error;
 pub mod hash;
 pub mod image;
@@ -31,6 +33,7 @@ pub mod mmc;
 pub mod sector;
 pub mod sense;
 pub mod sg;
+pub mod store;
 pub mod transport;
 
 pub use error::{Error, Result};
