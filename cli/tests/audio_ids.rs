@@ -489,4 +489,21 @@ fn disc_ids_match_libdiscid() {
             assert_eq!(t["accuraterip_v1"].as_str().map(str::len), is_audio.then_some(8), "{name} track {n}");
         }
     }
+
+    // A sheet whose track numbers skip makes no TOC: its other checks run, the audio ones are said not to; checking
+    // it against a response is an error.
+    let skip = d.join("skip.cue");
+    fs::write(
+        &skip,
+        "FILE \"one.bin\" BINARY\n  TRACK 01 AUDIO\n    INDEX 01 00:00:00\n  TRACK 03 AUDIO\n    INDEX 01 00:02:00\n",
+    )
+    .unwrap();
+    let (code, v) = verify_json(&skip, &[]);
+    assert_eq!((code, &v["audio"], &v["freedb_id"]), (Some(0), &serde_json::Value::Null, &serde_json::Value::Null));
+    let details = v["checks"].as_array().unwrap().iter().find(|c| c["name"] == "audio").unwrap()["details"].to_string();
+    assert!(details.contains("not computed") && details.contains("track 3 follows track 1"), "{details}");
+    fs::write(d.join("r.bin"), ar_chunk(2, (1, 2, 3), &[(1, 1), (1, 2)])).unwrap();
+    let o = run(odix().arg("verify").arg("--accuraterip").arg(d.join("r.bin")).arg(&skip));
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("track 3 follows track 1"), "{}", stderr(&o));
 }
