@@ -21,15 +21,18 @@
 
 pub mod buf;
 pub mod ccd;
+pub mod cdtext;
 pub mod cue;
 pub mod error;
 pub mod hash;
 pub mod image;
 pub mod map;
 pub mod mmc;
+pub mod offsets;
 pub mod sector;
 pub mod sense;
 pub mod sg;
+pub mod subq;
 pub mod transport;
 
 pub use error::{Error, Result};
