@@ -29,8 +29,10 @@ use anyhow::{bail, Context, Result};
 use odix_cdrip::cue::FileType;
 use odix_cdrip::disc::{q_position, Disc, Session, Track, TrackKind};
 use odix_cdrip::drive::{
-    image_disc, unreadable_raw_sector, CookedImageSource, DriveSource, ImageSource, ReadMode, SessionSource,
+    image_disc, unreadable_raw_sector, AudioReader, CookedImageSource, DriveSource, ImageSource, Overread, ReadMode,
+    SessionSource, SAMPLES_PER_SECTOR,
 };
+use odix_cdrip::subq::QSummary;
 use odix_cdrip::hash::{dat_entry_files, Hasher, ImageHashes, Share};
 use odix_cdrip::image::{CookedReader, RawDisc};
 use odix_cdrip::map::{BlockStatus, Mapfile, Phase};
@@ -142,6 +144,17 @@ pub fn drive_report<T: Transport>(drive: &mut Drive<T>) -> Result<DriveReport> {
     Ok(DriveReport { inquiry, config, read_cd, retry_count })
 }
 
+/// The drive's entry in a local copy of AccurateRip's drive offset list (`DriveOffsets.bin`), by its INQUIRY
+/// vendor and product; `None` when the list does not name it.
+pub fn drive_offset(list: &Path, inquiry: &Inquiry) -> Result<Option<odix_cdrip::offsets::DriveOffset>> {
+    let max = (odix_cdrip::offsets::MAX_RECORDS * odix_cdrip::offsets::RECORD_LEN) as u64;
+    let f = File::open(list).with_context(|| format!("opening {}", list.display()))?;
+    let mut bytes = Vec::new();
+    f.take(max.saturating_add(1)).read_to_end(&mut bytes).with_context(|| format!("reading {}", list.display()))?;
+    let entries = odix_cdrip::offsets::parse(&bytes).with_context(|| format!("{}", list.display()))?;
+    Ok(odix_cdrip::offsets::find(&entries, &inquiry.vendor, &inquiry.product).cloned())
+}
+
 fn read_disc<T: Transport>(drive: &mut Drive<T>) -> Result<Disc> {
     let toc = drive.read_toc().context("READ TOC")?;
     let full = drive.read_full_toc().ok();
@@ -158,29 +171,53 @@ fn read_disc<T: Transport>(drive: &mut Drive<T>) -> Result<Disc> {
         .context("reading the disc's shape from its TOC")
 }
 
-/// CD-TEXT titles and performers by track number (0: the disc), from READ TOC format 5 or a CUE sheet.
+/// CD-TEXT titles, performers and songwriters by track number (0: the disc), from READ TOC format 5 or a CUE
+/// sheet.
 #[derive(Debug, Clone, Default)]
 pub struct DiscText {
     /// Titles by track number.
     pub title: std::collections::BTreeMap<u8, String>,
     /// Performers by track number.
     pub performer: std::collections::BTreeMap<u8, String>,
+    /// Songwriters by track number.
+    pub songwriter: std::collections::BTreeMap<u8, String>,
+    /// What was wrong with the packs read: packs skipped for a failing CRC, or an answer that is not CD-Text.
+    pub notes: Vec<String>,
 }
 
 impl DiscText {
     fn read<T: Transport>(drive: &mut Drive<T>) -> Self {
-        match drive.read_cd_text() {
-            Ok(t) => Self {
-                title: t.texts(mmc::cd_text_pack::TITLE).into_iter().collect(),
-                performer: t.texts(mmc::cd_text_pack::PERFORMER).into_iter().collect(),
-            },
-            Err(_) => Self::default(),
+        // A drive without CD-Text support, or a disc without, answers with an error: no text.
+        let Ok(raw) = drive.read_toc_raw(5, 0) else { return Self::default() };
+        Self::from_answer(&raw)
+    }
+
+    /// The text of a READ TOC format 5 answer, its packs checked ([`odix_cdrip::cdtext::parse`]).
+    pub fn from_answer(raw: &[u8]) -> Self {
+        use odix_cdrip::cdtext::{self, pack};
+        let t = match cdtext::parse(raw) {
+            Ok(t) => t,
+            Err(e) => return Self { notes: vec![format!("{e}; the disc's CD-Text is not used")], ..Self::default() },
+        };
+        let mut notes = Vec::new();
+        if !t.bad_crc.is_empty() {
+            let list: Vec<String> =
+                t.bad_crc.iter().map(|(i, b, seq)| format!("pack {i} (block {b}, sequence {seq})")).collect();
+            notes.push(format!(
+                "CD-Text: {} of {} packs fail their CRC and were skipped: {}",
+                t.bad_crc.len(),
+                t.packs,
+                list.join(", ")
+            ));
         }
+        let first = t.blocks.values().next();
+        let get = |kind: u8| first.and_then(|b| b.texts.get(&kind)).cloned().unwrap_or_default();
+        Self { title: get(pack::TITLE), performer: get(pack::PERFORMER), songwriter: get(pack::SONGWRITER), notes }
     }
 
     /// Whether there is no text at all.
     pub fn is_empty(&self) -> bool {
-        self.title.is_empty() && self.performer.is_empty()
+        self.title.is_empty() && self.performer.is_empty() && self.songwriter.is_empty()
     }
 }
 
@@ -781,6 +818,11 @@ pub struct RipOptions {
     pub cluster: Option<u32>,
     /// The command line the map's header records.
     pub command_line: String,
+    /// The drive's read offset in samples, as the AccurateRip drive list gives it: audio tracks are written as the
+    /// pressing holds them (a raw rip from a drive).
+    pub read_offset: i32,
+    /// Read every audio sector twice and compare (a raw rip from a drive); off, C2 pointers alone judge them.
+    pub verify_audio: bool,
 }
 
 impl RipOptions {
@@ -801,6 +843,8 @@ impl RipOptions {
             hash: true,
             cluster: None,
             command_line: String::new(),
+            read_offset: 0,
+            verify_audio: true,
         }
     }
 
@@ -921,6 +965,52 @@ pub struct RipReport {
     pub beside: Vec<PathBuf>,
     /// The unreadable or unfinished sectors: (first LBA, count, ddrescue status symbol).
     pub unfinished: Vec<(u32, u32, char)>,
+    /// The audio that no two reads agreed on (or that never read), by track, in samples.
+    pub audio_errors: Vec<AudioError>,
+    /// What the Q subchannel said (a raw rip of a disc with audio from a drive).
+    pub subchannel: Option<QSummary>,
+}
+
+/// Audio samples a rip could not read reliably.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AudioError {
+    /// The track.
+    pub track: u8,
+    /// The first sample, counted from the track's INDEX 01 (negative: in its pregap).
+    pub first_sample: i64,
+    /// Samples.
+    pub samples: u64,
+    /// The LBA of the first sector.
+    pub lba: u32,
+    /// Sectors.
+    pub sectors: u32,
+}
+
+/// The audio ranges among `unfinished` (image sectors: first, count).
+fn audio_errors(disc: &Disc, unfinished: &[(u32, u32)]) -> Vec<AudioError> {
+    let mut out: Vec<AudioError> = Vec::new();
+    for &(first, count) in unfinished {
+        for sector in first..first.saturating_add(count) {
+            let Some(lba) = disc.lba_of_image_sector(sector) else { continue };
+            let Some(t) = disc.track_at(lba).filter(|t| t.kind == TrackKind::Audio) else { continue };
+            let sample =
+                (i64::from(lba).saturating_sub(i64::from(t.start))).saturating_mul(i64::from(SAMPLES_PER_SECTOR));
+            match out.last_mut() {
+                Some(e) if e.track == t.number && e.lba.saturating_add(e.sectors) == lba => {
+                    e.sectors = e.sectors.saturating_add(1);
+                    e.samples = e.samples.saturating_add(u64::from(SAMPLES_PER_SECTOR));
+                }
+                _ => out.push(AudioError {
+                    track: t.number,
+                    first_sample: sample,
+                    samples: u64::from(SAMPLES_PER_SECTOR),
+                    lba,
+                    sectors: 1,
+                }),
+            }
+        }
+    }
+    out
 }
 
 /// A boxed transport as a [`Transport`].
@@ -1109,6 +1199,12 @@ struct LogInfo {
     failures_dropped: u64,
     /// The files written beside the image (CUE sheet, subchannel) and their hashes, for the DAT entry.
     beside: Vec<(PathBuf, odix_cdrip::hash::Hashes)>,
+    /// The read offset applied to audio, in samples, when the rip read a drive's audio.
+    read_offset: Option<i32>,
+    /// Audio no two reads agreed on.
+    audio_errors: Vec<AudioError>,
+    /// What the Q subchannel said.
+    subchannel: Option<QSummary>,
 }
 
 /// Rips `input` into the image `opts` names, keeping the map beside it (a rerun with the same map resumes), and
@@ -1141,6 +1237,9 @@ pub fn rip(
         failures: Vec::new(),
         failures_dropped: 0,
         beside: Vec::new(),
+        read_offset: None,
+        audio_errors: Vec::new(),
+        subchannel: None,
     };
     let ropts = Options::default().retries(opts.retries).reverse(opts.reverse).trim(opts.trim).scrape(opts.scrape);
 
@@ -1171,7 +1270,21 @@ pub fn rip(
                 } else {
                     C2Mode::None
                 };
-                let sub = if opts.subchannel { Subchannel::RawPw } else { Subchannel::None };
+                // Discs with audio: the Q subchannel comes with every sector (ISRC, MCN, index points, flags).
+                let sub = if opts.subchannel {
+                    Subchannel::RawPw
+                } else if disc.has_audio() && reads_formatted_q(drive, disc) {
+                    Subchannel::FormattedQ
+                } else {
+                    if disc.has_audio() {
+                        log.notes.push(
+                            "the drive does not return the Q subchannel with READ CD: no ISRC, catalogue number, \
+                             index points or pregaps from it"
+                                .into(),
+                        );
+                    }
+                    Subchannel::None
+                };
                 // The sessions of a multi-session disc follow each other in the image, without the gaps between.
                 (disc.raw_sectors(), ReadMode::Raw { c2, subchannel: sub })
             } else {
@@ -1183,6 +1296,7 @@ pub fn rip(
             };
             if disc.is_some() {
                 log.text = DiscText::read(drive);
+                log.notes.extend(log.text.notes.iter().cloned());
             }
             log.disc = disc;
             (sectors, mode, mode.sector_size())
@@ -1235,9 +1349,11 @@ pub fn rip(
                     if let Some(cue) = disc.cue() {
                         log.text.title.extend(cue.title.clone().map(|t| (0, t)));
                         log.text.performer.extend(cue.performer.clone().map(|t| (0, t)));
+                        log.text.songwriter.extend(cue.songwriter.clone().map(|t| (0, t)));
                         for t in cue.files.iter().flat_map(|f| &f.tracks) {
                             log.text.title.extend(t.title.clone().map(|x| (t.number, x)));
                             log.text.performer.extend(t.performer.clone().map(|x| (t.number, x)));
+                            log.text.songwriter.extend(t.songwriter.clone().map(|x| (t.number, x)));
                         }
                     }
                     let sectors = shape.raw_sectors();
@@ -1358,12 +1474,29 @@ pub fn rip(
             for n in src.notes() {
                 (sink.on_event)(RipEvent::Warning(n.clone()));
             }
+            let mut audio_done: Option<(QSummary, Overread)> = None;
             let end = match (mode, disc.as_ref()) {
+                (ReadMode::Raw { subchannel, .. }, Some(d)) if d.has_audio() => {
+                    let keep = subchannel == Subchannel::RawPw;
+                    let mut audio = AudioReader::new(&mut src, d, opts.read_offset, opts.verify_audio, keep);
+                    let end = rip::run(&mut ripper, &mut SessionSource::new(&mut audio, d), &mut sink);
+                    audio_done = Some((audio.q_summary(), audio.overread()));
+                    end
+                }
                 (ReadMode::Raw { .. }, Some(d)) => {
                     rip::run(&mut ripper, &mut SessionSource::new(&mut src, d), &mut sink)
                 }
                 _ => rip::run(&mut ripper, &mut src, &mut sink),
             };
+            if let Some((q, over)) = audio_done {
+                log.read_offset = Some(opts.read_offset);
+                log.notes.extend(overread_notes(opts.read_offset, &over));
+                if q.sectors > 0 {
+                    log.subchannel = Some(q);
+                }
+            } else if opts.read_offset != 0 {
+                log.notes.push("--read-offset applies to the audio of a raw rip; this rip reads none".into());
+            }
             // Also after an interruption or an error: the drive gets its own retry count back.
             if let Err(now) = src.restore_retries() {
                 (sink.on_event)(RipEvent::Warning(format!(
@@ -1401,6 +1534,23 @@ pub fn rip(
     // The pregaps (INDEX 00) are in the Q subchannel only; tracks whose pregap changed are hashed again.
     let mut ranges = ranges;
     let mut rehash = false;
+    if let (Some(q), Some(disc), false) = (&log.subchannel, log.disc.as_mut(), opts.subchannel) {
+        let changed = disc.pregaps_from_index0(&|n| q.tracks.get(&n).and_then(|t| t.indexes.get(&0)).copied());
+        if !changed.is_empty() {
+            let list: Vec<String> = disc
+                .tracks
+                .iter()
+                .filter(|t| changed.contains(&t.number))
+                .map(|t| format!("track {} {}", t.number, t.pregap))
+                .collect();
+            log.notes.push(format!("pregaps (INDEX 00) from the Q subchannel, in sectors: {}", list.join(", ")));
+            ranges = track_ranges(Some(disc), unit);
+            rehash = true;
+        }
+    }
+    if let Some(disc) = log.disc.as_ref().filter(|_| opts.raw) {
+        log.notes.extend(htoa_note(disc, &out)?);
+    }
     if let (true, Some(disc)) = (opts.subchannel, log.disc.as_mut()) {
         let sub = std::fs::read(with_ext(&out, "sub")).context("reading the subchannel back")?;
         let at = disc.clone();
@@ -1424,13 +1574,7 @@ pub fn rip(
     if opts.raw {
         if let Some(disc) = &log.disc {
             let name = out.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-            let mut sheet = disc.cue_sheet(&name);
-            sheet.title = log.text.title.get(&0).cloned();
-            sheet.performer = log.text.performer.get(&0).cloned();
-            for t in sheet.files.iter_mut().flat_map(|f| f.tracks.iter_mut()) {
-                t.title = log.text.title.get(&t.number).cloned();
-                t.performer = log.text.performer.get(&t.number).cloned();
-            }
+            let sheet = cue_sheet(disc, &name, &log.text, log.subchannel.as_ref());
             let cue = sheet.to_text();
             let cue_path = with_ext(&out, "cue");
             let mut f = AtomicFile::create(&cue_path)?;
@@ -1454,6 +1598,10 @@ pub fn rip(
     if hashes.is_some() && opts.subchannel {
         let sub = with_ext(&out, "sub");
         log.beside.push((sub.clone(), hash_output(&sub, Vec::new(), u64::from(sectors).saturating_mul(96))?.image));
+    }
+    if let (Some(disc), true) = (&log.disc, opts.raw) {
+        let unfinished: Vec<(u32, u32)> = ripper.unfinished().into_iter().map(|(l, c, _)| (l, c)).collect();
+        log.audio_errors = audio_errors(disc, &unfinished);
     }
     let log_path = with_ext(&out, "log");
     write_log(&log_path, &out, &map_path, &log, &ripper, hashes.as_ref(), end)?;
@@ -1485,7 +1633,103 @@ pub fn rip(
         log: log_path,
         beside: log.beside.into_iter().map(|(p, _)| p).collect(),
         unfinished: ripper.unfinished().into_iter().map(|(l, c, s)| (l, c, s.symbol())).collect(),
+        audio_errors: log.audio_errors,
+        subchannel: log.subchannel,
     })
+}
+
+/// Whether the drive returns the formatted Q subchannel with READ CD (tried on the first audio sector).
+fn reads_formatted_q<T: Transport>(drive: &mut Drive<T>, disc: &Disc) -> bool {
+    let Some(t) = disc.tracks.iter().find(|t| t.kind == TrackKind::Audio) else { return false };
+    let fields = ReadCdFields::raw(C2Mode::None, Subchannel::FormattedQ);
+    let mut buf = vec![0u8; fields.bytes_per_sector()];
+    !matches!(drive.read_cd(t.start, 1, fields, &mut buf), Err(e) if e.is_unsupported())
+}
+
+/// What the log says of the read offset: how far the drive read past the ends of the audio, and what was
+/// zero-filled where it did not.
+fn overread_notes(offset: i32, over: &Overread) -> Vec<String> {
+    let mut notes = Vec::new();
+    for (side, read, zeroed) in [
+        ("before LBA 0 (the lead-in)", over.lead_in, over.zero_filled_lead_in),
+        ("past the lead-out", over.lead_out, over.zero_filled_lead_out),
+    ] {
+        match read {
+            Some(true) => notes.push(format!("read offset {offset:+}: the drive read {side} (overread)")),
+            Some(false) | None if zeroed > 0 => notes.push(format!(
+                "read offset {offset:+}: the drive does not read {side}; {zeroed} samples there are written as \
+                 silence (zero-filled)"
+            )),
+            _ => {}
+        }
+    }
+    notes
+}
+
+/// A note on track 1's pregap when the disc has one (track 1 starts past LBA 0): hidden track one audio when
+/// its samples in the image are not all zero.
+fn htoa_note(disc: &Disc, image: &Path) -> Result<Option<String>> {
+    let Some(t) = disc.tracks.first().filter(|t| t.pregap > 0 && t.kind == TrackKind::Audio) else {
+        return Ok(None);
+    };
+    let mut f = File::open(image).with_context(|| format!("reading {} back", image.display()))?;
+    let mut buf = vec![0u8; RAW_SECTOR];
+    let mut sound = false;
+    for _ in 0..t.pregap {
+        if f.read_exact(&mut buf).is_err() {
+            break;
+        }
+        if buf.iter().any(|&b| b != 0) {
+            sound = true;
+            break;
+        }
+    }
+    let (m, s, fr) = (t.pregap / 4500, t.pregap / 75 % 60, t.pregap % 75);
+    Ok(Some(if sound {
+        format!(
+            "hidden track one audio: track 1's pregap ({} sectors, {m:02}:{s:02}:{fr:02}) holds sound; it is kept in \
+             the image as track 1's INDEX 00",
+            t.pregap
+        )
+    } else {
+        format!("track 1's pregap ({} sectors before its INDEX 01) is silence", t.pregap)
+    }))
+}
+
+/// The CUE sheet of a raw rip: the disc's tracks and indexes, and what the subchannel and the CD-Text add, as EAC
+/// and redumper write them: `CATALOG` (the MCN), per track `TITLE`, `PERFORMER`, `SONGWRITER`, `FLAGS` (the TOC's
+/// CONTROL bits and the Q's: `DCP`, `PRE`, `4CH`), `ISRC`, and the index points from 2 on.
+pub fn cue_sheet(disc: &Disc, bin_name: &str, text: &DiscText, q: Option<&QSummary>) -> odix_cdrip::cue::CueSheet {
+    let mut disc = disc.clone();
+    if let Some(q) = q {
+        for t in disc.tracks.iter_mut().filter(|t| t.kind == TrackKind::Audio) {
+            t.control |= q.tracks.get(&t.number).map_or(0, |x| x.control);
+        }
+    }
+    let mut sheet = disc.cue_sheet(bin_name);
+    sheet.catalog = q.and_then(|q| q.mcn.clone());
+    sheet.title = text.title.get(&0).cloned();
+    sheet.performer = text.performer.get(&0).cloned();
+    sheet.songwriter = text.songwriter.get(&0).cloned();
+    for t in sheet.files.iter_mut().flat_map(|f| f.tracks.iter_mut()) {
+        t.title = text.title.get(&t.number).cloned();
+        t.performer = text.performer.get(&t.number).cloned();
+        t.songwriter = text.songwriter.get(&t.number).cloned();
+        let (Some(tq), Some(dt)) = (q.and_then(|q| q.tracks.get(&t.number)), disc.tracks.iter().find(|d| d.number == t.number))
+        else {
+            continue;
+        };
+        if dt.kind == TrackKind::Audio {
+            t.isrc = tq.isrc.clone();
+        }
+        for (&number, &lba) in tq.indexes.range(2..) {
+            if lba > dt.start && lba < dt.end() {
+                let at = disc.image_sector(lba).unwrap_or(lba);
+                t.indexes.push(odix_cdrip::cue::Index { number, position: odix_cdrip::cue::Frames(at) });
+            }
+        }
+    }
+    sheet
 }
 
 /// The byte ranges of the tracks (pregap included) in a raw image of `unit`-byte sectors; the whole image when
@@ -1551,9 +1795,48 @@ fn write_log(
         writeln!(w, "Output: {}", out.display())?;
         writeln!(w, "Map:    {}", map_path.display())?;
         writeln!(w, "Sectors: {} of {} bytes", ripper.sectors(), ripper.sector_size())?;
+        if let Some(o) = log.read_offset {
+            writeln!(w, "Read offset: {o:+} samples (applied to audio tracks)")?;
+        }
         if let Some(disc) = &log.disc {
             writeln!(w, "\nTOC:")?;
             write_toc(&mut w, disc, &log.text)?;
+        }
+        if let Some(q) = &log.subchannel {
+            writeln!(w, "\nSubchannel (Q of {} sectors read, {} with a failing CRC):", q.sectors, q.bad)?;
+            if let Some(m) = &q.mcn {
+                writeln!(w, "  catalogue number (MCN) {m}")?;
+            }
+            for (n, t) in &q.tracks {
+                let idx: Vec<String> = t.indexes.iter().map(|(i, l)| format!("{i:02}@{l}")).collect();
+                let mut flags = Vec::new();
+                for (bit, name) in [(2, "DCP"), (1, "PRE"), (8, "4CH")] {
+                    if t.control & bit != 0 {
+                        flags.push(name);
+                    }
+                }
+                writeln!(
+                    w,
+                    "  track {n:2} ISRC {} indexes {} flags {}",
+                    t.isrc.as_deref().unwrap_or("-"),
+                    idx.join(" "),
+                    if flags.is_empty() { "-".to_string() } else { flags.join(" ") }
+                )?;
+            }
+        }
+        if !log.audio_errors.is_empty() {
+            writeln!(w, "\nAudio no two reads agreed on (track, samples from its INDEX 01, LBAs):")?;
+            for e in &log.audio_errors {
+                writeln!(
+                    w,
+                    "  track {:2} samples {}..{} (LBA {}, {} sectors)",
+                    e.track,
+                    e.first_sample,
+                    e.first_sample.saturating_add(i64::try_from(e.samples).unwrap_or(i64::MAX)),
+                    e.lba,
+                    e.sectors
+                )?;
+            }
         }
         if !log.notes.is_empty() {
             writeln!(w, "\nNotes:")?;
