@@ -32,7 +32,6 @@ use odix_cdrip::drive::{
     image_disc, unreadable_raw_sector, AudioReader, CookedImageSource, DriveSource, ImageSource, Overread, ReadMode,
     SessionSource, SAMPLES_PER_SECTOR,
 };
-use odix_cdrip::subq::QSummary;
 use odix_cdrip::hash::{dat_entry_files, Hasher, ImageHashes, Share};
 use odix_cdrip::image::{CookedReader, RawDisc};
 use odix_cdrip::map::{BlockStatus, Mapfile, Phase};
@@ -40,6 +39,7 @@ use odix_cdrip::mmc::{self, C2Mode, Configuration, Drive, Inquiry, ReadCdFields,
 use odix_cdrip::rip::{self, Block, Options, Outcome, Request, Ripper, RunEnd, SectorSource, Verdict};
 use odix_cdrip::sector;
 use odix_cdrip::sg::{self, SgDevice};
+use odix_cdrip::subq::QSummary;
 use odix_cdrip::transport::{CommandResult, Transport};
 use serde_json::json;
 
@@ -1715,7 +1715,8 @@ pub fn cue_sheet(disc: &Disc, bin_name: &str, text: &DiscText, q: Option<&QSumma
         t.title = text.title.get(&t.number).cloned();
         t.performer = text.performer.get(&t.number).cloned();
         t.songwriter = text.songwriter.get(&t.number).cloned();
-        let (Some(tq), Some(dt)) = (q.and_then(|q| q.tracks.get(&t.number)), disc.tracks.iter().find(|d| d.number == t.number))
+        let (Some(tq), Some(dt)) =
+            (q.and_then(|q| q.tracks.get(&t.number)), disc.tracks.iter().find(|d| d.number == t.number))
         else {
             continue;
         };
