@@ -478,7 +478,7 @@ pub struct Overread {
 /// - **Two reads**: every audio sector is read twice (when `verify`); sectors whose copies differ are
 ///   [`Verdict::Unstable`] and the rip reads them again like a C2 error, until two copies agree or its retries
 ///   run out. Data sectors are read once: their EDC judges them.
-/// - **Q subchannel**: the Q of each sector read (raw P–W or formatted Q) goes into a [`QCollector`]; the
+/// - **Q subchannel**: the Q of each sector read (raw P–W or formatted Q) goes into a [`crate::subq::QCollector`]; the
 ///   subchannel bytes are handed on only when `keep_sub` (the rip writes a `.sub`).
 pub struct AudioReader<'a> {
     inner: &'a mut dyn SectorSource,
