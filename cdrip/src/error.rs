@@ -106,6 +106,15 @@ pub enum Error {
         session: u32,
     },
 
+    /// An image in a format this crate recognises but does not read.
+    #[error("{}: {format}, which odix does not read", path.display())]
+    UnreadFormat {
+        /// The image.
+        path: PathBuf,
+        /// Its format, as users name it ("a Nero image (NRG)").
+        format: &'static str,
+    },
+
     /// Valid input that this crate does not handle.
     #[error("{what} is not supported")]
     Unsupported {

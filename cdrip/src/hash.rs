@@ -4,11 +4,10 @@
 //! hashes for its one-file-per-track images; the image's hash covers every file in order.
 
 use std::fmt::Write as _;
-use std::io::Read;
 
 use md5::Digest as _;
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::image::RawDisc;
 
 /// The three digests of one byte stream, as lowercase hex.
@@ -110,42 +109,61 @@ pub struct ImageHashes {
 /// Chunk read at a time, in bytes.
 const CHUNK: usize = 1 << 20;
 
-/// Hashes the files of `disc` and the stored bytes of each track, reading each file once.
+/// Hashes the files of `disc` and the stored bytes of each track, reading each file once. A track that
+/// interleaves subchannel data with its sectors is hashed without it (its 2352-byte sectors, as a BIN holds them).
 ///
 /// # Errors
-/// [`Error::Io`] when a file cannot be read.
+/// [`crate::Error::Io`] when a file cannot be read.
 pub fn hash_image(disc: &RawDisc) -> Result<ImageHashes> {
     let mut image = Hasher::new();
-    let mut tracks: Vec<(u8, Hasher, u64, u64)> = disc
-        .tracks()
-        .iter()
-        .map(|t| (t.number, Hasher::new(), t.file_offset, t.file_offset.saturating_add(t.stored_bytes())))
-        .collect();
+    let mut tracks: Vec<(u8, Hasher)> = disc.tracks().iter().map(|t| (t.number, Hasher::new())).collect();
     let mut buf = vec![0u8; CHUNK];
     for (fi, f) in disc.files().iter().enumerate() {
-        let io = |source| Error::Io { path: f.path.clone(), source };
-        let mut file = std::fs::File::open(&f.path).map_err(io)?;
         let mut pos = 0u64;
-        loop {
-            let n = file.read(&mut buf).map_err(io)?;
-            if n == 0 {
-                break;
-            }
-            let chunk = buf.get(..n).unwrap_or_default();
+        while pos < f.len {
+            let n = usize::try_from(f.len.saturating_sub(pos)).unwrap_or(CHUNK).min(CHUNK);
+            let chunk = buf.get_mut(..n).unwrap_or_default();
+            f.read_at_shared(pos, chunk)?;
+            let chunk = &*chunk;
             image.update(chunk);
             let end = pos.saturating_add(n as u64);
-            for ((_, h, from, to), t) in tracks.iter_mut().zip(disc.tracks()) {
-                if t.file != fi || *to <= pos || *from >= end {
+            for ((_, h), t) in tracks.iter_mut().zip(disc.tracks()) {
+                let (from, to) = (t.file_offset, t.file_offset.saturating_add(t.stored_bytes()));
+                if t.file != fi || to <= pos || from >= end {
                     continue;
                 }
-                let a = usize::try_from(from.saturating_sub(pos)).unwrap_or(0);
-                let b = usize::try_from((*to).min(end).saturating_sub(pos)).unwrap_or(0);
-                h.update(chunk.get(a..b).unwrap_or_default());
+                hash_track_bytes(h, chunk, pos, from, to, t.stride(), t.sector_size());
             }
             pos = end;
         }
     }
-    Ok(ImageHashes { image: image.finish(), tracks: tracks.into_iter().map(|(n, h, _, _)| (n, h.finish())).collect() })
+    Ok(ImageHashes { image: image.finish(), tracks: tracks.into_iter().map(|(n, h)| (n, h.finish())).collect() })
+}
+
+/// Feeds `h` the part of `chunk` (which starts at file byte `pos`) that lies in the track's bytes `from..to`,
+/// keeping of each `stride`-byte sector only its first `main` bytes.
+fn hash_track_bytes(h: &mut Hasher, chunk: &[u8], pos: u64, from: u64, to: u64, stride: u32, main: u32) {
+    let end = pos.saturating_add(chunk.len() as u64);
+    let (a, b) = (from.max(pos), to.min(end));
+    if stride == main {
+        let lo = usize::try_from(a.saturating_sub(pos)).unwrap_or(0);
+        let hi = usize::try_from(b.saturating_sub(pos)).unwrap_or(0);
+        h.update(chunk.get(lo..hi).unwrap_or_default());
+        return;
+    }
+    let (stride, main) = (u64::from(stride.max(1)), u64::from(main));
+    let mut at = a;
+    while at < b {
+        let in_sector = at.saturating_sub(from).checked_rem(stride).unwrap_or(0);
+        let sector_end = at.saturating_add(stride.saturating_sub(in_sector));
+        let keep_end = at.saturating_add(main.saturating_sub(in_sector)).min(b);
+        if in_sector < main && keep_end > at {
+            let lo = usize::try_from(at.saturating_sub(pos)).unwrap_or(0);
+            let hi = usize::try_from(keep_end.saturating_sub(pos)).unwrap_or(0);
+            h.update(chunk.get(lo..hi).unwrap_or_default());
+        }
+        at = sector_end;
+    }
 }
 
 fn xml_escape(s: &str) -> String {

@@ -24,8 +24,10 @@ use std::path::{Path, PathBuf};
 
 use crate::ccd::{self, CcdFile};
 use crate::cue::{self, CueSheet, FileType, TrackMode};
+use crate::detect::{self, ImageFormat};
 use crate::error::{Error, Result};
 use crate::sector::{self, RawSector, MAX_LBA, RAW_SECTOR_LEN, USER_DATA_LEN};
+use crate::store::ByteStore;
 
 /// Lead-out length of the first session, in sectors.
 pub const FIRST_LEADOUT: i64 = 6750;
@@ -38,11 +40,40 @@ pub const SESSION_PREGAP: i64 = 150;
 
 /// Which description the image came with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum SheetKind {
     /// A CUE sheet.
     Cue,
     /// A CloneCD control file.
     CloneCd,
+    /// A Nero image: its footer describes the tracks.
+    Nrg,
+    /// An Alcohol 120% descriptor and its `.mdf`.
+    Mds,
+    /// A DiscJuggler image.
+    Cdi,
+    /// A GD-ROM description and its per-track files.
+    Gdi,
+    /// A cdrdao table of contents and its data files.
+    CdrdaoToc,
+    /// A MAME CHD: its metadata describes the tracks, its hunks hold the sectors.
+    Chd,
+}
+
+impl SheetKind {
+    /// A short lowercase name: `cue`, `clonecd`, `nrg`, `mds`, `cdi`, `gdi`, `toc`, `chd`.
+    pub fn name(self) -> &'static str {
+        match self {
+            SheetKind::Cue => "cue",
+            SheetKind::CloneCd => "clonecd",
+            SheetKind::Nrg => "nrg",
+            SheetKind::Mds => "mds",
+            SheetKind::Cdi => "cdi",
+            SheetKind::Gdi => "gdi",
+            SheetKind::CdrdaoToc => "toc",
+            SheetKind::Chd => "chd",
+        }
+    }
 }
 
 /// One track placed on the disc.
@@ -68,6 +99,9 @@ pub struct DiscTrack {
     pub unstored_pregap: u32,
     /// Sectors after the track on the disc but not in the file (`POSTGAP`).
     pub postgap: u32,
+    /// Bytes stored after each sector's [`TrackMode::sector_size`] bytes: 0, or 96 for images that interleave
+    /// the subchannel with the sectors (NRG, MDF, CDI, CHD may).
+    pub sub_bytes: u32,
 }
 
 impl DiscTrack {
@@ -86,9 +120,14 @@ impl DiscTrack {
         self.mode.sector_size()
     }
 
+    /// Bytes each sector takes in its file: [`DiscTrack::sector_size`] plus any interleaved subchannel.
+    pub fn stride(&self) -> u32 {
+        self.mode.sector_size().saturating_add(self.sub_bytes)
+    }
+
     /// Stored bytes.
     pub fn stored_bytes(&self) -> u64 {
-        self.stored.saturating_mul(u64::from(self.sector_size()))
+        self.stored.saturating_mul(u64::from(self.stride()))
     }
 }
 
@@ -103,11 +142,52 @@ pub struct ImageFile {
     pub len: u64,
     reader: Option<BufReader<FsFile>>,
     pos: u64,
+    store: Option<Box<dyn ByteStore>>,
 }
 
 impl ImageFile {
+    /// A file on disk, read as it is; its length is read now.
+    ///
+    /// # Errors
+    /// [`Error::MissingFile`] (naming `sheet`) when it cannot be opened or is a folder.
+    pub fn new(sheet: &Path, path: PathBuf, file_type: FileType) -> Result<ImageFile> {
+        let len = file_len(sheet, &path)?;
+        Ok(ImageFile { path, file_type, len, reader: None, pos: 0, store: None })
+    }
+
+    /// A file whose bytes come from `store` (a decompressed container, a decoded audio file); `path` names it
+    /// in messages. Its sectors are read as [`FileType::Binary`] ones.
+    pub fn from_store(path: PathBuf, store: Box<dyn ByteStore>) -> ImageFile {
+        let len = store.len();
+        ImageFile { path, file_type: FileType::Binary, len, reader: None, pos: 0, store: Some(store) }
+    }
+
+    /// The store its bytes come from, when they are not the file's own.
+    pub fn store(&self) -> Option<&dyn ByteStore> {
+        self.store.as_deref()
+    }
+
+    /// Reads `buf.len()` bytes from `offset`, without moving the buffered reader (for a second reader of the
+    /// same file, such as a hash pass).
+    ///
+    /// # Errors
+    /// [`Error::Io`].
+    pub fn read_at_shared(&self, offset: u64, buf: &mut [u8]) -> Result<()> {
+        let io = |source| Error::Io { path: self.path.clone(), source };
+        match &self.store {
+            Some(s) => s.read_at(offset, buf).map_err(io),
+            None => {
+                use std::os::unix::fs::FileExt;
+                FsFile::open(&self.path).and_then(|f| f.read_exact_at(buf, offset)).map_err(io)
+            }
+        }
+    }
+
     fn read_at(&mut self, offset: u64, buf: &mut [u8]) -> Result<()> {
         let io = |source| Error::Io { path: self.path.clone(), source };
+        if let Some(s) = &self.store {
+            return s.read_at(offset, buf).map_err(io);
+        }
         if self.reader.is_none() {
             let f = FsFile::open(&self.path).map_err(io)?;
             self.reader = Some(BufReader::with_capacity(64 * 1024, f));
@@ -178,18 +258,65 @@ fn to_i64(v: u64) -> i64 {
 }
 
 impl RawDisc {
-    /// Opens a `.cue` or `.ccd` (by extension; anything else is tried as a CUE sheet).
+    /// Opens a raw disc image, recognised by its content ([`detect::detect`]): a CUE sheet or CloneCD `.ccd`, or
+    /// one of the formats whose readers plug in here.
     ///
     /// # Errors
     /// Syntax errors of the description, [`Error::MissingFile`] for a file it names that cannot be opened,
     /// [`Error::Layout`] when the tracks do not fit their files or the disc.
     pub fn open(path: &Path) -> Result<RawDisc> {
+        let format = detect::detect(path).map_err(|source| Error::Io { path: path.to_path_buf(), source })?;
+        RawDisc::open_as(path, format)
+    }
+
+    /// Opens `path` as the format [`detect::detect`] found. A plain file is read as a `.ccd` when it is named
+    /// so, else as a CUE sheet (whose parser then says what is wrong with it).
+    ///
+    /// # Errors
+    /// As [`RawDisc::open`]; [`Error::UnreadFormat`] for a format odix does not read.
+    pub fn open_as(path: &Path, format: ImageFormat) -> Result<RawDisc> {
         let ext = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
-        if ext.as_deref() == Some("ccd") {
-            RawDisc::from_ccd(path, CcdFile::open(path)?)
-        } else {
-            RawDisc::from_cue(path, CueSheet::open(path)?)
+        match format {
+            ImageFormat::CloneCd => RawDisc::from_ccd(path, CcdFile::open(path)?),
+            ImageFormat::Cue => RawDisc::from_cue(path, CueSheet::open(path)?),
+            ImageFormat::Plain if ext.as_deref() == Some("ccd") => RawDisc::from_ccd(path, CcdFile::open(path)?),
+            ImageFormat::Plain => RawDisc::from_cue(path, CueSheet::open(path)?),
+            other => Err(Error::UnreadFormat { path: path.to_path_buf(), format: other.name() }),
         }
+    }
+
+    /// A disc made of `files` and `tracks` by a format's own reader, described by the file at `sheet`. Checks
+    /// what every layout must hold: tracks in order, not overlapping, inside the 100 minutes a CD can address,
+    /// each one's stored sectors inside its file.
+    ///
+    /// # Errors
+    /// [`Error::Layout`] naming `sheet` when they do not.
+    pub fn from_parts(sheet: &Path, kind: SheetKind, files: Vec<ImageFile>, tracks: Vec<DiscTrack>) -> Result<RawDisc> {
+        let layout = |message: String| Error::Layout { sheet: sheet.to_path_buf(), message };
+        if tracks.is_empty() {
+            return Err(layout("no tracks".into()));
+        }
+        for t in &tracks {
+            let f = files.get(t.file).ok_or_else(|| layout(format!("track {:02} names no file", t.number)))?;
+            let end = t.file_offset.checked_add(t.stored_bytes()).filter(|&e| e <= f.len);
+            if end.is_none() || t.stored == 0 {
+                return Err(layout(format!(
+                    "track {:02} needs {} sectors of {} bytes from byte {} of {}, which has {} bytes",
+                    t.number,
+                    t.stored,
+                    t.stride(),
+                    t.file_offset,
+                    f.path.display(),
+                    f.len
+                )));
+            }
+            if t.start_lba < t.first_lba || t.start_lba >= t.end_lba() {
+                return Err(layout(format!("track {:02}: INDEX 01 outside its stored sectors", t.number)));
+            }
+        }
+        let disc = RawDisc { sheet: sheet.to_path_buf(), kind, files, tracks, cue: None, ccd: None, subchannel: None };
+        disc.check_fits()?;
+        Ok(disc)
     }
 
     /// Lays out a parsed CUE sheet found at `sheet_path` (whose folder its relative file names are taken from).
@@ -205,7 +332,7 @@ impl RawDisc {
         for (fi, f) in sheet.files.iter().enumerate() {
             let path = cue::resolve_file(sheet_path, &f.name);
             let len = file_len(sheet_path, &path)?;
-            files.push(ImageFile { path, file_type: f.file_type, len, reader: None, pos: 0 });
+            files.push(ImageFile { path, file_type: f.file_type, len, reader: None, pos: 0, store: None });
             let mut offset: u64 = 0;
             let mut prev: Option<(u32, u32)> = None; // (file start frames, sector size) of the previous track
             for (ti, t) in f.tracks.iter().enumerate() {
@@ -269,6 +396,7 @@ impl RawDisc {
                     stored,
                     unstored_pregap: unstored,
                     postgap,
+                    sub_bytes: 0,
                 });
                 prev = Some((start_frames, size));
             }
@@ -354,12 +482,13 @@ impl RawDisc {
                 stored: u64::try_from(end.saturating_sub(first_lba)).unwrap_or(0),
                 unstored_pregap: u32::try_from(first_lba.saturating_sub(t.index0.unwrap_or(first_lba))).unwrap_or(0),
                 postgap: 0,
+                sub_bytes: 0,
             });
         }
         let disc = RawDisc {
             sheet: ccd_path.to_path_buf(),
             kind: SheetKind::CloneCd,
-            files: vec![ImageFile { path: img, file_type: FileType::Binary, len, reader: None, pos: 0 }],
+            files: vec![ImageFile { path: img, file_type: FileType::Binary, len, reader: None, pos: 0, store: None }],
             tracks,
             cue: None,
             ccd: Some(ccd),
@@ -492,9 +621,9 @@ impl RawDisc {
             return Err(Error::InvalidArgument(format!("LBA {lba} is not a stored sector of track {:02}", t.number)));
         }
         let rel = u64::try_from(lba.saturating_sub(t.first_lba)).unwrap_or(0);
-        let offset = t.file_offset.saturating_add(rel.saturating_mul(u64::from(t.sector_size())));
+        let offset = t.file_offset.saturating_add(rel.saturating_mul(u64::from(t.stride())));
         let file = self.files.get_mut(t.file).ok_or_else(|| Error::InvalidArgument("no such file".into()))?;
-        if !matches!(file.file_type, FileType::Binary | FileType::Motorola) {
+        if file.store.is_none() && !matches!(file.file_type, FileType::Binary | FileType::Motorola) {
             return Err(Error::Unsupported {
                 what: format!("reading sectors from a {} file ({})", file.file_type.as_str(), file.path.display()),
             });

@@ -22,7 +22,9 @@
 pub mod buf;
 pub mod ccd;
 pub mod cdtext;
+pub mod container;
 pub mod cue;
+pub mod detect;
 pub mod error;
 pub mod hash;
 pub mod image;
@@ -32,6 +34,7 @@ pub mod offsets;
 pub mod sector;
 pub mod sense;
 pub mod sg;
+pub mod store;
 pub mod subq;
 pub mod transport;
 

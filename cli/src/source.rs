@@ -14,8 +14,10 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use anyhow::{anyhow, bail, Context, Result};
-use odix_cdrip::cue::CueSheet;
-use odix_cdrip::image::{CookedReader, RawDisc};
+use odix_cdrip::cue::{CueSheet, TrackMode};
+use odix_cdrip::detect::ImageFormat;
+use odix_cdrip::image::{CookedReader, DiscTrack, RawDisc, SheetKind};
+use odix_cdrip::store::{ByteStore, StoreReader};
 
 /// Anything the readers can read from.
 pub trait ReadSeek: Read + Seek + Send {}
@@ -84,9 +86,6 @@ const SYNC: [u8; 12] = [0, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
 /// Bytes of a raw CD sector.
 const RAW_SECTOR: u64 = 2352;
 
-/// The signature at the start of a MAME CHD file.
-const CHD_MAGIC: &[u8; 8] = b"MComprHD";
-
 #[cfg(test)]
 thread_local! {
     /// How many raw discs this thread laid out (a sheet parsed and its files measured), for the tests that check
@@ -99,8 +98,11 @@ impl ImageSource {
     /// disc image once, and finds where the session to read starts.
     pub fn new(path: &Path, opts: SourceOptions) -> Result<Self> {
         check(path)?;
-        let origin = if is_sheet(path) {
+        let format = detect(path)?;
+        let origin = if format.is_raw_disc() {
             raw_origin(path, &opts, None)?
+        } else if let Some(store) = odix_cdrip::container::open(path, format)? {
+            container_origin(path, &opts, store)?
         } else {
             match bare_bin_mode(path) {
                 Some(mode) => raw_origin(path, &opts, Some(mode))?,
@@ -297,12 +299,53 @@ impl<R: Read + Seek> Seek for Shared<R> {
     }
 }
 
-/// Whether the path names a sheet by its extension (`.cue`, `.ccd`).
+/// What `path` holds, by its signature (see [`odix_cdrip::detect`]); a `.cue` or `.ccd` whose content fits no
+/// format is still read as one, so that its parser says what is wrong with it.
+fn detect(path: &Path) -> Result<ImageFormat> {
+    let format = odix_cdrip::detect::detect(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let ext = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
+    Ok(match (format, ext.as_deref()) {
+        (ImageFormat::Plain, Some("cue")) => ImageFormat::Cue,
+        (ImageFormat::Plain, Some("ccd")) => ImageFormat::CloneCd,
+        (f, _) => f,
+    })
+}
+
+/// Whether the path names a raw disc's description or container (CUE, CloneCD, NRG, MDS, CDI, GDI, TOC, CHD).
 fn is_sheet(path: &Path) -> bool {
-    matches!(
-        path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref(),
-        Some("cue") | Some("ccd")
-    )
+    std::fs::metadata(path).is_ok_and(|m| m.is_file()) && detect(path).is_ok_and(ImageFormat::is_raw_disc)
+}
+
+/// The source for a container of an image file's bytes (ECM, CSO, ZSO): raw sectors read as a bare BIN would
+/// be, anything else as the 2048-byte sectors of an ISO or UDF image.
+fn container_origin(path: &Path, opts: &SourceOptions, store: Box<dyn ByteStore>) -> Result<Origin> {
+    let mut head = [0u8; 16];
+    let raw = store.len() >= RAW_SECTOR
+        && store.len() % RAW_SECTOR == 0
+        && store.read_at(0, &mut head).is_ok()
+        && head[..12] == SYNC
+        && (head[15] == 1 || head[15] == 2);
+    if raw {
+        let file = odix_cdrip::image::ImageFile::from_store(path.to_path_buf(), store);
+        let mode = if head[15] == 1 { TrackMode::Mode1_2352 } else { TrackMode::Mode2_2352 };
+        let stored = file.len / RAW_SECTOR;
+        let track = DiscTrack {
+            number: 1,
+            session: 1,
+            mode,
+            file: 0,
+            file_offset: 0,
+            first_lba: 0,
+            start_lba: 0,
+            stored,
+            unstored_pregap: 0,
+            postgap: 0,
+            sub_bytes: 0,
+        };
+        let disc = RawDisc::from_parts(path, SheetKind::Cue, vec![file], vec![track])?;
+        return disc_origin(disc, opts, Some(head[15]));
+    }
+    Ok(Origin::Reader(Arc::new(Mutex::new(Box::new(StoreReader::new(store))))))
 }
 
 /// Refuses, with a message of its own naming the path, what odix cannot read as an image: a directory, a pipe or
@@ -319,17 +362,6 @@ pub fn check(path: &Path) -> Result<()> {
     }
     if ft.is_char_device() {
         bail!("{p}: a character device: give an image file, a block device (/dev/sr0) or a .cue/.ccd");
-    }
-    if is_sheet(path) || bare_bin_mode(path).is_some() {
-        return Ok(());
-    }
-    let mut head = [0u8; 8];
-    let n = File::open(path).and_then(|mut f| f.read(&mut head)).with_context(|| format!("cannot open {p}"))?;
-    if head.get(..n) == Some(&CHD_MAGIC[..]) {
-        bail!(
-            "{p}: a MAME CHD image, which odix does not read yet (chdman extractcd -i {p} -o IMAGE.cue turns it \
-             into a CUE sheet and BIN odix reads)"
-        );
     }
     Ok(())
 }
@@ -363,7 +395,11 @@ fn bare_bin_mode(path: &Path) -> Option<u8> {
 
 /// The raw disc at `path`, laid out once, with the session asked for checked.
 fn raw_origin(path: &Path, opts: &SourceOptions, bare_bin: Option<u8>) -> Result<Origin> {
-    let disc = raw_disc(path, bare_bin)?;
+    disc_origin(raw_disc(path, bare_bin)?, opts, bare_bin)
+}
+
+/// The source of a laid-out raw disc, with the session asked for checked.
+fn disc_origin(disc: RawDisc, opts: &SourceOptions, bare_bin: Option<u8>) -> Result<Origin> {
     let audio_only = opts.session.is_none() && !disc.tracks().iter().any(|t| t.mode.is_data());
     if !audio_only {
         disc.choose_session(opts.session)?;

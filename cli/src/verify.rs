@@ -355,8 +355,8 @@ fn recognise(args: &ImageArgs, disc: Option<&RawDisc>) -> Result<Recognised> {
         let mut r = image.reader()?;
         let present = r.seek(SeekFrom::End(0))? / 2048;
         let format = match disc.kind() {
-            SheetKind::Cue => "cue",
             SheetKind::CloneCd => "ccd",
+            other => other.name(),
         };
         return Ok(Recognised { format: format.into(), iso, udf, raw: true, size, present });
     }
@@ -934,8 +934,14 @@ fn repair_copy(
     run: &mut Run,
 ) -> Result<usize> {
     let want = match disc.kind() {
-        SheetKind::Cue => "cue",
+        SheetKind::Cue if disc.cue().is_some() => "cue",
         SheetKind::CloneCd => "ccd",
+        other => bail!(
+            "{}: --repair writes CUE or CloneCD images, and this is a {} image: convert it to BIN/CUE first \
+             (odix convert IMAGE NAME.cue)",
+            disc.sheet_path().display(),
+            other.name()
+        ),
     };
     let ext = dest.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
     if ext.as_deref() != Some(want) {
@@ -948,11 +954,11 @@ fn repair_copy(
     let targets: Vec<PathBuf> = match disc.kind() {
         SheetKind::CloneCd => vec![dest.with_extension("img")],
         SheetKind::Cue if files.len() == 1 => vec![dir.join(format!("{stem}.bin"))],
-        SheetKind::Cue => (1..=files.len()).map(|i| dir.join(format!("{stem} (File {i}).bin"))).collect(),
+        _ => (1..=files.len()).map(|i| dir.join(format!("{stem} (File {i}).bin"))).collect(),
     };
     let sub = match disc.kind() {
         SheetKind::CloneCd => disc.subchannel().map(|s| (s.to_path_buf(), dest.with_extension("sub"))),
-        SheetKind::Cue => None,
+        _ => None,
     };
     let mut all = targets.clone();
     all.push(dest.to_path_buf());
@@ -999,7 +1005,7 @@ fn repair_copy(
                     .with_context(|| format!("copying {} to {}", from.display(), to.display()))?;
             }
         }
-        SheetKind::Cue => {
+        _ => {
             let mut sheet: CueSheet = disc.cue().cloned().context("CUE sheet missing")?;
             for (f, t) in sheet.files.iter_mut().zip(&targets) {
                 f.name = t.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();

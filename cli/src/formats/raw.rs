@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 
 use anyhow::Result;
-use odix_cdrip::image::{RawDisc, SheetKind};
+use odix_cdrip::image::RawDisc;
 
 use super::options::{InfoSection, ReadOptions};
 use crate::source::ImageSource;
@@ -21,10 +21,7 @@ fn track_type(disc: &RawDisc, i: usize) -> &'static str {
 pub(crate) fn info(src: &ImageSource, _opts: &ReadOptions) -> Result<Vec<InfoSection>> {
     let Some(disc) = src.raw_disc() else { return Ok(Vec::new()) };
     let chosen = disc.choose_session(src.options().session).ok();
-    let format = match disc.kind() {
-        SheetKind::Cue => "cue",
-        SheetKind::CloneCd => "clonecd",
-    };
+    let format = disc.kind().name();
     let mut text = String::new();
     let _ = writeln!(
         text,

@@ -21,6 +21,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use odix_cdrip::ccd::{CcdFile, CcdTrack, SUB_LEN};
 use odix_cdrip::cue::{CueSheet, FileType, Frames, Index, Track, TrackMode};
+use odix_cdrip::detect::ImageFormat;
 use odix_cdrip::image::RawDisc;
 use odix_cdrip::sector::{self, RawSector, USER_DATA_LEN};
 
@@ -128,7 +129,11 @@ const ISO_OUTPUTS: &str = "NAME.cue (with NAME.bin) or NAME.ccd (CloneCD, with N
 /// Anything else is refused with a message naming what is written.
 pub fn convert(input: &Path, output: &Path, opts: &ConvertOptions) -> Result<ConvertReport> {
     let args = Args { input: input.to_path_buf(), output: output.to_path_buf(), opts };
-    let in_raw = matches!(ext_of(&args.input).as_deref(), Some("cue") | Some("ccd"));
+    // Raw discs are recognised by what they hold (any format odix-cdrip lays out as tracks), or by a .cue/.ccd
+    // name whose parser then says what is wrong with them.
+    let detected = odix_cdrip::detect::detect(&args.input).ok();
+    let in_raw = detected.is_some_and(ImageFormat::is_raw_disc)
+        || matches!(ext_of(&args.input).as_deref(), Some("cue") | Some("ccd"));
     let out_ext = ext_of(&args.output);
     match (in_raw, out_ext.as_deref()) {
         (true, Some("iso")) => raw_to_iso(&args),
