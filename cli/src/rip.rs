@@ -1492,6 +1492,17 @@ pub fn rip(
                 log.read_offset = Some(opts.read_offset);
                 log.notes.extend(overread_notes(opts.read_offset, &over));
                 if q.sectors > 0 {
+                    let mut q = q;
+                    if resumed {
+                        // Only this run's sectors were read: where an index starts may lie in what an earlier run
+                        // read. ISRC, catalogue number and flags hold wherever they were seen.
+                        q.tracks.values_mut().for_each(|t| t.indexes.clear());
+                        log.notes.push(
+                            "the rip resumed: the Q subchannel of the sectors read before is not known here, so \
+                             pregaps and index points stay as the TOC gives them"
+                                .into(),
+                        );
+                    }
                     log.subchannel = Some(q);
                 }
             } else if opts.read_offset != 0 {

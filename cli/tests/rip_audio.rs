@@ -316,3 +316,31 @@ fn unstable_sectors_are_reread_or_reported_with_their_samples() {
     let log = fs::read_to_string(dir.path().join("b.log")).unwrap();
     assert!(log.contains("track  2 samples 11760..12936 (LBA 420, 2 sectors)"), "{log}");
 }
+
+/// An audio rip stopped after its first read and resumed gives the pressing too; the resumed run says that the
+/// Q of what the first run read is unknown to it.
+#[test]
+fn interrupted_audio_rip_resumes_to_the_pressing() {
+    let pcm = pressing();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("r.bin");
+    let mut opts = RipOptions::new(&out);
+    opts.raw = true;
+    opts.read_offset = -700;
+    opts.cluster = Some(64);
+    let stop = Cancel::new();
+    stop.cancel();
+    let sim = || disc(&pcm, -700).with_overread(true, true);
+    let first = rip(Input::Transport { name: "sim".into(), transport: Box::new(sim()) }, &opts, &stop, &mut |_| {});
+    assert_eq!(first.unwrap().outcome, RipOutcome::Interrupted);
+    let r =
+        rip(Input::Transport { name: "sim".into(), transport: Box::new(sim()) }, &opts, &Cancel::new(), &mut |_| {})
+            .unwrap();
+    assert_eq!(r.outcome, RipOutcome::Complete);
+    assert!(r.resumed);
+    assert!(fs::read(&out).unwrap() == pcm, "the resumed rip differs from the pressing");
+    let log = fs::read_to_string(dir.path().join("r.log")).unwrap();
+    assert!(log.contains("the rip resumed: the Q subchannel of the sectors read before is not known here"), "{log}");
+    let cue = fs::read_to_string(dir.path().join("r.cue")).unwrap();
+    assert!(cue.contains("ISRC GBAYE0000351") && cue.contains("CATALOG 0724384960650"), "{cue}");
+}
