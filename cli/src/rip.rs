@@ -1242,6 +1242,11 @@ pub fn rip(
         subchannel: None,
     };
     let ropts = Options::default().retries(opts.retries).reverse(opts.reverse).trim(opts.trim).scrape(opts.scrape);
+    if opts.read_offset != 0 && !matches!(input, Opened::Drive { .. }) {
+        let w = "--read-offset corrects a drive's reads; a file or image holds its audio as it was ripped: ignored";
+        on_event(RipEvent::Warning(w.into()));
+        log.notes.push(w.into());
+    }
 
     // The shape of the rip: sectors, their size, the read mode.
     let (sectors, mode, unit) = match &mut input {

@@ -344,3 +344,23 @@ fn interrupted_audio_rip_resumes_to_the_pressing() {
     let cue = fs::read_to_string(dir.path().join("r.cue")).unwrap();
     assert!(cue.contains("ISRC GBAYE0000351") && cue.contains("CATALOG 0724384960650"), "{cue}");
 }
+
+/// `odix rip --read-offset` takes a negative number; on a file (no drive to correct) it is ignored with a warning.
+#[test]
+fn read_offset_on_a_file_is_ignored_with_a_warning() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("audio.bin");
+    fs::write(&src, &pressing()[..100 * SECTOR]).unwrap();
+    let o = odix_testdata::run(
+        Command::new(env!("CARGO_BIN_EXE_odix"))
+            .args(["rip", "--raw", "--read-offset", "-6"])
+            .arg(&src)
+            .arg(dir.path().join("out.bin")),
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert!(err.contains("--read-offset corrects a drive's reads") && err.contains("ignored"), "{err}");
+    assert!(fs::read(dir.path().join("out.bin")).unwrap() == fs::read(&src).unwrap());
+    let o = odix_testdata::run(Command::new(env!("CARGO_BIN_EXE_odix")).args(["rip", "--read-offset", "6", "x", "y"]));
+    assert_eq!(o.status.code(), Some(2), "--read-offset without --raw is refused by the parser");
+}
