@@ -945,7 +945,7 @@ pub struct RipReport {
     pub reads: u64,
     /// Read commands that failed.
     pub failed_reads: u64,
-    /// Sectors received with C2 or EDC errors (then read again).
+    /// Sectors received with C2 or EDC errors, or (audio) whose two reads differed: then read again.
     pub wrong_sectors: u64,
     /// Whether the rip resumed from an existing map.
     pub resumed: bool,
@@ -1874,7 +1874,11 @@ fn write_log(
         for st in BlockStatus::ALL {
             writeln!(w, "  {} {:<12} {:>10} sectors", st.symbol(), st.name(), t[st.index()])?;
         }
-        writeln!(w, "  reads {}, failed {}, sectors with C2/EDC errors {}", s.reads, s.failed_reads, s.wrong_sectors)?;
+        writeln!(
+            w,
+            "  reads {}, failed {}, sectors with C2/EDC errors or differing reads {}",
+            s.reads, s.failed_reads, s.wrong_sectors
+        )?;
         let unfinished = ripper.unfinished();
         if !unfinished.is_empty() {
             writeln!(w, "\nUnreadable or unfinished sectors (LBA, count, status):")?;
