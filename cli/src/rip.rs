@@ -26,6 +26,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
+use odix_cdrip::audio::{Toc as AudioToc, TocTrack, TrackChecksums, TrackSums};
 use odix_cdrip::cue::FileType;
 use odix_cdrip::disc::{q_position, Disc, Session, Track, TrackKind};
 use odix_cdrip::drive::{
@@ -366,6 +367,8 @@ fn fs_name(dev: &Path) -> Option<String> {
 #[derive(Clone)]
 struct StreamHash {
     ranges: Vec<(u8, u64, u64)>,
+    /// Audio tracks' checksums (AccurateRip, CRC-32), each over its bytes of the image: (track, from, to, sums).
+    audio: Vec<AudioSum>,
     /// The digests this one computes.
     share: Share,
     image: Hasher,
@@ -376,14 +379,15 @@ struct StreamHash {
 
 impl StreamHash {
     /// Hashes of an image of `total` bytes and of `ranges` of it.
-    fn new(ranges: Vec<(u8, u64, u64)>, total: u64) -> Self {
+    fn new(ranges: Vec<(u8, u64, u64)>, audio: Vec<AudioSum>, total: u64) -> Self {
         let tracks = ranges.iter().map(|(_, from, to)| (*from > 0 || *to < total).then(Hasher::new)).collect();
-        Self { ranges, share: Share::All, image: Hasher::new(), tracks, pos: 0 }
+        Self { ranges, audio, share: Share::All, image: Hasher::new(), tracks, pos: 0 }
     }
 
     /// Two hashes of the same stream, for two threads: the CRC-32 and MD5 share, and the SHA-1 share.
     fn split(self) -> (Self, Self) {
-        let sha1 = Self { share: Share::Sha1, ..self.clone() };
+        // The audio checksums go with the CRC-32 and MD5, the lighter share.
+        let sha1 = Self { share: Share::Sha1, audio: Vec::new(), ..self.clone() };
         (Self { share: Share::Crc32Md5, ..self }, sha1)
     }
 
@@ -413,7 +417,20 @@ impl StreamHash {
             let b = usize::try_from((*to).min(end).saturating_sub(self.pos)).unwrap_or(0);
             h.update_share(self.share, chunk.get(a..b).unwrap_or_default());
         }
+        for a in &mut self.audio {
+            if a.to <= self.pos || a.from >= end {
+                continue;
+            }
+            let x = usize::try_from(a.from.saturating_sub(self.pos)).unwrap_or(0);
+            let y = usize::try_from(a.to.min(end).saturating_sub(self.pos)).unwrap_or(0);
+            a.sums.update(chunk.get(x..y).unwrap_or_default());
+        }
         self.pos = end;
+    }
+
+    /// The audio tracks' checksums (the image must have been fed whole).
+    fn audio_sums(&mut self) -> Vec<(u8, TrackSums)> {
+        std::mem::take(&mut self.audio).into_iter().filter_map(|a| Some((a.track, a.sums.finish().ok()?))).collect()
     }
 
     fn finish(self) -> ImageHashes {
@@ -426,6 +443,39 @@ impl StreamHash {
             .collect();
         ImageHashes { image, tracks }
     }
+}
+
+/// One audio track's checksums as its bytes of the image stream by.
+#[derive(Clone)]
+struct AudioSum {
+    track: u8,
+    from: u64,
+    to: u64,
+    sums: TrackChecksums,
+}
+
+/// The audio TOC of a disc for its checksums and ids (INDEX 01 of each track, the last session's lead-out).
+pub fn audio_toc(disc: &Disc) -> Option<AudioToc> {
+    let tracks = disc
+        .tracks
+        .iter()
+        .map(|t| TocTrack { number: t.number, start: t.start, audio: t.kind == TrackKind::Audio, session: t.session })
+        .collect();
+    AudioToc::new(tracks, disc.lead_out()).ok()
+}
+
+/// The audio tracks' checksum ranges in a raw image of `disc` (2352-byte sectors): from each audio track's INDEX
+/// 01 to the next track's (the audio lead-out for the last), as AccurateRip counts them.
+fn audio_sums(disc: &Disc) -> Vec<AudioSum> {
+    let Some(toc) = audio_toc(disc) else { return Vec::new() };
+    toc.audio_tracks()
+        .filter_map(|t| {
+            let sums = toc.track_checksums(t.number)?;
+            let from = u64::from(disc.image_sector(t.start)?).saturating_mul(RAW_SECTOR as u64);
+            let len = u64::from(toc.track_sectors(t.number)?).saturating_mul(RAW_SECTOR as u64);
+            Some(AudioSum { track: t.number, from, to: from.saturating_add(len), sums })
+        })
+        .collect()
 }
 
 /// A message to the writer thread.
@@ -969,6 +1019,10 @@ pub struct RipReport {
     pub audio_errors: Vec<AudioError>,
     /// What the Q subchannel said (a raw rip of a disc with audio from a drive).
     pub subchannel: Option<QSummary>,
+    /// Each audio track's AccurateRip v1/v2 and CRC-32 checksums (a completed raw rip with hashes), by track.
+    pub audio_sums: Vec<(u8, TrackSums)>,
+    /// The disc's AccurateRip id (`NNN-xxxxxxxx-xxxxxxxx-xxxxxxxx`) when it has audio.
+    pub accuraterip_id: Option<String>,
 }
 
 /// Audio samples a rip could not read reliably.
@@ -1205,6 +1259,139 @@ struct LogInfo {
     audio_errors: Vec<AudioError>,
     /// What the Q subchannel said.
     subchannel: Option<QSummary>,
+    /// Audio tracks' checksums, computed as the image was written.
+    audio_sums: Vec<(u8, TrackSums)>,
+}
+
+/// One read offset whose rip matches a saved AccurateRip response.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OffsetMatch {
+    /// The read offset, samples (AccurateRip's sign).
+    pub offset: i32,
+    /// The summed confidence of the response's entries the track's CRC equals.
+    pub confidence: u32,
+    /// The track's AccurateRip v1 CRC at this offset.
+    pub v1: u32,
+    /// Its v2 CRC.
+    pub v2: u32,
+}
+
+/// What [`find_offset`] found.
+#[derive(Debug, Clone)]
+pub struct FindOffsetReport {
+    /// The drive, as INQUIRY names it.
+    pub drive: String,
+    /// The track compared (the shortest audio track the response has CRCs for).
+    pub track: u8,
+    /// The offsets tried: `-range..=range`.
+    pub range: u32,
+    /// The disc's AccurateRip id.
+    pub disc_id: String,
+    /// Offsets whose v1 CRC is in the response, best confidence first.
+    pub matches: Vec<OffsetMatch>,
+    /// What limited the search (sectors before LBA 0 or past the lead-out the drive would not read).
+    pub notes: Vec<String>,
+}
+
+/// Finds the drive's read offset from a disc whose AccurateRip response (`dBAR-….bin`) the user saved: reads the
+/// shortest audio track the response has CRCs for once, without correction and with `range` samples to spare on
+/// both sides, and computes its AccurateRip v1 CRC at every offset in `-range..=range`
+/// ([`odix_cdrip::offsets::accuraterip_v1_by_offset`]); the offsets whose CRC the response holds are the drive's
+/// (their v2 CRC is given too). Responses that hold only v2 CRCs for the track match nothing here.
+pub fn find_offset(input: Input<'_>, response: &Path, range: u32, timeout: Duration) -> Result<FindOffsetReport> {
+    use odix_cdrip::audio::accuraterip;
+    let bytes = {
+        let f = File::open(response).with_context(|| format!("opening {}", response.display()))?;
+        let mut b = Vec::new();
+        f.take((accuraterip::MAX_RESPONSE_BYTES as u64).saturating_add(1))
+            .read_to_end(&mut b)
+            .with_context(|| format!("reading {}", response.display()))?;
+        b
+    };
+    let parsed = accuraterip::parse(&bytes).with_context(|| format!("{}", response.display()))?;
+    let Opened::Drive { mut drive, .. } = open_input(input, timeout, true)? else {
+        bail!("--find-offset reads a drive: a file or image holds audio already ripped");
+    };
+    let inq = drive.inquiry().context("INQUIRY")?;
+    wait_ready(&mut drive)?;
+    let disc = read_disc(&mut drive)?;
+    let toc = audio_toc(&disc).context("the disc's TOC makes no audio TOC")?;
+    let id = toc.accuraterip_id().context("the disc has no audio track")?;
+    let chunks: Vec<&accuraterip::Chunk> = parsed.chunks.iter().filter(|c| c.id == id).collect();
+    if chunks.is_empty() {
+        let theirs = parsed.chunks.first().map(|c| c.id.to_string()).unwrap_or_default();
+        bail!("{}: the response is for disc {theirs}, not for this disc ({id})", response.display());
+    }
+    // The response's entry of each audio track: by position among the audio tracks, or by track number on a
+    // mixed-mode CD whose first track is data.
+    let mixed = toc.tracks().first().is_some_and(|t| !t.audio);
+    let first_number = toc.tracks().first().map_or(1, |t| t.number);
+    let audio: Vec<u8> = toc.audio_tracks().map(|t| t.number).collect();
+    let entries = |n: u8| -> Vec<accuraterip::Entry> {
+        let slot =
+            if mixed { Some(usize::from(n.saturating_sub(first_number))) } else { audio.iter().position(|a| *a == n) };
+        slot.map(|k| chunks.iter().filter_map(|c| c.entries.get(k)).filter(|e| e.crc != 0).copied().collect())
+            .unwrap_or_default()
+    };
+    let track = audio
+        .iter()
+        .copied()
+        .filter(|n| !entries(*n).is_empty())
+        .min_by_key(|n| toc.track_sectors(*n).unwrap_or(u32::MAX))
+        .context("the response has no CRC for any audio track of this disc")?;
+    let t = toc.tracks().iter().find(|t| t.number == track).copied().context("the track")?;
+    let sectors = toc.track_sectors(track).unwrap_or(0);
+    let margin_sectors = range.div_ceil(SAMPLES_PER_SECTOR).saturating_add(1);
+    let from = i64::from(t.start).saturating_sub(i64::from(margin_sectors));
+    let to = i64::from(t.start).saturating_add(i64::from(sectors)).saturating_add(i64::from(margin_sectors));
+    let (mut buf, mut unread) = (Vec::new(), 0u32);
+    let fields = ReadCdFields::raw(C2Mode::None, Subchannel::None);
+    let mut sector = vec![0u8; RAW_SECTOR];
+    for lba in from..to {
+        // A negative LBA (the lead-in) goes out as its two's complement; a sector the drive refuses is silence.
+        let ok = drive.read_cd(lba as i32 as u32, 1, fields, &mut sector).is_ok_and(|n| n == RAW_SECTOR);
+        if ok {
+            buf.extend_from_slice(&sector);
+        } else {
+            unread = unread.saturating_add(1);
+            buf.resize(buf.len().saturating_add(RAW_SECTOR), 0);
+        }
+    }
+    let mut notes = Vec::new();
+    if unread > 0 {
+        notes.push(format!(
+            "{unread} sectors around track {track} did not read (before LBA 0 or past the lead-out): silence there"
+        ));
+    }
+    let first = audio.first() == Some(&track);
+    let last = audio.last() == Some(&track);
+    let margin = margin_sectors.saturating_mul(SAMPLES_PER_SECTOR);
+    let samples = u64::from(sectors).saturating_mul(u64::from(SAMPLES_PER_SECTOR));
+    let want = entries(track);
+    let mut matches = Vec::new();
+    for (offset, v1) in odix_cdrip::offsets::accuraterip_v1_by_offset(&buf, margin, samples, first, last, range) {
+        let confidence: u32 = want.iter().filter(|e| e.crc == v1).map(|e| u32::from(e.confidence)).sum();
+        if confidence == 0 {
+            continue;
+        }
+        // The v2 CRC of the same window, for the log (and as a check of the sliding v1).
+        let mut sums = toc.track_checksums(track).context("the track's checksums")?;
+        let at = usize::try_from(i64::from(margin).saturating_add(i64::from(offset)).saturating_mul(4)).unwrap_or(0);
+        sums.update(
+            buf.get(at..at.saturating_add(usize::try_from(samples.saturating_mul(4)).unwrap_or(0))).unwrap_or_default(),
+        );
+        let s = sums.finish().context("the track's checksums")?;
+        matches.push(OffsetMatch { offset, confidence, v1: s.accuraterip_v1, v2: s.accuraterip_v2 });
+    }
+    matches.sort_by_key(|m| (std::cmp::Reverse(m.confidence), m.offset.unsigned_abs()));
+    Ok(FindOffsetReport {
+        drive: format!("{} {} {}", inq.vendor, inq.product, inq.revision),
+        track,
+        range,
+        disc_id: id.to_string(),
+        matches,
+        notes,
+    })
 }
 
 /// Rips `input` into the image `opts` names, keeping the map beside it (a rerun with the same map resumes), and
@@ -1240,6 +1427,7 @@ pub fn rip(
         read_offset: None,
         audio_errors: Vec::new(),
         subchannel: None,
+        audio_sums: Vec::new(),
     };
     let ropts = Options::default().retries(opts.retries).reverse(opts.reverse).trim(opts.trim).scrape(opts.scrape);
     if opts.read_offset != 0 && !matches!(input, Opened::Drive { .. }) {
@@ -1465,7 +1653,9 @@ pub fn rip(
         ],
     };
     // Only a rip from scratch sees every byte of the image go by.
-    let hash = (!resumed && opts.hash).then(|| StreamHash::new(ranges.clone(), image_len));
+    // Audio tracks' AccurateRip and CRC-32 checksums stream along with the image's hashes.
+    let audio_ranges = log.disc.as_ref().filter(|_| opts.raw).map(audio_sums).unwrap_or_default();
+    let hash = (!resumed && opts.hash).then(|| StreamHash::new(ranges.clone(), audio_ranges.clone(), image_len));
     let mut sink = FileSink::spawn(output, hash, stop.clone(), on_event).context("starting the writer thread")?;
     // Save the starting map at once, so a kill before the first interval still leaves a map of this rip.
     rip::Sink::checkpoint(&mut sink, &ripper, true)?;
@@ -1606,14 +1796,21 @@ pub fn rip(
     let streamed = sink.finish().context("writing the image")?.filter(|h| h.pos == image_len);
     let hashes = match (end, streamed) {
         (RunEnd::Completed, _) if !opts.hash => None,
-        (RunEnd::Completed, Some(h)) if !rehash => Some(h.finish()),
-        (RunEnd::Completed, Some(_)) => Some(hash_output(&out, ranges, image_len)?),
-        (RunEnd::Completed, None) => Some(hash_output(&out, ranges, image_len)?),
+        (RunEnd::Completed, Some(mut h)) if !rehash => {
+            log.audio_sums = h.audio_sums();
+            Some(h.finish())
+        }
+        (RunEnd::Completed, _) => {
+            let (h, a) = hash_output(&out, ranges, audio_ranges, image_len)?;
+            log.audio_sums = a;
+            Some(h)
+        }
         (RunEnd::Interrupted, _) => None,
     };
     if hashes.is_some() && opts.subchannel {
         let sub = with_ext(&out, "sub");
-        log.beside.push((sub.clone(), hash_output(&sub, Vec::new(), u64::from(sectors).saturating_mul(96))?.image));
+        let (h, _) = hash_output(&sub, Vec::new(), Vec::new(), u64::from(sectors).saturating_mul(96))?;
+        log.beside.push((sub.clone(), h.image));
     }
     if let (Some(disc), true) = (&log.disc, opts.raw) {
         let unfinished: Vec<(u32, u32)> = ripper.unfinished().into_iter().map(|(l, c, _)| (l, c)).collect();
@@ -1649,8 +1846,16 @@ pub fn rip(
         log: log_path,
         beside: log.beside.into_iter().map(|(p, _)| p).collect(),
         unfinished: ripper.unfinished().into_iter().map(|(l, c, s)| (l, c, s.symbol())).collect(),
+        accuraterip_id: log
+            .disc
+            .as_ref()
+            .filter(|_| opts.raw)
+            .and_then(audio_toc)
+            .and_then(|t| t.accuraterip_id())
+            .map(|i| i.to_string()),
         audio_errors: log.audio_errors,
         subchannel: log.subchannel,
+        audio_sums: log.audio_sums,
     })
 }
 
@@ -1773,9 +1978,14 @@ fn track_ranges(disc: Option<&Disc>, unit: u32) -> Vec<(u8, u64, u64)> {
 }
 
 /// CRC32/MD5/SHA-1 of the image and of each track's bytes in it (pregap included), read back from `out`.
-fn hash_output(out: &Path, ranges: Vec<(u8, u64, u64)>, total: u64) -> Result<ImageHashes> {
+fn hash_output(
+    out: &Path,
+    ranges: Vec<(u8, u64, u64)>,
+    audio: Vec<AudioSum>,
+    total: u64,
+) -> Result<(ImageHashes, Vec<(u8, TrackSums)>)> {
     let mut f = File::open(out).with_context(|| format!("reading {} back", out.display()))?;
-    let mut h = StreamHash::new(ranges, total);
+    let mut h = StreamHash::new(ranges, audio, total);
     let mut buf = vec![0u8; 1 << 20];
     loop {
         let n = f.read(&mut buf).with_context(|| format!("reading {} back", out.display()))?;
@@ -1784,7 +1994,8 @@ fn hash_output(out: &Path, ranges: Vec<(u8, u64, u64)>, total: u64) -> Result<Im
         }
         h.update(&buf[..n]);
     }
-    Ok(h.finish())
+    let audio = h.audio_sums();
+    Ok((h.finish(), audio))
 }
 
 fn write_log(
@@ -1838,6 +2049,23 @@ fn write_log(
                     t.isrc.as_deref().unwrap_or("-"),
                     idx.join(" "),
                     if flags.is_empty() { "-".to_string() } else { flags.join(" ") }
+                )?;
+            }
+        }
+        if !log.audio_sums.is_empty() {
+            let toc = log.disc.as_ref().and_then(audio_toc);
+            writeln!(w, "\nAudio checksums (from each track's INDEX 01 to the next's):")?;
+            if let Some(toc) = &toc {
+                if let Some(id) = toc.accuraterip_id() {
+                    writeln!(w, "  AccurateRip disc id {id} ({})", id.file_name())?;
+                }
+                writeln!(w, "  freedb id {:08x}, MusicBrainz disc id {}", toc.freedb_id(), toc.musicbrainz_id())?;
+            }
+            for (n, t) in &log.audio_sums {
+                writeln!(
+                    w,
+                    "  track {n:2} AccurateRip v1 {:08x} v2 {:08x}  CRC32 {:08x}  without silence {:08x}",
+                    t.accuraterip_v1, t.accuraterip_v2, t.crc32, t.crc32_nonsilent
                 )?;
             }
         }

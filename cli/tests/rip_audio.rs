@@ -363,4 +363,150 @@ fn read_offset_on_a_file_is_ignored_with_a_warning() {
     assert!(fs::read(dir.path().join("out.bin")).unwrap() == fs::read(&src).unwrap());
     let o = odix_testdata::run(Command::new(env!("CARGO_BIN_EXE_odix")).args(["rip", "--read-offset", "6", "x", "y"]));
     assert_eq!(o.status.code(), Some(2), "--read-offset without --raw is refused by the parser");
+    // --find-offset takes no OUT, needs --accuraterip, and reads the response before looking for a drive.
+    let o = odix_testdata::run(Command::new(env!("CARGO_BIN_EXE_odix")).args(["rip", "--find-offset"]));
+    assert_eq!(o.status.code(), Some(2));
+    let missing = dir.path().join("none.bin");
+    let o = odix_testdata::run(
+        Command::new(env!("CARGO_BIN_EXE_odix")).args(["rip", "--find-offset", "--accuraterip"]).arg(&missing),
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains(&format!("opening {}", missing.display())), "{err}");
+}
+
+/// whipper's `accuraterip-checksum` of `pcm` as track `n` of `count`: (v1, v2) as numbers.
+fn whipper_sums(tool: &Path, dir: &Path, pcm: &[u8], n: usize, count: usize) -> (u32, u32) {
+    let wav_path = dir.join(format!("track{n}.wav"));
+    fs::write(&wav_path, wav(pcm)).unwrap();
+    let sum = |v: &str| {
+        let o = run_ok(Command::new(tool).arg(v).arg(&wav_path).arg(n.to_string()).arg(count.to_string()));
+        u32::from_str_radix(text(&o).trim(), 16).unwrap()
+    };
+    (sum("--accuraterip-v1"), sum("--accuraterip-v2"))
+}
+
+/// The pressing's tracks as AccurateRip counts them: from each INDEX 01 to the next (the lead-out for the last).
+fn track_windows(pcm: &[u8]) -> Vec<&[u8]> {
+    let mut ends = STARTS[1..].to_vec();
+    ends.push(LEAD_OUT);
+    STARTS.iter().zip(ends).map(|(&a, b)| &pcm[a as usize * SECTOR..b as usize * SECTOR]).collect()
+}
+
+/// An AccurateRip response for the test disc holding `crcs` (one per track), as the database serves it.
+fn response(dir: &Path, name: &str, crcs: &[u32]) -> std::path::PathBuf {
+    use odix_cdrip::audio::{accuraterip, Toc, TocTrack};
+    let toc = Toc::new(STARTS.iter().zip(1u8..).map(|(&s, n)| TocTrack::audio(n, s)).collect(), LEAD_OUT).unwrap();
+    let entries: Vec<(u8, u32, u32)> = crcs.iter().map(|&c| (7u8, c, 0u32)).collect();
+    let p = dir.join(name);
+    fs::write(&p, accuraterip::encode_chunk(&toc.accuraterip_id().unwrap(), &entries)).unwrap();
+    p
+}
+
+/// The rip log's AccurateRip v1/v2 and CRC-32 of each track, computed while ripping, equal whipper's
+/// `accuraterip-checksum` and Python's `zlib.crc32` on the pressing's tracks; `odix verify --accuraterip` accepts
+/// the rip with the right offset and rejects the one with the wrong offset.
+#[test]
+fn rip_log_checksums_equal_whippers_and_the_wrong_offset_fails_accuraterip() {
+    let (Some(tool), Some(python)) = (require_tool("accuraterip-checksum"), require_tool("python3")) else { return };
+    let pcm = pressing();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let r = rip_sim(disc(&pcm, 48).with_overread(true, true), &d.join("ok.bin"), 48, 2);
+    assert_eq!(r.outcome, RipOutcome::Complete);
+    let log = fs::read_to_string(d.join("ok.log")).unwrap();
+    let windows = track_windows(&pcm);
+    for (i, w) in windows.iter().enumerate() {
+        let (v1, v2) = whipper_sums(&tool, d, w, i + 1, windows.len());
+        fs::write(d.join("t.raw"), w).unwrap();
+        let o =
+            run_ok(Command::new(&python).arg("-c").arg(format!(
+                "import zlib;print('%08x' % zlib.crc32(open('{}','rb').read()))",
+                d.join("t.raw").display()
+            )));
+        let crc = text(&o).trim().to_string();
+        let line = format!("track {:2} AccurateRip v1 {v1:08x} v2 {v2:08x}  CRC32 {crc}", i + 1);
+        assert!(log.contains(&line), "{line}\n{log}");
+        let (n, s) = r.audio_sums[i];
+        assert_eq!((n, s.accuraterip_v1, s.accuraterip_v2), (i as u8 + 1, v1, v2));
+    }
+    assert!(log.contains(&format!("AccurateRip disc id {}", r.accuraterip_id.clone().unwrap())), "{log}");
+
+    // odix verify reads a sheet's first stored sector as track 1's INDEX 00 and its INDEX 01 as LBA 0, so a rip
+    // that keeps hidden track one audio gives it another TOC than the drive's: the disc without it (track 1 at
+    // LBA 0) is the one checked against the response here.
+    let plain = &pcm[150 * SECTOR..];
+    let starts = [0u32, 250, 550, 800];
+    let sim = || SimDrive::from_audio(plain, &starts).with_read_offset(48).with_overread(true, true);
+    let mut crcs = Vec::new();
+    for (i, w) in starts.iter().zip(starts[1..].iter().chain([&1050])).enumerate() {
+        let track = &plain[*w.0 as usize * SECTOR..*w.1 as usize * SECTOR];
+        crcs.push(whipper_sums(&tool, d, track, i + 1, 4).0);
+    }
+    use odix_cdrip::audio::{accuraterip, Toc, TocTrack};
+    let toc = Toc::new(starts.iter().zip(1u8..).map(|(&s, n)| TocTrack::audio(n, s)).collect(), 1050).unwrap();
+    let entries: Vec<(u8, u32, u32)> = crcs.iter().map(|&c| (7u8, c, 0u32)).collect();
+    let resp = d.join("dBAR.bin");
+    fs::write(&resp, accuraterip::encode_chunk(&toc.accuraterip_id().unwrap(), &entries)).unwrap();
+    let verify = |cue: &str| {
+        odix_testdata::run(
+            Command::new(env!("CARGO_BIN_EXE_odix")).args(["verify", "--accuraterip"]).arg(&resp).arg(d.join(cue)),
+        )
+    };
+    assert_eq!(rip_sim(sim(), &d.join("ok2.bin"), 48, 2).outcome, RipOutcome::Complete);
+    let o = verify("ok2.cue");
+    assert_eq!(o.status.code(), Some(0), "{}{}", text(&o), String::from_utf8_lossy(&o.stderr));
+    assert!(text(&o).contains("AccurateRip: 4 of 4 tracks match"), "{}", text(&o));
+    // The same drive ripped without its offset: no track matches.
+    rip_sim(sim(), &d.join("bad.bin"), 0, 2);
+    let o = verify("bad.cue");
+    assert_ne!(o.status.code(), Some(0));
+    assert!(text(&o).contains("AccurateRip: 0 of 4 tracks match"), "{}", text(&o));
+}
+
+/// `find_offset` finds the drive's offset from a saved response made of whipper's CRCs of the pressing (v1 for
+/// one track, v2 for the others, as responses mix them): +48, and nothing when the range stops short of it.
+#[test]
+fn find_offset_against_a_saved_response() {
+    let Some(tool) = require_tool("accuraterip-checksum") else { return };
+    let pcm = pressing();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let windows = track_windows(&pcm);
+    let sums: Vec<(u32, u32)> =
+        windows.iter().enumerate().map(|(i, w)| whipper_sums(&tool, d, w, i + 1, windows.len())).collect();
+    // Track 1 (250 sectors, the shortest with track 4) has its v1 CRC in the response.
+    let crcs: Vec<u32> = sums.iter().enumerate().map(|(i, s)| if i == 0 { s.0 } else { s.1 }).collect();
+    let resp = response(d, "dBAR.bin", &crcs);
+    let find = |drive_offset: i32, range: u32| {
+        let sim = disc(&pcm, drive_offset);
+        odix::rip::find_offset(
+            Input::Transport { name: "sim".into(), transport: Box::new(sim) },
+            &resp,
+            range,
+            std::time::Duration::from_secs(5),
+        )
+        .unwrap()
+    };
+    let r = find(48, 100);
+    assert_eq!(r.track, 1);
+    assert_eq!(r.matches.len(), 1, "{r:?}");
+    assert_eq!((r.matches[0].offset, r.matches[0].confidence), (48, 7));
+    assert_eq!((r.matches[0].v1, r.matches[0].v2), sums[0]);
+    let r = find(-667, 700);
+    assert_eq!(r.matches.first().map(|m| m.offset), Some(-667), "{r:?}");
+    assert!(find(48, 30).matches.is_empty());
+    // A response for another disc is refused, naming both.
+    let other = d.join("other.bin");
+    let mut b = fs::read(&resp).unwrap();
+    b[1] ^= 1;
+    fs::write(&other, b).unwrap();
+    let e = odix::rip::find_offset(
+        Input::Transport { name: "sim".into(), transport: Box::new(disc(&pcm, 0)) },
+        &other,
+        10,
+        std::time::Duration::from_secs(5),
+    )
+    .unwrap_err();
+    assert!(format!("{e:#}").contains("not for this disc"), "{e:#}");
 }

@@ -27,7 +27,7 @@ pub struct RipArgs {
     /// `[DEVICE] OUT`: the drive (default: the first optical drive), a `.cue` or `.ccd` read as the disc it
     /// describes, or a regular file or block device read with the same map and retries; then the image to write
     /// (`.iso`, or `.bin` with `--raw`, which also writes `OUT.cue`).
-    #[arg(value_name = "PATH", num_args = 1..=2, required = true)]
+    #[arg(value_name = "PATH", num_args = 1..=2, required_unless_present = "find_offset")]
     pub paths: Vec<PathBuf>,
     /// Read 2352-byte raw sectors of every track (audio included) into OUT.bin, with OUT.cue beside it.
     #[arg(long)]
@@ -69,6 +69,14 @@ pub struct RipArgs {
     /// With --raw: read audio sectors once, judged by the drive's C2 pointers alone (default: twice, compared).
     #[arg(long, requires = "raw")]
     pub single_read: bool,
+    /// Find the drive's read offset instead of ripping: try every offset within ±N samples (default 2940) against
+    /// the saved AccurateRip response of the disc in the drive (--accuraterip); `odix rip --find-offset
+    /// --accuraterip dBAR-….bin [DEVICE]`.
+    #[arg(long, value_name = "N", num_args = 0..=1, default_missing_value = "2940", requires = "accuraterip")]
+    pub find_offset: Option<u32>,
+    /// With --find-offset: the disc's AccurateRip response (`dBAR-….bin`), saved beforehand.
+    #[arg(long, value_name = "FILE", requires = "find_offset")]
+    pub accuraterip: Option<PathBuf>,
 }
 
 /// `odix drive [DEVICE]`.
@@ -213,8 +221,50 @@ fn stop_on_signals() -> Result<Cancel> {
     Ok(stop)
 }
 
+/// `odix rip --find-offset N --accuraterip FILE [DEVICE]`.
+fn find_offset(args: &RipArgs, range: u32) -> Result<u8> {
+    let device = match args.paths.as_slice() {
+        [] => None,
+        [dev] => Some(dev.clone()),
+        _ => bail!("usage: odix rip --find-offset [N] --accuraterip FILE [DEVICE]"),
+    };
+    let input = match device {
+        Some(p) => Input::Path(p),
+        None => Input::FirstDrive,
+    };
+    let response = args.accuraterip.as_deref().context("--find-offset needs --accuraterip FILE")?;
+    let r = odix::rip::find_offset(input, response, range, Duration::from_secs_f64(args.timeout.max(1.0)))?;
+    let mut out = io::stdout().lock();
+    write_find_offset(&mut out, &r)?;
+    Ok(if r.matches.is_empty() { EXIT_PARTIAL } else { 0 })
+}
+
+fn write_find_offset(out: &mut dyn Write, r: &odix::rip::FindOffsetReport) -> io::Result<()> {
+    writeln!(out, "Drive: {}", r.drive)?;
+    writeln!(out, "Disc:  AccurateRip {} (track {} compared, offsets -{}..+{})", r.disc_id, r.track, r.range, r.range)?;
+    for n in &r.notes {
+        writeln!(out, "Note:  {n}")?;
+    }
+    match r.matches.first() {
+        None => writeln!(out, "No offset within ±{} samples gives an AccurateRip v1 CRC in the response", r.range),
+        Some(_) => {
+            for m in &r.matches {
+                writeln!(
+                    out,
+                    "Read offset {:+}: AccurateRip v1 {:08x} (v2 {:08x}) in the response, confidence {}",
+                    m.offset, m.v1, m.v2, m.confidence
+                )?;
+            }
+            Ok(())
+        }
+    }
+}
+
 /// `odix rip`.
 pub fn rip(args: RipArgs) -> Result<u8> {
+    if let Some(range) = args.find_offset {
+        return find_offset(&args, range);
+    }
     let (device, out) = match args.paths.as_slice() {
         [out] => (None, out.clone()),
         [dev, out] => (Some(dev.clone()), out.clone()),
