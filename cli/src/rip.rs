@@ -1346,16 +1346,29 @@ pub fn find_offset(input: Input<'_>, response: &Path, range: u32, timeout: Durat
     let to = i64::from(t.start).saturating_add(i64::from(sectors)).saturating_add(i64::from(margin_sectors));
     let (mut buf, mut unread) = (Vec::new(), 0u32);
     let fields = ReadCdFields::raw(C2Mode::None, Subchannel::None);
-    let mut sector = vec![0u8; RAW_SECTOR];
-    for lba in from..to {
-        // A negative LBA (the lead-in) goes out as its two's complement; a sector the drive refuses is silence.
-        let ok = drive.read_cd(lba as i32 as u32, 1, fields, &mut sector).is_ok_and(|n| n == RAW_SECTOR);
-        if ok {
-            buf.extend_from_slice(&sector);
+    const CHUNK: i64 = 16;
+    let mut chunk = vec![0u8; RAW_SECTOR * CHUNK as usize];
+    let mut lba = from;
+    while lba < to {
+        // Sixteen sectors a command; a command that fails (at the lead-in or lead-out) is read again sector by
+        // sector, and a sector the drive refuses is silence. A negative LBA goes out as its two's complement.
+        let n = CHUNK.min(to.saturating_sub(lba));
+        let len = RAW_SECTOR.saturating_mul(n as usize);
+        let piece = chunk.get_mut(..len).unwrap_or_default();
+        if drive.read_cd(lba as i32 as u32, n as u32, fields, piece).is_ok_and(|got| got == len) {
+            buf.extend_from_slice(piece);
         } else {
-            unread = unread.saturating_add(1);
-            buf.resize(buf.len().saturating_add(RAW_SECTOR), 0);
+            for l in lba..lba.saturating_add(n) {
+                let one = chunk.get_mut(..RAW_SECTOR).unwrap_or_default();
+                if drive.read_cd(l as i32 as u32, 1, fields, one).is_ok_and(|got| got == RAW_SECTOR) {
+                    buf.extend_from_slice(one);
+                } else {
+                    unread = unread.saturating_add(1);
+                    buf.resize(buf.len().saturating_add(RAW_SECTOR), 0);
+                }
+            }
         }
+        lba = lba.saturating_add(n);
     }
     let mut notes = Vec::new();
     if unread > 0 {
