@@ -605,12 +605,11 @@ fn parse_ctdb(b: &[u8]) -> Result<audio::ctdb::Response, audio::Error> {
 /// when the database answered that it does not know the disc.
 type Given<T> = (String, Option<T>);
 
+/// The AccurateRip and CTDB responses to check against.
+type Responses = (Option<Given<audio::accuraterip::Response>>, Option<Given<audio::ctdb::Response>>);
+
 /// The AccurateRip and CTDB responses [`crate::online`] fetches for `disc`, each kept in `save` when given.
-fn fetch_responses(
-    online: &crate::online::Online,
-    disc: &RawDisc,
-    save: Option<&Path>,
-) -> Result<(Option<Given<audio::accuraterip::Response>>, Option<Given<audio::ctdb::Response>>)> {
+fn fetch_responses(online: &crate::online::Online, disc: &RawDisc, save: Option<&Path>) -> Result<Responses> {
     use crate::online::Fetched;
     let sheet = disc.sheet_path().display().to_string();
     let toc = Toc::from_disc(disc).with_context(|| sheet.clone())?;

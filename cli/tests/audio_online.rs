@@ -219,7 +219,8 @@ fn serve(mut stream: TcpStream, seen: &Mutex<Vec<String>>, route: &(dyn Fn(&str)
     seen.lock().unwrap().push(target.clone());
     let answer = |status: &str, body: &[u8]| {
         let mut out = format!(
-            "HTTP/1.1 {status}\r\nContent-Length: {}\r\nContent-Type: application/octet-stream\r\nConnection: close\r\n\r\n",
+            "HTTP/1.1 {status}\r\nContent-Length: {}\r\nContent-Type: application/octet-stream\r\n\
+             Connection: close\r\n\r\n",
             body.len()
         )
         .into_bytes();

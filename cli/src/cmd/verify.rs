@@ -1,6 +1,7 @@
 //! `odix verify IMAGE`: checks an image through [`odix::verify`] (raw sectors, volume sizes, extents, MD5 tags,
-//! a folder, hashes, audio checksums and disc ids, AccurateRip and CTDB responses saved or fetched) and prints what each check found as it ends, or one JSON object at the end. Exit status 2
-//! for an incomplete image, 1 for wrong data.
+//! a folder, hashes, audio checksums and disc ids, AccurateRip and CTDB responses saved or fetched) and prints
+//! what each check found as it ends, or one JSON object at the end. Exit status 2 for an incomplete image, 1 for
+//! wrong data.
 
 use std::io::{self, Write};
 use std::path::PathBuf;
