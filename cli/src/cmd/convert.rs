@@ -14,10 +14,11 @@ use crate::cmd::progress::bar as progress_bar;
 /// `odix convert`.
 #[derive(clap::Args, Debug, Clone)]
 pub struct ConvertArgs {
-    /// The image to read: a `.cue` or `.ccd` (raw), or an ISO image (any other name).
+    /// The image to read: a raw image (`.cue`, `.ccd`, `.nrg`, `.mds`, `.cdi`, `.gdi`, `.toc`, recognised by its
+    /// content), or an ISO image.
     pub input: PathBuf,
-    /// What to write, by its extension: from a raw image `NAME.iso` or `NAME.ccd` (with `NAME.img` and
-    /// `NAME.sub`); from an ISO image `NAME.cue` (with `NAME.bin`) or `NAME.ccd`.
+    /// What to write, by its extension: from a raw image `NAME.iso`, `NAME.cue` (with `NAME.bin`) or `NAME.ccd`
+    /// (with `NAME.img` and `NAME.sub`); from an ISO image `NAME.cue` (with `NAME.bin`) or `NAME.ccd`.
     pub output: PathBuf,
     /// For raw input: write the file system of session N (default: the last session with a data track).
     #[arg(long, value_name = "N")]
@@ -66,6 +67,7 @@ pub fn convert(args: ConvertArgs) -> Result<u8> {
                 eprintln!("odix: the file system of that session starts at LBA {s}: read it with --offset {s}");
             }
         }
+        ConvertKind::RawToBinCue => eprintln!("odix: wrote {} and {} ({} sectors)", names[0], names[1], r.sectors),
         ConvertKind::IsoToBinCue => {
             eprintln!("odix: wrote {} and {} ({} Mode 1 sectors)", names[0], names[1], r.sectors);
         }
