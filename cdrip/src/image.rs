@@ -406,8 +406,11 @@ impl RawDisc {
                 prev = Some((start_frames, size));
             }
         }
-        // LBA 0 is INDEX 01 of the first track.
-        let shift = tracks.first().map_or(0, |t| t.start_lba);
+        // LBA 0 is INDEX 01 of the first track, but for an audio first track whose pregap the file stores: there
+        // the file starts at LBA 0 and INDEX 01 comes later (hidden track one audio, as EAC, whipper and odix's
+        // ripper write it; a drive cannot read the two seconds before LBA 0, so no rip stores them). A data
+        // track's INDEX 01 is always LBA 0, its file system's LBAs counting from there.
+        let shift = tracks.first().map_or(0, |t| if t.mode.is_data() { t.start_lba } else { t.first_lba });
         for t in &mut tracks {
             t.first_lba = t.first_lba.saturating_sub(shift);
             t.start_lba = t.start_lba.saturating_sub(shift);

@@ -430,11 +430,15 @@ fn rip_log_checksums_equal_whippers_and_the_wrong_offset_fails_accuraterip() {
         let (n, s) = r.audio_sums[i];
         assert_eq!((n, s.accuraterip_v1, s.accuraterip_v2), (i as u8 + 1, v1, v2));
     }
-    assert!(log.contains(&format!("AccurateRip disc id {}", r.accuraterip_id.clone().unwrap())), "{log}");
+    let drive_id = r.accuraterip_id.clone().unwrap().to_string();
+    assert!(log.contains(&format!("AccurateRip disc id {drive_id}")), "{log}");
+    // The sheet of the rip keeps hidden track one audio (its BIN starts at LBA 0, track 1's INDEX 01 after the
+    // pregap): odix verify reads it as the drive's TOC, so the disc ids are the drive's.
+    let o = run_ok(Command::new(env!("CARGO_BIN_EXE_odix")).args(["verify", "--json"]).arg(d.join("ok.cue")));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["accuraterip_id"].as_str(), Some(drive_id.as_str()), "{v}");
 
-    // odix verify reads a sheet's first stored sector as track 1's INDEX 00 and its INDEX 01 as LBA 0, so a rip
-    // that keeps hidden track one audio gives it another TOC than the drive's: the disc without it (track 1 at
-    // LBA 0) is the one checked against the response here.
+    // A disc without hidden audio (track 1 at LBA 0), checked against a response.
     let plain = &pcm[150 * SECTOR..];
     let starts = [0u32, 250, 550, 800];
     let sim = || SimDrive::from_audio(plain, &starts).with_read_offset(48).with_overread(true, true);
