@@ -22,8 +22,11 @@
 pub mod buf;
 pub mod ccd;
 pub mod container;
+pub mod cso;
 pub mod cue;
+pub mod dat;
 pub mod detect;
+pub mod ecm;
 pub mod error;
 pub mod hash;
 pub mod image;
