@@ -29,6 +29,9 @@ use crate::cancel::Cancel;
 use crate::compare::same_file;
 use crate::output::{self, AtomicFile};
 
+mod containers;
+pub use containers::{redump_track_name, Layout};
+
 /// How to convert.
 #[derive(Clone, Default)]
 pub struct ConvertOptions {
@@ -38,6 +41,12 @@ pub struct ConvertOptions {
     pub track: Option<u8>,
     /// Replace the outputs if they exist.
     pub force: bool,
+    /// For a CUE sheet written as a CUE sheet: one BIN per track (Redump's layout) or one BIN for all.
+    pub layout: Option<Layout>,
+    /// For a `.cso` output: CISO v2 (deflate or LZ4 blocks, whichever is smaller) rather than v1 (deflate).
+    pub cso_v2: bool,
+    /// Threads compressing a CSO or ZSO (0: one per CPU).
+    pub threads: usize,
     /// Checked between sectors: once set, the conversion stops with [`crate::cancel::Cancelled`] and writes
     /// nothing.
     pub cancel: Cancel,
@@ -51,6 +60,9 @@ impl std::fmt::Debug for ConvertOptions {
             .field("session", &self.session)
             .field("track", &self.track)
             .field("force", &self.force)
+            .field("layout", &self.layout)
+            .field("cso_v2", &self.cso_v2)
+            .field("threads", &self.threads)
             .finish_non_exhaustive()
     }
 }
@@ -102,6 +114,14 @@ pub enum ConvertKind {
     IsoToBinCue,
     /// An ISO image to CloneCD.
     IsoToCcd,
+    /// A file put into a container (ECM, CSO, ZSO); [`ConvertReport::what`] says how it went.
+    Packed,
+    /// The file a container holds written out.
+    Unpacked,
+    /// A CUE sheet's tracks written one BIN each.
+    Split,
+    /// A CUE sheet's BINs written as one.
+    Merged,
 }
 
 /// Where the subchannel of a CloneCD output came from.
@@ -132,6 +152,9 @@ pub fn convert(input: &Path, output: &Path, opts: &ConvertOptions) -> Result<Con
     // Raw discs are recognised by what they hold (any format odix-cdrip lays out as tracks), or by a .cue/.ccd
     // name whose parser then says what is wrong with them.
     let detected = odix_cdrip::detect::detect(&args.input).ok();
+    if let Some(done) = containers::convert(&args, detected) {
+        return done;
+    }
     let in_raw = detected.is_some_and(ImageFormat::is_raw_disc)
         || matches!(ext_of(&args.input).as_deref(), Some("cue") | Some("ccd"));
     let out_ext = ext_of(&args.output);
