@@ -111,9 +111,9 @@ impl CsoStore {
         let index_len = blocks.saturating_add(1).saturating_mul(4);
         let data_start = HEADER_LEN.saturating_add(index_len);
         if data_start > file_len {
-            return Err(invalid(
-                format!("{name} of {len} bytes needs {index_len} bytes of index, more than the file holds"),
-            ));
+            return Err(invalid(format!(
+                "{name} of {len} bytes needs {index_len} bytes of index, more than the file holds"
+            )));
         }
         let mut raw = vec![0u8; usize::try_from(index_len).map_err(|_| invalid("index too large".into()))?];
         file.read_exact_at(&mut raw, HEADER_LEN)?;
@@ -122,13 +122,17 @@ impl CsoStore {
         for (i, &e) in index.iter().enumerate() {
             let at = u64::from(e & !TOP_BIT) << shift;
             if at < prev {
-                let what = if i == 0 { "inside the index".to_string() } else { format!("before entry {}", i.saturating_sub(1)) };
+                let what = if i == 0 {
+                    "inside the index".to_string()
+                } else {
+                    format!("before entry {}", i.saturating_sub(1))
+                };
                 return Err(invalid(format!("{name} index entry {i} points at byte {at}, {what}")));
             }
             if at > file_len {
-                return Err(invalid(
-                    format!("{name} index entry {i} points at byte {at}, past the end of the file ({file_len})"),
-                ));
+                return Err(invalid(format!(
+                    "{name} index entry {i} points at byte {at}, past the end of the file ({file_len})"
+                )));
             }
             prev = at;
         }
@@ -184,9 +188,9 @@ impl CsoStore {
         out.clear();
         if plain {
             if stored < expected {
-                return Err(invalid(
-                    format!("{name} block {b} is stored uncompressed in {stored} bytes, less than its {expected}"),
-                ));
+                return Err(invalid(format!(
+                    "{name} block {b} is stored uncompressed in {stored} bytes, less than its {expected}"
+                )));
             }
             out.resize(expected_usize, 0);
             return self.file.read_exact_at(out, start);
@@ -459,12 +463,15 @@ pub fn compress<R: Read, W: Write + Seek>(
             let (bytes, flag) = p?;
             let aligned = pad_to(pos);
             if aligned > pos {
-                out.write_all(zeros.get(..usize::try_from(aligned.saturating_sub(pos)).unwrap_or(0)).unwrap_or_default())?;
+                out.write_all(
+                    zeros.get(..usize::try_from(aligned.saturating_sub(pos)).unwrap_or(0)).unwrap_or_default(),
+                )?;
                 pos = aligned;
             }
             let entry = u32::try_from(pos >> shift).map_err(|_| io::Error::other("index offset overflow"))?;
             index.push(entry | flag);
-            if (opts.format != CsoFormat::CsoV2 && flag != 0) || (opts.format == CsoFormat::CsoV2 && bytes.len() >= bsz) {
+            if (opts.format != CsoFormat::CsoV2 && flag != 0) || (opts.format == CsoFormat::CsoV2 && bytes.len() >= bsz)
+            {
                 report.stored = report.stored.saturating_add(1);
             }
             out.write_all(&bytes)?;

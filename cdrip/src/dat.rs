@@ -134,7 +134,9 @@ pub fn parse(xml: &[u8]) -> Result<Dat, DatError> {
         let pos = reader.buffer_position();
         let ev = reader.read_event().map_err(|e| err(pos, format!("XML: {e}")))?;
         match ev {
-            Event::Start(e) | Event::Empty(e) if game.is_some() && matches!(e.name().as_ref(), b"game" | b"machine") => {
+            Event::Start(e) | Event::Empty(e)
+                if game.is_some() && matches!(e.name().as_ref(), b"game" | b"machine") =>
+            {
                 return Err(err(pos, "a game inside a game"));
             }
             Event::Start(e) if matches!(e.name().as_ref(), b"game" | b"machine") => {
@@ -246,7 +248,8 @@ fn differences(rom: &Rom, h: &Hashes) -> Vec<String> {
     if let Some(s) = rom.size.filter(|&s| s != h.size) {
         v.push(format!("size {} bytes, the DAT says {s}", h.size));
     }
-    for (what, dat, ours) in [("crc32", &rom.crc32, &h.crc32), ("md5", &rom.md5, &h.md5), ("sha1", &rom.sha1, &h.sha1)] {
+    for (what, dat, ours) in [("crc32", &rom.crc32, &h.crc32), ("md5", &rom.md5, &h.md5), ("sha1", &rom.sha1, &h.sha1)]
+    {
         if let Some(d) = dat.as_ref().filter(|d| !d.eq_ignore_ascii_case(ours)) {
             v.push(format!("{what} {ours}, the DAT says {d}"));
         }
@@ -274,11 +277,7 @@ pub fn match_tracks(dat: &Dat, tracks: &[(u8, Hashes)]) -> DatMatch {
         if matched == tracks.len() && roms.len() == tracks.len() && !tracks.is_empty() {
             return DatMatch::Matched { game: g.name.clone(), tracks: compare(g, tracks).0 };
         }
-        let sized = tracks
-            .iter()
-            .zip(roms.iter())
-            .filter(|((_, h), r)| r.size == Some(h.size))
-            .count();
+        let sized = tracks.iter().zip(roms.iter()).filter(|((_, h), r)| r.size == Some(h.size)).count();
         let key = (matched, if roms.len() == tracks.len() { sized } else { 0 });
         if (key.0 > 0 || key.1 > 0) && best.map_or(true, |(m, s, _)| key > (m, s)) {
             best = Some((key.0, key.1, g));

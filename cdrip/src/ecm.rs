@@ -288,9 +288,10 @@ impl EcmStore {
                     return Err(invalid(format!("the EDC after the end mark at byte {at} is missing")));
                 }
                 if pos.saturating_add(4) != file_len {
-                    return Err(invalid(
-                        format!("{} bytes after the end of the records", file_len.saturating_sub(pos.saturating_add(4))),
-                    ));
+                    return Err(invalid(format!(
+                        "{} bytes after the end of the records",
+                        file_len.saturating_sub(pos.saturating_add(4))
+                    )));
                 }
                 let store = EcmStore {
                     path: path.to_path_buf(),
@@ -310,12 +311,10 @@ impl EcmStore {
             let rec = Record { kind, count, stored_at: pos, decoded_at: decoded };
             let end = rec.next_header_at();
             if end > file_len {
-                return Err(invalid(
-                    format!(
-                        "record at byte {at} claims {count} units ({} bytes) but the file ends at byte {file_len}",
-                        rec.stored_len()
-                    ),
-                ));
+                return Err(invalid(format!(
+                    "record at byte {at} claims {count} units ({} bytes) but the file ends at byte {file_len}",
+                    rec.stored_len()
+                )));
             }
             if n % CHECKPOINT_EVERY == 0 {
                 checkpoints.push(rec);
@@ -398,9 +397,7 @@ impl EcmStore {
             progress(pos)?;
         }
         if crc != self.edc {
-            return Err(invalid(
-                format!("the decoded bytes have EDC {crc:08x}, the file says {:08x}", self.edc),
-            ));
+            return Err(invalid(format!("the decoded bytes have EDC {crc:08x}, the file says {:08x}", self.edc)));
         }
         Ok(pos)
     }

@@ -50,10 +50,10 @@ use odix_cdrip::cue::{CueSheet, TrackMode};
 use odix_cdrip::dat::DatMatch;
 use odix_cdrip::detect::ImageFormat;
 use odix_cdrip::ecm::EcmStore;
-use odix_cdrip::store::{ByteStore, FileStore};
 use odix_cdrip::hash::{self, Hasher};
 use odix_cdrip::image::{RawDisc, SheetKind};
 use odix_cdrip::sector::{self, Repair};
+use odix_cdrip::store::{ByteStore, FileStore};
 
 use crate::cancel::Cancel;
 use crate::compare::{same_contents, same_file};
@@ -328,6 +328,9 @@ const SYNC: [u8; 12] = [0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
 
 /// Size of what `path` names: a regular file's length, or a block device's size found by seeking to its end.
 fn image_len(path: &Path) -> Result<u64> {
+    if let Some(n) = container_len(path) {
+        return Ok(n);
+    }
     let meta = std::fs::metadata(path).with_context(|| format!("cannot open {}", path.display()))?;
     if meta.is_dir() {
         bail!("{}: is a directory, not a disc image", path.display());
@@ -519,6 +522,12 @@ pub fn verify(opts: &VerifyOptions, on_event: &mut dyn FnMut(VerifyEvent<'_>)) -
     })
 }
 
+/// The length of the file an ECM, CSO or ZSO file holds (`None` for any other file).
+fn container_len(path: &Path) -> Option<u64> {
+    let format = odix_cdrip::detect::detect(path).ok()?;
+    odix_cdrip::container::open(path, format).ok().flatten().map(|s| s.len())
+}
+
 /// For an ECM, CSO or ZSO file: decodes all of it (an ECM's EDC checked), as the `container` check.
 fn check_container(path: &Path, report: &mut Report) -> Result<()> {
     let format = odix_cdrip::detect::detect(path).ok();
@@ -557,7 +566,11 @@ fn match_dat(
 ) -> Result<DatMatch> {
     let len = std::fs::metadata(dat).with_context(|| format!("cannot open {}", dat.display()))?.len();
     if len > odix_cdrip::dat::MAX_DAT_BYTES {
-        bail!("{}: {len} bytes, more than a DAT file holds (at most {})", dat.display(), odix_cdrip::dat::MAX_DAT_BYTES);
+        bail!(
+            "{}: {len} bytes, more than a DAT file holds (at most {})",
+            dat.display(),
+            odix_cdrip::dat::MAX_DAT_BYTES
+        );
     }
     let xml = std::fs::read(dat).with_context(|| format!("cannot read {}", dat.display()))?;
     let parsed = odix_cdrip::dat::parse(&xml).with_context(|| format!("{}: not a Logiqx XML DAT", dat.display()))?;
@@ -565,7 +578,8 @@ fn match_dat(
         (Some(h), _) => h.tracks.clone(),
         (None, Some(disc)) => hash::hash_image(disc)?.tracks,
         (None, None) => {
-            let format = odix_cdrip::detect::detect(image).with_context(|| format!("cannot open {}", image.display()))?;
+            let format =
+                odix_cdrip::detect::detect(image).with_context(|| format!("cannot open {}", image.display()))?;
             let store: Box<dyn ByteStore> = match odix_cdrip::container::open(image, format)? {
                 Some(s) => s,
                 None => Box::new(FileStore::open(image).with_context(|| format!("cannot open {}", image.display()))?),

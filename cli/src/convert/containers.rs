@@ -112,7 +112,8 @@ fn to_ecm(args: &Args) -> Result<ConvertReport> {
     let outputs = Outputs::create(&[&args.output], std::slice::from_ref(&args.input), args.opts.force)?;
     let mut w = BufWriter::with_capacity(1 << 20, outputs.file(0));
     let mut tell = progress(args, total);
-    let reader = ProgressReader { inner: BufReader::with_capacity(1 << 20, StoreReader::new(store)), done: 0, tell: &mut tell };
+    let reader =
+        ProgressReader { inner: BufReader::with_capacity(1 << 20, StoreReader::new(store)), done: 0, tell: &mut tell };
     args.progress(0, total);
     let r = ecm::encode(reader, &mut w);
     let rep = finish_io(args, r, || format!("writing {}", args.output.display()))?;
@@ -233,6 +234,9 @@ pub fn redump_track_name(stem: &str, n: u8, count: usize) -> String {
     }
 }
 
+/// Bytes of a source file: its index in the disc's files, the offset, the length.
+type Part = (usize, u64, u64);
+
 /// Splits or merges the BINs of a CUE sheet.
 fn relayout(args: &Args, layout: Layout) -> Result<ConvertReport> {
     if ext_of(&args.output).as_deref() != Some("cue") {
@@ -253,8 +257,8 @@ fn relayout(args: &Args, layout: Layout) -> Result<ConvertReport> {
     let dir = args.output.parent().map(Path::to_path_buf).unwrap_or_default();
     let tracks = disc.tracks();
     let mut new = CueSheet { files: Vec::new(), ..sheet.clone() };
-    // Each output BIN: its name and the byte ranges (file index, offset, length) it is made of.
-    let mut bins: Vec<(String, Vec<(usize, u64, u64)>)> = Vec::new();
+    // Each output BIN: its name and the byte ranges it is made of.
+    let mut bins: Vec<(String, Vec<Part>)> = Vec::new();
     let file_type = sheet.files.first().map_or(FileType::Binary, |f| f.file_type);
     match layout {
         Layout::Split => {
