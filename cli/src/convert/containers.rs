@@ -7,7 +7,8 @@
 //!   them, as Redump keeps discs; with [`Layout::Merge`]: one `game.bin` and a sheet whose INDEX times say where
 //!   each track now starts.
 //!
-//! Every output goes through [`super::Outputs`]: nothing is left behind by an error or an interruption.
+//! Every output is an [`AtomicFile`], all renamed into place at the end: nothing is left behind by an error or an
+//! interruption. The module stands on its own (the conversion module maps its [`Request`] and [`Done`]).
 
 use std::io::{self, BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
@@ -20,9 +21,88 @@ use odix_cdrip::ecm::{self, EcmStore};
 use odix_cdrip::image::{RawDisc, SheetKind};
 use odix_cdrip::store::{ByteStore, FileStore, StoreReader};
 
-use super::{ext_of, Args, ConvertEvent, ConvertKind, ConvertReport, Outputs};
+use crate::cancel::Cancel;
+use crate::compare::same_file;
+use crate::output::{self, AtomicFile};
 
-/// How a CUE sheet's files are laid out by [`ConvertOptions::layout`](super::ConvertOptions::layout).
+/// One conversion of this module: the paths, the options that concern it, the caller's progress callback.
+pub(crate) struct Request<'a> {
+    pub input: PathBuf,
+    pub output: PathBuf,
+    pub force: bool,
+    pub layout: Option<Layout>,
+    pub cso_v2: bool,
+    pub threads: usize,
+    pub cancel: Cancel,
+    pub progress: &'a dyn Fn(u64, u64),
+}
+
+/// What a conversion did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum DoneKind {
+    Packed,
+    Unpacked,
+    Split,
+    Merged,
+}
+
+/// What a conversion wrote.
+pub(crate) struct Done {
+    pub kind: DoneKind,
+    /// The main file first.
+    pub files: Vec<PathBuf>,
+    pub what: String,
+    pub sectors: u64,
+}
+
+type Args<'a> = Request<'a>;
+
+impl Request<'_> {
+    fn progress(&self, done: u64, total: u64) {
+        (self.progress)(done, total);
+    }
+
+    fn check_cancel(&self) -> Result<()> {
+        Ok(self.cancel.check()?)
+    }
+}
+
+fn ext_of(p: &Path) -> Option<String> {
+    p.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase)
+}
+
+/// The output files of one conversion, under temporary names until [`Outputs::commit`].
+struct Outputs {
+    files: Vec<AtomicFile>,
+}
+
+impl Outputs {
+    /// Checks every target before any work (its folder exists, it is not an existing file unless `force`, not
+    /// one of the inputs), then opens the temporary files.
+    fn create(targets: &[&Path], inputs: &[PathBuf], force: bool) -> Result<Outputs> {
+        for t in targets {
+            output::check_target(t)?;
+            if !force && t.exists() {
+                bail!("{} exists (use --force to replace it)", t.display());
+            }
+            if inputs.iter().any(|i| same_file(i, t)) {
+                bail!("{}: the output must not replace the input", t.display());
+            }
+        }
+        let files = targets.iter().map(|t| AtomicFile::create(t)).collect::<Result<Vec<_>>>()?;
+        Ok(Outputs { files })
+    }
+
+    fn file(&self, i: usize) -> Result<&std::fs::File> {
+        self.files.get(i).map(|f| &f.file).context("output file index")
+    }
+
+    fn commit(self) -> Result<()> {
+        output::commit_all(self.files)
+    }
+}
+
+/// How a CUE sheet's files are laid out by `ConvertOptions::layout`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Layout {
     /// One BIN per track, named as Redump names them.
@@ -32,9 +112,9 @@ pub enum Layout {
 }
 
 /// The conversion of `args` if it is one of this module's: `None` leaves it to the others.
-pub(super) fn convert(args: &Args, detected: Option<ImageFormat>) -> Option<Result<ConvertReport>> {
+pub(crate) fn convert(args: &Args, detected: Option<ImageFormat>) -> Option<Result<Done>> {
     let out_ext = ext_of(&args.output);
-    if let Some(layout) = args.opts.layout {
+    if let Some(layout) = args.layout {
         return Some(relayout(args, layout));
     }
     match (detected, out_ext.as_deref()) {
@@ -81,7 +161,7 @@ fn input_store(path: &Path) -> Result<Box<dyn ByteStore>> {
 fn progress<'a>(args: &'a Args, total: u64) -> impl FnMut(u64) -> io::Result<()> + 'a {
     move |done| {
         args.progress(done, total);
-        if args.opts.cancel.is_cancelled() {
+        if args.cancel.is_cancelled() {
             return Err(io::ErrorKind::Interrupted.into());
         }
         Ok(())
@@ -94,23 +174,15 @@ fn finish_io<T>(args: &Args, r: io::Result<T>, what: impl FnOnce() -> String) ->
     r.with_context(what)
 }
 
-fn report(kind: ConvertKind, files: Vec<PathBuf>, what: String) -> ConvertReport {
-    ConvertReport {
-        kind,
-        files,
-        sectors: 0,
-        what: Some(what),
-        session_start: None,
-        subchannel: None,
-        warnings: Vec::new(),
-    }
+fn report(kind: DoneKind, files: Vec<PathBuf>, what: String) -> Done {
+    Done { kind, files, what, sectors: 0 }
 }
 
-fn to_ecm(args: &Args) -> Result<ConvertReport> {
+fn to_ecm(args: &Args) -> Result<Done> {
     let store = input_store(&args.input)?;
     let total = store.len();
-    let outputs = Outputs::create(&[&args.output], std::slice::from_ref(&args.input), args.opts.force)?;
-    let mut w = BufWriter::with_capacity(1 << 20, outputs.file(0));
+    let outputs = Outputs::create(&[&args.output], std::slice::from_ref(&args.input), args.force)?;
+    let mut w = BufWriter::with_capacity(1 << 20, outputs.file(0)?);
     let mut tell = progress(args, total);
     let reader =
         ProgressReader { inner: BufReader::with_capacity(1 << 20, StoreReader::new(store)), done: 0, tell: &mut tell };
@@ -118,14 +190,13 @@ fn to_ecm(args: &Args) -> Result<ConvertReport> {
     let r = ecm::encode(reader, &mut w);
     let rep = finish_io(args, r, || format!("writing {}", args.output.display()))?;
     drop(w);
-    args.event(ConvertEvent::Done);
     args.check_cancel()?;
     outputs.commit()?;
     let what = format!(
         "{} bytes in {} bytes: {} Mode 1, {} Mode 2 Form 1, {} Mode 2 Form 2 sectors stripped",
         rep.input_len, rep.output_len, rep.mode1, rep.form1, rep.form2
     );
-    Ok(report(ConvertKind::Packed, vec![args.output.clone()], what))
+    Ok(report(DoneKind::Packed, vec![args.output.clone()], what))
 }
 
 /// A reader that tells how far it has read.
@@ -147,42 +218,40 @@ impl<R: Read, F: FnMut(u64) -> io::Result<()>> Read for ProgressReader<'_, R, F>
     }
 }
 
-fn from_ecm(args: &Args) -> Result<ConvertReport> {
+fn from_ecm(args: &Args) -> Result<Done> {
     let store = EcmStore::open(&args.input).with_context(|| format!("{}", args.input.display()))?;
     let total = store.len();
-    let outputs = Outputs::create(&[&args.output], std::slice::from_ref(&args.input), args.opts.force)?;
-    let mut w = BufWriter::with_capacity(1 << 20, outputs.file(0));
+    let outputs = Outputs::create(&[&args.output], std::slice::from_ref(&args.input), args.force)?;
+    let mut w = BufWriter::with_capacity(1 << 20, outputs.file(0)?);
     args.progress(0, total);
     let r = store.decode_to(&mut w, &mut progress(args, total)).and_then(|n| w.flush().map(|()| n));
     let n = finish_io(args, r, || format!("{} to {}", args.input.display(), args.output.display()))?;
     drop(w);
-    args.event(ConvertEvent::Done);
     args.check_cancel()?;
     outputs.commit()?;
-    Ok(report(ConvertKind::Unpacked, vec![args.output.clone()], format!("{n} bytes, EDC checked")))
+    Ok(report(DoneKind::Unpacked, vec![args.output.clone()], format!("{n} bytes, EDC checked")))
 }
 
-fn to_cso(args: &Args, zso: bool) -> Result<ConvertReport> {
+fn to_cso(args: &Args, zso: bool) -> Result<Done> {
     let store = input_store(&args.input)?;
     let total = store.len();
-    let format = match (zso, args.opts.cso_v2) {
+    let format = match (zso, args.cso_v2) {
         (true, _) => CsoFormat::Zso,
         (false, true) => CsoFormat::CsoV2,
         (false, false) => CsoFormat::CsoV1,
     };
-    let threads = match args.opts.threads {
+    let threads = match args.threads {
         0 => std::thread::available_parallelism().map_or(1, |n| n.get()).min(16),
         n => n,
     };
     let opts = CompressOptions { format, block_size: 2048, threads };
-    let outputs = Outputs::create(&[&args.output], std::slice::from_ref(&args.input), args.opts.force)?;
-    let mut w = BufWriter::with_capacity(1 << 20, outputs.file(0));
+    let outputs = Outputs::create(&[&args.output], std::slice::from_ref(&args.input), args.force)?;
+    let mut w = BufWriter::with_capacity(1 << 20, outputs.file(0)?);
     args.progress(0, total);
     let input = BufReader::with_capacity(1 << 20, StoreReader::new(store));
     let r = cso::compress(input, total, &mut w, &opts, &mut progress(args, total)).and_then(|r| w.flush().map(|()| r));
     let rep = finish_io(args, r, || format!("{} to {}", args.input.display(), args.output.display()))?;
     drop(w);
-    args.event(ConvertEvent::Done);
     args.check_cancel()?;
     outputs.commit()?;
     let what = format!(
@@ -193,14 +262,14 @@ fn to_cso(args: &Args, zso: bool) -> Result<ConvertReport> {
         rep.stored,
         rep.blocks
     );
-    Ok(report(ConvertKind::Packed, vec![args.output.clone()], what))
+    Ok(report(DoneKind::Packed, vec![args.output.clone()], what))
 }
 
-fn from_cso(args: &Args) -> Result<ConvertReport> {
+fn from_cso(args: &Args) -> Result<Done> {
     let store = input_store(&args.input)?;
     let total = store.len();
-    let outputs = Outputs::create(&[&args.output], std::slice::from_ref(&args.input), args.opts.force)?;
-    let mut w = BufWriter::with_capacity(1 << 20, outputs.file(0));
+    let outputs = Outputs::create(&[&args.output], std::slice::from_ref(&args.input), args.force)?;
+    let mut w = BufWriter::with_capacity(1 << 20, outputs.file(0)?);
     args.progress(0, total);
     let mut tell = progress(args, total);
     let r = (|| -> io::Result<u64> {
@@ -218,10 +287,9 @@ fn from_cso(args: &Args) -> Result<ConvertReport> {
     })();
     let n = finish_io(args, r, || format!("{} to {}", args.input.display(), args.output.display()))?;
     drop(w);
-    args.event(ConvertEvent::Done);
     args.check_cancel()?;
     outputs.commit()?;
-    Ok(report(ConvertKind::Unpacked, vec![args.output.clone()], format!("{n} bytes")))
+    Ok(report(DoneKind::Unpacked, vec![args.output.clone()], format!("{n} bytes")))
 }
 
 /// The file name Redump gives track `n` of a disc named `stem` with `count` tracks: `stem (Track N).bin`, the
@@ -238,7 +306,7 @@ pub fn redump_track_name(stem: &str, n: u8, count: usize) -> String {
 type Part = (usize, u64, u64);
 
 /// Splits or merges the BINs of a CUE sheet.
-fn relayout(args: &Args, layout: Layout) -> Result<ConvertReport> {
+fn relayout(args: &Args, layout: Layout) -> Result<Done> {
     if ext_of(&args.output).as_deref() != Some("cue") {
         bail!("{}: --split and --merge write a CUE sheet (NAME.cue) and its BINs", args.output.display());
     }
@@ -330,13 +398,13 @@ fn relayout(args: &Args, layout: Layout) -> Result<ConvertReport> {
     targets.push(&args.output);
     let mut inputs: Vec<PathBuf> = vec![args.input.clone()];
     inputs.extend(disc.files().iter().map(|f| f.path.clone()));
-    let outputs = Outputs::create(&targets, &inputs, args.opts.force)?;
+    let outputs = Outputs::create(&targets, &inputs, args.force)?;
     let total: u64 = bins.iter().flat_map(|(_, p)| p).map(|p| p.2).sum();
     args.progress(0, total);
     let mut done = 0u64;
     let mut buf = vec![0u8; 1 << 20];
     for (i, ((_, parts), path)) in bins.iter().zip(&bin_paths).enumerate() {
-        let mut w = BufWriter::with_capacity(1 << 20, outputs.file(i));
+        let mut w = BufWriter::with_capacity(1 << 20, outputs.file(i)?);
         for &(fi, off, len) in parts {
             let f = disc.files().get(fi).with_context(|| format!("{}: file {fi}", args.input.display()))?;
             let mut pos = 0u64;
@@ -352,8 +420,7 @@ fn relayout(args: &Args, layout: Layout) -> Result<ConvertReport> {
         }
         w.flush().with_context(|| format!("writing {}", path.display()))?;
     }
-    args.event(ConvertEvent::Done);
-    let mut c = BufWriter::new(outputs.file(bins.len()));
+    let mut c = BufWriter::new(outputs.file(bins.len())?);
     new.write_to(&mut c).and_then(|()| c.flush()).with_context(|| format!("writing {}", args.output.display()))?;
     drop(c);
     args.check_cancel()?;
@@ -361,8 +428,8 @@ fn relayout(args: &Args, layout: Layout) -> Result<ConvertReport> {
     let mut files = vec![args.output.clone()];
     files.extend(bin_paths);
     let (kind, what) = match layout {
-        Layout::Split => (ConvertKind::Split, format!("{} tracks, one BIN each", tracks.len())),
-        Layout::Merge => (ConvertKind::Merged, format!("{} tracks in one BIN", tracks.len())),
+        Layout::Split => (DoneKind::Split, format!("{} tracks, one BIN each", tracks.len())),
+        Layout::Merge => (DoneKind::Merged, format!("{} tracks in one BIN", tracks.len())),
     };
-    Ok(ConvertReport { sectors: total / 2352, ..report(kind, files, what) })
+    Ok(Done { sectors: total / 2352, ..report(kind, files, what) })
 }

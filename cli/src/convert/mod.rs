@@ -152,7 +152,7 @@ pub fn convert(input: &Path, output: &Path, opts: &ConvertOptions) -> Result<Con
     // Raw discs are recognised by what they hold (any format odix-cdrip lays out as tracks), or by a .cue/.ccd
     // name whose parser then says what is wrong with them.
     let detected = odix_cdrip::detect::detect(&args.input).ok();
-    if let Some(done) = containers::convert(&args, detected) {
+    if let Some(done) = containers_convert(&args, detected) {
         return done;
     }
     let in_raw = detected.is_some_and(ImageFormat::is_raw_disc)
@@ -178,6 +178,40 @@ pub fn convert(input: &Path, output: &Path, opts: &ConvertOptions) -> Result<Con
             describe_ext(out_ext.as_deref())
         ),
     }
+}
+
+/// A conversion of [`containers`] (ECM, CSO, ZSO, Redump's layout), if `args` asks for one.
+fn containers_convert(args: &Args, detected: Option<ImageFormat>) -> Option<Result<ConvertReport>> {
+    let progress = |done, total| args.progress(done, total);
+    let req = containers::Request {
+        input: args.input.clone(),
+        output: args.output.clone(),
+        force: args.opts.force,
+        layout: args.opts.layout,
+        cso_v2: args.opts.cso_v2,
+        threads: args.opts.threads,
+        cancel: args.opts.cancel.clone(),
+        progress: &progress,
+    };
+    let done = containers::convert(&req, detected)?;
+    Some(done.map(|d| {
+        args.event(ConvertEvent::Done);
+        let kind = match d.kind {
+            containers::DoneKind::Packed => ConvertKind::Packed,
+            containers::DoneKind::Unpacked => ConvertKind::Unpacked,
+            containers::DoneKind::Split => ConvertKind::Split,
+            containers::DoneKind::Merged => ConvertKind::Merged,
+        };
+        ConvertReport {
+            kind,
+            files: d.files,
+            sectors: d.sectors,
+            what: Some(d.what),
+            session_start: None,
+            subchannel: None,
+            warnings: Vec::new(),
+        }
+    }))
 }
 
 /// One conversion's paths and options.
