@@ -564,20 +564,10 @@ pub fn encode<R: Read, W: Write>(mut input: R, out: W) -> io::Result<EncodeRepor
             buf.drain(..pos);
             pos = 0;
             let have = buf.len();
-            buf.resize(2 << 20, 0);
-            let mut filled = have;
-            while filled < buf.len() {
-                match input.read(buf.get_mut(filled..).unwrap_or_default()) {
-                    Ok(0) => {
-                        eof = true;
-                        break;
-                    }
-                    Ok(n) => filled = filled.saturating_add(n),
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                    Err(e) => return Err(e),
-                }
-            }
-            buf.truncate(filled);
+            let want = (2usize << 20).saturating_sub(have);
+            let got = input.by_ref().take(want as u64).read_to_end(&mut buf)?;
+            eof = got < want;
+            let filled = buf.len();
             let new = part(&buf, have..filled);
             crc = edc::update(crc, new);
             report.input_len = report.input_len.saturating_add(new.len() as u64);
