@@ -630,9 +630,17 @@ mod tests {
         let mut v: Vec<u8> = (0..1000u32).map(|i| (i * 7) as u8).collect();
         for lba in 0..40i64 {
             let user: [u8; 2048] = std::array::from_fn(|i| (i as i64 * 3 + lba) as u8);
-            let s = match lba % 4 {
-                0 | 1 => sector::encode_mode1(lba, &user).unwrap(),
-                2 => sector::encode_mode2_form1(lba, [0, 0, 8, 0], &user).unwrap(),
+            let s = match lba % 5 {
+                0 => sector::encode_mode1(lba, &user).unwrap(),
+                1 => {
+                    let mut s = [0u8; RAW_SECTOR_LEN];
+                    sector::write_header(&mut s, lba, 2).unwrap();
+                    s[16..24].copy_from_slice(&[1, 2, 0x20, 0, 1, 2, 0x20, 0]);
+                    s[24..2348].copy_from_slice(&[lba as u8; 2324]);
+                    sector::finish(&mut s, SectorKind::Mode2Form2);
+                    s
+                }
+                2 | 4 => sector::encode_mode2_form1(lba, [0, 0, 8, 0], &user).unwrap(),
                 _ => {
                     let mut s = sector::encode_mode1(lba, &user).unwrap();
                     s[100] ^= 1; // a damaged sector is kept as it is
@@ -652,8 +660,7 @@ mod tests {
         let p = dir.path().join("x.ecm");
         let mut out = Vec::new();
         let rep = encode(data.as_slice(), &mut out).unwrap();
-        assert_eq!(rep.mode1, 20);
-        assert_eq!(rep.form1, 10);
+        assert_eq!((rep.mode1, rep.form2, rep.form1), (8, 8, 16));
         assert!(out.len() < data.len());
         std::fs::write(&p, &out).unwrap();
         let st = EcmStore::open(&p).unwrap();
