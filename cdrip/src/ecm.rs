@@ -353,18 +353,17 @@ impl EcmStore {
 
     /// The record that holds decoded byte `offset`.
     fn find(&self, offset: u64, hint: Option<Record>) -> io::Result<Record> {
+        let i = self.checkpoints.partition_point(|r| r.decoded_at <= offset);
+        let Some(checkpoint) = i.checked_sub(1).and_then(|i| self.checkpoints.get(i)).copied() else {
+            return Err(io::ErrorKind::UnexpectedEof.into());
+        };
+        // Walk on from the last read's record when it lies between that checkpoint and the offset.
         let start = match hint {
-            Some(h) if h.decoded_at <= offset => h,
-            _ => {
-                let i = self.checkpoints.partition_point(|r| r.decoded_at <= offset);
-                match i.checked_sub(1).and_then(|i| self.checkpoints.get(i)) {
-                    Some(r) => *r,
-                    None => return Err(io::ErrorKind::UnexpectedEof.into()),
-                }
-            }
+            Some(h) if h.decoded_at <= offset && h.decoded_at >= checkpoint.decoded_at => h,
+            _ => checkpoint,
         };
         let mut rec = start;
-        // At most CHECKPOINT_EVERY steps from a checkpoint; from a hint, as many as the reader skipped.
+        // At most CHECKPOINT_EVERY steps.
         while rec.decoded_at.saturating_add(rec.decoded_len()) <= offset {
             let next = rec.next_header_at();
             if next >= self.end_at {
