@@ -22,7 +22,7 @@
 //!
 //! [`EcmStore`] reads an ECM file as a [`ByteStore`] with random access: on open it walks the record headers
 //! once (checking that each record's stored bytes are in the file) and keeps the position of every
-//! [`CHECKPOINT_EVERY`]th record, so a read walks at most that many headers.
+//! [`CHECKPOINT_EVERY`]th record (fewer for records of a few bytes), so a read walks few headers.
 
 use std::fs::File;
 use std::io::{self, BufReader, Read, Write};
@@ -39,6 +39,9 @@ pub const MAGIC: [u8; 4] = *b"ECM\0";
 
 /// Every how many records the index keeps a position.
 pub const CHECKPOINT_EVERY: u64 = 32;
+
+/// The fewest decoded bytes between two checkpoints.
+const CHECKPOINT_MIN_BYTES: u64 = 4096;
 
 /// The largest count a record may have (the format's own limit).
 const MAX_COUNT: u64 = 0x8000_0000;
@@ -316,8 +319,12 @@ impl EcmStore {
                     rec.stored_len()
                 )));
             }
-            if n % CHECKPOINT_EVERY == 0 {
+            // A checkpoint every CHECKPOINT_EVERY records, but not closer than CHECKPOINT_MIN_BYTES of decoded
+            // bytes, so that a file of tiny records does not make an index as large as itself.
+            let since = checkpoints.last().map_or(u64::MAX, |c: &Record| decoded.saturating_sub(c.decoded_at));
+            if n == 0 || (n >= CHECKPOINT_EVERY && since >= CHECKPOINT_MIN_BYTES) {
                 checkpoints.push(rec);
+                n = 0;
             }
             n = n.saturating_add(1);
             decoded = decoded.saturating_add(rec.decoded_len());
@@ -363,7 +370,7 @@ impl EcmStore {
             _ => checkpoint,
         };
         let mut rec = start;
-        // At most CHECKPOINT_EVERY steps.
+        // At most CHECKPOINT_EVERY steps, or 4 KiB of decoded bytes.
         while rec.decoded_at.saturating_add(rec.decoded_len()) <= offset {
             let next = rec.next_header_at();
             if next >= self.end_at {
