@@ -19,6 +19,7 @@
     )
 )]
 
+pub mod audio;
 pub mod buf;
 pub mod ccd;
 pub mod container;
