@@ -320,11 +320,14 @@ pub struct CompressOptions {
     pub block_size: u32,
     /// Threads compressing blocks (at least 1).
     pub threads: usize,
+    /// The smallest index shift to use (blocks then start at multiples of `1 << shift`); the shift is raised
+    /// past it when the file could be too large for 31-bit offsets.
+    pub min_index_shift: u8,
 }
 
 impl Default for CompressOptions {
     fn default() -> Self {
-        CompressOptions { format: CsoFormat::CsoV1, block_size: 2048, threads: 1 }
+        CompressOptions { format: CsoFormat::CsoV1, block_size: 2048, threads: 1, min_index_shift: 0 }
     }
 }
 
@@ -399,7 +402,7 @@ pub fn compress<R: Read, W: Write + Seek>(
     let index_len = blocks.saturating_add(1).saturating_mul(4);
     let data_start = HEADER_LEN.saturating_add(index_len);
     // The smallest shift under which the largest file this can be still has 31-bit offsets.
-    let mut shift = 0u32;
+    let mut shift = u32::from(opts.min_index_shift.min(31));
     while shift < 31 {
         let worst = data_start
             .saturating_add(blocks.saturating_mul(u64::from(bs).saturating_add(1u64 << shift)))
@@ -511,5 +514,32 @@ mod tests {
         c.extend_from_slice(&[0, 0, 0]);
         assert_eq!(lz4_block_len(&c, 2048), Some(n));
         assert_eq!(lz4_block_len(&c, 4096), None);
+    }
+
+    #[test]
+    fn written_files_read_back_with_any_shift() {
+        let data: Vec<u8> = (0..50_000u32)
+            .map(|i| if i % 3000 < 1500 { (i / 7) as u8 } else { (i.wrapping_mul(2_654_435_761) >> 13) as u8 })
+            .collect();
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("x.cso");
+        for format in [CsoFormat::CsoV1, CsoFormat::CsoV2, CsoFormat::Zso] {
+            for shift in [0u8, 2, 11] {
+                let opts = CompressOptions { format, block_size: 2048, threads: 3, min_index_shift: shift };
+                let mut out = std::io::Cursor::new(Vec::new());
+                let r = compress(data.as_slice(), data.len() as u64, &mut out, &opts, &mut |_| Ok(())).unwrap();
+                assert_eq!(r.output_len, out.get_ref().len() as u64);
+                assert_eq!(out.get_ref()[21], shift);
+                std::fs::write(&p, out.get_ref()).unwrap();
+                let st = CsoStore::open(&p).unwrap();
+                assert_eq!(st.format(), format);
+                let mut back = vec![0u8; data.len()];
+                st.read_at(0, &mut back).unwrap();
+                assert!(back == data, "{format:?} shift {shift}");
+                let mut b = [0u8; 100];
+                st.read_at(40_000, &mut b).unwrap();
+                assert_eq!(b[..], data[40_000..40_100]);
+            }
+        }
     }
 }

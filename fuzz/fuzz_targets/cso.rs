@@ -36,7 +36,7 @@ fuzz_target!(|data: &[u8]| {
     }
     for format in [CsoFormat::CsoV1, CsoFormat::CsoV2, CsoFormat::Zso] {
         let threads = if format == CsoFormat::CsoV1 { 2 } else { 1 };
-        let opts = CompressOptions { format, block_size: 2048, threads };
+        let opts = CompressOptions { format, block_size: 2048, threads, min_index_shift: data.first().map_or(0, |b| b % 4) };
         let mut out = std::io::Cursor::new(Vec::new());
         compress(data, data.len() as u64, &mut out, &opts, &mut |_| Ok(())).expect("compressing into memory");
         std::fs::write(p, out.get_ref()).expect("fuzz file");

@@ -244,7 +244,7 @@ fn to_cso(args: &Args, zso: bool) -> Result<Done> {
         0 => std::thread::available_parallelism().map_or(1, |n| n.get()).min(16),
         n => n,
     };
-    let opts = CompressOptions { format, block_size: 2048, threads };
+    let opts = CompressOptions { format, block_size: 2048, threads, min_index_shift: 0 };
     let outputs = Outputs::create(&[&args.output], std::slice::from_ref(&args.input), args.force)?;
     let mut w = BufWriter::with_capacity(1 << 20, outputs.file(0)?);
     args.progress(0, total);
