@@ -14,13 +14,11 @@
 //! [`CsoStore`] reads one as a [`ByteStore`] (every index entry checked on open, a few decoded blocks kept);
 //! [`compress`] writes one from a stream, compressing blocks on several threads.
 
-use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom, Write};
-use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use crate::store::ByteStore;
+use crate::store::{ByteStore, FileStore};
 
 /// The header's length.
 pub const HEADER_LEN: u64 = 24;
@@ -67,7 +65,7 @@ fn le32(b: &[u8], at: usize) -> u32 {
 #[derive(Debug)]
 pub struct CsoStore {
     path: PathBuf,
-    file: File,
+    source: Box<dyn ByteStore>,
     format: CsoFormat,
     block_size: u32,
     shift: u32,
@@ -83,10 +81,17 @@ impl CsoStore {
     /// I/O errors; `InvalidData` for a bad signature, version, block size or shift, an index that does not fit
     /// in the file, an entry before the end of the index, past the end of the file or before the previous one.
     pub fn open(path: &Path) -> io::Result<CsoStore> {
-        let file = File::open(path)?;
-        let file_len = file.metadata()?.len();
+        CsoStore::from_source(path, Box::new(FileStore::open(path)?))
+    }
+
+    /// Reads the CSO or ZSO file whose bytes `source` gives (`path` names it).
+    ///
+    /// # Errors
+    /// As [`CsoStore::open`].
+    pub fn from_source(path: &Path, source: Box<dyn ByteStore>) -> io::Result<CsoStore> {
+        let file_len = source.len();
         let mut h = [0u8; 24];
-        file.read_exact_at(&mut h, 0).map_err(|_| invalid("too short for a CSO/ZSO header".into()))?;
+        source.read_at(0, &mut h).map_err(|_| invalid("too short for a CSO/ZSO header".into()))?;
         let version = h.get(20).copied().unwrap_or(0);
         let format = match (h.get(..4), version) {
             (Some(b"CISO"), 0 | 1) => CsoFormat::CsoV1,
@@ -116,7 +121,7 @@ impl CsoStore {
             )));
         }
         let mut raw = vec![0u8; usize::try_from(index_len).map_err(|_| invalid("index too large".into()))?];
-        file.read_exact_at(&mut raw, HEADER_LEN)?;
+        source.read_at(HEADER_LEN, &mut raw)?;
         let index: Vec<u32> = raw.chunks_exact(4).map(|c| le32(c, 0)).collect();
         let mut prev = data_start;
         for (i, &e) in index.iter().enumerate() {
@@ -138,7 +143,7 @@ impl CsoStore {
         }
         Ok(CsoStore {
             path: path.to_path_buf(),
-            file,
+            source,
             format,
             block_size,
             shift,
@@ -193,14 +198,14 @@ impl CsoStore {
                 )));
             }
             out.resize(expected_usize, 0);
-            return self.file.read_exact_at(out, start);
+            return self.source.read_at(start, out);
         }
         // A compressed block is never longer than the block it holds; more is corrupt, and never read whole.
         if stored > bs.saturating_mul(2) {
             return Err(invalid(format!("{name} block {b} takes {stored} bytes, more than twice {bs}")));
         }
         let mut input = vec![0u8; usize::try_from(stored).unwrap_or(0)];
-        self.file.read_exact_at(&mut input, start)?;
+        self.source.read_at(start, &mut input)?;
         let lz4 = match self.format {
             CsoFormat::CsoV1 => false,
             CsoFormat::CsoV2 => flag != 0,
@@ -449,19 +454,25 @@ pub fn compress<R: Read, W: Write + Seek>(
         }
         // Compress it on the threads, each taking every `threads`th block, then write in order.
         let per = chunk.len().div_ceil(threads).max(1);
-        let packed: Vec<io::Result<Packed>> = std::thread::scope(|s| {
-            let handles: Vec<_> = chunk
-                .chunks(per)
-                .map(|part| {
-                    let format = opts.format;
-                    s.spawn(move || part.iter().map(|b| pack(format, b, bsz, align)).collect::<Vec<_>>())
-                })
-                .collect();
-            handles
-                .into_iter()
-                .flat_map(|h| h.join().unwrap_or_else(|_| vec![Err(io::Error::other("a compressing thread failed"))]))
-                .collect()
-        });
+        let packed: Vec<io::Result<Packed>> = if threads == 1 {
+            chunk.iter().map(|b| pack(opts.format, b, bsz, align)).collect()
+        } else {
+            std::thread::scope(|s| {
+                let handles: Vec<_> = chunk
+                    .chunks(per)
+                    .map(|part| {
+                        let format = opts.format;
+                        s.spawn(move || part.iter().map(|b| pack(format, b, bsz, align)).collect::<Vec<_>>())
+                    })
+                    .collect();
+                handles
+                    .into_iter()
+                    .flat_map(|h| {
+                        h.join().unwrap_or_else(|_| vec![Err(io::Error::other("a compressing thread failed"))])
+                    })
+                    .collect()
+            })
+        };
         for p in packed {
             let (bytes, flag) = p?;
             let aligned = pad_to(pos);

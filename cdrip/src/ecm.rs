@@ -24,15 +24,13 @@
 //! once (checking that each record's stored bytes are in the file) and keeps the position of every
 //! [`CHECKPOINT_EVERY`]th record (fewer for records of a few bytes), so a read walks few headers.
 
-use std::fs::File;
 use std::io::{self, BufReader, Read, Write};
 use std::ops::Range;
-use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use crate::sector::{self, edc, RawSector, SectorKind, RAW_SECTOR_LEN, SYNC};
-use crate::store::ByteStore;
+use crate::store::{ByteStore, FileStore, StoreReader};
 
 /// The signature an ECM file starts with.
 pub const MAGIC: [u8; 4] = *b"ECM\0";
@@ -236,6 +234,20 @@ fn strip(kind: Kind, decoded: &[u8], out: &mut Vec<u8>) {
     }
 }
 
+/// A store read through a reference, for the scan on open.
+#[derive(Debug)]
+struct ByRef<'a>(&'a dyn ByteStore);
+
+impl ByteStore for ByRef<'_> {
+    fn len(&self) -> u64 {
+        self.0.len()
+    }
+
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<()> {
+        self.0.read_at(offset, buf)
+    }
+}
+
 /// The record the last read ended in, and the last sector rebuilt (its stored position and decoded bytes).
 type ReadCache = (Option<Record>, Option<(u64, Vec<u8>)>);
 
@@ -243,7 +255,7 @@ type ReadCache = (Option<Record>, Option<(u64, Vec<u8>)>);
 #[derive(Debug)]
 pub struct EcmStore {
     path: PathBuf,
-    file: File,
+    source: Box<dyn ByteStore>,
     file_len: u64,
     len: u64,
     /// Where the end mark is.
@@ -261,9 +273,16 @@ impl EcmStore {
     /// I/O errors; `InvalidData` for a file that is not ECM, a header that cannot be read, a record whose stored
     /// bytes go past the end of the file, or a missing end mark or EDC.
     pub fn open(path: &Path) -> io::Result<EcmStore> {
-        let file = File::open(path)?;
-        let file_len = file.metadata()?.len();
-        let mut r = BufReader::with_capacity(64 * 1024, &file);
+        EcmStore::from_source(path, Box::new(FileStore::open(path)?))
+    }
+
+    /// Reads the ECM file whose bytes `source` gives (`path` names it).
+    ///
+    /// # Errors
+    /// As [`EcmStore::open`].
+    pub fn from_source(path: &Path, source: Box<dyn ByteStore>) -> io::Result<EcmStore> {
+        let file_len = source.len();
+        let mut r = BufReader::with_capacity(64 * 1024, StoreReader::new(ByRef(&*source)));
         let mut magic = [0u8; 4];
         r.read_exact(&mut magic).map_err(|_| invalid("too short for the signature".into()))?;
         if magic != MAGIC {
@@ -298,7 +317,7 @@ impl EcmStore {
                 }
                 let store = EcmStore {
                     path: path.to_path_buf(),
-                    file: file.try_clone()?,
+                    source,
                     file_len,
                     len: decoded,
                     end_at: at,
@@ -348,7 +367,7 @@ impl EcmStore {
         let mut head = [0u8; 5];
         let want = usize::try_from(self.file_len.saturating_sub(at).min(5)).unwrap_or(5);
         let head = head.get_mut(..want).unwrap_or_default();
-        self.file.read_exact_at(head, at)?;
+        self.source.read_at(at, head)?;
         match parse_header(head) {
             Some((Some((kind, count)), hlen)) => {
                 Ok(Some(Record { kind, count, stored_at: at.saturating_add(hlen), decoded_at }))
@@ -439,7 +458,7 @@ impl ByteStore for EcmStore {
             let want = usize::try_from(left_in_rec).unwrap_or(usize::MAX).min(buf.len().saturating_sub(done));
             let dst = buf.get_mut(done..done.saturating_add(want)).unwrap_or_default();
             if rec.kind == Kind::Raw {
-                self.file.read_exact_at(dst, rec.stored_at.saturating_add(rel))?;
+                self.source.read_at(rec.stored_at.saturating_add(rel), dst)?;
                 done = done.saturating_add(want);
                 continue;
             }
@@ -450,7 +469,7 @@ impl ByteStore for EcmStore {
             let cached = matches!(sector_cache, Some((p, _)) if *p == stored_at);
             if !cached {
                 stored.resize(usize::try_from(rec.kind.stored()).unwrap_or(0), 0);
-                self.file.read_exact_at(&mut stored, stored_at)?;
+                self.source.read_at(stored_at, &mut stored)?;
                 let mut decoded = sector_cache.take().map(|(_, v)| v).unwrap_or_default();
                 rebuild(rec.kind, &stored, &mut decoded);
                 *sector_cache = Some((stored_at, decoded));

@@ -195,6 +195,10 @@ open(sys.argv[2], 'wb').write(out)
     assert!(fs::read(&back2).unwrap() == fs::read(&bin).unwrap(), "the hand-made ECM decodes differently");
     let ls = run_ok(odix().args(["ls", "-R"]).arg(&hand));
     assert!(stdout(&ls).contains("noisy.bin"), "{}", stdout(&ls));
+    let cat = run_ok(odix().arg("cat").arg(&hand).arg("/sub/deeper/note.txt"));
+    assert_eq!(cat.stdout, b"deep\n".repeat(1000));
+    let info = run_ok(odix().arg("info").arg(&hand));
+    assert!(stdout(&info).contains("MODE1/2352"), "{}", stdout(&info));
     let v = run(odix().arg("verify").arg(&hand));
     assert!(stdout(&v).contains("Container: an ECM file holding"), "{}", stdout(&v));
 

@@ -3,22 +3,31 @@
 //! to its input byte for byte.
 #![no_main]
 
-use std::path::PathBuf;
-use std::sync::OnceLock;
+use std::path::Path;
 
 use libfuzzer_sys::fuzz_target;
 use odix_cdrip::ecm::{encode, EcmStore};
 use odix_cdrip::store::ByteStore;
 
-fn file() -> &'static PathBuf {
-    static P: OnceLock<PathBuf> = OnceLock::new();
-    P.get_or_init(|| std::env::temp_dir().join(format!("odix-fuzz-ecm-{}.ecm", std::process::id())))
+/// The fuzz input as a store, so that no file is written.
+#[derive(Debug)]
+struct Mem(Vec<u8>);
+
+impl ByteStore for Mem {
+    fn len(&self) -> u64 {
+        self.0.len() as u64
+    }
+
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> std::io::Result<()> {
+        let start = usize::try_from(offset).map_err(std::io::Error::other)?;
+        let end = start.checked_add(buf.len()).ok_or(std::io::ErrorKind::UnexpectedEof)?;
+        buf.copy_from_slice(self.0.get(start..end).ok_or(std::io::ErrorKind::UnexpectedEof)?);
+        Ok(())
+    }
 }
 
 fuzz_target!(|data: &[u8]| {
-    let p = file();
-    std::fs::write(p, data).expect("fuzz file");
-    if let Ok(store) = EcmStore::open(p) {
+    if let Ok(store) = EcmStore::from_source(Path::new("fuzz"), Box::new(Mem(data.to_vec()))) {
         let len = store.len();
         let _ = store.check();
         let mut buf = vec![0u8; 3000];
@@ -31,8 +40,7 @@ fuzz_target!(|data: &[u8]| {
     let mut out = Vec::new();
     let report = encode(data, &mut out).expect("encoding into memory");
     assert_eq!(report.input_len, data.len() as u64);
-    std::fs::write(p, &out).expect("fuzz file");
-    let store = EcmStore::open(p).expect("an encoded file opens");
+    let store = EcmStore::from_source(Path::new("fuzz"), Box::new(Mem(out))).expect("an encoded file opens");
     let mut back = Vec::new();
     store.decode_to(&mut back, &mut |_| Ok(())).expect("an encoded file decodes");
     assert!(back == data, "ECM round trip differs");
