@@ -292,6 +292,14 @@ pub fn match_tracks(dat: &Dat, tracks: &[(u8, Hashes)]) -> DatMatch {
     }
 }
 
+/// The sheet file (`.cue`, …) of the game named `game` compared with a sheet's hashes: its name and what differs
+/// (empty when it matches); `None` when the game lists no sheet.
+pub fn match_sheet(dat: &Dat, game: &str, sheet: &Hashes) -> Option<(String, Vec<String>)> {
+    let g = dat.games.iter().find(|g| g.name == game)?;
+    let rom = g.roms.iter().find(|r| r.is_sheet())?;
+    Some((rom.name.clone(), if same(rom, sheet) { Vec::new() } else { differences(rom, sheet) }))
+}
+
 /// Each track against `g`'s files: the one it matches, else the one in its place.
 fn compare(g: &Game, tracks: &[(u8, Hashes)]) -> (Vec<TrackMatch>, Vec<String>) {
     let roms: Vec<&Rom> = g.tracks().collect();
@@ -340,8 +348,10 @@ mod tests {
 <datafile><header><name>Test &amp; Co</name></header>
 <game name="A"><description>A</description>
 <rom name="A.cue" size="10" crc="00000000"/>
-<rom name="A (Track 1).bin" size="4" crc="11111111" md5="11111111111111111111111111111111" sha1="1111111111111111111111111111111111111111"/>
-<rom name="A (Track 2).bin" size="8" crc="22222222" md5="22222222222222222222222222222222" sha1="2222222222222222222222222222222222222222"/>
+<rom name="A (Track 1).bin" size="4" crc="11111111" md5="11111111111111111111111111111111"
+  sha1="1111111111111111111111111111111111111111"/>
+<rom name="A (Track 2).bin" size="8" crc="22222222" md5="22222222222222222222222222222222"
+  sha1="2222222222222222222222222222222222222222"/>
 </game>
 <machine name="B"><rom name="B.bin" size="4" crc="33333333"/></machine>
 </datafile>"#;
@@ -359,6 +369,9 @@ mod tests {
         assert!(tracks[0].differences.is_empty());
         assert_eq!(tracks[1].differences.len(), 3);
         assert_eq!(match_tracks(&dat, &[(1, h(5, "9"))]), DatMatch::NotFound);
+        let cue = Hashes { size: 10, crc32: "00000000".into(), md5: "x".into(), sha1: "y".into() };
+        assert_eq!(match_sheet(&dat, "A", &cue), Some(("A.cue".to_string(), Vec::new())));
+        assert_eq!(match_sheet(&dat, "B", &cue), None);
     }
 
     #[test]

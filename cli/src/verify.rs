@@ -863,9 +863,24 @@ fn match_dat(
     };
     let found = odix_cdrip::dat::match_tracks(&parsed, &tracks);
     let mut text = Vec::new();
+    // The game's own sheet, compared for information: a sheet odix or another tool wrote may differ in its words.
+    let sheet_line = |game: &str| -> Result<Option<String>> {
+        let Some(disc) = disc.filter(|d| d.kind() == SheetKind::Cue) else { return Ok(None) };
+        let bytes =
+            std::fs::read(disc.sheet_path()).with_context(|| format!("reading {}", disc.sheet_path().display()))?;
+        let mut h = Hasher::new();
+        h.update(&bytes);
+        Ok(odix_cdrip::dat::match_sheet(&parsed, game, &h.finish()).map(|(name, diffs)| match diffs.is_empty() {
+            true => format!("  sheet: matches {name}"),
+            false => format!("  sheet: differs from {name} (not counted): {}", diffs.join("; ")),
+        }))
+    };
     let (result, problems) = match &found {
         DatMatch::Matched { game, tracks } => {
             writeln!(text, "DAT: matches \"{game}\" ({} track(s): size, CRC-32, MD5, SHA-1)", tracks.len())?;
+            if let Some(l) = sheet_line(game)? {
+                writeln!(text, "{l}")?;
+            }
             (Outcome::Ok, Vec::new())
         }
         DatMatch::Differs { game, tracks, missing } => {

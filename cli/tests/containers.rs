@@ -481,6 +481,11 @@ fn dat_names_the_game_or_the_track_that_differs() {
             digest(&sha1sum, &f)
         );
     }
+    // The sheet, as Redump lists it: size and CRC-32 only.
+    let cue_crc =
+        stdout(&python(&py, "import sys,zlib;print('%08x' % zlib.crc32(open(sys.argv[1],'rb').read()))", &[&cue]));
+    let cue_rom =
+        format!("<rom name=\"Game.cue\" size=\"{}\" crc=\"{}\"/>", fs::metadata(&cue).unwrap().len(), cue_crc.trim());
     let dat = d.join("redump.dat");
     let write_dat = |roms: &str| {
         fs::write(
@@ -490,8 +495,7 @@ fn dat_names_the_game_or_the_track_that_differs() {
                  \"http://www.logiqx.com/dats/datafile.dtd\">\n<datafile>\n\t<header>\n\t\t<name>Test - Discs</name>\n\
                  \t</header>\n\t<game name=\"Another Game\">\n\t\t<rom name=\"Another Game.bin\" size=\"2352\" \
                  crc=\"01234567\"/>\n\t</game>\n\t<game name=\"Game (Europe)\">\n\t\t<category>Games</category>\n\
-                 \t\t<description>Game (Europe)</description>\n\t\t<rom name=\"Game.cue\" size=\"300\" crc=\"89abcdef\"/>\n\
-                 {roms}\t</game>\n</datafile>\n"
+                 \t\t<description>Game (Europe)</description>\n\t\t{cue_rom}\n{roms}\t</game>\n</datafile>\n"
             ),
         )
         .unwrap();
@@ -501,10 +505,11 @@ fn dat_names_the_game_or_the_track_that_differs() {
     let m = d.join("merged");
     fs::create_dir_all(&m).unwrap();
     run_ok(odix().arg("convert").arg(&cue).arg(m.join("Game.cue")).arg("--merge"));
-    for c in [cue.clone(), m.join("Game.cue")] {
+    for (c, sheet) in [(cue.clone(), "sheet: matches Game.cue"), (m.join("Game.cue"), "sheet: differs from Game.cue")] {
         let o = run(odix().arg("verify").arg(&c).arg("--match-dat").arg(&dat).arg("--no-hashes"));
         assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
         assert!(stdout(&o).contains("DAT: matches \"Game (Europe)\" (3 track(s)"), "{}", stdout(&o));
+        assert!(stdout(&o).contains(sheet), "{}", stdout(&o));
     }
     // A DAT whose track 2 has another SHA-1 and size: that track is named, with both values.
     let sha2 = digest(&sha1sum, &split.join("Game (Track 2).bin"));
