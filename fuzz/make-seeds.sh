@@ -199,5 +199,6 @@ put('mmc_responses', 'track-info', bytes([8]) + struct.pack('>H', 46) + bytes([1
 put('mmc_responses', 'mode-sense', bytes([9]) + struct.pack('>H', 18) + bytes(6) + bytes([0x01, 0x0A, 0x20, 8, 0, 0, 0, 0, 8, 0, 0, 0]))
 put('mmc_responses', 'drive', bytes([10]) + inq)
 PY
+python3 "$FUZZ/raw-format-seeds.py" "$SEEDS"  # nrg, mds, cdi, gdi, toc
 find "$SEEDS" -type f | wc -l
 du -sh "$SEEDS"

@@ -44,3 +44,11 @@ pub mod disc;
 pub mod drive;
 pub mod rip;
 pub mod sim;
+
+mod binfmt;
+pub mod cdi;
+pub mod gdi;
+pub mod mds;
+pub mod nrg;
+pub mod toc;
+pub use binfmt::{MemRegion, Region};

@@ -448,10 +448,11 @@ fn recognise(args: &ImageArgs, disc: Option<&RawDisc>) -> Result<Recognised> {
 pub fn verify(opts: &VerifyOptions, on_event: &mut dyn FnMut(VerifyEvent<'_>)) -> Result<VerifyReport> {
     let path = opts.image.clone();
     let args = ImageArgs { image: &opts.image, open: &opts.open, view: opts.view };
+    // Raw discs are recognised by their content (NRG, MDS, CDI, GDI, TOC, ...), a .cue/.ccd also by its name.
     let raw = matches!(
         path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref(),
         Some("cue") | Some("ccd")
-    );
+    ) || odix_cdrip::detect::detect(&path).is_ok_and(odix_cdrip::detect::ImageFormat::is_raw_disc);
     if !raw && opts.repair.is_some() {
         bail!("{}: --repair needs a raw image (.cue or .ccd): an ISO image has no EDC/ECC", path.display());
     }

@@ -14,11 +14,12 @@ use crate::cmd::progress::bar as progress_bar;
 /// `odix convert`.
 #[derive(clap::Args, Debug, Clone)]
 pub struct ConvertArgs {
-    /// The image to read: a `.cue` or `.ccd` (raw), an ISO image, an ECM, CSO or ZSO file.
+    /// The image to read: a raw image (`.cue`, `.ccd`, `.nrg`, `.mds`, `.cdi`, `.gdi`, `.toc`, recognised by its
+    /// content), an ISO image, or an ECM, CSO or ZSO file.
     pub input: PathBuf,
-    /// What to write, by its extension: from a raw image `NAME.iso` or `NAME.ccd` (with `NAME.img` and
-    /// `NAME.sub`); from an ISO image `NAME.cue` (with `NAME.bin`) or `NAME.ccd`; `NAME.ecm` (any file),
-    /// `NAME.cso` or `NAME.zso` (an ISO image); from an ECM, CSO or ZSO file the file it holds (any name).
+    /// What to write, by its extension: from a raw image `NAME.iso`, `NAME.cue` (with `NAME.bin`) or `NAME.ccd`
+    /// (with `NAME.img` and `NAME.sub`); from an ISO image `NAME.cue` (with `NAME.bin`), `NAME.ccd`, `NAME.cso` or
+    /// `NAME.zso`; `NAME.ecm` from any file; from an ECM, CSO or ZSO file the file it holds (any name).
     pub output: PathBuf,
     /// For raw input: write the file system of session N (default: the last session with a data track).
     #[arg(long, value_name = "N")]
@@ -86,6 +87,7 @@ pub fn convert(args: ConvertArgs) -> Result<u8> {
                 eprintln!("odix: the file system of that session starts at LBA {s}: read it with --offset {s}");
             }
         }
+        ConvertKind::RawToBinCue => eprintln!("odix: wrote {} and {} ({} sectors)", names[0], names[1], r.sectors),
         ConvertKind::IsoToBinCue => {
             eprintln!("odix: wrote {} and {} ({} Mode 1 sectors)", names[0], names[1], r.sectors);
         }

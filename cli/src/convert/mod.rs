@@ -31,6 +31,7 @@ use crate::output::{self, AtomicFile};
 
 mod containers;
 pub use containers::{redump_track_name, Layout};
+mod raw_to_cue;
 
 /// How to convert.
 #[derive(Clone, Default)]
@@ -110,6 +111,8 @@ pub enum ConvertKind {
     RawToIso,
     /// A raw image to CloneCD.
     RawToCcd,
+    /// A raw image (any format) to one BIN and its CUE sheet.
+    RawToBinCue,
     /// An ISO image to BIN/CUE.
     IsoToBinCue,
     /// An ISO image to CloneCD.
@@ -140,8 +143,8 @@ fn ext_of(p: &Path) -> Option<String> {
 }
 
 /// What convert writes, for the message that refuses anything else.
-const RAW_OUTPUTS: &str = "NAME.iso (the file system of a session or a track) or NAME.ccd (CloneCD, with NAME.img and \
-                           NAME.sub)";
+const RAW_OUTPUTS: &str = "NAME.iso (the file system of a session or a track), NAME.cue (with NAME.bin) or NAME.ccd \
+                           (CloneCD, with NAME.img and NAME.sub)";
 const ISO_OUTPUTS: &str = "NAME.cue (with NAME.bin) or NAME.ccd (CloneCD, with NAME.img and NAME.sub)";
 
 /// Converts `input` into `output`, choosing the conversion by their extensions: from a `.cue` or `.ccd` to
@@ -161,6 +164,7 @@ pub fn convert(input: &Path, output: &Path, opts: &ConvertOptions) -> Result<Con
     match (in_raw, out_ext.as_deref()) {
         (true, Some("iso")) => raw_to_iso(&args),
         (true, Some("ccd")) => raw_to_ccd(&args),
+        (true, Some("cue")) => raw_to_bin_cue(&args),
         (true, _) => bail!(
             "{}: convert does not write {} from a raw image; it writes {RAW_OUTPUTS}",
             args.output.display(),
@@ -567,6 +571,45 @@ fn raw_to_ccd(args: &Args) -> Result<ConvertReport> {
     };
     let done = write_clonecd(args, &ccd, &inputs, &mut |lba, mode| Ok(disc.image_sector(lba, mode)?), sub)?;
     Ok(ccd_report(args, ConvertKind::RawToCcd, done, Vec::new()))
+}
+
+fn raw_to_bin_cue(args: &Args) -> Result<ConvertReport> {
+    if args.opts.session.is_some() || args.opts.track.is_some() {
+        bail!(
+            "{}: a BIN/CUE image holds the whole disc: --session and --track apply to .iso output",
+            args.output.display()
+        );
+    }
+    let mut disc = RawDisc::open(&args.input)?;
+    let cue_path = args.output.clone();
+    let bin_path = cue_path.with_extension("bin");
+    let outputs = Outputs::create(&[&bin_path, &cue_path], &raw_inputs(&disc), args.opts.force)?;
+    let mut w = BufWriter::with_capacity(1 << 20, outputs.file(0));
+    let bin_name = bin_path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let written = raw_to_cue::write_bin_cue(&mut disc, &mut w, &bin_name, &cue_path, &mut |done, total| {
+        args.progress(done, total);
+        args.check_cancel()
+    })
+    .with_context(|| format!("writing {}", bin_path.display()))?;
+    args.event(ConvertEvent::Done);
+    w.flush().with_context(|| format!("writing {}", bin_path.display()))?;
+    drop(w);
+    for warning in &written.warnings {
+        args.event(ConvertEvent::Warning(warning.clone()));
+    }
+    let mut c = outputs.file(1);
+    c.write_all(&written.cue).with_context(|| format!("writing {}", cue_path.display()))?;
+    args.check_cancel()?;
+    outputs.commit()?;
+    Ok(ConvertReport {
+        kind: ConvertKind::RawToBinCue,
+        files: vec![cue_path, bin_path],
+        sectors: written.sectors,
+        what: None,
+        session_start: None,
+        subchannel: None,
+        warnings: written.warnings,
+    })
 }
 
 fn iso_to_ccd(args: &Args) -> Result<ConvertReport> {
