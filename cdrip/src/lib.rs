@@ -22,6 +22,7 @@
 pub mod audio;
 pub mod buf;
 pub mod ccd;
+pub mod cdtext;
 pub mod container;
 pub mod cso;
 pub mod cue;
@@ -33,10 +34,12 @@ pub mod hash;
 pub mod image;
 pub mod map;
 pub mod mmc;
+pub mod offsets;
 pub mod sector;
 pub mod sense;
 pub mod sg;
 pub mod store;
+pub mod subq;
 pub mod transport;
 
 pub use error::{Error, Result};
