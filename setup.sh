@@ -11,6 +11,7 @@ APT_PACKAGES=(
   fuse3 libfuse3-dev pkg-config time hyperfine strace mandoc groff-base man-db procps util-linux
   isomd5sum build-essential curl ca-certificates git python3 python3-pip whipper python3-libdiscid cd-discid
   nrg2iso mdf2iso iat cdrdao cuetools shntool flac
+  python3-lz4
 )
 
 if [ "$(id -u)" = 0 ]; then

@@ -336,8 +336,13 @@ impl RawDisc {
         let mut session = 1u32;
         for (fi, f) in sheet.files.iter().enumerate() {
             let path = cue::resolve_file(sheet_path, &f.name);
-            let len = file_len(sheet_path, &path)?;
-            files.push(ImageFile { path, file_type: f.file_type, len, reader: None, pos: 0, store: None });
+            // A missing file may be kept as NAME.ecm beside it.
+            let store = crate::container::ecm_beside(&path)?;
+            let len = match &store {
+                Some(s) => s.len(),
+                None => file_len(sheet_path, &path)?,
+            };
+            files.push(ImageFile { path, file_type: f.file_type, len, reader: None, pos: 0, store });
             let mut offset: u64 = 0;
             let mut prev: Option<(u32, u32)> = None; // (file start frames, sector size) of the previous track
             for (ti, t) in f.tracks.iter().enumerate() {

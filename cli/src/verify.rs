@@ -48,11 +48,16 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use md5::{Digest, Md5};
 use odix_cdrip::audio::{self, Toc, TrackSums};
+use odix_cdrip::cso::CsoStore;
 use odix_cdrip::cue::FileType;
 use odix_cdrip::cue::{CueSheet, TrackMode};
+use odix_cdrip::dat::DatMatch;
+use odix_cdrip::detect::ImageFormat;
+use odix_cdrip::ecm::EcmStore;
 use odix_cdrip::hash::{self, Hasher};
 use odix_cdrip::image::{RawDisc, SectorAt, SheetKind};
 use odix_cdrip::sector::{self, Repair};
+use odix_cdrip::store::{ByteStore, FileStore};
 
 use crate::cancel::Cancel;
 use crate::compare::{same_contents, same_file};
@@ -121,6 +126,8 @@ pub struct VerifyOptions {
     pub hashes: bool,
     /// Make a redump-style DAT entry with this game name (hashes a raw image even without `hashes`).
     pub dat: Option<String>,
+    /// Match the image's tracks (size, CRC-32, MD5, SHA-1) against this Logiqx XML DAT (Redump, No-Intro).
+    pub match_dat: Option<PathBuf>,
     /// Checked between sectors of the long passes: once set, `verify` stops with [`crate::cancel::Cancelled`].
     pub cancel: Cancel,
     /// Check the audio tracks against this saved AccurateRip response (a `dBAR-….bin` file).
@@ -147,6 +154,7 @@ impl VerifyOptions {
             against: None,
             hashes: true,
             dat: None,
+            match_dat: None,
             cancel: Cancel::new(),
             accuraterip: None,
             ctdb: None,
@@ -260,6 +268,8 @@ pub struct VerifyReport {
     pub differences: Vec<String>,
     /// Hashes, when wanted.
     pub hashes: Option<HashReport>,
+    /// What the DAT given by [`VerifyOptions::match_dat`] says of the image.
+    pub dat_match: Option<DatMatch>,
     /// The audio tracks' checksums and the disc's ids, for a raw image with audio tracks (when hashes were wanted
     /// or a response given).
     pub audio: Option<AudioReport>,
@@ -369,6 +379,9 @@ const SYNC: [u8; 12] = [0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
 
 /// Size of what `path` names: a regular file's length, or a block device's size found by seeking to its end.
 fn image_len(path: &Path) -> Result<u64> {
+    if let Some(n) = container_len(path) {
+        return Ok(n);
+    }
     let meta = std::fs::metadata(path).with_context(|| format!("cannot open {}", path.display()))?;
     if meta.is_dir() {
         bail!("{}: is a directory, not a disc image", path.display());
@@ -563,6 +576,11 @@ pub fn verify(opts: &VerifyOptions, on_event: &mut dyn FnMut(VerifyEvent<'_>)) -
         }
         hashes = Some(h);
     }
+    check_container(&path, &mut report)?;
+    let dat_match = match &opts.match_dat {
+        Some(dat) => Some(match_dat(dat, disc.as_ref(), &path, hashes.as_ref(), &mut report)?),
+        None => None,
+    };
     let mut audio_report = None;
     if let Some(disc) = disc.as_mut() {
         if opts.hashes || ar_response.is_some() || ctdb_response.is_some() {
@@ -579,6 +597,7 @@ pub fn verify(opts: &VerifyOptions, on_event: &mut dyn FnMut(VerifyEvent<'_>)) -
         md5_tags: report.md5_tags,
         differences,
         hashes,
+        dat_match,
         audio: audio_report,
     })
 }
@@ -829,6 +848,126 @@ fn audio_sums(disc: &mut RawDisc, toc: &Toc, run: &mut Run) -> Result<Vec<(u8, T
     }
     run.done(Task::AudioChecksums);
     Ok(out)
+}
+
+/// The length of the file an ECM, CSO or ZSO file holds (`None` for any other file).
+fn container_len(path: &Path) -> Option<u64> {
+    let format = odix_cdrip::detect::detect(path).ok()?;
+    odix_cdrip::container::open(path, format).ok().flatten().map(|s| s.len())
+}
+
+/// For an ECM, CSO or ZSO file: decodes all of it (an ECM's EDC checked), as the `container` check.
+fn check_container(path: &Path, report: &mut Report) -> Result<()> {
+    let format = odix_cdrip::detect::detect(path).ok();
+    if !matches!(format, Some(ImageFormat::Ecm | ImageFormat::Cso | ImageFormat::Zso)) {
+        return Ok(());
+    }
+    let name = format.map_or("", ImageFormat::name);
+    let found = match format {
+        Some(ImageFormat::Ecm) => EcmStore::open(path).and_then(|s| s.check().map(|()| s.len())),
+        _ => CsoStore::open(path).and_then(|s| {
+            let mut buf = vec![0u8; 1 << 20];
+            let mut pos = 0u64;
+            while pos < s.len() {
+                let n = usize::try_from(s.len() - pos).unwrap_or(usize::MAX).min(buf.len());
+                s.read_at(pos, &mut buf[..n])?;
+                pos += n as u64;
+            }
+            Ok(pos)
+        }),
+    };
+    let (result, line, problems) = match found {
+        Ok(n) => (Outcome::Ok, format!("Container: {name} holding {n} bytes, every block decoded"), Vec::new()),
+        Err(e) => (Outcome::Failed, format!("Container: {name}: {e}"), vec![format!("{name}: {e}")]),
+    };
+    report.add("container", result, line.as_bytes(), problems)
+}
+
+/// Matches the tracks' hashes (those already computed, else computed now; an ISO image or a container's file
+/// counts as one track) against the DAT at `dat`, as the `dat` check: failed when no game matches whole.
+fn match_dat(
+    dat: &Path,
+    disc: Option<&RawDisc>,
+    image: &Path,
+    known: Option<&HashReport>,
+    report: &mut Report,
+) -> Result<DatMatch> {
+    let len = std::fs::metadata(dat).with_context(|| format!("cannot open {}", dat.display()))?.len();
+    if len > odix_cdrip::dat::MAX_DAT_BYTES {
+        bail!(
+            "{}: {len} bytes, more than a DAT file holds (at most {})",
+            dat.display(),
+            odix_cdrip::dat::MAX_DAT_BYTES
+        );
+    }
+    let xml = std::fs::read(dat).with_context(|| format!("cannot read {}", dat.display()))?;
+    let parsed = odix_cdrip::dat::parse(&xml).with_context(|| format!("{}: not a Logiqx XML DAT", dat.display()))?;
+    let tracks = match (known.filter(|h| !h.tracks.is_empty()), disc) {
+        (Some(h), _) => h.tracks.clone(),
+        (None, Some(disc)) => hash::hash_image(disc)?.tracks,
+        (None, None) => {
+            let format =
+                odix_cdrip::detect::detect(image).with_context(|| format!("cannot open {}", image.display()))?;
+            let store: Box<dyn ByteStore> = match odix_cdrip::container::open(image, format)? {
+                Some(s) => s,
+                None => Box::new(FileStore::open(image).with_context(|| format!("cannot open {}", image.display()))?),
+            };
+            let mut h = Hasher::new();
+            let mut buf = vec![0u8; 1 << 20];
+            let mut pos = 0u64;
+            report.run.progress(Task::Hashing, 0, Some(store.len()));
+            while pos < store.len() {
+                let n = usize::try_from(store.len() - pos).unwrap_or(usize::MAX).min(buf.len());
+                store.read_at(pos, &mut buf[..n]).with_context(|| format!("reading {}", image.display()))?;
+                h.update(&buf[..n]);
+                pos += n as u64;
+                report.run.progress(Task::Hashing, pos, Some(store.len()));
+                report.run.check_cancel()?;
+            }
+            report.run.done(Task::Hashing);
+            vec![(1, h.finish())]
+        }
+    };
+    let found = odix_cdrip::dat::match_tracks(&parsed, &tracks);
+    let mut text = Vec::new();
+    // The game's own sheet, compared for information: a sheet odix or another tool wrote may differ in its words.
+    let sheet_line = |game: &str| -> Result<Option<String>> {
+        let Some(disc) = disc.filter(|d| d.kind() == SheetKind::Cue) else { return Ok(None) };
+        let bytes =
+            std::fs::read(disc.sheet_path()).with_context(|| format!("reading {}", disc.sheet_path().display()))?;
+        let mut h = Hasher::new();
+        h.update(&bytes);
+        Ok(odix_cdrip::dat::match_sheet(&parsed, game, &h.finish()).map(|(name, diffs)| match diffs.is_empty() {
+            true => format!("  sheet: matches {name}"),
+            false => format!("  sheet: differs from {name} (not counted): {}", diffs.join("; ")),
+        }))
+    };
+    let (result, problems) = match &found {
+        DatMatch::Matched { game, tracks } => {
+            writeln!(text, "DAT: matches \"{game}\" ({} track(s): size, CRC-32, MD5, SHA-1)", tracks.len())?;
+            if let Some(l) = sheet_line(game)? {
+                writeln!(text, "{l}")?;
+            }
+            (Outcome::Ok, Vec::new())
+        }
+        DatMatch::Differs { game, tracks, missing } => {
+            writeln!(text, "DAT: closest game \"{game}\", which differs:")?;
+            for t in tracks {
+                writeln!(text, "  {t}")?;
+            }
+            for m in missing {
+                writeln!(text, "  {m}: in the DAT, matched by no track")?;
+            }
+            let bad = tracks.iter().filter(|t| !t.differences.is_empty()).count();
+            (Outcome::Failed, vec![format!("{bad} track(s) differ from \"{game}\" in {}", dat.display())])
+        }
+        DatMatch::NotFound => {
+            writeln!(text, "DAT: no game of {} has a track of this image", dat.display())?;
+            (Outcome::Failed, vec![format!("not in {}", dat.display())])
+        }
+    };
+    report.add("dat", result, &text, problems)?;
+    Ok(found)
 }
 
 /// CRC32/MD5/SHA-1 of the whole file.

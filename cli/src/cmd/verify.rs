@@ -31,6 +31,10 @@ pub struct VerifyArgs {
     /// Print a redump-style DAT entry with this game name.
     #[arg(long, value_name = "NAME")]
     pub dat: Option<String>,
+    /// Match every track's size, CRC-32, MD5 and SHA-1 against this Logiqx XML DAT (as Redump and No-Intro
+    /// publish them): names the game, or says which track differs and how (exit status 1).
+    #[arg(long, value_name = "FILE.dat")]
+    pub match_dat: Option<PathBuf>,
     /// Replace the repaired copy's files if they exist.
     #[arg(short, long)]
     pub force: bool,
@@ -69,6 +73,7 @@ pub fn verify(args: VerifyArgs) -> Result<u8> {
         against: args.against.clone(),
         hashes: !args.no_hashes,
         dat: args.dat.clone(),
+        match_dat: args.match_dat.clone(),
         cancel: interrupt::cancel(),
         accuraterip: args.accuraterip.clone(),
         ctdb: args.ctdb.clone(),

@@ -29,6 +29,8 @@ use crate::cancel::Cancel;
 use crate::compare::same_file;
 use crate::output::{self, AtomicFile};
 
+mod containers;
+pub use containers::{redump_track_name, Layout};
 mod raw_to_cue;
 
 /// How to convert.
@@ -40,6 +42,12 @@ pub struct ConvertOptions {
     pub track: Option<u8>,
     /// Replace the outputs if they exist.
     pub force: bool,
+    /// For a CUE sheet written as a CUE sheet: one BIN per track (Redump's layout) or one BIN for all.
+    pub layout: Option<Layout>,
+    /// For a `.cso` output: CISO v2 (deflate or LZ4 blocks, whichever is smaller) rather than v1 (deflate).
+    pub cso_v2: bool,
+    /// Threads compressing a CSO or ZSO (0: one per CPU).
+    pub threads: usize,
     /// Checked between sectors: once set, the conversion stops with [`crate::cancel::Cancelled`] and writes
     /// nothing.
     pub cancel: Cancel,
@@ -53,6 +61,9 @@ impl std::fmt::Debug for ConvertOptions {
             .field("session", &self.session)
             .field("track", &self.track)
             .field("force", &self.force)
+            .field("layout", &self.layout)
+            .field("cso_v2", &self.cso_v2)
+            .field("threads", &self.threads)
             .finish_non_exhaustive()
     }
 }
@@ -106,6 +117,14 @@ pub enum ConvertKind {
     IsoToBinCue,
     /// An ISO image to CloneCD.
     IsoToCcd,
+    /// A file put into a container (ECM, CSO, ZSO); [`ConvertReport::what`] says how it went.
+    Packed,
+    /// The file a container holds written out.
+    Unpacked,
+    /// A CUE sheet's tracks written one BIN each.
+    Split,
+    /// A CUE sheet's BINs written as one.
+    Merged,
 }
 
 /// Where the subchannel of a CloneCD output came from.
@@ -136,6 +155,9 @@ pub fn convert(input: &Path, output: &Path, opts: &ConvertOptions) -> Result<Con
     // Raw discs are recognised by what they hold (any format odix-cdrip lays out as tracks), or by a .cue/.ccd
     // name whose parser then says what is wrong with them.
     let detected = odix_cdrip::detect::detect(&args.input).ok();
+    if let Some(done) = containers_convert(&args, detected) {
+        return done;
+    }
     let in_raw = detected.is_some_and(ImageFormat::is_raw_disc)
         || matches!(ext_of(&args.input).as_deref(), Some("cue") | Some("ccd"));
     let out_ext = ext_of(&args.output);
@@ -160,6 +182,40 @@ pub fn convert(input: &Path, output: &Path, opts: &ConvertOptions) -> Result<Con
             describe_ext(out_ext.as_deref())
         ),
     }
+}
+
+/// A conversion of [`containers`] (ECM, CSO, ZSO, Redump's layout), if `args` asks for one.
+fn containers_convert(args: &Args, detected: Option<ImageFormat>) -> Option<Result<ConvertReport>> {
+    let progress = |done, total| args.progress(done, total);
+    let req = containers::Request {
+        input: args.input.clone(),
+        output: args.output.clone(),
+        force: args.opts.force,
+        layout: args.opts.layout,
+        cso_v2: args.opts.cso_v2,
+        threads: args.opts.threads,
+        cancel: args.opts.cancel.clone(),
+        progress: &progress,
+    };
+    let done = containers::convert(&req, detected)?;
+    Some(done.map(|d| {
+        args.event(ConvertEvent::Done);
+        let kind = match d.kind {
+            containers::DoneKind::Packed => ConvertKind::Packed,
+            containers::DoneKind::Unpacked => ConvertKind::Unpacked,
+            containers::DoneKind::Split => ConvertKind::Split,
+            containers::DoneKind::Merged => ConvertKind::Merged,
+        };
+        ConvertReport {
+            kind,
+            files: d.files,
+            sectors: d.sectors,
+            what: Some(d.what),
+            session_start: None,
+            subchannel: None,
+            warnings: Vec::new(),
+        }
+    }))
 }
 
 /// One conversion's paths and options.
