@@ -1109,11 +1109,13 @@ enum ImageInput {
     Cooked(Box<CookedReader>),
 }
 
-/// Whether `path` names a CUE sheet or CloneCD control file, by its extension.
+/// Whether `path` names a raw disc image: a `.cue` or `.ccd` by its name, any other raw format (NRG, MDS, CDI,
+/// GDI, TOC, CHD) by its content.
 fn is_sheet(path: &Path) -> bool {
     path.extension()
         .and_then(|e| e.to_str())
         .is_some_and(|e| e.eq_ignore_ascii_case("cue") || e.eq_ignore_ascii_case("ccd"))
+        || odix_cdrip::detect::detect(path).is_ok_and(odix_cdrip::detect::ImageFormat::is_raw_disc)
 }
 
 fn open_input(input: Input<'_>, timeout: Duration, raw: bool) -> Result<Opened<'_>> {
