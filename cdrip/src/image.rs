@@ -331,8 +331,13 @@ impl RawDisc {
         let mut session = 1u32;
         for (fi, f) in sheet.files.iter().enumerate() {
             let path = cue::resolve_file(sheet_path, &f.name);
-            let len = file_len(sheet_path, &path)?;
-            files.push(ImageFile { path, file_type: f.file_type, len, reader: None, pos: 0, store: None });
+            // A WAVE file (or a FLAC file named WAVE) is read as the raw sectors its samples make.
+            let file = match f.file_type {
+                FileType::Wave => crate::audiofile::image_file(sheet_path, path)?,
+                _ => ImageFile::new(sheet_path, path, f.file_type)?,
+            };
+            let len = file.len;
+            files.push(file);
             let mut offset: u64 = 0;
             let mut prev: Option<(u32, u32)> = None; // (file start frames, sector size) of the previous track
             for (ti, t) in f.tracks.iter().enumerate() {
@@ -364,7 +369,7 @@ impl RawDisc {
                     }
                 };
                 let end = offset.saturating_add(stored.saturating_mul(u64::from(size)));
-                if end > len && matches!(f.file_type, FileType::Binary | FileType::Motorola) {
+                if end > len && !matches!(f.file_type, FileType::Aiff | FileType::Mp3) {
                     return Err(layout(format!(
                         "track {:02} needs bytes up to {end} of {}, which has only {len} bytes",
                         t.number, f.name
@@ -613,7 +618,7 @@ impl RawDisc {
     /// bytes) into `buf`, which must be exactly the track's sector size.
     ///
     /// # Errors
-    /// [`Error::Io`]; [`Error::Unsupported`] for tracks in WAVE/AIFF/MP3 files; [`Error::InvalidArgument`]
+    /// [`Error::Io`]; [`Error::Unsupported`] for tracks in AIFF/MP3 files; [`Error::InvalidArgument`]
     /// when `lba` is not stored in the track.
     pub fn read_stored(&mut self, ti: usize, lba: i64, buf: &mut [u8]) -> Result<()> {
         let t = self.tracks.get(ti).ok_or_else(|| Error::InvalidArgument(format!("no track index {ti}")))?;

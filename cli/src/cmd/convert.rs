@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use anyhow::Result;
-use odix::convert::{ConvertEvent, ConvertKind, ConvertOptions, SubchannelSource};
+use odix::convert::{AudioFormat, ConvertEvent, ConvertKind, ConvertOptions, SubchannelSource};
 
 use crate::cmd::interrupt;
 use crate::cmd::progress::bar as progress_bar;
@@ -16,9 +16,15 @@ use crate::cmd::progress::bar as progress_bar;
 pub struct ConvertArgs {
     /// The image to read: a `.cue` or `.ccd` (raw), or an ISO image (any other name).
     pub input: PathBuf,
-    /// What to write, by its extension: from a raw image `NAME.iso` or `NAME.ccd` (with `NAME.img` and
-    /// `NAME.sub`); from an ISO image `NAME.cue` (with `NAME.bin`) or `NAME.ccd`.
+    /// What to write, by its extension: from a raw image `NAME.iso`, `NAME.cue` (with `NAME.bin`) or `NAME.ccd`
+    /// (with `NAME.img` and `NAME.sub`), or with --audio a folder; from an ISO image `NAME.cue` (with `NAME.bin`)
+    /// or `NAME.ccd`.
     pub output: PathBuf,
+    /// For raw input: write each track to its own file in the folder OUT (made if missing): audio tracks as WAVE
+    /// or FLAC files (tagged from the sheet's TITLE and PERFORMER), data tracks as BIN, with a CUE sheet naming
+    /// them.
+    #[arg(long, value_name = "FORMAT", value_parser = ["wav", "flac"])]
+    pub audio: Option<String>,
     /// For raw input: write the file system of session N (default: the last session with a data track).
     #[arg(long, value_name = "N")]
     pub session: Option<u32>,
@@ -36,6 +42,7 @@ pub fn convert(args: ConvertArgs) -> Result<u8> {
     let opts = ConvertOptions {
         session: args.session,
         track: args.track,
+        audio: args.audio.as_deref().and_then(AudioFormat::parse),
         force: args.force,
         cancel: interrupt::cancel(),
         on_event: Some(Arc::new(move |e| {
@@ -68,6 +75,18 @@ pub fn convert(args: ConvertArgs) -> Result<u8> {
         }
         ConvertKind::IsoToBinCue => {
             eprintln!("odix: wrote {} and {} ({} Mode 1 sectors)", names[0], names[1], r.sectors);
+        }
+        ConvertKind::RawToTracks => {
+            let tracks = names.len().saturating_sub(1);
+            eprintln!(
+                "odix: wrote {} and {tracks} track files ({} sectors, audio as {})",
+                names[0],
+                r.sectors,
+                r.what.unwrap_or_default()
+            );
+        }
+        ConvertKind::RawToBinCue => {
+            eprintln!("odix: wrote {} and {} ({} sectors)", names[0], names[1], r.sectors);
         }
         ConvertKind::RawToCcd | ConvertKind::IsoToCcd => {
             let subs = match r.subchannel {

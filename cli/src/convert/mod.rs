@@ -29,6 +29,9 @@ use crate::cancel::Cancel;
 use crate::compare::same_file;
 use crate::output::{self, AtomicFile};
 
+mod audio;
+pub use audio::AudioFormat;
+
 /// How to convert.
 #[derive(Clone, Default)]
 pub struct ConvertOptions {
@@ -36,6 +39,9 @@ pub struct ConvertOptions {
     pub session: Option<u32>,
     /// For raw input: write only track N's user data, from its INDEX 01 to its end.
     pub track: Option<u8>,
+    /// For raw input: write every track to its own file in the folder given as output, audio tracks in this
+    /// format, with a CUE sheet that names them.
+    pub audio: Option<AudioFormat>,
     /// Replace the outputs if they exist.
     pub force: bool,
     /// Checked between sectors: once set, the conversion stops with [`crate::cancel::Cancelled`] and writes
@@ -50,6 +56,7 @@ impl std::fmt::Debug for ConvertOptions {
         f.debug_struct("ConvertOptions")
             .field("session", &self.session)
             .field("track", &self.track)
+            .field("audio", &self.audio)
             .field("force", &self.force)
             .finish_non_exhaustive()
     }
@@ -102,6 +109,10 @@ pub enum ConvertKind {
     IsoToBinCue,
     /// An ISO image to CloneCD.
     IsoToCcd,
+    /// A raw image to one file per track (WAVE or FLAC for audio, BIN for data) and a CUE sheet.
+    RawToTracks,
+    /// A raw image (a sheet of WAVE or FLAC files among them) to one BIN and its CUE sheet.
+    RawToBinCue,
 }
 
 /// Where the subchannel of a CloneCD output came from.
@@ -120,13 +131,14 @@ fn ext_of(p: &Path) -> Option<String> {
 }
 
 /// What convert writes, for the message that refuses anything else.
-const RAW_OUTPUTS: &str = "NAME.iso (the file system of a session or a track) or NAME.ccd (CloneCD, with NAME.img and \
-                           NAME.sub)";
+const RAW_OUTPUTS: &str = "NAME.iso (the file system of a session or a track), NAME.cue (with NAME.bin), NAME.ccd \
+                           (CloneCD, with NAME.img and NAME.sub) or, with --audio, a folder of track files";
 const ISO_OUTPUTS: &str = "NAME.cue (with NAME.bin) or NAME.ccd (CloneCD, with NAME.img and NAME.sub)";
 
 /// Converts `input` into `output`, choosing the conversion by their extensions: from a `.cue` or `.ccd` to
-/// `NAME.iso` or `NAME.ccd`; from an ISO image (any other name) to `NAME.cue` (or `NAME.bin`) or `NAME.ccd`.
-/// Anything else is refused with a message naming what is written.
+/// `NAME.iso`, `NAME.cue` (one BIN) or `NAME.ccd`, or with [`ConvertOptions::audio`] to a folder of per-track files;
+/// from an ISO image (any other name) to `NAME.cue` (or `NAME.bin`) or `NAME.ccd`. Anything else is refused with a
+/// message naming what is written.
 pub fn convert(input: &Path, output: &Path, opts: &ConvertOptions) -> Result<ConvertReport> {
     let args = Args { input: input.to_path_buf(), output: output.to_path_buf(), opts };
     // Raw discs are recognised by what they hold (any format odix-cdrip lays out as tracks), or by a .cue/.ccd
@@ -135,8 +147,16 @@ pub fn convert(input: &Path, output: &Path, opts: &ConvertOptions) -> Result<Con
     let in_raw = detected.is_some_and(ImageFormat::is_raw_disc)
         || matches!(ext_of(&args.input).as_deref(), Some("cue") | Some("ccd"));
     let out_ext = ext_of(&args.output);
+    if let Some(format) = opts.audio {
+        if !in_raw {
+            bail!("{}: --audio needs a raw image (.cue, .ccd, ...): an ISO image has no audio tracks", input.display());
+        }
+        return audio::raw_to_tracks(&args, format);
+    }
     match (in_raw, out_ext.as_deref()) {
         (true, Some("iso")) => raw_to_iso(&args),
+        (true, Some("cue")) => audio::raw_to_bin_cue(&args),
+        (true, Some("bin")) => audio::raw_to_bin_cue(&Args { output: args.output.with_extension("cue"), ..args }),
         (true, Some("ccd")) => raw_to_ccd(&args),
         (true, _) => bail!(
             "{}: convert does not write {} from a raw image; it writes {RAW_OUTPUTS}",
