@@ -125,13 +125,16 @@ impl AudioInfo {
 }
 
 fn invalid(path: &Path, message: String) -> Error {
-    Error::Io { path: path.to_path_buf(), source: io::Error::new(io::ErrorKind::InvalidData, message) }
+    Error::AudioFile { path: path.to_path_buf(), message }
 }
 
 fn sniff_or_refuse(path: &Path) -> Result<AudioKind> {
     let io = |source| Error::Io { path: path.to_path_buf(), source };
     AudioKind::sniff(path).map_err(io)?.ok_or_else(|| {
-        invalid(path, "named as a WAVE file, but neither a RIFF WAVE nor a FLAC file: odix reads CD audio from these two".into())
+        invalid(
+            path,
+            "named as a WAVE file, but neither a RIFF WAVE nor a FLAC file: odix reads CD audio from these two".into(),
+        )
     })
 }
 
@@ -169,8 +172,9 @@ fn check_range(offset: u64, buf_len: usize, len: u64) -> io::Result<()> {
 /// Opens `path` (a WAVE or a FLAC file, told apart by their content) as a store of raw audio sectors.
 ///
 /// # Errors
-/// [`Error::Io`] when it cannot be read, is neither a WAVE nor a FLAC file, does not hold 44.1 kHz 16-bit stereo
-/// integer samples, or its header lies about its length (a WAVE `data` chunk longer than the file).
+/// [`Error::Io`] when it cannot be read; [`Error::AudioFile`] when it is neither a WAVE nor a FLAC file, does not
+/// hold 44.1 kHz 16-bit stereo integer samples, or its header lies about its length (a WAVE `data` chunk longer
+/// than the file); [`Error::LimitExceeded`] past the 100 minutes of a CD.
 pub fn open_store(path: &Path) -> Result<Box<dyn ByteStore>> {
     Ok(match sniff_or_refuse(path)? {
         AudioKind::Wav => Box::new(WavStore::open(path)?),
@@ -223,10 +227,10 @@ impl WavStore {
         let file = File::open(path).map_err(io)?;
         let file_len = file.metadata().map_err(io)?.len();
         let bad = |e: hound::Error| match e {
-            hound::Error::IoError(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
-                invalid(path, "the WAVE header ends before its data chunk: the file is truncated".into())
-            }
-            hound::Error::IoError(e) => io(e),
+            hound::Error::IoError(e) => invalid(
+                path,
+                format!("its WAVE header cannot be read up to its data chunk ({e}): the file is truncated"),
+            ),
             other => invalid(path, format!("not a WAVE file odix reads: {other}")),
         };
         let reader = hound::WavReader::new(BufReader::new(file)).map_err(bad)?;
@@ -435,9 +439,8 @@ impl FlacStore {
         }
         let mut info = None;
         for block in MetadataBlockReader::new(&mut r) {
-            let block = block.map_err(|e| {
-                invalid(path, format!("its metadata blocks cannot be read: {}", claxon_io(e)))
-            })?;
+            let block =
+                block.map_err(|e| invalid(path, format!("its metadata blocks cannot be read: {}", claxon_io(e))))?;
             if let MetadataBlock::StreamInfo(i) = block {
                 if info.is_some() {
                     return Err(invalid(path, "two STREAMINFO blocks".into()));
@@ -501,7 +504,10 @@ impl FlacStore {
         let block = match FrameReader::new(&mut dec.reader).read_next_or_eof(std::mem::take(&mut st.scratch)) {
             Ok(Some(b)) => b,
             Ok(None) => {
-                return Err(damaged(format!("the stream ends there, {} samples short", self.samples - expected)))
+                return Err(damaged(format!(
+                    "the stream ends there, {} samples short",
+                    self.samples.saturating_sub(expected)
+                )))
             }
             Err(e) => return Err(damaged(claxon_io(e).to_string())),
         };
@@ -582,7 +588,7 @@ impl ByteStore for FlacStore {
                 self.load(&mut st, pos / BYTES_PER_SAMPLE)?;
                 continue;
             }
-            let from = usize::try_from(pos - start).unwrap_or(usize::MAX);
+            let from = usize::try_from(pos.saturating_sub(start)).unwrap_or(usize::MAX);
             let src = st.block.get(from..).unwrap_or_default();
             let n = src.len().min(dst.len());
             if n == 0 {
@@ -594,5 +600,96 @@ impl ByteStore for FlacStore {
             done = done.saturating_add(n);
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::image::RawDisc;
+
+    fn wav(path: &Path, rate: u32, pcm: &[u8]) {
+        let spec = hound::WavSpec {
+            channels: 2,
+            sample_rate: rate,
+            bits_per_sample: 16,
+            sample_format: hound::SampleFormat::Int,
+        };
+        let mut w = hound::WavWriter::create(path, spec).unwrap();
+        for p in pcm.chunks_exact(2) {
+            w.write_sample(i16::from_le_bytes([p[0], p[1]])).unwrap();
+        }
+        w.finalize().unwrap();
+    }
+
+    fn pcm(n: usize) -> Vec<u8> {
+        (0..n).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect()
+    }
+
+    #[test]
+    fn wave_store_reads_its_data_chunk_padded_to_whole_sectors() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("a.wav");
+        let data = pcm(3 * 2352 + 400);
+        wav(&p, 44100, &data);
+        let s = WavStore::open(&p).unwrap();
+        assert_eq!((s.pcm_len(), s.len()), (data.len() as u64, 4 * 2352));
+        let mut buf = vec![1u8; 2352];
+        s.read_at(3 * 2352, &mut buf).unwrap();
+        assert_eq!(&buf[..400], &data[3 * 2352..]);
+        assert!(buf[400..].iter().all(|&b| b == 0));
+        assert!(s.read_at(3 * 2352 + 1, &mut buf).is_err());
+        let info = AudioInfo::probe(&p).unwrap();
+        assert_eq!((info.kind, info.sectors(), info.padding()), (AudioKind::Wav, 4, 2352 - 400));
+    }
+
+    #[test]
+    fn a_sheet_of_wave_files_reads_as_sectors() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = pcm(10 * 2352);
+        wav(&dir.path().join("a.wav"), 44100, &a);
+        wav(&dir.path().join("b.wav"), 44100, &a[..5 * 2352]);
+        let cue = dir.path().join("x.cue");
+        std::fs::write(
+            &cue,
+            "FILE a.wav WAVE\n TRACK 01 AUDIO\n  INDEX 01 00:00:00\n TRACK 02 AUDIO\n  INDEX 00 00:00:04\n  INDEX 01 00:00:06\nFILE b.wav WAVE\n TRACK 03 AUDIO\n  INDEX 01 00:00:00\n",
+        )
+        .unwrap();
+        let mut disc = RawDisc::open(&cue).unwrap();
+        let t = disc.tracks().to_vec();
+        assert_eq!((t[1].first_lba, t[1].start_lba, t[1].stored), (4, 6, 6));
+        assert_eq!((t[2].first_lba, t[2].stored), (10, 5));
+        let s = disc.read_raw(1, 7).unwrap();
+        assert_eq!(&s[..], &a[7 * 2352..8 * 2352]);
+        let s = disc.read_raw(2, 12).unwrap();
+        assert_eq!(&s[..], &a[2 * 2352..3 * 2352]);
+        // A track past the end of its file is a layout error, as for BINARY files.
+        std::fs::write(
+            &cue,
+            "FILE b.wav WAVE\n TRACK 01 AUDIO\n  INDEX 01 00:00:00\n TRACK 02 AUDIO\n  INDEX 01 00:00:09\n",
+        )
+        .unwrap();
+        assert!(RawDisc::open(&cue).unwrap_err().to_string().contains("only"));
+    }
+
+    #[test]
+    fn hostile_wave_files_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("a.wav");
+        wav(&p, 44100, &pcm(2352));
+        let mut bytes = std::fs::read(&p).unwrap();
+        let at = bytes.windows(4).position(|w| w == b"data").unwrap() + 4;
+        bytes[at..at + 4].copy_from_slice(&4_000_000u32.to_le_bytes());
+        std::fs::write(&p, &bytes).unwrap();
+        assert!(open_store(&p).unwrap_err().to_string().contains("claims 4000000 bytes"));
+        std::fs::write(&p, &bytes[..30]).unwrap();
+        let e = open_store(&p).unwrap_err().to_string();
+        assert!(e.contains("truncated"), "{e}");
+        wav(&p, 22050, &pcm(2352));
+        assert!(open_store(&p).unwrap_err().to_string().contains("22050 Hz"));
+        std::fs::write(&p, b"fLaC\0\0\0").unwrap();
+        assert!(open_store(&p).is_err());
+        std::fs::write(&p, b"ID3 tagged").unwrap();
+        assert!(open_store(&p).unwrap_err().to_string().contains("neither"));
     }
 }

@@ -332,11 +332,18 @@ fn write_wav(read: &mut dyn FnMut(&mut [u8]) -> Result<usize>, samples: u64, out
 
 /// A file name made of a track's number and title, without characters that cannot be in a file name or a sheet.
 fn track_name(number: u8, title: Option<&str>, ext: &str) -> String {
-    let title: String = title
-        .unwrap_or("")
-        .chars()
-        .map(|c| if c.is_control() || matches!(c, '/' | '\\' | '"' | ':' | '*' | '?' | '<' | '>' | '|') { '_' } else { c })
-        .collect();
+    let title: String =
+        title
+            .unwrap_or("")
+            .chars()
+            .map(|c| {
+                if c.is_control() || matches!(c, '/' | '\\' | '"' | ':' | '*' | '?' | '<' | '>' | '|') {
+                    '_'
+                } else {
+                    c
+                }
+            })
+            .collect();
     let mut title = title.trim().trim_matches('.').to_string();
     while title.len() > MAX_NAME {
         title.pop();
@@ -423,7 +430,8 @@ pub(crate) fn raw_to_tracks(args: &Args, format: AudioFormat) -> Result<ConvertR
     let mut names = Vec::new();
     for (ti, t) in disc.tracks().iter().enumerate() {
         let audio = t.mode == TrackMode::Audio;
-        let title = disc.cue().and_then(|c| c.tracks().find(|(_, s)| s.number == t.number)).and_then(|(_, s)| s.title.clone());
+        let title =
+            disc.cue().and_then(|c| c.tracks().find(|(_, s)| s.number == t.number)).and_then(|(_, s)| s.title.clone());
         let name = track_name(t.number, title.as_deref(), if audio { format.extension() } else { "bin" });
         let mut track = out_track(&disc, ti, 0)?;
         if t.mode == TrackMode::Cdg {
@@ -473,12 +481,11 @@ fn write_tracks(
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     args.progress(0, total);
     let mut done = 0u64;
-    for ti in 0..disc.tracks().len() {
+    for (ti, target) in targets.iter().enumerate().take(names.len()) {
         let (number, mode, stored) = {
-            let t = &disc.tracks()[ti];
+            let t = disc.tracks().get(ti).context("no such track")?;
             (t.number, t.mode, t.stored)
         };
-        let target = &targets[ti];
         let out = outputs.file(ti);
         let src_track = disc.cue().and_then(|c| c.tracks().map(|(_, t)| t).find(|t| t.number == number)).cloned();
         let comments = tags(disc.cue(), src_track.as_ref(), number);
@@ -517,7 +524,10 @@ fn write_tracks(
 /// stored sectors one after the other.
 pub(crate) fn raw_to_bin_cue(args: &Args) -> Result<ConvertReport> {
     if args.opts.session.is_some() || args.opts.track.is_some() {
-        bail!("{}: a BIN/CUE image holds the whole disc: --session and --track apply to .iso output", args.output.display());
+        bail!(
+            "{}: a BIN/CUE image holds the whole disc: --session and --track apply to .iso output",
+            args.output.display()
+        );
     }
     let cue_path = &args.output;
     let bin_path = cue_path.with_extension("bin");
