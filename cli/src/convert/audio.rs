@@ -28,7 +28,83 @@ use odix_cdrip::audiofile::{AudioInfo, BITS_PER_SAMPLE, BYTES_PER_SAMPLE, CHANNE
 use odix_cdrip::cue::{self, CueSheet, FileType, Frames, Index, Track, TrackMode};
 use odix_cdrip::image::RawDisc;
 
-use super::{raw_inputs, Args, ConvertEvent, ConvertKind, ConvertReport, Outputs};
+use crate::cancel::Cancel;
+use crate::compare::same_file;
+use crate::output::{self, AtomicFile};
+
+/// One conversion as this module sees it: its paths, and whom it tells how far it is.
+pub(crate) struct Job<'a> {
+    /// The raw image read.
+    pub input: &'a Path,
+    /// The folder (for track files) or the `.cue` written.
+    pub output: &'a Path,
+    /// Replace existing outputs.
+    pub force: bool,
+    /// Checked between sectors.
+    pub cancel: &'a Cancel,
+    /// Told the sectors done and the sectors in all.
+    pub progress: &'a dyn Fn(u64, u64),
+    /// Told each warning as it is found.
+    pub warning: &'a dyn Fn(String),
+    /// Told when the copying has ended.
+    pub done: &'a dyn Fn(),
+}
+
+impl Job<'_> {
+    fn progress(&self, done: u64, total: u64) {
+        (self.progress)(done, total);
+    }
+
+    fn check_cancel(&self) -> Result<()> {
+        Ok(self.cancel.check()?)
+    }
+}
+
+/// What a conversion of this module wrote.
+pub(crate) struct Written {
+    /// The CUE sheet first, then the files it names.
+    pub files: Vec<PathBuf>,
+    /// Sectors written.
+    pub sectors: u64,
+    /// Things worth saying that did not stop it.
+    pub warnings: Vec<String>,
+}
+
+/// The outputs of one conversion, written under temporary names and renamed into place together by
+/// [`output::commit_all`]; dropped before that, they leave nothing.
+struct Outputs(Vec<AtomicFile>);
+
+impl Outputs {
+    /// Checks every target first (its folder exists, it is not there unless `force`, it is not an input).
+    fn create(targets: &[&Path], inputs: &[PathBuf], force: bool) -> Result<Outputs> {
+        for t in targets {
+            output::check_target(t)?;
+            if !force && t.exists() {
+                bail!("{} exists (use --force to replace it)", t.display());
+            }
+            if inputs.iter().any(|i| same_file(i, t)) {
+                bail!("{}: the output must not replace the input", t.display());
+            }
+        }
+        Ok(Outputs(targets.iter().map(|t| AtomicFile::create(t)).collect::<Result<Vec<_>>>()?))
+    }
+
+    fn file(&self, i: usize) -> Result<&File> {
+        self.0.get(i).map(|f| &f.file).context("no such output")
+    }
+
+    fn commit(self) -> Result<()> {
+        output::commit_all(self.0)
+    }
+}
+
+/// The files a raw image is read from.
+fn raw_inputs(disc: &RawDisc) -> Vec<PathBuf> {
+    let mut v = vec![disc.sheet_path().to_path_buf()];
+    v.extend(disc.files().iter().map(|f| f.path.clone()));
+    v.extend(disc.subchannel().map(Path::to_path_buf));
+    v
+}
 
 /// The format of the audio tracks' files.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -87,7 +163,7 @@ pub(crate) fn padding_warnings(disc: &RawDisc) -> Result<Vec<String>> {
 /// little-endian order WAVE, FLAC and BINARY files use); counts the sectors read for the progress.
 struct TrackReader<'a, 'b> {
     disc: &'a mut RawDisc,
-    args: &'a Args<'b>,
+    args: &'a Job<'b>,
     ti: usize,
     lba: i64,
     end: i64,
@@ -99,7 +175,7 @@ struct TrackReader<'a, 'b> {
 }
 
 impl<'a, 'b> TrackReader<'a, 'b> {
-    fn new(disc: &'a mut RawDisc, args: &'a Args<'b>, ti: usize, done: &'a mut u64, total: u64) -> Result<Self> {
+    fn new(disc: &'a mut RawDisc, args: &'a Job<'b>, ti: usize, done: &'a mut u64, total: u64) -> Result<Self> {
         let t = disc.tracks().get(ti).context("no such track")?;
         let size = t.sector_size() as usize;
         let swap = !t.mode.is_data() && disc.files().get(t.file).is_some_and(|f| f.file_type == FileType::Motorola);
@@ -411,18 +487,15 @@ fn stored_frames(disc: &RawDisc, ti: usize) -> Result<u32> {
 
 /// Writes a raw disc's tracks into the folder `args.output`: audio tracks as `format` files, other tracks as BIN
 /// files, and a CUE sheet (named after the input) that names them. The folder is made when it does not exist.
-pub(crate) fn raw_to_tracks(args: &Args, format: AudioFormat) -> Result<ConvertReport> {
-    if args.opts.session.is_some() || args.opts.track.is_some() {
-        bail!("{}: --audio writes every track: --session and --track apply to .iso output", args.output.display());
-    }
-    let dir = &args.output;
+pub(crate) fn raw_to_tracks(args: &Job, format: AudioFormat) -> Result<Written> {
+    let dir = args.output;
     if dir.exists() && !dir.is_dir() {
         bail!("{}: --audio writes a folder of files, and this is not a folder", dir.display());
     }
-    let mut disc = odix_cdrip::image::RawDisc::open(&args.input)?;
+    let mut disc = RawDisc::open(args.input)?;
     let mut warnings = padding_warnings(&disc)?;
     for w in &warnings {
-        args.event(ConvertEvent::Warning(w.clone()));
+        (args.warning)(w.clone());
     }
     let stem = args.input.file_stem().map_or_else(|| "disc".into(), |s| s.to_string_lossy().into_owned());
     let cue_path = dir.join(format!("{stem}.cue"));
@@ -453,30 +526,22 @@ pub(crate) fn raw_to_tracks(args: &Args, format: AudioFormat) -> Result<ConvertR
         let _ = std::fs::remove_dir(dir);
     }
     let (files, sectors) = done?;
-    Ok(ConvertReport {
-        kind: ConvertKind::RawToTracks,
-        files,
-        sectors,
-        what: Some(format.extension().to_string()),
-        session_start: None,
-        subchannel: None,
-        warnings,
-    })
+    Ok(Written { files, sectors, warnings })
 }
 
 fn write_tracks(
-    args: &Args,
+    args: &Job,
     disc: &mut RawDisc,
     sheet: &CueSheet,
     names: &[String],
     cue_path: &Path,
     format: AudioFormat,
 ) -> Result<(Vec<PathBuf>, u64)> {
-    let dir = &args.output;
+    let dir = args.output;
     let mut targets: Vec<PathBuf> = names.iter().map(|n| dir.join(n)).collect();
     targets.push(cue_path.to_path_buf());
     let target_refs: Vec<&Path> = targets.iter().map(PathBuf::as_path).collect();
-    let outputs = Outputs::create(&target_refs, &raw_inputs(disc), args.opts.force)?;
+    let outputs = Outputs::create(&target_refs, &raw_inputs(disc), args.force)?;
     let total: u64 = disc.tracks().iter().map(|t| t.stored).sum();
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     args.progress(0, total);
@@ -486,7 +551,7 @@ fn write_tracks(
             let t = disc.tracks().get(ti).context("no such track")?;
             (t.number, t.mode, t.stored)
         };
-        let out = outputs.file(ti);
+        let out = outputs.file(ti)?;
         let src_track = disc.cue().and_then(|c| c.tracks().map(|(_, t)| t).find(|t| t.number == number)).cloned();
         let comments = tags(disc.cue(), src_track.as_ref(), number);
         let mut r = TrackReader::new(disc, args, ti, &mut done, total)?;
@@ -509,8 +574,8 @@ fn write_tracks(
             }
         }
     }
-    args.event(ConvertEvent::Done);
-    let mut c = BufWriter::new(outputs.file(names.len()));
+    (args.done)();
+    let mut c = BufWriter::new(outputs.file(names.len())?);
     sheet.write_to(&mut c).and_then(|()| c.flush()).with_context(|| format!("writing {}", cue_path.display()))?;
     drop(c);
     args.check_cancel()?;
@@ -522,19 +587,13 @@ fn write_tracks(
 
 /// Writes a raw disc (WAVE and FLAC files of a sheet among its files) as one BIN and its CUE sheet, every track's
 /// stored sectors one after the other.
-pub(crate) fn raw_to_bin_cue(args: &Args) -> Result<ConvertReport> {
-    if args.opts.session.is_some() || args.opts.track.is_some() {
-        bail!(
-            "{}: a BIN/CUE image holds the whole disc: --session and --track apply to .iso output",
-            args.output.display()
-        );
-    }
-    let cue_path = &args.output;
+pub(crate) fn raw_to_bin_cue(args: &Job) -> Result<Written> {
+    let cue_path = args.output;
     let bin_path = cue_path.with_extension("bin");
-    let mut disc = RawDisc::open(&args.input)?;
+    let mut disc = RawDisc::open(args.input)?;
     let warnings = padding_warnings(&disc)?;
     for w in &warnings {
-        args.event(ConvertEvent::Warning(w.clone()));
+        (args.warning)(w.clone());
     }
     let bin_name = bin_path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let mut sheet = out_sheet(&disc);
@@ -545,11 +604,11 @@ pub(crate) fn raw_to_bin_cue(args: &Args) -> Result<ConvertReport> {
         at = at.checked_add(stored_frames(&disc, ti)?).context("too many sectors")?;
     }
     sheet.files.push(file);
-    let outputs = Outputs::create(&[&bin_path, cue_path], &raw_inputs(&disc), args.opts.force)?;
+    let outputs = Outputs::create(&[&bin_path, cue_path], &raw_inputs(&disc), args.force)?;
     let total: u64 = disc.tracks().iter().map(|t| t.stored).sum();
     args.progress(0, total);
     let mut done = 0u64;
-    let mut w = BufWriter::with_capacity(1 << 20, outputs.file(0));
+    let mut w = BufWriter::with_capacity(1 << 20, outputs.file(0)?);
     let mut buf = vec![0u8; 1 << 16];
     for ti in 0..disc.tracks().len() {
         let mut r = TrackReader::new(&mut disc, args, ti, &mut done, total)?;
@@ -561,21 +620,13 @@ pub(crate) fn raw_to_bin_cue(args: &Args) -> Result<ConvertReport> {
             w.write_all(&buf[..n]).with_context(|| format!("writing {}", bin_path.display()))?;
         }
     }
-    args.event(ConvertEvent::Done);
+    (args.done)();
     w.flush().with_context(|| format!("writing {}", bin_path.display()))?;
     drop(w);
-    let mut c = BufWriter::new(outputs.file(1));
+    let mut c = BufWriter::new(outputs.file(1)?);
     sheet.write_to(&mut c).and_then(|()| c.flush()).with_context(|| format!("writing {}", cue_path.display()))?;
     drop(c);
     args.check_cancel()?;
     outputs.commit()?;
-    Ok(ConvertReport {
-        kind: ConvertKind::RawToBinCue,
-        files: vec![cue_path.clone(), bin_path],
-        sectors: done,
-        what: None,
-        session_start: None,
-        subchannel: None,
-        warnings,
-    })
+    Ok(Written { files: vec![cue_path.to_path_buf(), bin_path], sectors: done, warnings })
 }

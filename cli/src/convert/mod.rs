@@ -151,12 +151,15 @@ pub fn convert(input: &Path, output: &Path, opts: &ConvertOptions) -> Result<Con
         if !in_raw {
             bail!("{}: --audio needs a raw image (.cue, .ccd, ...): an ISO image has no audio tracks", input.display());
         }
-        return audio::raw_to_tracks(&args, format);
+        return per_track(&args, ConvertKind::RawToTracks, Some(format), |j| audio::raw_to_tracks(j, format));
     }
     match (in_raw, out_ext.as_deref()) {
         (true, Some("iso")) => raw_to_iso(&args),
-        (true, Some("cue")) => audio::raw_to_bin_cue(&args),
-        (true, Some("bin")) => audio::raw_to_bin_cue(&Args { output: args.output.with_extension("cue"), ..args }),
+        (true, Some("cue")) => per_track(&args, ConvertKind::RawToBinCue, None, audio::raw_to_bin_cue),
+        (true, Some("bin")) => {
+            let args = Args { output: args.output.with_extension("cue"), ..args };
+            per_track(&args, ConvertKind::RawToBinCue, None, audio::raw_to_bin_cue)
+        }
         (true, Some("ccd")) => raw_to_ccd(&args),
         (true, _) => bail!(
             "{}: convert does not write {} from a raw image; it writes {RAW_OUTPUTS}",
@@ -198,6 +201,39 @@ impl Args<'_> {
     fn check_cancel(&self) -> Result<()> {
         Ok(self.opts.cancel.check()?)
     }
+}
+
+/// Runs one of the conversions of [`audio`], which write every track of a raw image.
+fn per_track(
+    args: &Args,
+    kind: ConvertKind,
+    format: Option<AudioFormat>,
+    run: impl FnOnce(&audio::Job) -> Result<audio::Written>,
+) -> Result<ConvertReport> {
+    if args.opts.session.is_some() || args.opts.track.is_some() {
+        bail!("{}: this output holds every track: --session and --track apply to .iso output", args.output.display());
+    }
+    let (progress, warning, done) =
+        (|d, t| args.progress(d, t), |w| args.event(ConvertEvent::Warning(w)), || args.event(ConvertEvent::Done));
+    let job = audio::Job {
+        input: &args.input,
+        output: &args.output,
+        force: args.opts.force,
+        cancel: &args.opts.cancel,
+        progress: &progress,
+        warning: &warning,
+        done: &done,
+    };
+    let w = run(&job)?;
+    Ok(ConvertReport {
+        kind,
+        files: w.files,
+        sectors: w.sectors,
+        what: format.map(|f| f.extension().to_string()),
+        session_start: None,
+        subchannel: None,
+        warnings: w.warnings,
+    })
 }
 
 fn describe_ext(ext: Option<&str>) -> String {
