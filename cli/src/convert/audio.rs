@@ -276,6 +276,18 @@ fn encode_block(
     Ok((frame, sink.into_inner()))
 }
 
+/// [`encode_block`], a panic in the encoder turned into an error: the writer waits for every block's result, so an
+/// encoder thread must never end without sending one.
+fn encoded(
+    config: &flacenc::error::Verified<flacenc::config::Encoder>,
+    info: &StreamInfo,
+    number: usize,
+    pcm: &[u8],
+) -> std::result::Result<(Frame, Vec<u8>), String> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| encode_block(config, info, number, pcm)))
+        .unwrap_or_else(|_| Err("the FLAC encoder failed on this block".into()))
+}
+
 type Encoded = (usize, std::result::Result<(Frame, Vec<u8>), String>);
 
 /// Encodes the samples `read` gives (`samples` stereo samples in all) as a FLAC stream into `out`, on `threads`
@@ -316,7 +328,7 @@ fn write_flac(
             s.spawn(move || loop {
                 let job = rx.lock().unwrap_or_else(|p| p.into_inner()).recv();
                 let Ok((n, pcm)) = job else { break };
-                if tx.send((n, encode_block(config, base, n, &pcm))).is_err() {
+                if tx.send((n, encoded(config, base, n, &pcm))).is_err() {
                     break;
                 }
             });
