@@ -518,11 +518,12 @@ pub(crate) fn raw_to_tracks(args: &Job, format: AudioFormat) -> Result<Written> 
         let title =
             disc.cue().and_then(|c| c.tracks().find(|(_, s)| s.number == t.number)).and_then(|(_, s)| s.title.clone());
         let name = track_name(t.number, title.as_deref(), if audio { format.extension() } else { "bin" });
-        let mut track = out_track(&disc, ti, 0)?;
+        let track = out_track(&disc, ti, 0)?;
         if t.mode == TrackMode::Cdg {
-            warnings.push(format!("track {:02}: a CD+G track, kept in a BIN file with its subchannel", t.number));
+            let w = format!("track {:02}: a CD+G track, kept in a BIN file with its subchannel", t.number);
+            (args.warning)(w.clone());
+            warnings.push(w);
         }
-        track.mode = t.mode;
         let file_type = if audio { FileType::Wave } else { FileType::Binary };
         sheet.files.push(cue::File { name: name.clone(), file_type, tracks: vec![track], line: 0 });
         names.push(name);
