@@ -1,6 +1,6 @@
-//! `odix convert IN OUT`: raw disc image (CUE/BIN, CloneCD) to a cooked ISO image or to CloneCD; ISO image to
-//! BIN/CUE or CloneCD, through [`odix::convert`]; this module maps the arguments, shows the progress and says what
-//! was written.
+//! `odix convert IN OUT`: raw disc image (CUE/BIN, CloneCD, a sheet of WAVE/FLAC files) to a cooked ISO image, to
+//! one BIN/CUE, to CloneCD or (`--audio wav|flac`) to a folder of per-track files; ISO image to BIN/CUE or CloneCD,
+//! through [`odix::convert`]; this module maps the arguments, shows the progress and says what was written.
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
