@@ -411,3 +411,18 @@ fn hostile_audio_files_are_clear_errors_and_leave_nothing() {
         }
     }
 }
+
+#[test]
+fn a_cancelled_conversion_to_track_files_leaves_nothing() {
+    use odix::convert::{convert, AudioFormat, ConvertOptions};
+    let d = disc();
+    let before: Vec<_> = fs::read_dir(&d.dir).unwrap().map(|e| e.unwrap().file_name()).collect();
+    for (out, audio) in [("tracks", Some(AudioFormat::Flac)), ("tracks", Some(AudioFormat::Wav)), ("one.cue", None)] {
+        let opts = ConvertOptions { audio, ..ConvertOptions::default() };
+        opts.cancel.cancel();
+        let e = convert(&d.cue, &d.dir.join(out), &opts).unwrap_err();
+        assert!(e.downcast_ref::<odix::cancel::Cancelled>().is_some(), "{e:#}");
+        let after: Vec<_> = fs::read_dir(&d.dir).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(before, after, "{out} {audio:?}");
+    }
+}
