@@ -78,6 +78,11 @@ struct Disc {
 
 /// A BIN/CUE audio disc of [`TRACKS`], with CD-Text style titles and performers in its sheet.
 fn disc() -> Disc {
+    disc_with(true)
+}
+
+/// [`disc`], its stored pregaps left out when `pregaps` is false.
+fn disc_with(pregaps: bool) -> Disc {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().to_path_buf();
     let mut bin = Vec::new();
@@ -86,7 +91,8 @@ fn disc() -> Disc {
     cue.push_str("FILE \"disc.bin\" BINARY\n");
     for t in &TRACKS {
         let start = bin.len();
-        let n = (t.pregap + t.sectors) * 588;
+        let pregap = if pregaps { t.pregap } else { 0 };
+        let n = (pregap + t.sectors) * 588;
         bin.extend(samples(t.kind, n, u32::from(t.number)));
         spans.push((start, bin.len() - start));
         cue.push_str(&format!("  TRACK {:02} AUDIO\n    TITLE \"{}\"\n", t.number, t.title));
@@ -94,10 +100,10 @@ fn disc() -> Disc {
             cue.push_str(&format!("    PERFORMER \"{p}\"\n"));
         }
         let first = start / RAW;
-        if t.pregap > 0 {
+        if pregap > 0 {
             cue.push_str(&format!("    INDEX 00 {}\n", msf(first)));
         }
-        cue.push_str(&format!("    INDEX 01 {}\n", msf(first + t.pregap)));
+        cue.push_str(&format!("    INDEX 01 {}\n", msf(first + pregap)));
     }
     fs::write(dir.join("disc.bin"), &bin).unwrap();
     fs::write(dir.join("disc.cue"), cue).unwrap();
@@ -424,5 +430,31 @@ fn a_cancelled_conversion_to_track_files_leaves_nothing() {
         assert!(e.downcast_ref::<odix::cancel::Cancelled>().is_some(), "{e:#}");
         let after: Vec<_> = fs::read_dir(&d.dir).unwrap().map(|e| e.unwrap().file_name()).collect();
         assert_eq!(before, after, "{out} {audio:?}");
+    }
+}
+
+/// Without stored pregaps, shntool splits a WAVE of the BIN by the source sheet itself (at each `INDEX 01`).
+#[test]
+fn wav_files_equal_shntool_split_by_the_sheet() {
+    let (Some(shntool), Some(sox)) = (require_tool("shntool"), require_tool("sox")) else { return };
+    let d = disc_with(false);
+    let out = d.dir.join("wav");
+    run_ok(odix().arg("convert").arg(&d.cue).arg(&out).args(["--audio", "wav"]));
+    let whole = d.dir.join("disc.wav");
+    run_ok(
+        Command::new(sox)
+            .args(["-t", "raw", "-r", "44100", "-e", "signed", "-b", "16", "-c", "2", "-L"])
+            .arg(d.dir.join("disc.bin"))
+            .arg(&whole),
+    );
+    let split = d.dir.join("split");
+    fs::create_dir(&split).unwrap();
+    run_ok(Command::new(shntool).args(["split", "-q", "-f"]).arg(&d.cue).arg("-d").arg(&split).arg(&whole));
+    for (i, t) in TRACKS.iter().enumerate() {
+        let mine = sox_pcm(&out.join(track_file(t, "wav")));
+        let theirs = sox_pcm(&split.join(format!("split-track{:02}.wav", i + 1)));
+        assert!(mine == theirs, "track {}: odix's WAVE differs from shntool's split", t.number);
+        let (start, len) = d.spans[i];
+        assert!(mine == d.bin[start..start + len]);
     }
 }
