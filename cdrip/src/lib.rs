@@ -19,6 +19,7 @@
     )
 )]
 
+pub mod audio;
 pub mod audiofile;
 pub mod buf;
 pub mod ccd;

@@ -3,7 +3,9 @@
 //! session, UDF partitions and descriptor sequences, a CloneCD TOC) and that every file's extents lie inside it;
 //! checks a raw image sector by sector (sync, header, EDC, ECC), optionally writes a repaired copy; checks the MD5
 //! tags xorriso/libisofs records in ISO images (`-md5 on`); compares the image's tree with a folder; prints
-//! CRC32/MD5/SHA-1 of the image and its tracks. The [`VerifyReport`] says what each check found; its [`Outcome`] is
+//! CRC32/MD5/SHA-1 of the image and its tracks; computes the audio tracks' AccurateRip and CTDB checksums and the
+//! disc's ids, and checks them against saved AccurateRip and CTDB responses (see [`AudioReport`]). The
+//! [`VerifyReport`] says what each check found; its [`Outcome`] is
 //! `Incomplete` for an image cut short and `Failed` for wrong data (`odix verify` exits with 2 and 1).
 //!
 //! # libisofs MD5 tags
@@ -45,9 +47,11 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use md5::{Digest, Md5};
+use odix_cdrip::audio::{self, Toc, TrackSums};
+use odix_cdrip::cue::FileType;
 use odix_cdrip::cue::{CueSheet, TrackMode};
 use odix_cdrip::hash::{self, Hasher};
-use odix_cdrip::image::{RawDisc, SheetKind};
+use odix_cdrip::image::{RawDisc, SectorAt, SheetKind};
 use odix_cdrip::sector::{self, Repair};
 
 use crate::cancel::Cancel;
@@ -75,7 +79,8 @@ pub enum Outcome {
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Check {
     /// Which check: `raw_sectors`, `ccd_toc`, `iso9660_volume`, `udf_volume`, `iso9660_extents`, `udf_extents`,
-    /// `md5_tags`, `isomd5sum` (only where an isomd5sum MD5 is implanted) or `against`.
+    /// `md5_tags`, `isomd5sum` (only where an isomd5sum MD5 is implanted), `against`, `audio` (a raw image with
+    /// audio tracks), `accuraterip` or `ctdb` (when a response was given).
     pub name: &'static str,
     /// How it ended.
     pub result: Outcome,
@@ -118,6 +123,10 @@ pub struct VerifyOptions {
     pub dat: Option<String>,
     /// Checked between sectors of the long passes: once set, `verify` stops with [`crate::cancel::Cancelled`].
     pub cancel: Cancel,
+    /// Check the audio tracks against this saved AccurateRip response (a `dBAR-….bin` file).
+    pub accuraterip: Option<PathBuf>,
+    /// Check the audio tracks against this saved CTDB response (the XML of a lookup).
+    pub ctdb: Option<PathBuf>,
 }
 
 impl VerifyOptions {
@@ -133,6 +142,8 @@ impl VerifyOptions {
             hashes: true,
             dat: None,
             cancel: Cancel::new(),
+            accuraterip: None,
+            ctdb: None,
         }
     }
 }
@@ -150,6 +161,8 @@ pub enum Task {
     UdfTree,
     /// Hashing the image file (bytes).
     Hashing,
+    /// Computing the audio tracks' checksums (sectors).
+    AudioChecksums,
 }
 
 /// What `verify` tells as it goes.
@@ -239,6 +252,36 @@ pub struct VerifyReport {
     pub differences: Vec<String>,
     /// Hashes, when wanted.
     pub hashes: Option<HashReport>,
+    /// The audio tracks' checksums and the disc's ids, for a raw image with audio tracks (when hashes were wanted
+    /// or a response given).
+    pub audio: Option<AudioReport>,
+}
+
+/// The audio tracks' checksums, the disc's ids, and how the tracks compare with saved responses.
+///
+/// Each track's checksums cover it from its `INDEX 01` to the next track's (see [`odix_cdrip::audio`]).
+#[derive(Debug, Clone)]
+pub struct AudioReport {
+    /// The disc's table of contents.
+    pub toc: Toc,
+    /// Each audio track's number and checksums, in order.
+    pub tracks: Vec<(u8, TrackSums)>,
+    /// The MusicBrainz disc ID.
+    pub musicbrainz_disc_id: String,
+    /// The freedb/CDDB id, 8 lowercase hex digits.
+    pub freedb_id: String,
+    /// The AccurateRip disc id, `NNN-xxxxxxxx-xxxxxxxx-xxxxxxxx`.
+    pub accuraterip_id: String,
+    /// Where the AccurateRip database keeps the disc's response: `x/y/z/dBAR-….bin` under its `accuraterip/`.
+    pub accuraterip_file: String,
+    /// The CUETools database's TOC id.
+    pub ctdb_toc_id: String,
+    /// The TOC as a CTDB lookup takes it (`toc=`).
+    pub ctdb_toc: String,
+    /// Each track against the AccurateRip response, when one was given.
+    pub accuraterip: Option<Vec<audio::accuraterip::TrackResult>>,
+    /// Each track against the CTDB response, when one was given.
+    pub ctdb: Option<Vec<audio::ctdb::TrackResult>>,
 }
 
 impl VerifyReport {
@@ -399,6 +442,25 @@ pub fn verify(opts: &VerifyOptions, on_event: &mut dyn FnMut(VerifyEvent<'_>)) -
     if !raw && opts.repair.is_some() {
         bail!("{}: --repair needs a raw image (.cue or .ccd): an ISO image has no EDC/ECC", path.display());
     }
+    if !raw && (opts.accuraterip.is_some() || opts.ctdb.is_some()) {
+        bail!(
+            "{}: checking against AccurateRip or CTDB needs a raw image (.cue or .ccd) with audio tracks",
+            path.display()
+        );
+    }
+    // The responses are read first: a wrong file is said before the long passes.
+    let ar_response = match &opts.accuraterip {
+        Some(p) => Some(read_response(p, audio::accuraterip::parse)?),
+        None => None,
+    };
+    let ctdb_response = match &opts.ctdb {
+        Some(p) => Some(read_response(p, |b| {
+            std::str::from_utf8(b)
+                .map_err(|e| audio::Error::Ctdb(format!("not UTF-8 text ({e})")))
+                .and_then(audio::ctdb::parse)
+        })?),
+        None => None,
+    };
     let mut disc = if raw { Some(RawDisc::open(&path)?) } else { None };
     let rec = recognise(&args, disc.as_ref())?;
     on_event(VerifyEvent::Recognised(&rec));
@@ -490,6 +552,14 @@ pub fn verify(opts: &VerifyOptions, on_event: &mut dyn FnMut(VerifyEvent<'_>)) -
         }
         hashes = Some(h);
     }
+    let mut audio_report = None;
+    if let Some(disc) = disc.as_mut() {
+        if opts.hashes || ar_response.is_some() || ctdb_response.is_some() {
+            let ar = opts.accuraterip.as_deref().zip(ar_response.as_ref());
+            let ctdb = opts.ctdb.as_deref().zip(ctdb_response.as_ref());
+            audio_report = check_audio(disc, ar, ctdb, &mut report)?;
+        }
+    }
     Ok(VerifyReport {
         path,
         image: rec,
@@ -500,7 +570,198 @@ pub fn verify(opts: &VerifyOptions, on_event: &mut dyn FnMut(VerifyEvent<'_>)) -
         md5_tags: report.md5_tags,
         differences,
         hashes,
+        audio: audio_report,
     })
+}
+
+/// Largest response file read.
+const MAX_RESPONSE_FILE: u64 = 4 << 20;
+
+/// Reads and parses a saved response, with the file named in any error.
+fn read_response<T>(path: &Path, parse: impl Fn(&[u8]) -> Result<T, audio::Error>) -> Result<T> {
+    let f = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let mut data = Vec::new();
+    f.take(MAX_RESPONSE_FILE + 1).read_to_end(&mut data).with_context(|| format!("reading {}", path.display()))?;
+    if data.len() as u64 > MAX_RESPONSE_FILE {
+        bail!("{}: larger than {MAX_RESPONSE_FILE} bytes, not a response", path.display());
+    }
+    parse(&data).with_context(|| format!("{}", path.display()))
+}
+
+/// Computes the audio tracks' checksums and the disc's ids (the `audio` check), then compares the tracks with the
+/// responses given (the `accuraterip` and `ctdb` checks, failed when a track matches no entry). `None` for an
+/// image without audio tracks.
+fn check_audio(
+    disc: &mut RawDisc,
+    ar: Option<(&Path, &audio::accuraterip::Response)>,
+    ctdb: Option<(&Path, &audio::ctdb::Response)>,
+    report: &mut Report,
+) -> Result<Option<AudioReport>> {
+    let responses = ar.is_some() || ctdb.is_some();
+    if !disc.tracks().iter().any(|t| matches!(t.mode, TrackMode::Audio | TrackMode::Cdg)) {
+        if responses {
+            bail!("{}: no audio tracks to check against AccurateRip or CTDB", disc.sheet_path().display());
+        }
+        return Ok(None);
+    }
+    let mut text = Vec::new();
+    // A sheet whose tracks make no disc's TOC (numbers that skip, say) still gets its other checks.
+    let toc = match Toc::from_disc(disc) {
+        Ok(t) => t,
+        Err(e) if !responses => {
+            writeln!(text, "Audio checksums: not computed ({e})")?;
+            report.add("audio", Outcome::Ok, &text, Vec::new())?;
+            return Ok(None);
+        }
+        Err(e) => return Err(e).with_context(|| format!("{}", disc.sheet_path().display())),
+    };
+    let tracks = match audio_sums(disc, &toc, &mut report.run) {
+        Ok(t) => t,
+        // A sheet of WAVE files, or an image cut short: said, and only an error when a response was to be checked.
+        Err(e) if !responses && e.downcast_ref::<crate::cancel::Cancelled>().is_none() => {
+            writeln!(text, "Audio checksums: not computed ({e:#})")?;
+            report.add("audio", Outcome::Ok, &text, Vec::new())?;
+            return Ok(None);
+        }
+        Err(e) => return Err(e),
+    };
+    let id = toc.accuraterip_id().context("AccurateRip id of a disc with audio tracks")?;
+    let a = AudioReport {
+        musicbrainz_disc_id: toc.musicbrainz_id(),
+        freedb_id: format!("{:08x}", toc.freedb_id()),
+        accuraterip_id: id.to_string(),
+        accuraterip_file: id.url_path(),
+        ctdb_toc_id: toc.ctdb_toc_id().unwrap_or_default(),
+        ctdb_toc: toc.ctdb_toc(),
+        toc,
+        tracks,
+        accuraterip: None,
+        ctdb: None,
+    };
+    writeln!(text, "Audio: {} tracks (checksums from each INDEX 01 to the next)", a.tracks.len())?;
+    for (n, s) in &a.tracks {
+        writeln!(
+            text,
+            "  track {n:02}  AccurateRip v1 {:08x}  v2 {:08x}  CRC32 {:08x}  without silence {:08x}  CTDB {:08x}",
+            s.accuraterip_v1, s.accuraterip_v2, s.crc32, s.crc32_nonsilent, s.ctdb_crc
+        )?;
+    }
+    writeln!(text, "MusicBrainz disc ID: {}", a.musicbrainz_disc_id)?;
+    writeln!(text, "freedb id: {}", a.freedb_id)?;
+    writeln!(text, "AccurateRip id: {} ({})", a.accuraterip_id, a.accuraterip_file)?;
+    writeln!(text, "CTDB TOC id: {} (toc {})", a.ctdb_toc_id, a.ctdb_toc)?;
+    report.add("audio", Outcome::Ok, &text, Vec::new())?;
+    let mut a = a;
+    if let Some((path, r)) = ar {
+        let results =
+            audio::accuraterip::verify(r, &a.toc, &a.tracks).with_context(|| format!("{}", path.display()))?;
+        let mut text = Vec::new();
+        let mut problems = Vec::new();
+        for t in &results {
+            let line = match (t.v1_confidence, t.v2_confidence) {
+                (_, Some(c)) => format!("v2 {:08x} matches, confidence {c} of {}", t.v2, t.total_confidence),
+                (Some(c), None) => format!("v1 {:08x} matches, confidence {c} of {}", t.v1, t.total_confidence),
+                (None, None) if t.entries == 0 => format!("NOT IN THE DATABASE (v1 {:08x}, v2 {:08x})", t.v1, t.v2),
+                (None, None) => format!(
+                    "NO MATCH (v1 {:08x}, v2 {:08x}; {} entries, confidence {})",
+                    t.v1, t.v2, t.entries, t.total_confidence
+                ),
+            };
+            writeln!(text, "AccurateRip track {:02}: {line}", t.track)?;
+            if !t.matched() {
+                problems.push(format!("AccurateRip: track {:02} matches no entry", t.track));
+            }
+        }
+        let good = results.iter().filter(|t| t.matched()).count();
+        writeln!(text, "AccurateRip: {good} of {} tracks match", results.len())?;
+        let outcome = if problems.is_empty() { Outcome::Ok } else { Outcome::Failed };
+        report.add("accuraterip", outcome, &text, problems)?;
+        a.accuraterip = Some(results);
+    }
+    if let Some((path, r)) = ctdb {
+        let results = audio::ctdb::verify(r, &a.toc, &a.tracks).with_context(|| format!("{}", path.display()))?;
+        let mut text = Vec::new();
+        let mut problems = Vec::new();
+        for t in &results {
+            match t.confidence {
+                Some(c) => writeln!(
+                    text,
+                    "CTDB track {:02}: {:08x} matches, confidence {c} of {}",
+                    t.track, t.crc, t.total_confidence
+                )?,
+                None => {
+                    writeln!(
+                        text,
+                        "CTDB track {:02}: NO MATCH ({:08x}; confidence {})",
+                        t.track, t.crc, t.total_confidence
+                    )?;
+                    problems.push(format!("CTDB: track {:02} matches no entry", t.track));
+                }
+            }
+        }
+        let good = results.iter().filter(|t| t.matched()).count();
+        writeln!(text, "CTDB: {good} of {} tracks match", results.len())?;
+        let outcome = if problems.is_empty() { Outcome::Ok } else { Outcome::Failed };
+        report.add("ctdb", outcome, &text, problems)?;
+        a.ctdb = Some(results);
+    }
+    Ok(Some(a))
+}
+
+/// Reads every audio track of `disc` from its `INDEX 01` to the next track's and computes its checksums: stored
+/// sectors as the image holds them (big-endian `MOTOROLA` files swapped to little-endian), pregaps and postgaps
+/// the image does not store as silence.
+fn audio_sums(disc: &mut RawDisc, toc: &Toc, run: &mut Run) -> Result<Vec<(u8, TrackSums)>> {
+    let numbers: Vec<u8> = toc.audio_tracks().map(|t| t.number).collect();
+    let total: u64 = numbers.iter().filter_map(|&n| toc.track_sectors(n)).map(u64::from).sum();
+    run.progress(Task::AudioChecksums, 0, Some(total));
+    let mut done = 0u64;
+    let mut out = Vec::with_capacity(numbers.len());
+    let mut buf = vec![0u8; 2448];
+    for n in numbers {
+        let (Some(mut sums), Some(sectors), Some(t)) =
+            (toc.track_checksums(n), toc.track_sectors(n), toc.tracks().iter().find(|t| t.number == n))
+        else {
+            bail!("track {n:02}: not an audio track of the table of contents");
+        };
+        let start = i64::from(t.start);
+        for lba in start..start + i64::from(sectors) {
+            match disc.locate(lba) {
+                SectorAt::Stored { track } => {
+                    let t = disc.tracks().get(track).context("a located track")?.clone();
+                    if matches!(t.mode, TrackMode::Audio | TrackMode::Cdg) {
+                        let size = t.sector_size() as usize;
+                        let b = buf.get_mut(..size).context("sector size")?;
+                        disc.read_stored(track, lba, b).with_context(|| format!("track {n:02}, LBA {lba}"))?;
+                        let motorola = disc.files().get(t.file).is_some_and(|f| f.file_type == FileType::Motorola);
+                        let s = &mut buf[..2352];
+                        if motorola {
+                            s.chunks_exact_mut(2).for_each(|p| p.swap(0, 1));
+                        }
+                        sums.update(s);
+                    } else {
+                        // A data track's pregap counted with the audio track before it.
+                        let raw = disc.read_raw(track, lba).with_context(|| format!("track {n:02}, LBA {lba}"))?;
+                        sums.update(&raw);
+                    }
+                }
+                SectorAt::Gap => sums.update(&[0u8; 2352]),
+                SectorAt::End => bail!(
+                    "track {n:02}: LBA {lba} is past the end of the image (the table of contents has the audio end \
+                     at LBA {})",
+                    toc.audio_leadout()
+                ),
+            }
+            done += 1;
+            if done % 1024 == 0 {
+                run.progress(Task::AudioChecksums, done, Some(total));
+                run.check_cancel()?;
+            }
+        }
+        out.push((n, sums.finish().with_context(|| format!("track {n:02}"))?));
+    }
+    run.done(Task::AudioChecksums);
+    Ok(out)
 }
 
 /// CRC32/MD5/SHA-1 of the whole file.
