@@ -6,8 +6,9 @@
 //!   `data` chunk is read in place. A `data` chunk that claims more bytes than the file has is an error.
 //! - A FLAC file must hold the same (44.1 kHz, 16 bits, 2 channels, its length in STREAMINFO). It is decoded as
 //!   it is read, one frame at a time; where each second of audio starts in the file is remembered while decoding,
-//!   so that a read behind the decoder restarts at most a second before it instead of at the start. Memory stays
-//!   bounded: the current frame (at most 65535 samples) and 16 bytes per second of audio.
+//!   so that a read behind the decoder restarts at most a second before it instead of at the start. Two decoders
+//!   are kept, so that two readers going through the file at once do not make each other restart. Memory stays
+//!   bounded: two frames (at most 65535 samples each) and 16 bytes per second of audio.
 //!
 //! A CUE sheet lays tracks out in whole sectors (2352 bytes, 588 samples): a file whose audio does not end on a
 //! sector boundary reads as if padded with silence up to the next one ([`AudioInfo::padding`] says how many bytes
@@ -388,17 +389,64 @@ struct Decoder {
     next_sample: u64,
 }
 
-struct FlacState {
+/// One place the file is decoded at: a decoder and the frame it decoded last.
+#[derive(Default)]
+struct Cursor {
     decoder: Option<Decoder>,
     /// The samples of the last decoded frame, as little-endian bytes.
     block: Vec<u8>,
     /// Its first sample.
     block_sample: u64,
+    /// When it was last used ([`FlacState::clock`]).
+    used: u64,
+}
+
+impl Cursor {
+    /// The PCM bytes of its frame: from where to where.
+    fn span(&self) -> (u64, u64) {
+        let start = self.block_sample.saturating_mul(BYTES_PER_SAMPLE);
+        (start, start.saturating_add(self.block.len() as u64))
+    }
+}
+
+struct FlacState {
+    /// Two, so that two readers going through the file at once (a hash beside a copy) do not make each other
+    /// restart at every read.
+    cursors: [Cursor; 2],
+    clock: u64,
     /// A decode buffer kept between frames.
     scratch: Vec<i32>,
     /// (first sample, file offset) of frames, one about every [`CHECKPOINT_EVERY`] samples, in order; the first is
     /// the first frame.
     checkpoints: Vec<(u64, u64)>,
+}
+
+impl FlacState {
+    /// The cursor to read `pos` (a PCM byte offset) with: the one whose frame holds it, else the one that can decode
+    /// forward to it soonest, else the one used least recently.
+    fn pick(&mut self, pos: u64) -> usize {
+        let sample = pos / BYTES_PER_SAMPLE;
+        let holds = self.cursors.iter().position(|c| {
+            let (a, b) = c.span();
+            a <= pos && pos < b
+        });
+        let ahead = || {
+            self.cursors
+                .iter()
+                .enumerate()
+                .filter_map(|(i, c)| c.decoder.as_ref().map(|d| (i, d.next_sample)))
+                .filter(|&(_, next)| next <= sample && sample.saturating_sub(next) <= FORWARD)
+                .max_by_key(|&(_, next)| next)
+                .map(|(i, _)| i)
+        };
+        let oldest = || self.cursors.iter().enumerate().min_by_key(|(_, c)| c.used).map_or(0, |(i, _)| i);
+        let i = holds.or_else(ahead).unwrap_or_else(oldest);
+        self.clock = self.clock.saturating_add(1);
+        if let Some(c) = self.cursors.get_mut(i) {
+            c.used = self.clock;
+        }
+        i
+    }
 }
 
 /// The PCM of a FLAC file, decoded as it is read.
@@ -470,9 +518,8 @@ impl FlacStore {
             pcm_len: samples.saturating_mul(BYTES_PER_SAMPLE),
             samples,
             state: Mutex::new(FlacState {
-                decoder: None,
-                block: Vec::new(),
-                block_sample: 0,
+                cursors: Default::default(),
+                clock: 0,
                 scratch: Vec::new(),
                 checkpoints: vec![(0, first_frame)],
             }),
@@ -484,10 +531,12 @@ impl FlacStore {
         self.pcm_len
     }
 
-    /// Decodes the frame at the decoder into `st.block`.
-    fn decode_next(&self, st: &mut FlacState) -> io::Result<()> {
+    /// Decodes the frame at cursor `ci`'s decoder into its block.
+    fn decode_next(&self, st: &mut FlacState, ci: usize) -> io::Result<()> {
         let checkpoint = st.checkpoints.last().map_or(0, |c| c.0);
-        let Some(dec) = st.decoder.as_mut() else {
+        let FlacState { cursors, scratch, checkpoints, .. } = st;
+        let cur = cursors.get_mut(ci).ok_or_else(|| io::Error::other("no such FLAC cursor"))?;
+        let Some(dec) = cur.decoder.as_mut() else {
             return Err(io::Error::other("no FLAC decoder"));
         };
         let at = dec.reader.pos();
@@ -501,7 +550,7 @@ impl FlacStore {
                 ),
             )
         };
-        let block = match FrameReader::new(&mut dec.reader).read_next_or_eof(std::mem::take(&mut st.scratch)) {
+        let block = match FrameReader::new(&mut dec.reader).read_next_or_eof(std::mem::take(scratch)) {
             Ok(Some(b)) => b,
             Ok(None) => {
                 return Err(damaged(format!(
@@ -523,38 +572,45 @@ impl FlacStore {
         if block.time() != expected && expected.saturating_add(n) != self.samples {
             return Err(damaged(format!("the frame says it starts at sample {}", block.time())));
         }
-        st.block.clear();
+        cur.block.clear();
         for (l, r) in block.stereo_samples() {
             let (Ok(l), Ok(r)) = (i16::try_from(l), i16::try_from(r)) else {
                 return Err(damaged("a sample out of the 16-bit range".into()));
             };
-            st.block.extend_from_slice(&l.to_le_bytes());
-            st.block.extend_from_slice(&r.to_le_bytes());
+            cur.block.extend_from_slice(&l.to_le_bytes());
+            cur.block.extend_from_slice(&r.to_le_bytes());
         }
-        st.scratch = block.into_buffer();
-        st.block_sample = expected;
+        *scratch = block.into_buffer();
+        cur.block_sample = expected;
         dec.next_sample = expected.saturating_add(n);
         if expected >= checkpoint.saturating_add(CHECKPOINT_EVERY) {
-            st.checkpoints.push((expected, at));
+            checkpoints.push((expected, at));
         }
         Ok(())
     }
 
-    /// Makes `st.block` the frame holding `sample`.
-    fn load(&self, st: &mut FlacState, sample: u64) -> io::Result<()> {
-        let ahead = st.decoder.as_ref().is_some_and(|d| d.next_sample <= sample);
-        let near = st.decoder.as_ref().is_some_and(|d| sample.saturating_sub(d.next_sample) <= FORWARD);
+    /// Makes cursor `ci`'s block the frame holding `sample`: decoding forward from where it is when that is near,
+    /// else from the last checkpoint before `sample`.
+    fn load(&self, st: &mut FlacState, ci: usize, sample: u64) -> io::Result<()> {
         let idx = st.checkpoints.partition_point(|c| c.0 <= sample).saturating_sub(1);
         let (cs, co) = st.checkpoints.get(idx).copied().unwrap_or((0, 0));
-        let past_checkpoint = st.decoder.as_ref().is_some_and(|d| d.next_sample >= cs);
-        if !(ahead && (near || past_checkpoint)) {
+        let cur = st.cursors.get_mut(ci).ok_or_else(|| io::Error::other("no such FLAC cursor"))?;
+        let next = cur.decoder.as_ref().map(|d| d.next_sample);
+        let keep = next.is_some_and(|n| n <= sample && (sample.saturating_sub(n) <= FORWARD || n >= cs));
+        if !keep {
             let file = self.file.try_clone()?;
-            st.decoder = Some(Decoder { reader: PosReader::new(file, co), next_sample: cs });
+            cur.decoder = Some(Decoder { reader: PosReader::new(file, co), next_sample: cs });
         }
         loop {
-            self.decode_next(st)?;
-            let len = st.block.len() as u64 / BYTES_PER_SAMPLE;
-            if sample < st.block_sample.saturating_add(len) {
+            if let Err(e) = self.decode_next(st, ci) {
+                // Its reader may have stopped inside a frame: the next read starts again from a checkpoint.
+                if let Some(c) = st.cursors.get_mut(ci) {
+                    *c = Cursor::default();
+                }
+                return Err(e);
+            }
+            let (_, end) = st.cursors.get(ci).map_or((0, 0), Cursor::span);
+            if sample.saturating_mul(BYTES_PER_SAMPLE) < end {
                 return Ok(());
             }
         }
@@ -570,8 +626,7 @@ impl ByteStore for FlacStore {
         check_range(offset, buf.len(), self.len())?;
         let mut st = self.state.lock().unwrap_or_else(|p| {
             let mut st = p.into_inner();
-            st.decoder = None;
-            st.block.clear();
+            st.cursors = Default::default();
             st
         });
         let mut done = 0usize;
@@ -582,14 +637,14 @@ impl ByteStore for FlacStore {
                 dst.fill(0);
                 break;
             }
-            let start = st.block_sample.saturating_mul(BYTES_PER_SAMPLE);
-            let end = start.saturating_add(st.block.len() as u64);
+            let ci = st.pick(pos);
+            let (start, end) = st.cursors.get(ci).map_or((0, 0), Cursor::span);
             if pos < start || pos >= end {
-                self.load(&mut st, pos / BYTES_PER_SAMPLE)?;
+                self.load(&mut st, ci, pos / BYTES_PER_SAMPLE)?;
                 continue;
             }
             let from = usize::try_from(pos.saturating_sub(start)).unwrap_or(usize::MAX);
-            let src = st.block.get(from..).unwrap_or_default();
+            let src = st.cursors.get(ci).and_then(|c| c.block.get(from..)).unwrap_or_default();
             let n = src.len().min(dst.len());
             if n == 0 {
                 return Err(io::Error::other("empty FLAC frame"));

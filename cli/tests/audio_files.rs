@@ -316,6 +316,14 @@ fn files_of_sox_and_the_reference_flac_encoder_read_back_to_the_bin() {
         store.read_at(off as u64, &mut buf).unwrap();
         assert!(buf == d.bin[start + off..start + off + n], "read of {n} at {off}");
     }
+    // Two readers going through it at once, a sector each in turn, one a third of the way ahead.
+    let mut sector = vec![0u8; RAW];
+    for i in 0..len / RAW / 2 {
+        for off in [i * RAW, (i + len / RAW / 3) * RAW] {
+            store.read_at(off as u64, &mut sector).unwrap();
+            assert!(sector == d.bin[start + off..start + off + RAW], "sector at {off}");
+        }
+    }
 }
 
 #[test]
