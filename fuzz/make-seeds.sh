@@ -199,6 +199,7 @@ put('mmc_responses', 'track-info', bytes([8]) + struct.pack('>H', 46) + bytes([1
 put('mmc_responses', 'mode-sense', bytes([9]) + struct.pack('>H', 18) + bytes(6) + bytes([0x01, 0x0A, 0x20, 8, 0, 0, 0, 0, 8, 0, 0, 0]))
 put('mmc_responses', 'drive', bytes([10]) + inq)
 PY
+python3 "$FUZZ/raw-format-seeds.py" "$SEEDS"  # nrg, mds, cdi, gdi, toc
 
 # Audio files a sheet names WAVE (target audio_file): three sectors of pseudo-random samples as a WAVE made by sox
 # and a FLAC file made by flac (1152-sample blocks, so that it holds several frames). Needs sox and flac.

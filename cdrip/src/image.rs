@@ -100,7 +100,7 @@ pub struct DiscTrack {
     /// Sectors after the track on the disc but not in the file (`POSTGAP`).
     pub postgap: u32,
     /// Bytes stored after each sector's [`TrackMode::sector_size`] bytes: 0, or 96 for images that interleave
-    /// the subchannel with the sectors (NRG, MDF, CDI, CHD may).
+    /// the subchannel with the sectors (NRG, MDF, CDI, CHD, cdrdao TOC may), 16 for a Q-only one (CDI).
     pub sub_bytes: u32,
 }
 
@@ -281,6 +281,11 @@ impl RawDisc {
             ImageFormat::Cue => RawDisc::from_cue(path, CueSheet::open(path)?),
             ImageFormat::Plain if ext.as_deref() == Some("ccd") => RawDisc::from_ccd(path, CcdFile::open(path)?),
             ImageFormat::Plain => RawDisc::from_cue(path, CueSheet::open(path)?),
+            ImageFormat::Nrg => crate::nrg::open(path),
+            ImageFormat::Mds => crate::mds::open(path),
+            ImageFormat::Cdi => crate::cdi::open(path),
+            ImageFormat::Gdi => crate::gdi::open(path),
+            ImageFormat::CdrdaoToc => crate::toc::open(path),
             other => Err(Error::UnreadFormat { path: path.to_path_buf(), format: other.name() }),
         }
     }

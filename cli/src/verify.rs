@@ -4,7 +4,7 @@
 //! checks a raw image sector by sector (sync, header, EDC, ECC), optionally writes a repaired copy; checks the MD5
 //! tags xorriso/libisofs records in ISO images (`-md5 on`); compares the image's tree with a folder; prints
 //! CRC32/MD5/SHA-1 of the image and its tracks; computes the audio tracks' AccurateRip and CTDB checksums and the
-//! disc's ids, and checks them against saved AccurateRip and CTDB responses (see [`AudioReport`]). The
+//! disc's ids, and checks them against AccurateRip and CTDB responses, saved or fetched (see [`AudioReport`]). The
 //! [`VerifyReport`] says what each check found; its [`Outcome`] is
 //! `Incomplete` for an image cut short and `Failed` for wrong data (`odix verify` exits with 2 and 1).
 //!
@@ -127,6 +127,12 @@ pub struct VerifyOptions {
     pub accuraterip: Option<PathBuf>,
     /// Check the audio tracks against this saved CTDB response (the XML of a lookup).
     pub ctdb: Option<PathBuf>,
+    /// Fetch the disc's AccurateRip and CTDB responses from these databases and check the audio tracks against
+    /// them (not with [`VerifyOptions::accuraterip`] or [`VerifyOptions::ctdb`]). The only network access.
+    pub online: Option<crate::online::Online>,
+    /// Keep the responses fetched [`VerifyOptions::online`] in this folder (made if missing), under the names
+    /// `--accuraterip` and `--ctdb` take: `dBAR-….bin` and `ctdb-<TOC id>.xml`.
+    pub save_responses: Option<PathBuf>,
 }
 
 impl VerifyOptions {
@@ -144,6 +150,8 @@ impl VerifyOptions {
             cancel: Cancel::new(),
             accuraterip: None,
             ctdb: None,
+            online: None,
+            save_responses: None,
         }
     }
 }
@@ -435,33 +443,36 @@ fn recognise(args: &ImageArgs, disc: Option<&RawDisc>) -> Result<Recognised> {
 pub fn verify(opts: &VerifyOptions, on_event: &mut dyn FnMut(VerifyEvent<'_>)) -> Result<VerifyReport> {
     let path = opts.image.clone();
     let args = ImageArgs { image: &opts.image, open: &opts.open, view: opts.view };
+    // Raw discs are recognised by their content (NRG, MDS, CDI, GDI, TOC, ...), a .cue/.ccd also by its name.
     let raw = matches!(
         path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref(),
         Some("cue") | Some("ccd")
-    );
+    ) || odix_cdrip::detect::detect(&path).is_ok_and(odix_cdrip::detect::ImageFormat::is_raw_disc);
     if !raw && opts.repair.is_some() {
         bail!("{}: --repair needs a raw image (.cue or .ccd): an ISO image has no EDC/ECC", path.display());
     }
-    if !raw && (opts.accuraterip.is_some() || opts.ctdb.is_some()) {
+    if !raw && (opts.accuraterip.is_some() || opts.ctdb.is_some() || opts.online.is_some()) {
         bail!(
             "{}: checking against AccurateRip or CTDB needs a raw image (.cue or .ccd) with audio tracks",
             path.display()
         );
     }
+    if opts.online.is_some() && (opts.accuraterip.is_some() || opts.ctdb.is_some()) {
+        bail!("--online fetches the AccurateRip and CTDB responses itself: give it without --accuraterip or --ctdb");
+    }
     // The responses are read first: a wrong file is said before the long passes.
-    let ar_response = match &opts.accuraterip {
-        Some(p) => Some(read_response(p, audio::accuraterip::parse)?),
+    let mut ar_response = match &opts.accuraterip {
+        Some(p) => Some((p.display().to_string(), Some(read_response(p, audio::accuraterip::parse)?))),
         None => None,
     };
-    let ctdb_response = match &opts.ctdb {
-        Some(p) => Some(read_response(p, |b| {
-            std::str::from_utf8(b)
-                .map_err(|e| audio::Error::Ctdb(format!("not UTF-8 text ({e})")))
-                .and_then(audio::ctdb::parse)
-        })?),
+    let mut ctdb_response = match &opts.ctdb {
+        Some(p) => Some((p.display().to_string(), Some(read_response(p, parse_ctdb)?))),
         None => None,
     };
     let mut disc = if raw { Some(RawDisc::open(&path)?) } else { None };
+    if let (Some(online), Some(disc)) = (&opts.online, disc.as_ref()) {
+        (ar_response, ctdb_response) = fetch_responses(online, disc, opts.save_responses.as_deref())?;
+    }
     let rec = recognise(&args, disc.as_ref())?;
     on_event(VerifyEvent::Recognised(&rec));
     let mut report = Report {
@@ -555,9 +566,7 @@ pub fn verify(opts: &VerifyOptions, on_event: &mut dyn FnMut(VerifyEvent<'_>)) -
     let mut audio_report = None;
     if let Some(disc) = disc.as_mut() {
         if opts.hashes || ar_response.is_some() || ctdb_response.is_some() {
-            let ar = opts.accuraterip.as_deref().zip(ar_response.as_ref());
-            let ctdb = opts.ctdb.as_deref().zip(ctdb_response.as_ref());
-            audio_report = check_audio(disc, ar, ctdb, &mut report)?;
+            audio_report = check_audio(disc, ar_response.as_ref(), ctdb_response.as_ref(), &mut report)?;
         }
     }
     Ok(VerifyReport {
@@ -588,13 +597,63 @@ fn read_response<T>(path: &Path, parse: impl Fn(&[u8]) -> Result<T, audio::Error
     parse(&data).with_context(|| format!("{}", path.display()))
 }
 
+/// Parses a CTDB response's bytes.
+fn parse_ctdb(b: &[u8]) -> Result<audio::ctdb::Response, audio::Error> {
+    std::str::from_utf8(b).map_err(|e| audio::Error::Ctdb(format!("not UTF-8 text ({e})"))).and_then(audio::ctdb::parse)
+}
+
+/// A response to check the audio tracks against: where it came from (a file or a URL), and what it says; `None`
+/// when the database answered that it does not know the disc.
+type Given<T> = (String, Option<T>);
+
+/// The AccurateRip and CTDB responses to check against.
+type Responses = (Option<Given<audio::accuraterip::Response>>, Option<Given<audio::ctdb::Response>>);
+
+/// The AccurateRip and CTDB responses [`crate::online`] fetches for `disc`, each kept in `save` when given.
+fn fetch_responses(online: &crate::online::Online, disc: &RawDisc, save: Option<&Path>) -> Result<Responses> {
+    use crate::online::Fetched;
+    let sheet = disc.sheet_path().display().to_string();
+    let toc = Toc::from_disc(disc).with_context(|| sheet.clone())?;
+    let Some(id) = toc.accuraterip_id() else {
+        bail!("{sheet}: no audio tracks to check against AccurateRip or CTDB");
+    };
+    if let Some(dir) = save {
+        std::fs::create_dir_all(dir).with_context(|| format!("{}: cannot make the folder", dir.display()))?;
+    }
+    let keep = |name: String, bytes: &[u8]| -> Result<()> {
+        let Some(dir) = save else { return Ok(()) };
+        let mut f = AtomicFile::create(&dir.join(name))?;
+        f.file.write_all(bytes).with_context(|| format!("writing into {}", dir.display()))?;
+        f.commit()
+    };
+    let url = online.accuraterip_url(&id);
+    let ar = match online.fetch(&url)? {
+        Fetched::NotInDatabase => None,
+        Fetched::Body(b) => {
+            keep(id.file_name(), &b)?;
+            Some(audio::accuraterip::parse(&b).with_context(|| url.clone())?)
+        }
+    };
+    let ar = (url, ar);
+    let url = online.ctdb_url(&toc);
+    let ctdb = match online.fetch(&url)? {
+        Fetched::NotInDatabase => None,
+        Fetched::Body(b) => {
+            keep(format!("ctdb-{}.xml", toc.ctdb_toc_id().unwrap_or_default()), &b)?;
+            // A lookup that found metadata but no rip answers with no entry: the disc is not in the database.
+            Some(parse_ctdb(&b).with_context(|| url.clone())?).filter(|r| !r.entries.is_empty())
+        }
+    };
+    Ok((Some(ar), Some((url, ctdb))))
+}
+
 /// Computes the audio tracks' checksums and the disc's ids (the `audio` check), then compares the tracks with the
 /// responses given (the `accuraterip` and `ctdb` checks, failed when a track matches no entry). `None` for an
 /// image without audio tracks.
 fn check_audio(
     disc: &mut RawDisc,
-    ar: Option<(&Path, &audio::accuraterip::Response)>,
-    ctdb: Option<(&Path, &audio::ctdb::Response)>,
+    ar: Option<&Given<audio::accuraterip::Response>>,
+    ctdb: Option<&Given<audio::ctdb::Response>>,
     report: &mut Report,
 ) -> Result<Option<AudioReport>> {
     let responses = ar.is_some() || ctdb.is_some();
@@ -652,9 +711,13 @@ fn check_audio(
     writeln!(text, "CTDB TOC id: {} (toc {})", a.ctdb_toc_id, a.ctdb_toc)?;
     report.add("audio", Outcome::Ok, &text, Vec::new())?;
     let mut a = a;
-    if let Some((path, r)) = ar {
-        let results =
-            audio::accuraterip::verify(r, &a.toc, &a.tracks).with_context(|| format!("{}", path.display()))?;
+    // Not a fault of the rip: nobody has submitted this disc (or this TOC) yet.
+    if let Some((from, None)) = ar {
+        let text = format!("AccurateRip: disc not in the database (asked {from})\n");
+        report.add("accuraterip", Outcome::Ok, text.as_bytes(), Vec::new())?;
+    }
+    if let Some((from, Some(r))) = ar {
+        let results = audio::accuraterip::verify(r, &a.toc, &a.tracks).with_context(|| from.clone())?;
         let mut text = Vec::new();
         let mut problems = Vec::new();
         for t in &results {
@@ -678,8 +741,12 @@ fn check_audio(
         report.add("accuraterip", outcome, &text, problems)?;
         a.accuraterip = Some(results);
     }
-    if let Some((path, r)) = ctdb {
-        let results = audio::ctdb::verify(r, &a.toc, &a.tracks).with_context(|| format!("{}", path.display()))?;
+    if let Some((from, None)) = ctdb {
+        let text = format!("CTDB: disc not in the database (asked {from})\n");
+        report.add("ctdb", Outcome::Ok, text.as_bytes(), Vec::new())?;
+    }
+    if let Some((from, Some(r))) = ctdb {
+        let results = audio::ctdb::verify(r, &a.toc, &a.tracks).with_context(|| from.clone())?;
         let mut text = Vec::new();
         let mut problems = Vec::new();
         for t in &results {

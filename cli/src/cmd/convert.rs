@@ -14,7 +14,8 @@ use crate::cmd::progress::bar as progress_bar;
 /// `odix convert`.
 #[derive(clap::Args, Debug, Clone)]
 pub struct ConvertArgs {
-    /// The image to read: a `.cue` or `.ccd` (raw), or an ISO image (any other name).
+    /// The image to read: a raw image (`.cue`, `.ccd`, `.nrg`, `.mds`, `.cdi`, `.gdi`, `.toc`, recognised by its
+    /// content), or an ISO image.
     pub input: PathBuf,
     /// What to write, by its extension: from a raw image `NAME.iso`, `NAME.cue` (with `NAME.bin`) or `NAME.ccd`
     /// (with `NAME.img` and `NAME.sub`), or with --audio a folder; from an ISO image `NAME.cue` (with `NAME.bin`)
@@ -73,6 +74,7 @@ pub fn convert(args: ConvertArgs) -> Result<u8> {
                 eprintln!("odix: the file system of that session starts at LBA {s}: read it with --offset {s}");
             }
         }
+        ConvertKind::RawToBinCue => eprintln!("odix: wrote {} and {} ({} sectors)", names[0], names[1], r.sectors),
         ConvertKind::IsoToBinCue => {
             eprintln!("odix: wrote {} and {} ({} Mode 1 sectors)", names[0], names[1], r.sectors);
         }
@@ -84,9 +86,6 @@ pub fn convert(args: ConvertArgs) -> Result<u8> {
                 r.sectors,
                 r.what.unwrap_or_default()
             );
-        }
-        ConvertKind::RawToBinCue => {
-            eprintln!("odix: wrote {} and {} ({} sectors)", names[0], names[1], r.sectors);
         }
         ConvertKind::RawToCcd | ConvertKind::IsoToCcd => {
             let subs = match r.subchannel {

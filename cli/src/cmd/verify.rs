@@ -1,6 +1,7 @@
 //! `odix verify IMAGE`: checks an image through [`odix::verify`] (raw sectors, volume sizes, extents, MD5 tags,
-//! a folder, hashes, audio checksums and disc ids, saved AccurateRip and CTDB responses) and prints what each check found as it ends, or one JSON object at the end. Exit status 2
-//! for an incomplete image, 1 for wrong data.
+//! a folder, hashes, audio checksums and disc ids, AccurateRip and CTDB responses saved or fetched) and prints
+//! what each check found as it ends, or one JSON object at the end. Exit status 2 for an incomplete image, 1 for
+//! wrong data.
 
 use std::io::{self, Write};
 use std::path::PathBuf;
@@ -45,6 +46,17 @@ pub struct VerifyArgs {
     /// 1 when a track matches no entry.
     #[arg(long, value_name = "FILE")]
     pub ctdb: Option<PathBuf>,
+    /// Fetch the disc's AccurateRip and CTDB responses over HTTP and check the audio tracks against them (the
+    /// only network access odix makes; environment ODIX_ACCURATERIP_URL and ODIX_CTDB_URL replace the servers).
+    #[arg(long, conflicts_with_all = ["accuraterip", "ctdb"])]
+    pub online: bool,
+    /// With --online: give up on a database after this many seconds (connecting: at most 10).
+    #[arg(long, value_name = "SECONDS", default_value_t = 30, requires = "online",
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub online_timeout: u64,
+    /// With --online: keep the responses fetched in DIR (`dBAR-….bin`, `ctdb-<TOC id>.xml`).
+    #[arg(long, value_name = "DIR", requires = "online")]
+    pub save_responses: Option<PathBuf>,
 }
 
 pub fn verify(args: VerifyArgs) -> Result<u8> {
@@ -60,6 +72,10 @@ pub fn verify(args: VerifyArgs) -> Result<u8> {
         cancel: interrupt::cancel(),
         accuraterip: args.accuraterip.clone(),
         ctdb: args.ctdb.clone(),
+        online: args.online.then(|| {
+            odix::online::Online::from_env().with_timeout(std::time::Duration::from_secs(args.online_timeout))
+        }),
+        save_responses: args.save_responses.clone(),
     };
     let path = args.image.image.clone();
     let json = args.json;

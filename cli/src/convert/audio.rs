@@ -1,11 +1,9 @@
-//! Per-track audio files, and back.
-//!
-//! - [`raw_to_tracks`]: a raw disc to one file per track in a folder — audio tracks as WAVE (44.1 kHz 16-bit
-//!   stereo PCM) or FLAC files (tagged from the sheet's `TITLE`/`PERFORMER`), any other track as a BIN of its
-//!   stored sectors — and a CUE sheet beside them that names them (`FILE "01 - Title.flac" WAVE`). Each file holds
-//!   its track's stored sectors from its first one: a pregap stored in the image (`INDEX 00`) is at the start of
-//!   its own track's file, the sheet says where `INDEX 01` is in it.
-//! - [`raw_to_bin_cue`]: a raw disc (a sheet of WAVE or FLAC files among them) to one BIN and its CUE sheet.
+//! Per-track audio files: [`raw_to_tracks`] writes a raw disc as one file per track in a folder — audio tracks as
+//! WAVE (44.1 kHz 16-bit stereo PCM) or FLAC files (tagged from the sheet's `TITLE`/`PERFORMER`), any other track
+//! as a BIN of its stored sectors — and a CUE sheet beside them that names them (`FILE "01 - Title.flac" WAVE`).
+//! Each file holds its track's stored sectors from its first one: a pregap stored in the image (`INDEX 00`) is at
+//! the start of its own track's file, the sheet says where `INDEX 01` is in it. (Sheets of such files are read back
+//! by odix-cdrip's `audiofile` stores, and [`padding_warnings`] says which of their files end inside a sector.)
 //!
 //! FLAC frames are encoded on every core: the calling thread reads the track and hands fixed-size blocks to the
 //! encoders, then writes the encoded frames in order; at most [`WINDOW_PER_THREAD`] blocks per thread are in
@@ -492,11 +490,6 @@ fn out_sheet(disc: &RawDisc) -> CueSheet {
     }
 }
 
-fn stored_frames(disc: &RawDisc, ti: usize) -> Result<u32> {
-    let t = disc.tracks().get(ti).context("no such track")?;
-    Ok(u32::try_from(t.stored)?)
-}
-
 /// Writes a raw disc's tracks into the folder `args.output`: audio tracks as `format` files, other tracks as BIN
 /// files, and a CUE sheet (named after the input) that names them. The folder is made when it does not exist.
 pub(crate) fn raw_to_tracks(args: &Job, format: AudioFormat) -> Result<Written> {
@@ -596,50 +589,4 @@ fn write_tracks(
     let mut files = vec![cue_path.to_path_buf()];
     files.extend(targets.into_iter().take(names.len()));
     Ok((files, done))
-}
-
-/// Writes a raw disc (WAVE and FLAC files of a sheet among its files) as one BIN and its CUE sheet, every track's
-/// stored sectors one after the other.
-pub(crate) fn raw_to_bin_cue(args: &Job) -> Result<Written> {
-    let cue_path = args.output;
-    let bin_path = cue_path.with_extension("bin");
-    let mut disc = RawDisc::open(args.input)?;
-    let warnings = padding_warnings(&disc)?;
-    for w in &warnings {
-        (args.warning)(w.clone());
-    }
-    let bin_name = bin_path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let mut sheet = out_sheet(&disc);
-    let mut file = cue::File { name: bin_name, file_type: FileType::Binary, tracks: Vec::new(), line: 0 };
-    let mut at = 0u32;
-    for ti in 0..disc.tracks().len() {
-        file.tracks.push(out_track(&disc, ti, at)?);
-        at = at.checked_add(stored_frames(&disc, ti)?).context("too many sectors")?;
-    }
-    sheet.files.push(file);
-    let outputs = Outputs::create(&[&bin_path, cue_path], &raw_inputs(&disc), args.force)?;
-    let total: u64 = disc.tracks().iter().map(|t| t.stored).sum();
-    args.progress(0, total);
-    let mut done = 0u64;
-    let mut w = BufWriter::with_capacity(1 << 20, outputs.file(0)?);
-    let mut buf = vec![0u8; 1 << 16];
-    for ti in 0..disc.tracks().len() {
-        let mut r = TrackReader::new(&mut disc, args, ti, &mut done, total)?;
-        loop {
-            let n = r.fill(&mut buf)?;
-            if n == 0 {
-                break;
-            }
-            w.write_all(&buf[..n]).with_context(|| format!("writing {}", bin_path.display()))?;
-        }
-    }
-    (args.done)();
-    w.flush().with_context(|| format!("writing {}", bin_path.display()))?;
-    drop(w);
-    let mut c = BufWriter::new(outputs.file(1)?);
-    sheet.write_to(&mut c).and_then(|()| c.flush()).with_context(|| format!("writing {}", cue_path.display()))?;
-    drop(c);
-    args.check_cancel()?;
-    outputs.commit()?;
-    Ok(Written { files: vec![cue_path.to_path_buf(), bin_path], sectors: done, warnings })
 }

@@ -31,6 +31,7 @@ use crate::output::{self, AtomicFile};
 
 mod audio;
 pub use audio::AudioFormat;
+mod raw_to_cue;
 
 /// How to convert.
 #[derive(Clone, Default)]
@@ -105,14 +106,14 @@ pub enum ConvertKind {
     RawToIso,
     /// A raw image to CloneCD.
     RawToCcd,
+    /// A raw image (any format) to one BIN and its CUE sheet.
+    RawToBinCue,
     /// An ISO image to BIN/CUE.
     IsoToBinCue,
     /// An ISO image to CloneCD.
     IsoToCcd,
     /// A raw image to one file per track (WAVE or FLAC for audio, BIN for data) and a CUE sheet.
     RawToTracks,
-    /// A raw image (a sheet of WAVE or FLAC files among them) to one BIN and its CUE sheet.
-    RawToBinCue,
 }
 
 /// Where the subchannel of a CloneCD output came from.
@@ -151,16 +152,12 @@ pub fn convert(input: &Path, output: &Path, opts: &ConvertOptions) -> Result<Con
         if !in_raw {
             bail!("{}: --audio needs a raw image (.cue, .ccd, ...): an ISO image has no audio tracks", input.display());
         }
-        return per_track(&args, ConvertKind::RawToTracks, Some(format), |j| audio::raw_to_tracks(j, format));
+        return raw_to_tracks(&args, format);
     }
     match (in_raw, out_ext.as_deref()) {
         (true, Some("iso")) => raw_to_iso(&args),
-        (true, Some("cue")) => per_track(&args, ConvertKind::RawToBinCue, None, audio::raw_to_bin_cue),
-        (true, Some("bin")) => {
-            let args = Args { output: args.output.with_extension("cue"), ..args };
-            per_track(&args, ConvertKind::RawToBinCue, None, audio::raw_to_bin_cue)
-        }
         (true, Some("ccd")) => raw_to_ccd(&args),
+        (true, Some("cue")) => raw_to_bin_cue(&args),
         (true, _) => bail!(
             "{}: convert does not write {} from a raw image; it writes {RAW_OUTPUTS}",
             args.output.display(),
@@ -203,15 +200,10 @@ impl Args<'_> {
     }
 }
 
-/// Runs one of the conversions of [`audio`], which write every track of a raw image.
-fn per_track(
-    args: &Args,
-    kind: ConvertKind,
-    format: Option<AudioFormat>,
-    run: impl FnOnce(&audio::Job) -> Result<audio::Written>,
-) -> Result<ConvertReport> {
+/// A raw image's tracks to per-track files ([`audio`]).
+fn raw_to_tracks(args: &Args, format: AudioFormat) -> Result<ConvertReport> {
     if args.opts.session.is_some() || args.opts.track.is_some() {
-        bail!("{}: this output holds every track: --session and --track apply to .iso output", args.output.display());
+        bail!("{}: --audio writes every track: --session and --track apply to .iso output", args.output.display());
     }
     let (progress, warning, done) =
         (|d, t| args.progress(d, t), |w| args.event(ConvertEvent::Warning(w)), || args.event(ConvertEvent::Done));
@@ -224,12 +216,12 @@ fn per_track(
         warning: &warning,
         done: &done,
     };
-    let w = run(&job)?;
+    let w = audio::raw_to_tracks(&job, format)?;
     Ok(ConvertReport {
-        kind,
+        kind: ConvertKind::RawToTracks,
         files: w.files,
         sectors: w.sectors,
-        what: format.map(|f| f.extension().to_string()),
+        what: Some(format.extension().to_string()),
         session_start: None,
         subchannel: None,
         warnings: w.warnings,
@@ -566,6 +558,50 @@ fn raw_to_ccd(args: &Args) -> Result<ConvertReport> {
     };
     let done = write_clonecd(args, &ccd, &inputs, &mut |lba, mode| Ok(disc.image_sector(lba, mode)?), sub)?;
     Ok(ccd_report(args, ConvertKind::RawToCcd, done, Vec::new()))
+}
+
+fn raw_to_bin_cue(args: &Args) -> Result<ConvertReport> {
+    if args.opts.session.is_some() || args.opts.track.is_some() {
+        bail!(
+            "{}: a BIN/CUE image holds the whole disc: --session and --track apply to .iso output",
+            args.output.display()
+        );
+    }
+    let mut disc = RawDisc::open(&args.input)?;
+    // WAVE and FLAC files whose audio ends inside a sector are read padded with silence.
+    let padding = audio::padding_warnings(&disc)?;
+    for w in &padding {
+        args.event(ConvertEvent::Warning(w.clone()));
+    }
+    let cue_path = args.output.clone();
+    let bin_path = cue_path.with_extension("bin");
+    let outputs = Outputs::create(&[&bin_path, &cue_path], &raw_inputs(&disc), args.opts.force)?;
+    let mut w = BufWriter::with_capacity(1 << 20, outputs.file(0));
+    let bin_name = bin_path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let written = raw_to_cue::write_bin_cue(&mut disc, &mut w, &bin_name, &cue_path, &mut |done, total| {
+        args.progress(done, total);
+        args.check_cancel()
+    })
+    .with_context(|| format!("writing {}", bin_path.display()))?;
+    args.event(ConvertEvent::Done);
+    w.flush().with_context(|| format!("writing {}", bin_path.display()))?;
+    drop(w);
+    for warning in &written.warnings {
+        args.event(ConvertEvent::Warning(warning.clone()));
+    }
+    let mut c = outputs.file(1);
+    c.write_all(&written.cue).with_context(|| format!("writing {}", cue_path.display()))?;
+    args.check_cancel()?;
+    outputs.commit()?;
+    Ok(ConvertReport {
+        kind: ConvertKind::RawToBinCue,
+        files: vec![cue_path, bin_path],
+        sectors: written.sectors,
+        what: None,
+        session_start: None,
+        subchannel: None,
+        warnings: padding.into_iter().chain(written.warnings).collect(),
+    })
 }
 
 fn iso_to_ccd(args: &Args) -> Result<ConvertReport> {
