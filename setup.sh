@@ -10,7 +10,7 @@ APT_PACKAGES=(
   grub-common mtools isolinux syslinux-common ipxe memtest86+ grub-rescue-pc sg3-utils bchunk ccd2iso
   fuse3 libfuse3-dev pkg-config time hyperfine strace mandoc groff-base man-db procps util-linux
   isomd5sum build-essential curl ca-certificates git python3 python3-pip whipper python3-libdiscid cd-discid
-  nrg2iso mdf2iso iat cdrdao cuetools shntool flac
+  nrg2iso mdf2iso iat cdrdao cuetools shntool flac sox
   python3-lz4
 )
 

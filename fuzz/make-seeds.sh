@@ -200,5 +200,14 @@ put('mmc_responses', 'mode-sense', bytes([9]) + struct.pack('>H', 18) + bytes(6)
 put('mmc_responses', 'drive', bytes([10]) + inq)
 PY
 python3 "$FUZZ/raw-format-seeds.py" "$SEEDS"  # nrg, mds, cdi, gdi, toc
+
+# Audio files a sheet names WAVE (target audio_file): three sectors of pseudo-random samples as a WAVE made by sox
+# and a FLAC file made by flac (1152-sample blocks, so that it holds several frames). Needs sox and flac.
+mkdir -p "$SEEDS/audio_file"
+python3 -c 'import sys; x = 1
+for _ in range(3 * 2352): x = (x * 1103515245 + 12345) % 2**31; sys.stdout.buffer.write(bytes([x >> 16 & 255]))' >"$WORK/a.raw"
+sox -t raw -r 44100 -e signed -b 16 -c 2 -L "$WORK/a.raw" "$SEEDS/audio_file/cd.wav"
+flac -s -f --blocksize=1152 --force-raw-format --endian=little --sign=signed --channels=2 --bps=16 \
+  --sample-rate=44100 -o "$SEEDS/audio_file/cd.flac" "$WORK/a.raw"
 find "$SEEDS" -type f | wc -l
 du -sh "$SEEDS"

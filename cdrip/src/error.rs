@@ -136,6 +136,16 @@ pub enum Error {
         /// What the input asked for.
         actual: u64,
     },
+
+    /// An audio file a sheet names that cannot be read as CD audio: neither WAVE nor FLAC, not 44.1 kHz 16-bit
+    /// stereo, or a header that lies about its length.
+    #[error("{}: {message}", path.display())]
+    AudioFile {
+        /// The audio file.
+        path: PathBuf,
+        /// What is wrong with it.
+        message: String,
+    },
 }
 
 impl From<Error> for io::Error {

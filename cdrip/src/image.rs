@@ -336,13 +336,17 @@ impl RawDisc {
         let mut session = 1u32;
         for (fi, f) in sheet.files.iter().enumerate() {
             let path = cue::resolve_file(sheet_path, &f.name);
-            // A missing file may be kept as NAME.ecm beside it.
-            let store = crate::container::ecm_beside(&path)?;
-            let len = match &store {
-                Some(s) => s.len(),
-                None => file_len(sheet_path, &path)?,
+            // A WAVE file (or a FLAC file named WAVE) is read as the raw sectors its samples make; a missing file
+            // may be kept as NAME.ecm beside it.
+            let file = match (f.file_type, crate::container::ecm_beside(&path)?) {
+                (FileType::Wave, _) => crate::audiofile::image_file(sheet_path, path)?,
+                (file_type, Some(store)) => {
+                    ImageFile { path, file_type, len: store.len(), reader: None, pos: 0, store: Some(store) }
+                }
+                (file_type, None) => ImageFile::new(sheet_path, path, file_type)?,
             };
-            files.push(ImageFile { path, file_type: f.file_type, len, reader: None, pos: 0, store });
+            let len = file.len;
+            files.push(file);
             let mut offset: u64 = 0;
             let mut prev: Option<(u32, u32)> = None; // (file start frames, sector size) of the previous track
             for (ti, t) in f.tracks.iter().enumerate() {
@@ -374,7 +378,7 @@ impl RawDisc {
                     }
                 };
                 let end = offset.saturating_add(stored.saturating_mul(u64::from(size)));
-                if end > len && matches!(f.file_type, FileType::Binary | FileType::Motorola) {
+                if end > len && !matches!(f.file_type, FileType::Aiff | FileType::Mp3) {
                     return Err(layout(format!(
                         "track {:02} needs bytes up to {end} of {}, which has only {len} bytes",
                         t.number, f.name
@@ -626,7 +630,7 @@ impl RawDisc {
     /// bytes) into `buf`, which must be exactly the track's sector size.
     ///
     /// # Errors
-    /// [`Error::Io`]; [`Error::Unsupported`] for tracks in WAVE/AIFF/MP3 files; [`Error::InvalidArgument`]
+    /// [`Error::Io`]; [`Error::Unsupported`] for tracks in AIFF/MP3 files; [`Error::InvalidArgument`]
     /// when `lba` is not stored in the track.
     pub fn read_stored(&mut self, ti: usize, lba: i64, buf: &mut [u8]) -> Result<()> {
         let t = self.tracks.get(ti).ok_or_else(|| Error::InvalidArgument(format!("no track index {ti}")))?;

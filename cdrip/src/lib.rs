@@ -20,6 +20,7 @@
 )]
 
 pub mod audio;
+pub mod audiofile;
 pub mod buf;
 pub mod ccd;
 pub mod cdtext;

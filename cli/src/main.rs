@@ -33,7 +33,7 @@ enum Command {
     Mount(mount::MountArgs),
     /// Check an image: raw sectors (sync, header, EDC, ECC), xorriso MD5 tags, hashes; repair; compare with a folder.
     Verify(verify::VerifyArgs),
-    /// Convert between raw disc images (.cue/.ccd) and ISO images.
+    /// Convert between raw disc images (.cue/.ccd), ISO images and per-track audio files (WAV, FLAC).
     Convert(convert::ConvertArgs),
     /// Rip a CD or DVD (or any file or block device) into an image, with retries and a resumable ddrescue map.
     /// Exit status: 0 complete, 2 incomplete (bad sectors remain or interrupted), 1 error.

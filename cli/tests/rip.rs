@@ -739,8 +739,14 @@ fn rip_names_what_lies_before_lba_0() {
     let o = run(Command::new(ODIX).args(["rip", "--raw"]).arg(d.join("m.cue")).arg(d.join("m2.bin")));
     assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
     assert!(fs::read(d.join("m2.bin")).unwrap() == audio, "MOTOROLA samples not swapped");
-    // WAVE: refused by name.
-    fs::write(d.join("w.wav"), [&b"RIFF"[..], &[0; 10 * 2352]].concat()).unwrap();
+    // WAVE: refused by name (a valid 44.1 kHz 16-bit stereo file, which the sheet reads).
+    let n = 10 * 2352u32;
+    let mut wav = [&b"RIFF"[..], &(36 + n).to_le_bytes(), b"WAVEfmt ", &16u32.to_le_bytes(), &[1, 0, 2, 0]].concat();
+    wav.extend(
+        [&44100u32.to_le_bytes()[..], &176_400u32.to_le_bytes(), &[4, 0, 16, 0], b"data", &n.to_le_bytes()].concat(),
+    );
+    wav.resize(44 + n as usize, 0);
+    fs::write(d.join("w.wav"), wav).unwrap();
     fs::write(d.join("w.cue"), "FILE \"w.wav\" WAVE\n  TRACK 01 AUDIO\n    INDEX 01 00:00:00\n").unwrap();
     let err = rip_fails(d, &["--raw".as_ref(), d.join("w.cue").as_os_str(), d.join("w.bin").as_os_str()]);
     assert!(err.contains("w.wav is a WAVE file, which rip cannot read sectors from"), "{err}");

@@ -1,12 +1,12 @@
-//! `odix convert IN OUT`: raw disc image (CUE/BIN, CloneCD) to a cooked ISO image or to CloneCD; ISO image to
-//! BIN/CUE or CloneCD, through [`odix::convert`]; this module maps the arguments, shows the progress and says what
-//! was written.
+//! `odix convert IN OUT`: raw disc image (CUE/BIN, CloneCD, a sheet of WAVE/FLAC files) to a cooked ISO image, to
+//! one BIN/CUE, to CloneCD or (`--audio wav|flac`) to a folder of per-track files; ISO image to BIN/CUE or CloneCD,
+//! through [`odix::convert`]; this module maps the arguments, shows the progress and says what was written.
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use anyhow::Result;
-use odix::convert::{ConvertEvent, ConvertKind, ConvertOptions, SubchannelSource};
+use odix::convert::{AudioFormat, ConvertEvent, ConvertKind, ConvertOptions, SubchannelSource};
 
 use crate::cmd::interrupt;
 use crate::cmd::progress::bar as progress_bar;
@@ -18,9 +18,15 @@ pub struct ConvertArgs {
     /// content), an ISO image, or an ECM, CSO or ZSO file.
     pub input: PathBuf,
     /// What to write, by its extension: from a raw image `NAME.iso`, `NAME.cue` (with `NAME.bin`) or `NAME.ccd`
-    /// (with `NAME.img` and `NAME.sub`); from an ISO image `NAME.cue` (with `NAME.bin`), `NAME.ccd`, `NAME.cso` or
-    /// `NAME.zso`; `NAME.ecm` from any file; from an ECM, CSO or ZSO file the file it holds (any name).
+    /// (with `NAME.img` and `NAME.sub`), or with --audio a folder; from an ISO image `NAME.cue` (with `NAME.bin`),
+    /// `NAME.ccd`, `NAME.cso` or `NAME.zso`; `NAME.ecm` from any file; from an ECM, CSO or ZSO file the file it
+    /// holds (any name).
     pub output: PathBuf,
+    /// For raw input: write each track to its own file in the folder OUT (made if missing): audio tracks as WAVE
+    /// or FLAC files (tagged from the sheet's TITLE and PERFORMER), data tracks as BIN, with a CUE sheet naming
+    /// them.
+    #[arg(long, value_name = "FORMAT", value_parser = ["wav", "flac"])]
+    pub audio: Option<String>,
     /// For raw input: write the file system of session N (default: the last session with a data track).
     #[arg(long, value_name = "N")]
     pub session: Option<u32>,
@@ -50,6 +56,7 @@ pub fn convert(args: ConvertArgs) -> Result<u8> {
     let opts = ConvertOptions {
         session: args.session,
         track: args.track,
+        audio: args.audio.as_deref().and_then(AudioFormat::parse),
         force: args.force,
         layout: match (args.split, args.merge) {
             (true, _) => Some(odix::convert::Layout::Split),
@@ -90,6 +97,15 @@ pub fn convert(args: ConvertArgs) -> Result<u8> {
         ConvertKind::RawToBinCue => eprintln!("odix: wrote {} and {} ({} sectors)", names[0], names[1], r.sectors),
         ConvertKind::IsoToBinCue => {
             eprintln!("odix: wrote {} and {} ({} Mode 1 sectors)", names[0], names[1], r.sectors);
+        }
+        ConvertKind::RawToTracks => {
+            let tracks = names.len().saturating_sub(1);
+            eprintln!(
+                "odix: wrote {} and {tracks} track files ({} sectors, audio as {})",
+                names[0],
+                r.sectors,
+                r.what.unwrap_or_default()
+            );
         }
         ConvertKind::RawToCcd | ConvertKind::IsoToCcd => {
             let subs = match r.subchannel {

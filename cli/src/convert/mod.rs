@@ -31,6 +31,8 @@ use crate::output::{self, AtomicFile};
 
 mod containers;
 pub use containers::{redump_track_name, Layout};
+mod audio;
+pub use audio::AudioFormat;
 mod raw_to_cue;
 
 /// How to convert.
@@ -40,6 +42,9 @@ pub struct ConvertOptions {
     pub session: Option<u32>,
     /// For raw input: write only track N's user data, from its INDEX 01 to its end.
     pub track: Option<u8>,
+    /// For raw input: write every track to its own file in the folder given as output, audio tracks in this
+    /// format, with a CUE sheet that names them.
+    pub audio: Option<AudioFormat>,
     /// Replace the outputs if they exist.
     pub force: bool,
     /// For a CUE sheet written as a CUE sheet: one BIN per track (Redump's layout) or one BIN for all.
@@ -60,6 +65,7 @@ impl std::fmt::Debug for ConvertOptions {
         f.debug_struct("ConvertOptions")
             .field("session", &self.session)
             .field("track", &self.track)
+            .field("audio", &self.audio)
             .field("force", &self.force)
             .field("layout", &self.layout)
             .field("cso_v2", &self.cso_v2)
@@ -125,6 +131,8 @@ pub enum ConvertKind {
     Split,
     /// A CUE sheet's BINs written as one.
     Merged,
+    /// A raw image to one file per track (WAVE or FLAC for audio, BIN for data) and a CUE sheet.
+    RawToTracks,
 }
 
 /// Where the subchannel of a CloneCD output came from.
@@ -143,13 +151,14 @@ fn ext_of(p: &Path) -> Option<String> {
 }
 
 /// What convert writes, for the message that refuses anything else.
-const RAW_OUTPUTS: &str = "NAME.iso (the file system of a session or a track), NAME.cue (with NAME.bin) or NAME.ccd \
-                           (CloneCD, with NAME.img and NAME.sub)";
+const RAW_OUTPUTS: &str = "NAME.iso (the file system of a session or a track), NAME.cue (with NAME.bin), NAME.ccd \
+                           (CloneCD, with NAME.img and NAME.sub) or, with --audio, a folder of track files";
 const ISO_OUTPUTS: &str = "NAME.cue (with NAME.bin) or NAME.ccd (CloneCD, with NAME.img and NAME.sub)";
 
 /// Converts `input` into `output`, choosing the conversion by their extensions: from a `.cue` or `.ccd` to
-/// `NAME.iso` or `NAME.ccd`; from an ISO image (any other name) to `NAME.cue` (or `NAME.bin`) or `NAME.ccd`.
-/// Anything else is refused with a message naming what is written.
+/// `NAME.iso`, `NAME.cue` (one BIN) or `NAME.ccd`, or with [`ConvertOptions::audio`] to a folder of per-track files;
+/// from an ISO image (any other name) to `NAME.cue` (or `NAME.bin`) or `NAME.ccd`. Anything else is refused with a
+/// message naming what is written.
 pub fn convert(input: &Path, output: &Path, opts: &ConvertOptions) -> Result<ConvertReport> {
     let args = Args { input: input.to_path_buf(), output: output.to_path_buf(), opts };
     // Raw discs are recognised by what they hold (any format odix-cdrip lays out as tracks), or by a .cue/.ccd
@@ -161,6 +170,12 @@ pub fn convert(input: &Path, output: &Path, opts: &ConvertOptions) -> Result<Con
     let in_raw = detected.is_some_and(ImageFormat::is_raw_disc)
         || matches!(ext_of(&args.input).as_deref(), Some("cue") | Some("ccd"));
     let out_ext = ext_of(&args.output);
+    if let Some(format) = opts.audio {
+        if !in_raw {
+            bail!("{}: --audio needs a raw image (.cue, .ccd, ...): an ISO image has no audio tracks", input.display());
+        }
+        return raw_to_tracks(&args, format);
+    }
     match (in_raw, out_ext.as_deref()) {
         (true, Some("iso")) => raw_to_iso(&args),
         (true, Some("ccd")) => raw_to_ccd(&args),
@@ -239,6 +254,34 @@ impl Args<'_> {
     fn check_cancel(&self) -> Result<()> {
         Ok(self.opts.cancel.check()?)
     }
+}
+
+/// A raw image's tracks to per-track files ([`audio`]).
+fn raw_to_tracks(args: &Args, format: AudioFormat) -> Result<ConvertReport> {
+    if args.opts.session.is_some() || args.opts.track.is_some() {
+        bail!("{}: --audio writes every track: --session and --track apply to .iso output", args.output.display());
+    }
+    let (progress, warning, done) =
+        (|d, t| args.progress(d, t), |w| args.event(ConvertEvent::Warning(w)), || args.event(ConvertEvent::Done));
+    let job = audio::Job {
+        input: &args.input,
+        output: &args.output,
+        force: args.opts.force,
+        cancel: &args.opts.cancel,
+        progress: &progress,
+        warning: &warning,
+        done: &done,
+    };
+    let w = audio::raw_to_tracks(&job, format)?;
+    Ok(ConvertReport {
+        kind: ConvertKind::RawToTracks,
+        files: w.files,
+        sectors: w.sectors,
+        what: Some(format.extension().to_string()),
+        session_start: None,
+        subchannel: None,
+        warnings: w.warnings,
+    })
 }
 
 fn describe_ext(ext: Option<&str>) -> String {
@@ -581,6 +624,11 @@ fn raw_to_bin_cue(args: &Args) -> Result<ConvertReport> {
         );
     }
     let mut disc = RawDisc::open(&args.input)?;
+    // WAVE and FLAC files whose audio ends inside a sector are read padded with silence.
+    let padding = audio::padding_warnings(&disc)?;
+    for w in &padding {
+        args.event(ConvertEvent::Warning(w.clone()));
+    }
     let cue_path = args.output.clone();
     let bin_path = cue_path.with_extension("bin");
     let outputs = Outputs::create(&[&bin_path, &cue_path], &raw_inputs(&disc), args.opts.force)?;
@@ -608,7 +656,7 @@ fn raw_to_bin_cue(args: &Args) -> Result<ConvertReport> {
         what: None,
         session_start: None,
         subchannel: None,
-        warnings: written.warnings,
+        warnings: padding.into_iter().chain(written.warnings).collect(),
     })
 }
 
