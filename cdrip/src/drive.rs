@@ -739,14 +739,15 @@ impl SectorSource for AudioReader<'_> {
     }
 }
 
-/// The disc a raw image describes, as a drive's TOC gives it (LBA 0 = INDEX 01 of track 1), and notes on what of the
-/// image a drive would not return.
+/// The disc a raw image describes, as a drive's TOC gives it, and notes on what of the image a drive would not
+/// return.
 ///
 /// A track's pregap is what lies before its INDEX 01 in its session: the stored one (from INDEX 00) and the one
 /// the sheet declares without storing it (`PREGAP`); a `POSTGAP` belongs to the track's length. The first track of
 /// a later session starts its session at INDEX 01 (its standard pregap lies in the gap between the sessions, which
 /// [`Disc::cue_sheet`] writes back as `REM SESSION` and, when it differs, `PREGAP`). Sectors stored before LBA 0
-/// (an INDEX 00 of track 1) are not on the disc as a drive reads it: a note says how many are left out.
+/// (an INDEX 00 of a data track 1) are not on the disc as a drive reads it: a note says how many are left out. An
+/// audio track 1's stored pregap starts at LBA 0 (hidden track one audio) and is kept.
 #[must_use]
 pub fn image_disc(image: &RawDisc) -> (Disc, Vec<String>) {
     let mut notes = Vec::new();
@@ -767,11 +768,8 @@ pub fn image_disc(image: &RawDisc) -> (Disc, Vec<String>) {
                     t.first_lba.unsigned_abs()
                 ));
             }
-            if i == 0 {
-                0
-            } else {
-                lba(t.start_lba.saturating_sub(t.first_lba.max(0)))
-            }
+            // Track 1's pregap from LBA 0 on is on the disc (hidden track one audio, see RawDisc::from_cue).
+            lba(t.start_lba.saturating_sub(t.first_lba.max(0)))
         } else {
             lba(t.start_lba.saturating_sub(gap_start))
         };

@@ -712,12 +712,28 @@ fn rip_reads_a_clonecd_image_as_its_disc() {
     assert!(fs::read(d.join("c.iso")).unwrap() == want, "c.iso differs");
 }
 
-/// Sectors a sheet stores before LBA 0 (an INDEX 00 on track 1) are not on the disc a drive reads: the rip leaves
-/// them out and says how many.
+/// Sectors a sheet stores before LBA 0 (an INDEX 00 on a data track 1) are not on the disc a drive reads: the rip
+/// leaves them out and says how many. On an audio track 1 they are hidden track one audio, from LBA 0 on: kept.
 #[test]
 fn rip_names_what_lies_before_lba_0() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
+    if let Some((_, raw)) = small_iso(d) {
+        let mut stored = vec![0u8; 150 * 2352];
+        stored.extend_from_slice(&raw);
+        fs::write(d.join("p.bin"), &stored).unwrap();
+        fs::write(
+            d.join("p.cue"),
+            "FILE \"p.bin\" BINARY\n  TRACK 01 MODE1/2352\n    INDEX 00 00:00:00\n    INDEX 01 00:02:00\n",
+        )
+        .unwrap();
+        let o = run(Command::new(ODIX).args(["rip", "--raw"]).arg(d.join("p.cue")).arg(d.join("r.bin")));
+        let err = String::from_utf8_lossy(&o.stderr).into_owned();
+        assert_eq!(o.status.code(), Some(0), "{err}");
+        assert!(err.contains("track 01: the 150 sectors stored before LBA 0"), "{err}");
+        assert!(fs::read(d.join("r.bin")).unwrap() == raw, "r.bin is not the sectors from LBA 0");
+        assert!(fs::read_to_string(d.join("r.log")).unwrap().contains("stored before LBA 0"));
+    }
     let audio: Vec<u8> = (0..300 * 2352u32).map(|i| (i % 249) as u8).collect();
     fs::write(d.join("a.bin"), &audio).unwrap();
     fs::write(
@@ -725,12 +741,11 @@ fn rip_names_what_lies_before_lba_0() {
         "FILE \"a.bin\" BINARY\n  TRACK 01 AUDIO\n    INDEX 00 00:00:00\n    INDEX 01 00:02:00\n",
     )
     .unwrap();
-    let o = run(Command::new(ODIX).args(["rip", "--raw"]).arg(d.join("a.cue")).arg(d.join("r.bin")));
-    let err = String::from_utf8_lossy(&o.stderr).into_owned();
-    assert_eq!(o.status.code(), Some(0), "{err}");
-    assert!(err.contains("track 01: the 150 sectors stored before LBA 0"), "{err}");
-    assert!(fs::read(d.join("r.bin")).unwrap() == audio[150 * 2352..], "r.bin is not the sectors from LBA 0");
-    assert!(fs::read_to_string(d.join("r.log")).unwrap().contains("stored before LBA 0"));
+    let o = run(Command::new(ODIX).args(["rip", "--raw"]).arg(d.join("a.cue")).arg(d.join("h.bin")));
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(fs::read(d.join("h.bin")).unwrap() == audio, "h.bin is not the whole track with its pregap");
+    let cue = fs::read_to_string(d.join("h.cue")).unwrap();
+    assert!(cue.contains("INDEX 00 00:00:00") && cue.contains("INDEX 01 00:02:00"), "{cue}");
 
     // MOTOROLA: big-endian samples, written little-endian as in a BINARY file.
     let swapped: Vec<u8> = audio.chunks(2).flat_map(|p| [p[1], p[0]]).collect();
