@@ -341,6 +341,25 @@ fn word(s: &str) -> String {
     }
 }
 
+/// For a FILE that starts with an INDEX rather than a TRACK, where the previous FILE's last track has no INDEX 01
+/// yet (EAC's "gaps appended to the previous track" layout): moves that track into the new FILE, where its INDEX
+/// 01 is. Its pregap sectors stay where they are stored, at the end of the previous file, and are read as the end
+/// of the track before: every INDEX 01, hence the TOC and the checksums counted from INDEX 01 to INDEX 01, keeps
+/// its place; the INDEX 00 mark itself is dropped. Returns whether a track moved.
+fn continue_track(sheet: &mut CueSheet) -> bool {
+    let n = sheet.files.len();
+    let Some((cur, before)) = sheet.files.split_last_mut() else { return false };
+    let Some(prev) = before.last_mut() else { return false };
+    let open = prev.tracks.last().is_some_and(|t| t.index(1).is_none());
+    if n < 2 || !cur.tracks.is_empty() || !open {
+        return false;
+    }
+    let Some(mut t) = prev.tracks.pop() else { return false };
+    t.indexes.clear();
+    cur.tracks.push(t);
+    true
+}
+
 impl CueSheet {
     /// Reads and parses the sheet at `path`.
     ///
@@ -462,6 +481,12 @@ impl CueSheet {
                     last_track = Some(n);
                 }
                 "INDEX" => {
+                    // EAC's sheets with "gaps appended to the previous track" give a track's INDEX 00 in one FILE
+                    // and its INDEX 01 at the start of the next: see `continue_track`.
+                    if track.is_none() {
+                        continue_track(&mut sheet);
+                    }
+                    let track = sheet.files.last_mut().and_then(|f| f.tracks.last_mut());
                     let t = track.ok_or_else(|| err("INDEX outside a track".into()))?;
                     let n: u8 = arg(1)?
                         .parse()
@@ -693,6 +718,21 @@ mod tests {
         let t: Vec<_> = again.tracks().map(|(_, t)| t.clone()).collect();
         assert_eq!(t[0].isrc.as_deref(), Some(""));
         assert_eq!(t[0].flags, vec!["DCP".to_string()]);
+    }
+
+    #[test]
+    fn gaps_appended_to_the_previous_file_move_the_track_to_its_index_01() {
+        let sheet =
+            "FILE \"1.wav\" WAVE\n  TRACK 01 AUDIO\n    INDEX 01 00:00:00\n  TRACK 02 AUDIO\n    TITLE \"Two\"\n    \
+                     INDEX 00 00:02:00\nFILE \"2.wav\" WAVE\n    INDEX 01 00:00:00\n";
+        let s = CueSheet::parse(sheet, Path::new("x.cue")).unwrap();
+        assert_eq!(s.files.len(), 2);
+        assert_eq!(s.files[0].tracks.len(), 1);
+        let t = &s.files[1].tracks[0];
+        assert_eq!((t.number, t.title.as_deref(), t.index(0), t.index(1)), (2, Some("Two"), None, Some(Frames(0))));
+        // A FILE starting with an INDEX when the track before is complete is still refused.
+        let bad = "FILE \"1.wav\" WAVE\n  TRACK 01 AUDIO\n    INDEX 01 00:00:00\nFILE \"2.wav\" WAVE\n    INDEX 01 00:00:00\n";
+        assert!(CueSheet::parse(bad, Path::new("x.cue")).is_err());
     }
 
     #[test]

@@ -326,6 +326,54 @@ fn files_of_sox_and_the_reference_flac_encoder_read_back_to_the_bin() {
     }
 }
 
+/// EAC's default sheet ("gaps appended to the previous track"): each file holds a track from its INDEX 01 and the
+/// next track's pregap, the sheet giving that INDEX 00 under the earlier FILE. Files made by sox from the BIN's
+/// slices read back to the BIN, and verify's AccurateRip CRCs (from INDEX 01 to INDEX 01) equal those of the BIN/CUE.
+#[test]
+fn eac_sheets_with_gaps_appended_to_the_previous_track_read_back_to_the_bin() {
+    let Some(sox) = require_tool("sox") else { return };
+    let d = disc();
+    let mut cue = String::new();
+    let mut at = 0usize;
+    for (i, t) in TRACKS.iter().enumerate() {
+        let (start, len) = d.spans[i];
+        let from = start + t.pregap * RAW;
+        let next_pregap = TRACKS.get(i + 1).map_or(0, |n| n.pregap);
+        let to = start + len + next_pregap * RAW;
+        assert_eq!(from, at);
+        at = to;
+        let raw = d.dir.join(format!("e{}.raw", t.number));
+        fs::write(&raw, &d.bin[from..to]).unwrap();
+        let wav = format!("e{}.wav", t.number);
+        run_ok(
+            Command::new(&sox)
+                .args(["-t", "raw", "-r", "44100", "-e", "signed", "-b", "16", "-c", "2", "-L"])
+                .arg(&raw)
+                .arg(d.dir.join(&wav)),
+        );
+        if i == 0 {
+            cue.push_str(&format!("FILE \"{wav}\" WAVE\n  TRACK 01 AUDIO\n"));
+        } else {
+            cue.push_str(&format!("FILE \"{wav}\" WAVE\n"));
+        }
+        cue.push_str("    INDEX 01 00:00:00\n");
+        if let Some(n) = TRACKS.get(i + 1) {
+            cue.push_str(&format!("  TRACK {:02} AUDIO\n    INDEX 00 {}\n", n.number, msf(t.sectors)));
+        }
+    }
+    let sheet = d.dir.join("eac.cue");
+    fs::write(&sheet, cue).unwrap();
+    let back = d.dir.join("eac-back.cue");
+    run_ok(odix().arg("convert").arg(&sheet).arg(&back));
+    assert!(fs::read(d.dir.join("eac-back.bin")).unwrap() == d.bin, "EAC-style files -> BIN differs from the source");
+    let sums = |cue: &Path| -> Vec<String> {
+        let o = run_ok(odix().args(["verify", "--json"]).arg(cue));
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        v["hashes"]["tracks"].as_array().unwrap().iter().map(|t| t["accuraterip_v2"].to_string()).collect()
+    };
+    assert_eq!(sums(&sheet), sums(&d.cue), "AccurateRip CRCs of the EAC sheet and of the BIN/CUE");
+}
+
 #[test]
 fn a_partial_last_sector_is_padded_with_silence_and_said() {
     let Some(sox) = require_tool("sox") else { return };
