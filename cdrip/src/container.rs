@@ -15,6 +15,7 @@ use crate::store::ByteStore;
 /// [`Error::UnreadFormat`] for a container odix does not read; the container's own errors.
 pub fn open(path: &Path, format: ImageFormat) -> Result<Option<Box<dyn ByteStore>>> {
     match format {
+        ImageFormat::Chd => crate::chd::dvd_store(path),
         ImageFormat::Ecm | ImageFormat::Cso | ImageFormat::Zso => {
             Err(Error::UnreadFormat { path: path.to_path_buf(), format: format.name() })
         }

@@ -281,6 +281,7 @@ impl RawDisc {
             ImageFormat::Cue => RawDisc::from_cue(path, CueSheet::open(path)?),
             ImageFormat::Plain if ext.as_deref() == Some("ccd") => RawDisc::from_ccd(path, CcdFile::open(path)?),
             ImageFormat::Plain => RawDisc::from_cue(path, CueSheet::open(path)?),
+            ImageFormat::Chd => crate::chd::open(path),
             other => Err(Error::UnreadFormat { path: path.to_path_buf(), format: other.name() }),
         }
     }

@@ -21,6 +21,7 @@
 
 pub mod buf;
 pub mod ccd;
+pub mod chd;
 pub mod container;
 pub mod cue;
 pub mod detect;

@@ -66,7 +66,10 @@ pub fn convert(args: ConvertArgs) -> Result<u8> {
                 eprintln!("odix: the file system of that session starts at LBA {s}: read it with --offset {s}");
             }
         }
-        ConvertKind::IsoToBinCue => {
+        ConvertKind::RawToChd | ConvertKind::IsoToChd => {
+            eprintln!("odix: wrote {} ({} sectors)", names[0], r.sectors);
+        }
+        ConvertKind::IsoToBinCue | ConvertKind::ChdToBinCue => {
             eprintln!("odix: wrote {} and {} ({} Mode 1 sectors)", names[0], names[1], r.sectors);
         }
         ConvertKind::RawToCcd | ConvertKind::IsoToCcd => {

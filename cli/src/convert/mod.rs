@@ -29,6 +29,8 @@ use crate::cancel::Cancel;
 use crate::compare::same_file;
 use crate::output::{self, AtomicFile};
 
+mod chd;
+
 /// How to convert.
 #[derive(Clone, Default)]
 pub struct ConvertOptions {
@@ -102,6 +104,12 @@ pub enum ConvertKind {
     IsoToBinCue,
     /// An ISO image to CloneCD.
     IsoToCcd,
+    /// A raw image to a CD CHD.
+    RawToChd,
+    /// An ISO image to a DVD CHD.
+    IsoToChd,
+    /// A CD CHD to BIN/CUE.
+    ChdToBinCue,
 }
 
 /// Where the subchannel of a CloneCD output came from.
@@ -135,6 +143,9 @@ pub fn convert(input: &Path, output: &Path, opts: &ConvertOptions) -> Result<Con
     let in_raw = detected.is_some_and(ImageFormat::is_raw_disc)
         || matches!(ext_of(&args.input).as_deref(), Some("cue") | Some("ccd"));
     let out_ext = ext_of(&args.output);
+    if let Some(r) = chd::convert(&args, detected, in_raw, out_ext.as_deref())? {
+        return Ok(r);
+    }
     match (in_raw, out_ext.as_deref()) {
         (true, Some("iso")) => raw_to_iso(&args),
         (true, Some("ccd")) => raw_to_ccd(&args),
