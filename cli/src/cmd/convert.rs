@@ -69,7 +69,8 @@ pub fn convert(args: ConvertArgs) -> Result<u8> {
         ConvertKind::RawToChd | ConvertKind::IsoToChd => {
             eprintln!("odix: wrote {} ({} sectors)", names[0], r.sectors);
         }
-        ConvertKind::IsoToBinCue | ConvertKind::ChdToBinCue => {
+        ConvertKind::ChdToBinCue => eprintln!("odix: wrote {} and {} ({} sectors)", names[0], names[1], r.sectors),
+        ConvertKind::IsoToBinCue => {
             eprintln!("odix: wrote {} and {} ({} Mode 1 sectors)", names[0], names[1], r.sectors);
         }
         ConvertKind::RawToCcd | ConvertKind::IsoToCcd => {

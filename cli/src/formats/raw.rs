@@ -29,6 +29,7 @@ pub(crate) fn info(src: &ImageSource, _opts: &ReadOptions) -> Result<Vec<InfoSec
         match (format, src.bare_bin_mode()) {
             (_, Some(_)) => "raw 2352-byte sectors without a sheet, read by their sync patterns",
             ("cue", None) => "CUE sheet",
+            ("chd", None) => "MAME CHD",
             _ => "CloneCD",
         },
         disc.session_count(),
