@@ -24,7 +24,9 @@ use std::fmt;
 use std::fs::File;
 use std::io::{self, BufReader, Read};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::cell::Cell;
+use std::panic::AssertUnwindSafe;
+use std::sync::{Mutex, Once};
 
 use ::chd::map::{CompressionTypeV5, MapEntry};
 use ::chd::Chd;
@@ -144,6 +146,37 @@ struct Hunks {
     compressed: Vec<u8>,
 }
 
+thread_local! {
+    /// Set while this thread runs the `chd` crate's decoders, whose panics [`guarded`] turns into errors.
+    static DECODING: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Runs `f` (a call into the `chd` crate's decoders) and turns a panic of theirs on damaged data into an error
+/// message. The panic hook installed once before it keeps quiet about those panics only, and passes every other
+/// one to the hook that was there before.
+fn guarded<T>(f: impl FnOnce() -> T) -> std::result::Result<T, String> {
+    static HOOK: Once = Once::new();
+    HOOK.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !DECODING.with(Cell::get) {
+                previous(info);
+            }
+        }));
+    });
+    DECODING.with(|d| d.set(true));
+    let r = std::panic::catch_unwind(AssertUnwindSafe(f));
+    DECODING.with(|d| d.set(false));
+    r.map_err(|p| {
+        let what = p
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_string())
+            .or_else(|| p.downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        format!("damaged data ({what})")
+    })
+}
+
 fn bad(path: &Path, message: impl Into<String>) -> Error {
     Error::Layout { sheet: path.to_path_buf(), message: message.into() }
 }
@@ -203,7 +236,7 @@ fn check_header(path: &Path, file_len: u64) -> Result<(u32, u32, u64, [u8; 20], 
     }
     let hunks = logical.div_ceil(u64::from(hunk_bytes));
     if hunks > MAX_HUNKS {
-        return Err(Error::LimitExceeded { what: "CHD hunks", limit: MAX_HUNKS, actual: hunks });
+        return Err(bad(path, format!("CHD hunks: {hunks} exceeds the limit of {MAX_HUNKS}")));
     }
     if map_offset < HEADER_LEN as u64 || map_offset >= file_len || meta_offset >= file_len {
         return Err(bad(path, format!("CHD map at byte {map_offset} or metadata at {meta_offset} outside the file")));
@@ -329,13 +362,14 @@ impl ChdFile {
     ///
     /// # Errors
     /// [`Error::Layout`] naming the path for a damaged or unsupported CHD (a parent needed, another version, a
-    /// hard disk or LaserDisc image); [`Error::LimitExceeded`] for a header asking for too much; [`Error::Io`].
+    /// hard disk or LaserDisc image, a header asking for too much); [`Error::Io`].
     pub fn open(path: &Path) -> Result<ChdFile> {
         let io = |source| Error::Io { path: path.to_path_buf(), source };
         let file_len = std::fs::metadata(path).map_err(io)?.len();
         let (hunk_bytes, unit_bytes, logical, raw_sha1, sha1, codecs) = check_header(path, file_len)?;
         let file = File::open(path).map_err(io)?;
-        let mut chd = Chd::open(BufReader::with_capacity(64 * 1024, file), None)
+        let mut chd = guarded(|| Chd::open(BufReader::with_capacity(64 * 1024, file), None))
+            .map_err(|e| bad(path, format!("CHD map: {e}")))?
             .map_err(|e| bad(path, format!("CHD header or map: {e}")))?;
         check_map(path, &chd, file_len)?;
         let mut texts: Vec<(u32, String)> = Vec::new();
@@ -499,7 +533,9 @@ impl Hunks {
         } else {
             let mut buf = if self.cache.len() >= CACHE_HUNKS { self.cache.remove(0).1 } else { Vec::new() };
             buf.resize(usize::try_from(hunk_bytes).unwrap_or(0), 0);
-            let res = self.chd.hunk(n).and_then(|mut h| h.read_hunk_in(&mut self.compressed, &mut buf));
+            let (chd, compressed) = (&mut self.chd, &mut self.compressed);
+            let res = guarded(|| chd.hunk(n).and_then(|mut h| h.read_hunk_in(compressed, &mut buf)))
+                .unwrap_or_else(|_| Err(::chd::Error::DecompressionError));
             match res {
                 Ok(len) if len == buf.len() => {}
                 Ok(len) => {
