@@ -232,7 +232,7 @@ fn inputs_that_are_not_image_files_get_their_own_message() {
     fs::create_dir(&dir).unwrap();
     let fifo = d.path().join("pipe.iso");
     run_ok(Command::new("mkfifo").arg(&fifo));
-    let mut cases = vec![(dir, "a directory"), (fifo, "a pipe")];
+    let cases = vec![(dir, "a directory"), (fifo, "a pipe")];
     if let (Some(chdman), Some(gen)) = (require_tool("chdman"), require_tool("genisoimage")) {
         let src = d.path().join("src");
         fs::create_dir(&src).unwrap();

@@ -203,7 +203,10 @@ fn tag_name(tag: u32) -> String {
 }
 
 /// Checks the v5 header before anything is read by what it says: version, sizes, no parent. Returns its fields.
-fn check_header(path: &Path, file_len: u64) -> Result<(u32, u32, u64, [u8; 20], [u8; 20], Vec<String>)> {
+/// The header fields [`check_header`] returns: hunk bytes, unit bytes, logical bytes, raw SHA-1, SHA-1, codecs.
+type HeaderFields = (u32, u32, u64, [u8; 20], [u8; 20], Vec<String>);
+
+fn check_header(path: &Path, file_len: u64) -> Result<HeaderFields> {
     let mut h = [0u8; HEADER_LEN];
     File::open(path)
         .and_then(|mut f| f.read_exact(&mut h))
@@ -231,7 +234,7 @@ fn check_header(path: &Path, file_len: u64) -> Result<(u32, u32, u64, [u8; 20], 
             ),
         ));
     }
-    if hunk_bytes == 0 || hunk_bytes > MAX_HUNK || unit_bytes == 0 || hunk_bytes % unit_bytes != 0 {
+    if hunk_bytes == 0 || hunk_bytes > MAX_HUNK || unit_bytes == 0 || hunk_bytes.checked_rem(unit_bytes) != Some(0) {
         return Err(bad(path, format!("CHD hunks of {hunk_bytes} bytes in units of {unit_bytes}")));
     }
     let hunks = logical.div_ceil(u64::from(hunk_bytes));
@@ -242,7 +245,7 @@ fn check_header(path: &Path, file_len: u64) -> Result<(u32, u32, u64, [u8; 20], 
         return Err(bad(path, format!("CHD map at byte {map_offset} or metadata at {meta_offset} outside the file")));
     }
     let codecs = (0..4)
-        .map(|i| be32(&h, 16usize.saturating_add(i * 4)))
+        .map(|i: usize| be32(&h, 16usize.saturating_add(i.saturating_mul(4))))
         .filter(|&c| c != 0)
         .map(tag_name)
         .collect();
@@ -273,7 +276,7 @@ fn check_map(path: &Path, chd: &Chd<BufReader<File>>, file_len: u64) -> Result<(
                     | CompressionTypeV5::CompressionType3
                     | CompressionTypeV5::CompressionNone => {
                         let end = e.block_offset().checked_add(u64::from(e.block_size()));
-                        if end.is_none_or(|end| end > file_len) || e.block_offset() < HEADER_LEN as u64 {
+                        if end.map_or(true, |end| end > file_len) || e.block_offset() < HEADER_LEN as u64 {
                             return Err(at(format!(
                                 "{} bytes at byte {}, outside the file of {file_len} bytes",
                                 e.block_size(),
@@ -303,7 +306,7 @@ fn check_map(path: &Path, chd: &Chd<BufReader<File>>, file_len: u64) -> Result<(
             }
             Some(MapEntry::V5Uncompressed(e)) => {
                 let end = e.block_offset().checked_add(u64::from(e.block_size()));
-                if end.is_none_or(|end| end > file_len) {
+                if end.map_or(true, |end| end > file_len) {
                     return Err(at(format!("stored at byte {}, outside the file", e.block_offset())));
                 }
             }
@@ -427,7 +430,9 @@ impl ChdFile {
             }
             let need = at.saturating_mul(u64::from(CD_FRAME));
             // The last track's padding may be left out of the logical size.
-            let last_pad = tracks.last().map_or(0, |t| t.frames.div_ceil(TRACK_PADDING) * TRACK_PADDING - t.frames);
+            let last_pad = tracks
+                .last()
+                .map_or(0, |t| t.frames.div_ceil(TRACK_PADDING).saturating_mul(TRACK_PADDING).saturating_sub(t.frames));
             if need.saturating_sub(last_pad.saturating_mul(u64::from(CD_FRAME))) > logical {
                 return Err(bad(path, format!("CHD tracks need {need} bytes; it holds {logical}")));
             }
@@ -535,7 +540,7 @@ impl Hunks {
             buf.resize(usize::try_from(hunk_bytes).unwrap_or(0), 0);
             let (chd, compressed) = (&mut self.chd, &mut self.compressed);
             let res = guarded(|| chd.hunk(n).and_then(|mut h| h.read_hunk_in(compressed, &mut buf)))
-                .unwrap_or_else(|_| Err(::chd::Error::DecompressionError));
+                .unwrap_or(Err(::chd::Error::DecompressionError));
             match res {
                 Ok(len) if len == buf.len() => {}
                 Ok(len) => {
@@ -564,8 +569,8 @@ impl ChdStore {
         let mut done = 0usize;
         while done < buf.len() {
             let pos = offset.saturating_add(done as u64);
-            let n = u32::try_from(pos / hb).map_err(|_| io::Error::from(io::ErrorKind::UnexpectedEof))?;
-            let within = usize::try_from(pos % hb).unwrap_or(0);
+            let n = u32::try_from(pos.checked_div(hb).unwrap_or(u64::MAX)).map_err(|_| io::Error::from(io::ErrorKind::UnexpectedEof))?;
+            let within = usize::try_from(pos.checked_rem(hb).unwrap_or(0)).unwrap_or(0);
             let hunk = hunks.hunk(n, self.hunk_bytes, &self.path)?;
             let src = hunk.get(within..).unwrap_or_default();
             let dst = buf.get_mut(done..).unwrap_or_default();
@@ -586,7 +591,7 @@ impl ChdStore {
         let unit = u64::from(self.unit_bytes);
         let end = start.saturating_add(buf.len() as u64);
         for &(from, to) in &self.audio {
-            let first = (start / unit).max(from);
+            let first = start.checked_div(unit).unwrap_or(0).max(from);
             let last = end.div_ceil(unit).min(to);
             for u in first..last {
                 let a = u.saturating_mul(unit).max(start);
@@ -594,7 +599,8 @@ impl ChdStore {
                 if a >= b {
                     continue;
                 }
-                let (a, b) = (usize::try_from(a - start).unwrap_or(0), usize::try_from(b - start).unwrap_or(0));
+                let rel = |x: u64| usize::try_from(x.saturating_sub(start)).unwrap_or(0);
+                let (a, b) = (rel(a), rel(b));
                 if let Some(s) = buf.get_mut(a..b) {
                     for pair in s.chunks_exact_mut(2) {
                         pair.swap(0, 1);
