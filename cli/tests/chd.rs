@@ -140,7 +140,12 @@ fn discs(dir: &Path, iso: &Path) -> Vec<(&'static str, PathBuf)> {
 
 /// The cue text with its FILE lines left out (their names differ).
 fn tracks_of(cue: &Path) -> String {
-    fs::read_to_string(cue).unwrap().lines().filter(|l| !l.trim_start().starts_with("FILE")).collect::<Vec<_>>().join("\n")
+    fs::read_to_string(cue)
+        .unwrap()
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("FILE"))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// `chdman extractcd` of `chd` into `out.cue` + `out.bin`; returns (cue tracks, bin bytes).

@@ -20,12 +20,12 @@
 
 pub mod write;
 
+use std::cell::Cell;
 use std::fmt;
 use std::fs::File;
 use std::io::{self, BufReader, Read};
-use std::path::{Path, PathBuf};
-use std::cell::Cell;
 use std::panic::AssertUnwindSafe;
+use std::path::{Path, PathBuf};
 use std::sync::{Mutex, Once};
 
 use ::chd::map::{CompressionTypeV5, MapEntry};
@@ -345,7 +345,8 @@ fn parse_track(path: &Path, text: &str) -> Result<ChdTrack> {
         }
     };
     let number = num("TRACK", true)?;
-    let number = u8::try_from(number).ok().filter(|n| (1..=99).contains(n)).ok_or_else(|| what("track number".into()))?;
+    let number =
+        u8::try_from(number).ok().filter(|n| (1..=99).contains(n)).ok_or_else(|| what("track number".into()))?;
     let kind = field(text, "TYPE").ok_or_else(|| what("no TYPE".into()))?.to_string();
     let mode = track_mode(&kind).ok_or_else(|| what(format!("unknown track type {kind}")))?;
     let subtype = field(text, "SUBTYPE").unwrap_or("NONE").to_string();
@@ -569,7 +570,8 @@ impl ChdStore {
         let mut done = 0usize;
         while done < buf.len() {
             let pos = offset.saturating_add(done as u64);
-            let n = u32::try_from(pos.checked_div(hb).unwrap_or(u64::MAX)).map_err(|_| io::Error::from(io::ErrorKind::UnexpectedEof))?;
+            let n = u32::try_from(pos.checked_div(hb).unwrap_or(u64::MAX))
+                .map_err(|_| io::Error::from(io::ErrorKind::UnexpectedEof))?;
             let within = usize::try_from(pos.checked_rem(hb).unwrap_or(0)).unwrap_or(0);
             let hunk = hunks.hunk(n, self.hunk_bytes, &self.path)?;
             let src = hunk.get(within..).unwrap_or_default();
@@ -634,5 +636,98 @@ impl ByteStore for ChdStore {
         let src = tmp.get(from..from.saturating_add(buf.len())).ok_or_else(|| io::Error::other("short read"))?;
         buf.copy_from_slice(src);
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::write::{cd_layout, write_chd, CdFrames, ChdLayout};
+    use super::*;
+    use crate::sector;
+
+    fn user(lba: i64) -> [u8; 2048] {
+        let mut u = [0u8; 2048];
+        for (i, b) in u.iter_mut().enumerate() {
+            *b = (i as i64 * 7 ^ lba * 13) as u8;
+        }
+        u
+    }
+
+    /// A CD written on three threads and read back: the data track's sectors, the audio samples in their byte
+    /// order, the pregaps and postgaps where the CUE sheet put them.
+    #[test]
+    fn a_cd_written_then_read_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut bin = Vec::new();
+        for lba in 0..37 {
+            bin.extend(sector::encode_mode1(lba, &user(lba)).unwrap());
+        }
+        let audio: Vec<u8> = (0..2352 * 45).map(|i| (i * 31 % 251) as u8).collect();
+        bin.extend(&audio);
+        std::fs::write(dir.path().join("a.bin"), &bin).unwrap();
+        let cue = dir.path().join("a.cue");
+        std::fs::write(
+            &cue,
+            "FILE a.bin BINARY\n TRACK 01 MODE1/2352\n  INDEX 01 00:00:00\n  POSTGAP 00:00:05\n TRACK 02 AUDIO\n  \
+             PREGAP 00:00:10\n  INDEX 00 00:00:37\n  INDEX 01 00:00:40\n",
+        )
+        .unwrap();
+        let mut disc = RawDisc::open(&cue).unwrap();
+        let tracks = cd_layout(&disc).unwrap();
+        assert_eq!(
+            tracks[1].metadata(),
+            "TRACK:2 TYPE:AUDIO SUBTYPE:NONE FRAMES:55 PREGAP:13 PGTYPE:VAUDIO PGSUB:NONE POSTGAP:0"
+        );
+        let layout = ChdLayout::Cd(tracks.clone());
+        assert_eq!(layout.logical_bytes(), (40 + 56) * 2448);
+        let chd_path = dir.path().join("a.chd");
+        let out = std::fs::File::create(&chd_path).unwrap();
+        let mut frames = CdFrames::new(&mut disc, tracks);
+        let (_, summary) = write_chd::<_, Error, _>(out, &chd_path, &layout, 3, |b| frames.fill(b)).unwrap();
+        assert_eq!(summary.hunks, 12);
+
+        let chd = ChdFile::open(&chd_path).unwrap();
+        assert_eq!(chd.info().codecs, vec!["cdlz", "cdzl", "cdfl"]);
+        let mut back = chd.into_disc().unwrap();
+        let src = RawDisc::open(&cue).unwrap();
+        // Track 2's pregap that is not stored (10 frames) is stored as generated silence before its INDEX 00.
+        let (a, b) = (&back.tracks()[0], &src.tracks()[0]);
+        assert_eq!((a.first_lba, a.start_lba, a.stored, a.postgap), (b.first_lba, b.start_lba, b.stored, b.postgap));
+        let (a, b) = (&back.tracks()[1], &src.tracks()[1]);
+        assert_eq!((a.first_lba, a.start_lba, a.stored), (b.first_lba - 10, b.start_lba, b.stored + 10));
+        let mut s = vec![0u8; 2352];
+        back.read_stored(1, a.first_lba, &mut s).unwrap();
+        assert_eq!(s, vec![0u8; 2352]);
+        back.read_stored(0, 36, &mut s).unwrap();
+        assert_eq!(&s[..], &bin[36 * 2352..37 * 2352]);
+        let t2 = back.tracks()[1].clone();
+        for (i, lba) in (t2.first_lba + 10..t2.end_lba()).enumerate() {
+            back.read_stored(1, lba, &mut s).unwrap();
+            assert_eq!(&s[..], &audio[i * 2352..(i + 1) * 2352], "audio sector {i}");
+        }
+        // Reads at odd offsets inside audio frames come back in the BIN's byte order too.
+        let store = back.files()[0].store().unwrap();
+        let mut odd = [0u8; 7];
+        store.read_at((40 + 10) * 2448 + 3, &mut odd).unwrap();
+        assert_eq!(&odd, &audio[3..10]);
+    }
+
+    #[test]
+    fn damaged_headers_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("x.chd");
+        let mut h = vec![0u8; 200];
+        h[..8].copy_from_slice(b"MComprHD");
+        h[12..16].copy_from_slice(&4u32.to_be_bytes());
+        std::fs::write(&p, &h).unwrap();
+        assert!(ChdFile::open(&p).unwrap_err().to_string().contains("CHD version 4"));
+        h[12..16].copy_from_slice(&5u32.to_be_bytes());
+        h[56..60].copy_from_slice(&19584u32.to_be_bytes());
+        h[60..64].copy_from_slice(&2000u32.to_be_bytes());
+        std::fs::write(&p, &h).unwrap();
+        assert!(ChdFile::open(&p).unwrap_err().to_string().contains("in units of 2000"));
+        h[104] = 1;
+        std::fs::write(&p, &h).unwrap();
+        assert!(ChdFile::open(&p).unwrap_err().to_string().contains("parent CHD (SHA-1 01000000"));
     }
 }

@@ -40,6 +40,9 @@ pub struct CdTrackOut {
     pub postgap: u64,
     /// Whether each frame carries the source's 96 bytes of raw subchannel (`SUBTYPE:RW_RAW`).
     pub subchannel: bool,
+    /// Leading frames that are not in the source but generated (empty sectors, silence): a pregap the source
+    /// does not store before one it stores, which a CHD cannot describe apart.
+    pub generated: u64,
 }
 
 impl CdTrackOut {
@@ -128,17 +131,21 @@ pub fn cd_layout(disc: &RawDisc) -> Result<Vec<CdTrackOut>> {
         .enumerate()
         .map(|(i, t)| {
             let stored_pregap = u64::try_from(t.start_lba.saturating_sub(t.first_lba)).unwrap_or(0);
+            let unstored = u64::from(t.unstored_pregap);
+            // A CHD's pregap is either stored or not: with both, the part not stored is generated and stored.
+            let generated = if stored_pregap > 0 { unstored } else { 0 };
             Ok(CdTrackOut {
                 number: u8::try_from(i.saturating_add(1))
                     .ok()
                     .filter(|&n| n <= 99)
                     .ok_or_else(|| Error::Unsupported { what: "a CHD of more than 99 tracks".into() })?,
                 mode: t.mode,
-                frames: t.stored,
-                pregap: stored_pregap.saturating_add(u64::from(t.unstored_pregap)),
+                frames: t.stored.saturating_add(generated),
+                pregap: stored_pregap.saturating_add(unstored),
                 pregap_stored: stored_pregap > 0,
                 postgap: u64::from(t.postgap),
                 subchannel: t.sub_bytes == 96 && t.mode != TrackMode::Cdg,
+                generated,
             })
         })
         .collect()
@@ -174,9 +181,27 @@ impl<'a> CdFrames<'a> {
             return Err(Error::InvalidArgument("read past the last CD frame".into()));
         };
         let (frames, padded, data, sub, mode) = (t.frames, t.padded_frames(), t.data_bytes(), t.subchannel, t.mode);
-        if self.frame < frames {
-            let dt = self.disc.tracks().get(self.track).cloned().ok_or_else(|| Error::InvalidArgument("track".into()))?;
-            let lba = dt.first_lba.saturating_add(i64::try_from(self.frame).unwrap_or(0));
+        let generated = t.generated;
+        if self.frame < generated {
+            let dt =
+                self.disc.tracks().get(self.track).cloned().ok_or_else(|| Error::InvalidArgument("track".into()))?;
+            let before = i64::try_from(generated.saturating_sub(self.frame)).unwrap_or(0);
+            let lba = dt.first_lba.saturating_sub(before);
+            let kind = match mode {
+                TrackMode::Mode1_2352 => Some(1),
+                TrackMode::Mode2_2352 | TrackMode::Cdi2352 => Some(2),
+                _ => None,
+            };
+            if let Some(kind) = kind {
+                let s = self.disc.image_sector(lba, kind)?;
+                if let Some(d) = out.get_mut(..s.len()) {
+                    d.copy_from_slice(&s);
+                }
+            }
+        } else if self.frame < frames {
+            let dt =
+                self.disc.tracks().get(self.track).cloned().ok_or_else(|| Error::InvalidArgument("track".into()))?;
+            let lba = dt.first_lba.saturating_add(i64::try_from(self.frame.saturating_sub(generated)).unwrap_or(0));
             let size = usize::try_from(dt.sector_size()).unwrap_or(0);
             let mut sector = vec![0u8; size];
             self.disc.read_stored(self.track, lba, &mut sector)?;
@@ -323,16 +348,13 @@ where
     match layout {
         ChdLayout::Cd(tracks) => {
             for t in tracks {
-                let text = std::ffi::CString::new(t.metadata()).map_err(|e| {
-                    E::from(Error::InvalidArgument(format!("track metadata with a NUL byte: {e}")))
-                })?;
-                w.add_metadata(super::TAG_CHT2, text.as_c_str(), true)
-                    .map_err(|e| fail("track metadata", e))?;
+                let text = std::ffi::CString::new(t.metadata())
+                    .map_err(|e| E::from(Error::InvalidArgument(format!("track metadata with a NUL byte: {e}"))))?;
+                w.add_metadata(super::TAG_CHT2, text.as_c_str(), true).map_err(|e| fail("track metadata", e))?;
             }
         }
         ChdLayout::Dvd(_) => {
-            w.add_metadata(super::TAG_DVD, [0u8].as_slice(), true)
-                .map_err(|e| fail("DVD metadata", e))?;
+            w.add_metadata(super::TAG_DVD, [0u8].as_slice(), true).map_err(|e| fail("DVD metadata", e))?;
         }
     }
     let threads = threads.clamp(1, 64);
