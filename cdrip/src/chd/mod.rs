@@ -1,5 +1,5 @@
 //! MAME CHD (compressed hunks of data), version 5: CD images (read as a [`RawDisc`]) and DVD images (read as
-//! their 2048-byte sectors), and written by [`write`].
+//! their 2048-byte sectors), and written by [`mod@write`].
 //!
 //! A CHD stores a stream of logical bytes cut into hunks, each compressed on its own (or a copy of an earlier
 //! hunk); the map says where each hunk is and how it is compressed, the metadata what the bytes are. The hunks
@@ -648,7 +648,7 @@ mod tests {
     fn user(lba: i64) -> [u8; 2048] {
         let mut u = [0u8; 2048];
         for (i, b) in u.iter_mut().enumerate() {
-            *b = (i as i64 * 7 ^ lba * 13) as u8;
+            *b = ((i as i64 * 7) ^ (lba * 13)) as u8;
         }
         u
     }
