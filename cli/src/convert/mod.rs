@@ -143,7 +143,7 @@ pub fn convert(input: &Path, output: &Path, opts: &ConvertOptions) -> Result<Con
     let in_raw = detected.is_some_and(ImageFormat::is_raw_disc)
         || matches!(ext_of(&args.input).as_deref(), Some("cue") | Some("ccd"));
     let out_ext = ext_of(&args.output);
-    if let Some(r) = chd::convert(&args, detected, in_raw, out_ext.as_deref())? {
+    if let Some(r) = chd_conversion(&args, detected, in_raw, out_ext.as_deref())? {
         return Ok(r);
     }
     match (in_raw, out_ext.as_deref()) {
@@ -166,6 +166,42 @@ pub fn convert(input: &Path, output: &Path, opts: &ConvertOptions) -> Result<Con
             describe_ext(out_ext.as_deref())
         ),
     }
+}
+
+/// The conversions to and from MAME CHD ([`chd`]), or `None` when neither side is a CHD.
+fn chd_conversion(
+    args: &Args,
+    detected: Option<ImageFormat>,
+    in_raw: bool,
+    out_ext: Option<&str>,
+) -> Result<Option<ConvertReport>> {
+    let job = chd::Job {
+        input: &args.input,
+        output: &args.output,
+        force: args.opts.force,
+        selection: args.opts.session.is_some() || args.opts.track.is_some(),
+        progress: &|done, total| args.progress(done, total),
+        done: &|| args.event(ConvertEvent::Done),
+        warn: &|w| args.event(ConvertEvent::Warning(w.to_string())),
+        cancel: &|| args.check_cancel(),
+    };
+    let Some(w) = chd::convert(&job, detected, in_raw, out_ext)? else { return Ok(None) };
+    let kind = match w.kind {
+        chd::Done::RawToChd => ConvertKind::RawToChd,
+        chd::Done::IsoToChd => ConvertKind::IsoToChd,
+        chd::Done::ChdToBinCue => ConvertKind::ChdToBinCue,
+        chd::Done::DvdToIso => ConvertKind::RawToIso,
+    };
+    let what = (w.kind == chd::Done::DvdToIso).then(|| "DVD".to_string());
+    Ok(Some(ConvertReport {
+        kind,
+        files: w.files,
+        sectors: w.sectors,
+        what,
+        session_start: None,
+        subchannel: None,
+        warnings: w.warnings,
+    }))
 }
 
 /// One conversion's paths and options.
