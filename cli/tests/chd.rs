@@ -299,3 +299,20 @@ fn damaged_chds_are_refused_in_one_line() {
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert_eq!(stderr(&o).lines().count(), 1, "{}", stderr(&o));
 }
+
+#[test]
+fn a_cancelled_or_refused_chd_conversion_leaves_nothing() {
+    let d = tempfile::tempdir().unwrap();
+    let iso = d.path().join("in.iso");
+    fs::write(&iso, bytes(64 * 2048, 9)).unwrap();
+    let opts = odix::convert::ConvertOptions::default();
+    opts.cancel.cancel();
+    let e = odix::convert::convert(&iso, &d.path().join("out.chd"), &opts).unwrap_err();
+    assert!(e.downcast_ref::<odix::cancel::Cancelled>().is_some(), "{e:#}");
+    // --track is for .iso output.
+    let opts = odix::convert::ConvertOptions { track: Some(1), ..Default::default() };
+    let e = odix::convert::convert(&iso, &d.path().join("out.chd"), &opts).unwrap_err();
+    assert!(format!("{e:#}").contains("a CHD holds the whole disc"), "{e:#}");
+    let left: Vec<_> = fs::read_dir(d.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(left, vec![std::ffi::OsString::from("in.iso")]);
+}
