@@ -21,7 +21,7 @@ use crate::error::{Error, Result};
 use crate::image::RawDisc;
 
 /// Hunks each thread compresses per batch.
-const HUNKS_PER_THREAD: usize = 8;
+const HUNKS_PER_THREAD: usize = 32;
 
 /// One track of a CD to write.
 #[derive(Clone, Debug, PartialEq, Eq)]
