@@ -17,7 +17,8 @@ pub struct ConvertArgs {
     /// The image to read: a `.cue` or `.ccd` (raw), or an ISO image (any other name).
     pub input: PathBuf,
     /// What to write, by its extension: from a raw image `NAME.iso` or `NAME.ccd` (with `NAME.img` and
-    /// `NAME.sub`); from an ISO image `NAME.cue` (with `NAME.bin`) or `NAME.ccd`.
+    /// `NAME.sub`); from an ISO image `NAME.cue` (with `NAME.bin`) or `NAME.ccd`; from either `NAME.chd` (a MAME
+    /// CHD of a CD, or of a DVD from an ISO image); from a CHD also `NAME.cue` (one `NAME.bin`).
     pub output: PathBuf,
     /// For raw input: write the file system of session N (default: the last session with a data track).
     #[arg(long, value_name = "N")]

@@ -128,9 +128,10 @@ fn ext_of(p: &Path) -> Option<String> {
 }
 
 /// What convert writes, for the message that refuses anything else.
-const RAW_OUTPUTS: &str = "NAME.iso (the file system of a session or a track) or NAME.ccd (CloneCD, with NAME.img and \
-                           NAME.sub)";
-const ISO_OUTPUTS: &str = "NAME.cue (with NAME.bin) or NAME.ccd (CloneCD, with NAME.img and NAME.sub)";
+const RAW_OUTPUTS: &str = "NAME.iso (the file system of a session or a track), NAME.ccd (CloneCD, with NAME.img and \
+                           NAME.sub) or NAME.chd (MAME CHD)";
+const ISO_OUTPUTS: &str = "NAME.cue (with NAME.bin), NAME.ccd (CloneCD, with NAME.img and NAME.sub) or NAME.chd (MAME \
+                           CHD)";
 
 /// Converts `input` into `output`, choosing the conversion by their extensions: from a `.cue` or `.ccd` to
 /// `NAME.iso` or `NAME.ccd`; from an ISO image (any other name) to `NAME.cue` (or `NAME.bin`) or `NAME.ccd`.
