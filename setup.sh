@@ -9,7 +9,9 @@ APT_PACKAGES=(
   qemu-system-x86 busybox-static linux-image-amd64 cpio kmod ovmf grub-pc-bin grub-efi-amd64-bin
   grub-common mtools isolinux syslinux-common ipxe memtest86+ grub-rescue-pc sg3-utils bchunk ccd2iso
   fuse3 libfuse3-dev pkg-config time hyperfine strace mandoc groff-base man-db procps util-linux
-  isomd5sum mame-tools build-essential curl ca-certificates git python3 python3-pip
+  isomd5sum mame-tools build-essential curl ca-certificates git python3 python3-pip whipper python3-libdiscid cd-discid
+  nrg2iso mdf2iso iat cdrdao cuetools shntool flac
+  python3-lz4
 )
 
 if [ "$(id -u)" = 0 ]; then

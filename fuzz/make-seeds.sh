@@ -5,7 +5,7 @@
 # - a compact UDF image from the hostile generator (2048-byte blocks, anchor at the last sector) and an empty
 #   mkudffs image with 512-byte blocks;
 # - single structures cut from those images at their known offsets (first byte: the target's selector);
-# - CUE/CCD sheets, rescue maps and MMC responses written here.
+# - CUE/CCD sheets, rescue maps, MMC responses, AccurateRip and CTDB responses written here.
 # The whole-image walk targets take an image without its first 16 sectors (all zero here), so seeds are cut
 # from byte 32768 on. Needs xorriso, genisoimage, mkudffs (udftools) and python3.
 # The seeds of the build round-trip targets (`*_roundtrip`) are not images but fuzzer inputs describing trees and
@@ -158,6 +158,21 @@ ccd = (b'[CloneCD]\nVersion=3\n[Disc]\nTocEntries=4\nSessions=1\nDataTracksScram
        b'[TRACK 1]\nMODE=1\nINDEX 1=0\n')
 put('ccd', 'one-track', ccd)
 
+# AccurateRip responses: chunks of a header (track count, disc ids 1 and 2, freedb id) and per track a
+# confidence, a CRC and a frame-450 CRC, all little-endian.
+def ar_chunk(n, ids, entries):
+    return bytes([n]) + struct.pack('<III', *ids) + b''.join(bytes([c]) + struct.pack('<II', crc, f) for c, crc, f in entries)
+put('accuraterip_response', 'two-chunks', ar_chunk(3, (0x1b58, 0x5f82, 0x3403), [(5, 1, 2), (7, 3, 4), (2, 5, 6)])
+    + ar_chunk(3, (0x1b58, 0x5f82, 0x3403), [(1, 1, 9), (0, 0, 0), (4, 8, 6)]))
+put('accuraterip_response', 'cut-short', ar_chunk(2, (1, 2, 3), [(1, 1, 1), (1, 2, 2)])[:-3])
+# CTDB responses.
+put('ctdb_response', 'lookup', b'<?xml version="1.0" encoding="UTF-8"?>\n<ctdb xmlns="http://db.cuetools.net/ns/mmd-1.0#" '
+    b'xmlns:ext="http://db.cuetools.net/ns/ext-1.0#">\n  <entry confidence="8" crc32="5457b143" id="3117474" npar="8" '
+    b'stride="5880" toc="0:16032:32072:47282:62810" trackcrcs="97217ee6 dc8a2af2 338369b1 2eac339c" />\n'
+    b'  <entry confidence="2" id="5" trackcrcs="97217ee6 00000001" />\n'
+    b'  <metadata source="musicbrainz" artist="A &amp; B" album="x"><track name="one"/></metadata>\n</ctdb>\n')
+put('ctdb_response', 'one-track', b'<ctdb><entry confidence="1" trackcrcs="0badf00d"/></ctdb>')
+
 # ddrescue mapfiles.
 put('rescue_map', 'simple', b'# Mapfile. Created by GNU ddrescue version 1.27\n# current_pos  current_status  current_pass\n'
     b'0x00000000     ?               1\n#      pos        size  status\n0x00000000  0x00010000  +\n0x00010000  0x00000800  -\n0x00010800  0x00100000  ?\n')
@@ -184,5 +199,6 @@ put('mmc_responses', 'track-info', bytes([8]) + struct.pack('>H', 46) + bytes([1
 put('mmc_responses', 'mode-sense', bytes([9]) + struct.pack('>H', 18) + bytes(6) + bytes([0x01, 0x0A, 0x20, 8, 0, 0, 0, 0, 8, 0, 0, 0]))
 put('mmc_responses', 'drive', bytes([10]) + inq)
 PY
+python3 "$FUZZ/raw-format-seeds.py" "$SEEDS"  # nrg, mds, cdi, gdi, toc
 find "$SEEDS" -type f | wc -l
 du -sh "$SEEDS"

@@ -188,6 +188,11 @@ impl Disc {
                 t.pregap = TRANSITION_PREGAP;
             }
         }
+        // Track 1 starting past LBA 0: what lies before its INDEX 01 is its pregap (INDEX 00), which a rip keeps
+        // (hidden track one audio when it is not silence).
+        if let Some(t) = tracks.first_mut().filter(|t| t.session <= 1 && t.start > 0) {
+            t.pregap = t.start;
+        }
         for s in &mut sessions {
             let in_session = tracks.iter().filter(|t| t.session == s.number);
             s.first_track = in_session.clone().map(|t| t.number).min().unwrap_or(0);
@@ -231,6 +236,28 @@ impl Disc {
             let pregap = t.start.saturating_sub(first_gap);
             if seen && pregap != t.pregap {
                 prev.length = t.start.saturating_sub(pregap).saturating_sub(prev.start);
+                t.pregap = pregap;
+                changed.push(t.number);
+            }
+        }
+        changed
+    }
+
+    /// Sets each track's pregap from the first LBA at which the Q subchannel named its index 0 (`index0`, by track
+    /// number; `None` when unknown), as [`Disc::pregaps_from_q`] does from every sector's Q. The previous track
+    /// keeps at least its INDEX 01 sector. Returns the tracks whose pregap changed.
+    pub fn pregaps_from_index0(&mut self, index0: &dyn Fn(u8) -> Option<u32>) -> Vec<u8> {
+        let mut changed = Vec::new();
+        for i in 1..self.tracks.len() {
+            let (before, after) = self.tracks.split_at_mut(i);
+            let (Some(prev), Some(t)) = (before.last_mut(), after.first_mut()) else { continue };
+            let Some(first) = index0(t.number) else { continue };
+            if prev.session != t.session || first >= t.start || first <= prev.start {
+                continue;
+            }
+            let pregap = t.start.saturating_sub(first);
+            if pregap != t.pregap {
+                prev.length = first.saturating_sub(prev.start);
                 t.pregap = pregap;
                 changed.push(t.number);
             }

@@ -280,7 +280,8 @@ impl<'a, T: Transport> DriveSource<'a, T> {
         }
         let sectors = buf
             .chunks_exact(per)
-            .zip(lba..)
+            // A negative LBA (the lead-in) comes as its two's complement: the addresses wrap.
+            .zip((0..count).map(|i| lba.wrapping_add(i)))
             .map(|(chunk, l)| {
                 let (main, rest) = chunk.split_at(RAW_SECTOR);
                 let (c2b, sub) = rest.split_at(c2.bytes());
@@ -445,6 +446,296 @@ impl SectorSource for SessionSource<'_> {
             }
             Outcome::Failed => false,
         }
+    }
+}
+
+/// Bytes of one stereo sample (two 16-bit channels).
+pub const SAMPLE_BYTES: i64 = 4;
+/// Samples in one audio sector.
+pub const SAMPLES_PER_SECTOR: u32 = 588;
+
+/// How far a rip could read past the ends of the audio for its read offset.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Overread {
+    /// Whether the drive read before LBA 0 (`None`: not needed or not tried).
+    pub lead_in: Option<bool>,
+    /// Whether the drive read past a lead-out.
+    pub lead_out: Option<bool>,
+    /// Samples written as silence because the drive did not read where they lie (before LBA 0).
+    pub zero_filled_lead_in: u64,
+    /// Samples written as silence past a lead-out.
+    pub zero_filled_lead_out: u64,
+}
+
+/// Reads the audio of a disc as the pressing holds it, over a source that reads the drive by LBA in raw mode
+/// (a [`DriveSource`]): each audio sector is put together from the drive's sectors shifted by the read offset,
+/// read twice and compared, and the Q subchannel of every sector read is gathered on the way.
+///
+/// - **Read offset**: `offset` samples as the AccurateRip drive list gives it. A drive of offset +N returns, for
+///   sector `s`, the audio that starts N samples before `s`; so sector `s` is the drive's bytes from `s × 2352 +
+///   4N` on. Where that lies before LBA 0 or past a session's lead-out the drive is asked anyway (overread); a
+///   drive that refuses gives silence there, counted in [`AudioReader::overread`].
+/// - **Two reads**: every audio sector is read twice (when `verify`); sectors whose copies differ are
+///   [`Verdict::Unstable`] and the rip reads them again like a C2 error, until two copies agree or its retries
+///   run out. Data sectors are read once: their EDC judges them.
+/// - **Q subchannel**: the Q of each sector read (raw P–W or formatted Q) goes into a [`crate::subq::QCollector`]; the
+///   subchannel bytes are handed on only when `keep_sub` (the rip writes a `.sub`).
+pub struct AudioReader<'a> {
+    inner: &'a mut dyn SectorSource,
+    disc: &'a Disc,
+    offset: i64,
+    verify: bool,
+    keep_sub: bool,
+    overread: Overread,
+    q: crate::subq::QCollector,
+}
+
+impl<'a> AudioReader<'a> {
+    /// Reads `disc` through `inner` with the read offset `offset` (samples).
+    pub fn new(inner: &'a mut dyn SectorSource, disc: &'a Disc, offset: i32, verify: bool, keep_sub: bool) -> Self {
+        Self {
+            inner,
+            disc,
+            offset: i64::from(offset),
+            verify,
+            keep_sub,
+            overread: Overread::default(),
+            q: crate::subq::QCollector::default(),
+        }
+    }
+
+    /// What was read or zero-filled beyond the ends.
+    #[must_use]
+    pub fn overread(&self) -> Overread {
+        self.overread
+    }
+
+    /// The Q subchannel gathered so far.
+    #[must_use]
+    pub fn q_summary(&self) -> crate::subq::QSummary {
+        self.q.clone().finish()
+    }
+
+    fn is_audio(&self, lba: u32) -> bool {
+        self.disc.track_at(lba).is_some_and(|t| t.kind == TrackKind::Audio)
+    }
+
+    /// The LBAs the drive reads within the session holding `lba`: from its first sector to its lead-out.
+    fn session_bounds(&self, lba: u32) -> (i64, i64) {
+        let session = self.disc.track_at(lba).map_or(1, |t| t.session);
+        let lead_out = self.disc.sessions.iter().find(|s| s.number == session).map_or(0, |s| s.lead_out);
+        let first = self
+            .disc
+            .tracks
+            .iter()
+            .filter(|t| t.session == session)
+            .map(|t| if t.number == 1 { 0 } else { t.start.saturating_sub(t.pregap) })
+            .min()
+            .unwrap_or(0);
+        (i64::from(first), i64::from(lead_out))
+    }
+
+    fn capture_q(&mut self, lba: i64, sub: &[u8]) {
+        let Ok(lba) = u32::try_from(lba) else { return };
+        let q = match sub.len() {
+            96 => crate::subq::deinterleave(sub),
+            16 => sub.get(..12).and_then(|q| <[u8; 12]>::try_from(q).ok()),
+            _ => None,
+        };
+        if let Some(q) = q {
+            self.q.add(lba, &q);
+        }
+    }
+
+    /// Reads drive sectors `from..to` (LBAs, maybe negative), once: the sectors and their verdicts, `None` for
+    /// those outside the drive's reach, or `Err` when the command failed.
+    fn read_range(&mut self, from: i64, to: i64, bounds: (i64, i64)) -> Result<Vec<Option<SectorData>>, ()> {
+        let mut out: Vec<Option<SectorData>> = Vec::new();
+        let mut at = from;
+        while at < to {
+            let inside = at >= bounds.0 && at < bounds.1;
+            let end = if inside {
+                to.min(bounds.1)
+            } else if at < bounds.0 {
+                to.min(bounds.0)
+            } else {
+                to
+            };
+            let n = u32::try_from(end.saturating_sub(at)).map_err(|_| ())?;
+            let before = at < bounds.0;
+            let allowed = if before { self.overread.lead_in } else { self.overread.lead_out };
+            // The LBA field is signed: a negative LBA goes out as its two's complement.
+            let lba = at as i32 as u32;
+            if inside || allowed != Some(false) {
+                match self.inner.read(lba, n) {
+                    Outcome::Read(v) if v.len() == n as usize => {
+                        if !inside {
+                            let ok = Some(true);
+                            if before {
+                                self.overread.lead_in = ok;
+                            } else {
+                                self.overread.lead_out = ok;
+                            }
+                        }
+                        out.extend(v.into_iter().map(Some));
+                    }
+                    _ if inside => return Err(()),
+                    _ => {
+                        if before {
+                            self.overread.lead_in = Some(false);
+                        } else {
+                            self.overread.lead_out = Some(false);
+                        }
+                        out.extend((0..n).map(|_| None));
+                    }
+                }
+            } else {
+                out.extend((0..n).map(|_| None));
+            }
+            at = end;
+        }
+        Ok(out)
+    }
+
+    /// Reads `count` audio sectors from `lba` (all in one session), shifted by the offset.
+    fn read_audio(&mut self, lba: u32, count: u32) -> Outcome {
+        let shift = self.offset.saturating_mul(SAMPLE_BYTES);
+        let per = RAW_SECTOR as i64;
+        let (q, skip) = (shift.div_euclid(per), shift.rem_euclid(per) as usize);
+        let (first, end) = (i64::from(lba), i64::from(lba).saturating_add(i64::from(count)));
+        let from = first.min(first.saturating_add(q));
+        let to = end.max(end.saturating_add(q).saturating_add(i64::from(skip > 0)));
+        let bounds = self.session_bounds(lba);
+        let Ok(one) = self.read_range(from, to, bounds) else { return Outcome::Failed };
+        let two = if self.verify {
+            match self.read_range(from, to, bounds) {
+                Ok(v) => Some(v),
+                Err(()) => return Outcome::Failed,
+            }
+        } else {
+            None
+        };
+        for (i, s) in one.iter().enumerate() {
+            if let Some(s) = s {
+                if let Some(sub) = &s.sub {
+                    self.capture_q(from.saturating_add(i as i64), sub);
+                }
+            }
+        }
+        // Per drive sector: its bytes (silence where the drive did not read) and its verdict.
+        let silence = vec![0u8; RAW_SECTOR];
+        let verdicts: Vec<Verdict> = one
+            .iter()
+            .enumerate()
+            .map(|(i, a)| {
+                let b = two.as_ref().and_then(|t| t.get(i)).and_then(Option::as_ref);
+                match a {
+                    Some(a) if a.verdict != Verdict::Good => a.verdict,
+                    Some(a) => match b {
+                        Some(b) if b.verdict != Verdict::Good => b.verdict,
+                        Some(b) if b.data != a.data => Verdict::Unstable,
+                        _ => Verdict::Good,
+                    },
+                    None => Verdict::Good,
+                }
+            })
+            .collect();
+        let bytes = |i: i64| -> &[u8] {
+            usize::try_from(i.saturating_sub(from))
+                .ok()
+                .and_then(|i| one.get(i))
+                .and_then(Option::as_ref)
+                .map_or(silence.as_slice(), |s| s.data.as_slice())
+        };
+        let verdict = |i: i64| -> Verdict {
+            usize::try_from(i.saturating_sub(from)).ok().and_then(|i| verdicts.get(i)).copied().unwrap_or(Verdict::Good)
+        };
+        let mut out = Vec::with_capacity(count as usize);
+        for s in first..end {
+            let k = s.saturating_add(q);
+            let mut data = Vec::with_capacity(RAW_SECTOR);
+            data.extend_from_slice(bytes(k).get(skip..).unwrap_or_default());
+            data.extend_from_slice(bytes(k.saturating_add(1)).get(..skip).unwrap_or_default());
+            data.resize(RAW_SECTOR, 0);
+            let mut v = verdict(k);
+            if skip > 0 && v == Verdict::Good {
+                v = verdict(k.saturating_add(1));
+            }
+            // Samples of this sector the drive did not give.
+            for (j, len) in [(k, RAW_SECTOR.saturating_sub(skip)), (k.saturating_add(1), skip)] {
+                let missing =
+                    usize::try_from(j.saturating_sub(from)).ok().and_then(|i| one.get(i)).map_or(true, Option::is_none);
+                if missing && len > 0 {
+                    let samples = (len / 4) as u64;
+                    if j < bounds.0 {
+                        self.overread.zero_filled_lead_in = self.overread.zero_filled_lead_in.saturating_add(samples);
+                    } else if j >= bounds.1 {
+                        self.overread.zero_filled_lead_out = self.overread.zero_filled_lead_out.saturating_add(samples);
+                    }
+                }
+            }
+            let sub = if self.keep_sub {
+                usize::try_from(s.saturating_sub(from))
+                    .ok()
+                    .and_then(|i| one.get(i))
+                    .and_then(Option::as_ref)
+                    .and_then(|x| x.sub.clone())
+            } else {
+                None
+            };
+            out.push(SectorData { data, sub, verdict: v });
+        }
+        Outcome::Read(out)
+    }
+
+    /// Reads data sectors as they are, gathering their Q.
+    fn read_data(&mut self, lba: u32, count: u32) -> Outcome {
+        match self.inner.read(lba, count) {
+            Outcome::Read(mut v) => {
+                for (i, s) in v.iter_mut().enumerate() {
+                    if let Some(sub) = &s.sub {
+                        self.capture_q(i64::from(lba).saturating_add(i as i64), sub);
+                    }
+                    if !self.keep_sub {
+                        s.sub = None;
+                    }
+                }
+                Outcome::Read(v)
+            }
+            Outcome::Failed => Outcome::Failed,
+        }
+    }
+}
+
+impl SectorSource for AudioReader<'_> {
+    fn enter_phase(&mut self, phase: Phase) {
+        self.inner.enter_phase(phase);
+    }
+
+    fn read(&mut self, lba: u32, count: u32) -> Outcome {
+        // Runs of audio and of data sectors, each in its session, read each their way.
+        let mut out = Vec::with_capacity(count as usize);
+        let end = lba.saturating_add(count);
+        let mut at = lba;
+        while at < end {
+            let audio = self.is_audio(at);
+            let session = self.disc.track_at(at).map(|t| t.session);
+            let mut run_end = at.saturating_add(1);
+            while run_end < end
+                && self.is_audio(run_end) == audio
+                && self.disc.track_at(run_end).map(|t| t.session) == session
+            {
+                run_end = run_end.saturating_add(1);
+            }
+            let n = run_end.saturating_sub(at);
+            let got = if audio { self.read_audio(at, n) } else { self.read_data(at, n) };
+            match got {
+                Outcome::Read(v) if v.len() == n as usize => out.extend(v),
+                _ => return Outcome::Failed,
+            }
+            at = run_end;
+        }
+        Outcome::Read(out)
     }
 }
 
@@ -709,5 +1000,78 @@ mod tests {
         assert_eq!(notes.len(), 1, "{notes:?}");
         assert!(notes[0].contains("refused to set its read retry count to 1"), "{notes:?}");
         assert_eq!(sim.commands().iter().filter(|&&c| c == crate::mmc::op::MODE_SELECT_10).count(), 1);
+    }
+
+    /// Rips an audio disc of `sectors` sectors from `sim` (read offset applied by `offset`) into memory.
+    fn rip_audio(sim: SimDrive, disc_sectors: u32, offset: i32, retries: u32) -> (Vec<u8>, Ripper, Overread) {
+        let mut drive = Drive::new(sim, Duration::from_secs(5));
+        let toc = drive.read_toc().unwrap();
+        let disc = crate::disc::Disc::from_toc(&toc, None, &mut |_| None).unwrap();
+        let mode = ReadMode::Raw { c2: crate::mmc::C2Mode::Pointers, subchannel: crate::mmc::Subchannel::FormattedQ };
+        let mut ripper =
+            Ripper::new(disc_sectors, 2352, None, Options::default().cluster(16).retries(retries)).unwrap();
+        let mut sink = Mem::default();
+        let mut src = DriveSource::new(&mut drive, mode, Some(&disc));
+        let mut audio = AudioReader::new(&mut src, &disc, offset, true, false);
+        run(&mut ripper, &mut audio, &mut sink).unwrap();
+        let over = audio.overread();
+        let q = audio.q_summary();
+        assert!(q.sectors > 0 && q.bad == 0);
+        let image: Vec<u8> = (0..disc_sectors).flat_map(|l| sink.0.get(&l).cloned().unwrap_or(vec![0; 2352])).collect();
+        (image, ripper, over)
+    }
+
+    fn pcm(sectors: usize) -> Vec<u8> {
+        (0..sectors * 2352).map(|i| (i.wrapping_mul(2_654_435_761) >> 7) as u8).collect()
+    }
+
+    #[test]
+    fn read_offset_gives_back_the_pressing() {
+        let src = pcm(300);
+        for offset in [0, 7, -7, 667, -1200, 2000] {
+            for overread in [false, true] {
+                let sim =
+                    SimDrive::from_audio(&src, &[0, 120]).with_read_offset(offset).with_overread(overread, overread);
+                let (image, ripper, over) = rip_audio(sim, 300, offset, 2);
+                assert!(ripper.unfinished().is_empty(), "{offset}");
+                let zeroed = |n: u64| n as usize * 4;
+                if overread || offset == 0 {
+                    assert!(image == src, "offset {offset} overread {overread}");
+                    assert_eq!((over.zero_filled_lead_in, over.zero_filled_lead_out), (0, 0));
+                } else if offset < 0 {
+                    // A drive of negative offset returns audio late: the first N samples lie before LBA 0 in its
+                    // stream, silence without overread.
+                    let n = zeroed(over.zero_filled_lead_in);
+                    assert_eq!(n, offset.unsigned_abs() as usize * 4, "{offset}");
+                    assert!(image[..n].iter().all(|&b| b == 0) && image[n..] == src[n..], "{offset}");
+                } else {
+                    let n = zeroed(over.zero_filled_lead_out);
+                    assert_eq!(n, offset.unsigned_abs() as usize * 4);
+                    let cut = src.len() - n;
+                    assert!(image[cut..].iter().all(|&b| b == 0) && image[..cut] == src[..cut], "{offset}");
+                }
+            }
+        }
+        // The wrong offset: not the pressing.
+        let sim = SimDrive::from_audio(&src, &[0]).with_read_offset(30).with_overread(true, true);
+        assert!(rip_audio(sim, 300, 0, 2).0 != src);
+    }
+
+    #[test]
+    fn unstable_sectors_are_read_until_two_agree() {
+        let src = pcm(100);
+        let sim = SimDrive::from_audio(&src, &[0]).with_fault(50, Fault::Unstable { tries: 4 });
+        let (image, ripper, _) = rip_audio(sim, 100, 0, 4);
+        assert!(ripper.unfinished().is_empty());
+        assert!(image == src);
+        assert!(ripper.stats().wrong_sectors >= 1);
+        // Never stable: reported bad.
+        let sim = SimDrive::from_audio(&src, &[0]).with_fault(50, Fault::Unstable { tries: u32::MAX });
+        let (_, ripper, _) = rip_audio(sim, 100, 0, 3);
+        assert_eq!(ripper.unfinished().iter().map(|(l, c, _)| (*l, *c)).collect::<Vec<_>>(), vec![(50, 1)]);
+        // C2 flags make a sector read again too, offset or not.
+        let sim = SimDrive::from_audio(&src, &[0]).with_read_offset(100).with_fault(20, Fault::C2Wrong { tries: 2 });
+        let (image, ripper, _) = rip_audio(sim.with_overread(true, true), 100, 100, 3);
+        assert!(ripper.unfinished().is_empty() && image == src);
     }
 }

@@ -100,7 +100,7 @@ pub struct DiscTrack {
     /// Sectors after the track on the disc but not in the file (`POSTGAP`).
     pub postgap: u32,
     /// Bytes stored after each sector's [`TrackMode::sector_size`] bytes: 0, or 96 for images that interleave
-    /// the subchannel with the sectors (NRG, MDF, CDI, CHD may).
+    /// the subchannel with the sectors (NRG, MDF, CDI, CHD, cdrdao TOC may), 16 for a Q-only one (CDI).
     pub sub_bytes: u32,
 }
 
@@ -282,6 +282,11 @@ impl RawDisc {
             ImageFormat::Plain if ext.as_deref() == Some("ccd") => RawDisc::from_ccd(path, CcdFile::open(path)?),
             ImageFormat::Plain => RawDisc::from_cue(path, CueSheet::open(path)?),
             ImageFormat::Chd => crate::chd::open(path),
+            ImageFormat::Nrg => crate::nrg::open(path),
+            ImageFormat::Mds => crate::mds::open(path),
+            ImageFormat::Cdi => crate::cdi::open(path),
+            ImageFormat::Gdi => crate::gdi::open(path),
+            ImageFormat::CdrdaoToc => crate::toc::open(path),
             other => Err(Error::UnreadFormat { path: path.to_path_buf(), format: other.name() }),
         }
     }
@@ -332,8 +337,13 @@ impl RawDisc {
         let mut session = 1u32;
         for (fi, f) in sheet.files.iter().enumerate() {
             let path = cue::resolve_file(sheet_path, &f.name);
-            let len = file_len(sheet_path, &path)?;
-            files.push(ImageFile { path, file_type: f.file_type, len, reader: None, pos: 0, store: None });
+            // A missing file may be kept as NAME.ecm beside it.
+            let store = crate::container::ecm_beside(&path)?;
+            let len = match &store {
+                Some(s) => s.len(),
+                None => file_len(sheet_path, &path)?,
+            };
+            files.push(ImageFile { path, file_type: f.file_type, len, reader: None, pos: 0, store });
             let mut offset: u64 = 0;
             let mut prev: Option<(u32, u32)> = None; // (file start frames, sector size) of the previous track
             for (ti, t) in f.tracks.iter().enumerate() {
@@ -402,8 +412,11 @@ impl RawDisc {
                 prev = Some((start_frames, size));
             }
         }
-        // LBA 0 is INDEX 01 of the first track.
-        let shift = tracks.first().map_or(0, |t| t.start_lba);
+        // LBA 0 is INDEX 01 of the first track, but for an audio first track whose pregap the file stores: there
+        // the file starts at LBA 0 and INDEX 01 comes later (hidden track one audio, as EAC, whipper and odix's
+        // ripper write it; a drive cannot read the two seconds before LBA 0, so no rip stores them). A data
+        // track's INDEX 01 is always LBA 0, its file system's LBAs counting from there.
+        let shift = tracks.first().map_or(0, |t| if t.mode.is_data() { t.start_lba } else { t.first_lba });
         for t in &mut tracks {
             t.first_lba = t.first_lba.saturating_sub(shift);
             t.start_lba = t.start_lba.saturating_sub(shift);

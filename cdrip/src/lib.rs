@@ -19,21 +19,28 @@
     )
 )]
 
+pub mod audio;
 pub mod buf;
 pub mod ccd;
+pub mod cdtext;
 pub mod chd;
 pub mod container;
+pub mod cso;
 pub mod cue;
+pub mod dat;
 pub mod detect;
+pub mod ecm;
 pub mod error;
 pub mod hash;
 pub mod image;
 pub mod map;
 pub mod mmc;
+pub mod offsets;
 pub mod sector;
 pub mod sense;
 pub mod sg;
 pub mod store;
+pub mod subq;
 pub mod transport;
 
 pub use error::{Error, Result};
@@ -41,3 +48,11 @@ pub mod disc;
 pub mod drive;
 pub mod rip;
 pub mod sim;
+
+mod binfmt;
+pub mod cdi;
+pub mod gdi;
+pub mod mds;
+pub mod nrg;
+pub mod toc;
+pub use binfmt::{MemRegion, Region};

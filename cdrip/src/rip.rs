@@ -109,6 +109,8 @@ pub enum Verdict {
     C2Error,
     /// The sector's EDC (or sync/header) does not check.
     EdcError,
+    /// Two reads of the (audio) sector returned different bytes.
+    Unstable,
 }
 
 /// One sector as received.

@@ -5,6 +5,15 @@
 //! on the k-th try, one returned with wrong bytes flagged by C2 pointers, one returned with wrong bytes that only
 //! its EDC reveals, and a slow one whose commands time out. "Tries" count the commands that touched the sector.
 //! Audio tracks carry generated Q subchannel (raw P–W or formatted Q).
+//!
+//! Audio discs: the Q subchannel carries positions (with the pregaps of [`SimDrive::with_pregap`], index points of
+//! [`SimDrive::with_index`], and track 1's pregap when track 1 starts past LBA 0: hidden track one audio), the
+//! catalogue number ([`SimDrive::with_mcn`], ADR 2, once in 100 sectors), ISRCs ([`SimDrive::with_isrc`], ADR 3,
+//! once in 100 sectors of the track) and the CONTROL bits of [`SimDrive::with_control`] (pre-emphasis, copy
+//! permitted, four channels), which the TOC shows too. CD-Text packs (READ TOC format 5) are built as MMC-6 Annex J
+//! lays them out, CRCs and size information included ([`crate::cdtext::build_packs`]). A read offset
+//! ([`SimDrive::with_read_offset`]) shifts the audio READ CD returns as a real drive does, and the drive may or may
+//! not read into the lead-in and lead-out ([`SimDrive::with_overread`]).
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -38,7 +47,16 @@ pub enum Fault {
         /// Tries during which the fault holds.
         tries: u32,
     },
+    /// An unstable audio sector: for its first `tries` tries, READ CD returns it with other wrong bytes each time
+    /// and no C2 flag (as [`Fault::SilentWrong`]); only comparing two reads tells.
+    Unstable {
+        /// Tries during which the fault holds.
+        tries: u32,
+    },
 }
+
+/// Sectors past the lead-out (and before LBA 0) a drive that overreads returns.
+pub const OVERREAD_SECTORS: u32 = 100;
 
 /// One track of the simulated disc.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,7 +77,6 @@ pub struct SimDrive {
     read_cd: bool,
     c2: bool,
     zero_edc: bool,
-    cd_text: Vec<[u8; 18]>,
     commands: Vec<u8>,
     /// Read retry count of the error recovery page, and whether MODE SELECT may change it.
     retry_count: u8,
@@ -70,6 +87,22 @@ pub struct SimDrive {
     pregaps: BTreeMap<u8, u32>,
     /// A second session: its first track's number and the first session's lead-out LBA.
     session2: Option<(u8, u32)>,
+    /// CONTROL bits (pre-emphasis, copy, four channels) added to a track's, by track number.
+    controls: BTreeMap<u8, u8>,
+    /// ISRCs by track number.
+    isrcs: BTreeMap<u8, String>,
+    /// The catalogue number.
+    mcn: Option<String>,
+    /// Index points from 2 on: (track number, index) → first LBA.
+    indexes: BTreeMap<(u8, u8), u32>,
+    /// CD-Text strings by pack type, from track 0 (the disc).
+    texts: Vec<(u8, Vec<String>)>,
+    /// Packs to answer READ TOC format 5 with instead of those built from `texts`.
+    raw_packs: Option<Vec<[u8; 18]>>,
+    /// The drive's read offset in samples (AccurateRip's sign: +N returns audio N samples early).
+    read_offset: i32,
+    /// Whether READ CD reads before LBA 0 and past the lead-out.
+    overread: (bool, bool),
 }
 
 const VENDOR: &[u8; 8] = b"ODIXSIM ";
@@ -103,13 +136,97 @@ impl SimDrive {
             read_cd: true,
             c2: true,
             zero_edc: false,
-            cd_text: Vec::new(),
             commands: Vec::new(),
             retry_count: 5,
             mode_select: true,
             read_retries: Vec::new(),
             pregaps: BTreeMap::new(),
             session2: None,
+            controls: BTreeMap::new(),
+            isrcs: BTreeMap::new(),
+            mcn: None,
+            indexes: BTreeMap::new(),
+            texts: Vec::new(),
+            raw_packs: None,
+            read_offset: 0,
+            overread: (false, false),
+        }
+    }
+
+    /// A disc of audio `pcm` (16-bit little-endian stereo samples, padded to whole 2352-byte sectors) with tracks
+    /// starting at `starts` (sectors, the first usually 0).
+    #[must_use]
+    pub fn from_audio(pcm: &[u8], starts: &[u32]) -> Self {
+        let sectors = pcm
+            .chunks(RAW_SECTOR)
+            .map(|c| {
+                let mut s = [0u8; RAW_SECTOR];
+                put(&mut s, c);
+                s
+            })
+            .collect();
+        Self::from_raw(sectors, starts.iter().map(|&start| SimTrack { start, audio: true }).collect())
+    }
+
+    /// Adds CONTROL bits to track `number` (1 pre-emphasis, 2 digital copy permitted, 8 four channels), in the TOC
+    /// and the Q subchannel.
+    #[must_use]
+    pub fn with_control(mut self, number: u8, bits: u8) -> Self {
+        self.controls.insert(number, bits & 0x0b);
+        self
+    }
+
+    /// Gives track `number` an ISRC (12 characters) in the Q subchannel.
+    #[must_use]
+    pub fn with_isrc(mut self, number: u8, isrc: &str) -> Self {
+        self.isrcs.insert(number, isrc.to_string());
+        self
+    }
+
+    /// Gives the disc a catalogue number (13 digits) in the Q subchannel.
+    #[must_use]
+    pub fn with_mcn(mut self, mcn: &str) -> Self {
+        self.mcn = Some(mcn.to_string());
+        self
+    }
+
+    /// Starts index `index` (2 or more) of track `number` at `lba`.
+    #[must_use]
+    pub fn with_index(mut self, number: u8, index: u8, lba: u32) -> Self {
+        self.indexes.insert((number, index), lba);
+        self
+    }
+
+    /// Makes the drive return audio shifted by `samples` (AccurateRip's sign: a drive of offset +N returns, for a
+    /// sector, the audio that starts N samples before it).
+    #[must_use]
+    pub fn with_read_offset(mut self, samples: i32) -> Self {
+        self.read_offset = samples;
+        self
+    }
+
+    /// Lets READ CD read up to [`OVERREAD_SECTORS`] before LBA 0 (`lead_in`, negative LBAs) and past the lead-out
+    /// (`lead_out`): silence there. Without, such reads fail with 05/21/00, as most drives answer.
+    #[must_use]
+    pub fn with_overread(mut self, lead_in: bool, lead_out: bool) -> Self {
+        self.overread = (lead_in, lead_out);
+        self
+    }
+
+    /// Answers READ TOC format 5 with `packs` as they are (for hostile CD-Text).
+    #[must_use]
+    pub fn with_cd_text_packs(mut self, packs: Vec<[u8; 18]>) -> Self {
+        self.raw_packs = Some(packs);
+        self
+    }
+
+    /// The CD-Text packs READ TOC format 5 answers with.
+    #[must_use]
+    pub fn cd_text_packs(&self) -> Vec<[u8; 18]> {
+        match &self.raw_packs {
+            Some(p) => p.clone(),
+            None if self.texts.is_empty() => Vec::new(),
+            None => crate::cdtext::build_packs(&self.texts, 0x09),
         }
     }
 
@@ -178,23 +295,10 @@ impl SimDrive {
     }
 
     /// Gives the disc CD-TEXT of one pack type (`kind`): one string per track, from track 0 (the disc), stored as
-    /// 18-byte packs of 12 text bytes (READ TOC format 5).
+    /// 18-byte packs with their CRCs and the block's size information (READ TOC format 5).
     #[must_use]
     pub fn with_cd_text(mut self, kind: u8, texts: &[&str]) -> Self {
-        let mut stream: Vec<(u8, u8)> = Vec::new(); // (byte, track it belongs to)
-        for (track, t) in texts.iter().enumerate() {
-            stream.extend(t.bytes().chain([0]).map(|b| (b, track as u8)));
-        }
-        for chunk in stream.chunks(12) {
-            let mut p = [0u8; 18];
-            p[0] = kind;
-            p[1] = chunk.first().map_or(0, |c| c.1);
-            p[2] = self.cd_text.len() as u8;
-            for (dst, &(b, _)) in p.iter_mut().skip(4).zip(chunk) {
-                *dst = b;
-            }
-            self.cd_text.push(p);
-        }
+        self.texts.push((kind, texts.iter().map(|t| (*t).to_string()).collect()));
         self
     }
 
@@ -224,27 +328,62 @@ impl SimDrive {
         self.tracks.get(self.track_index(lba)).is_some_and(|t| t.audio)
     }
 
-    /// The Q subchannel (12 bytes, CRC included) of `lba`: mode 1 position data (ECMA-130 22.3.3).
-    #[must_use]
-    pub fn q_subchannel(&self, lba: u32) -> [u8; 12] {
-        let mut i = self.track_index(lba);
-        let mut index = 1;
+    /// The track (index into `tracks`) and index of `lba` in the Q subchannel.
+    fn position(&self, lba: u32) -> (usize, u8) {
+        let i = self.track_index(lba);
         let next = i.saturating_add(1);
         if let (Some(t), Some(n)) = (self.tracks.get(next), u8::try_from(next.saturating_add(1)).ok()) {
             if self.pregaps.get(&n).is_some_and(|p| lba >= t.start.saturating_sub(*p)) {
-                i = next;
-                index = 0;
+                return (next, 0);
+            }
+        }
+        let Some(t) = self.tracks.get(i) else { return (i, 1) };
+        if lba < t.start {
+            // Before track 1's INDEX 01: its pregap (hidden track one audio when it holds sound).
+            return (i, 0);
+        }
+        let number = u8::try_from(next).unwrap_or(u8::MAX);
+        let index =
+            self.indexes.range((number, 2)..=(number, u8::MAX)).filter(|(_, &at)| at <= lba).map(|(k, _)| k.1).max();
+        (i, index.unwrap_or(1))
+    }
+
+    /// The CONTROL nibble of track `i` (index into `tracks`).
+    fn control(&self, i: usize) -> u8 {
+        let audio = self.tracks.get(i).is_some_and(|t| t.audio);
+        let number = u8::try_from(i.saturating_add(1)).unwrap_or(u8::MAX);
+        (if audio { 0 } else { 4 }) | self.controls.get(&number).copied().unwrap_or(0)
+    }
+
+    /// The Q subchannel (12 bytes, CRC included) of `lba` (ECMA-130 22.3.3): the catalogue number at sectors 10
+    /// modulo 100 when the disc has one, the ISRC at sectors 60 modulo 100 of an audio track that has one, else
+    /// mode 1 position data.
+    #[must_use]
+    pub fn q_subchannel(&self, lba: u32) -> [u8; 12] {
+        let (i, index) = self.position(lba);
+        let number = u8::try_from(i.saturating_add(1)).unwrap_or(99);
+        let control = self.control(i);
+        let aframe = (lba.saturating_add(150) % 75) as u8;
+        if lba % 100 == 10 {
+            if let Some(q) = self.mcn.as_deref().and_then(|m| crate::subq::encode_mcn(control, m, aframe)) {
+                return q;
+            }
+        }
+        if lba % 100 == 60 && index >= 1 && control & 4 == 0 {
+            if let Some(q) = self.isrcs.get(&number).and_then(|m| crate::subq::encode_isrc(control, m, aframe)) {
+                return q;
             }
         }
         let t = self.tracks.get(i).copied().unwrap_or(SimTrack { start: 0, audio: false });
-        let control: u8 = if t.audio { 0 } else { 4 };
-        let bcd = |v: u8| ((v / 10) << 4) | (v % 10);
-        let (rm, rs, rf) = lba_to_msf(i64::from(lba.saturating_sub(t.start)).saturating_sub(150));
+        let bcd = crate::subq::to_bcd;
+        // Relative time counts down through a pregap and up from INDEX 01.
+        let rel = i64::from(lba).saturating_sub(i64::from(t.start)).abs();
+        let (rm, rs, rf) = lba_to_msf(rel.saturating_sub(150));
         let (am, as_, af) = lba_to_msf(i64::from(lba));
         let mut q = [
             (control << 4) | 1,
-            bcd(u8::try_from(i.saturating_add(1)).unwrap_or(99)),
-            index,
+            bcd(number),
+            bcd(index),
             bcd(rm),
             bcd(rs),
             bcd(rf),
@@ -255,8 +394,7 @@ impl SimDrive {
             0,
             0,
         ];
-        let crc = !crate::disc::crc16(&q[..10]);
-        q[10..12].copy_from_slice(&crc.to_be_bytes());
+        crate::subq::seal(&mut q);
         q
     }
 
@@ -285,16 +423,34 @@ impl SimDrive {
     /// A copy of `lba` with wrong bytes, different on each try, and the byte positions changed.
     fn corrupt(&self, lba: u32, try_no: u32) -> (RawSector, Vec<usize>) {
         let mut s = self.raw(lba);
-        let positions: Vec<usize> = (0..4usize)
-            .map(|k| (try_no as usize).wrapping_mul(37).wrapping_add(k.wrapping_mul(401)) % 1900)
-            .map(|p| p.wrapping_add(100))
-            .collect();
-        for &p in &positions {
-            if let Some(b) = s.get_mut(p) {
-                *b ^= 0x5a;
-            }
-        }
+        let positions = corrupt_bytes(&mut s, try_no);
         (s, positions)
+    }
+
+    /// The 2352 bytes READ CD returns for the sector at `lba` (negative: the lead-in): as on the disc, or for audio
+    /// shifted by the read offset, taken from the disc's byte stream (silence outside it).
+    fn main_channel(&self, lba: i64) -> RawSector {
+        let audio = match u32::try_from(lba) {
+            Ok(l) if (l as usize) < self.sectors.len() => self.is_audio(l),
+            Ok(_) => self.tracks.last().is_some_and(|t| t.audio),
+            Err(_) => self.tracks.first().is_some_and(|t| t.audio),
+        };
+        let sector_at = |n: i64| -> RawSector {
+            usize::try_from(n).ok().and_then(|n| self.sectors.get(n)).copied().unwrap_or([0; RAW_SECTOR])
+        };
+        if !audio || self.read_offset == 0 {
+            return sector_at(lba);
+        }
+        // Offset +N: the sector's bytes start N samples (4 bytes each) earlier in the stream.
+        let per = RAW_SECTOR as i64;
+        let from = lba.saturating_mul(per).saturating_sub(i64::from(self.read_offset).saturating_mul(4));
+        let (first, skip) = (from.div_euclid(per), from.rem_euclid(per) as usize);
+        let (a, b) = (sector_at(first), sector_at(first.saturating_add(1)));
+        let mut out = [0u8; RAW_SECTOR];
+        let (head, tail) = out.split_at_mut(RAW_SECTOR.saturating_sub(skip));
+        head.copy_from_slice(a.get(skip..).unwrap_or_default());
+        tail.copy_from_slice(b.get(..skip).unwrap_or_default());
+        out
     }
 
     /// The sector at `lba` as on the disc, zero past the end.
@@ -329,7 +485,7 @@ impl SimDrive {
                         None
                     }
                 }
-                Fault::SilentWrong { tries } if try_no <= tries => {
+                Fault::SilentWrong { tries } | Fault::Unstable { tries } if try_no <= tries => {
                     wrong.push((l, try_no, false));
                     None
                 }
@@ -366,20 +522,36 @@ impl SimDrive {
             return Self::illegal(0x20);
         }
         let Some((lba, count, fields)) = crate::mmc::decode_read_cd(cdb) else { return Self::illegal(0x24) };
-        let Some(end) = self.read_end(lba, count) else { return Self::illegal(0x21) };
-        let wrong = match self.touch(lba, count, false) {
+        // The LBA field is signed: the lead-in lies before 0.
+        let first = i64::from(lba as i32);
+        let end = first.saturating_add(i64::from(count));
+        let disc_end = self.sectors.len() as i64;
+        let low = if self.overread.0 { 0i64.saturating_sub(i64::from(OVERREAD_SECTORS)) } else { 0 };
+        let high = disc_end.saturating_add(if self.overread.1 { i64::from(OVERREAD_SECTORS) } else { 0 });
+        if first < low || end > high {
+            return Self::illegal(0x21);
+        }
+        // Faults touch the sectors on the disc.
+        let (on_from, on_to) = (first.clamp(0, disc_end) as u32, end.clamp(0, disc_end) as u32);
+        let wrong = match self.touch(on_from, on_to.saturating_sub(on_from), false) {
             Ok(w) => w,
             Err(e) => return e,
         };
         let per = fields.bytes_per_sector();
         let main_len = if fields.raw { RAW_SECTOR } else { USER_SECTOR };
-        for (out, l) in data.chunks_exact_mut(per.max(1)).zip(lba..end) {
-            let (s, flagged) = match wrong.iter().find(|w| w.0 == l) {
+        for (out, at) in data.chunks_exact_mut(per.max(1)).zip(first..end) {
+            let l = u32::try_from(at).unwrap_or(0);
+            let mut s = self.main_channel(at);
+            let flagged = match wrong.iter().find(|w| i64::from(w.0) == at) {
                 Some(&(_, try_no, c2)) => {
-                    let (s, pos) = self.corrupt(l, try_no);
-                    (s, if c2 { pos } else { Vec::new() })
+                    let pos = corrupt_bytes(&mut s, try_no);
+                    if c2 {
+                        pos
+                    } else {
+                        Vec::new()
+                    }
                 }
-                None => (self.raw(l), Vec::new()),
+                None => Vec::new(),
             };
             let (main, rest) = out.split_at_mut(main_len.min(out.len()));
             if fields.raw {
@@ -427,7 +599,7 @@ impl SimDrive {
         match format {
             0 => {
                 for (t, no) in self.tracks.iter().zip(1u8..) {
-                    let c = if t.audio { 0x10 } else { 0x14 };
+                    let c = 0x10 | self.control(usize::from(no.saturating_sub(1)));
                     body.extend_from_slice(&[0, c, no, 0]);
                     body.extend_from_slice(&t.start.to_be_bytes());
                 }
@@ -454,14 +626,14 @@ impl SimDrive {
                     push(4, 0xa1, (a1, 0, 0));
                     push(4, 0xa2, lba_to_msf(i64::from(a2)));
                     for (t, no) in self.tracks.iter().zip(1u8..).filter(|(_, no)| (a0..=a1).contains(no)) {
-                        push(if t.audio { 0 } else { 4 }, no, lba_to_msf(i64::from(t.start)));
+                        push(self.control(usize::from(no.saturating_sub(1))), no, lba_to_msf(i64::from(t.start)));
                     }
                 }
             }
-            5 if !self.cd_text.is_empty() => {
+            5 if self.raw_packs.is_some() || !self.texts.is_empty() => {
                 (first, last) = (0, 0);
-                for p in &self.cd_text {
-                    body.extend_from_slice(p);
+                for p in self.cd_text_packs() {
+                    body.extend_from_slice(&p);
                 }
             }
             _ => return Self::illegal(0x24),
@@ -537,6 +709,20 @@ impl SimDrive {
     }
 }
 
+/// Flips bytes of `s` at positions that depend on `try_no`; returns them.
+fn corrupt_bytes(s: &mut RawSector, try_no: u32) -> Vec<usize> {
+    let positions: Vec<usize> = (0..4usize)
+        .map(|k| (try_no as usize).wrapping_mul(37).wrapping_add(k.wrapping_mul(401)) % 1900)
+        .map(|p| p.wrapping_add(100))
+        .collect();
+    for &p in &positions {
+        if let Some(b) = s.get_mut(p) {
+            *b ^= 0x5a;
+        }
+    }
+    positions
+}
+
 /// Copies what fits of `src` to the start of `dst`; returns the number of bytes copied.
 fn put(dst: &mut [u8], src: &[u8]) -> usize {
     let n = src.len().min(dst.len());
@@ -590,7 +776,7 @@ mod tests {
     use crate::disc::Disc;
     use crate::drive::{unreadable_raw_sector, DriveSource, ReadMode};
     use crate::map::BlockStatus;
-    use crate::mmc::{C2Mode, Drive, Subchannel};
+    use crate::mmc::{C2Mode, Drive, ReadCdFields, Subchannel};
     use crate::rip::{run, Options, Ripper, Sink, Write};
 
     const N: u32 = 300;
@@ -871,5 +1057,49 @@ mod tests {
         let e = d.read_cd_text().unwrap_err();
         assert!(e.is_unsupported());
         assert_eq!(d.failures().0.len(), 1);
+    }
+
+    #[test]
+    fn audio_disc_subchannel_offset_and_cd_text() {
+        use crate::subq::{decode, Q};
+        let pcm: Vec<u8> = (0..400 * RAW_SECTOR).map(|i| (i * 7 / 3) as u8).collect();
+        let sim = SimDrive::from_audio(&pcm, &[20, 200])
+            .with_pregap(1, 20)
+            .with_pregap(2, 30)
+            .with_index(2, 2, 300)
+            .with_control(2, 1 | 2)
+            .with_isrc(2, "USRC17607839")
+            .with_mcn("0724384960650")
+            .with_read_offset(-7)
+            .with_overread(false, true)
+            .with_cd_text(crate::mmc::cd_text_pack::TITLE, &["Album", "One", "Two"]);
+        let pos = |lba| match decode(&sim.q_subchannel(lba)) {
+            Some(Q::Position { track, index, control }) => (track, index, control),
+            q => panic!("{lba}: {q:?}"),
+        };
+        assert_eq!(pos(5), (1, 0, 0));
+        assert_eq!(pos(20), (1, 1, 0));
+        assert_eq!(pos(175), (2, 0, 3));
+        assert_eq!(pos(250), (2, 1, 3));
+        assert_eq!(pos(301), (2, 2, 3));
+        assert_eq!(decode(&sim.q_subchannel(110)), Some(Q::Catalog { control: 0, mcn: "0724384960650".into() }));
+        assert_eq!(decode(&sim.q_subchannel(260)), Some(Q::Isrc { control: 3, isrc: "USRC17607839".into() }));
+        assert!(matches!(decode(&sim.q_subchannel(60)), Some(Q::Position { .. })));
+        let mut d = Drive::new(sim, Duration::from_secs(1));
+        let toc = d.read_toc().unwrap();
+        assert_eq!((toc.entries[1].control, toc.entries[1].lba), (3, 200));
+        let raw = d.read_toc_raw(5, 0).unwrap();
+        let t = crate::cdtext::parse(&raw).unwrap();
+        assert_eq!(t.get(crate::cdtext::pack::TITLE, 2), Some("Two"));
+        // Offset -7: the drive returns audio 7 samples late; past the lead-out it overreads silence.
+        let mut buf = vec![0u8; 2 * RAW_SECTOR];
+        let f = ReadCdFields::raw(C2Mode::None, Subchannel::None);
+        d.read_cd(10, 2, f, &mut buf).unwrap();
+        assert_eq!(&buf[..], &pcm[10 * RAW_SECTOR + 28..][..2 * RAW_SECTOR]);
+        d.read_cd(399, 2, f, &mut buf).unwrap();
+        assert_eq!(&buf[..RAW_SECTOR - 28], &pcm[399 * RAW_SECTOR + 28..]);
+        assert!(buf[RAW_SECTOR - 28..].iter().all(|&b| b == 0));
+        assert!(d.read_cd(u32::MAX, 1, f, &mut buf[..RAW_SECTOR]).is_err());
+        assert!(d.read_cd(400 + OVERREAD_SECTORS, 1, f, &mut buf[..RAW_SECTOR]).is_err());
     }
 }

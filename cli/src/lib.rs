@@ -45,6 +45,7 @@ pub mod formats;
 pub mod image;
 pub mod mastering;
 pub mod mkudf;
+pub mod online;
 pub mod output;
 pub mod replay;
 pub mod rip;

@@ -26,10 +26,12 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
+use odix_cdrip::audio::{Toc as AudioToc, TocTrack, TrackChecksums, TrackSums};
 use odix_cdrip::cue::FileType;
 use odix_cdrip::disc::{q_position, Disc, Session, Track, TrackKind};
 use odix_cdrip::drive::{
-    image_disc, unreadable_raw_sector, CookedImageSource, DriveSource, ImageSource, ReadMode, SessionSource,
+    image_disc, unreadable_raw_sector, AudioReader, CookedImageSource, DriveSource, ImageSource, Overread, ReadMode,
+    SessionSource, SAMPLES_PER_SECTOR,
 };
 use odix_cdrip::hash::{dat_entry_files, Hasher, ImageHashes, Share};
 use odix_cdrip::image::{CookedReader, RawDisc};
@@ -38,6 +40,7 @@ use odix_cdrip::mmc::{self, C2Mode, Configuration, Drive, Inquiry, ReadCdFields,
 use odix_cdrip::rip::{self, Block, Options, Outcome, Request, Ripper, RunEnd, SectorSource, Verdict};
 use odix_cdrip::sector;
 use odix_cdrip::sg::{self, SgDevice};
+use odix_cdrip::subq::QSummary;
 use odix_cdrip::transport::{CommandResult, Transport};
 use serde_json::json;
 
@@ -142,6 +145,17 @@ pub fn drive_report<T: Transport>(drive: &mut Drive<T>) -> Result<DriveReport> {
     Ok(DriveReport { inquiry, config, read_cd, retry_count })
 }
 
+/// The drive's entry in a local copy of AccurateRip's drive offset list (`DriveOffsets.bin`), by its INQUIRY
+/// vendor and product; `None` when the list does not name it.
+pub fn drive_offset(list: &Path, inquiry: &Inquiry) -> Result<Option<odix_cdrip::offsets::DriveOffset>> {
+    let max = (odix_cdrip::offsets::MAX_RECORDS * odix_cdrip::offsets::RECORD_LEN) as u64;
+    let f = File::open(list).with_context(|| format!("opening {}", list.display()))?;
+    let mut bytes = Vec::new();
+    f.take(max.saturating_add(1)).read_to_end(&mut bytes).with_context(|| format!("reading {}", list.display()))?;
+    let entries = odix_cdrip::offsets::parse(&bytes).with_context(|| format!("{}", list.display()))?;
+    Ok(odix_cdrip::offsets::find(&entries, &inquiry.vendor, &inquiry.product).cloned())
+}
+
 fn read_disc<T: Transport>(drive: &mut Drive<T>) -> Result<Disc> {
     let toc = drive.read_toc().context("READ TOC")?;
     let full = drive.read_full_toc().ok();
@@ -158,29 +172,53 @@ fn read_disc<T: Transport>(drive: &mut Drive<T>) -> Result<Disc> {
         .context("reading the disc's shape from its TOC")
 }
 
-/// CD-TEXT titles and performers by track number (0: the disc), from READ TOC format 5 or a CUE sheet.
+/// CD-TEXT titles, performers and songwriters by track number (0: the disc), from READ TOC format 5 or a CUE
+/// sheet.
 #[derive(Debug, Clone, Default)]
 pub struct DiscText {
     /// Titles by track number.
     pub title: std::collections::BTreeMap<u8, String>,
     /// Performers by track number.
     pub performer: std::collections::BTreeMap<u8, String>,
+    /// Songwriters by track number.
+    pub songwriter: std::collections::BTreeMap<u8, String>,
+    /// What was wrong with the packs read: packs skipped for a failing CRC, or an answer that is not CD-Text.
+    pub notes: Vec<String>,
 }
 
 impl DiscText {
     fn read<T: Transport>(drive: &mut Drive<T>) -> Self {
-        match drive.read_cd_text() {
-            Ok(t) => Self {
-                title: t.texts(mmc::cd_text_pack::TITLE).into_iter().collect(),
-                performer: t.texts(mmc::cd_text_pack::PERFORMER).into_iter().collect(),
-            },
-            Err(_) => Self::default(),
+        // A drive without CD-Text support, or a disc without, answers with an error: no text.
+        let Ok(raw) = drive.read_toc_raw(5, 0) else { return Self::default() };
+        Self::from_answer(&raw)
+    }
+
+    /// The text of a READ TOC format 5 answer, its packs checked ([`odix_cdrip::cdtext::parse`]).
+    pub fn from_answer(raw: &[u8]) -> Self {
+        use odix_cdrip::cdtext::{self, pack};
+        let t = match cdtext::parse(raw) {
+            Ok(t) => t,
+            Err(e) => return Self { notes: vec![format!("{e}; the disc's CD-Text is not used")], ..Self::default() },
+        };
+        let mut notes = Vec::new();
+        if !t.bad_crc.is_empty() {
+            let list: Vec<String> =
+                t.bad_crc.iter().map(|(i, b, seq)| format!("pack {i} (block {b}, sequence {seq})")).collect();
+            notes.push(format!(
+                "CD-Text: {} of {} packs fail their CRC and were skipped: {}",
+                t.bad_crc.len(),
+                t.packs,
+                list.join(", ")
+            ));
         }
+        let first = t.blocks.values().next();
+        let get = |kind: u8| first.and_then(|b| b.texts.get(&kind)).cloned().unwrap_or_default();
+        Self { title: get(pack::TITLE), performer: get(pack::PERFORMER), songwriter: get(pack::SONGWRITER), notes }
     }
 
     /// Whether there is no text at all.
     pub fn is_empty(&self) -> bool {
-        self.title.is_empty() && self.performer.is_empty()
+        self.title.is_empty() && self.performer.is_empty() && self.songwriter.is_empty()
     }
 }
 
@@ -329,6 +367,8 @@ fn fs_name(dev: &Path) -> Option<String> {
 #[derive(Clone)]
 struct StreamHash {
     ranges: Vec<(u8, u64, u64)>,
+    /// Audio tracks' checksums (AccurateRip, CRC-32), each over its bytes of the image: (track, from, to, sums).
+    audio: Vec<AudioSum>,
     /// The digests this one computes.
     share: Share,
     image: Hasher,
@@ -339,14 +379,15 @@ struct StreamHash {
 
 impl StreamHash {
     /// Hashes of an image of `total` bytes and of `ranges` of it.
-    fn new(ranges: Vec<(u8, u64, u64)>, total: u64) -> Self {
+    fn new(ranges: Vec<(u8, u64, u64)>, audio: Vec<AudioSum>, total: u64) -> Self {
         let tracks = ranges.iter().map(|(_, from, to)| (*from > 0 || *to < total).then(Hasher::new)).collect();
-        Self { ranges, share: Share::All, image: Hasher::new(), tracks, pos: 0 }
+        Self { ranges, audio, share: Share::All, image: Hasher::new(), tracks, pos: 0 }
     }
 
     /// Two hashes of the same stream, for two threads: the CRC-32 and MD5 share, and the SHA-1 share.
     fn split(self) -> (Self, Self) {
-        let sha1 = Self { share: Share::Sha1, ..self.clone() };
+        // The audio checksums go with the CRC-32 and MD5, the lighter share.
+        let sha1 = Self { share: Share::Sha1, audio: Vec::new(), ..self.clone() };
         (Self { share: Share::Crc32Md5, ..self }, sha1)
     }
 
@@ -376,7 +417,20 @@ impl StreamHash {
             let b = usize::try_from((*to).min(end).saturating_sub(self.pos)).unwrap_or(0);
             h.update_share(self.share, chunk.get(a..b).unwrap_or_default());
         }
+        for a in &mut self.audio {
+            if a.to <= self.pos || a.from >= end {
+                continue;
+            }
+            let x = usize::try_from(a.from.saturating_sub(self.pos)).unwrap_or(0);
+            let y = usize::try_from(a.to.min(end).saturating_sub(self.pos)).unwrap_or(0);
+            a.sums.update(chunk.get(x..y).unwrap_or_default());
+        }
         self.pos = end;
+    }
+
+    /// The audio tracks' checksums (the image must have been fed whole).
+    fn audio_sums(&mut self) -> Vec<(u8, TrackSums)> {
+        std::mem::take(&mut self.audio).into_iter().filter_map(|a| Some((a.track, a.sums.finish().ok()?))).collect()
     }
 
     fn finish(self) -> ImageHashes {
@@ -389,6 +443,39 @@ impl StreamHash {
             .collect();
         ImageHashes { image, tracks }
     }
+}
+
+/// One audio track's checksums as its bytes of the image stream by.
+#[derive(Clone)]
+struct AudioSum {
+    track: u8,
+    from: u64,
+    to: u64,
+    sums: TrackChecksums,
+}
+
+/// The audio TOC of a disc for its checksums and ids (INDEX 01 of each track, the last session's lead-out).
+pub fn audio_toc(disc: &Disc) -> Option<AudioToc> {
+    let tracks = disc
+        .tracks
+        .iter()
+        .map(|t| TocTrack { number: t.number, start: t.start, audio: t.kind == TrackKind::Audio, session: t.session })
+        .collect();
+    AudioToc::new(tracks, disc.lead_out()).ok()
+}
+
+/// The audio tracks' checksum ranges in a raw image of `disc` (2352-byte sectors): from each audio track's INDEX
+/// 01 to the next track's (the audio lead-out for the last), as AccurateRip counts them.
+fn audio_sums(disc: &Disc) -> Vec<AudioSum> {
+    let Some(toc) = audio_toc(disc) else { return Vec::new() };
+    toc.audio_tracks()
+        .filter_map(|t| {
+            let sums = toc.track_checksums(t.number)?;
+            let from = u64::from(disc.image_sector(t.start)?).saturating_mul(RAW_SECTOR as u64);
+            let len = u64::from(toc.track_sectors(t.number)?).saturating_mul(RAW_SECTOR as u64);
+            Some(AudioSum { track: t.number, from, to: from.saturating_add(len), sums })
+        })
+        .collect()
 }
 
 /// A message to the writer thread.
@@ -781,6 +868,11 @@ pub struct RipOptions {
     pub cluster: Option<u32>,
     /// The command line the map's header records.
     pub command_line: String,
+    /// The drive's read offset in samples, as the AccurateRip drive list gives it: audio tracks are written as the
+    /// pressing holds them (a raw rip from a drive).
+    pub read_offset: i32,
+    /// Read every audio sector twice and compare (a raw rip from a drive); off, C2 pointers alone judge them.
+    pub verify_audio: bool,
 }
 
 impl RipOptions {
@@ -801,6 +893,8 @@ impl RipOptions {
             hash: true,
             cluster: None,
             command_line: String::new(),
+            read_offset: 0,
+            verify_audio: true,
         }
     }
 
@@ -901,7 +995,7 @@ pub struct RipReport {
     pub reads: u64,
     /// Read commands that failed.
     pub failed_reads: u64,
-    /// Sectors received with C2 or EDC errors (then read again).
+    /// Sectors received with C2 or EDC errors, or (audio) whose two reads differed: then read again.
     pub wrong_sectors: u64,
     /// Whether the rip resumed from an existing map.
     pub resumed: bool,
@@ -921,6 +1015,56 @@ pub struct RipReport {
     pub beside: Vec<PathBuf>,
     /// The unreadable or unfinished sectors: (first LBA, count, ddrescue status symbol).
     pub unfinished: Vec<(u32, u32, char)>,
+    /// The audio that no two reads agreed on (or that never read), by track, in samples.
+    pub audio_errors: Vec<AudioError>,
+    /// What the Q subchannel said (a raw rip of a disc with audio from a drive).
+    pub subchannel: Option<QSummary>,
+    /// Each audio track's AccurateRip v1/v2 and CRC-32 checksums (a completed raw rip with hashes), by track.
+    pub audio_sums: Vec<(u8, TrackSums)>,
+    /// The disc's AccurateRip id (`NNN-xxxxxxxx-xxxxxxxx-xxxxxxxx`) when it has audio.
+    pub accuraterip_id: Option<String>,
+}
+
+/// Audio samples a rip could not read reliably.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AudioError {
+    /// The track.
+    pub track: u8,
+    /// The first sample, counted from the track's INDEX 01 (negative: in its pregap).
+    pub first_sample: i64,
+    /// Samples.
+    pub samples: u64,
+    /// The LBA of the first sector.
+    pub lba: u32,
+    /// Sectors.
+    pub sectors: u32,
+}
+
+/// The audio ranges among `unfinished` (image sectors: first, count).
+fn audio_errors(disc: &Disc, unfinished: &[(u32, u32)]) -> Vec<AudioError> {
+    let mut out: Vec<AudioError> = Vec::new();
+    for &(first, count) in unfinished {
+        for sector in first..first.saturating_add(count) {
+            let Some(lba) = disc.lba_of_image_sector(sector) else { continue };
+            let Some(t) = disc.track_at(lba).filter(|t| t.kind == TrackKind::Audio) else { continue };
+            let sample =
+                (i64::from(lba).saturating_sub(i64::from(t.start))).saturating_mul(i64::from(SAMPLES_PER_SECTOR));
+            match out.last_mut() {
+                Some(e) if e.track == t.number && e.lba.saturating_add(e.sectors) == lba => {
+                    e.sectors = e.sectors.saturating_add(1);
+                    e.samples = e.samples.saturating_add(u64::from(SAMPLES_PER_SECTOR));
+                }
+                _ => out.push(AudioError {
+                    track: t.number,
+                    first_sample: sample,
+                    samples: u64::from(SAMPLES_PER_SECTOR),
+                    lba,
+                    sectors: 1,
+                }),
+            }
+        }
+    }
+    out
 }
 
 /// A boxed transport as a [`Transport`].
@@ -965,11 +1109,13 @@ enum ImageInput {
     Cooked(Box<CookedReader>),
 }
 
-/// Whether `path` names a CUE sheet or CloneCD control file, by its extension.
+/// Whether `path` names a raw disc image: a `.cue` or `.ccd` by its name, any other raw format (NRG, MDS, CDI,
+/// GDI, TOC, CHD) by its content.
 fn is_sheet(path: &Path) -> bool {
     path.extension()
         .and_then(|e| e.to_str())
         .is_some_and(|e| e.eq_ignore_ascii_case("cue") || e.eq_ignore_ascii_case("ccd"))
+        || odix_cdrip::detect::detect(path).is_ok_and(odix_cdrip::detect::ImageFormat::is_raw_disc)
 }
 
 fn open_input(input: Input<'_>, timeout: Duration, raw: bool) -> Result<Opened<'_>> {
@@ -1109,6 +1255,158 @@ struct LogInfo {
     failures_dropped: u64,
     /// The files written beside the image (CUE sheet, subchannel) and their hashes, for the DAT entry.
     beside: Vec<(PathBuf, odix_cdrip::hash::Hashes)>,
+    /// The read offset applied to audio, in samples, when the rip read a drive's audio.
+    read_offset: Option<i32>,
+    /// Audio no two reads agreed on.
+    audio_errors: Vec<AudioError>,
+    /// What the Q subchannel said.
+    subchannel: Option<QSummary>,
+    /// Audio tracks' checksums, computed as the image was written.
+    audio_sums: Vec<(u8, TrackSums)>,
+}
+
+/// One read offset whose rip matches a saved AccurateRip response.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OffsetMatch {
+    /// The read offset, samples (AccurateRip's sign).
+    pub offset: i32,
+    /// The summed confidence of the response's entries the track's CRC equals.
+    pub confidence: u32,
+    /// The track's AccurateRip v1 CRC at this offset.
+    pub v1: u32,
+    /// Its v2 CRC.
+    pub v2: u32,
+}
+
+/// What [`find_offset`] found.
+#[derive(Debug, Clone)]
+pub struct FindOffsetReport {
+    /// The drive, as INQUIRY names it.
+    pub drive: String,
+    /// The track compared (the shortest audio track the response has CRCs for).
+    pub track: u8,
+    /// The offsets tried: `-range..=range`.
+    pub range: u32,
+    /// The disc's AccurateRip id.
+    pub disc_id: String,
+    /// Offsets whose v1 CRC is in the response, best confidence first.
+    pub matches: Vec<OffsetMatch>,
+    /// What limited the search (sectors before LBA 0 or past the lead-out the drive would not read).
+    pub notes: Vec<String>,
+}
+
+/// Finds the drive's read offset from a disc whose AccurateRip response (`dBAR-….bin`) the user saved: reads the
+/// shortest audio track the response has CRCs for once, without correction and with `range` samples to spare on
+/// both sides, and computes its AccurateRip v1 CRC at every offset in `-range..=range`
+/// ([`odix_cdrip::offsets::accuraterip_v1_by_offset`]); the offsets whose CRC the response holds are the drive's
+/// (their v2 CRC is given too). Responses that hold only v2 CRCs for the track match nothing here.
+pub fn find_offset(input: Input<'_>, response: &Path, range: u32, timeout: Duration) -> Result<FindOffsetReport> {
+    use odix_cdrip::audio::accuraterip;
+    let bytes = {
+        let f = File::open(response).with_context(|| format!("opening {}", response.display()))?;
+        let mut b = Vec::new();
+        f.take((accuraterip::MAX_RESPONSE_BYTES as u64).saturating_add(1))
+            .read_to_end(&mut b)
+            .with_context(|| format!("reading {}", response.display()))?;
+        b
+    };
+    let parsed = accuraterip::parse(&bytes).with_context(|| format!("{}", response.display()))?;
+    let Opened::Drive { mut drive, .. } = open_input(input, timeout, true)? else {
+        bail!("--find-offset reads a drive: a file or image holds audio already ripped");
+    };
+    let inq = drive.inquiry().context("INQUIRY")?;
+    wait_ready(&mut drive)?;
+    let disc = read_disc(&mut drive)?;
+    let toc = audio_toc(&disc).context("the disc's TOC makes no audio TOC")?;
+    let id = toc.accuraterip_id().context("the disc has no audio track")?;
+    let chunks: Vec<&accuraterip::Chunk> = parsed.chunks.iter().filter(|c| c.id == id).collect();
+    if chunks.is_empty() {
+        let theirs = parsed.chunks.first().map(|c| c.id.to_string()).unwrap_or_default();
+        bail!("{}: the response is for disc {theirs}, not for this disc ({id})", response.display());
+    }
+    // The response's entry of each audio track: by position among the audio tracks, or by track number on a
+    // mixed-mode CD whose first track is data.
+    let mixed = toc.tracks().first().is_some_and(|t| !t.audio);
+    let first_number = toc.tracks().first().map_or(1, |t| t.number);
+    let audio: Vec<u8> = toc.audio_tracks().map(|t| t.number).collect();
+    let entries = |n: u8| -> Vec<accuraterip::Entry> {
+        let slot =
+            if mixed { Some(usize::from(n.saturating_sub(first_number))) } else { audio.iter().position(|a| *a == n) };
+        slot.map(|k| chunks.iter().filter_map(|c| c.entries.get(k)).filter(|e| e.crc != 0).copied().collect())
+            .unwrap_or_default()
+    };
+    let track = audio
+        .iter()
+        .copied()
+        .filter(|n| !entries(*n).is_empty())
+        .min_by_key(|n| toc.track_sectors(*n).unwrap_or(u32::MAX))
+        .context("the response has no CRC for any audio track of this disc")?;
+    let t = toc.tracks().iter().find(|t| t.number == track).copied().context("the track")?;
+    let sectors = toc.track_sectors(track).unwrap_or(0);
+    let margin_sectors = range.div_ceil(SAMPLES_PER_SECTOR).saturating_add(1);
+    let from = i64::from(t.start).saturating_sub(i64::from(margin_sectors));
+    let to = i64::from(t.start).saturating_add(i64::from(sectors)).saturating_add(i64::from(margin_sectors));
+    let (mut buf, mut unread) = (Vec::new(), 0u32);
+    let fields = ReadCdFields::raw(C2Mode::None, Subchannel::None);
+    const CHUNK: i64 = 16;
+    let mut chunk = vec![0u8; RAW_SECTOR * CHUNK as usize];
+    let mut lba = from;
+    while lba < to {
+        // Sixteen sectors a command; a command that fails (at the lead-in or lead-out) is read again sector by
+        // sector, and a sector the drive refuses is silence. A negative LBA goes out as its two's complement.
+        let n = CHUNK.min(to.saturating_sub(lba));
+        let len = RAW_SECTOR.saturating_mul(n as usize);
+        let piece = chunk.get_mut(..len).unwrap_or_default();
+        if drive.read_cd(lba as i32 as u32, n as u32, fields, piece).is_ok_and(|got| got == len) {
+            buf.extend_from_slice(piece);
+        } else {
+            for l in lba..lba.saturating_add(n) {
+                let one = chunk.get_mut(..RAW_SECTOR).unwrap_or_default();
+                if drive.read_cd(l as i32 as u32, 1, fields, one).is_ok_and(|got| got == RAW_SECTOR) {
+                    buf.extend_from_slice(one);
+                } else {
+                    unread = unread.saturating_add(1);
+                    buf.resize(buf.len().saturating_add(RAW_SECTOR), 0);
+                }
+            }
+        }
+        lba = lba.saturating_add(n);
+    }
+    let mut notes = Vec::new();
+    if unread > 0 {
+        notes.push(format!(
+            "{unread} sectors around track {track} did not read (before LBA 0 or past the lead-out): silence there"
+        ));
+    }
+    let first = audio.first() == Some(&track);
+    let last = audio.last() == Some(&track);
+    let margin = margin_sectors.saturating_mul(SAMPLES_PER_SECTOR);
+    let samples = u64::from(sectors).saturating_mul(u64::from(SAMPLES_PER_SECTOR));
+    let want = entries(track);
+    let mut matches = Vec::new();
+    for (offset, v1) in odix_cdrip::offsets::accuraterip_v1_by_offset(&buf, margin, samples, first, last, range) {
+        let confidence: u32 = want.iter().filter(|e| e.crc == v1).map(|e| u32::from(e.confidence)).sum();
+        if confidence == 0 {
+            continue;
+        }
+        // The v2 CRC of the same window, for the log (and as a check of the sliding v1).
+        let mut sums = toc.track_checksums(track).context("the track's checksums")?;
+        let at = usize::try_from(i64::from(margin).saturating_add(i64::from(offset)).saturating_mul(4)).unwrap_or(0);
+        sums.update(
+            buf.get(at..at.saturating_add(usize::try_from(samples.saturating_mul(4)).unwrap_or(0))).unwrap_or_default(),
+        );
+        let s = sums.finish().context("the track's checksums")?;
+        matches.push(OffsetMatch { offset, confidence, v1: s.accuraterip_v1, v2: s.accuraterip_v2 });
+    }
+    matches.sort_by_key(|m| (std::cmp::Reverse(m.confidence), m.offset.unsigned_abs()));
+    Ok(FindOffsetReport {
+        drive: format!("{} {} {}", inq.vendor, inq.product, inq.revision),
+        track,
+        range,
+        disc_id: id.to_string(),
+        matches,
+        notes,
+    })
 }
 
 /// Rips `input` into the image `opts` names, keeping the map beside it (a rerun with the same map resumes), and
@@ -1141,8 +1439,17 @@ pub fn rip(
         failures: Vec::new(),
         failures_dropped: 0,
         beside: Vec::new(),
+        read_offset: None,
+        audio_errors: Vec::new(),
+        subchannel: None,
+        audio_sums: Vec::new(),
     };
     let ropts = Options::default().retries(opts.retries).reverse(opts.reverse).trim(opts.trim).scrape(opts.scrape);
+    if opts.read_offset != 0 && !matches!(input, Opened::Drive { .. }) {
+        let w = "--read-offset corrects a drive's reads; a file or image holds its audio as it was ripped: ignored";
+        on_event(RipEvent::Warning(w.into()));
+        log.notes.push(w.into());
+    }
 
     // The shape of the rip: sectors, their size, the read mode.
     let (sectors, mode, unit) = match &mut input {
@@ -1171,7 +1478,21 @@ pub fn rip(
                 } else {
                     C2Mode::None
                 };
-                let sub = if opts.subchannel { Subchannel::RawPw } else { Subchannel::None };
+                // Discs with audio: the Q subchannel comes with every sector (ISRC, MCN, index points, flags).
+                let sub = if opts.subchannel {
+                    Subchannel::RawPw
+                } else if disc.has_audio() && reads_formatted_q(drive, disc) {
+                    Subchannel::FormattedQ
+                } else {
+                    if disc.has_audio() {
+                        log.notes.push(
+                            "the drive does not return the Q subchannel with READ CD: no ISRC, catalogue number, \
+                             index points or pregaps from it"
+                                .into(),
+                        );
+                    }
+                    Subchannel::None
+                };
                 // The sessions of a multi-session disc follow each other in the image, without the gaps between.
                 (disc.raw_sectors(), ReadMode::Raw { c2, subchannel: sub })
             } else {
@@ -1183,6 +1504,7 @@ pub fn rip(
             };
             if disc.is_some() {
                 log.text = DiscText::read(drive);
+                log.notes.extend(log.text.notes.iter().cloned());
             }
             log.disc = disc;
             (sectors, mode, mode.sector_size())
@@ -1235,9 +1557,11 @@ pub fn rip(
                     if let Some(cue) = disc.cue() {
                         log.text.title.extend(cue.title.clone().map(|t| (0, t)));
                         log.text.performer.extend(cue.performer.clone().map(|t| (0, t)));
+                        log.text.songwriter.extend(cue.songwriter.clone().map(|t| (0, t)));
                         for t in cue.files.iter().flat_map(|f| &f.tracks) {
                             log.text.title.extend(t.title.clone().map(|x| (t.number, x)));
                             log.text.performer.extend(t.performer.clone().map(|x| (t.number, x)));
+                            log.text.songwriter.extend(t.songwriter.clone().map(|x| (t.number, x)));
                         }
                     }
                     let sectors = shape.raw_sectors();
@@ -1344,7 +1668,9 @@ pub fn rip(
         ],
     };
     // Only a rip from scratch sees every byte of the image go by.
-    let hash = (!resumed && opts.hash).then(|| StreamHash::new(ranges.clone(), image_len));
+    // Audio tracks' AccurateRip and CRC-32 checksums stream along with the image's hashes.
+    let audio_ranges = log.disc.as_ref().filter(|_| opts.raw).map(audio_sums).unwrap_or_default();
+    let hash = (!resumed && opts.hash).then(|| StreamHash::new(ranges.clone(), audio_ranges.clone(), image_len));
     let mut sink = FileSink::spawn(output, hash, stop.clone(), on_event).context("starting the writer thread")?;
     // Save the starting map at once, so a kill before the first interval still leaves a map of this rip.
     rip::Sink::checkpoint(&mut sink, &ripper, true)?;
@@ -1358,12 +1684,40 @@ pub fn rip(
             for n in src.notes() {
                 (sink.on_event)(RipEvent::Warning(n.clone()));
             }
+            let mut audio_done: Option<(QSummary, Overread)> = None;
             let end = match (mode, disc.as_ref()) {
+                (ReadMode::Raw { subchannel, .. }, Some(d)) if d.has_audio() => {
+                    let keep = subchannel == Subchannel::RawPw;
+                    let mut audio = AudioReader::new(&mut src, d, opts.read_offset, opts.verify_audio, keep);
+                    let end = rip::run(&mut ripper, &mut SessionSource::new(&mut audio, d), &mut sink);
+                    audio_done = Some((audio.q_summary(), audio.overread()));
+                    end
+                }
                 (ReadMode::Raw { .. }, Some(d)) => {
                     rip::run(&mut ripper, &mut SessionSource::new(&mut src, d), &mut sink)
                 }
                 _ => rip::run(&mut ripper, &mut src, &mut sink),
             };
+            if let Some((q, over)) = audio_done {
+                log.read_offset = Some(opts.read_offset);
+                log.notes.extend(overread_notes(opts.read_offset, &over));
+                if q.sectors > 0 {
+                    let mut q = q;
+                    if resumed {
+                        // Only this run's sectors were read: where an index starts may lie in what an earlier run
+                        // read. ISRC, catalogue number and flags hold wherever they were seen.
+                        q.tracks.values_mut().for_each(|t| t.indexes.clear());
+                        log.notes.push(
+                            "the rip resumed: the Q subchannel of the sectors read before is not known here, so \
+                             pregaps and index points stay as the TOC gives them"
+                                .into(),
+                        );
+                    }
+                    log.subchannel = Some(q);
+                }
+            } else if opts.read_offset != 0 {
+                log.notes.push("--read-offset applies to the audio of a raw rip; this rip reads none".into());
+            }
             // Also after an interruption or an error: the drive gets its own retry count back.
             if let Err(now) = src.restore_retries() {
                 (sink.on_event)(RipEvent::Warning(format!(
@@ -1401,6 +1755,23 @@ pub fn rip(
     // The pregaps (INDEX 00) are in the Q subchannel only; tracks whose pregap changed are hashed again.
     let mut ranges = ranges;
     let mut rehash = false;
+    if let (Some(q), Some(disc), false) = (&log.subchannel, log.disc.as_mut(), opts.subchannel) {
+        let changed = disc.pregaps_from_index0(&|n| q.tracks.get(&n).and_then(|t| t.indexes.get(&0)).copied());
+        if !changed.is_empty() {
+            let list: Vec<String> = disc
+                .tracks
+                .iter()
+                .filter(|t| changed.contains(&t.number))
+                .map(|t| format!("track {} {}", t.number, t.pregap))
+                .collect();
+            log.notes.push(format!("pregaps (INDEX 00) from the Q subchannel, in sectors: {}", list.join(", ")));
+            ranges = track_ranges(Some(disc), unit);
+            rehash = true;
+        }
+    }
+    if let Some(disc) = log.disc.as_ref().filter(|_| opts.raw) {
+        log.notes.extend(htoa_note(disc, &out)?);
+    }
     if let (true, Some(disc)) = (opts.subchannel, log.disc.as_mut()) {
         let sub = std::fs::read(with_ext(&out, "sub")).context("reading the subchannel back")?;
         let at = disc.clone();
@@ -1424,13 +1795,7 @@ pub fn rip(
     if opts.raw {
         if let Some(disc) = &log.disc {
             let name = out.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-            let mut sheet = disc.cue_sheet(&name);
-            sheet.title = log.text.title.get(&0).cloned();
-            sheet.performer = log.text.performer.get(&0).cloned();
-            for t in sheet.files.iter_mut().flat_map(|f| f.tracks.iter_mut()) {
-                t.title = log.text.title.get(&t.number).cloned();
-                t.performer = log.text.performer.get(&t.number).cloned();
-            }
+            let sheet = cue_sheet(disc, &name, &log.text, log.subchannel.as_ref());
             let cue = sheet.to_text();
             let cue_path = with_ext(&out, "cue");
             let mut f = AtomicFile::create(&cue_path)?;
@@ -1446,14 +1811,25 @@ pub fn rip(
     let streamed = sink.finish().context("writing the image")?.filter(|h| h.pos == image_len);
     let hashes = match (end, streamed) {
         (RunEnd::Completed, _) if !opts.hash => None,
-        (RunEnd::Completed, Some(h)) if !rehash => Some(h.finish()),
-        (RunEnd::Completed, Some(_)) => Some(hash_output(&out, ranges, image_len)?),
-        (RunEnd::Completed, None) => Some(hash_output(&out, ranges, image_len)?),
+        (RunEnd::Completed, Some(mut h)) if !rehash => {
+            log.audio_sums = h.audio_sums();
+            Some(h.finish())
+        }
+        (RunEnd::Completed, _) => {
+            let (h, a) = hash_output(&out, ranges, audio_ranges, image_len)?;
+            log.audio_sums = a;
+            Some(h)
+        }
         (RunEnd::Interrupted, _) => None,
     };
     if hashes.is_some() && opts.subchannel {
         let sub = with_ext(&out, "sub");
-        log.beside.push((sub.clone(), hash_output(&sub, Vec::new(), u64::from(sectors).saturating_mul(96))?.image));
+        let (h, _) = hash_output(&sub, Vec::new(), Vec::new(), u64::from(sectors).saturating_mul(96))?;
+        log.beside.push((sub.clone(), h.image));
+    }
+    if let (Some(disc), true) = (&log.disc, opts.raw) {
+        let unfinished: Vec<(u32, u32)> = ripper.unfinished().into_iter().map(|(l, c, _)| (l, c)).collect();
+        log.audio_errors = audio_errors(disc, &unfinished);
     }
     let log_path = with_ext(&out, "log");
     write_log(&log_path, &out, &map_path, &log, &ripper, hashes.as_ref(), end)?;
@@ -1485,7 +1861,112 @@ pub fn rip(
         log: log_path,
         beside: log.beside.into_iter().map(|(p, _)| p).collect(),
         unfinished: ripper.unfinished().into_iter().map(|(l, c, s)| (l, c, s.symbol())).collect(),
+        accuraterip_id: log
+            .disc
+            .as_ref()
+            .filter(|_| opts.raw)
+            .and_then(audio_toc)
+            .and_then(|t| t.accuraterip_id())
+            .map(|i| i.to_string()),
+        audio_errors: log.audio_errors,
+        subchannel: log.subchannel,
+        audio_sums: log.audio_sums,
     })
+}
+
+/// Whether the drive returns the formatted Q subchannel with READ CD (tried on the first audio sector).
+fn reads_formatted_q<T: Transport>(drive: &mut Drive<T>, disc: &Disc) -> bool {
+    let Some(t) = disc.tracks.iter().find(|t| t.kind == TrackKind::Audio) else { return false };
+    let fields = ReadCdFields::raw(C2Mode::None, Subchannel::FormattedQ);
+    let mut buf = vec![0u8; fields.bytes_per_sector()];
+    !matches!(drive.read_cd(t.start, 1, fields, &mut buf), Err(e) if e.is_unsupported())
+}
+
+/// What the log says of the read offset: how far the drive read past the ends of the audio, and what was
+/// zero-filled where it did not.
+fn overread_notes(offset: i32, over: &Overread) -> Vec<String> {
+    let mut notes = Vec::new();
+    for (side, read, zeroed) in [
+        ("before LBA 0 (the lead-in)", over.lead_in, over.zero_filled_lead_in),
+        ("past the lead-out", over.lead_out, over.zero_filled_lead_out),
+    ] {
+        match read {
+            Some(true) => notes.push(format!("read offset {offset:+}: the drive read {side} (overread)")),
+            Some(false) | None if zeroed > 0 => notes.push(format!(
+                "read offset {offset:+}: the drive does not read {side}; {zeroed} samples there are written as \
+                 silence (zero-filled)"
+            )),
+            _ => {}
+        }
+    }
+    notes
+}
+
+/// A note on track 1's pregap when the disc has one (track 1 starts past LBA 0): hidden track one audio when
+/// its samples in the image are not all zero.
+fn htoa_note(disc: &Disc, image: &Path) -> Result<Option<String>> {
+    let Some(t) = disc.tracks.first().filter(|t| t.pregap > 0 && t.kind == TrackKind::Audio) else {
+        return Ok(None);
+    };
+    let mut f = File::open(image).with_context(|| format!("reading {} back", image.display()))?;
+    let mut buf = vec![0u8; RAW_SECTOR];
+    let mut sound = false;
+    for _ in 0..t.pregap {
+        if f.read_exact(&mut buf).is_err() {
+            break;
+        }
+        if buf.iter().any(|&b| b != 0) {
+            sound = true;
+            break;
+        }
+    }
+    let (m, s, fr) = (t.pregap / 4500, t.pregap / 75 % 60, t.pregap % 75);
+    Ok(Some(if sound {
+        format!(
+            "hidden track one audio: track 1's pregap ({} sectors, {m:02}:{s:02}:{fr:02}) holds sound; it is kept in \
+             the image as track 1's INDEX 00",
+            t.pregap
+        )
+    } else {
+        format!("track 1's pregap ({} sectors before its INDEX 01) is silence", t.pregap)
+    }))
+}
+
+/// The CUE sheet of a raw rip: the disc's tracks and indexes, and what the subchannel and the CD-Text add, as EAC
+/// and redumper write them: `CATALOG` (the MCN), per track `TITLE`, `PERFORMER`, `SONGWRITER`, `FLAGS` (the TOC's
+/// CONTROL bits and the Q's: `DCP`, `PRE`, `4CH`), `ISRC`, and the index points from 2 on.
+pub fn cue_sheet(disc: &Disc, bin_name: &str, text: &DiscText, q: Option<&QSummary>) -> odix_cdrip::cue::CueSheet {
+    let mut disc = disc.clone();
+    if let Some(q) = q {
+        for t in disc.tracks.iter_mut().filter(|t| t.kind == TrackKind::Audio) {
+            t.control |= q.tracks.get(&t.number).map_or(0, |x| x.control);
+        }
+    }
+    let mut sheet = disc.cue_sheet(bin_name);
+    sheet.catalog = q.and_then(|q| q.mcn.clone());
+    sheet.title = text.title.get(&0).cloned();
+    sheet.performer = text.performer.get(&0).cloned();
+    sheet.songwriter = text.songwriter.get(&0).cloned();
+    for t in sheet.files.iter_mut().flat_map(|f| f.tracks.iter_mut()) {
+        t.title = text.title.get(&t.number).cloned();
+        t.performer = text.performer.get(&t.number).cloned();
+        t.songwriter = text.songwriter.get(&t.number).cloned();
+        let (Some(tq), Some(dt)) =
+            (q.and_then(|q| q.tracks.get(&t.number)), disc.tracks.iter().find(|d| d.number == t.number))
+        else {
+            continue;
+        };
+        if dt.kind == TrackKind::Audio {
+            t.isrc = tq.isrc.clone();
+        }
+        for (&number, &lba) in tq.indexes.range(2..) {
+            if lba > dt.start && lba < dt.end() {
+                let at = disc.image_sector(lba).unwrap_or(lba);
+                t.indexes.push(odix_cdrip::cue::Index { number, position: odix_cdrip::cue::Frames(at) });
+            }
+        }
+    }
+    sheet
 }
 
 /// The byte ranges of the tracks (pregap included) in a raw image of `unit`-byte sectors; the whole image when
@@ -1512,9 +1993,14 @@ fn track_ranges(disc: Option<&Disc>, unit: u32) -> Vec<(u8, u64, u64)> {
 }
 
 /// CRC32/MD5/SHA-1 of the image and of each track's bytes in it (pregap included), read back from `out`.
-fn hash_output(out: &Path, ranges: Vec<(u8, u64, u64)>, total: u64) -> Result<ImageHashes> {
+fn hash_output(
+    out: &Path,
+    ranges: Vec<(u8, u64, u64)>,
+    audio: Vec<AudioSum>,
+    total: u64,
+) -> Result<(ImageHashes, Vec<(u8, TrackSums)>)> {
     let mut f = File::open(out).with_context(|| format!("reading {} back", out.display()))?;
-    let mut h = StreamHash::new(ranges, total);
+    let mut h = StreamHash::new(ranges, audio, total);
     let mut buf = vec![0u8; 1 << 20];
     loop {
         let n = f.read(&mut buf).with_context(|| format!("reading {} back", out.display()))?;
@@ -1523,7 +2009,8 @@ fn hash_output(out: &Path, ranges: Vec<(u8, u64, u64)>, total: u64) -> Result<Im
         }
         h.update(&buf[..n]);
     }
-    Ok(h.finish())
+    let audio = h.audio_sums();
+    Ok((h.finish(), audio))
 }
 
 fn write_log(
@@ -1551,9 +2038,65 @@ fn write_log(
         writeln!(w, "Output: {}", out.display())?;
         writeln!(w, "Map:    {}", map_path.display())?;
         writeln!(w, "Sectors: {} of {} bytes", ripper.sectors(), ripper.sector_size())?;
+        if let Some(o) = log.read_offset {
+            writeln!(w, "Read offset: {o:+} samples (applied to audio tracks)")?;
+        }
         if let Some(disc) = &log.disc {
             writeln!(w, "\nTOC:")?;
             write_toc(&mut w, disc, &log.text)?;
+        }
+        if let Some(q) = &log.subchannel {
+            writeln!(w, "\nSubchannel (Q of {} sectors read, {} with a failing CRC):", q.sectors, q.bad)?;
+            if let Some(m) = &q.mcn {
+                writeln!(w, "  catalogue number (MCN) {m}")?;
+            }
+            for (n, t) in &q.tracks {
+                let idx: Vec<String> = t.indexes.iter().map(|(i, l)| format!("{i:02}@{l}")).collect();
+                let mut flags = Vec::new();
+                for (bit, name) in [(2, "DCP"), (1, "PRE"), (8, "4CH")] {
+                    if t.control & bit != 0 {
+                        flags.push(name);
+                    }
+                }
+                writeln!(
+                    w,
+                    "  track {n:2} ISRC {} indexes {} flags {}",
+                    t.isrc.as_deref().unwrap_or("-"),
+                    idx.join(" "),
+                    if flags.is_empty() { "-".to_string() } else { flags.join(" ") }
+                )?;
+            }
+        }
+        if !log.audio_sums.is_empty() {
+            let toc = log.disc.as_ref().and_then(audio_toc);
+            writeln!(w, "\nAudio checksums (from each track's INDEX 01 to the next's):")?;
+            if let Some(toc) = &toc {
+                if let Some(id) = toc.accuraterip_id() {
+                    writeln!(w, "  AccurateRip disc id {id} ({})", id.file_name())?;
+                }
+                writeln!(w, "  freedb id {:08x}, MusicBrainz disc id {}", toc.freedb_id(), toc.musicbrainz_id())?;
+            }
+            for (n, t) in &log.audio_sums {
+                writeln!(
+                    w,
+                    "  track {n:2} AccurateRip v1 {:08x} v2 {:08x}  CRC32 {:08x}  without silence {:08x}",
+                    t.accuraterip_v1, t.accuraterip_v2, t.crc32, t.crc32_nonsilent
+                )?;
+            }
+        }
+        if !log.audio_errors.is_empty() {
+            writeln!(w, "\nAudio no two reads agreed on (track, samples from its INDEX 01, LBAs):")?;
+            for e in &log.audio_errors {
+                writeln!(
+                    w,
+                    "  track {:2} samples {}..{} (LBA {}, {} sectors)",
+                    e.track,
+                    e.first_sample,
+                    e.first_sample.saturating_add(i64::try_from(e.samples).unwrap_or(i64::MAX)),
+                    e.lba,
+                    e.sectors
+                )?;
+            }
         }
         if !log.notes.is_empty() {
             writeln!(w, "\nNotes:")?;
@@ -1574,7 +2117,11 @@ fn write_log(
         for st in BlockStatus::ALL {
             writeln!(w, "  {} {:<12} {:>10} sectors", st.symbol(), st.name(), t[st.index()])?;
         }
-        writeln!(w, "  reads {}, failed {}, sectors with C2/EDC errors {}", s.reads, s.failed_reads, s.wrong_sectors)?;
+        writeln!(
+            w,
+            "  reads {}, failed {}, sectors with C2/EDC errors or differing reads {}",
+            s.reads, s.failed_reads, s.wrong_sectors
+        )?;
         let unfinished = ripper.unfinished();
         if !unfinished.is_empty() {
             writeln!(w, "\nUnreadable or unfinished sectors (LBA, count, status):")?;

@@ -3,7 +3,9 @@
 //! session, UDF partitions and descriptor sequences, a CloneCD TOC) and that every file's extents lie inside it;
 //! checks a raw image sector by sector (sync, header, EDC, ECC), optionally writes a repaired copy; checks the MD5
 //! tags xorriso/libisofs records in ISO images (`-md5 on`); compares the image's tree with a folder; prints
-//! CRC32/MD5/SHA-1 of the image and its tracks. The [`VerifyReport`] says what each check found; its [`Outcome`] is
+//! CRC32/MD5/SHA-1 of the image and its tracks; computes the audio tracks' AccurateRip and CTDB checksums and the
+//! disc's ids, and checks them against AccurateRip and CTDB responses, saved or fetched (see [`AudioReport`]). The
+//! [`VerifyReport`] says what each check found; its [`Outcome`] is
 //! `Incomplete` for an image cut short and `Failed` for wrong data (`odix verify` exits with 2 and 1).
 //!
 //! # libisofs MD5 tags
@@ -45,10 +47,17 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use md5::{Digest, Md5};
+use odix_cdrip::audio::{self, Toc, TrackSums};
+use odix_cdrip::cso::CsoStore;
+use odix_cdrip::cue::FileType;
 use odix_cdrip::cue::{CueSheet, TrackMode};
+use odix_cdrip::dat::DatMatch;
+use odix_cdrip::detect::ImageFormat;
+use odix_cdrip::ecm::EcmStore;
 use odix_cdrip::hash::{self, Hasher};
-use odix_cdrip::image::{RawDisc, SheetKind};
+use odix_cdrip::image::{RawDisc, SectorAt, SheetKind};
 use odix_cdrip::sector::{self, Repair};
+use odix_cdrip::store::{ByteStore, FileStore};
 
 use crate::cancel::Cancel;
 use crate::compare::{same_contents, same_file};
@@ -75,7 +84,8 @@ pub enum Outcome {
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Check {
     /// Which check: `raw_sectors`, `ccd_toc`, `iso9660_volume`, `udf_volume`, `iso9660_extents`, `udf_extents`,
-    /// `md5_tags`, `isomd5sum` (only where an isomd5sum MD5 is implanted) or `against`.
+    /// `md5_tags`, `isomd5sum` (only where an isomd5sum MD5 is implanted), `against`, `audio` (a raw image with
+    /// audio tracks), `accuraterip` or `ctdb` (when a response was given).
     pub name: &'static str,
     /// How it ended.
     pub result: Outcome,
@@ -116,8 +126,20 @@ pub struct VerifyOptions {
     pub hashes: bool,
     /// Make a redump-style DAT entry with this game name (hashes a raw image even without `hashes`).
     pub dat: Option<String>,
+    /// Match the image's tracks (size, CRC-32, MD5, SHA-1) against this Logiqx XML DAT (Redump, No-Intro).
+    pub match_dat: Option<PathBuf>,
     /// Checked between sectors of the long passes: once set, `verify` stops with [`crate::cancel::Cancelled`].
     pub cancel: Cancel,
+    /// Check the audio tracks against this saved AccurateRip response (a `dBAR-….bin` file).
+    pub accuraterip: Option<PathBuf>,
+    /// Check the audio tracks against this saved CTDB response (the XML of a lookup).
+    pub ctdb: Option<PathBuf>,
+    /// Fetch the disc's AccurateRip and CTDB responses from these databases and check the audio tracks against
+    /// them (not with [`VerifyOptions::accuraterip`] or [`VerifyOptions::ctdb`]). The only network access.
+    pub online: Option<crate::online::Online>,
+    /// Keep the responses fetched [`VerifyOptions::online`] in this folder (made if missing), under the names
+    /// `--accuraterip` and `--ctdb` take: `dBAR-….bin` and `ctdb-<TOC id>.xml`.
+    pub save_responses: Option<PathBuf>,
 }
 
 impl VerifyOptions {
@@ -132,7 +154,12 @@ impl VerifyOptions {
             against: None,
             hashes: true,
             dat: None,
+            match_dat: None,
             cancel: Cancel::new(),
+            accuraterip: None,
+            ctdb: None,
+            online: None,
+            save_responses: None,
         }
     }
 }
@@ -150,6 +177,8 @@ pub enum Task {
     UdfTree,
     /// Hashing the image file (bytes).
     Hashing,
+    /// Computing the audio tracks' checksums (sectors).
+    AudioChecksums,
 }
 
 /// What `verify` tells as it goes.
@@ -239,6 +268,38 @@ pub struct VerifyReport {
     pub differences: Vec<String>,
     /// Hashes, when wanted.
     pub hashes: Option<HashReport>,
+    /// What the DAT given by [`VerifyOptions::match_dat`] says of the image.
+    pub dat_match: Option<DatMatch>,
+    /// The audio tracks' checksums and the disc's ids, for a raw image with audio tracks (when hashes were wanted
+    /// or a response given).
+    pub audio: Option<AudioReport>,
+}
+
+/// The audio tracks' checksums, the disc's ids, and how the tracks compare with saved responses.
+///
+/// Each track's checksums cover it from its `INDEX 01` to the next track's (see [`odix_cdrip::audio`]).
+#[derive(Debug, Clone)]
+pub struct AudioReport {
+    /// The disc's table of contents.
+    pub toc: Toc,
+    /// Each audio track's number and checksums, in order.
+    pub tracks: Vec<(u8, TrackSums)>,
+    /// The MusicBrainz disc ID.
+    pub musicbrainz_disc_id: String,
+    /// The freedb/CDDB id, 8 lowercase hex digits.
+    pub freedb_id: String,
+    /// The AccurateRip disc id, `NNN-xxxxxxxx-xxxxxxxx-xxxxxxxx`.
+    pub accuraterip_id: String,
+    /// Where the AccurateRip database keeps the disc's response: `x/y/z/dBAR-….bin` under its `accuraterip/`.
+    pub accuraterip_file: String,
+    /// The CUETools database's TOC id.
+    pub ctdb_toc_id: String,
+    /// The TOC as a CTDB lookup takes it (`toc=`).
+    pub ctdb_toc: String,
+    /// Each track against the AccurateRip response, when one was given.
+    pub accuraterip: Option<Vec<audio::accuraterip::TrackResult>>,
+    /// Each track against the CTDB response, when one was given.
+    pub ctdb: Option<Vec<audio::ctdb::TrackResult>>,
 }
 
 impl VerifyReport {
@@ -318,6 +379,9 @@ const SYNC: [u8; 12] = [0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
 
 /// Size of what `path` names: a regular file's length, or a block device's size found by seeking to its end.
 fn image_len(path: &Path) -> Result<u64> {
+    if let Some(n) = container_len(path) {
+        return Ok(n);
+    }
     let meta = std::fs::metadata(path).with_context(|| format!("cannot open {}", path.display()))?;
     if meta.is_dir() {
         bail!("{}: is a directory, not a disc image", path.display());
@@ -397,7 +461,8 @@ fn recognise(args: &ImageArgs, disc: Option<&RawDisc>) -> Result<Recognised> {
 pub fn verify(opts: &VerifyOptions, on_event: &mut dyn FnMut(VerifyEvent<'_>)) -> Result<VerifyReport> {
     let path = opts.image.clone();
     let args = ImageArgs { image: &opts.image, open: &opts.open, view: opts.view };
-    // Raw discs by name, or by what they hold (a CD CHD; a DVD CHD is a container of 2048-byte sectors).
+    // Raw discs are recognised by their content (NRG, MDS, CDI, GDI, TOC, a CD CHD; a DVD CHD is a container of
+    // 2048-byte sectors), a .cue/.ccd also by its name.
     let format = odix_cdrip::detect::detect(&path).ok();
     let raw = matches!(
         path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref(),
@@ -409,7 +474,28 @@ pub fn verify(opts: &VerifyOptions, on_event: &mut dyn FnMut(VerifyEvent<'_>)) -
     if !raw && opts.repair.is_some() {
         bail!("{}: --repair needs a raw image (.cue or .ccd): an ISO image has no EDC/ECC", path.display());
     }
+    if !raw && (opts.accuraterip.is_some() || opts.ctdb.is_some() || opts.online.is_some()) {
+        bail!(
+            "{}: checking against AccurateRip or CTDB needs a raw image (.cue or .ccd) with audio tracks",
+            path.display()
+        );
+    }
+    if opts.online.is_some() && (opts.accuraterip.is_some() || opts.ctdb.is_some()) {
+        bail!("--online fetches the AccurateRip and CTDB responses itself: give it without --accuraterip or --ctdb");
+    }
+    // The responses are read first: a wrong file is said before the long passes.
+    let mut ar_response = match &opts.accuraterip {
+        Some(p) => Some((p.display().to_string(), Some(read_response(p, audio::accuraterip::parse)?))),
+        None => None,
+    };
+    let mut ctdb_response = match &opts.ctdb {
+        Some(p) => Some((p.display().to_string(), Some(read_response(p, parse_ctdb)?))),
+        None => None,
+    };
     let mut disc = if raw { Some(RawDisc::open(&path)?) } else { None };
+    if let (Some(online), Some(disc)) = (&opts.online, disc.as_ref()) {
+        (ar_response, ctdb_response) = fetch_responses(online, disc, opts.save_responses.as_deref())?;
+    }
     let rec = recognise(&args, disc.as_ref())?;
     on_event(VerifyEvent::Recognised(&rec));
     let mut report = Report {
@@ -500,6 +586,17 @@ pub fn verify(opts: &VerifyOptions, on_event: &mut dyn FnMut(VerifyEvent<'_>)) -
         }
         hashes = Some(h);
     }
+    check_container(&path, &mut report)?;
+    let dat_match = match &opts.match_dat {
+        Some(dat) => Some(match_dat(dat, disc.as_ref(), &path, hashes.as_ref(), &mut report)?),
+        None => None,
+    };
+    let mut audio_report = None;
+    if let Some(disc) = disc.as_mut() {
+        if opts.hashes || ar_response.is_some() || ctdb_response.is_some() {
+            audio_report = check_audio(disc, ar_response.as_ref(), ctdb_response.as_ref(), &mut report)?;
+        }
+    }
     Ok(VerifyReport {
         path,
         image: rec,
@@ -510,7 +607,377 @@ pub fn verify(opts: &VerifyOptions, on_event: &mut dyn FnMut(VerifyEvent<'_>)) -
         md5_tags: report.md5_tags,
         differences,
         hashes,
+        dat_match,
+        audio: audio_report,
     })
+}
+
+/// Largest response file read.
+const MAX_RESPONSE_FILE: u64 = 4 << 20;
+
+/// Reads and parses a saved response, with the file named in any error.
+fn read_response<T>(path: &Path, parse: impl Fn(&[u8]) -> Result<T, audio::Error>) -> Result<T> {
+    let f = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let mut data = Vec::new();
+    f.take(MAX_RESPONSE_FILE + 1).read_to_end(&mut data).with_context(|| format!("reading {}", path.display()))?;
+    if data.len() as u64 > MAX_RESPONSE_FILE {
+        bail!("{}: larger than {MAX_RESPONSE_FILE} bytes, not a response", path.display());
+    }
+    parse(&data).with_context(|| format!("{}", path.display()))
+}
+
+/// Parses a CTDB response's bytes.
+fn parse_ctdb(b: &[u8]) -> Result<audio::ctdb::Response, audio::Error> {
+    std::str::from_utf8(b).map_err(|e| audio::Error::Ctdb(format!("not UTF-8 text ({e})"))).and_then(audio::ctdb::parse)
+}
+
+/// A response to check the audio tracks against: where it came from (a file or a URL), and what it says; `None`
+/// when the database answered that it does not know the disc.
+type Given<T> = (String, Option<T>);
+
+/// The AccurateRip and CTDB responses to check against.
+type Responses = (Option<Given<audio::accuraterip::Response>>, Option<Given<audio::ctdb::Response>>);
+
+/// The AccurateRip and CTDB responses [`crate::online`] fetches for `disc`, each kept in `save` when given.
+fn fetch_responses(online: &crate::online::Online, disc: &RawDisc, save: Option<&Path>) -> Result<Responses> {
+    use crate::online::Fetched;
+    let sheet = disc.sheet_path().display().to_string();
+    let toc = Toc::from_disc(disc).with_context(|| sheet.clone())?;
+    let Some(id) = toc.accuraterip_id() else {
+        bail!("{sheet}: no audio tracks to check against AccurateRip or CTDB");
+    };
+    if let Some(dir) = save {
+        std::fs::create_dir_all(dir).with_context(|| format!("{}: cannot make the folder", dir.display()))?;
+    }
+    let keep = |name: String, bytes: &[u8]| -> Result<()> {
+        let Some(dir) = save else { return Ok(()) };
+        let mut f = AtomicFile::create(&dir.join(name))?;
+        f.file.write_all(bytes).with_context(|| format!("writing into {}", dir.display()))?;
+        f.commit()
+    };
+    let url = online.accuraterip_url(&id);
+    let ar = match online.fetch(&url)? {
+        Fetched::NotInDatabase => None,
+        Fetched::Body(b) => {
+            keep(id.file_name(), &b)?;
+            Some(audio::accuraterip::parse(&b).with_context(|| url.clone())?)
+        }
+    };
+    let ar = (url, ar);
+    let url = online.ctdb_url(&toc);
+    let ctdb = match online.fetch(&url)? {
+        Fetched::NotInDatabase => None,
+        Fetched::Body(b) => {
+            keep(format!("ctdb-{}.xml", toc.ctdb_toc_id().unwrap_or_default()), &b)?;
+            // A lookup that found metadata but no rip answers with no entry: the disc is not in the database.
+            Some(parse_ctdb(&b).with_context(|| url.clone())?).filter(|r| !r.entries.is_empty())
+        }
+    };
+    Ok((Some(ar), Some((url, ctdb))))
+}
+
+/// Computes the audio tracks' checksums and the disc's ids (the `audio` check), then compares the tracks with the
+/// responses given (the `accuraterip` and `ctdb` checks, failed when a track matches no entry). `None` for an
+/// image without audio tracks.
+fn check_audio(
+    disc: &mut RawDisc,
+    ar: Option<&Given<audio::accuraterip::Response>>,
+    ctdb: Option<&Given<audio::ctdb::Response>>,
+    report: &mut Report,
+) -> Result<Option<AudioReport>> {
+    let responses = ar.is_some() || ctdb.is_some();
+    if !disc.tracks().iter().any(|t| matches!(t.mode, TrackMode::Audio | TrackMode::Cdg)) {
+        if responses {
+            bail!("{}: no audio tracks to check against AccurateRip or CTDB", disc.sheet_path().display());
+        }
+        return Ok(None);
+    }
+    let mut text = Vec::new();
+    // A sheet whose tracks make no disc's TOC (numbers that skip, say) still gets its other checks.
+    let toc = match Toc::from_disc(disc) {
+        Ok(t) => t,
+        Err(e) if !responses => {
+            writeln!(text, "Audio checksums: not computed ({e})")?;
+            report.add("audio", Outcome::Ok, &text, Vec::new())?;
+            return Ok(None);
+        }
+        Err(e) => return Err(e).with_context(|| format!("{}", disc.sheet_path().display())),
+    };
+    let tracks = match audio_sums(disc, &toc, &mut report.run) {
+        Ok(t) => t,
+        // A sheet of WAVE files, or an image cut short: said, and only an error when a response was to be checked.
+        Err(e) if !responses && e.downcast_ref::<crate::cancel::Cancelled>().is_none() => {
+            writeln!(text, "Audio checksums: not computed ({e:#})")?;
+            report.add("audio", Outcome::Ok, &text, Vec::new())?;
+            return Ok(None);
+        }
+        Err(e) => return Err(e),
+    };
+    let id = toc.accuraterip_id().context("AccurateRip id of a disc with audio tracks")?;
+    let a = AudioReport {
+        musicbrainz_disc_id: toc.musicbrainz_id(),
+        freedb_id: format!("{:08x}", toc.freedb_id()),
+        accuraterip_id: id.to_string(),
+        accuraterip_file: id.url_path(),
+        ctdb_toc_id: toc.ctdb_toc_id().unwrap_or_default(),
+        ctdb_toc: toc.ctdb_toc(),
+        toc,
+        tracks,
+        accuraterip: None,
+        ctdb: None,
+    };
+    writeln!(text, "Audio: {} tracks (checksums from each INDEX 01 to the next)", a.tracks.len())?;
+    for (n, s) in &a.tracks {
+        writeln!(
+            text,
+            "  track {n:02}  AccurateRip v1 {:08x}  v2 {:08x}  CRC32 {:08x}  without silence {:08x}  CTDB {:08x}",
+            s.accuraterip_v1, s.accuraterip_v2, s.crc32, s.crc32_nonsilent, s.ctdb_crc
+        )?;
+    }
+    writeln!(text, "MusicBrainz disc ID: {}", a.musicbrainz_disc_id)?;
+    writeln!(text, "freedb id: {}", a.freedb_id)?;
+    writeln!(text, "AccurateRip id: {} ({})", a.accuraterip_id, a.accuraterip_file)?;
+    writeln!(text, "CTDB TOC id: {} (toc {})", a.ctdb_toc_id, a.ctdb_toc)?;
+    report.add("audio", Outcome::Ok, &text, Vec::new())?;
+    let mut a = a;
+    // Not a fault of the rip: nobody has submitted this disc (or this TOC) yet.
+    if let Some((from, None)) = ar {
+        let text = format!("AccurateRip: disc not in the database (asked {from})\n");
+        report.add("accuraterip", Outcome::Ok, text.as_bytes(), Vec::new())?;
+    }
+    if let Some((from, Some(r))) = ar {
+        let results = audio::accuraterip::verify(r, &a.toc, &a.tracks).with_context(|| from.clone())?;
+        let mut text = Vec::new();
+        let mut problems = Vec::new();
+        for t in &results {
+            let line = match (t.v1_confidence, t.v2_confidence) {
+                (_, Some(c)) => format!("v2 {:08x} matches, confidence {c} of {}", t.v2, t.total_confidence),
+                (Some(c), None) => format!("v1 {:08x} matches, confidence {c} of {}", t.v1, t.total_confidence),
+                (None, None) if t.entries == 0 => format!("NOT IN THE DATABASE (v1 {:08x}, v2 {:08x})", t.v1, t.v2),
+                (None, None) => format!(
+                    "NO MATCH (v1 {:08x}, v2 {:08x}; {} entries, confidence {})",
+                    t.v1, t.v2, t.entries, t.total_confidence
+                ),
+            };
+            writeln!(text, "AccurateRip track {:02}: {line}", t.track)?;
+            if !t.matched() {
+                problems.push(format!("AccurateRip: track {:02} matches no entry", t.track));
+            }
+        }
+        let good = results.iter().filter(|t| t.matched()).count();
+        writeln!(text, "AccurateRip: {good} of {} tracks match", results.len())?;
+        let outcome = if problems.is_empty() { Outcome::Ok } else { Outcome::Failed };
+        report.add("accuraterip", outcome, &text, problems)?;
+        a.accuraterip = Some(results);
+    }
+    if let Some((from, None)) = ctdb {
+        let text = format!("CTDB: disc not in the database (asked {from})\n");
+        report.add("ctdb", Outcome::Ok, text.as_bytes(), Vec::new())?;
+    }
+    if let Some((from, Some(r))) = ctdb {
+        let results = audio::ctdb::verify(r, &a.toc, &a.tracks).with_context(|| from.clone())?;
+        let mut text = Vec::new();
+        let mut problems = Vec::new();
+        for t in &results {
+            match t.confidence {
+                Some(c) => writeln!(
+                    text,
+                    "CTDB track {:02}: {:08x} matches, confidence {c} of {}",
+                    t.track, t.crc, t.total_confidence
+                )?,
+                None => {
+                    writeln!(
+                        text,
+                        "CTDB track {:02}: NO MATCH ({:08x}; confidence {})",
+                        t.track, t.crc, t.total_confidence
+                    )?;
+                    problems.push(format!("CTDB: track {:02} matches no entry", t.track));
+                }
+            }
+        }
+        let good = results.iter().filter(|t| t.matched()).count();
+        writeln!(text, "CTDB: {good} of {} tracks match", results.len())?;
+        let outcome = if problems.is_empty() { Outcome::Ok } else { Outcome::Failed };
+        report.add("ctdb", outcome, &text, problems)?;
+        a.ctdb = Some(results);
+    }
+    Ok(Some(a))
+}
+
+/// Reads every audio track of `disc` from its `INDEX 01` to the next track's and computes its checksums: stored
+/// sectors as the image holds them (big-endian `MOTOROLA` files swapped to little-endian), pregaps and postgaps
+/// the image does not store as silence.
+fn audio_sums(disc: &mut RawDisc, toc: &Toc, run: &mut Run) -> Result<Vec<(u8, TrackSums)>> {
+    let numbers: Vec<u8> = toc.audio_tracks().map(|t| t.number).collect();
+    let total: u64 = numbers.iter().filter_map(|&n| toc.track_sectors(n)).map(u64::from).sum();
+    run.progress(Task::AudioChecksums, 0, Some(total));
+    let mut done = 0u64;
+    let mut out = Vec::with_capacity(numbers.len());
+    let mut buf = vec![0u8; 2448];
+    for n in numbers {
+        let (Some(mut sums), Some(sectors), Some(t)) =
+            (toc.track_checksums(n), toc.track_sectors(n), toc.tracks().iter().find(|t| t.number == n))
+        else {
+            bail!("track {n:02}: not an audio track of the table of contents");
+        };
+        let start = i64::from(t.start);
+        for lba in start..start + i64::from(sectors) {
+            match disc.locate(lba) {
+                SectorAt::Stored { track } => {
+                    let t = disc.tracks().get(track).context("a located track")?.clone();
+                    if matches!(t.mode, TrackMode::Audio | TrackMode::Cdg) {
+                        let size = t.sector_size() as usize;
+                        let b = buf.get_mut(..size).context("sector size")?;
+                        disc.read_stored(track, lba, b).with_context(|| format!("track {n:02}, LBA {lba}"))?;
+                        let motorola = disc.files().get(t.file).is_some_and(|f| f.file_type == FileType::Motorola);
+                        let s = &mut buf[..2352];
+                        if motorola {
+                            s.chunks_exact_mut(2).for_each(|p| p.swap(0, 1));
+                        }
+                        sums.update(s);
+                    } else {
+                        // A data track's pregap counted with the audio track before it.
+                        let raw = disc.read_raw(track, lba).with_context(|| format!("track {n:02}, LBA {lba}"))?;
+                        sums.update(&raw);
+                    }
+                }
+                SectorAt::Gap => sums.update(&[0u8; 2352]),
+                SectorAt::End => bail!(
+                    "track {n:02}: LBA {lba} is past the end of the image (the table of contents has the audio end \
+                     at LBA {})",
+                    toc.audio_leadout()
+                ),
+            }
+            done += 1;
+            if done % 1024 == 0 {
+                run.progress(Task::AudioChecksums, done, Some(total));
+                run.check_cancel()?;
+            }
+        }
+        out.push((n, sums.finish().with_context(|| format!("track {n:02}"))?));
+    }
+    run.done(Task::AudioChecksums);
+    Ok(out)
+}
+
+/// The length of the file an ECM, CSO or ZSO file holds (`None` for any other file).
+fn container_len(path: &Path) -> Option<u64> {
+    let format = odix_cdrip::detect::detect(path).ok()?;
+    odix_cdrip::container::open(path, format).ok().flatten().map(|s| s.len())
+}
+
+/// For an ECM, CSO or ZSO file: decodes all of it (an ECM's EDC checked), as the `container` check.
+fn check_container(path: &Path, report: &mut Report) -> Result<()> {
+    let format = odix_cdrip::detect::detect(path).ok();
+    if !matches!(format, Some(ImageFormat::Ecm | ImageFormat::Cso | ImageFormat::Zso)) {
+        return Ok(());
+    }
+    let name = format.map_or("", ImageFormat::name);
+    let found = match format {
+        Some(ImageFormat::Ecm) => EcmStore::open(path).and_then(|s| s.check().map(|()| s.len())),
+        _ => CsoStore::open(path).and_then(|s| {
+            let mut buf = vec![0u8; 1 << 20];
+            let mut pos = 0u64;
+            while pos < s.len() {
+                let n = usize::try_from(s.len() - pos).unwrap_or(usize::MAX).min(buf.len());
+                s.read_at(pos, &mut buf[..n])?;
+                pos += n as u64;
+            }
+            Ok(pos)
+        }),
+    };
+    let (result, line, problems) = match found {
+        Ok(n) => (Outcome::Ok, format!("Container: {name} holding {n} bytes, every block decoded"), Vec::new()),
+        Err(e) => (Outcome::Failed, format!("Container: {name}: {e}"), vec![format!("{name}: {e}")]),
+    };
+    report.add("container", result, line.as_bytes(), problems)
+}
+
+/// Matches the tracks' hashes (those already computed, else computed now; an ISO image or a container's file
+/// counts as one track) against the DAT at `dat`, as the `dat` check: failed when no game matches whole.
+fn match_dat(
+    dat: &Path,
+    disc: Option<&RawDisc>,
+    image: &Path,
+    known: Option<&HashReport>,
+    report: &mut Report,
+) -> Result<DatMatch> {
+    let len = std::fs::metadata(dat).with_context(|| format!("cannot open {}", dat.display()))?.len();
+    if len > odix_cdrip::dat::MAX_DAT_BYTES {
+        bail!(
+            "{}: {len} bytes, more than a DAT file holds (at most {})",
+            dat.display(),
+            odix_cdrip::dat::MAX_DAT_BYTES
+        );
+    }
+    let xml = std::fs::read(dat).with_context(|| format!("cannot read {}", dat.display()))?;
+    let parsed = odix_cdrip::dat::parse(&xml).with_context(|| format!("{}: not a Logiqx XML DAT", dat.display()))?;
+    let tracks = match (known.filter(|h| !h.tracks.is_empty()), disc) {
+        (Some(h), _) => h.tracks.clone(),
+        (None, Some(disc)) => hash::hash_image(disc)?.tracks,
+        (None, None) => {
+            let format =
+                odix_cdrip::detect::detect(image).with_context(|| format!("cannot open {}", image.display()))?;
+            let store: Box<dyn ByteStore> = match odix_cdrip::container::open(image, format)? {
+                Some(s) => s,
+                None => Box::new(FileStore::open(image).with_context(|| format!("cannot open {}", image.display()))?),
+            };
+            let mut h = Hasher::new();
+            let mut buf = vec![0u8; 1 << 20];
+            let mut pos = 0u64;
+            report.run.progress(Task::Hashing, 0, Some(store.len()));
+            while pos < store.len() {
+                let n = usize::try_from(store.len() - pos).unwrap_or(usize::MAX).min(buf.len());
+                store.read_at(pos, &mut buf[..n]).with_context(|| format!("reading {}", image.display()))?;
+                h.update(&buf[..n]);
+                pos += n as u64;
+                report.run.progress(Task::Hashing, pos, Some(store.len()));
+                report.run.check_cancel()?;
+            }
+            report.run.done(Task::Hashing);
+            vec![(1, h.finish())]
+        }
+    };
+    let found = odix_cdrip::dat::match_tracks(&parsed, &tracks);
+    let mut text = Vec::new();
+    // The game's own sheet, compared for information: a sheet odix or another tool wrote may differ in its words.
+    let sheet_line = |game: &str| -> Result<Option<String>> {
+        let Some(disc) = disc.filter(|d| d.kind() == SheetKind::Cue) else { return Ok(None) };
+        let bytes =
+            std::fs::read(disc.sheet_path()).with_context(|| format!("reading {}", disc.sheet_path().display()))?;
+        let mut h = Hasher::new();
+        h.update(&bytes);
+        Ok(odix_cdrip::dat::match_sheet(&parsed, game, &h.finish()).map(|(name, diffs)| match diffs.is_empty() {
+            true => format!("  sheet: matches {name}"),
+            false => format!("  sheet: differs from {name} (not counted): {}", diffs.join("; ")),
+        }))
+    };
+    let (result, problems) = match &found {
+        DatMatch::Matched { game, tracks } => {
+            writeln!(text, "DAT: matches \"{game}\" ({} track(s): size, CRC-32, MD5, SHA-1)", tracks.len())?;
+            if let Some(l) = sheet_line(game)? {
+                writeln!(text, "{l}")?;
+            }
+            (Outcome::Ok, Vec::new())
+        }
+        DatMatch::Differs { game, tracks, missing } => {
+            writeln!(text, "DAT: closest game \"{game}\", which differs:")?;
+            for t in tracks {
+                writeln!(text, "  {t}")?;
+            }
+            for m in missing {
+                writeln!(text, "  {m}: in the DAT, matched by no track")?;
+            }
+            let bad = tracks.iter().filter(|t| !t.differences.is_empty()).count();
+            (Outcome::Failed, vec![format!("{bad} track(s) differ from \"{game}\" in {}", dat.display())])
+        }
+        DatMatch::NotFound => {
+            writeln!(text, "DAT: no game of {} has a track of this image", dat.display())?;
+            (Outcome::Failed, vec![format!("not in {}", dat.display())])
+        }
+    };
+    report.add("dat", result, &text, problems)?;
+    Ok(found)
 }
 
 /// CRC32/MD5/SHA-1 of the whole file.

@@ -17,9 +17,12 @@ fn example(name: &str) -> Command {
         BUILT.call_once(|| {
             let mut cargo = Command::new(env!("CARGO"));
             cargo.args(["build", "--quiet", "-p", "odix", "--examples"]);
-            if profile_dir.file_name().is_some_and(|n| n == "release") {
-                cargo.arg("--release");
-            }
+            // The profile's folder is named after it, but for `dev`, whose folder is `debug`.
+            let profile = match profile_dir.file_name().and_then(|n| n.to_str()) {
+                Some("debug") | None => "dev",
+                Some(other) => other,
+            };
+            cargo.args(["--profile", profile]);
             if let Some(target) = profile_dir.parent() {
                 cargo.env("CARGO_TARGET_DIR", target);
             }

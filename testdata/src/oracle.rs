@@ -164,3 +164,52 @@ pub fn xorriso_zisofs(xorriso: &Path, src: &Path, img: &Path) {
             .args(["/", "-set_filter_r", "--zisofs", "/", "--"]),
     );
 }
+
+/// A folder of inputs made once per test run and shared by every test that asks for it, in this process or
+/// another: cargo-nextest runs each test in a process of its own, so a `OnceLock` alone would make the inputs once
+/// per test. The folder is `root/NAME-RUN` (RUN is nextest's run id, else this process's id); the first caller
+/// makes it with `build` while holding `NAME-RUN.lock` (created exclusively), the others wait for the `.done`
+/// marker `build`'s success leaves. Folders of earlier runs older than a day are removed.
+///
+/// # Panics
+/// When `build` panics (the others then stop waiting after ten minutes) or the folder cannot be made.
+pub fn shared_dir(root: &Path, name: &str, build: impl FnOnce(&Path)) -> PathBuf {
+    let run = std::env::var("NEXTEST_RUN_ID").unwrap_or_else(|_| std::process::id().to_string());
+    std::fs::create_dir_all(root).unwrap_or_else(|e| panic!("{}: {e}", root.display()));
+    remove_stale(root, name);
+    let dir = root.join(format!("{name}-{run}"));
+    let done = dir.join(".done");
+    let lock = root.join(format!("{name}-{run}.lock"));
+    let start = std::time::Instant::now();
+    loop {
+        if done.is_file() {
+            return dir;
+        }
+        match std::fs::OpenOptions::new().write(true).create_new(true).open(&lock) {
+            Ok(_) => {
+                let _ = std::fs::remove_dir_all(&dir);
+                std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+                build(&dir);
+                std::fs::write(&done, b"").unwrap_or_else(|e| panic!("{}: {e}", done.display()));
+                return dir;
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                assert!(start.elapsed().as_secs() < 600, "{}: made by another test for ten minutes", dir.display());
+                std::thread::sleep(std::time::Duration::from_millis(200));
+            }
+            Err(e) => panic!("{}: {e}", lock.display()),
+        }
+    }
+}
+
+fn remove_stale(root: &Path, name: &str) {
+    let Ok(entries) = std::fs::read_dir(root) else { return };
+    let prefix = format!("{name}-");
+    for e in entries.flatten() {
+        let old = e.metadata().and_then(|m| m.modified()).ok().and_then(|t| t.elapsed().ok());
+        let ours = e.file_name().to_str().is_some_and(|n| n.starts_with(&prefix));
+        if ours && old.is_some_and(|age| age.as_secs() > 24 * 3600) {
+            let _ = std::fs::remove_dir_all(e.path()).or_else(|_| std::fs::remove_file(e.path()));
+        }
+    }
+}

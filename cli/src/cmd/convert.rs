@@ -14,11 +14,13 @@ use crate::cmd::progress::bar as progress_bar;
 /// `odix convert`.
 #[derive(clap::Args, Debug, Clone)]
 pub struct ConvertArgs {
-    /// The image to read: a `.cue` or `.ccd` (raw), or an ISO image (any other name).
+    /// The image to read: a raw image (`.cue`, `.ccd`, `.nrg`, `.mds`, `.cdi`, `.gdi`, `.toc`, recognised by its
+    /// content), an ISO image, or an ECM, CSO or ZSO file.
     pub input: PathBuf,
-    /// What to write, by its extension: from a raw image `NAME.iso` or `NAME.ccd` (with `NAME.img` and
-    /// `NAME.sub`); from an ISO image `NAME.cue` (with `NAME.bin`) or `NAME.ccd`; from either `NAME.chd` (a MAME
-    /// CHD of a CD, or of a DVD from an ISO image); from a CHD also `NAME.cue` (one `NAME.bin`).
+    /// What to write, by its extension: from a raw image `NAME.iso`, `NAME.cue` (with `NAME.bin`) or `NAME.ccd`
+    /// (with `NAME.img` and `NAME.sub`); from an ISO image `NAME.cue` (with `NAME.bin`), `NAME.ccd`, `NAME.cso` or
+    /// `NAME.zso`; `NAME.ecm` from any file; from an ECM, CSO or ZSO file the file it holds (any name);
+    /// `NAME.chd` from a raw image (a CD CHD) or an ISO image (a DVD CHD); from a CHD `NAME.cue` (one `NAME.bin`).
     pub output: PathBuf,
     /// For raw input: write the file system of session N (default: the last session with a data track).
     #[arg(long, value_name = "N")]
@@ -29,6 +31,18 @@ pub struct ConvertArgs {
     /// Replace OUT (and the files beside it) if it exists.
     #[arg(short, long)]
     pub force: bool,
+    /// From a CUE sheet to OUT.cue: one BIN per track, named as Redump names them ("OUT (Track N).bin").
+    #[arg(long, conflicts_with_all = ["merge", "session", "track"])]
+    pub split: bool,
+    /// From a CUE sheet to OUT.cue: all its BINs as one OUT.bin, the INDEX times moved to match.
+    #[arg(long, conflicts_with_all = ["session", "track"])]
+    pub merge: bool,
+    /// For a .cso output: CISO v2 (deflate or LZ4 blocks, whichever is smaller) instead of v1 (deflate).
+    #[arg(long)]
+    pub cso_v2: bool,
+    /// Threads compressing a .cso, .zso or .chd (default: one per CPU).
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
 }
 
 pub fn convert(args: ConvertArgs) -> Result<u8> {
@@ -38,6 +52,13 @@ pub fn convert(args: ConvertArgs) -> Result<u8> {
         session: args.session,
         track: args.track,
         force: args.force,
+        layout: match (args.split, args.merge) {
+            (true, _) => Some(odix::convert::Layout::Split),
+            (_, true) => Some(odix::convert::Layout::Merge),
+            _ => None,
+        },
+        cso_v2: args.cso_v2,
+        threads: args.threads.unwrap_or(0),
         cancel: interrupt::cancel(),
         on_event: Some(Arc::new(move |e| {
             let mut bar = shown.lock().unwrap_or_else(|p| p.into_inner());
@@ -71,6 +92,7 @@ pub fn convert(args: ConvertArgs) -> Result<u8> {
             eprintln!("odix: wrote {} ({} sectors)", names[0], r.sectors);
         }
         ConvertKind::ChdToBinCue => eprintln!("odix: wrote {} and {} ({} sectors)", names[0], names[1], r.sectors),
+        ConvertKind::RawToBinCue => eprintln!("odix: wrote {} and {} ({} sectors)", names[0], names[1], r.sectors),
         ConvertKind::IsoToBinCue => {
             eprintln!("odix: wrote {} and {} ({} Mode 1 sectors)", names[0], names[1], r.sectors);
         }
@@ -81,6 +103,12 @@ pub fn convert(args: ConvertArgs) -> Result<u8> {
                 _ => "P/Q subchannel generated",
             };
             eprintln!("odix: wrote {}, {} and {} ({} sectors, {subs})", names[0], names[1], names[2], r.sectors);
+        }
+        ConvertKind::Packed | ConvertKind::Unpacked => {
+            eprintln!("odix: wrote {} ({})", names[0], r.what.unwrap_or_default());
+        }
+        ConvertKind::Split | ConvertKind::Merged => {
+            eprintln!("odix: wrote {} and {} ({})", names[0], names[1..].join(", "), r.what.unwrap_or_default());
         }
     }
     Ok(0)

@@ -27,7 +27,7 @@ pub struct RipArgs {
     /// `[DEVICE] OUT`: the drive (default: the first optical drive), a `.cue` or `.ccd` read as the disc it
     /// describes, or a regular file or block device read with the same map and retries; then the image to write
     /// (`.iso`, or `.bin` with `--raw`, which also writes `OUT.cue`).
-    #[arg(value_name = "PATH", num_args = 1..=2, required = true)]
+    #[arg(value_name = "PATH", num_args = 1..=2, required_unless_present = "find_offset")]
     pub paths: Vec<PathBuf>,
     /// Read 2352-byte raw sectors of every track (audio included) into OUT.bin, with OUT.cue beside it.
     #[arg(long)]
@@ -62,6 +62,21 @@ pub struct RipArgs {
     /// Sectors per read in the copy pass (default: as many as the drive's largest transfer holds, up to 2 MiB).
     #[arg(long, value_name = "N", hide = true)]
     pub cluster: Option<u32>,
+    /// With --raw: the drive's read offset in samples, with the sign the AccurateRip drive list gives it (see
+    /// `odix drive --offsets`): audio tracks are written as the pressing holds them.
+    #[arg(long, value_name = "SAMPLES", allow_hyphen_values = true, default_value_t = 0, requires = "raw")]
+    pub read_offset: i32,
+    /// With --raw: read audio sectors once, judged by the drive's C2 pointers alone (default: twice, compared).
+    #[arg(long, requires = "raw")]
+    pub single_read: bool,
+    /// Find the drive's read offset instead of ripping: try every offset within ±N samples (default 2940) against
+    /// the saved AccurateRip response of the disc in the drive (--accuraterip); `odix rip --find-offset
+    /// --accuraterip dBAR-….bin [DEVICE]`.
+    #[arg(long, value_name = "N", num_args = 0..=1, default_missing_value = "2940", requires = "accuraterip")]
+    pub find_offset: Option<u32>,
+    /// With --find-offset: the disc's AccurateRip response (`dBAR-….bin`), saved beforehand.
+    #[arg(long, value_name = "FILE", requires = "find_offset")]
+    pub accuraterip: Option<PathBuf>,
 }
 
 /// `odix drive [DEVICE]`.
@@ -72,6 +87,9 @@ pub struct DriveArgs {
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
+    /// A local copy of AccurateRip's drive offset list (DriveOffsets.bin): print the drive's read offset from it.
+    #[arg(long, value_name = "FILE")]
+    pub offsets: Option<PathBuf>,
 }
 
 /// `odix toc [DEVICE]`.
@@ -84,7 +102,17 @@ pub struct TocArgs {
     pub json: bool,
 }
 
-fn write_drive_report(out: &mut dyn Write, path: &Path, r: &DriveReport, as_json: bool) -> io::Result<()> {
+/// The drive's read offset as `odix drive --offsets` found it: the list's entry, or `None` when the list does not
+/// name the drive.
+type OffsetLookup = Option<Option<odix_cdrip::offsets::DriveOffset>>;
+
+fn write_drive_report(
+    out: &mut dyn Write,
+    path: &Path,
+    r: &DriveReport,
+    offset: &OffsetLookup,
+    as_json: bool,
+) -> io::Result<()> {
     let profiles = r.profiles();
     let c2 = r.c2_pointers();
     if as_json {
@@ -100,6 +128,9 @@ fn write_drive_report(out: &mut dyn Write, path: &Path, r: &DriveReport, as_json
             "c2_pointers": c2.unwrap_or(false),
             "read_cd": match &r.read_cd { Some(Ok(b)) => json!(b), Some(Err(e)) => json!(e), None => json!(null) },
             "read_retry_count": r.retry_count,
+            "read_offset": offset.as_ref().map(|o| o.as_ref().map(|d| json!({
+                "samples": d.offset, "name": d.name, "submissions": d.submissions,
+            }))),
         });
         writeln!(out, "{}", serde_json::to_string_pretty(&v).unwrap_or_default())
     } else {
@@ -128,6 +159,15 @@ fn write_drive_report(out: &mut dyn Write, path: &Path, r: &DriveReport, as_json
         if let Some(n) = r.retry_count {
             writeln!(out, "Read retries: {n} (drive setting)")?;
         }
+        match offset {
+            Some(Some(d)) => writeln!(
+                out,
+                "Read offset:  {:+} samples (drive offset list: \"{}\", {} submissions)",
+                d.offset, d.name, d.submissions
+            )?,
+            Some(None) => writeln!(out, "Read offset:  unknown (the drive offset list does not name this drive)")?,
+            None => {}
+        }
         Ok(())
     }
 }
@@ -136,8 +176,9 @@ fn write_drive_report(out: &mut dyn Write, path: &Path, r: &DriveReport, as_json
 pub fn drive(args: DriveArgs) -> Result<u8> {
     let (path, mut drive) = odix::rip::open_drive(args.device.as_deref(), Duration::from_secs(30))?;
     let report = odix::rip::drive_report(&mut drive)?;
+    let offset = args.offsets.as_deref().map(|f| odix::rip::drive_offset(f, &report.inquiry)).transpose()?;
     let mut out = io::stdout().lock();
-    write_drive_report(&mut out, &path, &report, args.json)?;
+    write_drive_report(&mut out, &path, &report, &offset, args.json)?;
     Ok(0)
 }
 
@@ -180,8 +221,50 @@ fn stop_on_signals() -> Result<Cancel> {
     Ok(stop)
 }
 
+/// `odix rip --find-offset N --accuraterip FILE [DEVICE]`.
+fn find_offset(args: &RipArgs, range: u32) -> Result<u8> {
+    let device = match args.paths.as_slice() {
+        [] => None,
+        [dev] => Some(dev.clone()),
+        _ => bail!("usage: odix rip --find-offset [N] --accuraterip FILE [DEVICE]"),
+    };
+    let input = match device {
+        Some(p) => Input::Path(p),
+        None => Input::FirstDrive,
+    };
+    let response = args.accuraterip.as_deref().context("--find-offset needs --accuraterip FILE")?;
+    let r = odix::rip::find_offset(input, response, range, Duration::from_secs_f64(args.timeout.max(1.0)))?;
+    let mut out = io::stdout().lock();
+    write_find_offset(&mut out, &r)?;
+    Ok(if r.matches.is_empty() { EXIT_PARTIAL } else { 0 })
+}
+
+fn write_find_offset(out: &mut dyn Write, r: &odix::rip::FindOffsetReport) -> io::Result<()> {
+    writeln!(out, "Drive: {}", r.drive)?;
+    writeln!(out, "Disc:  AccurateRip {} (track {} compared, offsets -{}..+{})", r.disc_id, r.track, r.range, r.range)?;
+    for n in &r.notes {
+        writeln!(out, "Note:  {n}")?;
+    }
+    match r.matches.first() {
+        None => writeln!(out, "No offset within ±{} samples gives an AccurateRip v1 CRC in the response", r.range),
+        Some(_) => {
+            for m in &r.matches {
+                writeln!(
+                    out,
+                    "Read offset {:+}: AccurateRip v1 {:08x} (v2 {:08x}) in the response, confidence {}",
+                    m.offset, m.v1, m.v2, m.confidence
+                )?;
+            }
+            Ok(())
+        }
+    }
+}
+
 /// `odix rip`.
 pub fn rip(args: RipArgs) -> Result<u8> {
+    if let Some(range) = args.find_offset {
+        return find_offset(&args, range);
+    }
     let (device, out) = match args.paths.as_slice() {
         [out] => (None, out.clone()),
         [dev, out] => (Some(dev.clone()), out.clone()),
@@ -203,6 +286,8 @@ pub fn rip(args: RipArgs) -> Result<u8> {
         timeout: Duration::from_secs_f64(args.timeout),
         hash: !args.no_hash,
         cluster: args.cluster,
+        read_offset: args.read_offset,
+        verify_audio: !args.single_read,
         command_line: std::env::args().collect::<Vec<_>>().join(" "),
         ..RipOptions::new(out)
     };
@@ -253,6 +338,15 @@ pub fn rip(args: RipArgs) -> Result<u8> {
             if report.outcome == RipOutcome::Complete {
                 Ok(0)
             } else {
+                for e in &report.audio_errors {
+                    writeln!(
+                        err,
+                        "odix: track {}: samples {}..{} never read the same twice",
+                        e.track,
+                        e.first_sample,
+                        e.first_sample.saturating_add(i64::try_from(e.samples).unwrap_or(i64::MAX))
+                    )?;
+                }
                 writeln!(
                     err,
                     "odix: {} of {} sectors unreadable (see {}); the image is incomplete",
@@ -337,9 +431,21 @@ mod tests {
         let mut d = sim_drive();
         let r = odix::rip::drive_report(&mut d).unwrap();
         let mut out = Vec::new();
-        write_drive_report(&mut out, Path::new("/dev/sim"), &r, false).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let list = dir.path().join("DriveOffsets.bin");
+        let mut b = odix_cdrip::offsets::record("PLEXTOR - DVDR   PX-716A", 30, 200).to_vec();
+        b.extend_from_slice(&odix_cdrip::offsets::record("ODIXSIM - Simulated CD", -1164, 3));
+        std::fs::write(&list, b).unwrap();
+        let offset = Some(odix::rip::drive_offset(&list, &r.inquiry).unwrap());
+        write_drive_report(&mut out, Path::new("/dev/sim"), &r, &offset, false).unwrap();
         let s = String::from_utf8(out).unwrap();
-        for want in ["Vendor:       ODIXSIM", "CD-ROM (current)", "C2 pointers:  yes", "Raw reading:  yes (READ CD)"] {
+        for want in [
+            "Vendor:       ODIXSIM",
+            "CD-ROM (current)",
+            "C2 pointers:  yes",
+            "Raw reading:  yes (READ CD)",
+            "Read offset:  -1164 samples (drive offset list: \"ODIXSIM - Simulated CD\", 3 submissions)",
+        ] {
             assert!(s.contains(want), "{want}: {s}");
         }
     }

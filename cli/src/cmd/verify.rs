@@ -1,6 +1,7 @@
 //! `odix verify IMAGE`: checks an image through [`odix::verify`] (raw sectors, volume sizes, extents, MD5 tags,
-//! a folder, hashes) and prints what each check found as it ends, or one JSON object at the end. Exit status 2
-//! for an incomplete image, 1 for wrong data.
+//! a folder, hashes, audio checksums and disc ids, AccurateRip and CTDB responses saved or fetched) and prints
+//! what each check found as it ends, or one JSON object at the end. Exit status 2 for an incomplete image, 1 for
+//! wrong data.
 
 use std::io::{self, Write};
 use std::path::PathBuf;
@@ -30,13 +31,36 @@ pub struct VerifyArgs {
     /// Print a redump-style DAT entry with this game name.
     #[arg(long, value_name = "NAME")]
     pub dat: Option<String>,
+    /// Match every track's size, CRC-32, MD5 and SHA-1 against this Logiqx XML DAT (as Redump and No-Intro
+    /// publish them): names the game, or says which track differs and how (exit status 1).
+    #[arg(long, value_name = "FILE.dat")]
+    pub match_dat: Option<PathBuf>,
     /// Replace the repaired copy's files if they exist.
     #[arg(short, long)]
     pub force: bool,
     /// Print one JSON object (format, sizes, sectors expected and present, each check's result, problems,
-    /// hashes) instead of the text report.
+    /// hashes, audio checksums and disc ids) instead of the text report.
     #[arg(long)]
     pub json: bool,
+    /// Check the audio tracks against a saved AccurateRip response (the disc's `dBAR-….bin` file): exit status 1
+    /// when a track matches no entry.
+    #[arg(long, value_name = "FILE")]
+    pub accuraterip: Option<PathBuf>,
+    /// Check the audio tracks against a saved CUETools database response (the XML a lookup returns): exit status
+    /// 1 when a track matches no entry.
+    #[arg(long, value_name = "FILE")]
+    pub ctdb: Option<PathBuf>,
+    /// Fetch the disc's AccurateRip and CTDB responses over HTTP and check the audio tracks against them (the
+    /// only network access odix makes; environment ODIX_ACCURATERIP_URL and ODIX_CTDB_URL replace the servers).
+    #[arg(long, conflicts_with_all = ["accuraterip", "ctdb"])]
+    pub online: bool,
+    /// With --online: give up on a database after this many seconds (connecting: at most 10).
+    #[arg(long, value_name = "SECONDS", default_value_t = 30, requires = "online",
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub online_timeout: u64,
+    /// With --online: keep the responses fetched in DIR (`dBAR-….bin`, `ctdb-<TOC id>.xml`).
+    #[arg(long, value_name = "DIR", requires = "online")]
+    pub save_responses: Option<PathBuf>,
 }
 
 pub fn verify(args: VerifyArgs) -> Result<u8> {
@@ -49,7 +73,14 @@ pub fn verify(args: VerifyArgs) -> Result<u8> {
         against: args.against.clone(),
         hashes: !args.no_hashes,
         dat: args.dat.clone(),
+        match_dat: args.match_dat.clone(),
         cancel: interrupt::cancel(),
+        accuraterip: args.accuraterip.clone(),
+        ctdb: args.ctdb.clone(),
+        online: args.online.then(|| {
+            odix::online::Online::from_env().with_timeout(std::time::Duration::from_secs(args.online_timeout))
+        }),
+        save_responses: args.save_responses.clone(),
     };
     let path = args.image.image.clone();
     let json = args.json;
@@ -77,6 +108,7 @@ pub fn verify(args: VerifyArgs) -> Result<u8> {
                     (Task::CheckingSectors, t) => progress_bar(t.unwrap_or(0), "checking sectors"),
                     (Task::Copying, t) => progress_bar(t.unwrap_or(0), "copying"),
                     (Task::Hashing, t) => progress_bar(t.unwrap_or(0), "hashing"),
+                    (Task::AudioChecksums, t) => progress_bar(t.unwrap_or(0), "audio checksums"),
                 };
                 if let Some((_, old)) = bar.replace((task, b)) {
                     old.finish_and_clear();
@@ -127,6 +159,12 @@ pub fn verify(args: VerifyArgs) -> Result<u8> {
                         .map(|(n, t)| {
                             let mut v = hash_json(t);
                             v["track"] = (*n).into();
+                            // Audio tracks carry their AccurateRip CRCs.
+                            let sums = report.audio.as_ref().and_then(|a| a.tracks.iter().find(|(m, _)| m == n));
+                            if let Some((_, s)) = sums {
+                                v["accuraterip_v1"] = format!("{:08x}", s.accuraterip_v1).into();
+                                v["accuraterip_v2"] = format!("{:08x}", s.accuraterip_v2).into();
+                            }
                             v
                         })
                         .collect(),
@@ -155,6 +193,10 @@ pub fn verify(args: VerifyArgs) -> Result<u8> {
             "checks": report.checks,
             "problems": report.problems,
             "hashes": hashes_json,
+            "musicbrainz_disc_id": report.audio.as_ref().map(|a| a.musicbrainz_disc_id.clone()),
+            "freedb_id": report.audio.as_ref().map(|a| a.freedb_id.clone()),
+            "accuraterip_id": report.audio.as_ref().map(|a| a.accuraterip_id.clone()),
+            "audio": report.audio.as_ref().map(audio_json),
             "exit": code,
         });
         serde_json::to_writer_pretty(&mut out, &v)?;
@@ -176,4 +218,62 @@ pub fn verify(args: VerifyArgs) -> Result<u8> {
         eprintln!("odix: {}: image incomplete: {first}{more}", path.display());
     }
     Ok(code)
+}
+
+/// The `audio` object of `--json`: every checksum of each audio track, the disc's ids, and the comparisons with
+/// the responses given.
+fn audio_json(a: &odix::verify::AudioReport) -> serde_json::Value {
+    let hex = |v: u32| format!("{v:08x}");
+    let tracks: Vec<serde_json::Value> = a
+        .tracks
+        .iter()
+        .map(|(n, s)| {
+            serde_json::json!({
+                "track": n,
+                "samples": s.samples,
+                "accuraterip_v1": hex(s.accuraterip_v1),
+                "accuraterip_v2": hex(s.accuraterip_v2),
+                "crc32": hex(s.crc32),
+                "crc32_nonsilent": hex(s.crc32_nonsilent),
+                "ctdb_crc": hex(s.ctdb_crc),
+            })
+        })
+        .collect();
+    let accuraterip = a.accuraterip.as_ref().map(|r| {
+        r.iter()
+            .map(|t| {
+                serde_json::json!({
+                    "track": t.track,
+                    "matched": t.matched(),
+                    "v1_confidence": t.v1_confidence,
+                    "v2_confidence": t.v2_confidence,
+                    "total_confidence": t.total_confidence,
+                    "entries": t.entries,
+                })
+            })
+            .collect::<Vec<_>>()
+    });
+    let ctdb = a.ctdb.as_ref().map(|r| {
+        r.iter()
+            .map(|t| {
+                serde_json::json!({
+                    "track": t.track,
+                    "matched": t.matched(),
+                    "confidence": t.confidence,
+                    "total_confidence": t.total_confidence,
+                })
+            })
+            .collect::<Vec<_>>()
+    });
+    serde_json::json!({
+        "tracks": tracks,
+        "musicbrainz_disc_id": a.musicbrainz_disc_id,
+        "freedb_id": a.freedb_id,
+        "accuraterip_id": a.accuraterip_id,
+        "accuraterip_file": a.accuraterip_file,
+        "ctdb_toc_id": a.ctdb_toc_id,
+        "ctdb_toc": a.ctdb_toc,
+        "accuraterip": accuraterip,
+        "ctdb": ctdb,
+    })
 }

@@ -26,6 +26,8 @@ pub(super) struct Job<'a> {
     pub force: bool,
     /// Whether `--session` or `--track` was given (refused: a CHD holds the whole disc).
     pub selection: bool,
+    /// Threads compressing (0: one per CPU).
+    pub threads: usize,
     /// Told of units done of a total.
     pub progress: &'a dyn Fn(u64, u64),
     /// Told once the copying has ended.
@@ -121,8 +123,11 @@ pub(super) fn convert(
     }
 }
 
-fn threads() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get())
+fn threads(job: &Job) -> usize {
+    match job.threads {
+        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        n => n,
+    }
 }
 
 fn no_selection(job: &Job) -> Result<()> {
@@ -156,7 +161,7 @@ fn raw_to_chd(job: &Job) -> Result<Wrote> {
     let mut frames = CdFrames::new(&mut disc, tracks);
     job.progress(0, total);
     let out = BufWriter::with_capacity(1 << 20, &outputs[0].file);
-    let (mut out, _) = write_chd(out, job.output, &layout, threads(), |buf: &mut [u8]| -> Result<()> {
+    let (mut out, _) = write_chd(out, job.output, &layout, threads(job), |buf: &mut [u8]| -> Result<()> {
         frames.fill(buf).with_context(|| format!("reading {}", job.input.display()))?;
         job.progress(frames.frames_done(), total);
         job.check_cancel()
@@ -190,7 +195,7 @@ fn iso_to_chd(job: &Job) -> Result<Wrote> {
     let mut done = 0u64;
     job.progress(0, sectors);
     let out = BufWriter::with_capacity(1 << 20, &outputs[0].file);
-    let (mut out, _) = write_chd(out, job.output, &layout, threads(), |buf: &mut [u8]| -> Result<()> {
+    let (mut out, _) = write_chd(out, job.output, &layout, threads(job), |buf: &mut [u8]| -> Result<()> {
         // The last sector of an image whose size is not a multiple of 2048 is padded with zeros.
         let mut filled = 0;
         while filled < buf.len() {

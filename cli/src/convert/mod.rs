@@ -30,6 +30,9 @@ use crate::compare::same_file;
 use crate::output::{self, AtomicFile};
 
 mod chd;
+mod containers;
+pub use containers::{redump_track_name, Layout};
+mod raw_to_cue;
 
 /// How to convert.
 #[derive(Clone, Default)]
@@ -40,6 +43,12 @@ pub struct ConvertOptions {
     pub track: Option<u8>,
     /// Replace the outputs if they exist.
     pub force: bool,
+    /// For a CUE sheet written as a CUE sheet: one BIN per track (Redump's layout) or one BIN for all.
+    pub layout: Option<Layout>,
+    /// For a `.cso` output: CISO v2 (deflate or LZ4 blocks, whichever is smaller) rather than v1 (deflate).
+    pub cso_v2: bool,
+    /// Threads compressing a CSO, ZSO or CHD (0: one per CPU).
+    pub threads: usize,
     /// Checked between sectors: once set, the conversion stops with [`crate::cancel::Cancelled`] and writes
     /// nothing.
     pub cancel: Cancel,
@@ -53,6 +62,9 @@ impl std::fmt::Debug for ConvertOptions {
             .field("session", &self.session)
             .field("track", &self.track)
             .field("force", &self.force)
+            .field("layout", &self.layout)
+            .field("cso_v2", &self.cso_v2)
+            .field("threads", &self.threads)
             .finish_non_exhaustive()
     }
 }
@@ -100,6 +112,8 @@ pub enum ConvertKind {
     RawToIso,
     /// A raw image to CloneCD.
     RawToCcd,
+    /// A raw image (any format) to one BIN and its CUE sheet.
+    RawToBinCue,
     /// An ISO image to BIN/CUE.
     IsoToBinCue,
     /// An ISO image to CloneCD.
@@ -110,6 +124,14 @@ pub enum ConvertKind {
     IsoToChd,
     /// A CD CHD to BIN/CUE.
     ChdToBinCue,
+    /// A file put into a container (ECM, CSO, ZSO); [`ConvertReport::what`] says how it went.
+    Packed,
+    /// The file a container holds written out.
+    Unpacked,
+    /// A CUE sheet's tracks written one BIN each.
+    Split,
+    /// A CUE sheet's BINs written as one.
+    Merged,
 }
 
 /// Where the subchannel of a CloneCD output came from.
@@ -128,8 +150,8 @@ fn ext_of(p: &Path) -> Option<String> {
 }
 
 /// What convert writes, for the message that refuses anything else.
-const RAW_OUTPUTS: &str = "NAME.iso (the file system of a session or a track), NAME.ccd (CloneCD, with NAME.img and \
-                           NAME.sub) or NAME.chd (MAME CHD)";
+const RAW_OUTPUTS: &str = "NAME.iso (the file system of a session or a track), NAME.cue (with NAME.bin), NAME.ccd \
+                           (CloneCD, with NAME.img and NAME.sub) or NAME.chd (MAME CHD)";
 const ISO_OUTPUTS: &str = "NAME.cue (with NAME.bin), NAME.ccd (CloneCD, with NAME.img and NAME.sub) or NAME.chd (MAME \
                            CHD)";
 
@@ -141,6 +163,9 @@ pub fn convert(input: &Path, output: &Path, opts: &ConvertOptions) -> Result<Con
     // Raw discs are recognised by what they hold (any format odix-cdrip lays out as tracks), or by a .cue/.ccd
     // name whose parser then says what is wrong with them.
     let detected = odix_cdrip::detect::detect(&args.input).ok();
+    if let Some(done) = containers_convert(&args, detected) {
+        return done;
+    }
     let in_raw = detected.is_some_and(ImageFormat::is_raw_disc)
         || matches!(ext_of(&args.input).as_deref(), Some("cue") | Some("ccd"));
     let out_ext = ext_of(&args.output);
@@ -150,6 +175,7 @@ pub fn convert(input: &Path, output: &Path, opts: &ConvertOptions) -> Result<Con
     match (in_raw, out_ext.as_deref()) {
         (true, Some("iso")) => raw_to_iso(&args),
         (true, Some("ccd")) => raw_to_ccd(&args),
+        (true, Some("cue")) => raw_to_bin_cue(&args),
         (true, _) => bail!(
             "{}: convert does not write {} from a raw image; it writes {RAW_OUTPUTS}",
             args.output.display(),
@@ -181,6 +207,7 @@ fn chd_conversion(
         output: &args.output,
         force: args.opts.force,
         selection: args.opts.session.is_some() || args.opts.track.is_some(),
+        threads: args.opts.threads,
         progress: &|done, total| args.progress(done, total),
         done: &|| args.event(ConvertEvent::Done),
         warn: &|w| args.event(ConvertEvent::Warning(w.to_string())),
@@ -202,6 +229,40 @@ fn chd_conversion(
         session_start: None,
         subchannel: None,
         warnings: w.warnings,
+    }))
+}
+
+/// A conversion of [`containers`] (ECM, CSO, ZSO, Redump's layout), if `args` asks for one.
+fn containers_convert(args: &Args, detected: Option<ImageFormat>) -> Option<Result<ConvertReport>> {
+    let progress = |done, total| args.progress(done, total);
+    let req = containers::Request {
+        input: args.input.clone(),
+        output: args.output.clone(),
+        force: args.opts.force,
+        layout: args.opts.layout,
+        cso_v2: args.opts.cso_v2,
+        threads: args.opts.threads,
+        cancel: args.opts.cancel.clone(),
+        progress: &progress,
+    };
+    let done = containers::convert(&req, detected)?;
+    Some(done.map(|d| {
+        args.event(ConvertEvent::Done);
+        let kind = match d.kind {
+            containers::DoneKind::Packed => ConvertKind::Packed,
+            containers::DoneKind::Unpacked => ConvertKind::Unpacked,
+            containers::DoneKind::Split => ConvertKind::Split,
+            containers::DoneKind::Merged => ConvertKind::Merged,
+        };
+        ConvertReport {
+            kind,
+            files: d.files,
+            sectors: d.sectors,
+            what: Some(d.what),
+            session_start: None,
+            subchannel: None,
+            warnings: Vec::new(),
+        }
     }))
 }
 
@@ -558,6 +619,45 @@ fn raw_to_ccd(args: &Args) -> Result<ConvertReport> {
     };
     let done = write_clonecd(args, &ccd, &inputs, &mut |lba, mode| Ok(disc.image_sector(lba, mode)?), sub)?;
     Ok(ccd_report(args, ConvertKind::RawToCcd, done, Vec::new()))
+}
+
+fn raw_to_bin_cue(args: &Args) -> Result<ConvertReport> {
+    if args.opts.session.is_some() || args.opts.track.is_some() {
+        bail!(
+            "{}: a BIN/CUE image holds the whole disc: --session and --track apply to .iso output",
+            args.output.display()
+        );
+    }
+    let mut disc = RawDisc::open(&args.input)?;
+    let cue_path = args.output.clone();
+    let bin_path = cue_path.with_extension("bin");
+    let outputs = Outputs::create(&[&bin_path, &cue_path], &raw_inputs(&disc), args.opts.force)?;
+    let mut w = BufWriter::with_capacity(1 << 20, outputs.file(0));
+    let bin_name = bin_path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let written = raw_to_cue::write_bin_cue(&mut disc, &mut w, &bin_name, &cue_path, &mut |done, total| {
+        args.progress(done, total);
+        args.check_cancel()
+    })
+    .with_context(|| format!("writing {}", bin_path.display()))?;
+    args.event(ConvertEvent::Done);
+    w.flush().with_context(|| format!("writing {}", bin_path.display()))?;
+    drop(w);
+    for warning in &written.warnings {
+        args.event(ConvertEvent::Warning(warning.clone()));
+    }
+    let mut c = outputs.file(1);
+    c.write_all(&written.cue).with_context(|| format!("writing {}", cue_path.display()))?;
+    args.check_cancel()?;
+    outputs.commit()?;
+    Ok(ConvertReport {
+        kind: ConvertKind::RawToBinCue,
+        files: vec![cue_path, bin_path],
+        sectors: written.sectors,
+        what: None,
+        session_start: None,
+        subchannel: None,
+        warnings: written.warnings,
+    })
 }
 
 fn iso_to_ccd(args: &Args) -> Result<ConvertReport> {

@@ -61,7 +61,12 @@ impl Opened {
     pub(crate) fn open(src: &ImageSource, opts: &ReadOptions) -> Result<Opened> {
         let mut img = open_image(src, opts)?;
         let early = img.take_warnings();
-        let system_area = img.system_area().map_err(|e| e.to_string());
+        // On a disc whose first sectors are audio (an Enhanced CD, a Dreamcast disc) there is no system area.
+        let system_area = if system_area_outside_data(src) {
+            Ok(SystemArea::default())
+        } else {
+            img.system_area().map_err(|e| e.to_string())
+        };
         let system_area_warnings = img.take_warnings();
         Ok(Opened { img, early, system_area, system_area_warnings })
     }
@@ -83,6 +88,15 @@ impl Opened {
             best_view: view_name(img.best_view()),
         }
     }
+}
+
+/// Whether LBAs 0–15 of a raw disc are not all in data tracks, so that no system area can be read there.
+fn system_area_outside_data(src: &ImageSource) -> bool {
+    let Some(disc) = src.raw_disc() else { return false };
+    (0..16).any(|lba| match disc.locate(lba) {
+        odix_cdrip::image::SectorAt::Stored { track } => !disc.tracks().get(track).is_some_and(|t| t.mode.is_data()),
+        _ => true,
+    })
 }
 
 /// The name of a view, as `--view` spells it.

@@ -29,6 +29,11 @@ pub(crate) fn info(src: &ImageSource, _opts: &ReadOptions) -> Result<Vec<InfoSec
         match (format, src.bare_bin_mode()) {
             (_, Some(_)) => "raw 2352-byte sectors without a sheet, read by their sync patterns",
             ("cue", None) => "CUE sheet",
+            ("nrg", None) => "Nero (NRG)",
+            ("mds", None) => "Alcohol 120% (MDS/MDF)",
+            ("cdi", None) => "DiscJuggler (CDI)",
+            ("gdi", None) => "GD-ROM (GDI); session 2 is the high-density area",
+            ("toc", None) => "cdrdao TOC",
             ("chd", None) => "MAME CHD",
             _ => "CloneCD",
         },

@@ -1,0 +1,301 @@
+//! CUETools database (CTDB) responses and matching a rip against them.
+//!
+//! A lookup answers with an XML document whose root `<ctdb>` holds one `<entry>` per group of submissions:
+//!
+//! ```xml
+//! <ctdb xmlns="http://db.cuetools.net/ns/mmd-1.0#">
+//!   <entry confidence="8" crc32="5457b143" id="3117474" npar="8" stride="5880"
+//!          toc="0:16032:32072:47282:62810" trackcrcs="97217ee6 dc8a2af2 338369b1 2eac339c" />
+//! </ctdb>
+//! ```
+//!
+//! `trackcrcs` lists each audio track's CTDB CRC (see [`super::checksum`]); `confidence` counts the submissions.
+//! Other elements (`<metadata>` …) and attributes are ignored. Elements are found by local name whatever their
+//! namespace.
+
+use super::toc::Toc;
+use super::{Error, TrackSums};
+
+/// Largest response read, in bytes.
+pub const MAX_RESPONSE_BYTES: usize = 4 << 20;
+/// Most entries kept.
+pub const MAX_ENTRIES: usize = 10_000;
+
+/// One `<entry>`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Entry {
+    /// Its `id`, as given.
+    pub id: String,
+    /// How many submissions agree on it.
+    pub confidence: u32,
+    /// The CTDB CRC of the whole disc (`crc32`), when given.
+    pub crc32: Option<u32>,
+    /// The TOC it was submitted with (`toc`), when given.
+    pub toc: Option<String>,
+    /// Each audio track's CTDB CRC.
+    pub track_crcs: Vec<u32>,
+}
+
+/// A parsed response.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Response {
+    /// Its entries, in order.
+    pub entries: Vec<Entry>,
+}
+
+fn hex32(s: &str) -> Option<u32> {
+    if s.is_empty() || s.len() > 8 {
+        return None;
+    }
+    u32::from_str_radix(s, 16).ok()
+}
+
+/// The attributes of an `<entry>` odix reads.
+#[derive(Default)]
+struct Attributes {
+    id: String,
+    confidence: Option<String>,
+    crc32: Option<String>,
+    toc: Option<String>,
+    trackcrcs: Option<String>,
+}
+
+/// Parses a response. The document is read as a stream (no tree is built, however deep it nests).
+///
+/// # Errors
+/// [`Error::Ctdb`] for an oversized or malformed document (with its byte position), a document type declaration,
+/// a root that is not `<ctdb>`, more than [`MAX_ENTRIES`] entries, an entry without `trackcrcs` or `confidence`,
+/// a CRC that is not 8 hex digits, more than 99 track CRCs.
+pub fn parse(text: &str) -> Result<Response, Error> {
+    use quick_xml::events::{BytesStart, Event};
+    let err = |m: String| Err(Error::Ctdb(m));
+    if text.len() > MAX_RESPONSE_BYTES {
+        return err(format!("{} bytes, more than the {MAX_RESPONSE_BYTES} a response can have", text.len()));
+    }
+    let mut reader = quick_xml::Reader::from_str(text);
+    reader.config_mut().check_end_names = true;
+    let mut depth = 0usize;
+    let mut root_seen = false;
+    let mut entries = Vec::new();
+    let attributes = |e: &BytesStart<'_>| -> Result<Attributes, String> {
+        let mut a = Attributes::default();
+        for attr in e.attributes() {
+            let attr = attr.map_err(|x| format!("bad attribute: {x}"))?;
+            let value = attr.unescape_value().map_err(|x| format!("bad attribute value: {x}"))?.into_owned();
+            match attr.key.local_name().as_ref() {
+                b"id" => a.id = value.chars().take(64).collect(),
+                b"confidence" => a.confidence = Some(value),
+                b"crc32" => a.crc32 = Some(value),
+                b"toc" => a.toc = Some(value.chars().take(1024).collect()),
+                b"trackcrcs" => a.trackcrcs = Some(value),
+                _ => {}
+            }
+        }
+        Ok(a)
+    };
+    loop {
+        let at = reader.buffer_position();
+        let event = match reader.read_event() {
+            Ok(e) => e,
+            Err(e) => return err(format!("not well-formed XML near byte {}: {e}", reader.error_position())),
+        };
+        let (element, empty) = match &event {
+            Event::Start(e) => (Some(e), false),
+            Event::Empty(e) => (Some(e), true),
+            Event::End(_) => {
+                depth = depth.saturating_sub(1);
+                (None, false)
+            }
+            Event::DocType(_) => {
+                return err(format!("a document type declaration at byte {at}, which odix does not read"))
+            }
+            Event::Eof => break,
+            _ => (None, false),
+        };
+        let Some(e) = element else { continue };
+        if depth == 0 {
+            if root_seen {
+                return err(format!("a second root element at byte {at}"));
+            }
+            root_seen = true;
+            if e.local_name().as_ref() != b"ctdb" {
+                let name = String::from_utf8_lossy(e.local_name().as_ref()).chars().take(40).collect::<String>();
+                return err(format!("the root element is <{name}>, not <ctdb>"));
+            }
+        } else if depth == 1 && e.local_name().as_ref() == b"entry" {
+            let no = entries.len().saturating_add(1);
+            if no > MAX_ENTRIES {
+                return err(format!("more than {MAX_ENTRIES} entries"));
+            }
+            let a = match attributes(e) {
+                Ok(a) => a,
+                Err(m) => return err(format!("entry {no} at byte {at}: {m}")),
+            };
+            entries.push(entry(no, a)?);
+        }
+        if !empty {
+            depth = depth.saturating_add(1);
+        }
+    }
+    if !root_seen {
+        return err("no <ctdb> element (empty document)".into());
+    }
+    if depth > 0 {
+        return err(format!("cut short: {depth} elements not closed"));
+    }
+    Ok(Response { entries })
+}
+
+/// Checks and converts one entry's attributes.
+fn entry(no: usize, a: Attributes) -> Result<Entry, Error> {
+    let err = |m: String| Err(Error::Ctdb(m));
+    let id = a.id;
+    let Some(conf) = a.confidence else {
+        return err(format!("entry {no} (id {id:?}) has no confidence"));
+    };
+    let Ok(confidence) = conf.trim().parse::<u32>() else {
+        return err(format!("entry {no} (id {id:?}): confidence {:?} is not a number", truncate(&conf)));
+    };
+    let Some(crcs) = a.trackcrcs else {
+        return err(format!("entry {no} (id {id:?}) has no trackcrcs"));
+    };
+    let mut track_crcs = Vec::new();
+    for w in crcs.split_ascii_whitespace() {
+        if track_crcs.len() >= 99 {
+            return err(format!("entry {no} (id {id:?}): more than 99 track CRCs"));
+        }
+        let Some(c) = hex32(w) else {
+            return err(format!("entry {no} (id {id:?}): track CRC {:?} is not 8 hex digits", truncate(w)));
+        };
+        track_crcs.push(c);
+    }
+    if track_crcs.is_empty() {
+        return err(format!("entry {no} (id {id:?}): trackcrcs is empty"));
+    }
+    let crc32 = match a.crc32 {
+        Some(c) => match hex32(c.trim()) {
+            Some(v) => Some(v),
+            None => return err(format!("entry {no} (id {id:?}): crc32 {:?} is not 8 hex digits", truncate(&c))),
+        },
+        None => None,
+    };
+    Ok(Entry { id, confidence, crc32, toc: a.toc, track_crcs })
+}
+
+fn truncate(s: &str) -> String {
+    s.chars().take(40).collect()
+}
+
+/// How one track of a rip compares with a response.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TrackResult {
+    /// The track's number on the disc.
+    pub track: u8,
+    /// Its CTDB CRC.
+    pub crc: u32,
+    /// Summed confidence of the entries whose CRC for the track equals it; `None` when none does.
+    pub confidence: Option<u32>,
+    /// Summed confidence of every entry with as many tracks as the disc has audio tracks.
+    pub total_confidence: u32,
+}
+
+impl TrackResult {
+    /// Whether an entry has the track's CRC.
+    pub fn matched(&self) -> bool {
+        self.confidence.is_some()
+    }
+}
+
+/// Compares a rip's tracks with a response. `sums` holds the checksums of audio tracks, by track number. Only
+/// entries with one CRC per audio track of the disc count.
+///
+/// # Errors
+/// [`Error::Ctdb`] when no entry has as many track CRCs as the disc has audio tracks.
+pub fn verify(response: &Response, toc: &Toc, sums: &[(u8, TrackSums)]) -> Result<Vec<TrackResult>, Error> {
+    let audio: Vec<u8> = toc.audio_tracks().map(|t| t.number).collect();
+    let fitting: Vec<&Entry> = response.entries.iter().filter(|e| e.track_crcs.len() == audio.len()).collect();
+    if fitting.is_empty() {
+        let counts: Vec<String> = response.entries.iter().map(|e| e.track_crcs.len().to_string()).collect();
+        return Err(Error::Ctdb(format!(
+            "no entry for a disc of {} audio tracks (entries have {} tracks)",
+            audio.len(),
+            if counts.is_empty() { "no".to_string() } else { counts.join(", ") }
+        )));
+    }
+    let total = fitting.iter().fold(0u32, |t, e| t.saturating_add(e.confidence));
+    let mut out = Vec::new();
+    for (number, s) in sums {
+        let Some(slot) = audio.iter().position(|n| n == number) else { continue };
+        let mut r = TrackResult { track: *number, crc: s.ctdb_crc, confidence: None, total_confidence: total };
+        for e in &fitting {
+            if e.track_crcs.get(slot) == Some(&s.ctdb_crc) {
+                r.confidence = Some(r.confidence.unwrap_or(0).saturating_add(e.confidence));
+            }
+        }
+        out.push(r);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audio::TocTrack;
+
+    fn sums(c: u32) -> TrackSums {
+        TrackSums { samples: 0, accuraterip_v1: 0, accuraterip_v2: 0, crc32: 0, crc32_nonsilent: 0, ctdb_crc: c }
+    }
+
+    #[test]
+    fn entries_are_read_and_matched() {
+        let xml = r#"<?xml version="1.0" encoding="UTF-8"?>
+<ctdb xmlns="http://db.cuetools.net/ns/mmd-1.0#" xmlns:ext="http://db.cuetools.net/ns/ext-1.0#">
+  <entry confidence="8" crc32="5457b143" id="1" npar="8" stride="5880" toc="0:100:300" trackcrcs="97217ee6 dc8a2af2" />
+  <entry confidence="2" id="2" trackcrcs="97217ee6 00000001" />
+  <entry confidence="4" id="3" trackcrcs="97217ee6 00000001 00000002" />
+  <metadata source="musicbrainz" artist="x"><track name="a"/></metadata>
+</ctdb>"#;
+        let r = parse(xml).unwrap();
+        assert_eq!(r.entries.len(), 3);
+        assert_eq!(r.entries[0].crc32, Some(0x5457b143));
+        assert_eq!(r.entries[0].toc.as_deref(), Some("0:100:300"));
+        let toc = Toc::new(vec![TocTrack::audio(1, 0), TocTrack::audio(2, 100)], 300).unwrap();
+        let v = verify(&r, &toc, &[(1, sums(0x97217ee6)), (2, sums(0xdc8a2af2))]).unwrap();
+        assert_eq!((v[0].confidence, v[0].total_confidence), (Some(10), 10));
+        assert_eq!(v[1].confidence, Some(8));
+        let v = verify(&r, &toc, &[(2, sums(5))]).unwrap();
+        assert!(!v[0].matched());
+        let one = Toc::new(vec![TocTrack::audio(1, 0)], 300).unwrap();
+        assert!(verify(&r, &one, &[]).unwrap_err().to_string().contains("entries have 2, 2, 3 tracks"));
+    }
+
+    #[test]
+    fn hostile_responses_are_refused() {
+        for (xml, says) in [
+            ("", "empty document"),
+            ("<ctdb><entry confidence=\"1\" trackcrcs=\"1\"></ctdb>", "not well-formed"),
+            ("<ctdb><entry confidence=\"1\" trackcrcs=\"1\">", "cut short"),
+            ("<ctdb/><ctdb/>", "second root"),
+            ("<ctdb><entry confidence=\"1\" trackcrcs=\"1\" trackcrcs=\"1\"/></ctdb>", "entry 1"),
+            ("<other/>", "not <ctdb>"),
+            ("<ctdb><entry trackcrcs=\"01\"/></ctdb>", "no confidence"),
+            ("<ctdb><entry confidence=\"x\" trackcrcs=\"01\"/></ctdb>", "not a number"),
+            ("<ctdb><entry confidence=\"1\"/></ctdb>", "no trackcrcs"),
+            ("<ctdb><entry confidence=\"1\" trackcrcs=\"\"/></ctdb>", "empty"),
+            ("<ctdb><entry confidence=\"1\" trackcrcs=\"123456789\"/></ctdb>", "8 hex digits"),
+            ("<ctdb><entry confidence=\"1\" trackcrcs=\"zz\"/></ctdb>", "8 hex digits"),
+            ("<ctdb><entry confidence=\"1\" crc32=\"q\" trackcrcs=\"1\"/></ctdb>", "crc32"),
+            ("<!DOCTYPE x [<!ENTITY a \"aaaa\">]><ctdb/>", "document type"),
+        ] {
+            let e = parse(xml).unwrap_err().to_string();
+            assert!(e.contains(says), "{xml}: {e}");
+        }
+        let many = format!("<ctdb><entry confidence=\"1\" trackcrcs=\"{}\"/></ctdb>", "1 ".repeat(100));
+        assert!(parse(&many).unwrap_err().to_string().contains("more than 99"));
+        // Deep nesting is read as a stream: no recursion, a clear error.
+        let deep = format!("<ctdb>{}</ctdb>", "<a>".repeat(300_000));
+        assert!(parse(&deep).unwrap_err().to_string().contains("not well-formed"));
+        let deep = format!("<ctdb>{}{}</ctdb>", "<a>".repeat(300_000), "</a>".repeat(300_000));
+        assert_eq!(parse(&deep).unwrap().entries.len(), 0);
+    }
+}

@@ -1,0 +1,304 @@
+//! The Q subchannel (ECMA-130 22.3): each sector's 12 Q bytes (CONTROL/ADR, 9 data bytes, CRC-16 stored
+//! inverted), and what a rip gathers from them.
+//!
+//! - ADR 1, position: track number, index (0 pregap, 1 and up the track's index points), relative and absolute
+//!   time, all BCD.
+//! - ADR 2, the disc's catalogue number (MCN, UPC/EAN): thirteen BCD digits, then the absolute frame; at least
+//!   once in 100 sectors where the disc has one.
+//! - ADR 3, the track's ISRC: five 6-bit characters (country, owner: `0`–`9` as 00h–09h, `A`–`Z` as 11h–2Ah), two
+//!   zero bits, seven BCD digits (year, serial), four zero bits, the absolute frame; at least once in 100 sectors
+//!   of an audio track that has one.
+//!
+//! The CONTROL nibble: bit 0 pre-emphasis, bit 1 digital copy permitted, bit 2 data, bit 3 four channels.
+
+use std::collections::BTreeMap;
+
+/// CONTROL bit: audio recorded with pre-emphasis.
+pub const CONTROL_PRE: u8 = 0x01;
+/// CONTROL bit: digital copy permitted.
+pub const CONTROL_DCP: u8 = 0x02;
+/// CONTROL bit: four-channel audio.
+pub const CONTROL_4CH: u8 = 0x08;
+
+/// What one sector's Q holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Q {
+    /// ADR 1.
+    Position {
+        /// CONTROL nibble.
+        control: u8,
+        /// Track number (1–99; AAh the lead-out).
+        track: u8,
+        /// Index.
+        index: u8,
+    },
+    /// ADR 2: the MCN.
+    Catalog {
+        /// CONTROL nibble.
+        control: u8,
+        /// Thirteen digits.
+        mcn: String,
+    },
+    /// ADR 3: the ISRC.
+    Isrc {
+        /// CONTROL nibble.
+        control: u8,
+        /// Twelve characters.
+        isrc: String,
+    },
+}
+
+fn bcd(b: u8) -> Option<u8> {
+    let (hi, lo) = (b >> 4, b & 0x0f);
+    (hi < 10 && lo < 10).then(|| hi.wrapping_mul(10).wrapping_add(lo))
+}
+
+/// A byte as two BCD digits (values up to 99).
+#[must_use]
+pub fn to_bcd(v: u8) -> u8 {
+    ((v / 10) << 4) | (v % 10)
+}
+
+/// The 12 Q bytes from 96 raw P–W subchannel bytes (Q is bit 6 of each byte).
+#[must_use]
+pub fn deinterleave(raw: &[u8]) -> Option<[u8; 12]> {
+    let bits = raw.get(..96)?;
+    let mut q = [0u8; 12];
+    for (byte, chunk) in q.iter_mut().zip(bits.chunks_exact(8)) {
+        *byte = chunk.iter().fold(0u8, |acc, b| (acc << 1) | ((b >> 6) & 1));
+    }
+    Some(q)
+}
+
+/// Puts the CRC into bytes 10–11 of `q`.
+pub fn seal(q: &mut [u8; 12]) {
+    let crc = !crate::disc::crc16(&q[..10]);
+    q[10..12].copy_from_slice(&crc.to_be_bytes());
+}
+
+/// The 6-bit code of an ISRC character.
+fn isrc_code(c: u8) -> Option<u8> {
+    match c {
+        b'0'..=b'9' => Some(c.wrapping_sub(b'0')),
+        b'A'..=b'Z' => Some(c.wrapping_sub(b'A').wrapping_add(0x11)),
+        _ => None,
+    }
+}
+
+fn isrc_char(code: u8) -> Option<char> {
+    match code {
+        0..=9 => Some(char::from(b'0'.wrapping_add(code))),
+        0x11..=0x2a => Some(char::from(b'A'.wrapping_add(code.wrapping_sub(0x11)))),
+        _ => None,
+    }
+}
+
+/// The Q of an MCN sector (ADR 2), CRC included; `None` unless `mcn` is 13 digits.
+#[must_use]
+pub fn encode_mcn(control: u8, mcn: &str, aframe: u8) -> Option<[u8; 12]> {
+    let d: Vec<u8> = mcn.bytes().map(|c| c.checked_sub(b'0').filter(|d| *d < 10)).collect::<Option<_>>()?;
+    if d.len() != 13 {
+        return None;
+    }
+    let mut q = [0u8; 12];
+    q[0] = (control << 4) | 2;
+    for (i, digit) in d.iter().enumerate() {
+        let byte = q.get_mut(1usize.saturating_add(i / 2))?;
+        *byte |= if i % 2 == 0 { digit << 4 } else { *digit };
+    }
+    q[9] = to_bcd(aframe);
+    seal(&mut q);
+    Some(q)
+}
+
+/// The Q of an ISRC sector (ADR 3), CRC included; `None` unless `isrc` is 5 letters or digits then 7 digits.
+#[must_use]
+pub fn encode_isrc(control: u8, isrc: &str, aframe: u8) -> Option<[u8; 12]> {
+    let b = isrc.as_bytes();
+    if b.len() != 12 {
+        return None;
+    }
+    let mut bits: u64 = 0;
+    for &c in b.get(..5)? {
+        bits = (bits << 6) | u64::from(isrc_code(c)?);
+    }
+    bits <<= 2;
+    for &c in b.get(5..)? {
+        bits = (bits << 4) | u64::from(c.checked_sub(b'0').filter(|d| *d < 10)?);
+    }
+    bits <<= 4;
+    let mut q = [0u8; 12];
+    q[0] = (control << 4) | 3;
+    q[1..9].copy_from_slice(&bits.to_be_bytes());
+    q[9] = to_bcd(aframe);
+    seal(&mut q);
+    Some(q)
+}
+
+/// Decodes 12 Q bytes; `None` when the CRC fails or the fields are not what their ADR says.
+#[must_use]
+pub fn decode(q: &[u8; 12]) -> Option<Q> {
+    let (data, crc) = q.split_at(10);
+    if !crate::disc::crc16(data) != u16::from_be_bytes([*crc.first()?, *crc.get(1)?]) {
+        return None;
+    }
+    let control = q[0] >> 4;
+    match q[0] & 0x0f {
+        1 => Some(Q::Position { control, track: if q[1] == 0xaa { 0xaa } else { bcd(q[1])? }, index: bcd(q[2])? }),
+        2 => {
+            let mut mcn = String::with_capacity(13);
+            for i in 0..13 {
+                let b = *q.get(1usize.saturating_add(i / 2))?;
+                let d = if i % 2 == 0 { b >> 4 } else { b & 0x0f };
+                if d > 9 {
+                    return None;
+                }
+                mcn.push(char::from(b'0'.wrapping_add(d)));
+            }
+            Some(Q::Catalog { control, mcn })
+        }
+        3 => {
+            let bits = u64::from_be_bytes(q[1..9].try_into().ok()?);
+            let mut isrc = String::with_capacity(12);
+            for i in 0..5u32 {
+                isrc.push(isrc_char(((bits >> 58u32.saturating_sub(6u32.saturating_mul(i))) & 0x3f) as u8)?);
+            }
+            for i in 0..7u32 {
+                let d = ((bits >> 28u32.saturating_sub(4u32.saturating_mul(i))) & 0x0f) as u8;
+                if d > 9 {
+                    return None;
+                }
+                isrc.push(char::from(b'0'.wrapping_add(d)));
+            }
+            Some(Q::Isrc { control, isrc })
+        }
+        _ => None,
+    }
+}
+
+/// What the Q subchannel of a rip's sectors says about the disc.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct QSummary {
+    /// The MCN, when some sector carried one (the one most sectors carried).
+    pub mcn: Option<String>,
+    /// Per track: ISRC, index points and CONTROL.
+    pub tracks: BTreeMap<u8, TrackQ>,
+    /// Sectors whose Q was read, and those whose CRC failed.
+    pub sectors: u64,
+    /// Sectors whose Q CRC failed.
+    pub bad: u64,
+}
+
+/// What the Q subchannel says about one track.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TrackQ {
+    /// The ISRC most of its ISRC sectors carried.
+    pub isrc: Option<String>,
+    /// First LBA of each index seen (0: pregap).
+    pub indexes: BTreeMap<u8, u32>,
+    /// CONTROL bits seen in its position sectors (OR of all).
+    pub control: u8,
+}
+
+/// Gathers [`QSummary`] from sectors' Q, in any order.
+#[derive(Debug, Clone, Default)]
+pub struct QCollector {
+    mcn: BTreeMap<String, u32>,
+    isrc: BTreeMap<u8, BTreeMap<String, u32>>,
+    summary: QSummary,
+    /// The track of the last position sector, which an ISRC sector belongs to.
+    current: BTreeMap<u32, u8>,
+}
+
+/// The most different ISRCs or MCNs kept per track or disc (a bad subchannel could otherwise fill memory).
+const MAX_CANDIDATES: usize = 16;
+
+fn vote(map: &mut BTreeMap<String, u32>, value: String) {
+    if map.len() < MAX_CANDIDATES || map.contains_key(&value) {
+        let n = map.entry(value).or_insert(0);
+        *n = n.saturating_add(1);
+    }
+}
+
+fn winner(map: &BTreeMap<String, u32>) -> Option<String> {
+    map.iter().max_by_key(|(_, n)| **n).map(|(v, _)| v.clone())
+}
+
+impl QCollector {
+    /// Takes the Q of `lba`.
+    pub fn add(&mut self, lba: u32, q: &[u8; 12]) {
+        self.summary.sectors = self.summary.sectors.saturating_add(1);
+        match decode(q) {
+            None => self.summary.bad = self.summary.bad.saturating_add(1),
+            Some(Q::Position { control, track, index }) if (1..=99).contains(&track) => {
+                let t = self.summary.tracks.entry(track).or_default();
+                t.control |= control & (CONTROL_PRE | CONTROL_DCP | CONTROL_4CH);
+                let first = t.indexes.entry(index).or_insert(lba);
+                *first = (*first).min(lba);
+                if self.current.len() < 1 << 20 {
+                    self.current.insert(lba, track);
+                }
+            }
+            Some(Q::Position { .. }) => {}
+            Some(Q::Catalog { mcn, .. }) => vote(&mut self.mcn, mcn),
+            Some(Q::Isrc { isrc, .. }) => {
+                // The track: that of the nearest position sector before it.
+                if let Some((_, &track)) = self.current.range(..lba).next_back() {
+                    vote(self.isrc.entry(track).or_default(), isrc);
+                } else {
+                    vote(self.isrc.entry(0).or_default(), isrc);
+                }
+            }
+        }
+    }
+
+    /// The summary.
+    #[must_use]
+    pub fn finish(mut self) -> QSummary {
+        self.summary.mcn = winner(&self.mcn).filter(|m| m.bytes().any(|b| b != b'0'));
+        for (track, votes) in &self.isrc {
+            if let Some(t) = self.summary.tracks.get_mut(track) {
+                t.isrc = winner(votes);
+            }
+        }
+        self.summary
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mcn_and_isrc_round_trip() {
+        let q = encode_mcn(0, "0724384960650", 7).unwrap();
+        assert_eq!(decode(&q), Some(Q::Catalog { control: 0, mcn: "0724384960650".into() }));
+        let q = encode_isrc(1, "USRC17607839", 3).unwrap();
+        assert_eq!(decode(&q), Some(Q::Isrc { control: 1, isrc: "USRC17607839".into() }));
+        let mut bad = q;
+        bad[4] ^= 1;
+        assert_eq!(decode(&bad), None);
+        assert!(encode_isrc(0, "us-rc1760783", 0).is_none());
+        assert!(encode_mcn(0, "123", 0).is_none());
+    }
+
+    #[test]
+    fn collector_votes() {
+        let mut c = QCollector::default();
+        let mut pos = [0x11, 0x02, 0x00, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+        seal(&mut pos);
+        c.add(10, &pos);
+        pos[2] = 1;
+        seal(&mut pos);
+        c.add(12, &pos);
+        c.add(11, &pos);
+        c.add(13, &encode_isrc(1, "GBAYE0000001", 0).unwrap());
+        c.add(14, &encode_mcn(1, "1234567890123", 0).unwrap());
+        let s = c.finish();
+        assert_eq!(s.mcn.as_deref(), Some("1234567890123"));
+        let t = &s.tracks[&2];
+        assert_eq!(t.isrc.as_deref(), Some("GBAYE0000001"));
+        assert_eq!(t.indexes, [(0, 10), (1, 11)].into_iter().collect());
+        assert_eq!(t.control, 1);
+    }
+}
