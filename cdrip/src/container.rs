@@ -18,6 +18,7 @@ use crate::store::ByteStore;
 pub fn open(path: &Path, format: ImageFormat) -> Result<Option<Box<dyn ByteStore>>> {
     let io = |source| Error::Io { path: path.to_path_buf(), source };
     match format {
+        ImageFormat::Chd => crate::chd::dvd_store(path),
         ImageFormat::Ecm => Ok(Some(Box::new(EcmStore::open(path).map_err(io)?))),
         ImageFormat::Cso | ImageFormat::Zso => Ok(Some(Box::new(CsoStore::open(path).map_err(io)?))),
         _ => Ok(None),

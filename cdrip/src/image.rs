@@ -281,6 +281,7 @@ impl RawDisc {
             ImageFormat::Cue => RawDisc::from_cue(path, CueSheet::open(path)?),
             ImageFormat::Plain if ext.as_deref() == Some("ccd") => RawDisc::from_ccd(path, CcdFile::open(path)?),
             ImageFormat::Plain => RawDisc::from_cue(path, CueSheet::open(path)?),
+            ImageFormat::Chd => crate::chd::open(path),
             ImageFormat::Nrg => crate::nrg::open(path),
             ImageFormat::Mds => crate::mds::open(path),
             ImageFormat::Cdi => crate::cdi::open(path),

@@ -24,6 +24,7 @@ pub mod audiofile;
 pub mod buf;
 pub mod ccd;
 pub mod cdtext;
+pub mod chd;
 pub mod container;
 pub mod cso;
 pub mod cue;

@@ -99,10 +99,11 @@ impl ImageSource {
     pub fn new(path: &Path, opts: SourceOptions) -> Result<Self> {
         check(path)?;
         let format = detect(path)?;
-        let origin = if format.is_raw_disc() {
-            raw_origin(path, &opts, None)?
-        } else if let Some(store) = odix_cdrip::container::open(path, format)? {
+        // Containers first: a CHD is a raw disc when it holds a CD, a container of 2048-byte sectors for a DVD.
+        let origin = if let Some(store) = odix_cdrip::container::open(path, format)? {
             container_origin(path, &opts, store)?
+        } else if format.is_raw_disc() {
+            raw_origin(path, &opts, None)?
         } else {
             match bare_bin_mode(path) {
                 Some(mode) => raw_origin(path, &opts, Some(mode))?,

@@ -424,7 +424,12 @@ fn recognise(args: &ImageArgs, disc: Option<&RawDisc>) -> Result<Recognised> {
         };
         return Ok(Recognised { format: format.into(), iso, udf, raw: true, size, present });
     }
-    let size = image_len(path)?;
+    // A container (a DVD CHD) holds more bytes than its file: the sectors are those it holds.
+    let format = odix_cdrip::detect::detect(path).unwrap_or(odix_cdrip::detect::ImageFormat::Plain);
+    let size = match odix_cdrip::container::open(path, format)? {
+        Some(store) => store.len(),
+        None => image_len(path)?,
+    };
     if size == 0 {
         bail!("{}: empty file, not a disc image", path.display());
     }
@@ -456,11 +461,16 @@ fn recognise(args: &ImageArgs, disc: Option<&RawDisc>) -> Result<Recognised> {
 pub fn verify(opts: &VerifyOptions, on_event: &mut dyn FnMut(VerifyEvent<'_>)) -> Result<VerifyReport> {
     let path = opts.image.clone();
     let args = ImageArgs { image: &opts.image, open: &opts.open, view: opts.view };
-    // Raw discs are recognised by their content (NRG, MDS, CDI, GDI, TOC, ...), a .cue/.ccd also by its name.
+    // Raw discs are recognised by their content (NRG, MDS, CDI, GDI, TOC, a CD CHD; a DVD CHD is a container of
+    // 2048-byte sectors), a .cue/.ccd also by its name.
+    let format = odix_cdrip::detect::detect(&path).ok();
     let raw = matches!(
         path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref(),
         Some("cue") | Some("ccd")
-    ) || odix_cdrip::detect::detect(&path).is_ok_and(odix_cdrip::detect::ImageFormat::is_raw_disc);
+    ) || match format {
+        Some(f) if f.is_raw_disc() => odix_cdrip::container::open(&path, f)?.is_none(),
+        _ => false,
+    };
     if !raw && opts.repair.is_some() {
         bail!("{}: --repair needs a raw image (.cue or .ccd): an ISO image has no EDC/ECC", path.display());
     }

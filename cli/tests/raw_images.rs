@@ -606,10 +606,10 @@ fn audio_only_disc() {
 fn convert_refuses_formats_it_does_not_write() {
     let Some(f) = fixture() else { return };
     for (input, out, writes) in [
-        (&f.cue, "y.chd", "NAME.ccd"),
+        (&f.cue, "y.mds", "NAME.ccd"),
         (&f.cue, "y.img", "NAME.iso"),
         (&f.cue, "y", "NAME.iso"),
-        (&f.iso, "y.chd", "NAME.cue"),
+        (&f.iso, "y.nrg", "NAME.cue"),
         (&f.iso, "y.iso", "NAME.ccd"),
     ] {
         let o = run(odix().arg("convert").arg(input).arg(f.dir.join(out)));

@@ -20,7 +20,8 @@ pub struct ConvertArgs {
     /// What to write, by its extension: from a raw image `NAME.iso`, `NAME.cue` (with `NAME.bin`) or `NAME.ccd`
     /// (with `NAME.img` and `NAME.sub`), or with --audio a folder; from an ISO image `NAME.cue` (with `NAME.bin`),
     /// `NAME.ccd`, `NAME.cso` or `NAME.zso`; `NAME.ecm` from any file; from an ECM, CSO or ZSO file the file it
-    /// holds (any name).
+    /// holds (any name); `NAME.chd` from a raw image (a CD CHD) or an ISO image (a DVD CHD); from a CHD `NAME.cue`
+    /// (one `NAME.bin`).
     pub output: PathBuf,
     /// For raw input: write each track to its own file in the folder OUT (made if missing): audio tracks as WAVE
     /// or FLAC files (tagged from the sheet's TITLE and PERFORMER), data tracks as BIN, with a CUE sheet naming
@@ -45,7 +46,7 @@ pub struct ConvertArgs {
     /// For a .cso output: CISO v2 (deflate or LZ4 blocks, whichever is smaller) instead of v1 (deflate).
     #[arg(long)]
     pub cso_v2: bool,
-    /// Threads compressing a .cso or .zso (default: one per CPU).
+    /// Threads compressing a .cso, .zso or .chd (default: one per CPU).
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
 }
@@ -94,6 +95,10 @@ pub fn convert(args: ConvertArgs) -> Result<u8> {
                 eprintln!("odix: the file system of that session starts at LBA {s}: read it with --offset {s}");
             }
         }
+        ConvertKind::RawToChd | ConvertKind::IsoToChd => {
+            eprintln!("odix: wrote {} ({} sectors)", names[0], r.sectors);
+        }
+        ConvertKind::ChdToBinCue => eprintln!("odix: wrote {} and {} ({} sectors)", names[0], names[1], r.sectors),
         ConvertKind::RawToBinCue => eprintln!("odix: wrote {} and {} ({} sectors)", names[0], names[1], r.sectors),
         ConvertKind::IsoToBinCue => {
             eprintln!("odix: wrote {} and {} ({} Mode 1 sectors)", names[0], names[1], r.sectors);

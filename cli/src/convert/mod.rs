@@ -29,6 +29,7 @@ use crate::cancel::Cancel;
 use crate::compare::same_file;
 use crate::output::{self, AtomicFile};
 
+mod chd;
 mod containers;
 pub use containers::{redump_track_name, Layout};
 mod audio;
@@ -51,7 +52,7 @@ pub struct ConvertOptions {
     pub layout: Option<Layout>,
     /// For a `.cso` output: CISO v2 (deflate or LZ4 blocks, whichever is smaller) rather than v1 (deflate).
     pub cso_v2: bool,
-    /// Threads compressing a CSO or ZSO (0: one per CPU).
+    /// Threads compressing a CSO, ZSO or CHD (0: one per CPU).
     pub threads: usize,
     /// Checked between sectors: once set, the conversion stops with [`crate::cancel::Cancelled`] and writes
     /// nothing.
@@ -123,6 +124,12 @@ pub enum ConvertKind {
     IsoToBinCue,
     /// An ISO image to CloneCD.
     IsoToCcd,
+    /// A raw image to a CD CHD.
+    RawToChd,
+    /// An ISO image to a DVD CHD.
+    IsoToChd,
+    /// A CD CHD to BIN/CUE.
+    ChdToBinCue,
     /// A file put into a container (ECM, CSO, ZSO); [`ConvertReport::what`] says how it went.
     Packed,
     /// The file a container holds written out.
@@ -152,8 +159,10 @@ fn ext_of(p: &Path) -> Option<String> {
 
 /// What convert writes, for the message that refuses anything else.
 const RAW_OUTPUTS: &str = "NAME.iso (the file system of a session or a track), NAME.cue (with NAME.bin), NAME.ccd \
-                           (CloneCD, with NAME.img and NAME.sub) or, with --audio, a folder of track files";
-const ISO_OUTPUTS: &str = "NAME.cue (with NAME.bin) or NAME.ccd (CloneCD, with NAME.img and NAME.sub)";
+                           (CloneCD, with NAME.img and NAME.sub), NAME.chd (MAME CHD) or, with --audio, a folder of \
+                           track files";
+const ISO_OUTPUTS: &str = "NAME.cue (with NAME.bin), NAME.ccd (CloneCD, with NAME.img and NAME.sub) or NAME.chd (MAME \
+                           CHD)";
 
 /// Converts `input` into `output`, choosing the conversion by their extensions: from a `.cue` or `.ccd` to
 /// `NAME.iso`, `NAME.cue` (one BIN) or `NAME.ccd`, or with [`ConvertOptions::audio`] to a folder of per-track files;
@@ -176,6 +185,9 @@ pub fn convert(input: &Path, output: &Path, opts: &ConvertOptions) -> Result<Con
         }
         return raw_to_tracks(&args, format);
     }
+    if let Some(r) = chd_conversion(&args, detected, in_raw, out_ext.as_deref())? {
+        return Ok(r);
+    }
     match (in_raw, out_ext.as_deref()) {
         (true, Some("iso")) => raw_to_iso(&args),
         (true, Some("ccd")) => raw_to_ccd(&args),
@@ -197,6 +209,43 @@ pub fn convert(input: &Path, output: &Path, opts: &ConvertOptions) -> Result<Con
             describe_ext(out_ext.as_deref())
         ),
     }
+}
+
+/// The conversions to and from MAME CHD ([`chd`]), or `None` when neither side is a CHD.
+fn chd_conversion(
+    args: &Args,
+    detected: Option<ImageFormat>,
+    in_raw: bool,
+    out_ext: Option<&str>,
+) -> Result<Option<ConvertReport>> {
+    let job = chd::Job {
+        input: &args.input,
+        output: &args.output,
+        force: args.opts.force,
+        selection: args.opts.session.is_some() || args.opts.track.is_some(),
+        threads: args.opts.threads,
+        progress: &|done, total| args.progress(done, total),
+        done: &|| args.event(ConvertEvent::Done),
+        warn: &|w| args.event(ConvertEvent::Warning(w.to_string())),
+        cancel: &|| args.check_cancel(),
+    };
+    let Some(w) = chd::convert(&job, detected, in_raw, out_ext)? else { return Ok(None) };
+    let kind = match w.kind {
+        chd::Done::RawToChd => ConvertKind::RawToChd,
+        chd::Done::IsoToChd => ConvertKind::IsoToChd,
+        chd::Done::ChdToBinCue => ConvertKind::ChdToBinCue,
+        chd::Done::DvdToIso => ConvertKind::RawToIso,
+    };
+    let what = (w.kind == chd::Done::DvdToIso).then(|| "DVD".to_string());
+    Ok(Some(ConvertReport {
+        kind,
+        files: w.files,
+        sectors: w.sectors,
+        what,
+        session_start: None,
+        subchannel: None,
+        warnings: w.warnings,
+    }))
 }
 
 /// A conversion of [`containers`] (ECM, CSO, ZSO, Redump's layout), if `args` asks for one.
