@@ -593,3 +593,191 @@ fn a_write_once_session_builds_on_the_newest_one() {
     xorriso_extract_matches(&xorriso, &iso, &load, &exp, &t.path().join("x"));
     assert_eq!(odix_ls(&iso, &[]), paths_of(&one, ""));
 }
+
+const ISOLINUX_BIN: &str = "/usr/lib/ISOLINUX/isolinux.bin";
+const ISOHDPFX: &str = "/usr/lib/ISOLINUX/isohdpfx.bin";
+const LDLINUX: &str = "/usr/lib/syslinux/modules/bios/ldlinux.c32";
+
+/// Whether a file a test needs is there; says which package brings it when not.
+fn require_file(path: &str, package: &str) -> bool {
+    if Path::new(path).exists() {
+        return true;
+    }
+    panic!("{path} is missing: install the Debian package {package}");
+}
+
+/// ISOLINUX's configuration whose default label is `marker`: "Loading MARKER... failed" on the serial console
+/// proves the configuration was read from the tree the firmware's path found.
+fn isolinux_cfg(marker: &str) -> String {
+    format!("SERIAL 0 115200\nPROMPT 0\nTIMEOUT 1\nDEFAULT {marker}\n")
+}
+
+/// `xorriso -report_el_torito as_mkisofs` of `iso`, numbers masked and the image's own name (in the interval of
+/// its system area) taken out: the boot setup, positions and sizes aside.
+fn boot_setup(xorriso: &Path, iso: &Path) -> Vec<String> {
+    let out =
+        stdout(Command::new(xorriso).args(["-no_rc", "-indev"]).arg(iso).args(["-report_el_torito", "as_mkisofs"]));
+    let name = iso.display().to_string();
+    out.lines()
+        .filter(|l| !l.starts_with("--modification-date") && !l.starts_with("-V "))
+        .map(|l| {
+            let l = l.replace(&name, "IMAGE");
+            let mut masked = String::new();
+            for c in l.chars() {
+                if !c.is_ascii_digit() {
+                    masked.push(c);
+                } else if !masked.ends_with('N') {
+                    masked.push('N');
+                }
+            }
+            masked
+        })
+        .collect()
+}
+
+/// `xorriso -report_system_area plain`'s lines starting with `prefix`, split into fields after the colon.
+fn system_area_lines(xorriso: &Path, iso: &Path, prefix: &str) -> Vec<Vec<String>> {
+    let out = stdout(Command::new(xorriso).args(["-no_rc", "-indev"]).arg(iso).args(["-report_system_area", "plain"]));
+    out.lines()
+        .filter(|l| l.starts_with(prefix))
+        .filter_map(|l| l.split_once(':'))
+        .map(|(_, rest)| rest.split_whitespace().map(str::to_string).collect())
+        .collect()
+}
+
+/// Where the data of `path` starts, as `xorriso -find -exec report_lba` says.
+fn xorriso_lba(xorriso: &Path, iso: &Path, path: &str) -> u64 {
+    let out =
+        stdout(Command::new(xorriso).args(["-no_rc", "-indev"]).arg(iso).args(["-find", path, "-exec", "report_lba"]));
+    let line = out.lines().find(|l| l.starts_with("File data lba:")).unwrap_or_else(|| panic!("{path}: {out}"));
+    line.split(',').nth(1).unwrap().trim().parse().unwrap()
+}
+
+/// A bootable image, as distributions make it: ISOLINUX isohybrid (MBR, boot-info table) with an EFI image in the
+/// tree marked by a GPT (`-isohybrid-gpt-basdat`). `efi_img` is the FAT image of the EFI entry.
+fn isohybrid_image(xorriso: &Path, dir: &Path, efi_img: &Path) -> PathBuf {
+    let t = dir.join("hybrid-tree");
+    fs::create_dir_all(t.join("isolinux")).unwrap();
+    fs::create_dir_all(t.join("boot")).unwrap();
+    fs::copy(ISOLINUX_BIN, t.join("isolinux/isolinux.bin")).unwrap();
+    fs::copy(LDLINUX, t.join("isolinux/ldlinux.c32")).unwrap();
+    fs::write(t.join("isolinux/isolinux.cfg"), isolinux_cfg("ODIX-FIRST-SESSION")).unwrap();
+    fs::copy(efi_img, t.join("boot/efi.img")).unwrap();
+    fs::write(t.join("odix-marker.txt"), "ODIX-FIRST-SESSION-FILE").unwrap();
+    let iso = dir.join("hybrid.iso");
+    run_ok(
+        Command::new(xorriso)
+            .args(["-no_rc", "-as", "mkisofs", "-quiet", "-R", "-J", "-o"])
+            .arg(&iso)
+            .args(["-isohybrid-mbr", ISOHDPFX, "-b", "isolinux/isolinux.bin", "-c", "isolinux/boot.cat"])
+            .args(["-no-emul-boot", "-boot-load-size", "4", "-boot-info-table", "-eltorito-alt-boot"])
+            .args(["-e", "boot/efi.img", "-no-emul-boot", "-isohybrid-gpt-basdat"])
+            .arg(&t),
+    );
+    iso
+}
+
+const EDITED_ISOLINUX: &str = "ODIX-APPENDED-ISOLINUX";
+const EDITED_FILE: &str = "ODIX-APPENDED-SESSION-FILE";
+
+/// `odix edit --append` on a bootable isohybrid image (BIOS and UEFI El Torito entries, MBR and GPT) with its
+/// ISOLINUX configuration replaced: the new session carries the boot setup, as xorriso's `-dev IN -map ...
+/// -boot_image any replay -commit` of the same change does (`-report_el_torito as_mkisofs` the same, positions
+/// aside); the MBR and GPT at LBA 0 span the grown image; the boot-info table is patched in the session's new copy
+/// of isolinux.bin only (naming the session's primary volume descriptor), the first session's sectors untouched;
+/// and SeaBIOS boots it as a CD and as a disk, reading the new configuration. With `ODIX_BOOT_MATRIX=1` OVMF boots
+/// its EFI entry (a GRUB that prints the replaced marker file) as a CD too.
+#[test]
+fn a_bootable_image_keeps_its_boot_setup_in_an_appended_session() {
+    use odix_testdata::firmware::{boot_serial, grub_loaders, Firmware, Media, OVMF_CODE, OVMF_VARS};
+    let Some(xorriso) = require_tool("xorriso") else { return };
+    if !require_file(ISOLINUX_BIN, "isolinux") || !require_file(LDLINUX, "syslinux-common") {
+        return;
+    }
+    let matrix = std::env::var("ODIX_BOOT_MATRIX").is_ok_and(|v| v == "1");
+    let t = tempfile::tempdir().unwrap();
+    let efi_img = if matrix {
+        grub_loaders(t.path()).efi_img
+    } else {
+        let Some(mformat) = require_tool("mformat") else { return };
+        let p = t.path().join("efi.img");
+        fs::write(&p, vec![0u8; 1440 * 1024]).unwrap();
+        run_ok(Command::new(mformat).arg("-i").arg(&p).args(["-f", "1440", "::"]));
+        p
+    };
+    let input = isohybrid_image(&xorriso, t.path(), &efi_img);
+    let old = fs::read(&input).unwrap();
+    let ours = t.path().join("ours.iso");
+    let theirs = t.path().join("theirs.iso");
+    fs::copy(&input, &ours).unwrap();
+    fs::copy(&input, &theirs).unwrap();
+    let cfg = t.path().join("isolinux.cfg");
+    fs::write(&cfg, isolinux_cfg(EDITED_ISOLINUX)).unwrap();
+    let marker = t.path().join("marker.txt");
+    fs::write(&marker, EDITED_FILE).unwrap();
+    run_ok(
+        odix()
+            .args(["edit", "--append", "-q"])
+            .arg(&ours)
+            .arg("--add")
+            .arg(format!("{}:/isolinux/isolinux.cfg", cfg.display()))
+            .arg("--add")
+            .arg(format!("{}:/odix-marker.txt", marker.display())),
+    );
+    run_ok(
+        Command::new(&xorriso)
+            .args(["-no_rc", "-dev"])
+            .arg(&theirs)
+            .arg("-map")
+            .arg(&cfg)
+            .arg("/isolinux/isolinux.cfg")
+            .arg("-map")
+            .arg(&marker)
+            .args(["/odix-marker.txt", "-boot_image", "any", "replay", "-commit"]),
+    );
+    let want = boot_setup(&xorriso, &input);
+    assert!(want.iter().any(|l| l.starts_with("-e ")), "{want:?}");
+    assert_eq!(boot_setup(&xorriso, &theirs), want, "xorriso's own session");
+    assert_eq!(boot_setup(&xorriso, &ours), want, "odix's session");
+
+    // The session starts after the input's volume (the first session's own descriptors at LBA 16 are replaced by
+    // the copy, so readers see one session, as with xorriso); the first one's sectors past the copy are as they were.
+    let old_volume = u64::from(u32::from_le_bytes(old[16 * 2048 + 80..16 * 2048 + 84].try_into().unwrap()));
+    let start = old_volume.div_ceil(32) * 32;
+    assert_eq!(odix_sessions(&ours), [(0, odix_sessions(&ours)[0].1)]);
+    let grown = fs::read(&ours).unwrap();
+    assert_eq!(grown[32 * 2048..old.len()], old[32 * 2048..], "the first session's sectors changed");
+    // The boot-info table of the session's copy of isolinux.bin names the session's primary volume descriptor
+    // and the copy itself; the first session's copy keeps its own.
+    let lba = xorriso_lba(&xorriso, &ours, "/isolinux/isolinux.bin");
+    assert!(lba >= start, "isolinux.bin at {lba}, before the session at {start}");
+    let word = |lba: u64, at: usize| {
+        let o = lba as usize * 2048 + at;
+        u32::from_le_bytes(grown[o..o + 4].try_into().unwrap()) as u64
+    };
+    assert_eq!((word(lba, 8), word(lba, 12)), (start + 16, lba), "boot-info table of the session's copy");
+    let old_lba = xorriso_lba(&xorriso, &input, "/isolinux/isolinux.bin");
+    assert_eq!((word(old_lba, 8), word(old_lba, 12)), (16, old_lba), "the first session's copy");
+    // The MBR's and GPT's partition spanning the image covers the grown one, as xorriso reports them.
+    let volume = u64::from(u32::from_le_bytes(grown[16 * 2048 + 80..16 * 2048 + 84].try_into().unwrap()));
+    assert!(volume > start, "LBA 16 records {volume} sectors");
+    let mbr = system_area_lines(&xorriso, &ours, "MBR partition      ");
+    assert_eq!(mbr[0][4].parse::<u64>().unwrap(), volume * 4, "MBR partition 1: {mbr:?}");
+    let gpt = system_area_lines(&xorriso, &ours, "GPT lba range");
+    assert_eq!(gpt[0][2].parse::<u64>().unwrap(), volume * 4 - 1, "the backup GPT header is the last sector: {gpt:?}");
+    assert!(grown.len() as u64 >= volume * 2048);
+
+    let Some(_) = require_tool("qemu-system-x86_64") else { return };
+    let secs = std::time::Duration::from_secs(60);
+    for media in [Media::Cd, Media::Disk] {
+        let (ok, log) = boot_serial(&ours, Firmware::SeaBios, media, EDITED_ISOLINUX, secs);
+        assert!(ok, "SeaBIOS, {media:?}: the grown image did not boot its new configuration:\n{log}");
+    }
+    if matrix {
+        assert!(require_file(OVMF_CODE, "ovmf") && require_file(OVMF_VARS, "ovmf"));
+        let (ok, log) = boot_serial(&ours, Firmware::Ovmf, Media::Cd, EDITED_FILE, secs * 3);
+        assert!(ok, "OVMF, CD: the EFI entry did not read the new session:\n{log}");
+        let (ok, log) = boot_serial(&theirs, Firmware::Ovmf, Media::Cd, EDITED_FILE, secs * 3);
+        assert!(ok, "OVMF, CD: xorriso's grown image:\n{log}");
+    }
+}

@@ -271,8 +271,19 @@ impl Growing {
                     self.old_set
                 );
             }
+            // A session with a boot setup has its own system area (an MBR or GPT laid out for the whole medium,
+            // pointing at the boot images where the session has them): it replaces the one at LBA 0, as xorriso
+            // writes it with `-boot_image any replay`. A session without one leaves LBA 0 as it was.
+            let area = self.system_area()?;
+            let (at, bytes) = match area {
+                Some(mut a) => {
+                    a.extend_from_slice(&set);
+                    (0, a)
+                }
+                None => (DESCRIPTORS * SECTOR_U64, set),
+            };
             self.file
-                .write_all_at(&set, DESCRIPTORS * SECTOR_U64)
+                .write_all_at(&bytes, at)
                 .with_context(|| format!("{path}: writing the descriptors of the new session at LBA {DESCRIPTORS}"))?;
             self.file.sync_all().with_context(|| format!("{path}: flushing the descriptors at LBA 16"))?;
         }
@@ -282,6 +293,15 @@ impl Growing {
         drop(guard);
         self.cleanup = None;
         Ok((self.start, end - start, !write_once))
+    }
+
+    /// The new session's system area (its first 16 sectors), unless it is all zeros.
+    fn system_area(&self) -> Result<Option<Vec<u8>>> {
+        let mut area = vec![0u8; (DESCRIPTORS * SECTOR_U64) as usize];
+        self.file
+            .read_exact_at(&mut area, u64::from(self.start) * SECTOR_U64)
+            .with_context(|| format!("{}: reading the new session's system area", self.path.display()))?;
+        Ok(area.iter().any(|&b| b != 0).then_some(area))
     }
 
     /// The new session's volume descriptor set, up to and with its terminator, each primary, supplementary and

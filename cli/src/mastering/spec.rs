@@ -37,7 +37,7 @@ use super::output::ImageSink;
 use super::plan::{emit, Content, EmitCtx, Plan};
 use super::walk::{dedup, walk, WalkOptions, Walked};
 pub use super::warning::BuildWarning;
-use crate::boot::{add_partition_copy, check_udf_tail, BootConfig, BootPlan};
+use crate::boot::{add_partition_copy, check_udf_tail, BootConfig, BootPlan, EfiPartSpec};
 use crate::cancel::Cancel;
 use crate::mkudf::{self, Bridge};
 
@@ -353,7 +353,10 @@ impl BuildSpec {
             // UDF's closing anchor is the last sector of the volume: no padding after it.
             boot_cfg.fit_udf_bridge();
         }
-        let boot = BootPlan::prepare(&boot_cfg, &mut walked, self.dates.now)?;
+        let mut boot = BootPlan::prepare(&boot_cfg, &mut walked, self.dates.now)?;
+        if let Some(start) = self.session_start {
+            boot = boot.in_session(start);
+        }
         let catalog_path = boot_cfg.catalog.clone().unwrap_or_else(|| "boot.catalog".into());
         let catalog_hidden = Hidden {
             iso: h.iso.iter().any(|p| names_catalog(p, &catalog_path)),
@@ -427,10 +430,17 @@ impl BuildSpec {
         if !self.hide.udf.is_empty() && !udf {
             bail!("entries hidden from UDF, but there is no UDF tree");
         }
-        if self.session_start.is_some() && (udf || self.md5 || !self.boot.is_empty()) {
+        if self.session_start.is_some() && (udf || self.md5) {
             bail!(
-                "odix does not write UDF, MD5 tags or boot structures into an appended session: a session holds \
-                 ISO 9660 trees only (--boot none for a bootable image, or write a new image with -o)"
+                "odix does not write UDF or MD5 tags into an appended session: a session holds ISO 9660 trees and \
+                 the boot setup only (write a new image with -o)"
+            );
+        }
+        let appends = !self.boot.append.is_empty() || matches!(self.boot.efi_boot_part, Some(EfiPartSpec::File(_)));
+        if self.session_start.is_some() && (appends || self.boot.partition_offset != 0) {
+            bail!(
+                "an appended session cannot hold appended partitions or a partition offset: they belong to an image \
+                 written from LBA 0 (write a new image with -o)"
             );
         }
         Ok(())
