@@ -781,3 +781,66 @@ fn a_bootable_image_keeps_its_boot_setup_in_an_appended_session() {
         assert!(ok, "OVMF, CD: xorriso's grown image:\n{log}");
     }
 }
+
+/// A grub-mkrescue image (GRUB2 MBR and boot info, BIOS and UEFI entries, GPT) with its grub.cfg replaced by
+/// `odix edit --append`: xorriso reports the input's boot setup (apart from positions, and from the Apple partition
+/// map and HFS+ tree, which odix does not write: xorriso itself refuses to grow the image, "May not grow ISO image
+/// while -hfsplus is enabled"); the GRUB2 boot info of the session's copy of eltorito.img holds its LBA as xorriso
+/// records it (4 × LBA + 5, checked on the input). With `ODIX_BOOT_MATRIX=1` it boots the new configuration under
+/// SeaBIOS as a CD and a disk and under OVMF.
+#[test]
+fn a_grub_mkrescue_image_grown_by_a_session_keeps_its_boot_setup() {
+    use odix_testdata::firmware::{boot_serial, Firmware, Media};
+    let Some(xorriso) = require_tool("xorriso") else { return };
+    let Some(mkrescue) = require_tool("grub-mkrescue") else { return };
+    let t = tempfile::tempdir().unwrap();
+    let grub_cfg =
+        |marker: &str| format!("serial\nterminal_input serial\nterminal_output serial\necho {marker}\nhalt\n");
+    let src = t.path().join("src");
+    fs::create_dir_all(src.join("boot/grub")).unwrap();
+    fs::write(src.join("boot/grub/grub.cfg"), grub_cfg("ODIX-GRUB-FIRST")).unwrap();
+    let input = t.path().join("rescue.iso");
+    run_ok(Command::new(mkrescue).arg("-o").arg(&input).arg(&src));
+    let ours = t.path().join("ours.iso");
+    fs::copy(&input, &ours).unwrap();
+    let cfg = t.path().join("grub.cfg");
+    fs::write(&cfg, grub_cfg("ODIX-GRUB-APPENDED")).unwrap();
+    let o = run(odix()
+        .args(["edit", "--append"])
+        .arg(&ours)
+        .arg("--add")
+        .arg(format!("{}:/boot/grub/grub.cfg", cfg.display())));
+    assert!(o.status.success(), "{o:?}");
+    assert!(String::from_utf8_lossy(&o.stderr).contains("Apple partition map"), "{o:?}");
+    let without_apple = |v: Vec<String>| -> Vec<String> {
+        v.into_iter()
+            .filter(|l| !l.starts_with("-apm-block-size") && l != "-hfsplus")
+            .map(|l| l.replace(",zero_apm", ""))
+            .collect()
+    };
+    let want = without_apple(boot_setup(&xorriso, &input));
+    assert!(want.iter().any(|l| l == "--grubN-boot-info") && want.iter().any(|l| l.starts_with("-e ")));
+    assert_eq!(boot_setup(&xorriso, &ours), want);
+    let boot_info = |iso: &Path| {
+        let lba = xorriso_lba(&xorriso, iso, "/boot/grub/i386-pc/eltorito.img");
+        let bytes = fs::read(iso).unwrap();
+        let at = lba as usize * 2048 + 2548;
+        (lba, u64::from_le_bytes(bytes[at..at + 8].try_into().unwrap()))
+    };
+    let (lba, value) = boot_info(&input);
+    assert_eq!(value, lba * 4 + 5, "GRUB2 boot info of the input");
+    let (lba, value) = boot_info(&ours);
+    let old_volume =
+        u64::from(u32::from_le_bytes(fs::read(&input).unwrap()[16 * 2048 + 80..16 * 2048 + 84].try_into().unwrap()));
+    assert!(lba >= old_volume, "eltorito.img at {lba}: not the session's copy");
+    assert_eq!(value, lba * 4 + 5, "GRUB2 boot info of the session's copy");
+
+    if !std::env::var("ODIX_BOOT_MATRIX").is_ok_and(|v| v == "1") {
+        return;
+    }
+    let secs = std::time::Duration::from_secs(150);
+    for (fw, media) in [(Firmware::SeaBios, Media::Cd), (Firmware::SeaBios, Media::Disk), (Firmware::Ovmf, Media::Cd)] {
+        let (ok, log) = boot_serial(&ours, fw, media, "ODIX-GRUB-APPENDED", secs);
+        assert!(ok, "{fw:?}, {media:?}: the grown image did not boot its new configuration:\n{log}");
+    }
+}
