@@ -6,8 +6,10 @@
 //! its start. Then, unless the image is meant to be burnt session by session ([`Growing::commit`] with
 //! `write_once`), the new descriptor set is copied to LBA 16 with the volume space size of the whole medium, so
 //! that every reader that looks at LBA 16 (the kernel, firmware, any ISO reader) sees the newest tree, while each
-//! session keeps its own set (`odix info` lists them, `xorriso -toc` too). The system area at LBA 0–15 and the
-//! sectors after the copied set are left as they were, as xorriso leaves them.
+//! session keeps its own set (`odix info` lists them, `xorriso -toc` too). A session with a boot setup has its own
+//! system area (an MBR or GPT laid out for the whole grown medium), which is copied to LBA 0 with the descriptors,
+//! as xorriso's `-boot_image any replay` writes it; otherwise the system area at LBA 0–15 is left as it was, and so
+//! are the sectors after the copied set.
 //!
 //! This is the one place where odix changes an existing file in place. The order makes it safe: the session is
 //! written after the old end and flushed to the disk first; the copy at LBA 16 is written last and flushed. An
@@ -240,7 +242,8 @@ impl Growing {
 
     /// Finishes the session written through [`Growing::sink`], which ends at LBA `end`: pads the file to the next
     /// session boundary and flushes it to the disk; then, unless `write_once`, copies the session's volume
-    /// descriptors to LBA 16 with the volume space size of the whole medium, and flushes again.
+    /// descriptors to LBA 16 with the volume space size of the whole medium (and its system area to LBA 0 when it
+    /// has one: a boot setup's MBR or GPT), and flushes again.
     pub fn commit(mut self, end: u64, write_once: bool) -> Result<(u32, u64, bool)> {
         let path = self.path.display().to_string();
         let start = u64::from(self.start);
