@@ -88,6 +88,9 @@ pub struct Growing {
     old_set: u64,
     state: Shared,
     cleanup: Option<Cleanup>,
+    /// Whether the file is padded to the next session boundary after the session (not after a UDF VAT session,
+    /// whose Virtual Allocation Table readers look for in the medium's last block).
+    pad: bool,
 }
 
 /// The sink a session is written through ([`Growing::sink`]): the image file from the session's start, each write
@@ -218,7 +221,7 @@ impl Growing {
         let cleanup = cancel::on_cancel(what, move || {
             let _ = roll_back(&st, &p, start * SECTOR_U64, old_len);
         });
-        Ok(Growing { file, path, start: start32, old_len, sessions, old_set, state, cleanup: Some(cleanup) })
+        Ok(Growing { file, path, start: start32, old_len, sessions, old_set, state, cleanup: Some(cleanup), pad: true })
     }
 
     /// The first LBA of the new session.
@@ -255,7 +258,7 @@ impl Growing {
         if *guard != State::Writing {
             bail!("{path}: the new session was undone (interrupted)");
         }
-        let padded = session_boundary(end) * SECTOR_U64;
+        let padded = if self.pad { session_boundary(end) } else { end } * SECTOR_U64;
         let len = self.file.metadata().with_context(|| format!("reading {path}"))?.len();
         if len < padded {
             self.file.set_len(padded).with_context(|| format!("{path}: padding the new session"))?;
@@ -278,6 +281,13 @@ impl Growing {
             // pointing at the boot images where the session has them): it replaces the one at LBA 0, as xorriso
             // writes it with `-boot_image any replay`. A session without one leaves LBA 0 as it was.
             let area = self.system_area()?;
+            // A UDF session's anchor replaces the one at block 256 (the first session's), as its descriptors
+            // replace those at LBA 16: UDF readers that look there then find the new volume.
+            if let Some(anchor) = self.udf_anchor_copy()? {
+                self.file
+                    .write_all_at(&anchor, 256 * SECTOR_U64)
+                    .with_context(|| format!("{path}: writing the new session's UDF anchor at block 256"))?;
+            }
             let (at, bytes) = match area {
                 Some(mut a) => {
                     a.extend_from_slice(&set);
@@ -296,6 +306,30 @@ impl Growing {
         drop(guard);
         self.cleanup = None;
         Ok((self.start, end - start, !write_once))
+    }
+
+    /// The new session's UDF anchor (at its start + 256) made the anchor of block 256, when both hold one.
+    fn udf_anchor_copy(&self) -> Result<Option<Vec<u8>>> {
+        let path = self.path.display();
+        let mut old = vec![0u8; SECTOR];
+        let mut new = vec![0u8; SECTOR];
+        let at = (u64::from(self.start) + 256) * SECTOR_U64;
+        if self.file.read_exact_at(&mut old, 256 * SECTOR_U64).is_err() || self.start == 0 {
+            return Ok(None);
+        }
+        self.file.read_exact_at(&mut new, at).with_context(|| format!("{path}: reading the new session's anchor"))?;
+        let is_anchor = |s: &[u8], lba: u64| {
+            odix_udf::format::tag::verify(s, Some(lba as u32)).is_ok_and(|(t, p)| t.identifier == 2 && p.is_empty())
+        };
+        if !is_anchor(&old, 256) || !is_anchor(&new, u64::from(self.start) + 256) {
+            return Ok(None);
+        }
+        // Only the tag's location changes (its CRC covers the descriptor after the tag).
+        new[12..16].copy_from_slice(&256u32.to_le_bytes());
+        let mut tag = [0u8; 16];
+        tag.copy_from_slice(&new[..16]);
+        new[4] = odix_udf::format::tag::checksum(&tag);
+        Ok(Some(new))
     }
 
     /// The new session's system area (its first 16 sectors), unless it is all zeros.
@@ -410,6 +444,8 @@ pub fn write_session(
     progress: &mut dyn FnMut(u64),
 ) -> Result<AppendReport> {
     let path = growing.path.clone();
+    let mut growing = growing;
+    growing.pad = !plan.ends_with_vat();
     let (sink, l) = plan.write_with(
         |l| {
             laid(l);

@@ -323,6 +323,16 @@ fn input_trees(image: &Image, data_over_4g: bool) -> Result<(Trees, Ids)> {
     Ok((trees, ids))
 }
 
+/// The first block of the UDF physical partition of the volume in the session starting at `session` of `input`.
+fn udf_partition_start(input: &Path, session: u64) -> Result<u32> {
+    let f = std::fs::File::open(input).with_context(|| format!("opening {}", input.display()))?;
+    let v = odix_udf::Volume::open(std::io::BufReader::new(f), odix_udf::Options::default().session_start(session))
+        .with_context(|| format!("{}: reading the UDF volume of the session at LBA {session}", input.display()))?;
+    let info = v.info();
+    let start = info.partitions.iter().map(|p| p.start).min();
+    start.with_context(|| format!("{}: the UDF volume has no partition", input.display()))
+}
+
 /// Level 1 when every plain ISO 9660 name of the input fits 8.3 (folders 8), else 2.
 fn plain_iso_level(image: &Image) -> Result<u8> {
     let mut t = image.tree(View::Iso9660)?;
@@ -602,7 +612,20 @@ pub fn edit(spec: &EditSpec, events: &mut dyn FnMut(EditEvent<'_>)) -> Result<Ed
     report.copied_by_extent =
         w.data.items().iter().filter(|i| i.stored_size > 0 && w.data.runs_of(i).is_some()).count() as u64;
     let over_4g = w.data.items().iter().any(|i| i.stored_size >= u64::from(u32::MAX));
-    let (trees, mut ids) = input_trees(&image, over_4g)?;
+    let (mut trees, mut ids) = input_trees(&image, over_4g)?;
+    // A session of an image with UDF: a VAT session extending the image's UDF physical partition, in UDF 1.50
+    // (for an input before 2.00) or 2.01, the revisions that record a virtual partition.
+    let mut vat_partition = None;
+    if let (Some(g), Some(u)) = (growing.as_ref(), trees.udf.as_mut()) {
+        if !trees.udf_only {
+            vat_partition = Some(udf_partition_start(&spec.input, g.sessions().last().map_or(0, |s| s.start))?);
+            u.revision = if u.revision < odix_udf::write::Revision::V2_01 {
+                odix_udf::write::Revision::V1_50
+            } else {
+                odix_udf::write::Revision::V2_01
+            };
+        }
+    }
     if let Some(v) = &spec.volume_id {
         ids.volume_id = Some(v.clone());
     }
@@ -622,6 +645,7 @@ pub fn edit(spec: &EditSpec, events: &mut dyn FnMut(EditEvent<'_>)) -> Result<Ed
     build.md5 = spec.md5;
     build.cancel = spec.cancel.clone();
     build.session_start = growing.as_ref().map(append::Growing::start);
+    build.udf_vat_partition = vat_partition;
     let plan = build.prepare_walked(walked)?;
     report.entries = plan.entries();
     if let Some(g) = growing {

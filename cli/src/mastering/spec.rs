@@ -250,6 +250,11 @@ pub struct BuildSpec {
     /// The first LBA when the image is a session appended to an existing one ([`crate::edit::append`]): every
     /// LBA counts from the medium's start, the sink is positioned there. `None`: an image of its own.
     pub session_start: Option<u32>,
+    /// For a session appended to an image with UDF ([`crate::edit::append`]): the start of the UDF physical
+    /// partition of the image. The session's UDF volume then has a virtual partition (UDF 1.50 or 2.01, whose
+    /// revision [`Trees::udf`] gives) mapped by a Virtual Allocation Table in its last block, and its physical
+    /// partition starts there, so that the older sessions' file data stays addressable.
+    pub udf_vat_partition: Option<u32>,
 }
 
 /// The default volume id: a folder name upper-cased, other characters than `A-Z0-9_` made `_`, 32 at most
@@ -402,7 +407,9 @@ impl BuildSpec {
                 if skipped > 0 {
                     warnings.push(BuildWarning::UdfLeftOut(skipped));
                 }
-                Some((tree, mkudf::udf_options(u.revision, &volume_id, self.dates.now)))
+                let opts = mkudf::udf_options(u.revision, &volume_id, self.dates.now)
+                    .virtual_partition(self.udf_vat_partition.is_some());
+                Some((tree, opts))
             }
             None => None,
         };
@@ -430,11 +437,17 @@ impl BuildSpec {
         if !self.hide.udf.is_empty() && !udf {
             bail!("entries hidden from UDF, but there is no UDF tree");
         }
-        if self.session_start.is_some() && (udf || self.md5) {
+        if self.session_start.is_some() && self.md5 {
+            bail!("odix does not write MD5 tags into an appended session (write a new image with -o)");
+        }
+        if self.session_start.is_some() && udf && (self.udf_vat_partition.is_none() || self.trees.udf_only) {
             bail!(
-                "odix does not write UDF or MD5 tags into an appended session: a session holds ISO 9660 trees and \
-                 the boot setup only (write a new image with -o)"
+                "odix writes UDF into an appended session only as a VAT session of an ISO 9660 / UDF bridge image \
+                 (the UDF physical partition of the image is needed)"
             );
+        }
+        if self.udf_vat_partition.is_some() && self.session_start.is_none() {
+            bail!("a UDF virtual partition is written in an appended session only");
         }
         let appends = !self.boot.append.is_empty() || matches!(self.boot.efi_boot_part, Some(EfiPartSpec::File(_)));
         if self.session_start.is_some() && (appends || self.boot.partition_offset != 0) {
@@ -584,6 +597,12 @@ impl BuildPlan {
         self.walked.hidden_skipped
     }
 
+    /// Whether the image ends with a UDF Virtual Allocation Table ([`BuildSpec::udf_vat_partition`]): its last
+    /// block must stay the last of the medium, unpadded.
+    pub fn ends_with_vat(&self) -> bool {
+        self.spec.udf_vat_partition.is_some() && self.udf.is_some()
+    }
+
     /// The UDF revision written, when the image holds UDF.
     pub fn udf_revision(&self) -> Option<Revision> {
         self.spec.trees.udf.map(|u| u.revision)
@@ -656,7 +675,10 @@ impl BuildPlan {
             let (lba, _) = walked.data.image_extent(id).filter(|&(_, len)| len >= stored)?;
             u32::try_from(lba).ok()
         };
-        let bridge = Bridge::for_tree(self.udf.as_ref(), &walked.data)?;
+        let mut bridge = Bridge::for_tree(self.udf.as_ref(), &walked.data)?;
+        if let (Some(session), Some(p)) = (spec.session_start, spec.udf_vat_partition) {
+            bridge = bridge.map(|b| b.in_vat_session(session, p)).transpose()?;
+        }
         let offset = spec.boot.partition_offset;
         let mut part_layout = if offset > 0 { Some(IsoLayout::new(&walked.tree, opts.clone())?) } else { None };
         // MD5 tags with Rock Ridge: the root and the files record where their MD5s lie in the checksum array, a

@@ -38,8 +38,8 @@ pub use image::{UdfImage, VRS_BLOCK};
 pub use names::encoded_len;
 pub use options::{Revision, UdfOptions};
 pub use plan::{
-    Placement, Region, RegionKind, UdfLayout, UdfPlanner, ANCHOR_BLOCK, BIG_TAIL_FROM, BLOCK_SIZE, HEAD_END,
-    MAX_EXTENT, METADATA_ALLOCATION_UNIT, VRS_BLOCKS,
+    Placement, Region, RegionKind, UdfLayout, UdfPlanner, VatPlacement, ANCHOR_BLOCK, BIG_TAIL_FROM, BLOCK_SIZE,
+    HEAD_END, MAX_EXTENT, METADATA_ALLOCATION_UNIT, VRS_BLOCKS,
 };
 pub use tree::{DataId, Meta, NodeId, NodeKind, Time, Tree, MAX_NAME_BYTES};
 
