@@ -844,3 +844,134 @@ fn a_grub_mkrescue_image_grown_by_a_session_keeps_its_boot_setup() {
         assert!(ok, "{fw:?}, {media:?}: the grown image did not boot its new configuration:\n{log}");
     }
 }
+
+/// `udfinfo --startblock=START`'s `key=value` lines for the UDF volume of the session at `start`.
+fn udfinfo(udfinfo: &Path, iso: &Path, start: Option<u64>) -> std::collections::BTreeMap<String, String> {
+    let mut cmd = Command::new(udfinfo);
+    if let Some(s) = start {
+        cmd.arg(format!("--startblock={s}"));
+    }
+    let o = run(cmd.arg(iso));
+    assert!(o.status.success(), "udfinfo {}: {}", iso.display(), String::from_utf8_lossy(&o.stderr));
+    String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+/// Runs `udfclient -b 2048 IMAGE` with `commands` on its standard input; its standard output.
+fn udfclient(client: &Path, iso: &Path, commands: &str) -> String {
+    use std::io::Write;
+    let mut child = Command::new(client)
+        .args(["-b", "2048"])
+        .arg(iso)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(commands.as_bytes()).unwrap();
+    String::from_utf8_lossy(&child.wait_with_output().unwrap().stdout).into_owned()
+}
+
+/// Mounts the disc's UDF volume in the VM with `options` and copies the tree out into `to` (under `share`).
+fn kernel_udf_copy(vm: &Path, iso: &Path, share: &Path, options: &str, to: &Path) {
+    fs::create_dir_all(to).unwrap();
+    let script = format!(
+        "set -e; mkdir -p /mnt/a; mount -t udf -o ro{options} /dev/sr0 /mnt/a; cp -a /mnt/a/. {to}/; umount /mnt/a",
+        to = to.display()
+    );
+    run_ok(Command::new(vm).arg("--disc").arg(iso).arg("--share").arg(share).args(["--", "sh", "-c", &script]));
+}
+
+/// ISO 9660 / UDF bridge images grown by `odix edit --append --write-once`: a genisoimage `-udf` image (UDF 1.02)
+/// gets a UDF 1.50 VAT session, an odix `mkisofs -udf` image (UDF 2.01) a UDF 2.01 one. Nothing already written
+/// changes; udfinfo (`--startblock`) finds the session's volume with its VAT in the last block, in the revision
+/// said; udfclient mounts it ("virtual partition") and reads a file of the first session through it; the kernel
+/// mounts it (`-o session=START`) and shows the edited tree, as xorriso shows the session's ISO 9660 tree. Grown
+/// with `--append` instead, the kernel's plain UDF mount and udfinfo without a start block see the new tree.
+#[test]
+fn a_udf_bridge_grows_by_a_vat_session() {
+    let Some(xorriso) = require_tool("xorriso") else { return };
+    let Some(genisoimage) = require_tool("genisoimage") else { return };
+    let Some(info) = require_tool("udfinfo") else { return };
+    let Some(client) = require_tool("udfclient") else { return };
+    let t = tempfile::tempdir().unwrap();
+    let one = tree(t.path(), "one");
+    let new = t.path().join("new.txt");
+    fs::write(&new, "new\n").unwrap();
+    let exp = t.path().join("exp");
+    copy_tree(&one, &exp);
+    fs::copy(&new, exp.join("sub/new.txt")).unwrap();
+    let gen = t.path().join("gen.iso");
+    run_ok(Command::new(&genisoimage).args(["-quiet", "-udf", "-R", "-J", "-V", "BRIDGE", "-o"]).arg(&gen).arg(&one));
+    let ours = t.path().join("odix.iso");
+    run_ok(odix().args(["mkisofs", "-quiet", "-udf", "-R", "-J", "-V", "BRIDGE", "-o"]).arg(&ours).arg(&one));
+    let vm = vm_run();
+    let share = t.path().join("share");
+    fs::create_dir(&share).unwrap();
+    for (input, revision) in [(&gen, "1.50"), (&ours, "2.01")] {
+        let what = format!("{} ({revision})", input.display());
+        let iso = t.path().join("grown.iso");
+        fs::copy(input, &iso).unwrap();
+        let old = fs::read(&iso).unwrap();
+        run_ok(
+            odix()
+                .args(["edit", "--append", "--write-once", "-q"])
+                .arg(&iso)
+                .arg("--add")
+                .arg(format!("{}:/sub/new.txt", new.display())),
+        );
+        let grown = fs::read(&iso).unwrap();
+        assert_eq!(grown[..old.len()], old[..], "{what}: nothing already written changes");
+        let start = (old.len() as u64 / 2048).div_ceil(32) * 32;
+        let last = grown.len() as u64 / 2048 - 1;
+        let u = udfinfo(&info, &iso, Some(start));
+        assert_eq!(u.get("udfrev").map(String::as_str), Some(revision), "{what}: {u:?}");
+        assert_eq!(u.get("vatblock"), Some(&last.to_string()), "{what}: the VAT is the last block: {u:?}");
+        assert_eq!((u["numfiles"].as_str(), u["numdirs"].as_str()), ("3", "2"), "{what}: {u:?}");
+        assert_eq!(u.get("label").map(String::as_str), Some("BRIDGE"), "{what}");
+        // udfclient names the volume in its root; the file of the first session is read through the VAT session.
+        let top = udfclient(&client, &iso, "ls\nquit\n");
+        assert!(top.contains("virtual partition"), "{what}: udfclient:\n{top}");
+        let volume = top
+            .lines()
+            .skip_while(|l| !l.starts_with("Directory listing of /"))
+            .nth(1)
+            .and_then(|l| l.split_whitespace().last())
+            .unwrap_or_else(|| panic!("{what}: udfclient found no volume:\n{top}"))
+            .to_string();
+        let got = t.path().join("got.bin");
+        let _ = fs::remove_file(&got);
+        let listing =
+            udfclient(&client, &iso, &format!("ls {volume}/sub\nget {volume}/sub/one.bin {}\nquit\n", got.display()));
+        assert!(listing.lines().any(|l| l.ends_with("  new.txt")), "{what}: udfclient:\n{listing}");
+        assert_eq!(fs::read(&got).unwrap(), fs::read(one.join("sub/one.bin")).unwrap(), "{what}: udfclient's copy");
+        assert_eq!(odix_ls(&iso, &["--offset", &start.to_string(), "--view", "udf"]), paths_of(&exp, ""), "{what}");
+        let load = ["-load", "sbsector", &start.to_string()].map(String::from);
+        let load: Vec<&str> = load.iter().map(String::as_str).collect();
+        assert_eq!(xorriso_find(&xorriso, &iso, &load), paths_of(&exp, ""), "{what}: the session's ISO 9660 tree");
+        if let Some(vm) = &vm {
+            let to = share.join(format!("{revision}-write-once"));
+            kernel_udf_copy(vm, &iso, &share, &format!(",session={start}"), &to);
+            let diffs = compare_trees(&exp, &to, &CompareOptions::contents_only());
+            assert!(diffs.is_empty(), "{what}: the kernel's UDF mount of the session:\n{}", diffs.join("\n"));
+        }
+    }
+    // Grown in place (not write-once): block 256's anchor is the session's, so every UDF reader finds it.
+    let iso = t.path().join("in-place.iso");
+    fs::copy(&gen, &iso).unwrap();
+    run_ok(
+        odix().args(["edit", "--append", "-q"]).arg(&iso).arg("--add").arg(format!("{}:/sub/new.txt", new.display())),
+    );
+    let u = udfinfo(&info, &iso, None);
+    assert_eq!(u.get("vatblock"), Some(&(fs::metadata(&iso).unwrap().len() / 2048 - 1).to_string()), "{u:?}");
+    assert_eq!(u.get("numfiles").map(String::as_str), Some("3"), "{u:?}");
+    if let Some(vm) = &vm {
+        let to = share.join("in-place");
+        kernel_udf_copy(vm, &iso, &share, "", &to);
+        let diffs = compare_trees(&exp, &to, &CompareOptions::contents_only());
+        assert!(diffs.is_empty(), "the kernel's plain UDF mount of the grown image:\n{}", diffs.join("\n"));
+    }
+}
