@@ -314,14 +314,19 @@ impl Growing {
         let mut old = vec![0u8; SECTOR];
         let mut new = vec![0u8; SECTOR];
         let at = (u64::from(self.start) + 256) * SECTOR_U64;
-        if self.file.read_exact_at(&mut old, 256 * SECTOR_U64).is_err() || self.start == 0 {
-            return Ok(None);
-        }
-        self.file.read_exact_at(&mut new, at).with_context(|| format!("{path}: reading the new session's anchor"))?;
         let is_anchor = |s: &[u8], lba: u64| {
             odix_udf::format::tag::verify(s, Some(lba as u32)).is_ok_and(|(t, p)| t.identifier == 2 && p.is_empty())
         };
-        if !is_anchor(&old, 256) || !is_anchor(&new, u64::from(self.start) + 256) {
+        if self.start == 0 || self.file.read_exact_at(&mut old, 256 * SECTOR_U64).is_err() || !is_anchor(&old, 256) {
+            return Ok(None);
+        }
+        // A session without UDF may end before its block 256.
+        let len = self.file.metadata().with_context(|| format!("reading {path}"))?.len();
+        if at + SECTOR_U64 > len {
+            return Ok(None);
+        }
+        self.file.read_exact_at(&mut new, at).with_context(|| format!("{path}: reading the new session's anchor"))?;
+        if !is_anchor(&new, u64::from(self.start) + 256) {
             return Ok(None);
         }
         // Only the tag's location changes (its CRC covers the descriptor after the tag).
