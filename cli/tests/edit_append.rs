@@ -975,3 +975,59 @@ fn a_udf_bridge_grows_by_a_vat_session() {
         assert!(diffs.is_empty(), "the kernel's plain UDF mount of the grown image:\n{}", diffs.join("\n"));
     }
 }
+
+/// An image with UDF only (odix `mkiso --format udf`, UDF 2.01) grown by `odix edit --append --write-once`, twice:
+/// each session is a UDF 2.01 VAT volume at its start (found from the anchor before the last block, with no ISO
+/// 9660 to list the sessions), based on the newest one; udfinfo and the kernel (`-o session=START`) read the
+/// newest tree, nothing already written changes. Grown with `--append`, udfinfo finds the new volume from block
+/// 256.
+#[test]
+fn a_udf_only_image_grows_by_vat_sessions() {
+    let Some(info) = require_tool("udfinfo") else { return };
+    let t = tempfile::tempdir().unwrap();
+    let one = tree(t.path(), "one");
+    let iso = t.path().join("udf.iso");
+    run_ok(odix().args(["mkiso", "-q", "--format", "udf", "-o"]).arg(&iso).arg(&one));
+    let input = fs::read(&iso).unwrap();
+    let exp = t.path().join("exp");
+    copy_tree(&one, &exp);
+    let mut starts = Vec::new();
+    for name in ["a.txt", "b.txt"] {
+        let f = t.path().join(name);
+        fs::write(&f, name).unwrap();
+        let old = fs::read(&iso).unwrap();
+        run_ok(
+            odix()
+                .args(["edit", "--append", "--write-once", "-q"])
+                .arg(&iso)
+                .arg("--add")
+                .arg(format!("{}:/sub/{name}", f.display())),
+        );
+        fs::copy(&f, exp.join("sub").join(name)).unwrap();
+        let grown = fs::read(&iso).unwrap();
+        assert_eq!(grown[..old.len()], old[..], "{name}: nothing already written changes");
+        let start = (old.len() as u64 / 2048).div_ceil(32) * 32;
+        starts.push(start);
+        let u = udfinfo(&info, &iso, Some(start));
+        assert_eq!(u.get("udfrev").map(String::as_str), Some("2.01"), "{u:?}");
+        assert_eq!(u.get("vatblock"), Some(&(grown.len() as u64 / 2048 - 1).to_string()), "{u:?}");
+        assert_eq!(odix_ls(&iso, &["--offset", &start.to_string()]), paths_of(&exp, ""), "{name}");
+    }
+    assert_eq!(odix_ls(&iso, &[]), paths_of(&one, ""), "block 256 still shows the first volume");
+    if let Some(vm) = vm_run() {
+        let share = t.path().join("share");
+        fs::create_dir(&share).unwrap();
+        kernel_udf_copy(&vm, &iso, &share, &format!(",session={}", starts[1]), &share.join("k"));
+        let diffs = compare_trees(&exp, &share.join("k"), &CompareOptions::contents_only());
+        assert!(diffs.is_empty(), "the kernel's UDF mount of the newest session:\n{}", diffs.join("\n"));
+    }
+    let in_place = t.path().join("in-place.iso");
+    fs::write(&in_place, &input).unwrap();
+    let f = t.path().join("a.txt");
+    run_ok(
+        odix().args(["edit", "--append", "-q"]).arg(&in_place).arg("--add").arg(format!("{}:/sub/a.txt", f.display())),
+    );
+    let u = udfinfo(&info, &in_place, None);
+    assert_eq!(u.get("vatblock"), Some(&(fs::metadata(&in_place).unwrap().len() / 2048 - 1).to_string()), "{u:?}");
+    assert_eq!(u.get("numfiles").map(String::as_str), Some("3"), "{u:?}");
+}

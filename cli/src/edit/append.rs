@@ -88,6 +88,8 @@ pub struct Growing {
     old_set: u64,
     state: Shared,
     cleanup: Option<Cleanup>,
+    /// The first block of the newest UDF volume of an image without ISO 9660 (UDF only).
+    udf_newest: Option<u64>,
     /// Whether the file is padded to the next session boundary after the session (not after a UDF VAT session,
     /// whose Virtual Allocation Table readers look for in the medium's last block).
     pad: bool,
@@ -201,8 +203,14 @@ impl Growing {
         let old_len = meta.len();
         let sessions = odix_iso9660::read::sessions(&mut file)
             .with_context(|| format!("{}: reading the sessions", image.display()))?;
-        let end = sessions_end(&sessions, old_len / SECTOR_U64)
-            .with_context(|| format!("{}: no ISO 9660 volume descriptors at LBA 16", image.display()))?;
+        // An image with UDF only: its newest volume ends with the file (a VAT session is not padded).
+        let udf_newest = if sessions.is_empty() { udf_newest(&file, old_len) } else { None };
+        let end = match udf_newest {
+            Some(_) => old_len.div_ceil(SECTOR_U64),
+            None => sessions_end(&sessions, old_len / SECTOR_U64).with_context(|| {
+                format!("{}: no ISO 9660 volume descriptors at LBA 16, nor a UDF volume", image.display())
+            })?,
+        };
         let start = session_boundary(end);
         let start32 = u32::try_from(start).with_context(|| format!("{}: image over 2^32 sectors", image.display()))?;
         check_zeros_after(&mut file, start * SECTOR_U64, old_len).with_context(|| {
@@ -221,7 +229,18 @@ impl Growing {
         let cleanup = cancel::on_cancel(what, move || {
             let _ = roll_back(&st, &p, start * SECTOR_U64, old_len);
         });
-        Ok(Growing { file, path, start: start32, old_len, sessions, old_set, state, cleanup: Some(cleanup), pad: true })
+        Ok(Growing {
+            file,
+            path,
+            start: start32,
+            old_len,
+            sessions,
+            old_set,
+            state,
+            cleanup: Some(cleanup),
+            udf_newest,
+            pad: true,
+        })
     }
 
     /// The first LBA of the new session.
@@ -229,9 +248,15 @@ impl Growing {
         self.start
     }
 
-    /// The sessions the image had when opened.
+    /// The ISO 9660 sessions the image had when opened (none for an image with UDF only).
     pub fn sessions(&self) -> &[Session] {
         &self.sessions
+    }
+
+    /// The first LBA of the newest session when opened: the last ISO 9660 session's, or for an image with UDF
+    /// only its newest UDF volume's (found from the anchor at its end).
+    pub fn newest_session(&self) -> u64 {
+        self.sessions.last().map(|s| s.start).or(self.udf_newest).unwrap_or(0)
     }
 
     /// A sink positioned at the new session's start, for a plan that starts there
@@ -265,6 +290,18 @@ impl Growing {
         }
         self.file.sync_all().with_context(|| format!("{path}: flushing the new session"))?;
         if !write_once {
+            // A UDF session's anchor replaces the one at block 256 (the first session's), as its descriptors
+            // replace those at LBA 16: UDF readers that look there then find the new volume.
+            if let Some(anchor) = self.udf_anchor_copy()? {
+                self.file
+                    .write_all_at(&anchor, 256 * SECTOR_U64)
+                    .with_context(|| format!("{path}: writing the new session's UDF anchor at block 256"))?;
+            }
+        }
+        if !write_once && self.sessions.is_empty() {
+            self.file.sync_all().with_context(|| format!("{path}: flushing the anchor at block 256"))?;
+        }
+        if !write_once && !self.sessions.is_empty() {
             let set = self.descriptor_copy(end)?;
             let sectors = set.len() as u64 / SECTOR_U64;
             if self.sessions.first().is_some_and(|s| s.start == 0) && sectors > self.old_set {
@@ -281,13 +318,6 @@ impl Growing {
             // pointing at the boot images where the session has them): it replaces the one at LBA 0, as xorriso
             // writes it with `-boot_image any replay`. A session without one leaves LBA 0 as it was.
             let area = self.system_area()?;
-            // A UDF session's anchor replaces the one at block 256 (the first session's), as its descriptors
-            // replace those at LBA 16: UDF readers that look there then find the new volume.
-            if let Some(anchor) = self.udf_anchor_copy()? {
-                self.file
-                    .write_all_at(&anchor, 256 * SECTOR_U64)
-                    .with_context(|| format!("{path}: writing the new session's UDF anchor at block 256"))?;
-            }
             let (at, bytes) = match area {
                 Some(mut a) => {
                     a.extend_from_slice(&set);
@@ -381,6 +411,31 @@ impl Drop for Growing {
     fn drop(&mut self) {
         let _ = roll_back(&self.state, &self.path, u64::from(self.start) * SECTOR_U64, self.old_len);
         self.cleanup = None;
+    }
+}
+
+/// The first block of the newest UDF volume of `file` (`len` bytes) when it holds UDF only: a recognition
+/// sequence at 16 and an anchor 256 before the last block (a VAT session's) or in it; the volume starts 257
+/// blocks before its main descriptor sequence when an anchor lies right before that sequence (as odix records a
+/// session), else at 0.
+fn udf_newest(file: &File, len: u64) -> Option<u64> {
+    let mut s = vec![0u8; SECTOR];
+    file.read_exact_at(&mut s, DESCRIPTORS * SECTOR_U64).ok()?;
+    if s.get(1..6) != Some(b"BEA01") {
+        return None;
+    }
+    let anchor = |lba: u64, s: &mut Vec<u8>| -> Option<u64> {
+        file.read_exact_at(s, lba * SECTOR_U64).ok()?;
+        let (t, problems) = odix_udf::format::tag::verify(s, u32::try_from(lba).ok()).ok()?;
+        let main = s.get(20..24)?;
+        (t.identifier == 2 && problems.is_empty())
+            .then(|| u64::from(u32::from_le_bytes([main[0], main[1], main[2], main[3]])))
+    };
+    let n = len / SECTOR_U64;
+    let main = [n.checked_sub(257), n.checked_sub(1)].into_iter().flatten().find_map(|lba| anchor(lba, &mut s))?;
+    match main.checked_sub(257) {
+        Some(start) if start > 0 && anchor(main - 1, &mut s).is_some() => Some(start),
+        _ => Some(0),
     }
 }
 

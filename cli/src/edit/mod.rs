@@ -193,7 +193,12 @@ fn catalog_lba(image: &Image) -> Result<Option<u64>> {
 }
 
 fn boot_setup(image: &Image, mode: BootMode) -> Result<BootSetup> {
+    // An image with UDF only has no boot setup (El Torito lives in ISO 9660).
+    let udf_only = image.volumes().is_ok_and(|v| v.iso9660.found().is_none() && v.udf.found().is_some());
     let r = match mode {
+        _ if udf_only => {
+            return Ok(BootSetup { config: BootConfig::default(), uses: Vec::new(), warnings: Vec::new() })
+        }
         BootMode::None => {
             return Ok(BootSetup { config: BootConfig::default(), uses: Vec::new(), warnings: Vec::new() })
         }
@@ -486,7 +491,7 @@ pub fn edit(spec: &EditSpec, events: &mut dyn FnMut(EditEvent<'_>)) -> Result<Ed
         }
     }
     // A session is based on the newest tree, which LBA 16 does not show after a write-once session.
-    let newest = growing.as_ref().and_then(|g| g.sessions().last()).map(|s| s.start);
+    let newest = growing.as_ref().map(append::Growing::newest_session);
     let image = Image::open(&spec.input, &Options { offset: newest.filter(|&s| s > 0), ..Options::default() })?;
     let shown = spec.input.display().to_string();
     let view = richest_view(&image)?;
@@ -617,14 +622,12 @@ pub fn edit(spec: &EditSpec, events: &mut dyn FnMut(EditEvent<'_>)) -> Result<Ed
     // (for an input before 2.00) or 2.01, the revisions that record a virtual partition.
     let mut vat_partition = None;
     if let (Some(g), Some(u)) = (growing.as_ref(), trees.udf.as_mut()) {
-        if !trees.udf_only {
-            vat_partition = Some(udf_partition_start(&spec.input, g.sessions().last().map_or(0, |s| s.start))?);
-            u.revision = if u.revision < odix_udf::write::Revision::V2_01 {
-                odix_udf::write::Revision::V1_50
-            } else {
-                odix_udf::write::Revision::V2_01
-            };
-        }
+        vat_partition = Some(udf_partition_start(&spec.input, g.newest_session())?);
+        u.revision = if u.revision < odix_udf::write::Revision::V2_01 {
+            odix_udf::write::Revision::V1_50
+        } else {
+            odix_udf::write::Revision::V2_01
+        };
     }
     if let Some(v) = &spec.volume_id {
         ids.volume_id = Some(v.clone());
@@ -637,9 +640,10 @@ pub fn edit(spec: &EditSpec, events: &mut dyn FnMut(EditEvent<'_>)) -> Result<Ed
     build.dates.now = spec.now;
     build.boot = boot.config;
     // 300 KiB of padding after the data, as xorriso, mkisofs and genisoimage write by default (so the layout after
-    // the ISO, and the gap partitions a GPT gets for it, is what the input's tools made). A UDF bridge takes none.
-    // (An appended session is padded to the next session boundary instead.)
-    if growing.is_none() {
+    // the ISO, and the gap partitions a GPT gets for it, is what the input's tools made). A UDF bridge takes none,
+    // nor does an image with UDF only (no ISO 9660 to pad). (An appended session is padded to the next session
+    // boundary instead.)
+    if growing.is_none() && !build.trees.udf_only {
         build.boot.pad_sectors = crate::boot::PAD_SECTORS;
     }
     build.md5 = spec.md5;

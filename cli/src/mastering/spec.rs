@@ -347,7 +347,11 @@ impl BuildSpec {
                 spec: self.clone(),
                 walked,
                 boot: None,
-                udf: Some((tree, mkudf::udf_options(udf.revision, &volume_id, self.dates.now))),
+                udf: Some((
+                    tree,
+                    mkudf::udf_options(udf.revision, &volume_id, self.dates.now)
+                        .virtual_partition(self.udf_vat_partition.is_some()),
+                )),
                 iso: None,
                 warnings,
                 total_sectors: 0,
@@ -440,10 +444,10 @@ impl BuildSpec {
         if self.session_start.is_some() && self.md5 {
             bail!("odix does not write MD5 tags into an appended session (write a new image with -o)");
         }
-        if self.session_start.is_some() && udf && (self.udf_vat_partition.is_none() || self.trees.udf_only) {
+        if self.session_start.is_some() && udf && self.udf_vat_partition.is_none() {
             bail!(
-                "odix writes UDF into an appended session only as a VAT session of an ISO 9660 / UDF bridge image \
-                 (the UDF physical partition of the image is needed)"
+                "odix writes UDF into an appended session only as a VAT session (the UDF physical partition of the \
+                 image is needed)"
             );
         }
         if self.udf_vat_partition.is_some() && self.session_start.is_none() {
@@ -756,13 +760,25 @@ impl BuildPlan {
     ) -> Result<(u64, Vec<String>, Option<W>)> {
         let (tree, opts) = self.udf.as_ref().context("not a UDF plan")?;
         let data = &self.walked.data;
-        let bridge = Bridge::new(tree, opts.clone(), data)?;
-        let mut plan = Plan::default();
+        let mut bridge = Bridge::new(tree, opts.clone(), data)?;
+        // A VAT session appended to a UDF-only image: its structures follow its start as an image's follow LBA
+        // 0, and the data already on the medium stays where it lies.
+        let start = self.spec.session_start.unwrap_or(0);
+        if let (Some(session), Some(p)) = (self.spec.session_start, self.spec.udf_vat_partition) {
+            bridge = bridge.in_vat_session(session, p)?;
+        }
+        let on_medium = |id: DataId| {
+            self.spec.session_start?;
+            let stored = data.item(id)?.stored_size;
+            let (lba, _) = data.image_extent(id).filter(|&(_, len)| len >= stored)?;
+            u32::try_from(lba).ok()
+        };
+        let mut plan = Plan::starting_at(start);
         plan.push("system area", u64::from(SYSTEM_AREA_SECTORS), Content::Zeros)?;
         for (name, s) in mkudf::VRS_NAMES.into_iter().zip(bridge.vrs()?) {
             plan.push(name, 1, Content::Bytes(s))?;
         }
-        plan.push("gap before the UDF anchor", u64::from(ANCHOR_BLOCK - plan.cursor()), Content::Zeros)?;
+        plan.push("gap before the UDF anchor", u64::from(start + ANCHOR_BLOCK - plan.cursor()), Content::Zeros)?;
         plan.push(
             mkudf::HEAD,
             u64::from(HEAD_END - ANCHOR_BLOCK),
@@ -773,11 +789,18 @@ impl BuildPlan {
             u64::from(bridge.metadata_blocks),
             Content::Producer(bridge.producer(|l, w| l.write_metadata(w))),
         )?;
-        let mut order: Vec<u32> = (0..data.items().len() as u32)
-            .filter(|&i| data.alias[i as usize] == i && data.items()[i as usize].stored_size > 0)
-            .collect();
-        order.sort_by_key(|&i| std::cmp::Reverse(data.items()[i as usize].weight));
         let mut data_lba = vec![0u32; data.items().len()];
+        let mut order: Vec<u32> = Vec::new();
+        for i in 0..data.items().len() as u32 {
+            if data.alias[i as usize] != i || data.items()[i as usize].stored_size == 0 {
+                continue;
+            }
+            match on_medium(DataId(i)) {
+                Some(lba) => data_lba[i as usize] = lba,
+                None => order.push(i),
+            }
+        }
+        order.sort_by_key(|&i| std::cmp::Reverse(data.items()[i as usize].weight));
         for i in order {
             let item = &data.items()[i as usize];
             let sectors = item.stored_size.div_ceil(SECTOR as u64);
@@ -797,14 +820,15 @@ impl BuildPlan {
             Content::Producer(bridge.producer(|l, w| l.write_tail(w))),
         )?;
         bridge.place(&plan, &data_lba, &data.alias)?;
-        let total = plan.total_sectors();
+        // A session's size counts from its start.
+        let total = plan.total_sectors() - u64::from(start);
         let mut opened = None;
         let out: &mut W = match out {
             Out::Measure => return Ok((total, Vec::new(), None)),
             Out::Into(w) => w,
             Out::Open(open) => opened.insert(open(&self.laid(total, &[]))?),
         };
-        let sectors = u32::try_from(total).context("image over 2^32 sectors")?;
+        let sectors = u32::try_from(plan.total_sectors()).context("image over 2^32 sectors")?;
         let ctx = EmitCtx {
             total_sectors: sectors,
             data_lba: &data_lba,
