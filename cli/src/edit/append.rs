@@ -50,7 +50,7 @@ pub struct AppendReport {
     pub start: u32,
     /// The size of the new session in sectors, from its start.
     pub sectors: u64,
-    /// The sessions the image has now, as a reader finds them.
+    /// The ISO 9660 sessions the image has now, as a reader finds them (0 for an image with UDF only).
     pub sessions: usize,
     /// Whether the descriptors at LBA 16 were made to point at the new session.
     pub descriptors_updated: bool,
