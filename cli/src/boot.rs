@@ -513,6 +513,8 @@ pub struct BootPlan {
     appended_refs: Vec<(DataId, u8)>,
     /// One past the last synthetic id.
     ids_end: u32,
+    /// Where the primary volume descriptor is, for boot-info tables: LBA 16 of the image, or of the session.
+    pvd_lba: u32,
 }
 
 /// An MBR template: up to 512 bytes are the code; a longer source (a system area taken from an image, up to 32
@@ -733,7 +735,15 @@ impl BootPlan {
             synthetic,
             appended_refs,
             ids_end: next_id,
+            pvd_lba: PVD_LBA,
         })
+    }
+
+    /// The plan for a session appended at LBA `start` ([`crate::mastering::spec::BuildSpec::session_start`]):
+    /// boot-info tables name the session's own primary volume descriptor, at `start + 16`, as xorriso's do.
+    pub fn in_session(mut self, start: u32) -> BootPlan {
+        self.pvd_lba = start.saturating_add(PVD_LBA);
+        self
     }
 
     /// The first data id neither the walked tree nor the boot structures use: another structure that needs a
@@ -811,7 +821,7 @@ impl BootPlan {
                 sectors,
                 Content::Producer(Box::new(move |ctx: &EmitCtx<'_>, out: &mut dyn Write| {
                     let mut buf = bytes.clone();
-                    patches.apply(&mut buf, PVD_LBA, ctx.extent_of(id))?;
+                    patches.apply(&mut buf, self.pvd_lba, ctx.extent_of(id))?;
                     buf.resize((sectors * SECTOR as u64) as usize, 0);
                     out.write_all(&buf)?;
                     Ok(())

@@ -189,6 +189,8 @@ pub struct Bridge<'t> {
     pub(crate) metadata_blocks: u32,
     pub(crate) mirror_blocks: u32,
     pub(crate) tail_blocks: u32,
+    /// For a VAT session: its first block and the start of the physical partition it extends.
+    vat: Option<(u32, u32)>,
 }
 
 impl<'t> Bridge<'t> {
@@ -217,7 +219,22 @@ impl<'t> Bridge<'t> {
             metadata_blocks,
             mirror_blocks,
             tail_blocks,
+            vat: None,
         })
+    }
+
+    /// The bridge recorded as a session starting at block `session` of a sequentially recorded medium whose UDF
+    /// physical partition starts at `partition_start` (the options must have a virtual partition): the tail ends
+    /// with the Virtual Allocation Table.
+    pub fn in_vat_session(mut self, session: u32, partition_start: u32) -> Result<Self> {
+        let tail = {
+            let guard = self.planner.borrow();
+            let p = guard.as_ref().context("UDF plan already placed")?;
+            p.vat_tail_blocks().context("planning the UDF session")?
+        };
+        self.tail_blocks = tail;
+        self.vat = Some((session, partition_start));
+        Ok(self)
     }
 
     pub(crate) fn producer<'a>(
@@ -296,8 +313,9 @@ impl<'t> Bridge<'t> {
         let planner = self.planner.borrow_mut().take().context("UDF plan already placed")?;
         let find = |name: &str| plan.regions().iter().find(|r| r.what == name).map(|r| r.lba);
         let vrs = find(VRS_NAMES[0]).context("the plan lost the UDF recognition sequence")?;
-        if find(HEAD) != Some(ANCHOR_BLOCK) {
-            bail!("the UDF anchor was planned at {:?}, not at block {ANCHOR_BLOCK}", find(HEAD));
+        let session = self.vat.map_or(0, |(s, _)| s);
+        if find(HEAD) != Some(session + ANCHOR_BLOCK) {
+            bail!("the UDF anchor was planned at {:?}, not at block {}", find(HEAD), session + ANCHOR_BLOCK);
         }
         let partition_start = find(METADATA).context("the plan lost the UDF metadata")?;
         let tail_start = find(TAIL).context("the plan lost the UDF anchors")?;
@@ -309,6 +327,19 @@ impl<'t> Bridge<'t> {
             let real = alias.get(d.0 as usize).copied().unwrap_or(d.0);
             data_lba.get(real as usize).copied()
         };
+        if let Some((session, partition_start)) = self.vat {
+            let layout = planner
+                .place_vat(&udf::VatPlacement {
+                    session,
+                    vrs,
+                    partition_start,
+                    metadata: partition_start_found(partition_start, find(METADATA))?,
+                    tail_start,
+                    data: &lookup,
+                })
+                .context("placing the UDF session")?;
+            return self.layout.set(layout).map_err(|_| anyhow::anyhow!("UDF layout placed twice"));
+        }
         let layout = planner
             .place(&Placement {
                 vrs,
@@ -321,6 +352,15 @@ impl<'t> Bridge<'t> {
             .context("placing the UDF file system")?;
         self.layout.set(layout).map_err(|_| anyhow::anyhow!("UDF layout placed twice"))
     }
+}
+
+/// The metadata area's block in a VAT session, which must follow the partition start.
+fn partition_start_found(partition_start: u32, metadata: Option<u32>) -> Result<u32> {
+    let m = metadata.context("the plan lost the UDF metadata")?;
+    if m < partition_start {
+        bail!("the UDF metadata at block {m} lies before the partition start {partition_start}");
+    }
+    Ok(m)
 }
 
 pub(crate) const VRS_NAMES: [&str; 3] = ["UDF BEA01", "UDF NSR", "UDF TEA01"];

@@ -593,3 +593,441 @@ fn a_write_once_session_builds_on_the_newest_one() {
     xorriso_extract_matches(&xorriso, &iso, &load, &exp, &t.path().join("x"));
     assert_eq!(odix_ls(&iso, &[]), paths_of(&one, ""));
 }
+
+const ISOLINUX_BIN: &str = "/usr/lib/ISOLINUX/isolinux.bin";
+const ISOHDPFX: &str = "/usr/lib/ISOLINUX/isohdpfx.bin";
+const LDLINUX: &str = "/usr/lib/syslinux/modules/bios/ldlinux.c32";
+
+/// Whether a file a test needs is there; says which package brings it when not.
+fn require_file(path: &str, package: &str) -> bool {
+    if Path::new(path).exists() {
+        return true;
+    }
+    panic!("{path} is missing: install the Debian package {package}");
+}
+
+/// ISOLINUX's configuration whose default label is `marker`: "Loading MARKER... failed" on the serial console
+/// proves the configuration was read from the tree the firmware's path found.
+fn isolinux_cfg(marker: &str) -> String {
+    format!("SERIAL 0 115200\nPROMPT 0\nTIMEOUT 1\nDEFAULT {marker}\n")
+}
+
+/// `xorriso -report_el_torito as_mkisofs` of `iso`, numbers masked and the image's own name (in the interval of
+/// its system area) taken out: the boot setup, positions and sizes aside.
+fn boot_setup(xorriso: &Path, iso: &Path) -> Vec<String> {
+    let out =
+        stdout(Command::new(xorriso).args(["-no_rc", "-indev"]).arg(iso).args(["-report_el_torito", "as_mkisofs"]));
+    let name = iso.display().to_string();
+    out.lines()
+        .filter(|l| !l.starts_with("--modification-date") && !l.starts_with("-V "))
+        .map(|l| {
+            let l = l.replace(&name, "IMAGE");
+            let mut masked = String::new();
+            for c in l.chars() {
+                if !c.is_ascii_digit() {
+                    masked.push(c);
+                } else if !masked.ends_with('N') {
+                    masked.push('N');
+                }
+            }
+            masked
+        })
+        .collect()
+}
+
+/// `xorriso -report_system_area plain`'s lines starting with `prefix`, split into fields after the colon.
+fn system_area_lines(xorriso: &Path, iso: &Path, prefix: &str) -> Vec<Vec<String>> {
+    let out = stdout(Command::new(xorriso).args(["-no_rc", "-indev"]).arg(iso).args(["-report_system_area", "plain"]));
+    out.lines()
+        .filter(|l| l.starts_with(prefix))
+        .filter_map(|l| l.split_once(':'))
+        .map(|(_, rest)| rest.split_whitespace().map(str::to_string).collect())
+        .collect()
+}
+
+/// Where the data of `path` starts, as `xorriso -find -exec report_lba` says.
+fn xorriso_lba(xorriso: &Path, iso: &Path, path: &str) -> u64 {
+    let out =
+        stdout(Command::new(xorriso).args(["-no_rc", "-indev"]).arg(iso).args(["-find", path, "-exec", "report_lba"]));
+    let line = out.lines().find(|l| l.starts_with("File data lba:")).unwrap_or_else(|| panic!("{path}: {out}"));
+    line.split(',').nth(1).unwrap().trim().parse().unwrap()
+}
+
+/// A bootable image, as distributions make it: ISOLINUX isohybrid (MBR, boot-info table) with an EFI image in the
+/// tree marked by a GPT (`-isohybrid-gpt-basdat`). `efi_img` is the FAT image of the EFI entry.
+fn isohybrid_image(xorriso: &Path, dir: &Path, efi_img: &Path) -> PathBuf {
+    let t = dir.join("hybrid-tree");
+    fs::create_dir_all(t.join("isolinux")).unwrap();
+    fs::create_dir_all(t.join("boot")).unwrap();
+    fs::copy(ISOLINUX_BIN, t.join("isolinux/isolinux.bin")).unwrap();
+    fs::copy(LDLINUX, t.join("isolinux/ldlinux.c32")).unwrap();
+    fs::write(t.join("isolinux/isolinux.cfg"), isolinux_cfg("ODIX-FIRST-SESSION")).unwrap();
+    fs::copy(efi_img, t.join("boot/efi.img")).unwrap();
+    fs::write(t.join("odix-marker.txt"), "ODIX-FIRST-SESSION-FILE").unwrap();
+    let iso = dir.join("hybrid.iso");
+    run_ok(
+        Command::new(xorriso)
+            .args(["-no_rc", "-as", "mkisofs", "-quiet", "-R", "-J", "-o"])
+            .arg(&iso)
+            .args(["-isohybrid-mbr", ISOHDPFX, "-b", "isolinux/isolinux.bin", "-c", "isolinux/boot.cat"])
+            .args(["-no-emul-boot", "-boot-load-size", "4", "-boot-info-table", "-eltorito-alt-boot"])
+            .args(["-e", "boot/efi.img", "-no-emul-boot", "-isohybrid-gpt-basdat"])
+            .arg(&t),
+    );
+    iso
+}
+
+const EDITED_ISOLINUX: &str = "ODIX-APPENDED-ISOLINUX";
+const EDITED_FILE: &str = "ODIX-APPENDED-SESSION-FILE";
+
+/// `odix edit --append` on a bootable isohybrid image (BIOS and UEFI El Torito entries, MBR and GPT) with its
+/// ISOLINUX configuration replaced: the new session carries the boot setup, as xorriso's `-dev IN -map ...
+/// -boot_image any replay -commit` of the same change does (`-report_el_torito as_mkisofs` the same, positions
+/// aside); the MBR and GPT at LBA 0 span the grown image; the boot-info table is patched in the session's new copy
+/// of isolinux.bin only (naming the session's primary volume descriptor), the first session's sectors untouched;
+/// and SeaBIOS boots it as a CD and as a disk, reading the new configuration. With `ODIX_BOOT_MATRIX=1` OVMF boots
+/// its EFI entry (a GRUB that prints the replaced marker file) as a CD too.
+#[test]
+fn a_bootable_image_keeps_its_boot_setup_in_an_appended_session() {
+    use odix_testdata::firmware::{boot_serial, grub_loaders, Firmware, Media, OVMF_CODE, OVMF_VARS};
+    let Some(xorriso) = require_tool("xorriso") else { return };
+    if !require_file(ISOLINUX_BIN, "isolinux") || !require_file(LDLINUX, "syslinux-common") {
+        return;
+    }
+    let matrix = std::env::var("ODIX_BOOT_MATRIX").is_ok_and(|v| v == "1");
+    let t = tempfile::tempdir().unwrap();
+    let efi_img = if matrix {
+        grub_loaders(t.path()).efi_img
+    } else {
+        let Some(mformat) = require_tool("mformat") else { return };
+        let p = t.path().join("efi.img");
+        fs::write(&p, vec![0u8; 1440 * 1024]).unwrap();
+        run_ok(Command::new(mformat).arg("-i").arg(&p).args(["-f", "1440", "::"]));
+        p
+    };
+    let input = isohybrid_image(&xorriso, t.path(), &efi_img);
+    let old = fs::read(&input).unwrap();
+    let ours = t.path().join("ours.iso");
+    let theirs = t.path().join("theirs.iso");
+    fs::copy(&input, &ours).unwrap();
+    fs::copy(&input, &theirs).unwrap();
+    let cfg = t.path().join("isolinux.cfg");
+    fs::write(&cfg, isolinux_cfg(EDITED_ISOLINUX)).unwrap();
+    let marker = t.path().join("marker.txt");
+    fs::write(&marker, EDITED_FILE).unwrap();
+    run_ok(
+        odix()
+            .args(["edit", "--append", "-q"])
+            .arg(&ours)
+            .arg("--add")
+            .arg(format!("{}:/isolinux/isolinux.cfg", cfg.display()))
+            .arg("--add")
+            .arg(format!("{}:/odix-marker.txt", marker.display())),
+    );
+    run_ok(
+        Command::new(&xorriso)
+            .args(["-no_rc", "-dev"])
+            .arg(&theirs)
+            .arg("-map")
+            .arg(&cfg)
+            .arg("/isolinux/isolinux.cfg")
+            .arg("-map")
+            .arg(&marker)
+            .args(["/odix-marker.txt", "-boot_image", "any", "replay", "-commit"]),
+    );
+    let want = boot_setup(&xorriso, &input);
+    assert!(want.iter().any(|l| l.starts_with("-e ")), "{want:?}");
+    assert_eq!(boot_setup(&xorriso, &theirs), want, "xorriso's own session");
+    assert_eq!(boot_setup(&xorriso, &ours), want, "odix's session");
+
+    // The session starts after the input's volume (the first session's own descriptors at LBA 16 are replaced by
+    // the copy, so readers see one session, as with xorriso); the first one's sectors past the copy are as they were.
+    let old_volume = u64::from(u32::from_le_bytes(old[16 * 2048 + 80..16 * 2048 + 84].try_into().unwrap()));
+    let start = old_volume.div_ceil(32) * 32;
+    assert_eq!(odix_sessions(&ours), [(0, odix_sessions(&ours)[0].1)]);
+    let grown = fs::read(&ours).unwrap();
+    assert_eq!(grown[32 * 2048..old.len()], old[32 * 2048..], "the first session's sectors changed");
+    // The boot-info table of the session's copy of isolinux.bin names the session's primary volume descriptor
+    // and the copy itself; the first session's copy keeps its own.
+    let lba = xorriso_lba(&xorriso, &ours, "/isolinux/isolinux.bin");
+    assert!(lba >= start, "isolinux.bin at {lba}, before the session at {start}");
+    let word = |lba: u64, at: usize| {
+        let o = lba as usize * 2048 + at;
+        u32::from_le_bytes(grown[o..o + 4].try_into().unwrap()) as u64
+    };
+    assert_eq!((word(lba, 8), word(lba, 12)), (start + 16, lba), "boot-info table of the session's copy");
+    let old_lba = xorriso_lba(&xorriso, &input, "/isolinux/isolinux.bin");
+    assert_eq!((word(old_lba, 8), word(old_lba, 12)), (16, old_lba), "the first session's copy");
+    // The MBR's and GPT's partition spanning the image covers the grown one, as xorriso reports them.
+    let volume = u64::from(u32::from_le_bytes(grown[16 * 2048 + 80..16 * 2048 + 84].try_into().unwrap()));
+    assert!(volume > start, "LBA 16 records {volume} sectors");
+    let mbr = system_area_lines(&xorriso, &ours, "MBR partition      ");
+    assert_eq!(mbr[0][4].parse::<u64>().unwrap(), volume * 4, "MBR partition 1: {mbr:?}");
+    let gpt = system_area_lines(&xorriso, &ours, "GPT lba range");
+    assert_eq!(gpt[0][2].parse::<u64>().unwrap(), volume * 4 - 1, "the backup GPT header is the last sector: {gpt:?}");
+    assert!(grown.len() as u64 >= volume * 2048);
+
+    let Some(_) = require_tool("qemu-system-x86_64") else { return };
+    let secs = std::time::Duration::from_secs(60);
+    for media in [Media::Cd, Media::Disk] {
+        let (ok, log) = boot_serial(&ours, Firmware::SeaBios, media, EDITED_ISOLINUX, secs);
+        assert!(ok, "SeaBIOS, {media:?}: the grown image did not boot its new configuration:\n{log}");
+    }
+    if matrix {
+        assert!(require_file(OVMF_CODE, "ovmf") && require_file(OVMF_VARS, "ovmf"));
+        let (ok, log) = boot_serial(&ours, Firmware::Ovmf, Media::Cd, EDITED_FILE, secs * 3);
+        assert!(ok, "OVMF, CD: the EFI entry did not read the new session:\n{log}");
+        let (ok, log) = boot_serial(&theirs, Firmware::Ovmf, Media::Cd, EDITED_FILE, secs * 3);
+        assert!(ok, "OVMF, CD: xorriso's grown image:\n{log}");
+    }
+}
+
+/// A grub-mkrescue image (GRUB2 MBR and boot info, BIOS and UEFI entries, GPT) with its grub.cfg replaced by
+/// `odix edit --append`: xorriso reports the input's boot setup (apart from positions, and from the Apple partition
+/// map and HFS+ tree, which odix does not write: xorriso itself refuses to grow the image, "May not grow ISO image
+/// while -hfsplus is enabled"); the GRUB2 boot info of the session's copy of eltorito.img holds its LBA as xorriso
+/// records it (4 × LBA + 5, checked on the input). With `ODIX_BOOT_MATRIX=1` it boots the new configuration under
+/// SeaBIOS as a CD and a disk and under OVMF.
+#[test]
+fn a_grub_mkrescue_image_grown_by_a_session_keeps_its_boot_setup() {
+    use odix_testdata::firmware::{boot_serial, Firmware, Media};
+    let Some(xorriso) = require_tool("xorriso") else { return };
+    let Some(mkrescue) = require_tool("grub-mkrescue") else { return };
+    let t = tempfile::tempdir().unwrap();
+    let grub_cfg =
+        |marker: &str| format!("serial\nterminal_input serial\nterminal_output serial\necho {marker}\nhalt\n");
+    let src = t.path().join("src");
+    fs::create_dir_all(src.join("boot/grub")).unwrap();
+    fs::write(src.join("boot/grub/grub.cfg"), grub_cfg("ODIX-GRUB-FIRST")).unwrap();
+    let input = t.path().join("rescue.iso");
+    run_ok(Command::new(mkrescue).arg("-o").arg(&input).arg(&src));
+    let ours = t.path().join("ours.iso");
+    fs::copy(&input, &ours).unwrap();
+    let cfg = t.path().join("grub.cfg");
+    fs::write(&cfg, grub_cfg("ODIX-GRUB-APPENDED")).unwrap();
+    let o = run(odix()
+        .args(["edit", "--append"])
+        .arg(&ours)
+        .arg("--add")
+        .arg(format!("{}:/boot/grub/grub.cfg", cfg.display())));
+    assert!(o.status.success(), "{o:?}");
+    assert!(String::from_utf8_lossy(&o.stderr).contains("Apple partition map"), "{o:?}");
+    let without_apple = |v: Vec<String>| -> Vec<String> {
+        v.into_iter()
+            .filter(|l| !l.starts_with("-apm-block-size") && l != "-hfsplus")
+            .map(|l| l.replace(",zero_apm", ""))
+            .collect()
+    };
+    let want = without_apple(boot_setup(&xorriso, &input));
+    assert!(want.iter().any(|l| l == "--grubN-boot-info") && want.iter().any(|l| l.starts_with("-e ")));
+    assert_eq!(boot_setup(&xorriso, &ours), want);
+    let boot_info = |iso: &Path| {
+        let lba = xorriso_lba(&xorriso, iso, "/boot/grub/i386-pc/eltorito.img");
+        let bytes = fs::read(iso).unwrap();
+        let at = lba as usize * 2048 + 2548;
+        (lba, u64::from_le_bytes(bytes[at..at + 8].try_into().unwrap()))
+    };
+    let (lba, value) = boot_info(&input);
+    assert_eq!(value, lba * 4 + 5, "GRUB2 boot info of the input");
+    let (lba, value) = boot_info(&ours);
+    let old_volume =
+        u64::from(u32::from_le_bytes(fs::read(&input).unwrap()[16 * 2048 + 80..16 * 2048 + 84].try_into().unwrap()));
+    assert!(lba >= old_volume, "eltorito.img at {lba}: not the session's copy");
+    assert_eq!(value, lba * 4 + 5, "GRUB2 boot info of the session's copy");
+
+    if !std::env::var("ODIX_BOOT_MATRIX").is_ok_and(|v| v == "1") {
+        return;
+    }
+    let secs = std::time::Duration::from_secs(150);
+    for (fw, media) in [(Firmware::SeaBios, Media::Cd), (Firmware::SeaBios, Media::Disk), (Firmware::Ovmf, Media::Cd)] {
+        let (ok, log) = boot_serial(&ours, fw, media, "ODIX-GRUB-APPENDED", secs);
+        assert!(ok, "{fw:?}, {media:?}: the grown image did not boot its new configuration:\n{log}");
+    }
+}
+
+/// `udfinfo --startblock=START`'s `key=value` lines for the UDF volume of the session at `start`.
+fn udfinfo(udfinfo: &Path, iso: &Path, start: Option<u64>) -> std::collections::BTreeMap<String, String> {
+    let mut cmd = Command::new(udfinfo);
+    if let Some(s) = start {
+        cmd.arg(format!("--startblock={s}"));
+    }
+    let o = run(cmd.arg(iso));
+    assert!(o.status.success(), "udfinfo {}: {}", iso.display(), String::from_utf8_lossy(&o.stderr));
+    String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+/// Runs `udfclient -b 2048 IMAGE` with `commands` on its standard input; its standard output.
+fn udfclient(client: &Path, iso: &Path, commands: &str) -> String {
+    use std::io::Write;
+    let mut child = Command::new(client)
+        .args(["-b", "2048"])
+        .arg(iso)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(commands.as_bytes()).unwrap();
+    String::from_utf8_lossy(&child.wait_with_output().unwrap().stdout).into_owned()
+}
+
+/// Mounts the disc's UDF volume in the VM with `options` and copies the tree out into `to` (under `share`).
+fn kernel_udf_copy(vm: &Path, iso: &Path, share: &Path, options: &str, to: &Path) {
+    fs::create_dir_all(to).unwrap();
+    let script = format!(
+        "set -e; mkdir -p /mnt/a; mount -t udf -o ro{options} /dev/sr0 /mnt/a; cp -a /mnt/a/. {to}/; umount /mnt/a",
+        to = to.display()
+    );
+    run_ok(Command::new(vm).arg("--disc").arg(iso).arg("--share").arg(share).args(["--", "sh", "-c", &script]));
+}
+
+/// ISO 9660 / UDF bridge images grown by `odix edit --append --write-once`: a genisoimage `-udf` image (UDF 1.02)
+/// gets a UDF 1.50 VAT session, an odix `mkisofs -udf` image (UDF 2.01) a UDF 2.01 one. Nothing already written
+/// changes; udfinfo (`--startblock`) finds the session's volume with its VAT in the last block, in the revision
+/// said; udfclient mounts it ("virtual partition") and reads a file of the first session through it; the kernel
+/// mounts it (`-o session=START`) and shows the edited tree, as xorriso shows the session's ISO 9660 tree. Grown
+/// with `--append` instead, the kernel's plain UDF mount and udfinfo without a start block see the new tree.
+#[test]
+fn a_udf_bridge_grows_by_a_vat_session() {
+    let Some(xorriso) = require_tool("xorriso") else { return };
+    let Some(genisoimage) = require_tool("genisoimage") else { return };
+    let Some(info) = require_tool("udfinfo") else { return };
+    let Some(client) = require_tool("udfclient") else { return };
+    let t = tempfile::tempdir().unwrap();
+    let one = tree(t.path(), "one");
+    let new = t.path().join("new.txt");
+    fs::write(&new, "new\n").unwrap();
+    let exp = t.path().join("exp");
+    copy_tree(&one, &exp);
+    fs::copy(&new, exp.join("sub/new.txt")).unwrap();
+    let gen = t.path().join("gen.iso");
+    run_ok(Command::new(&genisoimage).args(["-quiet", "-udf", "-R", "-J", "-V", "BRIDGE", "-o"]).arg(&gen).arg(&one));
+    let ours = t.path().join("odix.iso");
+    run_ok(odix().args(["mkisofs", "-quiet", "-udf", "-R", "-J", "-V", "BRIDGE", "-o"]).arg(&ours).arg(&one));
+    let vm = vm_run();
+    let share = t.path().join("share");
+    fs::create_dir(&share).unwrap();
+    for (input, revision) in [(&gen, "1.50"), (&ours, "2.01")] {
+        let what = format!("{} ({revision})", input.display());
+        let iso = t.path().join("grown.iso");
+        fs::copy(input, &iso).unwrap();
+        let old = fs::read(&iso).unwrap();
+        run_ok(
+            odix()
+                .args(["edit", "--append", "--write-once", "-q"])
+                .arg(&iso)
+                .arg("--add")
+                .arg(format!("{}:/sub/new.txt", new.display())),
+        );
+        let grown = fs::read(&iso).unwrap();
+        assert_eq!(grown[..old.len()], old[..], "{what}: nothing already written changes");
+        let start = (old.len() as u64 / 2048).div_ceil(32) * 32;
+        let last = grown.len() as u64 / 2048 - 1;
+        let u = udfinfo(&info, &iso, Some(start));
+        assert_eq!(u.get("udfrev").map(String::as_str), Some(revision), "{what}: {u:?}");
+        assert_eq!(u.get("vatblock"), Some(&last.to_string()), "{what}: the VAT is the last block: {u:?}");
+        assert_eq!((u["numfiles"].as_str(), u["numdirs"].as_str()), ("3", "2"), "{what}: {u:?}");
+        assert_eq!(u.get("label").map(String::as_str), Some("BRIDGE"), "{what}");
+        // udfclient names the volume in its root; the file of the first session is read through the VAT session.
+        let top = udfclient(&client, &iso, "ls\nquit\n");
+        assert!(top.contains("virtual partition"), "{what}: udfclient:\n{top}");
+        let volume = top
+            .lines()
+            .skip_while(|l| !l.starts_with("Directory listing of /"))
+            .nth(1)
+            .and_then(|l| l.split_whitespace().last())
+            .unwrap_or_else(|| panic!("{what}: udfclient found no volume:\n{top}"))
+            .to_string();
+        let got = t.path().join("got.bin");
+        let _ = fs::remove_file(&got);
+        let listing =
+            udfclient(&client, &iso, &format!("ls {volume}/sub\nget {volume}/sub/one.bin {}\nquit\n", got.display()));
+        assert!(listing.lines().any(|l| l.ends_with("  new.txt")), "{what}: udfclient:\n{listing}");
+        assert_eq!(fs::read(&got).unwrap(), fs::read(one.join("sub/one.bin")).unwrap(), "{what}: udfclient's copy");
+        assert_eq!(odix_ls(&iso, &["--offset", &start.to_string(), "--view", "udf"]), paths_of(&exp, ""), "{what}");
+        let load = ["-load", "sbsector", &start.to_string()].map(String::from);
+        let load: Vec<&str> = load.iter().map(String::as_str).collect();
+        assert_eq!(xorriso_find(&xorriso, &iso, &load), paths_of(&exp, ""), "{what}: the session's ISO 9660 tree");
+        if let Some(vm) = &vm {
+            let to = share.join(format!("{revision}-write-once"));
+            kernel_udf_copy(vm, &iso, &share, &format!(",session={start}"), &to);
+            let diffs = compare_trees(&exp, &to, &CompareOptions::contents_only());
+            assert!(diffs.is_empty(), "{what}: the kernel's UDF mount of the session:\n{}", diffs.join("\n"));
+        }
+    }
+    // Grown in place (not write-once): block 256's anchor is the session's, so every UDF reader finds it.
+    let iso = t.path().join("in-place.iso");
+    fs::copy(&gen, &iso).unwrap();
+    run_ok(
+        odix().args(["edit", "--append", "-q"]).arg(&iso).arg("--add").arg(format!("{}:/sub/new.txt", new.display())),
+    );
+    let u = udfinfo(&info, &iso, None);
+    assert_eq!(u.get("vatblock"), Some(&(fs::metadata(&iso).unwrap().len() / 2048 - 1).to_string()), "{u:?}");
+    assert_eq!(u.get("numfiles").map(String::as_str), Some("3"), "{u:?}");
+    if let Some(vm) = &vm {
+        let to = share.join("in-place");
+        kernel_udf_copy(vm, &iso, &share, "", &to);
+        let diffs = compare_trees(&exp, &to, &CompareOptions::contents_only());
+        assert!(diffs.is_empty(), "the kernel's plain UDF mount of the grown image:\n{}", diffs.join("\n"));
+    }
+}
+
+/// An image with UDF only (odix `mkiso --format udf`, UDF 2.01) grown by `odix edit --append --write-once`, twice:
+/// each session is a UDF 2.01 VAT volume at its start (found from the anchor before the last block, with no ISO
+/// 9660 to list the sessions), based on the newest one; udfinfo and the kernel (`-o session=START`) read the
+/// newest tree, nothing already written changes. Grown with `--append`, udfinfo finds the new volume from block
+/// 256.
+#[test]
+fn a_udf_only_image_grows_by_vat_sessions() {
+    let Some(info) = require_tool("udfinfo") else { return };
+    let t = tempfile::tempdir().unwrap();
+    let one = tree(t.path(), "one");
+    let iso = t.path().join("udf.iso");
+    run_ok(odix().args(["mkiso", "-q", "--format", "udf", "-o"]).arg(&iso).arg(&one));
+    let input = fs::read(&iso).unwrap();
+    let exp = t.path().join("exp");
+    copy_tree(&one, &exp);
+    let mut starts = Vec::new();
+    for name in ["a.txt", "b.txt"] {
+        let f = t.path().join(name);
+        fs::write(&f, name).unwrap();
+        let old = fs::read(&iso).unwrap();
+        run_ok(
+            odix()
+                .args(["edit", "--append", "--write-once", "-q"])
+                .arg(&iso)
+                .arg("--add")
+                .arg(format!("{}:/sub/{name}", f.display())),
+        );
+        fs::copy(&f, exp.join("sub").join(name)).unwrap();
+        let grown = fs::read(&iso).unwrap();
+        assert_eq!(grown[..old.len()], old[..], "{name}: nothing already written changes");
+        let start = (old.len() as u64 / 2048).div_ceil(32) * 32;
+        starts.push(start);
+        let u = udfinfo(&info, &iso, Some(start));
+        assert_eq!(u.get("udfrev").map(String::as_str), Some("2.01"), "{u:?}");
+        assert_eq!(u.get("vatblock"), Some(&(grown.len() as u64 / 2048 - 1).to_string()), "{u:?}");
+        assert_eq!(odix_ls(&iso, &["--offset", &start.to_string()]), paths_of(&exp, ""), "{name}");
+    }
+    assert_eq!(odix_ls(&iso, &[]), paths_of(&one, ""), "block 256 still shows the first volume");
+    if let Some(vm) = vm_run() {
+        let share = t.path().join("share");
+        fs::create_dir(&share).unwrap();
+        kernel_udf_copy(&vm, &iso, &share, &format!(",session={}", starts[1]), &share.join("k"));
+        let diffs = compare_trees(&exp, &share.join("k"), &CompareOptions::contents_only());
+        assert!(diffs.is_empty(), "the kernel's UDF mount of the newest session:\n{}", diffs.join("\n"));
+    }
+    let in_place = t.path().join("in-place.iso");
+    fs::write(&in_place, &input).unwrap();
+    let f = t.path().join("a.txt");
+    run_ok(
+        odix().args(["edit", "--append", "-q"]).arg(&in_place).arg("--add").arg(format!("{}:/sub/a.txt", f.display())),
+    );
+    let u = udfinfo(&info, &in_place, None);
+    assert_eq!(u.get("vatblock"), Some(&(fs::metadata(&in_place).unwrap().len() / 2048 - 1).to_string()), "{u:?}");
+    assert_eq!(u.get("numfiles").map(String::as_str), Some("3"), "{u:?}");
+}

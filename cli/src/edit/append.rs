@@ -6,8 +6,10 @@
 //! its start. Then, unless the image is meant to be burnt session by session ([`Growing::commit`] with
 //! `write_once`), the new descriptor set is copied to LBA 16 with the volume space size of the whole medium, so
 //! that every reader that looks at LBA 16 (the kernel, firmware, any ISO reader) sees the newest tree, while each
-//! session keeps its own set (`odix info` lists them, `xorriso -toc` too). The system area at LBA 0–15 and the
-//! sectors after the copied set are left as they were, as xorriso leaves them.
+//! session keeps its own set (`odix info` lists them, `xorriso -toc` too). A session with a boot setup has its own
+//! system area (an MBR or GPT laid out for the whole grown medium), which is copied to LBA 0 with the descriptors,
+//! as xorriso's `-boot_image any replay` writes it; otherwise the system area at LBA 0–15 is left as it was, and so
+//! are the sectors after the copied set.
 //!
 //! This is the one place where odix changes an existing file in place. The order makes it safe: the session is
 //! written after the old end and flushed to the disk first; the copy at LBA 16 is written last and flushed. An
@@ -48,7 +50,7 @@ pub struct AppendReport {
     pub start: u32,
     /// The size of the new session in sectors, from its start.
     pub sectors: u64,
-    /// The sessions the image has now, as a reader finds them.
+    /// The ISO 9660 sessions the image has now, as a reader finds them (0 for an image with UDF only).
     pub sessions: usize,
     /// Whether the descriptors at LBA 16 were made to point at the new session.
     pub descriptors_updated: bool,
@@ -86,6 +88,11 @@ pub struct Growing {
     old_set: u64,
     state: Shared,
     cleanup: Option<Cleanup>,
+    /// The first block of the newest UDF volume of an image without ISO 9660 (UDF only).
+    udf_newest: Option<u64>,
+    /// Whether the file is padded to the next session boundary after the session (not after a UDF VAT session,
+    /// whose Virtual Allocation Table readers look for in the medium's last block).
+    pad: bool,
 }
 
 /// The sink a session is written through ([`Growing::sink`]): the image file from the session's start, each write
@@ -196,8 +203,14 @@ impl Growing {
         let old_len = meta.len();
         let sessions = odix_iso9660::read::sessions(&mut file)
             .with_context(|| format!("{}: reading the sessions", image.display()))?;
-        let end = sessions_end(&sessions, old_len / SECTOR_U64)
-            .with_context(|| format!("{}: no ISO 9660 volume descriptors at LBA 16", image.display()))?;
+        // An image with UDF only: its newest volume ends with the file (a VAT session is not padded).
+        let udf_newest = if sessions.is_empty() { udf_newest(&file, old_len) } else { None };
+        let end = match udf_newest {
+            Some(_) => old_len.div_ceil(SECTOR_U64),
+            None => sessions_end(&sessions, old_len / SECTOR_U64).with_context(|| {
+                format!("{}: no ISO 9660 volume descriptors at LBA 16, nor a UDF volume", image.display())
+            })?,
+        };
         let start = session_boundary(end);
         let start32 = u32::try_from(start).with_context(|| format!("{}: image over 2^32 sectors", image.display()))?;
         check_zeros_after(&mut file, start * SECTOR_U64, old_len).with_context(|| {
@@ -216,7 +229,18 @@ impl Growing {
         let cleanup = cancel::on_cancel(what, move || {
             let _ = roll_back(&st, &p, start * SECTOR_U64, old_len);
         });
-        Ok(Growing { file, path, start: start32, old_len, sessions, old_set, state, cleanup: Some(cleanup) })
+        Ok(Growing {
+            file,
+            path,
+            start: start32,
+            old_len,
+            sessions,
+            old_set,
+            state,
+            cleanup: Some(cleanup),
+            udf_newest,
+            pad: true,
+        })
     }
 
     /// The first LBA of the new session.
@@ -224,9 +248,15 @@ impl Growing {
         self.start
     }
 
-    /// The sessions the image had when opened.
+    /// The ISO 9660 sessions the image had when opened (none for an image with UDF only).
     pub fn sessions(&self) -> &[Session] {
         &self.sessions
+    }
+
+    /// The first LBA of the newest session when opened: the last ISO 9660 session's, or for an image with UDF
+    /// only its newest UDF volume's (found from the anchor at its end).
+    pub fn newest_session(&self) -> u64 {
+        self.sessions.last().map(|s| s.start).or(self.udf_newest).unwrap_or(0)
     }
 
     /// A sink positioned at the new session's start, for a plan that starts there
@@ -240,7 +270,8 @@ impl Growing {
 
     /// Finishes the session written through [`Growing::sink`], which ends at LBA `end`: pads the file to the next
     /// session boundary and flushes it to the disk; then, unless `write_once`, copies the session's volume
-    /// descriptors to LBA 16 with the volume space size of the whole medium, and flushes again.
+    /// descriptors to LBA 16 with the volume space size of the whole medium (and its system area to LBA 0 when it
+    /// has one: a boot setup's MBR or GPT), and flushes again.
     pub fn commit(mut self, end: u64, write_once: bool) -> Result<(u32, u64, bool)> {
         let path = self.path.display().to_string();
         let start = u64::from(self.start);
@@ -252,13 +283,25 @@ impl Growing {
         if *guard != State::Writing {
             bail!("{path}: the new session was undone (interrupted)");
         }
-        let padded = session_boundary(end) * SECTOR_U64;
+        let padded = if self.pad { session_boundary(end) } else { end } * SECTOR_U64;
         let len = self.file.metadata().with_context(|| format!("reading {path}"))?.len();
         if len < padded {
             self.file.set_len(padded).with_context(|| format!("{path}: padding the new session"))?;
         }
         self.file.sync_all().with_context(|| format!("{path}: flushing the new session"))?;
         if !write_once {
+            // A UDF session's anchor replaces the one at block 256 (the first session's), as its descriptors
+            // replace those at LBA 16: UDF readers that look there then find the new volume.
+            if let Some(anchor) = self.udf_anchor_copy()? {
+                self.file
+                    .write_all_at(&anchor, 256 * SECTOR_U64)
+                    .with_context(|| format!("{path}: writing the new session's UDF anchor at block 256"))?;
+            }
+        }
+        if !write_once && self.sessions.is_empty() {
+            self.file.sync_all().with_context(|| format!("{path}: flushing the anchor at block 256"))?;
+        }
+        if !write_once && !self.sessions.is_empty() {
             let set = self.descriptor_copy(end)?;
             let sectors = set.len() as u64 / SECTOR_U64;
             if self.sessions.first().is_some_and(|s| s.start == 0) && sectors > self.old_set {
@@ -271,8 +314,19 @@ impl Growing {
                     self.old_set
                 );
             }
+            // A session with a boot setup has its own system area (an MBR or GPT laid out for the whole medium,
+            // pointing at the boot images where the session has them): it replaces the one at LBA 0, as xorriso
+            // writes it with `-boot_image any replay`. A session without one leaves LBA 0 as it was.
+            let area = self.system_area()?;
+            let (at, bytes) = match area {
+                Some(mut a) => {
+                    a.extend_from_slice(&set);
+                    (0, a)
+                }
+                None => (DESCRIPTORS * SECTOR_U64, set),
+            };
             self.file
-                .write_all_at(&set, DESCRIPTORS * SECTOR_U64)
+                .write_all_at(&bytes, at)
                 .with_context(|| format!("{path}: writing the descriptors of the new session at LBA {DESCRIPTORS}"))?;
             self.file.sync_all().with_context(|| format!("{path}: flushing the descriptors at LBA 16"))?;
         }
@@ -282,6 +336,44 @@ impl Growing {
         drop(guard);
         self.cleanup = None;
         Ok((self.start, end - start, !write_once))
+    }
+
+    /// The new session's UDF anchor (at its start + 256) made the anchor of block 256, when both hold one.
+    fn udf_anchor_copy(&self) -> Result<Option<Vec<u8>>> {
+        let path = self.path.display();
+        let mut old = vec![0u8; SECTOR];
+        let mut new = vec![0u8; SECTOR];
+        let at = (u64::from(self.start) + 256) * SECTOR_U64;
+        let is_anchor = |s: &[u8], lba: u64| {
+            odix_udf::format::tag::verify(s, Some(lba as u32)).is_ok_and(|(t, p)| t.identifier == 2 && p.is_empty())
+        };
+        if self.start == 0 || self.file.read_exact_at(&mut old, 256 * SECTOR_U64).is_err() || !is_anchor(&old, 256) {
+            return Ok(None);
+        }
+        // A session without UDF may end before its block 256.
+        let len = self.file.metadata().with_context(|| format!("reading {path}"))?.len();
+        if at + SECTOR_U64 > len {
+            return Ok(None);
+        }
+        self.file.read_exact_at(&mut new, at).with_context(|| format!("{path}: reading the new session's anchor"))?;
+        if !is_anchor(&new, u64::from(self.start) + 256) {
+            return Ok(None);
+        }
+        // Only the tag's location changes (its CRC covers the descriptor after the tag).
+        new[12..16].copy_from_slice(&256u32.to_le_bytes());
+        let mut tag = [0u8; 16];
+        tag.copy_from_slice(&new[..16]);
+        new[4] = odix_udf::format::tag::checksum(&tag);
+        Ok(Some(new))
+    }
+
+    /// The new session's system area (its first 16 sectors), unless it is all zeros.
+    fn system_area(&self) -> Result<Option<Vec<u8>>> {
+        let mut area = vec![0u8; (DESCRIPTORS * SECTOR_U64) as usize];
+        self.file
+            .read_exact_at(&mut area, u64::from(self.start) * SECTOR_U64)
+            .with_context(|| format!("{}: reading the new session's system area", self.path.display()))?;
+        Ok(area.iter().any(|&b| b != 0).then_some(area))
     }
 
     /// The new session's volume descriptor set, up to and with its terminator, each primary, supplementary and
@@ -319,6 +411,31 @@ impl Drop for Growing {
     fn drop(&mut self) {
         let _ = roll_back(&self.state, &self.path, u64::from(self.start) * SECTOR_U64, self.old_len);
         self.cleanup = None;
+    }
+}
+
+/// The first block of the newest UDF volume of `file` (`len` bytes) when it holds UDF only: a recognition
+/// sequence at 16 and an anchor 256 before the last block (a VAT session's) or in it; the volume starts 257
+/// blocks before its main descriptor sequence when an anchor lies right before that sequence (as odix records a
+/// session), else at 0.
+fn udf_newest(file: &File, len: u64) -> Option<u64> {
+    let mut s = vec![0u8; SECTOR];
+    file.read_exact_at(&mut s, DESCRIPTORS * SECTOR_U64).ok()?;
+    if s.get(1..6) != Some(b"BEA01") {
+        return None;
+    }
+    let anchor = |lba: u64, s: &mut Vec<u8>| -> Option<u64> {
+        file.read_exact_at(s, lba * SECTOR_U64).ok()?;
+        let (t, problems) = odix_udf::format::tag::verify(s, u32::try_from(lba).ok()).ok()?;
+        let main = s.get(20..24)?;
+        (t.identifier == 2 && problems.is_empty())
+            .then(|| u64::from(u32::from_le_bytes([main[0], main[1], main[2], main[3]])))
+    };
+    let n = len / SECTOR_U64;
+    let main = [n.checked_sub(257), n.checked_sub(1)].into_iter().flatten().find_map(|lba| anchor(lba, &mut s))?;
+    match main.checked_sub(257) {
+        Some(start) if start > 0 && anchor(main - 1, &mut s).is_some() => Some(start),
+        _ => Some(0),
     }
 }
 
@@ -387,6 +504,8 @@ pub fn write_session(
     progress: &mut dyn FnMut(u64),
 ) -> Result<AppendReport> {
     let path = growing.path.clone();
+    let mut growing = growing;
+    growing.pad = !plan.ends_with_vat();
     let (sink, l) = plan.write_with(
         |l| {
             laid(l);

@@ -193,7 +193,12 @@ fn catalog_lba(image: &Image) -> Result<Option<u64>> {
 }
 
 fn boot_setup(image: &Image, mode: BootMode) -> Result<BootSetup> {
+    // An image with UDF only has no boot setup (El Torito lives in ISO 9660).
+    let udf_only = image.volumes().is_ok_and(|v| v.iso9660.found().is_none() && v.udf.found().is_some());
     let r = match mode {
+        _ if udf_only => {
+            return Ok(BootSetup { config: BootConfig::default(), uses: Vec::new(), warnings: Vec::new() })
+        }
         BootMode::None => {
             return Ok(BootSetup { config: BootConfig::default(), uses: Vec::new(), warnings: Vec::new() })
         }
@@ -321,6 +326,16 @@ fn input_trees(image: &Image, data_over_4g: bool) -> Result<(Trees, Ids)> {
         ids.application = text(&p.application_id);
     }
     Ok((trees, ids))
+}
+
+/// The first block of the UDF physical partition of the volume in the session starting at `session` of `input`.
+fn udf_partition_start(input: &Path, session: u64) -> Result<u32> {
+    let f = std::fs::File::open(input).with_context(|| format!("opening {}", input.display()))?;
+    let v = odix_udf::Volume::open(std::io::BufReader::new(f), odix_udf::Options::default().session_start(session))
+        .with_context(|| format!("{}: reading the UDF volume of the session at LBA {session}", input.display()))?;
+    let info = v.info();
+    let start = info.partitions.iter().map(|p| p.start).min();
+    start.with_context(|| format!("{}: the UDF volume has no partition", input.display()))
 }
 
 /// Level 1 when every plain ISO 9660 name of the input fits 8.3 (folders 8), else 2.
@@ -476,7 +491,7 @@ pub fn edit(spec: &EditSpec, events: &mut dyn FnMut(EditEvent<'_>)) -> Result<Ed
         }
     }
     // A session is based on the newest tree, which LBA 16 does not show after a write-once session.
-    let newest = growing.as_ref().and_then(|g| g.sessions().last()).map(|s| s.start);
+    let newest = growing.as_ref().map(append::Growing::newest_session);
     let image = Image::open(&spec.input, &Options { offset: newest.filter(|&s| s > 0), ..Options::default() })?;
     let shown = spec.input.display().to_string();
     let view = richest_view(&image)?;
@@ -602,7 +617,18 @@ pub fn edit(spec: &EditSpec, events: &mut dyn FnMut(EditEvent<'_>)) -> Result<Ed
     report.copied_by_extent =
         w.data.items().iter().filter(|i| i.stored_size > 0 && w.data.runs_of(i).is_some()).count() as u64;
     let over_4g = w.data.items().iter().any(|i| i.stored_size >= u64::from(u32::MAX));
-    let (trees, mut ids) = input_trees(&image, over_4g)?;
+    let (mut trees, mut ids) = input_trees(&image, over_4g)?;
+    // A session of an image with UDF: a VAT session extending the image's UDF physical partition, in UDF 1.50
+    // (for an input before 2.00) or 2.01, the revisions that record a virtual partition.
+    let mut vat_partition = None;
+    if let (Some(g), Some(u)) = (growing.as_ref(), trees.udf.as_mut()) {
+        vat_partition = Some(udf_partition_start(&spec.input, g.newest_session())?);
+        u.revision = if u.revision < odix_udf::write::Revision::V2_01 {
+            odix_udf::write::Revision::V1_50
+        } else {
+            odix_udf::write::Revision::V2_01
+        };
+    }
     if let Some(v) = &spec.volume_id {
         ids.volume_id = Some(v.clone());
     }
@@ -614,14 +640,16 @@ pub fn edit(spec: &EditSpec, events: &mut dyn FnMut(EditEvent<'_>)) -> Result<Ed
     build.dates.now = spec.now;
     build.boot = boot.config;
     // 300 KiB of padding after the data, as xorriso, mkisofs and genisoimage write by default (so the layout after
-    // the ISO, and the gap partitions a GPT gets for it, is what the input's tools made). A UDF bridge takes none.
-    // (An appended session is padded to the next session boundary instead.)
-    if growing.is_none() {
+    // the ISO, and the gap partitions a GPT gets for it, is what the input's tools made). A UDF bridge takes none,
+    // nor does an image with UDF only (no ISO 9660 to pad). (An appended session is padded to the next session
+    // boundary instead.)
+    if growing.is_none() && !build.trees.udf_only {
         build.boot.pad_sectors = crate::boot::PAD_SECTORS;
     }
     build.md5 = spec.md5;
     build.cancel = spec.cancel.clone();
     build.session_start = growing.as_ref().map(append::Growing::start);
+    build.udf_vat_partition = vat_partition;
     let plan = build.prepare_walked(walked)?;
     report.entries = plan.entries();
     if let Some(g) = growing {

@@ -37,7 +37,7 @@ use super::output::ImageSink;
 use super::plan::{emit, Content, EmitCtx, Plan};
 use super::walk::{dedup, walk, WalkOptions, Walked};
 pub use super::warning::BuildWarning;
-use crate::boot::{add_partition_copy, check_udf_tail, BootConfig, BootPlan};
+use crate::boot::{add_partition_copy, check_udf_tail, BootConfig, BootPlan, EfiPartSpec};
 use crate::cancel::Cancel;
 use crate::mkudf::{self, Bridge};
 
@@ -250,6 +250,11 @@ pub struct BuildSpec {
     /// The first LBA when the image is a session appended to an existing one ([`crate::edit::append`]): every
     /// LBA counts from the medium's start, the sink is positioned there. `None`: an image of its own.
     pub session_start: Option<u32>,
+    /// For a session appended to an image with UDF ([`crate::edit::append`]): the start of the UDF physical
+    /// partition of the image. The session's UDF volume then has a virtual partition (UDF 1.50 or 2.01, whose
+    /// revision [`Trees::udf`] gives) mapped by a Virtual Allocation Table in its last block, and its physical
+    /// partition starts there, so that the older sessions' file data stays addressable.
+    pub udf_vat_partition: Option<u32>,
 }
 
 /// The default volume id: a folder name upper-cased, other characters than `A-Z0-9_` made `_`, 32 at most
@@ -342,7 +347,11 @@ impl BuildSpec {
                 spec: self.clone(),
                 walked,
                 boot: None,
-                udf: Some((tree, mkudf::udf_options(udf.revision, &volume_id, self.dates.now))),
+                udf: Some((
+                    tree,
+                    mkudf::udf_options(udf.revision, &volume_id, self.dates.now)
+                        .virtual_partition(self.udf_vat_partition.is_some()),
+                )),
                 iso: None,
                 warnings,
                 total_sectors: 0,
@@ -353,7 +362,10 @@ impl BuildSpec {
             // UDF's closing anchor is the last sector of the volume: no padding after it.
             boot_cfg.fit_udf_bridge();
         }
-        let boot = BootPlan::prepare(&boot_cfg, &mut walked, self.dates.now)?;
+        let mut boot = BootPlan::prepare(&boot_cfg, &mut walked, self.dates.now)?;
+        if let Some(start) = self.session_start {
+            boot = boot.in_session(start);
+        }
         let catalog_path = boot_cfg.catalog.clone().unwrap_or_else(|| "boot.catalog".into());
         let catalog_hidden = Hidden {
             iso: h.iso.iter().any(|p| names_catalog(p, &catalog_path)),
@@ -399,7 +411,9 @@ impl BuildSpec {
                 if skipped > 0 {
                     warnings.push(BuildWarning::UdfLeftOut(skipped));
                 }
-                Some((tree, mkudf::udf_options(u.revision, &volume_id, self.dates.now)))
+                let opts = mkudf::udf_options(u.revision, &volume_id, self.dates.now)
+                    .virtual_partition(self.udf_vat_partition.is_some());
+                Some((tree, opts))
             }
             None => None,
         };
@@ -427,10 +441,23 @@ impl BuildSpec {
         if !self.hide.udf.is_empty() && !udf {
             bail!("entries hidden from UDF, but there is no UDF tree");
         }
-        if self.session_start.is_some() && (udf || self.md5 || !self.boot.is_empty()) {
+        if self.session_start.is_some() && self.md5 {
+            bail!("odix does not write MD5 tags into an appended session (write a new image with -o)");
+        }
+        if self.session_start.is_some() && udf && self.udf_vat_partition.is_none() {
             bail!(
-                "odix does not write UDF, MD5 tags or boot structures into an appended session: a session holds \
-                 ISO 9660 trees only (--boot none for a bootable image, or write a new image with -o)"
+                "odix writes UDF into an appended session only as a VAT session (the UDF physical partition of the \
+                 image is needed)"
+            );
+        }
+        if self.udf_vat_partition.is_some() && self.session_start.is_none() {
+            bail!("a UDF virtual partition is written in an appended session only");
+        }
+        let appends = !self.boot.append.is_empty() || matches!(self.boot.efi_boot_part, Some(EfiPartSpec::File(_)));
+        if self.session_start.is_some() && (appends || self.boot.partition_offset != 0) {
+            bail!(
+                "an appended session cannot hold appended partitions or a partition offset: they belong to an image \
+                 written from LBA 0 (write a new image with -o)"
             );
         }
         Ok(())
@@ -574,6 +601,12 @@ impl BuildPlan {
         self.walked.hidden_skipped
     }
 
+    /// Whether the image ends with a UDF Virtual Allocation Table ([`BuildSpec::udf_vat_partition`]): its last
+    /// block must stay the last of the medium, unpadded.
+    pub fn ends_with_vat(&self) -> bool {
+        self.spec.udf_vat_partition.is_some() && self.udf.is_some()
+    }
+
     /// The UDF revision written, when the image holds UDF.
     pub fn udf_revision(&self) -> Option<Revision> {
         self.spec.trees.udf.map(|u| u.revision)
@@ -646,7 +679,10 @@ impl BuildPlan {
             let (lba, _) = walked.data.image_extent(id).filter(|&(_, len)| len >= stored)?;
             u32::try_from(lba).ok()
         };
-        let bridge = Bridge::for_tree(self.udf.as_ref(), &walked.data)?;
+        let mut bridge = Bridge::for_tree(self.udf.as_ref(), &walked.data)?;
+        if let (Some(session), Some(p)) = (spec.session_start, spec.udf_vat_partition) {
+            bridge = bridge.map(|b| b.in_vat_session(session, p)).transpose()?;
+        }
         let offset = spec.boot.partition_offset;
         let mut part_layout = if offset > 0 { Some(IsoLayout::new(&walked.tree, opts.clone())?) } else { None };
         // MD5 tags with Rock Ridge: the root and the files record where their MD5s lie in the checksum array, a
@@ -724,13 +760,25 @@ impl BuildPlan {
     ) -> Result<(u64, Vec<String>, Option<W>)> {
         let (tree, opts) = self.udf.as_ref().context("not a UDF plan")?;
         let data = &self.walked.data;
-        let bridge = Bridge::new(tree, opts.clone(), data)?;
-        let mut plan = Plan::default();
+        let mut bridge = Bridge::new(tree, opts.clone(), data)?;
+        // A VAT session appended to a UDF-only image: its structures follow its start as an image's follow LBA
+        // 0, and the data already on the medium stays where it lies.
+        let start = self.spec.session_start.unwrap_or(0);
+        if let (Some(session), Some(p)) = (self.spec.session_start, self.spec.udf_vat_partition) {
+            bridge = bridge.in_vat_session(session, p)?;
+        }
+        let on_medium = |id: DataId| {
+            self.spec.session_start?;
+            let stored = data.item(id)?.stored_size;
+            let (lba, _) = data.image_extent(id).filter(|&(_, len)| len >= stored)?;
+            u32::try_from(lba).ok()
+        };
+        let mut plan = Plan::starting_at(start);
         plan.push("system area", u64::from(SYSTEM_AREA_SECTORS), Content::Zeros)?;
         for (name, s) in mkudf::VRS_NAMES.into_iter().zip(bridge.vrs()?) {
             plan.push(name, 1, Content::Bytes(s))?;
         }
-        plan.push("gap before the UDF anchor", u64::from(ANCHOR_BLOCK - plan.cursor()), Content::Zeros)?;
+        plan.push("gap before the UDF anchor", u64::from(start + ANCHOR_BLOCK - plan.cursor()), Content::Zeros)?;
         plan.push(
             mkudf::HEAD,
             u64::from(HEAD_END - ANCHOR_BLOCK),
@@ -741,11 +789,18 @@ impl BuildPlan {
             u64::from(bridge.metadata_blocks),
             Content::Producer(bridge.producer(|l, w| l.write_metadata(w))),
         )?;
-        let mut order: Vec<u32> = (0..data.items().len() as u32)
-            .filter(|&i| data.alias[i as usize] == i && data.items()[i as usize].stored_size > 0)
-            .collect();
-        order.sort_by_key(|&i| std::cmp::Reverse(data.items()[i as usize].weight));
         let mut data_lba = vec![0u32; data.items().len()];
+        let mut order: Vec<u32> = Vec::new();
+        for i in 0..data.items().len() as u32 {
+            if data.alias[i as usize] != i || data.items()[i as usize].stored_size == 0 {
+                continue;
+            }
+            match on_medium(DataId(i)) {
+                Some(lba) => data_lba[i as usize] = lba,
+                None => order.push(i),
+            }
+        }
+        order.sort_by_key(|&i| std::cmp::Reverse(data.items()[i as usize].weight));
         for i in order {
             let item = &data.items()[i as usize];
             let sectors = item.stored_size.div_ceil(SECTOR as u64);
@@ -765,14 +820,15 @@ impl BuildPlan {
             Content::Producer(bridge.producer(|l, w| l.write_tail(w))),
         )?;
         bridge.place(&plan, &data_lba, &data.alias)?;
-        let total = plan.total_sectors();
+        // A session's size counts from its start.
+        let total = plan.total_sectors() - u64::from(start);
         let mut opened = None;
         let out: &mut W = match out {
             Out::Measure => return Ok((total, Vec::new(), None)),
             Out::Into(w) => w,
             Out::Open(open) => opened.insert(open(&self.laid(total, &[]))?),
         };
-        let sectors = u32::try_from(total).context("image over 2^32 sectors")?;
+        let sectors = u32::try_from(plan.total_sectors()).context("image over 2^32 sectors")?;
         let ctx = EmitCtx {
             total_sectors: sectors,
             data_lba: &data_lba,

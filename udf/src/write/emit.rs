@@ -20,7 +20,9 @@ use crate::format::fid::{characteristics, FileIdentifierDescriptor};
 use crate::format::file_entry::{file_type, icb_flags, FileEntry, IcbTag};
 use crate::format::file_set::FileSetDescriptor;
 use crate::format::integrity::{IntegrityImplementationUse, LogicalVolumeIntegrityDescriptor, INTEGRITY_CLOSE};
-use crate::format::partition::{LogicalVolumeDescriptor, PartitionDescriptor, PartitionMap};
+use crate::format::partition::{
+    LogicalVolumeDescriptor, PartitionDescriptor, PartitionMap, VatHeader, VirtualAllocationTable, VAT_UNUSED,
+};
 use crate::format::tag::{ident, seal, DescriptorTag};
 use crate::format::timestamp::Timestamp;
 use crate::format::volume::{
@@ -37,6 +39,8 @@ const OS_CLASS_UNIX: u8 = 4;
 const OS_LINUX: u8 = 5;
 /// ECMA-167 3/10.5.7 access type: read-only (no space bitmap or table needed).
 const ACCESS_READ_ONLY: u32 = 1;
+/// ECMA-167 3/10.5.7 access type: write-once (a sequentially recorded medium with a VAT).
+const ACCESS_WRITE_ONCE: u32 = 2;
 /// Partition Descriptor flags bit 0: the volume space is allocated.
 const PARTITION_ALLOCATED: u16 = 1;
 /// ICB strategy 4 (ECMA-167 4/14.6.2): one direct entry.
@@ -126,9 +130,13 @@ impl UdfLayout<'_> {
         timestamp(self.plan.opts.recording_time)
     }
 
-    /// Partition reference of the file system: 1 (the metadata partition) or 0.
+    /// Partition reference of the file system: 1 (the metadata or virtual partition) or 0.
     fn fs_partition(&self) -> u16 {
-        u16::from(self.rev().metadata_partition())
+        self.plan.opts.fs_partition()
+    }
+
+    fn vat(&self) -> bool {
+        self.plan.opts.vat
     }
 
     /// Writes the Volume Recognition Sequence (3 blocks).
@@ -144,7 +152,7 @@ impl UdfLayout<'_> {
         let len = VDS_BLOCKS * BLOCK_SIZE;
         let avdp = AnchorVolumeDescriptorPointer {
             tag: self.tag(ident::ANCHOR),
-            main: ExtentAd { length: len, location: MAIN_VDS },
+            main: ExtentAd { length: len, location: self.session + MAIN_VDS },
             reserve: ExtentAd { length: len, location: self.tail_start },
         };
         sealed(location, |v| avdp.write_to(v))
@@ -205,13 +213,20 @@ impl UdfLayout<'_> {
             number: 0,
             contents: EntityId::new(contents, [0; 8]),
             contents_use: vec![0; 128],
-            access_type: ACCESS_READ_ONLY,
+            access_type: if self.vat() { ACCESS_WRITE_ONCE } else { ACCESS_READ_ONLY },
             start: self.partition_start,
             length: self.partition_blocks(),
             implementation_identifier: self.implementation_id(),
             implementation_use: vec![0; 128],
         };
         let mut maps = vec![PartitionMap::Type1 { volume_sequence_number: 1, partition_number: 0 }];
+        if self.vat() {
+            maps.push(PartitionMap::Virtual {
+                volume_sequence_number: 1,
+                partition_number: 0,
+                identifier: self.udf_id(entity::VIRTUAL_PARTITION),
+            });
+        }
         if rev.metadata_partition() {
             maps.push(PartitionMap::Metadata {
                 volume_sequence_number: 1,
@@ -240,7 +255,7 @@ impl UdfLayout<'_> {
             map_count: maps.len() as u32,
             implementation_identifier: self.implementation_id(),
             implementation_use: vec![0; 128],
-            integrity_sequence: ExtentAd { length: 2 * BLOCK_SIZE, location: LVID_BLOCK },
+            integrity_sequence: ExtentAd { length: 2 * BLOCK_SIZE, location: self.session + LVID_BLOCK },
             maps,
         };
         let usd = UnallocatedSpaceDescriptor {
@@ -281,7 +296,7 @@ impl UdfLayout<'_> {
         .write_to(&mut iu)?;
         let mut contents_use = [0u8; 32];
         contents_use[..8].copy_from_slice(&p.next_unique_id.to_le_bytes());
-        let (free_space, size) = if self.rev().metadata_partition() {
+        let (free_space, size) = if self.rev().metadata_partition() || self.vat() {
             (vec![0, 0], vec![self.partition_blocks(), p.content_blocks])
         } else {
             (vec![0], vec![self.partition_blocks()])
@@ -296,7 +311,7 @@ impl UdfLayout<'_> {
             size,
             implementation_use: iu,
         };
-        sealed(LVID_BLOCK, |v| lvid.write_to(v))
+        sealed(self.session + LVID_BLOCK, |v| lvid.write_to(v))
     }
 
     /// Writes a Volume Descriptor Sequence at block `at`, padded to [`VDS_BLOCKS`].
@@ -312,11 +327,11 @@ impl UdfLayout<'_> {
     /// Writes the anchor at 256, the main Volume Descriptor Sequence and the integrity sequence (blocks 256 to
     /// [`super::plan::HEAD_END`]).
     pub fn write_head<W: Write>(&self, w: &mut W) -> Result<(), WriteError> {
-        put(w, &self.anchor(ANCHOR_BLOCK)?)?;
-        self.write_vds(w, MAIN_VDS)?;
+        put(w, &self.anchor(self.session + ANCHOR_BLOCK)?)?;
+        self.write_vds(w, self.session + MAIN_VDS)?;
         put(w, &self.lvid()?)?;
         let td = TerminatingDescriptor { tag: self.tag(ident::TERMINATING) };
-        put(w, &sealed(LVID_BLOCK + 1, |v| td.write_to(v))?)
+        put(w, &sealed(self.session + LVID_BLOCK + 1, |v| td.write_to(v))?)
     }
 
     /// Writes the tail: the reserve Volume Descriptor Sequence, then one anchor, or an anchor, 255 zero blocks
@@ -326,6 +341,9 @@ impl UdfLayout<'_> {
         let first = self.tail_start + VDS_BLOCKS;
         let anchors = self.tail_blocks - VDS_BLOCKS;
         put(w, &self.anchor(first)?)?;
+        if self.vat() {
+            return self.write_vat(w, first + 1, first + anchors - 1);
+        }
         if anchors > 1 {
             put_zeros(w, u64::from(anchors - 2) * BLOCK as u64)?;
             put(w, &self.anchor(first + anchors - 1)?)?;
@@ -355,6 +373,61 @@ impl UdfLayout<'_> {
             put(w, &self.metadata_file_entry(file_type::METADATA_MIRROR, start + c, start, len)?)?;
         }
         Ok(())
+    }
+
+    /// Writes the blocks from `from` to the VAT's entry at `icb` (the last block of the volume): zeros, then the
+    /// VAT's own blocks when it is not embedded in its entry, then the entry. The VAT maps virtual block `v` to
+    /// the metadata area's block `v`.
+    fn write_vat<W: Write>(&self, w: &mut W, from: u32, icb: u32) -> Result<(), WriteError> {
+        let p = &self.plan;
+        let base = self.metadata_start - self.partition_start;
+        let entries: Vec<u32> = (0..p.content_blocks).map(|v| base + v).collect();
+        let lv_id: [u8; 128] = dstring(&p.opts.volume_id)?;
+        let header = p.opts.revision.nsr03().then(|| VatHeader {
+            logical_volume_identifier: lv_id,
+            files: p.files,
+            directories: p.directories,
+            min_read_revision: self.min_read_revision(),
+            min_write_revision: self.rev().number(),
+            max_write_revision: self.rev().number(),
+            implementation_use: Vec::new(),
+        });
+        let table = VirtualAllocationTable { header, entries, previous_vat: VAT_UNUSED };
+        let mut bytes = Vec::new();
+        table.write_to(&mut bytes)?;
+        debug_assert_eq!(bytes.len() as u64, p.vat_bytes());
+        let data_blocks = p.vat_data_blocks();
+        let data_start = icb - data_blocks;
+        put_zeros(w, u64::from(data_start - from) * BLOCK as u64)?;
+        let (flags, ads) = if data_blocks == 0 {
+            (3, bytes.clone())
+        } else {
+            put(w, &bytes)?;
+            let list = [AllocationDescriptor {
+                extent_type: ExtentType::Recorded,
+                length: bytes.len() as u32,
+                location: LbAddr { block: data_start - self.partition_start, partition: 0 },
+            }];
+            let mut raw = Vec::new();
+            crate::format::ad::write_list(AdForm::Short, &list, &mut raw)?;
+            (0, raw)
+        };
+        let t = self.recorded();
+        let kind = if p.opts.revision.nsr03() { file_type::VAT } else { file_type::UNSPECIFIED };
+        let fe = self.entry(EntryFields {
+            file_type: kind,
+            flags,
+            uid: u32::MAX,
+            gid: u32::MAX,
+            permissions: 0,
+            links: 1,
+            length: bytes.len() as u64,
+            blocks: u64::from(data_blocks),
+            times: [t; 4],
+            unique_id: 0,
+            ads,
+        });
+        put(w, &sealed(icb - self.partition_start, |v| fe.write_to(v))?)
     }
 
     fn metadata_file_entry(&self, kind: u8, at: u32, start: u32, len: u64) -> Result<Vec<u8>, WriteError> {
@@ -492,7 +565,7 @@ impl UdfLayout<'_> {
                     off += l;
                 }
                 blocks = p.length.div_ceil(BLOCK as u64);
-                let form = if self.rev().metadata_partition() {
+                let form = if self.fs_partition() == 1 {
                     flags |= 1;
                     AdForm::Long
                 } else {

@@ -9,6 +9,11 @@
 //!    9660) decides where the VRS, the partition, the metadata mirror, the tail and each data item go and calls
 //!    [`UdfPlanner::place`]; the [`UdfLayout`] then writes each [`Region`] when the caller reaches it. The file
 //!    data is recorded once, and the UDF allocation descriptors point at the same blocks as the ISO 9660 extents.
+//! 4. For a session of a sequentially recorded medium (CD-R, DVD-R), [`UdfOptions::virtual_partition`] and
+//!    [`UdfPlanner::place_vat`] record the volume at the session's start + 256 with a virtual partition: the
+//!    entries and directories in virtual blocks, a Virtual Allocation Table (UDF 1.50 or 2.01) in the last block
+//!    mapping them, the physical partition starting where the medium's first volume's did so that data already
+//!    recorded is pointed at where it lies.
 //!
 //! What is recorded (ECMA-167 3rd edition as OSTA UDF 1.02 to 2.60 profile it): the VRS (BEA01, NSR02 or
 //! NSR03, TEA01); anchors at 256, at the last block and, from [`BIG_TAIL_FROM`] blocks on, 256 before it; main and reserve Volume
@@ -38,8 +43,8 @@ pub use image::{UdfImage, VRS_BLOCK};
 pub use names::encoded_len;
 pub use options::{Revision, UdfOptions};
 pub use plan::{
-    Placement, Region, RegionKind, UdfLayout, UdfPlanner, ANCHOR_BLOCK, BIG_TAIL_FROM, BLOCK_SIZE, HEAD_END,
-    MAX_EXTENT, METADATA_ALLOCATION_UNIT, VRS_BLOCKS,
+    Placement, Region, RegionKind, UdfLayout, UdfPlanner, VatPlacement, ANCHOR_BLOCK, BIG_TAIL_FROM, BLOCK_SIZE,
+    HEAD_END, MAX_EXTENT, METADATA_ALLOCATION_UNIT, VRS_BLOCKS,
 };
 pub use tree::{DataId, Meta, NodeId, NodeKind, Time, Tree, MAX_NAME_BYTES};
 

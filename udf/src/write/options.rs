@@ -89,6 +89,7 @@ pub struct UdfOptions {
     pub(crate) volume_set_id: Option<String>,
     pub(crate) application: String,
     pub(crate) recording_time: Time,
+    pub(crate) vat: bool,
 }
 
 impl Default for UdfOptions {
@@ -99,6 +100,7 @@ impl Default for UdfOptions {
             volume_set_id: None,
             application: String::new(),
             recording_time: Time::default(),
+            vat: false,
         }
     }
 }
@@ -146,9 +148,29 @@ impl UdfOptions {
         self
     }
 
+    /// A volume for sequentially recorded media (UDF 1.50 and 2.01, CD-R and DVD-R): the entries, directories and
+    /// file set descriptor are recorded in a virtual partition, mapped to the physical partition by a Virtual
+    /// Allocation Table whose entry is the volume's last block ([`super::UdfPlanner::place_vat`]).
+    #[must_use]
+    pub fn virtual_partition(mut self, on: bool) -> Self {
+        self.vat = on;
+        self
+    }
+
     /// The chosen revision.
     pub fn get_revision(&self) -> Revision {
         self.revision
+    }
+
+    /// Whether the volume has a virtual partition.
+    pub fn get_virtual_partition(&self) -> bool {
+        self.vat
+    }
+
+    /// Partition reference of the file system (the file set descriptor, entries and directories): 1 (the metadata
+    /// or virtual partition) or 0 (the physical one).
+    pub(crate) fn fs_partition(&self) -> u16 {
+        u16::from(self.revision.metadata_partition() || self.vat)
     }
 
     pub(crate) fn validate(&self) -> Result<(), WriteError> {
@@ -159,6 +181,12 @@ impl UdfOptions {
                 Ok(())
             }
         };
+        if self.vat && !matches!(self.revision, Revision::V1_50 | Revision::V2_01) {
+            return Err(WriteError::plan(format!(
+                "a virtual partition is recorded in UDF 1.50 or 2.01, not {}",
+                self.revision
+            )));
+        }
         check("volume identifier", &self.volume_id, VOLUME_ID_MAX)?;
         check("volume set identifier", &self.volume_set_id_or_default(), VOLUME_SET_ID_MAX)
     }
@@ -185,10 +213,10 @@ impl UdfOptions {
         }
     }
 
-    /// Bytes of one allocation descriptor of a file's data: `long_ad` when the entry is in the metadata
-    /// partition and the data in the physical one, `short_ad` otherwise.
+    /// Bytes of one allocation descriptor of a file's data: `long_ad` when the entry is in the metadata or
+    /// virtual partition and the data in the physical one, `short_ad` otherwise.
     pub(crate) fn file_ad_size(&self) -> u64 {
-        if self.revision.metadata_partition() {
+        if self.fs_partition() == 1 {
             16
         } else {
             8

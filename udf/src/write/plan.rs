@@ -127,6 +127,27 @@ pub struct Placement<'a> {
     pub data: &'a dyn Fn(DataId) -> Option<u32>,
 }
 
+/// Where the caller puts a volume with a virtual partition recorded as a session of a sequentially recorded
+/// medium (absolute block numbers): its structures follow the session's start as a volume's follow block 0, its
+/// physical partition starts where the first session's did (so that the data already recorded stays
+/// addressable), and its Virtual Allocation Table is the session's last block.
+pub struct VatPlacement<'a> {
+    /// First block of the session (its anchor is at this block + 256).
+    pub session: u32,
+    /// First block of the Volume Recognition Sequence: the session's block 16, or the block after its ISO 9660
+    /// Volume Descriptor Set Terminator.
+    pub vrs: u32,
+    /// First block of the physical partition, at or before every data item and the metadata area.
+    pub partition_start: u32,
+    /// First block of the metadata area ([`UdfPlanner::metadata_blocks`]): the file set descriptor, entries and
+    /// directories, which the VAT maps to virtual blocks 0 onwards. At least the session's start + [`HEAD_END`].
+    pub metadata: u32,
+    /// First block of the tail ([`UdfPlanner::vat_tail_blocks`]), after the data: it ends with the VAT.
+    pub tail_start: u32,
+    /// First block of each data item that has a nonzero size; every one must lie inside the partition.
+    pub data: &'a dyn Fn(DataId) -> Option<u32>,
+}
+
 /// The regions a UDF layout writes, each a run of whole blocks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RegionKind {
@@ -164,6 +185,10 @@ pub struct UdfLayout<'t> {
     pub(crate) tail_blocks: u32,
     /// Partition-relative first block of each data item.
     pub(crate) data: HashMap<DataId, u32>,
+    /// First block of the session the volume is recorded in (0 for a volume of its own).
+    pub(crate) session: u32,
+    /// First block of the metadata area: the partition start, except in a VAT session.
+    pub(crate) metadata_start: u32,
 }
 
 fn blocks_for(bytes: u64) -> u64 {
@@ -356,9 +381,113 @@ impl<'t> UdfPlanner<'t> {
                 placed.insert(d, start - partition_start);
             }
         }
-        Ok(UdfLayout { plan: self, vrs, partition_start, mirror, tail_start, tail_blocks, data: placed })
+        Ok(UdfLayout {
+            plan: self,
+            vrs,
+            partition_start,
+            mirror,
+            tail_start,
+            tail_blocks,
+            data: placed,
+            session: 0,
+            metadata_start: partition_start,
+        })
+    }
+
+    /// Bytes of the Virtual Allocation Table: one entry per block of the metadata area, with the UDF 2.01 header
+    /// or the UDF 1.50 trailer.
+    pub(crate) fn vat_bytes(&self) -> u64 {
+        let entries = 4 * u64::from(self.content_blocks);
+        if self.opts.revision.nsr03() {
+            entries + VAT_HEADER
+        } else {
+            entries + VAT150_TRAILER
+        }
+    }
+
+    /// Blocks of the VAT recorded before its entry (0 when it is embedded in the entry).
+    pub(crate) fn vat_data_blocks(&self) -> u32 {
+        let bytes = self.vat_bytes();
+        if u64::from(self.opts.entry_header()) + bytes <= u64::from(BLOCK_SIZE) {
+            0
+        } else {
+            blocks_for(bytes) as u32
+        }
+    }
+
+    /// Blocks of the tail of a VAT session: the reserve Volume Descriptor Sequence, an anchor, 255 blocks (the
+    /// VAT's own blocks at their end when it is not embedded) and the VAT's entry, the last block, so that the
+    /// anchor is 256 before it (UDF 2.60 6.11: anchors at 256 and N-256 on sequential media, N the last block).
+    pub fn vat_tail_blocks(&self) -> Result<u32, WriteError> {
+        if self.vat_data_blocks() > 255 {
+            return Err(WriteError::plan(format!(
+                "a Virtual Allocation Table of {} blocks is more than the 255 before its entry",
+                self.vat_data_blocks()
+            )));
+        }
+        Ok(VDS_BLOCKS + 257)
+    }
+
+    /// Fixes the layout of a volume with a virtual partition at `placement` (the options must say
+    /// [`UdfOptions::virtual_partition`]), checking that the regions follow each other inside the partition.
+    pub fn place_vat(self, placement: &VatPlacement<'_>) -> Result<UdfLayout<'t>, WriteError> {
+        let VatPlacement { session, vrs, partition_start, metadata, tail_start, data } = *placement;
+        if !self.opts.vat {
+            return Err(WriteError::plan("a VAT placement for a volume without a virtual partition"));
+        }
+        let tail_blocks = self.vat_tail_blocks()?;
+        if vrs < session + 16 || vrs + VRS_BLOCKS > session + ANCHOR_BLOCK {
+            return Err(WriteError::plan(format!(
+                "VRS at block {vrs} must lie between {} and the anchor",
+                session + 16
+            )));
+        }
+        if metadata < session + HEAD_END || partition_start > metadata {
+            return Err(WriteError::plan(format!(
+                "metadata area at {metadata}: before the session's descriptors or the partition start {partition_start}"
+            )));
+        }
+        if u64::from(metadata) + u64::from(self.metadata_blocks()) > u64::from(tail_start) {
+            return Err(WriteError::plan("metadata area runs into the tail"));
+        }
+        let end = u64::from(tail_start) + u64::from(tail_blocks);
+        if end > u64::from(u32::MAX) {
+            return Err(WriteError::ImageTooLarge { blocks: end });
+        }
+        let mut placed = HashMap::new();
+        for (id, p) in self.nodes.iter().enumerate() {
+            if let Body::Data(d) = p.body {
+                if placed.contains_key(&d) {
+                    continue;
+                }
+                let start = data(d).ok_or_else(|| WriteError::plan(format!("data item {} has no place", d.0)))?;
+                let stop = u64::from(start) + blocks_for(p.length);
+                if start < partition_start || stop > u64::from(tail_start) {
+                    return Err(WriteError::plan(format!(
+                        "data of node {id} at blocks {start}..{stop} lies outside the partition"
+                    )));
+                }
+                placed.insert(d, start - partition_start);
+            }
+        }
+        Ok(UdfLayout {
+            plan: self,
+            vrs,
+            partition_start,
+            mirror: 0,
+            tail_start,
+            tail_blocks,
+            data: placed,
+            session,
+            metadata_start: metadata,
+        })
     }
 }
+
+/// Bytes of the UDF 2.00+ VAT header (UDF 2.60 2.2.11), without implementation use.
+const VAT_HEADER: u64 = 152;
+/// Bytes after the entries of a UDF 1.50 VAT: the "*UDF Virtual Alloc Tbl" identifier and the previous VAT.
+const VAT150_TRAILER: u64 = 36;
 
 impl UdfLayout<'_> {
     /// The regions to write, in block order. Blocks between them belong to the caller (file data, ISO 9660
@@ -366,8 +495,8 @@ impl UdfLayout<'_> {
     pub fn regions(&self) -> Vec<Region> {
         let mut v = vec![
             Region { kind: RegionKind::Vrs, start: self.vrs, blocks: VRS_BLOCKS },
-            Region { kind: RegionKind::Head, start: ANCHOR_BLOCK, blocks: HEAD_END - ANCHOR_BLOCK },
-            Region { kind: RegionKind::Metadata, start: self.partition_start, blocks: self.plan.metadata_blocks() },
+            Region { kind: RegionKind::Head, start: self.session + ANCHOR_BLOCK, blocks: HEAD_END - ANCHOR_BLOCK },
+            Region { kind: RegionKind::Metadata, start: self.metadata_start, blocks: self.plan.metadata_blocks() },
         ];
         if self.plan.mirror_blocks() > 0 {
             v.push(Region { kind: RegionKind::Mirror, start: self.mirror, blocks: self.plan.mirror_blocks() });
@@ -382,8 +511,12 @@ impl UdfLayout<'_> {
         self.tail_start + self.tail_blocks
     }
 
-    /// Length of the partition in blocks.
+    /// Length of the partition in blocks (with a virtual partition: up to the VAT's entry, the last block).
     pub fn partition_blocks(&self) -> u32 {
-        self.tail_start - self.partition_start
+        if self.plan.opts.vat {
+            self.tail_start + self.tail_blocks - self.partition_start
+        } else {
+            self.tail_start - self.partition_start
+        }
     }
 }

@@ -179,3 +179,75 @@ fn metadata_and_mirror_entries_are_apart() {
     assert!(mirror_at > main_at + 1, "entries at {main_at} and {mirror_at} are adjacent");
     assert_eq!(&m[..m.len() - 2048], &r[..r.len() - 2048], "the mirror copies the metadata");
 }
+
+/// A volume with a virtual partition recorded as a session at block 64 of a medium whose physical partition
+/// starts at block 40, read back by the crate's reader in strict mode from the session's anchor: the VAT is the
+/// last block, 256 after the closing anchor, and maps the entries; names, counts and contents are those written.
+#[test]
+fn a_vat_session_is_read_back_through_its_virtual_partition() {
+    use std::io::{Cursor, Read};
+    let t = sample_tree();
+    for rev in [Revision::V1_50, Revision::V2_01] {
+        let session = 64u32;
+        let opts = UdfOptions::default().revision(rev).volume_id("TEST").virtual_partition(true);
+        let planner = UdfPlanner::new(&t, opts).unwrap();
+        let metadata = session + HEAD_END;
+        let mut next = metadata + planner.metadata_blocks();
+        let mut data = Vec::new();
+        for (id, size) in t.data_order() {
+            data.push((id, next, size));
+            next += size.div_ceil(u64::from(BLOCK_SIZE)) as u32;
+        }
+        let index: std::collections::HashMap<DataId, u32> = data.iter().map(|(d, s, _)| (*d, *s)).collect();
+        let lookup = |d: DataId| index.get(&d).copied();
+        let layout = planner
+            .place_vat(&VatPlacement {
+                session,
+                vrs: session + 16,
+                partition_start: 40,
+                metadata,
+                tail_start: next,
+                data: &lookup,
+            })
+            .unwrap();
+        let total = layout.total_blocks() as usize;
+        let mut img = vec![0u8; total * 2048];
+        for r in layout.regions() {
+            let mut buf = Vec::new();
+            match r.kind {
+                RegionKind::Vrs => layout.write_vrs(&mut buf).unwrap(),
+                RegionKind::Head => layout.write_head(&mut buf).unwrap(),
+                RegionKind::Metadata => layout.write_metadata(&mut buf).unwrap(),
+                RegionKind::Mirror => layout.write_mirror(&mut buf).unwrap(),
+                RegionKind::Tail => layout.write_tail(&mut buf).unwrap(),
+            }
+            assert_eq!(buf.len(), r.blocks as usize * 2048, "{rev}: {:?}", r.kind);
+            img[r.start as usize * 2048..][..buf.len()].copy_from_slice(&buf);
+        }
+        for (id, start, size) in &data {
+            let at = *start as usize * 2048;
+            for i in 0..*size as usize {
+                img[at + i] = (i as u8).wrapping_add(id.0 as u8);
+            }
+        }
+        let anchor = total - 1 - 256;
+        let (tag, problems) =
+            crate::format::tag::verify(&img[anchor * 2048..anchor * 2048 + 512], Some(anchor as u32)).unwrap();
+        assert_eq!((tag.identifier, problems.len()), (2, 0), "{rev}: the anchor 256 before the last block");
+        let opts = crate::Options::default().strict(true).session_start(u64::from(session));
+        let mut vol = crate::Volume::open(Cursor::new(img), opts).unwrap();
+        let vat = vol.info().vat.as_ref().expect("a VAT");
+        assert_eq!(vat.location, total as u64 - 1, "{rev}: the VAT is the last block");
+        assert_eq!(vat.table.header.is_some(), rev == Revision::V2_01, "{rev}");
+        assert_eq!(vol.info().counts(), Some((4, 2)), "{rev}");
+        let root = vol.root().unwrap();
+        let kids = vol.read_dir(&root).unwrap();
+        let mut names: Vec<&str> = kids.iter().map(|d| d.name.as_str()).collect();
+        names.sort_unstable();
+        assert_eq!(names, ["a.txt", "link", "sub"], "{rev}");
+        let a = vol.entry(kids.iter().find(|d| d.name == "a.txt").unwrap()).unwrap();
+        let mut bytes = Vec::new();
+        vol.open_file(&a).unwrap().read_to_end(&mut bytes).unwrap();
+        assert_eq!(bytes, [0, 1, 2, 3, 4], "{rev}");
+    }
+}
