@@ -123,7 +123,7 @@ impl Region for FileRegion<'_> {
     }
 
     fn read(&self, offset: u64, len: u64, what: &str) -> Result<Vec<u8>> {
-        if offset.checked_add(len).map_or(true, |e| e > self.len) {
+        if offset.checked_add(len).is_none_or(|e| e > self.len) {
             return Err(bad(
                 self.path,
                 format!("the {what} ({len} bytes at byte {offset}) is past the end of the {}-byte file", self.len),

@@ -283,7 +283,7 @@ impl ByteStore for CsoStore {
     }
 
     fn read_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<()> {
-        if offset.checked_add(buf.len() as u64).map_or(true, |e| e > self.len) {
+        if offset.checked_add(buf.len() as u64).is_none_or(|e| e > self.len) {
             return Err(io::ErrorKind::UnexpectedEof.into());
         }
         let bs = u64::from(self.block_size);

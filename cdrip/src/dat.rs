@@ -279,7 +279,7 @@ pub fn match_tracks(dat: &Dat, tracks: &[(u8, Hashes)]) -> DatMatch {
         }
         let sized = tracks.iter().zip(roms.iter()).filter(|((_, h), r)| r.size == Some(h.size)).count();
         let key = (matched, if roms.len() == tracks.len() { sized } else { 0 });
-        if (key.0 > 0 || key.1 > 0) && best.map_or(true, |(m, s, _)| key > (m, s)) {
+        if (key.0 > 0 || key.1 > 0) && best.is_none_or(|(m, s, _)| key > (m, s)) {
             best = Some((key.0, key.1, g));
         }
     }

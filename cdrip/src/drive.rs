@@ -664,7 +664,7 @@ impl<'a> AudioReader<'a> {
             // Samples of this sector the drive did not give.
             for (j, len) in [(k, RAW_SECTOR.saturating_sub(skip)), (k.saturating_add(1), skip)] {
                 let missing =
-                    usize::try_from(j.saturating_sub(from)).ok().and_then(|i| one.get(i)).map_or(true, Option::is_none);
+                    usize::try_from(j.saturating_sub(from)).ok().and_then(|i| one.get(i)).is_none_or(Option::is_none);
                 if missing && len > 0 {
                     let samples = (len / 4) as u64;
                     if j < bounds.0 {

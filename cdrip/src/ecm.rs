@@ -442,7 +442,7 @@ impl ByteStore for EcmStore {
     }
 
     fn read_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<()> {
-        if offset.checked_add(buf.len() as u64).map_or(true, |e| e > self.len) {
+        if offset.checked_add(buf.len() as u64).is_none_or(|e| e > self.len) {
             return Err(io::ErrorKind::UnexpectedEof.into());
         }
         let mut guard = self.cache.lock().unwrap_or_else(std::sync::PoisonError::into_inner);

@@ -40,7 +40,7 @@ pub enum OffsetsError {
 /// [`OffsetsError`] when `bytes` is not whole 69-byte records, holds more than [`MAX_RECORDS`], or a record's
 /// name is not printable ASCII.
 pub fn parse(bytes: &[u8]) -> Result<Vec<DriveOffset>, OffsetsError> {
-    if bytes.is_empty() || bytes.len() % RECORD_LEN != 0 {
+    if bytes.is_empty() || !bytes.len().is_multiple_of(RECORD_LEN) {
         return Err(OffsetsError::Length(format!(
             "{} bytes, not a whole number of {RECORD_LEN}-byte records",
             bytes.len()

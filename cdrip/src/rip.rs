@@ -609,7 +609,7 @@ pub fn majority(copies: &[Vec<u8>]) -> Vec<u8> {
             for c in copies {
                 if let Some((&b, n)) = c.get(i).and_then(|b| Some((b, counts.get_mut(usize::from(*b))?))) {
                     *n = n.saturating_add(1);
-                    if best.map_or(true, |(m, _)| *n > m) {
+                    if best.is_none_or(|(m, _)| *n > m) {
                         best = Some((*n, b));
                     }
                 }

@@ -341,7 +341,7 @@ impl Facts {
 
     /// Reads the MBR, GPT and APM of the system area as xorriso classifies them.
     fn system_area(&mut self, sa: &[u8], src: &mut Source, by_lba: &HashMap<u64, (String, u64)>) -> Result<()> {
-        let path_at = |block: u64| (block % 4 == 0).then(|| by_lba.get(&(block / 4)).map(|(p, _)| p.clone()))?;
+        let path_at = |block: u64| block.is_multiple_of(4).then(|| by_lba.get(&(block / 4)).map(|(p, _)| p.clone()))?;
         if sa.get(510..512) == Some(&[0x55, 0xAA][..]) {
             for i in 0..4u8 {
                 let e = &sa[446 + 16 * usize::from(i)..462 + 16 * usize::from(i)];

@@ -1220,7 +1220,7 @@ fn raw_file_layout(path: &Path, file: &File, size: u64) -> Result<(TrackKind, bo
     let mut vd = [0u8; 6];
     let fs = file.read_exact_at(&mut vd, 16 * 2048).is_ok()
         && [&b"CD001"[..], b"BEA01", b"NSR02", b"NSR03"].contains(&&vd[1..6]);
-    let (raw, user) = (size % RAW_SECTOR as u64 == 0, size % 2048 == 0);
+    let (raw, user) = (size.is_multiple_of(RAW_SECTOR as u64), size.is_multiple_of(2048));
     match (raw, user) {
         (_, true) if fs && !sync => Ok((TrackKind::Mode1, true)),
         (true, _) if sync => Ok((if head[15] == 2 { TrackKind::Mode2 } else { TrackKind::Mode1 }, false)),

@@ -322,7 +322,7 @@ fn is_sheet(path: &Path) -> bool {
 fn container_origin(path: &Path, opts: &SourceOptions, store: Box<dyn ByteStore>) -> Result<Origin> {
     let mut head = [0u8; 16];
     let raw = store.len() >= RAW_SECTOR
-        && store.len() % RAW_SECTOR == 0
+        && store.len().is_multiple_of(RAW_SECTOR)
         && store.read_at(0, &mut head).is_ok()
         && head[..12] == SYNC
         && (head[15] == 1 || head[15] == 2);

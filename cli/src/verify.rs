@@ -849,7 +849,7 @@ fn audio_sums(disc: &mut RawDisc, toc: &Toc, run: &mut Run) -> Result<Vec<(u8, T
                 ),
             }
             done += 1;
-            if done % 1024 == 0 {
+            if done.is_multiple_of(1024) {
                 run.progress(Task::AudioChecksums, done, Some(total));
                 run.check_cancel()?;
             }
@@ -1108,7 +1108,7 @@ fn check_iso_volume(args: &ImageArgs, disc: Option<&RawDisc>, rec: &Recognised, 
     } else {
         writeln!(text, "ISO 9660 volume: {expected} sectors ({what}), {present} in the image: ok")?;
     }
-    if disc.is_none() && rec.size % 2048 != 0 {
+    if disc.is_none() && !rec.size.is_multiple_of(2048) {
         writeln!(text, "  note: the file's size is not a multiple of 2048 ({} bytes over)", rec.size % 2048)?;
     }
     let result = if missing > 0 { Outcome::Incomplete } else { Outcome::Ok };
@@ -1197,7 +1197,7 @@ fn check_udf_volume(args: &ImageArgs, report: &mut Report) -> Result<()> {
         ));
     }
     let count = SectorCount { sector_size: info.block_size, expected, present, missing };
-    if report.sectors.map_or(true, |s| s.missing == 0) {
+    if report.sectors.is_none_or(|s| s.missing == 0) {
         report.sectors = Some(count);
     }
     let result = if missing > 0 || anchor_missing { Outcome::Incomplete } else { Outcome::Ok };
@@ -1378,7 +1378,7 @@ fn check_sectors(disc: &mut RawDisc, out: &mut dyn Write, run: &mut Run) -> Resu
             let s = disc.read_raw(ti, lba)?;
             let c = sector::check(&s, Some(lba));
             checked += 1;
-            if checked % 1024 == 0 {
+            if checked.is_multiple_of(1024) {
                 run.progress(Task::CheckingSectors, checked, Some(total));
                 run.check_cancel()?;
             }

@@ -161,7 +161,7 @@ impl Disc {
         let mut s = self.tracks[i].1.clone();
         match i {
             0 => s.extend_from_slice(&self.tracks[1].0),
-            1 => s.extend(std::iter::repeat(0u8).take(30 * SECTOR)),
+            1 => s.extend(std::iter::repeat_n(0u8, 30 * SECTOR)),
             _ => {}
         }
         s

@@ -160,7 +160,7 @@ fn rec_full(lba: [u8; 8], size: [u8; 8], date: [u8; 7], flags: u8, name: &[u8], 
     r[28..32].copy_from_slice(&both16(1));
     r[32] = name.len() as u8;
     r.extend_from_slice(name);
-    if name.len() % 2 == 0 {
+    if name.len().is_multiple_of(2) {
         r.push(0);
     }
     r.extend_from_slice(su);
@@ -1548,7 +1548,7 @@ fn sheet_cases(w: &mut Writer) -> io::Result<()> {
     )?;
     let mut garbage = vec![0u8; 0];
     garbage.extend_from_slice(b"FILE \"small.bin\" BINARY\n\xff\xfe\0\0TRACK\n");
-    garbage.extend(std::iter::repeat(b'A').take(1 << 20));
+    garbage.extend(std::iter::repeat_n(b'A', 1 << 20));
     garbage.extend_from_slice(b"\nINDEX\nTRACK 01\nFILE\nFILE \"\nTRACK 01 MODE9/9999\n");
     w.text("cue-garbage", "cue", "CUE: garbage, a 1 MiB line, NUL and invalid UTF-8", Input::Cue, &garbage)?;
 
@@ -1581,7 +1581,7 @@ fn sheet_cases(w: &mut Writer) -> io::Result<()> {
         true,
     )?;
     let mut g = b"[CloneCD]\n\xff\xfe[Disc\n=\n[Entry\nPoint=\n\0\0\0".to_vec();
-    g.extend(std::iter::repeat(b'[').take(1 << 20));
+    g.extend(std::iter::repeat_n(b'[', 1 << 20));
     w.text("ccd-garbage", "ccd", "CCD: garbage", Input::Ccd, &g)?;
     fs::write(w.dir.join("ccd-garbage.img"), &raw[..2352])?;
     Ok(())

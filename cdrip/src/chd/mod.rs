@@ -276,7 +276,7 @@ fn check_map(path: &Path, chd: &Chd<BufReader<File>>, file_len: u64) -> Result<(
                     | CompressionTypeV5::CompressionType3
                     | CompressionTypeV5::CompressionNone => {
                         let end = e.block_offset().checked_add(u64::from(e.block_size()));
-                        if end.map_or(true, |end| end > file_len) || e.block_offset() < HEADER_LEN as u64 {
+                        if end.is_none_or(|end| end > file_len) || e.block_offset() < HEADER_LEN as u64 {
                             return Err(at(format!(
                                 "{} bytes at byte {}, outside the file of {file_len} bytes",
                                 e.block_size(),
@@ -306,7 +306,7 @@ fn check_map(path: &Path, chd: &Chd<BufReader<File>>, file_len: u64) -> Result<(
             }
             Some(MapEntry::V5Uncompressed(e)) => {
                 let end = e.block_offset().checked_add(u64::from(e.block_size()));
-                if end.map_or(true, |end| end > file_len) {
+                if end.is_none_or(|end| end > file_len) {
                     return Err(at(format!("stored at byte {}, outside the file", e.block_offset())));
                 }
             }

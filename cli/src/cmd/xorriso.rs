@@ -743,7 +743,7 @@ pub fn run(e: &XorrisoEdit) -> Result<u8> {
     if e.joliet == Some(true) && !iso.is_some_and(|v| v.joliet) {
         bail!("xorriso -joliet on: {} has no Joliet tree, and odix's edit keeps the input's trees", input.display());
     }
-    if e.rockridge == Some(true) && !iso.is_some_and(|v| v.rock_ridge.is_some()) {
+    if e.rockridge == Some(true) && iso.is_none_or(|v| v.rock_ridge.is_none()) {
         bail!("xorriso -rockridge on: {} has no Rock Ridge, and odix's edit keeps the input's trees", input.display());
     }
     // Paths the changes need: a missing one is xorriso's SORRY, the change is dropped and the line goes on.

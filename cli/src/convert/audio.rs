@@ -199,7 +199,7 @@ impl<'a, 'b> TrackReader<'a, 'b> {
                 self.lba += 1;
                 self.at = 0;
                 *self.done += 1;
-                if *self.done % 256 == 0 {
+                if (*self.done).is_multiple_of(256) {
                     self.args.progress(*self.done, self.total);
                     self.args.check_cancel()?;
                 }

@@ -285,7 +285,7 @@ fn chd_to_bin_cue(job: &Job, cue_path: &Path) -> Result<Wrote> {
             disc.read_stored(ti, lba, &mut sector).with_context(|| format!("reading {}", job.input.display()))?;
             w.write_all(&sector).with_context(|| format!("writing {}", bin_path.display()))?;
             done += 1;
-            if done % 256 == 0 {
+            if done.is_multiple_of(256) {
                 job.progress(done, total);
                 job.check_cancel()?;
             }

@@ -529,7 +529,7 @@ fn iso_to_bin_cue(args: &Args) -> Result<ConvertReport> {
         let s = sector::encode_mode1(i64::try_from(n).unwrap_or(0), &user)?;
         w.write_all(&s).with_context(|| format!("writing {}", bin_path.display()))?;
         n += 1;
-        if n % 256 == 0 {
+        if n.is_multiple_of(256) {
             args.progress(n, sectors);
             args.check_cancel()?;
         }
@@ -603,7 +603,7 @@ fn write_clonecd(
             }
             subw.write_all(&q).with_context(|| format!("writing {}", sub_path.display()))?;
             n += 1;
-            if n % 256 == 0 {
+            if n.is_multiple_of(256) {
                 args.progress(n, total);
                 args.check_cancel()?;
             }

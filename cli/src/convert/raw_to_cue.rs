@@ -91,7 +91,7 @@ pub(crate) fn write_bin_cue(
                 w.write_all(a).context("writing the BIN")?;
             }
             done += 1;
-            if done % 256 == 0 {
+            if done.is_multiple_of(256) {
                 step(done, total)?;
             }
         }

@@ -174,7 +174,7 @@ pub fn implant(file: &File, opts: &ImplantOptions) -> Result<String> {
     // digits it reads the count as part of the sums and checks 20 fragments. Each fragment's digits are at most
     // 16 (an MD5's bytes), so the count must divide 60 and be at least 4.
     ensure!(
-        opts.fragments >= 4 && FRAGMENT_SUM_DIGITS as u32 % opts.fragments == 0,
+        opts.fragments >= 4 && (FRAGMENT_SUM_DIGITS as u32).is_multiple_of(opts.fragments),
         "isomd5sum: {} fragments: checkisomd5 reads 4, 5, 6, 10, 12, 15, 20, 30 or 60",
         opts.fragments
     );

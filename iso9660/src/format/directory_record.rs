@@ -179,7 +179,7 @@ pub(crate) mod tests {
 
     /// Bytes of a record with the given fields.
     pub(crate) fn record(lba: u32, len: u32, flags: u8, id: &[u8], su: &[u8]) -> Vec<u8> {
-        let pad = usize::from(id.len() % 2 == 0);
+        let pad = usize::from(id.len().is_multiple_of(2));
         let total = 33 + id.len() + pad + su.len();
         let mut r = vec![0u8; total];
         r[0] = total as u8;

@@ -22,7 +22,7 @@ pub fn level_from_escape_sequences(esc: &[u8]) -> Option<u8> {
 pub fn decode_ucs2_be(raw: &[u8]) -> String {
     let units = raw.chunks_exact(2).map(|c| super::be16(c, 0).unwrap_or(0));
     let mut s: String = char::decode_utf16(units).map(|r| r.unwrap_or(char::REPLACEMENT_CHARACTER)).collect();
-    if raw.len() % 2 != 0 {
+    if !raw.len().is_multiple_of(2) {
         s.push(char::REPLACEMENT_CHARACTER);
     }
     s

@@ -119,7 +119,7 @@ pub fn volume_date(t: Option<i64>) -> [u8; 17] {
 /// Length of a directory record whose identifier is `name_len` bytes and system use area `su_len` bytes
 /// (ECMA-119 9.1: a padding byte follows an even-length identifier; the whole record is even).
 pub fn dir_record_len(name_len: usize, su_len: usize) -> usize {
-    let base = DIR_RECORD_FIXED + name_len + usize::from(name_len % 2 == 0);
+    let base = DIR_RECORD_FIXED + name_len + usize::from(name_len.is_multiple_of(2));
     let len = base + su_len;
     len + (len % 2)
 }
@@ -157,7 +157,7 @@ impl DirRecord<'_> {
         both16(out, 1); // volume sequence number
         out.push(self.name.len() as u8);
         out.extend_from_slice(self.name);
-        if self.name.len() % 2 == 0 {
+        if self.name.len().is_multiple_of(2) {
             out.push(0); // padding field
         }
         out.extend_from_slice(self.system_use);

@@ -826,7 +826,7 @@ impl<'t> IsoLayout<'t> {
         pool: &mut CePool,
         mut ce_buf: Option<&mut Vec<u8>>,
     ) -> Vec<u8> {
-        let fixed = DIR_RECORD_FIXED + name_len + usize::from(name_len % 2 == 0);
+        let fixed = DIR_RECORD_FIXED + name_len + usize::from(name_len.is_multiple_of(2));
         let space = DIR_RECORD_MAX.saturating_sub(fixed);
         let packed = susp::pack(entries, space);
         let mut su: Vec<u8> = entries[..packed.in_record].concat();

@@ -355,7 +355,7 @@ mod tests {
         assert_eq!(v[2][4], 0);
         assert!(v.iter().all(|e| e.len() <= ENTRY_MAX && e[2] as usize == e.len()));
         let mut s = Vec::new();
-        let target: Vec<u8> = std::iter::repeat(b"abcdefghij/".as_slice()).take(60).flatten().copied().collect();
+        let target: Vec<u8> = std::iter::repeat_n(b"abcdefghij/".as_slice(), 60).flatten().copied().collect();
         sl(&target, &mut s);
         assert!(s.len() > 2);
         assert!(s.iter().all(|e| e.len() <= ENTRY_MAX && e[2] as usize == e.len()));

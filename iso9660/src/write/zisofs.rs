@@ -151,7 +151,7 @@ mod tests {
         let mut back = Vec::new();
         for i in 0..4 {
             if ptr(i) == ptr(i + 1) {
-                back.extend(std::iter::repeat(0).take(BLOCK.min(data.len() - back.len())));
+                back.extend(std::iter::repeat_n(0, BLOCK.min(data.len() - back.len())));
             } else {
                 ZlibDecoder::new(&out[ptr(i)..ptr(i + 1)]).read_to_end(&mut back).unwrap();
             }

@@ -625,7 +625,7 @@ fn read_sequence<R: Read + Seek>(core: &mut Core<R>, extent: ExtentAd, strict: b
             match t.identifier {
                 ident::PRIMARY_VOLUME => {
                     let d = PrimaryVolumeDescriptor::parse(&buf)?;
-                    if seq.primary.as_ref().map_or(true, |p| d.sequence_number >= p.sequence_number) {
+                    if seq.primary.as_ref().is_none_or(|p| d.sequence_number >= p.sequence_number) {
                         seq.primary = Some(d);
                     }
                 }
@@ -637,20 +637,20 @@ fn read_sequence<R: Read + Seek>(core: &mut Core<R>, extent: ExtentAd, strict: b
                 ident::IMPLEMENTATION_USE => {
                     let d = ImplementationUseVolumeDescriptor::parse(&buf)?;
                     if let Some(info) = d.lv_info() {
-                        if seq.lv_info.as_ref().map_or(true, |(s, _)| d.sequence_number >= *s) {
+                        if seq.lv_info.as_ref().is_none_or(|(s, _)| d.sequence_number >= *s) {
                             seq.lv_info = Some((d.sequence_number, info));
                         }
                     }
                 }
                 ident::PARTITION => {
                     let d = PartitionDescriptor::parse(&buf)?;
-                    if seq.partitions.get(&d.number).map_or(true, |p| d.sequence_number >= p.sequence_number) {
+                    if seq.partitions.get(&d.number).is_none_or(|p| d.sequence_number >= p.sequence_number) {
                         seq.partitions.insert(d.number, d);
                     }
                 }
                 ident::LOGICAL_VOLUME => {
                     let d = LogicalVolumeDescriptor::parse(&buf)?;
-                    if seq.logical.as_ref().map_or(true, |p| d.sequence_number >= p.sequence_number) {
+                    if seq.logical.as_ref().is_none_or(|p| d.sequence_number >= p.sequence_number) {
                         seq.logical = Some(d);
                     }
                 }
@@ -806,7 +806,7 @@ fn read_sparing<R: Read + Seek>(
         });
         match r {
             Ok(t) => {
-                if best.as_ref().map_or(true, |(_, b)| t.sequence_number > b.sequence_number) {
+                if best.as_ref().is_none_or(|(_, b)| t.sequence_number > b.sequence_number) {
                     best = Some((u64::from(loc), t));
                 }
             }
