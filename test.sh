@@ -6,10 +6,10 @@
 # seconds (longer fuzzing: scripts/fuzz.sh SECONDS).
 # The tests run under cargo-nextest when it is installed (each test a process of its own, the test binaries'
 # tests mixed on every core), else under cargo test; both with the `suite` profile (release without LTO).
-# Installs what is missing first (./setup.sh is quick when everything is there).
+# Installs what is missing first (./setup.sh is quick when everything is there; its release build is skipped).
 set -euo pipefail
 cd "$(dirname "$0")"
-./setup.sh
+ODIX_SETUP_NO_BUILD=1 ./setup.sh
 # Rust installed by setup.sh through rustup lives here.
 export PATH="$HOME/.cargo/bin:$PATH"
 export ODIX_SLOW_TESTS=${ODIX_SLOW_TESTS:-1}
