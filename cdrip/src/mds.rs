@@ -59,7 +59,9 @@ pub fn open(path: &Path) -> Result<RawDisc> {
 
 /// Where the data file `name` of the descriptor at `mds` is.
 fn data_file(mds: &Path, name: &str) -> PathBuf {
-    if let Some(ext) = name.strip_prefix("*.") {
+    // "*.mdf": the descriptor's own name with that extension (an extension holding a path separator is no
+    // extension: such a name is taken as a file name below).
+    if let Some(ext) = name.strip_prefix("*.").filter(|e| !e.contains(['/', '\\', '\0'])) {
         return mds.with_extension(ext);
     }
     let base = name.rsplit(['/', '\\']).next().unwrap_or(name);
