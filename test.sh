@@ -2,7 +2,7 @@
 # The whole test suite: formatting, lints and API docs without warnings; unit, property and doc tests; the
 # library's examples; integration tests that check odix against independent implementations (xorriso,
 # genisoimage, pycdlib, 7z, bsdtar, libcdio, udftools, udfclient, chdman, bchunk, ddrescuelog), the Linux kernel
-# in a QEMU VM, and SeaBIOS/OVMF firmware; the slow tests (files over 4 GiB); in CI also every fuzz target for 10
+# in a QEMU VM, and SeaBIOS/OVMF firmware; the slow tests (files over 4 GiB); in CI also every fuzz target for 5
 # seconds (longer fuzzing: scripts/fuzz.sh SECONDS).
 # The tests run under cargo-nextest when it is installed (each test a process of its own, the test binaries'
 # tests mixed on every core), else under cargo test; both with the `suite` profile (release without LTO).
@@ -24,5 +24,5 @@ else
   cargo test --workspace --profile suite
 fi
 if [ "${CI:-}" = true ] || [ -n "${ODIX_FUZZ_SECONDS:-}" ]; then
-  scripts/fuzz.sh "${ODIX_FUZZ_SECONDS:-10}"
+  scripts/fuzz.sh "${ODIX_FUZZ_SECONDS:-5}"
 fi

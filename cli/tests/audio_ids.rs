@@ -7,6 +7,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use odix_testdata::audio::{accuraterip_checksum, libdiscid, msf, noise, write_wav};
 use odix_testdata::{require_tool, run, run_ok};
 
 const SECTOR: usize = 2352;
@@ -30,36 +31,6 @@ fn verify_json(image: &Path, args: &[&str]) -> (Option<i32>, serde_json::Value) 
     let v = serde_json::from_slice(&o.stdout)
         .unwrap_or_else(|e| panic!("verify --json {}: {e}\n{}{}", image.display(), stdout(&o), stderr(&o)));
     (o.status.code(), v)
-}
-
-/// Deterministic pseudo-random bytes (xorshift).
-fn noise(n: usize, seed: u32) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(2_654_435_761) | 1;
-    (0..n)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 17;
-            x ^= x << 5;
-            (x >> 16) as u8
-        })
-        .collect()
-}
-
-/// CD time of a sector count.
-fn msf(s: usize) -> String {
-    format!("{:02}:{:02}:{:02}", s / 4500, s / 75 % 60, s % 75)
-}
-
-/// `/usr/bin/python3` with libdiscid (Debian's python3-libdiscid), or `None` (a failure in CI) without it.
-fn libdiscid() -> Option<PathBuf> {
-    let py = PathBuf::from("/usr/bin/python3");
-    let ok = Command::new(&py).args(["-c", "import libdiscid"]).output().is_ok_and(|o| o.status.success());
-    if ok {
-        return Some(py);
-    }
-    assert!(!odix_testdata::oracle::in_ci(), "python3-libdiscid is missing in CI: ./setup.sh must install it");
-    eprintln!("skipping: /usr/bin/python3 cannot import libdiscid (install the Debian package python3-libdiscid)");
-    None
 }
 
 /// libdiscid's MusicBrainz id and freedb id of a TOC given as `put` takes it: first and last track, the
@@ -95,34 +66,9 @@ fn zlib_crcs(file: &Path, from: usize, cut_end: usize) -> (String, String) {
     (l.next().unwrap().to_string(), l.next().unwrap().to_string())
 }
 
-/// A 16-bit stereo 44.1 kHz WAV file of `pcm`.
-fn write_wav(path: &Path, pcm: &[u8]) {
-    let mut w = Vec::with_capacity(44 + pcm.len());
-    w.extend_from_slice(b"RIFF");
-    w.extend_from_slice(&(36 + pcm.len() as u32).to_le_bytes());
-    w.extend_from_slice(b"WAVEfmt ");
-    w.extend_from_slice(&16u32.to_le_bytes());
-    w.extend_from_slice(&1u16.to_le_bytes());
-    w.extend_from_slice(&2u16.to_le_bytes());
-    w.extend_from_slice(&44_100u32.to_le_bytes());
-    w.extend_from_slice(&(44_100u32 * 4).to_le_bytes());
-    w.extend_from_slice(&4u16.to_le_bytes());
-    w.extend_from_slice(&16u16.to_le_bytes());
-    w.extend_from_slice(b"data");
-    w.extend_from_slice(&(pcm.len() as u32).to_le_bytes());
-    w.extend_from_slice(pcm);
-    fs::write(path, w).unwrap();
-}
-
 /// whipper's `accuraterip-checksum` of a WAV file as track `n` of `count`: (v1, v2), lowercase hex.
 fn whipper(tool: &Path, wav: &Path, n: usize, count: usize) -> (String, String) {
-    let sum = |v: &str| {
-        let o = run_ok(Command::new(tool).arg(v).arg(wav).arg(n.to_string()).arg(count.to_string()));
-        let s = stdout(&o).trim().to_ascii_lowercase();
-        assert_eq!(s.len(), 8, "accuraterip-checksum printed {s:?}");
-        s
-    };
-    (sum("--accuraterip-v1"), sum("--accuraterip-v2"))
+    (accuraterip_checksum(tool, wav, n, count, 1), accuraterip_checksum(tool, wav, n, count, 2))
 }
 
 /// A four-track audio disc: the stored bytes of each track's pregap and body, where

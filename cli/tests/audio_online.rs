@@ -14,6 +14,7 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use odix_testdata::audio::{accuraterip_checksum, libdiscid, msf, noise, write_wav};
 use odix_testdata::{require_tool, run, run_ok};
 
 const SECTOR: usize = 2352;
@@ -29,36 +30,6 @@ fn stdout(o: &Output) -> String {
 
 fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-/// Deterministic pseudo-random bytes (xorshift).
-fn noise(n: usize, seed: u32) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(2_654_435_761) | 1;
-    (0..n)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 17;
-            x ^= x << 5;
-            (x >> 16) as u8
-        })
-        .collect()
-}
-
-/// CD time of a sector count.
-fn msf(s: usize) -> String {
-    format!("{:02}:{:02}:{:02}", s / 4500, s / 75 % 60, s % 75)
-}
-
-/// `/usr/bin/python3` with libdiscid (Debian's python3-libdiscid), or `None` (a failure in CI) without it.
-fn libdiscid() -> Option<PathBuf> {
-    let py = PathBuf::from("/usr/bin/python3");
-    let ok = Command::new(&py).args(["-c", "import libdiscid"]).output().is_ok_and(|o| o.status.success());
-    if ok {
-        return Some(py);
-    }
-    assert!(!odix_testdata::oracle::in_ci(), "python3-libdiscid is missing in CI: ./setup.sh must install it");
-    eprintln!("skipping: /usr/bin/python3 cannot import libdiscid (install the Debian package python3-libdiscid)");
-    None
 }
 
 /// libdiscid's freedb id of a TOC: first and last track, the lead-out and each track's offset, all counted from
@@ -80,33 +51,6 @@ fn zlib_crc(file: &Path, from: usize, cut_end: usize) -> String {
         print('%08x' % zlib.crc32(d[int(sys.argv[2]):len(d) - int(sys.argv[3])]))\n";
     let o = run_ok(Command::new(python).args(["-c", script]).arg(file).arg(from.to_string()).arg(cut_end.to_string()));
     stdout(&o).trim().to_string()
-}
-
-/// A 16-bit stereo 44.1 kHz WAV file of `pcm`.
-fn write_wav(path: &Path, pcm: &[u8]) {
-    let mut w = Vec::with_capacity(44 + pcm.len());
-    w.extend_from_slice(b"RIFF");
-    w.extend_from_slice(&(36 + pcm.len() as u32).to_le_bytes());
-    w.extend_from_slice(b"WAVEfmt ");
-    w.extend_from_slice(&16u32.to_le_bytes());
-    w.extend_from_slice(&1u16.to_le_bytes());
-    w.extend_from_slice(&2u16.to_le_bytes());
-    w.extend_from_slice(&44_100u32.to_le_bytes());
-    w.extend_from_slice(&(44_100u32 * 4).to_le_bytes());
-    w.extend_from_slice(&4u16.to_le_bytes());
-    w.extend_from_slice(&16u16.to_le_bytes());
-    w.extend_from_slice(b"data");
-    w.extend_from_slice(&(pcm.len() as u32).to_le_bytes());
-    w.extend_from_slice(pcm);
-    fs::write(path, w).unwrap();
-}
-
-/// whipper's `accuraterip-checksum` v2 of a WAV file as track `n` of `count`, lowercase hex.
-fn whipper_v2(tool: &Path, wav: &Path, n: usize, count: usize) -> String {
-    let o = run_ok(Command::new(tool).arg("--accuraterip-v2").arg(wav).arg(n.to_string()).arg(count.to_string()));
-    let s = stdout(&o).trim().to_ascii_lowercase();
-    assert_eq!(s.len(), 8, "accuraterip-checksum printed {s:?}");
-    s
 }
 
 /// Track starts (LBA) and the lead-out of the four-track disc [`disc`] writes.
@@ -281,7 +225,7 @@ fn verify_online_against_a_local_server() {
     for (i, span) in spans.iter().enumerate() {
         let wav = d.join(format!("track{}.wav", i + 1));
         write_wav(&wav, span);
-        v2.push(u32::from_str_radix(&whipper_v2(&tool, &wav, i + 1, 4), 16).unwrap());
+        v2.push(u32::from_str_radix(&accuraterip_checksum(&tool, &wav, i + 1, 4, 2), 16).unwrap());
         let raw = d.join(format!("track{}.raw", i + 1));
         fs::write(&raw, span).unwrap();
         let from = if i == 0 { 5880 * 4 } else { 0 };

@@ -60,24 +60,6 @@ fn rip_sim(sim: SimDrive, out: &Path, offset: i32, retries: u32) -> RipReport {
     rip(input, &opts, &Cancel::new(), &mut |_| {}).unwrap()
 }
 
-/// A WAV file of CD audio holding `pcm` (the 44-byte RIFF header of 16-bit stereo 44.1 kHz PCM).
-fn wav(pcm: &[u8]) -> Vec<u8> {
-    let mut w = b"RIFF".to_vec();
-    w.extend_from_slice(&(36 + pcm.len() as u32).to_le_bytes());
-    w.extend_from_slice(b"WAVEfmt ");
-    w.extend_from_slice(&16u32.to_le_bytes());
-    w.extend_from_slice(&1u16.to_le_bytes());
-    w.extend_from_slice(&2u16.to_le_bytes());
-    w.extend_from_slice(&44100u32.to_le_bytes());
-    w.extend_from_slice(&(44100u32 * 4).to_le_bytes());
-    w.extend_from_slice(&4u16.to_le_bytes());
-    w.extend_from_slice(&16u16.to_le_bytes());
-    w.extend_from_slice(b"data");
-    w.extend_from_slice(&(pcm.len() as u32).to_le_bytes());
-    w.extend_from_slice(pcm);
-    w
-}
-
 fn text(o: &std::process::Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
@@ -223,7 +205,7 @@ fn cue_sheet_is_read_back_by_cuetools_cdrdao_and_shntool() {
     }
 
     // shntool splits a WAV of the BIN where the sheet puts the tracks: each piece is the pressing's samples.
-    fs::write(d.join("disc.wav"), wav(&fs::read(d.join("disc.bin")).unwrap())).unwrap();
+    fs::write(d.join("disc.wav"), odix_testdata::audio::wav(&fs::read(d.join("disc.bin")).unwrap())).unwrap();
     fs::create_dir(d.join("split")).unwrap();
     run_ok(
         Command::new(&shntool)
@@ -378,7 +360,7 @@ fn read_offset_on_a_file_is_ignored_with_a_warning() {
 /// whipper's `accuraterip-checksum` of `pcm` as track `n` of `count`: (v1, v2) as numbers.
 fn whipper_sums(tool: &Path, dir: &Path, pcm: &[u8], n: usize, count: usize) -> (u32, u32) {
     let wav_path = dir.join(format!("track{n}.wav"));
-    fs::write(&wav_path, wav(pcm)).unwrap();
+    fs::write(&wav_path, odix_testdata::audio::wav(pcm)).unwrap();
     let sum = |v: &str| {
         let o = run_ok(Command::new(tool).arg(v).arg(&wav_path).arg(n.to_string()).arg(count.to_string()));
         u32::from_str_radix(text(&o).trim(), 16).unwrap()

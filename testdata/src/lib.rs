@@ -4,6 +4,7 @@
 //! A test whose oracle is missing skips on a developer's machine, but fails in CI (`CI=true`): the setup script
 //! installs every oracle.
 
+pub mod audio;
 pub mod firmware;
 pub mod hostile;
 pub mod oracle;

@@ -1,0 +1,52 @@
+//! What the fuzz targets of the raw image formats with their own readers (NRG, MDS, CDI, GDI, cdrdao TOC) share:
+//! the input written as the format's file beside small data files its description may name (`fuzz.bin`,
+//! `fuzz.mdf`, `fuzz.raw`: 40 raw Mode 1 sectors; `fuzz.iso`: 40 user-data sectors); then the disc is laid out,
+//! sessions chosen, sectors looked up and read, and its cooked data read as for any raw image.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use odix_cdrip::image::{RawDisc, SectorAt};
+
+/// The folder of this process's inputs and data files, made once.
+fn folder(format: &str) -> &'static PathBuf {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = std::env::temp_dir().join(format!("odix-fuzz-{format}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("fuzz folder");
+        let mut raw = vec![0u8; 2352 * 40];
+        for s in raw.chunks_mut(2352) {
+            s[1..11].fill(0xFF);
+            s[15] = 1;
+        }
+        for name in ["fuzz.bin", "fuzz.mdf", "fuzz.raw"] {
+            std::fs::write(dir.join(name), &raw).expect("fuzz data file");
+        }
+        std::fs::write(dir.join("fuzz.iso"), vec![0u8; 2048 * 40]).expect("fuzz.iso");
+        dir
+    })
+}
+
+/// Writes `data` as `fuzz.EXT` and reads it through `open`.
+pub fn exercise(ext: &str, data: &[u8], open: fn(&Path) -> odix_cdrip::Result<RawDisc>) {
+    let path = folder(ext).join(format!("fuzz.{ext}"));
+    if std::fs::write(&path, data).is_err() {
+        return;
+    }
+    let Ok(mut disc) = open(&path) else { return };
+    let _ = (disc.session_count(), disc.files().len());
+    for s in [None, Some(1), Some(2), Some(u32::MAX)] {
+        let _ = disc.session_start(s);
+    }
+    let tracks = disc.tracks().to_vec();
+    for t in &tracks {
+        for lba in [t.first_lba, t.start_lba, t.start_lba.saturating_add(1)] {
+            if let SectorAt::Stored { track } = disc.locate(lba) {
+                let _ = disc.read_raw(track, lba);
+            }
+        }
+    }
+    let mut cooked = disc.cooked_reader();
+    let _ = std::io::copy(&mut (&mut cooked).take(64 * 2048), &mut std::io::sink());
+}
