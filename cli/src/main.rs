@@ -181,12 +181,30 @@ fn main() -> ExitCode {
             if closed_pipe && quiet_on_closed_pipe {
                 return ExitCode::SUCCESS;
             }
+            let line = one_line(&e);
             if closed_pipe {
-                eprintln!("odix: {e:#}: the output was closed before the end, so it is incomplete");
+                eprintln!("odix: {line}: the output was closed before the end, so it is incomplete");
             } else {
-                eprintln!("odix: {e:#}");
+                eprintln!("odix: {line}");
             }
             ExitCode::from(1)
         }
     }
+}
+
+/// The error and its causes on one line, as `{:#}` writes them, but without a cause whose text the line already
+/// holds (a library error that names its cause in its own message would otherwise say it twice).
+fn one_line(e: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if line.contains(&text) {
+            continue;
+        }
+        if !line.is_empty() {
+            line.push_str(": ");
+        }
+        line.push_str(&text);
+    }
+    line
 }
