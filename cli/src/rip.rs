@@ -46,6 +46,7 @@ use serde_json::json;
 
 use crate::cancel::Cancel;
 use crate::output::AtomicFile;
+use crate::rip_audio::{AudioFiles, AudioFilesReport, Paced, TrackFiles};
 
 /// Seconds between map saves.
 const MAP_SAVE_INTERVAL: Duration = Duration::from_secs(5);
@@ -486,6 +487,8 @@ enum ToWriter {
     Fill(u32),
     /// Make the image durable, then save this map; answer on the channel when given.
     Save(Box<Mapfile>, Option<mpsc::SyncSender<io::Result<()>>>),
+    /// Run this once everything sent before is written (a track's file is then encoded from the image).
+    Then(Box<dyn FnOnce() + Send>),
 }
 
 /// Blocks in circulation between the reading thread, the writer and the hasher (each up to the largest transfer).
@@ -589,6 +592,7 @@ fn writer_loop(
                     return Err(e);
                 }
             }
+            ToWriter::Then(f) => f(),
         }
     }
     Ok(())
@@ -639,6 +643,8 @@ struct FileSink<'p> {
     on_event: &'p mut dyn FnMut(RipEvent),
     started: Instant,
     bytes_read: u64,
+    /// `--audio`: the tracks' files, handed over as their tracks become final.
+    tracks: Option<TrackFiles>,
 }
 
 impl<'p> FileSink<'p> {
@@ -682,6 +688,7 @@ impl<'p> FileSink<'p> {
             on_event,
             started: Instant::now(),
             bytes_read: 0,
+            tracks: None,
         })
     }
 
@@ -717,6 +724,14 @@ impl<'p> FileSink<'p> {
         match self.spare.recv() {
             Ok(b) => Ok(b),
             Err(_) => Err(self.writer_error()),
+        }
+    }
+
+    /// Tells the track files' encoder how far the tracks are final, through the writer (after their last write).
+    fn final_tracks(&mut self, ripper: &Ripper) -> io::Result<()> {
+        match self.tracks.as_mut().and_then(|t| t.final_sectors(ripper)) {
+            Some(f) => self.send(ToWriter::Then(f)),
+            None => Ok(()),
         }
     }
 
@@ -783,6 +798,8 @@ impl rip::Sink for FileSink<'_> {
     fn progress(&mut self, ripper: &Ripper, last: &Request) {
         let p = RipProgress::of(ripper, last, self.bytes_read, self.started.elapsed());
         (self.on_event)(RipEvent::Progress(p));
+        // A writer that stopped says why at the next write.
+        let _ = self.final_tracks(ripper);
     }
 }
 
@@ -873,6 +890,9 @@ pub struct RipOptions {
     pub read_offset: i32,
     /// Read every audio sector twice and compare (a raw rip from a drive); off, C2 pointers alone judge them.
     pub verify_audio: bool,
+    /// With `raw`: also write each track to its own file in a folder, encoded while the disc is read
+    /// ([`crate::rip_audio`]).
+    pub audio_files: Option<AudioFiles>,
 }
 
 impl RipOptions {
@@ -895,6 +915,7 @@ impl RipOptions {
             command_line: String::new(),
             read_offset: 0,
             verify_audio: true,
+            audio_files: None,
         }
     }
 
@@ -1023,6 +1044,8 @@ pub struct RipReport {
     pub audio_sums: Vec<(u8, TrackSums)>,
     /// The disc's AccurateRip id (`NNN-xxxxxxxx-xxxxxxxx-xxxxxxxx`) when it has audio.
     pub accuraterip_id: Option<String>,
+    /// What `audio_files` wrote (a rip that was not interrupted).
+    pub audio_files: Option<AudioFilesReport>,
 }
 
 /// Audio samples a rip could not read reliably.
@@ -1427,6 +1450,9 @@ pub fn rip(
         _ => None,
     };
     check_output(&out, device.as_deref(), &map_path)?;
+    if let Some(a) = &opts.audio_files {
+        crate::rip_audio::check(a, opts.raw)?;
+    }
 
     let mut input = open_input(input, timeout, opts.raw)?;
     let mut encode = false;
@@ -1541,6 +1567,9 @@ pub fn rip(
         }
         Opened::Image { path, image } => {
             log.input = path.display().to_string();
+            if let Some(Speed::Times(x)) = opts.speed {
+                log.notes.push(format!("read at the pace of a {x}× drive ({:.1} kB/s), a simulation", x * CD_1X_KBPS));
+            }
             if opts.subchannel {
                 bail!(
                     "{}: --subchannel reads a drive's subchannel; rip --raw copies the image's sectors",
@@ -1654,6 +1683,15 @@ pub fn rip(
     };
     on_event(RipEvent::Started { sectors });
     let ranges = track_ranges(log.disc.as_ref().filter(|_| opts.raw), unit);
+    let tracks = match (&opts.audio_files, log.disc.as_ref().filter(|_| opts.raw)) {
+        (Some(a), Some(disc)) => {
+            let name = out.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let stem = out.file_stem().map_or_else(|| "disc".into(), |s| s.to_string_lossy().into_owned());
+            let sheet = cue_sheet(disc, &name, &log.text, None);
+            Some(TrackFiles::start(a, &image, &sheet, &track_ranges(Some(disc), 1), &stem)?)
+        }
+        _ => None,
+    };
     let output = Output {
         image,
         sub,
@@ -1672,8 +1710,11 @@ pub fn rip(
     let audio_ranges = log.disc.as_ref().filter(|_| opts.raw).map(audio_sums).unwrap_or_default();
     let hash = (!resumed && opts.hash).then(|| StreamHash::new(ranges.clone(), audio_ranges.clone(), image_len));
     let mut sink = FileSink::spawn(output, hash, stop.clone(), on_event).context("starting the writer thread")?;
+    sink.tracks = tracks;
     // Save the starting map at once, so a kill before the first interval still leaves a map of this rip.
     rip::Sink::checkpoint(&mut sink, &ripper, true)?;
+    // A resumed rip's tracks read before are final already.
+    sink.final_tracks(&ripper)?;
 
     let end = match &mut input {
         Opened::Drive { drive, .. } => {
@@ -1743,12 +1784,23 @@ pub fn rip(
         Opened::Image { image: ImageInput::Raw(image), .. } => {
             let disc = log.disc.clone().context("the image's disc")?;
             let mut src = ImageSource::new(image, &disc);
-            rip::run(&mut ripper, &mut SessionSource::new(&mut src, &disc), &mut sink).context("ripping")?
+            let mut src = SessionSource::new(&mut src, &disc);
+            match opts.speed {
+                Some(Speed::Times(x)) => rip::run(&mut ripper, &mut Paced::new(&mut src, x), &mut sink),
+                _ => rip::run(&mut ripper, &mut src, &mut sink),
+            }
+            .context("ripping")?
         }
         Opened::Image { image: ImageInput::Cooked(reader), .. } => {
-            rip::run(&mut ripper, &mut CookedImageSource::new(reader), &mut sink).context("ripping")?
+            let mut src = CookedImageSource::new(reader);
+            match opts.speed {
+                Some(Speed::Times(x)) => rip::run(&mut ripper, &mut Paced::new(&mut src, x), &mut sink),
+                _ => rip::run(&mut ripper, &mut src, &mut sink),
+            }
+            .context("ripping")?
         }
     };
+    sink.final_tracks(&ripper)?;
     (sink.on_event)(RipEvent::ReadDone);
     let (elapsed, bytes_read) = (sink.started.elapsed(), sink.bytes_read);
 
@@ -1808,6 +1860,7 @@ pub fn rip(
     }
     let totals = ripper.sector_totals();
     let complete = end == RunEnd::Completed && totals[BlockStatus::Finished.index()] == u64::from(sectors);
+    let tracks = sink.tracks.take();
     let streamed = sink.finish().context("writing the image")?.filter(|h| h.pos == image_len);
     let hashes = match (end, streamed) {
         (RunEnd::Completed, _) if !opts.hash => None,
@@ -1831,6 +1884,22 @@ pub fn rip(
         let unfinished: Vec<(u32, u32)> = ripper.unfinished().into_iter().map(|(l, c, _)| (l, c)).collect();
         log.audio_errors = audio_errors(disc, &unfinished);
     }
+    let audio_files = match (tracks, log.disc.as_ref()) {
+        (Some(t), Some(disc)) if end == RunEnd::Completed => {
+            let name = out.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let r = t.finish(&cue_sheet(disc, &name, &log.text, log.subchannel.as_ref()))?;
+            for n in &r.notes {
+                on_event(RipEvent::Warning(n.clone()));
+            }
+            log.notes.extend(r.notes.iter().cloned());
+            Some(r)
+        }
+        (Some(t), _) => {
+            t.abandon();
+            None
+        }
+        _ => None,
+    };
     let log_path = with_ext(&out, "log");
     write_log(&log_path, &out, &map_path, &log, &ripper, hashes.as_ref(), end)?;
 
@@ -1871,6 +1940,7 @@ pub fn rip(
         audio_errors: log.audio_errors,
         subchannel: log.subchannel,
         audio_sums: log.audio_sums,
+        audio_files,
     })
 }
 
@@ -1971,7 +2041,7 @@ pub fn cue_sheet(disc: &Disc, bin_name: &str, text: &DiscText, q: Option<&QSumma
 
 /// The byte ranges of the tracks (pregap included) in a raw image of `unit`-byte sectors; the whole image when
 /// there is no disc.
-fn track_ranges(disc: Option<&Disc>, unit: u32) -> Vec<(u8, u64, u64)> {
+pub(crate) fn track_ranges(disc: Option<&Disc>, unit: u32) -> Vec<(u8, u64, u64)> {
     match disc {
         Some(d) => d
             .tracks
