@@ -364,7 +364,7 @@ impl TrackFiles {
             }
             t.indexes.retain(|i| i.position.0 >= from);
             for i in &mut t.indexes {
-                i.position = Frames(i.position.0 - from);
+                i.position = Frames(i.position.0.saturating_sub(from));
             }
             t.line = 0;
             let name = p.target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();

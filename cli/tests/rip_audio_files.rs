@@ -21,13 +21,14 @@ const SECTOR: usize = 2352;
 /// A disc of three audio tracks in one BIN: track 1 of 300 sectors, track 2 with a stored pregap (INDEX 00 at 300,
 /// INDEX 01 at 375) up to 700, track 3 up to 900; titled. Returns the sheet's path and the BIN's bytes.
 fn image_disc(dir: &Path) -> (PathBuf, Vec<u8>) {
-    // Noise shaped a little (a running sum) so that FLAC has something to predict.
+    // Noise shaped a little (a decaying running sum) so that FLAC has something to predict.
     let raw = noise(900 * SECTOR, 7);
     let mut bin = Vec::with_capacity(raw.len());
     let mut acc = [0i16; 2];
     for (i, pair) in raw.chunks_exact(2).enumerate() {
         let c = i % 2;
-        acc[c] = acc[c].wrapping_add(i16::from(pair[0] as i8) * 4) / 2 * 2 + i16::from(pair[1] as i8 % 7);
+        let v = i32::from(acc[c]) * 3 / 4 + i32::from(pair[0] as i8) * 64 + i32::from(pair[1] as i8 % 7);
+        acc[c] = v.clamp(-32768, 32767) as i16;
         bin.extend_from_slice(&acc[c].to_le_bytes());
     }
     fs::write(dir.join("disc.bin"), &bin).unwrap();
@@ -84,11 +85,11 @@ fn flac_pcm(flac: &Path, file: &Path) -> Vec<u8> {
     o.stdout
 }
 
-/// `shntool len` of files: each one's size in bytes of audio (the "expanded size" column).
-fn shntool_sizes(files: &[PathBuf]) -> Vec<usize> {
+/// `shntool len` of files: each one's length in sectors (from its `m:ss.ff`, CD frames).
+fn shntool_sectors(files: &[PathBuf]) -> Vec<usize> {
     let shntool = require_tool("shntool").expect("shntool (Debian package shntool)");
-    let o = run_ok(Command::new(shntool).args(["len", "-U", "bytes", "-t"]).args(files));
-    String::from_utf8_lossy(&o.stdout).lines().map(|l| l.split_whitespace().nth(1).unwrap().parse().unwrap()).collect()
+    let o = run_ok(Command::new(shntool).args(["len", "-c", "-t"]).args(files));
+    String::from_utf8_lossy(&o.stdout).lines().map(|l| sectors_of(l.split_whitespace().next().unwrap())).collect()
 }
 
 fn rip_with_audio(dir: &Path, cue: &Path, format: &str) -> (PathBuf, std::process::Output) {
@@ -136,8 +137,8 @@ fn flac_files_of_a_rip_decode_to_the_image_tracks() {
     for (f, (a, b)) in got.iter().zip(&ranges) {
         assert!(flac_pcm(&flac, f) == ripped[*a..*b], "{}: not the image's samples", f.display());
     }
-    let sizes = shntool_sizes(&got);
-    assert_eq!(sizes, ranges.iter().map(|(a, b)| b - a).collect::<Vec<_>>());
+    let lengths = shntool_sectors(&got);
+    assert_eq!(lengths, ranges.iter().map(|(a, b)| (b - a) / SECTOR).collect::<Vec<_>>());
     let sheets = files(&tracks, "cue");
     assert_eq!(sheets.len(), 1);
     check_sheet(&sheets[0], &["One", "Two", "Three"]);
@@ -157,8 +158,8 @@ fn wav_files_of_a_rip_are_the_image_tracks() {
     let got = files(&tracks, "wav");
     assert_eq!(got.len(), 3, "{got:?}");
     let ranges = track_ranges(&dir.path().join("rip-wav.cue"), bin.len());
-    let sizes = shntool_sizes(&got);
-    assert_eq!(sizes, ranges.iter().map(|(a, b)| b - a).collect::<Vec<_>>());
+    let lengths = shntool_sectors(&got);
+    assert_eq!(lengths, ranges.iter().map(|(a, b)| (b - a) / SECTOR).collect::<Vec<_>>());
     let sox = require_tool("sox").expect("sox (Debian package sox)");
     for (f, (a, b)) in got.iter().zip(&ranges) {
         let raw = f.with_extension("raw");
