@@ -3,7 +3,7 @@
 //! file names the tracks get.
 //!
 //! FLAC frames are encoded on several threads: the calling thread reads the track and hands fixed-size blocks to
-//! the encoders, then writes the encoded frames in order; at most [`WINDOW_PER_THREAD`] blocks per thread are in
+//! the encoders, then writes the encoded frames in order; at most `WINDOW_PER_THREAD` blocks per thread are in
 //! flight, so memory stays bounded whatever the length of the track.
 
 use std::collections::BTreeMap;
