@@ -127,6 +127,11 @@ impl TrackChecksums {
         self.samples
     }
 
+    /// Stereo samples its CTDB CRC covers (what the disc's CTDB CRC needs to put the tracks' CRCs together).
+    pub fn ctdb_samples(&self) -> u64 {
+        self.ctdb_range.1.saturating_sub(self.ctdb_range.0)
+    }
+
     /// Adds the next bytes of the track (any length: a sample split between two calls is put together).
     pub fn update(&mut self, data: &[u8]) {
         self.crc.update(data);

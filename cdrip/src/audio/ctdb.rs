@@ -237,6 +237,62 @@ pub fn verify(response: &Response, toc: &Toc, sums: &[(u8, TrackSums)]) -> Resul
     Ok(out)
 }
 
+/// The CTDB CRC of the whole disc, the `crc32` of an entry: the CRC-32 of the disc's audio from the first audio
+/// track's `INDEX 01` to the audio lead-out, except its first 10 sectors (5880 samples) and its last
+/// 5880 + (D mod 5880) samples, D being the disc's samples (so the rest is a whole number of 10-sector rows). It
+/// covers what the track CRCs cover, one after the other, which is how it is put together from them (CRC-32
+/// combination, no audio read again). `sums` must hold every audio track of `toc`, in any order.
+///
+/// `None` when a track is missing from `sums` or the disc is too short to leave anything (20 sectors or less).
+pub fn disc_crc(toc: &Toc, sums: &[(u8, TrackSums)]) -> Option<u32> {
+    let mut disc = crc32fast::Hasher::new();
+    let mut samples = 0u64;
+    for t in toc.audio_tracks() {
+        let (_, s) = sums.iter().find(|(n, _)| *n == t.number)?;
+        let covered = toc.track_checksums(t.number)?.ctdb_samples();
+        samples = samples.saturating_add(covered);
+        let bytes = covered.saturating_mul(super::SAMPLE_BYTES as u64);
+        disc.combine(&crc32fast::Hasher::new_with_initial_len(s.ctdb_crc, bytes));
+    }
+    (samples > 0).then(|| disc.finalize())
+}
+
+/// How the whole disc's CTDB CRC compares with a response's entries.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DiscResult {
+    /// The disc's CTDB CRC ([`disc_crc`]).
+    pub crc: u32,
+    /// Summed confidence of the entries whose `crc32` equals it; `None` when none does.
+    pub confidence: Option<u32>,
+    /// Summed confidence of every entry for as many audio tracks as the disc has that gives a `crc32`.
+    pub total_confidence: u32,
+    /// How many such entries there are (0: the response gives no disc CRC to compare with).
+    pub entries: usize,
+}
+
+impl DiscResult {
+    /// Whether an entry has the disc's CRC.
+    pub fn matched(&self) -> bool {
+        self.confidence.is_some()
+    }
+}
+
+/// Compares the disc's CTDB CRC `crc` with the `crc32` of the response's entries that have one CRC per audio track
+/// of `toc` (those [`verify`] compares track by track).
+pub fn verify_disc(response: &Response, toc: &Toc, crc: u32) -> DiscResult {
+    let tracks = toc.audio_tracks().count();
+    let mut r = DiscResult { crc, confidence: None, total_confidence: 0, entries: 0 };
+    for e in response.entries.iter().filter(|e| e.track_crcs.len() == tracks) {
+        let Some(c) = e.crc32 else { continue };
+        r.entries = r.entries.saturating_add(1);
+        r.total_confidence = r.total_confidence.saturating_add(e.confidence);
+        if c == crc {
+            r.confidence = Some(r.confidence.unwrap_or(0).saturating_add(e.confidence));
+        }
+    }
+    r
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -267,6 +323,37 @@ mod tests {
         assert!(!v[0].matched());
         let one = Toc::new(vec![TocTrack::audio(1, 0)], 300).unwrap();
         assert!(verify(&r, &one, &[]).unwrap_err().to_string().contains("entries have 2, 2, 3 tracks"));
+    }
+
+    /// The disc CRC put together from the track CRCs equals the CRC-32 of the whole range computed at once.
+    #[test]
+    fn disc_crc_is_the_whole_range() {
+        let sectors = [30u32, 7, 45];
+        let total: u32 = sectors.iter().sum();
+        let data: Vec<u8> = (0..total as usize * 2352).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+        let toc = Toc::new(vec![TocTrack::audio(1, 0), TocTrack::audio(2, 30), TocTrack::audio(3, 37)], total).unwrap();
+        let mut sums = Vec::new();
+        let mut at = 0usize;
+        for (n, len) in [(1u8, 30usize), (2, 7), (3, 45)] {
+            let mut c = toc.track_checksums(n).unwrap();
+            c.update(&data[at * 2352..(at + len) * 2352]);
+            sums.push((n, c.finish().unwrap()));
+            at += len;
+        }
+        let d = u64::from(total) * 588;
+        let (from, to) = (5880u64, d - 5880 - d % 5880);
+        let want = crc32fast::hash(&data[from as usize * 4..to as usize * 4]);
+        assert_eq!(disc_crc(&toc, &sums), Some(want));
+        sums.pop();
+        assert_eq!(disc_crc(&toc, &sums), None);
+        let xml = format!(
+            "<ctdb><entry confidence=\"3\" crc32=\"{want:08x}\" trackcrcs=\"1 2 3\"/>\
+             <entry confidence=\"2\" crc32=\"00000001\" trackcrcs=\"1 2 3\"/><entry confidence=\"9\" trackcrcs=\"1 2 3\"/>\
+             <entry confidence=\"4\" crc32=\"{want:08x}\" trackcrcs=\"1 2\"/></ctdb>"
+        );
+        let r = verify_disc(&parse(&xml).unwrap(), &toc, want);
+        assert_eq!((r.confidence, r.total_confidence, r.entries), (Some(3), 5, 2));
+        assert!(!verify_disc(&parse(&xml).unwrap(), &toc, 7).matched());
     }
 
     #[test]
