@@ -413,7 +413,11 @@ mod tests {
         let mut a = QSummary { mcn: Some("0724384960650".into()), sectors: 100, bad: 2, ..QSummary::default() };
         a.tracks.insert(
             2,
-            TrackQ { isrc: Some("USRC17607839".into()), indexes: [(0, 325), (1, 400)].into_iter().collect(), control: 2 },
+            TrackQ {
+                isrc: Some("USRC17607839".into()),
+                indexes: [(0, 325), (1, 400)].into_iter().collect(),
+                control: 2,
+            },
         );
         a.tracks.insert(3, TrackQ { isrc: None, indexes: BTreeMap::new(), control: 0 });
         assert_eq!(QSummary::from_text(&a.to_text()).unwrap(), a);

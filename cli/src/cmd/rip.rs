@@ -246,13 +246,18 @@ fn write_find_offset(out: &mut dyn Write, r: &odix::rip::FindOffsetReport) -> io
         writeln!(out, "Note:  {n}")?;
     }
     match r.matches.first() {
-        None => writeln!(out, "No offset within ±{} samples gives an AccurateRip v1 CRC in the response", r.range),
+        None => writeln!(out, "No offset within ±{} samples gives an AccurateRip CRC in the response", r.range),
         Some(_) => {
             for m in &r.matches {
+                let (found, other) = if m.v2_matched {
+                    (format!("v2 {:08x}", m.v2), format!("v1 {:08x}", m.v1))
+                } else {
+                    (format!("v1 {:08x}", m.v1), format!("v2 {:08x}", m.v2))
+                };
                 writeln!(
                     out,
-                    "Read offset {:+}: AccurateRip v1 {:08x} (v2 {:08x}) in the response, confidence {}",
-                    m.offset, m.v1, m.v2, m.confidence
+                    "Read offset {:+}: AccurateRip {found} ({other}) in the response, confidence {}",
+                    m.offset, m.confidence
                 )?;
             }
             Ok(())
