@@ -1695,6 +1695,8 @@ pub fn rip(
     // Save the starting map at once, so a kill before the first interval still leaves a map of this rip.
     rip::Sink::checkpoint(&mut sink, &ripper, true)?;
 
+    // What the Q subchannel said in every run so far, when that is known (not after a run whose Q was lost).
+    let mut rip_q: Option<QSummary> = None;
     let end = match &mut input {
         Opened::Drive { drive, .. } => {
             let disc = log.disc.clone();
@@ -1718,14 +1720,17 @@ pub fn rip(
                 }
                 _ => rip::run(&mut ripper, &mut src, &mut sink),
             };
-            if let Some((q, over)) = audio_done {
+            if let Some((mut q, over)) = audio_done {
                 log.read_offset = Some(opts.read_offset);
                 log.notes.extend(overread_notes(opts.read_offset, &over));
-                if q.sectors > 0 || earlier_q.is_some() {
-                    let mut q = q;
-                    if let Some(e) = &earlier_q {
-                        q.merge(e);
-                    } else if resumed {
+                if let Some(e) = &earlier_q {
+                    q.merge(e);
+                }
+                if !resumed || earlier_q.is_some() {
+                    rip_q = Some(q.clone());
+                }
+                if q.sectors > 0 {
+                    if resumed && earlier_q.is_none() {
                         // Only this run's sectors were read: where an index starts may lie in what an earlier run
                         // read. ISRC, catalogue number and flags hold wherever they were seen.
                         q.tracks.values_mut().for_each(|t| t.indexes.clear());
@@ -1828,7 +1833,7 @@ pub fn rip(
     let complete = end == RunEnd::Completed && totals[BlockStatus::Finished.index()] == u64::from(sectors);
     // An unfinished rip keeps its Q beside the map for the next run; a finished one (or one whose earlier Q was
     // lost) leaves none.
-    match log.subchannel.as_ref().filter(|_| !complete && (!resumed || earlier_q.is_some())) {
+    match rip_q.as_ref().filter(|_| !complete) {
         Some(q) => save_q(&q_path, totals, q)?,
         None => remove_q(&q_path)?,
     }
