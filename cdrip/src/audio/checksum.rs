@@ -132,6 +132,11 @@ impl TrackChecksums {
         self.ctdb_range.1.saturating_sub(self.ctdb_range.0)
     }
 
+    /// The samples its CTDB CRC covers, counted from 0 at the track's first: `from..to`.
+    pub fn ctdb_range(&self) -> (u64, u64) {
+        self.ctdb_range
+    }
+
     /// Adds the next bytes of the track (any length: a sample split between two calls is put together).
     pub fn update(&mut self, data: &[u8]) {
         self.crc.update(data);

@@ -293,6 +293,72 @@ pub fn verify_disc(response: &Response, toc: &Toc, crc: u32) -> DiscResult {
     r
 }
 
+/// One track's CTDB CRC for every read offset in `-range..=range`, in order: the CRC-32 of its samples `from..to`
+/// (as [`crate::audio::TrackChecksums::ctdb_range`] gives them) read `offset` samples on. The first is computed
+/// whole, each next one by rolling the CRC four bytes on (CRC-32 being linear, the byte leaving the window is taken
+/// out by its contribution at the window's length), so the cost is the window plus a few operations an offset.
+///
+/// `audio` holds the track as a drive read it without correction, from `margin` samples before its first sample to
+/// `margin` after its last, as for [`super::accuraterip::sums_by_offset`]; offsets whose window leaves `audio` are
+/// left out (`range` above `margin` gives none of them).
+pub fn crc_by_offset(audio: &[u8], margin: u32, (from, to): (u64, u64), range: u32) -> Vec<(i32, u32)> {
+    let range = range.min(margin);
+    let bytes = |samples: u64| usize::try_from(samples.saturating_mul(super::SAMPLE_BYTES as u64)).ok();
+    let (Some(len), Some(start)) =
+        (bytes(to.saturating_sub(from)), bytes(u64::from(margin.saturating_sub(range)).saturating_add(from)))
+    else {
+        return Vec::new();
+    };
+    let Some(first) = audio.get(start..start.saturating_add(len)) else { return Vec::new() };
+    if len == 0 {
+        return Vec::new();
+    }
+    // The CRC of `n` zero bytes, and that of one byte `b` followed by len − 1 zeros, less that of len zeros: what
+    // the byte leaving the window adds to the window's CRC.
+    let zeros = |n: usize| {
+        let mut h = crc32fast::Hasher::new();
+        let block = [0u8; 4096];
+        let mut left = n;
+        while left > 0 {
+            let k = left.min(block.len());
+            h.update(block.get(..k).unwrap_or_default());
+            left = left.saturating_sub(k);
+        }
+        h.finalize()
+    };
+    let (z_len, z_rest) = (zeros(len), zeros(len.saturating_sub(1)));
+    let leaving: Vec<u32> = (0..=255u8)
+        .map(|b| {
+            let mut h = crc32fast::Hasher::new();
+            h.update(&[b]);
+            h.combine(&crc32fast::Hasher::new_with_initial_len(z_rest, len.saturating_sub(1) as u64));
+            h.finalize() ^ z_len
+        })
+        .collect();
+    let hi = i32::try_from(range).unwrap_or(i32::MAX);
+    let mut out = Vec::with_capacity((range as usize).saturating_mul(2).saturating_add(1));
+    let mut crc = crc32fast::hash(first);
+    let mut at = start;
+    for offset in hi.saturating_neg()..=hi {
+        out.push((offset, crc));
+        if offset == hi {
+            break;
+        }
+        for _ in 0..super::SAMPLE_BYTES {
+            let (Some(&old), Some(&new)) = (audio.get(at), audio.get(at.saturating_add(len))) else {
+                return out;
+            };
+            // Without its first byte the window is len − 1 bytes long: its CRC is then updated with the next one.
+            let shorter = crc ^ leaving.get(usize::from(old)).copied().unwrap_or(0) ^ z_len ^ z_rest;
+            let mut h = crc32fast::Hasher::new_with_initial(shorter);
+            h.update(&[new]);
+            crc = h.finalize();
+            at = at.saturating_add(1);
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -354,6 +420,22 @@ mod tests {
         let r = verify_disc(&parse(&xml).unwrap(), &toc, want);
         assert_eq!((r.confidence, r.total_confidence, r.entries), (Some(3), 5, 2));
         assert!(!verify_disc(&parse(&xml).unwrap(), &toc, 7).matched());
+    }
+
+    /// The rolling CRCs equal the CRC-32 of each window computed whole.
+    #[test]
+    fn crc_by_offset_rolls_right() {
+        let audio: Vec<u8> = (0..(9000u32 * 4)).map(|i| (i.wrapping_mul(2_654_435_761) >> 9) as u8).collect();
+        for (from, to) in [(0u64, 6000u64), (300, 5000), (0, 1)] {
+            let got = crc_by_offset(&audio, 1000, (from, to), 50);
+            assert_eq!(got.len(), 101);
+            for (o, c) in got {
+                let a = ((1000 + i64::from(o)) as u64 + from) as usize * 4;
+                let b = ((1000 + i64::from(o)) as u64 + to) as usize * 4;
+                assert_eq!(c, crc32fast::hash(&audio[a..b]), "offset {o} window {from}..{to}");
+            }
+        }
+        assert!(crc_by_offset(&audio, 1000, (0, 9000), 5).is_empty());
     }
 
     #[test]
