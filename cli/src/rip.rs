@@ -1281,6 +1281,17 @@ pub struct OffsetMatch {
     pub v2_matched: bool,
 }
 
+/// One read offset whose CTDB CRC of the compared track a CTDB response holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CtdbOffsetMatch {
+    /// The read offset, samples.
+    pub offset: i32,
+    /// The track's CTDB CRC at this offset.
+    pub crc: u32,
+    /// The summed confidence of the entries that hold it.
+    pub confidence: u32,
+}
+
 /// What [`find_offset`] found.
 #[derive(Debug, Clone)]
 pub struct FindOffsetReport {
@@ -1294,6 +1305,8 @@ pub struct FindOffsetReport {
     pub disc_id: String,
     /// Offsets whose v1 or v2 CRC is in the response, best confidence first.
     pub matches: Vec<OffsetMatch>,
+    /// With a CTDB response: the offsets whose CTDB CRC of the track an entry holds, best confidence first.
+    pub ctdb: Option<Vec<CtdbOffsetMatch>>,
     /// What limited the search (sectors before LBA 0 or past the lead-out the drive would not read).
     pub notes: Vec<String>,
 }
@@ -1304,16 +1317,40 @@ pub struct FindOffsetReport {
 /// ([`odix_cdrip::audio::accuraterip::sums_by_offset`]); the offsets whose v1 or v2 CRC the response holds are the
 /// drive's.
 pub fn find_offset(input: Input<'_>, response: &Path, range: u32, timeout: Duration) -> Result<FindOffsetReport> {
-    use odix_cdrip::audio::accuraterip;
-    let bytes = {
-        let f = File::open(response).with_context(|| format!("opening {}", response.display()))?;
-        let mut b = Vec::new();
-        f.take((accuraterip::MAX_RESPONSE_BYTES as u64).saturating_add(1))
-            .read_to_end(&mut b)
-            .with_context(|| format!("reading {}", response.display()))?;
-        b
-    };
+    find_offset_with_ctdb(input, response, None, range, timeout)
+}
+
+/// A response file's bytes, at most `limit` and one more (which the parser then refuses).
+fn read_response(path: &Path, limit: usize) -> Result<Vec<u8>> {
+    let f = File::open(path).with_context(|| format!("opening {}", path.display()))?;
+    let mut b = Vec::new();
+    f.take((limit as u64).saturating_add(1))
+        .read_to_end(&mut b)
+        .with_context(|| format!("reading {}", path.display()))?;
+    Ok(b)
+}
+
+/// [`find_offset`], and with `ctdb` (a saved CTDB lookup's XML) the CTDB CRC of the same track at every offset
+/// too ([`odix_cdrip::audio::ctdb::crc_by_offset`]), the offsets whose CRC an entry for the disc's track count
+/// holds going into [`FindOffsetReport::ctdb`].
+pub fn find_offset_with_ctdb(
+    input: Input<'_>,
+    response: &Path,
+    ctdb: Option<&Path>,
+    range: u32,
+    timeout: Duration,
+) -> Result<FindOffsetReport> {
+    use odix_cdrip::audio::{accuraterip, ctdb as ct};
+    let bytes = read_response(response, accuraterip::MAX_RESPONSE_BYTES)?;
     let parsed = accuraterip::parse(&bytes).with_context(|| format!("{}", response.display()))?;
+    let ctdb_response = match ctdb {
+        Some(p) => {
+            let b = read_response(p, ct::MAX_RESPONSE_BYTES)?;
+            let text = String::from_utf8(b).with_context(|| format!("{}: not UTF-8 text", p.display()))?;
+            Some(ct::parse(&text).with_context(|| format!("{}", p.display()))?)
+        }
+        None => None,
+    };
     let Opened::Drive { mut drive, .. } = open_input(input, timeout, true)? else {
         bail!("--find-offset reads a drive: a file or image holds audio already ripped");
     };
@@ -1415,12 +1452,29 @@ pub fn find_offset(input: Input<'_>, response: &Path, range: u32, timeout: Durat
         });
     }
     matches.sort_by_key(|m| (std::cmp::Reverse(m.confidence), m.offset.unsigned_abs()));
+    // The CTDB CRC of the same track at each offset, against the entries for as many tracks as the disc's audio.
+    let ctdb = ctdb_response.map(|r| {
+        let slot = audio.iter().position(|n| *n == track);
+        let fitting: Vec<&ct::Entry> = r.entries.iter().filter(|e| e.track_crcs.len() == audio.len()).collect();
+        let window = toc.track_checksums(track).map_or((0, samples), |c| c.ctdb_range());
+        let mut found: Vec<CtdbOffsetMatch> = ct::crc_by_offset(&buf, margin, window, range)
+            .into_iter()
+            .filter_map(|(offset, crc)| {
+                let hits = fitting.iter().filter(|e| slot.and_then(|k| e.track_crcs.get(k)) == Some(&crc));
+                let confidence = hits.fold(0u32, |t, e| t.saturating_add(e.confidence));
+                (confidence > 0).then_some(CtdbOffsetMatch { offset, crc, confidence })
+            })
+            .collect();
+        found.sort_by_key(|m| (std::cmp::Reverse(m.confidence), m.offset.unsigned_abs()));
+        found
+    });
     Ok(FindOffsetReport {
         drive: format!("{} {} {}", inq.vendor, inq.product, inq.revision),
         track,
         range,
         disc_id: id.to_string(),
         matches,
+        ctdb,
         notes,
     })
 }

@@ -2,7 +2,8 @@
 //!
 //! - the CUETools database's whole-disc CRC (`crc32` of a CTDB entry) in `odix verify`, against Python's
 //!   `zlib.crc32` of the sample range CUETools defines, and matched against a CTDB response;
-//! - `--find-offset` with a response that holds only AccurateRip v2 CRCs (whipper's `accuraterip-checksum`);
+//! - `--find-offset` with a response that holds only AccurateRip v2 CRCs (whipper's `accuraterip-checksum`), and
+//!   with a CTDB response of zlib's track CRCs;
 //! - a rip interrupted and resumed on the simulated drive writes the CUE sheet of one that never stopped (the Q
 //!   subchannel of the first run kept beside the map), which `cuebreakpoints` reads;
 //! - `cd-discid` (Debian's cd-discid) in a VM whose CD drive holds an image gives the freedb id `odix toc` gives
@@ -126,7 +127,7 @@ fn disc(pcm: &[u8], offset: i32) -> SimDrive {
 }
 
 /// A response holding only whipper's AccurateRip v2 CRCs of the pressing's tracks finds the drive's offset (+48,
-/// and −667 across sectors), and nothing when the range stops short.
+/// and −667 across sectors), and nothing when the range stops short; a CTDB response finds the same offsets.
 #[test]
 fn find_offset_with_v2_crcs_only() {
     use odix_cdrip::audio::{accuraterip, Toc, TocTrack};
@@ -166,6 +167,57 @@ fn find_offset_with_v2_crcs_only() {
     let r = find(-667, 700);
     assert_eq!(r.matches.iter().map(|m| m.offset).collect::<Vec<_>>(), [-667], "{r:?}");
     assert!(find(48, 30).matches.is_empty());
+
+    // A CTDB response whose track CRCs are Python's zlib.crc32 of the pressing's tracks over the CTDB ranges (the
+    // first track without its first 5880 samples, the last without its last 5880 + D mod 5880) finds the offset
+    // as well, from the same track.
+    let Some(python) = require_tool("python3") else { return };
+    let image = d.join("pressing.bin");
+    fs::write(&image, &pcm).unwrap();
+    let disc_samples = (LEAD_OUT - STARTS[0]) as usize * 588;
+    let mut crcs = Vec::new();
+    for (i, &a) in STARTS.iter().enumerate() {
+        let b = STARTS.get(i + 1).copied().unwrap_or(LEAD_OUT) as usize * SECTOR;
+        let from = a as usize * SECTOR + if i == 0 { 5880 * 4 } else { 0 };
+        let to = if i + 1 == STARTS.len() { b - (5880 + disc_samples % 5880) * 4 } else { b };
+        crcs.push(format!("{:08x}", zlib_crc32(&python, &image, from, to)));
+    }
+    let xml = format!("<ctdb><entry confidence=\"6\" crc32=\"0\" trackcrcs=\"{}\"/></ctdb>", crcs.join(" "));
+    let ctdb = d.join("ctdb.xml");
+    fs::write(&ctdb, xml).unwrap();
+    let find_ctdb = |offset: i32, range: u32| {
+        odix::rip::find_offset_with_ctdb(
+            Input::Transport { name: "sim".into(), transport: Box::new(disc(&pcm, offset)) },
+            &resp,
+            Some(&ctdb),
+            range,
+            std::time::Duration::from_secs(5),
+        )
+        .unwrap()
+    };
+    let r = find_ctdb(48, 100);
+    let found = r.ctdb.unwrap();
+    assert_eq!(found.iter().map(|m| (m.offset, m.confidence)).collect::<Vec<_>>(), [(48, 6)]);
+    assert_eq!(format!("{:08x}", found[0].crc), crcs[0]);
+    let r = find_ctdb(-667, 700);
+    assert_eq!(r.ctdb.unwrap().iter().map(|m| m.offset).collect::<Vec<_>>(), [-667]);
+}
+
+/// `odix rip --ctdb` needs `--find-offset`, and reads its response before looking for a drive.
+#[test]
+fn find_offset_ctdb_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = run(odix().args(["rip", "--ctdb", "x.xml", "a.bin"]));
+    assert_eq!(o.status.code(), Some(2), "{}", String::from_utf8_lossy(&o.stderr));
+    let ar = dir.path().join("dBAR.bin");
+    let toc = odix_cdrip::audio::Toc::new(vec![odix_cdrip::audio::TocTrack::audio(1, 0)], 1000).unwrap();
+    fs::write(&ar, odix_cdrip::audio::accuraterip::encode_chunk(&toc.accuraterip_id().unwrap(), &[(1, 1, 0)])).unwrap();
+    let bad = dir.path().join("bad.xml");
+    fs::write(&bad, "<ctdb><entry/></ctdb>").unwrap();
+    let o = run(odix().args(["rip", "--find-offset", "--accuraterip"]).arg(&ar).arg("--ctdb").arg(&bad));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("bad.xml") && err.contains("no confidence"), "{err}");
 }
 
 fn rip_opts(out: &Path) -> RipOptions {
