@@ -243,7 +243,9 @@ pub fn verify(response: &Response, toc: &Toc, sums: &[(u8, TrackSums)]) -> Resul
 /// covers what the track CRCs cover, one after the other, which is how it is put together from them (CRC-32
 /// combination, no audio read again). `sums` must hold every audio track of `toc`, in any order.
 ///
-/// `None` when a track is missing from `sums` or the disc is too short to leave anything (20 sectors or less).
+/// `None` when a track is missing from `sums`, the disc is too short to leave anything (20 sectors or less), or
+/// its first or last audio track is shorter than what is left out of it (which this sum of track CRCs cannot
+/// express).
 pub fn disc_crc(toc: &Toc, sums: &[(u8, TrackSums)]) -> Option<u32> {
     let mut disc = crc32fast::Hasher::new();
     let mut samples = 0u64;
@@ -254,7 +256,12 @@ pub fn disc_crc(toc: &Toc, sums: &[(u8, TrackSums)]) -> Option<u32> {
         let bytes = covered.saturating_mul(super::SAMPLE_BYTES as u64);
         disc.combine(&crc32fast::Hasher::new_with_initial_len(s.ctdb_crc, bytes));
     }
-    (samples > 0).then(|| disc.finalize())
+    // A first or last track shorter than what is left out of it would need the next track's samples left out too.
+    let first = toc.audio_tracks().next()?.start;
+    let d = u64::from(toc.audio_leadout().saturating_sub(first)).saturating_mul(u64::from(super::SAMPLES_PER_SECTOR));
+    let row = 10 * u64::from(super::SAMPLES_PER_SECTOR);
+    let whole = d.saturating_sub(row).saturating_sub(row.saturating_add(d % row));
+    (samples > 0 && samples == whole).then(|| disc.finalize())
 }
 
 /// How the whole disc's CTDB CRC compares with a response's entries.
@@ -412,6 +419,10 @@ mod tests {
         assert_eq!(disc_crc(&toc, &sums), Some(want));
         sums.pop();
         assert_eq!(disc_crc(&toc, &sums), None);
+        // A last track of 7 sectors, shorter than the 10 left out of it.
+        let short = Toc::new(vec![TocTrack::audio(1, 0), TocTrack::audio(2, 30)], 37).unwrap();
+        let s2: Vec<(u8, TrackSums)> = (1..=2).map(|n| (n, sums[0].1)).collect();
+        assert_eq!(disc_crc(&short, &s2), None);
         let xml = format!(
             "<ctdb><entry confidence=\"3\" crc32=\"{want:08x}\" trackcrcs=\"1 2 3\"/>\
              <entry confidence=\"2\" crc32=\"00000001\" trackcrcs=\"1 2 3\"/><entry confidence=\"9\" trackcrcs=\"1 2 3\"/>\
