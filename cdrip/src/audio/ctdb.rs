@@ -260,7 +260,7 @@ pub fn disc_crc(toc: &Toc, sums: &[(u8, TrackSums)]) -> Option<u32> {
     let first = toc.audio_tracks().next()?.start;
     let d = u64::from(toc.audio_leadout().saturating_sub(first)).saturating_mul(u64::from(super::SAMPLES_PER_SECTOR));
     let row = 10 * u64::from(super::SAMPLES_PER_SECTOR);
-    let whole = d.saturating_sub(row).saturating_sub(row.saturating_add(d % row));
+    let whole = d.saturating_sub(row).saturating_sub(row.saturating_add(d.checked_rem(row).unwrap_or(0)));
     (samples > 0 && samples == whole).then(|| disc.finalize())
 }
 
