@@ -425,7 +425,8 @@ mod tests {
         assert_eq!(disc_crc(&short, &s2), None);
         let xml = format!(
             "<ctdb><entry confidence=\"3\" crc32=\"{want:08x}\" trackcrcs=\"1 2 3\"/>\
-             <entry confidence=\"2\" crc32=\"00000001\" trackcrcs=\"1 2 3\"/><entry confidence=\"9\" trackcrcs=\"1 2 3\"/>\
+             <entry confidence=\"2\" crc32=\"00000001\" trackcrcs=\"1 2 3\"/>\
+             <entry confidence=\"9\" trackcrcs=\"1 2 3\"/>\
              <entry confidence=\"4\" crc32=\"{want:08x}\" trackcrcs=\"1 2\"/></ctdb>"
         );
         let r = verify_disc(&parse(&xml).unwrap(), &toc, want);
