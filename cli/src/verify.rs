@@ -300,6 +300,10 @@ pub struct AudioReport {
     pub accuraterip: Option<Vec<audio::accuraterip::TrackResult>>,
     /// Each track against the CTDB response, when one was given.
     pub ctdb: Option<Vec<audio::ctdb::TrackResult>>,
+    /// The CTDB CRC of the whole disc (an entry's `crc32`; [`audio::ctdb::disc_crc`]).
+    pub ctdb_disc_crc: Option<u32>,
+    /// The disc's CTDB CRC against the CTDB response's entries, when one was given.
+    pub ctdb_disc: Option<audio::ctdb::DiscResult>,
 }
 
 impl VerifyReport {
@@ -721,10 +725,12 @@ fn check_audio(
         accuraterip_file: id.url_path(),
         ctdb_toc_id: toc.ctdb_toc_id().unwrap_or_default(),
         ctdb_toc: toc.ctdb_toc(),
+        ctdb_disc_crc: audio::ctdb::disc_crc(&toc, &tracks),
         toc,
         tracks,
         accuraterip: None,
         ctdb: None,
+        ctdb_disc: None,
     };
     writeln!(text, "Audio: {} tracks (checksums from each INDEX 01 to the next)", a.tracks.len())?;
     for (n, s) in &a.tracks {
@@ -738,6 +744,9 @@ fn check_audio(
     writeln!(text, "freedb id: {}", a.freedb_id)?;
     writeln!(text, "AccurateRip id: {} ({})", a.accuraterip_id, a.accuraterip_file)?;
     writeln!(text, "CTDB TOC id: {} (toc {})", a.ctdb_toc_id, a.ctdb_toc)?;
+    if let Some(c) = a.ctdb_disc_crc {
+        writeln!(text, "CTDB disc CRC: {c:08x}")?;
+    }
     report.add("audio", Outcome::Ok, &text, Vec::new())?;
     let mut a = a;
     // Not a fault of the rip: nobody has submitted this disc (or this TOC) yet.
@@ -796,6 +805,20 @@ fn check_audio(
             }
         }
         let good = results.iter().filter(|t| t.matched()).count();
+        // The whole disc's CRC is said, not judged: the tracks decide, and an entry may give no `crc32`.
+        if let Some(crc) = a.ctdb_disc_crc {
+            let d = audio::ctdb::verify_disc(r, &a.toc, crc);
+            match d.confidence {
+                Some(c) => writeln!(text, "CTDB disc: {crc:08x} matches, confidence {c} of {}", d.total_confidence)?,
+                None if d.entries == 0 => writeln!(text, "CTDB disc: {crc:08x} (no entry gives a disc CRC)")?,
+                None => writeln!(
+                    text,
+                    "CTDB disc: {crc:08x} matches no entry ({} entries, confidence {})",
+                    d.entries, d.total_confidence
+                )?,
+            }
+            a.ctdb_disc = Some(d);
+        }
         writeln!(text, "CTDB: {good} of {} tracks match", results.len())?;
         let outcome = if problems.is_empty() { Outcome::Ok } else { Outcome::Failed };
         report.add("ctdb", outcome, &text, problems)?;
