@@ -134,7 +134,8 @@ fn sniff_or_refuse(path: &Path) -> Result<AudioKind> {
     AudioKind::sniff(path).map_err(io)?.ok_or_else(|| {
         invalid(
             path,
-            "named as a WAVE file, but neither a RIFF WAVE nor a FLAC file: odix reads CD audio from these two".into(),
+            "named as an audio file, but neither a RIFF WAVE nor a FLAC file: odix reads CD audio from these two"
+                .into(),
         )
     })
 }

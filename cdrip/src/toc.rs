@@ -12,8 +12,11 @@
 //! - `START [mm:ss:ff]` (where INDEX 01 is), `PREGAP mm:ss:ff` (a pregap not stored), `INDEX mm:ss:ff`.
 //!
 //! Raw audio files hold big-endian samples unless `SWAP` is given (then little-endian, as a CUE sheet's `BINARY`
-//! file). A track is laid out as zero data (not stored), one stored part from one file, then zero data again (a
-//! postgap); tracks whose data comes from several files, and `FIFO` data, are refused.
+//! file). An audio file named `.wav` (or holding a RIFF WAVE header) is a WAVE file: its header is skipped, its
+//! start, length and `#offset` count from its first sample, and its samples are little-endian (`SWAP` swaps them),
+//! read through [`crate::audiofile`] (44.1 kHz, 16-bit stereo only). A track is laid out as zero data (not
+//! stored), one stored part from one file, then zero data again (a postgap); tracks whose data comes from several
+//! files, and `FIFO` data, are refused.
 
 use std::path::Path;
 
@@ -285,6 +288,13 @@ pub fn parse(path: &Path, text: &str) -> Result<Vec<TocTrack>> {
     Ok(tracks)
 }
 
+/// Whether the audio file `name` (at `file`) is a WAVE file: named `.wav` (as cdrdao tells them) or starting with
+/// a RIFF WAVE header. Its header is skipped and its positions count from its first sample.
+fn is_wave(name: &str, file: &Path) -> bool {
+    name.to_ascii_lowercase().ends_with(".wav")
+        || matches!(crate::audiofile::AudioKind::sniff(file), Ok(Some(crate::audiofile::AudioKind::Wav)))
+}
+
 /// Opens the image described by the cdrdao TOC file at `path`.
 ///
 /// # Errors
@@ -306,20 +316,25 @@ pub fn open(path: &Path) -> Result<RawDisc> {
                 what: format!("{}: track {number:02} has no data file (only ZERO or SILENCE)", path.display()),
             });
         };
-        let file_type = if t.mode == TrackMode::Audio && !swap { FileType::Motorola } else { FileType::Binary };
         let fi = match names.iter().position(|n| n == name) {
             Some(i) => i,
             None => {
-                let lower = name.to_ascii_lowercase();
-                let ft = if lower.ends_with(".wav") { FileType::Wave } else { file_type };
-                files.push(ImageFile::new(path, cue::resolve_file(path, name), ft)?);
+                let file = cue::resolve_file(path, name);
+                let file = if t.mode == TrackMode::Audio && is_wave(name, &file) {
+                    crate::audiofile::image_file(path, file)?
+                } else {
+                    ImageFile::new(path, file, FileType::Binary)?
+                };
+                files.push(file);
                 names.push(name.clone());
                 files.len().saturating_sub(1)
             }
         };
         if let Some(f) = files.get_mut(fi) {
-            // One track asking for big-endian samples marks the file so.
-            if file_type == FileType::Motorola && f.file_type == FileType::Binary {
+            // Raw audio is big-endian unless SWAP is given; a WAVE file's samples are little-endian, and SWAP swaps
+            // them. One track asking for big-endian samples marks the file so.
+            let wave = f.file_type == FileType::Wave;
+            if t.mode == TrackMode::Audio && *swap == wave {
                 f.file_type = FileType::Motorola;
             }
         }
