@@ -304,3 +304,30 @@ impl ByteStore for SplitStore {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn split_pieces_read_as_one_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let whole: Vec<u8> = (0..10_000u32).map(|i| (i % 251) as u8).collect();
+        let cuts = [0, 3000, 3000, 7001, 10_000]; // an empty piece in the middle
+        let paths: Vec<PathBuf> = (0..4).map(|i| dir.path().join(format!("x.md{i}"))).collect();
+        for (i, p) in paths.iter().enumerate() {
+            std::fs::write(p, &whole[cuts[i]..cuts[i + 1]]).unwrap();
+        }
+        let s = SplitStore::open(Path::new("x.mds"), &paths).unwrap();
+        assert_eq!(s.len(), 10_000);
+        for (at, n) in [(0, 10_000), (2990, 20), (3000, 4001), (7000, 3000), (9999, 1), (0, 0)] {
+            let mut buf = vec![0u8; n];
+            s.read_at(at as u64, &mut buf).unwrap();
+            assert_eq!(buf, whole[at..at + n], "{at} {n}");
+        }
+        assert!(s.read_at(9999, &mut [0u8; 2]).is_err());
+        let missing = [paths[0].clone(), dir.path().join("x.md9")];
+        let e = SplitStore::open(Path::new("x.mds"), &missing).unwrap_err().to_string();
+        assert!(e.contains("x.md9"), "{e}");
+    }
+}
