@@ -105,4 +105,4 @@ put('toc', 'two-files', b'CD_ROM\nCD_TEXT { LANGUAGE_MAP { 0 : EN } LANGUAGE 0 {
 put('toc', 'one-file', b'CD_ROM_XA\nTRACK MODE1_RAW RW_RAW\nZERO 00:00:02\nSTART\nDATAFILE "fuzz.bin" #0 00:00:10\n'
     b'TRACK AUDIO\nFILE "fuzz.bin" #47040 0 00:00:10\nINDEX 00:00:05\nZERO 00:00:01\n')
 put('toc', 'wave', b'CD_DA\nTRACK AUDIO\nAUDIOFILE "fuzz.wav" 0\nTRACK AUDIO\nFILE "fuzz.wav" 00:00:05 588\n'
-    b'TRACK AUDIO\nFILE "fuzz.wav" SWAP #4 2940\n')
+    b'TRACK AUDIO\nFILE "fuzz.wav" SWAP 2940\n')

@@ -12,9 +12,10 @@
 //! - `START [mm:ss:ff]` (where INDEX 01 is), `PREGAP mm:ss:ff` (a pregap not stored), `INDEX mm:ss:ff`.
 //!
 //! Raw audio files hold big-endian samples unless `SWAP` is given (then little-endian, as a CUE sheet's `BINARY`
-//! file). An audio file named `.wav` (or holding a RIFF WAVE header) is a WAVE file: its header is skipped, its
-//! start, length and `#offset` count from its first sample, and its samples are little-endian (`SWAP` swaps them),
-//! read through [`crate::audiofile`] (44.1 kHz, 16-bit stereo only). A track is laid out as zero data (not
+//! file). An audio file named `.wav` is a WAVE file (as cdrdao tells them): its header is skipped, its start and
+//! length count from its first sample, and its samples are little-endian (`SWAP` swaps them), read through
+//! [`crate::audiofile`] (44.1 kHz, 16-bit stereo only); a `#offset` (where cdrdao would look for the WAVE header
+//! inside a larger file) and sub-channel modes are refused with WAVE files. A track is laid out as zero data (not
 //! stored), one stored part from one file, then zero data again (a postgap); tracks whose data comes from several
 //! files, and `FIFO` data, are refused.
 
@@ -241,6 +242,15 @@ pub fn parse(path: &Path, text: &str) -> Result<Vec<TocTrack>> {
                             offset = o.parse().map_err(|_| err(line, format!("#{o} is not a byte offset")))?;
                             i = i.saturating_add(1);
                         }
+                        let wave = kw != "DATAFILE" && tr.mode == TrackMode::Audio && is_wave(&name);
+                        // cdrdao reads a WAVE file's header at the #offset (a WAVE file inside another file), and
+                        // a WAVE file holds no sub-channel data.
+                        if wave && (offset > 0 || tr.sub_bytes > 0) {
+                            let what = if offset > 0 { "a byte offset (#)" } else { "sub-channel data" };
+                            return Err(Error::Unsupported {
+                                what: format!("{}: line {line}: {what} with the WAVE file {name}", path.display()),
+                            });
+                        }
                         if kw != "DATAFILE" {
                             let s = word(i).unwrap_or("");
                             let start =
@@ -288,11 +298,10 @@ pub fn parse(path: &Path, text: &str) -> Result<Vec<TocTrack>> {
     Ok(tracks)
 }
 
-/// Whether the audio file `name` (at `file`) is a WAVE file: named `.wav` (as cdrdao tells them) or starting with
-/// a RIFF WAVE header. Its header is skipped and its positions count from its first sample.
-fn is_wave(name: &str, file: &Path) -> bool {
+/// Whether the audio file `name` is a WAVE file: cdrdao tells them by their `.wav` name. Its header is skipped
+/// and its positions count from its first sample.
+fn is_wave(name: &str) -> bool {
     name.to_ascii_lowercase().ends_with(".wav")
-        || matches!(crate::audiofile::AudioKind::sniff(file), Ok(Some(crate::audiofile::AudioKind::Wav)))
 }
 
 /// Opens the image described by the cdrdao TOC file at `path`.
@@ -320,7 +329,7 @@ pub fn open(path: &Path) -> Result<RawDisc> {
             Some(i) => i,
             None => {
                 let file = cue::resolve_file(path, name);
-                let file = if t.mode == TrackMode::Audio && is_wave(name, &file) {
+                let file = if t.mode == TrackMode::Audio && is_wave(name) {
                     crate::audiofile::image_file(path, file)?
                 } else {
                     ImageFile::new(path, file, FileType::Binary)?
@@ -425,6 +434,8 @@ mod tests {
             ("CD_TEXT {\n", "closing brace"),
             ("TRACK MODE1\nDATAFILE \"a\"\nDATAFILE \"b\"\n", "several files"),
             ("TRACK MODE1\nFIFO \"f\" 100\n", "FIFO"),
+            ("TRACK AUDIO\nFILE \"a.WAV\" #44 0\n", "byte offset (#) with the WAVE file"),
+            ("TRACK AUDIO RW\nAUDIOFILE \"a.wav\" 0\n", "sub-channel data with the WAVE file"),
             ("CD_ROM\n", "no TRACK"),
         ] {
             let e = parse(p, text).unwrap_err().to_string();
