@@ -33,6 +33,10 @@ use crate::store::ByteStore;
 
 /// Most pieces one data file may be split into (a 50 GB disc in 100 MB pieces is 500).
 pub const MAX_PIECES: u32 = 1000;
+/// Most file blocks read from one descriptor, over all its track blocks (99 tracks each naming 100 pieces).
+const MAX_FILE_BLOCKS: u32 = 10_000;
+/// Longest file name read, in bytes (a name is a file name, not a path).
+const MAX_NAME: usize = 4096;
 
 /// What a `.mds` describes.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -138,6 +142,7 @@ pub fn parse(path: &Path, data: &[u8]) -> Result<MdsLayout> {
     let table = usize::try_from(head.u32le(80, "session blocks offset")?).unwrap_or(usize::MAX);
     let mut files: Vec<Vec<String>> = Vec::new();
     let mut tracks: Vec<DiscTrack> = Vec::new();
+    let mut file_blocks = 0u32;
     for si in 0..usize::from(sessions) {
         let what = format!("session block {}", si.saturating_add(1));
         let s = bin.sub(si.saturating_mul(24).saturating_add(table), 24, &what)?;
@@ -163,6 +168,10 @@ pub fn parse(path: &Path, data: &[u8]) -> Result<MdsLayout> {
             let nfiles = b.u32le(48, &what)?;
             if nfiles == 0 || nfiles > MAX_PIECES {
                 return Err(bad(path, format!("{what}: a data file in {nfiles} pieces (1 to {MAX_PIECES})")));
+            }
+            file_blocks = file_blocks.saturating_add(nfiles);
+            if file_blocks > MAX_FILE_BLOCKS {
+                return Err(bad(path, format!("{what}: more than {MAX_FILE_BLOCKS} file blocks in the descriptor")));
             }
             let first_block = usize::try_from(b.u32le(52, &what)?).unwrap_or(usize::MAX);
             let mut pieces = Vec::new();
@@ -218,6 +227,7 @@ fn file_name(bin: &Bin, fb: &Bin, what: &str) -> Result<String> {
     let at = usize::try_from(fb.u32le(0, what)?).unwrap_or(usize::MAX);
     let wide = fb.u32le(4, what)? != 0;
     let rest = bin.data.get(at..).ok_or_else(|| bad(bin.path, format!("{what}: the file name is past the end")))?;
+    let rest = rest.get(..rest.len().min(MAX_NAME)).unwrap_or_default();
     let name = if wide {
         let units: Vec<u16> = rest
             .chunks_exact(2)

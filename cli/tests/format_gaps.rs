@@ -407,6 +407,14 @@ fn mds_split_into_pieces() {
     let o = run(odix().arg("info").arg(&img));
     assert_ne!(o.status.code(), Some(0));
     assert!(stderr(&o).contains("split.md1"), "{}", stderr(&o));
+    // A file count no split makes is refused in one line.
+    let mut lie = mds_split(n, &["*.mdf"]);
+    let at = 88 + 24 + 3 * 80 + 48;
+    lie[at..at + 4].copy_from_slice(&u32::MAX.to_le_bytes());
+    fs::write(&img, lie).unwrap();
+    let o = run(odix().arg("info").arg(&img));
+    assert_ne!(o.status.code(), Some(0));
+    assert!(stderr(&o).contains("pieces") && stderr(&o).lines().count() == 1, "{}", stderr(&o));
     // Version 2 descriptors are refused, saying why.
     let mut v2 = mds_split(n, &["*.mdf"]);
     v2[16] = 2;
