@@ -452,7 +452,9 @@ fn recognise(args: &ImageArgs, disc: Option<&RawDisc>) -> Result<Recognised> {
         (true, false) => "iso9660",
         _ => "udf",
     };
-    Ok(Recognised { format: format.into(), iso, udf, raw: false, size, present: size / 2048 })
+    // A container of raw sectors (x.bin.ecm) is read as the data track they make: its sectors are those.
+    let present = if image.is_raw() { image.reader()?.seek(SeekFrom::End(0))? / 2048 } else { size / 2048 };
+    Ok(Recognised { format: format.into(), iso, udf, raw: false, size, present })
 }
 
 /// Checks the image `opts` names: recognises it (an error names anything that is not a disc image), runs every
@@ -1123,7 +1125,8 @@ fn check_iso_volume(args: &ImageArgs, disc: Option<&RawDisc>, rec: &Recognised, 
     } else {
         writeln!(text, "ISO 9660 volume: {expected} sectors ({what}), {present} in the image: ok")?;
     }
-    if disc.is_none() && !rec.size.is_multiple_of(2048) {
+    // (Not for a container of raw sectors, whose sectors are not its bytes over 2048.)
+    if disc.is_none() && rec.present == rec.size / 2048 && !rec.size.is_multiple_of(2048) {
         writeln!(text, "  note: the file's size is not a multiple of 2048 ({} bytes over)", rec.size % 2048)?;
     }
     let result = if missing > 0 { Outcome::Incomplete } else { Outcome::Ok };

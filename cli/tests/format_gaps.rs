@@ -581,6 +581,9 @@ fn verify_hashes_the_image_a_container_holds() {
         let text = stdout(&run_ok(odix().arg("verify").arg(container)));
         assert!(text.contains(&want), "{text}");
         assert!(text.contains("the hashes are those of the image it holds"), "{text}");
+        // The sectors are the ISO's, whether the container holds it or its raw sectors.
+        assert!(text.contains(&format!("{} in the image: ok", sectors(&f.iso))), "{text}");
+        assert!(!text.contains("not a multiple of 2048"), "{text}");
     }
 }
 
