@@ -85,6 +85,10 @@ pub struct RipArgs {
     /// With --find-offset: the disc's AccurateRip response (`dBAR-….bin`), saved beforehand.
     #[arg(long, value_name = "FILE", requires = "find_offset")]
     pub accuraterip: Option<PathBuf>,
+    /// With --find-offset: the disc's CTDB response (the XML of a lookup), saved beforehand; its track CRCs are
+    /// searched too.
+    #[arg(long, value_name = "FILE", requires = "find_offset")]
+    pub ctdb: Option<PathBuf>,
 }
 
 /// `odix drive [DEVICE]`.
@@ -241,10 +245,12 @@ fn find_offset(args: &RipArgs, range: u32) -> Result<u8> {
         None => Input::FirstDrive,
     };
     let response = args.accuraterip.as_deref().context("--find-offset needs --accuraterip FILE")?;
-    let r = odix::rip::find_offset(input, response, range, Duration::from_secs_f64(args.timeout.max(1.0)))?;
+    let timeout = Duration::from_secs_f64(args.timeout.max(1.0));
+    let r = odix::rip::find_offset_with_ctdb(input, response, args.ctdb.as_deref(), range, timeout)?;
     let mut out = io::stdout().lock();
     write_find_offset(&mut out, &r)?;
-    Ok(if r.matches.is_empty() { EXIT_PARTIAL } else { 0 })
+    let ctdb_found = r.ctdb.as_ref().is_some_and(|c| !c.is_empty());
+    Ok(if r.matches.is_empty() && !ctdb_found { EXIT_PARTIAL } else { 0 })
 }
 
 fn write_find_offset(out: &mut dyn Write, r: &odix::rip::FindOffsetReport) -> io::Result<()> {
@@ -254,13 +260,32 @@ fn write_find_offset(out: &mut dyn Write, r: &odix::rip::FindOffsetReport) -> io
         writeln!(out, "Note:  {n}")?;
     }
     match r.matches.first() {
-        None => writeln!(out, "No offset within ±{} samples gives an AccurateRip v1 CRC in the response", r.range),
+        None => writeln!(out, "No offset within ±{} samples gives an AccurateRip CRC in the response", r.range),
         Some(_) => {
             for m in &r.matches {
+                let (found, other) = if m.v2_matched {
+                    (format!("v2 {:08x}", m.v2), format!("v1 {:08x}", m.v1))
+                } else {
+                    (format!("v1 {:08x}", m.v1), format!("v2 {:08x}", m.v2))
+                };
                 writeln!(
                     out,
-                    "Read offset {:+}: AccurateRip v1 {:08x} (v2 {:08x}) in the response, confidence {}",
-                    m.offset, m.v1, m.v2, m.confidence
+                    "Read offset {:+}: AccurateRip {found} ({other}) in the response, confidence {}",
+                    m.offset, m.confidence
+                )?;
+            }
+            Ok(())
+        }
+    }?;
+    match r.ctdb.as_deref() {
+        None => Ok(()),
+        Some([]) => writeln!(out, "No offset within ±{} samples gives a CTDB CRC in the response", r.range),
+        Some(found) => {
+            for m in found {
+                writeln!(
+                    out,
+                    "Read offset {:+}: CTDB {:08x} in the response, confidence {}",
+                    m.offset, m.crc, m.confidence
                 )?;
             }
             Ok(())
