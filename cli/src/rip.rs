@@ -1521,7 +1521,7 @@ pub fn rip(
     };
     check_output(&out, device.as_deref(), &map_path)?;
     if let Some(a) = &opts.audio_files {
-        crate::rip_audio::check(a, opts.raw)?;
+        crate::rip_audio::check(a, opts.raw, &out)?;
     }
 
     let mut input = open_input(input, timeout, opts.raw)?;

@@ -57,13 +57,24 @@ pub struct AudioFilesReport {
     pub notes: Vec<String>,
 }
 
-/// Checks `--audio` before anything is read: a raw rip, a folder that is one or can be made.
-pub fn check(a: &AudioFiles, raw: bool) -> Result<()> {
+/// Checks `--audio` before anything is read: a raw rip, a folder that is one or can be made, and not the folder of
+/// the image `out` (whose sheet the folder's would replace).
+pub fn check(a: &AudioFiles, raw: bool, out: &Path) -> Result<()> {
     if !raw {
         bail!("--audio writes the tracks of a raw rip: add --raw");
     }
     if a.dir.exists() && !a.dir.is_dir() {
         bail!("{}: --audio writes a folder of files, and this is not a folder", a.dir.display());
+    }
+    let out_dir = out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    if let (Ok(d), Ok(o)) = (a.dir.canonicalize(), out_dir.canonicalize()) {
+        if d == o {
+            bail!(
+                "{}: the image's folder; --audio writes its own CUE sheet, which would replace the image's: name \
+                 another folder",
+                a.dir.display()
+            );
+        }
     }
     let parent = a.dir.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     if !a.dir.exists() && !parent.is_dir() {
@@ -171,7 +182,8 @@ fn finished_upto(map: &Mapfile, from: u64) -> u64 {
 impl TrackFiles {
     /// Plans the files of `sheet`'s tracks (the sheet of the rip's image, one `FILE` of raw sectors, as known when
     /// the rip starts: it gives the names and tags) whose image sectors `ranges` gives by track number, read back
-    /// from `image`; the folder's sheet is named `stem.cue`. Starts the encoding thread.
+    /// from `image`; the folder's sheet is named `stem.cue`. Makes the folder when missing (call [`check`] first)
+    /// and starts the encoding thread.
     pub fn start(
         a: &AudioFiles,
         image: &File,
@@ -179,7 +191,6 @@ impl TrackFiles {
         ranges: &[(u8, u64, u64)],
         stem: &str,
     ) -> Result<TrackFiles> {
-        check(a, true)?;
         let mut plan = Vec::new();
         for (_, t) in sheet.tracks() {
             let &(_, from, to) = ranges.iter().find(|r| r.0 == t.number).context("a track without its sectors")?;

@@ -279,3 +279,36 @@ fn an_interrupted_rip_writes_no_file_and_its_resumption_all_of_them() {
     }
     assert!(all == pcm, "the FLAC files of the resumed rip are not the disc");
 }
+
+/// `--audio` into the image's own folder is refused before anything is written (its sheet would replace the
+/// image's), and so is `--audio` without `--raw`.
+#[test]
+fn audio_files_in_the_image_folder_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cue, _) = image_disc(dir.path());
+    let o = Command::new(ODIX)
+        .args(["rip", "--raw"])
+        .arg(&cue)
+        .arg(dir.path().join("out.bin"))
+        .args(["--audio", "flac"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("the image's folder"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(!dir.path().join("out.bin").exists() && !dir.path().join("out.map").exists());
+    let o = Command::new(ODIX)
+        .arg("rip")
+        .arg(&cue)
+        .arg(dir.path().join("o.iso"))
+        .args(["--audio", "flac"])
+        .arg(dir.path().join("x"))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2), "clap's usage error: {}", String::from_utf8_lossy(&o.stderr));
+    assert!(!dir.path().join("o.iso").exists() && !dir.path().join("x").exists());
+}
