@@ -89,7 +89,9 @@ row "--speed $speed, all checksums, --audio flac" full
 row "--speed $speed, --no-hash, no track files" bare
 row "unpaced, all checksums, --audio flac" unpaced
 echo
-echo "FLAC files: $(ls flac/*.flac | wc -l), $(ratio "$flac_size" "$size") of the audio; flac -t passed, flac -d gives the image"
+echo "FLAC files: $(ls flac/*.flac | wc -l), $(ratio "$flac_size" "$size") of the audio;" \
+  "flac -t passed, flac -d gives the image"
 grep -o 'waited [0-9.]* s for the encoding' rip.err | sed 's/^/last rip: /' || true
 r=$(ratio "$(mbs "$size" "$(median full.json)")" "$drive")
-python3 -c "import sys; r=float(sys.argv[1]); print(f'- achieved / drive rate with checksums and FLAC = {r:.2f} (at least 0.95: {\"met\" if r >= 0.95 else \"NOT met\"})')" "$r"
+verdict=$(python3 -c "import sys; print('met' if float(sys.argv[1]) >= 0.95 else 'NOT met')" "$r")
+echo "- achieved / drive rate with checksums and FLAC = $r (at least 0.95: $verdict)"

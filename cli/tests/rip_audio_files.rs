@@ -34,8 +34,8 @@ fn image_disc(dir: &Path) -> (PathBuf, Vec<u8>) {
     fs::write(dir.join("disc.bin"), &bin).unwrap();
     let cue = format!(
         "PERFORMER \"Band\"\nTITLE \"Album\"\nFILE \"disc.bin\" BINARY\n  TRACK 01 AUDIO\n    TITLE \"One\"\n    \
-         INDEX 01 00:00:00\n  TRACK 02 AUDIO\n    TITLE \"Two\"\n    INDEX 00 {}\n    INDEX 01 {}\n  TRACK 03 AUDIO\n    \
-         TITLE \"Three\"\n    INDEX 01 {}\n",
+         INDEX 01 00:00:00\n  TRACK 02 AUDIO\n    TITLE \"Two\"\n    INDEX 00 {}\n    INDEX 01 {}\n  \
+         TRACK 03 AUDIO\n    TITLE \"Three\"\n    INDEX 01 {}\n",
         msf(300),
         msf(375),
         msf(700)
