@@ -20,6 +20,7 @@
 //! hunk that is itself stored (so a copy cannot loop), and a hunk's codec writes into a buffer of one hunk, never
 //! more. A CHD that needs a parent is refused, naming the parent's SHA-1.
 
+mod old;
 pub mod write;
 
 use std::cell::Cell;
@@ -209,10 +210,11 @@ fn tag_name(tag: u32) -> String {
     tag.to_be_bytes().iter().map(|&b| if b.is_ascii_graphic() { char::from(b) } else { '?' }).collect()
 }
 
-/// Checks the v5 header before anything is read by what it says: version, sizes, no parent. Returns its fields.
 /// The header fields [`check_header`] returns: hunk bytes, unit bytes, logical bytes, raw SHA-1, SHA-1, codecs.
 type HeaderFields = (u32, u32, u64, [u8; 20], [u8; 20], Vec<String>);
 
+/// Checks the header (v5 here, v3 and v4 in [`old`]) before anything is read by what it says: version, sizes, no
+/// parent. Returns its fields.
 fn check_header(path: &Path, file_len: u64) -> Result<HeaderFields> {
     let mut h = [0u8; HEADER_LEN];
     File::open(path)
@@ -222,10 +224,13 @@ fn check_header(path: &Path, file_len: u64) -> Result<HeaderFields> {
         return Err(bad(path, "not a CHD (no MComprHD signature)"));
     }
     let version = be32(&h, 12);
+    if old::is_old(version) {
+        return old::check_header(path, &h, version, file_len);
+    }
     if version != 5 {
         return Err(bad(
             path,
-            format!("CHD version {version}; odix reads version 5 (`chdman copy` rewrites older ones as version 5)"),
+            format!("CHD version {version}; odix reads versions 3 to 5 (`chdman copy` rewrites older ones as version 5)"),
         ));
     }
     let (logical, map_offset, meta_offset) = (be64(&h, 32), be64(&h, 40), be64(&h, 48));
@@ -265,6 +270,9 @@ fn check_map(path: &Path, chd: &Chd<BufReader<File>>, file_len: u64) -> Result<(
     let count = chd.header().hunk_count();
     if map.len() != usize::try_from(count).unwrap_or(usize::MAX) {
         return Err(bad(path, format!("CHD map has {} entries for {count} hunks", map.len())));
+    }
+    if matches!(map, ::chd::map::Map::Legacy(_)) {
+        return old::check_map(path, chd, file_len);
     }
     let kind_of = |i: usize| match map.get_entry(i) {
         Some(MapEntry::V5Compressed(e)) => e.hunk_type().ok(),
@@ -405,7 +413,11 @@ impl ChdFile {
             }
         }
         let media = if texts.iter().any(|(t, _)| *t == TAG_CHCD) {
-            return Err(bad(path, "CD metadata of CHD version 3/4 (CHCD) in a version 5 CHD"));
+            return Err(bad(
+                path,
+                "CD tracks in the binary CHCD metadata of early CHDs, which odix does not read \
+                 (its CHT2 and CHTR text metadata it does)",
+            ));
         } else if texts.iter().any(|(t, _)| matches!(*t, TAG_CHT2 | TAG_CHTR | TAG_CHGD)) {
             // A GD-ROM's tracks are all CHGD; a CD's are CHT2 (or the older CHTR).
             let gd_rom = texts.iter().any(|(t, _)| *t == TAG_CHGD);
