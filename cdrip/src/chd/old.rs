@@ -4,15 +4,13 @@
 //! version 4 the SHA-1 of the logical bytes and one of the bytes with their hashed metadata.
 //!
 //! The hunks are decoded by the `chd` crate as for version 5; this module checks what it trusts first: header
-//! fields and sizes before the map is allocated, the metadata chain before the crate walks it (it does so to
-//! guess the unit size), then every map entry.
+//! fields and sizes, every map entry and the metadata chain, all before the crate reads the map and walks the chain
+//! (it does so to guess the unit size).
 
 use std::collections::HashSet;
 use std::fs::File;
-use std::io::{Read, Seek, SeekFrom};
+use std::io::{BufReader, Read, Seek, SeekFrom};
 use std::path::Path;
-
-use ::chd::map::{CompressionTypeLegacy, MapEntry};
 
 use super::{bad, be32, be64, hex, sha, HeaderFields, CD_FRAME, MAX_HUNK, MAX_HUNKS, MAX_META};
 use crate::error::Result;
@@ -29,6 +27,14 @@ const FLAG_WRITABLE: u32 = 2;
 const COMPRESSION_NONE: u32 = 0;
 const COMPRESSION_ZLIB: u32 = 1;
 const COMPRESSION_ZLIB_PLUS: u32 = 2;
+/// Map entry types (the low four bits of an entry's last byte): compressed with the codec, stored, an 8-byte
+/// value repeated ("mini"), a copy of another hunk, a copy of a parent's hunk, compressed with a second codec.
+const TYPE_COMPRESSED: u8 = 1;
+const TYPE_UNCOMPRESSED: u8 = 2;
+const TYPE_MINI: u8 = 3;
+const TYPE_SELF: u8 = 4;
+const TYPE_PARENT: u8 = 5;
+const TYPE_SECOND_CODEC: u8 = 6;
 
 /// The fields of a v3 or v4 header `h` (at least 120 bytes read from the file's start), checked: its length,
 /// flags, codec, hunk size and count, the map and the metadata chain inside the file, no parent.
@@ -78,6 +84,7 @@ pub(super) fn check_header(path: &Path, h: &[u8], version: u32, file_len: u64) -
         return Err(bad(path, format!("CHD map of {hunks} entries reaches past the end of the file")));
     }
     check_metadata_chain(path, meta_offset, map_end, file_len)?;
+    check_map(path, header_len, hunks, hunk_bytes, codec.is_some(), file_len)?;
     // A CD's unit is its frame; a hunk that holds no whole number of frames is one unit.
     let unit_bytes = if hunk_bytes.checked_rem(CD_FRAME) == Some(0) { CD_FRAME } else { hunk_bytes };
     Ok((hunk_bytes, unit_bytes, logical, raw_sha1, sha1, codec.into_iter().collect()))
@@ -108,63 +115,54 @@ fn check_metadata_chain(path: &Path, mut offset: u64, map_end: u64, file_len: u6
     Ok(())
 }
 
-/// Checks every v3/v4 map entry: stored hunks inside the file after the map and no longer than a hunk (an
-/// uncompressed one exactly a hunk), compressed ones only with a codec, copies of earlier stored hunks only (so a
-/// copy can neither loop nor chain), no copies from a parent or hunks of a second codec.
-pub(super) fn check_map(path: &Path, chd: &::chd::Chd<std::io::BufReader<File>>, file_len: u64) -> Result<()> {
-    let header = chd.header();
-    let hunk_bytes = header.hunk_size();
-    let compressed = header.is_compressed();
-    let map_end = u64::from(header.len())
-        .saturating_add(u64::from(header.hunk_count()).saturating_add(1).saturating_mul(MAP_ENTRY));
-    let map = chd.map();
-    let kind = |i: usize| match map.get_entry(i) {
-        Some(MapEntry::LegacyEntry(e)) => e.hunk_type().ok(),
-        _ => None,
-    };
-    for i in 0..map.len() {
+/// Checks every v3/v4 map entry, read from the file before the `chd` crate reads it: stored hunks inside the file
+/// after the map and no longer than a hunk (an uncompressed one exactly a hunk), compressed ones only with a
+/// codec, copies of earlier stored hunks only (so a copy can neither loop nor chain), no copies from a parent or
+/// hunks of a second codec; then the end-of-list cookie the map ends with.
+fn check_map(path: &Path, header_len: u64, hunks: u32, hunk_bytes: u32, compressed: bool, file_len: u64) -> Result<()> {
+    let map_end = header_len.saturating_add(u64::from(hunks).saturating_add(1).saturating_mul(MAP_ENTRY));
+    let mut file = File::open(path).map_err(|e| bad(path, format!("CHD map cannot be read ({e})")))?;
+    file.seek(SeekFrom::Start(header_len)).map_err(|e| bad(path, format!("CHD map cannot be read ({e})")))?;
+    let mut file = BufReader::with_capacity(64 * 1024, file);
+    // The type of each hunk so far, for the copies.
+    let mut kinds: Vec<u8> = Vec::new();
+    for i in 0..hunks {
         let at = |what: String| bad(path, format!("CHD hunk {i}: {what}"));
-        let Some(MapEntry::LegacyEntry(e)) = map.get_entry(i) else {
-            return Err(at("not a version 3 or 4 map entry".into()));
-        };
-        let (offset, len) = (e.block_offset(), e.block_size());
-        match e.hunk_type() {
-            Ok(t @ (CompressionTypeLegacy::Compressed | CompressionTypeLegacy::Uncompressed)) => {
+        let mut e = [0u8; 16];
+        file.read_exact(&mut e).map_err(|err| at(format!("map entry cannot be read ({err})")))?;
+        let offset = be64(&e, 0);
+        let len = u32::from(u16::from_be_bytes([e[12], e[13]])) | (u32::from(e[14]) << 16);
+        let kind = e[15] & 0x0f;
+        match kind {
+            TYPE_COMPRESSED | TYPE_UNCOMPRESSED => {
                 let end = offset.checked_add(u64::from(len));
                 if offset < map_end || end.is_none_or(|end| end > file_len) {
                     return Err(at(format!("{len} bytes at byte {offset}, outside the file of {file_len} bytes")));
                 }
-                if matches!(t, CompressionTypeLegacy::Uncompressed) && len != hunk_bytes {
+                if kind == TYPE_UNCOMPRESSED && len != hunk_bytes {
                     return Err(at(format!("stored as {len} bytes, not a whole hunk of {hunk_bytes}")));
                 }
-                if matches!(t, CompressionTypeLegacy::Compressed) && (len == 0 || len > hunk_bytes || !compressed) {
+                if kind == TYPE_COMPRESSED && (len == 0 || len > hunk_bytes || !compressed) {
                     return Err(at(format!("compressed to {len} bytes, in hunks of {hunk_bytes}")));
                 }
             }
-            Ok(CompressionTypeLegacy::Mini) => {}
-            Ok(CompressionTypeLegacy::SelfHunk) => {
-                let target = usize::try_from(offset).unwrap_or(usize::MAX);
-                let stored = target < i
-                    && matches!(
-                        kind(target),
-                        Some(
-                            CompressionTypeLegacy::Compressed
-                                | CompressionTypeLegacy::Uncompressed
-                                | CompressionTypeLegacy::Mini
-                        )
-                    );
-                if !stored {
+            TYPE_MINI => {}
+            TYPE_SELF => {
+                let target = usize::try_from(offset).ok().and_then(|t| kinds.get(t));
+                if !target.is_some_and(|k| matches!(*k, TYPE_COMPRESSED | TYPE_UNCOMPRESSED | TYPE_MINI)) {
                     return Err(at(format!("a copy of hunk {offset}, which is not an earlier stored hunk")));
                 }
             }
-            Ok(CompressionTypeLegacy::ParentHunk) => return Err(at("a copy from a parent CHD".into())),
-            Ok(CompressionTypeLegacy::ExternalCompressed) => {
-                return Err(at("compressed with a second codec, which odix does not read".into()))
-            }
-            Ok(CompressionTypeLegacy::Invalid) | Err(_) => {
-                return Err(at("unknown hunk type".into()))
-            }
+            TYPE_PARENT => return Err(at("a copy from a parent CHD".into())),
+            TYPE_SECOND_CODEC => return Err(at("compressed with a second codec, which odix does not read".into())),
+            _ => return Err(at(format!("unknown hunk type {kind}"))),
         }
+        kinds.push(kind);
+    }
+    let mut cookie = [0u8; 16];
+    file.read_exact(&mut cookie).map_err(|e| bad(path, format!("CHD map cannot be read ({e})")))?;
+    if &cookie != b"EndOfListCookie\0" {
+        return Err(bad(path, "CHD map does not end with its end-of-list cookie"));
     }
     Ok(())
 }
@@ -204,8 +202,18 @@ mod tests {
             check_header(&p, &hh, 4, file_len).map(|_| ()).map_err(|e| e.to_string())
         };
         // 2 hunks: header, 3 map slots (2 + cookie), no metadata.
-        assert!(check(&header_v4(2, 19584, 0), 108 + 48).is_ok());
-        assert!(check(&header_v4(2, 19584, 0), 108 + 47).unwrap_err().contains("reaches past the end"));
+        let mut h = header_v4(2, 19584, 0);
+        for _ in 0..2 {
+            h.extend([0u8; 15]);
+            h.push(TYPE_MINI);
+        }
+        h.extend(b"EndOfListCookie\0");
+        assert!(check(&h, 108 + 48).is_ok());
+        assert!(check(&h[..108 + 40], 108 + 47).unwrap_err().contains("reaches past the end"));
+        h[108 + 47] = b'!';
+        assert!(check(&h, 108 + 48).unwrap_err().contains("end-of-list cookie"));
+        h[108 + 15] = 7;
+        assert!(check(&h, 108 + 48).unwrap_err().contains("CHD hunk 0: unknown hunk type 7"));
         assert!(check(&header_v4(1 << 30, 19584, 0), 1000).unwrap_err().contains("not between 1 and"));
         assert!(check(&header_v4(2, 16 << 20, 0), 1000).unwrap_err().contains("hunks of 16777216"));
         assert!(check(&header_v4(2, 19584, 5000), 1000).unwrap_err().contains("outside the file"));
