@@ -1,5 +1,6 @@
 //! MAME CHD (compressed hunks of data), version 5: CD images (read as a [`RawDisc`]) and DVD images (read as
-//! their 2048-byte sectors), and written by [`mod@write`].
+//! their 2048-byte sectors), and written by [`mod@write`]. CD CHDs of versions 3 and 4 are read too (module
+//! `old` checks their header and map).
 //!
 //! A CHD stores a stream of logical bytes cut into hunks, each compressed on its own (or a copy of an earlier
 //! hunk); the map says where each hunk is and how it is compressed, the metadata what the bytes are. The hunks
@@ -112,7 +113,7 @@ pub struct ChdInfo {
     pub codecs: Vec<String>,
     /// SHA-1 of the logical bytes.
     pub raw_sha1: [u8; 20],
-    /// SHA-1 of the logical bytes and the metadata that is hashed.
+    /// SHA-1 of the logical bytes and the metadata that is hashed (a version 3 CHD has none: its `raw_sha1`).
     pub sha1: [u8; 20],
     /// What it holds.
     pub media: ChdMedia,
