@@ -136,7 +136,9 @@ fn a_child_chd_is_read_with_its_parent_as_chdman_extracts_it() {
     let kids = dir.join("kids");
     fs::create_dir(&kids).unwrap();
     let child = kids.join("child.chd");
-    run_ok(Command::new(&chdman).args(["createcd", "-i"]).arg(&child_cue).arg("-o").arg(&child).arg("-op").arg(&parent));
+    run_ok(
+        Command::new(&chdman).args(["createcd", "-i"]).arg(&child_cue).arg("-o").arg(&child).arg("-op").arg(&parent),
+    );
     let parent_sha = info(&chdman, &parent, "SHA1:");
     assert_eq!(info(&chdman, &child, "Parent SHA1:"), parent_sha, "chdman made a child of the parent");
     assert!(fs::metadata(&child).unwrap().len() < fs::metadata(&parent).unwrap().len(), "the child is smaller");

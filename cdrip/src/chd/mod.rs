@@ -295,7 +295,8 @@ fn check_map(path: &Path, chd: &Chd<BufReader<File>>, file_len: u64, parent_hunk
                             return Err(at("a copy from a parent CHD, in a CHD that names none".into()));
                         };
                         let unit = e.block_offset();
-                        if unit.checked_add(hunk_units).is_none_or(|end| end > parent_hunks.saturating_mul(hunk_units)) {
+                        if unit.checked_add(hunk_units).is_none_or(|end| end > parent_hunks.saturating_mul(hunk_units))
+                        {
                             return Err(at(format!(
                                 "a copy of unit {unit} of its parent CHD, which has {parent_hunks} hunks"
                             )));

@@ -55,7 +55,9 @@ impl Chain {
         for path in self.files.iter().rev() {
             let file = File::open(path).map_err(|source| Error::Io { path: path.clone(), source })?;
             let above = parent.take();
-            let chd = guarded(move || Chd::open(BufReader::with_capacity(64 * 1024, file), above))
+            // A small buffer: every hunk is read after a seek (which empties it), and reads larger than the
+            // buffer go straight to the file.
+            let chd = guarded(move || Chd::open(BufReader::with_capacity(4096, file), above))
                 .map_err(|e| bad(path, format!("CHD map: {e}")))?
                 .map_err(|e| bad(path, format!("CHD header, map or parent: {e}")))?;
             parent = Some(Box::new(chd));
@@ -115,7 +117,7 @@ impl Hunks {
             cache: Vec::new(),
             last: None,
             streak: 0,
-            streak_min: (STREAK_BYTES / hunk_bytes.max(1)).max(2),
+            streak_min: STREAK_BYTES.checked_div(hunk_bytes).unwrap_or(0).max(2),
             ahead: None,
             ahead_tried: false,
         }
@@ -139,8 +141,7 @@ impl Hunks {
             let buf = match self.ahead.as_mut().and_then(|a| a.take(n)) {
                 Some(buf) => buf,
                 None => {
-                    let mut buf =
-                        if self.cache.len() >= CACHE_HUNKS { self.cache.remove(0).1 } else { Vec::new() };
+                    let mut buf = if self.cache.len() >= CACHE_HUNKS { self.cache.remove(0).1 } else { Vec::new() };
                     let path = self.chain.files.first().cloned().unwrap_or_default();
                     self.decoder.decode(n, &mut buf, self.hunk_bytes, &path)?;
                     buf
@@ -161,9 +162,6 @@ impl Hunks {
     fn read_ahead(&mut self, n: u32) {
         if self.ahead.is_none() && !self.ahead_tried {
             self.ahead_tried = true;
-            if std::env::var_os("ODIX_CHD_NO_AHEAD").is_some() {
-                return;
-            }
             self.ahead = Ahead::start(&self.chain, self.hunk_bytes, self.path());
         }
         let cached: Vec<u32> = self.cache.iter().map(|(h, _)| *h).collect();
@@ -227,8 +225,8 @@ impl Ahead {
             ready: HashMap::new(),
             next: 0,
             start_window: per_worker,
-            window: (AHEAD_BYTES / hb).clamp(per_worker, 512),
-            batch: (JOB_BYTES / hb).max(1),
+            window: AHEAD_BYTES.checked_div(hb).unwrap_or(0).max(per_worker).min(512),
+            batch: JOB_BYTES.checked_div(hb).unwrap_or(0).max(1),
             workers,
         })
     }
