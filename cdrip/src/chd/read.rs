@@ -446,3 +446,53 @@ fn search(child: &Path, want: &[u8; 20], seen: &[PathBuf]) -> Result<PathBuf> {
         )
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::write::{write_chd, ChdLayout};
+    use super::super::ChdFile;
+    use crate::error::Error;
+    use crate::store::ByteStore;
+
+    fn sector(n: u64) -> Vec<u8> {
+        (0..2048u64).map(|i| ((i * 7) ^ (n * 13) ^ (n >> 3)) as u8).collect()
+    }
+
+    /// Scattered reads and short runs in order decode on the reading thread only; a long run in order starts the
+    /// workers, and every byte read through them is the byte written.
+    #[test]
+    fn workers_start_for_long_runs_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("d.chd");
+        let sectors = 1024u64; // 2 MiB: 512 hunks of 4096 bytes
+        let layout = ChdLayout::Dvd(sectors * 2048);
+        let mut next = 0u64;
+        let out = std::fs::File::create(&path).unwrap();
+        write_chd::<_, Error, _>(out, &path, &layout, 2, |buf| {
+            for chunk in buf.chunks_mut(2048) {
+                chunk.copy_from_slice(&sector(next)[..chunk.len()]);
+                next += 1;
+            }
+            Ok(())
+        })
+        .unwrap();
+        let store = ChdFile::open(&path).unwrap().into_store();
+        let started = || store.inner.lock().unwrap().ahead.is_some();
+        let mut buf = vec![0u8; 2048];
+        // Probing: a window of 32 sectors here and there.
+        for start in [16u64, 256, 900, 512, 990] {
+            for s in start..start + 32 {
+                store.read_at(s * 2048, &mut buf).unwrap();
+                assert_eq!(buf, sector(s));
+            }
+        }
+        assert!(!started(), "scattered reads started the workers");
+        let mut all = vec![0u8; 2048];
+        for s in 0..sectors {
+            store.read_at(s * 2048, &mut all).unwrap();
+            assert_eq!(all, sector(s), "sector {s}");
+        }
+        let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+        assert_eq!(started(), cores > 1, "a read of the whole image in order");
+    }
+}
