@@ -30,6 +30,8 @@ const MAX_WORKERS: usize = 4;
 const AHEAD_BYTES: u32 = 2 << 20;
 /// Bytes of hunks given to a worker at a time.
 const JOB_BYTES: u32 = 64 << 10;
+/// Longest wait for a hunk a worker was given before the reader decodes it itself.
+const WAIT: std::time::Duration = std::time::Duration::from_secs(30);
 /// Most parents followed from one CHD.
 pub(super) const MAX_PARENTS: usize = 8;
 /// Most directory entries looked at when searching for a parent.
@@ -244,9 +246,14 @@ impl Ahead {
             self.receive(r);
         }
         while !self.ready.contains_key(&n) && self.pending.contains(&n) {
-            match self.results.recv() {
+            // A worker answers for every hunk it is given; should one never answer, the reader decodes the hunk.
+            match self.results.recv_timeout(WAIT) {
                 Ok(r) => self.receive(r),
-                Err(_) => {
+                Err(mpsc::RecvTimeoutError::Timeout) => {
+                    self.pending.remove(&n);
+                    return None;
+                }
+                Err(mpsc::RecvTimeoutError::Disconnected) => {
                     self.pending.clear();
                     return None;
                 }
