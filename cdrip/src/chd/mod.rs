@@ -9,8 +9,10 @@
 //!   types that store no more) followed by 96 bytes of subchannel (zeros when none is kept). Each track
 //!   (`CHT2`, `CHTR` or `CHGD` metadata) stores `FRAMES` sectors, padded with empty ones to a multiple of 4. A
 //!   pregap whose `PGTYPE` begins with `V` is stored at the start of those frames; any other is on the disc but
-//!   not in the file, as is the `POSTGAP`. Audio samples are stored big-endian (a BIN holds them little-endian):
-//!   they are swapped back as they are read. A CHD has no sessions: every track is in session 1.
+//!   not in the file, as is the `POSTGAP`. A GD-ROM (`CHGD`) track's `FRAMES` reach the next track's LBA (the
+//!   high-density area from LBA 45000 is session 2, as for a `.gdi`), its last `PAD` frames filling, not
+//!   stored. Audio samples are stored big-endian (a BIN holds them little-endian): they are swapped back as
+//!   they are read. A CD CHD has no sessions: every track is in session 1.
 //! - a DVD (`DVD ` metadata): 2048-byte sectors, read as the ISO or UDF image they are.
 //!
 //! Every header field, map entry and compressed length is untrusted: the header's sizes are bounded before the
@@ -91,6 +93,11 @@ pub struct ChdTrack {
     pub pregap_stored: bool,
     /// Frames after the track on the disc but not stored.
     pub postgap: u64,
+    /// A GD-ROM track (`CHGD` metadata): its `FRAMES` reach the next track's LBA, the last `pad` of them empty
+    /// frames that are not the track's (chdman fills the room between a GD-ROM's tracks so).
+    pub gd_rom: bool,
+    /// Of `frames`, how many at the end are such filling (`PAD`, GD-ROM tracks only).
+    pub pad: u64,
 }
 
 /// The header fields of a CHD odix reports.
@@ -335,8 +342,8 @@ fn track_mode(kind: &str) -> Option<TrackMode> {
     })
 }
 
-/// The track a `CHT2`/`CHTR`/`CHGD` text describes.
-fn parse_track(path: &Path, text: &str) -> Result<ChdTrack> {
+/// The track a `CHT2`/`CHTR`/`CHGD` text describes (`gd_rom` for `CHGD`).
+fn parse_track(path: &Path, text: &str, gd_rom: bool) -> Result<ChdTrack> {
     let what = |m: String| bad(path, format!("CHD track metadata {:?}: {m}", text.trim()));
     let num = |key: &str, required: bool| -> Result<u64> {
         match field(text, key) {
@@ -355,11 +362,18 @@ fn parse_track(path: &Path, text: &str) -> Result<ChdTrack> {
     let pregap = num("PREGAP", false)?;
     let pregap_stored = field(text, "PGTYPE").is_some_and(|t| t.starts_with('V'));
     let postgap = num("POSTGAP", false)?;
+    let pad = if gd_rom { num("PAD", false)? } else { 0 };
     let max = u64::try_from(crate::sector::MAX_LBA).unwrap_or(0);
-    if frames == 0 || frames > max || pregap > max || postgap > max || (pregap_stored && pregap > frames) {
+    if frames == 0
+        || frames > max
+        || pregap > max
+        || postgap > max
+        || (pregap_stored && pregap > frames)
+        || pad.saturating_add(if pregap_stored { pregap } else { 0 }) >= frames
+    {
         return Err(what("frame counts do not fit a CD".into()));
     }
-    Ok(ChdTrack { number, kind, mode, subtype, frames, pregap, pregap_stored, postgap })
+    Ok(ChdTrack { number, kind, mode, subtype, frames, pregap, pregap_stored, postgap, gd_rom, pad })
 }
 
 impl ChdFile {
@@ -422,13 +436,12 @@ impl ChdFile {
         let media = if texts.iter().any(|(t, _)| *t == TAG_CHCD) {
             return Err(bad(path, "CD metadata of CHD version 3/4 (CHCD) in a version 5 CHD"));
         } else if texts.iter().any(|(t, _)| matches!(*t, TAG_CHT2 | TAG_CHTR | TAG_CHGD)) {
-            if texts.iter().any(|(t, _)| *t == TAG_CHGD) {
-                return Err(bad(path, "a GD-ROM CHD (CHGD metadata), which odix does not read"));
-            }
+            // A GD-ROM's tracks are all CHGD; a CD's are CHT2 (or the older CHTR).
+            let gd_rom = texts.iter().any(|(t, _)| *t == TAG_CHGD);
             let mut tracks = texts
                 .iter()
-                .filter(|(t, _)| matches!(*t, TAG_CHT2 | TAG_CHTR))
-                .map(|(_, text)| parse_track(path, text))
+                .filter(|(t, _)| if gd_rom { *t == TAG_CHGD } else { matches!(*t, TAG_CHT2 | TAG_CHTR) })
+                .map(|(_, text)| parse_track(path, text, gd_rom))
                 .collect::<Result<Vec<_>>>()?;
             tracks.sort_by_key(|t| t.number);
             for (i, t) in tracks.iter().enumerate() {
@@ -512,15 +525,17 @@ impl ChdFile {
                 (first, first, u32::try_from(t.pregap).unwrap_or(0))
             };
             let size = t.mode.sector_size();
+            // A GD-ROM's high-density area is laid out as session 2, as a `.gdi` is (crate::gdi).
+            let high_density = t.gd_rom && first_lba >= crate::gdi::HIGH_DENSITY_LBA;
             tracks.push(DiscTrack {
                 number: t.number,
-                session: 1,
+                session: if high_density { 2 } else { 1 },
                 mode: t.mode,
                 file: 0,
                 file_offset: frame.saturating_mul(u64::from(CD_FRAME)),
                 first_lba,
                 start_lba,
-                stored: t.frames,
+                stored: t.frames.saturating_sub(t.pad),
                 unstored_pregap: unstored,
                 postgap: u32::try_from(t.postgap).unwrap_or(0),
                 sub_bytes: CD_FRAME.saturating_sub(size),
