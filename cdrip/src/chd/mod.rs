@@ -19,9 +19,11 @@
 //! Every header field, map entry and compressed length is untrusted: the header's sizes are bounded before the
 //! map is read, every stored hunk must lie inside the file and every copy of another hunk must name an earlier
 //! hunk that is itself stored (so a copy cannot loop), and a hunk's codec writes into a buffer of one hunk, never
-//! more. A CHD that needs a parent is refused, naming the parent's SHA-1.
+//! more. A CHD that stores only its differences from a parent is read with its parent: the `*.chd` file beside
+//! it whose header SHA-1 is the one it names (or one given), checked as the CHD is.
 
 mod old;
+mod read;
 pub mod write;
 
 use std::cell::Cell;
@@ -31,6 +33,8 @@ use std::io::{self, BufReader, Read};
 use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, Once};
+
+use self::read::{Chain, Decoder, Hunks};
 
 use ::chd::map::{CompressionTypeV5, MapEntry};
 use ::chd::Chd;
@@ -52,8 +56,6 @@ const HEADER_LEN: usize = 124;
 const MAX_HUNK: u32 = 1 << 20;
 /// The most hunks a CHD may have: a 17 GB DVD has 4.2 million of 4096 bytes.
 const MAX_HUNKS: u64 = 1 << 23;
-/// Decoded hunks kept by a store.
-const CACHE_HUNKS: usize = 16;
 /// Metadata entries looked at, and bytes of text taken from each.
 const MAX_META: usize = 1024;
 const MAX_META_LEN: usize = 4096;
@@ -149,12 +151,6 @@ impl fmt::Debug for ChdStore {
     }
 }
 
-struct Hunks {
-    chd: Chd<BufReader<File>>,
-    cache: Vec<(u32, Vec<u8>)>,
-    compressed: Vec<u8>,
-}
-
 thread_local! {
     /// Set while this thread runs the `chd` crate's decoders, whose panics [`guarded`] turns into errors.
     static DECODING: Cell<bool> = const { Cell::new(false) };
@@ -238,17 +234,6 @@ fn check_header(path: &Path, file_len: u64) -> Result<HeaderFields> {
     }
     let (logical, map_offset, meta_offset) = (be64(&h, 32), be64(&h, 40), be64(&h, 48));
     let (hunk_bytes, unit_bytes) = (be32(&h, 56), be32(&h, 60));
-    let parent = sha(&h, 104);
-    if parent != [0; 20] {
-        return Err(bad(
-            path,
-            format!(
-                "a CHD that stores only its differences from a parent CHD (SHA-1 {}), which odix does not read: \
-                 `chdman copy -i CHILD.chd -ip PARENT.chd -o WHOLE.chd` makes one that needs no parent",
-                hex(&parent)
-            ),
-        ));
-    }
     if hunk_bytes == 0 || hunk_bytes > MAX_HUNK || unit_bytes == 0 || hunk_bytes.checked_rem(unit_bytes) != Some(0) {
         return Err(bad(path, format!("CHD hunks of {hunk_bytes} bytes in units of {unit_bytes}")));
     }
@@ -267,9 +252,11 @@ fn check_header(path: &Path, file_len: u64) -> Result<HeaderFields> {
     Ok((hunk_bytes, unit_bytes, logical, sha(&h, 64), sha(&h, 84), codecs))
 }
 
-/// Checks every map entry: stored hunks inside the file, copies of earlier stored hunks only, no parent.
-fn check_map(path: &Path, chd: &Chd<BufReader<File>>, file_len: u64) -> Result<()> {
+/// Checks every map entry: stored hunks inside the file, copies of earlier stored hunks (or of parent hunks)
+/// only, and copies from the parent (of `parent_hunks` hunks, `None` for no parent) inside the parent.
+fn check_map(path: &Path, chd: &Chd<BufReader<File>>, file_len: u64, parent_hunks: Option<u64>) -> Result<()> {
     let map = chd.map();
+    let hunk_units = u64::from(chd.header().hunk_size().checked_div(chd.header().unit_bytes()).unwrap_or(1).max(1));
     let count = chd.header().hunk_count();
     if map.len() != usize::try_from(count).unwrap_or(usize::MAX) {
         return Err(bad(path, format!("CHD map has {} entries for {count} hunks", map.len())));
@@ -311,15 +298,29 @@ fn check_map(path: &Path, chd: &Chd<BufReader<File>>, file_len: u64) -> Result<(
                     CompressionTypeV5::CompressionSelf => {
                         let target = usize::try_from(e.block_offset()).unwrap_or(usize::MAX);
                         let stored = target < i
-                            && !matches!(
-                                kind_of(target),
-                                Some(CompressionTypeV5::CompressionSelf | CompressionTypeV5::CompressionParent) | None
-                            );
+                            && match kind_of(target) {
+                                Some(CompressionTypeV5::CompressionSelf) | None => false,
+                                Some(CompressionTypeV5::CompressionParent) => parent_hunks.is_some(),
+                                Some(_) => true,
+                            };
                         if !stored {
                             return Err(at(format!("a copy of hunk {}, which is not an earlier stored hunk", target)));
                         }
                     }
-                    CompressionTypeV5::CompressionParent => return Err(at("a copy from a parent CHD".into())),
+                    CompressionTypeV5::CompressionParent => {
+                        // The hunk is the parent's units from this one on: one hunk, or the end of one and the
+                        // start of the next.
+                        let Some(parent_hunks) = parent_hunks else {
+                            return Err(at("a copy from a parent CHD, in a CHD that names none".into()));
+                        };
+                        let unit = e.block_offset();
+                        if unit.checked_add(hunk_units).is_none_or(|end| end > parent_hunks.saturating_mul(hunk_units))
+                        {
+                            return Err(at(format!(
+                                "a copy of unit {unit} of its parent CHD, which has {parent_hunks} hunks"
+                            )));
+                        }
+                    }
                     _ => return Err(at("unknown compression type".into())),
                 }
             }
@@ -388,20 +389,50 @@ fn parse_track(path: &Path, text: &str, gd_rom: bool) -> Result<ChdTrack> {
 }
 
 impl ChdFile {
-    /// Opens the CHD at `path` and checks its header, map and metadata.
+    /// Opens the CHD at `path` and checks its header, map and metadata. A CHD that stores only its differences
+    /// from a parent is read with its parent: the `*.chd` file in the same directory whose header SHA-1 is the
+    /// one it names (and so on for the parent's parent, at most 8 deep).
     ///
     /// # Errors
-    /// [`Error::Layout`] naming the path for a damaged or unsupported CHD (a parent needed, another version, a
-    /// hard disk or LaserDisc image, a header asking for too much); [`Error::Io`].
+    /// [`Error::Layout`] naming the path for a damaged or unsupported CHD (a parent needed and not found,
+    /// another version, a hard disk or LaserDisc image, a header asking for too much); [`Error::Io`].
     pub fn open(path: &Path) -> Result<ChdFile> {
+        ChdFile::open_with_parent(path, None)
+    }
+
+    /// As [`ChdFile::open`], with the parent given (its own parents, if any, are searched for beside it).
+    ///
+    /// # Errors
+    /// As [`ChdFile::open`]; [`Error::Layout`] when `parent` is not the CHD's parent (another SHA-1, other hunk
+    /// or unit sizes) or the CHD needs no parent.
+    pub fn open_with_parent(path: &Path, parent: Option<&Path>) -> Result<ChdFile> {
         let io = |source| Error::Io { path: path.to_path_buf(), source };
         let file_len = std::fs::metadata(path).map_err(io)?.len();
         let (hunk_bytes, unit_bytes, logical, raw_sha1, sha1, codecs) = check_header(path, file_len)?;
-        let file = File::open(path).map_err(io)?;
-        let mut chd = guarded(|| Chd::open(BufReader::with_capacity(64 * 1024, file), None))
-            .map_err(|e| bad(path, format!("CHD map: {e}")))?
-            .map_err(|e| bad(path, format!("CHD header or map: {e}")))?;
-        check_map(path, &chd, file_len)?;
+        let ids = read::read_ids(path)
+            .or_else(|| old::read_ids(path))
+            .ok_or_else(|| bad(path, "CHD header cannot be read"))?;
+        let parents = read::find_parents(path, &ids, parent)?;
+        // Each parent is checked as the CHD is, the farthest first, before anything is decoded.
+        let mut parent_hunks = None;
+        for p in parents.iter().rev() {
+            let p_len = std::fs::metadata(p).map_err(|source| Error::Io { path: p.clone(), source })?.len();
+            let (p_hunk, _, p_logical, ..) = check_header(p, p_len)?;
+            let alone = Chain { files: vec![p.clone()] }.open()?;
+            check_map(p, &alone, p_len, parent_hunks)?;
+            parent_hunks = Some(p_logical.div_ceil(u64::from(p_hunk)));
+        }
+        let mut files = vec![path.to_path_buf()];
+        files.extend(parents);
+        let chain = Chain { files };
+        let mut chd = if chain.files.len() > 1 {
+            // Opened alone to check its map and read its metadata (which a CHD never takes from its parent);
+            // the decoder below is opened with its parents.
+            Chain { files: vec![path.to_path_buf()] }.open()?
+        } else {
+            chain.open()?
+        };
+        check_map(path, &chd, file_len, parent_hunks)?;
         let mut texts: Vec<(u32, String)> = Vec::new();
         let mut refs = Vec::new();
         for r in chd.metadata_refs().take(MAX_META) {
@@ -468,13 +499,15 @@ impl ChdFile {
             }
         }
         let info = ChdInfo { hunk_bytes, unit_bytes, logical_bytes: logical, codecs, raw_sha1, sha1, media };
+        let decoder = Decoder::new(if chain.files.len() > 1 { chain.open()? } else { chd });
+        let count = u32::try_from(logical.div_ceil(u64::from(hunk_bytes))).unwrap_or(u32::MAX);
         let store = ChdStore {
             path: path.to_path_buf(),
             len: logical,
             hunk_bytes,
             unit_bytes,
             audio,
-            inner: Mutex::new(Hunks { chd, cache: Vec::new(), compressed: Vec::new() }),
+            inner: Mutex::new(Hunks::new(chain, decoder, hunk_bytes, count)),
         };
         Ok(ChdFile { info, store })
     }
@@ -554,6 +587,10 @@ pub fn open(path: &Path) -> Result<RawDisc> {
 /// # Errors
 /// As [`ChdFile::open`].
 pub fn dvd_store(path: &Path) -> Result<Option<Box<dyn ByteStore>>> {
+    // A CD is opened once, by `open`: its tags are enough to tell it from a DVD here.
+    if has_cd_tags(path) {
+        return Ok(None);
+    }
     let chd = ChdFile::open(path)?;
     Ok(match chd.info.media {
         ChdMedia::Dvd => Some(Box::new(chd.into_store())),
@@ -561,37 +598,30 @@ pub fn dvd_store(path: &Path) -> Result<Option<Box<dyn ByteStore>>> {
     })
 }
 
-impl Hunks {
-    /// The decoded hunk `n`, from the cache or decoded now.
-    fn hunk(&mut self, n: u32, hunk_bytes: u32, path: &Path) -> io::Result<&[u8]> {
-        if let Some(i) = self.cache.iter().position(|(h, _)| *h == n) {
-            let e = self.cache.remove(i);
-            self.cache.push(e);
-        } else {
-            let mut buf = if self.cache.len() >= CACHE_HUNKS { self.cache.remove(0).1 } else { Vec::new() };
-            buf.resize(usize::try_from(hunk_bytes).unwrap_or(0), 0);
-            let (chd, compressed) = (&mut self.chd, &mut self.compressed);
-            let res = guarded(|| chd.hunk(n).and_then(|mut h| h.read_hunk_in(compressed, &mut buf)))
-                .unwrap_or(Err(::chd::Error::DecompressionError));
-            match res {
-                Ok(len) if len == buf.len() => {}
-                Ok(len) => {
-                    return Err(io::Error::new(
-                        io::ErrorKind::InvalidData,
-                        format!("{}: CHD hunk {n} decoded to {len} bytes, not {}", path.display(), buf.len()),
-                    ))
-                }
-                Err(e) => {
-                    return Err(io::Error::new(
-                        io::ErrorKind::InvalidData,
-                        format!("{}: CHD hunk {n} cannot be decoded ({e})", path.display()),
-                    ))
-                }
-            }
-            self.cache.push((n, buf));
-        }
-        Ok(self.cache.last().map(|(_, b)| b.as_slice()).unwrap_or_default())
+/// Whether the metadata of the CHD at `path` has CD track entries, from the entries' headers alone (at most
+/// [`MAX_META`] followed, each forward only). A damaged chain answers `false`: the full open says what is wrong.
+fn has_cd_tags(path: &Path) -> bool {
+    let Ok(mut f) = File::open(path) else { return false };
+    let mut h = [0u8; HEADER_LEN];
+    if f.read_exact(&mut h).is_err() || h.get(..8) != Some(b"MComprHD".as_slice()) {
+        return false;
     }
+    let mut at = be64(&h, 48);
+    for _ in 0..MAX_META {
+        let mut e = [0u8; 16];
+        if at == 0 || io::Seek::seek(&mut f, io::SeekFrom::Start(at)).is_err() || f.read_exact(&mut e).is_err() {
+            return false;
+        }
+        if matches!(be32(&e, 0), TAG_CHT2 | TAG_CHTR | TAG_CHGD) {
+            return true;
+        }
+        let next = be64(&e, 8);
+        if next <= at {
+            return false;
+        }
+        at = next;
+    }
+    false
 }
 
 impl ChdStore {
@@ -604,7 +634,7 @@ impl ChdStore {
             let n = u32::try_from(pos.checked_div(hb).unwrap_or(u64::MAX))
                 .map_err(|_| io::Error::from(io::ErrorKind::UnexpectedEof))?;
             let within = usize::try_from(pos.checked_rem(hb).unwrap_or(0)).unwrap_or(0);
-            let hunk = hunks.hunk(n, self.hunk_bytes, &self.path)?;
+            let hunk = hunks.hunk(n)?;
             let src = hunk.get(within..).unwrap_or_default();
             let dst = buf.get_mut(done..).unwrap_or_default();
             let k = src.len().min(dst.len());
@@ -757,8 +787,14 @@ mod tests {
         h[60..64].copy_from_slice(&2000u32.to_be_bytes());
         std::fs::write(&p, &h).unwrap();
         assert!(ChdFile::open(&p).unwrap_err().to_string().contains("in units of 2000"));
+        // A parent named and not beside it (the sizes and offsets must pass first).
+        h[32..40].copy_from_slice(&19584u64.to_be_bytes());
+        h[40..48].copy_from_slice(&124u64.to_be_bytes());
+        h[48..56].copy_from_slice(&150u64.to_be_bytes());
+        h[60..64].copy_from_slice(&2448u32.to_be_bytes());
         h[104] = 1;
         std::fs::write(&p, &h).unwrap();
-        assert!(ChdFile::open(&p).unwrap_err().to_string().contains("parent CHD (SHA-1 01000000"));
+        let e = ChdFile::open(&p).unwrap_err().to_string();
+        assert!(e.contains("needs its parent CHD (SHA-1 01000000"), "{e}");
     }
 }

@@ -12,6 +12,7 @@ use std::fs::File;
 use std::io::{BufReader, Read, Seek, SeekFrom};
 use std::path::Path;
 
+use super::read::Ids;
 use super::{bad, be32, be64, hex, sha, HeaderFields, CD_FRAME, MAX_HUNK, MAX_HUNKS, MAX_META};
 use crate::error::Result;
 
@@ -165,6 +166,21 @@ fn check_map(path: &Path, header_len: u64, hunks: u32, hunk_bytes: u32, compress
         return Err(bad(path, "CHD map does not end with its end-of-list cookie"));
     }
     Ok(())
+}
+
+/// The identifying fields of a version 3 or 4 header (as [`super::read::read_ids`] for version 5); `None` for a
+/// file that is not one. Its fields are only read here: [`check_header`] checks them.
+pub(super) fn read_ids(path: &Path) -> Option<Ids> {
+    let mut h = [0u8; V3_HEADER as usize];
+    File::open(path).and_then(|mut f| f.read_exact(&mut h)).ok()?;
+    let version = be32(&h, 12);
+    if h.get(..8) != Some(b"MComprHD".as_slice()) || !is_old(version) {
+        return None;
+    }
+    let (hunk_bytes, sha1, parent_sha1) =
+        if version == 3 { (be32(&h, 76), sha(&h, 80), sha(&h, 100)) } else { (be32(&h, 44), sha(&h, 48), sha(&h, 68)) };
+    let unit_bytes = if hunk_bytes.checked_rem(CD_FRAME) == Some(0) { CD_FRAME } else { hunk_bytes };
+    Some(Ids { sha1, parent_sha1, hunk_bytes, unit_bytes })
 }
 
 /// Whether `version` is one this module reads.
