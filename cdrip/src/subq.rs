@@ -70,6 +70,43 @@ pub fn deinterleave(raw: &[u8]) -> Option<[u8; 12]> {
     Some(q)
 }
 
+/// Bytes of one sector's subchannel: eight channels, P to W, of 12 bytes each.
+pub const SUB_BYTES: usize = 96;
+
+/// A sector's subchannel from its raw form (each byte one bit of every channel, P in bit 7 down to W in bit 0:
+/// as drives return it and NRG, MDS, cdrdao's `RW_RAW` and CHD's `RW_RAW` store it) to its channels one after
+/// the other (12 bytes of P, then Q, ... W: as CloneCD's `.sub` stores it).
+#[must_use]
+pub fn raw_to_packed(raw: &[u8; SUB_BYTES]) -> [u8; SUB_BYTES] {
+    let mut out = [0u8; SUB_BYTES];
+    for (i, &b) in raw.iter().enumerate() {
+        let (byte, bit) = (i / 8, 7 - (i % 8));
+        for ch in 0..8 {
+            if b & (0x80 >> ch) != 0 {
+                if let Some(o) = out.get_mut(ch * 12 + byte) {
+                    *o |= 1 << bit;
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The inverse of [`raw_to_packed`]: channels one after the other to the raw interleaved form.
+#[must_use]
+pub fn packed_to_raw(packed: &[u8; SUB_BYTES]) -> [u8; SUB_BYTES] {
+    let mut out = [0u8; SUB_BYTES];
+    for (i, o) in out.iter_mut().enumerate() {
+        let (byte, bit) = (i / 8, 7 - (i % 8));
+        for ch in 0..8 {
+            if packed.get(ch * 12 + byte).is_some_and(|&p| p & (1 << bit) != 0) {
+                *o |= 0x80 >> ch;
+            }
+        }
+    }
+    out
+}
+
 /// Puts the CRC into bytes 10–11 of `q`.
 pub fn seal(q: &mut [u8; 12]) {
     let crc = !crate::disc::crc16(&q[..10]);
@@ -268,6 +305,18 @@ impl QCollector {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn packed_and_raw_subchannel() {
+        let mut packed = [0u8; SUB_BYTES];
+        for (i, b) in packed.iter_mut().enumerate() {
+            *b = (i as u8).wrapping_mul(37).wrapping_add(11);
+        }
+        let raw = packed_to_raw(&packed);
+        assert_eq!(raw_to_packed(&raw), packed);
+        // Q is bit 6 of each raw byte.
+        assert_eq!(deinterleave(&raw).unwrap()[..], packed[12..24]);
+    }
 
     #[test]
     fn mcn_and_isrc_round_trip() {
