@@ -84,7 +84,9 @@ fn a_cdrdao_rw_raw_track_read_through_chdman_keeps_its_subchannel() {
     }
     fs::write(d.path().join("sub.bin"), &frames).unwrap();
     let toc = d.path().join("sub.toc");
-    fs::write(&toc, "CD_ROM\n\nTRACK MODE1_RAW RW_RAW\nDATAFILE \"sub.bin\"\n").unwrap();
+    // With its length: chdman's TOC reader loops forever on a DATAFILE without one.
+    let len = format!("{:02}:{:02}:{:02}", sectors / 4500, sectors / 75 % 60, sectors % 75);
+    fs::write(&toc, format!("CD_ROM\n\nTRACK MODE1_RAW RW_RAW\nDATAFILE \"sub.bin\" {len}\n")).unwrap();
     let chd = d.path().join("theirs.chd");
     run_ok(Command::new(&chdman).args(["createcd", "-i"]).arg(&toc).arg("-o").arg(&chd));
     assert!(info(&chdman, &chd).contains("SUBTYPE:RW_RAW"), "{}", info(&chdman, &chd));
@@ -190,4 +192,61 @@ fn a_chd_without_subchannel_is_written_without() {
     run_ok(odix().arg("convert").arg(&theirs).arg(&a));
     run_ok(odix().arg("convert").arg(&cue).arg(&b));
     assert!(fs::read(a.with_extension("sub")).unwrap() == fs::read(b.with_extension("sub")).unwrap());
+}
+
+/// The `chdman info -v` table of how many hunks each codec stored (copies of other hunks among them).
+fn hunk_table(chdman: &Path, chd: &Path) -> Vec<String> {
+    let i = info(chdman, chd);
+    let table: Vec<String> = i
+        .lines()
+        .skip_while(|l| !l.trim_start().starts_with("Hunks"))
+        .skip(2)
+        .map(|l| l.trim().to_string())
+        .filter(|l| !l.is_empty())
+        .collect();
+    assert!(!table.is_empty(), "{i}");
+    table
+}
+
+#[test]
+fn duplicate_and_empty_hunks_are_stored_as_chdman_stores_them() {
+    let Some(chdman) = chdman() else { return };
+    let d = tempfile::tempdir().unwrap();
+    let Some(data) = mode1_bin(d.path()) else { return };
+    // The data track, then audio of silence, a repeated stretch and noise: hunks that chdman stores as copies of
+    // earlier ones, and hunks each codec wins.
+    let mut bin = data.clone();
+    bin.extend(vec![0u8; 2352 * 200]);
+    let stretch = bytes(2352 * 16, 7);
+    for _ in 0..10 {
+        bin.extend(&stretch);
+    }
+    let tone: Vec<u8> =
+        (0..2352 * 100 / 4).flat_map(|i| (((i as f64 * 0.05).sin() * 8000.0) as i16).to_le_bytes().repeat(2)).collect();
+    bin.extend(tone);
+    bin.extend(bytes(2352 * 50, 8));
+    fs::write(d.path().join("dup.bin"), &bin).unwrap();
+    let s = data.len() / 2352;
+    let msf = format!("{:02}:{:02}:{:02}", s / 4500, s / 75 % 60, s % 75);
+    let cue = d.path().join("dup.cue");
+    fs::write(
+        &cue,
+        format!("FILE \"dup.bin\" BINARY\n  TRACK 01 MODE1/2352\n    INDEX 01 00:00:00\n  TRACK 02 AUDIO\n    INDEX 01 {msf}\n"),
+    )
+    .unwrap();
+    let theirs = d.path().join("theirs.chd");
+    run_ok(Command::new(&chdman).args(["createcd", "-i"]).arg(&cue).arg("-o").arg(&theirs));
+    let ours = d.path().join("ours.chd");
+    run_ok(odix().arg("convert").arg(&cue).arg(&ours));
+    run_ok(Command::new(&chdman).args(["verify", "-i"]).arg(&ours));
+    let table = hunk_table(&chdman, &theirs);
+    assert!(table.iter().any(|l| l.contains("Copy")), "chdman stored no copies: {table:?}");
+    assert_eq!(hunk_table(&chdman, &ours), table, "hunks by codec, odix against chdman");
+    // The codecs are other implementations of the same formats: within a thousandth of chdman's size.
+    let (a, b) = (fs::metadata(&ours).unwrap().len(), fs::metadata(&theirs).unwrap().len());
+    assert!(a as f64 <= b as f64 * 1.001, "odix {a} bytes, chdman {b}");
+    // chdman gives back the BIN it was made from.
+    let back = d.path().join("back.cue");
+    run_ok(Command::new(&chdman).args(["extractcd", "-i"]).arg(&ours).arg("-o").arg(&back));
+    assert!(fs::read(back.with_extension("bin")).unwrap() == bin);
 }

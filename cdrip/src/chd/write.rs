@@ -20,8 +20,9 @@ use crate::cue::{FileType, TrackMode};
 use crate::error::{Error, Result};
 use crate::image::RawDisc;
 
-/// Hunks each thread compresses per batch.
-const HUNKS_PER_THREAD: usize = 32;
+/// Hunks each thread compresses per batch (2.5 MB of CD hunks). The threads wait for each other at the end of a
+/// batch: on a loaded machine, where a thread may be descheduled for a while, longer batches wait less often.
+const HUNKS_PER_THREAD: usize = 128;
 
 /// One track of a CD to write.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -77,8 +78,11 @@ impl CdTrackOut {
         let kind = self.kind();
         let sub = if self.subchannel || self.mode == TrackMode::Cdg { "RW_RAW" } else { "NONE" };
         let pgtype = if self.pregap_stored { format!("V{kind}") } else { "MODE1".into() };
+        // A subchannel is said of the pregap only when it is stored (chdman says `PGSUB:NONE` of a TOC track's
+        // `RW_RAW` without one).
+        let pgsub = if self.mode == TrackMode::Cdg || (self.pregap_stored && self.pregap > 0) { sub } else { "NONE" };
         format!(
-            "TRACK:{} TYPE:{kind} SUBTYPE:{sub} FRAMES:{} PREGAP:{} PGTYPE:{pgtype} PGSUB:{sub} POSTGAP:{}",
+            "TRACK:{} TYPE:{kind} SUBTYPE:{sub} FRAMES:{} PREGAP:{} PGTYPE:{pgtype} PGSUB:{pgsub} POSTGAP:{}",
             self.number, self.frames, self.pregap, self.postgap
         )
     }
