@@ -322,7 +322,16 @@ impl RawDisc {
                 return Err(layout(format!("track {:02}: INDEX 01 outside its stored sectors", t.number)));
             }
         }
-        let disc = RawDisc { sheet: sheet.to_path_buf(), kind, files, tracks, cue: None, ccd: None, subchannel: None, no_subchannel: Vec::new() };
+        let disc = RawDisc {
+            sheet: sheet.to_path_buf(),
+            kind,
+            files,
+            tracks,
+            cue: None,
+            ccd: None,
+            subchannel: None,
+            no_subchannel: Vec::new(),
+        };
         disc.check_fits()?;
         Ok(disc)
     }
@@ -603,7 +612,7 @@ impl RawDisc {
         let mut out = [0u8; crate::subq::SUB_BYTES];
         if let Some(path) = &self.subchannel {
             // A CloneCD `.sub` holds 96 bytes for each sector of the `.img`, its channels one after the other.
-            let sector = (t.file_offset / RAW_SECTOR_LEN as u64).saturating_add(rel);
+            let sector = t.file_offset.checked_div(RAW_SECTOR_LEN as u64).unwrap_or(0).saturating_add(rel);
             let at = sector.saturating_mul(SUB);
             let io = |source| Error::Io { path: path.clone(), source };
             let f = FsFile::open(path).map_err(io)?;

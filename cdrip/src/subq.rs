@@ -79,14 +79,10 @@ pub const SUB_BYTES: usize = 96;
 #[must_use]
 pub fn raw_to_packed(raw: &[u8; SUB_BYTES]) -> [u8; SUB_BYTES] {
     let mut out = [0u8; SUB_BYTES];
-    for (i, &b) in raw.iter().enumerate() {
-        let (byte, bit) = (i / 8, 7 - (i % 8));
-        for ch in 0..8 {
-            if b & (0x80 >> ch) != 0 {
-                if let Some(o) = out.get_mut(ch * 12 + byte) {
-                    *o |= 1 << bit;
-                }
-            }
+    // Channel P is bit 7 of each raw byte, W bit 0; each 8 raw bytes make one byte of every channel.
+    for (channel, shift) in out.chunks_exact_mut(12).zip((0..8u32).rev()) {
+        for (o, chunk) in channel.iter_mut().zip(raw.chunks_exact(8)) {
+            *o = chunk.iter().fold(0u8, |acc, b| (acc << 1) | ((b >> shift) & 1));
         }
     }
     out
@@ -96,11 +92,10 @@ pub fn raw_to_packed(raw: &[u8; SUB_BYTES]) -> [u8; SUB_BYTES] {
 #[must_use]
 pub fn packed_to_raw(packed: &[u8; SUB_BYTES]) -> [u8; SUB_BYTES] {
     let mut out = [0u8; SUB_BYTES];
-    for (i, o) in out.iter_mut().enumerate() {
-        let (byte, bit) = (i / 8, 7 - (i % 8));
-        for ch in 0..8 {
-            if packed.get(ch * 12 + byte).is_some_and(|&p| p & (1 << bit) != 0) {
-                *o |= 0x80 >> ch;
+    for (channel, shift) in packed.chunks_exact(12).zip((0..8u32).rev()) {
+        for (&p, chunk) in channel.iter().zip(out.chunks_exact_mut(8)) {
+            for (o, bit) in chunk.iter_mut().zip((0..8u32).rev()) {
+                *o |= ((p >> bit) & 1) << shift;
             }
         }
     }

@@ -229,7 +229,9 @@ impl<'a> CdFrames<'a> {
                 }
             } else if sub {
                 // Stored raw (interleaved), as chdman stores a cdrdao TOC's `RW_RAW`; a CloneCD `.sub` is converted.
-                if let (Some(raw), Some(d)) = (self.disc.read_subchannel(self.track, lba)?, out.get_mut(CD_SECTOR as usize..)) {
+                if let (Some(raw), Some(d)) =
+                    (self.disc.read_subchannel(self.track, lba)?, out.get_mut(CD_SECTOR as usize..))
+                {
                     d.copy_from_slice(&raw);
                 }
             }
@@ -442,7 +444,9 @@ where
                 })
                 .collect();
             let next = if next_from < hunks { read_batch(next_from) } else { Ok(Vec::new()) };
-            let panicked = workers.into_iter().map(|h| h.join().is_err()).fold(false, |a, b| a || b);
+            // Every thread is joined: one that panicked and was not joined would make the scope panic.
+            let joined: Vec<bool> = workers.into_iter().map(|h| h.join().is_err()).collect();
+            let panicked = joined.contains(&true);
             (panicked, next)
         });
         if panicked {
