@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Writes the seeds of the raw image format targets (nrg, mds, cdi, gdi, toc) into SEEDS/TARGET/: small images
 built from the layouts docs/image-formats.md describes. The fuzz targets write each input beside small data files
-(fuzz.bin, fuzz.mdf, fuzz.raw: 40 raw Mode 1 sectors; fuzz.iso: 40 zero sectors), which these seeds name."""
+(fuzz.bin, fuzz.mdf, fuzz.md0, fuzz.raw: 40 raw Mode 1 sectors; fuzz.iso: 40 zero sectors; fuzz.wav: a WAVE file
+of 20 sectors of silence), which these seeds name."""
 import os
 import struct
 import sys
@@ -65,8 +66,15 @@ for i, (mode, start, length, off, pregap) in enumerate(tracks):
     d += b
 for (mode, start, length, off, pregap) in tracks:
     d += struct.pack('<II', pregap, length)
+split = bytearray(d)
 d += struct.pack('<IIII', footer_at + 16, 0, 0, 0) + b'*.mdf\0'
 put('mds', 'data-audio', bytes(d))
+# The same, its data file split into two pieces (fuzz.mdf, fuzz.md0): two file blocks, a file count of 2.
+for i in range(len(tracks)):
+    struct.pack_into('<I', split, track_at + (3 + i) * 80 + 48, 2)
+split += struct.pack('<IIII', footer_at + 32, 0, 0, 0) + struct.pack('<IIII', footer_at + 38, 0, 0, 0)
+split += b'*.mdf\0*.md0\0'
+put('mds', 'split', bytes(split))
 
 # CDI: a data track (2048-byte sectors) and an audio track, in each version.
 MARK = bytes([0, 0, 1, 0, 0, 0, 0xFF, 0xFF, 0xFF, 0xFF])
@@ -96,3 +104,5 @@ put('toc', 'two-files', b'CD_ROM\nCD_TEXT { LANGUAGE_MAP { 0 : EN } LANGUAGE 0 {
     b'TRACK MODE1\nNO COPY\nDATAFILE "fuzz.iso"\nTRACK AUDIO\nPREGAP 00:02:00\nFILE "fuzz.raw" SWAP 0 00:00:20\n')
 put('toc', 'one-file', b'CD_ROM_XA\nTRACK MODE1_RAW RW_RAW\nZERO 00:00:02\nSTART\nDATAFILE "fuzz.bin" #0 00:00:10\n'
     b'TRACK AUDIO\nFILE "fuzz.bin" #47040 0 00:00:10\nINDEX 00:00:05\nZERO 00:00:01\n')
+put('toc', 'wave', b'CD_DA\nTRACK AUDIO\nAUDIOFILE "fuzz.wav" 0\nTRACK AUDIO\nFILE "fuzz.wav" 00:00:05 588\n'
+    b'TRACK AUDIO\nFILE "fuzz.wav" SWAP 2940\n')

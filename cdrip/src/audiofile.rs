@@ -1,6 +1,7 @@
 //! Audio files named by a CUE sheet (`FILE "01 - Title.wav" WAVE`, and FLAC files, which EAC and CUETools also
-//! name `WAVE`) read as the raw audio sectors they hold: [`ByteStore`]s whose bytes are the tracks' 16-bit
-//! little-endian stereo samples, as a BINARY file stores them.
+//! name `WAVE` and other tools `FLAC`) or by a cdrdao TOC file (`AUDIOFILE "x.wav" 0`), read as the raw audio
+//! sectors they hold: [`ByteStore`]s whose bytes are the tracks' 16-bit little-endian stereo samples, as a BINARY
+//! file stores them.
 //!
 //! - A WAVE file must hold 44.1 kHz, 16-bit, 2-channel integer PCM (plain or `WAVE_FORMAT_EXTENSIBLE`); its
 //!   `data` chunk is read in place. A `data` chunk that claims more bytes than the file has is an error.
@@ -134,7 +135,8 @@ fn sniff_or_refuse(path: &Path) -> Result<AudioKind> {
     AudioKind::sniff(path).map_err(io)?.ok_or_else(|| {
         invalid(
             path,
-            "named as a WAVE file, but neither a RIFF WAVE nor a FLAC file: odix reads CD audio from these two".into(),
+            "named as an audio file, but neither a RIFF WAVE nor a FLAC file: odix reads CD audio from these two"
+                .into(),
         )
     })
 }

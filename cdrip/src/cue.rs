@@ -2,7 +2,7 @@
 //! chdman write it).
 //!
 //! Commands understood, one per line, case-insensitive keywords, arguments optionally in double quotes:
-//! `CATALOG`, `CDTEXTFILE`, `FILE name BINARY|MOTOROLA|WAVE|AIFF|MP3`, `TRACK nn mode`, `INDEX nn mm:ss:ff`,
+//! `CATALOG`, `CDTEXTFILE`, `FILE name BINARY|MOTOROLA|WAVE|FLAC|AIFF|MP3`, `TRACK nn mode`, `INDEX nn mm:ss:ff`,
 //! `PREGAP mm:ss:ff`, `POSTGAP mm:ss:ff`, `FLAGS DCP 4CH PRE SCMS`, `ISRC`, `TITLE`, `PERFORMER`, `SONGWRITER`,
 //! and `REM` (kept; `REM SESSION nn` starts a session, as redump and cdrdao write multi-session discs).
 //! Track modes: `AUDIO`, `CDG`, `MODE1/2048`, `MODE1/2352`, `MODE2/2048`, `MODE2/2324`, `MODE2/2336`,
@@ -38,8 +38,10 @@ pub enum FileType {
     Binary,
     /// Raw sectors, audio as big-endian samples.
     Motorola,
-    /// A WAVE file (audio only).
+    /// A WAVE file (audio only; a FLAC file so named is read too, by its content).
     Wave,
+    /// A FLAC file (audio only), as some tools name it (`FILE "x.flac" FLAC`); read as a `WAVE` file is.
+    Flac,
     /// An AIFF file (audio only).
     Aiff,
     /// An MP3 file (audio only).
@@ -52,6 +54,7 @@ impl FileType {
             "BINARY" => FileType::Binary,
             "MOTOROLA" => FileType::Motorola,
             "WAVE" => FileType::Wave,
+            "FLAC" => FileType::Flac,
             "AIFF" => FileType::Aiff,
             "MP3" => FileType::Mp3,
             _ => return None,
@@ -64,6 +67,7 @@ impl FileType {
             FileType::Binary => "BINARY",
             FileType::Motorola => "MOTOROLA",
             FileType::Wave => "WAVE",
+            FileType::Flac => "FLAC",
             FileType::Aiff => "AIFF",
             FileType::Mp3 => "MP3",
         }

@@ -348,10 +348,10 @@ impl RawDisc {
         let mut session = 1u32;
         for (fi, f) in sheet.files.iter().enumerate() {
             let path = cue::resolve_file(sheet_path, &f.name);
-            // A WAVE file (or a FLAC file named WAVE) is read as the raw sectors its samples make; a missing file
+            // A WAVE or FLAC file (a FLAC file may be named WAVE too) is read as the raw sectors its samples make; a missing file
             // may be kept as NAME.ecm beside it.
             let file = match (f.file_type, crate::container::ecm_beside(&path)?) {
-                (FileType::Wave, _) => crate::audiofile::image_file(sheet_path, path)?,
+                (FileType::Wave | FileType::Flac, _) => crate::audiofile::image_file(sheet_path, path)?,
                 (file_type, Some(store)) => {
                     ImageFile { path, file_type, len: store.len(), reader: None, pos: 0, store: Some(store) }
                 }

@@ -297,6 +297,112 @@ impl QCollector {
     }
 }
 
+/// Largest [`QSummary::from_text`] reads: 99 tracks of 100 index points each fit many times over.
+pub const MAX_TEXT_BYTES: usize = 1 << 20;
+
+/// A [`QSummary`] text that is not one.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("Q subchannel summary, line {line}: {what}")]
+pub struct QTextError {
+    /// The line, from 1 (0: the text as a whole).
+    pub line: usize,
+    /// What is wrong with it.
+    pub what: String,
+}
+
+impl QSummary {
+    /// Adds what another part of the same rip's Q said (the sectors of an earlier run of a resumed rip): the
+    /// earliest LBA of each index, the CONTROL bits of both, the MCN and ISRCs where `self` has none, the counts.
+    pub fn merge(&mut self, other: &QSummary) {
+        if self.mcn.is_none() {
+            self.mcn.clone_from(&other.mcn);
+        }
+        for (n, o) in &other.tracks {
+            let t = self.tracks.entry(*n).or_default();
+            t.control |= o.control;
+            if t.isrc.is_none() {
+                t.isrc.clone_from(&o.isrc);
+            }
+            for (i, lba) in &o.indexes {
+                let first = t.indexes.entry(*i).or_insert(*lba);
+                *first = (*first).min(*lba);
+            }
+        }
+        self.sectors = self.sectors.saturating_add(other.sectors);
+        self.bad = self.bad.saturating_add(other.bad);
+    }
+
+    /// The summary as lines of text, which [`QSummary::from_text`] reads back: `sectors N`, `bad N`, `mcn DIGITS`,
+    /// per track `track N control C` (with ` isrc ISRC` when it has one), per index `index TRACK INDEX LBA`.
+    pub fn to_text(&self) -> String {
+        let mut s = format!("sectors {}\nbad {}\n", self.sectors, self.bad);
+        if let Some(m) = &self.mcn {
+            s.push_str(&format!("mcn {m}\n"));
+        }
+        for (n, t) in &self.tracks {
+            s.push_str(&format!("track {n} control {}", t.control));
+            if let Some(i) = &t.isrc {
+                s.push_str(&format!(" isrc {i}"));
+            }
+            s.push('\n');
+            for (i, lba) in &t.indexes {
+                s.push_str(&format!("index {n} {i} {lba}\n"));
+            }
+        }
+        s
+    }
+
+    /// Reads what [`QSummary::to_text`] wrote.
+    ///
+    /// # Errors
+    /// [`QTextError`] for a text over [`MAX_TEXT_BYTES`], an unknown line, a number out of range (tracks and
+    /// indexes 0–99, tracks from 1), an MCN that is not 13 digits, an ISRC that is not 12 letters and digits, an
+    /// index of a track not declared before it.
+    pub fn from_text(text: &str) -> Result<QSummary, QTextError> {
+        if text.len() > MAX_TEXT_BYTES {
+            return Err(QTextError { line: 0, what: format!("{} bytes, more than {MAX_TEXT_BYTES}", text.len()) });
+        }
+        let mut q = QSummary::default();
+        for (no, line) in text.lines().enumerate() {
+            let err = |what: &str| QTextError { line: no.saturating_add(1), what: what.to_string() };
+            let words: Vec<&str> = line.split_ascii_whitespace().collect();
+            let num = |i: usize| -> Result<u64, QTextError> {
+                words.get(i).and_then(|w| w.parse::<u64>().ok()).ok_or_else(|| err("a number is missing or wrong"))
+            };
+            let track = |i: usize| -> Result<u8, QTextError> {
+                u8::try_from(num(i)?).ok().filter(|t| (1..=99).contains(t)).ok_or_else(|| err("track not 1-99"))
+            };
+            match words.as_slice() {
+                [] => {}
+                ["sectors", _] => q.sectors = num(1)?,
+                ["bad", _] => q.bad = num(1)?,
+                ["mcn", m] if m.len() == 13 && m.bytes().all(|b| b.is_ascii_digit()) => q.mcn = Some((*m).to_string()),
+                ["track", _, "control", _, rest @ ..] => {
+                    let n = track(1)?;
+                    let control = u8::try_from(num(3)?).ok().filter(|c| *c < 16).ok_or_else(|| err("CONTROL"))?;
+                    let isrc = match rest {
+                        [] => None,
+                        ["isrc", i] if i.len() == 12 && i.bytes().all(|b| b.is_ascii_alphanumeric()) => {
+                            Some((*i).to_string())
+                        }
+                        _ => return Err(err("not an ISRC")),
+                    };
+                    q.tracks.insert(n, TrackQ { isrc, indexes: BTreeMap::new(), control });
+                }
+                ["index", _, _, _] => {
+                    let n = track(1)?;
+                    let i = u8::try_from(num(2)?).ok().filter(|i| *i <= 99).ok_or_else(|| err("index not 0-99"))?;
+                    let lba = u32::try_from(num(3)?).map_err(|_| err("LBA too large"))?;
+                    let t = q.tracks.get_mut(&n).ok_or_else(|| err("an index of a track not given before"))?;
+                    t.indexes.insert(i, lba);
+                }
+                _ => return Err(err("not a line of a Q subchannel summary")),
+            }
+        }
+        Ok(q)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -344,5 +450,42 @@ mod tests {
         assert_eq!(t.isrc.as_deref(), Some("GBAYE0000001"));
         assert_eq!(t.indexes, [(0, 10), (1, 11)].into_iter().collect());
         assert_eq!(t.control, 1);
+    }
+
+    #[test]
+    fn text_round_trip_and_merge() {
+        let mut a = QSummary { mcn: Some("0724384960650".into()), sectors: 100, bad: 2, ..QSummary::default() };
+        a.tracks.insert(
+            2,
+            TrackQ {
+                isrc: Some("USRC17607839".into()),
+                indexes: [(0, 325), (1, 400)].into_iter().collect(),
+                control: 2,
+            },
+        );
+        a.tracks.insert(3, TrackQ { isrc: None, indexes: BTreeMap::new(), control: 0 });
+        assert_eq!(QSummary::from_text(&a.to_text()).unwrap(), a);
+        let mut b = QSummary { sectors: 50, ..QSummary::default() };
+        b.tracks.insert(2, TrackQ { isrc: None, indexes: [(0, 330), (2, 500)].into_iter().collect(), control: 1 });
+        b.merge(&a);
+        assert_eq!(b.mcn, a.mcn);
+        let t = &b.tracks[&2];
+        assert_eq!((t.isrc.as_deref(), t.control, b.sectors, b.bad), (Some("USRC17607839"), 3, 150, 2));
+        assert_eq!(t.indexes, [(0, 325), (1, 400), (2, 500)].into_iter().collect());
+        for bad in [
+            "sectors x",
+            "track 0 control 0",
+            "track 100 control 0",
+            "track 1 control 16",
+            "track 1 control 0 isrc short",
+            "index 1 0 5",
+            "track 1 control 0\nindex 1 100 5",
+            "track 1 control 0\nindex 1 1 4294967296",
+            "mcn 12",
+            "whatever",
+        ] {
+            assert!(QSummary::from_text(bad).is_err(), "{bad}");
+        }
+        assert!(QSummary::from_text(&"\n".repeat(MAX_TEXT_BYTES + 1)).is_err());
     }
 }

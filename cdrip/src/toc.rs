@@ -12,8 +12,12 @@
 //! - `START [mm:ss:ff]` (where INDEX 01 is), `PREGAP mm:ss:ff` (a pregap not stored), `INDEX mm:ss:ff`.
 //!
 //! Raw audio files hold big-endian samples unless `SWAP` is given (then little-endian, as a CUE sheet's `BINARY`
-//! file). A track is laid out as zero data (not stored), one stored part from one file, then zero data again (a
-//! postgap); tracks whose data comes from several files, and `FIFO` data, are refused.
+//! file). An audio file named `.wav` is a WAVE file (as cdrdao tells them): its header is skipped, its start and
+//! length count from its first sample, and its samples are little-endian (`SWAP` swaps them), read through
+//! [`crate::audiofile`] (44.1 kHz, 16-bit stereo only); a `#offset` (where cdrdao would look for the WAVE header
+//! inside a larger file) and sub-channel modes are refused with WAVE files. A track is laid out as zero data (not
+//! stored), one stored part from one file, then zero data again (a postgap); tracks whose data comes from several
+//! files, and `FIFO` data, are refused.
 
 use std::path::Path;
 
@@ -238,6 +242,15 @@ pub fn parse(path: &Path, text: &str) -> Result<Vec<TocTrack>> {
                             offset = o.parse().map_err(|_| err(line, format!("#{o} is not a byte offset")))?;
                             i = i.saturating_add(1);
                         }
+                        let wave = kw != "DATAFILE" && tr.mode == TrackMode::Audio && is_wave(&name);
+                        // cdrdao reads a WAVE file's header at the #offset (a WAVE file inside another file), and
+                        // a WAVE file holds no sub-channel data.
+                        if wave && (offset > 0 || tr.sub_bytes > 0) {
+                            let what = if offset > 0 { "a byte offset (#)" } else { "sub-channel data" };
+                            return Err(Error::Unsupported {
+                                what: format!("{}: line {line}: {what} with the WAVE file {name}", path.display()),
+                            });
+                        }
                         if kw != "DATAFILE" {
                             let s = word(i).unwrap_or("");
                             let start =
@@ -285,6 +298,12 @@ pub fn parse(path: &Path, text: &str) -> Result<Vec<TocTrack>> {
     Ok(tracks)
 }
 
+/// Whether the audio file `name` is a WAVE file: cdrdao tells them by their `.wav` name. Its header is skipped
+/// and its positions count from its first sample.
+fn is_wave(name: &str) -> bool {
+    name.to_ascii_lowercase().ends_with(".wav")
+}
+
 /// Opens the image described by the cdrdao TOC file at `path`.
 ///
 /// # Errors
@@ -306,20 +325,25 @@ pub fn open(path: &Path) -> Result<RawDisc> {
                 what: format!("{}: track {number:02} has no data file (only ZERO or SILENCE)", path.display()),
             });
         };
-        let file_type = if t.mode == TrackMode::Audio && !swap { FileType::Motorola } else { FileType::Binary };
         let fi = match names.iter().position(|n| n == name) {
             Some(i) => i,
             None => {
-                let lower = name.to_ascii_lowercase();
-                let ft = if lower.ends_with(".wav") { FileType::Wave } else { file_type };
-                files.push(ImageFile::new(path, cue::resolve_file(path, name), ft)?);
+                let file = cue::resolve_file(path, name);
+                let file = if t.mode == TrackMode::Audio && is_wave(name) {
+                    crate::audiofile::image_file(path, file)?
+                } else {
+                    ImageFile::new(path, file, FileType::Binary)?
+                };
+                files.push(file);
                 names.push(name.clone());
                 files.len().saturating_sub(1)
             }
         };
         if let Some(f) = files.get_mut(fi) {
-            // One track asking for big-endian samples marks the file so.
-            if file_type == FileType::Motorola && f.file_type == FileType::Binary {
+            // Raw audio is big-endian unless SWAP is given; a WAVE file's samples are little-endian, and SWAP swaps
+            // them. One track asking for big-endian samples marks the file so.
+            let wave = f.file_type == FileType::Wave;
+            if t.mode == TrackMode::Audio && *swap == wave {
                 f.file_type = FileType::Motorola;
             }
         }
@@ -410,6 +434,8 @@ mod tests {
             ("CD_TEXT {\n", "closing brace"),
             ("TRACK MODE1\nDATAFILE \"a\"\nDATAFILE \"b\"\n", "several files"),
             ("TRACK MODE1\nFIFO \"f\" 100\n", "FIFO"),
+            ("TRACK AUDIO\nFILE \"a.WAV\" #44 0\n", "byte offset (#) with the WAVE file"),
+            ("TRACK AUDIO RW\nAUDIOFILE \"a.wav\" 0\n", "sub-channel data with the WAVE file"),
             ("CD_ROM\n", "no TRACK"),
         ] {
             let e = parse(p, text).unwrap_err().to_string();

@@ -28,7 +28,9 @@
 //! Checking, converting, ripping:
 //! - [`verify`]: checking an image (raw sectors, volume sizes, extents, MD5 tags, a folder) into a typed report;
 //! - [`convert`]: raw images (`.cue`/`.ccd`) to ISO or CloneCD, ISO to BIN/CUE or CloneCD;
-//! - [`rip`]: a drive's report, a disc's TOC, and ripping into an image with retries and a ddrescue map.
+//! - [`rip`]: a drive's report, a disc's TOC, and ripping into an image with retries and a ddrescue map;
+//! - [`rip_audio`]: per-track audio files written while a disc is ripped, and an image read at a drive's pace;
+//! - [`track_files`]: per-track WAVE and FLAC files, for `convert --audio` and `rip --audio`.
 //!
 //! Writing safely:
 //! - [`output`]: output files that appear under their final name only when complete;
@@ -49,7 +51,9 @@ pub mod online;
 pub mod output;
 pub mod replay;
 pub mod rip;
+pub mod rip_audio;
 pub mod source;
+pub mod track_files;
 pub mod tree;
 pub mod verify;
 pub mod view;

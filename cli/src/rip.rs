@@ -46,6 +46,7 @@ use serde_json::json;
 
 use crate::cancel::Cancel;
 use crate::output::AtomicFile;
+use crate::rip_audio::{AudioFiles, AudioFilesReport, Paced, TrackFiles};
 
 /// Seconds between map saves.
 const MAP_SAVE_INTERVAL: Duration = Duration::from_secs(5);
@@ -245,6 +246,7 @@ impl Toc {
         json!({
             "cd_text": (!text.is_empty()).then(|| json!({"title": text.title.get(&0), "performer": text.performer.get(&0)})),
             "disc_type": disc.disc_type,
+            "freedb_id": audio_toc(disc).map(|t| format!("{:08x}", t.freedb_id())),
             "lead_out": disc.lead_out(),
             "sessions": disc.sessions.iter().map(|s| json!({
                 "number": s.number, "first_track": s.first_track, "last_track": s.last_track, "lead_out": s.lead_out,
@@ -486,6 +488,8 @@ enum ToWriter {
     Fill(u32),
     /// Make the image durable, then save this map; answer on the channel when given.
     Save(Box<Mapfile>, Option<mpsc::SyncSender<io::Result<()>>>),
+    /// Run this once everything sent before is written (a track's file is then encoded from the image).
+    Then(Box<dyn FnOnce() + Send>),
 }
 
 /// Blocks in circulation between the reading thread, the writer and the hasher (each up to the largest transfer).
@@ -589,6 +593,7 @@ fn writer_loop(
                     return Err(e);
                 }
             }
+            ToWriter::Then(f) => f(),
         }
     }
     Ok(())
@@ -639,6 +644,8 @@ struct FileSink<'p> {
     on_event: &'p mut dyn FnMut(RipEvent),
     started: Instant,
     bytes_read: u64,
+    /// `--audio`: the tracks' files, handed over as their tracks become final.
+    tracks: Option<TrackFiles>,
 }
 
 impl<'p> FileSink<'p> {
@@ -682,6 +689,7 @@ impl<'p> FileSink<'p> {
             on_event,
             started: Instant::now(),
             bytes_read: 0,
+            tracks: None,
         })
     }
 
@@ -717,6 +725,14 @@ impl<'p> FileSink<'p> {
         match self.spare.recv() {
             Ok(b) => Ok(b),
             Err(_) => Err(self.writer_error()),
+        }
+    }
+
+    /// Tells the track files' encoder how far the tracks are final, through the writer (after their last write).
+    fn final_tracks(&mut self, ripper: &Ripper) -> io::Result<()> {
+        match self.tracks.as_mut().and_then(|t| t.final_sectors(ripper)) {
+            Some(f) => self.send(ToWriter::Then(f)),
+            None => Ok(()),
         }
     }
 
@@ -783,6 +799,8 @@ impl rip::Sink for FileSink<'_> {
     fn progress(&mut self, ripper: &Ripper, last: &Request) {
         let p = RipProgress::of(ripper, last, self.bytes_read, self.started.elapsed());
         (self.on_event)(RipEvent::Progress(p));
+        // A writer that stopped says why at the next write.
+        let _ = self.final_tracks(ripper);
     }
 }
 
@@ -873,6 +891,9 @@ pub struct RipOptions {
     pub read_offset: i32,
     /// Read every audio sector twice and compare (a raw rip from a drive); off, C2 pointers alone judge them.
     pub verify_audio: bool,
+    /// With `raw`: also write each track to its own file in a folder, encoded while the disc is read
+    /// ([`crate::rip_audio`]).
+    pub audio_files: Option<AudioFiles>,
 }
 
 impl RipOptions {
@@ -895,6 +916,7 @@ impl RipOptions {
             command_line: String::new(),
             read_offset: 0,
             verify_audio: true,
+            audio_files: None,
         }
     }
 
@@ -1023,6 +1045,8 @@ pub struct RipReport {
     pub audio_sums: Vec<(u8, TrackSums)>,
     /// The disc's AccurateRip id (`NNN-xxxxxxxx-xxxxxxxx-xxxxxxxx`) when it has audio.
     pub accuraterip_id: Option<String>,
+    /// What `audio_files` wrote (a rip that was not interrupted).
+    pub audio_files: Option<AudioFilesReport>,
 }
 
 /// Audio samples a rip could not read reliably.
@@ -1276,6 +1300,19 @@ pub struct OffsetMatch {
     pub v1: u32,
     /// Its v2 CRC.
     pub v2: u32,
+    /// Whether the response holds the v2 CRC (else it holds the v1 CRC).
+    pub v2_matched: bool,
+}
+
+/// One read offset whose CTDB CRC of the compared track a CTDB response holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CtdbOffsetMatch {
+    /// The read offset, samples.
+    pub offset: i32,
+    /// The track's CTDB CRC at this offset.
+    pub crc: u32,
+    /// The summed confidence of the entries that hold it.
+    pub confidence: u32,
 }
 
 /// What [`find_offset`] found.
@@ -1289,28 +1326,54 @@ pub struct FindOffsetReport {
     pub range: u32,
     /// The disc's AccurateRip id.
     pub disc_id: String,
-    /// Offsets whose v1 CRC is in the response, best confidence first.
+    /// Offsets whose v1 or v2 CRC is in the response, best confidence first.
     pub matches: Vec<OffsetMatch>,
+    /// With a CTDB response: the offsets whose CTDB CRC of the track an entry holds, best confidence first.
+    pub ctdb: Option<Vec<CtdbOffsetMatch>>,
     /// What limited the search (sectors before LBA 0 or past the lead-out the drive would not read).
     pub notes: Vec<String>,
 }
 
 /// Finds the drive's read offset from a disc whose AccurateRip response (`dBAR-….bin`) the user saved: reads the
 /// shortest audio track the response has CRCs for once, without correction and with `range` samples to spare on
-/// both sides, and computes its AccurateRip v1 CRC at every offset in `-range..=range`
-/// ([`odix_cdrip::offsets::accuraterip_v1_by_offset`]); the offsets whose CRC the response holds are the drive's
-/// (their v2 CRC is given too). Responses that hold only v2 CRCs for the track match nothing here.
+/// both sides, and computes its AccurateRip v1 and v2 CRCs at every offset in `-range..=range`
+/// ([`odix_cdrip::audio::accuraterip::sums_by_offset`]); the offsets whose v1 or v2 CRC the response holds are the
+/// drive's.
 pub fn find_offset(input: Input<'_>, response: &Path, range: u32, timeout: Duration) -> Result<FindOffsetReport> {
-    use odix_cdrip::audio::accuraterip;
-    let bytes = {
-        let f = File::open(response).with_context(|| format!("opening {}", response.display()))?;
-        let mut b = Vec::new();
-        f.take((accuraterip::MAX_RESPONSE_BYTES as u64).saturating_add(1))
-            .read_to_end(&mut b)
-            .with_context(|| format!("reading {}", response.display()))?;
-        b
-    };
+    find_offset_with_ctdb(input, response, None, range, timeout)
+}
+
+/// A response file's bytes, at most `limit` and one more (which the parser then refuses).
+fn read_response(path: &Path, limit: usize) -> Result<Vec<u8>> {
+    let f = File::open(path).with_context(|| format!("opening {}", path.display()))?;
+    let mut b = Vec::new();
+    f.take((limit as u64).saturating_add(1))
+        .read_to_end(&mut b)
+        .with_context(|| format!("reading {}", path.display()))?;
+    Ok(b)
+}
+
+/// [`find_offset`], and with `ctdb` (a saved CTDB lookup's XML) the CTDB CRC of the same track at every offset
+/// too ([`odix_cdrip::audio::ctdb::crc_by_offset`]), the offsets whose CRC an entry for the disc's track count
+/// holds going into [`FindOffsetReport::ctdb`].
+pub fn find_offset_with_ctdb(
+    input: Input<'_>,
+    response: &Path,
+    ctdb: Option<&Path>,
+    range: u32,
+    timeout: Duration,
+) -> Result<FindOffsetReport> {
+    use odix_cdrip::audio::{accuraterip, ctdb as ct};
+    let bytes = read_response(response, accuraterip::MAX_RESPONSE_BYTES)?;
     let parsed = accuraterip::parse(&bytes).with_context(|| format!("{}", response.display()))?;
+    let ctdb_response = match ctdb {
+        Some(p) => {
+            let b = read_response(p, ct::MAX_RESPONSE_BYTES)?;
+            let text = String::from_utf8(b).with_context(|| format!("{}: not UTF-8 text", p.display()))?;
+            Some(ct::parse(&text).with_context(|| format!("{}", p.display()))?)
+        }
+        None => None,
+    };
     let Opened::Drive { mut drive, .. } = open_input(input, timeout, true)? else {
         bail!("--find-offset reads a drive: a file or image holds audio already ripped");
     };
@@ -1384,27 +1447,57 @@ pub fn find_offset(input: Input<'_>, response: &Path, range: u32, timeout: Durat
     let samples = u64::from(sectors).saturating_mul(u64::from(SAMPLES_PER_SECTOR));
     let want = entries(track);
     let mut matches = Vec::new();
-    for (offset, v1) in odix_cdrip::offsets::accuraterip_v1_by_offset(&buf, margin, samples, first, last, range) {
-        let confidence: u32 = want.iter().filter(|e| e.crc == v1).map(|e| u32::from(e.confidence)).sum();
+    for at in accuraterip::sums_by_offset(&buf, margin, samples, first, last, range) {
+        // An entry's CRC is a v1 or a v2 CRC. v1 slides with the offset; v2 does not, but the sliding sums rule out
+        // all but a few offsets for each v2 CRC, and those few are computed whole.
+        let v1_hit = want.iter().any(|e| e.crc == at.v1);
+        if !v1_hit && !want.iter().any(|e| at.may_have_v2(e.crc)) {
+            continue;
+        }
+        let mut sums = toc.track_checksums(track).context("the track's checksums")?;
+        let from = i64::from(margin).saturating_add(i64::from(at.offset)).saturating_mul(4);
+        let from = usize::try_from(from).unwrap_or(0);
+        let len = usize::try_from(samples.saturating_mul(4)).unwrap_or(0);
+        sums.update(buf.get(from..from.saturating_add(len)).unwrap_or_default());
+        let s = sums.finish().context("the track's checksums")?;
+        let hits = want.iter().filter(|e| e.crc == s.accuraterip_v1 || e.crc == s.accuraterip_v2);
+        let confidence: u32 = hits.map(|e| u32::from(e.confidence)).sum();
         if confidence == 0 {
             continue;
         }
-        // The v2 CRC of the same window, for the log (and as a check of the sliding v1).
-        let mut sums = toc.track_checksums(track).context("the track's checksums")?;
-        let at = usize::try_from(i64::from(margin).saturating_add(i64::from(offset)).saturating_mul(4)).unwrap_or(0);
-        sums.update(
-            buf.get(at..at.saturating_add(usize::try_from(samples.saturating_mul(4)).unwrap_or(0))).unwrap_or_default(),
-        );
-        let s = sums.finish().context("the track's checksums")?;
-        matches.push(OffsetMatch { offset, confidence, v1: s.accuraterip_v1, v2: s.accuraterip_v2 });
+        let v2_matched = want.iter().any(|e| e.crc == s.accuraterip_v2);
+        matches.push(OffsetMatch {
+            offset: at.offset,
+            confidence,
+            v1: s.accuraterip_v1,
+            v2: s.accuraterip_v2,
+            v2_matched,
+        });
     }
     matches.sort_by_key(|m| (std::cmp::Reverse(m.confidence), m.offset.unsigned_abs()));
+    // The CTDB CRC of the same track at each offset, against the entries for as many tracks as the disc's audio.
+    let ctdb = ctdb_response.map(|r| {
+        let slot = audio.iter().position(|n| *n == track);
+        let fitting: Vec<&ct::Entry> = r.entries.iter().filter(|e| e.track_crcs.len() == audio.len()).collect();
+        let window = toc.track_checksums(track).map_or((0, samples), |c| c.ctdb_range());
+        let mut found: Vec<CtdbOffsetMatch> = ct::crc_by_offset(&buf, margin, window, range)
+            .into_iter()
+            .filter_map(|(offset, crc)| {
+                let hits = fitting.iter().filter(|e| slot.and_then(|k| e.track_crcs.get(k)) == Some(&crc));
+                let confidence = hits.fold(0u32, |t, e| t.saturating_add(e.confidence));
+                (confidence > 0).then_some(CtdbOffsetMatch { offset, crc, confidence })
+            })
+            .collect();
+        found.sort_by_key(|m| (std::cmp::Reverse(m.confidence), m.offset.unsigned_abs()));
+        found
+    });
     Ok(FindOffsetReport {
         drive: format!("{} {} {}", inq.vendor, inq.product, inq.revision),
         track,
         range,
         disc_id: id.to_string(),
         matches,
+        ctdb,
         notes,
     })
 }
@@ -1427,6 +1520,9 @@ pub fn rip(
         _ => None,
     };
     check_output(&out, device.as_deref(), &map_path)?;
+    if let Some(a) = &opts.audio_files {
+        crate::rip_audio::check(a, opts.raw, &out)?;
+    }
 
     let mut input = open_input(input, timeout, opts.raw)?;
     let mut encode = false;
@@ -1541,6 +1637,9 @@ pub fn rip(
         }
         Opened::Image { path, image } => {
             log.input = path.display().to_string();
+            if let Some(Speed::Times(x)) = opts.speed {
+                log.notes.push(format!("read at the pace of a {x}× drive ({:.1} kB/s), a simulation", x * CD_1X_KBPS));
+            }
             if opts.subchannel {
                 bail!(
                     "{}: --subchannel reads a drive's subchannel; rip --raw copies the image's sectors",
@@ -1612,6 +1711,10 @@ pub fn rip(
     };
     let mut ripper = Ripper::new(sectors, unit, map, ropts)
         .with_context(|| format!("the map {} belongs to another rip", map_path.display()))?;
+    // The Q subchannel the earlier runs of a resumed rip read (ISRC, MCN, flags, index points), kept beside the
+    // map; only when it was saved with the map as it is now (a run killed after its last save leaves it stale).
+    let q_path = q_sidecar(&map_path);
+    let earlier_q = if resumed { load_q(&q_path, ripper.sector_totals()) } else { None };
 
     let image = OpenOptions::new()
         .read(true)
@@ -1654,6 +1757,15 @@ pub fn rip(
     };
     on_event(RipEvent::Started { sectors });
     let ranges = track_ranges(log.disc.as_ref().filter(|_| opts.raw), unit);
+    let tracks = match (&opts.audio_files, log.disc.as_ref().filter(|_| opts.raw)) {
+        (Some(a), Some(disc)) => {
+            let name = out.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let stem = out.file_stem().map_or_else(|| "disc".into(), |s| s.to_string_lossy().into_owned());
+            let sheet = cue_sheet(disc, &name, &log.text, None);
+            Some(TrackFiles::start(a, &image, &sheet, &track_ranges(Some(disc), 1), &stem)?)
+        }
+        _ => None,
+    };
     let output = Output {
         image,
         sub,
@@ -1672,9 +1784,14 @@ pub fn rip(
     let audio_ranges = log.disc.as_ref().filter(|_| opts.raw).map(audio_sums).unwrap_or_default();
     let hash = (!resumed && opts.hash).then(|| StreamHash::new(ranges.clone(), audio_ranges.clone(), image_len));
     let mut sink = FileSink::spawn(output, hash, stop.clone(), on_event).context("starting the writer thread")?;
+    sink.tracks = tracks;
     // Save the starting map at once, so a kill before the first interval still leaves a map of this rip.
     rip::Sink::checkpoint(&mut sink, &ripper, true)?;
+    // A resumed rip's tracks read before are final already.
+    sink.final_tracks(&ripper)?;
 
+    // What the Q subchannel said in every run so far, when that is known (not after a run whose Q was lost).
+    let mut rip_q: Option<QSummary> = None;
     let end = match &mut input {
         Opened::Drive { drive, .. } => {
             let disc = log.disc.clone();
@@ -1698,12 +1815,17 @@ pub fn rip(
                 }
                 _ => rip::run(&mut ripper, &mut src, &mut sink),
             };
-            if let Some((q, over)) = audio_done {
+            if let Some((mut q, over)) = audio_done {
                 log.read_offset = Some(opts.read_offset);
                 log.notes.extend(overread_notes(opts.read_offset, &over));
+                if let Some(e) = &earlier_q {
+                    q.merge(e);
+                }
+                if !resumed || earlier_q.is_some() {
+                    rip_q = Some(q.clone());
+                }
                 if q.sectors > 0 {
-                    let mut q = q;
-                    if resumed {
+                    if resumed && earlier_q.is_none() {
                         // Only this run's sectors were read: where an index starts may lie in what an earlier run
                         // read. ISRC, catalogue number and flags hold wherever they were seen.
                         q.tracks.values_mut().for_each(|t| t.indexes.clear());
@@ -1743,20 +1865,47 @@ pub fn rip(
         Opened::Image { image: ImageInput::Raw(image), .. } => {
             let disc = log.disc.clone().context("the image's disc")?;
             let mut src = ImageSource::new(image, &disc);
-            rip::run(&mut ripper, &mut SessionSource::new(&mut src, &disc), &mut sink).context("ripping")?
+            let mut src = SessionSource::new(&mut src, &disc);
+            match opts.speed {
+                Some(Speed::Times(x)) => rip::run(&mut ripper, &mut Paced::new(&mut src, x), &mut sink),
+                _ => rip::run(&mut ripper, &mut src, &mut sink),
+            }
+            .context("ripping")?
         }
         Opened::Image { image: ImageInput::Cooked(reader), .. } => {
-            rip::run(&mut ripper, &mut CookedImageSource::new(reader), &mut sink).context("ripping")?
+            let mut src = CookedImageSource::new(reader);
+            match opts.speed {
+                Some(Speed::Times(x)) => rip::run(&mut ripper, &mut Paced::new(&mut src, x), &mut sink),
+                _ => rip::run(&mut ripper, &mut src, &mut sink),
+            }
+            .context("ripping")?
         }
     };
+    sink.final_tracks(&ripper)?;
     (sink.on_event)(RipEvent::ReadDone);
     let (elapsed, bytes_read) = (sink.started.elapsed(), sink.bytes_read);
 
-    // The pregaps (INDEX 00) are in the Q subchannel only; tracks whose pregap changed are hashed again.
+    // The pregaps (INDEX 00) are in the Q subchannel only: the raw subchannel file's when one was kept, else the
+    // index points the reads' Q gave. Tracks whose pregap changed are hashed again.
     let mut ranges = ranges;
     let mut rehash = false;
-    if let (Some(q), Some(disc), false) = (&log.subchannel, log.disc.as_mut(), opts.subchannel) {
-        let changed = disc.pregaps_from_index0(&|n| q.tracks.get(&n).and_then(|t| t.indexes.get(&0)).copied());
+    let raw_sub = match (opts.subchannel, &log.disc) {
+        (true, Some(_)) => Some(std::fs::read(with_ext(&out, "sub")).context("reading the subchannel back")?),
+        _ => None,
+    };
+    if let Some(disc) = log.disc.as_mut() {
+        let changed = match (&raw_sub, &log.subchannel) {
+            (Some(sub), _) => {
+                let at = disc.clone();
+                let q = |lba: u32| {
+                    let sector = at.image_sector(lba)?;
+                    sub.get((sector as usize).saturating_mul(96)..).and_then(q_position)
+                };
+                disc.pregaps_from_q(&q)
+            }
+            (None, Some(q)) => disc.pregaps_from_index0(&|n| q.tracks.get(&n).and_then(|t| t.indexes.get(&0)).copied()),
+            (None, None) => Vec::new(),
+        };
         if !changed.is_empty() {
             let list: Vec<String> = disc
                 .tracks
@@ -1771,26 +1920,6 @@ pub fn rip(
     }
     if let Some(disc) = log.disc.as_ref().filter(|_| opts.raw) {
         log.notes.extend(htoa_note(disc, &out)?);
-    }
-    if let (true, Some(disc)) = (opts.subchannel, log.disc.as_mut()) {
-        let sub = std::fs::read(with_ext(&out, "sub")).context("reading the subchannel back")?;
-        let at = disc.clone();
-        let q = |lba: u32| {
-            let sector = at.image_sector(lba)?;
-            sub.get((sector as usize).saturating_mul(96)..).and_then(q_position)
-        };
-        let changed = disc.pregaps_from_q(&q);
-        if !changed.is_empty() {
-            let list: Vec<String> = disc
-                .tracks
-                .iter()
-                .filter(|t| changed.contains(&t.number))
-                .map(|t| format!("track {} {}", t.number, t.pregap))
-                .collect();
-            log.notes.push(format!("pregaps (INDEX 00) from the Q subchannel, in sectors: {}", list.join(", ")));
-            ranges = track_ranges(Some(disc), unit);
-            rehash = true;
-        }
     }
     if opts.raw {
         if let Some(disc) = &log.disc {
@@ -1808,6 +1937,13 @@ pub fn rip(
     }
     let totals = ripper.sector_totals();
     let complete = end == RunEnd::Completed && totals[BlockStatus::Finished.index()] == u64::from(sectors);
+    // An unfinished rip keeps its Q beside the map for the next run; a finished one (or one whose earlier Q was
+    // lost) leaves none.
+    match rip_q.as_ref().filter(|_| !complete) {
+        Some(q) => save_q(&q_path, totals, q)?,
+        None => remove_q(&q_path)?,
+    }
+    let tracks = sink.tracks.take();
     let streamed = sink.finish().context("writing the image")?.filter(|h| h.pos == image_len);
     let hashes = match (end, streamed) {
         (RunEnd::Completed, _) if !opts.hash => None,
@@ -1831,6 +1967,22 @@ pub fn rip(
         let unfinished: Vec<(u32, u32)> = ripper.unfinished().into_iter().map(|(l, c, _)| (l, c)).collect();
         log.audio_errors = audio_errors(disc, &unfinished);
     }
+    let audio_files = match (tracks, log.disc.as_ref()) {
+        (Some(t), Some(disc)) if end == RunEnd::Completed => {
+            let name = out.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let r = t.finish(&cue_sheet(disc, &name, &log.text, log.subchannel.as_ref()))?;
+            for n in &r.notes {
+                on_event(RipEvent::Warning(n.clone()));
+            }
+            log.notes.extend(r.notes.iter().cloned());
+            Some(r)
+        }
+        (Some(t), _) => {
+            t.abandon();
+            None
+        }
+        _ => None,
+    };
     let log_path = with_ext(&out, "log");
     write_log(&log_path, &out, &map_path, &log, &ripper, hashes.as_ref(), end)?;
 
@@ -1871,6 +2023,7 @@ pub fn rip(
         audio_errors: log.audio_errors,
         subchannel: log.subchannel,
         audio_sums: log.audio_sums,
+        audio_files,
     })
 }
 
@@ -1900,6 +2053,45 @@ fn overread_notes(offset: i32, over: &Overread) -> Vec<String> {
         }
     }
     notes
+}
+
+/// The file beside a rip's map that keeps the Q subchannel of its runs so far: the map's name with `.q` added.
+fn q_sidecar(map: &Path) -> PathBuf {
+    let mut name = map.as_os_str().to_owned();
+    name.push(".q");
+    PathBuf::from(name)
+}
+
+/// The first line of a Q sidecar: the map's sector totals by status when it was written.
+fn q_stamp(totals: [u64; 5]) -> String {
+    format!("map {}", totals.map(|t| t.to_string()).join(" "))
+}
+
+/// The Q a sidecar holds, when it was written for the map as `totals` says it is now; `None` when it is missing,
+/// stale or unreadable (the rip then does without it, as without a sidecar).
+fn load_q(path: &Path, totals: [u64; 5]) -> Option<QSummary> {
+    let f = File::open(path).ok()?;
+    let mut text = String::new();
+    f.take(odix_cdrip::subq::MAX_TEXT_BYTES as u64).read_to_string(&mut text).ok()?;
+    let (stamp, rest) = text.split_once('\n')?;
+    (stamp == q_stamp(totals)).then(|| QSummary::from_text(rest).ok()).flatten()
+}
+
+/// Writes a Q sidecar whole or not at all.
+fn save_q(path: &Path, totals: [u64; 5], q: &QSummary) -> Result<()> {
+    let mut f = AtomicFile::create(path)?;
+    let text = format!("{}\n{}", q_stamp(totals), q.to_text());
+    f.file.write_all(text.as_bytes()).with_context(|| format!("writing {}", path.display()))?;
+    f.commit()?;
+    Ok(())
+}
+
+/// Removes a Q sidecar, if there is one.
+fn remove_q(path: &Path) -> Result<()> {
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e).with_context(|| format!("removing {}", path.display())),
+        _ => Ok(()),
+    }
 }
 
 /// A note on track 1's pregap when the disc has one (track 1 starts past LBA 0): hidden track one audio when
@@ -1971,7 +2163,7 @@ pub fn cue_sheet(disc: &Disc, bin_name: &str, text: &DiscText, q: Option<&QSumma
 
 /// The byte ranges of the tracks (pregap included) in a raw image of `unit`-byte sectors; the whole image when
 /// there is no disc.
-fn track_ranges(disc: Option<&Disc>, unit: u32) -> Vec<(u8, u64, u64)> {
+pub(crate) fn track_ranges(disc: Option<&Disc>, unit: u32) -> Vec<(u8, u64, u64)> {
     match disc {
         Some(d) => d
             .tracks

@@ -300,6 +300,10 @@ pub struct AudioReport {
     pub accuraterip: Option<Vec<audio::accuraterip::TrackResult>>,
     /// Each track against the CTDB response, when one was given.
     pub ctdb: Option<Vec<audio::ctdb::TrackResult>>,
+    /// The CTDB CRC of the whole disc (an entry's `crc32`; [`audio::ctdb::disc_crc`]).
+    pub ctdb_disc_crc: Option<u32>,
+    /// The disc's CTDB CRC against the CTDB response's entries, when one was given.
+    pub ctdb_disc: Option<audio::ctdb::DiscResult>,
 }
 
 impl VerifyReport {
@@ -452,7 +456,9 @@ fn recognise(args: &ImageArgs, disc: Option<&RawDisc>) -> Result<Recognised> {
         (true, false) => "iso9660",
         _ => "udf",
     };
-    Ok(Recognised { format: format.into(), iso, udf, raw: false, size, present: size / 2048 })
+    // A container of raw sectors (x.bin.ecm) is read as the data track they make: its sectors are those.
+    let present = if image.is_raw() { image.reader()?.seek(SeekFrom::End(0))? / 2048 } else { size / 2048 };
+    Ok(Recognised { format: format.into(), iso, udf, raw: false, size, present })
 }
 
 /// Checks the image `opts` names: recognises it (an error names anything that is not a disc image), runs every
@@ -582,11 +588,17 @@ pub fn verify(opts: &VerifyOptions, on_event: &mut dyn FnMut(VerifyEvent<'_>)) -
                 h.tracks = all.tracks;
             }
         } else if opts.hashes {
-            h.image = Some(hash_file(&path, rec.size, &mut report.run)?);
+            // A container (ECM, CSO, ZSO, a DVD CHD) is hashed as the image it holds, as a CD CHD or any raw
+            // image is hashed as its sectors rather than its compressed file.
+            let format = odix_cdrip::detect::detect(&path).unwrap_or(ImageFormat::Plain);
+            h.image = Some(match odix_cdrip::container::open(&path, format)? {
+                Some(store) => hash_store(store.as_ref(), &path, &mut report.run)?,
+                None => hash_file(&path, rec.size, &mut report.run)?,
+            });
         }
         hashes = Some(h);
     }
-    check_container(&path, &mut report)?;
+    check_container(&path, hashes.as_ref().is_some_and(|h| h.image.is_some()), &mut report)?;
     let dat_match = match &opts.match_dat {
         Some(dat) => Some(match_dat(dat, disc.as_ref(), &path, hashes.as_ref(), &mut report)?),
         None => None,
@@ -721,10 +733,12 @@ fn check_audio(
         accuraterip_file: id.url_path(),
         ctdb_toc_id: toc.ctdb_toc_id().unwrap_or_default(),
         ctdb_toc: toc.ctdb_toc(),
+        ctdb_disc_crc: audio::ctdb::disc_crc(&toc, &tracks),
         toc,
         tracks,
         accuraterip: None,
         ctdb: None,
+        ctdb_disc: None,
     };
     writeln!(text, "Audio: {} tracks (checksums from each INDEX 01 to the next)", a.tracks.len())?;
     for (n, s) in &a.tracks {
@@ -738,6 +752,9 @@ fn check_audio(
     writeln!(text, "freedb id: {}", a.freedb_id)?;
     writeln!(text, "AccurateRip id: {} ({})", a.accuraterip_id, a.accuraterip_file)?;
     writeln!(text, "CTDB TOC id: {} (toc {})", a.ctdb_toc_id, a.ctdb_toc)?;
+    if let Some(c) = a.ctdb_disc_crc {
+        writeln!(text, "CTDB disc CRC: {c:08x}")?;
+    }
     report.add("audio", Outcome::Ok, &text, Vec::new())?;
     let mut a = a;
     // Not a fault of the rip: nobody has submitted this disc (or this TOC) yet.
@@ -796,6 +813,20 @@ fn check_audio(
             }
         }
         let good = results.iter().filter(|t| t.matched()).count();
+        // The whole disc's CRC is said, not judged: the tracks decide, and an entry may give no `crc32`.
+        if let Some(crc) = a.ctdb_disc_crc {
+            let d = audio::ctdb::verify_disc(r, &a.toc, crc);
+            match d.confidence {
+                Some(c) => writeln!(text, "CTDB disc: {crc:08x} matches, confidence {c} of {}", d.total_confidence)?,
+                None if d.entries == 0 => writeln!(text, "CTDB disc: {crc:08x} (no entry gives a disc CRC)")?,
+                None => writeln!(
+                    text,
+                    "CTDB disc: {crc:08x} matches no entry ({} entries, confidence {})",
+                    d.entries, d.total_confidence
+                )?,
+            }
+            a.ctdb_disc = Some(d);
+        }
         writeln!(text, "CTDB: {good} of {} tracks match", results.len())?;
         let outcome = if problems.is_empty() { Outcome::Ok } else { Outcome::Failed };
         report.add("ctdb", outcome, &text, problems)?;
@@ -866,8 +897,9 @@ fn container_len(path: &Path) -> Option<u64> {
     odix_cdrip::container::open(path, format).ok().flatten().map(|s| s.len())
 }
 
-/// For an ECM, CSO or ZSO file: decodes all of it (an ECM's EDC checked), as the `container` check.
-fn check_container(path: &Path, report: &mut Report) -> Result<()> {
+/// For an ECM, CSO or ZSO file: decodes all of it (an ECM's EDC checked), as the `container` check; `hashed`
+/// when the image's hashes were computed (of the bytes it holds, which the line says).
+fn check_container(path: &Path, hashed: bool, report: &mut Report) -> Result<()> {
     let format = odix_cdrip::detect::detect(path).ok();
     if !matches!(format, Some(ImageFormat::Ecm | ImageFormat::Cso | ImageFormat::Zso)) {
         return Ok(());
@@ -887,7 +919,10 @@ fn check_container(path: &Path, report: &mut Report) -> Result<()> {
         }),
     };
     let (result, line, problems) = match found {
-        Ok(n) => (Outcome::Ok, format!("Container: {name} holding {n} bytes, every block decoded"), Vec::new()),
+        Ok(n) => {
+            let of = if hashed { "; the hashes are those of the image it holds" } else { "" };
+            (Outcome::Ok, format!("Container: {name} holding {n} bytes, every block decoded{of}"), Vec::new())
+        }
         Err(e) => (Outcome::Failed, format!("Container: {name}: {e}"), vec![format!("{name}: {e}")]),
     };
     report.add("container", result, line.as_bytes(), problems)
@@ -922,20 +957,7 @@ fn match_dat(
                 Some(s) => s,
                 None => Box::new(FileStore::open(image).with_context(|| format!("cannot open {}", image.display()))?),
             };
-            let mut h = Hasher::new();
-            let mut buf = vec![0u8; 1 << 20];
-            let mut pos = 0u64;
-            report.run.progress(Task::Hashing, 0, Some(store.len()));
-            while pos < store.len() {
-                let n = usize::try_from(store.len() - pos).unwrap_or(usize::MAX).min(buf.len());
-                store.read_at(pos, &mut buf[..n]).with_context(|| format!("reading {}", image.display()))?;
-                h.update(&buf[..n]);
-                pos += n as u64;
-                report.run.progress(Task::Hashing, pos, Some(store.len()));
-                report.run.check_cancel()?;
-            }
-            report.run.done(Task::Hashing);
-            vec![(1, h.finish())]
+            vec![(1, hash_store(store.as_ref(), image, &mut report.run)?)]
         }
     };
     let found = odix_cdrip::dat::match_tracks(&parsed, &tracks);
@@ -981,6 +1003,24 @@ fn match_dat(
 }
 
 /// CRC32/MD5/SHA-1 of the whole file.
+/// The hashes of every byte of `store` (`path` names it in messages).
+fn hash_store(store: &dyn ByteStore, path: &Path, run: &mut Run) -> Result<hash::Hashes> {
+    let mut h = Hasher::new();
+    let mut buf = vec![0u8; 1 << 20];
+    let mut pos = 0u64;
+    run.progress(Task::Hashing, 0, Some(store.len()));
+    while pos < store.len() {
+        let n = usize::try_from(store.len() - pos).unwrap_or(usize::MAX).min(buf.len());
+        store.read_at(pos, &mut buf[..n]).with_context(|| format!("reading {}", path.display()))?;
+        h.update(&buf[..n]);
+        pos += n as u64;
+        run.progress(Task::Hashing, pos, Some(store.len()));
+        run.check_cancel()?;
+    }
+    run.done(Task::Hashing);
+    Ok(h.finish())
+}
+
 fn hash_file(path: &Path, size: u64, run: &mut Run) -> Result<hash::Hashes> {
     let mut f = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
     let mut h = Hasher::new();
@@ -1108,7 +1148,8 @@ fn check_iso_volume(args: &ImageArgs, disc: Option<&RawDisc>, rec: &Recognised, 
     } else {
         writeln!(text, "ISO 9660 volume: {expected} sectors ({what}), {present} in the image: ok")?;
     }
-    if disc.is_none() && !rec.size.is_multiple_of(2048) {
+    // (Not for a container of raw sectors, whose sectors are not its bytes over 2048.)
+    if disc.is_none() && rec.present == rec.size / 2048 && !rec.size.is_multiple_of(2048) {
         writeln!(text, "  note: the file's size is not a multiple of 2048 ({} bytes over)", rec.size % 2048)?;
     }
     let result = if missing > 0 { Outcome::Incomplete } else { Outcome::Ok };

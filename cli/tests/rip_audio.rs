@@ -299,8 +299,8 @@ fn unstable_sectors_are_reread_or_reported_with_their_samples() {
     assert!(log.contains("track  2 samples 11760..12936 (LBA 420, 2 sectors)"), "{log}");
 }
 
-/// An audio rip stopped after its first read and resumed gives the pressing too; the resumed run says that the
-/// Q of what the first run read is unknown to it.
+/// An audio rip stopped after its first read and resumed gives the pressing too; the resumed run knows the Q of
+/// what the first run read (kept beside the map: see audio_gaps.rs).
 #[test]
 fn interrupted_audio_rip_resumes_to_the_pressing() {
     let pcm = pressing();
@@ -322,7 +322,7 @@ fn interrupted_audio_rip_resumes_to_the_pressing() {
     assert!(r.resumed);
     assert!(fs::read(&out).unwrap() == pcm, "the resumed rip differs from the pressing");
     let log = fs::read_to_string(dir.path().join("r.log")).unwrap();
-    assert!(log.contains("the rip resumed: the Q subchannel of the sectors read before is not known here"), "{log}");
+    assert!(!log.contains("the rip resumed: the Q subchannel of the sectors read before is not known here"), "{log}");
     let cue = fs::read_to_string(dir.path().join("r.cue")).unwrap();
     assert!(cue.contains("ISRC GBAYE0000351") && cue.contains("CATALOG 0724384960650"), "{cue}");
 }

@@ -1,6 +1,7 @@
 //! What the fuzz targets of the raw image formats with their own readers (NRG, MDS, CDI, GDI, cdrdao TOC) share:
 //! the input written as the format's file beside small data files its description may name (`fuzz.bin`,
-//! `fuzz.mdf`, `fuzz.raw`: 40 raw Mode 1 sectors; `fuzz.iso`: 40 user-data sectors); then the disc is laid out,
+//! `fuzz.mdf`, `fuzz.md0`, `fuzz.raw`: 40 raw Mode 1 sectors; `fuzz.iso`: 40 user-data sectors; `fuzz.wav`: a
+//! WAVE file of 20 sectors of silence); then the disc is laid out,
 //! sessions chosen, sectors looked up and read, and its cooked data read as for any raw image.
 
 use std::io::Read;
@@ -20,10 +21,21 @@ fn folder(format: &str) -> &'static PathBuf {
             s[1..11].fill(0xFF);
             s[15] = 1;
         }
-        for name in ["fuzz.bin", "fuzz.mdf", "fuzz.raw"] {
+        for name in ["fuzz.bin", "fuzz.mdf", "fuzz.md0", "fuzz.raw"] {
             std::fs::write(dir.join(name), &raw).expect("fuzz data file");
         }
         std::fs::write(dir.join("fuzz.iso"), vec![0u8; 2048 * 40]).expect("fuzz.iso");
+        let pcm = 2352u32 * 20;
+        let mut wav = b"RIFF".to_vec();
+        wav.extend((36 + pcm).to_le_bytes());
+        wav.extend(b"WAVEfmt ");
+        for v in [16u32, 0x0002_0001, 44_100, 44_100 * 4, 0x0010_0004] {
+            wav.extend(v.to_le_bytes());
+        }
+        wav.extend(b"data");
+        wav.extend(pcm.to_le_bytes());
+        wav.resize(wav.len() + pcm as usize, 0);
+        std::fs::write(dir.join("fuzz.wav"), wav).expect("fuzz.wav");
         dir
     })
 }

@@ -29,5 +29,9 @@ fuzz_target!(|data: &[u8]| {
         if let Ok(results) = ctdb::verify(&response, &toc, &sums) {
             assert_eq!(results.len(), usize::from(n));
         }
+        if let Some(crc) = ctdb::disc_crc(&toc, &sums) {
+            let d = ctdb::verify_disc(&response, &toc, crc);
+            assert!(d.entries <= response.entries.len());
+        }
     }
 });

@@ -200,6 +200,87 @@ pub fn encode_chunk(id: &AccurateRipId, entries: &[(u8, u32, u32)]) -> Vec<u8> {
     out
 }
 
+/// One track's AccurateRip sums at one read offset ([`sums_by_offset`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OffsetSums {
+    /// The read offset, samples.
+    pub offset: i32,
+    /// The AccurateRip v1 CRC of the track read at this offset.
+    pub v1: u32,
+    /// Σ position × sample over the counted positions, exactly (v1 is its low 32 bits).
+    exact: u128,
+    /// How many positions are counted.
+    counted: u64,
+}
+
+impl OffsetSums {
+    /// Whether the track's AccurateRip v2 CRC at this offset can be `crc`. `false` is certain; `true` is to be
+    /// confirmed by computing the v2 CRC (it holds for about one `crc` in 2³² / the track's samples).
+    ///
+    /// Why: v2 is Σ lo + Σ hi (mod 2³²) of the 64-bit products, while the exact sum P of the products is
+    /// Σ lo + 2³² Σ hi. With Σ lo = v1 + 2³² c (0 ≤ c < the positions counted, each lo being below 2³²),
+    /// Σ hi = (P − v1) / 2³² − c, so v2 = v1 + (P − v1) / 2³² − c: the `c` that would give `crc` must lie in range.
+    pub fn may_have_v2(&self, crc: u32) -> bool {
+        let q = (self.exact.saturating_sub(u128::from(self.v1)) >> 32) as u32;
+        let c = self.v1.wrapping_add(q).wrapping_sub(crc);
+        u64::from(c) < self.counted
+    }
+}
+
+/// One track's AccurateRip sums for every read offset in `-range..=range`, in order, in one sliding pass (two
+/// multiplications an offset, not one per sample): the v1 CRC, and what tells which v2 CRCs are possible
+/// ([`OffsetSums::may_have_v2`]), v2 itself not being a sum that slides.
+///
+/// `audio` holds the track's samples as a drive read them without correction (16-bit stereo, 4 bytes a sample),
+/// from `margin` samples before the track's first sample to `margin` after its last; `samples` is the track's
+/// length; `first` and `last` say whether it is the disc's first or last audio track. Offsets whose window leaves
+/// `audio` are left out (`range` above `margin` gives none of them), as is everything when `audio` is shorter than
+/// the track and both margins.
+pub fn sums_by_offset(audio: &[u8], margin: u32, samples: u64, first: bool, last: bool, range: u32) -> Vec<OffsetSums> {
+    let at = |i: u64| -> u64 {
+        usize::try_from(i.saturating_mul(4))
+            .ok()
+            .and_then(|b| audio.get(b..b.saturating_add(4)))
+            .and_then(|w| <[u8; 4]>::try_from(w).ok())
+            .map_or(0, |w| u64::from(u32::from_le_bytes(w)))
+    };
+    let total = (audio.len() / super::SAMPLE_BYTES) as u64;
+    let range = range.min(margin);
+    let skip_first = u64::from(5 * super::SAMPLES_PER_SECTOR - 1);
+    let skip_last = u64::from(5 * super::SAMPLES_PER_SECTOR);
+    let a: u64 = if first { skip_first.saturating_add(1) } else { 1 };
+    let b: u64 = if last { samples.saturating_sub(skip_last) } else { samples };
+    if b < a || u64::from(margin).saturating_mul(2).saturating_add(samples) > total {
+        return Vec::new();
+    }
+    let counted = b.saturating_sub(a).saturating_add(1);
+    // Position k of the window at offset o is sample index margin + o + k − 1 of `audio`.
+    let lowest = u64::from(margin.saturating_sub(range));
+    let idx = |o0: u64, k: u64| o0.saturating_add(k).saturating_sub(1);
+    // Exact sums: below 2^23 positions × 2^32 × 2^23 < 2^78 for P, 2^55 for the plain sum.
+    let (mut p, mut sum) = (0u128, 0u128);
+    for k in a..=b {
+        let x = u128::from(at(idx(lowest, k)));
+        p = p.saturating_add(u128::from(k).saturating_mul(x));
+        sum = sum.saturating_add(x);
+    }
+    let hi = i32::try_from(range).unwrap_or(i32::MAX);
+    let mut out = Vec::with_capacity((range as usize).saturating_mul(2).saturating_add(1));
+    let mut o0 = lowest;
+    for offset in hi.saturating_neg()..=hi {
+        out.push(OffsetSums { offset, v1: p as u32, exact: p, counted });
+        // Moving the window one sample on: every position's sample becomes the next one's.
+        let (xa, xb1) = (u128::from(at(idx(o0, a))), u128::from(at(idx(o0, b.saturating_add(1)))));
+        p = p
+            .saturating_add(u128::from(b).saturating_mul(xb1))
+            .saturating_sub(u128::from(a.saturating_sub(1)).saturating_mul(xa))
+            .saturating_sub(sum);
+        sum = sum.saturating_add(xb1).saturating_sub(xa);
+        o0 = o0.saturating_add(1);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -248,5 +329,31 @@ mod tests {
         assert!(parse(&two).unwrap_err().to_string().contains("chunk 2 at byte 40"));
         assert!(parse(&[]).is_err());
         assert!(parse(&vec![0u8; MAX_RESPONSE_BYTES + 1]).is_err());
+    }
+
+    /// The sliding sums give each offset's v1 CRC and admit its v2 CRC (computed from scratch by
+    /// `TrackChecksums`), and admit few other CRCs.
+    #[test]
+    fn sums_by_offset_admit_the_v2_crc() {
+        use crate::audio::TrackChecksums;
+        let audio: Vec<u8> = (0..(8000u32 * 4)).map(|i| (i.wrapping_mul(2_654_435_761) >> 11) as u8).collect();
+        let (margin, sectors) = (1000u32, 10u32);
+        let samples = u64::from(sectors) * 588;
+        for (no, count) in [(1u8, 1u8), (1, 3), (2, 3), (3, 3)] {
+            let got = sums_by_offset(&audio, margin, samples, no == 1, no == count, 40);
+            assert_eq!(got.len(), 81);
+            let mut others = 0;
+            for s in &got {
+                let at = (i64::from(margin) + i64::from(s.offset)) as usize * 4;
+                let mut t = TrackChecksums::new(no, count, sectors);
+                t.update(&audio[at..at + samples as usize * 4]);
+                let want = t.finish().unwrap();
+                assert_eq!(s.v1, want.accuraterip_v1, "offset {} track {no}/{count}", s.offset);
+                assert!(s.may_have_v2(want.accuraterip_v2), "offset {} track {no}/{count}", s.offset);
+                others += (0..1000u32).filter(|k| s.may_have_v2(k.wrapping_mul(0x9e37_79b9))).count();
+            }
+            assert!(others < 10, "{others} of 81 000 other CRCs admitted");
+        }
+        assert!(sums_by_offset(&audio, 1000, 7000, false, false, 5).is_empty());
     }
 }

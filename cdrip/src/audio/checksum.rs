@@ -127,6 +127,16 @@ impl TrackChecksums {
         self.samples
     }
 
+    /// Stereo samples its CTDB CRC covers (what the disc's CTDB CRC needs to put the tracks' CRCs together).
+    pub fn ctdb_samples(&self) -> u64 {
+        self.ctdb_range.1.saturating_sub(self.ctdb_range.0)
+    }
+
+    /// The samples its CTDB CRC covers, counted from 0 at the track's first: `from..to`.
+    pub fn ctdb_range(&self) -> (u64, u64) {
+        self.ctdb_range
+    }
+
     /// Adds the next bytes of the track (any length: a sample split between two calls is put together).
     pub fn update(&mut self, data: &[u8]) {
         self.crc.update(data);

@@ -237,6 +237,135 @@ pub fn verify(response: &Response, toc: &Toc, sums: &[(u8, TrackSums)]) -> Resul
     Ok(out)
 }
 
+/// The CTDB CRC of the whole disc, the `crc32` of an entry: the CRC-32 of the disc's audio from the first audio
+/// track's `INDEX 01` to the audio lead-out, except its first 10 sectors (5880 samples) and its last
+/// 5880 + (D mod 5880) samples, D being the disc's samples (so the rest is a whole number of 10-sector rows). It
+/// covers what the track CRCs cover, one after the other, which is how it is put together from them (CRC-32
+/// combination, no audio read again). `sums` must hold every audio track of `toc`, in any order.
+///
+/// `None` when a track is missing from `sums`, the disc is too short to leave anything (20 sectors or less), or
+/// its first or last audio track is shorter than what is left out of it (which this sum of track CRCs cannot
+/// express).
+pub fn disc_crc(toc: &Toc, sums: &[(u8, TrackSums)]) -> Option<u32> {
+    let mut disc = crc32fast::Hasher::new();
+    let mut samples = 0u64;
+    for t in toc.audio_tracks() {
+        let (_, s) = sums.iter().find(|(n, _)| *n == t.number)?;
+        let covered = toc.track_checksums(t.number)?.ctdb_samples();
+        samples = samples.saturating_add(covered);
+        let bytes = covered.saturating_mul(super::SAMPLE_BYTES as u64);
+        disc.combine(&crc32fast::Hasher::new_with_initial_len(s.ctdb_crc, bytes));
+    }
+    // A first or last track shorter than what is left out of it would need the next track's samples left out too.
+    let first = toc.audio_tracks().next()?.start;
+    let d = u64::from(toc.audio_leadout().saturating_sub(first)).saturating_mul(u64::from(super::SAMPLES_PER_SECTOR));
+    let row = 10 * u64::from(super::SAMPLES_PER_SECTOR);
+    let whole = d.saturating_sub(row).saturating_sub(row.saturating_add(d.checked_rem(row).unwrap_or(0)));
+    (samples > 0 && samples == whole).then(|| disc.finalize())
+}
+
+/// How the whole disc's CTDB CRC compares with a response's entries.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DiscResult {
+    /// The disc's CTDB CRC ([`disc_crc`]).
+    pub crc: u32,
+    /// Summed confidence of the entries whose `crc32` equals it; `None` when none does.
+    pub confidence: Option<u32>,
+    /// Summed confidence of every entry for as many audio tracks as the disc has that gives a `crc32`.
+    pub total_confidence: u32,
+    /// How many such entries there are (0: the response gives no disc CRC to compare with).
+    pub entries: usize,
+}
+
+impl DiscResult {
+    /// Whether an entry has the disc's CRC.
+    pub fn matched(&self) -> bool {
+        self.confidence.is_some()
+    }
+}
+
+/// Compares the disc's CTDB CRC `crc` with the `crc32` of the response's entries that have one CRC per audio track
+/// of `toc` (those [`verify`] compares track by track).
+pub fn verify_disc(response: &Response, toc: &Toc, crc: u32) -> DiscResult {
+    let tracks = toc.audio_tracks().count();
+    let mut r = DiscResult { crc, confidence: None, total_confidence: 0, entries: 0 };
+    for e in response.entries.iter().filter(|e| e.track_crcs.len() == tracks) {
+        let Some(c) = e.crc32 else { continue };
+        r.entries = r.entries.saturating_add(1);
+        r.total_confidence = r.total_confidence.saturating_add(e.confidence);
+        if c == crc {
+            r.confidence = Some(r.confidence.unwrap_or(0).saturating_add(e.confidence));
+        }
+    }
+    r
+}
+
+/// One track's CTDB CRC for every read offset in `-range..=range`, in order: the CRC-32 of its samples `from..to`
+/// (as [`crate::audio::TrackChecksums::ctdb_range`] gives them) read `offset` samples on. The first is computed
+/// whole, each next one by rolling the CRC four bytes on (CRC-32 being linear, the byte leaving the window is taken
+/// out by its contribution at the window's length), so the cost is the window plus a few operations an offset.
+///
+/// `audio` holds the track as a drive read it without correction, from `margin` samples before its first sample to
+/// `margin` after its last, as for [`super::accuraterip::sums_by_offset`]; offsets whose window leaves `audio` are
+/// left out (`range` above `margin` gives none of them).
+pub fn crc_by_offset(audio: &[u8], margin: u32, (from, to): (u64, u64), range: u32) -> Vec<(i32, u32)> {
+    let range = range.min(margin);
+    let bytes = |samples: u64| usize::try_from(samples.saturating_mul(super::SAMPLE_BYTES as u64)).ok();
+    let (Some(len), Some(start)) =
+        (bytes(to.saturating_sub(from)), bytes(u64::from(margin.saturating_sub(range)).saturating_add(from)))
+    else {
+        return Vec::new();
+    };
+    let Some(first) = audio.get(start..start.saturating_add(len)) else { return Vec::new() };
+    if len == 0 {
+        return Vec::new();
+    }
+    // The CRC of `n` zero bytes, and that of one byte `b` followed by len − 1 zeros, less that of len zeros: what
+    // the byte leaving the window adds to the window's CRC.
+    let zeros = |n: usize| {
+        let mut h = crc32fast::Hasher::new();
+        let block = [0u8; 4096];
+        let mut left = n;
+        while left > 0 {
+            let k = left.min(block.len());
+            h.update(block.get(..k).unwrap_or_default());
+            left = left.saturating_sub(k);
+        }
+        h.finalize()
+    };
+    let (z_len, z_rest) = (zeros(len), zeros(len.saturating_sub(1)));
+    let leaving: Vec<u32> = (0..=255u8)
+        .map(|b| {
+            let mut h = crc32fast::Hasher::new();
+            h.update(&[b]);
+            h.combine(&crc32fast::Hasher::new_with_initial_len(z_rest, len.saturating_sub(1) as u64));
+            h.finalize() ^ z_len
+        })
+        .collect();
+    let hi = i32::try_from(range).unwrap_or(i32::MAX);
+    let mut out = Vec::with_capacity((range as usize).saturating_mul(2).saturating_add(1));
+    let mut crc = crc32fast::hash(first);
+    let mut at = start;
+    for offset in hi.saturating_neg()..=hi {
+        out.push((offset, crc));
+        if offset == hi {
+            break;
+        }
+        for _ in 0..super::SAMPLE_BYTES {
+            let (Some(&old), Some(&new)) = (audio.get(at), audio.get(at.saturating_add(len))) else {
+                return out;
+            };
+            // Without its first byte the window is len − 1 bytes long: its CRC is then updated with the next one.
+            let shorter = crc ^ leaving.get(usize::from(old)).copied().unwrap_or(0) ^ z_len ^ z_rest;
+            let mut h = crc32fast::Hasher::new_with_initial(shorter);
+            h.update(&[new]);
+            crc = h.finalize();
+            at = at.saturating_add(1);
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -267,6 +396,58 @@ mod tests {
         assert!(!v[0].matched());
         let one = Toc::new(vec![TocTrack::audio(1, 0)], 300).unwrap();
         assert!(verify(&r, &one, &[]).unwrap_err().to_string().contains("entries have 2, 2, 3 tracks"));
+    }
+
+    /// The disc CRC put together from the track CRCs equals the CRC-32 of the whole range computed at once.
+    #[test]
+    fn disc_crc_is_the_whole_range() {
+        let sectors = [30u32, 7, 45];
+        let total: u32 = sectors.iter().sum();
+        let data: Vec<u8> = (0..total as usize * 2352).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+        let toc = Toc::new(vec![TocTrack::audio(1, 0), TocTrack::audio(2, 30), TocTrack::audio(3, 37)], total).unwrap();
+        let mut sums = Vec::new();
+        let mut at = 0usize;
+        for (n, len) in [(1u8, 30usize), (2, 7), (3, 45)] {
+            let mut c = toc.track_checksums(n).unwrap();
+            c.update(&data[at * 2352..(at + len) * 2352]);
+            sums.push((n, c.finish().unwrap()));
+            at += len;
+        }
+        let d = u64::from(total) * 588;
+        let (from, to) = (5880u64, d - 5880 - d % 5880);
+        let want = crc32fast::hash(&data[from as usize * 4..to as usize * 4]);
+        assert_eq!(disc_crc(&toc, &sums), Some(want));
+        sums.pop();
+        assert_eq!(disc_crc(&toc, &sums), None);
+        // A last track of 7 sectors, shorter than the 10 left out of it.
+        let short = Toc::new(vec![TocTrack::audio(1, 0), TocTrack::audio(2, 30)], 37).unwrap();
+        let s2: Vec<(u8, TrackSums)> = (1..=2).map(|n| (n, sums[0].1)).collect();
+        assert_eq!(disc_crc(&short, &s2), None);
+        let xml = format!(
+            "<ctdb><entry confidence=\"3\" crc32=\"{want:08x}\" trackcrcs=\"1 2 3\"/>\
+             <entry confidence=\"2\" crc32=\"00000001\" trackcrcs=\"1 2 3\"/>\
+             <entry confidence=\"9\" trackcrcs=\"1 2 3\"/>\
+             <entry confidence=\"4\" crc32=\"{want:08x}\" trackcrcs=\"1 2\"/></ctdb>"
+        );
+        let r = verify_disc(&parse(&xml).unwrap(), &toc, want);
+        assert_eq!((r.confidence, r.total_confidence, r.entries), (Some(3), 5, 2));
+        assert!(!verify_disc(&parse(&xml).unwrap(), &toc, 7).matched());
+    }
+
+    /// The rolling CRCs equal the CRC-32 of each window computed whole.
+    #[test]
+    fn crc_by_offset_rolls_right() {
+        let audio: Vec<u8> = (0..(9000u32 * 4)).map(|i| (i.wrapping_mul(2_654_435_761) >> 9) as u8).collect();
+        for (from, to) in [(0u64, 6000u64), (300, 5000), (0, 1)] {
+            let got = crc_by_offset(&audio, 1000, (from, to), 50);
+            assert_eq!(got.len(), 101);
+            for (o, c) in got {
+                let a = ((1000 + i64::from(o)) as u64 + from) as usize * 4;
+                let b = ((1000 + i64::from(o)) as u64 + to) as usize * 4;
+                assert_eq!(c, crc32fast::hash(&audio[a..b]), "offset {o} window {from}..{to}");
+            }
+        }
+        assert!(crc_by_offset(&audio, 1000, (0, 9000), 5).is_empty());
     }
 
     #[test]

@@ -9,15 +9,19 @@
 //!   types that store no more) followed by 96 bytes of subchannel (zeros when none is kept). Each track
 //!   (`CHT2`, `CHTR` or `CHGD` metadata) stores `FRAMES` sectors, padded with empty ones to a multiple of 4. A
 //!   pregap whose `PGTYPE` begins with `V` is stored at the start of those frames; any other is on the disc but
-//!   not in the file, as is the `POSTGAP`. Audio samples are stored big-endian (a BIN holds them little-endian):
-//!   they are swapped back as they are read. A CHD has no sessions: every track is in session 1.
+//!   not in the file, as is the `POSTGAP`. A GD-ROM (`CHGD`) track's `FRAMES` reach the next track's LBA (the
+//!   high-density area from LBA 45000 is session 2, as for a `.gdi`), its last `PAD` frames filling, not
+//!   stored. Audio samples are stored big-endian (a BIN holds them little-endian): they are swapped back as
+//!   they are read. A CD CHD has no sessions: every track is in session 1.
 //! - a DVD (`DVD ` metadata): 2048-byte sectors, read as the ISO or UDF image they are.
 //!
 //! Every header field, map entry and compressed length is untrusted: the header's sizes are bounded before the
 //! map is read, every stored hunk must lie inside the file and every copy of another hunk must name an earlier
 //! hunk that is itself stored (so a copy cannot loop), and a hunk's codec writes into a buffer of one hunk, never
-//! more. A CHD that needs a parent is refused, naming the parent's SHA-1.
+//! more. A CHD that stores only its differences from a parent is read with its parent: the `*.chd` file beside
+//! it whose header SHA-1 is the one it names (or one given), checked as the CHD is.
 
+mod read;
 pub mod write;
 
 use std::cell::Cell;
@@ -27,6 +31,8 @@ use std::io::{self, BufReader, Read};
 use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, Once};
+
+use self::read::{Chain, Decoder, Hunks};
 
 use ::chd::map::{CompressionTypeV5, MapEntry};
 use ::chd::Chd;
@@ -48,8 +54,6 @@ const HEADER_LEN: usize = 124;
 const MAX_HUNK: u32 = 1 << 20;
 /// The most hunks a CHD may have: a 17 GB DVD has 4.2 million of 4096 bytes.
 const MAX_HUNKS: u64 = 1 << 23;
-/// Decoded hunks kept by a store.
-const CACHE_HUNKS: usize = 16;
 /// Metadata entries looked at, and bytes of text taken from each.
 const MAX_META: usize = 1024;
 const MAX_META_LEN: usize = 4096;
@@ -89,6 +93,11 @@ pub struct ChdTrack {
     pub pregap_stored: bool,
     /// Frames after the track on the disc but not stored.
     pub postgap: u64,
+    /// A GD-ROM track (`CHGD` metadata): its `FRAMES` reach the next track's LBA, the last `pad` of them empty
+    /// frames that are not the track's (chdman fills the room between a GD-ROM's tracks so).
+    pub gd_rom: bool,
+    /// Of `frames`, how many at the end are such filling (`PAD`, GD-ROM tracks only).
+    pub pad: u64,
 }
 
 /// The header fields of a CHD odix reports.
@@ -138,12 +147,6 @@ impl fmt::Debug for ChdStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ChdStore").field("path", &self.path).field("len", &self.len).finish_non_exhaustive()
     }
-}
-
-struct Hunks {
-    chd: Chd<BufReader<File>>,
-    cache: Vec<(u32, Vec<u8>)>,
-    compressed: Vec<u8>,
 }
 
 thread_local! {
@@ -202,7 +205,7 @@ fn tag_name(tag: u32) -> String {
     tag.to_be_bytes().iter().map(|&b| if b.is_ascii_graphic() { char::from(b) } else { '?' }).collect()
 }
 
-/// Checks the v5 header before anything is read by what it says: version, sizes, no parent. Returns its fields.
+/// Checks the v5 header before anything is read by what it says: version, sizes. Returns its fields.
 /// The header fields [`check_header`] returns: hunk bytes, unit bytes, logical bytes, raw SHA-1, SHA-1, codecs.
 type HeaderFields = (u32, u32, u64, [u8; 20], [u8; 20], Vec<String>);
 
@@ -223,17 +226,6 @@ fn check_header(path: &Path, file_len: u64) -> Result<HeaderFields> {
     }
     let (logical, map_offset, meta_offset) = (be64(&h, 32), be64(&h, 40), be64(&h, 48));
     let (hunk_bytes, unit_bytes) = (be32(&h, 56), be32(&h, 60));
-    let parent = sha(&h, 104);
-    if parent != [0; 20] {
-        return Err(bad(
-            path,
-            format!(
-                "a CHD that stores only its differences from a parent CHD (SHA-1 {}), which odix does not read: \
-                 `chdman copy -i CHILD.chd -ip PARENT.chd -o WHOLE.chd` makes one that needs no parent",
-                hex(&parent)
-            ),
-        ));
-    }
     if hunk_bytes == 0 || hunk_bytes > MAX_HUNK || unit_bytes == 0 || hunk_bytes.checked_rem(unit_bytes) != Some(0) {
         return Err(bad(path, format!("CHD hunks of {hunk_bytes} bytes in units of {unit_bytes}")));
     }
@@ -252,9 +244,11 @@ fn check_header(path: &Path, file_len: u64) -> Result<HeaderFields> {
     Ok((hunk_bytes, unit_bytes, logical, sha(&h, 64), sha(&h, 84), codecs))
 }
 
-/// Checks every map entry: stored hunks inside the file, copies of earlier stored hunks only, no parent.
-fn check_map(path: &Path, chd: &Chd<BufReader<File>>, file_len: u64) -> Result<()> {
+/// Checks every map entry: stored hunks inside the file, copies of earlier stored hunks (or of parent hunks)
+/// only, and copies from the parent (of `parent_hunks` hunks, `None` for no parent) inside the parent.
+fn check_map(path: &Path, chd: &Chd<BufReader<File>>, file_len: u64, parent_hunks: Option<u64>) -> Result<()> {
     let map = chd.map();
+    let hunk_units = u64::from(chd.header().hunk_size().checked_div(chd.header().unit_bytes()).unwrap_or(1).max(1));
     let count = chd.header().hunk_count();
     if map.len() != usize::try_from(count).unwrap_or(usize::MAX) {
         return Err(bad(path, format!("CHD map has {} entries for {count} hunks", map.len())));
@@ -292,15 +286,29 @@ fn check_map(path: &Path, chd: &Chd<BufReader<File>>, file_len: u64) -> Result<(
                     CompressionTypeV5::CompressionSelf => {
                         let target = usize::try_from(e.block_offset()).unwrap_or(usize::MAX);
                         let stored = target < i
-                            && !matches!(
-                                kind_of(target),
-                                Some(CompressionTypeV5::CompressionSelf | CompressionTypeV5::CompressionParent) | None
-                            );
+                            && match kind_of(target) {
+                                Some(CompressionTypeV5::CompressionSelf) | None => false,
+                                Some(CompressionTypeV5::CompressionParent) => parent_hunks.is_some(),
+                                Some(_) => true,
+                            };
                         if !stored {
                             return Err(at(format!("a copy of hunk {}, which is not an earlier stored hunk", target)));
                         }
                     }
-                    CompressionTypeV5::CompressionParent => return Err(at("a copy from a parent CHD".into())),
+                    CompressionTypeV5::CompressionParent => {
+                        // The hunk is the parent's units from this one on: one hunk, or the end of one and the
+                        // start of the next.
+                        let Some(parent_hunks) = parent_hunks else {
+                            return Err(at("a copy from a parent CHD, in a CHD that names none".into()));
+                        };
+                        let unit = e.block_offset();
+                        if unit.checked_add(hunk_units).is_none_or(|end| end > parent_hunks.saturating_mul(hunk_units))
+                        {
+                            return Err(at(format!(
+                                "a copy of unit {unit} of its parent CHD, which has {parent_hunks} hunks"
+                            )));
+                        }
+                    }
                     _ => return Err(at("unknown compression type".into())),
                 }
             }
@@ -334,8 +342,8 @@ fn track_mode(kind: &str) -> Option<TrackMode> {
     })
 }
 
-/// The track a `CHT2`/`CHTR`/`CHGD` text describes.
-fn parse_track(path: &Path, text: &str) -> Result<ChdTrack> {
+/// The track a `CHT2`/`CHTR`/`CHGD` text describes (`gd_rom` for `CHGD`).
+fn parse_track(path: &Path, text: &str, gd_rom: bool) -> Result<ChdTrack> {
     let what = |m: String| bad(path, format!("CHD track metadata {:?}: {m}", text.trim()));
     let num = |key: &str, required: bool| -> Result<u64> {
         match field(text, key) {
@@ -354,28 +362,63 @@ fn parse_track(path: &Path, text: &str) -> Result<ChdTrack> {
     let pregap = num("PREGAP", false)?;
     let pregap_stored = field(text, "PGTYPE").is_some_and(|t| t.starts_with('V'));
     let postgap = num("POSTGAP", false)?;
+    let pad = if gd_rom { num("PAD", false)? } else { 0 };
     let max = u64::try_from(crate::sector::MAX_LBA).unwrap_or(0);
-    if frames == 0 || frames > max || pregap > max || postgap > max || (pregap_stored && pregap > frames) {
+    if frames == 0
+        || frames > max
+        || pregap > max
+        || postgap > max
+        || (pregap_stored && pregap > frames)
+        || pad.saturating_add(if pregap_stored { pregap } else { 0 }) >= frames
+    {
         return Err(what("frame counts do not fit a CD".into()));
     }
-    Ok(ChdTrack { number, kind, mode, subtype, frames, pregap, pregap_stored, postgap })
+    Ok(ChdTrack { number, kind, mode, subtype, frames, pregap, pregap_stored, postgap, gd_rom, pad })
 }
 
 impl ChdFile {
-    /// Opens the CHD at `path` and checks its header, map and metadata.
+    /// Opens the CHD at `path` and checks its header, map and metadata. A CHD that stores only its differences
+    /// from a parent is read with its parent: the `*.chd` file in the same directory whose header SHA-1 is the
+    /// one it names (and so on for the parent's parent, at most 8 deep).
     ///
     /// # Errors
-    /// [`Error::Layout`] naming the path for a damaged or unsupported CHD (a parent needed, another version, a
-    /// hard disk or LaserDisc image, a header asking for too much); [`Error::Io`].
+    /// [`Error::Layout`] naming the path for a damaged or unsupported CHD (a parent needed and not found,
+    /// another version, a hard disk or LaserDisc image, a header asking for too much); [`Error::Io`].
     pub fn open(path: &Path) -> Result<ChdFile> {
+        ChdFile::open_with_parent(path, None)
+    }
+
+    /// As [`ChdFile::open`], with the parent given (its own parents, if any, are searched for beside it).
+    ///
+    /// # Errors
+    /// As [`ChdFile::open`]; [`Error::Layout`] when `parent` is not the CHD's parent (another SHA-1, other hunk
+    /// or unit sizes) or the CHD needs no parent.
+    pub fn open_with_parent(path: &Path, parent: Option<&Path>) -> Result<ChdFile> {
         let io = |source| Error::Io { path: path.to_path_buf(), source };
         let file_len = std::fs::metadata(path).map_err(io)?.len();
         let (hunk_bytes, unit_bytes, logical, raw_sha1, sha1, codecs) = check_header(path, file_len)?;
-        let file = File::open(path).map_err(io)?;
-        let mut chd = guarded(|| Chd::open(BufReader::with_capacity(64 * 1024, file), None))
-            .map_err(|e| bad(path, format!("CHD map: {e}")))?
-            .map_err(|e| bad(path, format!("CHD header or map: {e}")))?;
-        check_map(path, &chd, file_len)?;
+        let ids = read::read_ids(path).ok_or_else(|| bad(path, "CHD header cannot be read"))?;
+        let parents = read::find_parents(path, &ids, parent)?;
+        // Each parent is checked as the CHD is, the farthest first, before anything is decoded.
+        let mut parent_hunks = None;
+        for p in parents.iter().rev() {
+            let p_len = std::fs::metadata(p).map_err(|source| Error::Io { path: p.clone(), source })?.len();
+            let (p_hunk, _, p_logical, ..) = check_header(p, p_len)?;
+            let alone = Chain { files: vec![p.clone()] }.open()?;
+            check_map(p, &alone, p_len, parent_hunks)?;
+            parent_hunks = Some(p_logical.div_ceil(u64::from(p_hunk)));
+        }
+        let mut files = vec![path.to_path_buf()];
+        files.extend(parents);
+        let chain = Chain { files };
+        let mut chd = if chain.files.len() > 1 {
+            // Opened alone to check its map and read its metadata (which a CHD never takes from its parent);
+            // the decoder below is opened with its parents.
+            Chain { files: vec![path.to_path_buf()] }.open()?
+        } else {
+            chain.open()?
+        };
+        check_map(path, &chd, file_len, parent_hunks)?;
         let mut texts: Vec<(u32, String)> = Vec::new();
         let mut refs = Vec::new();
         for r in chd.metadata_refs().take(MAX_META) {
@@ -393,13 +436,12 @@ impl ChdFile {
         let media = if texts.iter().any(|(t, _)| *t == TAG_CHCD) {
             return Err(bad(path, "CD metadata of CHD version 3/4 (CHCD) in a version 5 CHD"));
         } else if texts.iter().any(|(t, _)| matches!(*t, TAG_CHT2 | TAG_CHTR | TAG_CHGD)) {
-            if texts.iter().any(|(t, _)| *t == TAG_CHGD) {
-                return Err(bad(path, "a GD-ROM CHD (CHGD metadata), which odix does not read"));
-            }
+            // A GD-ROM's tracks are all CHGD; a CD's are CHT2 (or the older CHTR).
+            let gd_rom = texts.iter().any(|(t, _)| *t == TAG_CHGD);
             let mut tracks = texts
                 .iter()
-                .filter(|(t, _)| matches!(*t, TAG_CHT2 | TAG_CHTR))
-                .map(|(_, text)| parse_track(path, text))
+                .filter(|(t, _)| if gd_rom { *t == TAG_CHGD } else { matches!(*t, TAG_CHT2 | TAG_CHTR) })
+                .map(|(_, text)| parse_track(path, text, gd_rom))
                 .collect::<Result<Vec<_>>>()?;
             tracks.sort_by_key(|t| t.number);
             for (i, t) in tracks.iter().enumerate() {
@@ -439,13 +481,15 @@ impl ChdFile {
             }
         }
         let info = ChdInfo { hunk_bytes, unit_bytes, logical_bytes: logical, codecs, raw_sha1, sha1, media };
+        let decoder = Decoder::new(if chain.files.len() > 1 { chain.open()? } else { chd });
+        let count = u32::try_from(logical.div_ceil(u64::from(hunk_bytes))).unwrap_or(u32::MAX);
         let store = ChdStore {
             path: path.to_path_buf(),
             len: logical,
             hunk_bytes,
             unit_bytes,
             audio,
-            inner: Mutex::new(Hunks { chd, cache: Vec::new(), compressed: Vec::new() }),
+            inner: Mutex::new(Hunks::new(chain, decoder, hunk_bytes, count)),
         };
         Ok(ChdFile { info, store })
     }
@@ -481,15 +525,17 @@ impl ChdFile {
                 (first, first, u32::try_from(t.pregap).unwrap_or(0))
             };
             let size = t.mode.sector_size();
+            // A GD-ROM's high-density area is laid out as session 2, as a `.gdi` is (crate::gdi).
+            let high_density = t.gd_rom && first_lba >= crate::gdi::HIGH_DENSITY_LBA;
             tracks.push(DiscTrack {
                 number: t.number,
-                session: 1,
+                session: if high_density { 2 } else { 1 },
                 mode: t.mode,
                 file: 0,
                 file_offset: frame.saturating_mul(u64::from(CD_FRAME)),
                 first_lba,
                 start_lba,
-                stored: t.frames,
+                stored: t.frames.saturating_sub(t.pad),
                 unstored_pregap: unstored,
                 postgap: u32::try_from(t.postgap).unwrap_or(0),
                 sub_bytes: CD_FRAME.saturating_sub(size),
@@ -528,6 +574,10 @@ pub fn open(path: &Path) -> Result<RawDisc> {
 /// # Errors
 /// As [`ChdFile::open`].
 pub fn dvd_store(path: &Path) -> Result<Option<Box<dyn ByteStore>>> {
+    // A CD is opened once, by `open`: its tags are enough to tell it from a DVD here.
+    if has_cd_tags(path) {
+        return Ok(None);
+    }
     let chd = ChdFile::open(path)?;
     Ok(match chd.info.media {
         ChdMedia::Dvd => Some(Box::new(chd.into_store())),
@@ -535,37 +585,30 @@ pub fn dvd_store(path: &Path) -> Result<Option<Box<dyn ByteStore>>> {
     })
 }
 
-impl Hunks {
-    /// The decoded hunk `n`, from the cache or decoded now.
-    fn hunk(&mut self, n: u32, hunk_bytes: u32, path: &Path) -> io::Result<&[u8]> {
-        if let Some(i) = self.cache.iter().position(|(h, _)| *h == n) {
-            let e = self.cache.remove(i);
-            self.cache.push(e);
-        } else {
-            let mut buf = if self.cache.len() >= CACHE_HUNKS { self.cache.remove(0).1 } else { Vec::new() };
-            buf.resize(usize::try_from(hunk_bytes).unwrap_or(0), 0);
-            let (chd, compressed) = (&mut self.chd, &mut self.compressed);
-            let res = guarded(|| chd.hunk(n).and_then(|mut h| h.read_hunk_in(compressed, &mut buf)))
-                .unwrap_or(Err(::chd::Error::DecompressionError));
-            match res {
-                Ok(len) if len == buf.len() => {}
-                Ok(len) => {
-                    return Err(io::Error::new(
-                        io::ErrorKind::InvalidData,
-                        format!("{}: CHD hunk {n} decoded to {len} bytes, not {}", path.display(), buf.len()),
-                    ))
-                }
-                Err(e) => {
-                    return Err(io::Error::new(
-                        io::ErrorKind::InvalidData,
-                        format!("{}: CHD hunk {n} cannot be decoded ({e})", path.display()),
-                    ))
-                }
-            }
-            self.cache.push((n, buf));
-        }
-        Ok(self.cache.last().map(|(_, b)| b.as_slice()).unwrap_or_default())
+/// Whether the metadata of the CHD at `path` has CD track entries, from the entries' headers alone (at most
+/// [`MAX_META`] followed, each forward only). A damaged chain answers `false`: the full open says what is wrong.
+fn has_cd_tags(path: &Path) -> bool {
+    let Ok(mut f) = File::open(path) else { return false };
+    let mut h = [0u8; HEADER_LEN];
+    if f.read_exact(&mut h).is_err() || h.get(..8) != Some(b"MComprHD".as_slice()) {
+        return false;
     }
+    let mut at = be64(&h, 48);
+    for _ in 0..MAX_META {
+        let mut e = [0u8; 16];
+        if at == 0 || io::Seek::seek(&mut f, io::SeekFrom::Start(at)).is_err() || f.read_exact(&mut e).is_err() {
+            return false;
+        }
+        if matches!(be32(&e, 0), TAG_CHT2 | TAG_CHTR | TAG_CHGD) {
+            return true;
+        }
+        let next = be64(&e, 8);
+        if next <= at {
+            return false;
+        }
+        at = next;
+    }
+    false
 }
 
 impl ChdStore {
@@ -578,7 +621,7 @@ impl ChdStore {
             let n = u32::try_from(pos.checked_div(hb).unwrap_or(u64::MAX))
                 .map_err(|_| io::Error::from(io::ErrorKind::UnexpectedEof))?;
             let within = usize::try_from(pos.checked_rem(hb).unwrap_or(0)).unwrap_or(0);
-            let hunk = hunks.hunk(n, self.hunk_bytes, &self.path)?;
+            let hunk = hunks.hunk(n)?;
             let src = hunk.get(within..).unwrap_or_default();
             let dst = buf.get_mut(done..).unwrap_or_default();
             let k = src.len().min(dst.len());
@@ -731,8 +774,14 @@ mod tests {
         h[60..64].copy_from_slice(&2000u32.to_be_bytes());
         std::fs::write(&p, &h).unwrap();
         assert!(ChdFile::open(&p).unwrap_err().to_string().contains("in units of 2000"));
+        // A parent named and not beside it (the sizes and offsets must pass first).
+        h[32..40].copy_from_slice(&19584u64.to_be_bytes());
+        h[40..48].copy_from_slice(&124u64.to_be_bytes());
+        h[48..56].copy_from_slice(&150u64.to_be_bytes());
+        h[60..64].copy_from_slice(&2448u32.to_be_bytes());
         h[104] = 1;
         std::fs::write(&p, &h).unwrap();
-        assert!(ChdFile::open(&p).unwrap_err().to_string().contains("parent CHD (SHA-1 01000000"));
+        let e = ChdFile::open(&p).unwrap_err().to_string();
+        assert!(e.contains("needs its parent CHD (SHA-1 01000000"), "{e}");
     }
 }

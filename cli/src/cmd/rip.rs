@@ -15,6 +15,8 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 use odix::cancel::Cancel;
 use odix::rip::{DriveReport, Input, RipEvent, RipOptions, RipOutcome, RipProgress, RipReport, Speed};
+use odix::rip_audio::AudioFiles;
+use odix::track_files::AudioFormat;
 use odix_cdrip::mmc;
 use serde_json::json;
 
@@ -44,7 +46,8 @@ pub struct RipArgs {
     /// The rescue map (GNU ddrescue format); default OUT with the extension `.map`.
     #[arg(long, value_name = "FILE")]
     pub map: Option<PathBuf>,
-    /// Read speed (SET CD SPEED), as a multiple of 1× (CD 176.4 kB/s, DVD 1385 kB/s); `max` for the fastest.
+    /// Read speed (SET CD SPEED), as a multiple of 1× (CD 176.4 kB/s, DVD 1385 kB/s); `max` for the fastest. A
+    /// `.cue`/`.ccd` read as its disc is then read at that drive's pace (75 × X sectors a second), a simulation.
     #[arg(long, value_name = "X")]
     pub speed: Option<String>,
     /// Do not trim the edges of failed areas sector by sector (leave them to scraping).
@@ -74,9 +77,18 @@ pub struct RipArgs {
     /// --accuraterip dBAR-….bin [DEVICE]`.
     #[arg(long, value_name = "N", num_args = 0..=1, default_missing_value = "2940", requires = "accuraterip")]
     pub find_offset: Option<u32>,
+    /// With --raw: also write each track to its own file in the folder DIR (made if missing), encoded while the
+    /// disc is read: audio tracks as `wav` or `flac` (tagged from the CD-Text), data tracks as BIN, with a CUE
+    /// sheet naming them (as `odix convert --audio` writes them). A track with sectors not read well gets no file.
+    #[arg(long, num_args = 2, value_names = ["FORMAT", "DIR"], requires = "raw")]
+    pub audio: Option<Vec<PathBuf>>,
     /// With --find-offset: the disc's AccurateRip response (`dBAR-….bin`), saved beforehand.
     #[arg(long, value_name = "FILE", requires = "find_offset")]
     pub accuraterip: Option<PathBuf>,
+    /// With --find-offset: the disc's CTDB response (the XML of a lookup), saved beforehand; its track CRCs are
+    /// searched too.
+    #[arg(long, value_name = "FILE", requires = "find_offset")]
+    pub ctdb: Option<PathBuf>,
 }
 
 /// `odix drive [DEVICE]`.
@@ -233,10 +245,12 @@ fn find_offset(args: &RipArgs, range: u32) -> Result<u8> {
         None => Input::FirstDrive,
     };
     let response = args.accuraterip.as_deref().context("--find-offset needs --accuraterip FILE")?;
-    let r = odix::rip::find_offset(input, response, range, Duration::from_secs_f64(args.timeout.max(1.0)))?;
+    let timeout = Duration::from_secs_f64(args.timeout.max(1.0));
+    let r = odix::rip::find_offset_with_ctdb(input, response, args.ctdb.as_deref(), range, timeout)?;
     let mut out = io::stdout().lock();
     write_find_offset(&mut out, &r)?;
-    Ok(if r.matches.is_empty() { EXIT_PARTIAL } else { 0 })
+    let ctdb_found = r.ctdb.as_ref().is_some_and(|c| !c.is_empty());
+    Ok(if r.matches.is_empty() && !ctdb_found { EXIT_PARTIAL } else { 0 })
 }
 
 fn write_find_offset(out: &mut dyn Write, r: &odix::rip::FindOffsetReport) -> io::Result<()> {
@@ -246,13 +260,32 @@ fn write_find_offset(out: &mut dyn Write, r: &odix::rip::FindOffsetReport) -> io
         writeln!(out, "Note:  {n}")?;
     }
     match r.matches.first() {
-        None => writeln!(out, "No offset within ±{} samples gives an AccurateRip v1 CRC in the response", r.range),
+        None => writeln!(out, "No offset within ±{} samples gives an AccurateRip CRC in the response", r.range),
         Some(_) => {
             for m in &r.matches {
+                let (found, other) = if m.v2_matched {
+                    (format!("v2 {:08x}", m.v2), format!("v1 {:08x}", m.v1))
+                } else {
+                    (format!("v1 {:08x}", m.v1), format!("v2 {:08x}", m.v2))
+                };
                 writeln!(
                     out,
-                    "Read offset {:+}: AccurateRip v1 {:08x} (v2 {:08x}) in the response, confidence {}",
-                    m.offset, m.v1, m.v2, m.confidence
+                    "Read offset {:+}: AccurateRip {found} ({other}) in the response, confidence {}",
+                    m.offset, m.confidence
+                )?;
+            }
+            Ok(())
+        }
+    }?;
+    match r.ctdb.as_deref() {
+        None => Ok(()),
+        Some([]) => writeln!(out, "No offset within ±{} samples gives a CTDB CRC in the response", r.range),
+        Some(found) => {
+            for m in found {
+                writeln!(
+                    out,
+                    "Read offset {:+}: CTDB {:08x} in the response, confidence {}",
+                    m.offset, m.crc, m.confidence
                 )?;
             }
             Ok(())
@@ -274,6 +307,15 @@ pub fn rip(args: RipArgs) -> Result<u8> {
         bail!("--timeout must be positive");
     }
     let speed = args.speed.as_deref().map(Speed::parse).transpose()?;
+    let audio_files = match args.audio.as_deref() {
+        Some([format, dir]) => {
+            let f = format.to_str().and_then(AudioFormat::parse);
+            let format = f.with_context(|| format!("--audio {}: wav or flac", format.display()))?;
+            Some(AudioFiles { format, dir: dir.clone() })
+        }
+        Some(_) => bail!("usage: --audio FORMAT DIR"),
+        None => None,
+    };
     let opts = RipOptions {
         map: args.map.clone(),
         raw: args.raw,
@@ -288,6 +330,7 @@ pub fn rip(args: RipArgs) -> Result<u8> {
         cluster: args.cluster,
         read_offset: args.read_offset,
         verify_audio: !args.single_read,
+        audio_files,
         command_line: std::env::args().collect::<Vec<_>>().join(" "),
         ..RipOptions::new(out)
     };
@@ -403,6 +446,22 @@ impl Summary<'_> {
         )?;
         if let Some(h) = r.hashes.as_ref().map(|h| &h.image) {
             writeln!(w, "odix: crc32 {} md5 {} sha1 {}", h.crc32, h.md5, h.sha1)?;
+        }
+        if let Some(a) = &r.audio_files {
+            let what = match &a.cue {
+                Some(c) => format!("{} and {} track files", c.display(), a.files.len()),
+                None => format!("{} track files, no CUE sheet", a.files.len()),
+            };
+            writeln!(
+                w,
+                "odix: wrote {what} in {} (waited {:.1} s for the encoding)",
+                a.dir.display(),
+                a.wait.as_secs_f64()
+            )?;
+            if !a.not_written.is_empty() {
+                let list: Vec<String> = a.not_written.iter().map(|n| format!("{n:02}")).collect();
+                writeln!(w, "odix: tracks {} not written: sectors of theirs were not read well", list.join(", "))?;
+            }
         }
         let mut files = format!("odix: log {}, map {}", r.log.display(), r.map.display());
         for p in &r.beside {

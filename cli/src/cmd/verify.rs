@@ -275,5 +275,13 @@ fn audio_json(a: &odix::verify::AudioReport) -> serde_json::Value {
         "ctdb_toc": a.ctdb_toc,
         "accuraterip": accuraterip,
         "ctdb": ctdb,
+        "ctdb_disc_crc": a.ctdb_disc_crc.map(hex),
+        "ctdb_disc": a.ctdb_disc.as_ref().map(|d| serde_json::json!({
+            "crc": hex(d.crc),
+            "matched": d.matched(),
+            "confidence": d.confidence,
+            "total_confidence": d.total_confidence,
+            "entries": d.entries,
+        })),
     })
 }

@@ -1,7 +1,9 @@
 //! Conversions to and from the containers of one image file (ECM, CSO, ZSO) and between Redump's layout of a
 //! disc (one BIN per track) and a single BIN:
 //!
-//! - `x.bin` → `x.bin.ecm` ([`odix_cdrip::ecm::encode`]) and back (the ECM's EDC checked);
+//! - `x.bin` → `x.bin.ecm` ([`odix_cdrip::ecm::encode`]) and back (the ECM's EDC checked); `x.bin.ecm` →
+//!   `x.iso`: the raw sectors it holds cooked to their 2048 bytes of user data ([`held_raw_disc`], written by the
+//!   conversion module as from a BIN/CUE);
 //! - `x.iso` → `x.cso` (CISO v1, or v2 with [`ConvertOptions::cso_v2`]) or `x.zso`, on several threads, and back;
 //! - `game.cue` → `out/game.cue` with [`Layout::Split`]: one `game (Track N).bin` per track and a CUE sheet naming
 //!   them, as Redump keeps discs; with [`Layout::Merge`]: one `game.bin` and a sheet whose INDEX times say where
@@ -15,10 +17,10 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use odix_cdrip::cso::{self, CompressOptions, CsoFormat};
-use odix_cdrip::cue::{CueSheet, FileType, Frames};
+use odix_cdrip::cue::{CueSheet, FileType, Frames, TrackMode};
 use odix_cdrip::detect::ImageFormat;
 use odix_cdrip::ecm::{self, EcmStore};
-use odix_cdrip::image::{RawDisc, SheetKind};
+use odix_cdrip::image::{DiscTrack, ImageFile, RawDisc, SheetKind};
 use odix_cdrip::store::{ByteStore, FileStore, StoreReader};
 
 use crate::cancel::Cancel;
@@ -145,6 +147,45 @@ pub(crate) fn convert(args: &Args, detected: Option<ImageFormat>) -> Option<Resu
         (Some(ImageFormat::Cso | ImageFormat::Zso), _) => Some(from_cso(args)),
         _ => None,
     }
+}
+
+/// For a container (ECM, CSO, ZSO) holding raw 2352-byte data sectors (a BIN without its sheet: a whole number
+/// of sectors, the first opening with the sync field and mode 1 or 2): the one data track they make, as the
+/// reading commands lay it out. `None` for anything else.
+///
+/// # Errors
+/// The container's error when it cannot be opened.
+pub(crate) fn held_raw_disc(path: &Path, format: Option<ImageFormat>) -> Result<Option<RawDisc>> {
+    const RAW: u64 = odix_cdrip::sector::RAW_SECTOR_LEN as u64;
+    let Some(format) = format.filter(|f| matches!(f, ImageFormat::Ecm | ImageFormat::Cso | ImageFormat::Zso)) else {
+        return Ok(None);
+    };
+    let Some(store) = odix_cdrip::container::open(path, format)? else { return Ok(None) };
+    let mut head = [0u8; 16];
+    let raw = store.len() >= RAW
+        && store.len().is_multiple_of(RAW)
+        && store.read_at(0, &mut head).is_ok()
+        && head[..12] == odix_cdrip::sector::SYNC
+        && (head[15] == 1 || head[15] == 2);
+    if !raw {
+        return Ok(None);
+    }
+    let mode = if head[15] == 1 { TrackMode::Mode1_2352 } else { TrackMode::Mode2_2352 };
+    let file = ImageFile::from_store(path.to_path_buf(), store);
+    let track = DiscTrack {
+        number: 1,
+        session: 1,
+        mode,
+        file: 0,
+        file_offset: 0,
+        first_lba: 0,
+        start_lba: 0,
+        stored: file.len / RAW,
+        unstored_pregap: 0,
+        postgap: 0,
+        sub_bytes: 0,
+    };
+    Ok(Some(RawDisc::from_parts(path, SheetKind::Cue, vec![file], vec![track])?))
 }
 
 /// The bytes of `path`: the file it holds for a container, else the file itself.

@@ -173,6 +173,12 @@ pub fn convert(input: &Path, output: &Path, opts: &ConvertOptions) -> Result<Con
     // Raw discs are recognised by what they hold (any format odix-cdrip lays out as tracks), or by a .cue/.ccd
     // name whose parser then says what is wrong with them.
     let detected = odix_cdrip::detect::detect(&args.input).ok();
+    // A container of raw sectors (x.bin.ecm) to an ISO: its data track cooked, as from its BIN/CUE.
+    if ext_of(&args.output).as_deref() == Some("iso") && opts.layout.is_none() && opts.audio.is_none() {
+        if let Some(disc) = containers::held_raw_disc(&args.input, detected)? {
+            return disc_to_iso(&args, disc);
+        }
+    }
     if let Some(done) = containers_convert(&args, detected) {
         return done;
     }
@@ -412,7 +418,11 @@ fn copy_cooked(args: &Args, disc: RawDisc, from: i64, to: i64, out: &mut dyn Wri
 }
 
 fn raw_to_iso(args: &Args) -> Result<ConvertReport> {
-    let disc = RawDisc::open(&args.input)?;
+    disc_to_iso(args, RawDisc::open(&args.input)?)
+}
+
+/// The ISO image of `disc`'s session or track: its data sectors' 2048 bytes of user data.
+fn disc_to_iso(args: &Args, disc: RawDisc) -> Result<ConvertReport> {
     let (from, to, what) = match args.opts.track {
         Some(n) => {
             let t = disc

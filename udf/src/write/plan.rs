@@ -365,6 +365,28 @@ impl<'t> UdfPlanner<'t> {
         if end > u64::from(u32::MAX) {
             return Err(WriteError::ImageTooLarge { blocks: end });
         }
+        let placed = self.place_data(partition_start, tail_start, data)?;
+        Ok(UdfLayout {
+            plan: self,
+            vrs,
+            partition_start,
+            mirror,
+            tail_start,
+            tail_blocks,
+            data: placed,
+            session: 0,
+            metadata_start: partition_start,
+        })
+    }
+
+    /// Each data item's block relative to `partition_start`, as `data` places it, checked to lie inside the
+    /// partition (before `tail_start`); an item several nodes share is placed once.
+    fn place_data(
+        &self,
+        partition_start: u32,
+        tail_start: u32,
+        data: &dyn Fn(DataId) -> Option<u32>,
+    ) -> Result<HashMap<DataId, u32>, WriteError> {
         let mut placed = HashMap::new();
         for (id, p) in self.nodes.iter().enumerate() {
             if let Body::Data(d) = p.body {
@@ -381,17 +403,7 @@ impl<'t> UdfPlanner<'t> {
                 placed.insert(d, start - partition_start);
             }
         }
-        Ok(UdfLayout {
-            plan: self,
-            vrs,
-            partition_start,
-            mirror,
-            tail_start,
-            tail_blocks,
-            data: placed,
-            session: 0,
-            metadata_start: partition_start,
-        })
+        Ok(placed)
     }
 
     /// Bytes of the Virtual Allocation Table: one entry per block of the metadata area, with the UDF 2.01 header
@@ -454,22 +466,7 @@ impl<'t> UdfPlanner<'t> {
         if end > u64::from(u32::MAX) {
             return Err(WriteError::ImageTooLarge { blocks: end });
         }
-        let mut placed = HashMap::new();
-        for (id, p) in self.nodes.iter().enumerate() {
-            if let Body::Data(d) = p.body {
-                if placed.contains_key(&d) {
-                    continue;
-                }
-                let start = data(d).ok_or_else(|| WriteError::plan(format!("data item {} has no place", d.0)))?;
-                let stop = u64::from(start) + blocks_for(p.length);
-                if start < partition_start || stop > u64::from(tail_start) {
-                    return Err(WriteError::plan(format!(
-                        "data of node {id} at blocks {start}..{stop} lies outside the partition"
-                    )));
-                }
-                placed.insert(d, start - partition_start);
-            }
-        }
+        let placed = self.place_data(partition_start, tail_start, data)?;
         Ok(UdfLayout {
             plan: self,
             vrs,

@@ -1,0 +1,285 @@
+//! Reading MAME CHDs against chdman (Debian's mame-tools; `createdvd` from the npm package chdman): a child CHD
+//! made by `chdman createcd -op PARENT` read with its parent exactly as `chdman extractcd -ip` gives it; parents
+//! that are missing, loop or do not fit refused in one line; and CHDs large enough to be decoded ahead (data,
+//! mixed-mode audio, DVD) read byte for byte as chdman extracts them.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use odix_testdata::oracle::in_ci;
+use odix_testdata::{require_tool, run, run_ok};
+
+fn odix() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_odix"))
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// Deterministic bytes that compress a little, like real data.
+fn bytes(n: usize, seed: u32) -> Vec<u8> {
+    let mut x = seed.wrapping_mul(2_654_435_761) | 1;
+    (0..n)
+        .map(|i| {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            if i % 7 < 3 {
+                (i / 64) as u8
+            } else {
+                x as u8
+            }
+        })
+        .collect()
+}
+
+fn msf(f: usize) -> String {
+    format!("{:02}:{:02}:{:02}", f / 4500, f / 75 % 60, f % 75)
+}
+
+/// A BIN/CUE of a data track (an ISO of a 2 MB file, made by genisoimage, as raw sectors by `odix convert`) and
+/// audio tracks of `audio` frames each (the first with a stored pregap of 150 frames), as `NAME.cue`/`NAME.bin`.
+fn disc(dir: &Path, name: &str, audio: &[(usize, u32)]) -> Option<PathBuf> {
+    let gen = require_tool("genisoimage")?;
+    let src = dir.join(format!("{name}-src"));
+    fs::create_dir_all(&src).unwrap();
+    fs::write(src.join("big.bin"), bytes(2_000_000, 1)).unwrap();
+    fs::write(src.join("hello.txt"), b"hello chd\n").unwrap();
+    let iso = dir.join(format!("{name}.iso"));
+    run_ok(Command::new(gen).args(["-quiet", "-R", "-J", "-o"]).arg(&iso).arg(&src));
+    let raw = dir.join(format!("{name}-raw.cue"));
+    run_ok(odix().arg("convert").arg(&iso).arg(&raw));
+    let mut bin = fs::read(raw.with_extension("bin")).unwrap();
+    let data_frames = bin.len() / 2352;
+    let mut cue = format!("FILE \"{name}.bin\" BINARY\n  TRACK 01 MODE1/2352\n    INDEX 01 00:00:00\n");
+    let mut at = data_frames;
+    for (i, &(frames, seed)) in audio.iter().enumerate() {
+        let pregap = if i == 0 { 150 } else { 0 };
+        bin.extend(bytes(2352 * (pregap + frames), seed));
+        cue += &format!("  TRACK {:02} AUDIO\n", i + 2);
+        if pregap > 0 {
+            cue += &format!("    INDEX 00 {}\n", msf(at));
+        }
+        cue += &format!("    INDEX 01 {}\n", msf(at + pregap));
+        at += pregap + frames;
+    }
+    fs::write(dir.join(format!("{name}.bin")), &bin).unwrap();
+    let path = dir.join(format!("{name}.cue"));
+    fs::write(&path, cue).unwrap();
+    Some(path)
+}
+
+/// The cue text with its FILE lines left out (their names differ).
+fn tracks_of(cue: &Path) -> String {
+    fs::read_to_string(cue)
+        .unwrap()
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("FILE"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// `chdman extractcd` of `chd` (with `parent` if given) into `out` + its BIN: (cue tracks, bin bytes).
+fn extractcd(chdman: &Path, chd: &Path, parent: Option<&Path>, out: &Path) -> (String, Vec<u8>) {
+    let mut cmd = Command::new(chdman);
+    cmd.args(["extractcd", "-f", "-i"]).arg(chd).arg("-o").arg(out);
+    if let Some(p) = parent {
+        cmd.arg("-ip").arg(p);
+    }
+    run_ok(&mut cmd);
+    (tracks_of(out), fs::read(out.with_extension("bin")).unwrap())
+}
+
+/// `odix convert chd` to a BIN/CUE: (cue tracks, bin bytes).
+fn odix_cue(chd: &Path, out: &Path) -> (String, Vec<u8>) {
+    run_ok(odix().arg("convert").arg("--force").arg(chd).arg(out));
+    (tracks_of(out), fs::read(out.with_extension("bin")).unwrap())
+}
+
+/// What `chdman info` says after `key`, trimmed.
+fn info(chdman: &Path, chd: &Path, key: &str) -> String {
+    let o = run_ok(Command::new(chdman).args(["info", "-i"]).arg(chd));
+    let line = stdout(&o).lines().find(|l| l.starts_with(key)).unwrap_or_default().to_string();
+    line.trim_start_matches(key).trim().to_string()
+}
+
+/// `odix ls` of `chd` fails in one line naming it and containing `what`.
+fn refused(chd: &Path, what: &str) {
+    let o = run(odix().arg("ls").arg(chd));
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{chd:?}: {err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.starts_with(&format!("odix: {}", chd.display())) && err.contains(what), "{what}: {err}");
+}
+
+fn chdman() -> Option<PathBuf> {
+    require_tool("chdman")
+}
+
+#[test]
+fn a_child_chd_is_read_with_its_parent_as_chdman_extracts_it() {
+    let Some(chdman) = chdman() else { return };
+    let d = tempfile::tempdir().unwrap();
+    let dir = d.path();
+    let Some(parent_cue) = disc(dir, "parent", &[(400, 2), (300, 3)]) else { return };
+    // The child: the parent's disc with its second audio track replaced and a third one added, so that most of
+    // its hunks are the parent's.
+    let Some(child_cue) = disc(dir, "child", &[(400, 2), (300, 4), (250, 5)]) else { return };
+    let parent = dir.join("parent.chd");
+    run_ok(Command::new(&chdman).args(["createcd", "-i"]).arg(&parent_cue).arg("-o").arg(&parent));
+    let kids = dir.join("kids");
+    fs::create_dir(&kids).unwrap();
+    let child = kids.join("child.chd");
+    run_ok(
+        Command::new(&chdman).args(["createcd", "-i"]).arg(&child_cue).arg("-o").arg(&child).arg("-op").arg(&parent),
+    );
+    let parent_sha = info(&chdman, &parent, "SHA1:");
+    assert_eq!(info(&chdman, &child, "Parent SHA1:"), parent_sha, "chdman made a child of the parent");
+    assert!(fs::metadata(&child).unwrap().len() < fs::metadata(&parent).unwrap().len(), "the child is smaller");
+
+    // Not beside it: refused, naming the SHA-1 it needs.
+    refused(&child, &format!("needs its parent CHD (SHA-1 {parent_sha})"));
+
+    // Beside it: read exactly as chdman extracts it with its parent (tracks, BIN), and its files.
+    fs::copy(&parent, kids.join("parent.chd")).unwrap();
+    let theirs = extractcd(&chdman, &child, Some(&parent), &dir.join("their.cue"));
+    assert!(odix_cue(&child, &dir.join("ours.cue")) == theirs, "odix convert of the child = chdman extractcd -ip");
+    assert!(theirs.1 == fs::read(child_cue.with_extension("bin")).unwrap(), "chdman gives back the child's BIN");
+    let o = run_ok(odix().arg("cat").arg(&child).arg("/big.bin"));
+    assert!(o.stdout == bytes(2_000_000, 1), "/big.bin of the child");
+    // The parent found is checked: one with other hunks, though of the same data and SHA-1, is refused.
+    let other = dir.join("other");
+    fs::create_dir(&other).unwrap();
+    run_ok(
+        Command::new(&chdman)
+            .args(["createcd", "-hs", "4896", "-i"])
+            .arg(&parent_cue)
+            .arg("-o")
+            .arg(other.join("parent.chd")),
+    );
+    assert_eq!(info(&chdman, &other.join("parent.chd"), "SHA1:"), parent_sha);
+    fs::copy(&child, other.join("child.chd")).unwrap();
+    refused(&other.join("child.chd"), "hunks of 4896 bytes in units of 2448, not 19584");
+}
+
+#[test]
+fn hostile_parents_are_refused_in_one_line() {
+    let Some(chdman) = chdman() else { return };
+    let d = tempfile::tempdir().unwrap();
+    let dir = d.path();
+    let Some(parent_cue) = disc(dir, "parent", &[(300, 2)]) else { return };
+    let Some(child_cue) = disc(dir, "child", &[(300, 2), (300, 3)]) else { return };
+    let Some(small_cue) = disc(dir, "small", &[]) else { return };
+    let make = |cue: &Path, out: &Path, parent: Option<&Path>| {
+        let mut cmd = Command::new(&chdman);
+        cmd.args(["createcd", "-i"]).arg(cue).arg("-o").arg(out);
+        if let Some(p) = parent {
+            cmd.arg("-op").arg(p);
+        }
+        run_ok(&mut cmd);
+        fs::read(out).unwrap()
+    };
+    let sub = |name: &str| {
+        let p = dir.join(name);
+        fs::create_dir(&p).unwrap();
+        p
+    };
+    let parent = make(&parent_cue, &dir.join("parent.chd"), None);
+    let child = make(&child_cue, &dir.join("child.chd"), Some(&dir.join("parent.chd")));
+    let small = make(&small_cue, &dir.join("small.chd"), None);
+    let sha = |chd: &[u8]| chd[84..104].iter().map(|b| format!("{b:02x}")).collect::<String>();
+    assert_eq!(sha(&parent), info(&chdman, &dir.join("parent.chd"), "SHA1:"), "the header's SHA-1 is chdman's");
+
+    // A CHD that names itself as its parent.
+    let own = sub("own");
+    let mut me = child.clone();
+    me.copy_within(84..104, 104);
+    fs::write(own.join("me.chd"), &me).unwrap();
+    refused(&own.join("me.chd"), "CHD parents loop");
+    // Two that name each other.
+    let pair = sub("pair");
+    let (mut a, mut b) = (child.clone(), parent.clone());
+    let (sa, sb) = (a[84..104].to_vec(), b[84..104].to_vec());
+    a[104..124].copy_from_slice(&sb);
+    b[104..124].copy_from_slice(&sa);
+    fs::write(pair.join("a.chd"), &a).unwrap();
+    fs::write(pair.join("b.chd"), &b).unwrap();
+    refused(&pair.join("a.chd"), "CHD parents loop");
+    // A chain longer than 8: each names the next.
+    let long = sub("long");
+    for i in 0..10u8 {
+        let mut c = small.clone();
+        c[84..104].copy_from_slice(&[i + 1; 20]);
+        c[104..124].copy_from_slice(&[i + 2; 20]);
+        fs::write(long.join(format!("c{i}.chd")), &c).unwrap();
+    }
+    refused(&long.join("c0.chd"), "more than 8 in a chain");
+    // A parent of the same SHA-1 but shorter than the hunks the child copies from it.
+    let short = sub("short");
+    let mut fake = small.clone();
+    fake[84..104].copy_from_slice(&parent[84..104]);
+    fs::write(short.join("parent.chd"), &fake).unwrap();
+    fs::write(short.join("child.chd"), &child).unwrap();
+    refused(&short.join("child.chd"), "of its parent CHD, which has");
+    // The real pair still reads.
+    let theirs = extractcd(&chdman, &dir.join("child.chd"), Some(&dir.join("parent.chd")), &dir.join("t.cue"));
+    assert!(odix_cue(&dir.join("child.chd"), &dir.join("o.cue")) == theirs);
+}
+
+/// A chdman that has `createdvd`: the one on the PATH if it is recent enough, else the npm package's.
+fn chdman_createdvd() -> Option<PathBuf> {
+    let mut candidates: Vec<PathBuf> = chdman().into_iter().collect();
+    if let Ok(o) = Command::new("npm").args(["root", "-g"]).output() {
+        let root = String::from_utf8_lossy(&o.stdout).trim().to_string();
+        candidates.push(Path::new(&root).join("chdman/dist/src/bin.js"));
+    }
+    let found = candidates.into_iter().find(|c| {
+        c.is_file()
+            && Command::new(c).args(["help", "createdvd"]).output().is_ok_and(|o| {
+                let text = format!("{}{}", stdout(&o), stderr(&o));
+                text.contains("createdvd") && !text.contains("Unknown command")
+            })
+    });
+    match found {
+        Some(c) => Some(c),
+        None if in_ci() => panic!("no chdman with createdvd in CI: ./setup.sh must install the npm package chdman"),
+        None => {
+            eprintln!("skipping: no chdman with createdvd (npm install -g --no-bin-links chdman)");
+            None
+        }
+    }
+}
+
+/// Whole CHDs of a few MB, read from start to end (so decoded ahead on worker threads past the first 256 KB):
+/// a data CD, a mixed-mode CD and a DVD, each byte for byte as chdman extracts it.
+#[test]
+fn chds_read_in_order_give_what_chdman_extracts() {
+    let (Some(chdman), Some(dvdman)) = (chdman(), chdman_createdvd()) else { return };
+    let d = tempfile::tempdir().unwrap();
+    let dir = d.path();
+    let Some(data) = disc(dir, "data", &[]) else { return };
+    let Some(mixed) = disc(dir, "mixed", &[(450, 2), (301, 3)]) else { return };
+    for (name, cue) in [("data", data), ("mixed", mixed)] {
+        let chd = dir.join(format!("{name}.chd"));
+        run_ok(Command::new(&chdman).args(["createcd", "-i"]).arg(&cue).arg("-o").arg(&chd));
+        let theirs = extractcd(&chdman, &chd, None, &dir.join(format!("{name}-t.cue")));
+        assert!(theirs.1.len() > 2 << 20, "{name}: large enough to be decoded ahead");
+        assert!(odix_cue(&chd, &dir.join(format!("{name}-o.cue"))) == theirs, "{name}: odix convert = extractcd");
+    }
+    let iso = dir.join("data.iso");
+    let chd = dir.join("dvd.chd");
+    run_ok(Command::new(&dvdman).args(["createdvd", "-i"]).arg(&iso).arg("-o").arg(&chd));
+    let raw = dir.join("raw.iso");
+    run_ok(Command::new(&chdman).args(["extractraw", "-i"]).arg(&chd).arg("-o").arg(&raw));
+    let back = dir.join("back.iso");
+    run_ok(odix().arg("convert").arg(&chd).arg(&back));
+    assert!(fs::read(&back).unwrap() == fs::read(&raw).unwrap(), "odix convert of a DVD CHD = chdman extractraw");
+    let o = run_ok(odix().arg("cat").arg(&chd).arg("/big.bin"));
+    assert!(o.stdout == bytes(2_000_000, 1), "/big.bin of the DVD CHD");
+}
