@@ -82,6 +82,10 @@ ratio_row "ls -R" ls_chd "the same BIN/CUE" ls_cue "at most 1.2"
 ratio_row "extract" extract_chd "the same BIN/CUE" extract_cue "at most 1.2"
 echo
 echo "CHD size: odix $odix_size bytes, chdman $chdman_size bytes, odix / chdman = $(ratio "$odix_size" "$chdman_size")"
+# Which codec each CHD stored its hunks with (copies of other hunks included): where a size difference comes from.
+for f in odix chdman; do
+  echo "$f.chd hunks by codec: $(chdman info -v -i $f.chd | awk '/^ +[0-9,]+ +[0-9.]+%/ {$2=""; printf "%s; ", $0}')"
+done
 target "CHD size, odix / chdman" "$(ratio "$odix_size" "$chdman_size")" 1.00
 target "CHD write time, odix / chdman" "$(ratio "$(median odix_write.json)" "$(median chdman_write.json)")" 1.00
 target "ls -R, CHD / BIN/CUE" "$(ratio "$(median ls_chd.json)" "$(median ls_cue.json)")" 1.20

@@ -239,6 +239,8 @@ pub struct RawDisc {
     cue: Option<CueSheet>,
     ccd: Option<CcdFile>,
     subchannel: Option<PathBuf>,
+    /// Tracks (by index) whose interleaved bytes after each sector hold no subchannel (a CHD's `SUBTYPE:NONE`).
+    no_subchannel: Vec<bool>,
 }
 
 fn file_len(sheet: &Path, path: &Path) -> Result<u64> {
@@ -320,7 +322,16 @@ impl RawDisc {
                 return Err(layout(format!("track {:02}: INDEX 01 outside its stored sectors", t.number)));
             }
         }
-        let disc = RawDisc { sheet: sheet.to_path_buf(), kind, files, tracks, cue: None, ccd: None, subchannel: None };
+        let disc = RawDisc {
+            sheet: sheet.to_path_buf(),
+            kind,
+            files,
+            tracks,
+            cue: None,
+            ccd: None,
+            subchannel: None,
+            no_subchannel: Vec::new(),
+        };
         disc.check_fits()?;
         Ok(disc)
     }
@@ -433,6 +444,7 @@ impl RawDisc {
             cue: Some(sheet),
             ccd: None,
             subchannel: None,
+            no_subchannel: Vec::new(),
         };
         disc.check_fits()?;
         Ok(disc)
@@ -511,6 +523,7 @@ impl RawDisc {
             cue: None,
             ccd: Some(ccd),
             subchannel: sub,
+            no_subchannel: Vec::new(),
         };
         disc.check_fits()?;
         Ok(disc)
@@ -562,6 +575,61 @@ impl RawDisc {
     /// The `.sub` file of a CloneCD image, when present.
     pub fn subchannel(&self) -> Option<&Path> {
         self.subchannel.as_deref()
+    }
+
+    /// Marks the tracks (by index) whose bytes after each sector are not subchannel, though they take 96 or more.
+    pub(crate) fn set_no_subchannel(&mut self, tracks: Vec<bool>) {
+        self.no_subchannel = tracks;
+    }
+
+    /// Whether track `ti` has its subchannel stored: in a CloneCD `.sub`, or 96 bytes after each sector.
+    pub fn has_subchannel(&self, ti: usize) -> bool {
+        let Some(t) = self.tracks.get(ti) else { return false };
+        if self.subchannel.is_some() {
+            return true;
+        }
+        t.sub_bytes >= crate::subq::SUB_BYTES as u32
+            && t.mode != TrackMode::Cdg
+            && !self.no_subchannel.get(ti).copied().unwrap_or(false)
+    }
+
+    /// The stored subchannel of `lba` (a stored sector of track `ti`) in its raw interleaved form (see
+    /// [`crate::subq::raw_to_packed`]), or `None` when the track has none ([`RawDisc::has_subchannel`]) or a
+    /// CloneCD `.sub` ends before it.
+    ///
+    /// # Errors
+    /// [`Error::Io`]; [`Error::InvalidArgument`] when `lba` is not stored in track `ti`.
+    pub fn read_subchannel(&self, ti: usize, lba: i64) -> Result<Option<[u8; crate::subq::SUB_BYTES]>> {
+        const SUB: u64 = crate::subq::SUB_BYTES as u64;
+        let t = self.tracks.get(ti).ok_or_else(|| Error::InvalidArgument(format!("no track index {ti}")))?;
+        if !t.holds(lba) {
+            return Err(Error::InvalidArgument(format!("LBA {lba} is not a stored sector of track {:02}", t.number)));
+        }
+        if !self.has_subchannel(ti) {
+            return Ok(None);
+        }
+        let rel = u64::try_from(lba.saturating_sub(t.first_lba)).unwrap_or(0);
+        let mut out = [0u8; crate::subq::SUB_BYTES];
+        if let Some(path) = &self.subchannel {
+            // A CloneCD `.sub` holds 96 bytes for each sector of the `.img`, its channels one after the other.
+            let sector = t.file_offset.checked_div(RAW_SECTOR_LEN as u64).unwrap_or(0).saturating_add(rel);
+            let at = sector.saturating_mul(SUB);
+            let io = |source| Error::Io { path: path.clone(), source };
+            let f = FsFile::open(path).map_err(io)?;
+            if f.metadata().map_err(io)?.len() < at.saturating_add(SUB) {
+                return Ok(None);
+            }
+            std::os::unix::fs::FileExt::read_exact_at(&f, &mut out, at).map_err(io)?;
+            return Ok(Some(crate::subq::packed_to_raw(&out)));
+        }
+        let at = t
+            .file_offset
+            .saturating_add(rel.saturating_mul(u64::from(t.stride())))
+            .saturating_add(u64::from(t.stride()))
+            .saturating_sub(SUB);
+        let file = self.files.get(t.file).ok_or_else(|| Error::InvalidArgument("no such file".into()))?;
+        file.read_at_shared(at, &mut out)?;
+        Ok(Some(out))
     }
 
     /// The files holding the sectors.

@@ -70,6 +70,38 @@ pub fn deinterleave(raw: &[u8]) -> Option<[u8; 12]> {
     Some(q)
 }
 
+/// Bytes of one sector's subchannel: eight channels, P to W, of 12 bytes each.
+pub const SUB_BYTES: usize = 96;
+
+/// A sector's subchannel from its raw form (each byte one bit of every channel, P in bit 7 down to W in bit 0:
+/// as drives return it and NRG, MDS, cdrdao's `RW_RAW` and CHD's `RW_RAW` store it) to its channels one after
+/// the other (12 bytes of P, then Q, ... W: as CloneCD's `.sub` stores it).
+#[must_use]
+pub fn raw_to_packed(raw: &[u8; SUB_BYTES]) -> [u8; SUB_BYTES] {
+    let mut out = [0u8; SUB_BYTES];
+    // Channel P is bit 7 of each raw byte, W bit 0; each 8 raw bytes make one byte of every channel.
+    for (channel, shift) in out.chunks_exact_mut(12).zip((0..8u32).rev()) {
+        for (o, chunk) in channel.iter_mut().zip(raw.chunks_exact(8)) {
+            *o = chunk.iter().fold(0u8, |acc, b| (acc << 1) | ((b >> shift) & 1));
+        }
+    }
+    out
+}
+
+/// The inverse of [`raw_to_packed`]: channels one after the other to the raw interleaved form.
+#[must_use]
+pub fn packed_to_raw(packed: &[u8; SUB_BYTES]) -> [u8; SUB_BYTES] {
+    let mut out = [0u8; SUB_BYTES];
+    for (channel, shift) in packed.chunks_exact(12).zip((0..8u32).rev()) {
+        for (&p, chunk) in channel.iter().zip(out.chunks_exact_mut(8)) {
+            for (o, bit) in chunk.iter_mut().zip((0..8u32).rev()) {
+                *o |= ((p >> bit) & 1) << shift;
+            }
+        }
+    }
+    out
+}
+
 /// Puts the CRC into bytes 10–11 of `q`.
 pub fn seal(q: &mut [u8; 12]) {
     let crc = !crate::disc::crc16(&q[..10]);
@@ -374,6 +406,18 @@ impl QSummary {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn packed_and_raw_subchannel() {
+        let mut packed = [0u8; SUB_BYTES];
+        for (i, b) in packed.iter_mut().enumerate() {
+            *b = (i as u8).wrapping_mul(37).wrapping_add(11);
+        }
+        let raw = packed_to_raw(&packed);
+        assert_eq!(raw_to_packed(&raw), packed);
+        // Q is bit 6 of each raw byte.
+        assert_eq!(deinterleave(&raw).unwrap()[..], packed[12..24]);
+    }
 
     #[test]
     fn mcn_and_isrc_round_trip() {

@@ -569,8 +569,13 @@ impl ChdFile {
             t.first_lba = t.first_lba.saturating_sub(shift);
             t.start_lba = t.start_lba.saturating_sub(shift);
         }
+        // The 96 bytes after each sector are subchannel only for the tracks whose SUBTYPE says so (both forms are
+        // read as the raw interleaved one, which is what chdman stores from a cdrdao TOC's `RW` and `RW_RAW`).
+        let no_sub = chd_tracks.iter().map(|t| !matches!(t.subtype.as_str(), "RW" | "RW_RAW")).collect();
         let file = ImageFile::from_store(path.clone(), Box::new(self.store));
-        RawDisc::from_parts(&path, SheetKind::Chd, vec![file], tracks)
+        let mut disc = RawDisc::from_parts(&path, SheetKind::Chd, vec![file], tracks)?;
+        disc.set_no_subchannel(no_sub);
+        Ok(disc)
     }
 }
 

@@ -16,12 +16,13 @@ use ::chd::header::CodecType;
 use ::chd::write::{ChdWriteOptions, ChdWriter, CompressedHunk};
 
 use super::{CD_FRAME, CD_SECTOR, TRACK_PADDING};
-use crate::cue::TrackMode;
+use crate::cue::{FileType, TrackMode};
 use crate::error::{Error, Result};
 use crate::image::RawDisc;
 
-/// Hunks each thread compresses per batch.
-const HUNKS_PER_THREAD: usize = 32;
+/// Hunks each thread compresses per batch (2.5 MB of CD hunks). The threads wait for each other at the end of a
+/// batch: on a loaded machine, where a thread may be descheduled for a while, longer batches wait less often.
+const HUNKS_PER_THREAD: usize = 128;
 
 /// One track of a CD to write.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -77,8 +78,11 @@ impl CdTrackOut {
         let kind = self.kind();
         let sub = if self.subchannel || self.mode == TrackMode::Cdg { "RW_RAW" } else { "NONE" };
         let pgtype = if self.pregap_stored { format!("V{kind}") } else { "MODE1".into() };
+        // A subchannel is said of the pregap only when it is stored (chdman says `PGSUB:NONE` of a TOC track's
+        // `RW_RAW` without one).
+        let pgsub = if self.mode == TrackMode::Cdg || (self.pregap_stored && self.pregap > 0) { sub } else { "NONE" };
         format!(
-            "TRACK:{} TYPE:{kind} SUBTYPE:{sub} FRAMES:{} PREGAP:{} PGTYPE:{pgtype} PGSUB:{sub} POSTGAP:{}",
+            "TRACK:{} TYPE:{kind} SUBTYPE:{sub} FRAMES:{} PREGAP:{} PGTYPE:{pgtype} PGSUB:{pgsub} POSTGAP:{}",
             self.number, self.frames, self.pregap, self.postgap
         )
     }
@@ -144,7 +148,7 @@ pub fn cd_layout(disc: &RawDisc) -> Result<Vec<CdTrackOut>> {
                 pregap: stored_pregap.saturating_add(unstored),
                 pregap_stored: stored_pregap > 0,
                 postgap: u64::from(t.postgap),
-                subchannel: t.sub_bytes == 96 && t.mode != TrackMode::Cdg,
+                subchannel: disc.has_subchannel(i),
                 generated,
             })
         })
@@ -152,8 +156,8 @@ pub fn cd_layout(disc: &RawDisc) -> Result<Vec<CdTrackOut>> {
 }
 
 /// Reads a raw disc's frames in the order a CD CHD stores them: each track's stored sectors (audio samples
-/// swapped to big-endian), 96 bytes of subchannel (the source's, or zeros), then empty frames up to a multiple of
-/// 4.
+/// swapped to big-endian), 96 bytes of subchannel (the source's in its raw interleaved form, from a CloneCD `.sub`
+/// or from the bytes after each sector, or zeros), then empty frames up to a multiple of 4.
 #[derive(Debug)]
 pub struct CdFrames<'a> {
     disc: &'a mut RawDisc,
@@ -209,7 +213,9 @@ impl<'a> CdFrames<'a> {
             if let (Some(d), Some(s)) = (out.get_mut(..n), sector.get(..n)) {
                 d.copy_from_slice(s);
             }
-            if matches!(mode, TrackMode::Audio | TrackMode::Cdg) {
+            // A CHD stores audio big-endian: a BIN's little-endian samples are swapped, a TOC's big-endian ones not.
+            let motorola = self.disc.files().get(dt.file).is_some_and(|f| f.file_type == FileType::Motorola);
+            if matches!(mode, TrackMode::Audio | TrackMode::Cdg) && !motorola {
                 if let Some(d) = out.get_mut(..CD_SECTOR as usize) {
                     for pair in d.chunks_exact_mut(2) {
                         pair.swap(0, 1);
@@ -222,14 +228,11 @@ impl<'a> CdFrames<'a> {
                     d.get_mut(..k).unwrap_or_default().copy_from_slice(s.get(..k).unwrap_or_default());
                 }
             } else if sub {
-                let rel = u64::try_from(lba.saturating_sub(dt.first_lba)).unwrap_or(0);
-                let at = dt
-                    .file_offset
-                    .saturating_add(rel.saturating_mul(u64::from(dt.stride())))
-                    .saturating_add(u64::from(dt.sector_size()));
-                let file = self.disc.files().get(dt.file).ok_or_else(|| Error::InvalidArgument("file".into()))?;
-                if let Some(d) = out.get_mut(CD_SECTOR as usize..) {
-                    file.read_at_shared(at, d)?;
+                // Stored raw (interleaved), as chdman stores a cdrdao TOC's `RW_RAW`; a CloneCD `.sub` is converted.
+                if let (Some(raw), Some(d)) =
+                    (self.disc.read_subchannel(self.track, lba)?, out.get_mut(CD_SECTOR as usize..))
+                {
+                    d.copy_from_slice(&raw);
                 }
             }
         }
@@ -300,6 +303,40 @@ impl<W: Seek> Seek for KeepError<W> {
         let r = self.inner.seek(to);
         self.keep(r)
     }
+}
+
+/// The compressed hunks of a batch not yet written, and the first one to write next.
+struct Ready<'a> {
+    next: usize,
+    done: Vec<Option<CompressedHunk<'a>>>,
+}
+
+/// Puts compressed hunk `i` of the batch among the ready ones, then writes every ready hunk from the next to
+/// write on, in order. Returns what failed and how.
+fn write_ready<'a, W: Write + Seek>(
+    ready: &Mutex<Ready<'a>>,
+    writer: &Mutex<ChdWriter<W>>,
+    i: usize,
+    hunk: ::chd::Result<CompressedHunk<'a>>,
+) -> std::result::Result<(), (&'static str, ::chd::Error)> {
+    let hunk = hunk.map_err(|e| ("compressing", e))?;
+    let poisoned = || ("writing", ::chd::Error::CompressionError);
+    let mut r = ready.lock().map_err(|_| poisoned())?;
+    if let Some(slot) = r.done.get_mut(i) {
+        *slot = Some(hunk);
+    }
+    let mut w = None;
+    loop {
+        let at = r.next;
+        let Some(h) = r.done.get_mut(at).and_then(Option::take) else { break };
+        let w = match &mut w {
+            Some(w) => w,
+            None => w.insert(writer.lock().map_err(|_| poisoned())?),
+        };
+        w.write_compressed_hunk(h).map_err(|e| ("writing", e))?;
+        r.next = at.saturating_add(1);
+    }
+    Ok(())
 }
 
 /// What [`write_chd`] wrote.
@@ -378,53 +415,54 @@ where
     };
     let mut current = read_batch(0)?;
     let mut next_from = current.len() as u64;
+    let writer = Mutex::new(w);
     while !current.is_empty() {
         let cursor = AtomicUsize::new(0);
-        let (results, next) = std::thread::scope(|s| {
-            let cur = &current;
-            let cursor = &cursor;
+        // Compressed hunks wait here until those before them are written; whichever thread completes the next
+        // hunk to write writes it and every one after it that is ready, so writing overlaps compressing.
+        let ready: Mutex<Ready<'_>> = Mutex::new(Ready { next: 0, done: current.iter().map(|_| None).collect() });
+        let failed: Mutex<Option<(&'static str, ::chd::Error)>> = Mutex::new(None);
+        let (panicked, next) = std::thread::scope(|s| {
+            let (cur, cursor, ready, failed, writer) = (&current, &cursor, &ready, &failed, &writer);
             let workers: Vec<_> = compressors
                 .iter_mut()
                 .map(|c| {
-                    s.spawn(move || {
-                        let mut done: Vec<(usize, ::chd::Result<CompressedHunk<'_>>)> = Vec::new();
-                        loop {
-                            let i = cursor.fetch_add(1, Ordering::Relaxed);
-                            let Some(h) = cur.get(i) else { break };
-                            done.push((i, c.compress(h)));
+                    s.spawn(move || loop {
+                        let i = cursor.fetch_add(1, Ordering::Relaxed);
+                        let Some(h) = cur.get(i) else { break };
+                        if failed.lock().map_or(true, |f| f.is_some()) {
+                            break;
                         }
-                        done
+                        let r = c.compress(h);
+                        if let Err(e) = write_ready(ready, writer, i, r) {
+                            if let Ok(mut f) = failed.lock() {
+                                f.get_or_insert(e);
+                            }
+                            break;
+                        }
                     })
                 })
                 .collect();
             let next = if next_from < hunks { read_batch(next_from) } else { Ok(Vec::new()) };
-            let mut results: Vec<Option<::chd::Result<CompressedHunk<'_>>>> = cur.iter().map(|_| None).collect();
-            let mut panicked = false;
-            for h in workers {
-                match h.join() {
-                    Ok(done) => {
-                        for (i, r) in done {
-                            if let Some(slot) = results.get_mut(i) {
-                                *slot = Some(r);
-                            }
-                        }
-                    }
-                    Err(_) => panicked = true,
-                }
-            }
-            (if panicked { None } else { Some(results) }, next)
+            // Every thread is joined: one that panicked and was not joined would make the scope panic.
+            let joined: Vec<bool> = workers.into_iter().map(|h| h.join().is_err()).collect();
+            let panicked = joined.contains(&true);
+            (panicked, next)
         });
-        let results = results.ok_or_else(|| fail("compressing", ::chd::Error::CompressionError))?;
-        for r in results {
-            let c = r.ok_or_else(|| fail("compressing", ::chd::Error::CompressionError))?;
-            let c = c.map_err(|e| fail("compressing", e))?;
-            if let Err(e) = w.write_compressed_hunk(c) {
-                return Err(fail("writing", e));
-            }
+        if panicked {
+            return Err(fail("compressing", ::chd::Error::CompressionError));
         }
+        if let Some((what, e)) = failed.into_inner().ok().flatten() {
+            return Err(fail(what, e));
+        }
+        if ready.lock().map_or(true, |r| r.next != current.len()) {
+            return Err(fail("compressing", ::chd::Error::CompressionError));
+        }
+        drop(ready);
         current = next?;
         next_from = next_from.saturating_add(current.len() as u64);
     }
+    let w = writer.into_inner().map_err(|_| fail("writing", ::chd::Error::CompressionError))?;
     let stored = w.bytes_stored();
     let out = w.finish().map_err(|e| fail("finishing the CHD", e))?;
     if let Some(e) = io_error.lock().ok().and_then(|mut k| k.take()) {

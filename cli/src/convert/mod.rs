@@ -576,13 +576,15 @@ fn iso_to_bin_cue(args: &Args) -> Result<ConvertReport> {
 }
 
 /// Writes a CloneCD image described by `ccd`: `.img` sectors from `sector(lba, mode)`, `.sub` from `sub` where
-/// it gives 96 bytes, else generated P/Q; the `.ccd` text last. `inputs` must not be overwritten.
+/// it gives 96 bytes, else from `stored(lba)` (a source's subchannel in CloneCD's layout), else generated P/Q;
+/// the `.ccd` text last. `inputs` must not be overwritten.
 fn write_clonecd(
     args: &Args,
     ccd: &CcdFile,
     inputs: &[PathBuf],
     sector: &mut dyn FnMut(i64, u8) -> Result<RawSector>,
     mut sub: Option<BufReader<File>>,
+    stored: &mut dyn FnMut(i64) -> Result<Option<[u8; SUB_LEN]>>,
 ) -> Result<(u64, SubchannelSource)> {
     let ccd_path = &args.output;
     let img_path = ccd_path.with_extension("img");
@@ -603,7 +605,13 @@ fn write_clonecd(
             let mut q = [0u8; SUB_LEN];
             let have = match sub.as_mut() {
                 Some(r) => r.read_exact(&mut q).is_ok(),
-                None => false,
+                None => match stored(lba)? {
+                    Some(s) => {
+                        q = s;
+                        true
+                    }
+                    None => false,
+                },
             };
             if have {
                 from_source += 1;
@@ -663,7 +671,7 @@ fn raw_to_ccd(args: &Args) -> Result<ConvertReport> {
             args.output.display()
         );
     }
-    let mut disc = RawDisc::open(&args.input)?;
+    let disc = RawDisc::open(&args.input)?;
     let ccd = CcdFile::from_disc(&disc);
     let inputs = raw_inputs(&disc);
     // A CloneCD source's own subchannel is kept; it lays its sectors out as the copy does.
@@ -671,7 +679,32 @@ fn raw_to_ccd(args: &Args) -> Result<ConvertReport> {
         Some(p) => Some(BufReader::new(File::open(p).with_context(|| format!("cannot open {}", p.display()))?)),
         None => None,
     };
-    let done = write_clonecd(args, &ccd, &inputs, &mut |lba, mode| Ok(disc.image_sector(lba, mode)?), sub)?;
+    // Any other source's subchannel stored with its sectors (NRG, MDS, a TOC's RW_RAW, a CHD's RW_RAW) too.
+    let disc = std::cell::RefCell::new(disc);
+    let done = write_clonecd(
+        args,
+        &ccd,
+        &inputs,
+        &mut |lba, mode| {
+            let mut d = disc.borrow_mut();
+            let mut s = d.image_sector(lba, mode)?;
+            // Audio a TOC stores big-endian is written little-endian, as a CloneCD image holds it.
+            let odix_cdrip::image::SectorAt::Stored { track } = d.locate(lba) else { return Ok(s) };
+            let big_endian = d.tracks().get(track).is_some_and(|t| {
+                !t.mode.is_data() && d.files().get(t.file).is_some_and(|f| f.file_type == FileType::Motorola)
+            });
+            if big_endian {
+                s.chunks_exact_mut(2).for_each(|c| c.swap(0, 1));
+            }
+            Ok(s)
+        },
+        sub,
+        &mut |lba| {
+            let d = disc.borrow();
+            let odix_cdrip::image::SectorAt::Stored { track } = d.locate(lba) else { return Ok(None) };
+            Ok(d.read_subchannel(track, lba)?.map(|raw| odix_cdrip::subq::raw_to_packed(&raw)))
+        },
+    )?;
     Ok(ccd_report(args, ConvertKind::RawToCcd, done, Vec::new()))
 }
 
@@ -744,6 +777,7 @@ fn iso_to_ccd(args: &Args) -> Result<ConvertReport> {
             Ok(sector::encode_mode1(lba, &user)?)
         },
         None,
+        &mut |_| Ok(None),
     )?;
     Ok(ccd_report(args, ConvertKind::IsoToCcd, done, warnings))
 }
