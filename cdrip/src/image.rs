@@ -293,6 +293,45 @@ impl RawDisc {
         }
     }
 
+    /// The one data track of a bare run of raw 2352-byte sectors at `path` (a BIN without its sheet, or what an
+    /// ECM, CSO or ZSO container holds): a whole number of sectors, the first opening with the sync field and
+    /// mode 1 or 2. Gives back the store when it is not such a run, with the disc the mode byte of its first
+    /// sector.
+    ///
+    /// # Errors
+    /// [`Error::Layout`] naming `path` when the track cannot be laid out.
+    pub fn from_bare_store(
+        path: &Path,
+        store: Box<dyn ByteStore>,
+    ) -> Result<std::result::Result<(RawDisc, u8), Box<dyn ByteStore>>> {
+        const RAW: u64 = RAW_SECTOR_LEN as u64;
+        let mut head = [0u8; 16];
+        let raw = store.len() >= RAW
+            && store.len().is_multiple_of(RAW)
+            && store.read_at(0, &mut head).is_ok()
+            && head[..12] == sector::SYNC
+            && (head[15] == 1 || head[15] == 2);
+        if !raw {
+            return Ok(Err(store));
+        }
+        let mode = if head[15] == 1 { TrackMode::Mode1_2352 } else { TrackMode::Mode2_2352 };
+        let file = ImageFile::from_store(path.to_path_buf(), store);
+        let track = DiscTrack {
+            number: 1,
+            session: 1,
+            mode,
+            file: 0,
+            file_offset: 0,
+            first_lba: 0,
+            start_lba: 0,
+            stored: file.len / RAW,
+            unstored_pregap: 0,
+            postgap: 0,
+            sub_bytes: 0,
+        };
+        Ok(Ok((RawDisc::from_parts(path, SheetKind::Cue, vec![file], vec![track])?, head[15])))
+    }
+
     /// A disc made of `files` and `tracks` by a format's own reader, described by the file at `sheet`. Checks
     /// what every layout must hold: tracks in order, not overlapping, inside the 100 minutes a CD can address,
     /// each one's stored sectors inside its file.

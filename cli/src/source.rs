@@ -14,9 +14,9 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use anyhow::{anyhow, bail, Context, Result};
-use odix_cdrip::cue::{CueSheet, TrackMode};
+use odix_cdrip::cue::CueSheet;
 use odix_cdrip::detect::ImageFormat;
-use odix_cdrip::image::{CookedReader, DiscTrack, RawDisc, SheetKind};
+use odix_cdrip::image::{CookedReader, RawDisc};
 use odix_cdrip::store::{ByteStore, StoreReader};
 
 /// Anything the readers can read from.
@@ -320,33 +320,10 @@ fn is_sheet(path: &Path) -> bool {
 /// The source for a container of an image file's bytes (ECM, CSO, ZSO): raw sectors read as a bare BIN would
 /// be, anything else as the 2048-byte sectors of an ISO or UDF image.
 fn container_origin(path: &Path, opts: &SourceOptions, store: Box<dyn ByteStore>) -> Result<Origin> {
-    let mut head = [0u8; 16];
-    let raw = store.len() >= RAW_SECTOR
-        && store.len().is_multiple_of(RAW_SECTOR)
-        && store.read_at(0, &mut head).is_ok()
-        && head[..12] == SYNC
-        && (head[15] == 1 || head[15] == 2);
-    if raw {
-        let file = odix_cdrip::image::ImageFile::from_store(path.to_path_buf(), store);
-        let mode = if head[15] == 1 { TrackMode::Mode1_2352 } else { TrackMode::Mode2_2352 };
-        let stored = file.len / RAW_SECTOR;
-        let track = DiscTrack {
-            number: 1,
-            session: 1,
-            mode,
-            file: 0,
-            file_offset: 0,
-            first_lba: 0,
-            start_lba: 0,
-            stored,
-            unstored_pregap: 0,
-            postgap: 0,
-            sub_bytes: 0,
-        };
-        let disc = RawDisc::from_parts(path, SheetKind::Cue, vec![file], vec![track])?;
-        return disc_origin(disc, opts, Some(head[15]));
+    match RawDisc::from_bare_store(path, store)? {
+        Ok((disc, mode)) => disc_origin(disc, opts, Some(mode)),
+        Err(store) => Ok(Origin::Reader(Arc::new(Mutex::new(Box::new(StoreReader::new(store)))))),
     }
-    Ok(Origin::Reader(Arc::new(Mutex::new(Box::new(StoreReader::new(store))))))
 }
 
 /// Refuses, with a message of its own naming the path, what odix cannot read as an image: a directory, a pipe or

@@ -7,8 +7,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use odix_testdata::oracle::in_ci;
-use odix_testdata::{require_tool, run, run_ok};
+use odix_testdata::{chdman_createdvd, compressible, require_tool, run, run_ok};
 
 fn odix() -> Command {
     Command::new(env!("CARGO_BIN_EXE_odix"))
@@ -26,53 +25,12 @@ fn chdman() -> Option<PathBuf> {
     require_tool("chdman")
 }
 
-/// A chdman that has `createdvd`: the one on the PATH if it is recent enough, else the npm package's.
-fn chdman_createdvd() -> Option<PathBuf> {
-    let mut candidates: Vec<PathBuf> = chdman().into_iter().collect();
-    if let Ok(o) = Command::new("npm").args(["root", "-g"]).output() {
-        let root = String::from_utf8_lossy(&o.stdout).trim().to_string();
-        candidates.push(Path::new(&root).join("chdman/dist/src/bin.js"));
-    }
-    let found = candidates.into_iter().find(|c| {
-        c.is_file()
-            && Command::new(c).args(["help", "createdvd"]).output().is_ok_and(|o| {
-                let text = format!("{}{}", stdout(&o), stderr(&o));
-                text.contains("createdvd") && !text.contains("Unknown command")
-            })
-    });
-    match found {
-        Some(c) => Some(c),
-        None if in_ci() => panic!("no chdman with createdvd in CI: ./setup.sh must install the npm package chdman"),
-        None => {
-            eprintln!("skipping: no chdman with createdvd (npm install -g --no-bin-links chdman)");
-            None
-        }
-    }
-}
-
-/// Deterministic bytes that compress a little, like real data.
-fn bytes(n: usize, seed: u32) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(2_654_435_761) | 1;
-    (0..n)
-        .map(|i| {
-            x ^= x << 13;
-            x ^= x >> 17;
-            x ^= x << 5;
-            if i % 7 < 3 {
-                (i / 64) as u8
-            } else {
-                x as u8
-            }
-        })
-        .collect()
-}
-
 /// An ISO 9660 image of a few small files, made by genisoimage, and the source folder.
 fn iso(dir: &Path) -> Option<(PathBuf, PathBuf)> {
     let gen = require_tool("genisoimage")?;
     let src = dir.join("src");
     fs::create_dir_all(src.join("sub")).unwrap();
-    fs::write(src.join("big.bin"), bytes(400_000, 1)).unwrap();
+    fs::write(src.join("big.bin"), compressible(400_000, 1)).unwrap();
     fs::write(src.join("hello.txt"), b"hello chd\n").unwrap();
     fs::write(src.join("sub/note.txt"), b"note\n".repeat(500)).unwrap();
     let iso = dir.join("data.iso");
@@ -101,10 +59,10 @@ fn discs(dir: &Path, iso: &Path) -> Vec<(&'static str, PathBuf)> {
     // Mixed mode in one BIN: the data track, then two audio tracks whose pregaps (INDEX 00) are stored, one of
     // them not a multiple of 4 frames long.
     let mut bin = data.clone();
-    bin.extend(bytes(2352 * 150, 2)); // track 2 pregap
-    bin.extend(bytes(2352 * 301, 3));
-    bin.extend(bytes(2352 * 75, 4)); // track 3 pregap
-    bin.extend(bytes(2352 * 203, 5));
+    bin.extend(compressible(2352 * 150, 2)); // track 2 pregap
+    bin.extend(compressible(2352 * 301, 3));
+    bin.extend(compressible(2352 * 75, 4)); // track 3 pregap
+    bin.extend(compressible(2352 * 203, 5));
     fs::write(dir.join("mixed.bin"), &bin).unwrap();
     let s = data.len() / 2352;
     let msf = |f: usize| format!("{:02}:{:02}:{:02}", f / 4500, f / 75 % 60, f % 75);
@@ -124,8 +82,8 @@ fn discs(dir: &Path, iso: &Path) -> Vec<(&'static str, PathBuf)> {
     out.push(("mixed", cue));
     // One file per track, with pregaps and a postgap that are not stored.
     fs::write(dir.join("t1.bin"), &data).unwrap();
-    fs::write(dir.join("t2.bin"), bytes(2352 * 222, 6)).unwrap();
-    fs::write(dir.join("t3.bin"), bytes(2352 * 99, 7)).unwrap();
+    fs::write(dir.join("t2.bin"), compressible(2352 * 222, 6)).unwrap();
+    fs::write(dir.join("t3.bin"), compressible(2352 * 99, 7)).unwrap();
     let cue = dir.join("gaps.cue");
     fs::write(
         &cue,
@@ -304,7 +262,7 @@ fn damaged_chds_are_refused_in_one_line() {
 fn a_cancelled_or_refused_chd_conversion_leaves_nothing() {
     let d = tempfile::tempdir().unwrap();
     let iso = d.path().join("in.iso");
-    fs::write(&iso, bytes(64 * 2048, 9)).unwrap();
+    fs::write(&iso, compressible(64 * 2048, 9)).unwrap();
     let opts = odix::convert::ConvertOptions::default();
     opts.cancel.cancel();
     let e = odix::convert::convert(&iso, &d.path().join("out.chd"), &opts).unwrap_err();

@@ -9,7 +9,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use odix_testdata::{require_tool, run, run_ok};
+use odix_testdata::{compressible, require_tool, run, run_ok};
 
 /// Writes a CD CHD of version 3 (`CHTR` metadata) or 4 (`CHT2`): one Deflate codec, hunks of whole frames, an
 /// earlier identical hunk stored as a copy, an all-zero one as an 8-byte "mini" hunk, one hunk uncompressed.
@@ -109,28 +109,12 @@ fn tools() -> Option<(PathBuf, PathBuf, PathBuf)> {
     Some((require_tool("chdman")?, require_tool("python3")?, require_tool("genisoimage")?))
 }
 
-fn bytes(n: usize, seed: u32) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(2_654_435_761) | 1;
-    (0..n)
-        .map(|i| {
-            x ^= x << 13;
-            x ^= x >> 17;
-            x ^= x << 5;
-            if i % 5 < 2 {
-                (i / 32) as u8
-            } else {
-                x as u8
-            }
-        })
-        .collect()
-}
-
 /// The source of the data track: a folder of a few files, as an ISO image made by genisoimage, then as raw Mode 1
 /// sectors by `odix convert` (checked against bchunk and chdman in raw_images.rs).
 fn data_track(gen: &Path, dir: &Path) -> (PathBuf, Vec<u8>) {
     let src = dir.join("src");
     fs::create_dir_all(src.join("sub")).unwrap();
-    fs::write(src.join("big.bin"), bytes(300_000, 1)).unwrap();
+    fs::write(src.join("big.bin"), compressible(300_000, 1)).unwrap();
     fs::write(src.join("hello.txt"), b"hello old chd\n").unwrap();
     fs::write(src.join("sub/note.txt"), b"note\n".repeat(700)).unwrap();
     let iso = dir.join("data.iso");
@@ -187,7 +171,7 @@ fn old_cds_are_read_as_chdman_reads_them() {
     let (src, data) = data_track(&gen, dir);
     let (t1, t2, t3) = (dir.join("t1.bin"), dir.join("t2.bin"), dir.join("t3.bin"));
     fs::write(&t1, &data).unwrap();
-    let audio = bytes(2352 * 203, 5);
+    let audio = compressible(2352 * 203, 5);
     fs::write(&t2, &audio).unwrap();
     fs::write(&t3, vec![0u8; 2352 * 80]).unwrap();
     let mut whole = data.clone();
@@ -277,7 +261,7 @@ fn damaged_old_chds_are_refused_in_one_line() {
     let d = tempfile::tempdir().unwrap();
     let dir = d.path();
     let (t1, t2) = (dir.join("t1.bin"), dir.join("t2.bin"));
-    fs::write(&t1, bytes(2352 * 40, 1)).unwrap();
+    fs::write(&t1, compressible(2352 * 40, 1)).unwrap();
     fs::write(&t2, vec![0u8; 2352 * 24]).unwrap();
     let good = dir.join("good.chd");
     mkold(&python, dir, 4, 8, &good, &[("MODE1_RAW", &t1, 0), ("AUDIO", &t2, 0)]);

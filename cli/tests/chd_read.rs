@@ -7,8 +7,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use odix_testdata::oracle::in_ci;
-use odix_testdata::{require_tool, run, run_ok};
+use odix_testdata::{chdman_createdvd, compressible, require_tool, run, run_ok};
 
 fn odix() -> Command {
     Command::new(env!("CARGO_BIN_EXE_odix"))
@@ -22,23 +21,6 @@ fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
-/// Deterministic bytes that compress a little, like real data.
-fn bytes(n: usize, seed: u32) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(2_654_435_761) | 1;
-    (0..n)
-        .map(|i| {
-            x ^= x << 13;
-            x ^= x >> 17;
-            x ^= x << 5;
-            if i % 7 < 3 {
-                (i / 64) as u8
-            } else {
-                x as u8
-            }
-        })
-        .collect()
-}
-
 fn msf(f: usize) -> String {
     format!("{:02}:{:02}:{:02}", f / 4500, f / 75 % 60, f % 75)
 }
@@ -49,7 +31,7 @@ fn disc(dir: &Path, name: &str, audio: &[(usize, u32)]) -> Option<PathBuf> {
     let gen = require_tool("genisoimage")?;
     let src = dir.join(format!("{name}-src"));
     fs::create_dir_all(&src).unwrap();
-    fs::write(src.join("big.bin"), bytes(2_000_000, 1)).unwrap();
+    fs::write(src.join("big.bin"), compressible(2_000_000, 1)).unwrap();
     fs::write(src.join("hello.txt"), b"hello chd\n").unwrap();
     let iso = dir.join(format!("{name}.iso"));
     run_ok(Command::new(gen).args(["-quiet", "-R", "-J", "-o"]).arg(&iso).arg(&src));
@@ -61,7 +43,7 @@ fn disc(dir: &Path, name: &str, audio: &[(usize, u32)]) -> Option<PathBuf> {
     let mut at = data_frames;
     for (i, &(frames, seed)) in audio.iter().enumerate() {
         let pregap = if i == 0 { 150 } else { 0 };
-        bin.extend(bytes(2352 * (pregap + frames), seed));
+        bin.extend(compressible(2352 * (pregap + frames), seed));
         cue += &format!("  TRACK {:02} AUDIO\n", i + 2);
         if pregap > 0 {
             cue += &format!("    INDEX 00 {}\n", msf(at));
@@ -152,7 +134,7 @@ fn a_child_chd_is_read_with_its_parent_as_chdman_extracts_it() {
     assert!(odix_cue(&child, &dir.join("ours.cue")) == theirs, "odix convert of the child = chdman extractcd -ip");
     assert!(theirs.1 == fs::read(child_cue.with_extension("bin")).unwrap(), "chdman gives back the child's BIN");
     let o = run_ok(odix().arg("cat").arg(&child).arg("/big.bin"));
-    assert!(o.stdout == bytes(2_000_000, 1), "/big.bin of the child");
+    assert!(o.stdout == compressible(2_000_000, 1), "/big.bin of the child");
     // The parent found is checked: one with other hunks, though of the same data and SHA-1, is refused.
     let other = dir.join("other");
     fs::create_dir(&other).unwrap();
@@ -232,30 +214,6 @@ fn hostile_parents_are_refused_in_one_line() {
     assert!(odix_cue(&dir.join("child.chd"), &dir.join("o.cue")) == theirs);
 }
 
-/// A chdman that has `createdvd`: the one on the PATH if it is recent enough, else the npm package's.
-fn chdman_createdvd() -> Option<PathBuf> {
-    let mut candidates: Vec<PathBuf> = chdman().into_iter().collect();
-    if let Ok(o) = Command::new("npm").args(["root", "-g"]).output() {
-        let root = String::from_utf8_lossy(&o.stdout).trim().to_string();
-        candidates.push(Path::new(&root).join("chdman/dist/src/bin.js"));
-    }
-    let found = candidates.into_iter().find(|c| {
-        c.is_file()
-            && Command::new(c).args(["help", "createdvd"]).output().is_ok_and(|o| {
-                let text = format!("{}{}", stdout(&o), stderr(&o));
-                text.contains("createdvd") && !text.contains("Unknown command")
-            })
-    });
-    match found {
-        Some(c) => Some(c),
-        None if in_ci() => panic!("no chdman with createdvd in CI: ./setup.sh must install the npm package chdman"),
-        None => {
-            eprintln!("skipping: no chdman with createdvd (npm install -g --no-bin-links chdman)");
-            None
-        }
-    }
-}
-
 /// Whole CHDs of a few MB, read from start to end (so decoded ahead on worker threads past the first 256 KB):
 /// a data CD, a mixed-mode CD and a DVD, each byte for byte as chdman extracts it.
 #[test]
@@ -281,5 +239,5 @@ fn chds_read_in_order_give_what_chdman_extracts() {
     run_ok(odix().arg("convert").arg(&chd).arg(&back));
     assert!(fs::read(&back).unwrap() == fs::read(&raw).unwrap(), "odix convert of a DVD CHD = chdman extractraw");
     let o = run_ok(odix().arg("cat").arg(&chd).arg("/big.bin"));
-    assert!(o.stdout == bytes(2_000_000, 1), "/big.bin of the DVD CHD");
+    assert!(o.stdout == compressible(2_000_000, 1), "/big.bin of the DVD CHD");
 }

@@ -7,6 +7,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use odix_testdata::audio::noise;
 use odix_testdata::{require_tool, run_ok};
 
 fn odix() -> Command {
@@ -21,26 +22,13 @@ fn chdman() -> Option<PathBuf> {
     require_tool("chdman")
 }
 
-/// Deterministic bytes.
-fn bytes(n: usize, seed: u32) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(2_654_435_761) | 1;
-    (0..n)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 17;
-            x ^= x << 5;
-            x as u8
-        })
-        .collect()
-}
-
 /// The raw Mode 1 sectors of an ISO 9660 image of a few files made by genisoimage, as `odix convert` writes them
 /// (checked against bchunk and chdman in raw_images.rs).
 fn mode1_bin(dir: &Path) -> Option<Vec<u8>> {
     let gen = require_tool("genisoimage")?;
     let src = dir.join("src");
     fs::create_dir_all(&src).unwrap();
-    fs::write(src.join("a.bin"), bytes(300_000, 1)).unwrap();
+    fs::write(src.join("a.bin"), noise(300_000, 1)).unwrap();
     fs::write(src.join("zeros.bin"), vec![0u8; 200_000]).unwrap();
     fs::write(src.join("text.txt"), b"the subchannel is kept\n".repeat(4000)).unwrap();
     let iso = dir.join("data.iso");
@@ -76,7 +64,7 @@ fn a_cdrdao_rw_raw_track_read_through_chdman_keeps_its_subchannel() {
     let d = tempfile::tempdir().unwrap();
     let Some(data) = mode1_bin(d.path()) else { return };
     let sectors = data.len() / 2352;
-    let subs = bytes(sectors * 96, 9);
+    let subs = noise(sectors * 96, 9);
     let mut frames = Vec::with_capacity(sectors * 2448);
     for (s, q) in data.chunks_exact(2352).zip(subs.chunks_exact(96)) {
         frames.extend_from_slice(s);
@@ -118,7 +106,7 @@ fn a_clonecd_subchannel_is_written_into_the_chd_and_given_back() {
     // A CloneCD image of a data track and an audio track, its .sub given every channel but Q (which odix and
     // CloneCD generate from the layout) arbitrary bytes.
     let mut bin = data.clone();
-    bin.extend(bytes(2352 * 227, 3));
+    bin.extend(noise(2352 * 227, 3));
     fs::write(d.path().join("disc.bin"), &bin).unwrap();
     let s = data.len() / 2352;
     let msf = format!("{:02}:{:02}:{:02}", s / 4500, s / 75 % 60, s % 75);
@@ -133,10 +121,10 @@ fn a_clonecd_subchannel_is_written_into_the_chd_and_given_back() {
     let img = fs::read(ccd.with_extension("img")).unwrap();
     let mut sub = fs::read(ccd.with_extension("sub")).unwrap();
     assert_eq!(sub.len(), img.len() / 2352 * 96);
-    let noise = bytes(sub.len(), 5);
+    let random = noise(sub.len(), 5);
     for (i, b) in sub.iter_mut().enumerate() {
         if !(12..24).contains(&(i % 96)) {
-            *b = noise[i];
+            *b = random[i];
         }
     }
     fs::write(ccd.with_extension("sub"), &sub).unwrap();
@@ -217,14 +205,14 @@ fn duplicate_and_empty_hunks_are_stored_as_chdman_stores_them() {
     // earlier ones, and hunks each codec wins.
     let mut bin = data.clone();
     bin.extend(vec![0u8; 2352 * 200]);
-    let stretch = bytes(2352 * 16, 7);
+    let stretch = noise(2352 * 16, 7);
     for _ in 0..10 {
         bin.extend(&stretch);
     }
     let tone: Vec<u8> =
         (0..2352 * 100 / 4).flat_map(|i| (((i as f64 * 0.05).sin() * 8000.0) as i16).to_le_bytes().repeat(2)).collect();
     bin.extend(tone);
-    bin.extend(bytes(2352 * 50, 8));
+    bin.extend(noise(2352 * 50, 8));
     fs::write(d.path().join("dup.bin"), &bin).unwrap();
     let s = data.len() / 2352;
     let msf = format!("{:02}:{:02}:{:02}", s / 4500, s / 75 % 60, s % 75);

@@ -19,7 +19,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use odix_testdata::{compare_trees, require_tool, run, run_ok, CompareOptions};
+use odix_testdata::{compare_trees, require_tool, run, run_ok, script, CompareOptions};
 
 const RAW: usize = 2352;
 
@@ -77,28 +77,6 @@ fn bsdtar_tree(iso: &Path, out: &Path) -> Option<()> {
     Some(())
 }
 
-/// The ECMA-130 EDC in Python (CRC, reflected polynomial 0xD8018001, no inversion), shared by the scripts.
-const PY_EDC: &str = r#"
-def edc(data, crc=0):
-    t = []
-    for i in range(256):
-        c = i
-        for _ in range(8):
-            c = (c >> 1) ^ 0xD8018001 if c & 1 else c >> 1
-        t.append(c)
-    for b in data:
-        crc = t[(crc ^ b) & 0xFF] ^ (crc >> 8)
-    return crc
-def hdr(kind, count):
-    n = (count - 1) & 0xFFFFFFFF
-    out = [((n & 0x1F) << 2) | kind | (0x80 if n >> 5 else 0)]
-    n >>= 5
-    while n:
-        out.append((n & 0x7F) | (0x80 if n >> 7 else 0))
-        n >>= 7
-    return bytes(out)
-"#;
-
 /// A raw image: genisoimage's ISO as Mode 1 sectors (odix convert, checked against bchunk elsewhere), then
 /// audio-like bytes that are not sectors, then a Mode 1 sector with one byte changed (kept as it is).
 fn mixed_bin(dir: &Path, iso: &Path) -> PathBuf {
@@ -134,8 +112,9 @@ fn ecm_round_trips_and_follows_the_description() {
     // odix's ECM parsed by the description: every record's stored bytes are those of the input, Mode 1 records
     // hold the address and user data of 2352-byte sectors, and the final EDC is the input's.
     let check = format!(
-        "{PY_EDC}
-import sys
+        "import sys
+sys.path.insert(0, {scripts:?})
+from containers import edc
 e = open(sys.argv[1], 'rb').read(); src = open(sys.argv[2], 'rb').read()
 assert e[:4] == b'ECM\\x00'
 p = 4; out = 0; kinds = [0, 0, 0, 0]
@@ -156,7 +135,8 @@ while True:
 assert out == len(src), (out, len(src))
 assert int.from_bytes(e[p:p + 4], 'little') == edc(src) and p + 4 == len(e)
 print(kinds[1])
-"
+",
+        scripts = script("containers.py").parent().unwrap().display().to_string()
     );
     let o = python(&py, &check, &[&ecm, &bin]);
     let iso_sectors = fs::metadata(&iso).unwrap().len() / 2048;
@@ -164,32 +144,9 @@ print(kinds[1])
 
     // An ECM file built by the description (type 1 records of 7 sectors, raw records for the rest) decodes to the
     // input byte for byte, and reads as the image it holds.
-    let build = format!(
-        "{PY_EDC}
-import sys
-src = open(sys.argv[1], 'rb').read()
-out = bytearray(b'ECM\\x00'); p = 0; raw = bytearray()
-def flush():
-    global raw
-    if raw:
-        out.extend(hdr(0, len(raw)) + raw); raw = bytearray()
-while p < len(src):
-    run = []
-    while len(run) < 7 and p + 2352 <= len(src) and src[p:p + 12] == b'\\x00' + b'\\xff' * 10 + b'\\x00' \\
-            and src[p + 15] == 1 and p + 2352 <= {iso_len}:
-        run.append(src[p + 12:p + 15] + src[p + 16:p + 2064]); p += 2352
-    if run:
-        flush(); out.extend(hdr(1, len(run)) + b''.join(run))
-    else:
-        raw.append(src[p]); p += 1
-flush()
-out.extend(hdr(0, 0) + edc(src).to_bytes(4, 'little'))
-open(sys.argv[2], 'wb').write(out)
-",
-        iso_len = iso_sectors as usize * RAW
-    );
     let hand = d.join("hand.bin.ecm");
-    python(&py, &build, &[&bin, &hand]);
+    let limit = (iso_sectors as usize * RAW).to_string();
+    run_ok(Command::new(&py).arg(script("containers.py")).arg("ecm").arg(&bin).arg(&hand).arg(limit));
     let back2 = d.join("back2.bin");
     run_ok(odix().arg("convert").arg(&hand).arg(&back2));
     assert!(fs::read(&back2).unwrap() == fs::read(&bin).unwrap(), "the hand-made ECM decodes differently");
@@ -262,34 +219,6 @@ open(sys.argv[2], 'wb').write(out)
 print(magic.decode(), ver, shift, bs)
 "#;
 
-/// Writes a CSO v1 (deflate) or ZSO (LZ4) by the published description, with index shift 2 (so blocks are
-/// padded) and every fifth block stored uncompressed.
-const PY_CSO: &str = r#"
-import sys, struct, zlib
-kind = sys.argv[3]
-if kind == 'zso':
-    import lz4.block
-src = open(sys.argv[1], 'rb').read()
-bs = 2048; shift = 2; n = (len(src) + bs - 1) // bs
-pos = 24 + 4 * (n + 1); pos = (pos + 3) & ~3
-data = bytearray(); idx = []
-for i in range(n):
-    blk = src[i * bs:(i + 1) * bs]
-    if kind == 'zso': c = lz4.block.compress(blk, store_size=False)
-    else:
-        z = zlib.compressobj(9, zlib.DEFLATED, -15); c = z.compress(blk) + z.flush()
-    if i % 5 == 0 or len(c) >= len(blk): c = blk; flag = 0x80000000
-    else: flag = 0
-    idx.append(((pos + len(data)) >> shift) | flag)
-    data += c
-    while (pos + len(data)) % 4: data.append(0)
-idx.append((pos + len(data)) >> shift)
-head = struct.pack('<4sIQIBBxx', b'ZISO' if kind == 'zso' else b'CISO', 24, len(src), bs, 1, shift)
-body = head + struct.pack('<%dI' % (n + 1), *idx)
-body += b'\x00' * (pos - len(body))
-open(sys.argv[2], 'wb').write(body + data)
-"#;
-
 #[test]
 fn cso_and_zso_follow_the_description_and_list_as_bsdtar_extracts() {
     let tmp = tempfile::tempdir().unwrap();
@@ -333,7 +262,9 @@ fn cso_and_zso_follow_the_description_and_list_as_bsdtar_extracts() {
     // CSO and ZSO written by the description (index shift 2, padding, uncompressed blocks) read by odix.
     for kind in ["cso", "zso"] {
         let hand = d.join(format!("hand.{kind}"));
-        python(&py, PY_CSO, &[&iso, &hand, Path::new(kind)]);
+        run_ok(
+            Command::new(&py).arg(script("containers.py")).args(["cso"]).arg(&iso).arg(&hand).args([kind, "2", "5"]),
+        );
         let ls = run_ok(odix().args(["ls", "-R"]).arg(&hand));
         let names = stdout(&ls);
         assert!(names.contains("noisy.bin") && names.contains("note.txt"), "{names}");

@@ -21,7 +21,7 @@ use std::process::{Command, Output};
 
 use odix_cdrip::sector::encode_mode1;
 use odix_testdata::audio::{noise, write_wav};
-use odix_testdata::{require_tool, run, run_ok};
+use odix_testdata::{require_tool, run, run_ok, script};
 
 const RAW: usize = 2352;
 
@@ -487,73 +487,6 @@ fn python_with(module: &str) -> Option<PathBuf> {
     None
 }
 
-/// An ECM file of `argv[1]` written to `argv[2]` by the published description: runs of up to 7 Mode 1 sectors as
-/// type 1 records (3 address bytes and the user data), every other byte in type 0 records, the EDC of the whole.
-const PY_ECM: &str = r#"
-import sys
-def edc(data, crc=0):
-    t = []
-    for i in range(256):
-        c = i
-        for _ in range(8):
-            c = (c >> 1) ^ 0xD8018001 if c & 1 else c >> 1
-        t.append(c)
-    for b in data:
-        crc = t[(crc ^ b) & 0xFF] ^ (crc >> 8)
-    return crc
-def hdr(kind, count):
-    n = (count - 1) & 0xFFFFFFFF
-    out = [((n & 0x1F) << 2) | kind | (0x80 if n >> 5 else 0)]
-    n >>= 5
-    while n:
-        out.append((n & 0x7F) | (0x80 if n >> 7 else 0))
-        n >>= 7
-    return bytes(out)
-src = open(sys.argv[1], 'rb').read()
-out = bytearray(b'ECM\x00'); p = 0; raw = bytearray()
-sync = b'\x00' + b'\xff' * 10 + b'\x00'
-def flush():
-    global raw
-    if raw:
-        out.extend(hdr(0, len(raw)) + raw); raw = bytearray()
-while p < len(src):
-    run = []
-    while len(run) < 7 and p + 2352 <= len(src) and src[p:p + 12] == sync and src[p + 15] == 1:
-        run.append(src[p + 12:p + 15] + src[p + 16:p + 2064]); p += 2352
-    if run:
-        flush(); out.extend(hdr(1, len(run)) + b''.join(run))
-    else:
-        raw.append(src[p]); p += 1
-flush()
-out.extend(hdr(0, 0) + edc(src).to_bytes(4, 'little'))
-open(sys.argv[2], 'wb').write(out)
-"#;
-
-/// A CSO v1 (deflate) or ZSO (LZ4) of `argv[1]` written to `argv[2]` by the published description (index shift
-/// 0, 2048-byte blocks, a block that does not shrink stored).
-const PY_CSO: &str = r#"
-import sys, struct, zlib
-kind = sys.argv[3]
-if kind == 'zso':
-    import lz4.block
-src = open(sys.argv[1], 'rb').read()
-bs = 2048; n = (len(src) + bs - 1) // bs
-pos = 24 + 4 * (n + 1)
-data = bytearray(); idx = []
-for i in range(n):
-    blk = src[i * bs:(i + 1) * bs]
-    if kind == 'zso': c = lz4.block.compress(blk, store_size=False)
-    else:
-        z = zlib.compressobj(9, zlib.DEFLATED, -15); c = z.compress(blk) + z.flush()
-    flag = 0
-    if len(c) >= len(blk): c = blk; flag = 0x80000000
-    idx.append((pos + len(data)) | flag)
-    data += c
-idx.append(pos + len(data))
-head = struct.pack('<4sIQIBBxx', b'ZISO' if kind == 'zso' else b'CISO', 24, len(src), bs, 1, 0)
-open(sys.argv[2], 'wb').write(head + struct.pack('<%dI' % (n + 1), *idx) + data)
-"#;
-
 /// `odix verify` of an ECM, a CSO and a ZSO hashes the image each holds: the SHA-1 sha1sum gives the BIN or the
 /// ISO it was made from, and the report says so.
 #[test]
@@ -563,14 +496,14 @@ fn verify_hashes_the_image_a_container_holds() {
     let bin = f.dir.join("disc.bin");
     fs::write(&bin, mode1(&f.iso, 0)).unwrap();
     let ecm = f.dir.join("disc.bin.ecm");
-    run_ok(Command::new(&py).arg("-c").arg(PY_ECM).arg(&bin).arg(&ecm));
+    run_ok(Command::new(&py).arg(script("containers.py")).arg("ecm").arg(&bin).arg(&ecm));
     let mut cases = vec![(ecm, bin.clone())];
     let cso = f.dir.join("x.cso");
-    run_ok(Command::new(&py).arg("-c").arg(PY_CSO).arg(&f.iso_path).arg(&cso).arg("cso"));
+    run_ok(Command::new(&py).arg(script("containers.py")).arg("cso").arg(&f.iso_path).arg(&cso).arg("cso"));
     cases.push((cso, f.iso_path.clone()));
     if let Some(py4) = python_with("lz4.block") {
         let zso = f.dir.join("x.zso");
-        run_ok(Command::new(py4).arg("-c").arg(PY_CSO).arg(&f.iso_path).arg(&zso).arg("zso"));
+        run_ok(Command::new(py4).arg(script("containers.py")).arg("cso").arg(&f.iso_path).arg(&zso).arg("zso"));
         cases.push((zso, f.iso_path.clone()));
     }
     for (container, held) in &cases {
@@ -596,7 +529,7 @@ fn ecm_of_raw_sectors_converts_to_an_iso() {
     let bin = f.dir.join("disc.bin");
     fs::write(&bin, mode1(&f.iso, 0)).unwrap();
     let ecm = f.dir.join("disc.bin.ecm");
-    run_ok(Command::new(&py).arg("-c").arg(PY_ECM).arg(&bin).arg(&ecm));
+    run_ok(Command::new(&py).arg(script("containers.py")).arg("ecm").arg(&bin).arg(&ecm));
     let out = f.dir.join("from-ecm.iso");
     run_ok(odix().arg("convert").arg(&ecm).arg(&out));
     let got = fs::read(&out).unwrap();

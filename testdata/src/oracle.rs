@@ -213,3 +213,34 @@ fn remove_stale(root: &Path, name: &str) {
         }
     }
 }
+
+/// A script of the tests' own in testdata/scripts (formats written by their published descriptions, for formats
+/// no reference tool installs).
+pub fn script(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts").join(name)
+}
+
+/// A chdman that has `createdvd`: the one on the PATH if it is recent enough, else the npm package's. `None`
+/// (saying so) outside CI when there is none; in CI a panic naming what ./setup.sh must install.
+pub fn chdman_createdvd() -> Option<PathBuf> {
+    let mut candidates: Vec<PathBuf> = require_tool("chdman").into_iter().collect();
+    if let Ok(o) = Command::new("npm").args(["root", "-g"]).output() {
+        let root = String::from_utf8_lossy(&o.stdout).trim().to_string();
+        candidates.push(Path::new(&root).join("chdman/dist/src/bin.js"));
+    }
+    let found = candidates.into_iter().find(|c| {
+        c.is_file()
+            && Command::new(c).args(["help", "createdvd"]).output().is_ok_and(|o| {
+                let text = format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+                text.contains("createdvd") && !text.contains("Unknown command")
+            })
+    });
+    match found {
+        Some(c) => Some(c),
+        None if in_ci() => panic!("no chdman with createdvd in CI: ./setup.sh must install the npm package chdman"),
+        None => {
+            eprintln!("skipping: no chdman with createdvd (npm install -g --no-bin-links chdman)");
+            None
+        }
+    }
+}

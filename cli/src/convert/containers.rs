@@ -17,10 +17,10 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use odix_cdrip::cso::{self, CompressOptions, CsoFormat};
-use odix_cdrip::cue::{CueSheet, FileType, Frames, TrackMode};
+use odix_cdrip::cue::{CueSheet, FileType, Frames};
 use odix_cdrip::detect::ImageFormat;
 use odix_cdrip::ecm::{self, EcmStore};
-use odix_cdrip::image::{DiscTrack, ImageFile, RawDisc, SheetKind};
+use odix_cdrip::image::{RawDisc, SheetKind};
 use odix_cdrip::store::{ByteStore, FileStore, StoreReader};
 
 use crate::cancel::Cancel;
@@ -156,36 +156,11 @@ pub(crate) fn convert(args: &Args, detected: Option<ImageFormat>) -> Option<Resu
 /// # Errors
 /// The container's error when it cannot be opened.
 pub(crate) fn held_raw_disc(path: &Path, format: Option<ImageFormat>) -> Result<Option<RawDisc>> {
-    const RAW: u64 = odix_cdrip::sector::RAW_SECTOR_LEN as u64;
     let Some(format) = format.filter(|f| matches!(f, ImageFormat::Ecm | ImageFormat::Cso | ImageFormat::Zso)) else {
         return Ok(None);
     };
     let Some(store) = odix_cdrip::container::open(path, format)? else { return Ok(None) };
-    let mut head = [0u8; 16];
-    let raw = store.len() >= RAW
-        && store.len().is_multiple_of(RAW)
-        && store.read_at(0, &mut head).is_ok()
-        && head[..12] == odix_cdrip::sector::SYNC
-        && (head[15] == 1 || head[15] == 2);
-    if !raw {
-        return Ok(None);
-    }
-    let mode = if head[15] == 1 { TrackMode::Mode1_2352 } else { TrackMode::Mode2_2352 };
-    let file = ImageFile::from_store(path.to_path_buf(), store);
-    let track = DiscTrack {
-        number: 1,
-        session: 1,
-        mode,
-        file: 0,
-        file_offset: 0,
-        first_lba: 0,
-        start_lba: 0,
-        stored: file.len / RAW,
-        unstored_pregap: 0,
-        postgap: 0,
-        sub_bytes: 0,
-    };
-    Ok(Some(RawDisc::from_parts(path, SheetKind::Cue, vec![file], vec![track])?))
+    Ok(RawDisc::from_bare_store(path, store)?.ok().map(|(disc, _)| disc))
 }
 
 /// The bytes of `path`: the file it holds for a container, else the file itself.
