@@ -5,25 +5,16 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
 use odix_testdata::audio::{accuraterip_checksum, libdiscid, msf, noise, write_wav};
 use odix_testdata::{require_tool, run, run_ok};
 
+mod common;
+use common::{odix, stderr, stdout};
+
 const SECTOR: usize = 2352;
 const SAMPLES: usize = 588;
-
-fn odix() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_odix"))
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
 
 /// `odix verify --json IMAGE ARGS…`: exit status and the JSON object.
 fn verify_json(image: &Path, args: &[&str]) -> (Option<i32>, serde_json::Value) {

@@ -17,20 +17,11 @@ use std::time::{Duration, Instant};
 use odix_testdata::audio::{accuraterip_checksum, libdiscid, msf, noise, write_wav};
 use odix_testdata::{require_tool, run, run_ok};
 
+mod common;
+use common::{odix, stderr, stdout};
+
 const SECTOR: usize = 2352;
 const SAMPLES: usize = 588;
-
-fn odix() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_odix"))
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
 
 /// libdiscid's freedb id of a TOC: first and last track, the lead-out and each track's offset, all counted from
 /// the start of the lead-in (LBA + 150).

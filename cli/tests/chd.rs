@@ -5,21 +5,12 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
 use odix_testdata::{chdman_createdvd, compressible, require_tool, run, run_ok};
 
-fn odix() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_odix"))
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
+mod common;
+use common::{cue_tracks, odix, stderr, stdout};
 
 fn chdman() -> Option<PathBuf> {
     require_tool("chdman")
@@ -96,20 +87,10 @@ fn discs(dir: &Path, iso: &Path) -> Vec<(&'static str, PathBuf)> {
     out
 }
 
-/// The cue text with its FILE lines left out (their names differ).
-fn tracks_of(cue: &Path) -> String {
-    fs::read_to_string(cue)
-        .unwrap()
-        .lines()
-        .filter(|l| !l.trim_start().starts_with("FILE"))
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
 /// `chdman extractcd` of `chd` into `out.cue` + `out.bin`; returns (cue tracks, bin bytes).
 fn extractcd(chdman: &Path, chd: &Path, out: &Path) -> (String, Vec<u8>) {
     run_ok(Command::new(chdman).args(["extractcd", "-f", "-i"]).arg(chd).arg("-o").arg(out));
-    (tracks_of(out), fs::read(out.with_extension("bin")).unwrap())
+    (cue_tracks(out), fs::read(out.with_extension("bin")).unwrap())
 }
 
 /// What `chdman info` says on the line starting with `key`.
@@ -131,7 +112,7 @@ fn cds_read_from_and_written_as_chdman_does() {
         let back = d.path().join(format!("{name}-odix.cue"));
         let o = run_ok(odix().arg("convert").arg(&theirs).arg(&back));
         assert!(stderr(&o).contains("wrote"), "{}", stderr(&o));
-        assert_eq!(tracks_of(&back), their_cue, "{name}: the CUE odix reads from chdman's CHD");
+        assert_eq!(cue_tracks(&back), their_cue, "{name}: the CUE odix reads from chdman's CHD");
         assert!(fs::read(back.with_extension("bin")).unwrap() == their_bin, "{name}: BIN of chdman's CHD");
         // Its data track's file system, as the ISO holds it.
         let o = run_ok(odix().arg("cat").arg(&theirs).arg("/big.bin"));

@@ -7,9 +7,12 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
 use odix_testdata::{compressible, require_tool, run, run_ok};
+
+mod common;
+use common::{cue_tracks, odix, stderr, stdout};
 
 /// Writes a CD CHD of version 3 (`CHTR` metadata) or 4 (`CHT2`): one Deflate codec, hunks of whole frames, an
 /// earlier identical hunk stored as a copy, an all-zero one as an 8-byte "mini" hunk, one hunk uncompressed.
@@ -92,18 +95,6 @@ with open(out, "wb") as f:
     f.write(head + m + b"EndOfListCookie\0" + blob + data)
 "#;
 
-fn odix() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_odix"))
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
 /// The tools the tests need: chdman (Debian's mame-tools), python3, genisoimage.
 fn tools() -> Option<(PathBuf, PathBuf, PathBuf)> {
     Some((require_tool("chdman")?, require_tool("python3")?, require_tool("genisoimage")?))
@@ -122,12 +113,6 @@ fn data_track(gen: &Path, dir: &Path) -> (PathBuf, Vec<u8>) {
     let cue = dir.join("mode1.cue");
     run_ok(odix().arg("convert").arg(&iso).arg(&cue));
     (src, fs::read(dir.join("mode1.bin")).unwrap())
-}
-
-/// The CUE text without its FILE lines (their names differ).
-fn tracks_of(cue: &Path) -> String {
-    let text = fs::read_to_string(cue).unwrap();
-    text.lines().filter(|l| !l.trim_start().starts_with("FILE")).collect::<Vec<_>>().join("\n")
 }
 
 /// Writes the CHD with [`MKOLD`]; returns what it printed.
@@ -206,7 +191,7 @@ fn old_cds_are_read_as_chdman_reads_them() {
         // odix gives the same CUE and BIN.
         let ours = dir.join(format!("odix-v{version}.cue"));
         run_ok(odix().arg("convert").arg(&chd).arg(&ours));
-        assert_eq!(tracks_of(&ours), tracks_of(&theirs), "v{version}: CUE");
+        assert_eq!(cue_tracks(&ours), cue_tracks(&theirs), "v{version}: CUE");
         assert!(fs::read(ours.with_extension("bin")).unwrap() == their_bin, "v{version}: BIN");
         let info = stdout(&run_ok(odix().arg("info").arg(&chd)));
         assert!(info.contains("MAME CHD"), "{info}");
@@ -238,7 +223,7 @@ fn old_cds_are_read_as_chdman_reads_them() {
         run_ok(Command::new(&chdman).args(["verify", "-i"]).arg(&v5));
         let back = dir.join(format!("v5-v{version}.cue"));
         run_ok(Command::new(&chdman).args(["extractcd", "-f", "-i"]).arg(&v5).arg("-o").arg(&back));
-        assert_eq!(tracks_of(&back), tracks_of(&theirs), "v{version}: CUE of the version 5 rewrite");
+        assert_eq!(cue_tracks(&back), cue_tracks(&theirs), "v{version}: CUE of the version 5 rewrite");
         assert!(fs::read(back.with_extension("bin")).unwrap() == their_bin, "v{version}: BIN of the v5 rewrite");
     }
 }

@@ -5,21 +5,12 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
 use odix_testdata::{chdman_createdvd, compressible, require_tool, run, run_ok};
 
-fn odix() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_odix"))
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
+mod common;
+use common::{cue_tracks, odix, stderr, stdout};
 
 fn msf(f: usize) -> String {
     format!("{:02}:{:02}:{:02}", f / 4500, f / 75 % 60, f % 75)
@@ -57,16 +48,6 @@ fn disc(dir: &Path, name: &str, audio: &[(usize, u32)]) -> Option<PathBuf> {
     Some(path)
 }
 
-/// The cue text with its FILE lines left out (their names differ).
-fn tracks_of(cue: &Path) -> String {
-    fs::read_to_string(cue)
-        .unwrap()
-        .lines()
-        .filter(|l| !l.trim_start().starts_with("FILE"))
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
 /// `chdman extractcd` of `chd` (with `parent` if given) into `out` + its BIN: (cue tracks, bin bytes).
 fn extractcd(chdman: &Path, chd: &Path, parent: Option<&Path>, out: &Path) -> (String, Vec<u8>) {
     let mut cmd = Command::new(chdman);
@@ -75,13 +56,13 @@ fn extractcd(chdman: &Path, chd: &Path, parent: Option<&Path>, out: &Path) -> (S
         cmd.arg("-ip").arg(p);
     }
     run_ok(&mut cmd);
-    (tracks_of(out), fs::read(out.with_extension("bin")).unwrap())
+    (cue_tracks(out), fs::read(out.with_extension("bin")).unwrap())
 }
 
 /// `odix convert chd` to a BIN/CUE: (cue tracks, bin bytes).
 fn odix_cue(chd: &Path, out: &Path) -> (String, Vec<u8>) {
     run_ok(odix().arg("convert").arg("--force").arg(chd).arg(out));
-    (tracks_of(out), fs::read(out.with_extension("bin")).unwrap())
+    (cue_tracks(out), fs::read(out.with_extension("bin")).unwrap())
 }
 
 /// What `chdman info` says after `key`, trimmed.

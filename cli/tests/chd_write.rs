@@ -5,18 +5,13 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
 use odix_testdata::audio::noise;
 use odix_testdata::{require_tool, run_ok};
 
-fn odix() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_odix"))
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
+mod common;
+use common::{odix, stdout};
 
 fn chdman() -> Option<PathBuf> {
     require_tool("chdman")

@@ -21,19 +21,10 @@ use std::process::{Command, Output};
 
 use odix_testdata::{compare_trees, require_tool, run, run_ok, script, CompareOptions};
 
+mod common;
+use common::{odix, stderr, stdout};
+
 const RAW: usize = 2352;
-
-fn odix() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_odix"))
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
 
 /// A Python interpreter that has `module` (the system one has Debian's python3-* modules).
 fn python_with(module: &str) -> Option<PathBuf> {

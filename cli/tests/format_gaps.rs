@@ -17,105 +17,15 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
-use odix_cdrip::sector::encode_mode1;
 use odix_testdata::audio::{noise, write_wav};
 use odix_testdata::{require_tool, run, run_ok, script};
 
+mod common;
+use common::{fixture, mode1, odix, sectors, stderr, stdout, tracks, verify_sha1s};
+
 const RAW: usize = 2352;
-
-fn odix() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_odix"))
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-/// A small source tree and its ISO image made by genisoimage.
-struct Fixture {
-    _tmp: tempfile::TempDir,
-    dir: PathBuf,
-    iso: Vec<u8>,
-    iso_path: PathBuf,
-    geniso: PathBuf,
-}
-
-fn fixture() -> Option<Fixture> {
-    let geniso = require_tool("genisoimage")?;
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().to_path_buf();
-    let src = dir.join("src");
-    fs::create_dir_all(src.join("sub")).unwrap();
-    fs::write(src.join("hello.txt"), b"hello from the gaps\n").unwrap();
-    fs::write(src.join("sub/big.bin"), noise(150_000, 7)).unwrap();
-    fs::write(src.join("sub/zeros"), vec![0u8; 40_000]).unwrap();
-    let iso_path = dir.join("x.iso");
-    run_ok(Command::new(&geniso).args(["-quiet", "-R", "-o"]).arg(&iso_path).arg(&src));
-    let iso = fs::read(&iso_path).unwrap();
-    Some(Fixture { _tmp: tmp, dir, iso, iso_path, geniso })
-}
-
-impl Fixture {
-    /// An ISO of one small file made to sit at `lba` (`-C 0,lba`).
-    fn iso_at(&self, name: &str, lba: i64) -> Vec<u8> {
-        let src = self.dir.join(format!("{name}-src"));
-        fs::create_dir_all(&src).unwrap();
-        fs::write(src.join(format!("{name}.txt")), format!("{name} at {lba}\n")).unwrap();
-        let out = self.dir.join(format!("{name}.iso"));
-        run_ok(Command::new(&self.geniso).args(["-quiet", "-R", "-C", &format!("0,{lba}"), "-o"]).arg(&out).arg(&src));
-        fs::read(out).unwrap()
-    }
-}
-
-fn sectors(iso: &[u8]) -> i64 {
-    (iso.len() / 2048) as i64
-}
-
-/// `iso` as raw Mode 1 sectors from `lba` on.
-fn mode1(iso: &[u8], lba: i64) -> Vec<u8> {
-    iso.chunks(2048)
-        .enumerate()
-        .flat_map(|(i, s)| encode_mode1(lba + i as i64, s.try_into().unwrap()).unwrap())
-        .collect()
-}
-
-/// `odix info --json`: (number, session, start LBA, mode) of every track, and the whole answer.
-fn tracks(img: &Path) -> (Vec<(u64, u64, i64, String)>, serde_json::Value) {
-    let o = run_ok(odix().args(["info", "--json"]).arg(img));
-    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    let t = v["tracks"]["tracks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| {
-            (
-                t["number"].as_u64().unwrap(),
-                t["session"].as_u64().unwrap(),
-                t["start_lba"].as_i64().unwrap(),
-                t["mode"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect();
-    (t, v)
-}
-
-/// `odix verify --json`: the image's SHA-1 and each track's.
-fn verify_sha1s(img: &Path) -> (String, Vec<String>) {
-    let o = run(odix().args(["verify", "--json"]).arg(img));
-    assert_eq!(o.status.code(), Some(0), "{}: {}{}", img.display(), stdout(&o), stderr(&o));
-    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    let h = &v["hashes"];
-    let tracks = h["tracks"]
-        .as_array()
-        .map_or(Vec::new(), |t| t.iter().map(|t| t["sha1"].as_str().unwrap().to_string()).collect());
-    (h["image"]["sha1"].as_str().unwrap().to_string(), tracks)
-}
 
 /// sha1sum's hash of `f`.
 fn sha1sum(f: &Path) -> Option<String> {
@@ -369,7 +279,7 @@ fn mds_split(n: i64, names: &[&str]) -> Vec<u8> {
 fn mds_split_into_pieces() {
     let Some(f) = fixture() else { return };
     let n = sectors(&f.iso);
-    let whole = [mode1(&f.iso, 0), noise(300 * RAW, 5)].concat();
+    let whole = [mode1(&f.iso, 0, 0), noise(300 * RAW, 5)].concat();
     let cuts = [0, whole.len() / 3 + 17, 2 * whole.len() / 3 + 1001, whole.len()];
     for (i, ext) in ["mdf", "md0", "md1"].iter().enumerate() {
         fs::write(f.dir.join(format!("split.{ext}")), &whole[cuts[i]..cuts[i + 1]]).unwrap();
@@ -435,10 +345,10 @@ fn chd_of_a_gd_rom() {
     let Some(f) = fixture() else { return };
     let Some(chdman) = require_tool("chdman") else { return };
     let n = sectors(&f.iso);
-    let hd = f.iso_at("game", 45000);
-    fs::write(f.dir.join("track01.bin"), mode1(&f.iso, 0)).unwrap();
+    let hd = f.iso_at("game", 45000, None);
+    fs::write(f.dir.join("track01.bin"), mode1(&f.iso, 0, 0)).unwrap();
     fs::write(f.dir.join("track02.raw"), noise(300 * RAW, 6)).unwrap();
-    fs::write(f.dir.join("track03.bin"), mode1(&hd, 45000)).unwrap();
+    fs::write(f.dir.join("track03.bin"), mode1(&hd, 45000, 0)).unwrap();
     let gdi = f.dir.join("disc.gdi");
     fs::write(
         &gdi,
@@ -494,7 +404,7 @@ fn verify_hashes_the_image_a_container_holds() {
     let Some(f) = fixture() else { return };
     let Some(py) = python_with("zlib") else { return };
     let bin = f.dir.join("disc.bin");
-    fs::write(&bin, mode1(&f.iso, 0)).unwrap();
+    fs::write(&bin, mode1(&f.iso, 0, 0)).unwrap();
     let ecm = f.dir.join("disc.bin.ecm");
     run_ok(Command::new(&py).arg(script("containers.py")).arg("ecm").arg(&bin).arg(&ecm));
     let mut cases = vec![(ecm, bin.clone())];
@@ -527,7 +437,7 @@ fn ecm_of_raw_sectors_converts_to_an_iso() {
     let Some(f) = fixture() else { return };
     let Some(py) = python_with("zlib") else { return };
     let bin = f.dir.join("disc.bin");
-    fs::write(&bin, mode1(&f.iso, 0)).unwrap();
+    fs::write(&bin, mode1(&f.iso, 0, 0)).unwrap();
     let ecm = f.dir.join("disc.bin.ecm");
     run_ok(Command::new(&py).arg(script("containers.py")).arg("ecm").arg(&bin).arg(&ecm));
     let out = f.dir.join("from-ecm.iso");

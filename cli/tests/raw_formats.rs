@@ -11,82 +11,16 @@
 //! `info` lists the tracks where the format puts them. Hostile images are refused quickly with one line.
 
 use std::fs;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-use odix_cdrip::sector::encode_mode1;
 use odix_testdata::{require_tool, run, run_ok};
 
+mod common;
+use common::{fixture, mode1, odix, sectors, stderr, stdout, tracks, Fixture};
+
 const RAW: usize = 2352;
-
-fn odix() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_odix"))
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-/// A small source tree and its ISO image made by genisoimage.
-struct Fixture {
-    _tmp: tempfile::TempDir,
-    dir: PathBuf,
-    src: PathBuf,
-    iso: Vec<u8>,
-    geniso: PathBuf,
-}
-
-fn fixture() -> Option<Fixture> {
-    let geniso = require_tool("genisoimage")?;
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().to_path_buf();
-    let src = dir.join("src");
-    fs::create_dir_all(src.join("sub")).unwrap();
-    fs::write(src.join("hello.txt"), b"hello from another burner\n").unwrap();
-    let big: Vec<u8> = (0..150_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
-    fs::write(src.join("sub/big.bin"), big).unwrap();
-    fs::write(src.join("empty"), b"").unwrap();
-    let iso = dir.join("x.iso");
-    run_ok(Command::new(&geniso).args(["-quiet", "-R", "-o"]).arg(&iso).arg(&src));
-    let iso = fs::read(&iso).unwrap();
-    Some(Fixture { _tmp: tmp, dir, src, iso, geniso })
-}
-
-impl Fixture {
-    /// A second ISO of one small file, made to sit at `lba` (`-C 0,lba`), appended to `prev` when given (`-M`).
-    fn iso_at(&self, name: &str, lba: i64, prev: Option<&Path>) -> Vec<u8> {
-        let src = self.dir.join(format!("{name}-src"));
-        fs::create_dir_all(&src).unwrap();
-        fs::write(src.join(format!("{name}.txt")), format!("{name} at {lba}\n")).unwrap();
-        let out = self.dir.join(format!("{name}.iso"));
-        let mut c = Command::new(&self.geniso);
-        c.args(["-quiet", "-R", "-C", &format!("0,{lba}")]);
-        if let Some(p) = prev {
-            c.arg("-M").arg(p);
-        }
-        run_ok(c.arg("-o").arg(&out).arg(&src));
-        fs::read(out).unwrap()
-    }
-}
-
-fn sectors(iso: &[u8]) -> i64 {
-    (iso.len() / 2048) as i64
-}
-
-/// `iso` as raw Mode 1 sectors from `lba` on, each followed by `sub` zero bytes of subchannel.
-fn mode1(iso: &[u8], lba: i64, sub: usize) -> Vec<u8> {
-    let mut out = Vec::new();
-    for (i, s) in iso.chunks(2048).enumerate() {
-        out.extend_from_slice(&encode_mode1(lba + i as i64, s.try_into().unwrap()).unwrap());
-        out.resize(out.len() + sub, 0);
-    }
-    out
-}
 
 /// The 96 bytes of raw interleaved P-W subchannel of `lba` in track 1 (ECMA-130 22.3: one bit of each of P..W per
 /// byte, P in bit 7, Q in bit 6): P set during the first two seconds, Q in mode 1 (ADR 1, control 4: data) with
@@ -114,26 +48,6 @@ fn pw_sub(lba: i64) -> Vec<u8> {
 /// `n` sectors of audio: a pattern no sync header can appear in.
 fn audio(n: usize) -> Vec<u8> {
     (0..n * RAW).map(|i| (i % 251) as u8 | 1).collect()
-}
-
-/// `odix info --json`: (number, session, start LBA, mode) of every track, and the whole answer.
-fn tracks(img: &Path) -> (Vec<(u64, u64, i64, String)>, serde_json::Value) {
-    let o = run_ok(odix().args(["info", "--json"]).arg(img));
-    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    let t = v["tracks"]["tracks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| {
-            (
-                t["number"].as_u64().unwrap(),
-                t["session"].as_u64().unwrap(),
-                t["start_lba"].as_i64().unwrap(),
-                t["mode"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect();
-    (t, v)
 }
 
 /// What every image holding `f`'s ISO as its first session's data track must give: `convert` to ISO equal to

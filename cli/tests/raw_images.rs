@@ -4,23 +4,14 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
 use odix_testdata::{require_tool, run, run_ok, SmallFs};
 
+mod common;
+use common::{odix, stderr, stdout};
+
 const RAW: usize = 2352;
-
-fn odix() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_odix"))
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
 
 /// A small source folder: a few files, one of them 300 kB of varied bytes, one empty, a subfolder.
 fn source_tree(dir: &Path) {

@@ -4,21 +4,12 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
 use odix_testdata::{require_tool, run, run_ok};
 
-fn odix() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_odix"))
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
+mod common;
+use common::{odix, stderr, stdout};
 
 fn verify_json(img: &Path) -> (Option<i32>, serde_json::Value, String) {
     let o = run(odix().args(["verify", "--json"]).arg(img));
