@@ -19,27 +19,13 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use odix_testdata::oracle::python_with;
 use odix_testdata::{compare_trees, require_tool, run, run_ok, script, CompareOptions};
 
 mod common;
 use common::{odix, stderr, stdout};
 
 const RAW: usize = 2352;
-
-/// A Python interpreter that has `module` (the system one has Debian's python3-* modules).
-fn python_with(module: &str) -> Option<PathBuf> {
-    for p in ["python3", "/usr/bin/python3"] {
-        let ok = Command::new(p).args(["-c", &format!("import {module}")]).output().is_ok_and(|o| o.status.success());
-        if ok {
-            return Some(PathBuf::from(p));
-        }
-    }
-    if odix_testdata::oracle::in_ci() {
-        panic!("python module `{module}` is missing in CI: ./setup.sh must install it (Debian: python3-lz4)");
-    }
-    eprintln!("skipping: python module `{module}` is not installed (Debian package python3-lz4; run ./setup.sh)");
-    None
-}
 
 fn python(py: &Path, script: &str, args: &[&Path]) -> Output {
     run_ok(Command::new(py).arg("-c").arg(script).args(args))
@@ -91,7 +77,7 @@ fn ecm_round_trips_and_follows_the_description() {
     let tmp = tempfile::tempdir().unwrap();
     let d = tmp.path();
     let Some((_src, iso)) = iso_fixture(d) else { return };
-    let Some(py) = python_with("zlib") else { return };
+    let Some(py) = python_with("zlib", "python3") else { return };
     let bin = mixed_bin(d, &iso);
     let ecm = d.join("mixed.bin.ecm");
     run_ok(odix().arg("convert").arg(&bin).arg(&ecm));
@@ -215,7 +201,7 @@ fn cso_and_zso_follow_the_description_and_list_as_bsdtar_extracts() {
     let tmp = tempfile::tempdir().unwrap();
     let d = tmp.path();
     let Some((_src, iso)) = iso_fixture(d) else { return };
-    let Some(py) = python_with("lz4.block") else { return };
+    let Some(py) = python_with("lz4.block", "python3-lz4") else { return };
     let iso_bytes = fs::read(&iso).unwrap();
     let want = d.join("bsdtar");
     let Some(()) = bsdtar_tree(&iso, &want) else { return };
@@ -386,7 +372,7 @@ fn dat_names_the_game_or_the_track_that_differs() {
     let d = tmp.path();
     let Some((_src, iso)) = iso_fixture(d) else { return };
     let (Some(sha1sum), Some(md5sum)) = (require_tool("sha1sum"), require_tool("md5sum")) else { return };
-    let Some(py) = python_with("zlib") else { return };
+    let Some(py) = python_with("zlib", "python3") else { return };
     let cue = redump_disc(d, &iso);
     let split = cue.parent().unwrap().to_path_buf();
     let mut roms = String::new();

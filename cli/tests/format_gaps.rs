@@ -20,6 +20,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use odix_testdata::audio::{noise, write_wav};
+use odix_testdata::oracle::python_with;
 use odix_testdata::{require_tool, run, run_ok, script};
 
 mod common;
@@ -382,27 +383,12 @@ fn chd_of_a_gd_rom() {
 
 // ---- containers: verify and ECM to ISO -----------------------------------------------------------------------
 
-/// A Python interpreter that has `module` (the system one has Debian's python3-* modules).
-fn python_with(module: &str) -> Option<PathBuf> {
-    for p in ["python3", "/usr/bin/python3"] {
-        let ok = Command::new(p).args(["-c", &format!("import {module}")]).output().is_ok_and(|o| o.status.success());
-        if ok {
-            return Some(PathBuf::from(p));
-        }
-    }
-    if odix_testdata::oracle::in_ci() {
-        panic!("python module `{module}` is missing in CI: ./setup.sh must install it (Debian: python3-lz4)");
-    }
-    eprintln!("skipping: python module `{module}` is not installed (Debian package python3-lz4; run ./setup.sh)");
-    None
-}
-
 /// `odix verify` of an ECM, a CSO and a ZSO hashes the image each holds: the SHA-1 sha1sum gives the BIN or the
 /// ISO it was made from, and the report says so.
 #[test]
 fn verify_hashes_the_image_a_container_holds() {
     let Some(f) = fixture() else { return };
-    let Some(py) = python_with("zlib") else { return };
+    let Some(py) = python_with("zlib", "python3") else { return };
     let bin = f.dir.join("disc.bin");
     fs::write(&bin, mode1(&f.iso, 0, 0)).unwrap();
     let ecm = f.dir.join("disc.bin.ecm");
@@ -411,7 +397,7 @@ fn verify_hashes_the_image_a_container_holds() {
     let cso = f.dir.join("x.cso");
     run_ok(Command::new(&py).arg(script("containers.py")).arg("cso").arg(&f.iso_path).arg(&cso).arg("cso"));
     cases.push((cso, f.iso_path.clone()));
-    if let Some(py4) = python_with("lz4.block") {
+    if let Some(py4) = python_with("lz4.block", "python3-lz4") {
         let zso = f.dir.join("x.zso");
         run_ok(Command::new(py4).arg(script("containers.py")).arg("cso").arg(&f.iso_path).arg(&zso).arg("zso"));
         cases.push((zso, f.iso_path.clone()));
@@ -435,7 +421,7 @@ fn verify_hashes_the_image_a_container_holds() {
 #[test]
 fn ecm_of_raw_sectors_converts_to_an_iso() {
     let Some(f) = fixture() else { return };
-    let Some(py) = python_with("zlib") else { return };
+    let Some(py) = python_with("zlib", "python3") else { return };
     let bin = f.dir.join("disc.bin");
     fs::write(&bin, mode1(&f.iso, 0, 0)).unwrap();
     let ecm = f.dir.join("disc.bin.ecm");

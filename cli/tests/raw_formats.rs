@@ -562,22 +562,7 @@ fn cdi_two_sessions_mode2() {
         assert!(out[..iso.len()] == iso[..], "iat's ISO differs");
     }
     // LBAs 0-15 are an audio track here: there is no system area to read, and nothing to warn of.
-    let o = run(odix().args(["info", "--json"]).arg(&img));
-    assert!(o.status.success(), "{}", stderr(&o));
-    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    let t: Vec<(u64, u64, i64, String)> = v["tracks"]["tracks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| {
-            (
-                t["number"].as_u64().unwrap(),
-                t["session"].as_u64().unwrap(),
-                t["start_lba"].as_i64().unwrap(),
-                t["mode"].as_str().unwrap().into(),
-            )
-        })
-        .collect();
+    let (t, v) = tracks(&img);
     assert_eq!(t, vec![(1, 1, 0, "AUDIO".into()), (2, 2, start, "MODE2/2336".into())]);
     assert_eq!(v["tracks"]["session_read"], 2);
     let ls = stdout(&run_ok(odix().args(["ls", "-R"]).arg(&img)));

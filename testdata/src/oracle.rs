@@ -62,6 +62,23 @@ pub fn require_python_module(module: &str) -> bool {
     }
 }
 
+/// A Python interpreter that imports `module`: `python3` on the PATH, else the system one (which has Debian's
+/// python3-* packages when the PATH's is another, pyenv's). Same CI rule as [`require_tool`]; `package` names the
+/// Debian package for the message.
+pub fn python_with(module: &str, package: &str) -> Option<PathBuf> {
+    for p in ["python3", "/usr/bin/python3"] {
+        let ok = Command::new(p).args(["-c", &format!("import {module}")]).output().is_ok_and(|o| o.status.success());
+        if ok {
+            return Some(PathBuf::from(p));
+        }
+    }
+    if in_ci() {
+        panic!("python module `{module}` is missing in CI: ./setup.sh must install it (Debian: {package})");
+    }
+    eprintln!("skipping: python module `{module}` is not installed (Debian package {package}; run ./setup.sh)");
+    None
+}
+
 /// The `vm-run` script that boots a QEMU VM with a disc image (in `shared/vm` beside the repository), or `None`
 /// when it or QEMU is missing (same CI rule as [`require_tool`]).
 pub fn vm_run() -> Option<PathBuf> {
