@@ -133,3 +133,47 @@ pub fn commit_all(files: Vec<AtomicFile>) -> Result<()> {
     }
     Ok(())
 }
+
+/// The outputs of one conversion, each written under a temporary name beside its target; [`Outputs::commit`]
+/// renames them all into place, and dropping them before that removes every temporary file (an interruption
+/// removes them too: see [`crate::cancel`]).
+pub struct Outputs {
+    files: Vec<AtomicFile>,
+}
+
+impl Outputs {
+    /// Checks every target before any work (a file in a folder that exists, not an existing file unless `force`,
+    /// not one of the `inputs`), then opens the temporary files.
+    ///
+    /// # Errors
+    /// The first target refused, or a temporary file that cannot be created.
+    pub fn create(targets: &[&Path], inputs: &[PathBuf], force: bool) -> Result<Outputs> {
+        for t in targets {
+            check_target(t)?;
+            if !force && t.exists() {
+                bail!("{} exists (use --force to replace it)", t.display());
+            }
+            if inputs.iter().any(|i| crate::compare::same_file(i, t)) {
+                bail!("{}: the output must not replace the input", t.display());
+            }
+        }
+        let files = targets.iter().map(|t| AtomicFile::create(t)).collect::<Result<Vec<_>>>()?;
+        Ok(Outputs { files })
+    }
+
+    /// The temporary file of target `i`.
+    ///
+    /// # Errors
+    /// When there is no target `i`.
+    pub fn file(&self, i: usize) -> Result<&File> {
+        self.files.get(i).map(|f| &f.file).with_context(|| format!("no output number {i}"))
+    }
+
+    /// Makes every file durable, then renames each into place.
+    ///
+    /// # Errors
+    /// As [`commit_all`].
+    pub fn commit(self) -> Result<()> {
+        commit_all(self.files)
+    }
+}

@@ -9,22 +9,9 @@ use libfuzzer_sys::fuzz_target;
 use odix_cdrip::ecm::{encode, EcmStore};
 use odix_cdrip::store::ByteStore;
 
-/// The fuzz input as a store, so that no file is written.
-#[derive(Debug)]
-struct Mem(Vec<u8>);
-
-impl ByteStore for Mem {
-    fn len(&self) -> u64 {
-        self.0.len() as u64
-    }
-
-    fn read_at(&self, offset: u64, buf: &mut [u8]) -> std::io::Result<()> {
-        let start = usize::try_from(offset).map_err(std::io::Error::other)?;
-        let end = start.checked_add(buf.len()).ok_or(std::io::ErrorKind::UnexpectedEof)?;
-        buf.copy_from_slice(self.0.get(start..end).ok_or(std::io::ErrorKind::UnexpectedEof)?);
-        Ok(())
-    }
-}
+#[path = "../common/mem_store.rs"]
+mod mem_store;
+use mem_store::Mem;
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(store) = EcmStore::from_source(Path::new("fuzz"), Box::new(Mem(data.to_vec()))) {

@@ -8,7 +8,6 @@
 //! The encoding itself, shared with `rip --audio`, is in [`crate::track_files`]; FLAC frames are encoded on every
 //! core.
 
-use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
@@ -18,8 +17,7 @@ use odix_cdrip::cue::{self, CueSheet, FileType, Frames, Index, Track, TrackMode}
 use odix_cdrip::image::RawDisc;
 
 use crate::cancel::Cancel;
-use crate::compare::same_file;
-use crate::output::{self, AtomicFile};
+use crate::output::Outputs;
 pub use crate::track_files::AudioFormat;
 use crate::track_files::{tags, track_name, write_flac, write_wav};
 
@@ -59,34 +57,6 @@ pub(crate) struct Written {
     pub sectors: u64,
     /// Things worth saying that did not stop it.
     pub warnings: Vec<String>,
-}
-
-/// The outputs of one conversion, written under temporary names and renamed into place together by
-/// [`output::commit_all`]; dropped before that, they leave nothing.
-struct Outputs(Vec<AtomicFile>);
-
-impl Outputs {
-    /// Checks every target first (its folder exists, it is not there unless `force`, it is not an input).
-    fn create(targets: &[&Path], inputs: &[PathBuf], force: bool) -> Result<Outputs> {
-        for t in targets {
-            output::check_target(t)?;
-            if !force && t.exists() {
-                bail!("{} exists (use --force to replace it)", t.display());
-            }
-            if inputs.iter().any(|i| same_file(i, t)) {
-                bail!("{}: the output must not replace the input", t.display());
-            }
-        }
-        Ok(Outputs(targets.iter().map(|t| AtomicFile::create(t)).collect::<Result<Vec<_>>>()?))
-    }
-
-    fn file(&self, i: usize) -> Result<&File> {
-        self.0.get(i).map(|f| &f.file).context("no such output")
-    }
-
-    fn commit(self) -> Result<()> {
-        output::commit_all(self.0)
-    }
 }
 
 /// The files a raw image is read from.

@@ -24,8 +24,7 @@ use odix_cdrip::image::{RawDisc, SheetKind};
 use odix_cdrip::store::{ByteStore, FileStore, StoreReader};
 
 use crate::cancel::Cancel;
-use crate::compare::same_file;
-use crate::output::{self, AtomicFile};
+use crate::output::Outputs;
 
 /// One conversion of this module: the paths, the options that concern it, the caller's progress callback.
 pub(crate) struct Request<'a> {
@@ -71,37 +70,6 @@ impl Request<'_> {
 
 fn ext_of(p: &Path) -> Option<String> {
     p.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase)
-}
-
-/// The output files of one conversion, under temporary names until [`Outputs::commit`].
-struct Outputs {
-    files: Vec<AtomicFile>,
-}
-
-impl Outputs {
-    /// Checks every target before any work (its folder exists, it is not an existing file unless `force`, not
-    /// one of the inputs), then opens the temporary files.
-    fn create(targets: &[&Path], inputs: &[PathBuf], force: bool) -> Result<Outputs> {
-        for t in targets {
-            output::check_target(t)?;
-            if !force && t.exists() {
-                bail!("{} exists (use --force to replace it)", t.display());
-            }
-            if inputs.iter().any(|i| same_file(i, t)) {
-                bail!("{}: the output must not replace the input", t.display());
-            }
-        }
-        let files = targets.iter().map(|t| AtomicFile::create(t)).collect::<Result<Vec<_>>>()?;
-        Ok(Outputs { files })
-    }
-
-    fn file(&self, i: usize) -> Result<&std::fs::File> {
-        self.files.get(i).map(|f| &f.file).context("output file index")
-    }
-
-    fn commit(self) -> Result<()> {
-        output::commit_all(self.files)
-    }
 }
 
 /// How a CUE sheet's files are laid out by `ConvertOptions::layout`.

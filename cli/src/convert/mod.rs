@@ -26,8 +26,7 @@ use odix_cdrip::image::RawDisc;
 use odix_cdrip::sector::{self, RawSector, USER_DATA_LEN};
 
 use crate::cancel::Cancel;
-use crate::compare::same_file;
-use crate::output::{self, AtomicFile};
+use crate::output::Outputs;
 
 mod chd;
 mod containers;
@@ -346,40 +345,6 @@ fn describe_ext(ext: Option<&str>) -> String {
     }
 }
 
-/// The outputs of one conversion, each written under a temporary name beside its target; [`Outputs::commit`]
-/// renames them all into place, and dropping them before that removes every temporary file (an interruption
-/// removes them too: see [`crate::cancel`]).
-struct Outputs {
-    files: Vec<AtomicFile>,
-}
-
-impl Outputs {
-    /// Checks every target before any work (a file in a folder that exists, not an existing file unless `force`,
-    /// not one of the inputs), then opens the temporary files.
-    fn create(targets: &[&Path], inputs: &[PathBuf], force: bool) -> Result<Outputs> {
-        for t in targets {
-            output::check_target(t)?;
-            if !force && t.exists() {
-                bail!("{} exists (use --force to replace it)", t.display());
-            }
-            if inputs.iter().any(|i| same_file(i, t)) {
-                bail!("{}: the output must not replace the input", t.display());
-            }
-        }
-        let files = targets.iter().map(|t| AtomicFile::create(t)).collect::<Result<Vec<_>>>()?;
-        Ok(Outputs { files })
-    }
-
-    fn file(&self, i: usize) -> &File {
-        &self.files[i].file
-    }
-
-    /// Makes every file durable, then renames each into place.
-    fn commit(self) -> Result<()> {
-        output::commit_all(self.files)
-    }
-}
-
 /// The files a raw image is read from: its sheet, its data files and its subchannel.
 fn raw_inputs(disc: &RawDisc) -> Vec<PathBuf> {
     let mut v = vec![disc.sheet_path().to_path_buf()];
@@ -449,7 +414,7 @@ fn disc_to_iso(args: &Args, disc: RawDisc) -> Result<ConvertReport> {
     };
     let session_start = if args.opts.track.is_none() { disc.session_start(args.opts.session)? } else { 0 };
     let outputs = Outputs::create(&[&args.output], &raw_inputs(&disc), args.opts.force)?;
-    let mut w = BufWriter::with_capacity(1 << 20, outputs.file(0));
+    let mut w = BufWriter::with_capacity(1 << 20, outputs.file(0)?);
     let n = copy_cooked(args, disc, from, to, &mut w, &args.output)?;
     w.flush().with_context(|| format!("writing {}", args.output.display()))?;
     drop(w);
@@ -531,7 +496,7 @@ fn iso_to_bin_cue(args: &Args) -> Result<ConvertReport> {
     let (input, sectors) = open_iso(args, &mut warnings)?;
     let outputs = Outputs::create(&[&bin_path, cue_path], std::slice::from_ref(&args.input), args.opts.force)?;
     let mut r = BufReader::with_capacity(1 << 20, input);
-    let mut w = BufWriter::with_capacity(1 << 20, outputs.file(0));
+    let mut w = BufWriter::with_capacity(1 << 20, outputs.file(0)?);
     args.progress(0, sectors);
     let mut user = [0u8; USER_DATA_LEN];
     let mut n = 0u64;
@@ -559,7 +524,7 @@ fn iso_to_bin_cue(args: &Args) -> Result<ConvertReport> {
         }],
         ..CueSheet::default()
     };
-    let mut c = BufWriter::new(outputs.file(1));
+    let mut c = BufWriter::new(outputs.file(1)?);
     sheet.write_to(&mut c).and_then(|()| c.flush()).with_context(|| format!("writing {}", cue_path.display()))?;
     drop(c);
     args.check_cancel()?;
@@ -593,8 +558,8 @@ fn write_clonecd(
     let ranges = ccd.image_ranges();
     let total: u64 = ranges.iter().map(|(a, b)| u64::try_from(b - a).unwrap_or(0)).sum();
     args.progress(0, total);
-    let mut img = BufWriter::with_capacity(1 << 20, outputs.file(0));
-    let mut subw = BufWriter::with_capacity(1 << 16, outputs.file(1));
+    let mut img = BufWriter::with_capacity(1 << 20, outputs.file(0)?);
+    let mut subw = BufWriter::with_capacity(1 << 16, outputs.file(1)?);
     let mut n = 0u64;
     let mut from_source = 0u64;
     for (from, to) in ranges {
@@ -631,7 +596,7 @@ fn write_clonecd(
     img.flush().with_context(|| format!("writing {}", img_path.display()))?;
     subw.flush().with_context(|| format!("writing {}", sub_path.display()))?;
     drop((img, subw));
-    let mut c = outputs.file(2);
+    let mut c = outputs.file(2)?;
     c.write_all(ccd.to_text().as_bytes()).with_context(|| format!("writing {}", ccd_path.display()))?;
     args.check_cancel()?;
     outputs.commit()?;
@@ -724,7 +689,7 @@ fn raw_to_bin_cue(args: &Args) -> Result<ConvertReport> {
     let cue_path = args.output.clone();
     let bin_path = cue_path.with_extension("bin");
     let outputs = Outputs::create(&[&bin_path, &cue_path], &raw_inputs(&disc), args.opts.force)?;
-    let mut w = BufWriter::with_capacity(1 << 20, outputs.file(0));
+    let mut w = BufWriter::with_capacity(1 << 20, outputs.file(0)?);
     let bin_name = bin_path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let written = raw_to_cue::write_bin_cue(&mut disc, &mut w, &bin_name, &cue_path, &mut |done, total| {
         args.progress(done, total);
@@ -737,7 +702,7 @@ fn raw_to_bin_cue(args: &Args) -> Result<ConvertReport> {
     for warning in &written.warnings {
         args.event(ConvertEvent::Warning(warning.clone()));
     }
-    let mut c = outputs.file(1);
+    let mut c = outputs.file(1)?;
     c.write_all(&written.cue).with_context(|| format!("writing {}", cue_path.display()))?;
     args.check_cancel()?;
     outputs.commit()?;
