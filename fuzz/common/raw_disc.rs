@@ -46,7 +46,13 @@ pub fn exercise(ext: &str, data: &[u8], open: fn(&Path) -> odix_cdrip::Result<Ra
     if std::fs::write(&path, data).is_err() {
         return;
     }
-    let Ok(mut disc) = open(&path) else { return };
+    if let Ok(disc) = open(&path) {
+        exercise_disc(disc);
+    }
+}
+
+/// Session starts, sector lookups and raw reads at each track's edges, and the first cooked sectors of `disc`.
+pub fn exercise_disc(mut disc: RawDisc) {
     let _ = (disc.session_count(), disc.files().len());
     for s in [None, Some(1), Some(2), Some(u32::MAX)] {
         let _ = disc.session_start(s);

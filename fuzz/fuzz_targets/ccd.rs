@@ -2,13 +2,16 @@
 //! sectors), then sector lookups and reads.
 #![no_main]
 
-use std::io::Read;
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
 use odix_cdrip::ccd::CcdFile;
-use odix_cdrip::image::{RawDisc, SectorAt};
+use odix_cdrip::image::RawDisc;
+
+#[path = "../common/raw_disc.rs"]
+#[allow(dead_code)]
+mod raw_disc;
 
 fn folder() -> &'static PathBuf {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
@@ -29,19 +32,6 @@ fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else { return };
     let path = folder().join("fuzz.ccd");
     let Ok(ccd) = CcdFile::parse(text, &path) else { return };
-    let Ok(mut disc) = RawDisc::from_ccd(&path, ccd) else { return };
-    let _ = (disc.session_count(), disc.files().len());
-    for s in [None, Some(1), Some(2), Some(u32::MAX)] {
-        let _ = disc.session_start(s);
-    }
-    let tracks = disc.tracks().to_vec();
-    for t in &tracks {
-        for lba in [t.first_lba, t.start_lba, t.start_lba.saturating_add(1)] {
-            if let SectorAt::Stored { track } = disc.locate(lba) {
-                let _ = disc.read_raw(track, lba);
-            }
-        }
-    }
-    let mut cooked = disc.cooked_reader();
-    let _ = std::io::copy(&mut (&mut cooked).take(64 * 2048), &mut std::io::sink());
+    let Ok(disc) = RawDisc::from_ccd(&path, ccd) else { return };
+    raw_disc::exercise_disc(disc);
 });
