@@ -24,6 +24,7 @@
 
 mod old;
 mod read;
+mod v5write;
 pub mod write;
 
 use std::cell::Cell;
