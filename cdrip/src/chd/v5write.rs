@@ -162,9 +162,11 @@ impl HunkCompressor {
         };
         let (cdfl, huff, flac) = match media {
             Media::Cd => (Some(CdFlacCodec::new(hunk_bytes).map_err(codec)?), None, None),
-            Media::Dvd => {
-                (None, Some(HuffmanCodec::new(hunk_bytes).map_err(codec)?), Some(RawFlacCodec::new(hunk_bytes).map_err(codec)?))
-            }
+            Media::Dvd => (
+                None,
+                Some(HuffmanCodec::new(hunk_bytes).map_err(codec)?),
+                Some(RawFlacCodec::new(hunk_bytes).map_err(codec)?),
+            ),
         };
         Ok(HunkCompressor {
             media,
@@ -345,7 +347,10 @@ impl<W: Write + Seek> V5Writer<W> {
         let mut pos = HEADER_LEN;
         let meta_offset = if meta.is_empty() { 0 } else { HEADER_LEN };
         for (i, (tag, data)) in meta.iter().enumerate() {
-            let len = u32::try_from(data.len()).ok().filter(|&n| n < 1 << 24).ok_or_else(|| io::Error::other("metadata too long"))?;
+            let len = u32::try_from(data.len())
+                .ok()
+                .filter(|&n| n < 1 << 24)
+                .ok_or_else(|| io::Error::other("metadata too long"))?;
             let end = pos.saturating_add(16).saturating_add(u64::from(len));
             let next = if i + 1 < meta.len() { end } else { 0 };
             let mut h = [0u8; 16];
@@ -523,13 +528,8 @@ fn compress_map(entries: &[Entry], end: u64) -> io::Result<Vec<u8>> {
     let mut encoder = HuffmanEncoder::<16, 8>::new();
     encoder.try_compute_tree(tokens.iter().copied()).map_err(huff)?;
     let max_len = entries.iter().filter(|e| e.kind < TYPE_NONE).map(|e| u64::from(e.len)).max().unwrap_or(0);
-    let max_self = entries
-        .iter()
-        .zip(&types)
-        .filter(|(_, &t)| t == TYPE_SELF)
-        .map(|(e, _)| e.offset)
-        .max()
-        .unwrap_or(0);
+    let max_self =
+        entries.iter().zip(&types).filter(|(_, &t)| t == TYPE_SELF).map(|(e, _)| e.offset).max().unwrap_or(0);
     let (len_bits, self_bits) = (bits_for(max_len), bits_for(max_self));
     let mut bits = BitWriter::endian(Vec::new(), BigEndian);
     encoder.export_tree_rle(&mut bits).map_err(huff)?;
