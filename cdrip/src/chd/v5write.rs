@@ -278,7 +278,7 @@ impl HunkCompressor {
                 deflate(&mut self.zlib, &self.sectors, &mut self.trial)
             };
             let base = self.trial.len().saturating_sub(start);
-            if !ok || base >= 1 << (8 * len_bytes) {
+            if !ok || base >= if len_bytes == 2 { 1 << 16 } else { 1 << 24 } {
                 continue;
             }
             let be = (base as u32).to_be_bytes();
@@ -352,7 +352,7 @@ impl<W: Write + Seek> V5Writer<W> {
                 .filter(|&n| n < 1 << 24)
                 .ok_or_else(|| io::Error::other("metadata too long"))?;
             let end = pos.saturating_add(16).saturating_add(u64::from(len));
-            let next = if i + 1 < meta.len() { end } else { 0 };
+            let next = if i.saturating_add(1) < meta.len() { end } else { 0 };
             let mut h = [0u8; 16];
             h[..4].copy_from_slice(tag);
             h[4] = META_CHECKSUM;
@@ -469,7 +469,7 @@ impl<W: Write + Seek> V5Writer<W> {
 
 /// Bits that hold `v`.
 fn bits_for(v: u64) -> u32 {
-    64 - v.leading_zeros()
+    64u32.saturating_sub(v.leading_zeros())
 }
 
 /// The compressed map of `entries` with its 16-byte header (`end` is where the hunks end: the first hunk's offset
@@ -513,16 +513,20 @@ fn compress_map(entries: &[Entry], end: u64) -> io::Result<Vec<u8>> {
         while rest > 0 {
             if rest < 3 {
                 tokens.push(t);
-                rest -= 1;
+                rest = rest.saturating_sub(1);
                 continue;
             }
             let n = rest.min(RLE_MAX);
             if n <= 18 {
-                tokens.extend([u32::from(TYPE_RLE_SMALL), (n - 3) as u32]);
+                tokens.extend([u32::from(TYPE_RLE_SMALL), n.saturating_sub(3) as u32]);
             } else {
-                tokens.extend([u32::from(TYPE_RLE_LARGE), ((n - 19) >> 4) as u32, ((n - 19) & 15) as u32]);
+                tokens.extend([
+                    u32::from(TYPE_RLE_LARGE),
+                    (n.saturating_sub(19) >> 4) as u32,
+                    (n.saturating_sub(19) & 15) as u32,
+                ]);
             }
-            rest -= n;
+            rest = rest.saturating_sub(n);
         }
     }
     let mut encoder = HuffmanEncoder::<16, 8>::new();
@@ -557,4 +561,55 @@ fn compress_map(entries: &[Entry], end: u64) -> io::Result<Vec<u8>> {
     map.extend_from_slice(&[len_bits as u8, self_bits as u8, 0, 0]);
     map.extend_from_slice(&data);
     Ok(map)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Cursor;
+
+    /// DVD hunks: compressible ones, a long run of one hunk, the first ones again, noise, zeros.
+    fn hunks() -> Vec<Vec<u8>> {
+        let mut seed = 1u32;
+        let mut noise = || -> Vec<u8> {
+            (0..4096)
+                .map(|_| {
+                    seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                    (seed >> 24) as u8
+                })
+                .collect()
+        };
+        let mut v: Vec<Vec<u8>> =
+            (0..30).map(|i| format!("hunk {i} ").into_bytes().repeat(600)[..4096].to_vec()).collect();
+        v.extend((0..300).map(|_| vec![7u8; 4096]));
+        v.extend(v[..30].to_vec());
+        v.extend((0..3).map(|_| noise()));
+        v.push(vec![0u8; 4096]);
+        v
+    }
+
+    #[test]
+    fn the_chd_crate_reads_back_every_hunk_written() {
+        let hunks = hunks();
+        let logical = (hunks.len() * 4096) as u64;
+        let meta = vec![(*b"DVD ", vec![0u8])];
+        let mut w = V5Writer::new(Cursor::new(Vec::new()), Media::Dvd, 4096, 2048, logical, meta).unwrap();
+        let mut c = w.compressor().unwrap();
+        for h in &hunks {
+            let x = c.compress(h).unwrap();
+            w.write_hunk(x).unwrap();
+        }
+        let copies = w.entries.iter().filter(|e| e.kind == TYPE_SELF).count();
+        assert_eq!(copies, 299 + 30);
+        let raw: [u8; 20] = Sha1::digest(hunks.concat()).into();
+        let out = w.finish(raw).unwrap().into_inner();
+        let mut chd = ::chd::Chd::open(Cursor::new(out), None).unwrap();
+        assert_eq!(chd.header().hunk_count() as usize, hunks.len());
+        let mut buf = chd.get_hunksized_buffer();
+        let mut packed = Vec::new();
+        for (i, h) in hunks.iter().enumerate() {
+            chd.hunk(i as u32).unwrap().read_hunk_in(&mut packed, &mut buf).unwrap();
+            assert!(buf == *h, "hunk {i}");
+        }
+    }
 }
