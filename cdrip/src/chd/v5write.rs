@@ -612,4 +612,12 @@ mod tests {
             assert!(buf == *h, "hunk {i}");
         }
     }
+
+    #[test]
+    fn a_chd_of_no_hunks_is_read_back_empty() {
+        let w = V5Writer::new(Cursor::new(Vec::new()), Media::Dvd, 4096, 2048, 0, Vec::new()).unwrap();
+        let out = w.finish(Sha1::digest([]).into()).unwrap().into_inner();
+        let chd = ::chd::Chd::open(Cursor::new(out), None).unwrap();
+        assert_eq!(chd.header().hunk_count(), 0);
+    }
 }
