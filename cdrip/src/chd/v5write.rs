@@ -122,7 +122,7 @@ pub(crate) struct HunkCompressor {
     trial: Vec<u8>,
 }
 
-/// The dictionary a CHD decoder sets up for `bytes` of data: the smallest of 2^n and 3·2^n (n ≥ 12) not below.
+/// The dictionary a CHD decoder sets up for `bytes` of data: the smallest 2^n (n ≥ 12) or 3·2^n (n ≥ 11) not below.
 fn lzma_dict(bytes: usize) -> u32 {
     let bytes = u32::try_from(bytes).unwrap_or(u32::MAX);
     (11..=30).flat_map(|i| [2u32 << i, 3u32 << i]).find(|&d| d >= bytes).unwrap_or(1 << 26)
