@@ -33,6 +33,8 @@ pub enum ImageFormat {
     Cso,
     /// A compressed ISO with LZ4 blocks (ZISO).
     Zso,
+    /// A compressed ISO in zlib frames of 8 KiB (DAX).
+    Dax,
     /// Anything else: an ISO or UDF image, raw sectors, a block device (the readers look inside).
     Plain,
 }
@@ -52,8 +54,14 @@ impl ImageFormat {
             ImageFormat::Ecm => "an ECM file",
             ImageFormat::Cso => "a compressed ISO (CSO)",
             ImageFormat::Zso => "a compressed ISO (ZSO)",
+            ImageFormat::Dax => "a compressed ISO (DAX)",
             ImageFormat::Plain => "an image file",
         }
+    }
+
+    /// Whether it holds one other file's bytes (ECM, CSO, ZSO, DAX): read through [`crate::container::open`].
+    pub fn is_container(self) -> bool {
+        matches!(self, ImageFormat::Ecm | ImageFormat::Cso | ImageFormat::Zso | ImageFormat::Dax)
     }
 
     /// Whether it is a description of tracks kept in other files, or a container of raw sectors: read through
@@ -129,6 +137,9 @@ pub fn classify(head: &[u8], tail: Option<&[u8; 12]>, ext: Option<&str>) -> Imag
     }
     if starts(b"ZISO") {
         return ImageFormat::Zso;
+    }
+    if starts(b"DAX\0") {
+        return ImageFormat::Dax;
     }
     if starts(b"MEDIA DESCRIPTOR") {
         return ImageFormat::Mds;
@@ -206,6 +217,7 @@ mod tests {
         assert_eq!(classify(b"ECM\0\x01", None, Some("bin")), ImageFormat::Ecm);
         assert_eq!(classify(b"CISO\x18\0\0\0", None, None), ImageFormat::Cso);
         assert_eq!(classify(b"ZISO\x18\0\0\0", None, None), ImageFormat::Zso);
+        assert_eq!(classify(b"DAX\0\0\x10\0\0", None, None), ImageFormat::Dax);
         assert_eq!(classify(b"MEDIA DESCRIPTOR\x01\x05", None, None), ImageFormat::Mds);
         let nrg2 = *b"NER5\0\0\0\0\0\0\x10\0";
         assert_eq!(classify(&[0; 64], Some(&nrg2), Some("iso")), ImageFormat::Nrg);

@@ -52,6 +52,7 @@ use odix_cdrip::cso::CsoStore;
 use odix_cdrip::cue::FileType;
 use odix_cdrip::cue::{CueSheet, TrackMode};
 use odix_cdrip::dat::DatMatch;
+use odix_cdrip::dax::DaxStore;
 use odix_cdrip::detect::ImageFormat;
 use odix_cdrip::ecm::EcmStore;
 use odix_cdrip::hash::{self, Hasher};
@@ -897,26 +898,30 @@ fn container_len(path: &Path) -> Option<u64> {
     odix_cdrip::container::open(path, format).ok().flatten().map(|s| s.len())
 }
 
-/// For an ECM, CSO or ZSO file: decodes all of it (an ECM's EDC checked), as the `container` check; `hashed`
+/// Decodes every block of a compressed ISO; its length.
+fn decode_all(s: &dyn ByteStore) -> std::io::Result<u64> {
+    let mut buf = vec![0u8; 1 << 20];
+    let mut pos = 0u64;
+    while pos < s.len() {
+        let n = usize::try_from(s.len() - pos).unwrap_or(usize::MAX).min(buf.len());
+        s.read_at(pos, &mut buf[..n])?;
+        pos += n as u64;
+    }
+    Ok(pos)
+}
+
+/// For an ECM, CSO, ZSO or DAX file: decodes all of it (an ECM's EDC checked), as the `container` check; `hashed`
 /// when the image's hashes were computed (of the bytes it holds, which the line says).
 fn check_container(path: &Path, hashed: bool, report: &mut Report) -> Result<()> {
     let format = odix_cdrip::detect::detect(path).ok();
-    if !matches!(format, Some(ImageFormat::Ecm | ImageFormat::Cso | ImageFormat::Zso)) {
+    if !format.is_some_and(ImageFormat::is_container) {
         return Ok(());
     }
     let name = format.map_or("", ImageFormat::name);
     let found = match format {
         Some(ImageFormat::Ecm) => EcmStore::open(path).and_then(|s| s.check().map(|()| s.len())),
-        _ => CsoStore::open(path).and_then(|s| {
-            let mut buf = vec![0u8; 1 << 20];
-            let mut pos = 0u64;
-            while pos < s.len() {
-                let n = usize::try_from(s.len() - pos).unwrap_or(usize::MAX).min(buf.len());
-                s.read_at(pos, &mut buf[..n])?;
-                pos += n as u64;
-            }
-            Ok(pos)
-        }),
+        Some(ImageFormat::Dax) => DaxStore::open(path).and_then(|s| decode_all(&s)),
+        _ => CsoStore::open(path).and_then(|s| decode_all(&s)),
     };
     let (result, line, problems) = match found {
         Ok(n) => {

@@ -6,9 +6,10 @@
 //!   built by this test (Python, with its own ECMA-130 EDC) is decoded by odix byte for byte, and the structure of
 //!   odix's ECM files is parsed by Python and checked against the input (records, stored bytes, final EDC); round
 //!   trips are byte for byte.
-//! - CSO/ZSO: PyPI's `ciso` is an unrelated package and maxcso is not packaged, so Python decodes odix's files by
-//!   the published description (zlib for deflate, python3-lz4, the reference LZ4 library, for LZ4) and writes
-//!   files odix reads (with an index shift, padding and uncompressed blocks); `odix ls`/`extract` of a CSO of a
+//! - CSO/ZSO/DAX: maxcso, the reference compressor (its static build from the npm package `maxcso`), writes CSO
+//!   v1, v2, ZSO and DAX files odix reads, and decompresses odix's; Python also decodes odix's files by the
+//!   published description (zlib for deflate, python3-lz4, the reference LZ4 library, for LZ4) and writes files
+//!   with what maxcso never writes (an index shift, padding between blocks); `odix ls`/`extract` of a CSO of a
 //!   genisoimage ISO equal bsdtar's extraction of the ISO.
 //! - Split/merge: bchunk's tracks of odix's merged BIN/CUE are the split files cut at their INDEX 01; splitting
 //!   the merged image gives back the split files byte for byte.
@@ -278,6 +279,63 @@ open(sys.argv[1], 'wb').write(body)
     let o = run(odix().arg("convert").arg(&bad).arg(d.join("bomb.iso")));
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("expands past the block size"), "{}", stderr(&o));
+}
+
+/// maxcso, the reference compressor: its CSO v1, CSO v2 (with LZ4 blocks among the deflate ones), ZSO and DAX
+/// files, in blocks of 2048 and of 16384 bytes (the last block then partly past the image's end), read by odix as
+/// the ISO byte for byte, listed and verified; odix's CSO v1, CSO v2 and ZSO decompressed by maxcso give the ISO.
+#[test]
+fn maxcso_and_odix_read_each_others_files() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let Some((_src, iso)) = iso_fixture(d) else { return };
+    let Some(maxcso) = odix_testdata::maxcso() else { return };
+    let iso_bytes = fs::read(&iso).unwrap();
+    assert_ne!(iso_bytes.len() % 16384, 0, "the ISO should end inside a 16 KiB block");
+    let cases: [(&str, &[&str]); 7] = [
+        ("v1.cso", &["--format=cso1"]),
+        ("v1-16k.cso", &["--format=cso1", "--block=16384"]),
+        ("v2.cso", &["--format=cso2", "--use-lz4", "--lz4-cost=5"]),
+        ("v2-16k.cso", &["--format=cso2", "--block=16384"]),
+        ("x.zso", &["--format=zso"]),
+        ("x-16k.zso", &["--format=zso", "--block=16384"]),
+        ("x.dax", &["--format=dax"]),
+    ];
+    for (name, args) in cases {
+        let out = d.join(name);
+        run_ok(Command::new(&maxcso).arg("--quiet").args(args).arg(&iso).arg("-o").arg(&out));
+        let back = d.join(format!("{name}.iso"));
+        run_ok(odix().arg("convert").arg(&out).arg(&back));
+        assert!(fs::read(&back).unwrap() == iso_bytes, "{name}: odix's reading is not the ISO");
+        let ls = stdout(&run_ok(odix().args(["ls", "-R"]).arg(&out)));
+        assert!(ls.contains("noisy.bin") && ls.contains("note.txt"), "{name}: {ls}");
+        let v = run(odix().arg("verify").arg(&out));
+        assert_eq!(v.status.code(), Some(0), "{name}: {}{}", stdout(&v), stderr(&v));
+    }
+    // The CSO v2 really mixes the codecs: among the blocks stored compressed (shorter than a block), some have
+    // the top bit (LZ4), some not (deflate).
+    let v2 = fs::read(d.join("v2.cso")).unwrap();
+    let entry = |i: usize| u32::from_le_bytes(v2[24 + 4 * i..28 + 4 * i].try_into().unwrap());
+    let blocks = iso_bytes.len().div_ceil(2048);
+    let compressed: Vec<bool> = (0..blocks)
+        .filter(|&i| (entry(i + 1) & 0x7FFF_FFFF) - (entry(i) & 0x7FFF_FFFF) < 2048)
+        .map(|i| entry(i) & 0x8000_0000 != 0)
+        .collect();
+    let lz4 = compressed.iter().filter(|&&l| l).count();
+    assert!(lz4 > 0 && lz4 < compressed.len(), "{lz4} of {} compressed blocks LZ4", compressed.len());
+
+    for (name, extra) in [("o1.cso", None), ("o2.cso", Some("--cso-v2")), ("o.zso", None)] {
+        let out = d.join(name);
+        let mut c = odix();
+        c.arg("convert").arg(&iso).arg(&out);
+        if let Some(x) = extra {
+            c.arg(x);
+        }
+        run_ok(&mut c);
+        let dec = d.join(format!("{name}.dec.iso"));
+        run_ok(Command::new(&maxcso).args(["--quiet", "--decompress"]).arg(&out).arg("-o").arg(&dec));
+        assert!(fs::read(&dec).unwrap() == iso_bytes, "{name}: maxcso's decompression is not the ISO");
+    }
 }
 
 /// Writes a Redump-style disc: a Mode 1 data track (genisoimage's ISO through odix convert), two audio tracks
