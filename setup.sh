@@ -11,7 +11,7 @@ APT_PACKAGES=(
   fuse3 libfuse3-dev pkg-config time hyperfine strace mandoc groff-base man-db procps util-linux
   isomd5sum mame-tools build-essential curl ca-certificates git python3 python3-pip whipper python3-libdiscid cd-discid
   nrg2iso mdf2iso iat cdrdao cuetools shntool flac sox
-  python3-lz4
+  python3-lz4 file
 )
 
 if [ "$(id -u)" = 0 ]; then

@@ -441,14 +441,14 @@ fn recognise(args: &ImageArgs, disc: Option<&RawDisc>) -> Result<Recognised> {
     if !iso && !udf {
         let mut head = [0u8; 12];
         let read = File::open(path).and_then(|mut f| f.read_exact(&mut head)).is_ok();
-        if read && head.starts_with(b"MComprHD") {
-            bail!("{}: a CHD (MAME compressed hunks) image, which odix does not read: `chdman extractcd` turns it into a .cue and .bin", path.display());
-        }
         if read && head == SYNC {
             bail!(
                 "{}: raw 2352-byte sectors without a cue sheet: pass the .cue or .ccd that describes them",
                 path.display()
             );
+        }
+        if let Some(m) = crate::formats::unread_format(path) {
+            bail!("{m}");
         }
         bail!("{}: not a disc image (no ISO 9660 or UDF volume found)", path.display());
     }
