@@ -985,7 +985,11 @@ fn match_dat(
             if let Some(l) = sheet_line(game)? {
                 writeln!(text, "{l}")?;
             }
-            (Outcome::Ok, Vec::new())
+            let bad = lead_files(&parsed, game, disc.map_or(image, RawDisc::sheet_path), &mut text, report)?;
+            match bad.is_empty() {
+                true => (Outcome::Ok, Vec::new()),
+                false => (Outcome::Failed, bad),
+            }
         }
         DatMatch::Differs { game, tracks, missing } => {
             writeln!(text, "DAT: closest game \"{game}\", which differs:")?;
@@ -1007,7 +1011,40 @@ fn match_dat(
     Ok(found)
 }
 
-/// CRC32/MD5/SHA-1 of the whole file.
+/// The lead-in and lead-out files of `game` ([`odix_cdrip::dat::Rom::is_lead_file`]), which no sheet names,
+/// compared with the files of those names beside `sheet`; a line each in `text`. Those that differ, as
+/// problems; one that is not there is said and not counted (a dump's tracks are whole without it).
+fn lead_files(
+    dat: &odix_cdrip::dat::Dat,
+    game: &str,
+    sheet: &Path,
+    text: &mut Vec<u8>,
+    report: &mut Report,
+) -> Result<Vec<String>> {
+    let mut bad = Vec::new();
+    let Some(g) = dat.games.iter().find(|g| g.name == game) else { return Ok(bad) };
+    let dir = sheet.parent().unwrap_or(Path::new("."));
+    for rom in g.lead_files() {
+        // The DAT's name is a file name only: anything with a separator is not looked for.
+        let path = dir.join(&rom.name);
+        let plain = !rom.name.contains(['/', '\\']) && rom.name != ".." && rom.name != ".";
+        let meta = std::fs::metadata(&path).ok().filter(|m| plain && m.is_file());
+        let Some(meta) = meta else {
+            writeln!(text, "  {}: lead-in/lead-out file of the DAT, not beside the sheet (not checked)", rom.name)?;
+            continue;
+        };
+        let h = hash_file(&path, meta.len(), &mut report.run)?;
+        let d = odix_cdrip::dat::compare_file(rom, &h);
+        if d.is_empty() {
+            writeln!(text, "  {}: matches (lead-in/lead-out file beside the sheet)", rom.name)?;
+        } else {
+            writeln!(text, "  {}: differs: {}", rom.name, d.join("; "))?;
+            bad.push(format!("{} differs from \"{game}\"", rom.name));
+        }
+    }
+    Ok(bad)
+}
+
 /// The hashes of every byte of `store` (`path` names it in messages).
 fn hash_store(store: &dyn ByteStore, path: &Path, run: &mut Run) -> Result<hash::Hashes> {
     let mut h = Hasher::new();
@@ -1026,6 +1063,7 @@ fn hash_store(store: &dyn ByteStore, path: &Path, run: &mut Run) -> Result<hash:
     Ok(h.finish())
 }
 
+/// CRC32/MD5/SHA-1 of the whole file.
 fn hash_file(path: &Path, size: u64, run: &mut Run) -> Result<hash::Hashes> {
     let mut f = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
     let mut h = Hasher::new();

@@ -424,6 +424,66 @@ fn digest(tool: &Path, f: &Path) -> String {
     stdout(&run_ok(Command::new(tool).arg(f))).split_whitespace().next().unwrap().to_string()
 }
 
+/// A DAT's `<rom>` line for the file `f`: its size, Python's `zlib.crc32`, md5sum's and sha1sum's hashes.
+fn rom_line(py: &Path, md5sum: &Path, sha1sum: &Path, f: &Path) -> String {
+    let crc = stdout(&python(py, "import sys,zlib;print('%08x' % zlib.crc32(open(sys.argv[1],'rb').read()))", &[f]));
+    format!(
+        "\t\t<rom name=\"{}\" size=\"{}\" crc=\"{}\" md5=\"{}\" sha1=\"{}\"/>\n",
+        f.file_name().unwrap().to_str().unwrap(),
+        fs::metadata(f).unwrap().len(),
+        crc.trim(),
+        digest(md5sum, f),
+        digest(sha1sum, f)
+    )
+}
+
+/// A dump as redumper writes one when the disc has data in its lead-in and lead-out: `Game (Track 0).bin` and
+/// `Game (Track A).bin` beside the tracks, named by the DAT, not by the sheet. `verify --match-dat` matches the
+/// tracks and compares those files too: a changed one fails naming it, a missing one is said and not counted.
+#[test]
+fn dat_checks_the_lead_in_and_lead_out_files_beside_the_sheet() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let Some((_src, iso)) = iso_fixture(d) else { return };
+    let (Some(sha1sum), Some(md5sum)) = (require_tool("sha1sum"), require_tool("md5sum")) else { return };
+    let Some(py) = python_with("zlib", "python3") else { return };
+    let cue = redump_disc(d, &iso);
+    let split = cue.parent().unwrap().to_path_buf();
+    let lead_in = split.join("Game (Track 0).bin");
+    let lead_out = split.join("Game (Track A).bin");
+    fs::write(&lead_in, (0..RAW as u32 * 12).map(|i| (i.wrapping_mul(7919) >> 5) as u8).collect::<Vec<u8>>()).unwrap();
+    fs::write(&lead_out, (0..RAW as u32 * 3).map(|i| (i.wrapping_mul(104_729) >> 9) as u8).collect::<Vec<u8>>())
+        .unwrap();
+    let mut roms = rom_line(&py, &md5sum, &sha1sum, &lead_in);
+    for n in 1..=3 {
+        roms += &rom_line(&py, &md5sum, &sha1sum, &split.join(format!("Game (Track {n}).bin")));
+    }
+    roms += &rom_line(&py, &md5sum, &sha1sum, &lead_out);
+    let dat = d.join("redump.dat");
+    fs::write(&dat, format!("<datafile>\n\t<game name=\"Game (USA)\">\n{roms}\t</game>\n</datafile>\n")).unwrap();
+    let verify = || run(odix().arg("verify").arg(&cue).arg("--match-dat").arg(&dat).arg("--no-hashes"));
+
+    let o = verify();
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    let out = stdout(&o);
+    assert!(out.contains("DAT: matches \"Game (USA)\" (3 track(s)"), "{out}");
+    assert!(out.contains("Game (Track 0).bin: matches") && out.contains("Game (Track A).bin: matches"), "{out}");
+
+    let good = fs::read(&lead_out).unwrap();
+    let mut bad = good.clone();
+    bad[100] ^= 1;
+    fs::write(&lead_out, &bad).unwrap();
+    let o = verify();
+    assert_eq!(o.status.code(), Some(1), "{}{}", stdout(&o), stderr(&o));
+    assert!(stdout(&o).contains("Game (Track A).bin: differs: crc32"), "{}", stdout(&o));
+
+    fs::write(&lead_out, &good).unwrap();
+    fs::remove_file(&lead_in).unwrap();
+    let o = verify();
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    assert!(stdout(&o).contains("Game (Track 0).bin: lead-in/lead-out file of the DAT, not beside the sheet"));
+}
+
 #[test]
 fn dat_names_the_game_or_the_track_that_differs() {
     let tmp = tempfile::tempdir().unwrap();
@@ -435,17 +495,7 @@ fn dat_names_the_game_or_the_track_that_differs() {
     let split = cue.parent().unwrap().to_path_buf();
     let mut roms = String::new();
     for n in 1..=3 {
-        let name = format!("Game (Track {n}).bin");
-        let f = split.join(&name);
-        let crc =
-            stdout(&python(&py, "import sys,zlib;print('%08x' % zlib.crc32(open(sys.argv[1],'rb').read()))", &[&f]));
-        roms += &format!(
-            "\t\t<rom name=\"{name}\" size=\"{}\" crc=\"{}\" md5=\"{}\" sha1=\"{}\"/>\n",
-            fs::metadata(&f).unwrap().len(),
-            crc.trim(),
-            digest(&md5sum, &f),
-            digest(&sha1sum, &f)
-        );
+        roms += &rom_line(&py, &md5sum, &sha1sum, &split.join(format!("Game (Track {n}).bin")));
     }
     // The sheet, as Redump lists it: size and CRC-32 only.
     let cue_crc =
