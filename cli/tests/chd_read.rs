@@ -1,7 +1,7 @@
 //! Reading MAME CHDs against chdman (Debian's mame-tools; `createdvd` from the npm package chdman): a child CHD
 //! made by `chdman createcd -op PARENT` read with its parent exactly as `chdman extractcd -ip` gives it; parents
 //! that are missing, loop or do not fit refused in one line; and CHDs large enough to be decoded ahead (data,
-//! mixed-mode audio, DVD) read byte for byte as chdman extracts them.
+//! mixed-mode audio, DVD; and Zstandard ones) read byte for byte as chdman extracts them.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -221,4 +221,31 @@ fn chds_read_in_order_give_what_chdman_extracts() {
     assert!(fs::read(&back).unwrap() == fs::read(&raw).unwrap(), "odix convert of a DVD CHD = chdman extractraw");
     let o = run_ok(odix().arg("cat").arg(&chd).arg("/big.bin"));
     assert!(o.stdout == compressible(2_000_000, 1), "/big.bin of the DVD CHD");
+}
+
+/// Zstandard, which chdman writes when asked (`-c cdzs`, `-c zstd`; MAME 0.253 and later, the npm package's
+/// chdman here): a mixed-mode CD and a DVD read as chdman extracts them.
+#[test]
+fn zstandard_chds_give_what_chdman_extracts() {
+    let Some(newer) = chdman_createdvd() else { return };
+    let d = tempfile::tempdir().unwrap();
+    let dir = d.path();
+    let Some(mixed) = disc(dir, "zs", &[(300, 4)]) else { return };
+    let chd = dir.join("cdzs.chd");
+    run_ok(Command::new(&newer).args(["createcd", "-c", "cdzs", "-i"]).arg(&mixed).arg("-o").arg(&chd));
+    assert!(info(&newer, &chd, "Compression:").starts_with("cdzs"), "{}", info(&newer, &chd, "Compression:"));
+    let theirs = extractcd(&newer, &chd, None, &dir.join("cdzs-t.cue"));
+    assert!(odix_cue(&chd, &dir.join("cdzs-o.cue")) == theirs, "odix convert of a cdzs CHD = extractcd");
+    let o = run_ok(odix().arg("cat").arg(&chd).arg("/hello.txt"));
+    assert_eq!(o.stdout, b"hello chd\n");
+
+    let iso = dir.join("zs.iso");
+    let dvd = dir.join("zstd.chd");
+    run_ok(Command::new(&newer).args(["createdvd", "-c", "zstd", "-i"]).arg(&iso).arg("-o").arg(&dvd));
+    assert!(info(&newer, &dvd, "Compression:").starts_with("zstd"), "{}", info(&newer, &dvd, "Compression:"));
+    let raw = dir.join("zstd-raw.iso");
+    run_ok(Command::new(&newer).args(["extractraw", "-i"]).arg(&dvd).arg("-o").arg(&raw));
+    let back = dir.join("zstd-back.iso");
+    run_ok(odix().arg("convert").arg(&dvd).arg(&back));
+    assert!(fs::read(&back).unwrap() == fs::read(&raw).unwrap(), "odix convert of a zstd DVD CHD = extractraw");
 }
