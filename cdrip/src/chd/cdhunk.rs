@@ -99,6 +99,12 @@ impl Decoded {
         Decoded { buf, rest: None }
     }
 
+    /// Whether the hunk is whole (finished, or never anything left to do).
+    #[cfg(test)]
+    pub(super) fn is_whole(&self) -> bool {
+        self.rest.is_none()
+    }
+
     /// Whether bytes `from..to` of the hunk can be given as they are: the hunk is whole, or they lie in the first
     /// 2068 bytes of one marked frame whose EDC passes (checked here the first time).
     pub(super) fn ready(&mut self, from: usize, to: usize) -> bool {
@@ -178,7 +184,7 @@ pub(super) fn decode(
     crc: u16,
     mut buf: Vec<u8>,
 ) -> Result<Decoded, String> {
-    if hunk_bytes == 0 || hunk_bytes % FRAME != 0 {
+    if hunk_bytes == 0 || !hunk_bytes.is_multiple_of(FRAME) {
         return Err(format!("CD hunk of {hunk_bytes} bytes, not whole frames"));
     }
     let frames = hunk_bytes / FRAME;

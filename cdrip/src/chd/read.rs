@@ -566,6 +566,60 @@ mod tests {
         (0..2048u64).map(|i| ((i * 7) ^ (n * 13) ^ (n >> 3)) as u8).collect()
     }
 
+    /// A CD written as a CHD (Mode 1 sectors, then audio) read through the store: the user data of a Mode 1
+    /// sector leaves its hunk unfinished (no parities, no subchannel, no CRC-16 yet); a raw read of the same
+    /// hunk finishes it; every hunk of the data track is then byte for byte what the `chd` crate's own CD codec
+    /// decodes.
+    #[test]
+    fn cd_hunks_are_finished_only_for_raw_reads() {
+        use crate::image::RawDisc;
+        use std::io::BufReader;
+        let dir = tempfile::tempdir().unwrap();
+        let user = |lba: i64| -> [u8; 2048] { std::array::from_fn(|i| ((i as i64 * 7) ^ (lba * 13)) as u8) };
+        let mut bin = Vec::new();
+        for lba in 0..37 {
+            bin.extend(crate::sector::encode_mode1(lba, &user(lba)).unwrap());
+        }
+        bin.extend((0..2352 * 45).map(|i| (i * 31 % 251) as u8));
+        std::fs::write(dir.path().join("a.bin"), &bin).unwrap();
+        let cue = dir.path().join("a.cue");
+        std::fs::write(
+            &cue,
+            "FILE a.bin BINARY\n TRACK 01 MODE1/2352\n  INDEX 01 00:00:00\n TRACK 02 AUDIO\n  INDEX 01 00:00:37\n",
+        )
+        .unwrap();
+        let mut disc = RawDisc::open(&cue).unwrap();
+        let tracks = super::super::write::cd_layout(&disc).unwrap();
+        let layout = ChdLayout::Cd(tracks.clone());
+        let path = dir.path().join("a.chd");
+        let out = std::fs::File::create(&path).unwrap();
+        let mut frames = super::super::write::CdFrames::new(&mut disc, tracks);
+        write_chd::<_, Error, _>(out, &path, &layout, 1, |b| frames.fill(b)).unwrap();
+
+        let store = ChdFile::open(&path).unwrap().into_store();
+        let whole = |n: u32| {
+            let h = store.inner.lock().unwrap();
+            h.cache.iter().find(|(m, _)| *m == n).map(|(_, d)| d.is_whole())
+        };
+        let mut u = [0u8; 2048];
+        store.read_at(5 * 2448 + 16, &mut u).unwrap();
+        assert_eq!(u, user(5));
+        assert_eq!(whole(0), Some(false), "a user-data read finished the hunk");
+        let mut raw = vec![0u8; 2352];
+        store.read_at(5 * 2448, &mut raw).unwrap();
+        assert_eq!(raw, bin[5 * 2352..6 * 2352]);
+        assert_eq!(whole(0), Some(true), "a raw read left the hunk unfinished");
+
+        let mut chd = ::chd::Chd::open(BufReader::new(std::fs::File::open(&path).unwrap()), None).unwrap();
+        let hb = chd.header().hunk_size() as usize;
+        let (mut theirs, mut scratch, mut ours) = (vec![0u8; hb], Vec::new(), vec![0u8; hb]);
+        for n in 0..(40 * 2448 / hb) as u32 {
+            chd.hunk(n).unwrap().read_hunk_in(&mut scratch, &mut theirs).unwrap();
+            store.read_at(u64::from(n) * hb as u64, &mut ours).unwrap();
+            assert!(ours == theirs, "hunk {n}");
+        }
+    }
+
     /// Scattered reads and short runs in order decode on the reading thread only; a long run in order starts the
     /// workers, and every byte read through them is the byte written.
     #[test]
