@@ -11,7 +11,7 @@ APT_PACKAGES=(
   fuse3 libfuse3-dev pkg-config time hyperfine strace mandoc groff-base man-db procps util-linux
   isomd5sum mame-tools build-essential curl ca-certificates git python3 python3-pip whipper python3-libdiscid cd-discid
   nrg2iso mdf2iso iat cdrdao cuetools shntool flac sox
-  python3-lz4
+  python3-lz4 file
 )
 
 if [ "$(id -u)" = 0 ]; then
@@ -31,7 +31,7 @@ fi
 # Debian's own python3 refuses system-wide pip installs (PEP 668) unless told it may.
 python3 -c 'import pycdlib' 2>/dev/null || python3 -m pip install -q pycdlib 2>/dev/null \
   || python3 -m pip install -q --break-system-packages pycdlib
-# npm, for the chdman package (below). npm from Debian only when no Node.js with npm is
+# npm, for the chdman and maxcso packages (below). npm from Debian only when no Node.js with npm is
 # installed already (NodeSource's nodejs package conflicts with Debian's npm).
 if ! command -v npm >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends npm
@@ -39,6 +39,9 @@ fi
 # mame-tools (above) puts chdman on the PATH; the npm package is kept beside it without linking its binary, for
 # `chdman createdvd`, which the Debian version lacks.
 [ -d "$(npm root -g 2>/dev/null)/chdman" ] || npm install -g --silent --no-bin-links chdman
+# maxcso (CSO, ZSO and DAX), the reference compressor the container tests check against: its npm package ships a
+# static build for Linux.
+[ -d "$(npm root -g 2>/dev/null)/maxcso" ] || npm install -g --silent maxcso@0.1130.11
 # Rust through rustup when the machine has none.
 if ! command -v cargo >/dev/null 2>&1; then
   [ -x "$HOME/.cargo/bin/cargo" ] || curl -sSf https://sh.rustup.rs | sh -s -- -y --profile minimal

@@ -5,7 +5,8 @@
 # text, a third runs of zeros and repeated blocks (roughly the mix of a game disc), and one 2-minute audio track.
 #   bench/chd.sh [WORKDIR]      (default /tmp/odix-bench-chd; needs about 4 × SIZE_MB free)
 # ODIX=path/to/odix picks the binary (default target/release/odix, built if missing); THREADS (default nproc) is
-# given to both; RUNS (default 3) timed runs each.
+# given to both; RUNS (default 3) timed runs each; READS_ONLY=1 times listing and extracting only, with the CHDs
+# and write timings of the last run.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 work=${1:-/tmp/odix-bench-chd}
@@ -63,8 +64,11 @@ fi
 . "$here/bench/lib.sh"
 bench() { hyperfine_json "$1" "$2" "$3"; median "$1.json"; } # name prepare command
 
-bench odix_write 'rm -f odix.chd' "$odix convert disc.cue odix.chd" >/dev/null
-bench chdman_write 'rm -f chdman.chd' "chdman createcd -np $threads -i disc.cue -o chdman.chd" >/dev/null
+# READS_ONLY=1 keeps the CHDs and write timings of an earlier run (when there are some) and times the reads only.
+if [ "${READS_ONLY:-}" != 1 ] || [ ! -f odix_write.json ] || [ ! -f chdman_write.json ]; then
+  bench odix_write 'rm -f odix.chd' "$odix convert disc.cue odix.chd" >/dev/null
+  bench chdman_write 'rm -f chdman.chd' "chdman createcd -np $threads -i disc.cue -o chdman.chd" >/dev/null
+fi
 chdman verify -i odix.chd >/dev/null
 odix_size=$(stat -c %s odix.chd)
 chdman_size=$(stat -c %s chdman.chd)

@@ -1,10 +1,11 @@
 //! Containers of one image file's bytes: ECM (sectors with their EDC/ECC stripped, [`crate::ecm`]) and compressed
-//! ISOs (CSO, ZSO, [`crate::cso`]). [`open`] gives the bytes of the file they hold as a [`ByteStore`]; what those
+//! ISOs (CSO, ZSO, [`crate::cso`]; DAX, [`crate::dax`]). [`open`] gives the bytes of the file they hold as a [`ByteStore`]; what those
 //! bytes are (raw sectors, an ISO) is for the caller to find out, as for any image file.
 
 use std::path::Path;
 
 use crate::cso::CsoStore;
+use crate::dax::DaxStore;
 use crate::detect::ImageFormat;
 use crate::ecm::EcmStore;
 use crate::error::{Error, Result};
@@ -21,6 +22,7 @@ pub fn open(path: &Path, format: ImageFormat) -> Result<Option<Box<dyn ByteStore
         ImageFormat::Chd => crate::chd::dvd_store(path),
         ImageFormat::Ecm => Ok(Some(Box::new(EcmStore::open(path).map_err(io)?))),
         ImageFormat::Cso | ImageFormat::Zso => Ok(Some(Box::new(CsoStore::open(path).map_err(io)?))),
+        ImageFormat::Dax => Ok(Some(Box::new(DaxStore::open(path).map_err(io)?))),
         _ => Ok(None),
     }
 }

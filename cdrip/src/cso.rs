@@ -51,11 +51,11 @@ impl CsoFormat {
     }
 }
 
-fn invalid(what: String) -> io::Error {
+pub(crate) fn invalid(what: String) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, what)
 }
 
-fn le32(b: &[u8], at: usize) -> u32 {
+pub(crate) fn le32(b: &[u8], at: usize) -> u32 {
     let mut w = [0u8; 4];
     w.copy_from_slice(b.get(at..at.saturating_add(4)).unwrap_or(&[0; 4]));
     u32::from_le_bytes(w)
@@ -212,10 +212,16 @@ impl CsoStore {
             CsoFormat::Zso => true,
         };
         let got = if lz4 {
-            let n = lz4_block_len(&input, expected_usize).ok_or_else(|| {
-                invalid(format!("{name} block {b}: LZ4 data that does not decode to {expected} bytes"))
-            })?;
-            out.resize(expected_usize, 0);
+            // The last block of an image that is not a whole number of blocks holds the image's last bytes, or
+            // (as maxcso writes it) a whole block, the image's last bytes followed by zeros.
+            let full = usize::try_from(bs).unwrap_or(0);
+            let (n, len) = lz4_block_len(&input, expected_usize)
+                .map(|n| (n, expected_usize))
+                .or_else(|| lz4_block_len(&input, full).filter(|_| full > expected_usize).map(|n| (n, full)))
+                .ok_or_else(|| {
+                    invalid(format!("{name} block {b}: LZ4 data that does not decode to {expected} bytes"))
+                })?;
+            out.resize(len, 0);
             lz4_flex::block::decompress_into(input.get(..n).unwrap_or_default(), out)
                 .map_err(|e| invalid(format!("{name} block {b}: {e}")))?
         } else {
@@ -283,37 +289,50 @@ impl ByteStore for CsoStore {
     }
 
     fn read_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<()> {
-        if offset.checked_add(buf.len() as u64).is_none_or(|e| e > self.len) {
+        read_blocks(&self.cache, self.len, self.block_size, offset, buf, |b, out| self.decode_block(b, out))
+    }
+}
+
+/// Reads `buf` at `offset` of an image of `len` bytes stored in blocks of `block_size`, each decoded by `decode`
+/// (into a buffer it resizes to the block's length); the last [`CACHE_BLOCKS`] decoded are kept in `cache`.
+pub(crate) fn read_blocks(
+    cache: &Mutex<Vec<(u64, Vec<u8>)>>,
+    len: u64,
+    block_size: u32,
+    offset: u64,
+    buf: &mut [u8],
+    decode: impl Fn(u64, &mut Vec<u8>) -> io::Result<()>,
+) -> io::Result<()> {
+    if offset.checked_add(buf.len() as u64).is_none_or(|e| e > len) {
+        return Err(io::ErrorKind::UnexpectedEof.into());
+    }
+    let bs = u64::from(block_size);
+    let mut cache = cache.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut done = 0usize;
+    while done < buf.len() {
+        let at = offset.saturating_add(done as u64);
+        let b = at.checked_div(bs).unwrap_or(0);
+        let within = usize::try_from(at.checked_rem(bs).unwrap_or(0)).unwrap_or(0);
+        let slot = match cache.iter().position(|(n, _)| *n == b) {
+            Some(p) => p,
+            None => {
+                let mut block = if cache.len() >= CACHE_BLOCKS { cache.remove(0).1 } else { Vec::new() };
+                decode(b, &mut block)?;
+                cache.push((b, block));
+                cache.len().saturating_sub(1)
+            }
+        };
+        let data = cache.get(slot).map(|(_, v)| v.as_slice()).unwrap_or_default();
+        let src = data.get(within..).unwrap_or_default();
+        let dst = buf.get_mut(done..).unwrap_or_default();
+        let n = src.len().min(dst.len());
+        if n == 0 {
             return Err(io::ErrorKind::UnexpectedEof.into());
         }
-        let bs = u64::from(self.block_size);
-        let mut cache = self.cache.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let mut done = 0usize;
-        while done < buf.len() {
-            let at = offset.saturating_add(done as u64);
-            let b = at.checked_div(bs).unwrap_or(0);
-            let within = usize::try_from(at.checked_rem(bs).unwrap_or(0)).unwrap_or(0);
-            let slot = match cache.iter().position(|(n, _)| *n == b) {
-                Some(p) => p,
-                None => {
-                    let mut block = if cache.len() >= CACHE_BLOCKS { cache.remove(0).1 } else { Vec::new() };
-                    self.decode_block(b, &mut block)?;
-                    cache.push((b, block));
-                    cache.len().saturating_sub(1)
-                }
-            };
-            let data = cache.get(slot).map(|(_, v)| v.as_slice()).unwrap_or_default();
-            let src = data.get(within..).unwrap_or_default();
-            let dst = buf.get_mut(done..).unwrap_or_default();
-            let n = src.len().min(dst.len());
-            if n == 0 {
-                return Err(io::ErrorKind::UnexpectedEof.into());
-            }
-            dst.get_mut(..n).unwrap_or_default().copy_from_slice(src.get(..n).unwrap_or_default());
-            done = done.saturating_add(n);
-        }
-        Ok(())
+        dst.get_mut(..n).unwrap_or_default().copy_from_slice(src.get(..n).unwrap_or_default());
+        done = done.saturating_add(n);
     }
+    Ok(())
 }
 
 /// How to write a compressed ISO.

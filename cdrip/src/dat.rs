@@ -5,7 +5,9 @@
 //! CRC-32, MD5 and SHA-1 of each track (as [`crate::hash::hash_image`] computes them: the bytes a
 //! one-file-per-track image holds for it) with the roms: it names the game all of whose track files match,
 //! or, for the game that matches best, says which track differs and how. The sheets a game lists (`.cue`,
-//! `.gdi`, `.toc`) are not tracks and are left out of the comparison.
+//! `.gdi`, `.toc`) are not tracks and are left out of the comparison, and so are the lead-in and lead-out files
+//! of a dump (redumper's `NAME (Track 0).bin` and `NAME (Track A).bin`), which no sheet names: the caller
+//! compares those with the files of those names beside the sheet ([`Game::lead_files`], [`compare_file`]).
 
 use std::fmt;
 
@@ -49,6 +51,38 @@ impl Rom {
     }
 }
 
+impl Rom {
+    /// Whether it is a dump's lead-in or lead-out file, as redumper names them: `NAME (Track 0).bin` (the
+    /// non-zero sectors before track 1, or before a later session's first track), `NAME (Track A).bin` (a
+    /// session's non-zero lead-out sectors), with `00`/`AA` on discs of ten tracks or more and `.N` for session N
+    /// of a multi-session disc.
+    pub fn is_lead_file(&self) -> bool {
+        let lower = self.name.to_ascii_lowercase();
+        let Some(stem) = lower.strip_suffix(").bin") else { return false };
+        let Some((_, inner)) = stem.rsplit_once(" (track ") else { return false };
+        let (number, session) = inner.split_once('.').unwrap_or((inner, "1"));
+        matches!(number, "0" | "00" | "a" | "aa")
+            && !session.is_empty()
+            && session.len() <= 2
+            && session.bytes().all(|b| b.is_ascii_digit())
+    }
+}
+
+/// What differs between a file and a rom of the DAT (empty when it matches: every hash the rom gives agrees,
+/// and it gives at least one).
+pub fn compare_file(rom: &Rom, h: &Hashes) -> Vec<String> {
+    if same(rom, h) {
+        Vec::new()
+    } else {
+        let d = differences(rom, h);
+        if d.is_empty() {
+            vec!["the DAT gives no hash to compare".into()]
+        } else {
+            d
+        }
+    }
+}
+
 /// One game (disc) of a DAT.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Game {
@@ -59,9 +93,14 @@ pub struct Game {
 }
 
 impl Game {
-    /// Its files that are tracks (not sheets), in order.
+    /// Its files that are tracks (not sheets, nor lead-in or lead-out files), in order.
     pub fn tracks(&self) -> impl Iterator<Item = &Rom> {
-        self.roms.iter().filter(|r| !r.is_sheet())
+        self.roms.iter().filter(|r| !r.is_sheet() && !r.is_lead_file())
+    }
+
+    /// Its lead-in and lead-out files ([`Rom::is_lead_file`]), in order.
+    pub fn lead_files(&self) -> impl Iterator<Item = &Rom> {
+        self.roms.iter().filter(|r| r.is_lead_file())
     }
 }
 
@@ -355,6 +394,22 @@ mod tests {
 </game>
 <machine name="B"><rom name="B.bin" size="4" crc="33333333"/></machine>
 </datafile>"#;
+
+    #[test]
+    fn lead_files_are_told_from_tracks() {
+        let named = |n: &str| Rom { name: n.into(), ..Rom::default() };
+        for lead in ["G (Track 0).bin", "G (Track 00).bin", "G (Track A).bin", "G (Track AA).bin", "G (Track 0.2).bin"]
+        {
+            assert!(named(lead).is_lead_file(), "{lead}");
+        }
+        for track in ["G (Track 1).bin", "G (Track 10).bin", "G.bin", "G (Track A).cue", "G (Track 0.x).bin"] {
+            assert!(!named(track).is_lead_file(), "{track}");
+        }
+        let rom =
+            Rom { name: "G (Track 0).bin".into(), size: Some(4), crc32: Some("11111111".into()), ..Rom::default() };
+        assert!(compare_file(&rom, &h(4, "1")).is_empty());
+        assert_eq!(compare_file(&rom, &h(4, "2")), vec!["crc32 22222222, the DAT says 11111111".to_string()]);
+    }
 
     #[test]
     fn parses_and_matches() {

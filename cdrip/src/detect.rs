@@ -33,6 +33,8 @@ pub enum ImageFormat {
     Cso,
     /// A compressed ISO with LZ4 blocks (ZISO).
     Zso,
+    /// A compressed ISO in zlib frames of 8 KiB (DAX).
+    Dax,
     /// Anything else: an ISO or UDF image, raw sectors, a block device (the readers look inside).
     Plain,
 }
@@ -52,8 +54,14 @@ impl ImageFormat {
             ImageFormat::Ecm => "an ECM file",
             ImageFormat::Cso => "a compressed ISO (CSO)",
             ImageFormat::Zso => "a compressed ISO (ZSO)",
+            ImageFormat::Dax => "a compressed ISO (DAX)",
             ImageFormat::Plain => "an image file",
         }
+    }
+
+    /// Whether it holds one other file's bytes (ECM, CSO, ZSO, DAX): read through [`crate::container::open`].
+    pub fn is_container(self) -> bool {
+        matches!(self, ImageFormat::Ecm | ImageFormat::Cso | ImageFormat::Zso | ImageFormat::Dax)
     }
 
     /// Whether it is a description of tracks kept in other files, or a container of raw sectors: read through
@@ -130,6 +138,9 @@ pub fn classify(head: &[u8], tail: Option<&[u8; 12]>, ext: Option<&str>) -> Imag
     if starts(b"ZISO") {
         return ImageFormat::Zso;
     }
+    if starts(b"DAX\0") {
+        return ImageFormat::Dax;
+    }
     if starts(b"MEDIA DESCRIPTOR") {
         return ImageFormat::Mds;
     }
@@ -192,6 +203,41 @@ fn text_format(head: &[u8], ext: Option<&str>) -> Option<ImageFormat> {
     None
 }
 
+/// Formats of other programs that odix does not read, by their signature at a byte offset: named in the error
+/// when such a file has no file system odix finds, rather than called "not a disc image".
+const FOREIGN: &[(usize, &[u8], &str)] = &[
+    (0, b"IsZ!", "an UltraISO compressed image (ISZ)"),
+    (0, b"DAA\0\0\0\0\0\0\0\0\0\0\0\0\0", "a PowerISO compressed image (DAA)"),
+    (0, b"\x01\xC0\x0B\xB1", "a Dolphin compressed GameCube/Wii image (GCZ)"),
+    (0, b"WIA\x01", "a Dolphin compressed GameCube/Wii image (WIA)"),
+    (0, b"RVZ\x01", "a Dolphin compressed GameCube/Wii image (RVZ)"),
+    (0x18, b"\x5D\x1C\x9E\xA3", "a Wii disc image"),
+    (0x1C, b"\xC2\x33\x9F\x3D", "a GameCube disc image"),
+    (0, b"\x1F\x8B", "a gzip-compressed file (decompress it first)"),
+    (0, b"\xFD7zXZ\0", "an xz-compressed file (decompress it first)"),
+    (0, b"\x28\xB5\x2F\xFD", "a Zstandard-compressed file (decompress it first)"),
+    (0, b"BZh", "a bzip2-compressed file (decompress it first)"),
+    (0, b"7z\xBC\xAF\x27\x1C", "a 7-Zip archive (extract the image from it first)"),
+    (0, b"PK\x03\x04", "a ZIP archive (extract the image from it first)"),
+    (0, b"Rar!\x1A\x07", "a RAR archive (extract the image from it first)"),
+];
+
+/// The name of the format of another program that `head` (the first bytes of a file, 64 at least) has the
+/// signature of, for a file in which no file system was found.
+pub fn foreign_format(head: &[u8]) -> Option<&'static str> {
+    FOREIGN
+        .iter()
+        .find_map(|&(at, sig, name)| (head.get(at..at.saturating_add(sig.len())) == Some(sig)).then_some(name))
+}
+
+/// [`foreign_format`] of the file at `path` (`None` when it cannot be read).
+pub fn foreign_format_of(path: &Path) -> Option<&'static str> {
+    let mut head = [0u8; 64];
+    let mut f = File::open(path).ok()?;
+    let n = read_up_to(&mut f, &mut head).ok()?;
+    foreign_format(head.get(..n)?)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -206,6 +252,7 @@ mod tests {
         assert_eq!(classify(b"ECM\0\x01", None, Some("bin")), ImageFormat::Ecm);
         assert_eq!(classify(b"CISO\x18\0\0\0", None, None), ImageFormat::Cso);
         assert_eq!(classify(b"ZISO\x18\0\0\0", None, None), ImageFormat::Zso);
+        assert_eq!(classify(b"DAX\0\0\x10\0\0", None, None), ImageFormat::Dax);
         assert_eq!(classify(b"MEDIA DESCRIPTOR\x01\x05", None, None), ImageFormat::Mds);
         let nrg2 = *b"NER5\0\0\0\0\0\0\x10\0";
         assert_eq!(classify(&[0; 64], Some(&nrg2), Some("iso")), ImageFormat::Nrg);

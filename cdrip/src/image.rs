@@ -741,8 +741,17 @@ impl RawDisc {
     /// [`Error::Io`]; [`Error::Unsupported`] for tracks in AIFF/MP3 files; [`Error::InvalidArgument`]
     /// when `lba` is not stored in the track.
     pub fn read_stored(&mut self, ti: usize, lba: i64, buf: &mut [u8]) -> Result<()> {
+        let whole = self.tracks.get(ti).is_none_or(|t| buf.len() == t.sector_size() as usize);
+        if !whole {
+            return Err(Error::InvalidArgument(format!("LBA {lba}: a buffer of {} bytes is not a sector", buf.len())));
+        }
+        self.read_stored_part(ti, lba, buf)
+    }
+
+    /// As [`RawDisc::read_stored`], the first `buf.len()` bytes of the sector only.
+    fn read_stored_part(&mut self, ti: usize, lba: i64, buf: &mut [u8]) -> Result<()> {
         let t = self.tracks.get(ti).ok_or_else(|| Error::InvalidArgument(format!("no track index {ti}")))?;
-        if !t.holds(lba) || buf.len() != t.sector_size() as usize {
+        if !t.holds(lba) || buf.len() > t.sector_size() as usize {
             return Err(Error::InvalidArgument(format!("LBA {lba} is not a stored sector of track {:02}", t.number)));
         }
         let rel = u64::try_from(lba.saturating_sub(t.first_lba)).unwrap_or(0);
@@ -843,6 +852,18 @@ impl RawDisc {
         }
         if mode == TrackMode::Mode1_2048 || mode == TrackMode::Mode2_2048 {
             return self.read_stored(ti, lba, out);
+        }
+        if mode == TrackMode::Mode1_2352 {
+            // A Mode 1 sector whose EDC passes needs no more than its first 2068 bytes (what the EDC covers, and
+            // the EDC): a store that rebuilds the parities after them (a CHD) is spared doing so.
+            let mut raw = [0u8; RAW_SECTOR_LEN];
+            self.read_stored_part(ti, lba, raw.get_mut(..sector::MODE1_EDC_END).unwrap_or_default())?;
+            if sector::kind(&raw) == Some(sector::SectorKind::Mode1) {
+                if let Ok(user) = sector::user_data(&raw, lba) {
+                    out.copy_from_slice(user);
+                    return Ok(());
+                }
+            }
         }
         let mut raw = self.read_raw(ti, lba)?;
         if sector::user_data(&raw, lba).is_err() {

@@ -29,6 +29,7 @@ pub mod container;
 pub mod cso;
 pub mod cue;
 pub mod dat;
+pub mod dax;
 pub mod detect;
 pub mod ecm;
 pub mod error;

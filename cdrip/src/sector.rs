@@ -48,6 +48,8 @@ const HEADER: Range<usize> = 12..16;
 const MODE_BYTE: usize = 15;
 const MODE1_DATA: Range<usize> = 16..2064;
 const MODE1_EDC: Range<usize> = 2064..2068;
+/// Bytes of a Mode 1 sector up to the end of its EDC: all that [`user_data`] looks at.
+pub const MODE1_EDC_END: usize = MODE1_EDC.end;
 const MODE1_EDC_COVERS: Range<usize> = 0..2064;
 const MODE1_ZERO: Range<usize> = 2068..2076;
 const SUBHEADER: Range<usize> = 16..24;

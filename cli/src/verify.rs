@@ -52,6 +52,7 @@ use odix_cdrip::cso::CsoStore;
 use odix_cdrip::cue::FileType;
 use odix_cdrip::cue::{CueSheet, TrackMode};
 use odix_cdrip::dat::DatMatch;
+use odix_cdrip::dax::DaxStore;
 use odix_cdrip::detect::ImageFormat;
 use odix_cdrip::ecm::EcmStore;
 use odix_cdrip::hash::{self, Hasher};
@@ -440,14 +441,14 @@ fn recognise(args: &ImageArgs, disc: Option<&RawDisc>) -> Result<Recognised> {
     if !iso && !udf {
         let mut head = [0u8; 12];
         let read = File::open(path).and_then(|mut f| f.read_exact(&mut head)).is_ok();
-        if read && head.starts_with(b"MComprHD") {
-            bail!("{}: a CHD (MAME compressed hunks) image, which odix does not read: `chdman extractcd` turns it into a .cue and .bin", path.display());
-        }
         if read && head == SYNC {
             bail!(
                 "{}: raw 2352-byte sectors without a cue sheet: pass the .cue or .ccd that describes them",
                 path.display()
             );
+        }
+        if let Some(m) = crate::formats::unread_format(path) {
+            bail!("{m}");
         }
         bail!("{}: not a disc image (no ISO 9660 or UDF volume found)", path.display());
     }
@@ -897,26 +898,30 @@ fn container_len(path: &Path) -> Option<u64> {
     odix_cdrip::container::open(path, format).ok().flatten().map(|s| s.len())
 }
 
-/// For an ECM, CSO or ZSO file: decodes all of it (an ECM's EDC checked), as the `container` check; `hashed`
+/// Decodes every block of a compressed ISO; its length.
+fn decode_all(s: &dyn ByteStore) -> std::io::Result<u64> {
+    let mut buf = vec![0u8; 1 << 20];
+    let mut pos = 0u64;
+    while pos < s.len() {
+        let n = usize::try_from(s.len() - pos).unwrap_or(usize::MAX).min(buf.len());
+        s.read_at(pos, &mut buf[..n])?;
+        pos += n as u64;
+    }
+    Ok(pos)
+}
+
+/// For an ECM, CSO, ZSO or DAX file: decodes all of it (an ECM's EDC checked), as the `container` check; `hashed`
 /// when the image's hashes were computed (of the bytes it holds, which the line says).
 fn check_container(path: &Path, hashed: bool, report: &mut Report) -> Result<()> {
     let format = odix_cdrip::detect::detect(path).ok();
-    if !matches!(format, Some(ImageFormat::Ecm | ImageFormat::Cso | ImageFormat::Zso)) {
+    if !format.is_some_and(ImageFormat::is_container) {
         return Ok(());
     }
     let name = format.map_or("", ImageFormat::name);
     let found = match format {
         Some(ImageFormat::Ecm) => EcmStore::open(path).and_then(|s| s.check().map(|()| s.len())),
-        _ => CsoStore::open(path).and_then(|s| {
-            let mut buf = vec![0u8; 1 << 20];
-            let mut pos = 0u64;
-            while pos < s.len() {
-                let n = usize::try_from(s.len() - pos).unwrap_or(usize::MAX).min(buf.len());
-                s.read_at(pos, &mut buf[..n])?;
-                pos += n as u64;
-            }
-            Ok(pos)
-        }),
+        Some(ImageFormat::Dax) => DaxStore::open(path).and_then(|s| decode_all(&s)),
+        _ => CsoStore::open(path).and_then(|s| decode_all(&s)),
     };
     let (result, line, problems) = match found {
         Ok(n) => {
@@ -980,7 +985,11 @@ fn match_dat(
             if let Some(l) = sheet_line(game)? {
                 writeln!(text, "{l}")?;
             }
-            (Outcome::Ok, Vec::new())
+            let bad = lead_files(&parsed, game, disc.map_or(image, RawDisc::sheet_path), &mut text, report)?;
+            match bad.is_empty() {
+                true => (Outcome::Ok, Vec::new()),
+                false => (Outcome::Failed, bad),
+            }
         }
         DatMatch::Differs { game, tracks, missing } => {
             writeln!(text, "DAT: closest game \"{game}\", which differs:")?;
@@ -1002,7 +1011,40 @@ fn match_dat(
     Ok(found)
 }
 
-/// CRC32/MD5/SHA-1 of the whole file.
+/// The lead-in and lead-out files of `game` ([`odix_cdrip::dat::Rom::is_lead_file`]), which no sheet names,
+/// compared with the files of those names beside `sheet`; a line each in `text`. Those that differ, as
+/// problems; one that is not there is said and not counted (a dump's tracks are whole without it).
+fn lead_files(
+    dat: &odix_cdrip::dat::Dat,
+    game: &str,
+    sheet: &Path,
+    text: &mut Vec<u8>,
+    report: &mut Report,
+) -> Result<Vec<String>> {
+    let mut bad = Vec::new();
+    let Some(g) = dat.games.iter().find(|g| g.name == game) else { return Ok(bad) };
+    let dir = sheet.parent().unwrap_or(Path::new("."));
+    for rom in g.lead_files() {
+        // The DAT's name is a file name only: anything with a separator is not looked for.
+        let path = dir.join(&rom.name);
+        let plain = !rom.name.contains(['/', '\\']) && rom.name != ".." && rom.name != ".";
+        let meta = std::fs::metadata(&path).ok().filter(|m| plain && m.is_file());
+        let Some(meta) = meta else {
+            writeln!(text, "  {}: lead-in/lead-out file of the DAT, not beside the sheet (not checked)", rom.name)?;
+            continue;
+        };
+        let h = hash_file(&path, meta.len(), &mut report.run)?;
+        let d = odix_cdrip::dat::compare_file(rom, &h);
+        if d.is_empty() {
+            writeln!(text, "  {}: matches (lead-in/lead-out file beside the sheet)", rom.name)?;
+        } else {
+            writeln!(text, "  {}: differs: {}", rom.name, d.join("; "))?;
+            bad.push(format!("{} differs from \"{game}\"", rom.name));
+        }
+    }
+    Ok(bad)
+}
+
 /// The hashes of every byte of `store` (`path` names it in messages).
 fn hash_store(store: &dyn ByteStore, path: &Path, run: &mut Run) -> Result<hash::Hashes> {
     let mut h = Hasher::new();
@@ -1021,6 +1063,7 @@ fn hash_store(store: &dyn ByteStore, path: &Path, run: &mut Run) -> Result<hash:
     Ok(h.finish())
 }
 
+/// CRC32/MD5/SHA-1 of the whole file.
 fn hash_file(path: &Path, size: u64, run: &mut Run) -> Result<hash::Hashes> {
     let mut f = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
     let mut h = Hasher::new();

@@ -1,12 +1,15 @@
 //! Reading MAME CHDs against chdman (Debian's mame-tools; `createdvd` from the npm package chdman): a child CHD
 //! made by `chdman createcd -op PARENT` read with its parent exactly as `chdman extractcd -ip` gives it; parents
 //! that are missing, loop or do not fit refused in one line; and CHDs large enough to be decoded ahead (data,
-//! mixed-mode audio, DVD) read byte for byte as chdman extracts them.
+//! mixed-mode audio, DVD; and Zstandard ones) read byte for byte as chdman extracts them; a CD of Mode 1, Mode 2
+//! and audio tracks with their subchannel given back whole, its files read, and never a wrong byte once a byte of
+//! a hunk is damaged.
 
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use odix_testdata::audio::noise;
 use odix_testdata::{chdman_createdvd, compressible, require_tool, run, run_ok};
 
 mod common;
@@ -221,4 +224,136 @@ fn chds_read_in_order_give_what_chdman_extracts() {
     assert!(fs::read(&back).unwrap() == fs::read(&raw).unwrap(), "odix convert of a DVD CHD = chdman extractraw");
     let o = run_ok(odix().arg("cat").arg(&chd).arg("/big.bin"));
     assert!(o.stdout == compressible(2_000_000, 1), "/big.bin of the DVD CHD");
+}
+
+/// Zstandard, which chdman writes when asked (`-c cdzs`, `-c zstd`; MAME 0.253 and later, the npm package's
+/// chdman here): a mixed-mode CD and a DVD read as chdman extracts them.
+#[test]
+fn zstandard_chds_give_what_chdman_extracts() {
+    let Some(newer) = chdman_createdvd() else { return };
+    let d = tempfile::tempdir().unwrap();
+    let dir = d.path();
+    let Some(mixed) = disc(dir, "zs", &[(300, 4)]) else { return };
+    let chd = dir.join("cdzs.chd");
+    run_ok(Command::new(&newer).args(["createcd", "-c", "cdzs", "-i"]).arg(&mixed).arg("-o").arg(&chd));
+    assert!(info(&newer, &chd, "Compression:").starts_with("cdzs"), "{}", info(&newer, &chd, "Compression:"));
+    let theirs = extractcd(&newer, &chd, None, &dir.join("cdzs-t.cue"));
+    assert!(odix_cue(&chd, &dir.join("cdzs-o.cue")) == theirs, "odix convert of a cdzs CHD = extractcd");
+    let o = run_ok(odix().arg("cat").arg(&chd).arg("/hello.txt"));
+    assert_eq!(o.stdout, b"hello chd\n");
+
+    let iso = dir.join("zs.iso");
+    let dvd = dir.join("zstd.chd");
+    run_ok(Command::new(&newer).args(["createdvd", "-c", "zstd", "-i"]).arg(&iso).arg("-o").arg(&dvd));
+    assert!(info(&newer, &dvd, "Compression:").starts_with("zstd"), "{}", info(&newer, &dvd, "Compression:"));
+    let raw = dir.join("zstd-raw.iso");
+    run_ok(Command::new(&newer).args(["extractraw", "-i"]).arg(&dvd).arg("-o").arg(&raw));
+    let back = dir.join("zstd-back.iso");
+    run_ok(odix().arg("convert").arg(&dvd).arg(&back));
+    assert!(fs::read(&back).unwrap() == fs::read(&raw).unwrap(), "odix convert of a zstd DVD CHD = extractraw");
+}
+
+/// One sector's 96 subchannel bytes with its channels one after the other (CloneCD's `.sub`: 12 bytes of P,
+/// 12 of Q, ... W) from its raw form (each byte one bit of every channel, P in bit 7), by their definitions.
+fn packed(raw: &[u8]) -> Vec<u8> {
+    let mut out = vec![0u8; 96];
+    for ch in 0..8 {
+        for byte in 0..12 {
+            out[ch * 12 + byte] = (0..8).fold(0u8, |acc, bit| (acc << 1) | ((raw[byte * 8 + bit] >> (7 - ch)) & 1));
+        }
+    }
+    out
+}
+
+/// A cdrdao TOC of a Mode 1 track (files by genisoimage), a Mode 2 track and an audio track, each with its
+/// subchannel (`RW_RAW`), made a CHD by `chdman createcd`: odix gives back the BIN/CUE `chdman extractcd` gives,
+/// the subchannel as the TOC holds it, and the files; with a byte of a hunk damaged, a read either fails in one
+/// line or gives what the undamaged CHD gives (a file read takes the sectors' user data only, a conversion every
+/// byte: sync, parities and subchannel rebuilt or decoded, and the hunk's CRC-16 checked).
+#[test]
+fn a_mixed_cd_with_subchannel_reads_as_chdman_extracts_it() {
+    let Some(chdman) = chdman() else { return };
+    let d = tempfile::tempdir().unwrap();
+    let dir = d.path();
+    let Some(cue) = disc(dir, "m1", &[]) else { return };
+    let mode1 = fs::read(cue.with_extension("bin")).unwrap();
+    let mut mode2 = compressible(2352 * 300, 11);
+    for (i, s) in mode2.chunks_exact_mut(2352).enumerate() {
+        s[..12].copy_from_slice(&[0, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 0]);
+        s[12..16].copy_from_slice(&[0, (i / 75) as u8, (i % 75) as u8, 2]);
+    }
+    let audio = compressible(2352 * 200, 12);
+    let mut toc = String::from("CD_ROM_XA\n");
+    let mut subs_all = Vec::new();
+    for (i, (kind, sectors)) in [("MODE1_RAW", &mode1), ("MODE2_RAW", &mode2), ("AUDIO", &audio)].iter().enumerate() {
+        let n = sectors.len() / 2352;
+        let subs = noise(n * 96, 20 + i as u32);
+        let mut frames = Vec::with_capacity(n * 2448);
+        for (s, q) in sectors.chunks_exact(2352).zip(subs.chunks_exact(96)) {
+            frames.extend_from_slice(s);
+            frames.extend_from_slice(q);
+        }
+        fs::write(dir.join(format!("t{i}.bin")), &frames).unwrap();
+        // `FILE` with offset and length: chdman reads a track after the first given as `DATAFILE` as 0 frames.
+        toc += &format!("\nTRACK {kind} RW_RAW\nFILE \"t{i}.bin\" 0 {}\n", msf(n));
+        subs_all.extend(subs);
+    }
+    let toc_path = dir.join("mixed.toc");
+    fs::write(&toc_path, toc).unwrap();
+    let chd = dir.join("mixed.chd");
+    run_ok(Command::new(&chdman).args(["createcd", "-i"]).arg(&toc_path).arg("-o").arg(&chd));
+    let theirs = extractcd(&chdman, &chd, None, &dir.join("t.cue"));
+    assert!(odix_cue(&chd, &dir.join("o.cue")) == theirs, "odix convert = chdman extractcd");
+    assert_eq!(theirs.1.len(), mode1.len() + mode2.len() + audio.len());
+    // The subchannel, in CloneCD's form.
+    let ccd = dir.join("o.ccd");
+    run_ok(odix().arg("convert").arg(&chd).arg(&ccd));
+    let want: Vec<u8> = subs_all.chunks_exact(96).flat_map(packed).collect();
+    assert!(fs::read(ccd.with_extension("sub")).unwrap() == want, "the subchannel chdman stored");
+    // The files.
+    let big = compressible(2_000_000, 1);
+    assert!(run_ok(odix().arg("cat").arg(&chd).arg("/big.bin")).stdout == big, "/big.bin");
+    let out = dir.join("out");
+    fs::create_dir(&out).unwrap();
+    run_ok(odix().arg("extract").arg(&chd).arg("-C").arg(&out));
+    assert!(
+        fs::read(out.join("big.bin")).unwrap() == big && fs::read(out.join("hello.txt")).unwrap() == b"hello chd\n"
+    );
+
+    // One byte damaged at a time, at places spread over the hunks (between the metadata and the map).
+    let bytes = fs::read(&chd).unwrap();
+    let be64 = |at: usize| u64::from_be_bytes(bytes[at..at + 8].try_into().unwrap()) as usize;
+    let (map, meta) = (be64(40), be64(48));
+    let (from, to) = (meta + 200, map);
+    assert!(to > from + 10_000, "hunks between {from} and {to}");
+    let (mut cat_failed, mut convert_failed) = (0, 0);
+    let tries = 24;
+    for k in 0..tries {
+        let at = from + (to - from) * (2 * k + 1) / (2 * tries);
+        let mut damaged = bytes.clone();
+        damaged[at] ^= 0x10;
+        let bad = dir.join("bad.chd");
+        fs::write(&bad, &damaged).unwrap();
+        let o = run(odix().arg("cat").arg(&bad).arg("/big.bin"));
+        if o.status.success() {
+            assert!(o.stdout == big, "byte {at} damaged: /big.bin read wrong");
+        } else {
+            assert_eq!(stderr(&o).lines().count(), 1, "byte {at}: {}", stderr(&o));
+            cat_failed += 1;
+        }
+        let back = dir.join("bad-o.cue");
+        let o = run(odix().arg("convert").arg("--force").arg(&bad).arg(&back));
+        if o.status.success() {
+            assert!(
+                fs::read(back.with_extension("bin")).unwrap() == theirs.1,
+                "byte {at} damaged: BIN converted wrong"
+            );
+        } else {
+            assert_eq!(stderr(&o).lines().count(), 1, "byte {at}: {}", stderr(&o));
+            assert!(!back.exists(), "byte {at}: a CUE left behind");
+            convert_failed += 1;
+        }
+    }
+    assert!(cat_failed > 0, "no damaged byte failed a read of /big.bin");
+    assert!(convert_failed > tries / 2, "{convert_failed} of {tries} damaged bytes failed the conversion");
 }

@@ -6,9 +6,10 @@
 //!   built by this test (Python, with its own ECMA-130 EDC) is decoded by odix byte for byte, and the structure of
 //!   odix's ECM files is parsed by Python and checked against the input (records, stored bytes, final EDC); round
 //!   trips are byte for byte.
-//! - CSO/ZSO: PyPI's `ciso` is an unrelated package and maxcso is not packaged, so Python decodes odix's files by
-//!   the published description (zlib for deflate, python3-lz4, the reference LZ4 library, for LZ4) and writes
-//!   files odix reads (with an index shift, padding and uncompressed blocks); `odix ls`/`extract` of a CSO of a
+//! - CSO/ZSO/DAX: maxcso, the reference compressor (its static build from the npm package `maxcso`), writes CSO
+//!   v1, v2, ZSO and DAX files odix reads, and decompresses odix's; Python also decodes odix's files by the
+//!   published description (zlib for deflate, python3-lz4, the reference LZ4 library, for LZ4) and writes files
+//!   with what maxcso never writes (an index shift, padding between blocks); `odix ls`/`extract` of a CSO of a
 //!   genisoimage ISO equal bsdtar's extraction of the ISO.
 //! - Split/merge: bchunk's tracks of odix's merged BIN/CUE are the split files cut at their INDEX 01; splitting
 //!   the merged image gives back the split files byte for byte.
@@ -280,6 +281,63 @@ open(sys.argv[1], 'wb').write(body)
     assert!(stderr(&o).contains("expands past the block size"), "{}", stderr(&o));
 }
 
+/// maxcso, the reference compressor: its CSO v1, CSO v2 (with LZ4 blocks among the deflate ones), ZSO and DAX
+/// files, in blocks of 2048 and of 16384 bytes (the last block then partly past the image's end), read by odix as
+/// the ISO byte for byte, listed and verified; odix's CSO v1, CSO v2 and ZSO decompressed by maxcso give the ISO.
+#[test]
+fn maxcso_and_odix_read_each_others_files() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let Some((_src, iso)) = iso_fixture(d) else { return };
+    let Some(maxcso) = odix_testdata::maxcso() else { return };
+    let iso_bytes = fs::read(&iso).unwrap();
+    assert_ne!(iso_bytes.len() % 16384, 0, "the ISO should end inside a 16 KiB block");
+    let cases: [(&str, &[&str]); 7] = [
+        ("v1.cso", &["--format=cso1"]),
+        ("v1-16k.cso", &["--format=cso1", "--block=16384"]),
+        ("v2.cso", &["--format=cso2", "--use-lz4", "--lz4-cost=5"]),
+        ("v2-16k.cso", &["--format=cso2", "--block=16384"]),
+        ("x.zso", &["--format=zso"]),
+        ("x-16k.zso", &["--format=zso", "--block=16384"]),
+        ("x.dax", &["--format=dax"]),
+    ];
+    for (name, args) in cases {
+        let out = d.join(name);
+        run_ok(Command::new(&maxcso).arg("--quiet").args(args).arg(&iso).arg("-o").arg(&out));
+        let back = d.join(format!("{name}.iso"));
+        run_ok(odix().arg("convert").arg(&out).arg(&back));
+        assert!(fs::read(&back).unwrap() == iso_bytes, "{name}: odix's reading is not the ISO");
+        let ls = stdout(&run_ok(odix().args(["ls", "-R"]).arg(&out)));
+        assert!(ls.contains("noisy.bin") && ls.contains("note.txt"), "{name}: {ls}");
+        let v = run(odix().arg("verify").arg(&out));
+        assert_eq!(v.status.code(), Some(0), "{name}: {}{}", stdout(&v), stderr(&v));
+    }
+    // The CSO v2 really mixes the codecs: among the blocks stored compressed (shorter than a block), some have
+    // the top bit (LZ4), some not (deflate).
+    let v2 = fs::read(d.join("v2.cso")).unwrap();
+    let entry = |i: usize| u32::from_le_bytes(v2[24 + 4 * i..28 + 4 * i].try_into().unwrap());
+    let blocks = iso_bytes.len().div_ceil(2048);
+    let compressed: Vec<bool> = (0..blocks)
+        .filter(|&i| (entry(i + 1) & 0x7FFF_FFFF) - (entry(i) & 0x7FFF_FFFF) < 2048)
+        .map(|i| entry(i) & 0x8000_0000 != 0)
+        .collect();
+    let lz4 = compressed.iter().filter(|&&l| l).count();
+    assert!(lz4 > 0 && lz4 < compressed.len(), "{lz4} of {} compressed blocks LZ4", compressed.len());
+
+    for (name, extra) in [("o1.cso", None), ("o2.cso", Some("--cso-v2")), ("o.zso", None)] {
+        let out = d.join(name);
+        let mut c = odix();
+        c.arg("convert").arg(&iso).arg(&out);
+        if let Some(x) = extra {
+            c.arg(x);
+        }
+        run_ok(&mut c);
+        let dec = d.join(format!("{name}.dec.iso"));
+        run_ok(Command::new(&maxcso).args(["--quiet", "--decompress"]).arg(&out).arg("-o").arg(&dec));
+        assert!(fs::read(&dec).unwrap() == iso_bytes, "{name}: maxcso's decompression is not the ISO");
+    }
+}
+
 /// Writes a Redump-style disc: a Mode 1 data track (genisoimage's ISO through odix convert), two audio tracks
 /// with stored pregaps (INDEX 00) at the start of their files. Returns the sheet.
 fn redump_disc(d: &Path, iso: &Path) -> PathBuf {
@@ -366,6 +424,66 @@ fn digest(tool: &Path, f: &Path) -> String {
     stdout(&run_ok(Command::new(tool).arg(f))).split_whitespace().next().unwrap().to_string()
 }
 
+/// A DAT's `<rom>` line for the file `f`: its size, Python's `zlib.crc32`, md5sum's and sha1sum's hashes.
+fn rom_line(py: &Path, md5sum: &Path, sha1sum: &Path, f: &Path) -> String {
+    let crc = stdout(&python(py, "import sys,zlib;print('%08x' % zlib.crc32(open(sys.argv[1],'rb').read()))", &[f]));
+    format!(
+        "\t\t<rom name=\"{}\" size=\"{}\" crc=\"{}\" md5=\"{}\" sha1=\"{}\"/>\n",
+        f.file_name().unwrap().to_str().unwrap(),
+        fs::metadata(f).unwrap().len(),
+        crc.trim(),
+        digest(md5sum, f),
+        digest(sha1sum, f)
+    )
+}
+
+/// A dump as redumper writes one when the disc has data in its lead-in and lead-out: `Game (Track 0).bin` and
+/// `Game (Track A).bin` beside the tracks, named by the DAT, not by the sheet. `verify --match-dat` matches the
+/// tracks and compares those files too: a changed one fails naming it, a missing one is said and not counted.
+#[test]
+fn dat_checks_the_lead_in_and_lead_out_files_beside_the_sheet() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let Some((_src, iso)) = iso_fixture(d) else { return };
+    let (Some(sha1sum), Some(md5sum)) = (require_tool("sha1sum"), require_tool("md5sum")) else { return };
+    let Some(py) = python_with("zlib", "python3") else { return };
+    let cue = redump_disc(d, &iso);
+    let split = cue.parent().unwrap().to_path_buf();
+    let lead_in = split.join("Game (Track 0).bin");
+    let lead_out = split.join("Game (Track A).bin");
+    fs::write(&lead_in, (0..RAW as u32 * 12).map(|i| (i.wrapping_mul(7919) >> 5) as u8).collect::<Vec<u8>>()).unwrap();
+    fs::write(&lead_out, (0..RAW as u32 * 3).map(|i| (i.wrapping_mul(104_729) >> 9) as u8).collect::<Vec<u8>>())
+        .unwrap();
+    let mut roms = rom_line(&py, &md5sum, &sha1sum, &lead_in);
+    for n in 1..=3 {
+        roms += &rom_line(&py, &md5sum, &sha1sum, &split.join(format!("Game (Track {n}).bin")));
+    }
+    roms += &rom_line(&py, &md5sum, &sha1sum, &lead_out);
+    let dat = d.join("redump.dat");
+    fs::write(&dat, format!("<datafile>\n\t<game name=\"Game (USA)\">\n{roms}\t</game>\n</datafile>\n")).unwrap();
+    let verify = || run(odix().arg("verify").arg(&cue).arg("--match-dat").arg(&dat).arg("--no-hashes"));
+
+    let o = verify();
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    let out = stdout(&o);
+    assert!(out.contains("DAT: matches \"Game (USA)\" (3 track(s)"), "{out}");
+    assert!(out.contains("Game (Track 0).bin: matches") && out.contains("Game (Track A).bin: matches"), "{out}");
+
+    let good = fs::read(&lead_out).unwrap();
+    let mut bad = good.clone();
+    bad[100] ^= 1;
+    fs::write(&lead_out, &bad).unwrap();
+    let o = verify();
+    assert_eq!(o.status.code(), Some(1), "{}{}", stdout(&o), stderr(&o));
+    assert!(stdout(&o).contains("Game (Track A).bin: differs: crc32"), "{}", stdout(&o));
+
+    fs::write(&lead_out, &good).unwrap();
+    fs::remove_file(&lead_in).unwrap();
+    let o = verify();
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    assert!(stdout(&o).contains("Game (Track 0).bin: lead-in/lead-out file of the DAT, not beside the sheet"));
+}
+
 #[test]
 fn dat_names_the_game_or_the_track_that_differs() {
     let tmp = tempfile::tempdir().unwrap();
@@ -377,17 +495,7 @@ fn dat_names_the_game_or_the_track_that_differs() {
     let split = cue.parent().unwrap().to_path_buf();
     let mut roms = String::new();
     for n in 1..=3 {
-        let name = format!("Game (Track {n}).bin");
-        let f = split.join(&name);
-        let crc =
-            stdout(&python(&py, "import sys,zlib;print('%08x' % zlib.crc32(open(sys.argv[1],'rb').read()))", &[&f]));
-        roms += &format!(
-            "\t\t<rom name=\"{name}\" size=\"{}\" crc=\"{}\" md5=\"{}\" sha1=\"{}\"/>\n",
-            fs::metadata(&f).unwrap().len(),
-            crc.trim(),
-            digest(&md5sum, &f),
-            digest(&sha1sum, &f)
-        );
+        roms += &rom_line(&py, &md5sum, &sha1sum, &split.join(format!("Game (Track {n}).bin")));
     }
     // The sheet, as Redump lists it: size and CRC-32 only.
     let cue_crc =

@@ -13,7 +13,9 @@
 //!   `.gdi`'s track files) and tree as the `.gdi`;
 //! - `odix verify` of ECM, CSO and ZSO files hashes the image they hold (sha1sum of the file they were made from;
 //!   the containers are written by Python following the published descriptions);
-//! - `odix convert x.bin.ecm x.iso` cooks the raw sectors to the ISO bchunk and iat make from the BIN.
+//! - `odix convert x.bin.ecm x.iso` cooks the raw sectors to the ISO bchunk and iat make from the BIN;
+//! - images of formats odix does not read (ISZ, DAA, GCZ, WIA, RVZ, GameCube and Wii discs) and compressed or
+//!   archived images: `file` (libmagic) names each, and every reading command refuses it in one line naming it.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -446,4 +448,81 @@ fn ecm_of_raw_sectors_converts_to_an_iso() {
     let back = f.dir.join("back.bin");
     run_ok(odix().arg("convert").arg(&ecm).arg(&back));
     assert!(fs::read(&back).unwrap() == fs::read(&bin).unwrap());
+}
+
+/// A file of another program's format (its signature, then zeros) or an ISO compressed or archived: `file` names
+/// the format, and `odix ls`, `verify`, `convert` and `edit` each refuse it in one line naming it, writing nothing.
+#[test]
+fn formats_odix_does_not_read_are_named() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let Some(file) = require_tool("file") else { return };
+    let Some(g) = require_tool("genisoimage") else { return };
+    let Some(sevenz) = require_tool("7z") else { return };
+    let src = d.join("src");
+    fs::create_dir_all(&src).unwrap();
+    fs::write(src.join("a.txt"), b"a file\n".repeat(500)).unwrap();
+    let iso = d.join("x.iso");
+    run_ok(Command::new(g).args(["-quiet", "-o"]).arg(&iso).arg(&src));
+
+    let signed = |at: usize, sig: &[u8]| {
+        let mut b = vec![0u8; 64 << 10];
+        b[at..at + sig.len()].copy_from_slice(sig);
+        b
+    };
+    // (file name, bytes, what `file` says, what odix says)
+    let mut cases: Vec<(&str, Vec<u8>, &str, &str)> = vec![
+        ("x.isz", signed(0, b"IsZ!"), "ISO Zipped", "(ISZ)"),
+        ("x.daa", signed(0, b"DAA"), "PowerISO", "(DAA)"),
+        ("x.gcz", signed(0, &[0x01, 0xC0, 0x0B, 0xB1]), "GCZ", "(GCZ)"),
+        ("x.wia", signed(0, b"WIA\x01"), "WIA", "(WIA)"),
+        ("x.rvz", signed(0, b"RVZ\x01"), "RVZ", "(RVZ)"),
+        ("gc.iso", signed(0x1C, &[0xC2, 0x33, 0x9F, 0x3D]), "GameCube disc image", "a GameCube disc image"),
+        ("wii.iso", signed(0x18, &[0x5D, 0x1C, 0x9E, 0xA3]), "Wii disc image", "a Wii disc image"),
+    ];
+    // Compressed and archived ISOs, made by Python's standard library and 7-Zip.
+    let py = r#"
+import bz2, gzip, lzma, sys, zipfile
+data = open(sys.argv[1], 'rb').read()
+open(sys.argv[2] + '.gz', 'wb').write(gzip.compress(data))
+open(sys.argv[2] + '.xz', 'wb').write(lzma.compress(data))
+open(sys.argv[2] + '.bz2', 'wb').write(bz2.compress(data))
+with zipfile.ZipFile(sys.argv[2] + '.zip', 'w', zipfile.ZIP_DEFLATED) as z:
+    z.write(sys.argv[1], 'x.iso')
+"#;
+    let base = d.join("x.iso");
+    run_ok(Command::new("python3").arg("-c").arg(py).arg(&iso).arg(&base));
+    run_ok(Command::new(sevenz).args(["a", "-bd", "-y"]).arg(d.join("x.iso.7z")).arg(&iso));
+    for (ext, says, named) in [
+        ("gz", "gzip compressed", "gzip-compressed"),
+        ("xz", "XZ compressed", "xz-compressed"),
+        ("bz2", "bzip2 compressed", "bzip2-compressed"),
+        ("zip", "Zip archive", "ZIP archive"),
+        ("7z", "7-zip archive", "7-Zip archive"),
+    ] {
+        let name: &'static str = Box::leak(format!("x.iso.{ext}").into_boxed_str());
+        cases.push((name, fs::read(d.join(name)).unwrap(), says, named));
+    }
+    for (name, bytes, says, named) in cases {
+        let path = d.join(name);
+        fs::write(&path, &bytes).unwrap();
+        let magic = stdout(&run_ok(Command::new(&file).arg("-b").arg(&path)));
+        assert!(magic.contains(says), "{name}: file says {magic}");
+        let out = d.join("out");
+        fs::create_dir_all(&out).unwrap();
+        let attempts: [Vec<std::ffi::OsString>; 4] = [
+            vec!["ls".into(), path.clone().into()],
+            vec!["verify".into(), path.clone().into()],
+            vec!["convert".into(), path.clone().into(), out.join("y.cue").into()],
+            vec!["edit".into(), path.clone().into(), "-o".into(), out.join("y.iso").into(), "--rm".into(), "/a".into()],
+        ];
+        for args in attempts {
+            let o = run(odix().args(&args));
+            let err = stderr(&o);
+            assert_eq!(o.status.code(), Some(1), "{name} {args:?}: {err}");
+            assert_eq!(err.lines().count(), 1, "{name} {args:?}: {err}");
+            assert!(err.contains(named) && err.contains("which odix does not read"), "{name} {args:?}: {err}");
+        }
+        assert_eq!(fs::read_dir(&out).unwrap().count(), 0, "{name}: something was written");
+    }
 }

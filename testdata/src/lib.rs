@@ -10,7 +10,7 @@ pub mod hostile;
 pub mod oracle;
 pub mod tree;
 
-pub use oracle::{chdman_createdvd, require_tool, run, run_ok, script, vm_run, SmallFs};
+pub use oracle::{chdman_createdvd, maxcso, require_tool, run, run_ok, script, vm_run, SmallFs};
 pub use tree::{compare_trees, random_tree, tricky_tree, CompareOptions, TreeOptions};
 
 /// Deterministic bytes that compress a little, as real data does: of every 7 bytes, 3 follow a slow count and 4

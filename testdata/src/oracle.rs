@@ -261,3 +261,30 @@ pub fn chdman_createdvd() -> Option<PathBuf> {
         }
     }
 }
+
+/// maxcso, the reference CSO/ZSO/DAX compressor (the npm package `maxcso` ships its static build): the native
+/// binary inside the npm package when it is there (no Node.js start-up per call), else `maxcso` on the PATH.
+/// `None` (saying so) outside CI when there is none; in CI a panic naming what ./setup.sh must install.
+pub fn maxcso() -> Option<PathBuf> {
+    let mut candidates = Vec::new();
+    if let Ok(o) = Command::new("npm").args(["root", "-g"]).output() {
+        let root = String::from_utf8_lossy(&o.stdout).trim().to_string();
+        candidates.push(Path::new(&root).join("maxcso/node_modules/@emmercm/maxcso-linux-x64/dist/maxcso"));
+    }
+    candidates.extend(search_path("maxcso"));
+    let found = candidates.into_iter().find(|c| {
+        c.is_file()
+            && Command::new(c).arg("--help").output().is_ok_and(|o| {
+                String::from_utf8_lossy(&o.stdout).contains("maxcso")
+                    || String::from_utf8_lossy(&o.stderr).contains("maxcso")
+            })
+    });
+    match found {
+        Some(c) => Some(c),
+        None if in_ci() => panic!("no maxcso in CI: ./setup.sh must install the npm package maxcso"),
+        None => {
+            eprintln!("skipping: no maxcso (npm install -g maxcso)");
+            None
+        }
+    }
+}

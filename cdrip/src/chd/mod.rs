@@ -4,7 +4,8 @@
 //!
 //! A CHD stores a stream of logical bytes cut into hunks, each compressed on its own (or a copy of an earlier
 //! hunk); the map says where each hunk is and how it is compressed, the metadata what the bytes are. The hunks
-//! are decoded by the `chd` crate; this module checks what that crate trusts before handing it the file, and
+//! are decoded by the `chd` crate, but for the CD hunks of `cdlz` and `cdzl`, which `cdhunk` decodes only as far
+//! as each read needs; this module checks what that crate trusts before handing it the file, and
 //! lays out what the metadata describes:
 //! - a CD: units of 2448 bytes, each a 2352-byte sector (only its first 2048, 2324 or 2336 bytes for the track
 //!   types that store no more) followed by 96 bytes of subchannel (zeros when none is kept). Each track
@@ -22,6 +23,7 @@
 //! more. A CHD that stores only its differences from a parent is read with its parent: the `*.chd` file beside
 //! it whose header SHA-1 is the one it names (or one given), checked as the CHD is.
 
+mod cdhunk;
 mod old;
 mod read;
 mod v5write;
@@ -640,15 +642,9 @@ impl ChdStore {
             let n = u32::try_from(pos.checked_div(hb).unwrap_or(u64::MAX))
                 .map_err(|_| io::Error::from(io::ErrorKind::UnexpectedEof))?;
             let within = usize::try_from(pos.checked_rem(hb).unwrap_or(0)).unwrap_or(0);
-            let hunk = hunks.hunk(n)?;
-            let src = hunk.get(within..).unwrap_or_default();
-            let dst = buf.get_mut(done..).unwrap_or_default();
-            let k = src.len().min(dst.len());
+            let k = hunks.read(n, within, buf.get_mut(done..).unwrap_or_default())?;
             if k == 0 {
                 return Err(io::Error::from(io::ErrorKind::UnexpectedEof));
-            }
-            if let (Some(d), Some(s)) = (dst.get_mut(..k), src.get(..k)) {
-                d.copy_from_slice(s);
             }
             done = done.saturating_add(k);
         }

@@ -7,14 +7,19 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::fs::File;
-use std::io::{self, BufReader, Read};
+use std::io::{self, BufReader, Read, Seek, SeekFrom};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
+use ::chd::header::CodecType;
+use ::chd::map::{CompressionTypeV5, MapEntry};
 use ::chd::Chd;
+
+use super::cdhunk::{self, Base, Decoded, Engines};
 
 use super::{bad, be32, guarded, hex, sha, HEADER_LEN};
 use crate::error::{Error, Result};
@@ -43,10 +48,13 @@ pub(super) struct Chain {
     pub(super) files: Vec<PathBuf>,
 }
 
-/// The `chd` crate's reader of one CHD (with its parents) and its buffer of compressed bytes.
+/// The `chd` crate's reader of one CHD (with its parents), its buffer of compressed bytes, and the decoders of
+/// the CD hunks decoded here ([`cdhunk`]) for each of the header's four codecs that is one.
 pub(super) struct Decoder {
     chd: Chd<BufReader<File>>,
     compressed: Vec<u8>,
+    cd_codecs: [Option<Base>; 4],
+    engines: Engines,
 }
 
 impl Chain {
@@ -70,26 +78,90 @@ impl Chain {
 
 impl Decoder {
     pub(super) fn new(chd: Chd<BufReader<File>>) -> Self {
-        Decoder { chd, compressed: Vec::new() }
+        let cd = chd.header().hunk_size().checked_rem(super::CD_FRAME) == Some(0);
+        let cd_codecs = chd.header().codecs().map(|c| match c {
+            Some(CodecType::LzmaCdV5) if cd => Some(Base::Lzma),
+            Some(CodecType::ZLibCdV5) if cd => Some(Base::Deflate),
+            _ => None,
+        });
+        Decoder { chd, compressed: Vec::new(), cd_codecs, engines: Engines::default() }
     }
 
-    /// Decodes hunk `n` into `buf` (made one hunk long).
-    fn decode(&mut self, n: u32, buf: &mut Vec<u8>, hunk_bytes: u32, path: &Path) -> io::Result<()> {
+    /// Decodes hunk `n` (`buf` lends its allocation): a CD hunk of `cdlz` or `cdzl` here, its rest left for
+    /// later; any other through the `chd` crate, checked against the map's CRC-16 when the map has one.
+    fn decode(&mut self, n: u32, buf: Vec<u8>, hunk_bytes: u32, path: &Path) -> io::Result<Decoded> {
+        self.decode_at(n, buf, hunk_bytes, path, true)
+    }
+
+    fn decode_at(
+        &mut self,
+        n: u32,
+        mut buf: Vec<u8>,
+        hunk_bytes: u32,
+        path: &Path,
+        follow: bool,
+    ) -> io::Result<Decoded> {
+        let invalid = |what: String| {
+            io::Error::new(io::ErrorKind::InvalidData, format!("{}: CHD hunk {n}: {what}", path.display()))
+        };
+        let entry = match self.chd.map().get_entry(usize::try_from(n).unwrap_or(usize::MAX)) {
+            Some(MapEntry::V5Compressed(e)) => {
+                e.hunk_type().ok().map(|t| (t, e.block_offset(), e.block_size(), e.hunk_crc()))
+            }
+            _ => None,
+        };
+        let mut crc = None;
+        match entry {
+            Some((CompressionTypeV5::CompressionSelf, target, ..)) if follow => {
+                // A copy of an earlier stored hunk (checked when the map was): decoded as that hunk.
+                let target = u32::try_from(target).map_err(|_| invalid("a copy of no hunk".into()))?;
+                return self.decode_at(target, buf, hunk_bytes, path, false);
+            }
+            Some((kind, offset, size, hunk_crc)) => {
+                let slot = match kind {
+                    CompressionTypeV5::CompressionType0 => Some(0),
+                    CompressionTypeV5::CompressionType1 => Some(1),
+                    CompressionTypeV5::CompressionType2 => Some(2),
+                    CompressionTypeV5::CompressionType3 => Some(3),
+                    _ => None,
+                };
+                if let Some(base) = slot.and_then(|i| self.cd_codecs.get(i).copied().flatten()) {
+                    let len = usize::try_from(size).unwrap_or(usize::MAX);
+                    if len > self.compressed.capacity() {
+                        self.compressed.reserve(len.saturating_sub(self.compressed.len()));
+                    }
+                    self.compressed.resize(len, 0);
+                    let file = self.chd.inner();
+                    file.seek(SeekFrom::Start(offset))
+                        .and_then(|_| file.read_exact(&mut self.compressed))
+                        .map_err(|e| invalid(format!("cannot be read ({e})")))?;
+                    let hb = usize::try_from(hunk_bytes).unwrap_or(0);
+                    return cdhunk::decode(&mut self.engines, base, &self.compressed, hb, hunk_crc, buf)
+                        .map_err(invalid);
+                }
+                if slot.is_some() || matches!(kind, CompressionTypeV5::CompressionNone) {
+                    crc = Some(hunk_crc);
+                }
+            }
+            None => {}
+        }
+        buf.clear();
         buf.resize(usize::try_from(hunk_bytes).unwrap_or(0), 0);
         let (chd, compressed) = (&mut self.chd, &mut self.compressed);
-        let res = guarded(|| chd.hunk(n).and_then(|mut h| h.read_hunk_in(compressed, buf)))
+        let res = guarded(|| chd.hunk(n).and_then(|mut h| h.read_hunk_in(compressed, &mut buf)))
             .unwrap_or(Err(::chd::Error::DecompressionError));
         match res {
-            Ok(len) if len == buf.len() => Ok(()),
-            Ok(len) => Err(io::Error::new(
-                io::ErrorKind::InvalidData,
-                format!("{}: CHD hunk {n} decoded to {len} bytes, not {}", path.display(), buf.len()),
-            )),
-            Err(e) => Err(io::Error::new(
-                io::ErrorKind::InvalidData,
-                format!("{}: CHD hunk {n} cannot be decoded ({e})", path.display()),
-            )),
+            Ok(len) if len == buf.len() => {}
+            Ok(len) => return Err(invalid(format!("decoded to {len} bytes, not {}", buf.len()))),
+            Err(e) => return Err(invalid(format!("cannot be decoded ({e})"))),
         }
+        if let Some(want) = crc {
+            let got = cdhunk::CRC16.checksum(&buf);
+            if got != want {
+                return Err(invalid(format!("CRC-16 {got:04x}, not {want:04x} as the map says: damaged data")));
+            }
+        }
+        Ok(Decoded::whole(buf))
     }
 }
 
@@ -100,8 +172,10 @@ pub(super) struct Hunks {
     hunk_bytes: u32,
     count: u32,
     decoder: Decoder,
-    cache: Vec<(u32, Vec<u8>)>,
+    cache: Vec<(u32, Decoded)>,
     last: Option<u32>,
+    /// Set once a read wanted a whole CD hunk (a raw read): the workers then finish the hunks they decode.
+    whole: Arc<AtomicBool>,
     streak: u32,
     streak_min: u32,
     /// `None` until the reader reads in order; stays `None` when no thread can be started.
@@ -118,6 +192,7 @@ impl Hunks {
             decoder,
             cache: Vec::new(),
             last: None,
+            whole: Arc::new(AtomicBool::new(false)),
             streak: 0,
             streak_min: STREAK_BYTES.checked_div(hunk_bytes).unwrap_or(0).max(2),
             ahead: None,
@@ -129,8 +204,28 @@ impl Hunks {
         self.chain.files.first().map_or(Path::new(""), PathBuf::as_path)
     }
 
-    /// The decoded hunk `n`: from the cache, from the workers, or decoded now.
-    pub(super) fn hunk(&mut self, n: u32) -> io::Result<&[u8]> {
+    /// Copies bytes of hunk `n` from byte `within` into `dst` (as many as the hunk has); returns how many. The
+    /// hunk is finished first unless the bytes wanted can be given as they are ([`Decoded::ready`]).
+    pub(super) fn read(&mut self, n: u32, within: usize, dst: &mut [u8]) -> io::Result<usize> {
+        self.hunk(n)?;
+        let path = self.path().to_path_buf();
+        let Some((_, d)) = self.cache.last_mut() else { return Ok(0) };
+        let k = d.buf.len().saturating_sub(within).min(dst.len());
+        if !d.ready(within, within.saturating_add(k)) {
+            d.finish().map_err(|e| {
+                io::Error::new(io::ErrorKind::InvalidData, format!("{}: CHD hunk {n}: {e}", path.display()))
+            })?;
+            self.whole.store(true, Ordering::Relaxed);
+        }
+        match (dst.get_mut(..k), d.buf.get(within..within.saturating_add(k))) {
+            (Some(to), Some(from)) => to.copy_from_slice(from),
+            _ => return Ok(0),
+        }
+        Ok(k)
+    }
+
+    /// Has the decoded hunk `n` last in the cache: from the cache, from the workers, or decoded now.
+    fn hunk(&mut self, n: u32) -> io::Result<()> {
         if self.last != Some(n) {
             let in_order = self.last.and_then(|l| l.checked_add(1)) == Some(n);
             self.streak = if in_order { self.streak.saturating_add(1) } else { 0 };
@@ -143,10 +238,9 @@ impl Hunks {
             let buf = match self.ahead.as_mut().and_then(|a| a.take(n)) {
                 Some(buf) => buf,
                 None => {
-                    let mut buf = if self.cache.len() >= CACHE_HUNKS { self.cache.remove(0).1 } else { Vec::new() };
+                    let buf = if self.cache.len() >= CACHE_HUNKS { self.cache.remove(0).1.buf } else { Vec::new() };
                     let path = self.chain.files.first().cloned().unwrap_or_default();
-                    self.decoder.decode(n, &mut buf, self.hunk_bytes, &path)?;
-                    buf
+                    self.decoder.decode(n, buf, self.hunk_bytes, &path)?
                 }
             };
             if self.cache.len() >= CACHE_HUNKS {
@@ -157,14 +251,14 @@ impl Hunks {
         if self.streak >= self.streak_min {
             self.read_ahead(n);
         }
-        Ok(self.cache.last().map(|(_, b)| b.as_slice()).unwrap_or_default())
+        Ok(())
     }
 
     /// Has the hunks after `n` decoded by the workers (started the first time).
     fn read_ahead(&mut self, n: u32) {
         if self.ahead.is_none() && !self.ahead_tried {
             self.ahead_tried = true;
-            self.ahead = Ahead::start(&self.chain, self.hunk_bytes, self.path());
+            self.ahead = Ahead::start(&self.chain, self.hunk_bytes, self.path(), &self.whole);
         }
         let cached: Vec<u32> = self.cache.iter().map(|(h, _)| *h).collect();
         if let Some(a) = self.ahead.as_mut() {
@@ -179,11 +273,11 @@ impl Hunks {
 /// Worker threads decoding the hunks the reader will want next.
 struct Ahead {
     jobs: Option<Sender<Range<u32>>>,
-    results: Receiver<(u32, Option<Vec<u8>>)>,
+    results: Receiver<(u32, Option<Decoded>)>,
     /// Hunks given to the workers and not yet received.
     pending: BTreeSet<u32>,
     /// Hunks received and not yet read.
-    ready: HashMap<u32, Vec<u8>>,
+    ready: HashMap<u32, Decoded>,
     /// Where the last request ended.
     next: u32,
     /// Hunks decoded ahead at first, and at most.
@@ -195,7 +289,7 @@ struct Ahead {
 
 impl Ahead {
     /// Starts one worker per core (at most [`MAX_WORKERS`]); `None` on a single core or when no thread starts.
-    fn start(chain: &Chain, hunk_bytes: u32, path: &Path) -> Option<Ahead> {
+    fn start(chain: &Chain, hunk_bytes: u32, path: &Path, whole: &Arc<AtomicBool>) -> Option<Ahead> {
         let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
         if cores < 2 {
             return None;
@@ -207,10 +301,10 @@ impl Ahead {
         let mut workers = Vec::new();
         for i in 0..threads {
             let (chain, job_rx, result_tx) = (chain.clone(), Arc::clone(&job_rx), result_tx.clone());
-            let path = path.to_path_buf();
+            let (path, whole) = (path.to_path_buf(), Arc::clone(whole));
             let spawned = std::thread::Builder::new()
                 .name(format!("chd-decode-{i}"))
-                .spawn(move || work(&chain, &job_rx, &result_tx, hunk_bytes, &path));
+                .spawn(move || work(&chain, &job_rx, &result_tx, hunk_bytes, &path, &whole));
             if let Ok(h) = spawned {
                 workers.push(h);
             }
@@ -233,7 +327,7 @@ impl Ahead {
         })
     }
 
-    fn receive(&mut self, (m, buf): (u32, Option<Vec<u8>>)) {
+    fn receive(&mut self, (m, buf): (u32, Option<Decoded>)) {
         self.pending.remove(&m);
         if let Some(buf) = buf {
             self.ready.insert(m, buf);
@@ -241,7 +335,7 @@ impl Ahead {
     }
 
     /// Hunk `n` if a worker has it or is decoding it (waiting for it then); `None` if the reader is to decode it.
-    fn take(&mut self, n: u32) -> Option<Vec<u8>> {
+    fn take(&mut self, n: u32) -> Option<Decoded> {
         while let Ok(r) = self.results.try_recv() {
             self.receive(r);
         }
@@ -305,14 +399,16 @@ impl Drop for Ahead {
     }
 }
 
-/// A worker: decodes the hunks of each job with a reader of its own (opened at its first job) and sends them;
-/// a hunk it cannot decode is sent as `None`, for the reader to decode (and report) itself.
+/// A worker: decodes the hunks of each job with a reader of its own (opened at its first job) and sends them,
+/// a CD hunk finished when the reader has wanted whole ones, else with the EDC of its frames checked; a hunk it
+/// cannot decode is sent as `None`, for the reader to decode (and report) itself.
 fn work(
     chain: &Chain,
     jobs: &Mutex<Receiver<Range<u32>>>,
-    results: &Sender<(u32, Option<Vec<u8>>)>,
+    results: &Sender<(u32, Option<Decoded>)>,
     hunk_bytes: u32,
     path: &Path,
+    whole: &AtomicBool,
 ) {
     let mut decoder: Option<Decoder> = None;
     loop {
@@ -325,10 +421,15 @@ fn work(
             if decoder.is_none() {
                 decoder = chain.open().ok().map(Decoder::new);
             }
-            let buf = decoder.as_mut().and_then(|d| {
-                let mut buf = Vec::new();
-                d.decode(m, &mut buf, hunk_bytes, path).ok().map(|()| buf)
-            });
+            let buf =
+                decoder.as_mut().and_then(|d| d.decode(m, Vec::new(), hunk_bytes, path).ok()).and_then(|mut h| {
+                    if whole.load(Ordering::Relaxed) {
+                        h.finish().ok().map(|()| h)
+                    } else {
+                        h.check_frames();
+                        Some(h)
+                    }
+                });
             if results.send((m, buf)).is_err() {
                 return;
             }
@@ -463,6 +564,60 @@ mod tests {
 
     fn sector(n: u64) -> Vec<u8> {
         (0..2048u64).map(|i| ((i * 7) ^ (n * 13) ^ (n >> 3)) as u8).collect()
+    }
+
+    /// A CD written as a CHD (Mode 1 sectors, then audio) read through the store: the user data of a Mode 1
+    /// sector leaves its hunk unfinished (no parities, no subchannel, no CRC-16 yet); a raw read of the same
+    /// hunk finishes it; every hunk of the data track is then byte for byte what the `chd` crate's own CD codec
+    /// decodes.
+    #[test]
+    fn cd_hunks_are_finished_only_for_raw_reads() {
+        use crate::image::RawDisc;
+        use std::io::BufReader;
+        let dir = tempfile::tempdir().unwrap();
+        let user = |lba: i64| -> [u8; 2048] { std::array::from_fn(|i| ((i as i64 * 7) ^ (lba * 13)) as u8) };
+        let mut bin = Vec::new();
+        for lba in 0..37 {
+            bin.extend(crate::sector::encode_mode1(lba, &user(lba)).unwrap());
+        }
+        bin.extend((0..2352 * 45).map(|i| (i * 31 % 251) as u8));
+        std::fs::write(dir.path().join("a.bin"), &bin).unwrap();
+        let cue = dir.path().join("a.cue");
+        std::fs::write(
+            &cue,
+            "FILE a.bin BINARY\n TRACK 01 MODE1/2352\n  INDEX 01 00:00:00\n TRACK 02 AUDIO\n  INDEX 01 00:00:37\n",
+        )
+        .unwrap();
+        let mut disc = RawDisc::open(&cue).unwrap();
+        let tracks = super::super::write::cd_layout(&disc).unwrap();
+        let layout = ChdLayout::Cd(tracks.clone());
+        let path = dir.path().join("a.chd");
+        let out = std::fs::File::create(&path).unwrap();
+        let mut frames = super::super::write::CdFrames::new(&mut disc, tracks);
+        write_chd::<_, Error, _>(out, &path, &layout, 1, |b| frames.fill(b)).unwrap();
+
+        let store = ChdFile::open(&path).unwrap().into_store();
+        let whole = |n: u32| {
+            let h = store.inner.lock().unwrap();
+            h.cache.iter().find(|(m, _)| *m == n).map(|(_, d)| d.is_whole())
+        };
+        let mut u = [0u8; 2048];
+        store.read_at(5 * 2448 + 16, &mut u).unwrap();
+        assert_eq!(u, user(5));
+        assert_eq!(whole(0), Some(false), "a user-data read finished the hunk");
+        let mut raw = vec![0u8; 2352];
+        store.read_at(5 * 2448, &mut raw).unwrap();
+        assert_eq!(raw, bin[5 * 2352..6 * 2352]);
+        assert_eq!(whole(0), Some(true), "a raw read left the hunk unfinished");
+
+        let mut chd = ::chd::Chd::open(BufReader::new(std::fs::File::open(&path).unwrap()), None).unwrap();
+        let hb = chd.header().hunk_size() as usize;
+        let (mut theirs, mut scratch, mut ours) = (vec![0u8; hb], Vec::new(), vec![0u8; hb]);
+        for n in 0..(40 * 2448 / hb) as u32 {
+            chd.hunk(n).unwrap().read_hunk_in(&mut scratch, &mut theirs).unwrap();
+            store.read_at(u64::from(n) * hb as u64, &mut ours).unwrap();
+            assert!(ours == theirs, "hunk {n}");
+        }
     }
 
     /// Scattered reads and short runs in order decode on the reading thread only; a long run in order starts the

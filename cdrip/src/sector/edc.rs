@@ -5,12 +5,15 @@
 //! inversion. The 4 result bytes are recorded least significant byte first.
 
 /// The reflected generator polynomial.
+#[cfg(test)]
 const POLY_REFLECTED: u32 = 0xD801_8001;
 
-/// Byte-at-a-time lookup table, built at compile time.
+/// Byte-at-a-time lookup table, built at compile time: the definition [`update`] is tested against.
+#[cfg(test)]
 const TABLE: [u32; 256] = build_table();
 
 // Evaluated at compile time only: an out-of-range index or overflow would fail the build, never a run.
+#[cfg(test)]
 #[allow(clippy::indexing_slicing, clippy::arithmetic_side_effects)]
 const fn build_table() -> [u32; 256] {
     let mut table = [0u32; 256];
@@ -28,8 +31,31 @@ const fn build_table() -> [u32; 256] {
     table
 }
 
+/// The same CRC as the `crc` crate computes it, 16 bytes at a time (the table above is its definition, and what
+/// the tests check it against).
+const ALGORITHM: crc::Algorithm<u32> = crc::Algorithm {
+    width: 32,
+    poly: 0x8001_801B,
+    init: 0,
+    refin: true,
+    refout: true,
+    xorout: 0,
+    check: 0x6EC2_EDC4,
+    residue: 0,
+};
+const FAST: crc::Crc<u32, crc::Table<16>> = crc::Crc::<u32, crc::Table<16>>::new(&ALGORITHM);
+
 /// Continues an EDC computation over `data`, starting from `crc` (0 for a fresh one).
-pub fn update(mut crc: u32, data: &[u8]) -> u32 {
+pub fn update(crc: u32, data: &[u8]) -> u32 {
+    // The crate reflects the initial value it is given, for a reflected algorithm; `crc` is already reflected.
+    let mut d = FAST.digest_with_initial(crc.reverse_bits());
+    d.update(data);
+    d.finalize()
+}
+
+/// Continues an EDC computation a byte at a time with [`TABLE`].
+#[cfg(test)]
+fn update_bytewise(mut crc: u32, data: &[u8]) -> u32 {
     for &b in data {
         let idx = usize::from((crc as u8) ^ b);
         crc = TABLE.get(idx).copied().unwrap_or(0) ^ (crc >> 8);
@@ -57,6 +83,12 @@ mod tests {
             }
         }
         assert_eq!(compute(&data), crc);
+        assert_eq!(update_bytewise(0, &data), crc);
+        assert_eq!(compute(b"123456789"), ALGORITHM.check);
+        for cut in [0, 1, 15, 16, 17, 1000] {
+            let (a, b) = data.split_at(cut);
+            assert_eq!(update(update(0, a), b), crc, "continued after {cut} bytes");
+        }
         let (a, b) = data.split_at(1234);
         assert_eq!(update(compute(a), b), crc);
     }

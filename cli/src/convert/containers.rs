@@ -107,12 +107,14 @@ pub(crate) fn convert(args: &Args, detected: Option<ImageFormat>) -> Option<Resu
             args.input.display()
         ))),
         (_, Some("cso" | "zso")) => Some(to_cso(args, out_ext.as_deref() == Some("zso"))),
-        (Some(ImageFormat::Cso | ImageFormat::Zso), Some("cue" | "ccd")) => Some(Err(anyhow::anyhow!(
-            "{}: convert it to NAME.iso first, then the ISO image to {}",
-            args.input.display(),
-            args.output.display()
-        ))),
-        (Some(ImageFormat::Cso | ImageFormat::Zso), _) => Some(from_cso(args)),
+        (Some(ImageFormat::Cso | ImageFormat::Zso | ImageFormat::Dax), Some("cue" | "ccd")) => {
+            Some(Err(anyhow::anyhow!(
+                "{}: convert it to NAME.iso first, then the ISO image to {}",
+                args.input.display(),
+                args.output.display()
+            )))
+        }
+        (Some(ImageFormat::Cso | ImageFormat::Zso | ImageFormat::Dax), _) => Some(from_cso(args)),
         _ => None,
     }
 }
@@ -124,7 +126,7 @@ pub(crate) fn convert(args: &Args, detected: Option<ImageFormat>) -> Option<Resu
 /// # Errors
 /// The container's error when it cannot be opened.
 pub(crate) fn held_raw_disc(path: &Path, format: Option<ImageFormat>) -> Result<Option<RawDisc>> {
-    let Some(format) = format.filter(|f| matches!(f, ImageFormat::Ecm | ImageFormat::Cso | ImageFormat::Zso)) else {
+    let Some(format) = format.filter(|f| f.is_container()) else {
         return Ok(None);
     };
     let Some(store) = odix_cdrip::container::open(path, format)? else { return Ok(None) };

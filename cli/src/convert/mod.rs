@@ -462,28 +462,25 @@ fn open_iso(args: &Args, warnings: &mut Vec<String>) -> Result<(File, u64)> {
     if sectors > u64::try_from(sector::MAX_LBA + 1).unwrap_or(0) {
         bail!("{}: {sectors} sectors do not fit the 100 minutes a CD can address", path.display());
     }
-    if len % 2048 != 0 {
-        warn(format!("{}: size is not a multiple of 2048; the last sector is padded", path.display()));
-    }
     let mut head = [0u8; 12];
     let mut vd = [0u8; 6];
     let mut f = &input;
     let read_head = f.read_exact(&mut head).is_ok();
     let has_vd = f.seek(SeekFrom::Start(16 * 2048)).is_ok() && f.read_exact(&mut vd).is_ok();
-    if read_head && head.starts_with(b"MComprHD") {
-        bail!(
-            "{}: a CHD image, which odix does not read: `chdman extractcd` turns it into a .cue and .bin",
-            path.display()
-        );
-    }
     if read_head && head == sector::SYNC {
         bail!("{}: already raw 2352-byte sectors: convert its .cue or .ccd", path.display());
     }
     if !has_vd || !(&vd[1..6] == b"CD001" || &vd[1..6] == b"BEA01") {
+        if let Some(m) = crate::formats::unread_format(path) {
+            bail!("{m}");
+        }
         warn(format!(
             "{}: no ISO 9660 or UDF volume descriptors; its bytes are converted as 2048-byte sectors",
             path.display()
         ));
+    }
+    if len % 2048 != 0 {
+        warn(format!("{}: size is not a multiple of 2048; the last sector is padded", path.display()));
     }
     f.seek(SeekFrom::Start(0)).with_context(|| format!("reading {}", path.display()))?;
     Ok((input, sectors))

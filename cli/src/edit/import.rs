@@ -84,6 +84,9 @@ pub fn richest_view(image: &Image) -> Result<View> {
         }
         return Ok(View::Iso9660);
     }
+    if let Some(m) = crate::formats::unread_format(image.path()) {
+        anyhow::bail!("{m}");
+    }
     anyhow::bail!("{}: no ISO 9660 or UDF file system to edit", image.path().display())
 }
 

@@ -21,6 +21,9 @@ use crate::source::ImageSource;
 /// need their sheet.
 pub(crate) fn no_file_system(src: &ImageSource) -> String {
     let p = src.path().display();
+    if let Some(m) = src.is_direct().then(|| unread_format(src.path())).flatten() {
+        return m;
+    }
     let raw_sized = src.is_direct()
         && std::fs::metadata(src.path()).is_ok_and(|m| m.is_file() && m.len() > 0 && m.len() % 2352 == 0);
     if raw_sized {
@@ -31,4 +34,11 @@ pub(crate) fn no_file_system(src: &ImageSource) -> String {
     } else {
         format!("{p}: no ISO 9660 or UDF file system found")
     }
+}
+
+/// For a file that holds no file system odix finds: the one-line error naming the format of another program it
+/// has the signature of (an ISZ, a GameCube image, a gzip file, ...), if any.
+pub(crate) fn unread_format(path: &std::path::Path) -> Option<String> {
+    let name = odix_cdrip::detect::foreign_format_of(path)?;
+    Some(format!("{}: {name}, which odix does not read", path.display()))
 }
