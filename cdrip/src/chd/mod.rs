@@ -26,6 +26,7 @@
 mod cdhunk;
 mod old;
 mod read;
+mod v5write;
 pub mod write;
 
 use std::cell::Cell;

@@ -1,20 +1,22 @@
 //! Writing CHDs as `chdman createcd` and `chdman createdvd` do: a CD in hunks of 8 frames (19584 bytes)
 //! compressed with CD LZMA, CD Deflate and CD FLAC, its tracks in `CHT2` metadata; a DVD in hunks of two
-//! 2048-byte sectors compressed with LZMA, Deflate, Huffman and FLAC, with `DVD ` metadata. The codecs, the map
-//! and the SHA-1s are the `chd` crate's; this module lays the disc out and compresses on several threads.
+//! 2048-byte sectors compressed with LZMA, Deflate, Huffman and FLAC, with `DVD ` metadata. This module lays the
+//! disc out and compresses on several threads; `v5write` writes the file (header, hunks, map, metadata, SHA-1s)
+//! and runs the codecs.
 //!
 //! The logical bytes are pulled a batch of hunks at a time from the caller, which never holds the whole image:
 //! while the worker threads compress one batch the caller's reader fills the next, and the compressed hunks are
 //! written in order.
 
-use std::io::{self, Seek, SeekFrom, Write};
-use std::path::{Path, PathBuf};
+use std::io::{self, Seek, Write};
+use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
 use ::chd::header::CodecType;
-use ::chd::write::{ChdWriteOptions, ChdWriter, CompressedHunk};
+use sha1::{Digest, Sha1};
 
+use super::v5write::{Compressed, Media, V5Writer};
 use super::{CD_FRAME, CD_SECTOR, TRACK_PADDING};
 use crate::cue::{FileType, TrackMode};
 use crate::error::{Error, Result};
@@ -112,13 +114,14 @@ impl ChdLayout {
 
     /// Hunk size written.
     pub fn hunk_bytes(&self) -> u32 {
-        self.options().sizes().0
+        self.sizes().0
     }
 
-    fn options(&self) -> ChdWriteOptions {
+    /// Bytes of a hunk and of a unit: 8 CD frames, or two DVD sectors of 2048 bytes (chdman's defaults).
+    fn sizes(&self) -> (u32, u32) {
         match self {
-            ChdLayout::Cd(_) => ChdWriteOptions::cd(),
-            ChdLayout::Dvd(_) => ChdWriteOptions::dvd(),
+            ChdLayout::Cd(_) => (8 * CD_FRAME, CD_FRAME),
+            ChdLayout::Dvd(_) => (2 * 2048, 2048),
         }
     }
 }
@@ -268,59 +271,22 @@ impl<'a> CdFrames<'a> {
     }
 }
 
-/// A writer that keeps the first I/O error it meets, which the `chd` crate's errors do not carry.
-struct KeepError<W> {
-    inner: W,
-    error: Arc<Mutex<Option<io::Error>>>,
-}
-
-impl<W> KeepError<W> {
-    fn keep<T>(&mut self, r: io::Result<T>) -> io::Result<T> {
-        if let Err(e) = &r {
-            if let Ok(mut kept) = self.error.lock() {
-                if kept.is_none() {
-                    *kept = Some(io::Error::new(e.kind(), e.to_string()));
-                }
-            }
-        }
-        r
-    }
-}
-
-impl<W: Write> Write for KeepError<W> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let r = self.inner.write(buf);
-        self.keep(r)
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        let r = self.inner.flush();
-        self.keep(r)
-    }
-}
-
-impl<W: Seek> Seek for KeepError<W> {
-    fn seek(&mut self, to: SeekFrom) -> io::Result<u64> {
-        let r = self.inner.seek(to);
-        self.keep(r)
-    }
-}
-
 /// The compressed hunks of a batch not yet written, and the first one to write next.
-struct Ready<'a> {
+struct Ready {
     next: usize,
-    done: Vec<Option<CompressedHunk<'a>>>,
+    done: Vec<Option<Compressed>>,
 }
 
 /// Puts compressed hunk `i` of the batch among the ready ones, then writes every ready hunk from the next to
-/// write on, in order. Returns what failed and how.
-fn write_ready<'a, W: Write + Seek>(
-    ready: &Mutex<Ready<'a>>,
-    writer: &Mutex<ChdWriter<W>>,
+/// write on, in order.
+fn write_ready<W: Write + Seek>(
+    ready: &Mutex<Ready>,
+    writer: &Mutex<V5Writer<W>>,
     i: usize,
-    hunk: ::chd::Result<CompressedHunk<'a>>,
-) -> std::result::Result<(), (&'static str, ::chd::Error)> {
-    let hunk = hunk.map_err(|e| ("compressing", e))?;
-    let poisoned = || ("writing", ::chd::Error::CompressionError);
+    hunk: io::Result<Compressed>,
+) -> io::Result<()> {
+    let hunk = hunk?;
+    let poisoned = || io::Error::other("a thread writing the CHD failed");
     let mut r = ready.lock().map_err(|_| poisoned())?;
     if let Some(slot) = r.done.get_mut(i) {
         *slot = Some(hunk);
@@ -333,7 +299,7 @@ fn write_ready<'a, W: Write + Seek>(
             Some(w) => w,
             None => w.insert(writer.lock().map_err(|_| poisoned())?),
         };
-        w.write_compressed_hunk(h).map_err(|e| ("writing", e))?;
+        w.write_hunk(h)?;
         r.next = at.saturating_add(1);
     }
     Ok(())
@@ -352,7 +318,8 @@ pub struct WriteSummary {
 
 /// Writes a CHD of `layout` to `out` (a new, empty file), its logical bytes taken from `fill` (called once per
 /// hunk, in order, with the hunk's buffer: the last one may be shorter), compressing on `threads` threads.
-/// `path` names the output in messages. Returns the output and a summary.
+/// `path` names the output in messages. Returns the output and a summary. `out` is written from its start in
+/// order, then the header over its first 124 bytes.
 ///
 /// # Errors
 /// `fill`'s errors; [`Error::Io`] naming `path` when writing or compressing fails.
@@ -369,38 +336,33 @@ where
     F: FnMut(&mut [u8]) -> std::result::Result<(), E>,
 {
     let path = path.to_path_buf();
-    let io_error: Arc<Mutex<Option<io::Error>>> = Arc::default();
-    // A failed write is reported with the I/O error that caused it (a full disk), else the codec's error.
-    let fail = |what: &str, e: ::chd::Error| -> E {
-        let kept = io_error.lock().ok().and_then(|mut k| k.take());
-        let source = kept.unwrap_or_else(|| io::Error::other(format!("{what}: {e}")));
-        E::from(Error::Io { path: path.clone(), source })
-    };
+    let fail = |source: io::Error| -> E { E::from(Error::Io { path: path.clone(), source }) };
     let logical = layout.logical_bytes();
-    let options = layout.options().logical_bytes(logical);
-    let hunk_bytes = u64::from(options.sizes().0);
+    let (hunk_bytes32, unit_bytes) = layout.sizes();
+    let hunk_bytes = u64::from(hunk_bytes32);
     let hunks = logical.div_ceil(hunk_bytes.max(1));
-    let mut w = ChdWriter::new(KeepError { inner: out, error: io_error.clone() }, options)
-        .map_err(|e| fail("creating the CHD", e))?;
-    match layout {
+    let (media, meta) = match layout {
         ChdLayout::Cd(tracks) => {
+            let mut meta = Vec::with_capacity(tracks.len());
             for t in tracks {
-                let text = std::ffi::CString::new(t.metadata())
-                    .map_err(|e| E::from(Error::InvalidArgument(format!("track metadata with a NUL byte: {e}"))))?;
-                w.add_metadata(super::TAG_CHT2, text.as_c_str(), true).map_err(|e| fail("track metadata", e))?;
+                let text = t.metadata();
+                if text.contains('\0') {
+                    return Err(E::from(Error::InvalidArgument("track metadata with a NUL byte".into())));
+                }
+                let mut bytes = text.into_bytes();
+                bytes.push(0);
+                meta.push((*b"CHT2", bytes));
             }
+            (Media::Cd, meta)
         }
-        ChdLayout::Dvd(_) => {
-            w.add_metadata(super::TAG_DVD, [0u8].as_slice(), true).map_err(|e| fail("DVD metadata", e))?;
-        }
-    }
+        ChdLayout::Dvd(_) => (Media::Dvd, vec![(*b"DVD ", vec![0u8])]),
+    };
+    let w = V5Writer::new(out, media, hunk_bytes32, unit_bytes, logical, meta).map_err(fail)?;
     let threads = threads.clamp(1, 64);
-    let mut compressors = (0..threads)
-        .map(|_| w.compressor())
-        .collect::<::chd::Result<Vec<_>>>()
-        .map_err(|e| fail("starting the codecs", e))?;
+    let mut compressors = (0..threads).map(|_| w.compressor()).collect::<io::Result<Vec<_>>>().map_err(fail)?;
     let batch = threads.saturating_mul(HUNKS_PER_THREAD) as u64;
     let hb = usize::try_from(hunk_bytes).unwrap_or(0);
+    let mut raw_sha1 = Sha1::new();
     let mut read_batch = |from: u64| -> std::result::Result<Vec<Vec<u8>>, E> {
         let to = from.saturating_add(batch).min(hunks);
         (from..to)
@@ -408,7 +370,9 @@ where
                 let mut buf = vec![0u8; hb];
                 let left = logical.saturating_sub(n.saturating_mul(hunk_bytes));
                 let valid = usize::try_from(left.min(hunk_bytes)).unwrap_or(hb);
-                fill(buf.get_mut(..valid).unwrap_or_default())?;
+                let bytes = buf.get_mut(..valid).unwrap_or_default();
+                fill(bytes)?;
+                raw_sha1.update(&*bytes);
                 Ok(buf)
             })
             .collect()
@@ -420,8 +384,8 @@ where
         let cursor = AtomicUsize::new(0);
         // Compressed hunks wait here until those before them are written; whichever thread completes the next
         // hunk to write writes it and every one after it that is ready, so writing overlaps compressing.
-        let ready: Mutex<Ready<'_>> = Mutex::new(Ready { next: 0, done: current.iter().map(|_| None).collect() });
-        let failed: Mutex<Option<(&'static str, ::chd::Error)>> = Mutex::new(None);
+        let ready = Mutex::new(Ready { next: 0, done: current.iter().map(|_| None).collect() });
+        let failed: Mutex<Option<io::Error>> = Mutex::new(None);
         let (panicked, next) = std::thread::scope(|s| {
             let (cur, cursor, ready, failed, writer) = (&current, &cursor, &ready, &failed, &writer);
             let workers: Vec<_> = compressors
@@ -450,25 +414,22 @@ where
             (panicked, next)
         });
         if panicked {
-            return Err(fail("compressing", ::chd::Error::CompressionError));
+            return Err(fail(io::Error::other("a thread compressing the CHD failed")));
         }
-        if let Some((what, e)) = failed.into_inner().ok().flatten() {
-            return Err(fail(what, e));
+        if let Some(e) = failed.into_inner().ok().flatten() {
+            return Err(fail(e));
         }
         if ready.lock().map_or(true, |r| r.next != current.len()) {
-            return Err(fail("compressing", ::chd::Error::CompressionError));
+            return Err(fail(io::Error::other("a hunk of the CHD was not written")));
         }
         drop(ready);
         current = next?;
         next_from = next_from.saturating_add(current.len() as u64);
     }
-    let w = writer.into_inner().map_err(|_| fail("writing", ::chd::Error::CompressionError))?;
+    let w = writer.into_inner().map_err(|_| fail(io::Error::other("a thread writing the CHD failed")))?;
     let stored = w.bytes_stored();
-    let out = w.finish().map_err(|e| fail("finishing the CHD", e))?;
-    if let Some(e) = io_error.lock().ok().and_then(|mut k| k.take()) {
-        return Err(E::from(Error::Io { path: PathBuf::from(&path), source: e }));
-    }
-    Ok((out.inner, WriteSummary { hunks, logical_bytes: logical, stored_bytes: stored }))
+    let out = w.finish(raw_sha1.finalize().into()).map_err(fail)?;
+    Ok((out, WriteSummary { hunks, logical_bytes: logical, stored_bytes: stored }))
 }
 
 /// The codecs `chdman createcd` uses by default, which [`write_chd`] writes a CD with.
