@@ -9,8 +9,8 @@
 //!   (same SHA-1 and CRC-16).
 //! - A CD hunk's codecs (`cdlz`, `cdzl`) first take out of each sector the sync field and the P/Q parity of a
 //!   Mode 1 sector whose parity checks (a bit per frame says so), then compress the sectors with LZMA or Deflate
-//!   and the subchannel with Deflate; `cdfl` compresses the sectors as 16-bit stereo samples with FLAC, and is
-//!   not tried on a hunk with such a Mode 1 sector (it keeps their sync and parity, which the others drop).
+//!   and the subchannel with Deflate; `cdfl` compresses the sectors as 16-bit stereo samples with FLAC. Every
+//!   codec is tried on every hunk, as chdman does.
 //! - LZMA runs with the properties every CHD decoder assumes (lc 3, lp 0, pb 2, a dictionary no larger than the
 //!   decoder's, which is the data rounded up to 2 or 3 times a power of two) in `lzma-rust2`, with chdman's
 //!   search for CD hunks (normal mode, binary-tree match finder on 4 bytes, nice length 64, depth 48) and a
@@ -293,11 +293,6 @@ impl HunkCompressor {
             }
             self.trial.extend_from_slice(&self.sub_packed);
             self.consider(codec, best);
-        }
-        // FLAC, which keeps the sync field and parity, is not tried on a hunk with a Mode 1 sector whose parity
-        // checks: LZMA or Deflate without them does better.
-        if head.iter().any(|&b| b != 0) {
-            return;
         }
         let mut out = vec![0u8; self.hunk_bytes];
         if let Some(n) = self.cdfl.as_mut().and_then(|c| c.compress(hunk, &mut out).ok()) {
