@@ -19,7 +19,8 @@ mkdir -p "$work"
 cd "$work"
 
 if [ ! -f disc.cue ] || [ "$(cat size 2>/dev/null)" != "$size_mb" ]; then
-  rm -rf tree disc.* data.* audio.bin
+  # A new disc: the CHDs and timings of an earlier one go too.
+  rm -rf tree disc.* data.* audio.bin ./*.chd ./*_write.json
   python3 - "$size_mb" <<'PY'
 import os, random, sys
 random.seed(7)
@@ -76,6 +77,10 @@ bench ls_chd true "$odix ls -R odix.chd > /dev/null" >/dev/null
 bench ls_cue true "$odix ls -R disc.cue > /dev/null" >/dev/null
 bench extract_chd 'rm -rf out; mkdir out' "$odix extract odix.chd -C out" >/dev/null
 bench extract_cue 'rm -rf out; mkdir out' "$odix extract disc.cue -C out" >/dev/null
+# Back to BIN/CUE: odix against chdman's own extraction of the same CHD.
+bench tocue_odix 'rm -f back.cue back.bin' "$odix convert odix.chd back.cue" >/dev/null
+bench tocue_chdman 'rm -f back.cue back.bin' "chdman extractcd -i odix.chd -o back.cue" >/dev/null
+rm -rf out back.cue back.bin
 
 echo "CD of $(du -m disc.bin | cut -f1) MB (BIN), $threads threads, $(nproc) cores, medians of $runs runs"
 echo
@@ -84,6 +89,7 @@ echo "|---|---|---|---|---|---|---|"
 ratio_row "BIN/CUE to CHD" odix_write "chdman createcd" chdman_write "at most 1.0"
 ratio_row "ls -R" ls_chd "the same BIN/CUE" ls_cue "at most 1.2"
 ratio_row "extract" extract_chd "the same BIN/CUE" extract_cue "at most 1.2"
+ratio_row "CHD to BIN/CUE" tocue_odix "chdman extractcd" tocue_chdman ""
 echo
 echo "CHD size: odix $odix_size bytes, chdman $chdman_size bytes, odix / chdman = $(ratio "$odix_size" "$chdman_size")"
 # Which codec each CHD stored its hunks with (copies of other hunks included): where a size difference comes from.
