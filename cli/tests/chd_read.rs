@@ -13,7 +13,7 @@ use odix_testdata::audio::noise;
 use odix_testdata::{chdman_createdvd, compressible, require_tool, run, run_ok};
 
 mod common;
-use common::{cue_tracks, odix, stderr, stdout};
+use common::{cue_tracks, odix, packed, stderr, stdout};
 
 fn msf(f: usize) -> String {
     format!("{:02}:{:02}:{:02}", f / 4500, f / 75 % 60, f % 75)
@@ -251,18 +251,6 @@ fn zstandard_chds_give_what_chdman_extracts() {
     let back = dir.join("zstd-back.iso");
     run_ok(odix().arg("convert").arg(&dvd).arg(&back));
     assert!(fs::read(&back).unwrap() == fs::read(&raw).unwrap(), "odix convert of a zstd DVD CHD = extractraw");
-}
-
-/// One sector's 96 subchannel bytes with its channels one after the other (CloneCD's `.sub`: 12 bytes of P,
-/// 12 of Q, ... W) from its raw form (each byte one bit of every channel, P in bit 7), by their definitions.
-fn packed(raw: &[u8]) -> Vec<u8> {
-    let mut out = vec![0u8; 96];
-    for ch in 0..8 {
-        for byte in 0..12 {
-            out[ch * 12 + byte] = (0..8).fold(0u8, |acc, bit| (acc << 1) | ((raw[byte * 8 + bit] >> (7 - ch)) & 1));
-        }
-    }
-    out
 }
 
 /// A cdrdao TOC of a Mode 1 track (files by genisoimage), a Mode 2 track and an audio track, each with its

@@ -11,7 +11,7 @@ use odix_testdata::audio::noise;
 use odix_testdata::{require_tool, run_ok};
 
 mod common;
-use common::{odix, stdout};
+use common::{odix, packed, stdout};
 
 fn chdman() -> Option<PathBuf> {
     require_tool("chdman")
@@ -34,18 +34,6 @@ fn mode1_bin(dir: &Path) -> Option<Vec<u8>> {
     fs::remove_file(&cue).unwrap();
     fs::remove_file(dir.join("mode1.bin")).unwrap();
     Some(bin)
-}
-
-/// One sector's 96 subchannel bytes with its channels one after the other (CloneCD's `.sub`: 12 bytes of P,
-/// 12 of Q, ... W) from its raw form (each byte one bit of every channel, P in bit 7), by their definitions.
-fn packed(raw: &[u8]) -> Vec<u8> {
-    let mut out = vec![0u8; 96];
-    for ch in 0..8 {
-        for byte in 0..12 {
-            out[ch * 12 + byte] = (0..8).fold(0u8, |acc, bit| (acc << 1) | ((raw[byte * 8 + bit] >> (7 - ch)) & 1));
-        }
-    }
-    out
 }
 
 /// What `chdman info -v` prints of the CHD.
@@ -191,6 +179,28 @@ fn hunk_table(chdman: &Path, chd: &Path) -> Vec<String> {
     table
 }
 
+/// `NAME.bin` (`bin`: a Mode 1 track of `data_len` bytes, then audio) with its CUE in `dir`, made into a CHD by
+/// `chdman createcd` and by `odix convert`, odix's checked by `chdman verify`: (chdman's, odix's).
+fn data_then_audio_chds(chdman: &Path, dir: &Path, name: &str, bin: &[u8], data_len: usize) -> (PathBuf, PathBuf) {
+    fs::write(dir.join(format!("{name}.bin")), bin).unwrap();
+    let s = data_len / 2352;
+    let msf = format!("{:02}:{:02}:{:02}", s / 4500, s / 75 % 60, s % 75);
+    let cue = dir.join(format!("{name}.cue"));
+    fs::write(
+        &cue,
+        format!(
+            "FILE \"{name}.bin\" BINARY\n  TRACK 01 MODE1/2352\n    INDEX 01 00:00:00\n  TRACK 02 AUDIO\n    INDEX 01 {msf}\n"
+        ),
+    )
+    .unwrap();
+    let theirs = dir.join("theirs.chd");
+    run_ok(Command::new(chdman).args(["createcd", "-i"]).arg(&cue).arg("-o").arg(&theirs));
+    let ours = dir.join("ours.chd");
+    run_ok(odix().arg("convert").arg(&cue).arg(&ours));
+    run_ok(Command::new(chdman).args(["verify", "-i"]).arg(&ours));
+    (theirs, ours)
+}
+
 #[test]
 fn duplicate_and_empty_hunks_are_stored_as_chdman_stores_them() {
     let Some(chdman) = chdman() else { return };
@@ -208,20 +218,7 @@ fn duplicate_and_empty_hunks_are_stored_as_chdman_stores_them() {
         (0..2352 * 100 / 4).flat_map(|i| (((i as f64 * 0.05).sin() * 8000.0) as i16).to_le_bytes().repeat(2)).collect();
     bin.extend(tone);
     bin.extend(noise(2352 * 50, 8));
-    fs::write(d.path().join("dup.bin"), &bin).unwrap();
-    let s = data.len() / 2352;
-    let msf = format!("{:02}:{:02}:{:02}", s / 4500, s / 75 % 60, s % 75);
-    let cue = d.path().join("dup.cue");
-    fs::write(
-        &cue,
-        format!("FILE \"dup.bin\" BINARY\n  TRACK 01 MODE1/2352\n    INDEX 01 00:00:00\n  TRACK 02 AUDIO\n    INDEX 01 {msf}\n"),
-    )
-    .unwrap();
-    let theirs = d.path().join("theirs.chd");
-    run_ok(Command::new(&chdman).args(["createcd", "-i"]).arg(&cue).arg("-o").arg(&theirs));
-    let ours = d.path().join("ours.chd");
-    run_ok(odix().arg("convert").arg(&cue).arg(&ours));
-    run_ok(Command::new(&chdman).args(["verify", "-i"]).arg(&ours));
+    let (theirs, ours) = data_then_audio_chds(&chdman, d.path(), "dup", &bin, data.len());
     let table = hunk_table(&chdman, &theirs);
     assert!(table.iter().any(|l| l.contains("Copy")), "chdman stored no copies: {table:?}");
     // The same copies; the codec of each hunk stored is its smallest result, which for some audio hunks is CD FLAC
@@ -250,20 +247,7 @@ fn long_runs_of_copies_are_mapped_and_no_larger_than_chdmans() {
     bin.extend(&stretch);
     bin.extend(&stretch);
     bin.extend(vec![0u8; 2352 * 8 * 600]);
-    fs::write(d.path().join("runs.bin"), &bin).unwrap();
-    let s = data.len() / 2352;
-    let msf = format!("{:02}:{:02}:{:02}", s / 4500, s / 75 % 60, s % 75);
-    let cue = d.path().join("runs.cue");
-    fs::write(
-        &cue,
-        format!("FILE \"runs.bin\" BINARY\n  TRACK 01 MODE1/2352\n    INDEX 01 00:00:00\n  TRACK 02 AUDIO\n    INDEX 01 {msf}\n"),
-    )
-    .unwrap();
-    let theirs = d.path().join("theirs.chd");
-    run_ok(Command::new(&chdman).args(["createcd", "-i"]).arg(&cue).arg("-o").arg(&theirs));
-    let ours = d.path().join("ours.chd");
-    run_ok(odix().arg("convert").arg(&cue).arg(&ours));
-    run_ok(Command::new(&chdman).args(["verify", "-i"]).arg(&ours));
+    let (theirs, ours) = data_then_audio_chds(&chdman, d.path(), "runs", &bin, data.len());
     // The hunks copied, the same SHA-1s as chdman's CHD, and no more bytes.
     let table = hunk_table(&chdman, &ours);
     let copies = |t: &[String]| {

@@ -424,6 +424,24 @@ fn digest(tool: &Path, f: &Path) -> String {
     stdout(&run_ok(Command::new(tool).arg(f))).split_whitespace().next().unwrap().to_string()
 }
 
+/// A Redump-style disc ([`redump_disc`]) and the tools that hash its files for a DAT.
+struct DatFixture {
+    cue: PathBuf,
+    split: PathBuf,
+    py: PathBuf,
+    md5sum: PathBuf,
+    sha1sum: PathBuf,
+}
+
+fn dat_fixture(d: &Path) -> Option<DatFixture> {
+    let (_src, iso) = iso_fixture(d)?;
+    let (sha1sum, md5sum) = (require_tool("sha1sum")?, require_tool("md5sum")?);
+    let py = python_with("zlib", "python3")?;
+    let cue = redump_disc(d, &iso);
+    let split = cue.parent().unwrap().to_path_buf();
+    Some(DatFixture { cue, split, py, md5sum, sha1sum })
+}
+
 /// A DAT's `<rom>` line for the file `f`: its size, Python's `zlib.crc32`, md5sum's and sha1sum's hashes.
 fn rom_line(py: &Path, md5sum: &Path, sha1sum: &Path, f: &Path) -> String {
     let crc = stdout(&python(py, "import sys,zlib;print('%08x' % zlib.crc32(open(sys.argv[1],'rb').read()))", &[f]));
@@ -444,11 +462,7 @@ fn rom_line(py: &Path, md5sum: &Path, sha1sum: &Path, f: &Path) -> String {
 fn dat_checks_the_lead_in_and_lead_out_files_beside_the_sheet() {
     let tmp = tempfile::tempdir().unwrap();
     let d = tmp.path();
-    let Some((_src, iso)) = iso_fixture(d) else { return };
-    let (Some(sha1sum), Some(md5sum)) = (require_tool("sha1sum"), require_tool("md5sum")) else { return };
-    let Some(py) = python_with("zlib", "python3") else { return };
-    let cue = redump_disc(d, &iso);
-    let split = cue.parent().unwrap().to_path_buf();
+    let Some(DatFixture { cue, split, py, md5sum, sha1sum }) = dat_fixture(d) else { return };
     let lead_in = split.join("Game (Track 0).bin");
     let lead_out = split.join("Game (Track A).bin");
     fs::write(&lead_in, (0..RAW as u32 * 12).map(|i| (i.wrapping_mul(7919) >> 5) as u8).collect::<Vec<u8>>()).unwrap();
@@ -488,11 +502,7 @@ fn dat_checks_the_lead_in_and_lead_out_files_beside_the_sheet() {
 fn dat_names_the_game_or_the_track_that_differs() {
     let tmp = tempfile::tempdir().unwrap();
     let d = tmp.path();
-    let Some((_src, iso)) = iso_fixture(d) else { return };
-    let (Some(sha1sum), Some(md5sum)) = (require_tool("sha1sum"), require_tool("md5sum")) else { return };
-    let Some(py) = python_with("zlib", "python3") else { return };
-    let cue = redump_disc(d, &iso);
-    let split = cue.parent().unwrap().to_path_buf();
+    let Some(DatFixture { cue, split, py, md5sum, sha1sum }) = dat_fixture(d) else { return };
     let mut roms = String::new();
     for n in 1..=3 {
         roms += &rom_line(&py, &md5sum, &sha1sum, &split.join(format!("Game (Track {n}).bin")));

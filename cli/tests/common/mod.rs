@@ -125,3 +125,15 @@ pub fn verify_sha1s(img: &Path) -> (String, Vec<String>) {
         .map_or(Vec::new(), |t| t.iter().map(|t| t["sha1"].as_str().unwrap().to_string()).collect());
     (h["image"]["sha1"].as_str().unwrap().to_string(), tracks)
 }
+
+/// One sector's 96 subchannel bytes with its channels one after the other (CloneCD's `.sub`: 12 bytes of P,
+/// 12 of Q, ... W) from its raw form (each byte one bit of every channel, P in bit 7), by their definitions.
+pub fn packed(raw: &[u8]) -> Vec<u8> {
+    let mut out = vec![0u8; 96];
+    for ch in 0..8 {
+        for byte in 0..12 {
+            out[ch * 12 + byte] = (0..8).fold(0u8, |acc, bit| (acc << 1) | ((raw[byte * 8 + bit] >> (7 - ch)) & 1));
+        }
+    }
+    out
+}
