@@ -479,6 +479,8 @@ fn formats_odix_does_not_read_are_named() {
         ("x.rvz", signed(0, b"RVZ\x01"), "RVZ", "(RVZ)"),
         ("gc.iso", signed(0x1C, &[0xC2, 0x33, 0x9F, 0x3D]), "GameCube disc image", "a GameCube disc image"),
         ("wii.iso", signed(0x18, &[0x5D, 0x1C, 0x9E, 0xA3]), "Wii disc image", "a Wii disc image"),
+        ("x.iso.zst", signed(0, &[0x28, 0xB5, 0x2F, 0xFD]), "Zstandard compressed", "Zstandard-compressed"),
+        ("x.rar", signed(0, b"Rar!\x1A\x07\x00"), "RAR archive", "RAR archive"),
     ];
     // Compressed and archived ISOs, made by Python's standard library and 7-Zip.
     let py = r#"
