@@ -11,8 +11,10 @@ APT_PACKAGES=(
   fuse3 libfuse3-dev pkg-config time hyperfine strace mandoc groff-base man-db procps util-linux
   isomd5sum mame-tools build-essential curl ca-certificates git python3 python3-pip whipper python3-libdiscid cd-discid
   nrg2iso mdf2iso iat cdrdao cuetools shntool flac sox
-  python3-lz4 file
+  python3-lz4 file zlib1g-dev
 )
+# zlib1g-dev: odix's Deflate is zlib's (flate2's zlib backend links the system's, the one chdman uses, so CHD
+# hunks come out as chdman's; without it the crate builds its own copy of zlib's source).
 
 if [ "$(id -u)" = 0 ]; then
   missing=()
